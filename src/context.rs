@@ -1,0 +1,57 @@
+//! Context: everything a check needs to know about where to look, built once from the
+//! global flags and passed by reference. Tests point every endpoint at loopback through it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_ENV_FILE: &str = "/pds/pds.env";
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub env_file: PathBuf,
+    /// An extra trusted root certificate (PEM) for SMTP and HTTPS: private relays, tests.
+    pub ca_file: Option<PathBuf>,
+    /// Ask this DNS server instead of the system resolver.
+    pub nameserver: Option<SocketAddr>,
+    /// The PDS's own URL; None means `http://localhost:PDS_PORT`.
+    pub pds_url: Option<String>,
+    /// The PLC directory; None means PDS_DID_PLC_URL from the env file.
+    pub plc_url: Option<String>,
+    /// Limit for each network call.
+    pub timeout: Duration,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            env_file: PathBuf::from(DEFAULT_ENV_FILE),
+            ca_file: None,
+            nameserver: None,
+            pds_url: None,
+            plc_url: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+impl Context {
+    /// The local URL of the PDS given the port from pds.env (the image sets 3000).
+    pub fn pds_url_for(&self, pds_port: Option<&str>) -> String {
+        match &self.pds_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://localhost:{}", pds_port.unwrap_or("3000")),
+        }
+    }
+
+    /// The PLC directory given PDS_DID_PLC_URL from pds.env.
+    pub fn plc_url_for(&self, from_env: Option<&str>) -> String {
+        self.plc_url
+            .as_deref()
+            .or(from_env)
+            .unwrap_or("https://plc.directory")
+            .trim_end_matches('/')
+            .to_string()
+    }
+}

@@ -1,0 +1,432 @@
+//! The PDS_* keys the PDS reads (from its `config/env.js` and the official installer),
+//! with their meaning, how to validate them, whether they are secret, and what the
+//! installer writes. Drives validation, masking and the UI.
+
+use crate::finding::Finding;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Group {
+    Basics,
+    Secrets,
+    Storage,
+    Email,
+    Network,
+    Operations,
+}
+
+impl Group {
+    pub fn label(self) -> &'static str {
+        match self {
+            Group::Basics => "Basics",
+            Group::Secrets => "Secrets",
+            Group::Storage => "Storage",
+            Group::Email => "Email",
+            Group::Network => "Network and federation",
+            Group::Operations => "Operations",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Sensitivity {
+    Public,
+    /// The whole value is a secret.
+    Secret,
+    /// A URL whose userinfo password is secret (SMTP URLs).
+    UrlPassword,
+}
+
+/// How a value is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Hostname,
+    Port,
+    EmailAddress,
+    /// `addr@example.com` or `Name <addr@example.com>` (nodemailer accepts both).
+    FromAddress,
+    Bool,
+    Bytes,
+    HttpUrl,
+    HttpUrlList,
+    HandleDomains,
+    Did,
+    HexSecret,
+    K256Key,
+    AbsPath,
+    SmtpUrl,
+    LogEnabled,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct KeyInfo {
+    pub name: &'static str,
+    pub group: Group,
+    pub meaning: &'static str,
+    pub kind: Kind,
+    pub sensitivity: Sensitivity,
+    pub required: bool,
+    /// What the official installer writes (None: not written, or generated per install).
+    pub installer_default: Option<&'static str>,
+}
+
+impl KeyInfo {
+    pub fn is_secret(&self) -> bool {
+        self.sensitivity != Sensitivity::Public
+    }
+}
+
+const fn key(
+    name: &'static str,
+    group: Group,
+    kind: Kind,
+    meaning: &'static str,
+) -> KeyInfo {
+    KeyInfo {
+        name,
+        group,
+        meaning,
+        kind,
+        sensitivity: Sensitivity::Public,
+        required: false,
+        installer_default: None,
+    }
+}
+
+const fn required(mut k: KeyInfo) -> KeyInfo {
+    k.required = true;
+    k
+}
+const fn secret(mut k: KeyInfo) -> KeyInfo {
+    k.sensitivity = Sensitivity::Secret;
+    k
+}
+const fn url_secret(mut k: KeyInfo) -> KeyInfo {
+    k.sensitivity = Sensitivity::UrlPassword;
+    k
+}
+const fn default(mut k: KeyInfo, v: &'static str) -> KeyInfo {
+    k.installer_default = Some(v);
+    k
+}
+
+use Group::*;
+use Kind::*;
+
+/// In the order the installer writes them, then the keys it leaves out.
+pub static KEYS: &[KeyInfo] = &[
+    required(key("PDS_HOSTNAME", Basics, Hostname, "Public DNS name of the PDS (not an IP address); handles default to subdomains of it")),
+    required(secret(key("PDS_JWT_SECRET", Secrets, HexSecret, "Signs access tokens; changing it logs every user out"))),
+    required(secret(key("PDS_ADMIN_PASSWORD", Basics, HexSecret, "Password for admin calls (pdsadmin, goat) as user `admin`"))),
+    required(secret(key("PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX", Secrets, K256Key, "secp256k1 key that controls your accounts' did:plc identities; never regenerate it"))),
+    required(default(key("PDS_DATA_DIRECTORY", Storage, AbsPath, "Where the PDS keeps its SQLite databases"), "/pds")),
+    default(key("PDS_BLOBSTORE_DISK_LOCATION", Storage, AbsPath, "Where uploaded images and videos are stored"), "/pds/blocks"),
+    default(key("PDS_BLOB_UPLOAD_LIMIT", Basics, Bytes, "Largest upload in bytes (the PDS's own default is 5 MiB)"), "104857600"),
+    default(key("PDS_DID_PLC_URL", Network, HttpUrl, "PLC directory that holds did:plc identities"), "https://plc.directory"),
+    default(key("PDS_BSKY_APP_VIEW_URL", Network, HttpUrl, "AppView that serves timelines (needs PDS_BSKY_APP_VIEW_DID)"), "https://api.bsky.app"),
+    default(key("PDS_BSKY_APP_VIEW_DID", Network, Did, "DID of the AppView"), "did:web:api.bsky.app"),
+    default(key("PDS_REPORT_SERVICE_URL", Network, HttpUrl, "Moderation service for reports (needs PDS_REPORT_SERVICE_DID)"), "https://mod.bsky.app"),
+    default(key("PDS_REPORT_SERVICE_DID", Network, Did, "DID of the moderation service"), "did:plc:ar7c4by46qjdydhdevvrndac"),
+    default(key("PDS_CRAWLERS", Network, HttpUrlList, "Relays told about new posts, comma-separated with no spaces"), "https://bsky.network"),
+    default(key("LOG_ENABLED", Operations, LogEnabled, "Request logging: on only for true, t or 1"), "true"),
+    default(key("PDS_RATE_LIMITS_ENABLED", Operations, Bool, "Per-client rate limits (code default: off)"), "true"),
+    default(key("PDS_INVITE_REQUIRED", Basics, Bool, "Whether new accounts need an invite code"), "true"),
+    key("PDS_PORT", Basics, Port, "Port the PDS listens on (the image sets 3000; code default 2583)"),
+    key("PDS_SERVICE_HANDLE_DOMAINS", Basics, HandleDomains, "Handle suffixes offered at sign-up, each starting with a dot (default .HOSTNAME)"),
+    key("PDS_CONTACT_EMAIL_ADDRESS", Basics, EmailAddress, "Contact address shown to users in describeServer"),
+    url_secret(key("PDS_EMAIL_SMTP_URL", Email, SmtpUrl, "SMTP server for verification and password-reset mail (smtps://user:pass@host:465)")),
+    key("PDS_EMAIL_FROM_ADDRESS", Email, FromAddress, "Sender of the PDS's mail; must be set together with PDS_EMAIL_SMTP_URL"),
+    url_secret(key("PDS_MODERATION_EMAIL_SMTP_URL", Email, SmtpUrl, "SMTP server for moderation mail")),
+    key("PDS_MODERATION_EMAIL_ADDRESS", Email, FromAddress, "Sender of moderation mail"),
+    key("PDS_DEV_MODE", Operations, Bool, "Development mode: never on a public server"),
+    secret(key("PDS_DPOP_SECRET", Secrets, HexSecret, "Secret for OAuth DPoP nonces (generated when absent)")),
+];
+
+pub fn lookup(name: &str) -> Option<&'static KeyInfo> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// The known key closest to an unknown one, when it is plausibly a typo.
+pub fn suggest(name: &str) -> Option<&'static str> {
+    let upper = name.to_ascii_uppercase();
+    KEYS.iter()
+        .map(|k| (edit_distance(&upper, k.name), k.name))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, n)| n)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Validate one value of a known key; empty findings mean it is fine.
+pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let f = |what: String| Finding::fail(what).about(info.name);
+    let w = |what: String| Finding::warn(what).about(info.name);
+    if value.is_empty() {
+        if info.required {
+            out.push(f("is empty; the PDS will not start without it".into()).fix(format!("Set {}.", info.name)));
+        }
+        return out;
+    }
+    match info.kind {
+        Hostname => {
+            if let Err(e) = check_hostname(value) {
+                out.push(f(e).fix("Use the public DNS name, e.g. pds.example.com."));
+            }
+        }
+        Port => match value.parse::<u16>() {
+            Ok(0) | Err(_) => out.push(f(format!("{value:?} is not a port number (1-65535)"))),
+            Ok(_) => {}
+        },
+        EmailAddress => {
+            if let Err(e) = check_email(value) {
+                out.push(f(e));
+            }
+        }
+        FromAddress => {
+            let addr = match (value.find('<'), value.strip_suffix('>')) {
+                (Some(i), Some(inner)) => &inner[i + 1..],
+                _ => value,
+            };
+            if let Err(e) = check_email(addr.trim()) {
+                out.push(f(e).fix("Use an address like noreply@example.com or \"My PDS <noreply@example.com>\"."));
+            }
+        }
+        Bool => {
+            if !matches!(value, "true" | "false" | "1" | "0") {
+                out.push(w(format!("{value:?} is neither true nor false; the PDS ignores it and uses its default")).fix("Write true or false."));
+            }
+        }
+        LogEnabled => {
+            if !matches!(value, "true" | "t" | "1" | "false" | "f" | "0") {
+                out.push(w(format!("{value:?} turns logging off (only true, t or 1 mean on)")).fix("Write true or false."));
+            }
+        }
+        Bytes => match value.parse::<u64>() {
+            Ok(n) if n < 1024 * 1024 => out.push(w(format!("{n} bytes is under 1 MiB: most photos will fail to upload"))),
+            Ok(_) => {}
+            Err(_) => out.push(f(format!("{value:?} is not a whole number of bytes")).fix("e.g. 104857600 for 100 MiB.")),
+        },
+        HttpUrl => {
+            if let Err(e) = check_http_url(value) {
+                out.push(f(e));
+            }
+        }
+        HttpUrlList => {
+            for item in value.split(',') {
+                if item != item.trim() {
+                    out.push(f(format!("{item:?} has spaces around it; the PDS splits on commas without trimming")).fix("Remove the spaces: https://a.example,https://b.example"));
+                } else if let Err(e) = check_http_url(item) {
+                    out.push(f(e));
+                }
+            }
+        }
+        HandleDomains => {
+            for item in value.split(',') {
+                if item != item.trim() {
+                    out.push(f(format!("{item:?} has spaces around it; the PDS splits on commas without trimming")).fix("Remove the spaces after the commas."));
+                } else if !item.starts_with('.') {
+                    out.push(f(format!("{item:?} must start with a dot")).fix(format!("Write .{item}")));
+                } else if let Err(e) = check_hostname(&item[1..]) {
+                    out.push(f(format!("{item:?}: {e}")));
+                }
+            }
+        }
+        Did => {
+            if let Err(e) = check_did(value) {
+                out.push(f(e));
+            }
+        }
+        HexSecret => {
+            if value.len() < 16 {
+                out.push(w("is shorter than 16 characters; a guessable secret".into()).fix("Use `openssl rand --hex 16` or let `env init` generate one."));
+            }
+        }
+        K256Key => {
+            if let Err(e) = check_k256_hex(value) {
+                out.push(f(e).why("The PDS signs PLC operations with it; a bad key stops it from starting.").fix("Restore the key from your backup. Never generate a new one for an existing install: your accounts' identities are tied to it."));
+            }
+        }
+        AbsPath => {
+            if !value.starts_with('/') {
+                out.push(f(format!("{value:?} is not an absolute path")));
+            }
+        }
+        SmtpUrl => {
+            let scheme = value.split(':').next().unwrap_or("");
+            if !matches!(scheme, "smtp" | "smtps" | "direct") {
+                out.push(f(format!("scheme {scheme:?} is not smtp:, smtps: or direct:; the PDS will not start")));
+            }
+            if let Some(e) = bad_percent_escape(value) {
+                out.push(f(e).why("nodemailer throws \"URI malformed\" and the PDS will not start.").fix("Write % as %25 in the user name and password."));
+            }
+        }
+        Text => {}
+    }
+    out
+}
+
+/// A DNS hostname the PDS can use: no IP, no scheme, at least two labels.
+pub fn check_hostname(value: &str) -> Result<(), String> {
+    if value.contains("://") || value.contains('/') {
+        return Err(format!("{value:?} is a URL; give only the host name"));
+    }
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!("{value:?} is an IP address; the PDS needs a DNS name"));
+    }
+    if value.len() > 253 {
+        return Err("is longer than 253 characters".into());
+    }
+    let labels: Vec<&str> = value.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("{value:?} has no domain part (expected e.g. pds.example.com)"));
+    }
+    for l in &labels {
+        if l.is_empty() || l.len() > 63 {
+            return Err(format!("{value:?} has an empty or over-long label"));
+        }
+        if l.starts_with('-') || l.ends_with('-') || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(format!("label {l:?} may hold only letters, digits and inner hyphens"));
+        }
+    }
+    if labels.last().is_some_and(|t| t.chars().all(|c| c.is_ascii_digit())) {
+        return Err(format!("{value:?} ends in a number, not a top-level domain"));
+    }
+    Ok(())
+}
+
+pub fn check_email(value: &str) -> Result<(), String> {
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return Err(format!("{value:?} is not an email address (no @)"));
+    };
+    if local.is_empty() || local.contains(char::is_whitespace) {
+        return Err(format!("{value:?} is not an email address"));
+    }
+    check_hostname(domain).map_err(|e| format!("{value:?}: domain {e}"))
+}
+
+pub fn check_http_url(value: &str) -> Result<(), String> {
+    let Some(rest) = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")) else {
+        return Err(format!("{value:?} is not an http(s) URL"));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("{value:?} has no host"));
+    }
+    Ok(())
+}
+
+/// DID syntax per the atproto spec: `did:method:identifier`.
+pub fn check_did(value: &str) -> Result<(), String> {
+    let parts: Vec<&str> = value.splitn(3, ':').collect();
+    if parts.len() != 3 || parts[0] != "did" {
+        return Err(format!("{value:?} is not a DID (did:method:identifier)"));
+    }
+    if parts[1].is_empty() || !parts[1].chars().all(|c| c.is_ascii_lowercase()) {
+        return Err(format!("{value:?}: the method must be lowercase letters"));
+    }
+    let id = parts[2];
+    if id.is_empty()
+        || id.ends_with(':')
+        || id.ends_with('%')
+        || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._:%-".contains(c))
+    {
+        return Err(format!("{value:?}: the identifier has characters a DID cannot hold"));
+    }
+    if value.len() > 2048 {
+        return Err("is longer than 2048 characters".into());
+    }
+    Ok(())
+}
+
+/// A 64-hex-digit secp256k1 private key that is a valid, non-zero scalar.
+pub fn check_k256_hex(value: &str) -> Result<(), String> {
+    if value.len() != 64 {
+        return Err(format!("must be 64 hex digits, has {}", value.len()));
+    }
+    let bytes = hex::decode(value).map_err(|_| "holds characters that are not hex digits".to_string())?;
+    k256::SecretKey::from_slice(&bytes).map_err(|_| "is not a valid secp256k1 private key".to_string())?;
+    Ok(())
+}
+
+/// The first `%` that is not followed by two hex digits (nodemailer's "URI malformed").
+fn bad_percent_escape(value: &str) -> Option<String> {
+    let b = value.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        let hex_at = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
+        if c == b'%' && !(hex_at(i + 1) && hex_at(i + 2)) {
+            return Some(format!("has a % at position {} that is not a %XX escape", i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installer_defaults_are_valid() {
+        for k in KEYS {
+            if let Some(d) = k.installer_default {
+                assert!(validate(k, d).is_empty(), "{} default {d}", k.name);
+            }
+        }
+    }
+
+    #[test]
+    fn hostnames() {
+        assert!(check_hostname("pds.example.com").is_ok());
+        assert!(check_hostname("1.2.3.4").is_err());
+        assert!(check_hostname("https://pds.example.com").is_err());
+        assert!(check_hostname("localhost").is_err());
+        assert!(check_hostname("-a.example.com").is_err());
+    }
+
+    #[test]
+    fn lists_with_spaces_fail() {
+        let k = lookup("PDS_CRAWLERS").unwrap();
+        assert!(validate(k, "https://a.example,https://b.example").is_empty());
+        assert_eq!(validate(k, "https://a.example, https://b.example").len(), 1);
+        let d = lookup("PDS_SERVICE_HANDLE_DOMAINS").unwrap();
+        assert!(validate(d, ".example.com,.other.org").is_empty());
+        assert_eq!(validate(d, "example.com").len(), 1);
+    }
+
+    #[test]
+    fn smtp_url_scheme_and_escapes() {
+        let k = lookup("PDS_EMAIL_SMTP_URL").unwrap();
+        assert!(validate(k, "smtps://u%40x.com:p%25w@smtp.example.com").is_empty());
+        assert_eq!(validate(k, "smtps://u:p%w@smtp.example.com").len(), 1);
+        assert_eq!(validate(k, "https://smtp.example.com").len(), 1);
+    }
+
+    #[test]
+    fn k256_keys() {
+        assert!(check_k256_hex(&"11".repeat(32)).is_ok());
+        assert!(check_k256_hex(&"00".repeat(32)).is_err());
+        assert!(check_k256_hex(&"ff".repeat(32)).is_err());
+        assert!(check_k256_hex("abc").is_err());
+    }
+
+    #[test]
+    fn typo_suggestions() {
+        assert_eq!(suggest("PDS_HOSTNAM"), Some("PDS_HOSTNAME"));
+        assert_eq!(suggest("pds_invite_required"), Some("PDS_INVITE_REQUIRED"));
+        assert_eq!(suggest("SOMETHING_ELSE"), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! `check`: what is wrong with a pds.env as it stands, line by line and as a whole.
+
+use super::catalogue::{self, Sensitivity};
+use super::readers::Reading;
+use super::{encode_value, Document, GOAT_KEY};
+use crate::finding::{Finding, Level};
+use crate::secret::MASK;
+
+const READERS: [&str; 3] = ["docker compose", "bash (pdsadmin)", "systemd"];
+
+fn shown(key: &str, value: &str) -> String {
+    match catalogue::lookup(key).map(|k| k.sensitivity) {
+        Some(Sensitivity::Public) | None => format!("{value:?}"),
+        Some(_) => MASK.to_string(),
+    }
+}
+
+/// Findings for a document; `file_mode` is the mode of the file on disk, when there is one.
+pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (i, line) in doc.lines().iter().enumerate() {
+        let n = i + 1;
+        let Some(key) = line.key() else {
+            let t = line.text.trim();
+            if !t.is_empty() && !t.starts_with('#') {
+                out.push(
+                    Finding::warn(format!("line {n} is not KEY=VALUE"))
+                        .why("docker compose, bash and systemd each do something different with it (compose may refuse the whole file)")
+                        .fix("Turn it into a comment (# …) or remove it."),
+                );
+            }
+            continue;
+        };
+        let readings = line.readings();
+        let compose_value = readings[0].value().map(str::to_string);
+        let agree = readings.iter().all(|r| r.value().is_some() && r.value() == readings[0].value());
+        if !agree {
+            let seen: Vec<String> = readings
+                .iter()
+                .zip(READERS)
+                .map(|(r, who)| match r {
+                    Reading::Value { value, .. } => format!("{who} reads {}", shown(&key, value)),
+                    Reading::Other(why) => why.clone(),
+                    Reading::Nothing => format!("{who} skips it"),
+                })
+                .collect();
+            let level = if compose_value.is_none() { Level::Fail } else { Level::Warn };
+            let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
+                Some(Ok(enc)) if catalogue::lookup(&key).is_some_and(|k| k.is_secret()) => {
+                    let _ = enc;
+                    format!("Rewrite it with `pds-wizard env set {key}=-` (value on stdin); it picks a quoting all three read alike.")
+                }
+                Some(Ok(enc)) => format!("Write it as: {key}={enc}"),
+                Some(Err(e)) => format!("Change the value: {e}"),
+                None => "Quote the value in single quotes, or remove what the shell treats as syntax.".into(),
+            };
+            out.push(
+                Finding::new(level, format!("line {n}: the three readers of pds.env disagree"))
+                    .about(&key)
+                    .why(seen.join("; "))
+                    .fix(fix),
+            );
+        }
+        if key == GOAT_KEY {
+            let t = line.text.trim_start();
+            if t.starts_with("export") || !t.starts_with(&format!("{GOAT_KEY}=")) || t[GOAT_KEY.len() + 1..].starts_with(['\'', '"']) {
+                out.push(
+                    Finding::fail(format!("line {n}: written with quotes, spaces or export"))
+                        .about(GOAT_KEY)
+                        .why("goat (`goat pds admin …`) finds the admin password by a plain PDS_ADMIN_PASSWORD= prefix and takes the rest of the line as is, so it sends a different password")
+                        .fix("Write the line as PDS_ADMIN_PASSWORD=<password> with no quotes, spaces or export."),
+                );
+            }
+        }
+    }
+
+    for (key, lines) in doc.duplicates() {
+        let list: Vec<String> = lines.iter().map(usize::to_string).collect();
+        out.push(
+            Finding::warn(format!("set on lines {}", list.join(", ")))
+                .about(&key)
+                .why(format!("docker compose and bash use the last one (line {}); the others are misleading", lines[lines.len() - 1]))
+                .fix("Remove the earlier lines."),
+        );
+    }
+
+    let entries = doc.entries();
+    for (key, value, line) in &entries {
+        match catalogue::lookup(key) {
+            Some(info) => {
+                if let Some(v) = value {
+                    out.extend(catalogue::validate(info, v).into_iter().map(|mut f| {
+                        f.what = format!("line {line}: {}", f.what);
+                        f
+                    }));
+                }
+            }
+            None => {
+                let f = match catalogue::suggest(key) {
+                    Some(s) if s != key => Finding::warn(format!("line {line}: not a key the PDS reads; did you mean {s}?"))
+                        .why("A misspelt key is ignored silently: the PDS uses its default instead.")
+                        .fix(format!("Rename it to {s}.")),
+                    _ => Finding::info(format!("line {line}: not a key the PDS reads (kept as is)")),
+                };
+                out.push(f.about(key));
+            }
+        }
+    }
+
+    let has = |k: &str| doc.get(k).is_some_and(|v| !v.is_empty());
+    for info in catalogue::KEYS.iter().filter(|k| k.required) {
+        if !entries.iter().any(|(k, _, _)| k == info.name) {
+            out.push(
+                Finding::fail("is missing; the PDS will not start without it")
+                    .about(info.name)
+                    .why(info.meaning)
+                    .fix(format!("Add {} (the installer always writes it).", info.name)),
+            );
+        }
+    }
+    match (has("PDS_EMAIL_SMTP_URL"), has("PDS_EMAIL_FROM_ADDRESS")) {
+        (true, false) | (false, true) => out.push(
+            Finding::fail("only one of PDS_EMAIL_SMTP_URL and PDS_EMAIL_FROM_ADDRESS is set")
+                .about("email")
+                .why("The PDS refuses to start unless both or neither are set.")
+                .fix("Set both in the Email step, or remove both."),
+        ),
+        (false, false) => out.push(
+            Finding::warn("no SMTP server configured")
+                .about("email")
+                .why("Without PDS_EMAIL_SMTP_URL the PDS silently never sends verification or password-reset mail.")
+                .fix("Configure email in the Email step."),
+        ),
+        (true, true) => {}
+    }
+    for (url, did) in [
+        ("PDS_REPORT_SERVICE_URL", "PDS_REPORT_SERVICE_DID"),
+        ("PDS_BSKY_APP_VIEW_URL", "PDS_BSKY_APP_VIEW_DID"),
+    ] {
+        if has(url) && !has(did) {
+            out.push(
+                Finding::fail(format!("{url} is set without {did}"))
+                    .about(url)
+                    .why("The PDS requires the DID whenever the URL is set and will not start.")
+                    .fix(format!("Add {did}.")),
+            );
+        }
+    }
+    if let Some(mode) = file_mode {
+        if mode & 0o077 != 0 {
+            out.push(
+                Finding::warn(format!("pds.env has mode {:04o}: other users can read it", mode & 0o7777))
+                    .about("file")
+                    .why("It holds the admin password, the JWT secret and the PLC rotation key.")
+                    .fix("chmod 600 pds.env"),
+            );
+        }
+    }
+    if !out.iter().any(|f| matches!(f.level, Level::Warn | Level::Fail)) {
+        out.push(Finding::pass(format!(
+            "{} keys; docker compose, bash and systemd read every line alike",
+            entries.len()
+        )));
+    }
+    out
+}

@@ -1,0 +1,519 @@
+//! The pds.env document: a lossless, line-based model that renders unchanged input byte for
+//! byte, edits only the lines of the keys it changes, and writes values so that docker
+//! compose, bash and systemd all read the same thing.
+
+pub mod catalogue;
+mod check;
+mod init;
+pub mod readers;
+
+pub use check::check;
+pub use init::{init_document, init_file};
+
+use crate::fsutil::{self, SaveReport, WriteError};
+use catalogue::Group;
+use readers::Reading;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum EnvError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not UTF-8 text (byte {offset}); is it really a pds.env file?")]
+    NotText { path: PathBuf, offset: usize },
+    #[error("{path} changed on disk since it was loaded (another editor, pdsadmin or the installer?). Nothing was written; reload it and make your change again")]
+    Conflict { path: PathBuf },
+    #[error("{path} already exists; init never overwrites a pds.env (its secrets and key tie your accounts to this server)")]
+    Exists { path: PathBuf },
+    #[error("{0:?} is not a valid variable name (letters, digits and _, not starting with a digit)")]
+    BadKey(String),
+    #[error("{key}: {reason}")]
+    Unwritable { key: String, reason: String },
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    CrLf,
+    /// The last line of a file without a final newline.
+    None,
+}
+
+impl Eol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Eol::Lf => "\n",
+            Eol::CrLf => "\r\n",
+            Eol::None => "",
+        }
+    }
+}
+
+/// One physical line: its text (without the line ending) and its ending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    pub eol: Eol,
+}
+
+impl Line {
+    /// The line as the readers see it: a CRLF ending leaves its CR in the text.
+    fn reader_text(&self) -> String {
+        if self.eol == Eol::CrLf {
+            format!("{}\r", self.text)
+        } else {
+            self.text.clone()
+        }
+    }
+
+    /// The key this line assigns, as compose sees it (the reader the PDS depends on).
+    pub fn key(&self) -> Option<String> {
+        match readers::compose(&self.reader_text()) {
+            Reading::Value { key, .. } => Some(key),
+            _ => syntactic_key(&self.text),
+        }
+    }
+
+    pub fn readings(&self) -> [Reading; 3] {
+        let t = self.reader_text();
+        [readers::compose(&t), readers::bash(&t), readers::systemd(&t)]
+    }
+
+    fn has_export(&self) -> bool {
+        self.text.trim_start().starts_with("export ") || self.text.trim_start().starts_with("export\t")
+    }
+}
+
+/// The key of a line even when a reader rejects its value (`KEY=$x` still assigns KEY).
+fn syntactic_key(text: &str) -> Option<String> {
+    let t = text.trim_start();
+    if t.starts_with('#') {
+        return None;
+    }
+    let t = t.strip_prefix("export").map(str::trim_start).unwrap_or(t);
+    let (k, _) = t.split_once('=')?;
+    let k = k.trim_end();
+    (!k.is_empty() && k.chars().all(|c| c == '_' || c == '.' || c.is_ascii_alphanumeric())).then(|| k.to_string())
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    lines: Vec<Line>,
+    /// The bytes as loaded: what save compares against to detect someone else's edit.
+    original: Vec<u8>,
+    path: Option<PathBuf>,
+}
+
+impl Document {
+    pub fn parse(text: &str) -> Document {
+        let mut lines = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            match rest.find('\n') {
+                Some(i) => {
+                    let (body, eol) = match rest[..i].strip_suffix('\r') {
+                        Some(b) => (b, Eol::CrLf),
+                        None => (&rest[..i], Eol::Lf),
+                    };
+                    lines.push(Line {
+                        text: body.to_string(),
+                        eol,
+                    });
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    lines.push(Line {
+                        text: rest.to_string(),
+                        eol: Eol::None,
+                    });
+                    rest = "";
+                }
+            }
+        }
+        Document {
+            lines,
+            original: text.as_bytes().to_vec(),
+            path: None,
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Document, EnvError> {
+        let bytes = std::fs::read(path).map_err(|source| EnvError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| EnvError::NotText {
+            path: path.to_path_buf(),
+            offset: e.utf8_error().valid_up_to(),
+        })?;
+        let mut doc = Document::parse(&text);
+        doc.path = Some(path.to_path_buf());
+        Ok(doc)
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::with_capacity(self.original.len() + 64);
+        for l in &self.lines {
+            s.push_str(&l.text);
+            s.push_str(l.eol.as_str());
+        }
+        s
+    }
+
+    /// The content as it was loaded (or last saved).
+    pub fn original_text(&self) -> String {
+        String::from_utf8_lossy(&self.original).into_owned()
+    }
+
+    pub fn is_modified(&self) -> bool {
+        self.render().as_bytes() != self.original.as_slice()
+    }
+
+    /// Index of the line that decides `key` (the last one, as compose lets it win).
+    fn effective_index(&self, key: &str) -> Option<usize> {
+        self.lines.iter().rposition(|l| l.key().as_deref() == Some(key))
+    }
+
+    /// The value the PDS sees (compose's reading of the last line for `key`).
+    pub fn get(&self, key: &str) -> Option<String> {
+        let i = self.effective_index(key)?;
+        match &self.lines[i].readings()[0] {
+            Reading::Value { value, .. } => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// Every key in file order, once, with its effective value (None when compose cannot
+    /// read it as a plain value) and its 1-based line number.
+    pub fn entries(&self) -> Vec<(String, Option<String>, usize)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for l in &self.lines {
+            if let Some(k) = l.key() {
+                if seen.insert(k.clone()) {
+                    let i = self.effective_index(&k).unwrap_or(0);
+                    out.push((k.clone(), self.get(&k), i + 1));
+                }
+            }
+        }
+        out
+    }
+
+    /// Keys that appear on more than one line, with their 1-based line numbers.
+    pub fn duplicates(&self) -> Vec<(String, Vec<usize>)> {
+        let mut map: Vec<(String, Vec<usize>)> = Vec::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            if let Some(k) = l.key() {
+                match map.iter_mut().find(|(key, _)| *key == k) {
+                    Some((_, v)) => v.push(i + 1),
+                    None => map.push((k, vec![i + 1])),
+                }
+            }
+        }
+        map.retain(|(_, v)| v.len() > 1);
+        map
+    }
+
+    fn dominant_eol(&self) -> Eol {
+        let crlf = self.lines.iter().filter(|l| l.eol == Eol::CrLf).count();
+        let lf = self.lines.iter().filter(|l| l.eol == Eol::Lf).count();
+        if crlf > lf {
+            Eol::CrLf
+        } else {
+            Eol::Lf
+        }
+    }
+
+    /// Set `key` to `value`, touching only the line that decides it (or adding one line
+    /// in the key's group). Refuses values that compose, bash and systemd would read
+    /// differently, and values the catalogue rejects.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), EnvError> {
+        if !is_env_name(key) {
+            return Err(EnvError::BadKey(key.to_string()));
+        }
+        if let Some(info) = catalogue::lookup(key) {
+            if let Some(f) = catalogue::validate(info, value)
+                .into_iter()
+                .find(|f| f.level == crate::finding::Level::Fail)
+            {
+                return Err(EnvError::Invalid {
+                    key: key.to_string(),
+                    reason: f.what,
+                });
+            }
+        }
+        let encoded = encode_value(key, value)?;
+        match self.effective_index(key) {
+            Some(i) => {
+                let line = &self.lines[i];
+                let agreed = line.readings();
+                let all_agree = agreed.iter().all(|r| r.value() == Some(value));
+                if all_agree && !(key == GOAT_KEY && line.has_export()) {
+                    return Ok(());
+                }
+                let indent: String = line.text.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+                let export = line.has_export() && key != GOAT_KEY;
+                let comment = inline_comment(&line.text);
+                let eol = line.eol;
+                let new_text = format!("{indent}{}{key}={encoded}", if export { "export " } else { "" });
+                self.lines[i].text = new_text;
+                if let Some(c) = comment {
+                    // Keep the operator's note, on its own line: systemd would read an
+                    // inline comment as part of the value.
+                    let note = Line {
+                        text: format!("{indent}{c}"),
+                        eol: if eol == Eol::None { self.dominant_eol() } else { eol },
+                    };
+                    self.lines.insert(i, note);
+                }
+            }
+            None => {
+                let eol = self.dominant_eol();
+                let at = self.insertion_point(key);
+                if at == self.lines.len() {
+                    if let Some(last) = self.lines.last_mut() {
+                        if last.eol == Eol::None {
+                            last.eol = eol;
+                        }
+                    }
+                }
+                self.lines.insert(
+                    at,
+                    Line {
+                        text: format!("{key}={encoded}"),
+                        eol,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// After the last line of the same catalogue group, else at the end.
+    fn insertion_point(&self, key: &str) -> usize {
+        let group: Option<Group> = catalogue::lookup(key).map(|k| k.group);
+        if let Some(g) = group {
+            if let Some(i) = self.lines.iter().rposition(|l| {
+                l.key()
+                    .and_then(|k| catalogue::lookup(&k))
+                    .is_some_and(|k| k.group == g)
+            }) {
+                return i + 1;
+            }
+        }
+        // Before trailing blank lines, so the file's shape stays the same.
+        let mut at = self.lines.len();
+        while at > 0 && self.lines[at - 1].text.trim().is_empty() && self.lines[at - 1].eol != Eol::None {
+            at -= 1;
+        }
+        if at == 0 {
+            self.lines.len()
+        } else {
+            at
+        }
+    }
+
+    /// Remove every line that assigns `key`. Returns whether anything was removed.
+    pub fn unset(&mut self, key: &str) -> bool {
+        let before = self.lines.len();
+        self.lines.retain(|l| l.key().as_deref() != Some(key));
+        before != self.lines.len()
+    }
+
+    /// Write to the path it was loaded from (or `path`), refusing when the file changed on
+    /// disk since it was loaded. Keeps a timestamped backup and the file's mode and owner.
+    pub fn save(&mut self) -> Result<SaveReport, EnvError> {
+        let path = self.path.clone().ok_or_else(|| EnvError::Read {
+            path: PathBuf::from("(unsaved document)"),
+            source: std::io::Error::other("the document has no path"),
+        })?;
+        self.save_to(&path)
+    }
+
+    pub fn save_to(&mut self, path: &Path) -> Result<SaveReport, EnvError> {
+        match std::fs::read(path) {
+            Ok(now) if now != self.original => {
+                return Err(EnvError::Conflict {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.original.is_empty() => {
+                return Err(EnvError::Conflict {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(EnvError::Read {
+                    path: path.to_path_buf(),
+                    source: e,
+                })
+            }
+            _ => {}
+        }
+        let text = self.render();
+        let report = fsutil::safe_write(path, text.as_bytes(), fsutil::WriteOptions::secret())?;
+        self.original = text.into_bytes();
+        self.path = Some(path.to_path_buf());
+        Ok(report)
+    }
+}
+
+/// goat reads this key with a plain `PDS_ADMIN_PASSWORD=` prefix match.
+pub const GOAT_KEY: &str = "PDS_ADMIN_PASSWORD";
+
+pub fn is_env_name(key: &str) -> bool {
+    let mut c = key.chars();
+    matches!(c.next(), Some(f) if f == '_' || f.is_ascii_alphabetic())
+        && c.all(|ch| ch == '_' || ch.is_ascii_alphanumeric())
+}
+
+/// The text after a value that compose and bash take as a comment (` # ...`), if any.
+fn inline_comment(text: &str) -> Option<String> {
+    let mut in_single = false;
+    let mut in_double = false;
+    let mut prev_ws = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '\'' if !in_double => in_single = !in_single,
+            '"' if !in_single => in_double = !in_double,
+            '#' if !in_single && !in_double && prev_ws => return Some(text[i..].to_string()),
+            _ => {}
+        }
+        prev_ws = c == ' ' || c == '\t';
+    }
+    None
+}
+
+/// The text to write after `KEY=` so compose, bash and systemd read exactly `value`.
+pub fn encode_value(key: &str, value: &str) -> Result<String, EnvError> {
+    let refuse = |reason: &str| EnvError::Unwritable {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    };
+    if value.chars().any(|c| c.is_control()) {
+        return Err(refuse("holds a line break or control character; pds.env values are single-line"));
+    }
+    let encoded = if readers::is_bare_safe(value) {
+        value.to_string()
+    } else if key == GOAT_KEY {
+        return Err(refuse(
+            "goat reads PDS_ADMIN_PASSWORD without unquoting, so it must be written bare: use only letters, digits and _ . / : @ % + , = -",
+        ));
+    } else if !value.contains(['\'', '\\']) {
+        format!("'{value}'")
+    } else if !value.contains(['"', '\\', '$', '`']) {
+        format!("\"{value}\"")
+    } else {
+        return Err(refuse(
+            "holds a single quote together with one of \\ \" $ `: no quoting reads the same in docker compose, bash and systemd",
+        ));
+    };
+    // Prove it: the line must read back as the value in all three.
+    let line = format!("{key}={encoded}");
+    for r in [readers::compose(&line), readers::bash(&line), readers::systemd(&line)] {
+        if r.value() != Some(value) {
+            return Err(refuse("cannot be written so docker compose, bash and systemd agree"));
+        }
+    }
+    Ok(encoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# PDS config\nPDS_HOSTNAME=pds.example.com\nexport PDS_PORT=3000 # port\n\nUNKNOWN_KEY='kept as is'\r\nPDS_HOSTNAME=second.example.com\nLOG_ENABLED=true";
+
+    #[test]
+    fn renders_unchanged_input_identically() {
+        let d = Document::parse(SAMPLE);
+        assert_eq!(d.render(), SAMPLE);
+        assert!(!d.is_modified());
+    }
+
+    #[test]
+    fn last_duplicate_wins_and_is_reported() {
+        let d = Document::parse(SAMPLE);
+        assert_eq!(d.get("PDS_HOSTNAME").as_deref(), Some("second.example.com"));
+        assert_eq!(d.duplicates(), vec![("PDS_HOSTNAME".to_string(), vec![2, 6])]);
+    }
+
+    #[test]
+    fn set_touches_only_its_line() {
+        let mut d = Document::parse(SAMPLE);
+        d.set("LOG_ENABLED", "false").unwrap();
+        assert_eq!(d.render(), SAMPLE.replace("LOG_ENABLED=true", "LOG_ENABLED=false"));
+        d.set("PDS_HOSTNAME", "new.example.com").unwrap();
+        assert!(d.render().contains("PDS_HOSTNAME=pds.example.com\n"));
+        assert!(d.render().contains("PDS_HOSTNAME=new.example.com\n"));
+    }
+
+    #[test]
+    fn set_same_value_changes_nothing() {
+        let mut d = Document::parse(SAMPLE);
+        d.set("LOG_ENABLED", "true").unwrap();
+        assert!(!d.is_modified());
+    }
+
+    #[test]
+    fn export_prefix_and_comment_kept() {
+        let mut d = Document::parse(SAMPLE);
+        d.set("PDS_PORT", "3001").unwrap();
+        assert!(d.render().contains("# port\nexport PDS_PORT=3001\n"), "{}", d.render());
+    }
+
+    #[test]
+    fn new_key_goes_into_its_group_and_missing_newline_is_added() {
+        let mut d = Document::parse("PDS_HOSTNAME=a.example.com\nPDS_DID_PLC_URL=https://plc.directory\nLOG_ENABLED=true");
+        d.set("PDS_INVITE_REQUIRED", "false").unwrap();
+        assert_eq!(
+            d.render(),
+            "PDS_HOSTNAME=a.example.com\nPDS_INVITE_REQUIRED=false\nPDS_DID_PLC_URL=https://plc.directory\nLOG_ENABLED=true"
+        );
+        d.set("PDS_EMAIL_FROM_ADDRESS", "pds@example.com").unwrap();
+        assert!(d.render().ends_with("LOG_ENABLED=true\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n"));
+    }
+
+    #[test]
+    fn quoting_chosen_per_value() {
+        assert_eq!(encode_value("A", "plain").unwrap(), "plain");
+        assert_eq!(encode_value("A", "a b&c$d#e").unwrap(), "'a b&c$d#e'");
+        assert_eq!(encode_value("A", "it's").unwrap(), "\"it's\"");
+        assert!(encode_value("A", "it's $x").is_err());
+        assert!(encode_value("A", "a\\b").is_err());
+        assert!(encode_value("A", "two\nlines").is_err());
+        assert!(encode_value(GOAT_KEY, "with space").is_err());
+    }
+
+    #[test]
+    fn unset_removes_every_line_of_the_key() {
+        let mut d = Document::parse(SAMPLE);
+        assert!(d.unset("PDS_HOSTNAME"));
+        assert!(!d.render().contains("PDS_HOSTNAME"));
+        assert!(!d.unset("PDS_HOSTNAME"));
+        assert!(d.render().starts_with("# PDS config\nexport PDS_PORT"));
+    }
+
+    #[test]
+    fn goat_key_loses_quotes_and_export() {
+        let mut d = Document::parse("export PDS_ADMIN_PASSWORD='abc'\n");
+        d.set(GOAT_KEY, "abcdef0123456789").unwrap();
+        assert_eq!(d.render(), "PDS_ADMIN_PASSWORD=abcdef0123456789\n");
+    }
+}

@@ -1,0 +1,100 @@
+//! The one shape every validator and check returns.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Level {
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Pass => "pass",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        }
+    }
+}
+
+/// A single observation: what was seen, why it matters, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    /// The key, line or thing this is about (e.g. `PDS_HOSTNAME`, `line 7`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub what: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fix: String,
+}
+
+impl Finding {
+    pub fn new(level: Level, what: impl Into<String>) -> Self {
+        Finding {
+            level,
+            subject: None,
+            what: what.into(),
+            why: String::new(),
+            fix: String::new(),
+        }
+    }
+    pub fn fail(what: impl Into<String>) -> Self {
+        Self::new(Level::Fail, what)
+    }
+    pub fn warn(what: impl Into<String>) -> Self {
+        Self::new(Level::Warn, what)
+    }
+    pub fn info(what: impl Into<String>) -> Self {
+        Self::new(Level::Info, what)
+    }
+    pub fn pass(what: impl Into<String>) -> Self {
+        Self::new(Level::Pass, what)
+    }
+    pub fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+    pub fn why(mut self, why: impl Into<String>) -> Self {
+        self.why = why.into();
+        self
+    }
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = fix.into();
+        self
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] ", self.level.label())?;
+        if let Some(s) = &self.subject {
+            write!(f, "{s}: ")?;
+        }
+        write!(f, "{}", self.what)?;
+        if !self.why.is_empty() {
+            write!(f, "\n       why: {}", self.why)?;
+        }
+        if !self.fix.is_empty() {
+            write!(f, "\n       fix: {}", self.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// The worst level among findings (Pass when there are none).
+pub fn worst(findings: &[Finding]) -> Level {
+    findings
+        .iter()
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Pass)
+}
