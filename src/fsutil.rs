@@ -35,7 +35,7 @@ fn err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) ->
 pub struct WriteOptions {
     /// Mode for a file that does not exist yet; an existing file keeps its own.
     pub new_file_mode: u32,
-    /// How many `NAME.bak-<UTC timestamp>` files to keep.
+    /// How many `NAME.bak-<UTC timestamp>` files to keep; 0 keeps none and makes none.
     pub keep_backups: usize,
 }
 
@@ -77,14 +77,16 @@ pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveR
     let owner = existing.as_ref().map(|m| (m.uid(), m.gid()));
 
     let mut report = SaveReport::default();
-    if existing.is_some() {
+    if existing.is_some() && opts.keep_backups > 0 {
         let old = fs::read(path).map_err(err("cannot read", path))?;
         let backup = free_backup_name(&dir, &name);
         write_replace(&backup, &old, mode, owner)?;
         report.backup = Some(backup);
     }
     write_replace(path, bytes, mode, owner)?;
-    report.pruned = prune_backups(&dir, &name, opts.keep_backups)?;
+    if opts.keep_backups > 0 {
+        report.pruned = prune_backups(&dir, &name, opts.keep_backups)?;
+    }
     Ok(report)
 }
 
@@ -95,7 +97,10 @@ fn write_replace(
     mode: u32,
     owner: Option<(u32, u32)>,
 ) -> Result<(), WriteError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

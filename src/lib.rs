@@ -1,8 +1,10 @@
 //! pds-wizard's core: the PDS domain (env file, email, identity, proxy, checks) with no
 //! knowledge of terminals. The CLI and the TUI are thin front ends over it.
 
+pub mod cli;
 pub mod context;
 pub mod envfile;
 pub mod finding;
 pub mod fsutil;
 pub mod secret;
+pub mod tui;

@@ -1,1 +1,21 @@
-fn main() {}
+use clap::Parser;
+use pds_wizard::cli::{self, Cli};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Some(_) if cli.demo => {
+            eprintln!("error: --demo opens the wizard on a sandbox file; run subcommands with --env-file instead");
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+        Some(cmd) => cli::run(&cli, cmd),
+        None => match pds_wizard::tui::run(&cli.context(), cli.demo) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(cli::EXIT_ERROR)
+            }
+        },
+    }
+}

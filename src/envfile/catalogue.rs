@@ -77,12 +77,7 @@ impl KeyInfo {
     }
 }
 
-const fn key(
-    name: &'static str,
-    group: Group,
-    kind: Kind,
-    meaning: &'static str,
-) -> KeyInfo {
+const fn key(name: &'static str, group: Group, kind: Kind, meaning: &'static str) -> KeyInfo {
     KeyInfo {
         name,
         group,
@@ -116,31 +111,187 @@ use Kind::*;
 
 /// In the order the installer writes them, then the keys it leaves out.
 pub static KEYS: &[KeyInfo] = &[
-    required(key("PDS_HOSTNAME", Basics, Hostname, "Public DNS name of the PDS (not an IP address); handles default to subdomains of it")),
-    required(secret(key("PDS_JWT_SECRET", Secrets, HexSecret, "Signs access tokens; changing it logs every user out"))),
-    required(secret(key("PDS_ADMIN_PASSWORD", Basics, HexSecret, "Password for admin calls (pdsadmin, goat) as user `admin`"))),
-    required(secret(key("PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX", Secrets, K256Key, "secp256k1 key that controls your accounts' did:plc identities; never regenerate it"))),
-    required(default(key("PDS_DATA_DIRECTORY", Storage, AbsPath, "Where the PDS keeps its SQLite databases"), "/pds")),
-    default(key("PDS_BLOBSTORE_DISK_LOCATION", Storage, AbsPath, "Where uploaded images and videos are stored"), "/pds/blocks"),
-    default(key("PDS_BLOB_UPLOAD_LIMIT", Basics, Bytes, "Largest upload in bytes (the PDS's own default is 5 MiB)"), "104857600"),
-    default(key("PDS_DID_PLC_URL", Network, HttpUrl, "PLC directory that holds did:plc identities"), "https://plc.directory"),
-    default(key("PDS_BSKY_APP_VIEW_URL", Network, HttpUrl, "AppView that serves timelines (needs PDS_BSKY_APP_VIEW_DID)"), "https://api.bsky.app"),
-    default(key("PDS_BSKY_APP_VIEW_DID", Network, Did, "DID of the AppView"), "did:web:api.bsky.app"),
-    default(key("PDS_REPORT_SERVICE_URL", Network, HttpUrl, "Moderation service for reports (needs PDS_REPORT_SERVICE_DID)"), "https://mod.bsky.app"),
-    default(key("PDS_REPORT_SERVICE_DID", Network, Did, "DID of the moderation service"), "did:plc:ar7c4by46qjdydhdevvrndac"),
-    default(key("PDS_CRAWLERS", Network, HttpUrlList, "Relays told about new posts, comma-separated with no spaces"), "https://bsky.network"),
-    default(key("LOG_ENABLED", Operations, LogEnabled, "Request logging: on only for true, t or 1"), "true"),
-    default(key("PDS_RATE_LIMITS_ENABLED", Operations, Bool, "Per-client rate limits (code default: off)"), "true"),
-    default(key("PDS_INVITE_REQUIRED", Basics, Bool, "Whether new accounts need an invite code"), "true"),
-    key("PDS_PORT", Basics, Port, "Port the PDS listens on (the image sets 3000; code default 2583)"),
-    key("PDS_SERVICE_HANDLE_DOMAINS", Basics, HandleDomains, "Handle suffixes offered at sign-up, each starting with a dot (default .HOSTNAME)"),
-    key("PDS_CONTACT_EMAIL_ADDRESS", Basics, EmailAddress, "Contact address shown to users in describeServer"),
-    url_secret(key("PDS_EMAIL_SMTP_URL", Email, SmtpUrl, "SMTP server for verification and password-reset mail (smtps://user:pass@host:465)")),
-    key("PDS_EMAIL_FROM_ADDRESS", Email, FromAddress, "Sender of the PDS's mail; must be set together with PDS_EMAIL_SMTP_URL"),
-    url_secret(key("PDS_MODERATION_EMAIL_SMTP_URL", Email, SmtpUrl, "SMTP server for moderation mail")),
-    key("PDS_MODERATION_EMAIL_ADDRESS", Email, FromAddress, "Sender of moderation mail"),
-    key("PDS_DEV_MODE", Operations, Bool, "Development mode: never on a public server"),
-    secret(key("PDS_DPOP_SECRET", Secrets, HexSecret, "Secret for OAuth DPoP nonces (generated when absent)")),
+    required(key(
+        "PDS_HOSTNAME",
+        Basics,
+        Hostname,
+        "Public DNS name of the PDS (not an IP address); handles default to subdomains of it",
+    )),
+    required(secret(key(
+        "PDS_JWT_SECRET",
+        Secrets,
+        HexSecret,
+        "Signs access tokens; changing it logs every user out",
+    ))),
+    required(secret(key(
+        "PDS_ADMIN_PASSWORD",
+        Basics,
+        HexSecret,
+        "Password for admin calls (pdsadmin, goat) as user `admin`",
+    ))),
+    required(secret(key(
+        "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX",
+        Secrets,
+        K256Key,
+        "secp256k1 key that controls your accounts' did:plc identities; never regenerate it",
+    ))),
+    required(default(
+        key(
+            "PDS_DATA_DIRECTORY",
+            Storage,
+            AbsPath,
+            "Where the PDS keeps its SQLite databases",
+        ),
+        "/pds",
+    )),
+    default(
+        key(
+            "PDS_BLOBSTORE_DISK_LOCATION",
+            Storage,
+            AbsPath,
+            "Where uploaded images and videos are stored",
+        ),
+        "/pds/blocks",
+    ),
+    default(
+        key(
+            "PDS_BLOB_UPLOAD_LIMIT",
+            Basics,
+            Bytes,
+            "Largest upload in bytes (the PDS's own default is 5 MiB)",
+        ),
+        "104857600",
+    ),
+    default(
+        key(
+            "PDS_DID_PLC_URL",
+            Network,
+            HttpUrl,
+            "PLC directory that holds did:plc identities",
+        ),
+        "https://plc.directory",
+    ),
+    default(
+        key(
+            "PDS_BSKY_APP_VIEW_URL",
+            Network,
+            HttpUrl,
+            "AppView that serves timelines (needs PDS_BSKY_APP_VIEW_DID)",
+        ),
+        "https://api.bsky.app",
+    ),
+    default(
+        key("PDS_BSKY_APP_VIEW_DID", Network, Did, "DID of the AppView"),
+        "did:web:api.bsky.app",
+    ),
+    default(
+        key(
+            "PDS_REPORT_SERVICE_URL",
+            Network,
+            HttpUrl,
+            "Moderation service for reports (needs PDS_REPORT_SERVICE_DID)",
+        ),
+        "https://mod.bsky.app",
+    ),
+    default(
+        key(
+            "PDS_REPORT_SERVICE_DID",
+            Network,
+            Did,
+            "DID of the moderation service",
+        ),
+        "did:plc:ar7c4by46qjdydhdevvrndac",
+    ),
+    default(
+        key(
+            "PDS_CRAWLERS",
+            Network,
+            HttpUrlList,
+            "Relays told about new posts, comma-separated with no spaces",
+        ),
+        "https://bsky.network",
+    ),
+    default(
+        key(
+            "LOG_ENABLED",
+            Operations,
+            LogEnabled,
+            "Request logging: on only for true, t or 1",
+        ),
+        "true",
+    ),
+    default(
+        key(
+            "PDS_RATE_LIMITS_ENABLED",
+            Operations,
+            Bool,
+            "Per-client rate limits (code default: off)",
+        ),
+        "true",
+    ),
+    default(
+        key(
+            "PDS_INVITE_REQUIRED",
+            Basics,
+            Bool,
+            "Whether new accounts need an invite code",
+        ),
+        "true",
+    ),
+    key(
+        "PDS_PORT",
+        Basics,
+        Port,
+        "Port the PDS listens on (the image sets 3000; code default 2583)",
+    ),
+    key(
+        "PDS_SERVICE_HANDLE_DOMAINS",
+        Basics,
+        HandleDomains,
+        "Handle suffixes offered at sign-up, each starting with a dot (default .HOSTNAME)",
+    ),
+    key(
+        "PDS_CONTACT_EMAIL_ADDRESS",
+        Basics,
+        EmailAddress,
+        "Contact address shown to users in describeServer",
+    ),
+    url_secret(key(
+        "PDS_EMAIL_SMTP_URL",
+        Email,
+        SmtpUrl,
+        "SMTP server for verification and password-reset mail (smtps://user:pass@host:465)",
+    )),
+    key(
+        "PDS_EMAIL_FROM_ADDRESS",
+        Email,
+        FromAddress,
+        "Sender of the PDS's mail; must be set together with PDS_EMAIL_SMTP_URL",
+    ),
+    url_secret(key(
+        "PDS_MODERATION_EMAIL_SMTP_URL",
+        Email,
+        SmtpUrl,
+        "SMTP server for moderation mail",
+    )),
+    key(
+        "PDS_MODERATION_EMAIL_ADDRESS",
+        Email,
+        FromAddress,
+        "Sender of moderation mail",
+    ),
+    key(
+        "PDS_DEV_MODE",
+        Operations,
+        Bool,
+        "Development mode: never on a public server",
+    ),
+    secret(key(
+        "PDS_DPOP_SECRET",
+        Secrets,
+        HexSecret,
+        "Secret for OAuth DPoP nonces (generated when absent)",
+    )),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static KeyInfo> {
@@ -178,7 +329,10 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
     let w = |what: String| Finding::warn(what).about(info.name);
     if value.is_empty() {
         if info.required {
-            out.push(f("is empty; the PDS will not start without it".into()).fix(format!("Set {}.", info.name)));
+            out.push(
+                f("is empty; the PDS will not start without it".into())
+                    .fix(format!("Set {}.", info.name)),
+            );
         }
         return out;
     }
@@ -203,7 +357,9 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
                 _ => value,
             };
             if let Err(e) = check_email(addr.trim()) {
-                out.push(f(e).fix("Use an address like noreply@example.com or \"My PDS <noreply@example.com>\"."));
+                out.push(f(e).fix(
+                    "Use an address like noreply@example.com or \"My PDS <noreply@example.com>\".",
+                ));
             }
         }
         Bool => {
@@ -213,13 +369,23 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
         }
         LogEnabled => {
             if !matches!(value, "true" | "t" | "1" | "false" | "f" | "0") {
-                out.push(w(format!("{value:?} turns logging off (only true, t or 1 mean on)")).fix("Write true or false."));
+                out.push(
+                    w(format!(
+                        "{value:?} turns logging off (only true, t or 1 mean on)"
+                    ))
+                    .fix("Write true or false."),
+                );
             }
         }
         Bytes => match value.parse::<u64>() {
-            Ok(n) if n < 1024 * 1024 => out.push(w(format!("{n} bytes is under 1 MiB: most photos will fail to upload"))),
+            Ok(n) if n < 1024 * 1024 => out.push(w(format!(
+                "{n} bytes is under 1 MiB: most photos will fail to upload"
+            ))),
             Ok(_) => {}
-            Err(_) => out.push(f(format!("{value:?} is not a whole number of bytes")).fix("e.g. 104857600 for 100 MiB.")),
+            Err(_) => out.push(
+                f(format!("{value:?} is not a whole number of bytes"))
+                    .fix("e.g. 104857600 for 100 MiB."),
+            ),
         },
         HttpUrl => {
             if let Err(e) = check_http_url(value) {
@@ -240,7 +406,9 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
                 if item != item.trim() {
                     out.push(f(format!("{item:?} has spaces around it; the PDS splits on commas without trimming")).fix("Remove the spaces after the commas."));
                 } else if !item.starts_with('.') {
-                    out.push(f(format!("{item:?} must start with a dot")).fix(format!("Write .{item}")));
+                    out.push(
+                        f(format!("{item:?} must start with a dot")).fix(format!("Write .{item}")),
+                    );
                 } else if let Err(e) = check_hostname(&item[1..]) {
                     out.push(f(format!("{item:?}: {e}")));
                 }
@@ -253,7 +421,10 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
         }
         HexSecret => {
             if value.len() < 16 {
-                out.push(w("is shorter than 16 characters; a guessable secret".into()).fix("Use `openssl rand --hex 16` or let `env init` generate one."));
+                out.push(
+                    w("is shorter than 16 characters; a guessable secret".into())
+                        .fix("Use `openssl rand --hex 16` or let `env init` generate one."),
+                );
             }
         }
         K256Key => {
@@ -269,10 +440,15 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
         SmtpUrl => {
             let scheme = value.split(':').next().unwrap_or("");
             if !matches!(scheme, "smtp" | "smtps" | "direct") {
-                out.push(f(format!("scheme {scheme:?} is not smtp:, smtps: or direct:; the PDS will not start")));
+                out.push(f(format!(
+                    "scheme {scheme:?} is not smtp:, smtps: or direct:; the PDS will not start"
+                )));
             }
             if let Some(e) = bad_percent_escape(value) {
-                out.push(f(e).why("nodemailer throws \"URI malformed\" and the PDS will not start.").fix("Write % as %25 in the user name and password."));
+                out.push(
+                    f(e).why("nodemailer throws \"URI malformed\" and the PDS will not start.")
+                        .fix("Write % as %25 in the user name and password."),
+                );
             }
         }
         Text => {}
@@ -286,25 +462,39 @@ pub fn check_hostname(value: &str) -> Result<(), String> {
         return Err(format!("{value:?} is a URL; give only the host name"));
     }
     if value.parse::<std::net::IpAddr>().is_ok() {
-        return Err(format!("{value:?} is an IP address; the PDS needs a DNS name"));
+        return Err(format!(
+            "{value:?} is an IP address; the PDS needs a DNS name"
+        ));
     }
     if value.len() > 253 {
         return Err("is longer than 253 characters".into());
     }
     let labels: Vec<&str> = value.split('.').collect();
     if labels.len() < 2 {
-        return Err(format!("{value:?} has no domain part (expected e.g. pds.example.com)"));
+        return Err(format!(
+            "{value:?} has no domain part (expected e.g. pds.example.com)"
+        ));
     }
     for l in &labels {
         if l.is_empty() || l.len() > 63 {
             return Err(format!("{value:?} has an empty or over-long label"));
         }
-        if l.starts_with('-') || l.ends_with('-') || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(format!("label {l:?} may hold only letters, digits and inner hyphens"));
+        if l.starts_with('-')
+            || l.ends_with('-')
+            || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(format!(
+                "label {l:?} may hold only letters, digits and inner hyphens"
+            ));
         }
     }
-    if labels.last().is_some_and(|t| t.chars().all(|c| c.is_ascii_digit())) {
-        return Err(format!("{value:?} ends in a number, not a top-level domain"));
+    if labels
+        .last()
+        .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(format!(
+            "{value:?} ends in a number, not a top-level domain"
+        ));
     }
     Ok(())
 }
@@ -320,7 +510,10 @@ pub fn check_email(value: &str) -> Result<(), String> {
 }
 
 pub fn check_http_url(value: &str) -> Result<(), String> {
-    let Some(rest) = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://")) else {
+    let Some(rest) = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+    else {
         return Err(format!("{value:?} is not an http(s) URL"));
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -343,9 +536,13 @@ pub fn check_did(value: &str) -> Result<(), String> {
     if id.is_empty()
         || id.ends_with(':')
         || id.ends_with('%')
-        || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._:%-".contains(c))
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:%-".contains(c))
     {
-        return Err(format!("{value:?}: the identifier has characters a DID cannot hold"));
+        return Err(format!(
+            "{value:?}: the identifier has characters a DID cannot hold"
+        ));
     }
     if value.len() > 2048 {
         return Err("is longer than 2048 characters".into());
@@ -358,8 +555,10 @@ pub fn check_k256_hex(value: &str) -> Result<(), String> {
     if value.len() != 64 {
         return Err(format!("must be 64 hex digits, has {}", value.len()));
     }
-    let bytes = hex::decode(value).map_err(|_| "holds characters that are not hex digits".to_string())?;
-    k256::SecretKey::from_slice(&bytes).map_err(|_| "is not a valid secp256k1 private key".to_string())?;
+    let bytes =
+        hex::decode(value).map_err(|_| "holds characters that are not hex digits".to_string())?;
+    k256::SecretKey::from_slice(&bytes)
+        .map_err(|_| "is not a valid secp256k1 private key".to_string())?;
     Ok(())
 }
 
@@ -369,7 +568,10 @@ fn bad_percent_escape(value: &str) -> Option<String> {
     for (i, &c) in b.iter().enumerate() {
         let hex_at = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
         if c == b'%' && !(hex_at(i + 1) && hex_at(i + 2)) {
-            return Some(format!("has a % at position {} that is not a %XX escape", i + 1));
+            return Some(format!(
+                "has a % at position {} that is not a %XX escape",
+                i + 1
+            ));
         }
     }
     None

@@ -33,7 +33,9 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
         };
         let readings = line.readings();
         let compose_value = readings[0].value().map(str::to_string);
-        let agree = readings.iter().all(|r| r.value().is_some() && r.value() == readings[0].value());
+        let agree = readings
+            .iter()
+            .all(|r| r.value().is_some() && r.value() == readings[0].value());
         if !agree {
             let seen: Vec<String> = readings
                 .iter()
@@ -44,7 +46,11 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
                     Reading::Nothing => format!("{who} skips it"),
                 })
                 .collect();
-            let level = if compose_value.is_none() { Level::Fail } else { Level::Warn };
+            let level = if compose_value.is_none() {
+                Level::Fail
+            } else {
+                Level::Warn
+            };
             let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
                 Some(Ok(enc)) if catalogue::lookup(&key).is_some_and(|k| k.is_secret()) => {
                     let _ = enc;
@@ -52,18 +58,27 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
                 }
                 Some(Ok(enc)) => format!("Write it as: {key}={enc}"),
                 Some(Err(e)) => format!("Change the value: {e}"),
-                None => "Quote the value in single quotes, or remove what the shell treats as syntax.".into(),
+                None => {
+                    "Quote the value in single quotes, or remove what the shell treats as syntax."
+                        .into()
+                }
             };
             out.push(
-                Finding::new(level, format!("line {n}: the three readers of pds.env disagree"))
-                    .about(&key)
-                    .why(seen.join("; "))
-                    .fix(fix),
+                Finding::new(
+                    level,
+                    format!("line {n}: the three readers of pds.env disagree"),
+                )
+                .about(&key)
+                .why(seen.join("; "))
+                .fix(fix),
             );
         }
         if key == GOAT_KEY {
             let t = line.text.trim_start();
-            if t.starts_with("export") || !t.starts_with(&format!("{GOAT_KEY}=")) || t[GOAT_KEY.len() + 1..].starts_with(['\'', '"']) {
+            if t.starts_with("export")
+                || !t.starts_with(&format!("{GOAT_KEY}="))
+                || t[GOAT_KEY.len() + 1..].starts_with(['\'', '"'])
+            {
                 out.push(
                     Finding::fail(format!("line {n}: written with quotes, spaces or export"))
                         .about(GOAT_KEY)
@@ -79,7 +94,10 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
         out.push(
             Finding::warn(format!("set on lines {}", list.join(", ")))
                 .about(&key)
-                .why(format!("docker compose and bash use the last one (line {}); the others are misleading", lines[lines.len() - 1]))
+                .why(format!(
+                    "docker compose and bash use the last one (line {}); the others are misleading",
+                    lines[lines.len() - 1]
+                ))
                 .fix("Remove the earlier lines."),
         );
     }
@@ -97,10 +115,14 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
             }
             None => {
                 let f = match catalogue::suggest(key) {
-                    Some(s) if s != key => Finding::warn(format!("line {line}: not a key the PDS reads; did you mean {s}?"))
-                        .why("A misspelt key is ignored silently: the PDS uses its default instead.")
-                        .fix(format!("Rename it to {s}.")),
-                    _ => Finding::info(format!("line {line}: not a key the PDS reads (kept as is)")),
+                    Some(s) if s != key => Finding::warn(format!(
+                        "line {line}: not a key the PDS reads; did you mean {s}?"
+                    ))
+                    .why("A misspelt key is ignored silently: the PDS uses its default instead.")
+                    .fix(format!("Rename it to {s}.")),
+                    _ => {
+                        Finding::info(format!("line {line}: not a key the PDS reads (kept as is)"))
+                    }
                 };
                 out.push(f.about(key));
             }
@@ -114,7 +136,10 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
                 Finding::fail("is missing; the PDS will not start without it")
                     .about(info.name)
                     .why(info.meaning)
-                    .fix(format!("Add {} (the installer always writes it).", info.name)),
+                    .fix(format!(
+                        "Add {} (the installer always writes it).",
+                        info.name
+                    )),
             );
         }
     }
@@ -149,14 +174,20 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
     if let Some(mode) = file_mode {
         if mode & 0o077 != 0 {
             out.push(
-                Finding::warn(format!("pds.env has mode {:04o}: other users can read it", mode & 0o7777))
-                    .about("file")
-                    .why("It holds the admin password, the JWT secret and the PLC rotation key.")
-                    .fix("chmod 600 pds.env"),
+                Finding::warn(format!(
+                    "pds.env has mode {:04o}: other users can read it",
+                    mode & 0o7777
+                ))
+                .about("file")
+                .why("It holds the admin password, the JWT secret and the PLC rotation key.")
+                .fix("chmod 600 pds.env"),
             );
         }
     }
-    if !out.iter().any(|f| matches!(f.level, Level::Warn | Level::Fail)) {
+    if !out
+        .iter()
+        .any(|f| matches!(f.level, Level::Warn | Level::Fail))
+    {
         out.push(Finding::pass(format!(
             "{} keys; docker compose, bash and systemd read every line alike",
             entries.len()

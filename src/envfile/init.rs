@@ -30,7 +30,11 @@ pub fn generate_hex_secret() -> String {
 
 /// The installer's pds.env for `hostname`, with fresh secrets. The admin email, which the
 /// installer gives only to Caddy for ACME, is recorded as PDS_CONTACT_EMAIL_ADDRESS.
-pub fn init_document(hostname: &str, admin_email: &str, data_dir: &str) -> Result<Document, EnvError> {
+pub fn init_document(
+    hostname: &str,
+    admin_email: &str,
+    data_dir: &str,
+) -> Result<Document, EnvError> {
     let invalid = |key: &str, reason: String| EnvError::Invalid {
         key: key.to_string(),
         reason,
@@ -38,7 +42,10 @@ pub fn init_document(hostname: &str, admin_email: &str, data_dir: &str) -> Resul
     catalogue::check_hostname(hostname).map_err(|e| invalid("hostname", e))?;
     catalogue::check_email(admin_email).map_err(|e| invalid("admin email", e))?;
     if !data_dir.starts_with('/') {
-        return Err(invalid("data directory", format!("{data_dir:?} is not an absolute path")));
+        return Err(invalid(
+            "data directory",
+            format!("{data_dir:?} is not an absolute path"),
+        ));
     }
     let data_dir = data_dir.trim_end_matches('/');
     let mut doc = Document::parse("");
@@ -62,14 +69,22 @@ pub fn init_document(hostname: &str, admin_email: &str, data_dir: &str) -> Resul
 
 /// Write a fresh pds.env at `path` (mode 0600; a missing parent is made with mode 0700,
 /// like the installer's /pds). Refuses to overwrite.
-pub fn init_file(path: &Path, hostname: &str, admin_email: &str, data_dir: &str) -> Result<Document, EnvError> {
+pub fn init_file(
+    path: &Path,
+    hostname: &str,
+    admin_email: &str,
+    data_dir: &str,
+) -> Result<Document, EnvError> {
     if path.exists() {
         return Err(EnvError::Exists {
             path: path.to_path_buf(),
         });
     }
     let mut doc = init_document(hostname, admin_email, data_dir)?;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty() && !p.exists())
+    {
         use std::os::unix::fs::DirBuilderExt;
         std::fs::DirBuilder::new()
             .recursive(true)

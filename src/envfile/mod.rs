@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 mod check;
+pub mod display;
 mod init;
 pub mod readers;
 
@@ -29,7 +30,9 @@ pub enum EnvError {
     Conflict { path: PathBuf },
     #[error("{path} already exists; init never overwrites a pds.env (its secrets and key tie your accounts to this server)")]
     Exists { path: PathBuf },
-    #[error("{0:?} is not a valid variable name (letters, digits and _, not starting with a digit)")]
+    #[error(
+        "{0:?} is not a valid variable name (letters, digits and _, not starting with a digit)"
+    )]
     BadKey(String),
     #[error("{key}: {reason}")]
     Unwritable { key: String, reason: String },
@@ -84,11 +87,16 @@ impl Line {
 
     pub fn readings(&self) -> [Reading; 3] {
         let t = self.reader_text();
-        [readers::compose(&t), readers::bash(&t), readers::systemd(&t)]
+        [
+            readers::compose(&t),
+            readers::bash(&t),
+            readers::systemd(&t),
+        ]
     }
 
     fn has_export(&self) -> bool {
-        self.text.trim_start().starts_with("export ") || self.text.trim_start().starts_with("export\t")
+        self.text.trim_start().starts_with("export ")
+            || self.text.trim_start().starts_with("export\t")
     }
 }
 
@@ -101,7 +109,10 @@ fn syntactic_key(text: &str) -> Option<String> {
     let t = t.strip_prefix("export").map(str::trim_start).unwrap_or(t);
     let (k, _) = t.split_once('=')?;
     let k = k.trim_end();
-    (!k.is_empty() && k.chars().all(|c| c == '_' || c == '.' || c.is_ascii_alphanumeric())).then(|| k.to_string())
+    (!k.is_empty()
+        && k.chars()
+            .all(|c| c == '_' || c == '.' || c.is_ascii_alphanumeric()))
+    .then(|| k.to_string())
 }
 
 #[derive(Debug, Clone)]
@@ -187,7 +198,9 @@ impl Document {
 
     /// Index of the line that decides `key` (the last one, as compose lets it win).
     fn effective_index(&self, key: &str) -> Option<usize> {
-        self.lines.iter().rposition(|l| l.key().as_deref() == Some(key))
+        self.lines
+            .iter()
+            .rposition(|l| l.key().as_deref() == Some(key))
     }
 
     /// The value the PDS sees (compose's reading of the last line for `key`).
@@ -267,18 +280,29 @@ impl Document {
                 if all_agree && !(key == GOAT_KEY && line.has_export()) {
                     return Ok(());
                 }
-                let indent: String = line.text.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+                let indent: String = line
+                    .text
+                    .chars()
+                    .take_while(|c| *c == ' ' || *c == '\t')
+                    .collect();
                 let export = line.has_export() && key != GOAT_KEY;
                 let comment = inline_comment(&line.text);
                 let eol = line.eol;
-                let new_text = format!("{indent}{}{key}={encoded}", if export { "export " } else { "" });
+                let new_text = format!(
+                    "{indent}{}{key}={encoded}",
+                    if export { "export " } else { "" }
+                );
                 self.lines[i].text = new_text;
                 if let Some(c) = comment {
                     // Keep the operator's note, on its own line: systemd would read an
                     // inline comment as part of the value.
                     let note = Line {
                         text: format!("{indent}{c}"),
-                        eol: if eol == Eol::None { self.dominant_eol() } else { eol },
+                        eol: if eol == Eol::None {
+                            self.dominant_eol()
+                        } else {
+                            eol
+                        },
                     };
                     self.lines.insert(i, note);
                 }
@@ -319,7 +343,10 @@ impl Document {
         }
         // Before trailing blank lines, so the file's shape stays the same.
         let mut at = self.lines.len();
-        while at > 0 && self.lines[at - 1].text.trim().is_empty() && self.lines[at - 1].eol != Eol::None {
+        while at > 0
+            && self.lines[at - 1].text.trim().is_empty()
+            && self.lines[at - 1].eol != Eol::None
+        {
             at -= 1;
         }
         if at == 0 {
@@ -407,7 +434,9 @@ pub fn encode_value(key: &str, value: &str) -> Result<String, EnvError> {
         reason: reason.to_string(),
     };
     if value.chars().any(|c| c.is_control()) {
-        return Err(refuse("holds a line break or control character; pds.env values are single-line"));
+        return Err(refuse(
+            "holds a line break or control character; pds.env values are single-line",
+        ));
     }
     let encoded = if readers::is_bare_safe(value) {
         value.to_string()
@@ -426,9 +455,15 @@ pub fn encode_value(key: &str, value: &str) -> Result<String, EnvError> {
     };
     // Prove it: the line must read back as the value in all three.
     let line = format!("{key}={encoded}");
-    for r in [readers::compose(&line), readers::bash(&line), readers::systemd(&line)] {
+    for r in [
+        readers::compose(&line),
+        readers::bash(&line),
+        readers::systemd(&line),
+    ] {
         if r.value() != Some(value) {
-            return Err(refuse("cannot be written so docker compose, bash and systemd agree"));
+            return Err(refuse(
+                "cannot be written so docker compose, bash and systemd agree",
+            ));
         }
     }
     Ok(encoded)
@@ -451,14 +486,20 @@ mod tests {
     fn last_duplicate_wins_and_is_reported() {
         let d = Document::parse(SAMPLE);
         assert_eq!(d.get("PDS_HOSTNAME").as_deref(), Some("second.example.com"));
-        assert_eq!(d.duplicates(), vec![("PDS_HOSTNAME".to_string(), vec![2, 6])]);
+        assert_eq!(
+            d.duplicates(),
+            vec![("PDS_HOSTNAME".to_string(), vec![2, 6])]
+        );
     }
 
     #[test]
     fn set_touches_only_its_line() {
         let mut d = Document::parse(SAMPLE);
         d.set("LOG_ENABLED", "false").unwrap();
-        assert_eq!(d.render(), SAMPLE.replace("LOG_ENABLED=true", "LOG_ENABLED=false"));
+        assert_eq!(
+            d.render(),
+            SAMPLE.replace("LOG_ENABLED=true", "LOG_ENABLED=false")
+        );
         d.set("PDS_HOSTNAME", "new.example.com").unwrap();
         assert!(d.render().contains("PDS_HOSTNAME=pds.example.com\n"));
         assert!(d.render().contains("PDS_HOSTNAME=new.example.com\n"));
@@ -475,19 +516,27 @@ mod tests {
     fn export_prefix_and_comment_kept() {
         let mut d = Document::parse(SAMPLE);
         d.set("PDS_PORT", "3001").unwrap();
-        assert!(d.render().contains("# port\nexport PDS_PORT=3001\n"), "{}", d.render());
+        assert!(
+            d.render().contains("# port\nexport PDS_PORT=3001\n"),
+            "{}",
+            d.render()
+        );
     }
 
     #[test]
     fn new_key_goes_into_its_group_and_missing_newline_is_added() {
-        let mut d = Document::parse("PDS_HOSTNAME=a.example.com\nPDS_DID_PLC_URL=https://plc.directory\nLOG_ENABLED=true");
+        let mut d = Document::parse(
+            "PDS_HOSTNAME=a.example.com\nPDS_DID_PLC_URL=https://plc.directory\nLOG_ENABLED=true",
+        );
         d.set("PDS_INVITE_REQUIRED", "false").unwrap();
         assert_eq!(
             d.render(),
             "PDS_HOSTNAME=a.example.com\nPDS_INVITE_REQUIRED=false\nPDS_DID_PLC_URL=https://plc.directory\nLOG_ENABLED=true"
         );
         d.set("PDS_EMAIL_FROM_ADDRESS", "pds@example.com").unwrap();
-        assert!(d.render().ends_with("LOG_ENABLED=true\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n"));
+        assert!(d
+            .render()
+            .ends_with("LOG_ENABLED=true\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n"));
     }
 
     #[test]

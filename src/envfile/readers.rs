@@ -37,7 +37,10 @@ fn is_shell_name(s: &str) -> bool {
 
 /// compose-go's `isSpace`: whitespace that is not a line break.
 fn compose_space(c: char) -> bool {
-    matches!(c, '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}')
+    matches!(
+        c,
+        '\t' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{85}' | '\u{a0}'
+    )
 }
 
 /// docker compose `env_file` (compose-go dotenv). `line` excludes the `\n` but keeps a
@@ -237,16 +240,16 @@ pub fn bash(line: &str) -> Reading {
             }
             '\\' => match chars.next() {
                 Some(e) => value.push(e),
-                None => return Reading::Other("bash joins the next line (trailing backslash)".into()),
+                None => {
+                    return Reading::Other("bash joins the next line (trailing backslash)".into())
+                }
             },
             '$' | '`' => {
                 return Reading::Other("bash expands $ and ` (variables, commands)".into())
             }
-            ';' | '&' | '|' | '<' | '>' | '(' | ')' => {
-                return Reading::Other(format!(
-                    "bash treats an unquoted `{c}` as shell syntax (command separator or redirection)"
-                ))
-            }
+            ';' | '&' | '|' | '<' | '>' | '(' | ')' => return Reading::Other(format!(
+                "bash treats an unquoted `{c}` as shell syntax (command separator or redirection)"
+            )),
             '~' if was_start => {
                 return Reading::Other("bash replaces a leading ~ with a home directory".into())
             }
@@ -389,7 +392,8 @@ pub fn systemd(line: &str) -> Reading {
 /// literally when unquoted.
 pub fn is_bare_safe(value: &str) -> bool {
     value.chars().all(|c| {
-        c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=' | '-')
+        c.is_ascii_alphanumeric()
+            || matches!(c, '_' | '.' | '/' | ':' | '@' | '%' | '+' | ',' | '=' | '-')
     })
 }
 

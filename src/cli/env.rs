@@ -1,0 +1,308 @@
+//! `pds-wizard env …`: read, edit and check pds.env.
+
+use super::{EXIT_FINDINGS, EXIT_OK};
+use crate::context::Context;
+use crate::envfile::display::{changed_lines, display_value};
+use crate::envfile::{self, catalogue, Document};
+use crate::finding::{worst, Finding, Level};
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use serde_json::json;
+use std::io::{BufRead, IsTerminal};
+use std::os::unix::fs::MetadataExt;
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCmd {
+    /// Show every key and value (secrets masked)
+    Show,
+    /// Print one value (secrets only with --reveal)
+    Get {
+        key: String,
+        /// Print a secret value instead of a mask
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Set KEY=VALUE (validated). For secrets give VALUE as `-` and pipe it on stdin
+    Set {
+        #[arg(value_name = "KEY=VALUE")]
+        assignment: String,
+        /// Show the change without writing it
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove every line that sets KEY
+    Unset {
+        key: String,
+        /// Show the change without writing it
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow removing a key the PDS needs to start
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every line and value; exit 1 when something fails
+    Check,
+    /// Write a fresh pds.env as the official installer does (never overwrites)
+    Init {
+        /// Public DNS name of the PDS (not an IP address)
+        #[arg(long)]
+        hostname: String,
+        /// Admin email (the installer gives it to Caddy for certificates)
+        #[arg(long)]
+        admin_email: String,
+        /// PDS_DATA_DIRECTORY
+        #[arg(long, default_value = "/pds")]
+        data_dir: String,
+    },
+}
+
+pub fn run(ctx: &Context, cmd: &EnvCmd, json: bool) -> Result<u8> {
+    match cmd {
+        EnvCmd::Show => show(ctx, json),
+        EnvCmd::Get { key, reveal } => get(ctx, key, *reveal, json),
+        EnvCmd::Set {
+            assignment,
+            dry_run,
+        } => set(ctx, assignment, *dry_run, json),
+        EnvCmd::Unset {
+            key,
+            dry_run,
+            force,
+        } => unset(ctx, key, *dry_run, *force, json),
+        EnvCmd::Check => check(ctx, json),
+        EnvCmd::Init {
+            hostname,
+            admin_email,
+            data_dir,
+        } => init(ctx, hostname, admin_email, data_dir, json),
+    }
+}
+
+fn load(ctx: &Context) -> Result<Document> {
+    if !ctx.env_file.exists() {
+        bail!(
+            "{} does not exist. Point --env-file (or PDS_ENV_FILE) at your pds.env, or create one with `pds-wizard env init`",
+            ctx.env_file.display()
+        );
+    }
+    Ok(Document::load(&ctx.env_file)?)
+}
+
+fn show(ctx: &Context, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let entries = doc.entries();
+    if json {
+        let items: Vec<_> = entries
+            .iter()
+            .map(|(k, v, line)| {
+                let info = catalogue::lookup(k);
+                json!({
+                    "key": k,
+                    "value": v.as_deref().map(|v| display_value(k, v)),
+                    "line": line,
+                    "known": info.is_some(),
+                    "secret": info.is_some_and(|i| i.is_secret()),
+                    "group": info.map(|i| i.group.label()),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "file": ctx.env_file, "entries": items }))?
+        );
+        return Ok(EXIT_OK);
+    }
+    let width = entries.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    println!("# {}", ctx.env_file.display());
+    for (k, v, _) in &entries {
+        let shown = match v {
+            Some(v) => display_value(k, v),
+            None => "(not a plain value: see `env check`)".into(),
+        };
+        let note = if catalogue::lookup(k).is_none() {
+            "   (not read by the PDS)"
+        } else {
+            ""
+        };
+        println!("{k:<width$} = {shown}{note}");
+    }
+    Ok(EXIT_OK)
+}
+
+fn get(ctx: &Context, key: &str, reveal: bool, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let Some(value) = doc.get(key) else {
+        if json {
+            println!("{}", json!({ "key": key, "value": null }));
+        } else {
+            eprintln!("{key} is not set in {}", ctx.env_file.display());
+        }
+        return Ok(EXIT_FINDINGS);
+    };
+    let shown = if reveal {
+        value.clone()
+    } else {
+        display_value(key, &value)
+    };
+    if json {
+        println!("{}", json!({ "key": key, "value": shown }));
+    } else {
+        println!("{shown}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// A value given as `-` is read from standard input (one line), so secrets never appear
+/// in the process list or shell history.
+fn read_value(raw: &str) -> Result<String> {
+    if raw != "-" {
+        return Ok(raw.to_string());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return rpassword::prompt_password("Value (not shown as you type): ")
+            .context("cannot read the value from the terminal");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the value from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn print_findings_for(key: &str, value: &str) {
+    if let Some(info) = catalogue::lookup(key) {
+        for f in catalogue::validate(info, value) {
+            eprintln!("{f}");
+        }
+    }
+}
+
+fn set(ctx: &Context, assignment: &str, dry_run: bool, json: bool) -> Result<u8> {
+    let Some((key, raw)) = assignment.split_once('=') else {
+        bail!("expected KEY=VALUE, got {assignment:?} (use KEY=- to read the value from stdin)");
+    };
+    if !envfile::is_env_name(key) {
+        bail!("{key:?} is not a valid variable name");
+    }
+    if raw != "-" && catalogue::lookup(key).is_some_and(|k| k.is_secret()) {
+        bail!(
+            "{key} holds a secret: give it on standard input, not on the command line where other users can read it in the process list:\n    printf '%s\\n' \"$VALUE\" | pds-wizard env set {key}=-"
+        );
+    }
+    let value = read_value(raw)?;
+    let mut doc = load(ctx)?;
+    let before = doc.render();
+    doc.set(key, &value)?;
+    print_findings_for(key, &value);
+    write_change(ctx, &mut doc, &before, dry_run, json)
+}
+
+fn unset(ctx: &Context, key: &str, dry_run: bool, force: bool, json: bool) -> Result<u8> {
+    if !force && catalogue::lookup(key).is_some_and(|k| k.required) {
+        bail!("{key} is needed for the PDS to start; pass --force to remove it anyway");
+    }
+    let mut doc = load(ctx)?;
+    let before = doc.render();
+    doc.unset(key);
+    write_change(ctx, &mut doc, &before, dry_run, json)
+}
+
+fn write_change(
+    ctx: &Context,
+    doc: &mut Document,
+    before: &str,
+    dry_run: bool,
+    json: bool,
+) -> Result<u8> {
+    let after = doc.render();
+    let diff = changed_lines(before, &after);
+    if diff.is_empty() {
+        if json {
+            println!("{}", json!({ "changed": false }));
+        } else {
+            println!("No change: {} already says that.", ctx.env_file.display());
+        }
+        return Ok(EXIT_OK);
+    }
+    let report = if dry_run { None } else { Some(doc.save()?) };
+    if json {
+        println!(
+            "{}",
+            json!({
+                "changed": true,
+                "written": !dry_run,
+                "diff": diff,
+                "backup": report.as_ref().and_then(|r| r.backup.clone()),
+            })
+        );
+        return Ok(EXIT_OK);
+    }
+    for l in &diff {
+        println!("{l}");
+    }
+    match report {
+        None => println!("(dry run: nothing written)"),
+        Some(r) => {
+            print!("Saved {}", ctx.env_file.display());
+            if let Some(b) = r.backup {
+                print!("; previous version kept as {}", b.display());
+            }
+            println!(".\nRestart the PDS for it to take effect: sudo systemctl restart pds");
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn check(ctx: &Context, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let mode = std::fs::metadata(&ctx.env_file).ok().map(|m| m.mode());
+    let findings = envfile::check(&doc, mode);
+    let level = worst(&findings);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "file": ctx.env_file, "worst": level, "findings": findings })
+            )?
+        );
+    } else {
+        print_findings(&findings);
+    }
+    Ok(if level == Level::Fail {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn print_findings(findings: &[Finding]) {
+    let mut sorted: Vec<&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.level));
+    for f in sorted {
+        println!("{f}");
+    }
+    let count = |l| findings.iter().filter(|f| f.level == l).count();
+    println!(
+        "\n{} failed, {} warnings, {} notes",
+        count(Level::Fail),
+        count(Level::Warn),
+        count(Level::Info)
+    );
+}
+
+fn init(ctx: &Context, hostname: &str, email: &str, data_dir: &str, json: bool) -> Result<u8> {
+    envfile::init_file(&ctx.env_file, hostname, email, data_dir)?;
+    if json {
+        println!("{}", json!({ "file": ctx.env_file, "created": true }));
+    } else {
+        println!(
+            "Wrote {} (mode 0600) with fresh PDS_JWT_SECRET, PDS_ADMIN_PASSWORD and PLC rotation key.\n\
+             Back this file up: the rotation key controls your accounts' identities and cannot be recreated.\n\
+             Next: run `pds-wizard` to set up email, handles and the reverse proxy.",
+            ctx.env_file.display()
+        );
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,117 @@
+//! The command line: clap definitions and dispatch. Each subcommand group has its own file.
+
+pub mod env;
+
+use crate::context::{Context, DEFAULT_ENV_FILE};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit codes shared by every subcommand.
+pub const EXIT_OK: u8 = 0;
+/// `env check`: at least one failure.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Bad input or an error: nothing was written.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pds-wizard",
+    version,
+    about = "Set up, check and fix an ATProto PDS (Bluesky personal data server)",
+    long_about = "Set up, check and fix an ATProto PDS (Bluesky personal data server).\n\nWith no subcommand, opens the interactive wizard on the env file."
+)]
+pub struct Cli {
+    /// The PDS env file
+    #[arg(long, global = true, env = "PDS_ENV_FILE", default_value = DEFAULT_ENV_FILE, value_name = "PATH")]
+    pub env_file: PathBuf,
+
+    /// Extra trusted root certificate (PEM) for SMTP and HTTPS checks
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// DNS server to ask instead of the system's resolver
+    #[arg(long, global = true, value_name = "IP:PORT")]
+    pub nameserver: Option<SocketAddr>,
+
+    /// The PDS's URL [default: http://localhost:PDS_PORT]
+    #[arg(long, global = true, value_name = "URL")]
+    pub pds_url: Option<String>,
+
+    /// The PLC directory [default: PDS_DID_PLC_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    pub plc_url: Option<String>,
+
+    /// Limit for each network call, in seconds
+    #[arg(long, global = true, default_value = "10", value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Print data as JSON (for subcommands whose output is data)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Open the wizard on a sandbox copy of a realistic pds.env (no PDS needed)
+    #[arg(long)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("must be more than 0 and at most 3600 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read, edit and check pds.env
+    #[command(subcommand)]
+    Env(env::EnvCmd),
+}
+
+impl Cli {
+    pub fn context(&self) -> Context {
+        Context {
+            env_file: self.env_file.clone(),
+            ca_file: self.ca_file.clone(),
+            nameserver: self.nameserver,
+            pds_url: self.pds_url.clone(),
+            plc_url: self.plc_url.clone(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Run a subcommand; errors are printed here so main only maps the exit code.
+pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
+    let ctx = cli.context();
+    let result = match cmd {
+        Command::Env(e) => env::run(&ctx, e, cli.json),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

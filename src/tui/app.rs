@@ -1,0 +1,465 @@
+//! TUI state and `update`: every input becomes an `Action`, `update` folds it into the state
+//! and returns `Effect`s (save, draft, quit) that the loop runs outside, so all of this is
+//! testable without a terminal.
+
+use super::draft::{self, Draft};
+use super::screens::basics::Basics;
+use crate::envfile::display::{masked_diff, DiffTag};
+use crate::envfile::{self, catalogue, Document};
+use crate::finding::{Finding, Level};
+use crate::fsutil::SaveReport;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Basics,
+    Email,
+    Handle,
+    AtprotoDid,
+    Proxy,
+    Doctor,
+    Review,
+}
+
+impl Step {
+    pub const ALL: [Step; 7] = [
+        Step::Basics,
+        Step::Email,
+        Step::Handle,
+        Step::AtprotoDid,
+        Step::Proxy,
+        Step::Doctor,
+        Step::Review,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Basics => "Basics",
+            Step::Email => "Email",
+            Step::Handle => "Handle & DNS",
+            Step::AtprotoDid => "atproto-did",
+            Step::Proxy => "Reverse proxy",
+            Step::Doctor => "Doctor",
+            Step::Review => "Review & save",
+        }
+    }
+
+    /// Steps whose screens exist; the others say so and point at the CLI.
+    pub fn built(self) -> bool {
+        matches!(self, Step::Basics | Step::Review)
+    }
+
+    fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+}
+
+/// How a step looks in the sidebar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Done,
+    Attention,
+    Edited,
+    NotBuilt,
+    Open,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Sidebar,
+    Content,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modal {
+    Help,
+    ConfirmQuit,
+    RestoreDraft(Draft),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    Hangup,
+    Terminate,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Resize,
+    Signal(SignalKind),
+    Saved(Result<(SaveReport, Document), String>),
+    Reloaded(Result<Document, String>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Write this document to its path (refuses if the file changed on disk).
+    Save(Box<Document>),
+    /// Re-read pds.env from disk.
+    Reload(PathBuf),
+    WriteDraft(Draft),
+    DeleteDraft(PathBuf),
+    Quit,
+}
+
+pub struct App {
+    pub env_path: PathBuf,
+    /// pds.env as it is on disk.
+    pub base: Document,
+    /// `base` with every valid answer applied: what Review shows and Save writes.
+    pub working: Document,
+    /// Values the operator typed that differ from `base`, by key.
+    pub answers: BTreeMap<String, String>,
+    pub step: Step,
+    pub focus: Focus,
+    pub basics: Basics,
+    pub modal: Option<Modal>,
+    pub status: Option<(Level, String)>,
+    /// The last save's outcome, shown on Review.
+    pub save_result: Option<(Level, String)>,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(base: Document, env_path: PathBuf, draft: Option<Draft>) -> App {
+        let basics = Basics::new(&base);
+        let mut app = App {
+            env_path,
+            working: base.clone(),
+            base,
+            answers: BTreeMap::new(),
+            step: Step::Basics,
+            focus: Focus::Sidebar,
+            basics,
+            modal: None,
+            status: None,
+            save_result: None,
+            quit: false,
+        };
+        app.recompute();
+        if let Some(d) = draft {
+            app.modal = Some(Modal::RestoreDraft(d));
+        }
+        app
+    }
+
+    pub fn has_unsaved(&self) -> bool {
+        !self.answers.is_empty()
+    }
+
+    /// Rebuild `working` from `base` + answers, and every field's findings.
+    pub fn recompute(&mut self) {
+        let mut working = self.base.clone();
+        let mut errors: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in &self.answers {
+            let required = catalogue::lookup(key).is_some_and(|k| k.required);
+            let result = if value.is_empty() && !required {
+                working.unset(key);
+                Ok(())
+            } else {
+                working.set(key, value)
+            };
+            if let Err(e) = result {
+                errors.insert(key.clone(), e.to_string());
+            }
+        }
+        self.working = working;
+        self.basics.refresh_findings(&self.base, &errors);
+    }
+
+    /// Record what the operator typed for `key`.
+    pub fn set_answer(&mut self, key: &str, value: String) -> Vec<Effect> {
+        let current = self.base.get(key).unwrap_or_default();
+        if value == current {
+            self.answers.remove(key);
+        } else {
+            self.answers.insert(key.to_string(), value);
+        }
+        self.recompute();
+        vec![self.draft_effect()]
+    }
+
+    fn draft_effect(&self) -> Effect {
+        if self.answers.is_empty() {
+            Effect::DeleteDraft(self.env_path.clone())
+        } else {
+            Effect::WriteDraft(self.draft())
+        }
+    }
+
+    pub fn draft(&self) -> Draft {
+        Draft {
+            env_file: self.env_path.clone(),
+            base_fingerprint: draft::fingerprint(self.base.original_text().as_bytes()),
+            saved_at: crate::fsutil::utc_stamp(),
+            answers: self.answers.clone(),
+        }
+    }
+
+    pub fn mark(&self, step: Step) -> Mark {
+        match step {
+            Step::Basics => {
+                if self.basics.fields.iter().any(|f| f.worst() == Level::Fail) {
+                    Mark::Attention
+                } else if self
+                    .basics
+                    .fields
+                    .iter()
+                    .any(|f| self.answers.contains_key(f.key))
+                {
+                    Mark::Edited
+                } else {
+                    Mark::Done
+                }
+            }
+            Step::Review if self.working.is_modified() => Mark::Edited,
+            Step::Review => Mark::Open,
+            _ => Mark::NotBuilt,
+        }
+    }
+
+    /// Lines of the pending change, secrets masked.
+    pub fn diff(&self) -> Vec<(DiffTag, usize, String)> {
+        masked_diff(&self.base.original_text(), &self.working.render())
+    }
+
+    /// Answers that could not be applied, with the reason.
+    pub fn rejected(&self) -> Vec<(String, String)> {
+        self.basics
+            .fields
+            .iter()
+            .filter(|f| self.answers.contains_key(f.key))
+            .filter_map(|f| {
+                f.findings
+                    .iter()
+                    .find(|x| x.level == Level::Fail)
+                    .map(|x| (f.key.to_string(), x.what.clone()))
+            })
+            .collect()
+    }
+
+    /// Findings of `env check` on the working document, for Review.
+    pub fn working_findings(&self) -> Vec<Finding> {
+        envfile::check(&self.working, None)
+    }
+}
+
+fn ctrl(k: &KeyEvent, c: char) -> bool {
+    k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char(c)
+}
+
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Resize => vec![],
+        Action::Signal(_) => {
+            // The terminal may be gone (SSH dropped): keep the answers and leave.
+            app.quit = true;
+            let mut v = Vec::new();
+            if app.has_unsaved() {
+                v.push(Effect::WriteDraft(app.draft()));
+            }
+            v.push(Effect::Quit);
+            v
+        }
+        Action::Saved(Ok((report, doc))) => {
+            let rejected: Vec<String> = app.rejected().into_iter().map(|(k, _)| k).collect();
+            app.base = doc;
+            app.answers.retain(|k, _| rejected.contains(k));
+            app.recompute();
+            let mut msg = format!("Saved {}.", app.env_path.display());
+            if let Some(b) = report.backup {
+                msg.push_str(&format!(" Backup: {}.", b.display()));
+            }
+            msg.push_str(" Restart the PDS to apply: sudo systemctl restart pds");
+            app.save_result = Some((Level::Pass, msg.clone()));
+            app.status = Some((Level::Pass, msg));
+            vec![app.draft_effect()]
+        }
+        Action::Saved(Err(e)) => {
+            app.save_result = Some((Level::Fail, e.clone()));
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::Reloaded(Ok(doc)) => {
+            app.base = doc;
+            app.recompute();
+            app.save_result = Some((
+                Level::Info,
+                "Reloaded pds.env from disk; your answers are applied on top. Review, then save."
+                    .into(),
+            ));
+            vec![]
+        }
+        Action::Reloaded(Err(e)) => {
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::Key(k) => on_key(app, k),
+    }
+}
+
+fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    if let Some(modal) = app.modal.clone() {
+        return on_modal_key(app, modal, k);
+    }
+    if ctrl(&k, 'c') || ctrl(&k, 'q') {
+        return request_quit(app);
+    }
+    if k.code == KeyCode::F(1) {
+        app.modal = Some(Modal::Help);
+        return vec![];
+    }
+    if ctrl(&k, 's') {
+        if app.step == Step::Review {
+            return save(app);
+        }
+        app.step = Step::Review;
+        app.focus = Focus::Content;
+        return vec![];
+    }
+    match app.focus {
+        Focus::Sidebar => on_sidebar_key(app, k),
+        Focus::Content => match app.step {
+            Step::Basics => {
+                if k.code == KeyCode::Esc {
+                    app.focus = Focus::Sidebar;
+                    return vec![];
+                }
+                match app.basics.on_key(k) {
+                    Some((key, value)) => app.set_answer(key, value),
+                    None => vec![],
+                }
+            }
+            Step::Review => match k.code {
+                KeyCode::Esc => {
+                    app.focus = Focus::Sidebar;
+                    vec![]
+                }
+                KeyCode::Enter => save(app),
+                KeyCode::Char('r') => vec![Effect::Reload(app.env_path.clone())],
+                KeyCode::Char('q') => request_quit(app),
+                KeyCode::Char('?') => {
+                    app.modal = Some(Modal::Help);
+                    vec![]
+                }
+                _ => vec![],
+            },
+            _ => match k.code {
+                KeyCode::Esc | KeyCode::Left => {
+                    app.focus = Focus::Sidebar;
+                    vec![]
+                }
+                KeyCode::Char('q') => request_quit(app),
+                KeyCode::Char('?') => {
+                    app.modal = Some(Modal::Help);
+                    vec![]
+                }
+                _ => vec![],
+            },
+        },
+    }
+}
+
+fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let i = app.step.index();
+    match k.code {
+        KeyCode::Up | KeyCode::Char('k') => {
+            app.step = Step::ALL[(i + Step::ALL.len() - 1) % Step::ALL.len()]
+        }
+        KeyCode::Down | KeyCode::Char('j') => app.step = Step::ALL[(i + 1) % Step::ALL.len()],
+        KeyCode::Enter | KeyCode::Right | KeyCode::Tab => app.focus = Focus::Content,
+        KeyCode::Char('?') => app.modal = Some(Modal::Help),
+        KeyCode::Char('q') | KeyCode::Esc => return request_quit(app),
+        _ => {}
+    }
+    vec![]
+}
+
+fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
+    match modal {
+        Modal::Help => {
+            if matches!(
+                k.code,
+                KeyCode::Esc
+                    | KeyCode::Char('?')
+                    | KeyCode::Char('q')
+                    | KeyCode::F(1)
+                    | KeyCode::Enter
+            ) {
+                app.modal = None;
+            }
+            vec![]
+        }
+        Modal::ConfirmQuit => match k.code {
+            KeyCode::Char('s') => {
+                app.modal = None;
+                app.step = Step::Review;
+                app.focus = Focus::Content;
+                vec![]
+            }
+            KeyCode::Char('q') => {
+                app.modal = None;
+                app.quit = true;
+                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
+            }
+            KeyCode::Esc => {
+                app.modal = None;
+                vec![]
+            }
+            _ if ctrl(&k, 'c') => {
+                app.quit = true;
+                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
+            }
+            _ => vec![],
+        },
+        Modal::RestoreDraft(d) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                for (key, value) in &d.answers {
+                    app.basics.set_text(key, value);
+                }
+                app.answers = d.answers.clone();
+                app.answers
+                    .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
+                app.recompute();
+                app.status = Some((
+                    Level::Info,
+                    format!(
+                        "Restored {} unsaved answer(s) from the draft.",
+                        app.answers.len()
+                    ),
+                ));
+                vec![app.draft_effect()]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                vec![Effect::DeleteDraft(app.env_path.clone())]
+            }
+            _ => vec![],
+        },
+    }
+}
+
+fn request_quit(app: &mut App) -> Vec<Effect> {
+    if app.has_unsaved() {
+        app.modal = Some(Modal::ConfirmQuit);
+        vec![]
+    } else {
+        app.quit = true;
+        vec![Effect::Quit]
+    }
+}
+
+fn save(app: &mut App) -> Vec<Effect> {
+    if !app.working.is_modified() {
+        app.save_result = Some((
+            Level::Info,
+            "Nothing to save: pds.env already says all of this.".into(),
+        ));
+        return vec![];
+    }
+    vec![Effect::Save(Box::new(app.working.clone()))]
+}

@@ -1,0 +1,172 @@
+//! The interactive wizard. `run` owns the terminal; everything else is state and drawing.
+
+pub mod app;
+pub mod draft;
+pub mod screens;
+pub mod strings;
+pub mod theme;
+pub mod widgets;
+
+use crate::context::Context;
+use crate::envfile::Document;
+use anyhow::{Context as _, Result};
+use app::{update, Action, App, Effect, SignalKind};
+use crossterm::event::{Event, KeyEventKind};
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+/// The realistic pds.env the demo starts from.
+pub const DEMO_ENV: &str = include_str!("../../assets/demo.env");
+
+/// A fresh sandbox copy of the demo env file (mode 0600) in the state directory.
+pub fn prepare_demo() -> Result<PathBuf> {
+    let dir = draft::state_dir().join("demo");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("pds.env");
+    if !path.exists() {
+        crate::fsutil::safe_write(
+            &path,
+            DEMO_ENV.as_bytes(),
+            crate::fsutil::WriteOptions::secret(),
+        )?;
+    }
+    Ok(path)
+}
+
+fn load(path: &std::path::Path) -> Result<Document> {
+    if !path.exists() {
+        anyhow::bail!(
+            "{} does not exist.\n  Try the wizard without a PDS:  pds-wizard --demo\n  Start a new install:          pds-wizard env init --hostname pds.example.com --admin-email you@example.com\n  Point at another file:        pds-wizard --env-file PATH",
+            path.display()
+        );
+    }
+    Ok(Document::load(path)?)
+}
+
+pub fn run(ctx: &Context, demo: bool) -> Result<()> {
+    let env_path = if demo {
+        prepare_demo()?
+    } else {
+        ctx.env_file.clone()
+    };
+    let doc = load(&env_path)?;
+    let draft = draft::load(&env_path);
+    let mut app = App::new(doc, env_path.clone(), draft);
+    let theme = theme::Theme::from_env();
+
+    let (tx, rx) = mpsc::channel::<Action>();
+    // Signals before the terminal changes: a SIGHUP from a dropped SSH session or a
+    // SIGTERM must restore the terminal and keep the answers, not kill us mid-frame.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGINT,
+    ])
+    .context("cannot install signal handlers")?;
+    let sig_tx = tx.clone();
+    std::thread::spawn(move || {
+        for s in signals.forever() {
+            let kind = if s == signal_hook::consts::SIGHUP {
+                SignalKind::Hangup
+            } else {
+                SignalKind::Terminate
+            };
+            if sig_tx.send(Action::Signal(kind)).is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut terminal = ratatui::try_init()
+        .context("cannot set up the terminal (is this an interactive terminal?)")?;
+    let input_tx = tx.clone();
+    std::thread::spawn(move || loop {
+        let action = match crossterm::event::read() {
+            Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
+            Ok(Event::Resize(..)) => Action::Resize,
+            Ok(_) => continue,
+            // The terminal is gone: treat it like a hang-up.
+            Err(_) => Action::Signal(SignalKind::Hangup),
+        };
+        let stop = matches!(action, Action::Signal(_));
+        if input_tx.send(action).is_err() || stop {
+            break;
+        }
+    });
+
+    drop(tx);
+    let result = event_loop(&mut terminal, &mut app, &theme, &rx);
+    ratatui::restore();
+    if demo && result.is_ok() {
+        println!(
+            "Demo sandbox: {} (delete it to start the demo afresh)",
+            env_path.display()
+        );
+    }
+    result
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    theme: &theme::Theme,
+    rx: &mpsc::Receiver<Action>,
+) -> Result<()> {
+    loop {
+        // Draw only after something changed; an idle wizard writes nothing to the terminal.
+        if terminal.draw(|f| screens::draw(f, app, theme)).is_err() {
+            // The terminal went away mid-draw (dropped connection): keep the answers.
+            let effects = update(app, Action::Signal(SignalKind::Hangup));
+            run_effects(app, effects);
+            return Ok(());
+        }
+        let Ok(first) = rx.recv() else { return Ok(()) };
+        let mut effects = update(app, first);
+        // Fold a burst of input into one frame.
+        while let Ok(next) = rx.try_recv() {
+            effects.extend(update(app, next));
+        }
+        run_effects(app, effects);
+        if app.quit {
+            return Ok(());
+        }
+    }
+}
+
+/// Run effects; their results go back through `update` at once (they are quick, local I/O).
+fn run_effects(app: &mut App, effects: Vec<Effect>) {
+    let mut queue: std::collections::VecDeque<Effect> = effects.into();
+    while let Some(e) = queue.pop_front() {
+        let follow_up = match e {
+            Effect::Save(mut doc) => {
+                let r = doc
+                    .save()
+                    .map(|report| (report, *doc))
+                    .map_err(|e| e.to_string());
+                update(app, Action::Saved(r))
+            }
+            Effect::Reload(path) => {
+                let r = Document::load(&path).map_err(|e| e.to_string());
+                update(app, Action::Reloaded(r))
+            }
+            Effect::WriteDraft(d) => {
+                if let Err(e) = draft::save(&d) {
+                    app.status = Some((
+                        crate::finding::Level::Warn,
+                        format!("could not write the draft: {e}"),
+                    ));
+                }
+                vec![]
+            }
+            Effect::DeleteDraft(p) => {
+                draft::delete(&p);
+                vec![]
+            }
+            Effect::Quit => {
+                app.quit = true;
+                vec![]
+            }
+        };
+        queue.extend(follow_up);
+    }
+}

@@ -1,0 +1,182 @@
+//! The frame: title bar, step list, the current screen, key hints, pop-ups.
+
+pub mod basics;
+pub mod pending;
+pub mod review;
+
+use super::app::{App, Focus, Mark, Modal, Step};
+use super::strings;
+use super::theme::Theme;
+use super::widgets::{centered, level_icon, level_style};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, Paragraph, Wrap};
+use ratatui::Frame;
+
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    if area.width < 60 || area.height < 16 {
+        frame.render_widget(
+            Paragraph::new(strings::TOO_SMALL).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [title, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_title(frame, title, app, theme);
+    let [side, main] = Layout::horizontal([Constraint::Length(21), Constraint::Min(0)]).areas(body);
+    draw_sidebar(frame, side, app, theme);
+
+    let main_block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", app.step.title()))
+        .border_style(if app.focus == Focus::Content {
+            theme.border_focused
+        } else {
+            theme.border
+        });
+    let inner = main_block.inner(main);
+    frame.render_widget(main_block, main);
+    match app.step {
+        Step::Basics => app.basics.draw(
+            frame,
+            inner,
+            theme,
+            app.focus == Focus::Content,
+            &app.answers,
+        ),
+        Step::Review => review::draw(frame, inner, app, theme),
+        _ => pending::draw(frame, inner, theme),
+    }
+
+    if let Some((level, msg)) = &app.status {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                format!("{} {msg}", level_icon(*level)),
+                level_style(*level, theme),
+            )),
+            status,
+        );
+    }
+    let hint = match (app.focus, app.step) {
+        (Focus::Sidebar, _) => strings::HINT_SIDEBAR,
+        (Focus::Content, Step::Basics) => strings::HINT_FORM,
+        (Focus::Content, Step::Review) => strings::HINT_REVIEW,
+        _ => strings::HINT_PENDING,
+    };
+    frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);
+
+    match &app.modal {
+        Some(Modal::Help) => draw_help(frame, area, theme),
+        Some(Modal::ConfirmQuit) => {
+            draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT)
+        }
+        Some(Modal::RestoreDraft(d)) => {
+            let changed = d.base_fingerprint
+                != super::draft::fingerprint(app.base.original_text().as_bytes());
+            draw_popup(
+                frame,
+                area,
+                theme,
+                " Unsaved answers ",
+                &strings::restore_draft(&d.saved_at, changed),
+            );
+        }
+        None => {}
+    }
+}
+
+fn draw_title(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = vec![
+        Span::styled(format!(" {} ", strings::APP), theme.title),
+        Span::raw(format!("· {}", app.env_path.display())),
+    ];
+    if app.has_unsaved() {
+        spans.push(Span::styled(
+            format!("  [{}]", strings::UNSAVED),
+            theme.warn,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_sidebar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let items: Vec<ListItem> = Step::ALL
+        .iter()
+        .map(|&s| {
+            let (icon, style) = match app.mark(s) {
+                Mark::Done => ("✓", theme.pass),
+                Mark::Attention => ("✗", theme.fail),
+                Mark::Edited => ("*", theme.warn),
+                Mark::NotBuilt => ("–", theme.dim),
+                Mark::Open => ("·", theme.dim),
+            };
+            let line = Line::from(vec![
+                Span::styled(format!(" {icon} "), style),
+                Span::raw(s.title()),
+            ]);
+            let mut item = ListItem::new(line);
+            if s == app.step {
+                item = item.style(if app.focus == Focus::Sidebar {
+                    theme.selected
+                } else {
+                    Style::default().add_modifier(ratatui::style::Modifier::BOLD)
+                });
+            }
+            item
+        })
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Steps ")
+        .border_style(if app.focus == Focus::Sidebar {
+            theme.border_focused
+        } else {
+            theme.border
+        });
+    frame.render_widget(List::new(items).block(block), area);
+}
+
+fn draw_popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
+    let r = centered(area, 64, 10);
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        Paragraph::new(body).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(theme.border_focused),
+        ),
+        r,
+    );
+}
+
+fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let r = centered(area, 70, strings::HELP.len() as u16 + 4);
+    frame.render_widget(Clear, r);
+    let lines: Vec<Line> = strings::HELP
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<16}"), theme.key_hint),
+                Span::raw(*v),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Keys (Esc closes) ")
+                .border_style(theme.border_focused),
+        ),
+        r,
+    );
+}
