@@ -76,6 +76,7 @@ pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveR
         .unwrap_or(opts.new_file_mode);
     let owner = existing.as_ref().map(|m| (m.uid(), m.gid()));
 
+    remove_stale_temps(&dir, &name);
     let mut report = SaveReport::default();
     if existing.is_some() && opts.keep_backups > 0 {
         let old = fs::read(path).map_err(err("cannot read", path))?;
@@ -138,16 +139,50 @@ fn write_replace(
     result
 }
 
-/// `NAME.bak-YYYYMMDDTHHMMSSZ`, with `-2`, `-3`… when saves share a second.
+/// A save killed between creating its temp file and renaming it leaves the temp behind
+/// (holding secrets); remove those whose writer process no longer exists.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    // Temps of the file itself (`.NAME.tmp-PID-N`) and of its backups (`.NAME.bak-….tmp-PID-N`).
+    let prefix = format!(".{name}.");
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if !file.starts_with(&prefix) {
+            continue;
+        }
+        let Some((_, rest)) = file.rsplit_once(".tmp-") else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// `NAME.bak-YYYYMMDDTHHMMSSZ`, with `-002`, `-003`… when saves share a second. The suffix
+/// continues past the highest one present, so a name never sorts before an older backup.
 fn free_backup_name(dir: &Path, name: &str) -> PathBuf {
     let base = format!("{name}.bak-{}", utc_stamp());
-    let mut candidate = dir.join(&base);
-    let mut n = 2;
-    while candidate.exists() {
-        candidate = dir.join(format!("{base}-{n:03}"));
-        n += 1;
+    let same_second: Vec<u32> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            let rest = f.strip_prefix(&base)?;
+            if rest.is_empty() {
+                Some(1)
+            } else {
+                rest.strip_prefix('-')?.parse().ok()
+            }
+        })
+        .collect();
+    match same_second.iter().max() {
+        None => dir.join(base),
+        Some(n) => dir.join(format!("{base}-{:03}", n + 1)),
     }
-    candidate
 }
 
 pub fn utc_stamp() -> String {

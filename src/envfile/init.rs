@@ -48,7 +48,12 @@ pub fn init_document(
         ));
     }
     let data_dir = data_dir.trim_end_matches('/');
-    let mut doc = Document::parse("");
+    // Written line by line in the installer's order (not through `set`, which groups).
+    let mut text = String::new();
+    let mut add = |key: &str, value: &str| -> Result<(), EnvError> {
+        text.push_str(&format!("{key}={}\n", super::encode_value(key, value)?));
+        Ok(())
+    };
     for info in KEYS {
         let value = match info.name {
             "PDS_HOSTNAME" => hostname.to_string(),
@@ -61,10 +66,10 @@ pub fn init_document(
                 None => continue,
             },
         };
-        doc.set(info.name, &value)?;
+        add(info.name, &value)?;
     }
-    doc.set("PDS_CONTACT_EMAIL_ADDRESS", admin_email)?;
-    Ok(doc)
+    add("PDS_CONTACT_EMAIL_ADDRESS", admin_email)?;
+    Ok(Document::parse(&text))
 }
 
 /// Write a fresh pds.env at `path` (mode 0600; a missing parent is made with mode 0700,
@@ -80,7 +85,7 @@ pub fn init_file(
             path: path.to_path_buf(),
         });
     }
-    let mut doc = init_document(hostname, admin_email, data_dir)?;
+    let doc = init_document(hostname, admin_email, data_dir)?;
     if let Some(parent) = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty() && !p.exists())
@@ -97,6 +102,5 @@ pub fn init_file(
     }
     let text = doc.render();
     fsutil::safe_write(path, text.as_bytes(), fsutil::WriteOptions::secret())?;
-    doc = Document::load(path)?;
-    Ok(doc)
+    Document::load(path)
 }

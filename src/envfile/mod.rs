@@ -93,11 +93,6 @@ impl Line {
             readers::systemd(&t),
         ]
     }
-
-    fn has_export(&self) -> bool {
-        self.text.trim_start().starts_with("export ")
-            || self.text.trim_start().starts_with("export\t")
-    }
 }
 
 /// The key of a line even when a reader rejects its value (`KEY=$x` still assigns KEY).
@@ -276,8 +271,7 @@ impl Document {
             Some(i) => {
                 let line = &self.lines[i];
                 let agreed = line.readings();
-                let all_agree = agreed.iter().all(|r| r.value() == Some(value));
-                if all_agree && !(key == GOAT_KEY && line.has_export()) {
+                if agreed.iter().all(|r| r.value() == Some(value)) {
                     return Ok(());
                 }
                 let indent: String = line
@@ -285,13 +279,10 @@ impl Document {
                     .chars()
                     .take_while(|c| *c == ' ' || *c == '\t')
                     .collect();
-                let export = line.has_export() && key != GOAT_KEY;
+                // No `export `: systemd skips such lines, and pdsadmin's `set -a` exports anyway.
                 let comment = inline_comment(&line.text);
                 let eol = line.eol;
-                let new_text = format!(
-                    "{indent}{}{key}={encoded}",
-                    if export { "export " } else { "" }
-                );
+                let new_text = format!("{indent}{key}={encoded}");
                 self.lines[i].text = new_text;
                 if let Some(c) = comment {
                     // Keep the operator's note, on its own line: systemd would read an
@@ -433,7 +424,7 @@ pub fn encode_value(key: &str, value: &str) -> Result<String, EnvError> {
         key: key.to_string(),
         reason: reason.to_string(),
     };
-    if value.chars().any(|c| c.is_control()) {
+    if value.chars().any(|c| c.is_control() && c != '\t') {
         return Err(refuse(
             "holds a line break or control character; pds.env values are single-line",
         ));
@@ -513,11 +504,11 @@ mod tests {
     }
 
     #[test]
-    fn export_prefix_and_comment_kept() {
+    fn export_dropped_and_comment_kept() {
         let mut d = Document::parse(SAMPLE);
         d.set("PDS_PORT", "3001").unwrap();
         assert!(
-            d.render().contains("# port\nexport PDS_PORT=3001\n"),
+            d.render().contains("# port\nPDS_PORT=3001\n"),
             "{}",
             d.render()
         );

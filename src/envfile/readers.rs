@@ -247,9 +247,11 @@ pub fn bash(line: &str) -> Reading {
             '$' | '`' => {
                 return Reading::Other("bash expands $ and ` (variables, commands)".into())
             }
-            ';' | '&' | '|' | '<' | '>' | '(' | ')' => return Reading::Other(format!(
+            ';' | '&' | '|' | '<' | '>' | '(' | ')' => {
+                return Reading::Other(format!(
                 "bash treats an unquoted `{c}` as shell syntax (command separator or redirection)"
-            )),
+            ))
+            }
             '~' if was_start => {
                 return Reading::Other("bash replaces a leading ~ with a home directory".into())
             }
