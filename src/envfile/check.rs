@@ -51,7 +51,15 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
             } else {
                 Level::Warn
             };
+            let invalid = compose_value.as_deref().is_some_and(|v| {
+                catalogue::lookup(&key).is_some_and(|info| {
+                    catalogue::validate(info, v)
+                        .iter()
+                        .any(|f| f.level == Level::Fail)
+                })
+            });
             let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
+                _ if invalid => format!("Correct the value (see the other finding for {key}), then write it with `pds-wizard env set`; it picks a quoting all three read alike."),
                 Some(Ok(enc)) if catalogue::lookup(&key).is_some_and(|k| k.is_secret()) => {
                     let _ = enc;
                     format!("Rewrite it with `pds-wizard env set {key}=-` (value on stdin); it picks a quoting all three read alike.")

@@ -170,3 +170,6 @@ fn run_effects(app: &mut App, effects: Vec<Effect>) {
         queue.extend(follow_up);
     }
 }
+
+#[cfg(test)]
+mod tests;

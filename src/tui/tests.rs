@@ -1,0 +1,327 @@
+//! The TUI without a terminal: `update()` flows and screens rendered into a TestBackend.
+
+use super::app::{update, Action, App, Effect, Focus, Mark, Modal, SignalKind, Step};
+use super::draft::Draft;
+use super::screens;
+use super::theme::Theme;
+use crate::envfile::Document;
+use crate::finding::Level;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use std::path::PathBuf;
+
+fn app() -> App {
+    App::new(
+        Document::parse(super::DEMO_ENV),
+        PathBuf::from("/pds/pds.env"),
+        None,
+    )
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    update(app, Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    update(
+        app,
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)),
+    )
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| screens::draw(f, app, &Theme::new(true)))
+        .unwrap();
+    t
+}
+
+fn text(t: &Terminal<TestBackend>) -> String {
+    t.backend().to_string()
+}
+
+#[test]
+fn sidebar_navigation_wraps_and_enters_steps() {
+    let mut a = app();
+    assert_eq!((a.step, a.focus), (Step::Basics, Focus::Sidebar));
+    key(&mut a, KeyCode::Up);
+    assert_eq!(a.step, Step::Review);
+    key(&mut a, KeyCode::Down);
+    key(&mut a, KeyCode::Down);
+    assert_eq!(a.step, Step::Email);
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.focus, Focus::Content);
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.focus, Focus::Sidebar);
+    key(&mut a, KeyCode::Char('?'));
+    assert_eq!(a.modal, Some(Modal::Help));
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.modal, None);
+}
+
+#[test]
+fn typing_validates_live_and_only_valid_answers_reach_the_file() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter); // into the Basics form, hostname focused
+    ctrl(&mut a, 'u');
+    type_text(&mut a, "10.0.0.1");
+    let host = &a.basics.fields[0];
+    assert_eq!(host.worst(), Level::Fail);
+    assert!(host.findings[0].what.contains("IP address"));
+    assert_eq!(a.mark(Step::Basics), Mark::Attention);
+    // Not applied: the working file still has the old hostname.
+    assert_eq!(
+        a.working.get("PDS_HOSTNAME").as_deref(),
+        Some("pds.example.com")
+    );
+    // Only answers count: the demo's bad handle domains line was not typed here.
+    assert_eq!(a.rejected().len(), 1, "{:?}", a.rejected());
+
+    ctrl(&mut a, 'u');
+    let effects = {
+        type_text(&mut a, "new.example.org");
+        key(&mut a, KeyCode::Char('x'))
+    };
+    assert!(
+        matches!(effects.as_slice(), [Effect::WriteDraft(d)] if d.answers["PDS_HOSTNAME"] == "new.example.orgx")
+    );
+    key(&mut a, KeyCode::Backspace);
+    assert_eq!(
+        a.working.get("PDS_HOSTNAME").as_deref(),
+        Some("new.example.org")
+    );
+    assert_eq!(a.basics.fields[0].worst(), Level::Pass);
+}
+
+#[test]
+fn toggle_and_secret_fields() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter);
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Tab);
+    }
+    assert_eq!(a.basics.focused_field().key, "PDS_INVITE_REQUIRED");
+    type_text(&mut a, "abc"); // ignored on a toggle
+    key(&mut a, KeyCode::Char(' '));
+    assert_eq!(
+        a.working.get("PDS_INVITE_REQUIRED").as_deref(),
+        Some("false")
+    );
+    key(&mut a, KeyCode::BackTab);
+    assert_eq!(a.basics.focused_field().key, "PDS_ADMIN_PASSWORD");
+    let shown = text(&screen(&a, 80, 24));
+    assert!(
+        !shown.contains("5d41402abc4b2a76"),
+        "secret on screen:\n{shown}"
+    );
+    ctrl(&mut a, 'r');
+    assert!(text(&screen(&a, 80, 24)).contains("5d41402abc4b2a76"));
+    ctrl(&mut a, 'r');
+    assert!(!text(&screen(&a, 80, 24)).contains("5d41402abc4b2a76"));
+}
+
+#[test]
+fn save_flow_and_conflict() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter);
+    ctrl(&mut a, 'u');
+    type_text(&mut a, "new.example.org");
+    ctrl(&mut a, 's');
+    assert_eq!((a.step, a.focus), (Step::Review, Focus::Content));
+    let diff = a.diff();
+    assert!(diff
+        .iter()
+        .any(|(t, _, l)| *t == crate::envfile::display::DiffTag::Added
+            && l == "PDS_HOSTNAME=new.example.org"));
+    let effects = key(&mut a, KeyCode::Enter);
+    let [Effect::Save(doc)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(doc.get("PDS_HOSTNAME").as_deref(), Some("new.example.org"));
+
+    // The file changed on disk meanwhile: the error is shown and the answers are kept.
+    update(
+        &mut a,
+        Action::Saved(Err("pds.env changed on disk since it was loaded".into())),
+    );
+    assert_eq!(a.save_result.as_ref().unwrap().0, Level::Fail);
+    assert!(a.has_unsaved());
+    assert!(matches!(
+        key(&mut a, KeyCode::Char('r')).as_slice(),
+        [Effect::Reload(_)]
+    ));
+
+    // A successful save clears the answers that were written, and the draft.
+    // What the runner hands back: the document as now on disk.
+    let saved = Document::parse(&doc.render());
+    let effects = update(&mut a, Action::Saved(Ok((Default::default(), saved))));
+    assert_eq!(
+        a.base.get("PDS_HOSTNAME").as_deref(),
+        Some("new.example.org")
+    );
+    // The demo's invalid handle domains answer was never given, so nothing stays unsaved.
+    assert!(!a.has_unsaved());
+    assert!(matches!(effects.as_slice(), [Effect::DeleteDraft(_)]));
+    assert!(!a.working.is_modified());
+}
+
+#[test]
+fn quitting_with_unsaved_answers_asks_and_keeps_a_draft() {
+    let mut a = app();
+    assert!(matches!(
+        key(&mut a, KeyCode::Char('q')).as_slice(),
+        [Effect::Quit]
+    ));
+    let mut a = app();
+    key(&mut a, KeyCode::Enter);
+    type_text(&mut a, "x");
+    key(&mut a, KeyCode::Esc);
+    assert!(key(&mut a, KeyCode::Char('q')).is_empty());
+    assert_eq!(a.modal, Some(Modal::ConfirmQuit));
+    let effects = key(&mut a, KeyCode::Char('q'));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::WriteDraft(_), Effect::Quit]
+    ));
+    assert!(a.quit);
+}
+
+#[test]
+fn hangup_keeps_the_draft_and_quits() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter);
+    type_text(&mut a, "x");
+    let effects = update(&mut a, Action::Signal(SignalKind::Hangup));
+    assert!(
+        matches!(effects.as_slice(), [Effect::WriteDraft(d), Effect::Quit] if d.answers.contains_key("PDS_HOSTNAME"))
+    );
+    assert!(a.quit);
+}
+
+#[test]
+fn a_draft_is_offered_back_and_restored() {
+    let draft = Draft {
+        env_file: PathBuf::from("/pds/pds.env"),
+        base_fingerprint: "other".into(),
+        saved_at: "20261124T060000Z".into(),
+        answers: [(
+            "PDS_HOSTNAME".to_string(),
+            "restored.example.com".to_string(),
+        )]
+        .into(),
+    };
+    let mut a = App::new(
+        Document::parse(super::DEMO_ENV),
+        PathBuf::from("/pds/pds.env"),
+        Some(draft),
+    );
+    assert!(matches!(a.modal, Some(Modal::RestoreDraft(_))));
+    let shown = text(&screen(&a, 80, 24));
+    assert!(shown.contains("changed on disk"), "{shown}");
+    key(&mut a, KeyCode::Char('y'));
+    assert_eq!(a.modal, None);
+    assert_eq!(a.basics.fields[0].text(), "restored.example.com");
+    assert_eq!(
+        a.working.get("PDS_HOSTNAME").as_deref(),
+        Some("restored.example.com")
+    );
+
+    let draft2 = a.draft();
+    let mut b = App::new(
+        Document::parse(super::DEMO_ENV),
+        PathBuf::from("/pds/pds.env"),
+        Some(draft2),
+    );
+    assert!(matches!(
+        key(&mut b, KeyCode::Char('n')).as_slice(),
+        [Effect::DeleteDraft(_)]
+    ));
+    assert!(!b.has_unsaved());
+}
+
+#[test]
+fn colours_follow_no_color() {
+    let a = app();
+    let find_fail = |t: &Terminal<TestBackend>| {
+        let buf = t.backend().buffer().clone();
+        buf.content()
+            .iter()
+            .find(|c| c.symbol() == "✗")
+            .map(|c| c.fg)
+    };
+    assert_eq!(
+        find_fail(&screen(&a, 80, 24)),
+        Some(ratatui::style::Color::Red)
+    );
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| screens::draw(f, &a, &Theme::new(false)))
+        .unwrap();
+    assert_eq!(find_fail(&t), Some(ratatui::style::Color::Reset));
+}
+
+#[test]
+fn any_size_renders_without_panicking() {
+    let a = app();
+    for (w, h) in [(1, 1), (20, 5), (59, 15), (60, 16), (80, 24), (200, 60)] {
+        let t = screen(&a, w, h);
+        if w < 60 {
+            assert!(text(&t).contains("too small") || w < 20);
+        }
+    }
+}
+
+mod snapshots {
+    use super::*;
+
+    #[test]
+    fn basics_at_80x24() {
+        let mut a = app();
+        key(&mut a, KeyCode::Enter);
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+
+    #[test]
+    fn basics_with_an_invalid_hostname() {
+        let mut a = app();
+        key(&mut a, KeyCode::Enter);
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "https://pds.example.com");
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+
+    #[test]
+    fn review_with_changes() {
+        let mut a = app();
+        key(&mut a, KeyCode::Enter);
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "new.example.org");
+        for _ in 0..5 {
+            key(&mut a, KeyCode::Tab);
+        }
+        ctrl(&mut a, 'u');
+        type_text(&mut a, ".new.example.org");
+        ctrl(&mut a, 's');
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+
+    #[test]
+    fn help_overlay() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char('?'));
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+
+    #[test]
+    fn step_not_built_yet() {
+        let mut a = app();
+        key(&mut a, KeyCode::Down);
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+}

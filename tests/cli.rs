@@ -1,0 +1,315 @@
+//! The command line, run as a user would: the real binary on temp files.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
+const JWT: &str = "8c3e1f0a9b2d4c6e8f0a1b2c3d4e5f60";
+const ADMIN: &str = "5d41402abc4b2a76b9719d911017c592";
+
+fn sample(dir: &Path) -> PathBuf {
+    let p = dir.join("pds.env");
+    let text = format!(
+        "# my pds\nPDS_HOSTNAME=pds.example.com\nPDS_JWT_SECRET={JWT}\nPDS_ADMIN_PASSWORD={ADMIN}\n\
+         PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX={}\nPDS_DATA_DIRECTORY=/pds\nPDS_BLOBSTORE_DISK_LOCATION=/pds/blocks\n\
+         PDS_CRAWLERS=https://bsky.network\nMY_NOTE=kept\n",
+        "11".repeat(32)
+    );
+    std::fs::write(&p, text).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p
+}
+
+fn run(env: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--env-file")
+        .arg(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn show_masks_secrets_and_marks_unknown_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    for args in [&["env", "show"][..], &["env", "show", "--json"][..]] {
+        let o = run(&env, args, None);
+        assert!(o.status.success(), "{}", out(&o));
+        let text = out(&o);
+        assert!(text.contains("pds.example.com"));
+        assert!(
+            !text.contains(JWT) && !text.contains(ADMIN) && !text.contains(&"11".repeat(32)),
+            "{text}"
+        );
+        assert!(text.contains("MY_NOTE"));
+    }
+    let o = run(&env, &["env", "show", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let note = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "MY_NOTE")
+        .unwrap();
+    assert_eq!(note["known"], false);
+    let jwt = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "PDS_JWT_SECRET")
+        .unwrap();
+    assert_eq!(jwt["secret"], true);
+}
+
+#[test]
+fn get_prints_values_and_secrets_only_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let o = run(&env, &["env", "get", "PDS_HOSTNAME"], None);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "pds.example.com\n");
+    let o = run(&env, &["env", "get", "PDS_ADMIN_PASSWORD"], None);
+    assert!(!out(&o).contains(ADMIN));
+    let o = run(
+        &env,
+        &["env", "get", "PDS_ADMIN_PASSWORD", "--reveal"],
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), format!("{ADMIN}\n"));
+    let o = run(&env, &["env", "get", "PDS_PORT"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("not set"));
+}
+
+#[test]
+fn set_validates_and_writes_nothing_on_error() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let before = std::fs::read(&env).unwrap();
+    for (args, needle) in [
+        (&["env", "set", "PDS_HOSTNAME=1.2.3.4"][..], "IP address"),
+        (&["env", "set", "PDS_HOSTNAME"][..], "KEY=VALUE"),
+        (&["env", "set", "9BAD=x"][..], "not a valid variable name"),
+        (
+            &["env", "set", "PDS_ADMIN_PASSWORD=hunter2hunter2xx"][..],
+            "standard input",
+        ),
+        (&["env", "set", "MY_NOTE=it's $x"][..], "no quoting"),
+        (
+            &[
+                "env",
+                "set",
+                "PDS_CRAWLERS=https://a.example, https://b.example",
+            ][..],
+            "spaces",
+        ),
+    ] {
+        let o = run(&env, args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(out(&o).contains(needle), "{args:?}: {}", out(&o));
+        assert_eq!(
+            std::fs::read(&env).unwrap(),
+            before,
+            "{args:?} wrote the file"
+        );
+    }
+    assert!(pds_wizard::fsutil::list_backups(d.path(), "pds.env").is_empty());
+}
+
+#[test]
+fn set_writes_one_line_with_a_backup_and_quotes_for_bash() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let before = std::fs::read_to_string(&env).unwrap();
+    let o = run(
+        &env,
+        &[
+            "env",
+            "set",
+            "PDS_EMAIL_FROM_ADDRESS=My PDS <noreply@example.com>",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("+"), "shows the change: {}", out(&o));
+    let after = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        after.contains("PDS_EMAIL_FROM_ADDRESS='My PDS <noreply@example.com>'\n"),
+        "{after}"
+    );
+    assert_eq!(after.lines().count(), before.lines().count() + 1);
+    // Everything else is byte for byte the same.
+    let without: String = after
+        .lines()
+        .filter(|l| !l.starts_with("PDS_EMAIL_FROM"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(without, before);
+    assert_eq!(
+        pds_wizard::fsutil::list_backups(d.path(), "pds.env").len(),
+        1
+    );
+
+    // Same value again: no write, no new backup.
+    let o = run(
+        &env,
+        &[
+            "env",
+            "set",
+            "PDS_EMAIL_FROM_ADDRESS=My PDS <noreply@example.com>",
+        ],
+        None,
+    );
+    assert!(out(&o).contains("No change"));
+    assert_eq!(
+        pds_wizard::fsutil::list_backups(d.path(), "pds.env").len(),
+        1
+    );
+
+    // Dry run: shows, does not write.
+    let o = run(
+        &env,
+        &["env", "set", "PDS_HOSTNAME=other.example.com", "--dry-run"],
+        None,
+    );
+    assert!(out(&o).contains("dry run"));
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), after);
+}
+
+#[test]
+fn secrets_come_from_stdin_and_never_reach_output() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let o = run(
+        &env,
+        &["env", "set", "PDS_ADMIN_PASSWORD=-"],
+        Some("newpassword0123456789\n"),
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        !out(&o).contains("newpassword") && !out(&o).contains(ADMIN),
+        "{}",
+        out(&o)
+    );
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(text.contains("\nPDS_ADMIN_PASSWORD=newpassword0123456789\n"));
+
+    let smtp = "smtps://user%40example.com:p%40ss@smtp.example.com:465";
+    let o = run(&env, &["env", "set", "PDS_EMAIL_SMTP_URL=-"], Some(smtp));
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains("p%40ss"), "{}", out(&o));
+    assert!(std::fs::read_to_string(&env).unwrap().contains(smtp));
+}
+
+#[test]
+fn unset_removes_and_protects_required_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let o = run(&env, &["env", "unset", "MY_NOTE"], None);
+    assert!(o.status.success());
+    assert!(!std::fs::read_to_string(&env).unwrap().contains("MY_NOTE"));
+    let o = run(&env, &["env", "unset", "PDS_HOSTNAME"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(std::fs::read_to_string(&env)
+        .unwrap()
+        .contains("PDS_HOSTNAME"));
+    let o = run(&env, &["env", "unset", "PDS_HOSTNAME", "--force"], None);
+    assert!(o.status.success());
+}
+
+#[test]
+fn check_reports_problems_with_exit_codes_and_json() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    // A good file: no failures (the missing email is a warning).
+    let o = run(&env, &["env", "check"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+
+    let bad = d.path().join("bad.env");
+    std::fs::write(&bad, "PDS_HOSTNAME=pds.example.com\nPDS_HOSTNAM=typo.example.com\nPDS_EMAIL_FROM_ADDRESS=a b@example.com & co\nPDS_CRAWLERS=https://a.example, https://b.example\nexport PDS_ADMIN_PASSWORD='x'\n").unwrap();
+    let o = run(&bad, &["env", "check"], None);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let text = out(&o);
+    for needle in [
+        "did you mean PDS_HOSTNAME",
+        "disagree",
+        "spaces",
+        "goat",
+        "PDS_JWT_SECRET",
+        "mode 0644",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let o = run(&bad, &["env", "check", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["worst"], "fail");
+    assert!(v["findings"].as_array().unwrap().len() >= 6);
+}
+
+#[test]
+fn init_creates_once_and_bad_input_is_explained() {
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("new/pds.env");
+    let o = run(
+        &env,
+        &[
+            "env",
+            "init",
+            "--hostname",
+            "pds.example.com",
+            "--admin-email",
+            "me@example.com",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(text.starts_with("PDS_HOSTNAME=pds.example.com\nPDS_JWT_SECRET="));
+    // No secret is printed.
+    for line in text.lines() {
+        let v = line.split_once('=').unwrap().1;
+        if v.len() >= 32 {
+            assert!(!out(&o).contains(v));
+        }
+    }
+    let o = run(
+        &env,
+        &[
+            "env",
+            "init",
+            "--hostname",
+            "pds.example.com",
+            "--admin-email",
+            "me@example.com",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains("already exists"));
+
+    let missing = d.path().join("nope/pds.env");
+    let o = run(&missing, &["env", "show"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains("env init"), "{}", out(&o));
+    let o = run(&missing, &["--timeout", "0", "env", "show"], None);
+    assert_eq!(o.status.code(), Some(2));
+}
