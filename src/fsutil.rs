@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-#[error("{what} {path}: {source}{}", hint(source))]
+#[error("{what} {path}: {cause}{}", hint(cause))]
 pub struct WriteError {
     pub what: &'static str,
     pub path: PathBuf,
-    pub source: std::io::Error,
+    pub cause: std::io::Error,
 }
 
 fn hint(e: &std::io::Error) -> &'static str {
@@ -24,10 +24,10 @@ fn hint(e: &std::io::Error) -> &'static str {
 }
 
 fn err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> WriteError + 'a {
-    move |source| WriteError {
+    move |cause| WriteError {
         what,
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 

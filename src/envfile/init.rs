@@ -95,9 +95,9 @@ pub fn init_file(
             .recursive(true)
             .mode(0o700)
             .create(parent)
-            .map_err(|source| EnvError::Read {
+            .map_err(|cause| EnvError::Read {
                 path: parent.to_path_buf(),
-                source,
+                cause,
             })?;
     }
     let text = doc.render();

@@ -19,10 +19,10 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum EnvError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}{}", if cause.kind() == std::io::ErrorKind::PermissionDenied { " (it belongs to root: run with sudo)" } else { "" })]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not UTF-8 text (byte {offset}); is it really a pds.env file?")]
     NotText { path: PathBuf, offset: usize },
@@ -152,9 +152,9 @@ impl Document {
     }
 
     pub fn load(path: &Path) -> Result<Document, EnvError> {
-        let bytes = std::fs::read(path).map_err(|source| EnvError::Read {
+        let bytes = std::fs::read(path).map_err(|cause| EnvError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         let text = String::from_utf8(bytes).map_err(|e| EnvError::NotText {
             path: path.to_path_buf(),
@@ -359,7 +359,7 @@ impl Document {
     pub fn save(&mut self) -> Result<SaveReport, EnvError> {
         let path = self.path.clone().ok_or_else(|| EnvError::Read {
             path: PathBuf::from("(unsaved document)"),
-            source: std::io::Error::other("the document has no path"),
+            cause: std::io::Error::other("the document has no path"),
         })?;
         self.save_to(&path)
     }
@@ -379,7 +379,7 @@ impl Document {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 return Err(EnvError::Read {
                     path: path.to_path_buf(),
-                    source: e,
+                    cause: e,
                 })
             }
             _ => {}

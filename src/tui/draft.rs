@@ -64,7 +64,7 @@ pub fn save(draft: &Draft) -> std::io::Result<()> {
         new_file_mode: 0o600,
         keep_backups: 0,
     };
-    fsutil::safe_write(&path, text.as_bytes(), opts).map_err(|e| e.source)?;
+    fsutil::safe_write(&path, text.as_bytes(), opts).map_err(|e| e.cause)?;
     Ok(())
 }
 

@@ -1,0 +1,234 @@
+//! The real binary in a pseudo-terminal, driven like a person at a keyboard: type a
+//! hostname, save, quit; then check the file and that the terminal was restored.
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
+
+struct Session {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Session {
+    fn start(cmd: CommandBuilder) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZeroU16::new(24).unwrap(),
+            std::num::NonZeroU16::new(80).unwrap(),
+            0,
+        )));
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let (p, r) = (parser.clone(), raw.clone());
+        // Read on a thread: a full pty buffer would otherwise block the program.
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let writer = pty.master.take_writer().unwrap();
+        // Keep the master open for the session's life.
+        std::mem::forget(pty.master);
+        Session {
+            parser,
+            raw,
+            writer,
+            child,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&Session) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if cond(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("timed out waiting for {what}; screen:\n{}", self.screen());
+    }
+
+    fn wait_text(&self, text: &str) {
+        self.wait_for(text, |s| s.screen().contains(text));
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+}
+
+fn setup(dir: &Path) -> std::path::PathBuf {
+    let env = dir.join("pds.env");
+    std::fs::write(&env, pds_wizard::tui::DEMO_ENV).unwrap();
+    env
+}
+
+fn command(dir: &Path, program: &str, args: &[&str]) -> CommandBuilder {
+    let mut cmd = CommandBuilder::new(program);
+    cmd.args(args);
+    cmd.cwd(dir);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", dir.join("state"));
+    cmd
+}
+
+#[test]
+fn type_a_hostname_save_and_quit_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let script = format!("{BIN} --env-file {}; echo EXIT=$?; stty -a", env.display());
+    let mut s = Session::start(command(dir.path(), "/bin/sh", &["-c", &script]));
+
+    s.wait_text("Hostname");
+    s.send("\r"); // into the form
+    s.wait_text("Tab/↑↓ field");
+    s.send("\x15e2e.example.org"); // Ctrl-U, then type
+    s.wait_text("e2e.example.org");
+    s.send("\x13"); // Ctrl-S: review
+    s.wait_text("+   3 PDS_HOSTNAME=e2e.example.org");
+    s.send("\r"); // save
+    s.wait_text("Saved");
+    s.send("\x1b"); // back to the step list
+    s.wait_text("↑↓ step");
+    s.send("q");
+    s.wait_for("exit", |s| {
+        String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("EXIT=0")
+    });
+    s.wait_for("stty output", |s| {
+        String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("icanon")
+    });
+    let _ = s.child.wait();
+
+    // The file changed in exactly that line, with a backup of the old one.
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert_eq!(
+        text,
+        pds_wizard::tui::DEMO_ENV.replace(
+            "PDS_HOSTNAME=pds.example.com",
+            "PDS_HOSTNAME=e2e.example.org"
+        )
+    );
+    assert_eq!(
+        pds_wizard::fsutil::list_backups(dir.path(), "pds.env").len(),
+        1
+    );
+
+    // The terminal is back to normal: main screen, cursor shown, cooked mode with echo.
+    let parser = s.parser.lock().unwrap();
+    assert!(
+        !parser.screen().alternate_screen(),
+        "still on the alternate screen"
+    );
+    assert!(!parser.screen().hide_cursor(), "cursor still hidden");
+    drop(parser);
+    let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
+    let stty = &raw[raw.rfind("EXIT=0").unwrap()..];
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    for flag in ["icanon", "echo", "icrnl", "isig"] {
+        assert!(words.contains(&flag), "{flag} not restored:\n{stty}");
+    }
+}
+
+#[test]
+fn hangup_mid_edit_keeps_the_file_and_a_draft_that_is_offered_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let envs = env.to_str().unwrap();
+    let mut s = Session::start(command(dir.path(), BIN, &["--env-file", envs]));
+    s.wait_text("Hostname");
+    s.send("\r\x15hup.example.org");
+    s.wait_text("hup.example.org");
+    let pid = s.child.process_id().unwrap();
+    let st = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "exit after SIGHUP: {status:?}");
+
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        pds_wizard::tui::DEMO_ENV,
+        "pds.env touched"
+    );
+    let drafts: Vec<_> = std::fs::read_dir(dir.path().join("state/pds-wizard"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(drafts.len(), 1);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(drafts[0].metadata().unwrap().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(drafts[0].path())
+        .unwrap()
+        .contains("hup.example.org"));
+
+    // The next start offers the answers back.
+    let mut s = Session::start(command(dir.path(), BIN, &["--env-file", envs]));
+    s.wait_text("Unsaved answers");
+    s.send("y");
+    s.wait_text("Restored 1 unsaved answer");
+    assert!(s.screen().contains("hup.example.org"));
+    s.send("\x03"); // Ctrl-C: asks, since there are unsaved answers
+    s.wait_text("s: review and save");
+    s.send("q");
+    assert!(s.child.wait().unwrap().success());
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let pidfile = dir.path().join("pid");
+    // exec keeps the pid the shell wrote, so the test can signal the wizard itself.
+    let script = format!(
+        "sh -c 'echo $$ > {pid}; exec {BIN} --env-file {env}'; echo EXIT=$?; stty -a",
+        pid = pidfile.display(),
+        env = env.display()
+    );
+    let s = Session::start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    s.wait_text("Hostname");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    s.wait_for("stty output", |s| {
+        String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("icanon")
+    });
+    let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
+    let stty = &raw[raw.rfind("EXIT=").unwrap()..];
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "{stty}"
+    );
+    assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+}
