@@ -265,22 +265,20 @@ fn check_reports_problems_with_exit_codes_and_json() {
     assert!(v["findings"].as_array().unwrap().len() >= 6);
 }
 
+const INIT: &[&str] = &[
+    "env",
+    "init",
+    "--hostname",
+    "pds.example.com",
+    "--admin-email",
+    "me@example.com",
+];
+
 #[test]
 fn init_creates_once_and_bad_input_is_explained() {
     let d = tempfile::tempdir().unwrap();
     let env = d.path().join("new/pds.env");
-    let o = run(
-        &env,
-        &[
-            "env",
-            "init",
-            "--hostname",
-            "pds.example.com",
-            "--admin-email",
-            "me@example.com",
-        ],
-        None,
-    );
+    let o = run(&env, INIT, None);
     assert!(o.status.success(), "{}", out(&o));
     let text = std::fs::read_to_string(&env).unwrap();
     assert!(text.starts_with("PDS_HOSTNAME=pds.example.com\nPDS_JWT_SECRET="));
@@ -291,18 +289,7 @@ fn init_creates_once_and_bad_input_is_explained() {
             assert!(!out(&o).contains(v));
         }
     }
-    let o = run(
-        &env,
-        &[
-            "env",
-            "init",
-            "--hostname",
-            "pds.example.com",
-            "--admin-email",
-            "me@example.com",
-        ],
-        None,
-    );
+    let o = run(&env, INIT, None);
     assert_eq!(o.status.code(), Some(2));
     assert!(out(&o).contains("already exists"));
 

@@ -26,6 +26,17 @@ fn big_env(hostname: &str) -> String {
     s
 }
 
+/// `pds-wizard env set PDS_HOSTNAME=…` on `env`, output discarded.
+fn set_hostname(env: &Path, host: &str) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--env-file")
+        .arg(env)
+        .args(["env", "set", &format!("PDS_HOSTNAME={host}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
 #[test]
 fn killed_mid_save_leaves_old_or_new_never_partial() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,17 +47,7 @@ fn killed_mid_save_leaves_old_or_new_never_partial() {
 
     // How long an uninterrupted save takes here, to spread the kills across it.
     let t = Instant::now();
-    let st = Command::new(BIN)
-        .args([
-            "--env-file",
-            env.to_str().unwrap(),
-            "env",
-            "set",
-            "PDS_HOSTNAME=b.example.com",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
+    let st = set_hostname(&env, "b.example.com").status().unwrap();
     assert!(st.success());
     let full = t.elapsed();
     assert_eq!(std::fs::read_to_string(&env).unwrap(), b);
@@ -60,18 +61,7 @@ fn killed_mid_save_leaves_old_or_new_never_partial() {
         } else {
             "a.example.com"
         };
-        let mut child = Command::new(BIN)
-            .args([
-                "--env-file",
-                env.to_str().unwrap(),
-                "env",
-                "set",
-                &format!("PDS_HOSTNAME={target}"),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = set_hostname(&env, target).spawn().unwrap();
         // Kill somewhere between start and a little past the usual end.
         let delay = full.mul_f64((trial as f64 + 0.5) / trials as f64 * 1.2);
         std::thread::sleep(delay);
@@ -95,17 +85,7 @@ fn killed_mid_save_leaves_old_or_new_never_partial() {
     assert!(saw_old > 0 && saw_new > 0, "old {saw_old}, new {saw_new}");
 
     // A killed save's temp file holds secrets; the next save removes it.
-    let st = Command::new(BIN)
-        .args([
-            "--env-file",
-            env.to_str().unwrap(),
-            "env",
-            "set",
-            "PDS_HOSTNAME=c.example.com",
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
+    let st = set_hostname(&env, "c.example.com").status().unwrap();
     assert!(st.success());
     let temps: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -211,18 +211,11 @@ pub fn bash(line: &str) -> Reading {
                             closed = true;
                             break;
                         }
-                        '\\' => match chars.next() {
-                            Some(e @ ('$' | '`' | '"' | '\\')) => value.push(e),
-                            Some(e) => {
-                                value.push('\\');
-                                value.push(e);
+                        '\\' => {
+                            if !push_double_quoted_escape(chars.next(), &mut value) {
+                                return joins_next_line("bash");
                             }
-                            None => {
-                                return Reading::Other(
-                                    "bash joins the next line (trailing backslash)".into(),
-                                )
-                            }
-                        },
+                        }
                         '$' | '`' => {
                             return Reading::Other(
                                 "bash expands $ and ` inside double quotes".into(),
@@ -240,9 +233,7 @@ pub fn bash(line: &str) -> Reading {
             }
             '\\' => match chars.next() {
                 Some(e) => value.push(e),
-                None => {
-                    return Reading::Other("bash joins the next line (trailing backslash)".into())
-                }
+                None => return joins_next_line("bash"),
             },
             '$' | '`' => {
                 return Reading::Other("bash expands $ and ` (variables, commands)".into())
@@ -315,11 +306,7 @@ pub fn systemd(line: &str) -> Reading {
                     trailing_ws = None;
                     match chars.next() {
                         Some(e) => value.push(e),
-                        None => {
-                            return Reading::Other(
-                                "systemd joins the next line (trailing backslash)".into(),
-                            )
-                        }
+                        None => return joins_next_line("systemd"),
                     }
                 }
                 c if ws(c) => {}
@@ -333,11 +320,7 @@ pub fn systemd(line: &str) -> Reading {
                     trailing_ws = None;
                     match chars.next() {
                         Some(e) => value.push(e),
-                        None => {
-                            return Reading::Other(
-                                "systemd joins the next line (trailing backslash)".into(),
-                            )
-                        }
+                        None => return joins_next_line("systemd"),
                     }
                 }
                 c => {
@@ -358,18 +341,11 @@ pub fn systemd(line: &str) -> Reading {
             }
             S::Double => match c {
                 '"' => state = S::Pre,
-                '\\' => match chars.next() {
-                    Some(e @ ('"' | '\\' | '`' | '$')) => value.push(e),
-                    Some(e) => {
-                        value.push('\\');
-                        value.push(e);
+                '\\' => {
+                    if !push_double_quoted_escape(chars.next(), &mut value) {
+                        return joins_next_line("systemd");
                     }
-                    None => {
-                        return Reading::Other(
-                            "systemd joins the next line (trailing backslash)".into(),
-                        )
-                    }
-                },
+                }
                 c => value.push(c),
             },
         }
@@ -388,6 +364,24 @@ pub fn systemd(line: &str) -> Reading {
         key: key.to_string(),
         value,
     }
+}
+
+/// Inside double quotes, bash and systemd alike drop a backslash only before $ ` " and \.
+/// Returns false at the end of the line, where the backslash would join the next line.
+fn push_double_quoted_escape(next: Option<char>, value: &mut String) -> bool {
+    match next {
+        Some(e @ ('$' | '`' | '"' | '\\')) => value.push(e),
+        Some(e) => {
+            value.push('\\');
+            value.push(e);
+        }
+        None => return false,
+    }
+    true
+}
+
+fn joins_next_line(who: &str) -> Reading {
+    Reading::Other(format!("{who} joins the next line (trailing backslash)"))
 }
 
 /// Characters that need no quoting anywhere: compose, bash and systemd all read them

@@ -18,7 +18,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl-S", "review the changes to pds.env and save them"),
     ("Ctrl-U", "clear the field"),
     ("? / F1", "this help"),
-    ("q / Ctrl-C", "quit (unsaved answers are kept as a draft)"),
+    (
+        "q / Ctrl-C",
+        "quit (q in the step list); answers kept as draft",
+    ),
 ];
 
 pub const PENDING_BODY: &str = "This step is not built yet.\n\nUntil it is, pds-wizard can already check and edit every key in pds.env:\n\n  pds-wizard env check\n  pds-wizard env set KEY=VALUE";

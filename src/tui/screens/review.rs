@@ -87,6 +87,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         notes.push(finding_line(&f, theme));
     }
+    let unknown: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.level == Level::Info && f.what.contains("not a key the PDS reads"))
+        .filter_map(|f| f.subject.as_deref())
+        .collect();
+    if !unknown.is_empty() {
+        notes.push(Line::from(Span::styled(
+            format!(
+                "Kept as they are (the PDS does not read them): {}",
+                unknown.join(", ")
+            ),
+            theme.dim,
+        )));
+    }
     if let Some((level, msg)) = &app.save_result {
         notes.push(Line::from(""));
         notes.push(Line::from(Span::styled(
