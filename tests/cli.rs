@@ -221,6 +221,31 @@ fn secrets_come_from_stdin_and_never_reach_output() {
 }
 
 #[test]
+fn identity_keys_are_not_replaced_without_force() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let before = std::fs::read(&env).unwrap();
+    let key = "22".repeat(32);
+    let set_key = ["env", "set", "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX=-"];
+    let o = run(&env, &set_key, Some(&key));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        out(&o).contains("--force") && out(&o).contains("did:plc"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(std::fs::read(&env).unwrap(), before);
+    let forced = [&set_key[..], &["--force"]].concat();
+    let o = run(&env, &forced, Some(&key));
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(std::fs::read_to_string(&env).unwrap().contains(&key));
+    // An invalid key is refused even with --force.
+    let o = run(&env, &forced, Some(&"00".repeat(32)));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains("not a valid secp256k1"), "{}", out(&o));
+}
+
+#[test]
 fn unset_removes_and_protects_required_keys() {
     let d = tempfile::tempdir().unwrap();
     let env = sample(d.path());

@@ -29,6 +29,9 @@ pub enum EnvCmd {
         /// Show the change without writing it
         #[arg(long)]
         dry_run: bool,
+        /// Allow replacing the PLC rotation key or the JWT secret of an existing install
+        #[arg(long)]
+        force: bool,
     },
     /// Remove every line that sets KEY
     Unset {
@@ -63,7 +66,8 @@ pub fn run(ctx: &Context, cmd: &EnvCmd, json: bool) -> Result<u8> {
         EnvCmd::Set {
             assignment,
             dry_run,
-        } => set(ctx, assignment, *dry_run, json),
+            force,
+        } => set(ctx, assignment, *dry_run, *force, json),
         EnvCmd::Unset {
             key,
             dry_run,
@@ -179,7 +183,13 @@ fn print_findings_for(key: &str, value: &str) {
     }
 }
 
-fn set(ctx: &Context, assignment: &str, dry_run: bool, json: bool) -> Result<u8> {
+/// Keys whose replacement breaks an existing install.
+const IDENTITY_KEYS: &[(&str, &str)] = &[
+    ("PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX", "every account's did:plc identity is tied to this key: with a new one the PDS can no longer update them"),
+    ("PDS_JWT_SECRET", "every session is signed with it: all users are logged out and apps must sign in again"),
+];
+
+fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) -> Result<u8> {
     let Some((key, raw)) = assignment.split_once('=') else {
         bail!("expected KEY=VALUE, got {assignment:?} (use KEY=- to read the value from stdin)");
     };
@@ -191,8 +201,14 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, json: bool) -> Result<u8>
             "{key} holds a secret: give it on standard input, not on the command line where other users can read it in the process list:\n    printf '%s\\n' \"$VALUE\" | pds-wizard env set {key}=-"
         );
     }
-    let value = read_value(raw)?;
     let mut doc = load(ctx)?;
+    let value = read_value(raw)?;
+    if let Some((_, why)) = IDENTITY_KEYS.iter().find(|(k, _)| *k == key) {
+        let current = doc.get(key).unwrap_or_default();
+        if !force && !current.is_empty() && current != value {
+            bail!("{key} is already set, and replacing it is almost never right: {why}.\nIf you are restoring it from a backup, add --force.");
+        }
+    }
     let before = doc.render();
     doc.set(key, &value)?;
     print_findings_for(key, &value);
