@@ -20,14 +20,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .collect();
     if changed.is_empty() {
         lines.push(Line::from(Span::styled(
-            format!("No changes to {}.", app.env_path.display()),
+            "No changes: the file on disk already says all of this.".to_string(),
             theme.dim,
         )));
     } else {
-        lines.push(Line::from(format!(
-            "Changes to {}:",
-            app.env_path.display()
-        )));
+        // The title bar shows the full path; here, only what the signs mean.
+        lines.push(Line::from("Changes (- now, + after saving):"));
         // Show each change with one line of context, like a compact diff.
         let keep: Vec<bool> = (0..diff.len())
             .map(|i| {
