@@ -60,8 +60,7 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
             });
             let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
                 _ if invalid => format!("Correct the value (see the other finding for {key}), then write it with `pds-wizard env set`; it picks a quoting all three read alike."),
-                Some(Ok(enc)) if catalogue::lookup(&key).is_some_and(|k| k.is_secret()) => {
-                    let _ = enc;
+                Some(Ok(_)) if catalogue::lookup(&key).is_some_and(|k| k.is_secret()) => {
                     format!("Rewrite it with `pds-wizard env set {key}=-` (value on stdin); it picks a quoting all three read alike.")
                 }
                 Some(Ok(enc)) => format!("Write it as: {key}={enc}"),

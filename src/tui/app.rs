@@ -113,6 +113,10 @@ pub struct App {
     pub working: Document,
     /// Values the operator typed that differ from `base`, by key.
     pub answers: BTreeMap<String, String>,
+    /// `base` → `working` as diff lines (secrets masked), and `env check` of `working`:
+    /// kept up to date by `recompute`, so drawing Review does no work.
+    pub pending_diff: Vec<(DiffTag, usize, String)>,
+    pub working_findings: Vec<Finding>,
     pub step: Step,
     pub focus: Focus,
     pub basics: Basics,
@@ -131,6 +135,8 @@ impl App {
             working: base.clone(),
             base,
             answers: BTreeMap::new(),
+            pending_diff: Vec::new(),
+            working_findings: Vec::new(),
             step: Step::Basics,
             focus: Focus::Sidebar,
             basics,
@@ -167,6 +173,8 @@ impl App {
             }
         }
         self.working = working;
+        self.pending_diff = masked_diff(&self.base.original_text(), &self.working.render());
+        self.working_findings = envfile::check(&self.working, None);
         self.basics.refresh_findings(&self.base, &errors);
     }
 
@@ -221,11 +229,6 @@ impl App {
         }
     }
 
-    /// Lines of the pending change, secrets masked.
-    pub fn diff(&self) -> Vec<(DiffTag, usize, String)> {
-        masked_diff(&self.base.original_text(), &self.working.render())
-    }
-
     /// Answers that could not be applied, with the reason.
     pub fn rejected(&self) -> Vec<(String, String)> {
         self.basics
@@ -239,11 +242,6 @@ impl App {
                     .map(|x| (f.key.to_string(), x.what.clone()))
             })
             .collect()
-    }
-
-    /// Findings of `env check` on the working document, for Review.
-    pub fn working_findings(&self) -> Vec<Finding> {
-        envfile::check(&self.working, None)
     }
 }
 

@@ -135,7 +135,7 @@ fn save_flow_and_conflict() {
     type_text(&mut a, "new.example.org");
     ctrl(&mut a, 's');
     assert_eq!((a.step, a.focus), (Step::Review, Focus::Content));
-    let diff = a.diff();
+    let diff = &a.pending_diff;
     assert!(diff
         .iter()
         .any(|(t, _, l)| *t == crate::envfile::display::DiffTag::Added

@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut lines: Vec<Line> = Vec::new();
-    let diff = app.diff();
+    let diff = &app.pending_diff;
     let changed: Vec<_> = diff
         .iter()
         .filter(|(t, _, _)| *t != DiffTag::Same)
@@ -70,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             )));
         }
     }
-    let findings = app.working_findings();
+    let findings = &app.working_findings;
     let fails = findings.iter().filter(|f| f.level == Level::Fail).count();
     let warns = findings.iter().filter(|f| f.level == Level::Warn).count();
     notes.push(Line::from(""));
