@@ -1,0 +1,532 @@
+//! A test send that behaves as the PDS (nodemailer) will with the same settings, built
+//! from the parsed settings rather than lettre's own URL parser (whose defaults differ:
+//! `smtp://` there never upgrades to TLS). Each SMTP stage is driven and timed separately,
+//! so a failure is diagnosed by where it happened, and a transcript (password removed) is
+//! kept for the operator.
+
+use super::{Security, SmtpSettings};
+use crate::finding::{Finding, Level};
+use lettre::message::{header::ContentType, Mailbox, Message};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Response;
+use serde::Serialize;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Limit for each stage (DNS, connect, greeting, TLS, each command).
+    pub timeout: Duration,
+    /// An extra trusted root (PEM): private relays and tests.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Where the conversation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Prepare,
+    Dns,
+    Connect,
+    Greeting,
+    StartTls,
+    Auth,
+    Sender,
+    Recipient,
+    Data,
+    Done,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SendReport {
+    pub finding: Finding,
+    /// Other things worth knowing even when the mail went through.
+    pub notes: Vec<Finding>,
+    pub stage: Stage,
+    /// The conversation, client lines `C:`, server lines `S:`, the password removed.
+    pub transcript: Vec<String>,
+    pub elapsed_ms: u128,
+}
+
+struct Run {
+    transcript: Vec<String>,
+    notes: Vec<Finding>,
+    timeout: Duration,
+}
+
+impl Run {
+    fn log(&mut self, line: impl Into<String>) {
+        self.transcript.push(line.into());
+    }
+
+    fn log_response(&mut self, r: &Response) {
+        let code = r.code().to_string();
+        let lines: Vec<&str> = r.message().collect();
+        match lines.as_slice() {
+            [] => self.log(format!("S: {code}")),
+            many => {
+                for l in many {
+                    self.log(format!("S: {code} {l}"));
+                }
+            }
+        }
+    }
+
+    /// Run one stage under the per-stage timeout.
+    async fn stage<T, E>(
+        &self,
+        f: impl Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, Duration> {
+        tokio::time::timeout(self.timeout, f)
+            .await
+            .map_err(|_| self.timeout)
+    }
+}
+
+/// Send a test mail from `s.from_address` to `to`. Never panics on bad input; every
+/// outcome is a report.
+pub async fn test_send(s: &SmtpSettings, to: &str, opts: &SendOptions) -> SendReport {
+    let started = Instant::now();
+    let mut run = Run {
+        transcript: Vec::new(),
+        notes: Vec::new(),
+        timeout: opts.timeout,
+    };
+    let (stage, finding) = match converse(s, to, opts, &mut run).await {
+        Ok(f) => (Stage::Done, f),
+        Err((stage, f)) => (stage, f),
+    };
+    SendReport {
+        finding,
+        notes: run.notes,
+        stage,
+        transcript: run.transcript,
+        elapsed_ms: started.elapsed().as_millis(),
+    }
+}
+
+type Fail = (Stage, Finding);
+
+fn fail(
+    stage: Stage,
+    what: impl Into<String>,
+    why: impl Into<String>,
+    fix: impl Into<String>,
+) -> Fail {
+    (stage, Finding::fail(what).why(why).fix(fix))
+}
+
+/// The whole chain of an error as one line, for matching and for the operator.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
+fn tls_parameters(s: &SmtpSettings, opts: &SendOptions) -> Result<TlsParameters, Fail> {
+    let mut b = TlsParameters::builder(s.host.clone());
+    if let Some(path) = &opts.ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            fail(
+                Stage::Prepare,
+                format!("cannot read the CA file {}: {e}", path.display()),
+                "",
+                "Check the --ca-file path.",
+            )
+        })?;
+        let cert = Certificate::from_pem(&pem).map_err(|e| {
+            fail(
+                Stage::Prepare,
+                format!("{} is not a PEM certificate: {e}", path.display()),
+                "",
+                "Give the CA certificate in PEM form.",
+            )
+        })?;
+        b = b.add_root_certificate(cert);
+    }
+    if s.accepts_invalid_certs() {
+        b = b.dangerous_accept_invalid_certs(true);
+    }
+    b.build_rustls().map_err(|e| {
+        fail(
+            Stage::Prepare,
+            format!("cannot set up TLS: {}", chain(&e)),
+            "",
+            "",
+        )
+    })
+}
+
+/// Diagnose a TLS failure from its error text.
+fn tls_failure(stage: Stage, s: &SmtpSettings, detail: &str) -> Fail {
+    let d = detail.to_ascii_lowercase();
+    if d.contains("certificate")
+        || d.contains("unknownissuer")
+        || d.contains("notvalidforname")
+        || d.contains("expired")
+    {
+        let why = if d.contains("notvalidforname") || d.contains("not valid for") {
+            format!("The certificate is not issued for {:?}.", s.host)
+        } else if d.contains("expired") {
+            "The server's certificate has expired.".to_string()
+        } else {
+            "The certificate is not signed by an authority this machine trusts (self-signed, or a private CA).".to_string()
+        };
+        return fail(
+            stage,
+            format!("the certificate of {} was refused: {detail}", s.host),
+            why,
+            "Use the host name the certificate is issued for; for a private relay, trust its CA (--ca-file). Only for a server on this machine: tls.rejectUnauthorized=false.",
+        );
+    }
+    if d.contains("invalidcontenttype")
+        || d.contains("corrupt")
+        || d.contains("wrong version")
+        || d.contains("invalid content type")
+        || d.contains("record")
+        || d.contains("eof")
+    {
+        return fail(
+            stage,
+            format!(
+                "TLS handshake with {}:{} failed: the server answered in plain text",
+                s.host, s.port
+            ),
+            format!(
+                "Port {} expects a plain-text start and STARTTLS, not TLS from the first byte.",
+                s.port
+            ),
+            "Use security starttls (smtp://…:587/?requireTLS=true), or port 465 with tls.",
+        );
+    }
+    fail(
+        stage,
+        format!("TLS with {}:{} failed: {detail}", s.host, s.port),
+        "",
+        "Check the security setting and port.",
+    )
+}
+
+async fn converse(
+    s: &SmtpSettings,
+    to: &str,
+    opts: &SendOptions,
+    run: &mut Run,
+) -> Result<Finding, Fail> {
+    // The addresses first: nothing is sent for mail that could not be built.
+    let from: Mailbox = s.from_address.parse().map_err(|e| {
+        fail(
+            Stage::Prepare,
+            format!(
+                "PDS_EMAIL_FROM_ADDRESS {:?} is not an address: {e}",
+                s.from_address
+            ),
+            "",
+            "Use noreply@your-domain or \"Name <noreply@your-domain>\".",
+        )
+    })?;
+    let rcpt: Mailbox = to.parse().map_err(|e| {
+        fail(
+            Stage::Prepare,
+            format!("the test recipient {to:?} is not an address: {e}"),
+            "",
+            "Give an address you can read.",
+        )
+    })?;
+    let tls = tls_parameters(s, opts)?;
+    let t = opts.timeout.as_secs_f64();
+
+    // DNS, then TCP ourselves: that tells "no such host", "refused" and "blocked" apart.
+    run.log(format!("resolving {}", s.host));
+    let addrs: Vec<SocketAddr> = match run
+        .stage(tokio::net::lookup_host((s.host.as_str(), s.port)))
+        .await
+    {
+        Err(_) => {
+            return Err(fail(
+                Stage::Dns,
+                format!("looking up {} took more than {t} s", s.host),
+                "The DNS resolver of this machine did not answer.",
+                "Check /etc/resolv.conf, then try again.",
+            ))
+        }
+        Ok(Err(e)) => {
+            return Err(fail(
+                Stage::Dns,
+                format!("cannot find the mail server {}: {e}", s.host),
+                "The name does not resolve, so the PDS could not send either.",
+                format!("Check the spelling of the host (dig +short {}).", s.host),
+            ))
+        }
+        Ok(Ok(a)) => a.collect(),
+    };
+    let mut reached: Option<SocketAddr> = None;
+    let mut last_err = String::new();
+    let mut timed_out = false;
+    for addr in &addrs {
+        run.log(format!("connecting to {addr}"));
+        match run.stage(tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_probe)) => {
+                reached = Some(*addr);
+                break;
+            }
+            Ok(Err(e)) => last_err = format!("{addr}: {e}"),
+            Err(_) => {
+                timed_out = true;
+                last_err = format!("{addr}: no answer");
+            }
+        }
+    }
+    let Some(addr) = reached else {
+        let other = [465u16, 587, 2525]
+            .iter()
+            .filter(|p| **p != s.port)
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Err(if timed_out {
+            fail(Stage::Connect, format!("no answer from {}:{} within {t} s", s.host, s.port),
+                format!("Something between this server and the mail server drops the connection. Many hosting providers block outgoing port {} (25 almost always).", s.port),
+                format!("Try port {other} (with the matching security), or ask your provider to unblock the port."))
+        } else {
+            fail(
+                Stage::Connect,
+                format!("{}:{} refused the connection ({last_err})", s.host, s.port),
+                "The host is reachable, but nothing listens on that port.",
+                format!("Check the port: providers use 465 (tls) and 587 (starttls); try {other}."),
+            )
+        });
+    };
+
+    // The real session. With implicit TLS the handshake happens inside connect.
+    let hello = ClientId::default();
+    let implicit = (s.security == Security::ImplicitTls).then(|| tls.clone());
+    let mut conn = match run.stage(AsyncSmtpConnection::connect_tokio1(addr, Some(opts.timeout), &hello, implicit, None)).await {
+        Err(_) => {
+            return Err(match s.security {
+                Security::ImplicitTls => fail(Stage::Greeting, format!("connected to {}:{}, but the TLS handshake got no answer within {t} s", s.host, s.port), "The server is waiting for something else.", "Check the port and security: 465 is tls, 587 is starttls."),
+                _ => fail(Stage::Greeting, format!("connected to {}:{}, but the server said nothing within {t} s", s.host, s.port),
+                    format!("A mail server greets at once. Port {} probably expects TLS from the first byte (implicit TLS); nodemailer would wait the same way and the PDS would time out.", s.port),
+                    "Use security tls (smtps://), usually on port 465."),
+            })
+        }
+        Ok(Err(e)) => {
+            let detail = chain(&e);
+            return Err(if s.security == Security::ImplicitTls || e.is_tls() {
+                tls_failure(Stage::Greeting, s, &detail)
+            } else {
+                fail(Stage::Greeting, format!("{}:{} did not greet properly: {detail}", s.host, s.port), "This does not look like an SMTP server.", "Check the host and port.")
+            });
+        }
+        Ok(Ok(c)) => c,
+    };
+    if s.security == Security::ImplicitTls {
+        run.log("TLS established");
+    }
+    log_ehlo(run, &hello, &conn);
+
+    // STARTTLS as nodemailer decides it.
+    let ignore_tls = s.option("ignoreTLS") == Some("true");
+    match s.security {
+        Security::ImplicitTls => {}
+        Security::StartTls | Security::StartTlsIfOffered if conn.can_starttls() && !ignore_tls => {
+            run.log("C: STARTTLS");
+            match run.stage(conn.starttls(tls.clone(), &hello)).await {
+                Err(_) => {
+                    return Err(fail(
+                        Stage::StartTls,
+                        format!("STARTTLS with {} got no answer within {t} s", s.host),
+                        "",
+                        "Try again; if it persists, try port 465 with tls.",
+                    ))
+                }
+                Ok(Err(e)) => return Err(tls_failure(Stage::StartTls, s, &chain(&e))),
+                Ok(Ok(())) => {
+                    run.log("TLS established");
+                    log_ehlo(run, &hello, &conn);
+                }
+            }
+        }
+        Security::StartTls => return Err(fail(
+            Stage::StartTls,
+            format!("{}:{} does not offer STARTTLS", s.host, s.port),
+            "With requireTLS the PDS refuses to send in clear text, so no mail would go out.",
+            "Use port 465 with tls, or, for a relay on this machine only, security opportunistic.",
+        )),
+        Security::StartTlsIfOffered => {
+            run.notes.push(Finding::warn("the connection is not encrypted").why(format!("{} offers no STARTTLS{}; the PDS would send the password and mail in clear text.", s.host, if ignore_tls { " (or ignoreTLS is set)" } else { "" })).fix("Use a port with TLS (465) or STARTTLS (587)."));
+        }
+    }
+
+    // Log in, as nodemailer does: only when credentials are given and the server offers AUTH.
+    if !s.username.is_empty() {
+        let mechanisms = [Mechanism::Plain, Mechanism::Login];
+        if conn.server_info().get_auth_mechanism(&mechanisms).is_none() {
+            run.notes.push(Finding::warn("the server offers no AUTH, so no login happened")
+                .why("nodemailer then sends without logging in, which only works if the server relays for this machine anyway; the credentials are never checked.")
+                .fix("If the provider requires a login, this is the wrong port or host."));
+        } else {
+            let mech = conn
+                .server_info()
+                .get_auth_mechanism(&mechanisms)
+                .map(|m| m.to_string())
+                .unwrap_or_default();
+            run.log(format!("C: AUTH {mech} (credentials removed)"));
+            let creds = Credentials::new(s.username.clone(), s.password.expose().to_string());
+            match run.stage(conn.auth(&mechanisms, &creds)).await {
+                Err(_) => {
+                    return Err(fail(
+                        Stage::Auth,
+                        format!("login got no answer within {t} s"),
+                        "",
+                        "Try again.",
+                    ))
+                }
+                Ok(Err(e)) => {
+                    let detail = chain(&e);
+                    run.log(format!("S: {detail}"));
+                    return Err(fail(Stage::Auth, format!("login as {:?} was refused: {detail}", s.username),
+                        "The user name or password is wrong for this server.",
+                        "Many providers need an app password or an API key rather than your login password (see the preset's note). A user name that is an address must be written with %40 in the URL; the Email step does that for you."));
+                }
+                Ok(Ok(r)) => run.log_response(&r),
+            }
+        }
+    }
+
+    // The envelope and the message, one command at a time.
+    let from_addr = from.email.clone();
+    let to_addr = rcpt.email.clone();
+    run.log(format!("C: MAIL FROM:<{from_addr}>"));
+    match run
+        .stage(conn.command(Mail::new(Some(from_addr.clone()), vec![])))
+        .await
+    {
+        Err(_) => {
+            return Err(fail(
+                Stage::Sender,
+                format!("MAIL FROM got no answer within {t} s"),
+                "",
+                "Try again.",
+            ))
+        }
+        Ok(Err(e)) => {
+            let detail = chain(&e);
+            run.log(format!("S: {detail}"));
+            return Err(fail(Stage::Sender, format!("the server refused the sender {from_addr}: {detail}"),
+                "Providers only send for addresses and domains you have verified with them (or the account's own address).",
+                format!("Verify {} with the provider (SPF/DKIM records), or use the account's own address as PDS_EMAIL_FROM_ADDRESS.", from_addr.domain())));
+        }
+        Ok(Ok(r)) => run.log_response(&r),
+    }
+    run.log(format!("C: RCPT TO:<{to_addr}>"));
+    match run
+        .stage(conn.command(Rcpt::new(to_addr.clone(), vec![])))
+        .await
+    {
+        Err(_) => {
+            return Err(fail(
+                Stage::Recipient,
+                format!("RCPT TO got no answer within {t} s"),
+                "",
+                "Try again.",
+            ))
+        }
+        Ok(Err(e)) => {
+            let detail = chain(&e);
+            run.log(format!("S: {detail}"));
+            return Err(fail(
+                Stage::Recipient,
+                format!("the server refused the recipient {to_addr}: {detail}"),
+                "Some providers (SES sandbox, trial accounts) only deliver to verified recipients.",
+                "Send to an address you own, or lift the provider's sandbox limits.",
+            ));
+        }
+        Ok(Ok(r)) => run.log_response(&r),
+    }
+    let body = format!(
+        "This is a test mail from pds-wizard.\n\nIt went through {}:{} ({}), the way your PDS will send verification codes and password resets.\n",
+        s.host, s.port, s.security.describe()
+    );
+    let message = Message::builder()
+        .from(from)
+        .to(rcpt)
+        .subject("pds-wizard test mail")
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .map_err(|e| {
+            fail(
+                Stage::Prepare,
+                format!("cannot build the test mail: {e}"),
+                "",
+                "",
+            )
+        })?;
+    run.log("C: DATA");
+    match run.stage(conn.command(Data)).await {
+        Ok(Ok(r)) => run.log_response(&r),
+        Ok(Err(e)) => {
+            return Err(fail(
+                Stage::Data,
+                format!("the server refused DATA: {}", chain(&e)),
+                "",
+                "See the transcript.",
+            ))
+        }
+        Err(_) => {
+            return Err(fail(
+                Stage::Data,
+                format!("DATA got no answer within {t} s"),
+                "",
+                "Try again.",
+            ))
+        }
+    }
+    run.log("C: (message, headers and body)");
+    let accepted = match run.stage(conn.message(&message.formatted())).await {
+        Ok(Ok(r)) => {
+            run.log_response(&r);
+            r
+        }
+        Ok(Err(e)) => {
+            let detail = chain(&e);
+            run.log(format!("S: {detail}"));
+            return Err(fail(
+                Stage::Data,
+                format!("the server refused the message: {detail}"),
+                "Content filters or sending limits can do this.",
+                "See the provider's logs or dashboard.",
+            ));
+        }
+        Err(_) => {
+            return Err(fail(
+                Stage::Data,
+                format!("the message got no answer within {t} s"),
+                "",
+                "Try again.",
+            ))
+        }
+    };
+    run.log("C: QUIT");
+    let _ = run.stage(conn.quit()).await;
+    let reply: Vec<&str> = accepted.message().collect();
+    Ok(Finding::new(Level::Pass, format!("test mail accepted by {} for {to_addr}", s.host))
+        .why(format!("The server answered {} {}. Check that it arrives (and not in spam): the PDS sends exactly this way.", accepted.code(), reply.join(" "))))
+}
+
+fn log_ehlo(run: &mut Run, hello: &ClientId, conn: &AsyncSmtpConnection) {
+    run.log(format!("C: EHLO {hello}"));
+    run.log(format!("S: 250 {}", conn.server_info()));
+}

@@ -1,0 +1,190 @@
+//! Real servers for the tests: a test CA made with openssl and aiosmtpd SMTP servers, all on
+//! 127.0.0.1. `scripts/test` installs what they need.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const USER: &str = "alice@example.test";
+/// Every character that breaks a hand-written SMTP URL.
+pub const PASSWORD: &str = "p@ss: /?#[]%+&=\"'w";
+pub const REJECTED_SENDER: &str = "spoofed@elsewhere.test";
+
+/// A CA and a leaf for localhost / 127.0.0.1 / ::1 in `dir`.
+pub struct TestCa {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is needed for the test CA: run scripts/test, which installs it");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn make_ca(dir: &Path) -> TestCa {
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=pds-wizard test CA",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    );
+    TestCa {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("leaf.pem"),
+        key: dir.join("leaf.key"),
+    }
+}
+
+pub struct SmtpServers {
+    child: Child,
+    pub starttls: u16,
+    pub implicit: u16,
+    pub outdir: PathBuf,
+    pub ca: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServers {
+    pub fn start() -> SmtpServers {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = make_ca(dir.path());
+        let outdir = dir.path().join("mail");
+        std::fs::create_dir(&outdir).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        // Debian's python3-aiosmtpd is for /usr/bin/python3 (not a pyenv python on PATH).
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .args([
+                ca.cert.to_str().unwrap(),
+                ca.key.to_str().unwrap(),
+                outdir.to_str().unwrap(),
+                USER,
+                PASSWORD,
+                REJECTED_SENDER,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect(
+                "/usr/bin/python3 with aiosmtpd: run scripts/test, which installs python3-aiosmtpd",
+            );
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ports: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("the SMTP test server did not start (is python3-aiosmtpd installed? run scripts/test): {line:?}"));
+        SmtpServers {
+            child,
+            starttls: ports["starttls"].as_u64().unwrap() as u16,
+            implicit: ports["implicit"].as_u64().unwrap() as u16,
+            outdir,
+            ca: ca.ca,
+            _dir: dir,
+        }
+    }
+
+    /// Wait for the next delivered message (written atomically by the server).
+    pub fn wait_for_mail(&self, timeout: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let found: Vec<_> = std::fs::read_dir(&self.outdir)
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                .collect();
+            if let Some(e) = found.first() {
+                let v = serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap();
+                std::fs::remove_file(e.path()).unwrap();
+                return v;
+            }
+            assert!(Instant::now() < deadline, "no mail arrived");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn mail_count(&self) -> usize {
+        std::fs::read_dir(&self.outdir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count()
+    }
+}
+
+impl Drop for SmtpServers {
+    fn drop(&mut self) {
+        // Closing stdin stops the servers; kill in case it is stuck.
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
