@@ -7,5 +7,6 @@ pub mod email;
 pub mod envfile;
 pub mod finding;
 pub mod fsutil;
+pub mod pds;
 pub mod secret;
 pub mod tui;

@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch. Each subcommand group has its own file.
 
+pub mod email;
 pub mod env;
 
 use crate::context::{Context, DEFAULT_ENV_FILE};
@@ -75,6 +76,9 @@ pub enum Command {
     /// Read, edit and check pds.env
     #[command(subcommand)]
     Env(env::EnvCmd),
+    /// Email: show, set and test the SMTP settings
+    #[command(subcommand)]
+    Email(email::EmailCmd),
 }
 
 impl Cli {
@@ -95,6 +99,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
     let ctx = cli.context();
     let result = match cmd {
         Command::Env(e) => env::run(&ctx, e, cli.json),
+        Command::Email(e) => email::run(&ctx, e, cli.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

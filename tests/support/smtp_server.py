@@ -14,6 +14,10 @@ import socket
 import ssl
 import sys
 import uuid
+import warnings
+
+# aiosmtpd warns about its own legacy login_data on every login; not ours to fix.
+warnings.simplefilter("ignore")
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword

@@ -1,0 +1,354 @@
+//! `pds-wizard email …`: show, set and test the PDS's SMTP settings.
+
+use super::{EXIT_FINDINGS, EXIT_OK};
+use crate::context::Context;
+use crate::email::send::{test_send, SendOptions};
+use crate::email::{self, compose, presets, Security, SmtpSettings, FROM_KEY, URL_KEY};
+use crate::envfile::display::{changed_lines, mask_url_password};
+use crate::envfile::Document;
+use crate::finding::{Finding, Level};
+use crate::secret::Secret;
+use anyhow::{bail, Context as _, Result};
+use clap::Subcommand;
+use serde_json::json;
+use std::io::{BufRead, IsTerminal};
+
+#[derive(Debug, Subcommand)]
+pub enum EmailCmd {
+    /// Show the SMTP settings as the PDS reads them (password masked) and what is wrong
+    Show,
+    /// Set PDS_EMAIL_SMTP_URL and PDS_EMAIL_FROM_ADDRESS from their parts
+    Set {
+        /// Start from a provider preset (see `email presets`); flags override it
+        #[arg(long)]
+        preset: Option<String>,
+        /// SMTP server host name
+        #[arg(long)]
+        host: Option<String>,
+        /// Port [default: 465 for tls, 587 otherwise]
+        #[arg(long)]
+        port: Option<u16>,
+        /// tls = smtps:// (implicit TLS); starttls = smtp:// + requireTLS; opportunistic = plain smtp://
+        #[arg(long, value_parser = ["tls", "starttls", "opportunistic"])]
+        security: Option<String>,
+        /// Login name (an address is fine; it is encoded for you)
+        #[arg(long, default_value = "")]
+        username: String,
+        /// Sender address, e.g. noreply@example.com or "My PDS <noreply@example.com>"
+        #[arg(long)]
+        from: String,
+        /// Read the password from standard input instead of a prompt
+        #[arg(long)]
+        password_stdin: bool,
+        /// Accept any TLS certificate (tls.rejectUnauthorized=false): only for a server on this machine
+        #[arg(long)]
+        accept_invalid_certs: bool,
+        /// Show the change without writing it
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Send a test mail the way the PDS will; exit 1 with the diagnosis when it fails
+    Test {
+        /// Recipient of the test mail
+        #[arg(long)]
+        to: String,
+        /// Print the SMTP conversation (password removed)
+        #[arg(long)]
+        transcript: bool,
+    },
+    /// List the provider presets
+    Presets,
+}
+
+pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
+    match cmd {
+        EmailCmd::Show => show(ctx, json),
+        EmailCmd::Set {
+            preset,
+            host,
+            port,
+            security,
+            username,
+            from,
+            password_stdin,
+            accept_invalid_certs,
+            dry_run,
+        } => {
+            let mut s = SmtpSettings::default();
+            if let Some(name) = preset {
+                let all = presets::all();
+                let p = all
+                    .iter()
+                    .find(|p| p.name.to_lowercase().contains(&name.to_lowercase()))
+                    .with_context(|| {
+                        format!("no preset matches {name:?}; see `pds-wizard email presets`")
+                    })?;
+                p.apply(&mut s);
+            }
+            if let Some(h) = host {
+                s.host = h.clone();
+            }
+            if let Some(sec) = security {
+                s.security = Security::from_name(sec).unwrap_or(Security::ImplicitTls);
+                if port.is_none() && preset.is_none() {
+                    s.port = s.security.default_port();
+                }
+            }
+            if let Some(p) = port {
+                s.port = *p;
+            }
+            if s.host.is_empty() {
+                bail!("give --host (or --preset)");
+            }
+            if !username.is_empty() {
+                s.username = username.clone();
+            }
+            s.from_address = from.clone();
+            if *accept_invalid_certs && !s.accepts_invalid_certs() {
+                s.options
+                    .push(("tls.rejectUnauthorized".into(), "false".into()));
+            }
+            s.password = read_password(*password_stdin, !s.username.is_empty())?;
+            set(ctx, &s, *dry_run, json)
+        }
+        EmailCmd::Test { to, transcript } => test(ctx, to, *transcript, json),
+        EmailCmd::Presets => {
+            let all = presets::all();
+            if json {
+                let v: Vec<_> = all
+                    .iter()
+                    .map(|p| json!({"name": p.name, "host": p.host, "port": p.port, "security": p.security.name(), "username": p.username, "note": p.note}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for p in all {
+                    println!(
+                        "{}\n  {}:{} ({})  user: {}\n  {}\n",
+                        p.name,
+                        p.host,
+                        p.port,
+                        p.security.name(),
+                        p.username,
+                        p.note
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+fn read_password(from_stdin: bool, needed: bool) -> Result<Secret> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        return Ok(Secret::new(line.trim_end_matches(['\n', '\r'])));
+    }
+    if !needed {
+        return Ok(Secret::default());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "a user name needs a password: type it at the prompt, or pipe it with --password-stdin"
+        );
+    }
+    Ok(Secret::new(
+        rpassword::prompt_password("SMTP password (not shown): ")
+            .context("cannot read the password")?,
+    ))
+}
+
+fn load(ctx: &Context) -> Result<Document> {
+    if !ctx.env_file.exists() {
+        bail!(
+            "{} does not exist (use --env-file, or `pds-wizard env init`)",
+            ctx.env_file.display()
+        );
+    }
+    Ok(Document::load(&ctx.env_file)?)
+}
+
+fn print_findings(findings: &[Finding]) {
+    for f in findings {
+        println!("{f}");
+    }
+}
+
+fn show(ctx: &Context, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let url = doc.get(URL_KEY).unwrap_or_default();
+    let findings = email::check(&doc);
+    let parsed = email::from_document(&doc).ok();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "url": mask_url_password(&url),
+                "from": doc.get(FROM_KEY),
+                "settings": parsed.as_ref().map(|s| json!({
+                    "host": s.host, "port": s.port, "security": s.security.name(),
+                    "username": s.username, "password_set": !s.password.is_empty(), "options": s.options,
+                })),
+                "findings": findings,
+            }))?
+        );
+        return Ok(EXIT_OK);
+    }
+    println!(
+        "{URL_KEY} = {}",
+        if url.is_empty() {
+            "(not set)".into()
+        } else {
+            mask_url_password(&url)
+        }
+    );
+    println!(
+        "{FROM_KEY} = {}",
+        doc.get(FROM_KEY).unwrap_or_else(|| "(not set)".into())
+    );
+    if let Some(s) = parsed {
+        println!("\nAs the PDS reads it:");
+        println!("  host      {}:{}", s.host, s.port);
+        println!(
+            "  security  {} — {}",
+            s.security.name(),
+            s.security.describe()
+        );
+        println!(
+            "  user      {}",
+            if s.username.is_empty() {
+                "(no login)"
+            } else {
+                &s.username
+            }
+        );
+        println!(
+            "  password  {}",
+            if s.password.is_empty() {
+                "(none)"
+            } else {
+                "(set)"
+            }
+        );
+        for (k, v) in &s.options {
+            println!("  option    {k}={v}");
+        }
+    }
+    if !findings.is_empty() {
+        println!();
+        print_findings(&findings);
+    }
+    Ok(EXIT_OK)
+}
+
+fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8> {
+    let url = compose(s)?;
+    let mut findings = email::url_findings(&url);
+    if let Some(info) = crate::envfile::catalogue::lookup(FROM_KEY) {
+        findings.extend(crate::envfile::catalogue::validate(info, &s.from_address));
+    }
+    if let Some(f) = findings.iter().find(|f| f.level == Level::Fail) {
+        bail!("{f}");
+    }
+    let mut doc = load(ctx)?;
+    let before = doc.render();
+    doc.set(URL_KEY, &url)?;
+    doc.set(FROM_KEY, &s.from_address)?;
+    let diff = changed_lines(&before, &doc.render());
+    let written = !dry_run && !diff.is_empty();
+    let backup = if written { doc.save()?.backup } else { None };
+    if json {
+        println!(
+            "{}",
+            json!({"url": mask_url_password(&url), "changed": !diff.is_empty(), "written": written, "diff": diff, "backup": backup, "findings": findings})
+        );
+        return Ok(EXIT_OK);
+    }
+    print_findings(&findings);
+    if diff.is_empty() {
+        println!("No change: pds.env already has these settings.");
+        return Ok(EXIT_OK);
+    }
+    for l in &diff {
+        println!("{l}");
+    }
+    if dry_run {
+        println!("(dry run: nothing written)");
+    } else {
+        println!(
+            "Saved {}{}.",
+            ctx.env_file.display(),
+            backup
+                .map(|b| format!("; previous version kept as {}", b.display()))
+                .unwrap_or_default()
+        );
+        println!("Check it with: pds-wizard email test --to you@example.com");
+        println!(
+            "Then restart the PDS: {}",
+            crate::pds::restart_hint(&ctx.env_file)
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let settings = match email::from_document(&doc) {
+        Ok(s) => s,
+        Err(e) => {
+            let f = Finding::fail(format!("{URL_KEY}: {e}"))
+                .fix("Set it with `pds-wizard email set` or the Email step.");
+            if json {
+                println!(
+                    "{}",
+                    json!({"finding": f, "stage": "prepare", "transcript": [], "notes": []})
+                );
+            } else {
+                println!("{f}");
+            }
+            return Ok(EXIT_FINDINGS);
+        }
+    };
+    let opts = SendOptions {
+        timeout: ctx.timeout,
+        ca_file: ctx.ca_file.clone(),
+    };
+    if !json {
+        eprintln!(
+            "Sending a test mail to {to} through {}:{} ({})…",
+            settings.host,
+            settings.port,
+            settings.security.name()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(test_send(&settings, to, &opts));
+    let code = if report.finding.level == Level::Fail {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(code);
+    }
+    println!("{}", report.finding);
+    print_findings(&report.notes);
+    if transcript {
+        println!(
+            "\nSMTP conversation ({} ms, password removed):",
+            report.elapsed_ms
+        );
+        for l in &report.transcript {
+            println!("  {l}");
+        }
+    } else if report.finding.level == Level::Fail {
+        println!("(add --transcript to see the SMTP conversation)");
+    }
+    Ok(code)
+}

@@ -1,0 +1,321 @@
+//! `pds-wizard email …` through the real binary, against real SMTP servers.
+
+mod common;
+
+use common::{SmtpServers, PASSWORD, USER};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
+
+fn run(env: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--env-file")
+        .arg(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn env_file(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("pds.env");
+    std::fs::write(&p, pds_wizard::tui::DEMO_ENV).unwrap();
+    p
+}
+
+#[test]
+fn set_show_and_test_against_a_real_server() {
+    let srv = SmtpServers::start();
+    let d = tempfile::tempdir().unwrap();
+    let env = env_file(d.path());
+    let port = srv.starttls.to_string();
+    let o = run(
+        &env,
+        &[
+            "email",
+            "set",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "starttls",
+            "--username",
+            USER,
+            "--from",
+            "My PDS <pds@example.test>",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains(PASSWORD));
+    let text = std::fs::read_to_string(&env).unwrap();
+    let url_line = text
+        .lines()
+        .find(|l| l.starts_with("PDS_EMAIL_SMTP_URL="))
+        .unwrap();
+    assert!(
+        url_line.contains("alice%40example.test:p%40ss%3A%20%2F%3F%23")
+            && url_line.contains("requireTLS=true"),
+        "{url_line}"
+    );
+    assert!(
+        text.contains("PDS_EMAIL_FROM_ADDRESS='My PDS <pds@example.test>'"),
+        "{text}"
+    );
+    // The demo file's other lines are untouched.
+    assert_eq!(
+        text.lines().count(),
+        pds_wizard::tui::DEMO_ENV.lines().count() + 2
+    );
+
+    let o = run(&env, &["email", "show"], "");
+    assert!(
+        out(&o).contains(&format!("127.0.0.1:{port}")) && out(&o).contains("starttls"),
+        "{}",
+        out(&o)
+    );
+    assert!(!out(&o).contains("p%40ss") && !out(&o).contains(PASSWORD));
+    let o = run(&env, &["email", "show", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["settings"]["username"], USER);
+    assert_eq!(v["settings"]["password_set"], true);
+
+    let ca = srv.ca.to_str().unwrap();
+    let o = run(
+        &env,
+        &[
+            "--ca-file",
+            ca,
+            "email",
+            "test",
+            "--to",
+            "bob@example.test",
+            "--transcript",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("accepted") && out(&o).contains("C: STARTTLS"),
+        "{}",
+        out(&o)
+    );
+    assert!(!out(&o).contains(PASSWORD));
+    let mail = srv.wait_for_mail(Duration::from_secs(5));
+    assert_eq!(mail["rcpt_tos"][0], "bob@example.test");
+
+    // A wrong password: exit 1, the diagnosis, JSON with the stage.
+    let o = run(
+        &env,
+        &[
+            "email",
+            "set",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "starttls",
+            "--username",
+            USER,
+            "--from",
+            "pds@example.test",
+            "--password-stdin",
+        ],
+        "wrong\n",
+    );
+    assert!(o.status.success());
+    let o = run(
+        &env,
+        &[
+            "--ca-file",
+            ca,
+            "--json",
+            "email",
+            "test",
+            "--to",
+            "bob@example.test",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["stage"], "auth");
+    assert_eq!(v["finding"]["level"], "fail");
+}
+
+#[test]
+fn bad_settings_are_refused_and_nothing_is_written() {
+    let d = tempfile::tempdir().unwrap();
+    let env = env_file(d.path());
+    let before = std::fs::read(&env).unwrap();
+    for (args, stdin, needle) in [
+        (
+            vec![
+                "email",
+                "set",
+                "--host",
+                "smtp.example.com",
+                "--port",
+                "465",
+                "--security",
+                "starttls",
+                "--from",
+                "a@example.com",
+            ],
+            "",
+            "465",
+        ),
+        (
+            vec![
+                "email",
+                "set",
+                "--host",
+                "smtp.example.com",
+                "--username",
+                "u",
+                "--from",
+                "a@example.com",
+            ],
+            "",
+            "password",
+        ),
+        (
+            vec![
+                "email",
+                "set",
+                "--host",
+                "smtp.example.com",
+                "--from",
+                "not-an-address",
+            ],
+            "",
+            "not an email",
+        ),
+        (
+            vec![
+                "email",
+                "set",
+                "--host",
+                "smtp.example.com",
+                "--username",
+                "a:b",
+                "--from",
+                "a@example.com",
+                "--password-stdin",
+            ],
+            "pw\n",
+            "':'",
+        ),
+        (
+            vec![
+                "email",
+                "set",
+                "--preset",
+                "no-such-provider",
+                "--from",
+                "a@example.com",
+            ],
+            "",
+            "no preset",
+        ),
+    ] {
+        let o = run(&env, &args, stdin);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(out(&o).contains(needle), "{args:?}: {}", out(&o));
+        assert_eq!(std::fs::read(&env).unwrap(), before);
+    }
+    // No URL yet: the test says so and fails.
+    let o = run(&env, &["email", "test", "--to", "bob@example.test"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("empty"), "{}", out(&o));
+}
+
+#[test]
+fn presets_fill_in_the_provider_and_timeout_is_honoured() {
+    let d = tempfile::tempdir().unwrap();
+    let env = env_file(d.path());
+    let o = run(
+        &env,
+        &[
+            "email",
+            "set",
+            "--preset",
+            "sendgrid",
+            "--from",
+            "pds@example.com",
+            "--password-stdin",
+        ],
+        "SG.key\n",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        text.contains("PDS_EMAIL_SMTP_URL=smtps://apikey:SG.key@smtp.sendgrid.net:465\n"),
+        "{text}"
+    );
+
+    // A listener that never speaks: --timeout 1 gives up within a second or so.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port().to_string();
+    let o = run(
+        &env,
+        &[
+            "email",
+            "set",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--security",
+            "starttls",
+            "--from",
+            "pds@example.com",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let started = Instant::now();
+    let o = run(
+        &env,
+        &[
+            "--timeout",
+            "1",
+            "email",
+            "test",
+            "--to",
+            "bob@example.test",
+        ],
+        "",
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("said nothing within 1 s"), "{}", out(&o));
+    drop(l);
+}
