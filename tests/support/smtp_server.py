@@ -14,10 +14,10 @@ import socket
 import ssl
 import sys
 import uuid
-import warnings
+import logging
 
-# aiosmtpd warns about its own legacy login_data on every login; not ours to fix.
-warnings.simplefilter("ignore")
+# aiosmtpd logs a warning about its own legacy login_data on every login; not ours to fix.
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
