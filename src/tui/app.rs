@@ -4,6 +4,9 @@
 
 use super::draft::{self, Draft};
 use super::screens::basics::Basics;
+use super::screens::email::{EmailScreen, TestState};
+use crate::email::send::{SendOptions, SendReport};
+use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
 use crate::envfile::{self, catalogue, Document};
 use crate::finding::{Finding, Level};
@@ -48,7 +51,7 @@ impl Step {
 
     /// Steps whose screens exist; the others say so and point at the CLI.
     pub fn built(self) -> bool {
-        matches!(self, Step::Basics | Step::Review)
+        matches!(self, Step::Basics | Step::Email | Step::Review)
     }
 
     fn index(self) -> usize {
@@ -77,6 +80,10 @@ pub enum Modal {
     Help,
     ConfirmQuit,
     RestoreDraft(Draft),
+    /// The last test send: diagnosis, then the SMTP conversation (password removed).
+    Transcript(Vec<String>),
+    /// Offer to run this restart command (shown first, run only on "y").
+    Restart(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +99,12 @@ pub enum Action {
     Signal(SignalKind),
     Saved(Result<(SaveReport, Document), String>),
     Reloaded(Result<Document, String>),
+    /// A spinner frame while background work runs (sent only then).
+    Tick,
+    TestMailDone(Box<SendReport>),
+    /// The restart command found on this machine, if any.
+    RestartCommand(Option<Vec<String>>),
+    Restarted(Result<(), String>),
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +115,16 @@ pub enum Effect {
     Reload(PathBuf),
     WriteDraft(Draft),
     DeleteDraft(PathBuf),
+    /// Send a test mail in the background; results come back as Tick and TestMailDone.
+    SendTestMail {
+        settings: Box<SmtpSettings>,
+        to: String,
+        options: SendOptions,
+    },
+    /// Look for the PDS's restart command (systemd unit or compose file).
+    FindRestart,
+    /// Run the restart command the operator confirmed.
+    Restart(Vec<String>),
     Quit,
 }
 
@@ -120,6 +143,13 @@ pub struct App {
     pub step: Step,
     pub focus: Focus,
     pub basics: Basics,
+    pub email: EmailScreen,
+    /// Why an answer could not be applied, by key (from `recompute` and from screens that
+    /// could not produce a value at all).
+    pub errors: BTreeMap<String, String>,
+    blocked: BTreeMap<String, String>,
+    /// Timeout and extra CA for test sends (from the global flags).
+    pub send_options: SendOptions,
     pub modal: Option<Modal>,
     pub status: Option<(Level, String)>,
     /// The last save's outcome, shown on Review.
@@ -130,6 +160,7 @@ pub struct App {
 impl App {
     pub fn new(base: Document, env_path: PathBuf, draft: Option<Draft>) -> App {
         let basics = Basics::new(&base);
+        let email = EmailScreen::new(&base);
         let mut app = App {
             env_path,
             working: base.clone(),
@@ -140,6 +171,13 @@ impl App {
             step: Step::Basics,
             focus: Focus::Sidebar,
             basics,
+            email,
+            errors: BTreeMap::new(),
+            blocked: BTreeMap::new(),
+            send_options: SendOptions {
+                timeout: crate::context::DEFAULT_TIMEOUT,
+                ca_file: None,
+            },
             modal: None,
             status: None,
             save_result: None,
@@ -172,7 +210,9 @@ impl App {
                 errors.insert(key.clone(), e.to_string());
             }
         }
+        errors.extend(self.blocked.clone());
         self.working = working;
+        self.errors = errors.clone();
         self.pending_diff = masked_diff(&self.base.original_text(), &self.working.render());
         self.working_findings = envfile::check(&self.working, None);
         self.basics.refresh_findings(&self.base, &errors);
@@ -188,6 +228,36 @@ impl App {
         }
         self.recompute();
         vec![self.draft_effect()]
+    }
+
+    /// The Email screen changed: its two answers, or why it cannot produce them.
+    pub fn email_changed(&mut self) -> Vec<Effect> {
+        match self.email.answers() {
+            Ok(pairs) => {
+                self.blocked.remove(URL_KEY);
+                for (k, v) in pairs {
+                    if self.base.get(k).unwrap_or_default() == v {
+                        self.answers.remove(k);
+                    } else {
+                        self.answers.insert(k.to_string(), v);
+                    }
+                }
+            }
+            Err(reason) => {
+                self.answers.remove(URL_KEY);
+                self.answers.remove(FROM_KEY);
+                self.blocked.insert(URL_KEY.to_string(), reason);
+            }
+        }
+        self.recompute();
+        vec![self.draft_effect()]
+    }
+
+    /// Rebuild the screens from the working document (after restoring a draft).
+    fn reload_screens(&mut self) {
+        self.basics = Basics::new(&self.working);
+        self.email = EmailScreen::new(&self.working);
+        self.recompute();
     }
 
     fn draft_effect(&self) -> Effect {
@@ -208,19 +278,35 @@ impl App {
     }
 
     pub fn mark(&self, step: Step) -> Mark {
+        let edited = |keys: &[&str]| {
+            keys.iter()
+                .any(|k| self.answers.contains_key(*k) || self.blocked.contains_key(*k))
+        };
         match step {
             Step::Basics => {
-                if self.basics.fields.iter().any(|f| f.worst() == Level::Fail) {
-                    Mark::Attention
-                } else if self
+                if self
                     .basics
+                    .form
                     .fields
                     .iter()
-                    .any(|f| self.answers.contains_key(f.key))
+                    .any(|f| f.worst() == Level::Fail)
                 {
+                    Mark::Attention
+                } else if edited(&Basics::keys().collect::<Vec<_>>()) {
                     Mark::Edited
                 } else {
                     Mark::Done
+                }
+            }
+            Step::Email => {
+                if self.email.worst() == Level::Fail {
+                    Mark::Attention
+                } else if edited(&[URL_KEY, FROM_KEY]) {
+                    Mark::Edited
+                } else if self.base.get(URL_KEY).is_some_and(|u| !u.is_empty()) {
+                    Mark::Done
+                } else {
+                    Mark::Open
                 }
             }
             Step::Review if self.working.is_modified() => Mark::Edited,
@@ -231,16 +317,9 @@ impl App {
 
     /// Answers that could not be applied, with the reason.
     pub fn rejected(&self) -> Vec<(String, String)> {
-        self.basics
-            .fields
+        self.errors
             .iter()
-            .filter(|f| self.answers.contains_key(f.key))
-            .filter_map(|f| {
-                f.findings
-                    .iter()
-                    .find(|x| x.level == Level::Fail)
-                    .map(|x| (f.key.to_string(), x.what.clone()))
-            })
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
 }
@@ -264,6 +343,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Saved(Ok((report, doc))) => {
             let rejected: Vec<String> = app.rejected().into_iter().map(|(k, _)| k).collect();
+            let email_changed = [URL_KEY, FROM_KEY]
+                .iter()
+                .any(|k| app.base.get(k) != doc.get(k));
             app.base = doc;
             app.answers.retain(|k, _| rejected.contains(k));
             app.recompute();
@@ -274,7 +356,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             msg.push_str(" Restart the PDS to apply: sudo systemctl restart pds");
             app.save_result = Some((Level::Pass, msg.clone()));
             app.status = Some((Level::Pass, msg));
-            vec![app.draft_effect()]
+            let mut effects = vec![app.draft_effect()];
+            if email_changed {
+                // The PDS reads email settings only at start: offer (never force) a restart.
+                effects.push(Effect::FindRestart);
+            }
+            effects
         }
         Action::Saved(Err(e)) => {
             app.save_result = Some((Level::Fail, e.clone()));
@@ -296,6 +383,34 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Key(k) => on_key(app, k),
+        Action::Tick => {
+            app.email.spinner = app.email.spinner.wrapping_add(1);
+            vec![]
+        }
+        Action::TestMailDone(report) => {
+            app.status = Some((report.finding.level, report.finding.what.clone()));
+            app.email.test = TestState::Done(report);
+            vec![]
+        }
+        Action::RestartCommand(Some(cmd)) => {
+            app.modal = Some(Modal::Restart(cmd));
+            vec![]
+        }
+        Action::RestartCommand(None) => {
+            app.status = Some((Level::Info, "Restart the PDS so it uses the new email settings (no systemd unit or compose file found here).".into()));
+            vec![]
+        }
+        Action::Restarted(Ok(())) => {
+            app.status = Some((
+                Level::Pass,
+                "The PDS was restarted with the new settings.".into(),
+            ));
+            vec![]
+        }
+        Action::Restarted(Err(e)) => {
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
     }
 }
 
@@ -329,6 +444,26 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 match app.basics.on_key(k) {
                     Some((key, value)) => app.set_answer(key, value),
                     None => vec![],
+                }
+            }
+            Step::Email => {
+                if k.code == KeyCode::Esc {
+                    app.focus = Focus::Sidebar;
+                    return vec![];
+                }
+                if ctrl(&k, 't') {
+                    return start_test_send(app);
+                }
+                if ctrl(&k, 'l') {
+                    if let Some(lines) = app.email.test_details() {
+                        app.modal = Some(Modal::Transcript(lines));
+                    }
+                    return vec![];
+                }
+                if app.email.on_key(k) {
+                    app.email_changed()
+                } else {
+                    vec![]
                 }
             }
             Step::Review => match k.code {
@@ -391,6 +526,29 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             vec![]
         }
+        Modal::Transcript(_) => {
+            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) || ctrl(&k, 'l')
+            {
+                app.modal = None;
+            }
+            vec![]
+        }
+        Modal::Restart(cmd) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                app.status = Some((Level::Info, format!("running: {}", cmd.join(" "))));
+                vec![Effect::Restart(cmd)]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((
+                    Level::Info,
+                    format!("Not restarted. When ready: sudo {}", cmd.join(" ")),
+                ));
+                vec![]
+            }
+            _ => vec![],
+        },
         Modal::ConfirmQuit => match k.code {
             KeyCode::Char('s') => {
                 app.modal = None;
@@ -416,13 +574,11 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         Modal::RestoreDraft(d) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
-                for (key, value) in &d.answers {
-                    app.basics.set_text(key, value);
-                }
                 app.answers = d.answers.clone();
                 app.answers
                     .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
                 app.recompute();
+                app.reload_screens();
                 app.status = Some((
                     Level::Info,
                     format!(
@@ -460,4 +616,39 @@ fn save(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     vec![Effect::Save(Box::new(app.working.clone()))]
+}
+
+fn start_test_send(app: &mut App) -> Vec<Effect> {
+    if matches!(app.email.test, TestState::Pending { .. }) {
+        return vec![];
+    }
+    let to = app.email.recipient();
+    if to.is_empty() {
+        app.status = Some((
+            Level::Warn,
+            "Type a test recipient first (the last field).".into(),
+        ));
+        return vec![];
+    }
+    match app.email.settings() {
+        Ok(settings) if !app.email.is_blank() => {
+            app.email.test = TestState::Pending {
+                started: std::time::Instant::now(),
+                to: to.clone(),
+            };
+            vec![Effect::SendTestMail {
+                settings: Box::new(settings),
+                to,
+                options: app.send_options.clone(),
+            }]
+        }
+        Ok(_) => {
+            app.status = Some((Level::Warn, "Fill in the SMTP settings first.".into()));
+            vec![]
+        }
+        Err(e) => {
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod draft;
+pub mod form;
 pub mod screens;
 pub mod strings;
 pub mod theme;
@@ -43,6 +44,13 @@ fn load(path: &std::path::Path) -> Result<Document> {
     Ok(Document::load(path)?)
 }
 
+/// What effects need to do their work: the channel back to the loop, and a runtime for
+/// network checks (so the screen keeps answering keys while they run).
+struct Runner {
+    tx: mpsc::Sender<Action>,
+    runtime: tokio::runtime::Runtime,
+}
+
 pub fn run(ctx: &Context, demo: bool) -> Result<()> {
     let env_path = if demo {
         prepare_demo()?
@@ -52,6 +60,15 @@ pub fn run(ctx: &Context, demo: bool) -> Result<()> {
     let doc = load(&env_path)?;
     let draft = draft::load(&env_path);
     let mut app = App::new(doc, env_path.clone(), draft);
+    app.send_options = crate::email::send::SendOptions {
+        timeout: ctx.timeout,
+        ca_file: ctx.ca_file.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let theme = theme::Theme::from_env();
 
     let (tx, rx) = mpsc::channel::<Action>();
@@ -94,8 +111,8 @@ pub fn run(ctx: &Context, demo: bool) -> Result<()> {
         }
     });
 
-    drop(tx);
-    let result = event_loop(&mut terminal, &mut app, &theme, &rx);
+    let runner = Runner { tx, runtime };
+    let result = event_loop(&mut terminal, &mut app, &theme, &rx, &runner);
     ratatui::restore();
     if demo && result.is_ok() {
         println!(
@@ -111,13 +128,14 @@ fn event_loop(
     app: &mut App,
     theme: &theme::Theme,
     rx: &mpsc::Receiver<Action>,
+    runner: &Runner,
 ) -> Result<()> {
     loop {
         // Draw only after something changed; an idle wizard writes nothing to the terminal.
         if terminal.draw(|f| screens::draw(f, app, theme)).is_err() {
             // The terminal went away mid-draw (dropped connection): keep the answers.
             let effects = update(app, Action::Signal(SignalKind::Hangup));
-            run_effects(app, effects);
+            run_effects(app, effects, runner);
             return Ok(());
         }
         let Ok(first) = rx.recv() else { return Ok(()) };
@@ -126,7 +144,7 @@ fn event_loop(
         while let Ok(next) = rx.try_recv() {
             effects.extend(update(app, next));
         }
-        run_effects(app, effects);
+        run_effects(app, effects, runner);
         if app.quit {
             return Ok(());
         }
@@ -134,7 +152,34 @@ fn event_loop(
 }
 
 /// Run effects; their results go back through `update` at once (they are quick, local I/O).
-fn run_effects(app: &mut App, effects: Vec<Effect>) {
+/// Send a test mail on `runtime`; `Tick`s arrive while it is pending (and only then), then
+/// one `TestMailDone`. The loop keeps handling keys meanwhile.
+pub fn spawn_test_send(
+    runtime: &tokio::runtime::Handle,
+    tx: mpsc::Sender<Action>,
+    settings: crate::email::SmtpSettings,
+    to: String,
+    options: crate::email::send::SendOptions,
+) {
+    runtime.spawn(async move {
+        let send = crate::email::send::test_send(&settings, &to, &options);
+        tokio::pin!(send);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(120));
+        loop {
+            tokio::select! {
+                report = &mut send => {
+                    let _ = tx.send(Action::TestMailDone(Box::new(report)));
+                    break;
+                }
+                _ = tick.tick() => {
+                    let _ = tx.send(Action::Tick);
+                }
+            }
+        }
+    });
+}
+
+fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
     while let Some(e) = queue.pop_front() {
         let follow_up = match e {
@@ -160,6 +205,31 @@ fn run_effects(app: &mut App, effects: Vec<Effect>) {
             }
             Effect::DeleteDraft(p) => {
                 draft::delete(&p);
+                vec![]
+            }
+            Effect::SendTestMail {
+                settings,
+                to,
+                options,
+            } => {
+                spawn_test_send(
+                    runner.runtime.handle(),
+                    runner.tx.clone(),
+                    *settings,
+                    to,
+                    options,
+                );
+                vec![]
+            }
+            Effect::FindRestart => {
+                let cmd = crate::pds::restart_command(&app.env_path);
+                update(app, Action::RestartCommand(cmd))
+            }
+            Effect::Restart(cmd) => {
+                let tx = runner.tx.clone();
+                runner.runtime.spawn_blocking(move || {
+                    let _ = tx.send(Action::Restarted(crate::pds::restart(&cmd)));
+                });
                 vec![]
             }
             Effect::Quit => {

@@ -4,6 +4,8 @@ pub const APP: &str = "pds-wizard";
 pub const UNSAVED: &str = "unsaved changes";
 pub const HINT_SIDEBAR: &str = "↑↓ step  Enter open  ^S review & save  ? help  q quit";
 pub const HINT_FORM: &str = "Tab/↑↓ field  Esc steps  ^R reveal  ^S review & save  F1 help";
+pub const HINT_EMAIL: &str =
+    "Tab/↑↓ field  ←→ choose  ^T test mail  ^L transcript  ^S save  F1 help";
 pub const HINT_REVIEW: &str = "Enter save  Esc steps  r reload from disk  F1 help";
 pub const HINT_PENDING: &str = "Esc steps  F1 help  q quit";
 pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16 (80x24 is best).";
@@ -16,6 +18,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Space", "switch a yes/no field"),
     ("Ctrl-R", "show or hide a secret while typing it"),
     ("Ctrl-S", "review the changes to pds.env and save them"),
+    (
+        "Ctrl-T / Ctrl-L",
+        "Email: send a test mail / show the transcript",
+    ),
     ("Ctrl-U", "clear the field"),
     ("? / F1", "this help"),
     (
@@ -36,3 +42,7 @@ pub fn restore_draft(when: &str, changed: bool) -> String {
 }
 
 pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save   q: quit (answers kept as a draft)   Esc: stay";
+
+pub fn restart_offer(cmd: &str) -> String {
+    format!("The PDS reads its email settings only when it starts.\n\nRun this now?\n\n    sudo {cmd}\n\ny: run it   n: not now")
+}

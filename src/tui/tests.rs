@@ -72,7 +72,7 @@ fn typing_validates_live_and_only_valid_answers_reach_the_file() {
     key(&mut a, KeyCode::Enter); // into the Basics form, hostname focused
     ctrl(&mut a, 'u');
     type_text(&mut a, "10.0.0.1");
-    let host = &a.basics.fields[0];
+    let host = &a.basics.form.fields[0];
     assert_eq!(host.worst(), Level::Fail);
     assert!(host.findings[0].what.contains("IP address"));
     assert_eq!(a.mark(Step::Basics), Mark::Attention);
@@ -97,7 +97,7 @@ fn typing_validates_live_and_only_valid_answers_reach_the_file() {
         a.working.get("PDS_HOSTNAME").as_deref(),
         Some("new.example.org")
     );
-    assert_eq!(a.basics.fields[0].worst(), Level::Pass);
+    assert_eq!(a.basics.form.fields[0].worst(), Level::Pass);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn toggle_and_secret_fields() {
     for _ in 0..3 {
         key(&mut a, KeyCode::Tab);
     }
-    assert_eq!(a.basics.focused_field().key, "PDS_INVITE_REQUIRED");
+    assert_eq!(a.basics.form.focused_field().key, "PDS_INVITE_REQUIRED");
     type_text(&mut a, "abc"); // ignored on a toggle
     key(&mut a, KeyCode::Char(' '));
     assert_eq!(
@@ -115,7 +115,7 @@ fn toggle_and_secret_fields() {
         Some("false")
     );
     key(&mut a, KeyCode::BackTab);
-    assert_eq!(a.basics.focused_field().key, "PDS_ADMIN_PASSWORD");
+    assert_eq!(a.basics.form.focused_field().key, "PDS_ADMIN_PASSWORD");
     let shown = text(&screen(&a, 80, 24));
     assert!(
         !shown.contains("5d41402abc4b2a76"),
@@ -227,7 +227,7 @@ fn a_draft_is_offered_back_and_restored() {
     assert!(shown.contains("changed on disk"), "{shown}");
     key(&mut a, KeyCode::Char('y'));
     assert_eq!(a.modal, None);
-    assert_eq!(a.basics.fields[0].text(), "restored.example.com");
+    assert_eq!(a.basics.form.fields[0].text(), "restored.example.com");
     assert_eq!(
         a.working.get("PDS_HOSTNAME").as_deref(),
         Some("restored.example.com")
@@ -322,6 +322,173 @@ mod snapshots {
     fn step_not_built_yet() {
         let mut a = app();
         key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Down);
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+}
+
+mod email_screen {
+    use super::*;
+    use crate::email::send::{SendReport, Stage};
+    use crate::email::{FROM_KEY, URL_KEY};
+    use crate::finding::Finding;
+    use crate::tui::screens::email::TestState;
+
+    fn open_email() -> App {
+        let mut a = app();
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Enter);
+        assert_eq!((a.step, a.focus), (Step::Email, Focus::Content));
+        a
+    }
+
+    fn fill(a: &mut App) {
+        key(a, KeyCode::Right); // provider: the first preset (Gmail)
+        for _ in 0..4 {
+            key(a, KeyCode::Tab);
+        }
+        type_text(a, "alice@example.com");
+        key(a, KeyCode::Tab);
+        type_text(a, "p@ss#word");
+        key(a, KeyCode::Tab);
+        type_text(a, "pds@example.com");
+    }
+
+    #[test]
+    fn preset_and_fields_become_the_two_answers() {
+        let mut a = open_email();
+        assert_eq!(a.mark(Step::Email), Mark::Open);
+        fill(&mut a);
+        assert_eq!(
+            a.working.get(URL_KEY).as_deref(),
+            Some("smtps://alice%40example.com:p%40ss%23word@smtp.gmail.com:465")
+        );
+        assert_eq!(a.working.get(FROM_KEY).as_deref(), Some("pds@example.com"));
+        assert_eq!(a.mark(Step::Email), Mark::Edited);
+        // The screen never shows the password.
+        let shown = text(&screen(&a, 80, 24));
+        assert!(
+            !shown.contains("p@ss#word") && !shown.contains("p%40ss"),
+            "{shown}"
+        );
+        let joined: String = shown
+            .lines()
+            .map(|l| l.trim_matches(|c| c == '"' || c == '│' || c == ' '))
+            .collect();
+        assert!(
+            joined.contains("smtps://alice%40example.com:••••••••@smtp.gmail.com:465"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_url_the_pds_would_misread_is_not_applied() {
+        let mut a = open_email();
+        fill(&mut a);
+        // Security → starttls, then put the port back to 465: smtp:// on 465 times out.
+        for _ in 0..3 {
+            key(&mut a, KeyCode::BackTab);
+        }
+        assert_eq!(a.email.form.focused_field().key, "security");
+        key(&mut a, KeyCode::Right);
+        assert_eq!(
+            a.email.form.text("port"),
+            "587",
+            "the port follows the mode"
+        );
+        key(&mut a, KeyCode::BackTab);
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "465");
+        assert!(
+            a.working.get(URL_KEY).is_none(),
+            "applied: {:?}",
+            a.working.get(URL_KEY)
+        );
+        assert!(
+            a.rejected()
+                .iter()
+                .any(|(k, why)| k == URL_KEY && why.contains("465")),
+            "{:?}",
+            a.rejected()
+        );
+        assert_eq!(a.mark(Step::Email), Mark::Attention);
+    }
+
+    #[test]
+    fn test_send_runs_in_the_background_while_keys_work() {
+        let mut a = open_email();
+        fill(&mut a);
+        let effects = ctrl(&mut a, 't');
+        let [Effect::SendTestMail { settings, to, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(
+            (settings.host.as_str(), to.as_str()),
+            ("smtp.gmail.com", "admin@example.com")
+        );
+        assert!(matches!(a.email.test, TestState::Pending { .. }));
+        // A second Ctrl-T while pending starts nothing.
+        assert!(ctrl(&mut a, 't').is_empty());
+        // Keys still edit the form while the send is pending.
+        key(&mut a, KeyCode::Char('x'));
+        assert_eq!(a.email.form.text("from"), "pds@example.comx");
+        update(&mut a, Action::Tick);
+        update(&mut a, Action::Tick);
+        assert_eq!(a.email.spinner, 2);
+        let report = SendReport {
+            finding: Finding::fail(
+                "login as \"alice@example.com\" was refused: 535 bad credentials",
+            )
+            .fix("app password"),
+            notes: vec![],
+            stage: Stage::Auth,
+            transcript: vec![
+                "C: AUTH PLAIN (credentials removed)".into(),
+                "S: 535 bad credentials".into(),
+            ],
+            elapsed_ms: 12,
+        };
+        update(&mut a, Action::TestMailDone(Box::new(report)));
+        assert!(matches!(a.email.test, TestState::Done(_)));
+        ctrl(&mut a, 'l');
+        assert!(
+            matches!(&a.modal, Some(Modal::Transcript(t)) if t.iter().any(|l| l.contains("535")) && t.last().unwrap() == "S: 535 bad credentials")
+        );
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+        key(&mut a, KeyCode::Esc);
+        assert_eq!(a.modal, None);
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+    }
+
+    #[test]
+    fn saving_new_email_settings_offers_a_restart() {
+        let mut a = open_email();
+        fill(&mut a);
+        ctrl(&mut a, 's');
+        let effects = key(&mut a, KeyCode::Enter);
+        let [Effect::Save(doc)] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let saved = Document::parse(&doc.render());
+        let effects = update(&mut a, Action::Saved(Ok((Default::default(), saved))));
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::FindRestart)),
+            "{effects:?}"
+        );
+        let cmd = vec!["systemctl".to_string(), "restart".into(), "pds".into()];
+        update(&mut a, Action::RestartCommand(Some(cmd.clone())));
+        assert!(text(&screen(&a, 80, 24)).contains("sudo systemctl restart pds"));
+        // Never forced: "n" only says how.
+        assert!(key(&mut a, KeyCode::Char('n')).is_empty());
+        assert!(a
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("systemctl restart pds"));
+        update(&mut a, Action::RestartCommand(Some(cmd.clone())));
+        assert!(
+            matches!(key(&mut a, KeyCode::Char('y')).as_slice(), [Effect::Restart(c)] if *c == cmd)
+        );
     }
 }

@@ -2,42 +2,13 @@
 //! crawlers — each validated by the catalogue as you type.
 
 use crate::envfile::{catalogue, Document};
-use crate::finding::{worst, Finding, Level};
+use crate::finding::{Finding, Level};
+use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::finding_line;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use ratatui::Frame;
-use ratatui_textarea::TextArea;
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldKind {
-    Text,
-    Secret,
-    Toggle,
-}
-
-pub struct Field {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub kind: FieldKind,
-    pub input: TextArea<'static>,
-    pub revealed: bool,
-    pub findings: Vec<Finding>,
-}
-
-impl Field {
-    pub fn text(&self) -> String {
-        self.input.lines().first().cloned().unwrap_or_default()
-    }
-    pub fn worst(&self) -> Level {
-        worst(&self.findings)
-    }
-}
 
 pub const FIELDS: &[(&str, &str, FieldKind)] = &[
     ("PDS_HOSTNAME", "Hostname", FieldKind::Text),
@@ -53,142 +24,41 @@ pub const FIELDS: &[(&str, &str, FieldKind)] = &[
     ("PDS_CRAWLERS", "Crawlers", FieldKind::Text),
 ];
 
-const MASK_CHAR: char = '•';
-
 pub struct Basics {
-    pub fields: Vec<Field>,
-    pub focused: usize,
-}
-
-fn text_area(value: &str) -> TextArea<'static> {
-    let mut t = TextArea::new(vec![value.to_string()]);
-    t.move_cursor(ratatui_textarea::CursorMove::End);
-    t.set_cursor_line_style(Style::default());
-    t
+    pub form: Form,
 }
 
 impl Basics {
     pub fn new(doc: &Document) -> Basics {
         let fields = FIELDS
             .iter()
-            .map(|&(key, label, kind)| {
-                let mut input = text_area(&doc.get(key).unwrap_or_default());
-                if kind == FieldKind::Secret {
-                    input.set_mask_char(MASK_CHAR);
-                }
-                Field {
-                    key,
-                    label,
-                    kind,
-                    input,
-                    revealed: false,
-                    findings: vec![],
-                }
+            .map(|(key, label, kind)| {
+                Field::new(key, label, kind.clone(), &doc.get(key).unwrap_or_default())
             })
             .collect();
-        let mut b = Basics { fields, focused: 0 };
-        b.apply_focus_styles();
-        b
-    }
-
-    pub fn focused_field(&self) -> &Field {
-        &self.fields[self.focused]
-    }
-
-    /// Replace a field's text (draft restore).
-    pub fn set_text(&mut self, key: &str, value: &str) {
-        if let Some(f) = self.fields.iter_mut().find(|f| f.key == key) {
-            let mask = f.input.mask_char();
-            f.input = text_area(value);
-            if let Some(m) = mask {
-                f.input.set_mask_char(m);
-            }
+        Basics {
+            form: Form::new(fields),
         }
-        self.apply_focus_styles();
     }
 
-    /// Only the focused field shows a cursor.
-    fn apply_focus_styles(&mut self) {
-        for (i, f) in self.fields.iter_mut().enumerate() {
-            let style = if i == self.focused {
-                Style::default().add_modifier(ratatui::style::Modifier::REVERSED)
-            } else {
-                Style::default()
-            };
-            f.input.set_cursor_style(style);
-        }
+    /// The keys this screen edits.
+    pub fn keys() -> impl Iterator<Item = &'static str> {
+        FIELDS.iter().map(|(k, _, _)| *k)
     }
 
     /// Handle a key; returns the field's new text when it changed.
     pub fn on_key(&mut self, k: KeyEvent) -> Option<(&'static str, String)> {
-        let n = self.fields.len();
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        match k.code {
-            KeyCode::Tab | KeyCode::Down | KeyCode::Enter => {
-                self.focused = (self.focused + 1) % n;
-                self.apply_focus_styles();
-                return None;
-            }
-            KeyCode::BackTab | KeyCode::Up => {
-                self.focused = (self.focused + n - 1) % n;
-                self.apply_focus_styles();
-                return None;
-            }
-            _ => {}
-        }
-        let field = &mut self.fields[self.focused];
-        let before = field.text();
-        match (field.kind, k.code) {
-            (FieldKind::Secret, KeyCode::Char('r')) if ctrl => {
-                field.revealed = !field.revealed;
-                if field.revealed {
-                    field.input.clear_mask_char();
-                } else {
-                    field.input.set_mask_char(MASK_CHAR);
-                }
-                return None;
-            }
-            (FieldKind::Toggle, KeyCode::Char(' ')) => {
-                let next = if before == "true" { "false" } else { "true" };
-                field.input = text_area(next);
-                self.apply_focus_styles();
-                return Some((self.fields[self.focused].key, next.to_string()));
-            }
-            (FieldKind::Toggle, _) => return None,
-            (_, KeyCode::Char('u')) if ctrl => {
-                field.input = text_area("");
-                if field.kind == FieldKind::Secret && !field.revealed {
-                    field.input.set_mask_char(MASK_CHAR);
-                }
-            }
-            _ => {
-                field.input.input(k);
-            }
-        }
-        // A field is one line: never let an editing shortcut split it.
-        if field.input.lines().len() > 1 {
-            let joined = field.input.lines().concat();
-            let mask = field.input.mask_char();
-            field.input = text_area(&joined);
-            if let Some(m) = mask {
-                field.input.set_mask_char(m);
-            }
-        }
-        self.apply_focus_styles();
-        let after = self.fields[self.focused].text();
-        (after != before).then(|| (self.fields[self.focused].key, after))
+        let key = self.form.on_key(k)?;
+        Some((key, self.form.text(key)))
     }
 
     /// Findings for every field from the catalogue, plus errors from applying answers.
     pub fn refresh_findings(&mut self, base: &Document, errors: &BTreeMap<String, String>) {
-        let hostname = self
-            .fields
-            .iter()
-            .find(|f| f.key == "PDS_HOSTNAME")
-            .map(|f| f.text())
+        let hostname = Some(self.form.text("PDS_HOSTNAME"))
+            .filter(|h| !h.is_empty())
             .or_else(|| base.get("PDS_HOSTNAME"))
             .unwrap_or_default();
-        for f in &mut self.fields {
+        for f in &mut self.form.fields {
             let value = f.text();
             let mut found = catalogue::lookup(f.key)
                 .map(|info| catalogue::validate(info, &value))
@@ -234,105 +104,29 @@ impl Basics {
         focused: bool,
         answers: &BTreeMap<String, String>,
     ) {
-        let label_w = 17u16;
-        let mut y = area.y;
-        for (i, f) in self.fields.iter().enumerate() {
-            if y + 1 >= area.bottom() {
-                break;
-            }
-            let is_focus = focused && i == self.focused;
-            let marker = if answers.contains_key(f.key) {
-                "*"
-            } else {
-                " "
-            };
-            let label_style = if is_focus {
-                theme.selected
-            } else {
-                Style::default()
-            };
-            frame.render_widget(
-                Paragraph::new(Line::from(vec![
-                    Span::styled(
-                        format!("{:<w$}", f.label, w = label_w as usize - 2),
-                        label_style,
-                    ),
-                    Span::styled(marker, theme.warn),
-                ])),
-                Rect::new(area.x, y, label_w, 1),
-            );
-            let input_area = Rect::new(area.x + label_w, y, area.width.saturating_sub(label_w), 1);
-            match f.kind {
-                FieldKind::Toggle => {
-                    let on = f.text() == "true";
-                    let text = format!(
-                        "[{}] {}  (Space switches)",
-                        if on { "x" } else { " " },
-                        if on { "yes" } else { "no" }
-                    );
-                    let style = if is_focus {
-                        theme.selected
-                    } else {
-                        Style::default()
-                    };
-                    frame.render_widget(Paragraph::new(Span::styled(text, style)), input_area);
-                }
-                _ => {
-                    if f.text().is_empty() && !is_focus {
-                        frame.render_widget(
-                            Paragraph::new(Span::styled("(not set)", theme.dim)),
-                            input_area,
-                        );
-                    } else {
-                        frame.render_widget(&f.input, input_area);
-                    }
-                }
-            }
-            y += 1;
-            if let Some(first) = f.findings.iter().max_by_key(|x| x.level) {
-                frame.render_widget(
-                    Paragraph::new(finding_line(first, theme)),
-                    Rect::new(area.x + 2, y, area.width.saturating_sub(2), 1),
-                );
-            }
-            y += 1;
-        }
-        // The focused field in full: what it means, and every problem with its fix.
+        let y = self
+            .form
+            .draw(frame, area, theme, focused, &|k| answers.contains_key(k));
         if focused && y + 1 < area.bottom() {
-            let field = self.focused_field();
-            let mut lines: Vec<Line> = Vec::new();
-            if let Some(info) = catalogue::lookup(field.key) {
+            let field = self.form.focused_field();
+            let intro = catalogue::lookup(field.key).map(|info| {
                 let reveal = if field.kind == FieldKind::Secret {
                     " (Ctrl-R shows it)"
                 } else {
                     ""
                 };
-                lines.push(Line::from(Span::styled(
-                    format!("{} — {}{reveal}", info.name, info.meaning),
-                    theme.dim,
-                )));
-            }
-            for f in field.findings.iter().filter(|f| f.level >= Level::Warn) {
-                let mut text = f.what.clone();
-                if !f.why.is_empty() {
-                    text.push_str(&format!(". {}", f.why));
-                }
-                if !f.fix.is_empty() {
-                    text.push_str(&format!(" Fix: {}", f.fix));
-                }
-                lines.push(Line::from(Span::styled(
-                    text,
-                    crate::tui::widgets::level_style(f.level, theme),
-                )));
-            }
-            frame.render_widget(
-                Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+                format!("{} — {}{reveal}", info.name, info.meaning)
+            });
+            self.form.draw_details(
+                frame,
                 Rect::new(
                     area.x,
                     y + 1,
                     area.width,
                     area.bottom().saturating_sub(y + 1),
                 ),
+                theme,
+                intro,
             );
         }
     }

@@ -1,6 +1,7 @@
 //! The frame: title bar, step list, the current screen, key hints, pop-ups.
 
 pub mod basics;
+pub mod email;
 pub mod pending;
 pub mod review;
 
@@ -52,6 +53,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             app.focus == Focus::Content,
             &app.answers,
         ),
+        Step::Email => app.email.draw(
+            frame,
+            inner,
+            theme,
+            app.focus == Focus::Content,
+            app.answers.contains_key(crate::email::URL_KEY)
+                || app.answers.contains_key(crate::email::FROM_KEY),
+        ),
         Step::Review => review::draw(frame, inner, app, theme),
         _ => pending::draw(frame, inner, theme),
     }
@@ -69,6 +78,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         (Focus::Sidebar, _) => strings::HINT_SIDEBAR,
         (Focus::Content, Step::Basics) => strings::HINT_FORM,
         (Focus::Content, Step::Review) => strings::HINT_REVIEW,
+        (Focus::Content, Step::Email) => strings::HINT_EMAIL,
         _ => strings::HINT_PENDING,
     };
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);
@@ -89,6 +99,29 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 &strings::restore_draft(&d.saved_at, changed),
             );
         }
+        Some(Modal::Transcript(lines)) => {
+            let body = if lines.is_empty() {
+                "(nothing was said)".to_string()
+            } else {
+                lines.join("\n")
+            };
+            draw_popup_sized(
+                frame,
+                area,
+                theme,
+                " Test mail: result and SMTP conversation (password removed; Esc closes) ",
+                &body,
+                76,
+                area.height.saturating_sub(2),
+            );
+        }
+        Some(Modal::Restart(cmd)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Restart the PDS? ",
+            &strings::restart_offer(&cmd.join(" ")),
+        ),
         None => {}
     }
 }
@@ -145,7 +178,19 @@ fn draw_sidebar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn draw_popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
-    let r = centered(area, 64, 10);
+    draw_popup_sized(frame, area, theme, title, body, 64, 10);
+}
+
+fn draw_popup_sized(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    body: &str,
+    width: u16,
+    height: u16,
+) {
+    let r = centered(area, width, height);
     frame.render_widget(Clear, r);
     frame.render_widget(
         Paragraph::new(body).wrap(Wrap { trim: false }).block(

@@ -1,0 +1,284 @@
+//! A form: labelled one-line fields (text, secret, choice), each with its findings, and a
+//! focus moved by Tab/↑↓. Shared by the screens that edit settings.
+
+use super::theme::Theme;
+use super::widgets::{finding_line, level_style};
+use crate::finding::{worst, Finding, Level};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use ratatui_textarea::TextArea;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    /// Masked unless revealed with Ctrl-R.
+    Secret,
+    /// `true`/`false`, shown as a check box; Space switches.
+    Toggle,
+    /// One of these values; Space/→ next, ← previous.
+    Choice(Vec<String>),
+}
+
+pub struct Field {
+    /// The pds.env key it edits, or a screen-local name.
+    pub key: &'static str,
+    pub label: &'static str,
+    pub kind: FieldKind,
+    pub input: TextArea<'static>,
+    pub revealed: bool,
+    pub findings: Vec<Finding>,
+}
+
+const MASK_CHAR: char = '•';
+
+fn text_area(value: &str) -> TextArea<'static> {
+    let mut t = TextArea::new(vec![value.to_string()]);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
+    t.set_cursor_line_style(Style::default());
+    t
+}
+
+impl Field {
+    pub fn new(key: &'static str, label: &'static str, kind: FieldKind, value: &str) -> Field {
+        let mut f = Field {
+            key,
+            label,
+            kind,
+            input: text_area(value),
+            revealed: false,
+            findings: vec![],
+        };
+        f.apply_mask();
+        f
+    }
+
+    pub fn text(&self) -> String {
+        self.input.lines().first().cloned().unwrap_or_default()
+    }
+
+    pub fn worst(&self) -> Level {
+        worst(&self.findings)
+    }
+
+    pub fn set_text(&mut self, value: &str) {
+        let cursor = self.input.cursor_style();
+        self.input = text_area(value);
+        self.input.set_cursor_style(cursor);
+        self.apply_mask();
+    }
+
+    fn apply_mask(&mut self) {
+        if self.kind == FieldKind::Secret && !self.revealed {
+            self.input.set_mask_char(MASK_CHAR);
+        } else {
+            self.input.clear_mask_char();
+        }
+    }
+
+    fn set_focus(&mut self, focused: bool) {
+        self.input.set_cursor_style(if focused {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default()
+        });
+    }
+
+    /// Apply an editing key; returns whether the text changed.
+    pub fn edit(&mut self, k: KeyEvent) -> bool {
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let before = self.text();
+        match (&self.kind, k.code) {
+            (FieldKind::Secret, KeyCode::Char('r')) if ctrl => {
+                self.revealed = !self.revealed;
+                self.apply_mask();
+                return false;
+            }
+            (FieldKind::Toggle, KeyCode::Char(' ')) => {
+                self.set_text(if before == "true" { "false" } else { "true" });
+            }
+            (FieldKind::Choice(options), KeyCode::Char(' ') | KeyCode::Right | KeyCode::Left)
+                if !options.is_empty() =>
+            {
+                let i = options.iter().position(|o| *o == before);
+                let n = options.len();
+                let next = match (i, k.code) {
+                    (None, _) => 0,
+                    (Some(i), KeyCode::Left) => (i + n - 1) % n,
+                    (Some(i), _) => (i + 1) % n,
+                };
+                let value = options[next].clone();
+                self.set_text(&value);
+            }
+            (FieldKind::Toggle | FieldKind::Choice(_), _) => return false,
+            (_, KeyCode::Char('u')) if ctrl => self.set_text(""),
+            _ => {
+                self.input.input(k);
+                // A field is one line: never let an editing shortcut split it.
+                if self.input.lines().len() > 1 {
+                    let joined = self.input.lines().concat();
+                    self.set_text(&joined);
+                }
+            }
+        }
+        self.text() != before
+    }
+}
+
+pub struct Form {
+    pub fields: Vec<Field>,
+    pub focused: usize,
+}
+
+impl Form {
+    pub fn new(fields: Vec<Field>) -> Form {
+        let mut f = Form { fields, focused: 0 };
+        f.apply_focus();
+        f
+    }
+
+    pub fn focused_field(&self) -> &Field {
+        &self.fields[self.focused]
+    }
+
+    pub fn field(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+
+    pub fn field_mut(&mut self, key: &str) -> Option<&mut Field> {
+        self.fields.iter_mut().find(|f| f.key == key)
+    }
+
+    pub fn text(&self, key: &str) -> String {
+        self.field(key).map(Field::text).unwrap_or_default()
+    }
+
+    fn apply_focus(&mut self) {
+        let focused = self.focused;
+        for (i, f) in self.fields.iter_mut().enumerate() {
+            f.set_focus(i == focused);
+        }
+    }
+
+    /// Navigation, then editing of the focused field; returns its key when it changed.
+    pub fn on_key(&mut self, k: KeyEvent) -> Option<&'static str> {
+        let n = self.fields.len();
+        match k.code {
+            KeyCode::Tab | KeyCode::Down | KeyCode::Enter => {
+                self.focused = (self.focused + 1) % n;
+                self.apply_focus();
+                None
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                self.focused = (self.focused + n - 1) % n;
+                self.apply_focus();
+                None
+            }
+            _ => {
+                let f = &mut self.fields[self.focused];
+                f.edit(k).then_some(f.key)
+            }
+        }
+    }
+
+    /// Two rows per field (label and input, then its worst finding). `edited` marks fields
+    /// with unsaved answers. Returns the first row below the form.
+    pub fn draw(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        focused: bool,
+        edited: &dyn Fn(&str) -> bool,
+    ) -> u16 {
+        let label_w = 17u16;
+        let mut y = area.y;
+        for (i, f) in self.fields.iter().enumerate() {
+            if y + 1 >= area.bottom() {
+                break;
+            }
+            let is_focus = focused && i == self.focused;
+            let label_style = if is_focus {
+                theme.selected
+            } else {
+                Style::default()
+            };
+            frame.render_widget(
+                Paragraph::new(Line::from(vec![
+                    Span::styled(
+                        format!("{:<w$}", f.label, w = label_w as usize - 2),
+                        label_style,
+                    ),
+                    Span::styled(if edited(f.key) { "*" } else { " " }, theme.warn),
+                ])),
+                Rect::new(area.x, y, label_w, 1),
+            );
+            let input_area = Rect::new(area.x + label_w, y, area.width.saturating_sub(label_w), 1);
+            let style = if is_focus {
+                theme.selected
+            } else {
+                Style::default()
+            };
+            match &f.kind {
+                FieldKind::Toggle => {
+                    let on = f.text() == "true";
+                    let text = format!(
+                        "[{}] {}  (Space switches)",
+                        if on { "x" } else { " " },
+                        if on { "yes" } else { "no" }
+                    );
+                    frame.render_widget(Paragraph::new(Span::styled(text, style)), input_area);
+                }
+                FieldKind::Choice(_) => {
+                    let text = format!("‹ {} ›  (← → choose)", f.text());
+                    frame.render_widget(Paragraph::new(Span::styled(text, style)), input_area);
+                }
+                _ if f.text().is_empty() && !is_focus => {
+                    frame.render_widget(
+                        Paragraph::new(Span::styled("(not set)", theme.dim)),
+                        input_area,
+                    );
+                }
+                _ => frame.render_widget(&f.input, input_area),
+            }
+            y += 1;
+            if let Some(first) = f.findings.iter().max_by_key(|x| x.level) {
+                frame.render_widget(
+                    Paragraph::new(finding_line(first, theme)),
+                    Rect::new(area.x + 2, y, area.width.saturating_sub(2), 1),
+                );
+            }
+            y += 1;
+        }
+        y
+    }
+
+    /// The focused field in full: `intro`, then every warning or failure with why and fix.
+    pub fn draw_details(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        intro: Option<String>,
+    ) {
+        let field = self.focused_field();
+        let mut lines: Vec<Line> = Vec::new();
+        if let Some(i) = intro {
+            lines.push(Line::from(Span::styled(i, theme.dim)));
+        }
+        for f in field.findings.iter().filter(|f| f.level >= Level::Warn) {
+            let mut text = f.what.clone();
+            if !f.why.is_empty() {
+                text.push_str(&format!(". {}", f.why));
+            }
+            if !f.fix.is_empty() {
+                text.push_str(&format!(" Fix: {}", f.fix));
+            }
+            lines.push(Line::from(Span::styled(text, level_style(f.level, theme))));
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+    }
+}

@@ -1,0 +1,394 @@
+//! Email: a provider preset, the SMTP fields with live validation, the URL the PDS will
+//! read (password masked), and a test send that runs in the background.
+
+use crate::email::presets::{self, Preset};
+use crate::email::send::SendReport;
+use crate::email::{self, Security, SmtpSettings, FROM_KEY, URL_KEY};
+use crate::envfile::{catalogue, display::mask_url_password, Document};
+use crate::finding::{Finding, Level};
+use crate::secret::Secret;
+use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{finding_line, level_style};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::time::Instant;
+
+pub const PRESET: &str = "preset";
+pub const HOST: &str = "host";
+pub const PORT: &str = "port";
+pub const SECURITY: &str = "security";
+pub const USER: &str = "username";
+pub const PASSWORD: &str = "password";
+pub const FROM: &str = "from";
+pub const TEST_TO: &str = "test_to";
+const CUSTOM: &str = "(custom)";
+
+pub enum TestState {
+    Idle,
+    Pending { started: Instant, to: String },
+    Done(Box<SendReport>),
+}
+
+pub struct EmailScreen {
+    pub form: Form,
+    presets: Vec<Preset>,
+    /// Query options from the URL or preset (`tls.rejectUnauthorized`…), kept as they are.
+    options: Vec<(String, String)>,
+    pub url_findings: Vec<Finding>,
+    pub test: TestState,
+    pub spinner: usize,
+}
+
+fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
+    FieldKind::Choice(values.into_iter().collect())
+}
+
+impl EmailScreen {
+    pub fn new(doc: &Document) -> EmailScreen {
+        let presets = presets::all();
+        let url = doc.get(URL_KEY).unwrap_or_default();
+        let parsed = email::parse(&url).ok();
+        let s = parsed.clone().unwrap_or_default();
+        let configured = parsed.is_some();
+        let preset_name = presets
+            .iter()
+            .find(|p| configured && p.host == s.host && p.port == s.port)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| CUSTOM.to_string());
+        let port = if configured {
+            s.port.to_string()
+        } else {
+            String::new()
+        };
+        let fields = vec![
+            Field::new(
+                PRESET,
+                "Provider",
+                choice(
+                    std::iter::once(CUSTOM.to_string())
+                        .chain(presets.iter().map(|p| p.name.clone())),
+                ),
+                &preset_name,
+            ),
+            Field::new(HOST, "SMTP host", FieldKind::Text, &s.host),
+            Field::new(PORT, "Port", FieldKind::Text, &port),
+            Field::new(
+                SECURITY,
+                "Security",
+                choice(Security::ALL.iter().map(|x| x.name().to_string())),
+                s.security.name(),
+            ),
+            Field::new(USER, "User name", FieldKind::Text, &s.username),
+            Field::new(PASSWORD, "Password", FieldKind::Secret, s.password.expose()),
+            Field::new(
+                FROM,
+                "From address",
+                FieldKind::Text,
+                &doc.get(FROM_KEY).unwrap_or_default(),
+            ),
+            Field::new(
+                TEST_TO,
+                "Test recipient",
+                FieldKind::Text,
+                &doc.get("PDS_CONTACT_EMAIL_ADDRESS").unwrap_or_default(),
+            ),
+        ];
+        let mut screen = EmailScreen {
+            form: Form::new(fields),
+            presets,
+            options: s.options,
+            url_findings: Vec::new(),
+            test: TestState::Idle,
+            spinner: 0,
+        };
+        if !configured && !url.trim().is_empty() {
+            // Keep what cannot be parsed visible rather than silently replacing it.
+            screen.url_findings = email::url_findings(&url);
+        }
+        screen.refresh_findings();
+        screen
+    }
+
+    /// Nothing typed: the PDS keeps sending no mail, and no answer is produced.
+    pub fn is_blank(&self) -> bool {
+        [HOST, USER, PASSWORD, FROM]
+            .iter()
+            .all(|k| self.form.text(k).is_empty())
+    }
+
+    /// The settings as typed.
+    pub fn settings(&self) -> Result<SmtpSettings, String> {
+        let security =
+            Security::from_name(&self.form.text(SECURITY)).unwrap_or(Security::ImplicitTls);
+        let port_text = self.form.text(PORT);
+        let port = if port_text.is_empty() {
+            security.default_port()
+        } else {
+            port_text
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("port {port_text:?} is not a number from 1 to 65535"))?
+        };
+        Ok(SmtpSettings {
+            host: self.form.text(HOST),
+            port,
+            security,
+            username: self.form.text(USER),
+            password: Secret::new(self.form.text(PASSWORD)),
+            from_address: self.form.text(FROM),
+            options: self.options.clone(),
+        })
+    }
+
+    /// The pds.env answers this screen produces: the URL and the From address, or why not.
+    pub fn answers(&self) -> Result<[(&'static str, String); 2], String> {
+        if self.is_blank() {
+            return Ok([(URL_KEY, String::new()), (FROM_KEY, String::new())]);
+        }
+        let s = self.settings()?;
+        let url = email::compose(&s).map_err(|e| e.to_string())?;
+        if let Some(f) = email::url_findings(&url)
+            .into_iter()
+            .find(|f| f.level == Level::Fail)
+        {
+            return Err(format!("{}: {}", f.what, f.fix));
+        }
+        Ok([(URL_KEY, url), (FROM_KEY, s.from_address)])
+    }
+
+    pub fn recipient(&self) -> String {
+        self.form.text(TEST_TO)
+    }
+
+    /// Handle a key; true when a setting changed (the answers must be recomputed).
+    pub fn on_key(&mut self, k: KeyEvent) -> bool {
+        let before_security = self.form.text(SECURITY);
+        let Some(key) = self.form.on_key(k) else {
+            return false;
+        };
+        match key {
+            PRESET => {
+                let name = self.form.text(PRESET);
+                if let Some(p) = self.presets.iter().find(|p| p.name == name).cloned() {
+                    let mut s = self.settings().unwrap_or_default();
+                    p.apply(&mut s);
+                    self.set(HOST, &s.host);
+                    self.set(PORT, &s.port.to_string());
+                    self.set(SECURITY, s.security.name());
+                    self.set(USER, &s.username);
+                    self.options = s.options;
+                }
+            }
+            SECURITY => {
+                // Follow the port along when it was the old mode's usual one.
+                let old = Security::from_name(&before_security).map(Security::default_port);
+                let new =
+                    Security::from_name(&self.form.text(SECURITY)).map(Security::default_port);
+                if let (Some(old), Some(new)) = (old, new) {
+                    if self.form.text(PORT) == old.to_string() || self.form.text(PORT).is_empty() {
+                        self.set(PORT, &new.to_string());
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.refresh_findings();
+        key != TEST_TO
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        if let Some(f) = self.form.field_mut(key) {
+            f.set_text(value);
+        }
+    }
+
+    pub fn refresh_findings(&mut self) {
+        let settings = self.settings();
+        let composed = settings.as_ref().ok().map(email::compose);
+        let blank = self.is_blank();
+        for f in &mut self.form.fields {
+            let value = f.text();
+            let mut found: Vec<Finding> = Vec::new();
+            match f.key {
+                HOST if !blank && value.is_empty() => {
+                    found.push(Finding::fail("the SMTP server's host name is needed"))
+                }
+                HOST if blank => {}
+                HOST => {
+                    if let Some(Err(e)) = &composed {
+                        if !matches!(e, email::UrlError::Invalid(m) if m.contains("user name")) {
+                            found.push(Finding::fail(e.to_string()));
+                        }
+                    }
+                }
+                PORT => {
+                    if let Err(e) = &settings {
+                        found.push(Finding::fail(e.clone()));
+                    }
+                }
+                USER if value.contains(':') => found.push(Finding::fail(
+                    "a user name cannot hold ':' (nodemailer splits the login there)",
+                )),
+                USER if !value.is_empty() && value.contains('@') => {
+                    found.push(Finding::pass("written as %40 in the URL for you"))
+                }
+                PASSWORD if !blank && value.is_empty() && !self_user_empty(&settings) => {
+                    found.push(Finding::warn("no password"))
+                }
+                FROM if !blank => {
+                    if value.is_empty() {
+                        found.push(
+                            Finding::fail(
+                                "the PDS will not start with an SMTP URL but no From address",
+                            )
+                            .fix("e.g. noreply@your-domain"),
+                        );
+                    } else if let Some(info) = catalogue::lookup(FROM_KEY) {
+                        found.extend(catalogue::validate(info, &value));
+                    }
+                }
+                TEST_TO if value.is_empty() => {
+                    found.push(Finding::info("where Ctrl-T sends a test mail"))
+                }
+                PRESET => {
+                    if let Some(p) = self.presets.iter().find(|p| p.name == value) {
+                        found.push(Finding::info(format!("user: {} — {}", p.username, p.note)));
+                    }
+                }
+                SECURITY => found.push(Finding::info(
+                    Security::from_name(&value)
+                        .map(Security::describe)
+                        .unwrap_or(""),
+                )),
+                _ => {}
+            }
+            if found.is_empty() && !(blank && f.key != TEST_TO) {
+                found.push(Finding::pass("ok"));
+            }
+            f.findings = found;
+        }
+        self.url_findings = match (&composed, blank) {
+            (_, true) => email::url_findings(""),
+            (Some(Ok(url)), false) => email::url_findings(url),
+            _ => Vec::new(),
+        };
+    }
+
+    pub fn worst(&self) -> Level {
+        self.form
+            .fields
+            .iter()
+            .flat_map(|f| f.findings.iter())
+            .chain(self.url_findings.iter())
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Pass)
+    }
+
+    /// The last test send in full, for the Ctrl-L pop-up: the diagnosis, then the conversation.
+    pub fn test_details(&self) -> Option<Vec<String>> {
+        let TestState::Done(r) = &self.test else {
+            return None;
+        };
+        let mut out = vec![r.finding.to_string()];
+        out.extend(r.notes.iter().map(|n| n.to_string()));
+        out.push(String::new());
+        out.push(format!("SMTP conversation ({} ms):", r.elapsed_ms));
+        out.extend(r.transcript.iter().cloned());
+        Some(out)
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool, edited: bool) {
+        let y = self.form.draw(frame, area, theme, focused, &|k| {
+            edited && k != TEST_TO && k != PRESET
+        });
+        let mut y = y;
+        // The URL whole, on lines of its own (a URL cut at the edge would mislead).
+        if let (Ok(s), false) = (self.settings(), self.is_blank()) {
+            if let Ok(url) = email::compose(&s) {
+                let text = format!("URL {}", mask_url_password(&url));
+                let rows = (text.chars().count() as u16).div_ceil(area.width.max(1));
+                let rows = rows.min(area.bottom().saturating_sub(y));
+                let line = Line::from(vec![
+                    Span::styled("URL ", theme.dim),
+                    Span::raw(mask_url_password(&url)),
+                ]);
+                frame.render_widget(
+                    Paragraph::new(line).wrap(Wrap { trim: false }),
+                    Rect::new(area.x, y, area.width, rows),
+                );
+                y += rows;
+            }
+        }
+        let mut lines: Vec<Line> = Vec::new();
+        for f in self
+            .url_findings
+            .iter()
+            .filter(|f| f.level >= Level::Warn)
+            .take(1)
+        {
+            lines.push(finding_line(f, theme));
+        }
+        match &self.test {
+            TestState::Idle => lines.push(Line::from(Span::styled(
+                "Ctrl-T sends a test mail to the test recipient.",
+                theme.key_hint,
+            ))),
+            TestState::Pending { started, to } => {
+                const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "{} sending a test mail to {to}… {:.1} s (keys still work)",
+                        FRAMES[self.spinner % FRAMES.len()],
+                        started.elapsed().as_secs_f64()
+                    ),
+                    theme.warn,
+                )));
+            }
+            TestState::Done(r) => {
+                lines.push(finding_line(&r.finding, theme));
+                lines.push(Line::from(Span::styled(
+                    "Ctrl-L: why, how to fix it, and the SMTP conversation. Ctrl-T sends again.",
+                    theme.key_hint,
+                )));
+                if !r.finding.why.is_empty() {
+                    lines.push(Line::from(Span::styled(
+                        r.finding.why.clone(),
+                        level_style(Level::Info, theme),
+                    )));
+                }
+                if !r.finding.fix.is_empty() {
+                    lines.push(Line::from(Span::styled(
+                        format!("Fix: {}", r.finding.fix),
+                        theme.dim,
+                    )));
+                }
+                for n in &r.notes {
+                    lines.push(finding_line(n, theme));
+                }
+            }
+        }
+        if y < area.bottom() {
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: true }),
+                Rect::new(area.x, y, area.width, area.bottom() - y),
+            );
+        }
+    }
+
+    /// True for keys this screen handles itself rather than the form.
+    pub fn is_command(k: &KeyEvent) -> bool {
+        k.modifiers
+            .contains(crossterm::event::KeyModifiers::CONTROL)
+            && matches!(k.code, KeyCode::Char('t') | KeyCode::Char('l'))
+    }
+}
+
+fn self_user_empty(s: &Result<SmtpSettings, String>) -> bool {
+    s.as_ref().map(|s| s.username.is_empty()).unwrap_or(true)
+}
