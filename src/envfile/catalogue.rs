@@ -438,18 +438,13 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
             }
         }
         SmtpUrl => {
-            let scheme = value.split(':').next().unwrap_or("");
-            if !matches!(scheme, "smtp" | "smtps" | "direct") {
-                out.push(f(format!(
-                    "scheme {scheme:?} is not smtp:, smtps: or direct:; the PDS will not start"
-                )));
-            }
-            if let Some(e) = bad_percent_escape(value) {
-                out.push(
-                    f(e).why("nodemailer throws \"URI malformed\" and the PDS will not start.")
-                        .fix("Write % as %25 in the user name and password."),
-                );
-            }
+            // One judge of SMTP URLs: the email module reads them as nodemailer does.
+            out.extend(
+                crate::email::url_findings(value)
+                    .into_iter()
+                    .filter(|f| f.level >= crate::finding::Level::Warn)
+                    .map(|f| Finding { subject: Some(info.name.to_string()), ..f }),
+            );
         }
         Text => {}
     }
@@ -560,21 +555,6 @@ pub fn check_k256_hex(value: &str) -> Result<(), String> {
     k256::SecretKey::from_slice(&bytes)
         .map_err(|_| "is not a valid secp256k1 private key".to_string())?;
     Ok(())
-}
-
-/// The first `%` that is not followed by two hex digits (nodemailer's "URI malformed").
-fn bad_percent_escape(value: &str) -> Option<String> {
-    let b = value.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        let hex_at = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
-        if c == b'%' && !(hex_at(i + 1) && hex_at(i + 2)) {
-            return Some(format!(
-                "has a % at position {} that is not a %XX escape",
-                i + 1
-            ));
-        }
-    }
-    None
 }
 
 #[cfg(test)]
