@@ -198,7 +198,11 @@ impl App {
     pub fn recompute(&mut self) {
         let mut working = self.base.clone();
         let mut errors: BTreeMap<String, String> = BTreeMap::new();
-        for (key, value) in &self.answers {
+        // In catalogue order, so new keys land in the file as the installer would order them.
+        let position = |k: &str| catalogue::KEYS.iter().position(|i| i.name == k).unwrap_or(usize::MAX);
+        let mut ordered: Vec<(&String, &String)> = self.answers.iter().collect();
+        ordered.sort_by_key(|(k, _)| position(k));
+        for (key, value) in ordered {
             let required = catalogue::lookup(key).is_some_and(|k| k.required);
             let result = if value.is_empty() && !required {
                 working.unset(key);
