@@ -443,7 +443,10 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
                 crate::email::url_findings(value)
                     .into_iter()
                     .filter(|f| f.level >= crate::finding::Level::Warn)
-                    .map(|f| Finding { subject: Some(info.name.to_string()), ..f }),
+                    .map(|f| Finding {
+                        subject: Some(info.name.to_string()),
+                        ..f
+                    }),
             );
         }
         Text => {}

@@ -199,7 +199,12 @@ impl App {
         let mut working = self.base.clone();
         let mut errors: BTreeMap<String, String> = BTreeMap::new();
         // In catalogue order, so new keys land in the file as the installer would order them.
-        let position = |k: &str| catalogue::KEYS.iter().position(|i| i.name == k).unwrap_or(usize::MAX);
+        let position = |k: &str| {
+            catalogue::KEYS
+                .iter()
+                .position(|i| i.name == k)
+                .unwrap_or(usize::MAX)
+        };
         let mut ordered: Vec<(&String, &String)> = self.answers.iter().collect();
         ordered.sort_by_key(|(k, _)| position(k));
         for (key, value) in ordered {
