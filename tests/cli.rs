@@ -1,10 +1,10 @@
 //! The command line, run as a user would: the real binary on temp files.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
 const JWT: &str = "8c3e1f0a9b2d4c6e8f0a1b2c3d4e5f60";
 const ADMIN: &str = "5d41402abc4b2a76b9719d911017c592";
 
@@ -23,29 +23,11 @@ fn sample(dir: &Path) -> PathBuf {
 }
 
 fn run(env: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--env-file")
-        .arg(env)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    common::run_cli(env, args, stdin.unwrap_or(""))
 }
 
 fn out(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::output_text(o)
 }
 
 #[test]

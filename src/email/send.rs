@@ -373,35 +373,22 @@ async fn converse(
     // Log in, as nodemailer does: only when credentials are given and the server offers AUTH.
     if !s.username.is_empty() {
         let mechanisms = [Mechanism::Plain, Mechanism::Login];
-        if conn.server_info().get_auth_mechanism(&mechanisms).is_none() {
-            run.notes.push(Finding::warn("the server offers no AUTH, so no login happened")
-                .why("nodemailer then sends without logging in, which only works if the server relays for this machine anyway; the credentials are never checked.")
-                .fix("If the provider requires a login, this is the wrong port or host."));
-        } else {
-            let mech = conn
-                .server_info()
-                .get_auth_mechanism(&mechanisms)
-                .map(|m| m.to_string())
-                .unwrap_or_default();
-            run.log(format!("C: AUTH {mech} (credentials removed)"));
-            let creds = Credentials::new(s.username.clone(), s.password.expose().to_string());
-            match run.stage(conn.auth(&mechanisms, &creds)).await {
-                Err(_) => {
-                    return Err(fail(
-                        Stage::Auth,
-                        format!("login got no answer within {t} s"),
-                        "",
-                        "Try again.",
-                    ))
-                }
-                Ok(Err(e)) => {
-                    let detail = chain(&e);
-                    run.log(format!("S: {detail}"));
-                    return Err(fail(Stage::Auth, format!("login as {:?} was refused: {detail}", s.username),
+        match conn.server_info().get_auth_mechanism(&mechanisms) {
+            None => run.notes.push(
+                Finding::warn("the server offers no AUTH, so no login happened")
+                    .why("nodemailer then sends without logging in, which only works if the server relays for this machine anyway; the credentials are never checked.")
+                    .fix("If the provider requires a login, this is the wrong port or host."),
+            ),
+            Some(mech) => {
+                run.log(format!("C: AUTH {mech} (credentials removed)"));
+                let creds = Credentials::new(s.username.clone(), s.password.expose().to_string());
+                let user = s.username.clone();
+                exchange(run, Stage::Auth, "the login", conn.auth(&mechanisms, &creds), |detail| {
+                    fail(Stage::Auth, format!("login as {user:?} was refused: {detail}"),
                         "The user name or password is wrong for this server.",
-                        "Many providers need an app password or an API key rather than your login password (see the preset's note). A user name that is an address must be written with %40 in the URL; the Email step does that for you."));
-                }
-                Ok(Ok(r)) => run.log_response(&r),
+                        "Many providers need an app password or an API key rather than your login password (see the preset's note). A user name that is an address must be written with %40 in the URL; the Email step does that for you.")
+                })
+                .await?;
             }
         }
     }
@@ -410,52 +397,28 @@ async fn converse(
     let from_addr = from.email.clone();
     let to_addr = rcpt.email.clone();
     run.log(format!("C: MAIL FROM:<{from_addr}>"));
-    match run
-        .stage(conn.command(Mail::new(Some(from_addr.clone()), vec![])))
-        .await
-    {
-        Err(_) => {
-            return Err(fail(
-                Stage::Sender,
-                format!("MAIL FROM got no answer within {t} s"),
-                "",
-                "Try again.",
-            ))
-        }
-        Ok(Err(e)) => {
-            let detail = chain(&e);
-            run.log(format!("S: {detail}"));
-            return Err(fail(Stage::Sender, format!("the server refused the sender {from_addr}: {detail}"),
-                "Providers only send for addresses and domains you have verified with them (or the account's own address).",
-                format!("Verify {} with the provider (SPF/DKIM records), or use the account's own address as PDS_EMAIL_FROM_ADDRESS.", from_addr.domain())));
-        }
-        Ok(Ok(r)) => run.log_response(&r),
-    }
+    exchange(run, Stage::Sender, "MAIL FROM", conn.command(Mail::new(Some(from_addr.clone()), vec![])), |detail| {
+        fail(Stage::Sender, format!("the server refused the sender {from_addr}: {detail}"),
+            "Providers only send for addresses and domains you have verified with them (or the account's own address).",
+            format!("Verify {} with the provider (SPF/DKIM records), or use the account's own address as PDS_EMAIL_FROM_ADDRESS.", from_addr.domain()))
+    })
+    .await?;
     run.log(format!("C: RCPT TO:<{to_addr}>"));
-    match run
-        .stage(conn.command(Rcpt::new(to_addr.clone(), vec![])))
-        .await
-    {
-        Err(_) => {
-            return Err(fail(
-                Stage::Recipient,
-                format!("RCPT TO got no answer within {t} s"),
-                "",
-                "Try again.",
-            ))
-        }
-        Ok(Err(e)) => {
-            let detail = chain(&e);
-            run.log(format!("S: {detail}"));
-            return Err(fail(
+    exchange(
+        run,
+        Stage::Recipient,
+        "RCPT TO",
+        conn.command(Rcpt::new(to_addr.clone(), vec![])),
+        |detail| {
+            fail(
                 Stage::Recipient,
                 format!("the server refused the recipient {to_addr}: {detail}"),
                 "Some providers (SES sandbox, trial accounts) only deliver to verified recipients.",
                 "Send to an address you own, or lift the provider's sandbox limits.",
-            ));
-        }
-        Ok(Ok(r)) => run.log_response(&r),
-    }
+            )
+        },
+    )
+    .await?;
     let body = format!(
         "This is a test mail from pds-wizard.\n\nIt went through {}:{} ({}), the way your PDS will send verification codes and password resets.\n",
         s.host, s.port, s.security.describe()
@@ -475,55 +438,64 @@ async fn converse(
             )
         })?;
     run.log("C: DATA");
-    match run.stage(conn.command(Data)).await {
-        Ok(Ok(r)) => run.log_response(&r),
-        Ok(Err(e)) => {
-            return Err(fail(
-                Stage::Data,
-                format!("the server refused DATA: {}", chain(&e)),
-                "",
-                "See the transcript.",
-            ))
-        }
-        Err(_) => {
-            return Err(fail(
-                Stage::Data,
-                format!("DATA got no answer within {t} s"),
-                "",
-                "Try again.",
-            ))
-        }
-    }
+    exchange(run, Stage::Data, "DATA", conn.command(Data), |detail| {
+        fail(
+            Stage::Data,
+            format!("the server refused DATA: {detail}"),
+            "",
+            "See the transcript.",
+        )
+    })
+    .await?;
     run.log("C: (message, headers and body)");
-    let accepted = match run.stage(conn.message(&message.formatted())).await {
-        Ok(Ok(r)) => {
-            run.log_response(&r);
-            r
-        }
-        Ok(Err(e)) => {
-            let detail = chain(&e);
-            run.log(format!("S: {detail}"));
-            return Err(fail(
+    let accepted = exchange(
+        run,
+        Stage::Data,
+        "the message",
+        conn.message(&message.formatted()),
+        |detail| {
+            fail(
                 Stage::Data,
                 format!("the server refused the message: {detail}"),
                 "Content filters or sending limits can do this.",
                 "See the provider's logs or dashboard.",
-            ));
-        }
-        Err(_) => {
-            return Err(fail(
-                Stage::Data,
-                format!("the message got no answer within {t} s"),
-                "",
-                "Try again.",
-            ))
-        }
-    };
+            )
+        },
+    )
+    .await?;
     run.log("C: QUIT");
     let _ = run.stage(conn.quit()).await;
     let reply: Vec<&str> = accepted.message().collect();
     Ok(Finding::new(Level::Pass, format!("test mail accepted by {} for {to_addr}", s.host))
         .why(format!("The server answered {} {}. Check that it arrives (and not in spam): the PDS sends exactly this way.", accepted.code(), reply.join(" "))))
+}
+
+/// One SMTP exchange: bounded by the stage timeout, the reply logged, and a refusal turned
+/// into the diagnosis `refused` builds from the server's words.
+async fn exchange(
+    run: &mut Run,
+    stage: Stage,
+    what: &str,
+    reply: impl Future<Output = Result<Response, lettre::transport::smtp::Error>>,
+    refused: impl FnOnce(String) -> Fail,
+) -> Result<Response, Fail> {
+    match run.stage(reply).await {
+        Err(limit) => Err(fail(
+            stage,
+            format!("{what} got no answer within {} s", limit.as_secs_f64()),
+            "The server stopped answering in the middle of the conversation.",
+            "Try again; if it keeps happening, check the provider's status page.",
+        )),
+        Ok(Err(e)) => {
+            let detail = chain(&e);
+            run.log(format!("S: {detail}"));
+            Err(refused(detail))
+        }
+        Ok(Ok(r)) => {
+            run.log_response(&r);
+            Ok(r)
+        }
+    }
 }
 
 fn log_ehlo(run: &mut Run, hello: &ClientId, conn: &AsyncSmtpConnection) {

@@ -2,9 +2,10 @@
 //! 127.0.0.1. `scripts/test` installs what they need.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const USER: &str = "alice@example.test";
@@ -187,4 +188,33 @@ impl Drop for SmtpServers {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Run the real binary on `env` with `args`, feeding `stdin`.
+pub fn run_cli(env: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .arg("--env-file")
+        .arg(env)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// stdout and stderr together.
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
