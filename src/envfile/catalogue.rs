@@ -521,31 +521,11 @@ pub fn check_http_url(value: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// DID syntax per the atproto spec: `did:method:identifier`.
+/// DID syntax per the atproto spec (see `identity::Did`).
 pub fn check_did(value: &str) -> Result<(), String> {
-    let parts: Vec<&str> = value.splitn(3, ':').collect();
-    if parts.len() != 3 || parts[0] != "did" {
-        return Err(format!("{value:?} is not a DID (did:method:identifier)"));
-    }
-    if parts[1].is_empty() || !parts[1].chars().all(|c| c.is_ascii_lowercase()) {
-        return Err(format!("{value:?}: the method must be lowercase letters"));
-    }
-    let id = parts[2];
-    if id.is_empty()
-        || id.ends_with(':')
-        || id.ends_with('%')
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._:%-".contains(c))
-    {
-        return Err(format!(
-            "{value:?}: the identifier has characters a DID cannot hold"
-        ));
-    }
-    if value.len() > 2048 {
-        return Err("is longer than 2048 characters".into());
-    }
-    Ok(())
+    crate::identity::Did::parse(value)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A 64-hex-digit secp256k1 private key that is a valid, non-zero scalar.

@@ -1,0 +1,6 @@
+//! Identity: handle and DID syntax, the `_atproto` DNS record, the atproto-did file, and
+//! DID documents.
+
+pub mod syntax;
+
+pub use syntax::{Did, Handle, HandleError};

@@ -1,0 +1,247 @@
+//! Handles and DIDs that exist only when valid per the atproto spec
+//! (atproto.com/specs/handle, /specs/did), each rejection with its reason.
+
+use serde::Serialize;
+use std::fmt;
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HandleError {
+    #[error("a handle cannot be empty")]
+    Empty,
+    #[error("{0:?} has spaces or invisible characters around it")]
+    Whitespace(String),
+    #[error("{0:?} is an IP address; a handle is a domain name")]
+    IpAddress(String),
+    #[error("{handle:?} is {len} characters long; a handle has at most 253")]
+    TooLong { handle: String, len: usize },
+    #[error(
+        "{0:?} has no dot: a handle needs a domain and a top-level domain (like alice.example.com)"
+    )]
+    NoTld(String),
+    #[error("{handle:?} has an empty label (two dots in a row, or a dot at the start or end)")]
+    EmptyLabel { handle: String },
+    #[error("label {label:?} is {len} characters long; at most 63")]
+    LabelTooLong { label: String, len: usize },
+    #[error("label {label:?} holds {ch:?}; only ASCII letters, digits and hyphens are allowed (write international names in punycode, xn--…)")]
+    BadChar { label: String, ch: char },
+    #[error("label {label:?} starts or ends with a hyphen")]
+    Hyphen { label: String },
+    #[error("the top-level domain {tld:?} starts with a digit")]
+    NumericTld { tld: String },
+    #[error("{handle:?} ends in .{tld}, which the Bluesky network does not accept for handles")]
+    DisallowedTld { handle: String, tld: String },
+}
+
+/// A syntactically valid handle, lower-cased (handles are case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Handle(String);
+
+/// Valid syntax, but refused by the network (atproto spec, "additional restrictions").
+pub const DISALLOWED_TLDS: &[&str] = &[
+    "alt",
+    "arpa",
+    "example",
+    "internal",
+    "invalid",
+    "local",
+    "localhost",
+    "onion",
+];
+
+impl Handle {
+    pub fn parse(s: &str) -> Result<Handle, HandleError> {
+        if s.is_empty() {
+            return Err(HandleError::Empty);
+        }
+        if s.trim() != s {
+            return Err(HandleError::Whitespace(s.to_string()));
+        }
+        if s.parse::<std::net::IpAddr>().is_ok() {
+            return Err(HandleError::IpAddress(s.to_string()));
+        }
+        let len = s.chars().count();
+        if len > 253 {
+            return Err(HandleError::TooLong {
+                handle: s.to_string(),
+                len,
+            });
+        }
+        let labels: Vec<&str> = s.split('.').collect();
+        if labels.len() < 2 {
+            return Err(HandleError::NoTld(s.to_string()));
+        }
+        for label in &labels {
+            if label.is_empty() {
+                return Err(HandleError::EmptyLabel {
+                    handle: s.to_string(),
+                });
+            }
+            if let Some(ch) = label
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            {
+                return Err(HandleError::BadChar {
+                    label: label.to_string(),
+                    ch,
+                });
+            }
+            if label.len() > 63 {
+                return Err(HandleError::LabelTooLong {
+                    label: label.to_string(),
+                    len: label.len(),
+                });
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(HandleError::Hyphen {
+                    label: label.to_string(),
+                });
+            }
+        }
+        let tld = labels[labels.len() - 1];
+        if tld.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(HandleError::NumericTld {
+                tld: tld.to_string(),
+            });
+        }
+        Ok(Handle(s.to_ascii_lowercase()))
+    }
+
+    /// Valid and accepted by the network: the syntax plus the disallowed TLDs.
+    pub fn parse_usable(s: &str) -> Result<Handle, HandleError> {
+        let h = Handle::parse(s)?;
+        h.usable()?;
+        Ok(h)
+    }
+
+    pub fn usable(&self) -> Result<(), HandleError> {
+        let tld = self.tld();
+        if DISALLOWED_TLDS.contains(&tld) {
+            return Err(HandleError::DisallowedTld {
+                handle: self.0.clone(),
+                tld: tld.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn tld(&self) -> &str {
+        self.0.rsplit('.').next().unwrap_or("")
+    }
+
+    /// `_atproto.<handle>`: where the DNS record goes.
+    pub fn txt_name(&self) -> String {
+        format!("_atproto.{}", self.0)
+    }
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DidError {
+    #[error("{0:?} is not a DID (did:method:identifier)")]
+    NotADid(String),
+    #[error("{0:?}: the method must be lower-case letters (plc, web…)")]
+    BadMethod(String),
+    #[error("{did:?}: the identifier holds {ch:?}; allowed are letters, digits and . _ : % -")]
+    BadChar { did: String, ch: char },
+    #[error("{0:?}: the identifier cannot be empty or end with ':' or '%'")]
+    BadEnd(String),
+    #[error("{0:?}: a % must start a %XX escape")]
+    BadEscape(String),
+    #[error("a DID has at most 2048 characters; this one has {0}")]
+    TooLong(usize),
+}
+
+/// A syntactically valid DID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Did(String);
+
+impl Did {
+    pub fn parse(s: &str) -> Result<Did, DidError> {
+        if s.len() > 2048 {
+            return Err(DidError::TooLong(s.len()));
+        }
+        let mut parts = s.splitn(3, ':');
+        let (Some("did"), Some(method), Some(id)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(DidError::NotADid(s.to_string()));
+        };
+        if method.is_empty() || !method.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(DidError::BadMethod(s.to_string()));
+        }
+        if let Some(ch) = id
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "._:%-".contains(*c)))
+        {
+            return Err(DidError::BadChar {
+                did: s.to_string(),
+                ch,
+            });
+        }
+        if id.is_empty() || id.ends_with(':') || id.ends_with('%') {
+            return Err(DidError::BadEnd(s.to_string()));
+        }
+        Ok(Did(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn method(&self) -> &str {
+        self.0.split(':').nth(1).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Did {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons() {
+        assert!(matches!(Handle::parse("john"), Err(HandleError::NoTld(_))));
+        assert!(matches!(
+            Handle::parse("127.0.0.1"),
+            Err(HandleError::IpAddress(_))
+        ));
+        assert!(matches!(
+            Handle::parse("jo_hn.test"),
+            Err(HandleError::BadChar { ch: '_', .. })
+        ));
+        assert!(matches!(
+            Handle::parse("thing.0aa"),
+            Err(HandleError::NumericTld { .. })
+        ));
+        assert!(matches!(
+            Handle::parse("john..test"),
+            Err(HandleError::EmptyLabel { .. })
+        ));
+        assert!(matches!(
+            Handle::parse_usable("laptop.local"),
+            Err(HandleError::DisallowedTld { .. })
+        ));
+        assert_eq!(
+            Handle::parse("Alice.Example.COM").unwrap().as_str(),
+            "alice.example.com"
+        );
+        assert_eq!(
+            Handle::parse("alice.example.com").unwrap().txt_name(),
+            "_atproto.alice.example.com"
+        );
+    }
+}
