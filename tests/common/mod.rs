@@ -218,3 +218,60 @@ pub fn output_text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// A free port on 127.0.0.1 for both UDP and TCP (checked, then released).
+pub fn free_dual_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// NSD, authoritative for one zone, on 127.0.0.1:PORT (LAB.md).
+pub struct Nsd {
+    child: Child,
+    pub addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Nsd {
+    pub fn start(zone: &str, zone_text: &str) -> Nsd {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let port = free_dual_port();
+        std::fs::write(dir.path().join("zone"), zone_text).unwrap();
+        let conf = format!(
+            "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
+        );
+        let conf_path = dir.path().join("nsd.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("nsd")
+            .args(["-d", "-c", conf_path.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nsd: run scripts/test, which installs it");
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // Ready when it answers over TCP.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "nsd did not start on {addr}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nsd {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nsd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
