@@ -21,6 +21,8 @@ pub struct Context {
     pub plc_url: Option<String>,
     /// Limit for each network call.
     pub timeout: Duration,
+    /// Send HTTPS checks to this address whatever DNS says (curl's --connect-to).
+    pub connect_to: Option<SocketAddr>,
 }
 
 impl Default for Context {
@@ -32,6 +34,7 @@ impl Default for Context {
             pds_url: None,
             plc_url: None,
             timeout: DEFAULT_TIMEOUT,
+            connect_to: None,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod email;
 pub mod envfile;
 pub mod finding;
 pub mod fsutil;
+pub mod http;
 pub mod identity;
 pub mod pds;
 pub mod secret;

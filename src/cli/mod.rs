@@ -49,6 +49,11 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "10", value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Duration,
 
+    /// Send HTTPS checks to this address instead of the one DNS gives (to test a server
+    /// before DNS points at it)
+    #[arg(long, global = true, value_name = "IP:PORT")]
+    pub connect_to: Option<SocketAddr>,
+
     /// Print data as JSON (for subcommands whose output is data)
     #[arg(long, global = true)]
     pub json: bool,
@@ -90,6 +95,7 @@ impl Cli {
             pds_url: self.pds_url.clone(),
             plc_url: self.plc_url.clone(),
             timeout: self.timeout,
+            connect_to: self.connect_to,
         }
     }
 }

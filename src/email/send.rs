@@ -121,19 +121,7 @@ fn fail(
     (stage, Finding::fail(what).why(why).fix(fix))
 }
 
-/// The whole chain of an error as one line, for matching and for the operator.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !parts.iter().any(|p| p.contains(&t)) {
-            parts.push(t);
-        }
-        cur = c.source();
-    }
-    parts.join(": ")
-}
+use crate::http::chain;
 
 fn tls_parameters(s: &SmtpSettings, opts: &SendOptions) -> Result<TlsParameters, Fail> {
     let mut b = TlsParameters::builder(s.host.clone());

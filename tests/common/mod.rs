@@ -36,7 +36,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 pub fn make_ca(dir: &Path) -> TestCa {
     std::fs::write(
         dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        "subjectAltName=DNS:localhost,DNS:example.test,DNS:*.example.test,DNS:*.pds.example.test,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
     openssl(
@@ -271,6 +271,75 @@ impl Nsd {
 
 impl Drop for Nsd {
     fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// nginx in the foreground with a config of the test's own (LAB.md), TLS on 127.0.0.1:PORT.
+/// `servers` is the inside of `http { }`; `{PORT}`, `{CERT}`, `{KEY}` and `{DIR}` are
+/// filled in.
+pub struct Nginx {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    pub ca: PathBuf,
+}
+
+impl Nginx {
+    pub fn start(servers: &str, setup: impl FnOnce(&Path)) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = make_ca(dir.path());
+        let port = free_dual_port();
+        let d = dir.path().display().to_string();
+        setup(dir.path());
+        let body = servers
+            .replace("{PORT}", &port.to_string())
+            .replace("{CERT}", ca.cert.to_str().unwrap())
+            .replace("{KEY}", ca.key.to_str().unwrap())
+            .replace("{DIR}", &d);
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log stderr warn;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/t_body;\n  proxy_temp_path {d}/t_proxy;\n  fastcgi_temp_path {d}/t_fcgi;\n  uwsgi_temp_path {d}/t_uwsgi;\n  scgi_temp_path {d}/t_scgi;\n  default_type application/octet-stream;\n{body}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = Command::new("nginx")
+            .args(["-p", &d, "-c", conf_path.to_str().unwrap(), "-e", "stderr"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("nginx: run scripts/test, which installs it");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not start on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx {
+            child,
+            port,
+            ca: ca.ca,
+            dir,
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        format!("127.0.0.1:{}", self.port).parse().unwrap()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM lets nginx close down cleanly; SIGKILL only if it does not.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

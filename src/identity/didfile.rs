@@ -1,0 +1,234 @@
+//! The `/.well-known/atproto-did` file: written into a web root through the safe-write
+//! path, and checked over HTTPS the way handle resolvers fetch it.
+
+use super::{Did, Handle};
+use crate::finding::{Finding, Level};
+use crate::fsutil::{self, SaveReport, WriteOptions};
+use crate::http::{chain, client, HttpOptions};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+pub const WELL_KNOWN: &str = ".well-known/atproto-did";
+
+/// Where the file goes under `webroot`.
+pub fn did_file_path(webroot: &Path) -> PathBuf {
+    webroot.join(WELL_KNOWN)
+}
+
+/// Write the DID (the whole body of the file) under `webroot`, atomically, world-readable
+/// so the web server can serve it. The previous file is kept as a backup.
+pub fn write_did_file(webroot: &Path, did: &Did) -> Result<SaveReport, String> {
+    if !webroot.is_dir() {
+        return Err(format!(
+            "{} is not a directory (give the web root of the handle's site)",
+            webroot.display()
+        ));
+    }
+    let path = did_file_path(webroot);
+    let dir = path.parent().unwrap_or(webroot);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let opts = WriteOptions {
+        new_file_mode: 0o644,
+        keep_backups: 3,
+    };
+    fsutil::safe_write(&path, did.as_str().as_bytes(), opts).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DidFileCheck {
+    pub url: String,
+    /// Where the request ended after redirects.
+    pub final_url: String,
+    pub status: Option<u16>,
+    /// The first bytes of the body, for the operator.
+    pub body: Option<String>,
+    pub finding: Finding,
+    pub notes: Vec<Finding>,
+}
+
+const MAX_HOPS: usize = 5;
+const MAX_BODY: usize = 64 * 1024;
+
+/// GET `https://<handle>/.well-known/atproto-did` and judge the answer.
+pub async fn check_did_file(
+    handle: &Handle,
+    expected: Option<&Did>,
+    opts: &HttpOptions,
+) -> DidFileCheck {
+    let url = format!("https://{handle}/{WELL_KNOWN}");
+    let mut current = url.clone();
+    let mut notes = Vec::new();
+    let done = |final_url: String,
+                status: Option<u16>,
+                body: Option<String>,
+                finding: Finding,
+                notes: Vec<Finding>| DidFileCheck {
+        url: url.clone(),
+        final_url,
+        status,
+        body,
+        finding,
+        notes,
+    };
+    for _ in 0..=MAX_HOPS {
+        let host = reqwest::Url::parse(&current)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        let c = match client(opts, &host) {
+            Ok(c) => c,
+            Err(e) => return done(current, None, None, Finding::fail(e), notes),
+        };
+        let resp = match c.get(&current).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return done(
+                    current.clone(),
+                    None,
+                    None,
+                    request_failure(&host, &current, &e, opts),
+                    notes,
+                )
+            }
+        };
+        let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            let Some(next) = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| resp.url().join(l).ok())
+            else {
+                return done(
+                    current,
+                    Some(status),
+                    None,
+                    Finding::fail(format!("HTTP {status} redirect without a usable Location")),
+                    notes,
+                );
+            };
+            if next.host_str() != Some(host.as_str()) {
+                notes.push(
+                    Finding::warn(format!("{current} redirects to another host: {next}"))
+                        .why("The Bluesky resolver follows it, but other atproto resolvers may not; a redirect from the bare domain to www. is the usual cause.")
+                        .fix(format!("Serve the file on {host} itself (exclude /.well-known/atproto-did from the redirect).")),
+                );
+            }
+            current = next.to_string();
+            continue;
+        }
+        let is_html_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("html"));
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                return done(
+                    current,
+                    Some(status),
+                    None,
+                    Finding::fail(format!("reading the answer failed: {}", chain(&e))),
+                    notes,
+                )
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BODY)]).into_owned();
+        let finding = judge_body(handle, status, is_html_type, &text, expected);
+        let preview: String = text.chars().take(200).collect();
+        return done(current, Some(status), Some(preview), finding, notes);
+    }
+    done(
+        current,
+        None,
+        None,
+        Finding::fail(format!("more than {MAX_HOPS} redirects"))
+            .fix("Remove the redirect loop for /.well-known/atproto-did."),
+        notes,
+    )
+}
+
+fn judge_body(
+    handle: &Handle,
+    status: u16,
+    html_type: bool,
+    body: &str,
+    expected: Option<&Did>,
+) -> Finding {
+    let place = format!("https://{handle}/{WELL_KNOWN}");
+    let serve = "Write the file with `pds-wizard did-file write` into the site's web root, or proxy /.well-known/atproto-did to the PDS (the Reverse proxy step).";
+    if status != 200 {
+        return Finding::fail(format!("{place} answered HTTP {status}"))
+            .why(if status == 404 {
+                "The web server has no such file."
+            } else {
+                "Resolvers accept only 200."
+            })
+            .fix(serve);
+    }
+    let trimmed = body.trim();
+    if html_type || trimmed.starts_with('<') {
+        return Finding::fail(format!("{place} answered 200 with an HTML page, not the DID"))
+            .why("This is usually the site's own page (a catch-all route or a single-page app) answering for every path.")
+            .fix(format!("Make the web server serve the plain file for that path. {serve}"));
+    }
+    let Ok(found) = Did::parse(trimmed) else {
+        let shown: String = trimmed.chars().take(60).collect();
+        return Finding::fail(format!("{place} holds {shown:?}, which is not a DID"))
+            .why("The body must be the DID and nothing else (surrounding whitespace is fine).")
+            .fix(serve);
+    };
+    match expected {
+        Some(want) if *want != found => Finding::fail(format!("{place} names {found}, not {want}"))
+            .why("The file is served, but for another account (an old DID, or copied from elsewhere).")
+            .fix(format!("Write the file again with {want}.")),
+        _ => Finding::new(Level::Pass, format!("{place} → {found}")),
+    }
+}
+
+fn request_failure(host: &str, url: &str, e: &reqwest::Error, opts: &HttpOptions) -> Finding {
+    let detail = chain(e);
+    let d = detail.to_ascii_lowercase();
+    if e.is_timeout() {
+        return Finding::fail(format!(
+            "{url} did not answer within {} s",
+            opts.timeout.as_secs_f64()
+        ))
+        .why("The server is unreachable or port 443 is blocked.")
+        .fix("Check that the web server runs and that the firewall allows 443.");
+    }
+    if d.contains("certificate")
+        || d.contains("invalidcertificate")
+        || d.contains("notvalidforname")
+        || d.contains("unknownissuer")
+    {
+        let why = if d.contains("notvalidforname") || d.contains("not valid for") {
+            format!("The certificate is not issued for {host}: the web server answers with a certificate for another name.")
+        } else if d.contains("expired") {
+            "The certificate has expired.".to_string()
+        } else {
+            "The certificate is not signed by a trusted authority.".to_string()
+        };
+        return Finding::fail(format!("TLS to {host} failed: {detail}"))
+            .why(why)
+            .fix(format!("Get a certificate that covers {host} (for a handle under your PDS's name, a wildcard or on-demand TLS)."));
+    }
+    if d.contains("dns error")
+        || d.contains("failed to lookup")
+        || d.contains("no such host")
+        || d.contains("name or service not known")
+    {
+        return Finding::fail(format!("{host} does not resolve"))
+            .why("Without an A/AAAA record the file cannot be fetched.")
+            .fix(format!(
+                "Point {host} at your web server, or use the DNS TXT method instead."
+            ));
+    }
+    if d.contains("connection refused") {
+        return Finding::fail(format!("{host} refused the HTTPS connection"))
+            .why("Nothing listens on port 443 there.")
+            .fix("Start the web server (or reverse proxy) on 443.");
+    }
+    Finding::fail(format!("fetching {url} failed: {detail}"))
+}
