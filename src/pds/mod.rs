@@ -1,6 +1,8 @@
 //! The PDS service itself: how to restart it. Nothing here runs without an explicit
 //! confirmation from the operator; callers show the command first.
 
+pub mod accounts;
+
 use std::path::Path;
 use std::process::Command;
 

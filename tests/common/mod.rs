@@ -344,3 +344,81 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+pub const PDS_ADMIN: &str = "admin-password-for-tests";
+
+/// The real PDS and a PLC directory from npm (installed by scripts/test), on loopback.
+pub struct PdsLab {
+    child: Child,
+    pub pds_url: String,
+    pub plc_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PdsLab {
+    pub fn start() -> PdsLab {
+        let modules = std::env::var("PDS_WIZARD_TEST_PDS_MODULES").expect(
+            "PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pds_lab.js");
+        let mut child = Command::new("node")
+            .arg(&script)
+            .args([dir.path().to_str().unwrap(), PDS_ADMIN])
+            .env("NODE_PATH", &modules)
+            // This machine points Node at the system bundle; the lab needs none.
+            .env_remove("NODE_EXTRA_CA_CERTS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ports: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("the PDS lab did not start: {line:?}"));
+        PdsLab {
+            child,
+            pds_url: format!("http://localhost:{}", ports["pds"]),
+            plc_url: format!("http://localhost:{}", ports["plc"]),
+            _dir: dir,
+        }
+    }
+
+    /// Create an account (invites are off in the lab); returns its DID.
+    pub fn create_account(&self, handle: &str) -> String {
+        let body = serde_json::json!({"handle": handle, "email": format!("{}@example.test", handle.replace('.', "-")), "password": "pw-1234567"});
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "-X",
+                "POST",
+                "-H",
+                "content-type: application/json",
+                "-d",
+                &body.to_string(),
+            ])
+            .arg(format!(
+                "{}/xrpc/com.atproto.server.createAccount",
+                self.pds_url
+            ))
+            .output()
+            .expect("curl runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("createAccount: {}", String::from_utf8_lossy(&out.stdout)));
+        v["did"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createAccount: {v}"))
+            .to_string()
+    }
+}
+
+impl Drop for PdsLab {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,135 @@
+//! The PDS's accounts: `com.atproto.sync.listRepos` for every DID, then
+//! `com.atproto.admin.getAccountInfos` (basic auth `admin:PDS_ADMIN_PASSWORD`) for handles
+//! and emails — what `pdsadmin account list` shows.
+
+use crate::finding::Finding;
+use crate::http::{chain, client, HttpOptions};
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    pub handle: String,
+    pub did: String,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Deserialize)]
+struct ListRepos {
+    repos: Vec<Repo>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Repo {
+    did: String,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+struct Infos {
+    infos: Vec<Info>,
+}
+
+#[derive(Deserialize)]
+struct Info {
+    did: String,
+    handle: String,
+    email: Option<String>,
+}
+
+fn unreachable(pds_url: &str, detail: &str) -> Finding {
+    Finding::fail(format!("cannot reach the PDS at {pds_url}: {detail}"))
+        .why("The PDS is not running, or listens elsewhere.")
+        .fix("Check `sudo systemctl status pds` (and `docker logs pds`); with a proxy in front, pass --pds-url.")
+}
+
+/// Every account on the PDS at `pds_url`.
+pub async fn list_accounts(
+    pds_url: &str,
+    admin_password: &Secret,
+    opts: &HttpOptions,
+) -> Result<Vec<Account>, Finding> {
+    let base = pds_url.trim_end_matches('/');
+    let host = reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let c = client(opts, &host).map_err(Finding::fail)?;
+    let mut repos = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = c
+            .get(format!("{base}/xrpc/com.atproto.sync.listRepos"))
+            .query(&[("limit", "1000")]);
+        if let Some(cur) = &cursor {
+            req = req.query(&[("cursor", cur)]);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| unreachable(base, &chain(&e)))?;
+        if !resp.status().is_success() {
+            return Err(unreachable(
+                base,
+                &format!("listRepos answered HTTP {}", resp.status()),
+            ));
+        }
+        let page: ListRepos = resp
+            .json()
+            .await
+            .map_err(|e| unreachable(base, &format!("listRepos: {}", chain(&e))))?;
+        let done = page.repos.is_empty() || page.cursor.is_none();
+        repos.extend(page.repos);
+        cursor = page.cursor;
+        if done {
+            break;
+        }
+    }
+    let mut accounts = Vec::new();
+    for chunk in repos.chunks(100) {
+        let dids: Vec<(&str, &str)> = chunk.iter().map(|r| ("dids", r.did.as_str())).collect();
+        let resp = c
+            .get(format!("{base}/xrpc/com.atproto.admin.getAccountInfos"))
+            .query(&dids)
+            .basic_auth("admin", Some(admin_password.expose()))
+            .send()
+            .await
+            .map_err(|e| unreachable(base, &chain(&e)))?;
+        if resp.status() == reqwest::StatusCode::UNAUTHORIZED
+            || resp.status() == reqwest::StatusCode::FORBIDDEN
+        {
+            return Err(Finding::fail(format!("the PDS refused the admin password (HTTP {})", resp.status().as_u16()))
+                .why("PDS_ADMIN_PASSWORD in pds.env is not the one the running PDS started with (it reads the file only at start), or the file is not the PDS's.")
+                .fix("Restart the PDS after changing the password (sudo systemctl restart pds), or point --env-file at the right pds.env."));
+        }
+        if !resp.status().is_success() {
+            return Err(unreachable(
+                base,
+                &format!("getAccountInfos answered HTTP {}", resp.status()),
+            ));
+        }
+        let infos: Infos = resp
+            .json()
+            .await
+            .map_err(|e| unreachable(base, &format!("getAccountInfos: {}", chain(&e))))?;
+        for r in chunk {
+            let info = infos.infos.iter().find(|i| i.did == r.did);
+            accounts.push(Account {
+                handle: info
+                    .map(|i| i.handle.clone())
+                    .unwrap_or_else(|| "(unknown)".into()),
+                did: r.did.clone(),
+                email: info.and_then(|i| i.email.clone()),
+                active: r.active,
+            });
+        }
+    }
+    Ok(accounts)
+}

@@ -1,0 +1,48 @@
+// The real PDS (@atproto/pds) and a PLC directory (@did-plc/server), on 127.0.0.1 only,
+// for pds-wizard's tests. Prints {"pds": PORT, "plc": PORT} once both answer, then runs
+// until stdin closes. usage: node pds_lab.js DATA_DIR ADMIN_PASSWORD
+const events = require('node:events');
+const net = require('node:net');
+const { PDS, envToCfg, envToSecrets, readEnv } = require('@atproto/pds');
+const { PlcServer, Database } = require('@did-plc/server');
+
+const [dataDir, adminPassword] = process.argv.slice(2);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+(async () => {
+  const plcPort = await freePort();
+  const pdsPort = await freePort();
+  const plc = PlcServer.create({ db: Database.mock(), port: plcPort });
+  // start() would listen on every interface; loopback only.
+  plc.server = plc.app.listen(plcPort, '127.0.0.1');
+  await events.once(plc.server, 'listening');
+
+  Object.assign(process.env, {
+    PDS_HOSTNAME: 'localhost',
+    PDS_PORT: String(pdsPort),
+    PDS_DATA_DIRECTORY: dataDir,
+    PDS_BLOBSTORE_DISK_LOCATION: dataDir + '/blocks',
+    PDS_JWT_SECRET: 'ab'.repeat(16),
+    PDS_ADMIN_PASSWORD: adminPassword,
+    PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: '11'.repeat(32),
+    PDS_DID_PLC_URL: 'http://localhost:' + plcPort,
+    PDS_INVITE_REQUIRED: 'false',
+    PDS_SERVICE_HANDLE_DOMAINS: '.test',
+    PDS_DEV_MODE: 'true',
+    LOG_ENABLED: 'false',
+  });
+  const env = readEnv();
+  const pds = await PDS.create(envToCfg(env), envToSecrets(env));
+  await pds.ctx.sequencer.start();
+  pds.server = pds.app.listen(pdsPort, '127.0.0.1');
+  await events.once(pds.server, 'listening');
+  process.stdout.write(JSON.stringify({ pds: pdsPort, plc: plcPort }) + '\n');
+  process.stdin.resume();
+  process.stdin.on('end', () => process.exit(0));
+})().catch((e) => { console.error(e); process.exit(1); });
