@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod env;
+pub mod identity;
 
 use crate::context::{Context, DEFAULT_ENV_FILE};
 use clap::{Parser, Subcommand};
@@ -84,6 +85,14 @@ pub enum Command {
     /// Email: show, set and test the SMTP settings
     #[command(subcommand)]
     Email(email::EmailCmd),
+    /// List the PDS's accounts (handle, DID, email), with the admin password from pds.env
+    Accounts,
+    /// Handles: the DNS record to create, and a live check of every verification method
+    #[command(subcommand)]
+    Handle(identity::HandleCmd),
+    /// The /.well-known/atproto-did file: write it into a web root, check it over HTTPS
+    #[command(subcommand, name = "did-file")]
+    DidFile(identity::DidFileCmd),
 }
 
 impl Cli {
@@ -106,6 +115,9 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
     let result = match cmd {
         Command::Env(e) => env::run(&ctx, e, cli.json),
         Command::Email(e) => email::run(&ctx, e, cli.json),
+        Command::Accounts => identity::accounts(&ctx, cli.json),
+        Command::Handle(h) => identity::handle(&ctx, h, cli.json),
+        Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -36,7 +36,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 pub fn make_ca(dir: &Path) -> TestCa {
     std::fs::write(
         dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,DNS:example.test,DNS:*.example.test,DNS:*.pds.example.test,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        "subjectAltName=DNS:localhost,DNS:example.test,DNS:*.example.test,DNS:*.pds.example.test,DNS:alice.test,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
     openssl(

@@ -1,0 +1,307 @@
+//! `pds-wizard accounts`, `handle …` and `did-file …`: find the DID, show the DNS record,
+//! check a handle every way it can be verified.
+
+use super::{EXIT_FINDINGS, EXIT_OK};
+use crate::context::Context;
+use crate::envfile::Document;
+use crate::finding::{Finding, Level};
+use crate::http::HttpOptions;
+use crate::identity::dns::{check_txt, record_for, DnsOptions};
+use crate::identity::{diddoc, didfile, Did, Handle};
+use crate::pds::accounts::{list_accounts, Account};
+use crate::secret::Secret;
+use anyhow::{anyhow, bail, Context as _, Result};
+use clap::Subcommand;
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum HandleCmd {
+    /// Show the DNS TXT record to create for HANDLE, in the forms DNS providers ask for
+    Record {
+        handle: String,
+        /// The account's DID [default: looked up on the PDS by handle]
+        #[arg(long)]
+        did: Option<String>,
+    },
+    /// Check HANDLE by DNS (resolver and every authoritative server), HTTPS and the DID document
+    Check {
+        handle: String,
+        /// The DID it should resolve to [default: looked up on the PDS by handle]
+        #[arg(long)]
+        did: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DidFileCmd {
+    /// Write WEBROOT/.well-known/atproto-did holding the DID
+    Write {
+        handle: String,
+        #[arg(long)]
+        did: String,
+        /// The web root of the site that serves HANDLE
+        #[arg(long)]
+        webroot: PathBuf,
+    },
+    /// Fetch https://HANDLE/.well-known/atproto-did and check it
+    Check {
+        handle: String,
+        #[arg(long)]
+        did: Option<String>,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn parse_handle(s: &str) -> Result<Handle> {
+    let h = Handle::parse(s).map_err(|e| anyhow!("{e}"))?;
+    h.usable().map_err(|e| anyhow!("{e}"))?;
+    Ok(h)
+}
+
+fn parse_did(s: &str) -> Result<Did> {
+    Did::parse(s).map_err(|e| anyhow!("{e}"))
+}
+
+fn dns_options(ctx: &Context) -> DnsOptions {
+    DnsOptions {
+        nameserver: ctx.nameserver,
+        timeout: ctx.timeout,
+    }
+}
+
+/// The env file, when there is one (the checks work without it, with less to compare to).
+fn env_doc(ctx: &Context) -> Option<Document> {
+    Document::load(&ctx.env_file).ok()
+}
+
+async fn accounts_from_pds(ctx: &Context) -> Result<Vec<Account>, Finding> {
+    let doc = env_doc(ctx).ok_or_else(|| {
+        Finding::fail(format!(
+            "cannot read {} for the admin password",
+            ctx.env_file.display()
+        ))
+        .fix("Point --env-file at the PDS's pds.env (and run with sudo).")
+    })?;
+    let password = Secret::new(doc.get("PDS_ADMIN_PASSWORD").unwrap_or_default());
+    let url = ctx.pds_url_for(doc.get("PDS_PORT").as_deref());
+    list_accounts(&url, &password, &HttpOptions::from_context(ctx)).await
+}
+
+/// The DID given, or the one the PDS has for this handle.
+async fn did_for(ctx: &Context, handle: &Handle, given: &Option<String>) -> Result<Did> {
+    if let Some(d) = given {
+        return parse_did(d);
+    }
+    match accounts_from_pds(ctx).await {
+        Ok(accounts) => match accounts.iter().find(|a| a.handle.eq_ignore_ascii_case(handle.as_str())) {
+            Some(a) => parse_did(&a.did),
+            None => bail!("no account on this PDS has the handle {handle}; give --did (see `pds-wizard accounts`)"),
+        },
+        Err(f) => bail!("{f}\n(or give the DID with --did)"),
+    }
+}
+
+pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
+    let result = runtime()?.block_on(accounts_from_pds(ctx));
+    match result {
+        Ok(list) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No accounts yet. Create one with `pdsadmin account create` (or `goat pds admin account create`).");
+            } else {
+                let w = list
+                    .iter()
+                    .map(|a| a.handle.len())
+                    .max()
+                    .unwrap_or(6)
+                    .max(6);
+                println!("{:<w$}  {:<32}  email", "handle", "did");
+                for a in &list {
+                    println!(
+                        "{:<w$}  {:<32}  {}{}",
+                        a.handle,
+                        a.did,
+                        a.email.as_deref().unwrap_or("-"),
+                        if a.active { "" } else { "  (deactivated)" }
+                    );
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        Err(f) => {
+            if json {
+                println!("{}", json!({ "error": f }));
+            } else {
+                println!("{f}");
+            }
+            Ok(EXIT_FINDINGS)
+        }
+    }
+}
+
+pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
+    let rt = runtime()?;
+    match cmd {
+        HandleCmd::Record { handle, did } => {
+            let h = parse_handle(handle)?;
+            let did = rt.block_on(did_for(ctx, &h, did))?;
+            let r = rt.block_on(record_for(&h, &did, &dns_options(ctx)));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("Create this TXT record at your DNS provider for {h}:\n");
+                println!("  Type   TXT");
+                println!(
+                    "  Name   {}   (in zone {}; some providers want the full name {})",
+                    r.relative_name, r.zone, r.full_name
+                );
+                println!(
+                    "  Value  {}   (with quotes if the form asks: {})",
+                    r.value, r.quoted_value
+                );
+                println!("  TTL    300 (or the provider's default)\n");
+                println!("Zone-file line:\n  {}\n", r.zone_line);
+                println!("Only one did= record may exist there. Then: pds-wizard handle check {h}");
+            }
+            Ok(EXIT_OK)
+        }
+        HandleCmd::Check { handle, did } => {
+            let h = parse_handle(handle)?;
+            let did = rt.block_on(did_for(ctx, &h, did))?;
+            rt.block_on(check_handle(ctx, &h, &did, json))
+        }
+    }
+}
+
+async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Result<u8> {
+    let http = HttpOptions::from_context(ctx);
+    let doc = env_doc(ctx);
+    let plc = ctx.plc_url_for(
+        doc.as_ref()
+            .and_then(|d| d.get("PDS_DID_PLC_URL"))
+            .as_deref(),
+    );
+    let pds_public = doc.as_ref().and_then(|d| {
+        d.get("PDS_HOSTNAME")
+            .map(|host| diddoc::pds_public_url(&host, d.get("PDS_PORT").as_deref()))
+    });
+    // Every method at once: the wall time is the slowest one's.
+    let dns_opts = dns_options(ctx);
+    let (dns, https, document) = tokio::join!(
+        check_txt(h, Some(did), &dns_opts),
+        didfile::check_did_file(h, Some(did), &http),
+        diddoc::fetch(did, &plc, &http),
+    );
+    let agreement = match (&document, &pds_public) {
+        (Ok(d), Some(url)) => Some(diddoc::agreement(d, did, h, url)),
+        (Ok(d), None) => Some(diddoc::agreement(d, did, h, "")).map(|mut a| {
+            a.findings.retain(|f| !f.what.contains("#atproto_pds"));
+            a
+        }),
+        _ => None,
+    };
+    let by_dns = dns
+        .results
+        .first()
+        .is_some_and(|r| r.finding.level <= Level::Warn && r.finding.level != Level::Info);
+    let by_https = https.finding.level == Level::Pass;
+    let doc_ok = agreement
+        .as_ref()
+        .is_some_and(|a| a.findings.iter().all(|f| f.level != Level::Fail));
+    let verified = (by_dns || by_https) && doc_ok;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "handle": h, "did": did, "verified": verified,
+                "dns": dns, "https": https,
+                "did_document": match (&agreement, &document) { (Some(a), _) => json!(a), (None, Err(f)) => json!({"error": f}), _ => json!(null) },
+            }))?
+        );
+    } else {
+        println!("Handle {h} → {did}\n");
+        println!("DNS ({}):", dns.name);
+        for r in &dns.results {
+            let at = r
+                .address
+                .as_deref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
+            println!("  {}{at}: {}", r.server, r.finding);
+        }
+        println!("\nHTTPS ({}):\n  {}", https.url, https.finding);
+        for n in &https.notes {
+            println!("  {n}");
+        }
+        println!("\nDID document:");
+        match (&agreement, &document) {
+            (Some(a), _) => a.findings.iter().for_each(|f| println!("  {f}")),
+            (None, Err(f)) => println!("  {f}"),
+            _ => {}
+        }
+        println!(
+            "\n{}",
+            match (verified, by_dns, by_https) {
+                (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".to_string(),
+                (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".to_string(),
+                (false, true, _) | (false, _, true) => "The handle points at the DID, but the DID document does not agree (see above).".to_string(),
+                _ => format!("Not verified: neither DNS nor HTTPS points {h} at {did}. Create the record: pds-wizard handle record {h}"),
+            }
+        );
+    }
+    Ok(if verified { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {
+    match cmd {
+        DidFileCmd::Write {
+            handle,
+            did,
+            webroot,
+        } => {
+            let h = parse_handle(handle)?;
+            let did = parse_did(did)?;
+            let report = didfile::write_did_file(webroot, &did).map_err(|e| anyhow!(e))?;
+            let path = didfile::did_file_path(webroot);
+            if json {
+                println!(
+                    "{}",
+                    json!({ "file": path, "did": did, "backup": report.backup })
+                );
+            } else {
+                println!("Wrote {} ({did}).", path.display());
+                println!("Check it is served: pds-wizard did-file check {h} --did {did}");
+            }
+            Ok(EXIT_OK)
+        }
+        DidFileCmd::Check { handle, did } => {
+            let h = parse_handle(handle)?;
+            let did = did.as_deref().map(parse_did).transpose()?;
+            let c = runtime()?.block_on(didfile::check_did_file(
+                &h,
+                did.as_ref(),
+                &HttpOptions::from_context(ctx),
+            ));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c).context("json")?);
+            } else {
+                println!("{}", c.finding);
+                for n in &c.notes {
+                    println!("{n}");
+                }
+            }
+            Ok(if c.finding.level == Level::Fail {
+                EXIT_FINDINGS
+            } else {
+                EXIT_OK
+            })
+        }
+    }
+}

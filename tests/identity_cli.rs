@@ -1,0 +1,142 @@
+//! `accounts`, `handle record/check` and `did-file write/check` through the real binary,
+//! against the real PDS + PLC, NSD for DNS and nginx for HTTPS, all on loopback.
+
+mod common;
+
+use common::{output_text as out, run_cli, Nginx, Nsd, PdsLab, PDS_ADMIN};
+
+#[test]
+fn a_handle_from_account_to_verified() {
+    let lab = PdsLab::start();
+    let did = lab.create_account("alice.test");
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    let port = lab.pds_url.rsplit(':').next().unwrap().to_string();
+    std::fs::write(
+        &env,
+        format!("PDS_HOSTNAME=localhost\nPDS_PORT={port}\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\nPDS_DID_PLC_URL={}\n", lab.plc_url),
+    )
+    .unwrap();
+
+    // accounts: the handle and its DID, as pdsadmin would list them.
+    let o = run_cli(&env, &["accounts"], "");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("alice.test") && out(&o).contains(&did),
+        "{}",
+        out(&o)
+    );
+    let o = run_cli(&env, &["--json", "accounts"], "");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["did"], did.as_str());
+
+    // DNS: the zone "test" on NSD holds the record the wizard tells us to create.
+    let zone = format!(
+        "$ORIGIN test.\n$TTL 60\n@ IN SOA ns1.test. admin.test. ( 1 3600 600 86400 60 )\n@ IN NS ns1.test.\nns1 IN A 127.0.0.1\n_atproto.alice IN TXT \"did={did}\"\n"
+    );
+    let nsd = Nsd::start("test", &zone);
+    let ns = nsd.addr.to_string();
+    // No --did: looked up on the PDS by handle.
+    let o = run_cli(
+        &env,
+        &["--nameserver", &ns, "handle", "record", "alice.test"],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("_atproto.alice")
+            && out(&o).contains("(in zone test;")
+            && out(&o).contains(&format!("did={did}")),
+        "{}",
+        out(&o)
+    );
+
+    // HTTPS: the file written by did-file write, served by nginx.
+    let nginx = Nginx::start(
+        "  server { listen 127.0.0.1:{PORT} ssl; server_name alice.test; ssl_certificate {CERT}; ssl_certificate_key {KEY}; root {DIR}/www; }",
+        |dir| std::fs::create_dir_all(dir.join("www")).unwrap(),
+    );
+    let webroot = nginx.dir.path().join("www");
+    let o = run_cli(
+        &env,
+        &[
+            "did-file",
+            "write",
+            "alice.test",
+            "--did",
+            &did,
+            "--webroot",
+            webroot.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let ca = nginx.ca.to_str().unwrap().to_string();
+    let connect = nginx.addr().to_string();
+    let o = run_cli(
+        &env,
+        &[
+            "--ca-file",
+            &ca,
+            "--connect-to",
+            &connect,
+            "did-file",
+            "check",
+            "alice.test",
+            "--did",
+            &did,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+
+    // Every method at once: verified.
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "--nameserver",
+            ns.as_str(),
+            "--ca-file",
+            ca.as_str(),
+            "--connect-to",
+            connect.as_str(),
+            "--json",
+            "handle",
+            "check",
+            "alice.test",
+        ];
+        args.extend_from_slice(extra);
+        run_cli(&env, &args, "")
+    };
+    let o = check(&[]);
+    assert!(o.status.success(), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verified"], true, "{v:#}");
+    assert_eq!(v["dns"]["results"][0]["finding"]["level"], "pass");
+    assert_eq!(v["https"]["finding"]["level"], "pass");
+
+    // Checked against another DID: exit 1, and each method says why.
+    let o = check(&["--did", "did:plc:otherotherotherother"]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["verified"], false);
+    assert!(v["dns"]["results"][0]["finding"]["what"]
+        .as_str()
+        .unwrap()
+        .contains("not did:plc:otherotherotherother"));
+    assert!(
+        v["did_document"]["error"]["what"]
+            .as_str()
+            .unwrap()
+            .contains("no such DID"),
+        "{v:#}"
+    );
+
+    // Bad input is refused before anything runs.
+    let o = run_cli(
+        &env,
+        &["handle", "check", "laptop.local", "--did", &did],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(out(&o).contains(".local"), "{}", out(&o));
+}
