@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::envfile::Document;
 use crate::finding::{Finding, Level};
 use crate::http::HttpOptions;
-use crate::identity::dns::{check_txt, record_for, DnsOptions};
+use crate::identity::dns::{record_for, DnsOptions};
 use crate::identity::{diddoc, didfile, Did, Handle};
 use crate::pds::accounts::{list_accounts, Account};
 use crate::secret::Secret;
@@ -180,83 +180,69 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
     }
 }
 
-async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Result<u8> {
-    let http = HttpOptions::from_context(ctx);
+fn verify_options(ctx: &Context) -> crate::identity::VerifyOptions {
     let doc = env_doc(ctx);
-    let plc = ctx.plc_url_for(
-        doc.as_ref()
-            .and_then(|d| d.get("PDS_DID_PLC_URL"))
-            .as_deref(),
-    );
-    let pds_public = doc.as_ref().and_then(|d| {
-        d.get("PDS_HOSTNAME")
-            .map(|host| diddoc::pds_public_url(&host, d.get("PDS_PORT").as_deref()))
-    });
-    // Every method at once: the wall time is the slowest one's.
-    let dns_opts = dns_options(ctx);
-    let (dns, https, document) = tokio::join!(
-        check_txt(h, Some(did), &dns_opts),
-        didfile::check_did_file(h, Some(did), &http),
-        diddoc::fetch(did, &plc, &http),
-    );
-    let agreement = match (&document, &pds_public) {
-        (Ok(d), Some(url)) => Some(diddoc::agreement(d, did, h, url)),
-        (Ok(d), None) => Some(diddoc::agreement(d, did, h, "")).map(|mut a| {
-            a.findings.retain(|f| !f.what.contains("#atproto_pds"));
-            a
+    crate::identity::VerifyOptions {
+        dns: dns_options(ctx),
+        http: HttpOptions::from_context(ctx),
+        plc_url: ctx.plc_url_for(
+            doc.as_ref()
+                .and_then(|d| d.get("PDS_DID_PLC_URL"))
+                .as_deref(),
+        ),
+        pds_public_url: doc.as_ref().and_then(|d| {
+            d.get("PDS_HOSTNAME")
+                .map(|host| diddoc::pds_public_url(&host, d.get("PDS_PORT").as_deref()))
         }),
-        _ => None,
-    };
-    let by_dns = dns
-        .results
-        .first()
-        .is_some_and(|r| r.finding.level <= Level::Warn && r.finding.level != Level::Info);
-    let by_https = https.finding.level == Level::Pass;
-    let doc_ok = agreement
-        .as_ref()
-        .is_some_and(|a| a.findings.iter().all(|f| f.level != Level::Fail));
-    let verified = (by_dns || by_https) && doc_ok;
+    }
+}
+
+async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Result<u8> {
+    let r = crate::identity::verify(h, did, &verify_options(ctx)).await;
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "handle": h, "did": did, "verified": verified,
-                "dns": dns, "https": https,
-                "did_document": match (&agreement, &document) { (Some(a), _) => json!(a), (None, Err(f)) => json!({"error": f}), _ => json!(null) },
+                "handle": r.handle, "did": r.did, "verified": r.verified,
+                "record": r.record, "dns": r.dns, "https": r.https,
+                "did_document": match (&r.did_document, &r.did_document_error) { (Some(a), _) => json!(a), (None, Some(f)) => json!({"error": f}), _ => json!(null) },
             }))?
         );
     } else {
         println!("Handle {h} → {did}\n");
-        println!("DNS ({}):", dns.name);
-        for r in &dns.results {
-            let at = r
+        println!("DNS ({}):", r.dns.name);
+        for s in &r.dns.results {
+            let at = s
                 .address
                 .as_deref()
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
-            println!("  {}{at}: {}", r.server, r.finding);
+            println!("  {}{at}: {}", s.server, s.finding);
         }
-        println!("\nHTTPS ({}):\n  {}", https.url, https.finding);
-        for n in &https.notes {
+        println!("\nHTTPS ({}):\n  {}", r.https.url, r.https.finding);
+        for n in &r.https.notes {
             println!("  {n}");
         }
         println!("\nDID document:");
-        match (&agreement, &document) {
-            (Some(a), _) => a.findings.iter().for_each(|f| println!("  {f}")),
-            (None, Err(f)) => println!("  {f}"),
-            _ => {}
+        if let Some(a) = &r.did_document {
+            a.findings.iter().for_each(|f| println!("  {f}"));
         }
-        println!(
-            "\n{}",
-            match (verified, by_dns, by_https) {
-                (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".to_string(),
-                (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".to_string(),
-                (false, true, _) | (false, _, true) => "The handle points at the DID, but the DID document does not agree (see above).".to_string(),
-                _ => format!("Not verified: neither DNS nor HTTPS points {h} at {did}. Create the record: pds-wizard handle record {h}"),
-            }
-        );
+        if let Some(f) = &r.did_document_error {
+            println!("  {f}");
+        }
+        println!("\n{}", verdict(&r));
     }
-    Ok(if verified { EXIT_OK } else { EXIT_FINDINGS })
+    Ok(if r.verified { EXIT_OK } else { EXIT_FINDINGS })
+}
+
+/// One sentence on the whole check.
+pub fn verdict(r: &crate::identity::HandleReport) -> String {
+    match (r.verified, r.by_dns, r.by_https) {
+        (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".into(),
+        (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".into(),
+        (false, true, _) | (false, _, true) => "The handle points at the DID, but the DID document does not agree (see above).".into(),
+        _ => format!("Not verified: neither DNS nor HTTPS points {} at {}. Create the record: pds-wizard handle record {}", r.handle, r.did, r.handle),
+    }
 }
 
 pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {

@@ -7,3 +7,80 @@ pub mod dns;
 pub mod syntax;
 
 pub use syntax::{Did, Handle, HandleError};
+
+use crate::finding::{Finding, Level};
+use crate::http::HttpOptions;
+use serde::Serialize;
+
+/// Where the checks of a handle look.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub dns: dns::DnsOptions,
+    pub http: HttpOptions,
+    pub plc_url: String,
+    /// The PDS's public URL, which the DID document must name (None: not compared).
+    pub pds_public_url: Option<String>,
+}
+
+/// Every way a handle can be verified, checked at once.
+#[derive(Debug, Clone, Serialize)]
+pub struct HandleReport {
+    pub handle: Handle,
+    pub did: Did,
+    /// The record to create, with its zone.
+    pub record: dns::TxtRecord,
+    pub dns: dns::DnsCheck,
+    pub https: didfile::DidFileCheck,
+    pub did_document: Option<diddoc::Agreement>,
+    pub did_document_error: Option<Finding>,
+    pub by_dns: bool,
+    pub by_https: bool,
+    pub verified: bool,
+}
+
+pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleReport {
+    // All at once: the wall time is the slowest check's.
+    let (record, dns, https, document) = tokio::join!(
+        dns::record_for(handle, did, &opts.dns),
+        dns::check_txt(handle, Some(did), &opts.dns),
+        didfile::check_did_file(handle, Some(did), &opts.http),
+        diddoc::fetch(did, &opts.plc_url, &opts.http),
+    );
+    let (did_document, did_document_error) = match document {
+        Ok(doc) => {
+            let mut a = diddoc::agreement(
+                &doc,
+                did,
+                handle,
+                opts.pds_public_url.as_deref().unwrap_or(""),
+            );
+            if opts.pds_public_url.is_none() {
+                a.findings.retain(|f| {
+                    !f.what.contains("#atproto_pds") && !f.what.contains("points at this PDS")
+                });
+            }
+            (Some(a), None)
+        }
+        Err(f) => (None, Some(f)),
+    };
+    let by_dns = dns
+        .results
+        .first()
+        .is_some_and(|r| matches!(r.finding.level, Level::Pass | Level::Warn));
+    let by_https = https.finding.level == Level::Pass;
+    let doc_ok = did_document
+        .as_ref()
+        .is_some_and(|a| a.findings.iter().all(|f| f.level != Level::Fail));
+    HandleReport {
+        handle: handle.clone(),
+        did: did.clone(),
+        record,
+        dns,
+        https,
+        did_document,
+        did_document_error,
+        by_dns,
+        by_https,
+        verified: (by_dns || by_https) && doc_ok,
+    }
+}
