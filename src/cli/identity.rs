@@ -230,19 +230,9 @@ async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Resul
         if let Some(f) = &r.did_document_error {
             println!("  {f}");
         }
-        println!("\n{}", verdict(&r));
+        println!("\n{}", r.verdict());
     }
     Ok(if r.verified { EXIT_OK } else { EXIT_FINDINGS })
-}
-
-/// One sentence on the whole check.
-pub fn verdict(r: &crate::identity::HandleReport) -> String {
-    match (r.verified, r.by_dns, r.by_https) {
-        (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".into(),
-        (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".into(),
-        (false, true, _) | (false, _, true) => "The handle points at the DID, but the DID document does not agree (see above).".into(),
-        _ => format!("Not verified: neither DNS nor HTTPS points {} at {}. Create the record: pds-wizard handle record {}", r.handle, r.did, r.handle),
-    }
 }
 
 pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {

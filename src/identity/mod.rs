@@ -84,3 +84,15 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
         verified: (by_dns || by_https) && doc_ok,
     }
 }
+
+impl HandleReport {
+    /// One sentence on the whole check.
+    pub fn verdict(&self) -> String {
+        match (self.verified, self.by_dns, self.by_https) {
+            (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".into(),
+            (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".into(),
+            (false, true, _) | (false, _, true) => "The handle points at the DID, but the DID document does not agree (see above).".into(),
+            _ => format!("Not verified: neither DNS nor HTTPS points {} at {}. Create the record: pds-wizard handle record {}", self.handle, self.did, self.handle),
+        }
+    }
+}

@@ -4,13 +4,18 @@
 
 use super::draft::{self, Draft};
 use super::screens::basics::Basics;
+use super::screens::didfile::DidFileScreen;
 use super::screens::email::{EmailScreen, TestState};
+use super::screens::handle::{Accounts, HandleScreen};
 use crate::email::send::{SendOptions, SendReport};
 use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
 use crate::envfile::{self, catalogue, Document};
 use crate::finding::{Finding, Level};
 use crate::fsutil::SaveReport;
+use crate::identity::didfile::DidFileCheck;
+use crate::identity::{Did, Handle, HandleReport, VerifyOptions};
+use crate::pds::accounts::Account;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -51,7 +56,10 @@ impl Step {
 
     /// Steps whose screens exist; the others say so and point at the CLI.
     pub fn built(self) -> bool {
-        matches!(self, Step::Basics | Step::Email | Step::Review)
+        matches!(
+            self,
+            Step::Basics | Step::Email | Step::Handle | Step::AtprotoDid | Step::Review
+        )
     }
 
     fn index(self) -> usize {
@@ -105,6 +113,12 @@ pub enum Action {
     /// The restart command found on this machine, if any.
     RestartCommand(Option<Vec<String>>),
     Restarted(Result<(), String>),
+    AccountsLoaded(Result<Vec<Account>, crate::finding::Finding>),
+    HandleVerified(Box<HandleReport>),
+    /// The auto re-check timer fired.
+    AutoRecheck,
+    DidFileWritten(Result<String, String>),
+    DidFileChecked(Box<DidFileCheck>),
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +139,28 @@ pub enum Effect {
     FindRestart,
     /// Run the restart command the operator confirmed.
     Restart(Vec<String>),
+    /// List the PDS's accounts (admin password from pds.env).
+    LoadAccounts {
+        pds_url: String,
+        admin_password: crate::secret::Secret,
+    },
+    /// Check a handle every way, in the background.
+    VerifyHandle {
+        handle: Handle,
+        did: Did,
+        options: Box<VerifyOptions>,
+    },
+    /// Send AutoRecheck after this long.
+    ScheduleRecheck(std::time::Duration),
+    WriteDidFile {
+        webroot: PathBuf,
+        did: Did,
+    },
+    CheckDidFile {
+        handle: Handle,
+        did: Option<Did>,
+        options: crate::http::HttpOptions,
+    },
     Quit,
 }
 
@@ -144,6 +180,12 @@ pub struct App {
     pub focus: Focus,
     pub basics: Basics,
     pub email: EmailScreen,
+    pub handle: HandleScreen,
+    pub didfile: DidFileScreen,
+    /// Where identity checks look (from the global flags and pds.env).
+    pub verify_options: VerifyOptions,
+    /// The PDS's own URL (for the account list).
+    pub pds_url: String,
     /// Why an answer could not be applied, by key (from `recompute` and from screens that
     /// could not produce a value at all).
     pub errors: BTreeMap<String, String>,
@@ -172,6 +214,22 @@ impl App {
             focus: Focus::Sidebar,
             basics,
             email,
+            handle: HandleScreen::new(),
+            didfile: DidFileScreen::new(),
+            verify_options: VerifyOptions {
+                dns: crate::identity::dns::DnsOptions {
+                    nameserver: None,
+                    timeout: crate::context::DEFAULT_TIMEOUT,
+                },
+                http: crate::http::HttpOptions {
+                    timeout: crate::context::DEFAULT_TIMEOUT,
+                    ca_file: None,
+                    connect_to: None,
+                },
+                plc_url: "https://plc.directory".into(),
+                pds_public_url: None,
+            },
+            pds_url: "http://localhost:3000".into(),
             errors: BTreeMap::new(),
             blocked: BTreeMap::new(),
             send_options: SendOptions {
@@ -318,6 +376,16 @@ impl App {
                     Mark::Open
                 }
             }
+            Step::Handle => match &self.handle.report {
+                Some(r) if r.verified => Mark::Done,
+                Some(_) => Mark::Attention,
+                None => Mark::Open,
+            },
+            Step::AtprotoDid => match self.didfile.worst() {
+                Level::Pass => Mark::Done,
+                Level::Fail => Mark::Attention,
+                _ => Mark::Open,
+            },
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
             _ => Mark::NotBuilt,
@@ -394,6 +462,48 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Key(k) => on_key(app, k),
         Action::Tick => {
             app.email.spinner = app.email.spinner.wrapping_add(1);
+            app.handle.spinner = app.handle.spinner.wrapping_add(1);
+            app.didfile.spinner = app.didfile.spinner.wrapping_add(1);
+            vec![]
+        }
+        Action::AccountsLoaded(result) => {
+            app.handle.set_accounts(result);
+            vec![]
+        }
+        Action::HandleVerified(report) => {
+            app.handle.pending = None;
+            app.status = Some((
+                if report.verified {
+                    Level::Pass
+                } else {
+                    Level::Fail
+                },
+                report.verdict(),
+            ));
+            app.handle.report = Some(report);
+            match app.handle.auto_interval() {
+                Some(every) => vec![Effect::ScheduleRecheck(every)],
+                None => vec![],
+            }
+        }
+        Action::AutoRecheck => {
+            if app.handle.auto_interval().is_some() && app.handle.pending.is_none() {
+                start_verify(app)
+            } else {
+                vec![]
+            }
+        }
+        Action::DidFileWritten(result) => {
+            app.didfile.written = Some(match result {
+                Ok(path) => Finding::pass(format!("wrote {path}")),
+                Err(e) => Finding::fail(e),
+            });
+            vec![]
+        }
+        Action::DidFileChecked(check) => {
+            app.didfile.pending = None;
+            app.status = Some((check.finding.level, check.finding.what.clone()));
+            app.didfile.check = Some(check);
             vec![]
         }
         Action::TestMailDone(report) => {
@@ -475,6 +585,55 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                     vec![]
                 }
             }
+            Step::Handle => {
+                if k.code == KeyCode::Esc {
+                    app.focus = Focus::Sidebar;
+                    return vec![];
+                }
+                if ctrl(&k, 't') {
+                    return start_verify(app);
+                }
+                if app.handle.on_key(k) {
+                    if let Ok((h, d)) = app.handle.target() {
+                        app.didfile.prefill(h.as_str(), d.as_str());
+                    }
+                }
+                vec![]
+            }
+            Step::AtprotoDid => {
+                if k.code == KeyCode::Esc {
+                    app.focus = Focus::Sidebar;
+                    return vec![];
+                }
+                if ctrl(&k, 'w') {
+                    return match (app.didfile.webroot(), app.didfile.did()) {
+                        (Ok(webroot), Ok(did)) => vec![Effect::WriteDidFile { webroot, did }],
+                        (Err(e), _) | (_, Err(e)) => {
+                            app.status = Some((Level::Fail, e));
+                            vec![]
+                        }
+                    };
+                }
+                if ctrl(&k, 't') {
+                    return match app.didfile.handle() {
+                        Ok(handle) if app.didfile.pending.is_none() => {
+                            app.didfile.pending = Some(std::time::Instant::now());
+                            vec![Effect::CheckDidFile {
+                                handle,
+                                did: app.didfile.did().ok(),
+                                options: app.verify_options.http.clone(),
+                            }]
+                        }
+                        Ok(_) => vec![],
+                        Err(e) => {
+                            app.status = Some((Level::Fail, e));
+                            vec![]
+                        }
+                    };
+                }
+                app.didfile.on_key(k);
+                vec![]
+            }
             Step::Review => match k.code {
                 KeyCode::Esc => {
                     app.focus = Focus::Sidebar;
@@ -512,7 +671,19 @@ fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             app.step = Step::ALL[(i + Step::ALL.len() - 1) % Step::ALL.len()]
         }
         KeyCode::Down | KeyCode::Char('j') => app.step = Step::ALL[(i + 1) % Step::ALL.len()],
-        KeyCode::Enter | KeyCode::Right | KeyCode::Tab => app.focus = Focus::Content,
+        KeyCode::Enter | KeyCode::Right | KeyCode::Tab => {
+            app.focus = Focus::Content;
+            if app.step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
+                app.handle.accounts = Accounts::Loading;
+                app.handle.refresh_findings();
+                return vec![Effect::LoadAccounts {
+                    pds_url: app.pds_url.clone(),
+                    admin_password: crate::secret::Secret::new(
+                        app.base.get("PDS_ADMIN_PASSWORD").unwrap_or_default(),
+                    ),
+                }];
+            }
+        }
         KeyCode::Char('?') => app.modal = Some(Modal::Help),
         KeyCode::Char('q') | KeyCode::Esc => return request_quit(app),
         _ => {}
@@ -657,6 +828,29 @@ fn start_test_send(app: &mut App) -> Vec<Effect> {
         }
         Err(e) => {
             app.status = Some((Level::Fail, e));
+            vec![]
+        }
+    }
+}
+
+fn start_verify(app: &mut App) -> Vec<Effect> {
+    if app.handle.pending.is_some() {
+        return vec![];
+    }
+    match app.handle.target() {
+        Ok((handle, did)) => {
+            app.handle.pending = Some(std::time::Instant::now());
+            vec![Effect::VerifyHandle {
+                handle,
+                did,
+                options: Box::new(app.verify_options.clone()),
+            }]
+        }
+        Err(e) => {
+            app.status = Some((
+                Level::Warn,
+                format!("Pick an account or type a valid handle and DID first: {e}"),
+            ));
             vec![]
         }
     }

@@ -64,6 +64,19 @@ pub fn run(ctx: &Context, demo: bool) -> Result<()> {
         timeout: ctx.timeout,
         ca_file: ctx.ca_file.clone(),
     };
+    let base = &app.base;
+    app.pds_url = ctx.pds_url_for(base.get("PDS_PORT").as_deref());
+    app.verify_options = crate::identity::VerifyOptions {
+        dns: crate::identity::dns::DnsOptions {
+            nameserver: ctx.nameserver,
+            timeout: ctx.timeout,
+        },
+        http: crate::http::HttpOptions::from_context(ctx),
+        plc_url: ctx.plc_url_for(base.get("PDS_DID_PLC_URL").as_deref()),
+        pds_public_url: base
+            .get("PDS_HOSTNAME")
+            .map(|h| crate::identity::diddoc::pds_public_url(&h, base.get("PDS_PORT").as_deref())),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -152,23 +165,19 @@ fn event_loop(
 }
 
 /// Run effects; their results go back through `update` at once (they are quick, local I/O).
-/// Send a test mail on `runtime`; `Tick`s arrive while it is pending (and only then), then
-/// one `TestMailDone`. The loop keeps handling keys meanwhile.
-pub fn spawn_test_send(
-    runtime: &tokio::runtime::Handle,
-    tx: mpsc::Sender<Action>,
-    settings: crate::email::SmtpSettings,
-    to: String,
-    options: crate::email::send::SendOptions,
-) {
+/// Run `work` on `runtime`; `Tick`s reach the loop while it is pending (and only then),
+/// then its result. The loop keeps handling keys meanwhile.
+pub fn spawn_with_ticks<F>(runtime: &tokio::runtime::Handle, tx: mpsc::Sender<Action>, work: F)
+where
+    F: std::future::Future<Output = Action> + Send + 'static,
+{
     runtime.spawn(async move {
-        let send = crate::email::send::test_send(&settings, &to, &options);
-        tokio::pin!(send);
+        tokio::pin!(work);
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(120));
         loop {
             tokio::select! {
-                report = &mut send => {
-                    let _ = tx.send(Action::TestMailDone(Box::new(report)));
+                done = &mut work => {
+                    let _ = tx.send(done);
                     break;
                 }
                 _ = tick.tick() => {
@@ -176,6 +185,21 @@ pub fn spawn_test_send(
                 }
             }
         }
+    });
+}
+
+/// Send a test mail in the background (see `spawn_with_ticks`).
+pub fn spawn_test_send(
+    runtime: &tokio::runtime::Handle,
+    tx: mpsc::Sender<Action>,
+    settings: crate::email::SmtpSettings,
+    to: String,
+    options: crate::email::send::SendOptions,
+) {
+    spawn_with_ticks(runtime, tx, async move {
+        Action::TestMailDone(Box::new(
+            crate::email::send::test_send(&settings, &to, &options).await,
+        ))
     });
 }
 
@@ -229,6 +253,60 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 let tx = runner.tx.clone();
                 runner.runtime.spawn_blocking(move || {
                     let _ = tx.send(Action::Restarted(crate::pds::restart(&cmd)));
+                });
+                vec![]
+            }
+            Effect::LoadAccounts {
+                pds_url,
+                admin_password,
+            } => {
+                let http = app.verify_options.http.clone();
+                let tx = runner.tx.clone();
+                runner.runtime.spawn(async move {
+                    let r =
+                        crate::pds::accounts::list_accounts(&pds_url, &admin_password, &http).await;
+                    let _ = tx.send(Action::AccountsLoaded(r));
+                });
+                vec![]
+            }
+            Effect::VerifyHandle {
+                handle,
+                did,
+                options,
+            } => {
+                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                    Action::HandleVerified(Box::new(
+                        crate::identity::verify(&handle, &did, &options).await,
+                    ))
+                });
+                vec![]
+            }
+            Effect::ScheduleRecheck(after) => {
+                let tx = runner.tx.clone();
+                runner.runtime.spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = tx.send(Action::AutoRecheck);
+                });
+                vec![]
+            }
+            Effect::WriteDidFile { webroot, did } => {
+                let r = crate::identity::didfile::write_did_file(&webroot, &did).map(|_| {
+                    crate::identity::didfile::did_file_path(&webroot)
+                        .display()
+                        .to_string()
+                });
+                update(app, Action::DidFileWritten(r))
+            }
+            Effect::CheckDidFile {
+                handle,
+                did,
+                options,
+            } => {
+                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                    Action::DidFileChecked(Box::new(
+                        crate::identity::didfile::check_did_file(&handle, did.as_ref(), &options)
+                            .await,
+                    ))
                 });
                 vec![]
             }

@@ -6,6 +6,9 @@ pub const HINT_SIDEBAR: &str = "↑↓ step  Enter open  ^S review & save  ? hel
 pub const HINT_FORM: &str = "Tab/↑↓ field  Esc steps  ^R reveal  ^S review & save  F1 help";
 pub const HINT_EMAIL: &str =
     "Tab/↑↓ field  ←→ choose  ^T test mail  ^L transcript  ^S save  F1 help";
+pub const HINT_HANDLE: &str = "Tab/↑↓ field  ←→ pick account  ^T check now  Esc steps  F1 help";
+pub const HINT_DIDFILE: &str =
+    "Tab/↑↓ field  ^W write file  ^T check over HTTPS  Esc steps  F1 help";
 pub const HINT_REVIEW: &str = "Enter save  Esc steps  r reload from disk  F1 help";
 pub const HINT_PENDING: &str = "Esc steps  F1 help  q quit";
 pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16 (80x24 is best).";

@@ -321,8 +321,9 @@ mod snapshots {
     #[test]
     fn step_not_built_yet() {
         let mut a = app();
-        key(&mut a, KeyCode::Down);
-        key(&mut a, KeyCode::Down);
+        for _ in 0..4 {
+            key(&mut a, KeyCode::Down);
+        }
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
     }
 }
@@ -490,5 +491,193 @@ mod email_screen {
         assert!(
             matches!(key(&mut a, KeyCode::Char('y')).as_slice(), [Effect::Restart(c)] if *c == cmd)
         );
+    }
+}
+
+mod identity_screens {
+    use super::*;
+    use crate::finding::Finding;
+    use crate::identity::didfile::DidFileCheck;
+    use crate::identity::dns::{DnsCheck, ServerResult, TxtRecord};
+    use crate::identity::{Did, Handle, HandleReport};
+    use crate::pds::accounts::Account;
+    use crate::tui::screens::handle::Accounts;
+
+    const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+
+    fn open(step_downs: usize) -> (App, Vec<Effect>) {
+        let mut a = app();
+        for _ in 0..step_downs {
+            key(&mut a, KeyCode::Down);
+        }
+        let effects = key(&mut a, KeyCode::Enter);
+        (a, effects)
+    }
+
+    fn report(verified: bool) -> HandleReport {
+        let handle = Handle::parse("alice.example.com").unwrap();
+        let did = Did::parse(DID).unwrap();
+        let dns_finding = if verified {
+            Finding::pass(format!("_atproto.alice.example.com → did={DID}"))
+        } else {
+            Finding::fail("_atproto.alice.example.com does not exist (NXDOMAIN)")
+        };
+        HandleReport {
+            record: TxtRecord::new(&handle, &did, "example.com"),
+            dns: DnsCheck {
+                name: "_atproto.alice.example.com".into(),
+                zone: Some("example.com".into()),
+                results: vec![
+                    ServerResult {
+                        server: "system resolver".into(),
+                        address: None,
+                        values: vec![],
+                        finding: dns_finding.clone(),
+                    },
+                    ServerResult {
+                        server: "ns1.example.net".into(),
+                        address: Some("192.0.2.53:53".into()),
+                        values: vec![],
+                        finding: dns_finding,
+                    },
+                ],
+            },
+            https: DidFileCheck {
+                url: "https://alice.example.com/.well-known/atproto-did".into(),
+                final_url: "https://alice.example.com/.well-known/atproto-did".into(),
+                status: Some(404),
+                body: None,
+                finding: Finding::fail(
+                    "https://alice.example.com/.well-known/atproto-did answered HTTP 404",
+                ),
+                notes: vec![],
+            },
+            did_document: None,
+            did_document_error: None,
+            by_dns: verified,
+            by_https: false,
+            verified,
+            handle,
+            did,
+        }
+    }
+
+    #[test]
+    fn handle_screen_loads_accounts_checks_and_rechecks() {
+        let (mut a, effects) = open(2);
+        assert_eq!((a.step, a.focus), (Step::Handle, Focus::Content));
+        assert!(
+            matches!(effects.as_slice(), [Effect::LoadAccounts { .. }]),
+            "{effects:?}"
+        );
+        assert!(matches!(a.handle.accounts, Accounts::Loading));
+        update(
+            &mut a,
+            Action::AccountsLoaded(Ok(vec![Account {
+                handle: "alice.example.com".into(),
+                did: DID.into(),
+                email: None,
+                active: true,
+            }])),
+        );
+        // Pick the account: handle and DID are filled in, and the atproto-did step learns them.
+        key(&mut a, KeyCode::Right);
+        assert_eq!(a.handle.form.text("handle"), "alice.example.com");
+        assert_eq!(a.handle.form.text("did"), DID);
+        assert_eq!(a.didfile.form.text("did"), DID);
+        // Auto re-check every 30 s.
+        for _ in 0..3 {
+            key(&mut a, KeyCode::Tab);
+        }
+        key(&mut a, KeyCode::Right);
+        let effects = ctrl(&mut a, 't');
+        assert!(
+            matches!(effects.as_slice(), [Effect::VerifyHandle { .. }]),
+            "{effects:?}"
+        );
+        assert!(
+            ctrl(&mut a, 't').is_empty(),
+            "no second check while one runs"
+        );
+        key(&mut a, KeyCode::Left); // keys still work while pending
+        key(&mut a, KeyCode::Right);
+        let effects = update(&mut a, Action::HandleVerified(Box::new(report(false))));
+        assert!(
+            matches!(effects.as_slice(), [Effect::ScheduleRecheck(d)] if d.as_secs() == 30),
+            "{effects:?}"
+        );
+        assert_eq!(a.mark(Step::Handle), Mark::Attention);
+        insta::assert_snapshot!(screen(&a, 80, 24).backend());
+        // The timer fires: checked again; this time it passes.
+        assert!(matches!(
+            update(&mut a, Action::AutoRecheck).as_slice(),
+            [Effect::VerifyHandle { .. }]
+        ));
+        update(&mut a, Action::HandleVerified(Box::new(report(true))));
+        assert_eq!(a.mark(Step::Handle), Mark::Done);
+        // Auto off: the timer does nothing.
+        key(&mut a, KeyCode::Right);
+        key(&mut a, KeyCode::Right);
+        assert_eq!(a.handle.form.text("auto"), "off");
+        assert!(update(&mut a, Action::AutoRecheck).is_empty());
+    }
+
+    #[test]
+    fn a_pds_that_cannot_be_reached_is_shown_and_typing_still_works() {
+        let (mut a, _) = open(2);
+        update(
+            &mut a,
+            Action::AccountsLoaded(Err(Finding::fail(
+                "cannot reach the PDS at http://localhost:3000: connection refused",
+            ))),
+        );
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, "bob.example.com");
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, "not-a-did");
+        assert!(a.handle.target().is_err());
+        assert!(ctrl(&mut a, 't').is_empty());
+        assert!(text(&screen(&a, 80, 24)).contains("cannot reach the PDS"));
+    }
+
+    #[test]
+    fn did_file_screen_writes_and_checks() {
+        let (mut a, _) = open(3);
+        assert_eq!(a.step, Step::AtprotoDid);
+        let root = tempfile::tempdir().unwrap();
+        type_text(&mut a, "alice.example.com");
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, DID);
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, root.path().to_str().unwrap());
+        let effects = ctrl(&mut a, 'w');
+        let [Effect::WriteDidFile { webroot, did }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!((webroot.as_path(), did.as_str()), (root.path(), DID));
+        update(
+            &mut a,
+            Action::DidFileWritten(Ok(format!(
+                "{}/.well-known/atproto-did",
+                root.path().display()
+            ))),
+        );
+        let effects = ctrl(&mut a, 't');
+        assert!(
+            matches!(effects.as_slice(), [Effect::CheckDidFile { .. }]),
+            "{effects:?}"
+        );
+        update(&mut a, Action::DidFileChecked(Box::new(DidFileCheck {
+            url: "https://alice.example.com/.well-known/atproto-did".into(),
+            final_url: "https://alice.example.com/.well-known/atproto-did".into(),
+            status: Some(200),
+            body: Some("<html>".into()),
+            finding: Finding::fail("https://alice.example.com/.well-known/atproto-did answered 200 with an HTML page, not the DID").fix("Make the web server serve the plain file."),
+            notes: vec![],
+        })));
+        assert_eq!(a.mark(Step::AtprotoDid), Mark::Attention);
+        // The temp dir differs run to run; the snapshot shows the rest.
+        let t = text(&screen(&a, 80, 24)).replace(root.path().to_str().unwrap(), "/srv/www");
+        insta::assert_snapshot!(t);
     }
 }

@@ -1,7 +1,9 @@
 //! The frame: title bar, step list, the current screen, key hints, pop-ups.
 
 pub mod basics;
+pub mod didfile;
 pub mod email;
+pub mod handle;
 pub mod pending;
 pub mod review;
 
@@ -61,6 +63,12 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             app.answers.contains_key(crate::email::URL_KEY)
                 || app.answers.contains_key(crate::email::FROM_KEY),
         ),
+        Step::Handle => app
+            .handle
+            .draw(frame, inner, theme, app.focus == Focus::Content),
+        Step::AtprotoDid => app
+            .didfile
+            .draw(frame, inner, theme, app.focus == Focus::Content),
         Step::Review => review::draw(frame, inner, app, theme),
         _ => pending::draw(frame, inner, theme),
     }
@@ -79,6 +87,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         (Focus::Content, Step::Basics) => strings::HINT_FORM,
         (Focus::Content, Step::Review) => strings::HINT_REVIEW,
         (Focus::Content, Step::Email) => strings::HINT_EMAIL,
+        (Focus::Content, Step::Handle) => strings::HINT_HANDLE,
+        (Focus::Content, Step::AtprotoDid) => strings::HINT_DIDFILE,
         _ => strings::HINT_PENDING,
     };
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);

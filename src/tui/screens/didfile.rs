@@ -1,0 +1,179 @@
+//! atproto-did: write the DID into a web root's `.well-known/atproto-did`, and check over
+//! HTTPS that the site really serves it.
+
+use crate::finding::{Finding, Level};
+use crate::identity::didfile::{did_file_path, DidFileCheck};
+use crate::identity::{Did, Handle};
+use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::finding_line;
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub const HANDLE: &str = "handle";
+pub const DID: &str = "did";
+pub const WEBROOT: &str = "webroot";
+
+pub struct DidFileScreen {
+    pub form: Form,
+    pub written: Option<Finding>,
+    pub pending: Option<Instant>,
+    pub check: Option<Box<DidFileCheck>>,
+    pub spinner: usize,
+}
+
+impl Default for DidFileScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DidFileScreen {
+    pub fn new() -> DidFileScreen {
+        let fields = vec![
+            Field::new(HANDLE, "Handle", FieldKind::Text, ""),
+            Field::new(DID, "DID", FieldKind::Text, ""),
+            Field::new(WEBROOT, "Web root", FieldKind::Text, ""),
+        ];
+        let mut s = DidFileScreen {
+            form: Form::new(fields),
+            written: None,
+            pending: None,
+            check: None,
+            spinner: 0,
+        };
+        s.refresh_findings();
+        s
+    }
+
+    /// Fill in what the Handle step already knows, without overwriting what was typed here.
+    pub fn prefill(&mut self, handle: &str, did: &str) {
+        for (key, value) in [(HANDLE, handle), (DID, did)] {
+            if let Some(f) = self.form.field_mut(key) {
+                if f.text().is_empty() && !value.is_empty() {
+                    f.set_text(value);
+                }
+            }
+        }
+        self.refresh_findings();
+    }
+
+    pub fn handle(&self) -> Result<Handle, String> {
+        Handle::parse_usable(&self.form.text(HANDLE)).map_err(|e| e.to_string())
+    }
+
+    pub fn did(&self) -> Result<Did, String> {
+        Did::parse(&self.form.text(DID)).map_err(|e| e.to_string())
+    }
+
+    pub fn webroot(&self) -> Result<PathBuf, String> {
+        let w = self.form.text(WEBROOT);
+        if w.is_empty() {
+            return Err(
+                "give the web root of the site that serves the handle (e.g. /var/www/example.com)"
+                    .into(),
+            );
+        }
+        Ok(PathBuf::from(w))
+    }
+
+    pub fn on_key(&mut self, k: KeyEvent) {
+        if self.form.on_key(k).is_some() {
+            self.check = None;
+            self.written = None;
+            self.refresh_findings();
+        }
+    }
+
+    pub fn refresh_findings(&mut self) {
+        for f in &mut self.form.fields {
+            let v = f.text();
+            f.findings = match f.key {
+                HANDLE if v.is_empty() => {
+                    vec![Finding::info("the handle whose site serves the file")]
+                }
+                HANDLE => vec![Handle::parse_usable(&v)
+                    .map(|_| Finding::pass("ok"))
+                    .unwrap_or_else(|e| Finding::fail(e.to_string()))],
+                DID if v.is_empty() => {
+                    vec![Finding::info("did:plc:… (filled in from the Handle step)")]
+                }
+                DID => vec![Did::parse(&v)
+                    .map(|_| Finding::pass("ok"))
+                    .unwrap_or_else(|e| Finding::fail(e.to_string()))],
+                WEBROOT if v.is_empty() => vec![Finding::info(
+                    "where the site's files live, e.g. /var/www/example.com",
+                )],
+                WEBROOT => {
+                    let p = PathBuf::from(&v);
+                    if p.is_dir() {
+                        vec![Finding::pass(format!(
+                            "writes {}",
+                            did_file_path(&p).display()
+                        ))]
+                    } else {
+                        vec![Finding::fail(format!("{v} is not a directory"))]
+                    }
+                }
+                _ => vec![],
+            };
+        }
+    }
+
+    pub fn worst(&self) -> Level {
+        match &self.check {
+            Some(c) => c.finding.level,
+            None => Level::Info,
+        }
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+        let y = self.form.draw(frame, area, theme, focused, &|_| false);
+        let mut lines: Vec<Line> = vec![Line::from(Span::styled(
+            "Ctrl-W writes the file (atomically, with a backup); Ctrl-T checks https://<handle>/.well-known/atproto-did.",
+            theme.key_hint,
+        ))];
+        lines.push(Line::from(Span::styled(
+            "Or let the reverse proxy send /.well-known/atproto-did to the PDS, which answers for handles under its own domain.",
+            theme.dim,
+        )));
+        if let Some(w) = &self.written {
+            lines.push(finding_line(w, theme));
+        }
+        if let Some(started) = self.pending {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "checking over HTTPS… {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ),
+                theme.warn,
+            )));
+        }
+        if let Some(c) = &self.check {
+            lines.push(finding_line(&c.finding, theme));
+            if !c.finding.why.is_empty() {
+                lines.push(Line::from(Span::styled(c.finding.why.clone(), theme.dim)));
+            }
+            if !c.finding.fix.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    format!("Fix: {}", c.finding.fix),
+                    theme.dim,
+                )));
+            }
+            for n in &c.notes {
+                lines.push(finding_line(n, theme));
+            }
+        }
+        if y < area.bottom() {
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: true }),
+                Rect::new(area.x, y, area.width, area.bottom() - y),
+            );
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Handle & DNS: pick an account (or type a handle and DID), see the exact record to
+//! create, check every verification method in the background, optionally again every N
+//! seconds while you edit DNS elsewhere.
+
+use crate::finding::{Finding, Level};
+use crate::identity::{Did, Handle, HandleReport};
+use crate::pds::accounts::Account;
+use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{finding_line, level_icon, level_style};
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::time::{Duration, Instant};
+
+pub const ACCOUNT: &str = "account";
+pub const HANDLE: &str = "handle";
+pub const DID: &str = "did";
+pub const AUTO: &str = "auto";
+const TYPED: &str = "(typed below)";
+pub const AUTO_CHOICES: [&str; 3] = ["off", "every 30 s", "every 60 s"];
+
+pub enum Accounts {
+    NotLoaded,
+    Loading,
+    Loaded(Vec<Account>),
+    Failed(Finding),
+}
+
+pub struct HandleScreen {
+    pub form: Form,
+    pub accounts: Accounts,
+    pub pending: Option<Instant>,
+    pub report: Option<Box<HandleReport>>,
+    pub spinner: usize,
+}
+
+impl Default for HandleScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HandleScreen {
+    pub fn new() -> HandleScreen {
+        let fields = vec![
+            Field::new(
+                ACCOUNT,
+                "Account",
+                FieldKind::Choice(vec![TYPED.to_string()]),
+                TYPED,
+            ),
+            Field::new(HANDLE, "Handle", FieldKind::Text, ""),
+            Field::new(DID, "DID", FieldKind::Text, ""),
+            Field::new(
+                AUTO,
+                "Re-check",
+                FieldKind::Choice(AUTO_CHOICES.iter().map(|s| s.to_string()).collect()),
+                "off",
+            ),
+        ];
+        let mut s = HandleScreen {
+            form: Form::new(fields),
+            accounts: Accounts::NotLoaded,
+            pending: None,
+            report: None,
+            spinner: 0,
+        };
+        s.refresh_findings();
+        s
+    }
+
+    pub fn set_accounts(&mut self, result: Result<Vec<Account>, Finding>) {
+        match result {
+            Ok(list) => {
+                let mut choices = vec![TYPED.to_string()];
+                choices.extend(list.iter().map(|a| a.handle.clone()));
+                if let Some(f) = self.form.field_mut(ACCOUNT) {
+                    f.kind = FieldKind::Choice(choices);
+                }
+                self.accounts = Accounts::Loaded(list);
+            }
+            Err(f) => self.accounts = Accounts::Failed(f),
+        }
+        self.refresh_findings();
+    }
+
+    /// The handle and DID as typed, when both are valid.
+    pub fn target(&self) -> Result<(Handle, Did), String> {
+        let h = Handle::parse_usable(&self.form.text(HANDLE)).map_err(|e| e.to_string())?;
+        let d = Did::parse(&self.form.text(DID)).map_err(|e| e.to_string())?;
+        Ok((h, d))
+    }
+
+    pub fn auto_interval(&self) -> Option<Duration> {
+        match self.form.text(AUTO).as_str() {
+            "every 30 s" => Some(Duration::from_secs(30)),
+            "every 60 s" => Some(Duration::from_secs(60)),
+            _ => None,
+        }
+    }
+
+    /// Handle a key; true when the target changed (an old report no longer applies).
+    pub fn on_key(&mut self, k: KeyEvent) -> bool {
+        let Some(key) = self.form.on_key(k) else {
+            return false;
+        };
+        if key == ACCOUNT {
+            let chosen = self.form.text(ACCOUNT);
+            if let Accounts::Loaded(list) = &self.accounts {
+                if let Some(a) = list.iter().find(|a| a.handle == chosen).cloned() {
+                    self.set(HANDLE, &a.handle);
+                    self.set(DID, &a.did);
+                }
+            }
+        }
+        self.refresh_findings();
+        if matches!(key, HANDLE | DID | ACCOUNT) {
+            self.report = None;
+            return true;
+        }
+        false
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        if let Some(f) = self.form.field_mut(key) {
+            f.set_text(value);
+        }
+    }
+
+    pub fn refresh_findings(&mut self) {
+        let accounts_note = match &self.accounts {
+            Accounts::NotLoaded | Accounts::Loading => {
+                Finding::info("loading accounts from the PDS…")
+            }
+            Accounts::Loaded(l) if l.is_empty() => Finding::info("the PDS has no accounts yet"),
+            Accounts::Loaded(l) => Finding::info(format!(
+                "{} account(s) on this PDS: ← → to pick one",
+                l.len()
+            )),
+            Accounts::Failed(f) => f.clone(),
+        };
+        for f in &mut self.form.fields {
+            let v = f.text();
+            f.findings = match f.key {
+                ACCOUNT => vec![accounts_note.clone()],
+                HANDLE if v.is_empty() => vec![Finding::info(
+                    "e.g. alice.example.com, or example.com itself",
+                )],
+                HANDLE => match Handle::parse_usable(&v) {
+                    Ok(_) => vec![Finding::pass("ok")],
+                    Err(e) => vec![Finding::fail(e.to_string())],
+                },
+                DID if v.is_empty() => {
+                    vec![Finding::info("did:plc:… (pick an account to fill it in)")]
+                }
+                DID => match Did::parse(&v) {
+                    Ok(_) => vec![Finding::pass("ok")],
+                    Err(e) => vec![Finding::fail(e.to_string())],
+                },
+                AUTO => vec![Finding::info(
+                    "checks again on its own while you change DNS elsewhere",
+                )],
+                _ => vec![],
+            };
+        }
+    }
+
+    pub fn worst(&self) -> Level {
+        let form = self
+            .form
+            .fields
+            .iter()
+            .filter(|f| f.key != ACCOUNT)
+            .flat_map(|f| f.findings.iter())
+            .map(|f| f.level)
+            .max();
+        let report = self
+            .report
+            .as_ref()
+            .map(|r| if r.verified { Level::Pass } else { Level::Fail });
+        form.into_iter().chain(report).max().unwrap_or(Level::Info)
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+        let y = self.form.draw(frame, area, theme, focused, &|_| false);
+        let mut lines: Vec<Line> = Vec::new();
+        match (&self.pending, &self.report, self.target()) {
+            (Some(started), _, _) => {
+                const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "{} checking DNS, HTTPS and the DID document… {:.1} s",
+                        FRAMES[self.spinner % FRAMES.len()],
+                        started.elapsed().as_secs_f64()
+                    ),
+                    theme.warn,
+                )));
+            }
+            (None, None, Ok((h, d))) => {
+                lines.push(Line::from(Span::styled(
+                    format!("Create a TXT record named _atproto.{h} with the value did={d}"),
+                    theme.dim,
+                )));
+                lines.push(Line::from(Span::styled(
+                    "Ctrl-T checks now (and shows the name relative to your DNS zone).",
+                    theme.key_hint,
+                )));
+            }
+            (None, None, Err(_)) => lines.push(Line::from(Span::styled(
+                "Pick an account, or type a handle and its DID.",
+                theme.dim,
+            ))),
+            _ => {}
+        }
+        if let Some(r) = &self.report {
+            let rec = &r.record;
+            lines.push(Line::from(vec![
+                Span::styled("Record ", theme.dim),
+                Span::raw(format!(
+                    "TXT  {}  (zone {})  {}",
+                    rec.relative_name, rec.zone, rec.value
+                )),
+            ]));
+            for s in &r.dns.results {
+                lines.push(Line::from(vec![
+                    Span::styled(
+                        format!("{} ", level_icon(s.finding.level)),
+                        level_style(s.finding.level, theme),
+                    ),
+                    Span::raw(format!("DNS {}: ", s.server)),
+                    Span::styled(s.finding.what.clone(), level_style(s.finding.level, theme)),
+                ]));
+            }
+            lines.push(prefixed("HTTPS ", &r.https.finding, theme));
+            if let Some(a) = &r.did_document {
+                for f in &a.findings {
+                    lines.push(prefixed("DID doc ", f, theme));
+                }
+            }
+            if let Some(f) = &r.did_document_error {
+                lines.push(prefixed("DID doc ", f, theme));
+            }
+            let verdict = r.verdict();
+            lines.push(Line::from(Span::styled(
+                verdict,
+                if r.verified { theme.pass } else { theme.fail },
+            )));
+        }
+        if y < area.bottom() {
+            frame.render_widget(
+                Paragraph::new(lines).wrap(Wrap { trim: true }),
+                Rect::new(area.x, y, area.width, area.bottom() - y),
+            );
+        }
+    }
+}
+
+fn prefixed<'a>(prefix: &str, f: &Finding, theme: &Theme) -> Line<'a> {
+    let mut l = finding_line(f, theme);
+    l.spans.insert(1, Span::raw(prefix.to_string()));
+    l
+}
