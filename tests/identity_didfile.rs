@@ -39,6 +39,13 @@ fn start() -> Nginx {
             &Did::parse("did:plc:otherotherot").unwrap(),
         )
         .unwrap();
+        // A did:web document for good.example.test, hosted by the PDS pds.example.test.
+        std::fs::write(
+            dir.join("www-good/.well-known/did.json"),
+            r##"{"id":"did:web:good.example.test","alsoKnownAs":["at://good.example.test"],
+                "service":[{"id":"#atproto_pds","type":"AtprotoPersonalDataServer","serviceEndpoint":"https://pds.example.test"}]}"##,
+        )
+        .unwrap();
     })
 }
 
@@ -155,4 +162,37 @@ async fn refused_and_silent_servers_are_explained() {
         c.finding.what.contains("did not answer within 1 s"),
         "{c:#?}"
     );
+}
+
+#[tokio::test]
+async fn did_web_documents_are_fetched_and_compared() {
+    use pds_wizard::identity::diddoc::{agreement, fetch};
+    let n = start();
+    let did = Did::parse("did:web:good.example.test").unwrap();
+    let doc = fetch(&did, "unused-for-did-web", &opts(&n))
+        .await
+        .expect("did.json");
+    let handle = Handle::parse("good.example.test").unwrap();
+    let ok = agreement(&doc, &did, &handle, "https://pds.example.test");
+    assert!(
+        ok.findings.iter().all(|f| f.level == Level::Pass),
+        "{ok:#?}"
+    );
+    let moved = agreement(&doc, &did, &handle, "https://new-pds.example.test");
+    assert!(
+        moved
+            .findings
+            .iter()
+            .any(|f| f.level == Level::Fail && f.what.contains("#atproto_pds")),
+        "{moved:#?}"
+    );
+    // No document: a 404, explained.
+    let e = fetch(
+        &Did::parse("did:web:wrong.example.test").unwrap(),
+        "x",
+        &opts(&n),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.what.contains("404"), "{e:#?}");
 }

@@ -54,9 +54,15 @@ pub async fn fetch(
         .fix("Check the PLC URL (PDS_DID_PLC_URL) and the network.")
     })?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(Finding::fail(format!("{url}: no such DID (HTTP 404)"))
-            .why("The directory does not know this DID: a typo, or an account created against another PLC directory.")
-            .fix("Copy the DID from `pds-wizard accounts`."));
+        return Err(if did.method() == "web" {
+            Finding::fail(format!("{url}: no DID document there (HTTP 404)"))
+                .why("A did:web identity is a file the site must serve; it is missing.")
+                .fix("Serve the DID document at /.well-known/did.json on that host.")
+        } else {
+            Finding::fail(format!("{url}: no such DID (HTTP 404)"))
+                .why("The directory does not know this DID: a typo, or an account created against another PLC directory.")
+                .fix("Copy the DID from `pds-wizard accounts`.")
+        });
     }
     if !resp.status().is_success() {
         return Err(Finding::fail(format!(
