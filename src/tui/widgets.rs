@@ -46,3 +46,36 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         .areas(v);
     h
 }
+
+const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
+
+/// The spinner frame for tick `n`.
+pub fn spinner(n: usize) -> &'static str {
+    SPINNER[n % SPINNER.len()]
+}
+
+/// A result in full: the finding, its why and fix, then any notes.
+pub fn finding_block<'a>(f: &Finding, notes: &[Finding], theme: &Theme) -> Vec<Line<'a>> {
+    let mut lines = vec![finding_line(f, theme)];
+    if !f.why.is_empty() {
+        lines.push(Line::from(Span::styled(f.why.clone(), theme.dim)));
+    }
+    if !f.fix.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("Fix: {}", f.fix),
+            theme.dim,
+        )));
+    }
+    lines.extend(notes.iter().map(|n| finding_line(n, theme)));
+    lines
+}
+
+/// Wrapped lines from row `y` of `area` down (under a form).
+pub fn draw_below(frame: &mut ratatui::Frame, area: Rect, y: u16, lines: Vec<Line>) {
+    if y < area.bottom() {
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+            Rect::new(area.x, y, area.width, area.bottom() - y),
+        );
+    }
+}

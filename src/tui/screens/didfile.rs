@@ -6,11 +6,10 @@ use crate::identity::didfile::{did_file_path, DidFileCheck};
 use crate::identity::{Did, Handle};
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::finding_line;
+use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -148,32 +147,16 @@ impl DidFileScreen {
         if let Some(started) = self.pending {
             lines.push(Line::from(Span::styled(
                 format!(
-                    "checking over HTTPS… {:.1} s",
+                    "{} checking over HTTPS… {:.1} s",
+                    spinner(self.spinner),
                     started.elapsed().as_secs_f64()
                 ),
                 theme.warn,
             )));
         }
         if let Some(c) = &self.check {
-            lines.push(finding_line(&c.finding, theme));
-            if !c.finding.why.is_empty() {
-                lines.push(Line::from(Span::styled(c.finding.why.clone(), theme.dim)));
-            }
-            if !c.finding.fix.is_empty() {
-                lines.push(Line::from(Span::styled(
-                    format!("Fix: {}", c.finding.fix),
-                    theme.dim,
-                )));
-            }
-            for n in &c.notes {
-                lines.push(finding_line(n, theme));
-            }
+            lines.extend(finding_block(&c.finding, &c.notes, theme));
         }
-        if y < area.bottom() {
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: true }),
-                Rect::new(area.x, y, area.width, area.bottom() - y),
-            );
-        }
+        draw_below(frame, area, y, lines);
     }
 }

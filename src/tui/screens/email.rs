@@ -9,7 +9,7 @@ use crate::finding::{Finding, Level};
 use crate::secret::Secret;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{finding_line, level_style};
+use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -340,11 +340,10 @@ impl EmailScreen {
                 theme.key_hint,
             ))),
             TestState::Pending { started, to } => {
-                const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
                 lines.push(Line::from(Span::styled(
                     format!(
                         "{} sending a test mail to {to}… {:.1} s (keys still work)",
-                        FRAMES[self.spinner % FRAMES.len()],
+                        spinner(self.spinner),
                         started.elapsed().as_secs_f64()
                     ),
                     theme.warn,
@@ -356,29 +355,14 @@ impl EmailScreen {
                     "Ctrl-L: why, how to fix it, and the SMTP conversation. Ctrl-T sends again.",
                     theme.key_hint,
                 )));
-                if !r.finding.why.is_empty() {
-                    lines.push(Line::from(Span::styled(
-                        r.finding.why.clone(),
-                        level_style(Level::Info, theme),
-                    )));
-                }
-                if !r.finding.fix.is_empty() {
-                    lines.push(Line::from(Span::styled(
-                        format!("Fix: {}", r.finding.fix),
-                        theme.dim,
-                    )));
-                }
-                for n in &r.notes {
-                    lines.push(finding_line(n, theme));
-                }
+                lines.extend(
+                    finding_block(&r.finding, &r.notes, theme)
+                        .into_iter()
+                        .skip(1),
+                );
             }
         }
-        if y < area.bottom() {
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: true }),
-                Rect::new(area.x, y, area.width, area.bottom() - y),
-            );
-        }
+        draw_below(frame, area, y, lines);
     }
 
     /// True for keys this screen handles itself rather than the form.

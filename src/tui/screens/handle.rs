@@ -7,11 +7,10 @@ use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::{finding_line, level_icon, level_style};
+use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::time::{Duration, Instant};
 
@@ -189,11 +188,10 @@ impl HandleScreen {
         let mut lines: Vec<Line> = Vec::new();
         match (&self.pending, &self.report, self.target()) {
             (Some(started), _, _) => {
-                const FRAMES: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
                 lines.push(Line::from(Span::styled(
                     format!(
                         "{} checking DNS, HTTPS and the DID document… {:.1} s",
-                        FRAMES[self.spinner % FRAMES.len()],
+                        spinner(self.spinner),
                         started.elapsed().as_secs_f64()
                     ),
                     theme.warn,
@@ -255,12 +253,7 @@ impl HandleScreen {
                 if r.verified { theme.pass } else { theme.fail },
             )));
         }
-        if y < area.bottom() {
-            frame.render_widget(
-                Paragraph::new(lines).wrap(Wrap { trim: true }),
-                Rect::new(area.x, y, area.width, area.bottom() - y),
-            );
-        }
+        draw_below(frame, area, y, lines);
     }
 }
 
