@@ -108,17 +108,12 @@ impl DidFileScreen {
                 WEBROOT if v.is_empty() => vec![Finding::info(
                     "where the site's files live, e.g. /var/www/example.com",
                 )],
-                WEBROOT => {
-                    let p = PathBuf::from(&v);
-                    if p.is_dir() {
-                        vec![Finding::pass(format!(
-                            "writes {}",
-                            did_file_path(&p).display()
-                        ))]
-                    } else {
-                        vec![Finding::fail(format!("{v} is not a directory"))]
-                    }
-                }
+                // No file-system look-up here (screens do no I/O): the write reports a
+                // missing directory.
+                WEBROOT => vec![Finding::info(format!(
+                    "Ctrl-W writes {}",
+                    did_file_path(&PathBuf::from(&v)).display()
+                ))],
                 _ => vec![],
             };
         }
