@@ -8,6 +8,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Stop a server process started by a test: close its stdin (the lab scripts exit on EOF),
+/// then make sure it is gone.
+fn stop(child: &mut Child) {
+    drop(child.stdin.take());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Wait until something accepts TCP connections at `addr` (servers are ready then).
+fn wait_for_port(addr: std::net::SocketAddr, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub const USER: &str = "alice@example.test";
 /// Every character that breaks a hand-written SMTP URL.
 pub const PASSWORD: &str = "p@ss: /?#[]%+&=\"'w";
@@ -183,10 +200,7 @@ impl SmtpServers {
 
 impl Drop for SmtpServers {
     fn drop(&mut self) {
-        // Closing stdin stops the servers; kill in case it is stuck.
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
@@ -255,12 +269,7 @@ impl Nsd {
             .spawn()
             .expect("nsd: run scripts/test, which installs it");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        // Ready when it answers over TCP.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "nsd did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_port(addr, "nsd");
         Nsd {
             child,
             addr,
@@ -271,8 +280,7 @@ impl Nsd {
 
 impl Drop for Nsd {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
@@ -309,11 +317,7 @@ impl Nginx {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("nginx: run scripts/test, which installs it");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not start on {port}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_port(([127, 0, 0, 1], port).into(), "nginx");
         Nginx {
             child,
             port,
@@ -417,8 +421,6 @@ impl PdsLab {
 
 impl Drop for PdsLab {
     fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
