@@ -10,5 +10,6 @@ pub mod fsutil;
 pub mod http;
 pub mod identity;
 pub mod pds;
+pub mod proxy;
 pub mod secret;
 pub mod tui;

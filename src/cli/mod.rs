@@ -3,6 +3,7 @@
 pub mod email;
 pub mod env;
 pub mod identity;
+pub mod proxy;
 
 use crate::context::{Context, DEFAULT_ENV_FILE};
 use clap::{Parser, Subcommand};
@@ -93,6 +94,9 @@ pub enum Command {
     /// The /.well-known/atproto-did file: write it into a web root, check it over HTTPS
     #[command(subcommand, name = "did-file")]
     DidFile(identity::DidFileCmd),
+    /// Reverse proxy: nginx, Caddy or Traefik configuration from pds.env, validated
+    #[command(subcommand)]
+    Proxy(proxy::ProxyCmd),
 }
 
 impl Cli {
@@ -118,6 +122,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::Accounts => identity::accounts(&ctx, cli.json),
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
+        Command::Proxy(p) => proxy::run(&ctx, p, cli.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

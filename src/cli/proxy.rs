@@ -1,0 +1,321 @@
+//! `pds-wizard proxy render|validate`: reverse-proxy configuration from pds.env, checked by
+//! the server's own validator before anything is written.
+
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::context::Context;
+use crate::envfile::Document;
+use crate::finding::{worst, Finding, Level};
+use crate::proxy::install::{placements, reload_hint, write};
+use crate::proxy::render::render;
+use crate::proxy::validate::{detect, validate, validate_plan, Validation};
+use crate::proxy::{plan_from_env, PlanAnswers, Server};
+use anyhow::{anyhow, bail, Result};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCmd {
+    /// Write the reverse-proxy configuration for SERVER (nginx, caddy or traefik) from
+    /// pds.env and the options; printed, or written to --out after a diff
+    Render {
+        #[arg(value_parser = parse_server)]
+        server: Server,
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Write here (with a backup of what was there); snippets go beside it
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Show the diff against --out, write nothing
+        #[arg(long, requires = "out")]
+        dry_run: bool,
+        /// Write even when the plan has failures or the server's check refuses it
+        #[arg(long)]
+        force: bool,
+        /// Skip the server's own check
+        #[arg(long)]
+        no_validate: bool,
+    },
+    /// Check a configuration file with the server's own validator (nginx -t, caddy validate,
+    /// a short loopback run of traefik)
+    Validate {
+        file: PathBuf,
+        /// The server it is for [default: guessed from the file]
+        #[arg(long, value_parser = parse_server)]
+        server: Option<Server>,
+        /// nginx: a snippet to check inside a server block (repeatable)
+        #[arg(long, value_name = "FILE")]
+        snippet: Vec<PathBuf>,
+    },
+}
+
+fn parse_server(s: &str) -> Result<Server, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The PDS hostname [default: PDS_HOSTNAME]
+    #[arg(long)]
+    host: Option<String>,
+    /// The PDS hostname also serves an existing website: only the atproto paths go to the PDS
+    #[arg(long)]
+    shared_host: bool,
+    /// Where the PDS listens [default: 127.0.0.1:PDS_PORT]
+    #[arg(long, value_name = "HOST:PORT")]
+    upstream: Option<String>,
+    /// files, certbot (nginx), acme, on-demand (Caddy), internal (Caddy) [default: certbot for
+    /// nginx, on-demand for Caddy, acme for Traefik]
+    #[arg(long, value_name = "MODE")]
+    tls: Option<String>,
+    /// Certificate (full chain) for --tls files
+    #[arg(long, value_name = "PATH")]
+    cert: Option<PathBuf>,
+    /// Private key for --tls files
+    #[arg(long, value_name = "PATH")]
+    key: Option<PathBuf>,
+    /// ACME account email [default: PDS_CONTACT_EMAIL_ADDRESS]
+    #[arg(long)]
+    email: Option<String>,
+    /// A handle-only domain: NAME[,shared][,proxied][,webroot=DIR][,redirect=DID] (repeatable)
+    #[arg(long = "handle-domain", value_name = "SPEC")]
+    handle_domains: Vec<String>,
+    /// Listen on this address only [default: every address]
+    #[arg(long, value_name = "IP")]
+    listen: Option<String>,
+    /// HTTPS port
+    #[arg(long, default_value = "443")]
+    https_port: u16,
+    /// Plain-HTTP port for redirects and ACME challenges, or "off"
+    #[arg(long, default_value = "80", value_parser = parse_http_port)]
+    http_port: HttpPort,
+}
+
+/// A port, or none ("off"); a newtype because clap reads a bare Option as "flag absent".
+#[derive(Debug, Clone, Copy)]
+struct HttpPort(Option<u16>);
+
+fn parse_http_port(s: &str) -> Result<HttpPort, String> {
+    if s == "off" {
+        return Ok(HttpPort(None));
+    }
+    s.parse::<u16>()
+        .map(|p| HttpPort(Some(p)))
+        .map_err(|_| format!("{s:?}: a port number or \"off\""))
+}
+
+impl PlanArgs {
+    fn answers(&self) -> PlanAnswers {
+        PlanAnswers {
+            host: self.host.clone(),
+            shared_host: self.shared_host,
+            upstream: self.upstream.clone(),
+            tls: self.tls.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            email: self.email.clone(),
+            handle_domains: self.handle_domains.clone(),
+            listen: self.listen.clone(),
+            https_port: Some(self.https_port),
+            http_port: Some(self.http_port.0),
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
+    match cmd {
+        ProxyCmd::Render {
+            server,
+            plan,
+            out,
+            dry_run,
+            force,
+            no_validate,
+        } => render_cmd(
+            ctx,
+            *server,
+            plan,
+            out.as_ref(),
+            *dry_run,
+            *force,
+            *no_validate,
+            json,
+        ),
+        ProxyCmd::Validate {
+            file,
+            server,
+            snippet,
+        } => validate_cmd(ctx, file, *server, snippet, json),
+    }
+}
+
+fn print_validation(v: &Validation) {
+    eprintln!("{}", v.finding);
+    if v.finding.level == Level::Fail && !v.output.is_empty() {
+        for l in v.output.lines() {
+            eprintln!("       | {l}");
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_cmd(
+    ctx: &Context,
+    server: Server,
+    args: &PlanArgs,
+    out: Option<&PathBuf>,
+    dry_run: bool,
+    force: bool,
+    no_validate: bool,
+    json: bool,
+) -> Result<u8> {
+    // pds.env gives the hostname, port, blob limit and handle domains; without it, --host.
+    let doc = match Document::load(&ctx.env_file) {
+        Ok(d) => d,
+        Err(_) if args.host.is_some() => Document::parse(""),
+        Err(e) => bail!("{e}\n(give --host to render without pds.env)"),
+    };
+    let plan = match plan_from_env(server, &doc, &args.answers()) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let findings = plan.findings();
+    let files = render(&plan);
+    let validation = if no_validate {
+        None
+    } else {
+        Some(runtime()?.block_on(validate_plan(
+            &plan,
+            &files,
+            ctx.timeout.max(std::time::Duration::from_secs(10)),
+        )))
+    };
+    let mut all: Vec<Finding> = findings.clone();
+    if let Some(v) = &validation {
+        all.push(v.finding.clone());
+    }
+    let blocked = worst(&all) == Level::Fail && !force;
+    let places = match out {
+        Some(o) => Some(placements(&files, o).map_err(|e| anyhow!(e))?),
+        None => None,
+    };
+    let written = match &places {
+        Some(p) if !dry_run && !blocked => Some(write(&files, p).map_err(|e| anyhow!(e))?),
+        _ => None,
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "plan": plan,
+                "findings": findings,
+                "validation": validation,
+                "files": files,
+                "placements": places,
+                "written": written.as_ref().map(|w| w.iter().map(|(p, r)| json!({"path": p, "backup": r.backup})).collect::<Vec<_>>()),
+                "reload": out.map(|_| reload_hint(server)),
+            }))?
+        );
+    } else {
+        for f in &findings {
+            eprintln!("{f}");
+        }
+        if let Some(v) = &validation {
+            print_validation(v);
+        }
+        match &places {
+            None => {
+                for (i, f) in files.iter().enumerate() {
+                    if files.len() > 1 {
+                        println!(
+                            "{}# ==> {} ({})",
+                            if i > 0 { "\n" } else { "" },
+                            f.name,
+                            f.purpose
+                        );
+                    }
+                    print!("{}", f.text);
+                }
+            }
+            Some(places) => {
+                for p in places {
+                    if !p.changed() {
+                        println!("{}: no change", p.path.display());
+                        continue;
+                    }
+                    println!(
+                        "{}{}:",
+                        p.path.display(),
+                        if p.existed { "" } else { " (new file)" }
+                    );
+                    for l in &p.diff {
+                        println!("{l}");
+                    }
+                }
+                if dry_run {
+                    println!("(dry run: nothing written)");
+                } else if blocked {
+                    eprintln!("Nothing written: fix the failures above (or --force).");
+                } else if let Some(w) = &written {
+                    for (path, r) in w {
+                        print!("Wrote {}", path.display());
+                        if let Some(b) = &r.backup {
+                            print!("; previous version kept as {}", b.display());
+                        }
+                        println!(".");
+                    }
+                    if !w.is_empty() {
+                        println!("To load it: {}", reload_hint(server));
+                    }
+                }
+            }
+        }
+    }
+    Ok(if blocked { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn validate_cmd(
+    ctx: &Context,
+    file: &PathBuf,
+    server: Option<Server>,
+    snippets: &[PathBuf],
+    json: bool,
+) -> Result<u8> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
+    let server = match server.or_else(|| detect(file, &text)) {
+        Some(s) => s,
+        None => bail!(
+            "cannot tell which server {} is for: give --server nginx|caddy|traefik",
+            file.display()
+        ),
+    };
+    let v = runtime()?.block_on(validate(
+        server,
+        file,
+        snippets,
+        ctx.timeout.max(std::time::Duration::from_secs(10)),
+    ));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print_validation(&v);
+    }
+    Ok(match v.finding.level {
+        Level::Fail => EXIT_FINDINGS,
+        // Not installed: not a failure of the file, but nothing was proven either.
+        _ if !v.validated() => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
+}

@@ -1,0 +1,122 @@
+//! Putting rendered files in place: the diff against what is there first, then the one
+//! safe-write path (temp file, fsync, rename, backup). Reloading is a separate, explicit step.
+
+use super::render::RenderedFile;
+use super::Server;
+use crate::envfile::display::changed_lines;
+use crate::fsutil::{safe_write, SaveReport, WriteOptions};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Where one rendered file would go, and what would change there.
+#[derive(Debug, Clone, Serialize)]
+pub struct Placement {
+    pub name: String,
+    pub path: PathBuf,
+    pub existed: bool,
+    /// `-`/`+` lines against the file there now (every line is `+` for a new file).
+    pub diff: Vec<String>,
+}
+
+impl Placement {
+    pub fn changed(&self) -> bool {
+        !self.diff.is_empty()
+    }
+}
+
+/// The main file goes to `out`; snippets beside it, under their own names. A symlink (as
+/// in sites-enabled) is followed so the link survives the write.
+pub fn placements(files: &[RenderedFile], out: &Path) -> Result<Vec<Placement>, String> {
+    let main = match std::fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(out)
+            .map_err(|e| format!("{} is a link to a missing file: {e}", out.display()))?,
+        _ => out.to_path_buf(),
+    };
+    if main.is_dir() {
+        return Err(format!(
+            "{} is a directory: give the file's path",
+            main.display()
+        ));
+    }
+    let dir = match main.parent() {
+        Some(d) if d.as_os_str().is_empty() => PathBuf::from("."),
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("the directory {} does not exist", dir.display()));
+    }
+    if dir.file_name().is_some_and(|n| n == "sites-enabled") {
+        // nginx loads every file there, so the backup would be loaded too: two upstreams
+        // of one name, and nginx refuses to start.
+        return Err(format!(
+            "{} is in sites-enabled, where nginx would also load the backup copies: write it to sites-available and link it (ln -s ../sites-available/{n} /etc/nginx/sites-enabled/{n})",
+            main.display(),
+            n = main.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let path = if i == 0 {
+                main.clone()
+            } else {
+                dir.join(&f.name)
+            };
+            let old = match std::fs::read_to_string(&path) {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            };
+            Ok(Placement {
+                name: f.name.clone(),
+                existed: old.is_some(),
+                diff: changed_lines(old.as_deref().unwrap_or(""), &f.text),
+                path,
+            })
+        })
+        .collect()
+}
+
+/// Write every changed file (unchanged ones are left alone, with no backup).
+pub fn write(
+    files: &[RenderedFile],
+    places: &[Placement],
+) -> Result<Vec<(PathBuf, SaveReport)>, String> {
+    let mut done = Vec::new();
+    for (f, p) in files.iter().zip(places) {
+        if !p.changed() {
+            continue;
+        }
+        let opts = WriteOptions {
+            new_file_mode: 0o644,
+            keep_backups: 10,
+        };
+        let report = safe_write(&p.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
+        done.push((p.path.clone(), report));
+    }
+    Ok(done)
+}
+
+/// The command that makes the server load what was written; None when it reloads by itself.
+pub fn reload_command(server: Server) -> Option<Vec<String>> {
+    match server {
+        Server::Nginx => Some(
+            ["sh", "-c", "nginx -t && systemctl reload nginx"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        Server::Caddy => Some(["systemctl", "reload", "caddy"].map(String::from).to_vec()),
+        // The file provider watches its file.
+        Server::Traefik => None,
+    }
+}
+
+pub fn reload_hint(server: Server) -> String {
+    match reload_command(server) {
+        Some(c) if c[0] == "sh" => c[2].clone(),
+        Some(c) => c.join(" "),
+        None => "nothing to do: Traefik's file provider picks the change up by itself".into(),
+    }
+}
