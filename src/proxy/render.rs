@@ -352,3 +352,68 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod traefik_tests {
+    use super::*;
+    use crate::envfile::Document;
+    use crate::proxy::{plan_from_env, PlanAnswers};
+
+    /// The Traefik file is TOML with the routers, rules and service a plan asks for.
+    #[test]
+    fn traefik_file_parses_with_the_expected_routers() {
+        let doc = Document::parse("PDS_HOSTNAME=pds.example.com\nPDS_SERVICE_HANDLE_DOMAINS=.pds.example.com\nPDS_PORT=2583\n");
+        let answers = PlanAnswers {
+            shared_host: true,
+            handle_domains: vec![
+                "bob.pds.example.com,proxied".into(),
+                "alice.example.net,redirect=did:plc:ewvi7nxzyoun6zhxrhs64oiz".into(),
+            ],
+            ..Default::default()
+        };
+        let plan = plan_from_env(Server::Traefik, &doc, &answers).unwrap();
+        let text = &render(&plan)[0].text;
+        let v: toml::Value = toml::from_str(text).expect("valid TOML");
+        let routers = v["http"]["routers"].as_table().unwrap();
+        let mut names: Vec<&str> = routers.keys().map(String::as_str).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "did_bob_pds_example_com",
+                "home_alice_example_net",
+                "pds_pds_example_com",
+                "pds_pds_example_com_atproto"
+            ]
+        );
+        let rule = |n: &str| routers[n]["rule"].as_str().unwrap().to_string();
+        // The wildcard as a v3 regular expression, dots escaped once TOML is read.
+        assert_eq!(
+            rule("pds_pds_example_com"),
+            r"HostRegexp(`^[a-z0-9-]+\.pds\.example\.com$`)"
+        );
+        for path in [
+            "PathPrefix(`/xrpc/`)",
+            "Path(`/.well-known/oauth-protected-resource`)",
+            "Path(`/.well-known/oauth-authorization-server`)",
+            "PathPrefix(`/oauth/`)",
+            "PathPrefix(`/@atproto/`)",
+            "Path(`/.well-known/atproto-did`)",
+        ] {
+            assert!(rule("pds_pds_example_com_atproto").contains(path), "{path}");
+        }
+        assert!(routers
+            .values()
+            .all(|r| r["entryPoints"][0].as_str() == Some("websecure")));
+        assert_eq!(
+            v["http"]["services"]["pds_pds_example_com"]["loadBalancer"]["servers"][0]["url"]
+                .as_str(),
+            Some("http://127.0.0.1:2583")
+        );
+        assert_eq!(
+            v["http"]["middlewares"]["home_alice_example_net"]["redirectRegex"]["replacement"]
+                .as_str(),
+            Some("https://bsky.app/profile/did:plc:ewvi7nxzyoun6zhxrhs64oiz")
+        );
+    }
+}

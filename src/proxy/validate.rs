@@ -36,7 +36,11 @@ pub fn detect(path: &Path, text: &str) -> Option<Server> {
     if text.contains("[http.routers") || text.contains("[http.services") {
         return Some(Server::Traefik);
     }
-    if text.contains("proxy_pass") || text.contains("server_name") || text.contains("location ") {
+    if text.contains("proxy_pass")
+        || text.contains("server_name")
+        || text.contains("location ")
+        || is_whole_nginx_conf(text)
+    {
         return Some(Server::Nginx);
     }
     if text.contains("reverse_proxy") {

@@ -299,8 +299,14 @@ impl Nginx {
         let dir = tempfile::tempdir().unwrap();
         let ca = make_ca(dir.path());
         let port = free_dual_port();
-        let d = dir.path().display().to_string();
         setup(dir.path());
+        Self::start_in(dir, port, &ca, servers)
+    }
+
+    /// In a directory already holding the test CA, on a port chosen beforehand (for configs
+    /// rendered with that port in them).
+    pub fn start_in(dir: tempfile::TempDir, port: u16, ca: &TestCa, servers: &str) -> Nginx {
+        let d = dir.path().display().to_string();
         let body = servers
             .replace("{PORT}", &port.to_string())
             .replace("{CERT}", ca.cert.to_str().unwrap())
@@ -321,7 +327,7 @@ impl Nginx {
         Nginx {
             child,
             port,
-            ca: ca.ca,
+            ca: ca.ca.clone(),
             dir,
         }
     }
@@ -331,21 +337,69 @@ impl Nginx {
     }
 }
 
+/// SIGTERM lets a server close down cleanly; SIGKILL only if it does not.
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SIGTERM lets nginx close down cleanly; SIGKILL only if it does not.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        terminate(&mut self.child);
+    }
+}
+
+/// Caddy in the foreground (LAB.md): its state in `dir`, its admin API on a port of the
+/// test's own, and never touching the system trust store. `caddyfile` is run as given, with
+/// those three global options added; it must listen on `port` (127.0.0.1).
+pub struct Caddy {
+    child: Child,
+    pub port: u16,
+}
+
+impl Caddy {
+    pub fn start(dir: &Path, port: u16, caddyfile: &str) -> Caddy {
+        let admin = free_dual_port();
+        let globals = format!("\tadmin 127.0.0.1:{admin}\n\tskip_install_trust\n\tstorage file_system {}/caddy-data\n", dir.display());
+        let text = match caddyfile.find("\n{\n") {
+            Some(i) => format!("{}\n{{\n{globals}{}", &caddyfile[..i], &caddyfile[i + 3..]),
+            None => format!("{{\n{globals}}}\n{caddyfile}"),
+        };
+        let conf = dir.join("Caddyfile.run");
+        std::fs::write(&conf, text).unwrap();
+        let child = Command::new("caddy")
+            .args([
+                "run",
+                "--adapter",
+                "caddyfile",
+                "--config",
+                conf.to_str().unwrap(),
+            ])
+            .env("XDG_DATA_HOME", dir)
+            .env("XDG_CONFIG_HOME", dir)
+            .env("HOME", dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("caddy: run scripts/test, which installs it");
+        wait_for_port(([127, 0, 0, 1], port).into(), "caddy");
+        Caddy { child, port }
+    }
+}
+
+impl Drop for Caddy {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
     }
 }
 
@@ -356,11 +410,17 @@ pub struct PdsLab {
     child: Child,
     pub pds_url: String,
     pub plc_url: String,
+    pub pds_port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl PdsLab {
     pub fn start() -> PdsLab {
+        Self::start_with(serde_json::json!({}))
+    }
+
+    /// With some of the PDS's environment replaced (e.g. PDS_HOSTNAME).
+    pub fn start_with(env: serde_json::Value) -> PdsLab {
         let modules = std::env::var("PDS_WIZARD_TEST_PDS_MODULES").expect(
             "PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS",
         );
@@ -370,6 +430,7 @@ impl PdsLab {
             .arg(&script)
             .args([dir.path().to_str().unwrap(), PDS_ADMIN])
             .env("NODE_PATH", &modules)
+            .env("PDS_LAB_ENV", env.to_string())
             // This machine points Node at the system bundle; the lab needs none.
             .env_remove("NODE_EXTRA_CA_CERTS")
             .stdin(Stdio::piped())
@@ -387,12 +448,21 @@ impl PdsLab {
             child,
             pds_url: format!("http://localhost:{}", ports["pds"]),
             plc_url: format!("http://localhost:{}", ports["plc"]),
+            pds_port: ports["pds"].as_u64().unwrap() as u16,
             _dir: dir,
         }
     }
 
     /// Create an account (invites are off in the lab); returns its DID.
     pub fn create_account(&self, handle: &str) -> String {
+        self.create_session(handle)["did"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Create an account; returns createAccount's answer (did, accessJwt, …).
+    pub fn create_session(&self, handle: &str) -> serde_json::Value {
         let body = serde_json::json!({"handle": handle, "email": format!("{}@example.test", handle.replace('.', "-")), "password": "pw-1234567"});
         let out = Command::new("curl")
             .args([
@@ -412,10 +482,8 @@ impl PdsLab {
             .expect("curl runs");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|_| panic!("createAccount: {}", String::from_utf8_lossy(&out.stdout)));
-        v["did"]
-            .as_str()
-            .unwrap_or_else(|| panic!("createAccount: {v}"))
-            .to_string()
+        assert!(v["did"].is_string(), "createAccount: {v}");
+        v
     }
 }
 

@@ -1,5 +1,5 @@
 // The real PDS (@atproto/pds) and a PLC directory (@did-plc/server), on 127.0.0.1 only,
-// for pds-wizard's tests. Prints {"pds": PORT, "plc": PORT} once both answer, then runs
+// for pds-wizard's tests. PDS_LAB_ENV (JSON) overrides the PDS's environment. Prints {"pds": PORT, "plc": PORT} once both answer, then runs
 // until stdin closes. usage: node pds_lab.js DATA_DIR ADMIN_PASSWORD
 const events = require('node:events');
 const net = require('node:net');
@@ -36,9 +36,21 @@ function freePort() {
     PDS_SERVICE_HANDLE_DOMAINS: '.test',
     PDS_DEV_MODE: 'true',
     LOG_ENABLED: 'false',
-  });
+  }, JSON.parse(process.env.PDS_LAB_ENV || '{}'));
   const env = readEnv();
   const pds = await PDS.create(envToCfg(env), envToSecrets(env));
+  // The route the official installer adds for Caddy's on-demand TLS: yes for the PDS's own
+  // name and for handles it hosts, no for anything else.
+  pds.app.get('/tls-check', async (req, res) => {
+    const domain = req.query.domain;
+    if (typeof domain !== 'string' || !domain) return res.status(400).json({ error: 'InvalidRequest' });
+    if (domain === pds.ctx.cfg.service.hostname) return res.json({ success: true });
+    const hosted = pds.ctx.cfg.identity.serviceHandleDomains.some((d) => domain.endsWith(d));
+    if (!hosted) return res.status(400).json({ error: 'InvalidRequest' });
+    const account = await pds.ctx.accountManager.getAccount(domain);
+    if (!account) return res.status(404).json({ error: 'NotFound' });
+    return res.json({ success: true });
+  });
   await pds.ctx.sequencer.start();
   pds.server = pds.app.listen(pdsPort, '127.0.0.1');
   await events.once(pds.server, 'listening');

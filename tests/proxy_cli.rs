@@ -1,0 +1,319 @@
+//! `pds-wizard proxy render|validate` as an operator runs them: printing, diffing, writing
+//! with backups, refusing what would break a server, and each server's own validator.
+
+mod common;
+
+use common::{output_text, run_cli};
+use serde_json::Value;
+use std::path::Path;
+
+const ENV: &str = "PDS_HOSTNAME=pds.example.com\nPDS_PORT=3000\nPDS_BLOB_UPLOAD_LIMIT=104857600\nPDS_SERVICE_HANDLE_DOMAINS=.pds.example.com\nPDS_CONTACT_EMAIL_ADDRESS=admin@example.com\n";
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    std::fs::write(&env, ENV).unwrap();
+    (dir, env)
+}
+
+fn backups(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".bak-")
+        })
+        .count()
+}
+
+#[test]
+fn render_prints_a_validated_config() {
+    let (_d, env) = setup();
+    let o = run_cli(&env, &["proxy", "render", "caddy"], "");
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.starts_with("# Caddyfile for the ATProto PDS at pds.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.contains("pds.example.com, *.pds.example.com {")
+            && out.contains("ask http://127.0.0.1:3000/tls-check")
+    );
+    // Findings and the validator's verdict go to stderr, so stdout can be redirected.
+    assert!(
+        err.contains("[pass] caddy: Caddy accepts the configuration"),
+        "{err}"
+    );
+    assert!(!out.contains("[pass]"));
+}
+
+#[test]
+fn bad_answers_are_all_reported_and_nothing_is_rendered() {
+    let (_d, env) = setup();
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--upstream",
+            "nowhere",
+            "--tls",
+            "files",
+            "--handle-domain",
+            "alice.example.net,loud",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let t = output_text(&o);
+    for want in ["upstream", "--cert", "unknown option \"loud\""] {
+        assert!(t.contains(want), "{want}: {t}");
+    }
+    assert!(o.stdout.is_empty());
+    let o = run_cli(&env, &["proxy", "render", "apache"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(output_text(&o).contains("nginx, caddy or traefik"));
+}
+
+#[test]
+fn out_shows_the_diff_writes_with_a_backup_and_follows_links() {
+    let (d, env) = setup();
+    let avail = d.path().join("sites-available");
+    let enabled = d.path().join("sites-enabled");
+    std::fs::create_dir_all(&avail).unwrap();
+    std::fs::create_dir_all(&enabled).unwrap();
+    let conf = avail.join("pds.conf");
+    let p = conf.to_str().unwrap();
+
+    // Dry run: the whole file as additions, nothing written.
+    let o = run_cli(
+        &env,
+        &["proxy", "render", "nginx", "--out", p, "--dry-run"],
+        "",
+    );
+    let t = output_text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("(new file)") && t.contains("+   1 # Reverse proxy") && t.contains("dry run"),
+        "{t}"
+    );
+    assert!(!conf.exists());
+
+    // Written, 0644, with the reload command offered (never run).
+    let o = run_cli(&env, &["proxy", "render", "nginx", "--out", p], "");
+    let t = output_text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("To load it: nginx -t && systemctl reload nginx"),
+        "{t}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    assert_eq!(backups(&avail), 0);
+
+    // The same again: no change, no backup.
+    let o = run_cli(&env, &["proxy", "render", "nginx", "--out", p], "");
+    assert!(output_text(&o).contains("no change"));
+    assert_eq!(backups(&avail), 0);
+
+    // Through the sites-enabled link: the link stays a link, the target changes, the old
+    // version is kept beside it (not in sites-enabled, where nginx would load it).
+    let link = enabled.join("pds.conf");
+    std::os::unix::fs::symlink(&conf, &link).unwrap();
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--upstream",
+            "127.0.0.1:2583",
+            "--out",
+            link.to_str().unwrap(),
+        ],
+        "",
+    );
+    let t = output_text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("-  ") && t.contains("server 127.0.0.1:2583;"),
+        "{t}"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&conf)
+        .unwrap()
+        .contains("server 127.0.0.1:2583;"));
+    assert_eq!(backups(&avail), 1);
+    assert_eq!(backups(&enabled), 0);
+
+    // A plain file in sites-enabled is refused, with the way to do it instead.
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--out",
+            enabled.join("other.conf").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(output_text(&o).contains("write it to sites-available and link it"));
+    // A directory that does not exist is named.
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--out",
+            d.path().join("nope/pds.conf").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(output_text(&o).contains("does not exist"));
+}
+
+#[test]
+fn a_plan_that_cannot_work_is_not_written_without_force() {
+    let (d, env) = setup();
+    let out = d.path().join("pds.conf");
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--tls",
+            "acme",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let t = output_text(&o);
+    assert!(
+        t.contains("nginx cannot get certificates itself") && t.contains("Nothing written"),
+        "{t}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn json_output_carries_plan_findings_validation_and_files() {
+    let (_d, env) = setup();
+    let o = run_cli(
+        &env,
+        &[
+            "--json",
+            "proxy",
+            "render",
+            "nginx",
+            "--shared-host",
+            "--handle-domain",
+            "alice.example.net,redirect=did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", output_text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["plan"]["host"], "pds.example.com");
+    assert_eq!(v["plan"]["host_mode"], "shared");
+    assert_eq!(v["plan"]["handle_domains"][0]["did_route"]["route"], "file");
+    assert_eq!(v["validation"]["finding"]["level"], "pass", "{v:#}");
+    let names: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["pds.conf", "pds-atproto-pds.example.com.conf"]);
+    let snippet = v["files"][1]["text"].as_str().unwrap();
+    for path in [
+        "/xrpc/",
+        "= /.well-known/oauth-protected-resource",
+        "= /.well-known/oauth-authorization-server",
+        "/oauth/",
+        "/@atproto/",
+    ] {
+        assert!(snippet.contains(&format!("location {path}")), "{path}");
+    }
+}
+
+#[test]
+fn validate_runs_each_servers_own_check() {
+    let (d, env) = setup();
+    // nginx: a broken directive is named with its line.
+    let bad = d.path().join("bad.conf");
+    std::fs::write(&bad, "server {\n    listen 8443;\n    server_name x.example.com;\n    proxy_pas http://127.0.0.1:3000;\n}\n").unwrap();
+    let o = run_cli(&env, &["proxy", "validate", bad.to_str().unwrap()], "");
+    let t = output_text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("nginx refuses it")
+            && t.contains("unknown directive \"proxy_pas\"")
+            && t.contains(":4"),
+        "{t}"
+    );
+    // A whole nginx.conf is checked as it is.
+    let good = d.path().join("nginx.conf");
+    std::fs::write(&good, format!("pid {0}/n.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  client_body_temp_path {0}/b;\n  proxy_temp_path {0}/p;\n  fastcgi_temp_path {0}/f;\n  uwsgi_temp_path {0}/u;\n  scgi_temp_path {0}/s;\n  access_log off;\n  server {{ listen 127.0.0.1:9; return 204; }}\n}}\n", d.path().display())).unwrap();
+    let o = run_cli(&env, &["proxy", "validate", good.to_str().unwrap()], "");
+    assert!(o.status.success(), "{}", output_text(&o));
+
+    // Caddy, guessed from the file name.
+    let caddyfile = d.path().join("Caddyfile");
+    std::fs::write(
+        &caddyfile,
+        "x.example.com {\n\treverse_proxy 127.0.0.1:3000 {\n\t\tflush_interval nope\n\t}\n}\n",
+    )
+    .unwrap();
+    let o = run_cli(
+        &env,
+        &["proxy", "validate", caddyfile.to_str().unwrap()],
+        "",
+    );
+    let t = output_text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("Caddy refuses it") && t.contains("nope"), "{t}");
+
+    // Traefik (when installed): a router pointing at a missing service is disabled.
+    if pds_wizard::proxy::validate::find_tool("traefik").is_some() {
+        let t_file = d.path().join("dyn.toml");
+        std::fs::write(
+            &t_file,
+            "[http.routers.x]\n  rule = \"Host(`x.example.com`)\"\n  service = \"missing\"\n",
+        )
+        .unwrap();
+        let o = run_cli(&env, &["proxy", "validate", t_file.to_str().unwrap()], "");
+        let t = output_text(&o);
+        assert_eq!(o.status.code(), Some(1), "{t}");
+        assert!(
+            t.contains("Traefik disables 1 of 1 routers") && t.contains("missing"),
+            "{t}"
+        );
+    }
+
+    // Unknown kind of file: asks for --server.
+    let odd = d.path().join("odd.txt");
+    std::fs::write(&odd, "hello\n").unwrap();
+    let o = run_cli(&env, &["proxy", "validate", odd.to_str().unwrap()], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(output_text(&o).contains("--server"));
+}
