@@ -7,6 +7,7 @@ use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
+use super::screens::proxy::ProxyScreen;
 use crate::email::send::{SendOptions, SendReport};
 use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
@@ -16,6 +17,10 @@ use crate::fsutil::SaveReport;
 use crate::identity::didfile::DidFileCheck;
 use crate::identity::{Did, Handle, HandleReport, VerifyOptions};
 use crate::pds::accounts::Account;
+use crate::proxy::install::Placement;
+use crate::proxy::render::RenderedFile;
+use crate::proxy::validate::Validation;
+use crate::proxy::ProxyPlan;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,7 +63,12 @@ impl Step {
     pub fn built(self) -> bool {
         matches!(
             self,
-            Step::Basics | Step::Email | Step::Handle | Step::AtprotoDid | Step::Review
+            Step::Basics
+                | Step::Email
+                | Step::Handle
+                | Step::AtprotoDid
+                | Step::Proxy
+                | Step::Review
         )
     }
 
@@ -92,6 +102,10 @@ pub enum Modal {
     Transcript(Vec<String>),
     /// Offer to run this restart command (shown first, run only on "y").
     Restart(Vec<String>),
+    /// The proxy config's diff against what is on disk; "y" writes it.
+    ProxyWrite(Vec<Placement>),
+    /// Offer to run the proxy server's reload command.
+    ProxyReload(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +133,10 @@ pub enum Action {
     AutoRecheck,
     DidFileWritten(Result<String, String>),
     DidFileChecked(Box<DidFileCheck>),
+    ProxyValidated(Box<Validation>),
+    /// What was written (one line per file, with its backup), or why not.
+    ProxyWritten(Result<Vec<String>, String>),
+    ProxyReloaded(Result<(), String>),
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +179,17 @@ pub enum Effect {
         did: Option<Did>,
         options: crate::http::HttpOptions,
     },
+    /// Have the proxy server check the rendered config (in a scratch directory).
+    ValidateProxy {
+        plan: Box<ProxyPlan>,
+        files: Vec<RenderedFile>,
+    },
+    WriteProxy {
+        files: Vec<RenderedFile>,
+        placements: Vec<Placement>,
+    },
+    /// Run the reload command the operator confirmed.
+    ReloadProxy(Vec<String>),
     Quit,
 }
 
@@ -182,6 +211,7 @@ pub struct App {
     pub email: EmailScreen,
     pub handle: HandleScreen,
     pub didfile: DidFileScreen,
+    pub proxy: ProxyScreen,
     /// Where identity checks look (from the global flags and pds.env).
     pub verify_options: VerifyOptions,
     /// The PDS's own URL (for the account list).
@@ -197,6 +227,8 @@ pub struct App {
     /// The last save's outcome, shown on Review.
     pub save_result: Option<(Level, String)>,
     pub quit: bool,
+    /// --demo: nothing outside the sandbox is touched (no server reloads).
+    pub demo: bool,
 }
 
 impl App {
@@ -216,6 +248,7 @@ impl App {
             email,
             handle: HandleScreen::new(),
             didfile: DidFileScreen::new(),
+            proxy: ProxyScreen::new(std::path::Path::new("/")),
             verify_options: VerifyOptions {
                 dns: crate::identity::dns::DnsOptions {
                     nameserver: None,
@@ -240,6 +273,7 @@ impl App {
             status: None,
             save_result: None,
             quit: false,
+            demo: false,
         };
         app.recompute();
         if let Some(d) = draft {
@@ -283,6 +317,14 @@ impl App {
         self.pending_diff = masked_diff(&self.base.original_text(), &self.working.render());
         self.working_findings = envfile::check(&self.working, None);
         self.basics.refresh_findings(&self.base, &errors);
+        // The proxy follows pds.env as it will be saved (hostname, port, blob limit).
+        self.proxy.refresh(&self.working);
+    }
+
+    /// Where the Reverse proxy step writes by default (the sandbox in --demo).
+    pub fn set_proxy_root(&mut self, root: &std::path::Path) {
+        self.proxy = ProxyScreen::new(root);
+        self.proxy.refresh(&self.working);
     }
 
     /// Record what the operator typed for `key`.
@@ -386,6 +428,11 @@ impl App {
                 Level::Fail => Mark::Attention,
                 _ => Mark::Open,
             },
+            Step::Proxy => match (self.proxy.worst(), &self.proxy.validation) {
+                (Level::Fail, _) => Mark::Attention,
+                (_, Some(v)) if v.validated() && self.proxy.written.is_some() => Mark::Done,
+                _ => Mark::Open,
+            },
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
             _ => Mark::NotBuilt,
@@ -464,6 +511,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.email.spinner = app.email.spinner.wrapping_add(1);
             app.handle.spinner = app.handle.spinner.wrapping_add(1);
             app.didfile.spinner = app.didfile.spinner.wrapping_add(1);
+            app.proxy.spinner = app.proxy.spinner.wrapping_add(1);
             vec![]
         }
         Action::AccountsLoaded(result) => {
@@ -504,6 +552,52 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.didfile.pending = None;
             app.status = Some((check.finding.level, check.finding.what.clone()));
             app.didfile.check = Some(check);
+            vec![]
+        }
+        Action::ProxyValidated(v) => {
+            app.proxy.pending = None;
+            app.status = Some((v.finding.level, v.finding.what.clone()));
+            let ok = v.finding.level != Level::Fail;
+            app.proxy.validation = Some(*v);
+            if std::mem::take(&mut app.proxy.write_after_check) && ok {
+                return open_proxy_write(app);
+            }
+            vec![]
+        }
+        Action::ProxyWritten(Ok(lines)) => {
+            let server = app.proxy.server();
+            let what = if lines.is_empty() {
+                "Nothing to write: the files already say this.".to_string()
+            } else {
+                lines.join("; ")
+            };
+            app.proxy.written = Some(Finding::pass(what.clone()));
+            app.status = Some((Level::Pass, what.clone()));
+            match crate::proxy::install::reload_command(server) {
+                Some(_) if app.demo => {
+                    app.status =
+                        Some((Level::Pass, format!("{what} (demo: no server is reloaded)")));
+                }
+                Some(cmd) if !lines.is_empty() => {
+                    app.modal = Some(Modal::ProxyReload(cmd));
+                }
+                _ => {}
+            }
+            vec![]
+        }
+        Action::ProxyWritten(Err(e)) => {
+            app.proxy.written = Some(Finding::fail(e.clone()));
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::ProxyReloaded(r) => {
+            app.status = Some(match r {
+                Ok(()) => (
+                    Level::Pass,
+                    format!("{} reloaded the new config.", app.proxy.server()),
+                ),
+                Err(e) => (Level::Fail, e),
+            });
             vec![]
         }
         Action::TestMailDone(report) => {
@@ -634,6 +728,7 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 app.didfile.on_key(k);
                 vec![]
             }
+            Step::Proxy => on_proxy_key(app, k),
             Step::Review => match k.code {
                 KeyCode::Esc => {
                     app.focus = Focus::Sidebar;
@@ -662,6 +757,74 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             },
         },
     }
+}
+
+fn on_proxy_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    if k.code == KeyCode::Esc {
+        if app.proxy.preview {
+            app.proxy.preview = false;
+        } else {
+            app.focus = Focus::Sidebar;
+        }
+        return vec![];
+    }
+    if ctrl(&k, 'p') {
+        app.proxy.preview = !app.proxy.preview;
+        return vec![];
+    }
+    if ctrl(&k, 'v') {
+        return start_proxy_validation(app);
+    }
+    if ctrl(&k, 'w') {
+        // Written only after the server's own check passed for exactly this plan.
+        return match &app.proxy.validation {
+            Some(v) if v.finding.level == Level::Fail => {
+                app.status = Some((Level::Fail, format!("not written: {}", v.finding.what)));
+                vec![]
+            }
+            Some(_) => open_proxy_write(app),
+            None => {
+                app.proxy.write_after_check = true;
+                start_proxy_validation(app)
+            }
+        };
+    }
+    app.proxy.on_key(k, &app.working);
+    vec![]
+}
+
+fn start_proxy_validation(app: &mut App) -> Vec<Effect> {
+    if app.proxy.pending.is_some() {
+        return vec![];
+    }
+    match &app.proxy.plan {
+        Some(plan) => {
+            app.proxy.pending = Some(std::time::Instant::now());
+            vec![Effect::ValidateProxy {
+                plan: Box::new(plan.clone()),
+                files: app.proxy.files.clone(),
+            }]
+        }
+        None => {
+            app.proxy.write_after_check = false;
+            app.status = Some((Level::Fail, "correct the answers marked ✗ first".into()));
+            vec![]
+        }
+    }
+}
+
+fn open_proxy_write(app: &mut App) -> Vec<Effect> {
+    match app.proxy.placements() {
+        Ok(p) if !p.iter().any(|p| p.changed()) => {
+            app.status = Some((
+                Level::Info,
+                "Nothing to write: the files already say this.".into(),
+            ))
+        }
+        Ok(p) => app.modal = Some(Modal::ProxyWrite(p)),
+        Err(e) => app.status = Some((Level::Fail, e)),
+    }
+    vec![]
 }
 
 fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
@@ -713,6 +876,39 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             vec![]
         }
+        Modal::ProxyWrite(placements) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                vec![Effect::WriteProxy {
+                    files: app.proxy.files.clone(),
+                    placements,
+                }]
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((Level::Info, "Nothing written.".into()));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::ProxyReload(cmd) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                vec![Effect::ReloadProxy(cmd)]
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((
+                    Level::Info,
+                    format!(
+                        "Not reloaded. When ready: {}",
+                        crate::proxy::install::reload_hint(app.proxy.server())
+                    ),
+                ));
+                vec![]
+            }
+            _ => vec![],
+        },
         Modal::Restart(cmd) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;

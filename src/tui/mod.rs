@@ -60,6 +60,21 @@ pub fn run(ctx: &Context, demo: bool) -> Result<()> {
     let doc = load(&env_path)?;
     let draft = draft::load(&env_path);
     let mut app = App::new(doc, env_path.clone(), draft);
+    if demo {
+        // The demo writes proxy configs into its sandbox, never into /etc.
+        if let Some(sandbox) = env_path.parent() {
+            for d in [
+                "etc/nginx/sites-available",
+                "etc/caddy",
+                "etc/traefik/dynamic",
+            ] {
+                std::fs::create_dir_all(sandbox.join(d))
+                    .with_context(|| format!("cannot create {}", sandbox.join(d).display()))?;
+            }
+            app.set_proxy_root(sandbox);
+            app.demo = true;
+        }
+    }
     app.send_options = crate::email::send::SendOptions {
         timeout: ctx.timeout,
         ca_file: ctx.ca_file.clone(),
@@ -307,6 +322,42 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                         crate::identity::didfile::check_did_file(&handle, did.as_ref(), &options)
                             .await,
                     ))
+                });
+                vec![]
+            }
+            Effect::ValidateProxy { plan, files } => {
+                // The server's own check can be slow (Traefik starts up): a floor of 10 s.
+                let timeout = app
+                    .verify_options
+                    .http
+                    .timeout
+                    .max(std::time::Duration::from_secs(10));
+                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                    Action::ProxyValidated(Box::new(
+                        crate::proxy::validate::validate_plan(&plan, &files, timeout).await,
+                    ))
+                });
+                vec![]
+            }
+            Effect::WriteProxy { files, placements } => {
+                let r = crate::proxy::install::write(&files, &placements).map(|done| {
+                    done.iter()
+                        .map(|(path, report)| match &report.backup {
+                            Some(b) => format!(
+                                "wrote {} (old one kept as {})",
+                                path.display(),
+                                b.display()
+                            ),
+                            None => format!("wrote {}", path.display()),
+                        })
+                        .collect()
+                });
+                update(app, Action::ProxyWritten(r))
+            }
+            Effect::ReloadProxy(cmd) => {
+                let tx = runner.tx.clone();
+                runner.runtime.spawn_blocking(move || {
+                    let _ = tx.send(Action::ProxyReloaded(crate::pds::restart(&cmd)));
                 });
                 vec![]
             }

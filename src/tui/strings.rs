@@ -9,6 +9,9 @@ pub const HINT_EMAIL: &str =
 pub const HINT_HANDLE: &str = "Tab/↑↓ field  ←→ pick account  ^T check now  Esc steps  F1 help";
 pub const HINT_DIDFILE: &str =
     "Tab/↑↓ field  ^W write file  ^T check over HTTPS  Esc steps  F1 help";
+pub const HINT_PROXY: &str = "Tab/↑↓ field  ←→ choose  ^P config  ^V check  ^W write  Esc steps";
+pub const HINT_PROXY_PREVIEW: &str =
+    "↑↓ PgUp/PgDn scroll  ^P or Esc back to the form  ^V check  ^W write";
 pub const HINT_REVIEW: &str = "Enter save  Esc steps  r reload from disk  F1 help";
 pub const HINT_PENDING: &str = "Esc steps  F1 help  q quit";
 pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16 (80x24 is best).";
@@ -24,6 +27,10 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "Ctrl-T / Ctrl-L",
         "Email: send a test mail / show the transcript",
+    ),
+    (
+        "Ctrl-P / Ctrl-V / Ctrl-W",
+        "Reverse proxy: show the config / have the server check it / write it",
     ),
     ("Ctrl-U", "clear the field"),
     ("? / F1", "this help"),
@@ -48,4 +55,44 @@ pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save 
 
 pub fn restart_offer(cmd: &str) -> String {
     format!("The PDS reads its email settings only when it starts.\n\nRun this now?\n\n    sudo {cmd}\n\ny: run it   n: not now")
+}
+
+pub fn reload_offer(cmd: &str) -> String {
+    format!("The new config is written. The server uses it only after a reload.\n\nRun this now?\n\n    {cmd}\n\ny: run it   n: not now")
+}
+
+/// The write confirmation: the question first (so it is never cut off), then per file what
+/// changes, at most `room` lines of diff in all.
+pub fn proxy_write_body(placements: &[crate::proxy::install::Placement], room: usize) -> String {
+    let mut body = String::from("y: write (atomically, old version kept)   n: not now\nNothing is reloaded without asking.\n");
+    let mut left = room.max(3);
+    for p in placements {
+        if !p.changed() {
+            body.push_str(&format!("\n{}: no change\n", p.path.display()));
+            continue;
+        }
+        if !p.existed {
+            body.push_str(&format!(
+                "\n{}: new file, {} lines (^P shows it)\n",
+                p.path.display(),
+                p.diff.len()
+            ));
+            continue;
+        }
+        body.push_str(&format!(
+            "\n{}: {} lines change\n",
+            p.path.display(),
+            p.diff.len()
+        ));
+        for (i, l) in p.diff.iter().enumerate() {
+            if left == 0 {
+                body.push_str(&format!("… and {} more\n", p.diff.len() - i));
+                break;
+            }
+            body.push_str(l);
+            body.push('\n');
+            left -= 1;
+        }
+    }
+    body
 }

@@ -321,7 +321,7 @@ mod snapshots {
     #[test]
     fn step_not_built_yet() {
         let mut a = app();
-        for _ in 0..4 {
+        for _ in 0..5 {
             key(&mut a, KeyCode::Down);
         }
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
@@ -679,5 +679,159 @@ mod identity_screens {
         // The temp dir differs run to run; the snapshot shows the rest.
         let t = text(&screen(&a, 80, 24)).replace(root.path().to_str().unwrap(), "/srv/www");
         insta::assert_snapshot!(t);
+    }
+}
+
+mod proxy_screen {
+    use super::*;
+    use crate::finding::Finding;
+    use crate::proxy::validate::Validation;
+    use crate::proxy::Server;
+    use crate::tui::screens::proxy::DOMAINS;
+
+    /// The Reverse proxy step, writing under a temp dir instead of /etc.
+    fn open(root: &std::path::Path) -> App {
+        let mut a = app();
+        a.set_proxy_root(root);
+        for _ in 0..4 {
+            key(&mut a, KeyCode::Down);
+        }
+        key(&mut a, KeyCode::Enter);
+        assert_eq!((a.step, a.focus), (Step::Proxy, Focus::Content));
+        a
+    }
+
+    fn validation(level: Level) -> Box<Validation> {
+        Box::new(Validation {
+            server: Server::Nginx,
+            command: Some("nginx -t".into()),
+            finding: Finding::new(level, "nginx says so"),
+            output: String::new(),
+        })
+    }
+
+    #[test]
+    fn the_plan_follows_the_form_and_bad_answers_stop_it() {
+        // Nothing is written here: a fixed root keeps the snapshot stable.
+        let mut a = open(std::path::Path::new("/srv/demo"));
+        let plan = a.proxy.plan.clone().expect("the demo env makes a plan");
+        insta::assert_snapshot!("proxy_screen_80x24", text(&screen(&a, 80, 24)));
+        assert_eq!(plan.host.as_str(), "pds.example.com");
+        assert!(a.proxy.files[0]
+            .text
+            .contains("server_name pds.example.com"));
+        // Caddy: the TLS default and the output path follow the server.
+        key(&mut a, KeyCode::Right);
+        assert_eq!(a.proxy.server(), Server::Caddy);
+        assert_eq!(a.proxy.form.text("tls"), "on-demand");
+        assert!(a.proxy.out_path().ends_with("etc/caddy/Caddyfile"));
+        assert!(a.proxy.files[0].text.contains("on_demand_tls"));
+        // A broken handle-domain answer: the field says why and nothing can be written.
+        while a.proxy.form.focused_field().key != DOMAINS {
+            key(&mut a, KeyCode::Tab);
+        }
+        type_text(&mut a, "alice.example.net,loud");
+        assert!(a.proxy.plan.is_none());
+        let f = &a.proxy.form.field(DOMAINS).unwrap().findings;
+        assert!(
+            f.iter()
+                .any(|x| x.level == Level::Fail && x.what.contains("loud")),
+            "{f:?}"
+        );
+        assert!(ctrl(&mut a, 'w').is_empty());
+        assert_eq!(a.status.as_ref().unwrap().0, Level::Fail);
+        assert_eq!(a.mark(Step::Proxy), Mark::Attention);
+        // Preview: Ctrl-P shows the files, Esc returns to the form.
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "alice.example.net");
+        ctrl(&mut a, 'p');
+        let t = text(&screen(&a, 100, 30));
+        assert!(
+            t.contains("── Caddyfile") && t.contains("# Caddyfile for the ATProto PDS"),
+            "{t}"
+        );
+        assert!(a.proxy.files[0].text.contains("alice.example.net {"));
+        key(&mut a, KeyCode::Esc);
+        assert!(!a.proxy.preview);
+        assert_eq!(a.focus, Focus::Content);
+    }
+
+    #[test]
+    fn write_only_after_the_servers_check_then_offer_the_reload() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc/nginx/sites-available")).unwrap();
+        let mut a = open(root.path());
+        // Not yet checked: Ctrl-W first asks the server.
+        let effects = ctrl(&mut a, 'w');
+        assert!(
+            matches!(effects.as_slice(), [Effect::ValidateProxy { .. }]),
+            "{effects:?}"
+        );
+        assert!(a.proxy.pending.is_some());
+        // A refusal: nothing is offered for writing.
+        update(&mut a, Action::ProxyValidated(validation(Level::Fail)));
+        assert!(a.modal.is_none());
+        assert!(ctrl(&mut a, 'w').is_empty());
+        assert!(a.status.as_ref().unwrap().1.contains("not written"));
+        // Any change to the plan makes the old verdict void.
+        key(&mut a, KeyCode::Right);
+        key(&mut a, KeyCode::Left);
+        assert!(
+            a.proxy.validation.is_none(),
+            "the plan changed and came back: check again"
+        );
+        let effects = ctrl(&mut a, 'w');
+        assert!(matches!(effects.as_slice(), [Effect::ValidateProxy { .. }]));
+        update(&mut a, Action::ProxyValidated(validation(Level::Pass)));
+        let Some(Modal::ProxyWrite(places)) = a.modal.clone() else {
+            panic!("{:?}", a.modal)
+        };
+        assert!(!places[0].existed && places[0].changed());
+        let t = text(&screen(&a, 80, 24));
+        assert!(t.contains("y: write") && t.contains("new file"), "{t}");
+        let effects = key(&mut a, KeyCode::Char('y'));
+        let [Effect::WriteProxy { files, placements }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        // The loop's work, done here: the real write.
+        let done = crate::proxy::install::write(files, placements).unwrap();
+        assert!(placements[0].path.exists());
+        update(
+            &mut a,
+            Action::ProxyWritten(Ok(done
+                .iter()
+                .map(|(p, _)| format!("wrote {}", p.display()))
+                .collect())),
+        );
+        assert_eq!(a.mark(Step::Proxy), Mark::Done);
+        // The reload is offered, and "n" leaves the command to run later.
+        assert!(
+            matches!(&a.modal, Some(Modal::ProxyReload(c)) if c.join(" ").contains("systemctl reload nginx"))
+        );
+        assert!(key(&mut a, KeyCode::Char('n')).is_empty());
+        assert!(a
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("nginx -t && systemctl reload nginx"));
+        // Writing again with nothing changed: said so, no dialog.
+        ctrl(&mut a, 'w');
+        assert!(a.modal.is_none());
+        assert!(
+            a.status.as_ref().unwrap().1.contains("already"),
+            "{:?}",
+            a.status
+        );
+    }
+
+    #[test]
+    fn the_demo_never_reloads_a_server() {
+        let root = tempfile::tempdir().unwrap();
+        let mut a = open(root.path());
+        a.demo = true;
+        update(&mut a, Action::ProxyWritten(Ok(vec!["wrote x".into()])));
+        assert!(a.modal.is_none());
+        assert!(a.status.as_ref().unwrap().1.contains("demo"));
     }
 }

@@ -5,6 +5,7 @@ pub mod didfile;
 pub mod email;
 pub mod handle;
 pub mod pending;
+pub mod proxy;
 pub mod review;
 
 use super::app::{App, Focus, Mark, Modal, Step};
@@ -69,6 +70,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Step::AtprotoDid => app
             .didfile
             .draw(frame, inner, theme, app.focus == Focus::Content),
+        Step::Proxy => app
+            .proxy
+            .draw(frame, inner, theme, app.focus == Focus::Content),
         Step::Review => review::draw(frame, inner, app, theme),
         _ => pending::draw(frame, inner, theme),
     }
@@ -89,6 +93,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         (Focus::Content, Step::Email) => strings::HINT_EMAIL,
         (Focus::Content, Step::Handle) => strings::HINT_HANDLE,
         (Focus::Content, Step::AtprotoDid) => strings::HINT_DIDFILE,
+        (Focus::Content, Step::Proxy) if app.proxy.preview => strings::HINT_PROXY_PREVIEW,
+        (Focus::Content, Step::Proxy) => strings::HINT_PROXY,
         _ => strings::HINT_PENDING,
     };
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);
@@ -125,6 +131,26 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 area.height.saturating_sub(2),
             );
         }
+        Some(Modal::ProxyWrite(placements)) => {
+            let body =
+                strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
+            draw_popup_sized(
+                frame,
+                area,
+                theme,
+                " Write the proxy config? ",
+                &body,
+                76,
+                area.height.saturating_sub(2),
+            );
+        }
+        Some(Modal::ProxyReload(_)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Reload the proxy? ",
+            &strings::reload_offer(&crate::proxy::install::reload_hint(app.proxy.server())),
+        ),
         Some(Modal::Restart(cmd)) => draw_popup(
             frame,
             area,

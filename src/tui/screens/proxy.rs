@@ -1,0 +1,388 @@
+//! Reverse proxy: choose the server, upstream, TLS and domains; the config is rendered as
+//! you type (Ctrl-P shows it, highlighted), checked by the server's own validator (Ctrl-V),
+//! and written after a diff (Ctrl-W). Reloading is offered, never done unasked.
+
+use crate::envfile::Document;
+use crate::finding::{worst, Finding, Level};
+use crate::proxy::install::{placements, Placement};
+use crate::proxy::render::{render, RenderedFile};
+use crate::proxy::validate::Validation;
+use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
+use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const SERVER: &str = "server";
+pub const UPSTREAM: &str = "upstream";
+pub const TLS: &str = "tls";
+pub const CERT: &str = "cert";
+pub const KEY: &str = "key";
+pub const DOMAINS: &str = "domains";
+pub const SHARED: &str = "shared";
+pub const OUT: &str = "out";
+
+fn default_tls(server: Server) -> &'static str {
+    match server {
+        Server::Nginx => "certbot",
+        Server::Caddy => "on-demand",
+        Server::Traefik => "acme",
+    }
+}
+
+pub struct ProxyScreen {
+    pub form: Form,
+    /// Where configs go by default: `/` on a server, the sandbox in --demo.
+    root: PathBuf,
+    pub plan: Option<ProxyPlan>,
+    pub files: Vec<RenderedFile>,
+    /// Plan errors and findings, all together.
+    pub findings: Vec<Finding>,
+    pub validation: Option<Validation>,
+    pub pending: Option<Instant>,
+    /// Open the write confirmation when the running validation ends well.
+    pub write_after_check: bool,
+    pub written: Option<Finding>,
+    pub preview: bool,
+    pub scroll: u16,
+    pub spinner: usize,
+}
+
+impl ProxyScreen {
+    pub fn new(root: &Path) -> ProxyScreen {
+        let server = Server::Nginx;
+        let choices = |v: &[&str]| FieldKind::Choice(v.iter().map(|s| s.to_string()).collect());
+        let fields = vec![
+            Field::new(
+                SERVER,
+                "Server",
+                choices(&["nginx", "caddy", "traefik"]),
+                "nginx",
+            ),
+            Field::new(UPSTREAM, "PDS address", FieldKind::Text, ""),
+            Field::new(TLS, "TLS", choices(&Tls::MODES), default_tls(server)),
+            Field::new(CERT, "Certificate", FieldKind::Text, ""),
+            Field::new(KEY, "Key", FieldKind::Text, ""),
+            Field::new(DOMAINS, "Handle domains", FieldKind::Text, ""),
+            Field::new(SHARED, "Site on hostname", FieldKind::Toggle, "false"),
+            Field::new(OUT, "Write to", FieldKind::Text, ""),
+        ];
+        let mut s = ProxyScreen {
+            form: Form::new(fields),
+            root: root.to_path_buf(),
+            plan: None,
+            files: Vec::new(),
+            findings: Vec::new(),
+            validation: None,
+            pending: None,
+            write_after_check: false,
+            written: None,
+            preview: false,
+            scroll: 0,
+            spinner: 0,
+        };
+        let out = s.default_out(server);
+        s.form.field_mut(OUT).unwrap().set_text(&out);
+        s
+    }
+
+    fn default_out(&self, server: Server) -> String {
+        let p = match server {
+            Server::Nginx => "etc/nginx/sites-available/pds.conf",
+            Server::Caddy => "etc/caddy/Caddyfile",
+            Server::Traefik => "etc/traefik/dynamic/pds.toml",
+        };
+        self.root.join(p).display().to_string()
+    }
+
+    pub fn server(&self) -> Server {
+        self.form.text(SERVER).parse().unwrap_or(Server::Nginx)
+    }
+
+    fn answers(&self) -> PlanAnswers {
+        let text = |k| Some(self.form.text(k)).filter(|s| !s.trim().is_empty());
+        PlanAnswers {
+            upstream: text(UPSTREAM),
+            tls: text(TLS),
+            cert: text(CERT).map(PathBuf::from),
+            key: text(KEY).map(PathBuf::from),
+            handle_domains: self
+                .form
+                .text(DOMAINS)
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
+            shared_host: self.form.text(SHARED) == "true",
+            ..Default::default()
+        }
+    }
+
+    pub fn out_path(&self) -> PathBuf {
+        PathBuf::from(self.form.text(OUT).trim())
+    }
+
+    /// Returns whether the plan changed (a validation result is then out of date).
+    pub fn on_key(&mut self, k: KeyEvent, doc: &Document) -> bool {
+        if self.preview {
+            match k.code {
+                KeyCode::Down | KeyCode::Char('j') => self.scroll = self.scroll.saturating_add(1),
+                KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
+                KeyCode::PageDown | KeyCode::Char(' ') => {
+                    self.scroll = self.scroll.saturating_add(10)
+                }
+                KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
+                KeyCode::Home => self.scroll = 0,
+                _ => {}
+            }
+            return false;
+        }
+        let before = self.server();
+        match self.form.on_key(k) {
+            Some(SERVER) => {
+                // Follow the server with what was left at its defaults.
+                let now = self.server();
+                if self.form.text(TLS) == default_tls(before) {
+                    self.form.field_mut(TLS).unwrap().set_text(default_tls(now));
+                }
+                if self.form.text(OUT) == self.default_out(before) {
+                    let out = self.default_out(now);
+                    self.form.field_mut(OUT).unwrap().set_text(&out);
+                }
+                self.refresh(doc);
+                true
+            }
+            Some(_) => {
+                self.refresh(doc);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Re-plan and re-render from pds.env (as it will be saved) and the form.
+    pub fn refresh(&mut self, doc: &Document) {
+        let server = self.server();
+        let result = plan_from_env(server, doc, &self.answers());
+        // A check or a write stays true only for the very plan it was made for.
+        if result.as_ref().ok() != self.plan.as_ref() {
+            self.validation = None;
+            self.written = None;
+        }
+        let mut per_field: Vec<(&'static str, Finding)> = Vec::new();
+        match result {
+            Ok(plan) => {
+                self.files = render(&plan);
+                self.findings = plan.findings();
+                self.plan = Some(plan);
+            }
+            Err(errors) => {
+                self.plan = None;
+                self.files.clear();
+                self.findings = errors.iter().map(|e| Finding::fail(e.clone())).collect();
+                for e in errors {
+                    let field = if e.starts_with("upstream") {
+                        UPSTREAM
+                    } else if e.starts_with("certificate") {
+                        CERT
+                    } else if e.starts_with("key") {
+                        KEY
+                    } else if e.contains("--cert") || e.starts_with("TLS") {
+                        TLS
+                    } else if e.contains("handle domain")
+                        || e.contains(": webroot")
+                        || e.contains("redirect")
+                        || e.contains("unknown option")
+                    {
+                        DOMAINS
+                    } else {
+                        SERVER
+                    };
+                    per_field.push((
+                        field,
+                        Finding::fail(
+                            e.replace("--cert", "a certificate")
+                                .replace("--key", "a key"),
+                        ),
+                    ));
+                }
+            }
+        }
+        let tls_mode = self.form.text(TLS);
+        for f in &mut self.form.fields {
+            let v = f.text();
+            let mut findings: Vec<Finding> = per_field
+                .iter()
+                .filter(|(k, _)| *k == f.key)
+                .map(|(_, x)| x.clone())
+                .collect();
+            if findings.is_empty() {
+                findings.push(match f.key {
+                    SERVER => {
+                        Finding::info(format!("checked by {v} itself before anything is written"))
+                    }
+                    UPSTREAM if v.is_empty() => Finding::info(format!(
+                        "where the PDS listens; empty = {}",
+                        self.plan
+                            .as_ref()
+                            .map(|p| p.upstream.authority())
+                            .unwrap_or_default()
+                    )),
+                    TLS => Finding::info(match v.as_str() {
+                        "files" => "certificates you already have (below)",
+                        "certbot" => "certbot's files in /etc/letsencrypt/live/HOST (nginx)",
+                        "acme" => "the server gets certificates itself (Caddy, Traefik)",
+                        "on-demand" => {
+                            "Caddy: a certificate per name the PDS approves (installer's way)"
+                        }
+                        _ => "Caddy's local CA (LAN, test bench)",
+                    }),
+                    CERT | KEY if tls_mode != "files" => Finding::info("only for TLS = files"),
+                    DOMAINS if v.is_empty() => {
+                        Finding::info("e.g. alice.com,redirect=did:plc:… example.org,shared")
+                    }
+                    SHARED => Finding::info(
+                        "yes: a website keeps the hostname; only atproto paths go to the PDS",
+                    ),
+                    OUT => Finding::info("Ctrl-W shows the diff, then writes (backup kept)"),
+                    _ => Finding::pass("ok"),
+                });
+            }
+            // The plan's own findings that concern a field.
+            for pf in &self.findings {
+                let subject = pf.subject.as_deref().unwrap_or("");
+                let target = match subject {
+                    "TLS" => TLS,
+                    "upstream" => UPSTREAM,
+                    s if s.contains('.') && s != "DNS" => DOMAINS,
+                    _ => "",
+                };
+                if target == f.key && pf.level >= Level::Warn {
+                    findings.push(pf.clone());
+                }
+            }
+            f.findings = findings;
+        }
+        let max = self.preview_lines() as u16;
+        self.scroll = self.scroll.min(max);
+    }
+
+    fn preview_lines(&self) -> usize {
+        self.files.iter().map(|f| f.text.lines().count() + 1).sum()
+    }
+
+    pub fn worst(&self) -> Level {
+        let mut all = self.findings.clone();
+        if let Some(v) = &self.validation {
+            all.push(v.finding.clone());
+        }
+        worst(&all)
+    }
+
+    /// What Ctrl-W would change, or why it cannot write.
+    pub fn placements(&self) -> Result<Vec<Placement>, String> {
+        if self.plan.is_none() {
+            return Err("correct the answers marked ✗ first".into());
+        }
+        if let Some(f) = self.findings.iter().find(|f| f.level == Level::Fail) {
+            return Err(format!("this plan cannot work: {}", f.what));
+        }
+        let out = self.out_path();
+        if out.as_os_str().is_empty() {
+            return Err("give the file to write (Write to)".into());
+        }
+        placements(&self.files, &out)
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+        if self.preview {
+            return self.draw_preview(frame, area, theme);
+        }
+        let y = self.form.draw(frame, area, theme, focused, &|_| false);
+        let mut lines: Vec<Line> = Vec::new();
+        if let Some(started) = self.pending {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} {} is checking the config… {:.1} s",
+                    spinner(self.spinner),
+                    self.server(),
+                    started.elapsed().as_secs_f64()
+                ),
+                theme.warn,
+            )));
+        }
+        if let Some(w) = &self.written {
+            lines.push(finding_line(w, theme));
+        }
+        if let Some(v) = &self.validation {
+            lines.extend(finding_block(&v.finding, &[], theme));
+        }
+        let mut plan_findings: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.level >= Level::Warn)
+            .collect();
+        plan_findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+        for f in plan_findings {
+            lines.push(finding_line(f, theme));
+        }
+        if lines.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "^P shows the config · ^V has the server check it · ^W writes it (diff first)",
+                theme.key_hint,
+            )));
+        }
+        draw_below(frame, area, y, lines);
+    }
+
+    fn draw_preview(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let mut lines: Vec<Line> = Vec::new();
+        for f in &self.files {
+            lines.push(Line::from(Span::styled(
+                format!("── {} → {}", f.name, f.purpose),
+                theme.selected,
+            )));
+            for l in f.text.lines() {
+                lines.push(highlight(l, theme));
+            }
+        }
+        if lines.is_empty() {
+            lines.push(finding_line(
+                &Finding::fail("nothing to show: correct the answers marked ✗ first"),
+                theme,
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines).scroll((self.scroll, 0)), area);
+    }
+}
+
+/// Config syntax colouring good enough for nginx, Caddyfile and TOML: comments dim, the
+/// directive (or TOML key / table) bold, braces and the rest plain.
+pub fn highlight<'a>(line: &str, theme: &Theme) -> Line<'a> {
+    let trimmed = line.trim_start();
+    let indent = &line[..line.len() - trimmed.len()];
+    if trimmed.starts_with('#') {
+        return Line::from(Span::styled(line.to_string(), theme.dim));
+    }
+    if trimmed.starts_with('[') {
+        return Line::from(Span::styled(
+            line.to_string(),
+            theme.pass.add_modifier(Modifier::BOLD),
+        ));
+    }
+    let (word, rest) = match trimmed.find([' ', '\t']) {
+        Some(i) => trimmed.split_at(i),
+        None => (trimmed, ""),
+    };
+    Line::from(vec![
+        Span::raw(indent.to_string()),
+        Span::styled(word.to_string(), theme.pass.add_modifier(Modifier::BOLD)),
+        Span::raw(rest.to_string()),
+    ])
+}
