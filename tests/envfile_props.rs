@@ -83,9 +83,15 @@ proptest! {
                         prop_assert_eq!(r.value(), Some(value.as_str()), "line {:?}", decided);
                     }
                 }
-                // Every other line is still there, in order; at most one comment line was added.
+                // Every other line is still there, in order, as the readers see it (a CRLF
+                // ending's CR belongs to the text for them); at most one comment line was added.
                 let others = |t: &str| -> Vec<String> {
-                    Document::parse(t).lines().iter().filter(|l| l.key().as_deref() != Some(key)).map(|l| l.text.clone()).collect()
+                    Document::parse(t)
+                        .lines()
+                        .iter()
+                        .filter(|l| l.key().as_deref() != Some(key))
+                        .map(|l| format!("{}{}", l.text, if l.eol == pds_wizard::envfile::Eol::CrLf { "\r" } else { "" }))
+                        .collect()
                 };
                 let (b, a) = (others(&before), others(&after));
                 prop_assert!(a.len() == b.len() || a.len() == b.len() + 1, "{b:?} -> {a:?}");

@@ -304,7 +304,16 @@ impl Document {
                 if at == self.lines.len() {
                     if let Some(last) = self.lines.last_mut() {
                         if last.eol == Eol::None {
-                            last.eol = eol;
+                            // End it with a bare "\n" whatever the file's style: a CR would
+                            // become part of its value for bash. A final "…\r" plus that
+                            // newline is a CRLF line, so say so, as a re-read would.
+                            last.eol = match last.text.strip_suffix('\r') {
+                                Some(t) => {
+                                    last.text = t.to_string();
+                                    Eol::CrLf
+                                }
+                                None => Eol::Lf,
+                            };
                         }
                     }
                 }
