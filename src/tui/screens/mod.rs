@@ -141,7 +141,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 " Write the proxy config? ",
                 &body,
                 76,
-                area.height.saturating_sub(2),
+                // As tall as the text (wrapped at the pop-up's width), at most the screen.
+                (body
+                    .lines()
+                    .map(|l| l.chars().count() / 74 + 1)
+                    .sum::<usize>() as u16
+                    + 2)
+                .min(area.height.saturating_sub(2)),
             );
         }
         Some(Modal::ProxyReload(_)) => draw_popup(

@@ -358,7 +358,12 @@ impl ProxyScreen {
                 theme,
             ));
         }
-        frame.render_widget(Paragraph::new(lines).scroll((self.scroll, 0)), area);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .scroll((self.scroll, 0)),
+            area,
+        );
     }
 }
 
