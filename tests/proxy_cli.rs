@@ -317,3 +317,43 @@ fn validate_runs_each_servers_own_check() {
     assert_eq!(o.status.code(), Some(2));
     assert!(output_text(&o).contains("--server"));
 }
+
+#[test]
+fn two_pdses_fit_in_one_nginx() {
+    let (d, env) = setup();
+    let mut includes = String::new();
+    for host in ["pds.example.com", "pds.example.org"] {
+        let out = d.path().join(format!("{host}.conf"));
+        let o = run_cli(
+            &env,
+            &[
+                "proxy",
+                "render",
+                "nginx",
+                "--host",
+                host,
+                "--upstream",
+                "127.0.0.1:3001",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert!(o.status.success(), "{}", output_text(&o));
+        includes.push_str(&format!("  include {};\n", out.display()));
+    }
+    let conf = d.path().join("nginx.conf");
+    std::fs::write(&conf, format!("pid {0}/n.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  client_body_temp_path {0}/b;\n  proxy_temp_path {0}/p;\n  fastcgi_temp_path {0}/f;\n  uwsgi_temp_path {0}/u;\n  scgi_temp_path {0}/s;\n{includes}}}\n", d.path().display())).unwrap();
+    // The certbot paths do not exist here: the check must get as far as them, no further
+    // complaint (no duplicate map, upstream or server names).
+    let o = run_cli(&env, &["proxy", "validate", conf.to_str().unwrap()], "");
+    let t = output_text(&o);
+    assert!(
+        !t.contains("duplicate") && !t.contains("conflicting"),
+        "{t}"
+    );
+    assert!(
+        t.contains("cannot load certificate \"/etc/letsencrypt/live/pds.example."),
+        "{t}"
+    );
+}
