@@ -34,9 +34,13 @@ pub fn client(opts: &HttpOptions, host: &str) -> Result<reqwest::Client, String>
     if let Some(path) = &opts.ca_file {
         let pem = std::fs::read(path)
             .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem)
+        // A bundle may hold several roots: each one is trusted.
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| format!("{} is not a PEM certificate: {e}", path.display()))?;
-        b = b.tls_certs_merge([cert]);
+        if certs.is_empty() {
+            return Err(format!("{} holds no PEM certificate", path.display()));
+        }
+        b = b.tls_certs_merge(certs);
     }
     if let Some(addr) = opts.connect_to {
         b = b.resolve(host, addr);

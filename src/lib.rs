@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod context;
+pub mod doctor;
 pub mod email;
 pub mod envfile;
 pub mod finding;

@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch. Each subcommand group has its own file.
 
+pub mod doctor;
 pub mod email;
 pub mod env;
 pub mod identity;
@@ -97,6 +98,19 @@ pub enum Command {
     /// Reverse proxy: nginx, Caddy or Traefik configuration from pds.env, validated
     #[command(subcommand)]
     Proxy(proxy::ProxyCmd),
+    /// Run every check at once (pds.env, the PDS, DNS, HTTPS, proxy paths, email, handles,
+    /// relays, disk, clock); exit 0 all pass, 1 warnings only, 2 any failure
+    Doctor {
+        /// Run only these checks (repeatable; see --list)
+        #[arg(long, value_name = "NAME")]
+        only: Vec<String>,
+        /// Check these handles instead of every account (repeatable)
+        #[arg(long, value_name = "HANDLE")]
+        handle: Vec<String>,
+        /// List the checks and exit
+        #[arg(long)]
+        list: bool,
+    },
 }
 
 impl Cli {
@@ -123,6 +137,11 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),
+        Command::Doctor { list: true, .. } => {
+            doctor::list();
+            Ok(EXIT_OK)
+        }
+        Command::Doctor { only, handle, .. } => doctor::run(&ctx, only, handle, cli.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

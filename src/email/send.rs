@@ -91,6 +91,16 @@ impl Run {
 /// Send a test mail from `s.from_address` to `to`. Never panics on bad input; every
 /// outcome is a report.
 pub async fn test_send(s: &SmtpSettings, to: &str, opts: &SendOptions) -> SendReport {
+    conversation(s, Some(to), opts).await
+}
+
+/// Everything a send does up to the sender (DNS, connect, greeting, TLS, login, MAIL FROM),
+/// then QUIT: proves the settings work without sending any mail.
+pub async fn probe(s: &SmtpSettings, opts: &SendOptions) -> SendReport {
+    conversation(s, None, opts).await
+}
+
+async fn conversation(s: &SmtpSettings, to: Option<&str>, opts: &SendOptions) -> SendReport {
     let started = Instant::now();
     let mut run = Run {
         transcript: Vec::new(),
@@ -134,15 +144,32 @@ fn tls_parameters(s: &SmtpSettings, opts: &SendOptions) -> Result<TlsParameters,
                 "Check the --ca-file path.",
             )
         })?;
-        let cert = Certificate::from_pem(&pem).map_err(|e| {
-            fail(
+        // A bundle may hold several roots: each one is trusted.
+        let text = String::from_utf8_lossy(&pem);
+        let blocks: Vec<String> = text
+            .split_inclusive("-----END CERTIFICATE-----")
+            .filter(|b| b.contains("-----BEGIN CERTIFICATE-----"))
+            .map(|b| b.trim_start().to_string())
+            .collect();
+        if blocks.is_empty() {
+            return Err(fail(
                 Stage::Prepare,
-                format!("{} is not a PEM certificate: {e}", path.display()),
+                format!("{} holds no PEM certificate", path.display()),
                 "",
                 "Give the CA certificate in PEM form.",
-            )
-        })?;
-        b = b.add_root_certificate(cert);
+            ));
+        }
+        for block in blocks {
+            let cert = Certificate::from_pem(block.as_bytes()).map_err(|e| {
+                fail(
+                    Stage::Prepare,
+                    format!("{} is not a PEM certificate: {e}", path.display()),
+                    "",
+                    "Give the CA certificate in PEM form.",
+                )
+            })?;
+            b = b.add_root_certificate(cert);
+        }
     }
     if s.accepts_invalid_certs() {
         b = b.dangerous_accept_invalid_certs(true);
@@ -209,7 +236,7 @@ fn tls_failure(stage: Stage, s: &SmtpSettings, detail: &str) -> Fail {
 
 async fn converse(
     s: &SmtpSettings,
-    to: &str,
+    to: Option<&str>,
     opts: &SendOptions,
     run: &mut Run,
 ) -> Result<Finding, Fail> {
@@ -225,14 +252,18 @@ async fn converse(
             "Use noreply@your-domain or \"Name <noreply@your-domain>\".",
         )
     })?;
-    let rcpt: Mailbox = to.parse().map_err(|e| {
-        fail(
-            Stage::Prepare,
-            format!("the test recipient {to:?} is not an address: {e}"),
-            "",
-            "Give an address you can read.",
-        )
-    })?;
+    let rcpt: Option<Mailbox> = to
+        .map(|to| {
+            to.parse().map_err(|e| {
+                fail(
+                    Stage::Prepare,
+                    format!("the test recipient {to:?} is not an address: {e}"),
+                    "",
+                    "Give an address you can read.",
+                )
+            })
+        })
+        .transpose()?;
     let tls = tls_parameters(s, opts)?;
     let t = opts.timeout.as_secs_f64();
 
@@ -383,7 +414,6 @@ async fn converse(
 
     // The envelope and the message, one command at a time.
     let from_addr = from.email.clone();
-    let to_addr = rcpt.email.clone();
     run.log(format!("C: MAIL FROM:<{from_addr}>"));
     exchange(run, Stage::Sender, "MAIL FROM", conn.command(Mail::new(Some(from_addr.clone()), vec![])), |detail| {
         fail(Stage::Sender, format!("the server refused the sender {from_addr}: {detail}"),
@@ -391,6 +421,18 @@ async fn converse(
             format!("Verify {} with the provider (SPF/DKIM records), or use the account's own address as PDS_EMAIL_FROM_ADDRESS.", from_addr.domain()))
     })
     .await?;
+    let Some(rcpt) = rcpt else {
+        // A probe: everything but the mail itself worked.
+        run.log("C: QUIT");
+        let _ = run.stage(conn.quit()).await;
+        return Ok(Finding::pass(format!(
+            "{}:{} answers, {} works and accepts {from_addr} as the sender (no mail sent)",
+            s.host,
+            s.port,
+            if s.username.is_empty() { "TLS".to_string() } else { "the login".to_string() }
+        )));
+    };
+    let to_addr = rcpt.email.clone();
     run.log(format!("C: RCPT TO:<{to_addr}>"));
     exchange(
         run,

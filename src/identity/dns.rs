@@ -98,6 +98,16 @@ fn main_resolver(opts: &DnsOptions) -> Result<TokioResolver, String> {
     resolver_for(&opts.nameserver.into_iter().collect::<Vec<_>>(), opts)
 }
 
+/// The IPv4 and IPv6 addresses the resolver gives for `name` (none for a missing name).
+pub async fn addresses(name: &str, opts: &DnsOptions) -> Result<Vec<std::net::IpAddr>, String> {
+    let r = main_resolver(opts)?;
+    match r.lookup_ip(fqdn(name)).await {
+        Ok(l) => Ok(l.iter().collect()),
+        Err(e) if e.is_no_records_found() => Ok(vec![]),
+        Err(e) => Err(format!("DNS lookup of {name} failed: {e}")),
+    }
+}
+
 fn fqdn(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
 }

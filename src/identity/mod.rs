@@ -35,6 +35,9 @@ pub struct HandleReport {
     pub did_document_error: Option<Finding>,
     pub by_dns: bool,
     pub by_https: bool,
+    /// The resolver sees a `did=` record that is wrong (another DID, or several): resolvers
+    /// ask DNS first and trust what it says, so a correct HTTPS file cannot make up for it.
+    pub dns_misleads: bool,
     pub verified: bool,
 }
 
@@ -68,6 +71,12 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
         .first()
         .is_some_and(|r| matches!(r.finding.level, Level::Pass | Level::Warn));
     let by_https = https.finding.level == Level::Pass;
+    let dns_misleads = dns.results.first().is_some_and(|r| {
+        r.finding.level == Level::Fail
+            && r.values
+                .iter()
+                .any(|v| v.trim_matches('"').starts_with("did="))
+    });
     let doc_ok = did_document
         .as_ref()
         .is_some_and(|a| a.findings.iter().all(|f| f.level != Level::Fail));
@@ -81,13 +90,17 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
         did_document_error,
         by_dns,
         by_https,
-        verified: (by_dns || by_https) && doc_ok,
+        dns_misleads,
+        verified: (by_dns || by_https) && doc_ok && !dns_misleads,
     }
 }
 
 impl HandleReport {
     /// One sentence on the whole check.
     pub fn verdict(&self) -> String {
+        if self.dns_misleads {
+            return format!("Not verified: the DNS record at {} is wrong, and resolvers believe DNS before HTTPS. Correct it or delete it: pds-wizard handle record {}", self.handle.txt_name(), self.handle);
+        }
         match (self.verified, self.by_dns, self.by_https) {
             (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".into(),
             (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".into(),

@@ -556,6 +556,7 @@ mod identity_screens {
             did_document_error: None,
             by_dns: verified,
             by_https: false,
+            dns_misleads: false,
             verified,
             handle,
             did,

@@ -1,0 +1,78 @@
+//! `pds-wizard doctor`: every check at once, grouped by area, each failure with its fix.
+
+use crate::context::Context;
+use crate::doctor::{overall, run_all, select, Inputs, CHECKS};
+use crate::finding::Level;
+use crate::identity::Handle;
+use anyhow::{anyhow, Result};
+use serde_json::json;
+use std::sync::Arc;
+
+/// Exit codes of `doctor`: 0 all pass, 1 warnings only, 2 any failure.
+pub fn run(ctx: &Context, only: &[String], handles: &[String], json: bool) -> Result<u8> {
+    let checks = select(only).map_err(|e| anyhow!(e))?;
+    let handles = handles
+        .iter()
+        .map(|h| Handle::parse(h).map_err(|e| anyhow!("{e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let inputs = Arc::new(Inputs::from_context(ctx, handles));
+    let started = std::time::Instant::now();
+    let results = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run_all(checks, inputs));
+    let level = overall(&results);
+    let elapsed = started.elapsed().as_millis();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "env_file": ctx.env_file,
+                "overall": level,
+                "elapsed_ms": elapsed,
+                "checks": results,
+            }))?
+        );
+    } else {
+        let mut area = None;
+        for r in &results {
+            if area != Some(r.area) {
+                area = Some(r.area);
+                println!("\n{}", r.area.title());
+            }
+            println!(
+                "  [{}] {} ({} ms){}",
+                r.level.label(),
+                r.title,
+                r.elapsed_ms,
+                r.step.filter(|_| r.level >= Level::Warn).map(|s| format!(" — wizard step: {s}")).unwrap_or_default()
+            );
+            for f in &r.findings {
+                let text = f.to_string().replace('\n', "\n    ");
+                println!("    {text}");
+            }
+        }
+        let count = |l| results.iter().filter(|r| r.level == l).count();
+        println!(
+            "\n{} checks in {:.1} s: {} passed, {} warnings, {} failed",
+            results.len(),
+            elapsed as f64 / 1000.0,
+            count(Level::Pass),
+            count(Level::Warn),
+            count(Level::Fail)
+        );
+    }
+    Ok(match level {
+        Level::Fail => 2,
+        Level::Warn => 1,
+        _ => 0,
+    })
+}
+
+/// The catalogue, for `doctor --list`.
+pub fn list() {
+    for c in CHECKS {
+        println!("{:<10} {:<9} {}", c.name, format!("{:?}", c.area).to_lowercase(), c.title);
+    }
+}

@@ -1,0 +1,565 @@
+//! The checks themselves. Each returns findings; a check that cannot run says why instead.
+
+use super::tls::{self, Upgrade};
+use super::Inputs;
+use crate::finding::{Finding, Level};
+use crate::http::{chain, client, HttpOptions};
+use crate::identity::{Did, Handle, VerifyOptions};
+use crate::secret::Secret;
+use std::time::Duration;
+
+pub async fn run(name: &str, i: &Inputs) -> Vec<Finding> {
+    match name {
+        "env" => env(i),
+        "service" => service(i).await,
+        "health" => health(i).await,
+        "dns" => dns(i).await,
+        "https" => https(i).await,
+        "oauth" => oauth(i).await,
+        "websocket" => websocket(i).await,
+        "email" => email(i).await,
+        "handles" => handles(i).await,
+        "crawlers" => crawlers(i).await,
+        "disk" => disk(i),
+        "clock" => clock(i).await,
+        other => vec![Finding::fail(format!("unknown check {other:?}"))],
+    }
+}
+
+fn hostname(i: &Inputs) -> Result<String, Vec<Finding>> {
+    i.hostname.clone().ok_or_else(|| {
+        vec![Finding::fail("PDS_HOSTNAME is not set, so there is no public name to check")
+            .fix("set it in the Basics step (or pds-wizard env set PDS_HOSTNAME=…)")]
+    })
+}
+
+/// For requests to this machine's PDS: never redirected by --connect-to.
+fn local(i: &Inputs) -> HttpOptions {
+    HttpOptions {
+        connect_to: None,
+        ..i.http.clone()
+    }
+}
+
+fn env(i: &Inputs) -> Vec<Finding> {
+    let Some(doc) = &i.doc else {
+        return vec![Finding::fail(format!(
+            "cannot read {}: {}",
+            i.env_file.display(),
+            i.doc_error.as_deref().unwrap_or("unknown error")
+        ))
+        .fix("run with sudo, or point --env-file at the PDS's pds.env")];
+    };
+    let mut f: Vec<Finding> = crate::envfile::check(doc, i.file_mode)
+        .into_iter()
+        .filter(|f| f.level >= Level::Warn)
+        .collect();
+    if f.is_empty() {
+        f.push(Finding::pass(format!(
+            "{} has every required key, valid values, and mode 0600",
+            i.env_file.display()
+        )));
+    }
+    f
+}
+
+async fn command(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
+    let out = tokio::time::timeout(
+        timeout,
+        tokio::process::Command::new(prog)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    Some((
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    ))
+}
+
+async fn service(i: &Inputs) -> Vec<Finding> {
+    let t = i.http.timeout;
+    if let Some((true, _)) = command("systemctl", &["cat", "pds.service"], t).await {
+        return match command("systemctl", &["is-active", "pds"], t).await {
+            Some((true, _)) => vec![Finding::pass("the pds systemd unit is active")],
+            Some((_, state)) => vec![Finding::fail(format!("the pds systemd unit is {state}"))
+                .fix("sudo systemctl start pds; the reason is in: sudo journalctl -u pds -n 50")],
+            None => vec![Finding::warn("systemctl did not answer")],
+        };
+    }
+    match command("docker", &["ps", "-a", "--filter", "name=^pds$", "--format", "{{.Status}}"], t).await {
+        Some((true, status)) if status.starts_with("Up") => {
+            vec![Finding::pass(format!("the pds container is {status}"))]
+        }
+        Some((true, status)) if !status.is_empty() => {
+            vec![Finding::fail(format!("the pds container is {status}"))
+                .fix("sudo docker start pds; the reason is in: sudo docker logs --tail 50 pds")]
+        }
+        _ => vec![Finding::info(
+            "no systemd unit and no container named pds here (the health check below still asks the PDS itself)",
+        )],
+    }
+}
+
+async fn health(i: &Inputs) -> Vec<Finding> {
+    let url = format!("{}/xrpc/_health", i.local_url);
+    let c = match client(&local(i), "") {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    match c.get(&url).send().await {
+        Ok(r) if r.status().is_success() => {
+            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            let version = v["version"].as_str().map(|v| format!(" (version {v})")).unwrap_or_default();
+            vec![Finding::pass(format!("the PDS answers at {url}{version}"))]
+        }
+        Ok(r) => vec![Finding::fail(format!("{url} answered HTTP {}", r.status().as_u16()))
+            .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
+        Err(e) => vec![Finding::fail(format!("nothing answers at {url}: {}", chain(&e)))
+            .why("the PDS is down, still starting, or listens on another port than PDS_PORT")
+            .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
+    }
+}
+
+async fn dns(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let mut out = Vec::new();
+    let host_addrs = match crate::identity::dns::addresses(&host, &i.dns).await {
+        Ok(a) => a,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    if host_addrs.is_empty() {
+        out.push(
+            Finding::fail(format!("{host} has no A or AAAA record"))
+                .why("nobody can reach the PDS by its name")
+                .fix(format!("create an A (and AAAA) record for {host} pointing at this server")),
+        );
+    } else {
+        out.push(Finding::pass(format!(
+            "{host} → {}",
+            host_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let domains: Vec<String> = i
+        .get("PDS_SERVICE_HANDLE_DOMAINS")
+        .map(|l| l.split(',').map(|d| d.trim().trim_start_matches('.').to_string()).filter(|d| !d.is_empty()).collect())
+        .unwrap_or_else(|| vec![host.clone()]);
+    for d in domains {
+        let probe = format!("pds-wizard-wildcard-check.{d}");
+        match crate::identity::dns::addresses(&probe, &i.dns).await {
+            Ok(a) if a.is_empty() => out.push(
+                Finding::fail(format!("no wildcard record *.{d}: {probe} does not resolve"))
+                    .why(format!("handles like alice.{d} are proven over HTTPS at their own name; without *.{d} they show \"Invalid Handle\""))
+                    .fix(format!("create A/AAAA records for *.{d} pointing at this server")),
+            ),
+            Ok(a) if !host_addrs.is_empty() && !a.iter().any(|x| host_addrs.contains(x)) => out.push(
+                Finding::warn(format!("*.{d} points elsewhere than {host}"))
+                    .fix(format!("point *.{d} at the same server as {host}")),
+            ),
+            Ok(_) => out.push(Finding::pass(format!("*.{d} resolves"))),
+            Err(e) => out.push(Finding::fail(e)),
+        }
+    }
+    out
+}
+
+/// What a failed HTTPS request to our own name means, in words.
+fn explain_https_error(host: &str, e: &reqwest::Error) -> Finding {
+    let text = chain(e);
+    let lower = text.to_ascii_lowercase();
+    let f = Finding::fail(format!("https://{host}/ fails: {text}"));
+    if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        f.why(format!("the certificate served does not cover {host}"))
+            .fix("get a certificate for this exact name (and *.NAME for handles), or fix the proxy's server_name so this name gets the right one")
+    } else if lower.contains("expired") {
+        f.why("the certificate has expired").fix("renew it (certbot renew) and reload the proxy")
+    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") || lower.contains("certificate") {
+        f.why("clients do not trust the certificate")
+            .fix("serve a certificate from a public CA (Let's Encrypt), with its full chain")
+    } else if lower.contains("refused") {
+        f.why("nothing listens on port 443").fix("start the reverse proxy, and open port 443 in the firewall")
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        f.why("port 443 does not answer").fix("open port 443 in the firewall (and at the hosting provider)")
+    } else {
+        f
+    }
+}
+
+async fn https(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let c = match client(&i.http, &host) {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    let mut out = Vec::new();
+    match c.get(format!("https://{host}/xrpc/_health")).send().await {
+        Ok(r) if r.status().is_success() => {
+            out.push(Finding::pass(format!("https://{host}/xrpc/_health answers 200")))
+        }
+        Ok(r) => out.push(
+            Finding::fail(format!("https://{host}/xrpc/_health answers HTTP {}", r.status().as_u16()))
+                .why("the proxy answers, but not with the PDS")
+                .fix("send every path of this name to the PDS (pds-wizard proxy render …)"),
+        ),
+        Err(e) => return vec![explain_https_error(&host, &e)],
+    }
+    match tls::connect(&host, 443, i.http.connect_to, i.http.timeout).await {
+        Ok((_, der)) => match tls::not_after(&der) {
+            Some(t) => {
+                let days = (t - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
+                out.push(if days < 0 {
+                    Finding::fail("the certificate has expired").fix("renew it and reload the proxy")
+                } else if days < 14 {
+                    Finding::warn(format!("the certificate expires in {days} days"))
+                        .fix("check that renewal works: sudo certbot renew --dry-run (Caddy and Traefik renew by themselves: look at their logs)")
+                } else {
+                    Finding::pass(format!("the certificate is good for {days} more days"))
+                });
+            }
+            None => out.push(Finding::warn("could not read the certificate's expiry date")),
+        },
+        Err(e) => out.push(Finding::warn(format!("could not read the certificate: {e}"))),
+    }
+    out
+}
+
+/// Whether a response is the PDS's JSON: (status, is JSON object, short description).
+async fn json_answer(r: reqwest::Response) -> (u16, Option<serde_json::Value>, String) {
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = r.text().await.unwrap_or_default();
+    let json = serde_json::from_str::<serde_json::Value>(&body).ok().filter(|v| v.is_object());
+    (status, json, format!("HTTP {status} {}", ctype.split(';').next().unwrap_or("")))
+}
+
+async fn oauth(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let c = match client(&i.http, &host) {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    let mut out = Vec::new();
+    for (path, field) in [
+        ("/.well-known/oauth-protected-resource", "resource"),
+        ("/.well-known/oauth-authorization-server", "issuer"),
+    ] {
+        let url = format!("https://{host}{path}");
+        match c.get(&url).send().await {
+            Err(e) => out.push(explain_https_error(&host, &e)),
+            Ok(r) => match json_answer(r).await {
+                (200, Some(v), _) if v.get(field).is_some() => {
+                    out.push(Finding::pass(format!("{path} is the PDS's")))
+                }
+                (status, _, seen) => out.push(
+                    Finding::fail(format!("{path} is not the PDS's answer ({seen})"))
+                        .why(if status >= 500 {
+                            "OAuth clients (Discord's Bluesky connection, say) fail with HTTP 500".to_string()
+                        } else {
+                            "the proxy does not send it to the PDS: OAuth clients fail (HTTP 500, \"Failed to resolve OAuth server metadata\")".to_string()
+                        })
+                        .fix("proxy /.well-known/oauth-protected-resource, /.well-known/oauth-authorization-server, /oauth/ and /@atproto/ to the PDS (pds-wizard proxy render …)"),
+                ),
+            },
+        }
+    }
+    let url = format!("https://{host}/oauth/authorize");
+    match c.get(&url).send().await {
+        Err(e) => out.push(explain_https_error(&host, &e)),
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let page = r.text().await.unwrap_or_default();
+            match page.find("/@atproto/") {
+                Some(start) => {
+                    out.push(Finding::pass("/oauth/authorize is the PDS's sign-in page"));
+                    let end = page[start..].find(['"', '\'']).map_or(page.len(), |e| start + e);
+                    let asset = &page[start..end];
+                    match c.get(format!("https://{host}{asset}")).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            out.push(Finding::pass("/@atproto/ serves the sign-in page's assets"))
+                        }
+                        Ok(r) => out.push(
+                            Finding::fail(format!("{asset} answers HTTP {}", r.status().as_u16()))
+                                .why("the sign-in page loads without its scripts and styles: OAuth sign-in breaks")
+                                .fix("proxy /@atproto/ to the PDS"),
+                        ),
+                        Err(e) => out.push(explain_https_error(&host, &e)),
+                    }
+                }
+                None => out.push(
+                    Finding::fail(format!("/oauth/authorize is not the PDS's page (HTTP {status})"))
+                        .fix("proxy /oauth/ to the PDS"),
+                ),
+            }
+        }
+    }
+    out
+}
+
+async fn websocket(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let path = "/xrpc/com.atproto.sync.subscribeRepos";
+    match tls::websocket(&host, 443, i.http.connect_to, path, i.websocket_hold, i.http.timeout).await {
+        Ok(Upgrade::StayedOpen) => vec![Finding::pass(format!(
+            "the firehose upgrades to a websocket and stays open ({:.0} s watched)",
+            i.websocket_hold.as_secs_f64()
+        ))],
+        Ok(Upgrade::ClosedAfter(d)) => vec![Finding::fail(format!(
+            "the firehose websocket was closed after {:.1} s",
+            d.as_secs_f64()
+        ))
+        .why("the proxy times the connection out; relays then miss events")
+        .fix("raise the proxy's read/send timeouts for /xrpc/com.atproto.sync.subscribeRepos (nginx: proxy_read_timeout 1d)")],
+        Ok(Upgrade::Refused(status)) if status.contains(" 400") || status.contains(" 401") => {
+            vec![Finding::fail(format!("the websocket upgrade was refused: {status}"))
+                .why("the proxy dropped the Upgrade and Connection headers, so the PDS saw a plain GET")
+                .fix("nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\" (pds-wizard proxy render nginx does this)")]
+        }
+        Ok(Upgrade::Refused(status)) => vec![Finding::fail(format!("the websocket upgrade was refused: {status}"))
+            .fix("send /xrpc/ to the PDS, websockets included")],
+        Err(e) => vec![Finding::fail(format!("the websocket check could not connect: {e}"))],
+    }
+}
+
+async fn email(i: &Inputs) -> Vec<Finding> {
+    let Some(doc) = &i.doc else {
+        return vec![Finding::info("pds.env could not be read (see the pds.env check)")];
+    };
+    let url = doc.get(crate::email::URL_KEY).filter(|u| !u.is_empty());
+    let from = doc.get(crate::email::FROM_KEY).filter(|u| !u.is_empty());
+    if url.is_none() && from.is_none() {
+        return vec![Finding::warn("email is not set up: the PDS sends no verification codes or password resets")
+            .fix("set up email in the wizard's Email step")];
+    }
+    let problems: Vec<Finding> = crate::email::check(doc)
+        .into_iter()
+        .filter(|f| f.level >= Level::Warn)
+        .collect();
+    if problems.iter().any(|f| f.level == Level::Fail) {
+        return problems;
+    }
+    let settings = match crate::email::from_document(doc) {
+        Ok(s) => s,
+        Err(e) => return vec![Finding::fail(e.to_string()).fix("correct it in the Email step")],
+    };
+    let report = crate::email::send::probe(&settings, &i.send).await;
+    let mut out = problems;
+    out.push(report.finding);
+    out.extend(report.notes);
+    out
+}
+
+async fn handles(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let password = Secret::new(i.get("PDS_ADMIN_PASSWORD").unwrap_or_default());
+    let accounts = match crate::pds::accounts::list_accounts(&i.local_url, &password, &local(i)).await {
+        Ok(a) => a,
+        Err(f) => return vec![f],
+    };
+    let mut targets: Vec<(Handle, Did)> = Vec::new();
+    let mut out = Vec::new();
+    if i.handles.is_empty() {
+        for a in &accounts {
+            if let (Ok(h), Ok(d)) = (Handle::parse(&a.handle), Did::parse(&a.did)) {
+                targets.push((h, d));
+            }
+        }
+        if targets.is_empty() {
+            return vec![Finding::info("no accounts yet")];
+        }
+    } else {
+        for h in &i.handles {
+            match accounts.iter().find(|a| a.handle.eq_ignore_ascii_case(h.as_str())) {
+                Some(a) => match Did::parse(&a.did) {
+                    Ok(d) => targets.push((h.clone(), d)),
+                    Err(e) => out.push(Finding::fail(format!("{h}: {e}"))),
+                },
+                None => out.push(
+                    Finding::fail(format!("no account on this PDS has the handle {h}"))
+                        .fix("see pds-wizard accounts"),
+                ),
+            }
+        }
+    }
+    let opts = VerifyOptions {
+        dns: i.dns.clone(),
+        http: i.http.clone(),
+        plc_url: i.plc_url.clone(),
+        pds_public_url: Some(crate::identity::diddoc::pds_public_url(
+            &host,
+            i.get("PDS_PORT").as_deref(),
+        )),
+    };
+    let reports = futures::future::join_all(
+        targets.iter().map(|(h, d)| crate::identity::verify(h, d, &opts)),
+    )
+    .await;
+    for r in reports {
+        if r.verified {
+            out.push(Finding::pass(format!(
+                "{}: verified by {}",
+                r.handle.as_str(),
+                if r.by_dns { "DNS" } else { "HTTPS" }
+            )));
+            continue;
+        }
+        // The most telling detail first: a misleading DNS record, then each method's failure.
+        let mut detail: Vec<String> = Vec::new();
+        if let Some(first) = r.dns.results.first() {
+            if first.finding.level == Level::Fail && !first.values.is_empty() {
+                detail.push(format!("DNS: {}", first.finding.what));
+            }
+        }
+        if r.https.finding.level != Level::Pass {
+            detail.push(format!("HTTPS: {}", r.https.finding.what));
+        }
+        if let Some(a) = &r.did_document {
+            detail.extend(a.findings.iter().filter(|f| f.level == Level::Fail).map(|f| format!("DID document: {}", f.what)));
+        }
+        if let Some(e) = &r.did_document_error {
+            detail.push(format!("DID document: {}", e.what));
+        }
+        out.push(
+            Finding::fail(format!("{}: {}", r.handle.as_str(), detail.join("; ")))
+                .why(r.verdict())
+                .fix(format!("pds-wizard handle check {} shows every detail; the Handle & DNS step fixes it", r.handle.as_str())),
+        );
+    }
+    out
+}
+
+async fn crawlers(i: &Inputs) -> Vec<Finding> {
+    let Some(list) = i.get("PDS_CRAWLERS").filter(|l| !l.trim().is_empty()) else {
+        return vec![Finding::warn("PDS_CRAWLERS is empty: no relay hears about new posts, so nobody else sees them")
+            .fix("set PDS_CRAWLERS=https://bsky.network (the installer's default)")];
+    };
+    // Relays are other people's servers: never redirected by --connect-to.
+    let c = match client(&local(i), "") {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    let urls: Vec<String> = list
+        .split(',')
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+        .map(|u| if u.contains("://") { u.to_string() } else { format!("https://{u}") })
+        .collect();
+    let answers = futures::future::join_all(urls.iter().map(|u| c.get(format!("{u}/xrpc/_health")).send())).await;
+    urls.iter()
+        .zip(answers)
+        .map(|(u, r)| match r {
+            Ok(r) => Finding::pass(format!("{u} answers (HTTP {})", r.status().as_u16())),
+            Err(e) => Finding::fail(format!("cannot reach {u}: {}", chain(&e)))
+                .why("the PDS tells each crawler about new posts; an unreachable one never hears")
+                .fix("check the spelling in PDS_CRAWLERS, and that this server may make outbound HTTPS connections"),
+        })
+        .collect()
+}
+
+fn disk(i: &Inputs) -> Vec<Finding> {
+    let dir = i.get("PDS_DATA_DIRECTORY").unwrap_or_else(|| "/pds".into());
+    // The directory itself, or the nearest parent that exists (a fresh install).
+    let mut p = std::path::PathBuf::from(&dir);
+    while !p.exists() {
+        if !p.pop() {
+            return vec![Finding::warn(format!("{dir} does not exist"))];
+        }
+    }
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else {
+        return vec![Finding::warn(format!("{dir}: not a usable path"))];
+    };
+    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return vec![Finding::warn(format!("cannot read free space of {}: {}", p.display(), std::io::Error::last_os_error()))];
+    }
+    let free = st.f_bavail as u64 * st.f_frsize as u64;
+    let total = st.f_blocks as u64 * st.f_frsize as u64;
+    const GIB: u64 = 1 << 30;
+    let what = format!(
+        "{:.1} GiB free of {:.1} GiB under {}",
+        free as f64 / GIB as f64,
+        total as f64 / GIB as f64,
+        p.display()
+    );
+    if free < GIB {
+        vec![Finding::fail(what).why("the PDS stops writing (posts, blobs, its databases) when the disk is full").fix("free space or grow the disk")]
+    } else if free < 5 * GIB || (total > 0 && free * 10 < total) {
+        vec![Finding::warn(what).fix("free space soon: blobs grow with every upload")]
+    } else {
+        vec![Finding::pass(what)]
+    }
+}
+
+/// `Tue, 24 Nov 2026 09:17:02 GMT` (HTTP's date) as Unix time.
+fn http_date(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let m = MONTHS.iter().position(|x| x == month)? as u8 + 1;
+    let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
+    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
+    let date = time::Date::from_calendar_date(year.parse().ok()?, time::Month::try_from(m).ok()?, day.parse().ok()?).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time::Time::from_hms(h, mi, se).ok()?).assume_utc().unix_timestamp())
+}
+
+async fn clock(i: &Inputs) -> Vec<Finding> {
+    // The PLC directory is another machine (the public name is usually this one's proxy).
+    let c = match client(&local(i), "") {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    let url = format!("{}/", i.plc_url);
+    let sent = time::OffsetDateTime::now_utc().unix_timestamp();
+    let r = match c.get(&url).send().await {
+        Ok(r) => r,
+        Err(e) => return vec![Finding::warn(format!("cannot compare clocks: {url}: {}", chain(&e)))],
+    };
+    let Some(theirs) = r.headers().get("date").and_then(|d| d.to_str().ok()).and_then(http_date) else {
+        return vec![Finding::warn(format!("{url} sent no usable Date header"))];
+    };
+    let skew = theirs - sent;
+    let what = format!("this clock is {} s {} {url}", skew.abs(), if skew > 0 { "behind" } else { "ahead of" });
+    if skew.abs() > 300 {
+        vec![Finding::fail(what).why("tokens and signed records carry times; far off, logins and federation fail").fix("turn on time sync: sudo timedatectl set-ntp true")]
+    } else if skew.abs() > 30 {
+        vec![Finding::warn(what).fix("turn on time sync: sudo timedatectl set-ntp true")]
+    } else {
+        vec![Finding::pass(format!("the clock agrees with {url} (within {} s)", skew.abs().max(1)))]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn http_dates() {
+        assert_eq!(super::http_date("Tue, 24 Nov 2026 09:17:02 GMT"), Some(1_795_511_822));
+        assert_eq!(super::http_date("Tue, 24 Nov 2026 09:17:02 PST"), None);
+        assert_eq!(super::http_date("yesterday"), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! The doctor: every check at once, each bounded by a timeout, results streamed as they
+//! finish. Each check reuses the one implementation the wizard's steps use (env check,
+//! email probe, handle verification, …) and says which step fixes what it finds.
+
+mod checks;
+pub mod tls;
+
+use crate::context::Context;
+use crate::email::send::SendOptions;
+use crate::envfile::Document;
+use crate::finding::{worst, Finding, Level};
+use crate::http::HttpOptions;
+use crate::identity::dns::DnsOptions;
+use crate::identity::Handle;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Area {
+    Config,
+    Service,
+    Public,
+    Proxy,
+    Email,
+    Handles,
+    Crawlers,
+    Host,
+}
+
+impl Area {
+    pub fn title(self) -> &'static str {
+        match self {
+            Area::Config => "pds.env",
+            Area::Service => "The PDS process",
+            Area::Public => "Public name and certificate",
+            Area::Proxy => "Reverse proxy",
+            Area::Email => "Email",
+            Area::Handles => "Handles",
+            Area::Crawlers => "Relays (crawlers)",
+            Area::Host => "This machine",
+        }
+    }
+}
+
+/// One entry of the catalogue.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Check {
+    /// Stable name, for `--only` and JSON.
+    pub name: &'static str,
+    pub area: Area,
+    pub title: &'static str,
+    /// The wizard step that fixes what this check finds (its sidebar title).
+    pub step: Option<&'static str>,
+}
+
+pub const CHECKS: &[Check] = &[
+    Check { name: "env", area: Area::Config, title: "pds.env: keys, values, readers, file mode", step: Some("Review & save") },
+    Check { name: "service", area: Area::Service, title: "service state (systemd unit or compose container)", step: None },
+    Check { name: "health", area: Area::Service, title: "the PDS answers locally (/xrpc/_health)", step: None },
+    Check { name: "dns", area: Area::Public, title: "DNS for the hostname and its handles", step: Some("Handle & DNS") },
+    Check { name: "https", area: Area::Public, title: "HTTPS through the public name, certificate", step: Some("Reverse proxy") },
+    Check { name: "oauth", area: Area::Proxy, title: "OAuth paths reach the PDS", step: Some("Reverse proxy") },
+    Check { name: "websocket", area: Area::Proxy, title: "firehose websocket through the proxy", step: Some("Reverse proxy") },
+    Check { name: "email", area: Area::Email, title: "SMTP settings: URL, server, TLS, login", step: Some("Email") },
+    Check { name: "handles", area: Area::Handles, title: "every account's handle and DID document", step: Some("Handle & DNS") },
+    Check { name: "crawlers", area: Area::Crawlers, title: "each PDS_CRAWLERS relay is reachable", step: Some("Basics") },
+    Check { name: "disk", area: Area::Host, title: "free disk under PDS_DATA_DIRECTORY", step: None },
+    Check { name: "clock", area: Area::Host, title: "clock against an HTTPS Date header", step: None },
+];
+
+pub fn check_named(name: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|c| c.name == name)
+}
+
+/// Everything the checks read, built once from pds.env and the global flags.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub env_file: PathBuf,
+    /// None when pds.env cannot be read (the env check says why; others do what they can).
+    pub doc: Option<Document>,
+    pub doc_error: Option<String>,
+    pub file_mode: Option<u32>,
+    /// The PDS on this machine: `http://localhost:PDS_PORT` or --pds-url.
+    pub local_url: String,
+    pub hostname: Option<String>,
+    pub http: HttpOptions,
+    pub dns: DnsOptions,
+    pub send: SendOptions,
+    pub plc_url: String,
+    /// Handles to check instead of every account.
+    pub handles: Vec<Handle>,
+    /// Bound for each check as a whole (its network calls have their own, shorter, limits).
+    pub timeout: Duration,
+    /// How long the firehose websocket must stay open.
+    pub websocket_hold: Duration,
+}
+
+impl Inputs {
+    pub fn from_context(ctx: &Context, handles: Vec<Handle>) -> Inputs {
+        let (doc, doc_error) = match Document::load(&ctx.env_file) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let file_mode = std::fs::metadata(&ctx.env_file).ok().map(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode()
+        });
+        let get = |k: &str| doc.as_ref().and_then(|d| d.get(k));
+        Inputs {
+            env_file: ctx.env_file.clone(),
+            local_url: ctx.pds_url_for(get("PDS_PORT").as_deref()),
+            hostname: get("PDS_HOSTNAME").filter(|h| !h.trim().is_empty()),
+            http: HttpOptions::from_context(ctx),
+            dns: DnsOptions {
+                nameserver: ctx.nameserver,
+                timeout: ctx.timeout,
+            },
+            send: SendOptions {
+                timeout: ctx.timeout,
+                ca_file: ctx.ca_file.clone(),
+            },
+            plc_url: ctx.plc_url_for(get("PDS_DID_PLC_URL").as_deref()),
+            handles,
+            // One network call may take the whole timeout; a check makes a few in a row.
+            timeout: ctx.timeout * 2 + Duration::from_secs(1),
+            websocket_hold: Duration::from_secs(2).min(ctx.timeout),
+            doc,
+            doc_error,
+            file_mode,
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.doc.as_ref().and_then(|d| d.get(key))
+    }
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub name: &'static str,
+    pub area: Area,
+    pub title: &'static str,
+    pub step: Option<&'static str>,
+    /// The worst of the findings (info counts as passing).
+    pub level: Level,
+    pub findings: Vec<Finding>,
+    pub elapsed_ms: u128,
+}
+
+/// Run one check under its bound; never panics, never outlives the bound by much.
+pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult {
+    let started = Instant::now();
+    let bound = inputs.timeout;
+    let findings = match tokio::time::timeout(bound, checks::run(check.name, &inputs)).await {
+        Ok(f) => f,
+        Err(_) => vec![Finding::fail(format!(
+            "no result within {:.0} s",
+            bound.as_secs_f64()
+        ))
+        .why("something it talks to does not answer")
+        .fix("run this check alone with a longer --timeout to see which call hangs")],
+    };
+    let level = match worst(&findings) {
+        Level::Info => Level::Pass,
+        l => l,
+    };
+    CheckResult {
+        name: check.name,
+        area: check.area,
+        title: check.title,
+        step: check.step,
+        level,
+        findings,
+        elapsed_ms: started.elapsed().as_millis(),
+    }
+}
+
+/// The checks to run: all, or those named (unknown names are an error).
+pub fn select(only: &[String]) -> Result<Vec<&'static Check>, String> {
+    if only.is_empty() {
+        return Ok(CHECKS.iter().collect());
+    }
+    only.iter()
+        .map(|n| {
+            check_named(n).ok_or_else(|| {
+                format!(
+                    "no check named {n:?}; the checks are: {}",
+                    CHECKS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Start every check at once; each result is sent as soon as it is ready.
+pub fn spawn_all(
+    checks: Vec<&'static Check>,
+    inputs: Arc<Inputs>,
+    handle: &tokio::runtime::Handle,
+    tx: impl Fn(CheckResult) + Send + Sync + Clone + 'static,
+) {
+    for c in checks {
+        let inputs = inputs.clone();
+        let tx = tx.clone();
+        handle.spawn(async move { tx(run_one(c, inputs).await) });
+    }
+}
+
+/// Run the checks concurrently and return their results in catalogue order.
+pub async fn run_all(checks: Vec<&'static Check>, inputs: Arc<Inputs>) -> Vec<CheckResult> {
+    futures::future::join_all(checks.into_iter().map(|c| run_one(c, inputs.clone()))).await
+}
+
+/// The overall verdict: the worst level of all results.
+pub fn overall(results: &[CheckResult]) -> Level {
+    results.iter().map(|r| r.level).max().unwrap_or(Level::Pass)
+}

@@ -1,0 +1,244 @@
+//! Raw TLS for the two things an HTTP client hides: the server's certificate (for its expiry
+//! date) and a websocket upgrade that must stay open. Trust is judged elsewhere (the HTTPS
+//! check, with the system's roots); here the certificate is only read.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+
+/// Accepts any certificate and keeps the server's own for reading.
+#[derive(Debug)]
+struct Recorder {
+    seen: Arc<Mutex<Option<Vec<u8>>>>,
+    schemes: Vec<SignatureScheme>,
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(end_entity.to_vec());
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+    fn verify_tls13_signature(
+        &self,
+        _: &[u8],
+        _: &CertificateDer<'_>,
+        _: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.schemes.clone()
+    }
+}
+
+/// Connect to `host:port` (or `addr` instead of DNS) over TLS, HTTP/1.1; returns the stream
+/// and the server's certificate (DER).
+pub async fn connect(
+    host: &str,
+    port: u16,
+    addr: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<(TlsStream<TcpStream>, Vec<u8>), String> {
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let seen = Arc::new(Mutex::new(None));
+    let recorder = Recorder {
+        seen: seen.clone(),
+        schemes: provider
+            .signature_verification_algorithms
+            .supported_schemes(),
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(recorder))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+    let work = async {
+        let tcp = match addr {
+            Some(a) => TcpStream::connect(a).await,
+            None => TcpStream::connect((host, port)).await,
+        }
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS with {host}:{port} failed: {e}"))
+    };
+    let stream = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| format!("no answer from {host}:{port} within {} s", timeout.as_secs_f64()))??;
+    let cert = seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .ok_or("the server sent no certificate")?;
+    Ok((stream, cert))
+}
+
+/// One DER element at `pos`: (tag, start of content, end of content).
+fn tlv(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
+    let tag = *buf.get(pos)?;
+    let first = *buf.get(pos + 1)? as usize;
+    let (len, start) = if first < 0x80 {
+        (first, pos + 2)
+    } else {
+        let n = first & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *buf.get(pos + 2 + i)? as usize;
+        }
+        (len, pos + 2 + n)
+    };
+    let end = start.checked_add(len)?;
+    (end <= buf.len()).then_some((tag, start, end))
+}
+
+/// The certificate's notAfter as a Unix time: Certificate → tbsCertificate → (version),
+/// serial, signature, issuer, validity → notAfter.
+pub fn not_after(der: &[u8]) -> Option<i64> {
+    let (_, cert, _) = tlv(der, 0)?;
+    let (_, tbs, _) = tlv(der, cert)?;
+    let mut pos = tbs;
+    if der.get(pos) == Some(&0xa0) {
+        pos = tlv(der, pos)?.2;
+    }
+    for _ in 0..3 {
+        pos = tlv(der, pos)?.2; // serial, signature algorithm, issuer
+    }
+    let (_, validity, _) = tlv(der, pos)?;
+    let not_before_end = tlv(der, validity)?.2;
+    let (tag, s, e) = tlv(der, not_before_end)?;
+    let text = std::str::from_utf8(&der[s..e]).ok()?;
+    let digits = text.strip_suffix('Z')?;
+    let (year, rest) = match tag {
+        0x17 => {
+            let yy: i32 = digits.get(0..2)?.parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, digits.get(2..)?)
+        }
+        0x18 => (digits.get(0..4)?.parse().ok()?, digits.get(4..)?),
+        _ => return None,
+    };
+    let num = |r: std::ops::Range<usize>| rest.get(r)?.parse::<u8>().ok();
+    let date = time::Date::from_calendar_date(year, time::Month::try_from(num(0..2)?).ok()?, num(2..4)?).ok()?;
+    let t = time::Time::from_hms(num(4..6)?, num(6..8)?, num(8..10)?).ok()?;
+    Some(time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp())
+}
+
+/// What came back from a websocket handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upgrade {
+    /// 101, and the connection was still open after the wait.
+    StayedOpen,
+    /// 101, then the proxy closed it after this long.
+    ClosedAfter(Duration),
+    /// Another status: the proxy (or the PDS) refused the upgrade. The status line.
+    Refused(String),
+}
+
+/// Ask for a websocket on `path` and, after 101, watch the connection for `hold`.
+pub async fn websocket(
+    host: &str,
+    port: u16,
+    addr: Option<SocketAddr>,
+    path: &str,
+    hold: Duration,
+    timeout: Duration,
+) -> Result<Upgrade, String> {
+    let (mut s, _) = connect(host, port, addr, timeout).await?;
+    let authority = if port == 443 { host.to_string() } else { format!("{host}:{port}") };
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: cGRzLXdpemFyZC1jaGVjaw==\r\nUser-Agent: pds-wizard/{}\r\n\r\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let head = async {
+        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the connection closed before an answer".to_string());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.len() > 64 * 1024 {
+                return Err("an answer head of over 64 KiB".to_string());
+            }
+        }
+        Ok(buf)
+    };
+    let buf = tokio::time::timeout(timeout, head)
+        .await
+        .map_err(|_| format!("no answer to the upgrade within {} s", timeout.as_secs_f64()))??;
+    let text = String::from_utf8_lossy(&buf);
+    let status = text.lines().next().unwrap_or("").to_string();
+    if !status.contains(" 101") {
+        return Ok(Upgrade::Refused(status));
+    }
+    // Frames may come (a replay) or not (no cursor): only the end of the stream matters.
+    let started = std::time::Instant::now();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = hold.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Ok(Upgrade::StayedOpen);
+        }
+        match tokio::time::timeout(left, s.read(&mut chunk)).await {
+            Err(_) => return Ok(Upgrade::StayedOpen),
+            Ok(Ok(0)) | Ok(Err(_)) => return Ok(Upgrade::ClosedAfter(started.elapsed())),
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn not_after_reads_both_time_forms() {
+        // A minimal hand-made structure: SEQ{ SEQ{ [0]{INT 2}, INT 1, SEQ{}, SEQ{}, SEQ{ UTCTime, T } } }.
+        fn build(after: &[u8]) -> Vec<u8> {
+            let mut validity = vec![0x17, 13];
+            validity.extend_from_slice(b"250101000000Z");
+            validity.extend_from_slice(after);
+            let mut tbs = vec![0xa0, 3, 0x02, 1, 2, 0x02, 1, 1, 0x30, 0, 0x30, 0, 0x30, validity.len() as u8];
+            tbs.extend_from_slice(&validity);
+            let mut cert = vec![0x30, tbs.len() as u8];
+            cert.extend_from_slice(&tbs);
+            let mut outer = vec![0x30, cert.len() as u8];
+            outer.extend_from_slice(&cert);
+            outer
+        }
+        let mut utc = vec![0x17, 13];
+        utc.extend_from_slice(b"261224120000Z");
+        assert_eq!(super::not_after(&build(&utc)), Some(1_798_113_600));
+        let mut gen = vec![0x18, 15];
+        gen.extend_from_slice(b"20500101000000Z");
+        assert_eq!(super::not_after(&build(&gen)), Some(2_524_608_000));
+        assert_eq!(super::not_after(&[0x30, 5, 1]), None);
+    }
+}
