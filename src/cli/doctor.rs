@@ -46,7 +46,10 @@ pub fn run(ctx: &Context, only: &[String], handles: &[String], json: bool) -> Re
                 r.level.label(),
                 r.title,
                 r.elapsed_ms,
-                r.step.filter(|_| r.level >= Level::Warn).map(|s| format!(" — wizard step: {s}")).unwrap_or_default()
+                r.step
+                    .filter(|_| r.level >= Level::Warn)
+                    .map(|s| format!(" — wizard step: {s}"))
+                    .unwrap_or_default()
             );
             for f in &r.findings {
                 let text = f.to_string().replace('\n', "\n    ");
@@ -73,6 +76,11 @@ pub fn run(ctx: &Context, only: &[String], handles: &[String], json: bool) -> Re
 /// The catalogue, for `doctor --list`.
 pub fn list() {
     for c in CHECKS {
-        println!("{:<10} {:<9} {}", c.name, format!("{:?}", c.area).to_lowercase(), c.title);
+        println!(
+            "{:<10} {:<9} {}",
+            c.name,
+            format!("{:?}", c.area).to_lowercase(),
+            c.title
+        );
     }
 }

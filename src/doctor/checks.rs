@@ -28,8 +28,10 @@ pub async fn run(name: &str, i: &Inputs) -> Vec<Finding> {
 
 fn hostname(i: &Inputs) -> Result<String, Vec<Finding>> {
     i.hostname.clone().ok_or_else(|| {
-        vec![Finding::fail("PDS_HOSTNAME is not set, so there is no public name to check")
-            .fix("set it in the Basics step (or pds-wizard env set PDS_HOSTNAME=…)")]
+        vec![
+            Finding::fail("PDS_HOSTNAME is not set, so there is no public name to check")
+                .fix("set it in the Basics step (or pds-wizard env set PDS_HOSTNAME=…)"),
+        ]
     })
 }
 
@@ -114,14 +116,21 @@ async fn health(i: &Inputs) -> Vec<Finding> {
     match c.get(&url).send().await {
         Ok(r) if r.status().is_success() => {
             let v: serde_json::Value = r.json().await.unwrap_or_default();
-            let version = v["version"].as_str().map(|v| format!(" (version {v})")).unwrap_or_default();
+            let version = v["version"]
+                .as_str()
+                .map(|v| format!(" (version {v})"))
+                .unwrap_or_default();
             vec![Finding::pass(format!("the PDS answers at {url}{version}"))]
         }
-        Ok(r) => vec![Finding::fail(format!("{url} answered HTTP {}", r.status().as_u16()))
-            .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
-        Err(e) => vec![Finding::fail(format!("nothing answers at {url}: {}", chain(&e)))
-            .why("the PDS is down, still starting, or listens on another port than PDS_PORT")
-            .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
+        Ok(r) => vec![
+            Finding::fail(format!("{url} answered HTTP {}", r.status().as_u16()))
+                .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)"),
+        ],
+        Err(e) => vec![
+            Finding::fail(format!("nothing answers at {url}: {}", chain(&e)))
+                .why("the PDS is down, still starting, or listens on another port than PDS_PORT")
+                .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT"),
+        ],
     }
 }
 
@@ -139,17 +148,28 @@ async fn dns(i: &Inputs) -> Vec<Finding> {
         out.push(
             Finding::fail(format!("{host} has no A or AAAA record"))
                 .why("nobody can reach the PDS by its name")
-                .fix(format!("create an A (and AAAA) record for {host} pointing at this server")),
+                .fix(format!(
+                    "create an A (and AAAA) record for {host} pointing at this server"
+                )),
         );
     } else {
         out.push(Finding::pass(format!(
             "{host} → {}",
-            host_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+            host_addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let domains: Vec<String> = i
         .get("PDS_SERVICE_HANDLE_DOMAINS")
-        .map(|l| l.split(',').map(|d| d.trim().trim_start_matches('.').to_string()).filter(|d| !d.is_empty()).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|d| d.trim().trim_start_matches('.').to_string())
+                .filter(|d| !d.is_empty())
+                .collect()
+        })
         .unwrap_or_else(|| vec![host.clone()]);
     for d in domains {
         let probe = format!("pds-wizard-wildcard-check.{d}");
@@ -179,14 +199,20 @@ fn explain_https_error(host: &str, e: &reqwest::Error) -> Finding {
         f.why(format!("the certificate served does not cover {host}"))
             .fix("get a certificate for this exact name (and *.NAME for handles), or fix the proxy's server_name so this name gets the right one")
     } else if lower.contains("expired") {
-        f.why("the certificate has expired").fix("renew it (certbot renew) and reload the proxy")
-    } else if lower.contains("unknownissuer") || lower.contains("unknown issuer") || lower.contains("certificate") {
+        f.why("the certificate has expired")
+            .fix("renew it (certbot renew) and reload the proxy")
+    } else if lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("certificate")
+    {
         f.why("clients do not trust the certificate")
             .fix("serve a certificate from a public CA (Let's Encrypt), with its full chain")
     } else if lower.contains("refused") {
-        f.why("nothing listens on port 443").fix("start the reverse proxy, and open port 443 in the firewall")
+        f.why("nothing listens on port 443")
+            .fix("start the reverse proxy, and open port 443 in the firewall")
     } else if lower.contains("timed out") || lower.contains("timeout") {
-        f.why("port 443 does not answer").fix("open port 443 in the firewall (and at the hosting provider)")
+        f.why("port 443 does not answer")
+            .fix("open port 443 in the firewall (and at the hosting provider)")
     } else {
         f
     }
@@ -203,13 +229,16 @@ async fn https(i: &Inputs) -> Vec<Finding> {
     };
     let mut out = Vec::new();
     match c.get(format!("https://{host}/xrpc/_health")).send().await {
-        Ok(r) if r.status().is_success() => {
-            out.push(Finding::pass(format!("https://{host}/xrpc/_health answers 200")))
-        }
+        Ok(r) if r.status().is_success() => out.push(Finding::pass(format!(
+            "https://{host}/xrpc/_health answers 200"
+        ))),
         Ok(r) => out.push(
-            Finding::fail(format!("https://{host}/xrpc/_health answers HTTP {}", r.status().as_u16()))
-                .why("the proxy answers, but not with the PDS")
-                .fix("send every path of this name to the PDS (pds-wizard proxy render …)"),
+            Finding::fail(format!(
+                "https://{host}/xrpc/_health answers HTTP {}",
+                r.status().as_u16()
+            ))
+            .why("the proxy answers, but not with the PDS")
+            .fix("send every path of this name to the PDS (pds-wizard proxy render …)"),
         ),
         Err(e) => return vec![explain_https_error(&host, &e)],
     }
@@ -226,9 +255,13 @@ async fn https(i: &Inputs) -> Vec<Finding> {
                     Finding::pass(format!("the certificate is good for {days} more days"))
                 });
             }
-            None => out.push(Finding::warn("could not read the certificate's expiry date")),
+            None => out.push(Finding::warn(
+                "could not read the certificate's expiry date",
+            )),
         },
-        Err(e) => out.push(Finding::warn(format!("could not read the certificate: {e}"))),
+        Err(e) => out.push(Finding::warn(format!(
+            "could not read the certificate: {e}"
+        ))),
     }
     out
 }
@@ -243,8 +276,14 @@ async fn json_answer(r: reqwest::Response) -> (u16, Option<serde_json::Value>, S
         .unwrap_or("")
         .to_string();
     let body = r.text().await.unwrap_or_default();
-    let json = serde_json::from_str::<serde_json::Value>(&body).ok().filter(|v| v.is_object());
-    (status, json, format!("HTTP {status} {}", ctype.split(';').next().unwrap_or("")))
+    let json = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .filter(|v| v.is_object());
+    (
+        status,
+        json,
+        format!("HTTP {status} {}", ctype.split(';').next().unwrap_or("")),
+    )
 }
 
 async fn oauth(i: &Inputs) -> Vec<Finding> {
@@ -289,7 +328,9 @@ async fn oauth(i: &Inputs) -> Vec<Finding> {
             match page.find("/@atproto/") {
                 Some(start) => {
                     out.push(Finding::pass("/oauth/authorize is the PDS's sign-in page"));
-                    let end = page[start..].find(['"', '\'']).map_or(page.len(), |e| start + e);
+                    let end = page[start..]
+                        .find(['"', '\''])
+                        .map_or(page.len(), |e| start + e);
                     let asset = &page[start..end];
                     match c.get(format!("https://{host}{asset}")).send().await {
                         Ok(r) if r.status().is_success() => {
@@ -304,8 +345,10 @@ async fn oauth(i: &Inputs) -> Vec<Finding> {
                     }
                 }
                 None => out.push(
-                    Finding::fail(format!("/oauth/authorize is not the PDS's page (HTTP {status})"))
-                        .fix("proxy /oauth/ to the PDS"),
+                    Finding::fail(format!(
+                        "/oauth/authorize is not the PDS's page (HTTP {status})"
+                    ))
+                    .fix("proxy /oauth/ to the PDS"),
                 ),
             }
         }
@@ -343,13 +386,17 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
 
 async fn email(i: &Inputs) -> Vec<Finding> {
     let Some(doc) = &i.doc else {
-        return vec![Finding::info("pds.env could not be read (see the pds.env check)")];
+        return vec![Finding::info(
+            "pds.env could not be read (see the pds.env check)",
+        )];
     };
     let url = doc.get(crate::email::URL_KEY).filter(|u| !u.is_empty());
     let from = doc.get(crate::email::FROM_KEY).filter(|u| !u.is_empty());
     if url.is_none() && from.is_none() {
-        return vec![Finding::warn("email is not set up: the PDS sends no verification codes or password resets")
-            .fix("set up email in the wizard's Email step")];
+        return vec![Finding::warn(
+            "email is not set up: the PDS sends no verification codes or password resets",
+        )
+        .fix("set up email in the wizard's Email step")];
     }
     let problems: Vec<Finding> = crate::email::check(doc)
         .into_iter()
@@ -375,10 +422,11 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         Err(f) => return f,
     };
     let password = Secret::new(i.get("PDS_ADMIN_PASSWORD").unwrap_or_default());
-    let accounts = match crate::pds::accounts::list_accounts(&i.local_url, &password, &local(i)).await {
-        Ok(a) => a,
-        Err(f) => return vec![f],
-    };
+    let accounts =
+        match crate::pds::accounts::list_accounts(&i.local_url, &password, &local(i)).await {
+            Ok(a) => a,
+            Err(f) => return vec![f],
+        };
     let mut targets: Vec<(Handle, Did)> = Vec::new();
     let mut out = Vec::new();
     if i.handles.is_empty() {
@@ -392,7 +440,10 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         }
     } else {
         for h in &i.handles {
-            match accounts.iter().find(|a| a.handle.eq_ignore_ascii_case(h.as_str())) {
+            match accounts
+                .iter()
+                .find(|a| a.handle.eq_ignore_ascii_case(h.as_str()))
+            {
                 Some(a) => match Did::parse(&a.did) {
                     Ok(d) => targets.push((h.clone(), d)),
                     Err(e) => out.push(Finding::fail(format!("{h}: {e}"))),
@@ -414,7 +465,9 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         )),
     };
     let reports = futures::future::join_all(
-        targets.iter().map(|(h, d)| crate::identity::verify(h, d, &opts)),
+        targets
+            .iter()
+            .map(|(h, d)| crate::identity::verify(h, d, &opts)),
     )
     .await;
     for r in reports {
@@ -437,7 +490,12 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
             detail.push(format!("HTTPS: {}", r.https.finding.what));
         }
         if let Some(a) = &r.did_document {
-            detail.extend(a.findings.iter().filter(|f| f.level == Level::Fail).map(|f| format!("DID document: {}", f.what)));
+            detail.extend(
+                a.findings
+                    .iter()
+                    .filter(|f| f.level == Level::Fail)
+                    .map(|f| format!("DID document: {}", f.what)),
+            );
         }
         if let Some(e) = &r.did_document_error {
             detail.push(format!("DID document: {}", e.what));
@@ -445,7 +503,10 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         out.push(
             Finding::fail(format!("{}: {}", r.handle.as_str(), detail.join("; ")))
                 .why(r.verdict())
-                .fix(format!("pds-wizard handle check {} shows every detail; the Handle & DNS step fixes it", r.handle.as_str())),
+                .fix(format!(
+                    "pds-wizard handle check {} shows every detail; the Handle & DNS step fixes it",
+                    r.handle.as_str()
+                )),
         );
     }
     out
@@ -453,8 +514,10 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
 
 async fn crawlers(i: &Inputs) -> Vec<Finding> {
     let Some(list) = i.get("PDS_CRAWLERS").filter(|l| !l.trim().is_empty()) else {
-        return vec![Finding::warn("PDS_CRAWLERS is empty: no relay hears about new posts, so nobody else sees them")
-            .fix("set PDS_CRAWLERS=https://bsky.network (the installer's default)")];
+        return vec![Finding::warn(
+            "PDS_CRAWLERS is empty: no relay hears about new posts, so nobody else sees them",
+        )
+        .fix("set PDS_CRAWLERS=https://bsky.network (the installer's default)")];
     };
     // Relays are other people's servers: never redirected by --connect-to.
     let c = match client(&local(i), "") {
@@ -465,9 +528,19 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
         .split(',')
         .map(|u| u.trim().trim_end_matches('/'))
         .filter(|u| !u.is_empty())
-        .map(|u| if u.contains("://") { u.to_string() } else { format!("https://{u}") })
+        .map(|u| {
+            if u.contains("://") {
+                u.to_string()
+            } else {
+                format!("https://{u}")
+            }
+        })
         .collect();
-    let answers = futures::future::join_all(urls.iter().map(|u| c.get(format!("{u}/xrpc/_health")).send())).await;
+    let answers = futures::future::join_all(
+        urls.iter()
+            .map(|u| c.get(format!("{u}/xrpc/_health")).send()),
+    )
+    .await;
     urls.iter()
         .zip(answers)
         .map(|(u, r)| match r {
@@ -494,7 +567,11 @@ fn disk(i: &Inputs) -> Vec<Finding> {
     // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return vec![Finding::warn(format!("cannot read free space of {}: {}", p.display(), std::io::Error::last_os_error()))];
+        return vec![Finding::warn(format!(
+            "cannot read free space of {}: {}",
+            p.display(),
+            std::io::Error::last_os_error()
+        ))];
     }
     let free = st.f_bavail as u64 * st.f_frsize as u64;
     let total = st.f_blocks as u64 * st.f_frsize as u64;
@@ -506,7 +583,9 @@ fn disk(i: &Inputs) -> Vec<Finding> {
         p.display()
     );
     if free < GIB {
-        vec![Finding::fail(what).why("the PDS stops writing (posts, blobs, its databases) when the disk is full").fix("free space or grow the disk")]
+        vec![Finding::fail(what)
+            .why("the PDS stops writing (posts, blobs, its databases) when the disk is full")
+            .fix("free space or grow the disk")]
     } else if free < 5 * GIB || (total > 0 && free * 10 < total) {
         vec![Finding::warn(what).fix("free space soon: blobs grow with every upload")]
     } else {
@@ -520,12 +599,23 @@ fn http_date(s: &str) -> Option<i64> {
     let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
         return None;
     };
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let m = MONTHS.iter().position(|x| x == month)? as u8 + 1;
     let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
     let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    let date = time::Date::from_calendar_date(year.parse().ok()?, time::Month::try_from(m).ok()?, day.parse().ok()?).ok()?;
-    Some(time::PrimitiveDateTime::new(date, time::Time::from_hms(h, mi, se).ok()?).assume_utc().unix_timestamp())
+    let date = time::Date::from_calendar_date(
+        year.parse().ok()?,
+        time::Month::try_from(m).ok()?,
+        day.parse().ok()?,
+    )
+    .ok()?;
+    Some(
+        time::PrimitiveDateTime::new(date, time::Time::from_hms(h, mi, se).ok()?)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 async fn clock(i: &Inputs) -> Vec<Finding> {
@@ -538,19 +628,38 @@ async fn clock(i: &Inputs) -> Vec<Finding> {
     let sent = time::OffsetDateTime::now_utc().unix_timestamp();
     let r = match c.get(&url).send().await {
         Ok(r) => r,
-        Err(e) => return vec![Finding::warn(format!("cannot compare clocks: {url}: {}", chain(&e)))],
+        Err(e) => {
+            return vec![Finding::warn(format!(
+                "cannot compare clocks: {url}: {}",
+                chain(&e)
+            ))]
+        }
     };
-    let Some(theirs) = r.headers().get("date").and_then(|d| d.to_str().ok()).and_then(http_date) else {
+    let Some(theirs) = r
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(http_date)
+    else {
         return vec![Finding::warn(format!("{url} sent no usable Date header"))];
     };
     let skew = theirs - sent;
-    let what = format!("this clock is {} s {} {url}", skew.abs(), if skew > 0 { "behind" } else { "ahead of" });
+    let what = format!(
+        "this clock is {} s {} {url}",
+        skew.abs(),
+        if skew > 0 { "behind" } else { "ahead of" }
+    );
     if skew.abs() > 300 {
-        vec![Finding::fail(what).why("tokens and signed records carry times; far off, logins and federation fail").fix("turn on time sync: sudo timedatectl set-ntp true")]
+        vec![Finding::fail(what)
+            .why("tokens and signed records carry times; far off, logins and federation fail")
+            .fix("turn on time sync: sudo timedatectl set-ntp true")]
     } else if skew.abs() > 30 {
         vec![Finding::warn(what).fix("turn on time sync: sudo timedatectl set-ntp true")]
     } else {
-        vec![Finding::pass(format!("the clock agrees with {url} (within {} s)", skew.abs().max(1)))]
+        vec![Finding::pass(format!(
+            "the clock agrees with {url} (within {} s)",
+            skew.abs().max(1)
+        ))]
     }
 }
 
@@ -558,7 +667,10 @@ async fn clock(i: &Inputs) -> Vec<Finding> {
 mod tests {
     #[test]
     fn http_dates() {
-        assert_eq!(super::http_date("Tue, 24 Nov 2026 09:17:02 GMT"), Some(1_795_511_822));
+        assert_eq!(
+            super::http_date("Tue, 24 Nov 2026 09:17:02 GMT"),
+            Some(1_795_511_822)
+        );
         assert_eq!(super::http_date("Tue, 24 Nov 2026 09:17:02 PST"), None);
         assert_eq!(super::http_date("yesterday"), None);
     }

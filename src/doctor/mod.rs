@@ -57,18 +57,78 @@ pub struct Check {
 }
 
 pub const CHECKS: &[Check] = &[
-    Check { name: "env", area: Area::Config, title: "pds.env: keys, values, readers, file mode", step: Some("Review & save") },
-    Check { name: "service", area: Area::Service, title: "service state (systemd unit or compose container)", step: None },
-    Check { name: "health", area: Area::Service, title: "the PDS answers locally (/xrpc/_health)", step: None },
-    Check { name: "dns", area: Area::Public, title: "DNS for the hostname and its handles", step: Some("Handle & DNS") },
-    Check { name: "https", area: Area::Public, title: "HTTPS through the public name, certificate", step: Some("Reverse proxy") },
-    Check { name: "oauth", area: Area::Proxy, title: "OAuth paths reach the PDS", step: Some("Reverse proxy") },
-    Check { name: "websocket", area: Area::Proxy, title: "firehose websocket through the proxy", step: Some("Reverse proxy") },
-    Check { name: "email", area: Area::Email, title: "SMTP settings: URL, server, TLS, login", step: Some("Email") },
-    Check { name: "handles", area: Area::Handles, title: "every account's handle and DID document", step: Some("Handle & DNS") },
-    Check { name: "crawlers", area: Area::Crawlers, title: "each PDS_CRAWLERS relay is reachable", step: Some("Basics") },
-    Check { name: "disk", area: Area::Host, title: "free disk under PDS_DATA_DIRECTORY", step: None },
-    Check { name: "clock", area: Area::Host, title: "clock against an HTTPS Date header", step: None },
+    Check {
+        name: "env",
+        area: Area::Config,
+        title: "pds.env: keys, values, readers, file mode",
+        step: Some("Review & save"),
+    },
+    Check {
+        name: "service",
+        area: Area::Service,
+        title: "service state (systemd unit or compose container)",
+        step: None,
+    },
+    Check {
+        name: "health",
+        area: Area::Service,
+        title: "the PDS answers locally (/xrpc/_health)",
+        step: None,
+    },
+    Check {
+        name: "dns",
+        area: Area::Public,
+        title: "DNS for the hostname and its handles",
+        step: Some("Handle & DNS"),
+    },
+    Check {
+        name: "https",
+        area: Area::Public,
+        title: "HTTPS through the public name, certificate",
+        step: Some("Reverse proxy"),
+    },
+    Check {
+        name: "oauth",
+        area: Area::Proxy,
+        title: "OAuth paths reach the PDS",
+        step: Some("Reverse proxy"),
+    },
+    Check {
+        name: "websocket",
+        area: Area::Proxy,
+        title: "firehose websocket through the proxy",
+        step: Some("Reverse proxy"),
+    },
+    Check {
+        name: "email",
+        area: Area::Email,
+        title: "SMTP settings: URL, server, TLS, login",
+        step: Some("Email"),
+    },
+    Check {
+        name: "handles",
+        area: Area::Handles,
+        title: "every account's handle and DID document",
+        step: Some("Handle & DNS"),
+    },
+    Check {
+        name: "crawlers",
+        area: Area::Crawlers,
+        title: "each PDS_CRAWLERS relay is reachable",
+        step: Some("Basics"),
+    },
+    Check {
+        name: "disk",
+        area: Area::Host,
+        title: "free disk under PDS_DATA_DIRECTORY",
+        step: None,
+    },
+    Check {
+        name: "clock",
+        area: Area::Host,
+        title: "clock against an HTTPS Date header",
+        step: None,
+    },
 ];
 
 pub fn check_named(name: &str) -> Option<&'static Check> {
@@ -157,12 +217,11 @@ pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult 
     let bound = inputs.timeout;
     let findings = match tokio::time::timeout(bound, checks::run(check.name, &inputs)).await {
         Ok(f) => f,
-        Err(_) => vec![Finding::fail(format!(
-            "no result within {:.0} s",
-            bound.as_secs_f64()
-        ))
-        .why("something it talks to does not answer")
-        .fix("run this check alone with a longer --timeout to see which call hangs")],
+        Err(_) => vec![
+            Finding::fail(format!("no result within {:.0} s", bound.as_secs_f64()))
+                .why("something it talks to does not answer")
+                .fix("run this check alone with a longer --timeout to see which call hangs"),
+        ],
     };
     let level = match worst(&findings) {
         Level::Info => Level::Pass,

@@ -87,9 +87,12 @@ pub async fn connect(
             .await
             .map_err(|e| format!("TLS with {host}:{port} failed: {e}"))
     };
-    let stream = tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| format!("no answer from {host}:{port} within {} s", timeout.as_secs_f64()))??;
+    let stream = tokio::time::timeout(timeout, work).await.map_err(|_| {
+        format!(
+            "no answer from {host}:{port} within {} s",
+            timeout.as_secs_f64()
+        )
+    })??;
     let cert = seen
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -139,15 +142,24 @@ pub fn not_after(der: &[u8]) -> Option<i64> {
     let (year, rest) = match tag {
         0x17 => {
             let yy: i32 = digits.get(0..2)?.parse().ok()?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, digits.get(2..)?)
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                digits.get(2..)?,
+            )
         }
         0x18 => (digits.get(0..4)?.parse().ok()?, digits.get(4..)?),
         _ => return None,
     };
     let num = |r: std::ops::Range<usize>| rest.get(r)?.parse::<u8>().ok();
-    let date = time::Date::from_calendar_date(year, time::Month::try_from(num(0..2)?).ok()?, num(2..4)?).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(num(0..2)?).ok()?, num(2..4)?)
+            .ok()?;
     let t = time::Time::from_hms(num(4..6)?, num(6..8)?, num(8..10)?).ok()?;
-    Some(time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp())
+    Some(
+        time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 /// What came back from a websocket handshake.
@@ -171,13 +183,19 @@ pub async fn websocket(
     timeout: Duration,
 ) -> Result<Upgrade, String> {
     let (mut s, _) = connect(host, port, addr, timeout).await?;
-    let authority = if port == 443 { host.to_string() } else { format!("{host}:{port}") };
+    let authority = if port == 443 {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    };
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: cGRzLXdpemFyZC1jaGVjaw==\r\nUser-Agent: pds-wizard/{}\r\n\r\n",
         env!("CARGO_PKG_VERSION")
     );
     let head = async {
-        s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+        s.write_all(req.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
         let mut chunk = [0u8; 1024];
         while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -192,9 +210,12 @@ pub async fn websocket(
         }
         Ok(buf)
     };
-    let buf = tokio::time::timeout(timeout, head)
-        .await
-        .map_err(|_| format!("no answer to the upgrade within {} s", timeout.as_secs_f64()))??;
+    let buf = tokio::time::timeout(timeout, head).await.map_err(|_| {
+        format!(
+            "no answer to the upgrade within {} s",
+            timeout.as_secs_f64()
+        )
+    })??;
     let text = String::from_utf8_lossy(&buf);
     let status = text.lines().next().unwrap_or("").to_string();
     if !status.contains(" 101") {
@@ -225,7 +246,22 @@ mod tests {
             let mut validity = vec![0x17, 13];
             validity.extend_from_slice(b"250101000000Z");
             validity.extend_from_slice(after);
-            let mut tbs = vec![0xa0, 3, 0x02, 1, 2, 0x02, 1, 1, 0x30, 0, 0x30, 0, 0x30, validity.len() as u8];
+            let mut tbs = vec![
+                0xa0,
+                3,
+                0x02,
+                1,
+                2,
+                0x02,
+                1,
+                1,
+                0x30,
+                0,
+                0x30,
+                0,
+                0x30,
+                validity.len() as u8,
+            ];
             tbs.extend_from_slice(&validity);
             let mut cert = vec![0x30, tbs.len() as u8];
             cert.extend_from_slice(&tbs);

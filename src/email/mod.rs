@@ -431,6 +431,23 @@ pub fn check(doc: &Document) -> Vec<Finding> {
     let url = doc.get(URL_KEY).unwrap_or_default();
     let from = doc.get(FROM_KEY).unwrap_or_default();
     let mut out = url_findings(&url);
+    // A bare `#` in the line: docker compose (how the PDS reads pds.env) starts a comment
+    // there, so the URL the PDS gets is cut short. `url` is that cut value.
+    let raw = doc
+        .lines()
+        .iter()
+        .rev()
+        .find(|l| l.key().as_deref() == Some(URL_KEY))
+        .and_then(|l| l.text.split_once('=').map(|(_, v)| v.to_string()));
+    if raw.is_some_and(|r| r.contains('#')) && !url.contains('#') {
+        out.insert(
+            0,
+            Finding::fail("the SMTP URL holds an unencoded '#'")
+                .about(URL_KEY)
+                .why("docker compose, which hands pds.env to the PDS, reads everything from the '#' on as a comment: the PDS gets a cut URL, so mail goes to the wrong host or without the password")
+                .fix("Write '#' as %23 in the password (the Email step and `email set` encode it for you)."),
+        );
+    }
     if !url.trim().is_empty() {
         if from.is_empty() {
             out.push(

@@ -429,7 +429,11 @@ async fn converse(
             "{}:{} answers, {} works and accepts {from_addr} as the sender (no mail sent)",
             s.host,
             s.port,
-            if s.username.is_empty() { "TLS".to_string() } else { "the login".to_string() }
+            if s.username.is_empty() {
+                "TLS".to_string()
+            } else {
+                "the login".to_string()
+            }
         )));
     };
     let to_addr = rcpt.email.clone();

@@ -40,7 +40,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
 ];
 
-pub const PENDING_BODY: &str = "This step is not built yet.\n\nUntil it is, pds-wizard can already check and edit every key in pds.env:\n\n  pds-wizard env check\n  pds-wizard env set KEY=VALUE";
+pub const PENDING_BODY: &str = "This screen is not built yet.\n\nThe doctor already runs from the command line: every check at once (pds.env, the PDS, DNS, HTTPS and the certificate, the proxy's OAuth paths and websocket, email, handles, relays, disk, clock), each failure with its cause and fix:\n\n  sudo pds-wizard doctor\n  sudo pds-wizard doctor --only handles";
 
 pub fn restore_draft(when: &str, changed: bool) -> String {
     let mut s = format!("Unsaved answers from {when} were found (the wizard was closed or the connection dropped before saving).");

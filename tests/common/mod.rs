@@ -51,9 +51,17 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 pub fn make_ca(dir: &Path) -> TestCa {
+    make_ca_for(
+        dir,
+        "DNS:localhost,DNS:example.test,DNS:*.example.test,DNS:*.pds.example.test,DNS:alice.test,IP:127.0.0.1,IP:::1",
+    )
+}
+
+/// A CA and a leaf whose subjectAltName is `sans` (openssl syntax).
+pub fn make_ca_for(dir: &Path, sans: &str) -> TestCa {
     std::fs::write(
         dir.join("leaf.ext"),
-        "subjectAltName=DNS:localhost,DNS:example.test,DNS:*.example.test,DNS:*.pds.example.test,DNS:alice.test,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName={sans}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
     )
     .unwrap();
     openssl(
@@ -71,7 +79,7 @@ pub fn make_ca(dir: &Path) -> TestCa {
             "-out",
             "ca.pem",
             "-days",
-            "2",
+            "90",
             "-subj",
             "/CN=pds-wizard test CA",
         ],
@@ -108,7 +116,7 @@ pub fn make_ca(dir: &Path) -> TestCa {
             "-out",
             "leaf.pem",
             "-days",
-            "2",
+            "90",
             "-extfile",
             "leaf.ext",
         ],

@@ -1,0 +1,396 @@
+//! The doctor against a lab of real servers on 127.0.0.1: the real PDS and a PLC directory
+//! (npm), nginx in front with the config `proxy render` writes, NSD for the zone, aiosmtpd
+//! with STARTTLS and AUTH. A healthy lab passes; each broken one gets its own finding.
+
+mod common;
+
+use common::{
+    make_ca, output_text, run_cli, Nginx, Nsd, PdsLab, SmtpServers, TestCa, PASSWORD, USER,
+};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const HOST: &str = "pds.example.test";
+
+struct Lab {
+    pds: PdsLab,
+    did: String,
+    smtp: SmtpServers,
+    dir: tempfile::TempDir,
+    ca: TestCa,
+    /// The test CA and the SMTP servers' CA in one bundle, for --ca-file.
+    bundle: PathBuf,
+    data: PathBuf,
+}
+
+fn zone(extra: &str) -> String {
+    format!(
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60\n@ IN NS ns.example.test.\nns IN A 127.0.0.1\npds IN A 127.0.0.1\n*.pds IN A 127.0.0.1\n{extra}"
+    )
+}
+
+fn lab() -> Lab {
+    let pds = PdsLab::start_with(json!({
+        "PDS_HOSTNAME": HOST,
+        "PDS_SERVICE_HANDLE_DOMAINS": format!(".{HOST}"),
+    }));
+    let did = pds.create_account(&format!("alice.{HOST}"));
+    let smtp = SmtpServers::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca(dir.path());
+    let bundle = dir.path().join("bundle.pem");
+    let mut pem = std::fs::read_to_string(&ca.ca).unwrap();
+    pem.push_str(&std::fs::read_to_string(&smtp.ca).unwrap());
+    std::fs::write(&bundle, pem).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    Lab {
+        pds,
+        did,
+        smtp,
+        dir,
+        ca,
+        bundle,
+        data,
+    }
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+impl Lab {
+    /// A complete, correct pds.env for the lab (mode 0600); `edit` changes lines.
+    fn env(&self, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let text = format!(
+            "PDS_HOSTNAME={HOST}\nPDS_PORT={port}\nPDS_JWT_SECRET={jwt}\nPDS_ADMIN_PASSWORD={admin}\nPDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX={key}\nPDS_DATA_DIRECTORY={data}\nPDS_BLOBSTORE_DISK_LOCATION={data}/blocks\nPDS_BLOB_UPLOAD_LIMIT=104857600\nPDS_DID_PLC_URL={plc}\nPDS_BSKY_APP_VIEW_URL=https://api.bsky.app\nPDS_BSKY_APP_VIEW_DID=did:web:api.bsky.app\nPDS_REPORT_SERVICE_URL=https://mod.bsky.app\nPDS_REPORT_SERVICE_DID=did:plc:ar7c4by46qjdydhdevvrndac\nPDS_CRAWLERS={crawler}\nPDS_SERVICE_HANDLE_DOMAINS=.{HOST}\nPDS_EMAIL_SMTP_URL=smtp://{user}:{pass}@localhost:{smtp}/?requireTLS=true\nPDS_EMAIL_FROM_ADDRESS=noreply@example.test\nLOG_ENABLED=true\n",
+            port = self.pds.pds_port,
+            jwt = "ab".repeat(16),
+            admin = common::PDS_ADMIN,
+            key = "11".repeat(32),
+            data = self.data.display(),
+            plc = self.pds.plc_url,
+            // A relay stand-in that answers: the PLC directory.
+            crawler = self.pds.plc_url,
+            user = enc(USER),
+            pass = enc(PASSWORD),
+            smtp = self.smtp.starttls,
+        );
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, edit(text)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    /// nginx serving the PDS with the config `proxy render` writes, plus `extra` servers.
+    fn nginx(&self, cert: (&Path, &Path), edit: impl Fn(String) -> String) -> Nginx {
+        let env = self.env("render.env", |t| t);
+        let port = common::free_dual_port();
+        let out = self.dir.path().join(format!("sites-{port}/pds.conf"));
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let o = run_cli(
+            &env,
+            &[
+                "proxy",
+                "render",
+                "nginx",
+                "--tls",
+                "files",
+                "--cert",
+                cert.0.to_str().unwrap(),
+                "--key",
+                cert.1.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1",
+                "--http-port",
+                "off",
+                "--https-port",
+                &port.to_string(),
+                "--out",
+                out.to_str().unwrap(),
+                "--no-validate",
+            ],
+            "",
+        );
+        assert!(o.status.success(), "{}", output_text(&o));
+        let conf = edit(std::fs::read_to_string(&out).unwrap());
+        std::fs::write(&out, conf).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let ca = make_ca(dir.path());
+        Nginx::start_in(dir, port, &ca, &format!("include {};\n", out.display()))
+    }
+
+    /// `pds-wizard doctor --json` against the lab; (exit code, JSON, wall time).
+    fn doctor(
+        &self,
+        env: &Path,
+        nginx: &Nginx,
+        dns: &Nsd,
+        extra: &[&str],
+    ) -> (i32, Value, Duration) {
+        let addr = nginx.addr().to_string();
+        let ns = dns.addr.to_string();
+        let local = format!("http://127.0.0.1:{}", self.pds.pds_port);
+        let mut args = vec![
+            "--json",
+            "--timeout",
+            "3",
+            "--ca-file",
+            self.bundle.to_str().unwrap(),
+            "--connect-to",
+            &addr,
+            "--nameserver",
+            &ns,
+            "--pds-url",
+            &local,
+            "doctor",
+        ];
+        args.extend_from_slice(extra);
+        let started = Instant::now();
+        let o = run_cli(env, &args, "");
+        let elapsed = started.elapsed();
+        let v: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("doctor printed no JSON: {}", output_text(&o)));
+        (o.status.code().unwrap_or(-1), v, elapsed)
+    }
+}
+
+fn check<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name}"))
+}
+
+/// The check failed with a finding whose `what` holds `what` and whose fix holds `fix`.
+fn assert_fails(v: &Value, name: &str, what: &str, fix: &str) {
+    let c = check(v, name);
+    assert_eq!(c["level"], "fail", "{name}: {c:#}");
+    assert!(
+        c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["level"] == "fail"
+                && f["what"].as_str().unwrap().contains(what)
+                && f["fix"].as_str().unwrap_or("").contains(fix)),
+        "{name}: no failure with {what:?} / {fix:?}: {c:#}"
+    );
+}
+
+#[test]
+fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
+    let lab = lab();
+    let dns = Nsd::start("example.test", &zone(""));
+    let good = (lab.ca.cert.as_path(), lab.ca.key.as_path());
+    let nginx = lab.nginx(good, |c| c);
+    let env = lab.env("pds.env", |t| t);
+
+    // Healthy: every check passes (service: no unit here, which is information).
+    let (code, v, elapsed) = lab.doctor(&env, &nginx, &dns, &[]);
+    for c in v["checks"].as_array().unwrap() {
+        assert_eq!(c["level"], "pass", "{:#}", c);
+    }
+    assert_eq!((code, v["overall"].as_str()), (0, Some("pass")));
+    assert!(check(&v, "handles")["findings"][0]["what"]
+        .as_str()
+        .unwrap()
+        .contains("alice.pds.example.test: verified"));
+    assert!(check(&v, "email")["findings"][0]["what"]
+        .as_str()
+        .unwrap()
+        .contains("no mail sent"));
+    assert_eq!(lab.smtp.mail_count(), 0, "the doctor sent mail");
+    eprintln!(
+        "healthy lab: {} checks in {elapsed:?}",
+        v["checks"].as_array().unwrap().len()
+    );
+
+    // The env file readable by others.
+    let loose = lab.env("loose.env", |t| t);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, v, _) = lab.doctor(&loose, &nginx, &dns, &["--only", "env"]);
+    assert_eq!(code, 1, "warnings only: {v:#}");
+    assert!(check(&v, "env")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["what"].as_str().unwrap().contains("mode 0644")
+            && f["fix"].as_str().unwrap().contains("chmod 600")));
+
+    // An unencoded # in the SMTP password: the PDS would read a different password.
+    let hash = lab.env("hash.env", |t| {
+        t.replace(&format!(":{}@", enc(PASSWORD)), ":pa#ss@")
+    });
+    let (code, v, _) = lab.doctor(&hash, &nginx, &dns, &["--only", "email"]);
+    assert_eq!(code, 2);
+    assert_eq!(check(&v, "email")["level"], "fail", "{v:#}");
+    assert!(
+        check(&v, "email")["findings"].to_string().contains('#'),
+        "{v:#}"
+    );
+
+    // The wrong SMTP password.
+    let wrong = lab.env("wrong.env", |t| {
+        t.replace(&format!(":{}@", enc(PASSWORD)), ":wrong-password@")
+    });
+    let (_, v, _) = lab.doctor(&wrong, &nginx, &dns, &["--only", "email"]);
+    assert_fails(&v, "email", "login", "");
+
+    // A crawler nobody answers for.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let crawler = lab.env("crawler.env", |t| {
+        t.replace(
+            &format!("PDS_CRAWLERS={}", lab.pds.plc_url),
+            &format!("PDS_CRAWLERS=http://127.0.0.1:{dead}"),
+        )
+    });
+    let (_, v, _) = lab.doctor(&crawler, &nginx, &dns, &["--only", "crawlers"]);
+    assert_fails(&v, "crawlers", "cannot reach", "PDS_CRAWLERS");
+
+    // A black hole (accepts, never answers) as the SMTP server: its check ends at the
+    // timeout, and the whole report is not held up beyond it.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hole_port = hole.local_addr().unwrap().port();
+    let holed = lab.env("hole.env", |t| {
+        t.replace(
+            &format!("localhost:{}", lab.smtp.starttls),
+            &format!("localhost:{hole_port}"),
+        )
+    });
+    let (_, v, elapsed) = lab.doctor(&holed, &nginx, &dns, &[]);
+    assert_eq!(check(&v, "email")["level"], "fail");
+    // --timeout 3: each check is bounded by 2 × 3 + 1 s; the rest are far quicker.
+    assert!(
+        elapsed < Duration::from_secs(9),
+        "a black hole held the report for {elapsed:?}"
+    );
+    drop(hole);
+
+    // The PDS down: health fails with the fix, and so do the checks that need it.
+    let down = lab.env("down.env", |t| {
+        t.replace(
+            &format!("PDS_PORT={}", lab.pds.pds_port),
+            &format!("PDS_PORT={dead}"),
+        )
+    });
+    let addr = nginx.addr().to_string();
+    let ns = dns.addr.to_string();
+    let o = run_cli(
+        &down,
+        &[
+            "--json",
+            "--timeout",
+            "3",
+            "--connect-to",
+            &addr,
+            "--nameserver",
+            &ns,
+            "--ca-file",
+            lab.bundle.to_str().unwrap(),
+            "doctor",
+            "--only",
+            "health",
+        ],
+        "",
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_fails(&v, "health", "nothing answers", "systemctl status pds");
+}
+
+#[test]
+fn proxy_and_identity_faults() {
+    let lab = lab();
+    let dns = Nsd::start("example.test", &zone(""));
+    let env = lab.env("pds.env", |t| t);
+    let good = (lab.ca.cert.as_path(), lab.ca.key.as_path());
+
+    // OAuth paths not proxied: a site that sends only /xrpc/ to the PDS.
+    let nginx = lab.nginx(good, |c| {
+        c.replacen("    location / {\n", "    location /xrpc/ {\n", 1) + ""
+    });
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "oauth"]);
+    assert_fails(
+        &v,
+        "oauth",
+        "oauth-protected-resource is not the PDS's answer",
+        "proxy /.well-known/oauth-protected-resource",
+    );
+    drop(nginx);
+
+    // The websocket upgrade stripped by the proxy.
+    let nginx = lab.nginx(good, |c| {
+        c.replace("proxy_set_header Upgrade $http_upgrade;\n", "")
+            .replace(
+                "proxy_set_header Connection $pds_connection_pds_example_test;\n",
+                "",
+            )
+    });
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "websocket"]);
+    assert_fails(
+        &v,
+        "websocket",
+        "upgrade was refused",
+        "proxy_set_header Upgrade",
+    );
+    drop(nginx);
+
+    // A certificate for another name.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = common::make_ca_for(other.path(), "DNS:other.test");
+    let pem = format!(
+        "{}{}",
+        std::fs::read_to_string(&lab.bundle).unwrap(),
+        std::fs::read_to_string(&wrong.ca).unwrap()
+    );
+    std::fs::write(&lab.bundle, pem).unwrap();
+    let nginx = lab.nginx((wrong.cert.as_path(), wrong.key.as_path()), |c| c);
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "https"]);
+    assert_fails(&v, "https", "fails", "certificate for this exact name");
+    drop(nginx);
+
+    let nginx = lab.nginx(good, |c| c);
+    // TXT with the wrong DID: resolvers believe DNS first, so HTTPS cannot rescue it.
+    let wrong_did = Nsd::start(
+        "example.test",
+        &zone("_atproto.alice.pds IN TXT \"did=did:plc:aaaaaaaaaaaaaaaaaaaaaaaa\"\n"),
+    );
+    let (_, v, _) = lab.doctor(&env, &nginx, &wrong_did, &["--only", "handles"]);
+    assert_fails(
+        &v,
+        "handles",
+        "points to did:plc:aaaaaaaaaaaaaaaaaaaaaaaa",
+        "handle check alice.pds.example.test",
+    );
+    drop(wrong_did);
+
+    // Two did= records.
+    let two = Nsd::start(
+        "example.test",
+        &zone(&format!("_atproto.alice.pds IN TXT \"did={}\"\n_atproto.alice.pds IN TXT \"did=did:plc:bbbbbbbbbbbbbbbbbbbbbbbb\"\n", lab.did)),
+    );
+    let (_, v, _) = lab.doctor(&env, &nginx, &two, &["--only", "handles"]);
+    assert_fails(&v, "handles", "2 did= records", "");
+    drop(two);
+    drop(nginx);
+
+    // The atproto-did file answered with an HTML page (a site's catch-all).
+    let nginx = lab.nginx(good, |c| {
+        c.replace(
+            "    location / {\n",
+            "    location = /.well-known/atproto-did {\n        default_type text/html;\n        return 200 \"<html><body>Welcome</body></html>\";\n    }\n\n    location / {\n",
+        )
+    });
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "handles"]);
+    assert_fails(&v, "handles", "HTML", "");
+}
