@@ -5,6 +5,7 @@
 use super::draft::{self, Draft};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
+use super::screens::doctor::DoctorScreen;
 use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
@@ -59,19 +60,6 @@ impl Step {
         }
     }
 
-    /// Steps whose screens exist; the others say so and point at the CLI.
-    pub fn built(self) -> bool {
-        matches!(
-            self,
-            Step::Basics
-                | Step::Email
-                | Step::Handle
-                | Step::AtprotoDid
-                | Step::Proxy
-                | Step::Review
-        )
-    }
-
     fn index(self) -> usize {
         Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
     }
@@ -83,7 +71,6 @@ pub enum Mark {
     Done,
     Attention,
     Edited,
-    NotBuilt,
     Open,
 }
 
@@ -137,6 +124,10 @@ pub enum Action {
     /// What was written (one line per file, with its backup), or why not.
     ProxyWritten(Result<Vec<String>, String>),
     ProxyReloaded(Result<(), String>),
+    /// One doctor check finished.
+    DoctorResult(Box<crate::doctor::CheckResult>),
+    /// Every check of a doctor run finished.
+    DoctorDone,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +181,8 @@ pub enum Effect {
     },
     /// Run the reload command the operator confirmed.
     ReloadProxy(Vec<String>),
+    /// Run these doctor checks concurrently; each result comes back as DoctorResult.
+    RunDoctor(Vec<&'static str>),
     Quit,
 }
 
@@ -212,6 +205,9 @@ pub struct App {
     pub handle: HandleScreen,
     pub didfile: DidFileScreen,
     pub proxy: ProxyScreen,
+    pub doctor: DoctorScreen,
+    /// The global flags (env file, CA, nameserver, timeouts…), for the doctor's checks.
+    pub context: crate::context::Context,
     /// Where identity checks look (from the global flags and pds.env).
     pub verify_options: VerifyOptions,
     /// The PDS's own URL (for the account list).
@@ -249,6 +245,8 @@ impl App {
             handle: HandleScreen::new(),
             didfile: DidFileScreen::new(),
             proxy: ProxyScreen::new(std::path::Path::new("/")),
+            doctor: DoctorScreen::new(),
+            context: crate::context::Context::default(),
             verify_options: VerifyOptions {
                 dns: crate::identity::dns::DnsOptions {
                     nameserver: None,
@@ -433,9 +431,13 @@ impl App {
                 (_, Some(v)) if v.validated() && self.proxy.written.is_some() => Mark::Done,
                 _ => Mark::Open,
             },
+            Step::Doctor => match self.doctor.worst() {
+                Level::Fail => Mark::Attention,
+                Level::Pass if self.doctor.all_done() => Mark::Done,
+                _ => Mark::Open,
+            },
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
-            _ => Mark::NotBuilt,
         }
     }
 
@@ -512,6 +514,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.handle.spinner = app.handle.spinner.wrapping_add(1);
             app.didfile.spinner = app.didfile.spinner.wrapping_add(1);
             app.proxy.spinner = app.proxy.spinner.wrapping_add(1);
+            app.doctor.spinner = app.doctor.spinner.wrapping_add(1);
             vec![]
         }
         Action::AccountsLoaded(result) => {
@@ -598,6 +601,24 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 ),
                 Err(e) => (Level::Fail, e),
             });
+            vec![]
+        }
+        Action::DoctorResult(r) => {
+            app.doctor.finish(*r);
+            vec![]
+        }
+        Action::DoctorDone => {
+            let w = app.doctor.worst();
+            app.status = Some((
+                w,
+                match w {
+                    Level::Fail => {
+                        "The doctor found problems: pick one to see its cause and fix.".to_string()
+                    }
+                    Level::Warn => "The doctor found warnings only.".to_string(),
+                    _ => "Every doctor check passed.".to_string(),
+                },
+            ));
             vec![]
         }
         Action::TestMailDone(report) => {
@@ -729,6 +750,7 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 vec![]
             }
             Step::Proxy => on_proxy_key(app, k),
+            Step::Doctor => on_doctor_key(app, k),
             Step::Review => match k.code {
                 KeyCode::Esc => {
                     app.focus = Focus::Sidebar;
@@ -736,18 +758,6 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 }
                 KeyCode::Enter => save(app),
                 KeyCode::Char('r') => vec![Effect::Reload(app.env_path.clone())],
-                KeyCode::Char('q') => request_quit(app),
-                KeyCode::Char('?') => {
-                    app.modal = Some(Modal::Help);
-                    vec![]
-                }
-                _ => vec![],
-            },
-            _ => match k.code {
-                KeyCode::Esc | KeyCode::Left => {
-                    app.focus = Focus::Sidebar;
-                    vec![]
-                }
                 KeyCode::Char('q') => request_quit(app),
                 KeyCode::Char('?') => {
                     app.modal = Some(Modal::Help);
@@ -790,6 +800,46 @@ fn on_proxy_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         };
     }
     app.proxy.on_key(k, &app.working);
+    vec![]
+}
+
+fn run_doctor(app: &mut App, names: Vec<&'static str>) -> Vec<Effect> {
+    vec![Effect::RunDoctor(app.doctor.start(&names))]
+}
+
+fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+    let n = crate::doctor::CHECKS.len();
+    match k.code {
+        KeyCode::Esc | KeyCode::Left => app.focus = Focus::Sidebar,
+        KeyCode::Up | KeyCode::Char('k') => app.doctor.selected = (app.doctor.selected + n - 1) % n,
+        KeyCode::Down | KeyCode::Char('j') => app.doctor.selected = (app.doctor.selected + 1) % n,
+        KeyCode::Char('R') if !app.doctor.running() => {
+            return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.name).collect())
+        }
+        KeyCode::Char('r') => {
+            let i = app.doctor.selected;
+            if !matches!(
+                app.doctor.rows[i],
+                super::screens::doctor::RowState::Running(_)
+            ) {
+                return run_doctor(app, vec![crate::doctor::CHECKS[i].name]);
+            }
+        }
+        KeyCode::Enter => {
+            let target = app
+                .doctor
+                .result(app.doctor.selected)
+                .filter(|r| r.level >= Level::Warn)
+                .and_then(|r| r.step)
+                .and_then(|t| Step::ALL.iter().find(|s| s.title() == t).copied());
+            if let Some(step) = target {
+                app.step = step;
+                app.focus = Focus::Content;
+            }
+        }
+        KeyCode::Char('?') => app.modal = Some(Modal::Help),
+        _ => {}
+    }
     vec![]
 }
 
@@ -836,6 +886,9 @@ fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Down | KeyCode::Char('j') => app.step = Step::ALL[(i + 1) % Step::ALL.len()],
         KeyCode::Enter | KeyCode::Right | KeyCode::Tab => {
             app.focus = Focus::Content;
+            if app.step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
+                return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.name).collect());
+            }
             if app.step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
                 app.handle.accounts = Accounts::Loading;
                 app.handle.refresh_findings();

@@ -60,6 +60,10 @@ pub fn run(ctx: &Context, demo: bool) -> Result<()> {
     let doc = load(&env_path)?;
     let draft = draft::load(&env_path);
     let mut app = App::new(doc, env_path.clone(), draft);
+    app.context = Context {
+        env_file: env_path.clone(),
+        ..ctx.clone()
+    };
     if demo {
         // The demo writes proxy configs into its sandbox, never into /etc.
         if let Some(sandbox) = env_path.parent() {
@@ -358,6 +362,29 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 let tx = runner.tx.clone();
                 runner.runtime.spawn_blocking(move || {
                     let _ = tx.send(Action::ProxyReloaded(crate::pds::restart(&cmd)));
+                });
+                vec![]
+            }
+            Effect::RunDoctor(names) => {
+                // Read pds.env afresh: the doctor checks the file as it is on disk.
+                let inputs =
+                    std::sync::Arc::new(crate::doctor::Inputs::from_context(&app.context, vec![]));
+                let checks: Vec<&'static crate::doctor::Check> = names
+                    .iter()
+                    .filter_map(|n| crate::doctor::check_named(n))
+                    .collect();
+                let tx = runner.tx.clone();
+                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                    futures::future::join_all(checks.into_iter().map(|c| {
+                        let inputs = inputs.clone();
+                        let tx = tx.clone();
+                        async move {
+                            let r = crate::doctor::run_one(c, inputs).await;
+                            let _ = tx.send(Action::DoctorResult(Box::new(r)));
+                        }
+                    }))
+                    .await;
+                    Action::DoctorDone
                 });
                 vec![]
             }

@@ -12,8 +12,8 @@ pub const HINT_DIDFILE: &str =
 pub const HINT_PROXY: &str = "Tab/↑↓ field  ←→ choose  ^P config  ^V check  ^W write  Esc steps";
 pub const HINT_PROXY_PREVIEW: &str =
     "↑↓ PgUp/PgDn scroll  ^P or Esc back to the form  ^V check  ^W write";
+pub const HINT_DOCTOR: &str = "↑↓ check  Enter go fix it  r re-run this  R re-run all  Esc steps";
 pub const HINT_REVIEW: &str = "Enter save  Esc steps  r reload from disk  F1 help";
-pub const HINT_PENDING: &str = "Esc steps  F1 help  q quit";
 pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16 (80x24 is best).";
 
 pub const HELP: &[(&str, &str)] = &[
@@ -32,6 +32,7 @@ pub const HELP: &[(&str, &str)] = &[
         "Ctrl-P / Ctrl-V / Ctrl-W",
         "Reverse proxy: show the config / have the server check it / write it",
     ),
+    ("r / R", "Doctor: re-run the chosen check / every check"),
     ("Ctrl-U", "clear the field"),
     ("? / F1", "this help"),
     (
@@ -39,8 +40,6 @@ pub const HELP: &[(&str, &str)] = &[
         "quit (q in the step list); answers kept as draft",
     ),
 ];
-
-pub const PENDING_BODY: &str = "This screen is not built yet.\n\nThe doctor already runs from the command line: every check at once (pds.env, the PDS, DNS, HTTPS and the certificate, the proxy's OAuth paths and websocket, email, handles, relays, disk, clock), each failure with its cause and fix:\n\n  sudo pds-wizard doctor\n  sudo pds-wizard doctor --only handles";
 
 pub fn restore_draft(when: &str, changed: bool) -> String {
     let mut s = format!("Unsaved answers from {when} were found (the wizard was closed or the connection dropped before saving).");

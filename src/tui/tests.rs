@@ -319,7 +319,7 @@ mod snapshots {
     }
 
     #[test]
-    fn step_not_built_yet() {
+    fn doctor_before_its_first_run() {
         let mut a = app();
         for _ in 0..5 {
             key(&mut a, KeyCode::Down);
@@ -834,5 +834,100 @@ mod proxy_screen {
         update(&mut a, Action::ProxyWritten(Ok(vec!["wrote x".into()])));
         assert!(a.modal.is_none());
         assert!(a.status.as_ref().unwrap().1.contains("demo"));
+    }
+}
+
+mod doctor_screen {
+    use super::*;
+    use crate::doctor::{CheckResult, CHECKS};
+    use crate::finding::Finding;
+
+    fn result(name: &'static str, level: Level, what: &str) -> Box<CheckResult> {
+        let c = crate::doctor::check_named(name).unwrap();
+        Box::new(CheckResult {
+            name,
+            area: c.area,
+            title: c.title,
+            step: c.step,
+            level,
+            findings: vec![Finding::new(level, what).why("because").fix("do this")],
+            elapsed_ms: 12,
+        })
+    }
+
+    fn open() -> (App, Vec<Effect>) {
+        let mut a = app();
+        while a.step != Step::Doctor {
+            key(&mut a, KeyCode::Down);
+        }
+        let effects = key(&mut a, KeyCode::Enter);
+        (a, effects)
+    }
+
+    #[test]
+    fn opening_runs_every_check_and_results_fill_in() {
+        let (mut a, effects) = open();
+        let [Effect::RunDoctor(names)] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(names.len(), CHECKS.len());
+        assert!(a.doctor.running());
+        // Keys still work while the checks run; R does not start a second run.
+        key(&mut a, KeyCode::Down);
+        assert_eq!(a.doctor.selected, 1);
+        assert!(key(&mut a, KeyCode::Char('R')).is_empty());
+        for c in CHECKS {
+            let level = if c.name == "email" {
+                Level::Fail
+            } else {
+                Level::Pass
+            };
+            update(
+                &mut a,
+                Action::DoctorResult(result(c.name, level, &format!("{} seen", c.name))),
+            );
+        }
+        update(&mut a, Action::DoctorDone);
+        assert!(!a.doctor.running() && a.doctor.all_done());
+        assert_eq!(a.mark(Step::Doctor), Mark::Attention);
+        assert_eq!(a.status.as_ref().unwrap().0, Level::Fail);
+        // The failing check, selected, shows its cause and fix; Enter goes to its step.
+        let email = CHECKS.iter().position(|c| c.name == "email").unwrap();
+        a.doctor.selected = email;
+        let t = text(&screen(&a, 80, 30));
+        assert!(
+            t.contains("email seen")
+                && t.contains("Fix: do this")
+                && t.contains("Enter: go to the Email step"),
+            "{t}"
+        );
+        insta::assert_snapshot!("doctor_with_a_failure", text(&screen(&a, 80, 24)));
+        key(&mut a, KeyCode::Enter);
+        assert_eq!((a.step, a.focus), (Step::Email, Focus::Content));
+    }
+
+    #[test]
+    fn r_reruns_one_check_and_passing_checks_do_not_jump() {
+        let (mut a, _) = open();
+        for c in CHECKS {
+            update(
+                &mut a,
+                Action::DoctorResult(result(c.name, Level::Pass, "fine")),
+            );
+        }
+        update(&mut a, Action::DoctorDone);
+        assert_eq!(a.mark(Step::Doctor), Mark::Done);
+        // Enter on a passing check stays here.
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.step, Step::Doctor);
+        let effects = key(&mut a, KeyCode::Char('r'));
+        assert!(
+            matches!(effects.as_slice(), [Effect::RunDoctor(n)] if n == &vec![CHECKS[0].name]),
+            "{effects:?}"
+        );
+        // That one check is running again; pressing r again waits for it.
+        assert!(key(&mut a, KeyCode::Char('r')).is_empty());
+        let effects = key(&mut a, KeyCode::Char('R'));
+        assert!(effects.is_empty(), "a run is in progress: {effects:?}");
     }
 }

@@ -2,9 +2,9 @@
 
 pub mod basics;
 pub mod didfile;
+pub mod doctor;
 pub mod email;
 pub mod handle;
-pub mod pending;
 pub mod proxy;
 pub mod review;
 
@@ -73,8 +73,10 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         Step::Proxy => app
             .proxy
             .draw(frame, inner, theme, app.focus == Focus::Content),
+        Step::Doctor => app
+            .doctor
+            .draw(frame, inner, theme, app.focus == Focus::Content),
         Step::Review => review::draw(frame, inner, app, theme),
-        _ => pending::draw(frame, inner, theme),
     }
 
     if let Some((level, msg)) = &app.status {
@@ -95,7 +97,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         (Focus::Content, Step::AtprotoDid) => strings::HINT_DIDFILE,
         (Focus::Content, Step::Proxy) if app.proxy.preview => strings::HINT_PROXY_PREVIEW,
         (Focus::Content, Step::Proxy) => strings::HINT_PROXY,
-        _ => strings::HINT_PENDING,
+        (Focus::Content, Step::Doctor) => strings::HINT_DOCTOR,
     };
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);
 
@@ -190,7 +192,6 @@ fn draw_sidebar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 Mark::Done => ("✓", theme.pass),
                 Mark::Attention => ("✗", theme.fail),
                 Mark::Edited => ("*", theme.warn),
-                Mark::NotBuilt => ("–", theme.dim),
                 Mark::Open => ("·", theme.dim),
             };
             let line = Line::from(vec![

@@ -1,0 +1,153 @@
+//! Doctor: every check appears at once as pending and fills in as it finishes. The selected
+//! check shows its findings with cause and fix; Enter jumps to the step that fixes it.
+
+use crate::doctor::{CheckResult, CHECKS};
+use crate::finding::Level;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub enum RowState {
+    Idle,
+    Running(Instant),
+    Done(Box<CheckResult>),
+}
+
+pub struct DoctorScreen {
+    /// One row per check of the catalogue, in its order.
+    pub rows: Vec<RowState>,
+    pub selected: usize,
+    pub spinner: usize,
+    /// When the current run started (None: never run).
+    pub started: Option<Instant>,
+}
+
+impl Default for DoctorScreen {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DoctorScreen {
+    pub fn new() -> DoctorScreen {
+        DoctorScreen {
+            rows: vec![RowState::Idle; CHECKS.len()],
+            selected: 0,
+            spinner: 0,
+            started: None,
+        }
+    }
+
+    /// Mark these checks as running; returns their names (for the effect).
+    pub fn start(&mut self, names: &[&'static str]) -> Vec<&'static str> {
+        let now = Instant::now();
+        if names.len() == CHECKS.len() {
+            self.started = Some(now);
+        }
+        for (i, c) in CHECKS.iter().enumerate() {
+            if names.contains(&c.name) {
+                self.rows[i] = RowState::Running(now);
+            }
+        }
+        names.to_vec()
+    }
+
+    pub fn running(&self) -> bool {
+        self.rows.iter().any(|r| matches!(r, RowState::Running(_)))
+    }
+
+    pub fn finish(&mut self, result: CheckResult) {
+        if let Some(i) = CHECKS.iter().position(|c| c.name == result.name) {
+            self.rows[i] = RowState::Done(Box::new(result));
+        }
+    }
+
+    pub fn result(&self, i: usize) -> Option<&CheckResult> {
+        match self.rows.get(i) {
+            Some(RowState::Done(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The worst finished result (Info when nothing has finished).
+    pub fn worst(&self) -> Level {
+        (0..self.rows.len())
+            .filter_map(|i| self.result(i).map(|r| r.level))
+            .max()
+            .unwrap_or(Level::Info)
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.rows.iter().all(|r| matches!(r, RowState::Done(_)))
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+        let count = |l: Level| {
+            (0..self.rows.len())
+                .filter(|&i| self.result(i).is_some_and(|r| r.level == l))
+                .count()
+        };
+        let summary = match (self.started, self.running()) {
+            (None, false) => "Not run yet: r runs every check.".to_string(),
+            (Some(t), true) => format!(
+                "{} running… {:.1} s",
+                spinner(self.spinner),
+                t.elapsed().as_secs_f64()
+            ),
+            _ => format!(
+                "{} passed, {} warnings, {} failed",
+                count(Level::Pass),
+                count(Level::Warn),
+                count(Level::Fail)
+            ),
+        };
+        let mut lines = vec![Line::from(Span::styled(summary, theme.dim))];
+        for (i, (c, row)) in CHECKS.iter().zip(&self.rows).enumerate() {
+            let (icon, style, time) = match row {
+                RowState::Idle => ("·".to_string(), theme.dim, String::new()),
+                RowState::Running(t) => (
+                    spinner(self.spinner).to_string(),
+                    theme.warn,
+                    format!(" {:.1} s", t.elapsed().as_secs_f64()),
+                ),
+                RowState::Done(r) => (
+                    level_icon(r.level).to_string(),
+                    level_style(r.level, theme),
+                    format!(" {} ms", r.elapsed_ms),
+                ),
+            };
+            let marker = if i == self.selected { "›" } else { " " };
+            let title_style = if i == self.selected && focused {
+                theme.selected
+            } else {
+                ratatui::style::Style::default()
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("{marker}")),
+                Span::styled(format!("{icon} "), style),
+                Span::styled(c.title.to_string(), title_style),
+                Span::styled(time, theme.dim),
+            ]));
+        }
+        lines.push(Line::from(""));
+        if let Some(r) = self.result(self.selected) {
+            let mut findings: Vec<_> = r.findings.iter().collect();
+            findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+            for f in findings {
+                lines.extend(finding_block(f, &[], theme));
+            }
+            if let (Some(step), true) = (r.step, r.level >= Level::Warn) {
+                lines.push(Line::from(Span::styled(
+                    format!("Enter: go to the {step} step to fix it"),
+                    theme.key_hint,
+                )));
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    }
+}
