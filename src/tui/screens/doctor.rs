@@ -128,7 +128,7 @@ impl DoctorScreen {
                 ratatui::style::Style::default()
             };
             lines.push(Line::from(vec![
-                Span::raw(format!("{marker}")),
+                Span::raw(marker),
                 Span::styled(format!("{icon} "), style),
                 Span::styled(c.title.to_string(), title_style),
                 Span::styled(time, theme.dim),
