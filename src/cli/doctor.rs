@@ -9,13 +9,21 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// Exit codes of `doctor`: 0 all pass, 1 warnings only, 2 any failure.
-pub fn run(ctx: &Context, only: &[String], handles: &[String], json: bool) -> Result<u8> {
+pub fn run(
+    ctx: &Context,
+    only: &[String],
+    handles: &[String],
+    request_crawl: bool,
+    json: bool,
+) -> Result<u8> {
     let checks = select(only).map_err(|e| anyhow!(e))?;
     let handles = handles
         .iter()
         .map(|h| Handle::parse(h).map_err(|e| anyhow!("{e}")))
         .collect::<Result<Vec<_>>>()?;
-    let inputs = Arc::new(Inputs::from_context(ctx, handles));
+    let mut inputs = Inputs::from_context(ctx, handles);
+    inputs.request_crawl = request_crawl;
+    let inputs = Arc::new(inputs);
     let started = std::time::Instant::now();
     let results = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -110,6 +110,9 @@ pub enum Command {
         /// List the checks and exit
         #[arg(long)]
         list: bool,
+        /// Also ask each crawler to crawl this PDS (com.atproto.sync.requestCrawl)
+        #[arg(long)]
+        request_crawl: bool,
     },
 }
 
@@ -141,7 +144,12 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             doctor::list();
             Ok(EXIT_OK)
         }
-        Command::Doctor { only, handle, .. } => doctor::run(&ctx, only, handle, cli.json),
+        Command::Doctor {
+            only,
+            handle,
+            request_crawl,
+            ..
+        } => doctor::run(&ctx, only, handle, *request_crawl, cli.json),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -541,15 +541,52 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
             .map(|u| c.get(format!("{u}/xrpc/_health")).send()),
     )
     .await;
-    urls.iter()
-        .zip(answers)
-        .map(|(u, r)| match r {
-            Ok(r) => Finding::pass(format!("{u} answers (HTTP {})", r.status().as_u16())),
-            Err(e) => Finding::fail(format!("cannot reach {u}: {}", chain(&e)))
-                .why("the PDS tells each crawler about new posts; an unreachable one never hears")
-                .fix("check the spelling in PDS_CRAWLERS, and that this server may make outbound HTTPS connections"),
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (u, r) in urls.iter().zip(answers) {
+        match r {
+            Ok(r) => {
+                out.push(Finding::pass(format!("{u} answers (HTTP {})", r.status().as_u16())));
+                if i.request_crawl {
+                    out.push(request_crawl(&c, u, i.hostname.as_deref()).await);
+                }
+            }
+            Err(e) => out.push(
+                Finding::fail(format!("cannot reach {u}: {}", chain(&e)))
+                    .why("the PDS tells each crawler about new posts; an unreachable one never hears")
+                    .fix("check the spelling in PDS_CRAWLERS, and that this server may make outbound HTTPS connections"),
+            ),
+        }
+    }
+    out
+}
+
+/// Ask a relay to crawl this PDS, as the PDS does at start (the operator asked for it).
+async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
+    let Some(host) = host else {
+        return Finding::fail("cannot ask for a crawl: PDS_HOSTNAME is not set");
+    };
+    let url = format!("{relay}/xrpc/com.atproto.sync.requestCrawl");
+    match c
+        .post(&url)
+        .json(&serde_json::json!({ "hostname": host }))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => {
+            Finding::pass(format!("{relay} accepted the crawl request for {host}"))
+        }
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            Finding::fail(format!("{relay} refused the crawl request (HTTP {status}): {}", body.chars().take(200).collect::<String>()))
+                .why("relays crawl only a public hostname without a port, over HTTPS, whose describeServer answers within 5 s")
+                .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again")
+        }
+        Err(e) => Finding::fail(format!(
+            "the crawl request to {relay} failed: {}",
+            chain(&e)
+        )),
+    }
 }
 
 fn disk(i: &Inputs) -> Vec<Finding> {

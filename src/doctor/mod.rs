@@ -156,6 +156,9 @@ pub struct Inputs {
     pub timeout: Duration,
     /// How long the firehose websocket must stay open.
     pub websocket_hold: Duration,
+    /// Also ask each reachable crawler to crawl this PDS (com.atproto.sync.requestCrawl):
+    /// only when the operator asked for it.
+    pub request_crawl: bool,
 }
 
 impl Inputs {
@@ -187,6 +190,7 @@ impl Inputs {
             // One network call may take the whole timeout; a check makes a few in a row.
             timeout: ctx.timeout * 2 + Duration::from_secs(1),
             websocket_hold: Duration::from_secs(2).min(ctx.timeout),
+            request_crawl: false,
             doc,
             doc_error,
             file_mode,

@@ -93,6 +93,8 @@ pub enum Modal {
     ProxyWrite(Vec<Placement>),
     /// Offer to run the proxy server's reload command.
     ProxyReload(Vec<String>),
+    /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
+    RequestCrawl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +185,8 @@ pub enum Effect {
     ReloadProxy(Vec<String>),
     /// Run these doctor checks concurrently; each result comes back as DoctorResult.
     RunDoctor(Vec<&'static str>),
+    /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
+    RequestCrawl,
     Quit,
 }
 
@@ -837,6 +841,7 @@ fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 app.focus = Focus::Content;
             }
         }
+        KeyCode::Char('c') if !app.doctor.running() => app.modal = Some(Modal::RequestCrawl),
         KeyCode::Char('?') => app.modal = Some(Modal::Help),
         _ => {}
     }
@@ -940,6 +945,18 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             KeyCode::Char('n') | KeyCode::Esc => {
                 app.modal = None;
                 app.status = Some((Level::Info, "Nothing written.".into()));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::RequestCrawl => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                app.doctor.start(&["crawlers"]);
+                vec![Effect::RequestCrawl]
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                app.modal = None;
                 vec![]
             }
             _ => vec![],

@@ -365,6 +365,16 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 });
                 vec![]
             }
+            Effect::RequestCrawl => {
+                let mut inputs = crate::doctor::Inputs::from_context(&app.context, vec![]);
+                inputs.request_crawl = true;
+                let check = crate::doctor::check_named("crawlers").expect("in the catalogue");
+                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                    let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
+                    Action::DoctorResult(Box::new(r))
+                });
+                vec![]
+            }
             Effect::RunDoctor(names) => {
                 // Read pds.env afresh: the doctor checks the file as it is on disk.
                 let inputs =

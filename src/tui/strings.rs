@@ -12,7 +12,9 @@ pub const HINT_DIDFILE: &str =
 pub const HINT_PROXY: &str = "Tab/↑↓ field  ←→ choose  ^P config  ^V check  ^W write  Esc steps";
 pub const HINT_PROXY_PREVIEW: &str =
     "↑↓ PgUp/PgDn scroll  ^P or Esc back to the form  ^V check  ^W write";
-pub const HINT_DOCTOR: &str = "↑↓ check  Enter go fix it  r re-run this  R re-run all  Esc steps";
+pub const HINT_DOCTOR: &str =
+    "↑↓ check  Enter go fix it  r re-run  R re-run all  c ask relays to crawl";
+pub const REQUEST_CRAWL: &str = "Send com.atproto.sync.requestCrawl for PDS_HOSTNAME to every relay in PDS_CRAWLERS?\n\nThe PDS does this itself when it starts; asking again helps after fixing DNS, TLS or the proxy.\n\ny: ask them   n: not now";
 pub const HINT_REVIEW: &str = "Enter save  Esc steps  r reload from disk  F1 help";
 pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16 (80x24 is best).";
 
@@ -32,7 +34,10 @@ pub const HELP: &[(&str, &str)] = &[
         "Ctrl-P / Ctrl-V / Ctrl-W",
         "Reverse proxy: show the config / have the server check it / write it",
     ),
-    ("r / R", "Doctor: re-run the chosen check / every check"),
+    (
+        "r / R / c",
+        "Doctor: re-run the chosen check / every check; ask the relays to crawl",
+    ),
     ("Ctrl-U", "clear the field"),
     ("? / F1", "this help"),
     (

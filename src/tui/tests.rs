@@ -929,5 +929,20 @@ mod doctor_screen {
         assert!(key(&mut a, KeyCode::Char('r')).is_empty());
         let effects = key(&mut a, KeyCode::Char('R'));
         assert!(effects.is_empty(), "a run is in progress: {effects:?}");
+        update(
+            &mut a,
+            Action::DoctorResult(result(CHECKS[0].name, Level::Pass, "fine")),
+        );
+        // c asks first; only y sends the crawl request.
+        assert!(key(&mut a, KeyCode::Char('c')).is_empty());
+        assert_eq!(a.modal, Some(Modal::RequestCrawl));
+        assert!(key(&mut a, KeyCode::Char('n')).is_empty());
+        key(&mut a, KeyCode::Char('c'));
+        let effects = key(&mut a, KeyCode::Char('y'));
+        assert!(
+            matches!(effects.as_slice(), [Effect::RequestCrawl]),
+            "{effects:?}"
+        );
+        assert!(a.doctor.running());
     }
 }

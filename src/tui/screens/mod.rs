@@ -152,6 +152,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 .min(area.height.saturating_sub(2)),
             );
         }
+        Some(Modal::RequestCrawl) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Ask the relays to crawl? ",
+            strings::REQUEST_CRAWL,
+        ),
         Some(Modal::ProxyReload(_)) => draw_popup(
             frame,
             area,

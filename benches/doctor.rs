@@ -1,0 +1,242 @@
+//! Doctor wall time against a lab where every upstream answers late. The real lab (PDS,
+//! PLC, nginx, NSD, aiosmtpd) sits behind delaying forwarders: each new TCP connection and
+//! each DNS query waits DELAY before it is passed on. Printed: the concurrent doctor's wall
+//! time, the slowest check run alone, and all checks run one after another.
+//!
+//! Run with scripts/bench (it installs the lab first). DELAY_MS (default 200) and RUNS
+//! (default 5) set the delay and the repetitions; the median is reported.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{make_ca, run_cli, Nginx, Nsd, PdsLab, SmtpServers, PASSWORD, USER};
+use pds_wizard::context::Context;
+use pds_wizard::doctor::{run_all, run_one, Inputs, CHECKS};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const HOST: &str = "pds.example.test";
+
+/// A TCP forwarder on 127.0.0.1 that holds each new connection for `delay` first.
+fn tcp_delay(target: SocketAddr, delay: Duration) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for client in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let Ok(server) = TcpStream::connect(target) else {
+                    return;
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            });
+        }
+    });
+    addr
+}
+
+/// A UDP forwarder (DNS) that holds each query for `delay`; TCP on the same port too.
+fn dns_delay(target: SocketAddr, delay: Duration) -> SocketAddr {
+    loop {
+        let tcp = tcp_delay(target, delay);
+        let Ok(sock) = UdpSocket::bind(("127.0.0.1", tcp.port())) else {
+            continue;
+        };
+        std::thread::spawn(move || {
+            let sock = Arc::new(sock);
+            let mut buf = [0u8; 4096];
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                let query = buf[..n].to_vec();
+                let sock = sock.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(delay);
+                    let up = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    up.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    let _ = up.send_to(&query, target);
+                    let mut reply = [0u8; 4096];
+                    if let Ok((m, _)) = up.recv_from(&mut reply) {
+                        let _ = sock.send_to(&reply[..m], from);
+                    }
+                });
+            }
+        });
+        return tcp;
+    }
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let delay = Duration::from_millis(
+        std::env::var("DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200),
+    );
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+
+    let lab = PdsLab::start_with(serde_json::json!({
+        "PDS_HOSTNAME": HOST,
+        "PDS_SERVICE_HANDLE_DOMAINS": format!(".{HOST}"),
+    }));
+    lab.create_account(&format!("alice.{HOST}"));
+    let smtp = SmtpServers::start();
+    let dns = Nsd::start(
+        "example.test",
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns.example.test. admin.example.test. 1 3600 600 86400 60\n@ IN NS ns.example.test.\nns IN A 127.0.0.1\npds IN A 127.0.0.1\n*.pds IN A 127.0.0.1\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ca = make_ca(dir.path());
+    let bundle = dir.path().join("bundle.pem");
+    std::fs::write(
+        &bundle,
+        std::fs::read_to_string(&ca.ca).unwrap() + &std::fs::read_to_string(&smtp.ca).unwrap(),
+    )
+    .unwrap();
+
+    // Delaying forwarders in front of every upstream.
+    let pds_addr: SocketAddr = format!("127.0.0.1:{}", lab.pds_port).parse().unwrap();
+    let plc_port: u16 = lab.plc_url.rsplit(':').next().unwrap().parse().unwrap();
+    let pds_slow = tcp_delay(pds_addr, delay);
+    let plc_slow = tcp_delay(([127, 0, 0, 1], plc_port).into(), delay);
+    let smtp_slow = tcp_delay(([127, 0, 0, 1], smtp.starttls).into(), delay);
+    let dns_slow = dns_delay(dns.addr, delay);
+
+    let env = dir.path().join("pds.env");
+    std::fs::write(
+        &env,
+        format!(
+            "PDS_HOSTNAME={HOST}\nPDS_PORT={pds}\nPDS_JWT_SECRET={jwt}\nPDS_ADMIN_PASSWORD={admin}\nPDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX={key}\nPDS_DATA_DIRECTORY={data}\nPDS_BLOBSTORE_DISK_LOCATION={data}/blocks\nPDS_DID_PLC_URL=http://localhost:{plc}\nPDS_CRAWLERS=http://localhost:{plc}\nPDS_SERVICE_HANDLE_DOMAINS=.{HOST}\nPDS_EMAIL_SMTP_URL=smtp://{user}:{pass}@localhost:{smtp}/?requireTLS=true\nPDS_EMAIL_FROM_ADDRESS=noreply@example.test\n",
+            pds = pds_slow.port(),
+            jwt = "ab".repeat(16),
+            admin = common::PDS_ADMIN,
+            key = "11".repeat(32),
+            data = dir.path().display(),
+            plc = plc_slow.port(),
+            user = enc(USER),
+            pass = enc(PASSWORD),
+            smtp = smtp_slow.port(),
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // nginx with the config `proxy render` writes, upstream the delayed PDS.
+    let port = common::free_dual_port();
+    let out = dir.path().join("sites/pds.conf");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--tls",
+            "files",
+            "--cert",
+            ca.cert.to_str().unwrap(),
+            "--key",
+            ca.key.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1",
+            "--http-port",
+            "off",
+            "--https-port",
+            &port.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-validate",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", common::output_text(&o));
+    let ndir = tempfile::tempdir().unwrap();
+    let nca = make_ca(ndir.path());
+    let nginx = Nginx::start_in(ndir, port, &nca, &format!("include {};\n", out.display()));
+    let https_slow = tcp_delay(nginx.addr(), delay);
+
+    let ctx = Context {
+        env_file: env,
+        ca_file: Some(bundle),
+        nameserver: Some(dns_slow),
+        pds_url: Some(format!("http://127.0.0.1:{}", pds_slow.port())),
+        plc_url: None,
+        timeout: Duration::from_secs(5),
+        connect_to: Some(https_slow),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let all: Vec<_> = CHECKS.iter().collect();
+
+    let mut concurrent = Vec::new();
+    let mut slowest = Vec::new();
+    let mut sequential = Vec::new();
+    let mut per_check: Vec<Vec<Duration>> = vec![Vec::new(); CHECKS.len()];
+    for _ in 0..runs {
+        let inputs = Arc::new(Inputs::from_context(&ctx, vec![]));
+        let t = Instant::now();
+        let results = rt.block_on(run_all(all.clone(), inputs.clone()));
+        concurrent.push(t.elapsed());
+        let failed: Vec<_> = results
+            .iter()
+            .filter(|r| r.level == pds_wizard::finding::Level::Fail)
+            .map(|r| r.name)
+            .collect();
+        assert!(failed.is_empty(), "the lab is not healthy: {failed:?}");
+        let mut alone = Vec::new();
+        for (i, c) in CHECKS.iter().enumerate() {
+            let t = Instant::now();
+            rt.block_on(run_one(c, inputs.clone()));
+            let d = t.elapsed();
+            per_check[i].push(d);
+            alone.push(d);
+        }
+        slowest.push(*alone.iter().max().unwrap());
+        sequential.push(alone.iter().sum());
+    }
+    println!("doctor benchmark: {} checks, every upstream connection and DNS query delayed {} ms, median of {runs} runs", CHECKS.len(), delay.as_millis());
+    for (c, times) in CHECKS.iter().zip(per_check) {
+        println!("  {:<10} alone {:>6} ms", c.name, median(times).as_millis());
+    }
+    let (c, s, q) = (median(concurrent), median(slowest), median(sequential));
+    println!("concurrent doctor         {:>6} ms", c.as_millis());
+    println!(
+        "slowest check alone       {:>6} ms  (concurrent / slowest = {:.2})",
+        s.as_millis(),
+        c.as_secs_f64() / s.as_secs_f64()
+    );
+    println!(
+        "checks one after another  {:>6} ms  (concurrent is {:.1}x faster)",
+        q.as_millis(),
+        q.as_secs_f64() / c.as_secs_f64()
+    );
+    drop(nginx);
+}
