@@ -259,20 +259,6 @@ pub fn select(only: &[String]) -> Result<Vec<&'static Check>, String> {
         .collect()
 }
 
-/// Start every check at once; each result is sent as soon as it is ready.
-pub fn spawn_all(
-    checks: Vec<&'static Check>,
-    inputs: Arc<Inputs>,
-    handle: &tokio::runtime::Handle,
-    tx: impl Fn(CheckResult) + Send + Sync + Clone + 'static,
-) {
-    for c in checks {
-        let inputs = inputs.clone();
-        let tx = tx.clone();
-        handle.spawn(async move { tx(run_one(c, inputs).await) });
-    }
-}
-
 /// Run the checks concurrently and return their results in catalogue order.
 pub async fn run_all(checks: Vec<&'static Check>, inputs: Arc<Inputs>) -> Vec<CheckResult> {
     futures::future::join_all(checks.into_iter().map(|c| run_one(c, inputs.clone()))).await
