@@ -307,3 +307,45 @@ fn init_creates_once_and_bad_input_is_explained() {
     let o = run(&missing, &["--timeout", "0", "env", "show"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_real_definitions() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    for (shell, marker) in [
+        ("bash", "_pds__wizard()"),
+        ("zsh", "#compdef pds-wizard"),
+        ("fish", "complete -c pds-wizard"),
+    ] {
+        let o = run(&env, &["completions", shell], None);
+        let t = out(&o);
+        assert!(o.status.success() && t.contains(marker), "{shell}: {t}");
+        // Every subcommand is offered, the newest ones included.
+        for sub in ["env", "email", "handle", "did-file", "proxy", "doctor"] {
+            assert!(t.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    let o = run(&env, &["man"], None);
+    let page = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success() && page.contains(".TH pds-wizard 1") && page.contains("doctor"),
+        "{page}"
+    );
+    let dir = d.path().join("man");
+    let o = run(&env, &["man", "--out-dir", dir.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", out(&o));
+    for page in [
+        "pds-wizard.1",
+        "pds-wizard-doctor.1",
+        "pds-wizard-proxy-render.1",
+        "pds-wizard-env-set.1",
+    ] {
+        let text =
+            std::fs::read_to_string(dir.join(page)).unwrap_or_else(|_| panic!("{page} missing"));
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    // The --request-crawl flag is documented on the doctor's page.
+    assert!(std::fs::read_to_string(dir.join("pds-wizard-doctor.1"))
+        .unwrap()
+        .contains("request\\-crawl"));
+}

@@ -114,6 +114,16 @@ pub enum Command {
         #[arg(long)]
         request_crawl: bool,
     },
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per subcommand into --out-dir
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 impl Cli {
@@ -140,6 +150,13 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "pds-wizard", &mut out);
+            print_all(&out)
+        }
+        Command::Man { out_dir } => man(out_dir.as_deref()),
         Command::Doctor { list: true, .. } => {
             doctor::list();
             Ok(EXIT_OK)
@@ -158,6 +175,36 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Write generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn print_all(bytes: &[u8]) -> anyhow::Result<u8> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        r => {
+            r?;
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// The man page from the clap definitions: to stdout, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match dir {
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut out)?;
+            return print_all(&out);
+        }
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            clap_mangen::generate_to(cmd, d)?;
+            println!("man pages written to {}", d.display());
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 #[cfg(test)]
