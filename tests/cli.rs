@@ -349,3 +349,37 @@ fn completions_and_man_pages_come_from_the_real_definitions() {
         .unwrap()
         .contains("request\\-crawl"));
 }
+
+#[test]
+fn no_secret_in_any_report_or_json() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str("PDS_EMAIL_SMTP_URL=smtps://mailer%40example.com:Zq7-smtp-pw%2Bsecret@127.0.0.1:1\nPDS_EMAIL_FROM_ADDRESS=noreply@example.com\n");
+    std::fs::write(&env, text).unwrap();
+    let secrets = [
+        JWT,
+        ADMIN,
+        &"11".repeat(32),
+        "Zq7-smtp-pw+secret",
+        "Zq7-smtp-pw%2Bsecret",
+    ];
+    let runs: [&[&str]; 8] = [
+        &["env", "show"],
+        &["--json", "env", "show"],
+        &["--json", "env", "check"],
+        &["email", "show"],
+        &["--json", "email", "test", "--to", "x@example.com"],
+        &["--json", "--timeout", "1", "doctor"],
+        &["--timeout", "1", "doctor"],
+        &["--json", "proxy", "render", "caddy", "--no-validate"],
+    ];
+    for args in runs {
+        let o = run(&env, args, None);
+        let t = out(&o);
+        assert!(!t.trim().is_empty(), "{args:?} printed nothing");
+        for s in secrets {
+            assert!(!t.contains(s), "{args:?} printed a secret ({s}):\n{t}");
+        }
+    }
+}

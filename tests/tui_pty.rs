@@ -232,3 +232,84 @@ fn sigterm_restores_the_terminal() {
     );
     assert!(!s.parser.lock().unwrap().screen().alternate_screen());
 }
+
+/// Every byte the wizard writes to the terminal, through every step (the Doctor's checks
+/// included), holds none of the secrets of pds.env, not even in an SMTP URL.
+#[test]
+fn secrets_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(&dir.path());
+    let smtp_password = "Zq7-smtp-pw+secret";
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str("PDS_EMAIL_SMTP_URL=smtps://mailer%40example.com:Zq7-smtp-pw%2Bsecret@127.0.0.1:1\nPDS_EMAIL_FROM_ADDRESS=noreply@example.com\n");
+    std::fs::write(&env, text).unwrap();
+    let secrets: Vec<String> = [
+        "PDS_JWT_SECRET",
+        "PDS_ADMIN_PASSWORD",
+        "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX",
+    ]
+    .iter()
+    .map(|k| {
+        pds_wizard::envfile::Document::load(&env)
+            .unwrap()
+            .get(k)
+            .unwrap()
+    })
+    .chain([
+        smtp_password.to_string(),
+        "Zq7-smtp-pw%2Bsecret".to_string(),
+    ])
+    .collect();
+    let mut s = Session::start(command(
+        dir.path(),
+        BIN,
+        &["--env-file", env.to_str().unwrap(), "--timeout", "2"],
+    ));
+    s.wait_text("Steps");
+    // Open every step in turn, wait for it to draw, and go back to the list.
+    for title in [
+        "Basics",
+        "Email",
+        "Handle & DNS",
+        "atproto-did",
+        "Reverse proxy",
+        "Doctor",
+        "Review & save",
+    ] {
+        s.send("\r");
+        s.wait_text(&format!("┌ {title} "));
+        if title == "Doctor" {
+            s.wait_for("the doctor's results", |s| {
+                s.screen().contains("failed") || s.screen().contains("passed,")
+            });
+        }
+        if title == "Email" {
+            // The URL is shown masked.
+            s.wait_text("smtps://");
+        }
+        s.send("\x1b");
+        std::thread::sleep(Duration::from_millis(150));
+        s.send("\x1b[B");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.send("q");
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = s.child.kill();
+    let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
+    assert!(
+        raw.len() > 10_000,
+        "the session drew little: {} bytes",
+        raw.len()
+    );
+    // What is not secret is there (so the capture is real), the password is not.
+    assert!(
+        raw.contains("pds.example.com") && raw.contains("mailer"),
+        "{raw}"
+    );
+    for secret in &secrets {
+        assert!(
+            !raw.contains(secret.as_str()),
+            "a secret reached the terminal: {secret}"
+        );
+    }
+}
