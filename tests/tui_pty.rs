@@ -238,7 +238,7 @@ fn sigterm_restores_the_terminal() {
 #[test]
 fn secrets_never_reach_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let env = setup(&dir.path());
+    let env = setup(dir.path());
     let smtp_password = "Zq7-smtp-pw+secret";
     let mut text = std::fs::read_to_string(&env).unwrap();
     text.push_str("PDS_EMAIL_SMTP_URL=smtps://mailer%40example.com:Zq7-smtp-pw%2Bsecret@127.0.0.1:1\nPDS_EMAIL_FROM_ADDRESS=noreply@example.com\n");
