@@ -1,0 +1,142 @@
+//! The wizard as a terminal program, measured on the release binary in a pseudo-terminal at
+//! 80x24 (--demo): start to first frame, bytes sent per keystroke, wake-ups per second
+//! while idle, and peak memory. Run with scripts/bench (RUNS sets the repetitions; the
+//! median is reported).
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
+
+struct Session {
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Session {
+    fn start(state: &std::path::Path) -> Session {
+        let pty = native_pty_system()
+            .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(BIN);
+        cmd.arg("--demo");
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("XDG_STATE_HOME", state);
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let r = raw.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                r.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let writer = pty.master.take_writer().unwrap();
+        std::mem::forget(pty.master);
+        Session { raw, writer, child }
+    }
+
+    fn len(&self) -> usize {
+        self.raw.lock().unwrap().len()
+    }
+
+    fn contains(&self, s: &str) -> bool {
+        String::from_utf8_lossy(&self.raw.lock().unwrap()).contains(s)
+    }
+
+    fn wait(&self, s: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.contains(s) {
+            assert!(Instant::now() < deadline, "timed out waiting for {s}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Wait until nothing new has arrived for `quiet`.
+    fn settle(&self, quiet: Duration) {
+        let mut last = self.len();
+        let mut since = Instant::now();
+        while since.elapsed() < quiet {
+            std::thread::sleep(Duration::from_millis(5));
+            let n = self.len();
+            if n != last {
+                last = n;
+                since = Instant::now();
+            }
+        }
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn proc_status(&self, field: &str) -> u64 {
+        let pid = self.child.process_id().unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let runs: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let (mut first_frame, mut per_key, mut wakeups, mut rss, mut idle_bytes, mut full) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let state = tempfile::tempdir().unwrap();
+        let t = Instant::now();
+        let mut s = Session::start(state.path());
+        s.wait("Steps");
+        s.settle(Duration::from_millis(300));
+        first_frame.push(t.elapsed().saturating_sub(Duration::from_millis(300)));
+        // The first frame draws the whole screen: the peer for a keystroke's bytes.
+        full.push(s.len());
+
+        // Into Basics, then type into the hostname field: bytes per keystroke.
+        s.send("\r");
+        s.wait("Tab/");
+        s.settle(Duration::from_millis(200));
+        let keys = "abcdefghij";
+        let before = s.len();
+        for c in keys.chars() {
+            s.send(&c.to_string());
+            s.settle(Duration::from_millis(60));
+        }
+        per_key.push((s.len() - before) / keys.len());
+
+        // Idle: what the process does with nobody typing.
+        let sw = |s: &Session| s.proc_status("voluntary_ctxt_switches:") + s.proc_status("nonvoluntary_ctxt_switches:");
+        let (c0, b0) = (sw(&s), s.len());
+        std::thread::sleep(Duration::from_secs(3));
+        wakeups.push(((sw(&s) - c0) as f64 / 3.0 * 10.0).round() as u64);
+        idle_bytes.push(s.len() - b0);
+        rss.push(s.proc_status("VmHWM:"));
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+    println!("wizard benchmark: release binary, --demo, 80x24 pseudo-terminal, median of {runs} runs");
+    println!("  start to first frame        {:>7.1} ms", median(first_frame).as_secs_f64() * 1000.0);
+    let (k, f) = (median(per_key), median(full));
+    println!("  bytes per keystroke         {:>7} B   (the first, full frame: {f} B; {:.1} %)", k, k as f64 / f as f64 * 100.0);
+    println!("  wake-ups per second, idle   {:>7.1}", median(wakeups) as f64 / 10.0);
+    println!("  bytes sent while idle (3 s) {:>7} B", median(idle_bytes));
+    println!("  peak memory (VmHWM)         {:>7} KiB", median(rss));
+}
