@@ -19,7 +19,12 @@ struct Session {
 impl Session {
     fn start(state: &std::path::Path) -> Session {
         let pty = native_pty_system()
-            .openpty(PtySize { rows: 24, cols: 80, pixel_width: 0, pixel_height: 0 })
+            .openpty(PtySize {
+                rows: 24,
+                cols: 80,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
             .unwrap();
         let mut cmd = CommandBuilder::new(BIN);
         cmd.arg("--demo");
@@ -97,9 +102,18 @@ fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
 }
 
 fn main() {
-    let runs: usize = std::env::var("RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let (mut first_frame, mut per_key, mut wakeups, mut rss, mut idle_bytes, mut full) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let (mut first_frame, mut per_key, mut wakeups, mut rss, mut idle_bytes, mut full) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for _ in 0..runs {
         let state = tempfile::tempdir().unwrap();
         let t = Instant::now();
@@ -123,7 +137,21 @@ fn main() {
         per_key.push((s.len() - before) / keys.len());
 
         // Idle: what the process does with nobody typing.
-        let sw = |s: &Session| s.proc_status("voluntary_ctxt_switches:") + s.proc_status("nonvoluntary_ctxt_switches:");
+        // Every thread's context switches (input, signals, the async runtime), not just main's.
+        let sw = |s: &Session| -> u64 {
+            let pid = s.child.process_id().unwrap();
+            std::fs::read_dir(format!("/proc/{pid}/task"))
+                .unwrap()
+                .flatten()
+                .map(|t| {
+                    let st = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+                    st.lines()
+                        .filter(|l| l.contains("ctxt_switches:"))
+                        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                        .sum::<u64>()
+                })
+                .sum()
+        };
         let (c0, b0) = (sw(&s), s.len());
         std::thread::sleep(Duration::from_secs(3));
         wakeups.push(((sw(&s) - c0) as f64 / 3.0 * 10.0).round() as u64);
@@ -132,11 +160,23 @@ fn main() {
         let _ = s.child.kill();
         let _ = s.child.wait();
     }
-    println!("wizard benchmark: release binary, --demo, 80x24 pseudo-terminal, median of {runs} runs");
-    println!("  start to first frame        {:>7.1} ms", median(first_frame).as_secs_f64() * 1000.0);
+    println!(
+        "wizard benchmark: release binary, --demo, 80x24 pseudo-terminal, median of {runs} runs"
+    );
+    println!(
+        "  start to first frame        {:>7.1} ms",
+        median(first_frame).as_secs_f64() * 1000.0
+    );
     let (k, f) = (median(per_key), median(full));
-    println!("  bytes per keystroke         {:>7} B   (the first, full frame: {f} B; {:.1} %)", k, k as f64 / f as f64 * 100.0);
-    println!("  wake-ups per second, idle   {:>7.1}", median(wakeups) as f64 / 10.0);
+    println!(
+        "  bytes per keystroke         {:>7} B   (the first, full frame: {f} B; {:.1} %)",
+        k,
+        k as f64 / f as f64 * 100.0
+    );
+    println!(
+        "  wake-ups per second, idle   {:>7.1}",
+        median(wakeups) as f64 / 10.0
+    );
     println!("  bytes sent while idle (3 s) {:>7} B", median(idle_bytes));
     println!("  peak memory (VmHWM)         {:>7} KiB", median(rss));
 }
