@@ -112,9 +112,7 @@ async fn the_record_to_create_names_the_zone() {
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_within_the_bound() {
     // Bound on UDP and TCP, never answering.
-    let port = common::free_dual_port();
-    let _udp = std::net::UdpSocket::bind(("127.0.0.1", port)).unwrap();
-    let _tcp = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (_udp, _tcp, port) = common::bind_dual();
     let o = DnsOptions {
         nameserver: Some(format!("127.0.0.1:{port}").parse().unwrap()),
         timeout: Duration::from_secs(1),

@@ -241,6 +241,18 @@ pub fn output_text(o: &Output) -> String {
     )
 }
 
+/// UDP and TCP sockets on one port of 127.0.0.1, kept open (no window for another test to
+/// take the port, as there is between free_dual_port and a later bind).
+pub fn bind_dual() -> (std::net::UdpSocket, std::net::TcpListener, u16) {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if let Ok(tcp) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            return (udp, tcp, port);
+        }
+    }
+}
+
 /// A free port on 127.0.0.1 for both UDP and TCP (checked, then released).
 pub fn free_dual_port() -> u16 {
     loop {
