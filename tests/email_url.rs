@@ -47,7 +47,10 @@ fn settings() -> impl Strategy<Value = SmtpSettings> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    #![proptest_config(ProptestConfig::with_cases(
+        // scripts/fuzz raises this.
+        std::env::var("PDS_WIZARD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000)
+    ))]
 
     #[test]
     fn compose_then_parse_round_trips(s in settings()) {

@@ -57,7 +57,10 @@ fn file() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(
+        // scripts/fuzz raises this.
+        std::env::var("PDS_WIZARD_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+    ))]
 
     #[test]
     fn render_of_parse_is_identity(text in file()) {
