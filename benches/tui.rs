@@ -96,6 +96,27 @@ impl Session {
     }
 }
 
+/// Median time from a keystroke to its character arriving on the terminal (10 keys).
+fn key_latency(s: &mut Session) -> Duration {
+    let mut times = Vec::new();
+    for c in ['Q', 'X', 'Z', 'J', 'K', 'Q', 'X', 'Z', 'J', 'K'] {
+        let from = s.len();
+        let t = Instant::now();
+        s.send(&c.to_string());
+        loop {
+            let seen = s.raw.lock().unwrap()[from..].contains(&(c as u8));
+            if seen {
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(5), "{c} never appeared");
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        times.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    median(times)
+}
+
 fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
     v.sort();
     v[v.len() / 2]
@@ -114,6 +135,7 @@ fn main() {
         Vec::new(),
         Vec::new(),
     );
+    let (mut idle_latency, mut busy_latency) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let state = tempfile::tempdir().unwrap();
         let t = Instant::now();
@@ -156,6 +178,30 @@ fn main() {
         std::thread::sleep(Duration::from_secs(3));
         wakeups.push(((sw(&s) - c0) as f64 / 3.0 * 10.0).round() as u64);
         idle_bytes.push(s.len() - b0);
+        // Key-to-screen latency in a form, then again while a test mail waits on a server
+        // that accepts and never answers (the spinner ticking meanwhile).
+        s.send("\x1b");
+        // A lone Esc, not the start of the next key's escape sequence.
+        std::thread::sleep(Duration::from_millis(150));
+        s.send("\x1b[B");
+        std::thread::sleep(Duration::from_millis(50));
+        s.send("\r");
+        s.wait("Provider");
+        s.send("\x1b[C");
+        s.wait("smtp.gmail.com");
+        let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let hole_port = hole.local_addr().unwrap().port();
+        s.send(&format!(
+            "\t\x15127.0.0.1\t\x15{hole_port}\t\talice@example.com\tpw\tnoreply@example.com"
+        ));
+        s.wait("noreply@example.com");
+        s.settle(Duration::from_millis(200));
+        idle_latency.push(key_latency(&mut s));
+        s.send("\x14"); // Ctrl-T
+        s.wait("sending a test mail");
+        std::thread::sleep(Duration::from_millis(300));
+        busy_latency.push(key_latency(&mut s));
+        drop(hole);
         rss.push(s.proc_status("VmHWM:"));
         let _ = s.child.kill();
         let _ = s.child.wait();
@@ -178,5 +224,15 @@ fn main() {
         median(wakeups) as f64 / 10.0
     );
     println!("  bytes sent while idle (3 s) {:>7} B", median(idle_bytes));
+    let (il, bl) = (median(idle_latency), median(busy_latency));
+    println!(
+        "  key to screen, idle         {:>7.2} ms",
+        il.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  key to screen, mail pending {:>7.2} ms  ({:.2}x the idle figure)",
+        bl.as_secs_f64() * 1000.0,
+        bl.as_secs_f64() / il.as_secs_f64()
+    );
     println!("  peak memory (VmHWM)         {:>7} KiB", median(rss));
 }
