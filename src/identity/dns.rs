@@ -108,6 +108,19 @@ pub async fn addresses(name: &str, opts: &DnsOptions) -> Result<Vec<std::net::Ip
     }
 }
 
+/// The TXT values at `name` through the resolver (or --nameserver): one lookup, as `dig`
+/// would make (the benchmark's peer); empty when there are none or the lookup failed.
+pub async fn txt_values(name: &str, opts: &DnsOptions) -> Vec<String> {
+    match main_resolver(opts) {
+        Ok(r) => {
+            ask(&r, name, None, "resolver".into(), None, opts)
+                .await
+                .values
+        }
+        Err(_) => vec![],
+    }
+}
+
 fn fqdn(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
 }
