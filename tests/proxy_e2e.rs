@@ -551,52 +551,14 @@ async fn traefik_in_front_of_the_real_pds() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_pds_through_traefik(&s, port).await;
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Traefik sets no body limit of its own, so an oversized upload reaches the PDS, which
-/// refuses it itself; everything else is the same as for nginx and Caddy.
-async fn assert_pds_through_traefik(s: &Stage, port: u16) {
+    // Traefik sets no body limit: the PDS's own 413 answers the oversized upload.
+    assert_pds_through(&s, port, false).await;
     let c = client(port, &s.ca.ca);
-    let (st, body, _) = get(&c, port, HOST, "/xrpc/_health").await;
-    assert_eq!(st, 200, "{body}");
-    for path in [
-        "/.well-known/oauth-protected-resource",
-        "/.well-known/oauth-authorization-server",
-        "/oauth/jwks",
-    ] {
-        let (st, body, _) = get(&c, port, HOST, path).await;
-        assert_eq!(st, 200, "{path}");
-        assert_eq!(
-            serde_json::from_str::<Value>(&body).unwrap(),
-            serde_json::from_str::<Value>(&direct(s, path).await.1).unwrap()
-        );
-    }
-    let (st, body, _) = get(
-        &c,
-        port,
-        "alice.pds.example.test",
-        "/.well-known/atproto-did",
-    )
-    .await;
-    assert_eq!((st, body.trim()), (200, s.did.as_str()));
     let (st, _, location) = get(&c, port, "alice.test", "/").await;
     assert_eq!(
         (st, location),
         (302, format!("https://bsky.app/profile/{}", s.did))
     );
-    let r = c
-        .post(format!(
-            "https://{HOST}:{port}/xrpc/com.atproto.repo.uploadBlob"
-        ))
-        .bearer_auth(&s.jwt)
-        .header("content-type", "application/octet-stream")
-        .body(vec![7u8; LIMIT])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    firehose(port, &s.ca.ca);
+    let _ = child.kill();
+    let _ = child.wait();
 }
