@@ -35,6 +35,13 @@ fn hostname(i: &Inputs) -> Result<String, Vec<Finding>> {
     })
 }
 
+/// The public name and a client for it (honouring --connect-to and --ca-file).
+fn public_client(i: &Inputs) -> Result<(String, reqwest::Client), Vec<Finding>> {
+    let host = hostname(i)?;
+    let c = client(&i.http, &host).map_err(|e| vec![Finding::fail(e)])?;
+    Ok((host, c))
+}
+
 /// For requests to this machine's PDS: never redirected by --connect-to.
 fn local(i: &Inputs) -> HttpOptions {
     HttpOptions {
@@ -219,13 +226,9 @@ fn explain_https_error(host: &str, e: &reqwest::Error) -> Finding {
 }
 
 async fn https(i: &Inputs) -> Vec<Finding> {
-    let host = match hostname(i) {
-        Ok(h) => h,
+    let (host, c) = match public_client(i) {
+        Ok(x) => x,
         Err(f) => return f,
-    };
-    let c = match client(&i.http, &host) {
-        Ok(c) => c,
-        Err(e) => return vec![Finding::fail(e)],
     };
     let mut out = Vec::new();
     match c.get(format!("https://{host}/xrpc/_health")).send().await {
@@ -287,13 +290,9 @@ async fn json_answer(r: reqwest::Response) -> (u16, Option<serde_json::Value>, S
 }
 
 async fn oauth(i: &Inputs) -> Vec<Finding> {
-    let host = match hostname(i) {
-        Ok(h) => h,
+    let (host, c) = match public_client(i) {
+        Ok(x) => x,
         Err(f) => return f,
-    };
-    let c = match client(&i.http, &host) {
-        Ok(c) => c,
-        Err(e) => return vec![Finding::fail(e)],
     };
     let mut out = Vec::new();
     for (path, field) in [

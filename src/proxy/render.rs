@@ -180,7 +180,13 @@ fn view(plan: &ProxyPlan) -> View<'_> {
     }
 }
 
-fn environment() -> Environment<'static> {
+/// The templates, parsed once: the wizard re-renders on every answer.
+fn environment() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(build_environment)
+}
+
+fn build_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
