@@ -236,7 +236,7 @@ pub fn render(plan: &ProxyPlan) -> Vec<RenderedFile> {
                 purpose:
                     "link into /etc/nginx/sites-enabled/, then nginx -t && systemctl reload nginx"
                         .into(),
-                text: render_one(&env, "nginx.conf", minijinja::Value::from_serialize(&v)),
+                text: render_one(env, "nginx.conf", minijinja::Value::from_serialize(&v)),
             }];
             let mut shared: Vec<(String, minijinja::Value)> = Vec::new();
             if v.host_shared {
@@ -250,7 +250,7 @@ pub fn render(plan: &ProxyPlan) -> Vec<RenderedFile> {
                     name: format!("pds-atproto-{site}.conf"),
                     default_path: format!("/etc/nginx/snippets/pds-atproto-{site}.conf").into(),
                     purpose: format!("include inside the existing server block for {site}"),
-                    text: render_one(&env, "nginx-shared.conf", ctx),
+                    text: render_one(env, "nginx-shared.conf", ctx),
                 });
             }
             files
@@ -260,14 +260,14 @@ pub fn render(plan: &ProxyPlan) -> Vec<RenderedFile> {
             default_path: "/etc/caddy/Caddyfile".into(),
             purpose: "caddy validate --config /etc/caddy/Caddyfile, then systemctl reload caddy"
                 .into(),
-            text: render_one(&env, "Caddyfile", minijinja::Value::from_serialize(&v)),
+            text: render_one(env, "Caddyfile", minijinja::Value::from_serialize(&v)),
         }],
         Server::Traefik => vec![RenderedFile {
             name: "pds.toml".into(),
             default_path: "/etc/traefik/dynamic/pds.toml".into(),
             purpose: "put where Traefik's file provider reads; Traefik picks it up by itself"
                 .into(),
-            text: render_one(&env, "traefik.toml", minijinja::Value::from_serialize(&v)),
+            text: render_one(env, "traefik.toml", minijinja::Value::from_serialize(&v)),
         }],
     }
 }
