@@ -3,97 +3,48 @@
 //! while idle, and peak memory. Run with scripts/bench (RUNS sets the repetitions; the
 //! median is reported).
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use portable_pty::CommandBuilder;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
 
-struct Session {
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
+#[path = "../tests/common/pty.rs"]
+mod pty;
+
+use pty::Session;
+
+fn start(state: &std::path::Path) -> Session {
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("--demo");
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", state);
+    Session::start(cmd, 24, 80)
 }
 
-impl Session {
-    fn start(state: &std::path::Path) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(BIN);
-        cmd.arg("--demo");
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("XDG_STATE_HOME", state);
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let r = raw.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                r.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        std::mem::forget(pty.master);
-        Session { raw, writer, child }
-    }
-
-    fn len(&self) -> usize {
-        self.raw.lock().unwrap().len()
-    }
-
-    fn contains(&self, s: &str) -> bool {
-        String::from_utf8_lossy(&self.raw.lock().unwrap()).contains(s)
-    }
-
-    fn wait(&self, s: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.contains(s) {
-            assert!(Instant::now() < deadline, "timed out waiting for {s}");
-            std::thread::sleep(Duration::from_millis(1));
+/// Wait until nothing new has arrived for `quiet`.
+fn settle(s: &Session, quiet: Duration) {
+    let mut last = s.len();
+    let mut since = Instant::now();
+    while since.elapsed() < quiet {
+        std::thread::sleep(Duration::from_millis(5));
+        let n = s.len();
+        if n != last {
+            last = n;
+            since = Instant::now();
         }
     }
+}
 
-    /// Wait until nothing new has arrived for `quiet`.
-    fn settle(&self, quiet: Duration) {
-        let mut last = self.len();
-        let mut since = Instant::now();
-        while since.elapsed() < quiet {
-            std::thread::sleep(Duration::from_millis(5));
-            let n = self.len();
-            if n != last {
-                last = n;
-                since = Instant::now();
-            }
-        }
-    }
-
-    fn send(&mut self, s: &str) {
-        self.writer.write_all(s.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn proc_status(&self, field: &str) -> u64 {
-        let pid = self.child.process_id().unwrap();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
+/// A field of /proc/PID/status for the main thread (e.g. VmHWM).
+fn proc_status(s: &Session, field: &str) -> u64 {
+    let pid = s.child.process_id().unwrap();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Median time from a keystroke to its character arriving on the terminal (10 keys).
@@ -139,22 +90,22 @@ fn main() {
     for _ in 0..runs {
         let state = tempfile::tempdir().unwrap();
         let t = Instant::now();
-        let mut s = Session::start(state.path());
-        s.wait("Steps");
-        s.settle(Duration::from_millis(300));
+        let mut s = start(state.path());
+        s.wait_text("Steps");
+        settle(&s, Duration::from_millis(300));
         first_frame.push(t.elapsed().saturating_sub(Duration::from_millis(300)));
         // The first frame draws the whole screen: the peer for a keystroke's bytes.
         full.push(s.len());
 
         // Into Basics, then type into the hostname field: bytes per keystroke.
         s.send("\r");
-        s.wait("Tab/");
-        s.settle(Duration::from_millis(200));
+        s.wait_text("Tab/");
+        settle(&s, Duration::from_millis(200));
         let keys = "abcdefghij";
         let before = s.len();
         for c in keys.chars() {
             s.send(&c.to_string());
-            s.settle(Duration::from_millis(60));
+            settle(&s, Duration::from_millis(60));
         }
         per_key.push((s.len() - before) / keys.len());
 
@@ -186,23 +137,23 @@ fn main() {
         s.send("\x1b[B");
         std::thread::sleep(Duration::from_millis(50));
         s.send("\r");
-        s.wait("Provider");
+        s.wait_text("Provider");
         s.send("\x1b[C");
-        s.wait("smtp.gmail.com");
+        s.wait_text("smtp.gmail.com");
         let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let hole_port = hole.local_addr().unwrap().port();
         s.send(&format!(
             "\t\x15127.0.0.1\t\x15{hole_port}\t\talice@example.com\tpw\tnoreply@example.com"
         ));
-        s.wait("noreply@example.com");
-        s.settle(Duration::from_millis(200));
+        s.wait_text("noreply@example.com");
+        settle(&s, Duration::from_millis(200));
         idle_latency.push(key_latency(&mut s));
         s.send("\x14"); // Ctrl-T
-        s.wait("sending a test mail");
+        s.wait_text("sending a test mail");
         std::thread::sleep(Duration::from_millis(300));
         busy_latency.push(key_latency(&mut s));
         drop(hole);
-        rss.push(s.proc_status("VmHWM:"));
+        rss.push(proc_status(&s, "VmHWM:"));
         let _ = s.child.kill();
         let _ = s.child.wait();
     }

@@ -4,82 +4,35 @@
 //!
 //! usage: screenshots BINARY OUT_DIR
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use portable_pty::CommandBuilder;
+use std::time::Duration;
 
 const ROWS: u16 = 30;
 const COLS: u16 = 100;
 
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
+#[path = "../tests/common/pty.rs"]
+mod pty;
+
+use pty::Session;
+
+fn start(bin: &str, state: &std::path::Path) -> Session {
+    let mut cmd = CommandBuilder::new(bin);
+    cmd.arg("--demo");
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", state);
+    Session::start(cmd, ROWS, COLS)
 }
 
-impl Session {
-    fn start(bin: &str, state: &std::path::Path) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(bin);
-        cmd.arg("--demo");
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("XDG_STATE_HOME", state);
-        let child = pty.slave.spawn_command(cmd).expect("the binary starts");
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(ROWS).unwrap(),
-            std::num::NonZeroU16::new(COLS).unwrap(),
-            0,
-        )));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        std::mem::forget(pty.master);
-        Session {
-            parser,
-            writer,
-            child,
-        }
-    }
+/// Wait for `text` on the screen, then let the frame finish.
+fn wait(s: &Session, text: &str) {
+    s.wait_text(text);
+    std::thread::sleep(Duration::from_millis(150));
+}
 
-    fn text(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait(&self, s: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !self.text().contains(s) {
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {s:?}; screen:\n{}", self.text());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Let the frame finish.
-        std::thread::sleep(Duration::from_millis(150));
-    }
-
-    fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(120));
-    }
+/// A key, then a moment for the program to draw.
+fn key(s: &mut Session, keys: &str) {
+    s.send(keys);
+    std::thread::sleep(Duration::from_millis(120));
 }
 
 /// xterm's 256 colours; `fg` picks the default for text or background.
@@ -205,7 +158,7 @@ fn main() {
     // A fixed path, so the title bar reads the same on every run.
     let state = std::env::temp_dir().join("pds-wizard-screenshots-svg");
     let _ = std::fs::remove_dir_all(&state);
-    let mut s = Session::start(&bin, &state);
+    let mut s = start(&bin, &state);
     let shot = |s: &Session, name: &str| {
         let parser = s.parser.lock().unwrap();
         let path = out.join(format!("{name}.svg"));
@@ -213,42 +166,45 @@ fn main() {
         println!("{}", path.display());
     };
     // The same walk as the text captures: Basics, Email, Reverse proxy, Doctor, Review, help.
-    s.wait("Hostname");
-    s.send("\r");
-    s.wait("Tab/");
+    wait(&s, "Hostname");
+    key(&mut s, "\r");
+    wait(&s, "Tab/");
     shot(&s, "basics");
-    s.send("\x1b");
-    s.send("\x1b[B");
-    s.send("\r");
-    s.wait("Provider");
-    s.send("\x1b[C");
-    s.wait("smtp.gmail.com");
-    s.send("\t\t\t\talice@example.com\tapp-password\tnoreply@example.com");
-    s.wait("noreply@example.com");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "Provider");
+    key(&mut s, "\x1b[C");
+    wait(&s, "smtp.gmail.com");
+    key(
+        &mut s,
+        "\t\t\t\talice@example.com\tapp-password\tnoreply@example.com",
+    );
+    wait(&s, "noreply@example.com");
     shot(&s, "email");
-    s.send("\x1b");
-    s.send("\x1b[B\x1b[B\x1b[B");
-    s.send("\r");
-    s.wait("Site on hostname");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B\x1b[B\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "Site on hostname");
     shot(&s, "proxy");
-    s.send("\x10"); // Ctrl-P
-    s.wait("── pds.conf");
+    key(&mut s, "\x10"); // Ctrl-P
+    wait(&s, "── pds.conf");
     shot(&s, "proxy-config");
-    s.send("\x1b");
-    s.send("\x1b");
-    s.send("\x1b[B");
-    s.send("\r");
-    s.wait("failed");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "failed");
     std::thread::sleep(Duration::from_millis(500));
     shot(&s, "doctor");
-    s.send("\x1b");
-    s.send("\x1b[B");
-    s.send("\r");
-    s.wait("Review");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "Review");
     shot(&s, "review");
-    s.send("\x1b");
-    s.send("?");
-    s.wait("Keys (Esc closes)");
+    key(&mut s, "\x1b");
+    key(&mut s, "?");
+    wait(&s, "Keys (Esc closes)");
     shot(&s, "help");
     let _ = s.child.kill();
     let _ = s.child.wait();

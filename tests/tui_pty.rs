@@ -1,86 +1,18 @@
 //! The real binary in a pseudo-terminal, driven like a person at a keyboard: type a
 //! hostname, save, quit; then check the file and that the terminal was restored.
 
-use portable_pty::{native_pty_system, CommandBuilder, PtySize};
-use std::io::{Read, Write};
+mod common;
+
+use common::pty::Session;
+use portable_pty::CommandBuilder;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
 
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
-
-impl Session {
-    fn start(cmd: CommandBuilder) -> Session {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 24,
-                cols: 80,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(
-            std::num::NonZeroU16::new(24).unwrap(),
-            std::num::NonZeroU16::new(80).unwrap(),
-            0,
-        )));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let (p, r) = (parser.clone(), raw.clone());
-        // Read on a thread: a full pty buffer would otherwise block the program.
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-                r.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        let writer = pty.master.take_writer().unwrap();
-        // Keep the master open for the session's life.
-        std::mem::forget(pty.master);
-        Session {
-            parser,
-            raw,
-            writer,
-            child,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, what: &str, cond: impl Fn(&Session) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if cond(self) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("timed out waiting for {what}; screen:\n{}", self.screen());
-    }
-
-    fn wait_text(&self, text: &str) {
-        self.wait_for(text, |s| s.screen().contains(text));
-    }
-
-    fn send(&mut self, bytes: &str) {
-        self.writer.write_all(bytes.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
+/// At 80x24, as an SSH session to a small terminal.
+fn start(cmd: CommandBuilder) -> Session {
+    Session::start(cmd, 24, 80)
 }
 
 fn setup(dir: &Path) -> std::path::PathBuf {
@@ -103,7 +35,7 @@ fn type_a_hostname_save_and_quit_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let env = setup(dir.path());
     let script = format!("{BIN} --env-file {}; echo EXIT=$?; stty -a", env.display());
-    let mut s = Session::start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    let mut s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
 
     s.wait_text("Hostname");
     s.send("\r"); // into the form
@@ -160,7 +92,7 @@ fn hangup_mid_edit_keeps_the_file_and_a_draft_that_is_offered_back() {
     let dir = tempfile::tempdir().unwrap();
     let env = setup(dir.path());
     let envs = env.to_str().unwrap();
-    let mut s = Session::start(command(dir.path(), BIN, &["--env-file", envs]));
+    let mut s = start(command(dir.path(), BIN, &["--env-file", envs]));
     s.wait_text("Hostname");
     s.send("\r\x15hup.example.org");
     s.wait_text("hup.example.org");
@@ -190,7 +122,7 @@ fn hangup_mid_edit_keeps_the_file_and_a_draft_that_is_offered_back() {
         .contains("hup.example.org"));
 
     // The next start offers the answers back.
-    let mut s = Session::start(command(dir.path(), BIN, &["--env-file", envs]));
+    let mut s = start(command(dir.path(), BIN, &["--env-file", envs]));
     s.wait_text("Unsaved answers");
     s.send("y");
     s.wait_text("Restored 1 unsaved answer");
@@ -212,7 +144,7 @@ fn sigterm_restores_the_terminal() {
         pid = pidfile.display(),
         env = env.display()
     );
-    let s = Session::start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    let s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
     s.wait_text("Hostname");
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     let st = std::process::Command::new("kill")
@@ -260,7 +192,7 @@ fn secrets_never_reach_the_terminal() {
         "Zq7-smtp-pw%2Bsecret".to_string(),
     ])
     .collect();
-    let mut s = Session::start(command(
+    let mut s = start(command(
         dir.path(),
         BIN,
         &["--env-file", env.to_str().unwrap(), "--timeout", "2"],

@@ -2,6 +2,8 @@
 //! 127.0.0.1. `scripts/test` installs what they need.
 #![allow(dead_code)]
 
+pub mod pty;
+
 use std::io::Write;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
