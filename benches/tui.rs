@@ -15,7 +15,7 @@ use pty::Session;
 
 fn start(state: &std::path::Path) -> Session {
     let mut cmd = CommandBuilder::new(BIN);
-    cmd.arg("--demo");
+    cmd.args(["--demo", "--no-stand-ins"]);
     cmd.env("TERM", "xterm-256color");
     cmd.env("XDG_STATE_HOME", state);
     Session::start(cmd, 24, 80)

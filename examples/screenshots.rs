@@ -174,16 +174,21 @@ fn main() {
     key(&mut s, "\x1b[B");
     key(&mut s, "\r");
     wait(&s, "Provider");
-    key(&mut s, "\x1b[C");
-    wait(&s, "smtp.gmail.com");
-    key(
-        &mut s,
-        "\t\t\t\talice@example.com\tapp-password\tnoreply@example.com",
-    );
-    wait(&s, "noreply@example.com");
+    // The demo filled in its SMTP stand-in: a real test send.
+    key(&mut s, "\x14"); // Ctrl-T
+    wait(&s, "test mail accepted");
     shot(&s, "email");
     key(&mut s, "\x1b");
-    key(&mut s, "\x1b[B\x1b[B\x1b[B");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "account(s) on this PDS");
+    key(&mut s, "\x1b[C\x1b[C\x1b[C");
+    wait(&s, "carol.example.com ›");
+    key(&mut s, "\x14");
+    wait(&s, "Not verified");
+    shot(&s, "handle");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B\x1b[B");
     key(&mut s, "\r");
     wait(&s, "Site on hostname");
     shot(&s, "proxy");
@@ -194,7 +199,7 @@ fn main() {
     key(&mut s, "\x1b");
     key(&mut s, "\x1b[B");
     key(&mut s, "\r");
-    wait(&s, "failed");
+    wait(&s, " passed, ");
     std::thread::sleep(Duration::from_millis(500));
     shot(&s, "doctor");
     key(&mut s, "\x1b");

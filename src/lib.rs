@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod context;
+pub mod demo;
 pub mod doctor;
 pub mod email;
 pub mod envfile;

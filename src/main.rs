@@ -10,7 +10,13 @@ fn main() -> ExitCode {
             ExitCode::from(cli::EXIT_ERROR)
         }
         Some(cmd) => cli::run(&cli, cmd),
-        None => match pds_wizard::tui::run(&cli.context(), cli.demo) {
+        None => match pds_wizard::tui::run(
+            &cli.context(),
+            match (cli.demo, cli.no_stand_ins) {
+                (false, _) => pds_wizard::tui::Mode::Normal,
+                (true, no) => pds_wizard::tui::Mode::Demo { stand_ins: !no },
+            },
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -10,7 +10,7 @@ use common::{output_text as out, run_cli as run};
 
 fn env_file(dir: &Path) -> std::path::PathBuf {
     let p = dir.join("pds.env");
-    std::fs::write(&p, pds_wizard::tui::DEMO_ENV).unwrap();
+    std::fs::write(&p, pds_wizard::demo::DEMO_ENV).unwrap();
     p
 }
 
@@ -58,7 +58,7 @@ fn set_show_and_test_against_a_real_server() {
     // The demo file's other lines are untouched.
     assert_eq!(
         text.lines().count(),
-        pds_wizard::tui::DEMO_ENV.lines().count() + 2
+        pds_wizard::demo::DEMO_ENV.lines().count() + 2
     );
 
     let o = run(&env, &["email", "show"], "");

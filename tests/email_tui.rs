@@ -21,7 +21,7 @@ fn key(app: &mut App, code: KeyCode, mods: KeyModifiers) -> Vec<Effect> {
 fn app_with(url: &str, ca: Option<&std::path::Path>, timeout: f64) -> App {
     let text = format!(
         "{}PDS_EMAIL_SMTP_URL={url}\nPDS_EMAIL_FROM_ADDRESS=pds@example.test\n",
-        pds_wizard::tui::DEMO_ENV
+        pds_wizard::demo::DEMO_ENV
     );
     let mut app = App::new(Document::parse(&text), "/tmp/unused/pds.env".into(), None);
     app.send_options = SendOptions {

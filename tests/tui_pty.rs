@@ -17,7 +17,7 @@ fn start(cmd: CommandBuilder) -> Session {
 
 fn setup(dir: &Path) -> std::path::PathBuf {
     let env = dir.join("pds.env");
-    std::fs::write(&env, pds_wizard::tui::DEMO_ENV).unwrap();
+    std::fs::write(&env, pds_wizard::demo::DEMO_ENV).unwrap();
     env
 }
 
@@ -61,7 +61,7 @@ fn type_a_hostname_save_and_quit_restores_the_terminal() {
     let text = std::fs::read_to_string(&env).unwrap();
     assert_eq!(
         text,
-        pds_wizard::tui::DEMO_ENV.replace(
+        pds_wizard::demo::DEMO_ENV.replace(
             "PDS_HOSTNAME=pds.example.com",
             "PDS_HOSTNAME=e2e.example.org"
         )
@@ -107,7 +107,7 @@ fn hangup_mid_edit_keeps_the_file_and_a_draft_that_is_offered_back() {
 
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
-        pds_wizard::tui::DEMO_ENV,
+        pds_wizard::demo::DEMO_ENV,
         "pds.env touched"
     );
     let drafts: Vec<_> = std::fs::read_dir(dir.path().join("state/pds-wizard"))

@@ -61,9 +61,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Open the wizard on a sandbox copy of a realistic pds.env (no PDS needed)
+    /// Open the wizard on a sandbox copy of a realistic pds.env (no PDS needed), with local
+    /// stand-ins (SMTP, the PDS, DNS, HTTPS) where this machine has the tools
     #[arg(long)]
     pub demo: bool,
+
+    /// With --demo: start no stand-ins; each step says what it would do
+    #[arg(long, requires = "demo")]
+    pub no_stand_ins: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,

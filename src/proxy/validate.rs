@@ -153,6 +153,25 @@ fn is_whole_nginx_conf(text: &str) -> bool {
         .any(|l| l.starts_with("events") || l.starts_with("http {") || l.starts_with("http{"))
 }
 
+/// A whole nginx.conf around a sites-available file (inside http { }) and snippets (each
+/// inside a server { }), with every pid and temp path under `dir`: what `nginx -t` checks,
+/// and what the demo's stand-in proxy runs.
+pub fn nginx_harness(dir: &Path, main: &Path, snippets: &[PathBuf]) -> String {
+    let d = dir.display();
+    let mut harness = format!(
+        "pid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {};\n",
+        main.display()
+    );
+    for s in snippets {
+        harness.push_str(&format!(
+            "  server {{\n    listen 127.0.0.1:9;\n    server_name pds-wizard-harness.invalid;\n    include {};\n  }}\n",
+            s.display()
+        ));
+    }
+    harness.push_str("}\n");
+    harness
+}
+
 async fn nginx(main: &Path, snippets: &[PathBuf], timeout: Duration) -> Validation {
     let Some(tool) = find_tool("nginx") else {
         return not_installed(Server::Nginx);
@@ -166,20 +185,8 @@ async fn nginx(main: &Path, snippets: &[PathBuf], timeout: Duration) -> Validati
     let conf = if is_whole_nginx_conf(&text) && snippets.is_empty() {
         main.to_path_buf()
     } else {
-        // A sites-available file lives inside http { }; each snippet inside a server { }.
-        let mut harness = format!(
-            "pid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  include {};\n",
-            main.display()
-        );
-        for s in snippets {
-            harness.push_str(&format!(
-                "  server {{\n    listen 127.0.0.1:9;\n    server_name pds-wizard-harness.invalid;\n    include {};\n  }}\n",
-                s.display()
-            ));
-        }
-        harness.push_str("}\n");
         let p = scratch.0.join("nginx.conf");
-        if let Err(e) = std::fs::write(&p, harness) {
+        if let Err(e) = std::fs::write(&p, nginx_harness(&scratch.0, main, snippets)) {
             return failed_to_run(Server::Nginx, "nginx -t".into(), e);
         }
         p

@@ -229,9 +229,38 @@ pub struct App {
     pub quit: bool,
     /// --demo: nothing outside the sandbox is touched (no server reloads).
     pub demo: bool,
+    /// --demo: which local stand-ins run (empty with --no-stand-ins).
+    pub demo_standins: Option<Vec<crate::demo::StandIn>>,
 }
 
 impl App {
+    /// In the demo, what a step cannot do here for want of a stand-in, and what it would
+    /// do on a real server.
+    pub fn demo_note(&self, step: Step) -> Option<String> {
+        use crate::demo::Kind;
+        let standins = self.demo_standins.as_ref()?;
+        let needs: &[Kind] = match step {
+            Step::Email => &[Kind::Smtp],
+            Step::Handle => &[Kind::Pds, Kind::Dns, Kind::Https],
+            Step::AtprotoDid => &[Kind::Https],
+            Step::Doctor => &[Kind::Pds, Kind::Smtp, Kind::Dns, Kind::Https],
+            _ => &[],
+        };
+        let missing: Vec<Kind> = needs
+            .iter()
+            .copied()
+            .filter(|k| !standins.iter().any(|s| s.kind == *k && s.live))
+            .collect();
+        let first = missing.first()?;
+        let mut note = format!("Demo: {}", first.without());
+        if missing.len() > 1 {
+            let rest: Vec<&str> = missing[1..].iter().map(|k| k.label()).collect();
+            note.push_str(&format!(" (nor {})", rest.join(", ")));
+        }
+        note.push_str(". scripts/demo installs the stand-ins.");
+        Some(note)
+    }
+
     pub fn new(base: Document, env_path: PathBuf, draft: Option<Draft>) -> App {
         let basics = Basics::new(&base);
         let email = EmailScreen::new(&base);
@@ -276,6 +305,7 @@ impl App {
             save_result: None,
             quit: false,
             demo: false,
+            demo_standins: None,
         };
         app.recompute();
         if let Some(d) = draft {

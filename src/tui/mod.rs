@@ -13,26 +13,7 @@ use crate::envfile::Document;
 use anyhow::{Context as _, Result};
 use app::{update, Action, App, Effect, SignalKind};
 use crossterm::event::{Event, KeyEventKind};
-use std::path::PathBuf;
 use std::sync::mpsc;
-
-/// The realistic pds.env the demo starts from.
-pub const DEMO_ENV: &str = include_str!("../../assets/demo.env");
-
-/// A fresh sandbox copy of the demo env file (mode 0600) in the state directory.
-pub fn prepare_demo() -> Result<PathBuf> {
-    let dir = draft::state_dir().join("demo");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("pds.env");
-    if !path.exists() {
-        crate::fsutil::safe_write(
-            &path,
-            DEMO_ENV.as_bytes(),
-            crate::fsutil::WriteOptions::secret(),
-        )?;
-    }
-    Ok(path)
-}
 
 fn load(path: &std::path::Path) -> Result<Document> {
     if !path.exists() {
@@ -51,19 +32,37 @@ struct Runner {
     runtime: tokio::runtime::Runtime,
 }
 
-pub fn run(ctx: &Context, demo: bool) -> Result<()> {
+/// How the wizard opens: on the env file, or on the demo sandbox with or without stand-ins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Demo { stand_ins: bool },
+}
+
+pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
+    let demo = mode != Mode::Normal;
     let env_path = if demo {
-        prepare_demo()?
+        crate::demo::prepare_sandbox()?
     } else {
         ctx.env_file.clone()
     };
-    let doc = load(&env_path)?;
-    let draft = draft::load(&env_path);
-    let mut app = App::new(doc, env_path.clone(), draft);
-    app.context = Context {
+    let mut ctx = Context {
         env_file: env_path.clone(),
         ..ctx.clone()
     };
+    // Stand-ins start before the terminal is taken over, so their progress is plain text.
+    let lab = match mode {
+        Mode::Demo { stand_ins: true } => Some(start_lab(&env_path, &mut ctx)?),
+        _ => None,
+    };
+    let ctx = &ctx;
+    let doc = load(&env_path)?;
+    let draft = draft::load(&env_path);
+    let mut app = App::new(doc, env_path.clone(), draft);
+    app.context = ctx.clone();
+    if demo {
+        app.demo_standins = Some(lab.as_ref().map(|l| l.standins.clone()).unwrap_or_default());
+    }
     if demo {
         // The demo writes proxy configs into its sandbox, never into /etc.
         if let Some(sandbox) = env_path.parent() {
@@ -151,8 +150,39 @@ pub fn run(ctx: &Context, demo: bool) -> Result<()> {
             "Demo sandbox: {} (delete it to start the demo afresh)",
             env_path.display()
         );
+        if let Some(lab) = &lab {
+            if let Some(dir) = &lab.mail_dir {
+                println!(
+                    "Test mails the SMTP stand-in received: {} (in {})",
+                    lab.mails(),
+                    dir.display()
+                );
+            }
+        }
     }
+    // Dropping the lab stops the stand-ins.
+    drop(lab);
     result
+}
+
+fn start_lab(env_path: &std::path::Path, ctx: &mut Context) -> Result<crate::demo::Lab> {
+    let sandbox = env_path.parent().unwrap_or(std::path::Path::new("."));
+    let doc = load(env_path)?;
+    eprintln!(
+        "pds-wizard demo: starting local stand-ins (127.0.0.1 only; --no-stand-ins skips this)"
+    );
+    let lab = crate::demo::Lab::start(sandbox, &doc, &mut |line| eprintln!("  {line}"));
+    for s in &lab.standins {
+        let mark = if s.live { "✓" } else { "✗ no" };
+        eprintln!("  {mark} {}: {}", s.kind.label(), s.detail);
+    }
+    match lab.fill_email(env_path) {
+        Ok(true) => eprintln!("  the sandbox pds.env now sends mail through the SMTP stand-in"),
+        Ok(false) => {}
+        Err(e) => eprintln!("  could not set the SMTP stand-in in the sandbox: {e}"),
+    }
+    lab.apply(ctx);
+    Ok(lab)
 }
 
 fn event_loop(

@@ -100,3 +100,7 @@ pub fn proxy_write_body(placements: &[crate::proxy::install::Placement], room: u
     }
     body
 }
+
+/// The sidebar's heading for the demo's stand-ins.
+pub const DEMO_STANDINS: &str = "Demo stand-ins";
+pub const DEMO_NO_STANDINS: &str = "none (--no-stand-ins)";

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 fn app() -> App {
     App::new(
-        Document::parse(super::DEMO_ENV),
+        Document::parse(crate::demo::DEMO_ENV),
         PathBuf::from("/pds/pds.env"),
         None,
     )
@@ -218,7 +218,7 @@ fn a_draft_is_offered_back_and_restored() {
         .into(),
     };
     let mut a = App::new(
-        Document::parse(super::DEMO_ENV),
+        Document::parse(crate::demo::DEMO_ENV),
         PathBuf::from("/pds/pds.env"),
         Some(draft),
     );
@@ -235,7 +235,7 @@ fn a_draft_is_offered_back_and_restored() {
 
     let draft2 = a.draft();
     let mut b = App::new(
-        Document::parse(super::DEMO_ENV),
+        Document::parse(crate::demo::DEMO_ENV),
         PathBuf::from("/pds/pds.env"),
         Some(draft2),
     );

@@ -145,7 +145,7 @@ impl SmtpServers {
         let ca = make_ca(dir.path());
         let outdir = dir.path().join("mail");
         std::fs::create_dir(&outdir).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_server.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/smtp_server.py");
         // Debian's python3-aiosmtpd is for /usr/bin/python3 (not a pyenv python on PATH).
         let mut child = Command::new("/usr/bin/python3")
             .arg(&script)
@@ -154,9 +154,9 @@ impl SmtpServers {
                 ca.key.to_str().unwrap(),
                 outdir.to_str().unwrap(),
                 USER,
-                PASSWORD,
                 REJECTED_SENDER,
             ])
+            .env("SMTP_LAB_PASSWORD", PASSWORD)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -447,10 +447,12 @@ impl PdsLab {
             "PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS",
         );
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/pds_lab.js");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/pds_lab.js");
+        let mut env = env;
+        env["PDS_ADMIN_PASSWORD"] = PDS_ADMIN.into();
         let mut child = Command::new("node")
             .arg(&script)
-            .args([dir.path().to_str().unwrap(), PDS_ADMIN])
+            .arg(dir.path())
             .env("NODE_PATH", &modules)
             .env("PDS_LAB_ENV", env.to_string())
             // This machine points Node at the system bundle; the lab needs none.

@@ -74,7 +74,11 @@ impl Session {
     }
 
     pub fn wait_for(&self, what: &str, cond: impl Fn(&Session) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_within(what, Duration::from_secs(20), cond)
+    }
+
+    pub fn wait_for_within(&self, what: &str, limit: Duration, cond: impl Fn(&Session) -> bool) {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if cond(self) {
                 return;

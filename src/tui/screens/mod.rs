@@ -46,8 +46,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         } else {
             theme.border
         });
-    let inner = main_block.inner(main);
+    let mut inner = main_block.inner(main);
     frame.render_widget(main_block, main);
+    if let Some(note) = app.demo_note(app.step) {
+        let [banner, rest] =
+            Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+        frame.render_widget(
+            Paragraph::new(Span::styled(note, theme.dim)).wrap(Wrap { trim: true }),
+            banner,
+        );
+        inner = rest;
+    }
     match app.step {
         Step::Basics => app.basics.draw(
             frame,
@@ -216,6 +225,31 @@ fn draw_sidebar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             item
         })
         .collect();
+    let mut items = items;
+    if let Some(standins) = &app.demo_standins {
+        items.push(ListItem::new(""));
+        items.push(ListItem::new(Span::styled(
+            format!(" {}", strings::DEMO_STANDINS),
+            theme.dim,
+        )));
+        if standins.is_empty() {
+            // Two lines: the sidebar is 19 columns wide.
+            for line in strings::DEMO_NO_STANDINS.split(' ') {
+                items.push(ListItem::new(Span::styled(format!(" {line}"), theme.dim)));
+            }
+        }
+        for s in standins {
+            let (icon, style) = if s.live {
+                ("✓", theme.pass)
+            } else {
+                ("✗", theme.dim)
+            };
+            items.push(ListItem::new(Line::from(vec![
+                Span::styled(format!(" {icon} "), style),
+                Span::raw(s.kind.label()),
+            ])));
+        }
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Steps ")

@@ -5,8 +5,11 @@ Starts one listener that requires STARTTLS and one with implicit TLS, both requi
 for USER/PASSWORD. Each accepted message is written to OUTDIR as JSON (write, then rename,
 so a reader never sees half a file). Mail from REJECT_SENDER is refused at MAIL FROM.
 Prints {"starttls": PORT, "implicit": PORT} on stdout, then runs until stdin closes.
+The password comes from the environment (SMTP_LAB_PASSWORD), never the command line.
+PORTS, if given, are tried first (implicit,starttls, e.g. 2465,2587); a taken one is
+replaced by a free port.
 
-usage: smtp_server.py CERT KEY OUTDIR USER PASSWORD REJECT_SENDER
+usage: SMTP_LAB_PASSWORD=... smtp_server.py CERT KEY OUTDIR USER REJECT_SENDER [PORTS]
 """
 import json
 import os
@@ -22,12 +25,17 @@ logging.getLogger("mail.log").setLevel(logging.ERROR)
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-cert, key, outdir, user, password, reject = sys.argv[1:7]
+cert, key, outdir, user, reject = sys.argv[1:6]
+password = os.environ["SMTP_LAB_PASSWORD"]
+preferred = [int(p) for p in sys.argv[6].split(",")] if len(sys.argv) > 6 else [0, 0]
 
 
-def free_port():
+def free_port(want=0):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        try:
+            s.bind(("127.0.0.1", want))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
@@ -64,13 +72,22 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 ctx.load_cert_chain(cert, key)
 
-starttls = Controller(Handler(), hostname="127.0.0.1", port=free_port(), tls_context=ctx,
-                      require_starttls=True, auth_require_tls=True, authenticator=authenticator)
+def start(want, **kw):
+    """A controller on the wanted port, or on a free one if another process took it first
+    (between our check and the bind)."""
+    for port in (free_port(want), free_port()):
+        c = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator, **kw)
+        try:
+            c.start()
+            return c
+        except Exception:
+            continue
+    raise SystemExit("no port for the SMTP server")
+
+
+starttls = start(preferred[1], tls_context=ctx, require_starttls=True, auth_require_tls=True)
 # aiosmtpd cannot tell an implicit-TLS socket is encrypted: auth_require_tls must be off here.
-implicit = Controller(Handler(), hostname="127.0.0.1", port=free_port(), ssl_context=ctx,
-                      auth_require_tls=False, authenticator=authenticator)
-starttls.start()
-implicit.start()
+implicit = start(preferred[0], ssl_context=ctx, auth_require_tls=False)
 print(json.dumps({"starttls": starttls.port, "implicit": implicit.port}), flush=True)
 sys.stdin.read()
 starttls.stop()

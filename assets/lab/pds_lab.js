@@ -1,12 +1,15 @@
 // The real PDS (@atproto/pds) and a PLC directory (@did-plc/server), on 127.0.0.1 only,
-// for pds-wizard's tests. PDS_LAB_ENV (JSON) overrides the PDS's environment. Prints {"pds": PORT, "plc": PORT} once both answer, then runs
-// until stdin closes. usage: node pds_lab.js DATA_DIR ADMIN_PASSWORD
+// for pds-wizard's tests and its --demo. PDS_LAB_ENV (JSON) overrides the PDS's
+// environment (the admin password comes that way, never on the command line);
+// PDS_LAB_ACCOUNTS (JSON list of handles) are created once it runs. Prints
+// {"pds": PORT, "plc": PORT, "accounts": {HANDLE: DID}} once both answer, then runs until
+// stdin closes. usage: node pds_lab.js DATA_DIR
 const events = require('node:events');
 const net = require('node:net');
 const { PDS, envToCfg, envToSecrets, readEnv } = require('@atproto/pds');
 const { PlcServer, Database } = require('@did-plc/server');
 
-const [dataDir, adminPassword] = process.argv.slice(2);
+const [dataDir] = process.argv.slice(2);
 
 function freePort() {
   return new Promise((resolve) => {
@@ -29,7 +32,6 @@ function freePort() {
     PDS_DATA_DIRECTORY: dataDir,
     PDS_BLOBSTORE_DISK_LOCATION: dataDir + '/blocks',
     PDS_JWT_SECRET: 'ab'.repeat(16),
-    PDS_ADMIN_PASSWORD: adminPassword,
     PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: '11'.repeat(32),
     PDS_DID_PLC_URL: 'http://localhost:' + plcPort,
     PDS_INVITE_REQUIRED: 'false',
@@ -54,7 +56,18 @@ function freePort() {
   await pds.ctx.sequencer.start();
   pds.server = pds.app.listen(pdsPort, '127.0.0.1');
   await events.once(pds.server, 'listening');
-  process.stdout.write(JSON.stringify({ pds: pdsPort, plc: plcPort }) + '\n');
+  const accounts = {};
+  for (const handle of JSON.parse(process.env.PDS_LAB_ACCOUNTS || '[]')) {
+    const res = await fetch(`http://127.0.0.1:${pdsPort}/xrpc/com.atproto.server.createAccount`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ handle, email: handle.replace(/\./g, '-') + '@example.com', password: 'demo-' + handle }),
+    });
+    const body = await res.json();
+    if (!body.did) throw new Error(`createAccount ${handle}: ${JSON.stringify(body)}`);
+    accounts[handle] = body.did;
+  }
+  process.stdout.write(JSON.stringify({ pds: pdsPort, plc: plcPort, accounts }) + '\n');
   process.stdin.resume();
   process.stdin.on('end', () => process.exit(0));
 })().catch((e) => { console.error(e); process.exit(1); });

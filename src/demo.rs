@@ -1,0 +1,759 @@
+//! `--demo`: a sandbox copy of a realistic pds.env, and, where this machine has the tools
+//! (the ones `scripts/test` installs), local stand-ins for everything the wizard talks to:
+//! an SMTP server with TLS and AUTH, the real PDS with a PLC directory and three accounts,
+//! an authoritative DNS server for the zone, and nginx running the proxy config the wizard
+//! itself renders. All of them listen on 127.0.0.1 only, live in the sandbox, and stop with
+//! the wizard. A stand-in that cannot start is reported with the reason, and the step that
+//! needs it says what it would do on a real server.
+
+use crate::context::Context;
+use crate::envfile::Document;
+use crate::secret::Secret;
+use serde::Serialize;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The realistic pds.env the demo starts from.
+pub const DEMO_ENV: &str = include_str!("../assets/demo.env");
+const SMTP_SCRIPT: &str = include_str!("../assets/lab/smtp_server.py");
+const PDS_SCRIPT: &str = include_str!("../assets/lab/pds_lab.js");
+
+/// The demo SMTP login. The password has the characters that must be percent-encoded in
+/// the URL, so the Email step shows why that matters.
+pub const SMTP_USER: &str = "pds@example.com";
+const SMTP_PASSWORD: &str = "d3mo/p@ss#1";
+/// Ports tried first for the SMTP stand-in (implicit TLS, STARTTLS), so the URL saved in
+/// the sandbox stays right from one run to the next.
+const SMTP_PORTS: (u16, u16) = (2465, 2587);
+/// How long one stand-in may take to come up (the PDS needs a few seconds).
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// The sandbox directory: `$XDG_STATE_HOME/pds-wizard/demo` (else ~/.local/state/…).
+pub fn sandbox_dir() -> PathBuf {
+    crate::tui::draft::state_dir().join("demo")
+}
+
+/// A fresh sandbox copy of the demo env file (mode 0600), kept between runs.
+pub fn prepare_sandbox() -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let dir = sandbox_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("pds.env");
+    if !path.exists() {
+        crate::fsutil::safe_write(
+            &path,
+            DEMO_ENV.as_bytes(),
+            crate::fsutil::WriteOptions::secret(),
+        )?;
+    }
+    Ok(path)
+}
+
+/// One stand-in and whether it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandIn {
+    pub kind: Kind,
+    pub live: bool,
+    /// Where it listens, or why it is not running.
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Smtp,
+    Pds,
+    Dns,
+    Https,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Smtp => "SMTP",
+            Kind::Pds => "PDS",
+            Kind::Dns => "DNS",
+            Kind::Https => "HTTPS",
+        }
+    }
+
+    /// What the steps that need this stand-in would do on a real server; shown when it
+    /// could not start.
+    pub fn without(self) -> &'static str {
+        match self {
+            Kind::Smtp => "no SMTP stand-in here: on your server a test send goes through your provider and any failure is explained",
+            Kind::Pds => "no PDS stand-in here: on your server the accounts and DID documents come from the PDS itself",
+            Kind::Dns => "no DNS stand-in here: on your server the _atproto records are looked up live, at every authoritative nameserver",
+            Kind::Https => "no HTTPS stand-in here: on your server /.well-known/atproto-did and the proxy paths are fetched over HTTPS",
+        }
+    }
+}
+
+/// The running stand-ins. Dropping it stops them.
+#[derive(Default)]
+pub struct Lab {
+    children: Vec<(Kind, Child)>,
+    pub standins: Vec<StandIn>,
+    pub ca_file: Option<PathBuf>,
+    pub nameserver: Option<SocketAddr>,
+    pub connect_to: Option<SocketAddr>,
+    pub pds_url: Option<String>,
+    pub plc_url: Option<String>,
+    /// The SMTP URL and sender for the stand-in (the password is the demo's own).
+    pub smtp: Option<(Secret, String)>,
+    pub mail_dir: Option<PathBuf>,
+    /// The demo accounts: handle and DID.
+    pub accounts: Vec<(String, String)>,
+    pub dir: PathBuf,
+}
+
+/// A test CA and a leaf certificate for `sans` (openssl's subjectAltName syntax).
+#[derive(Debug, Clone)]
+pub struct Ca {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Make a CA (90 days) and a leaf for `sans` in `dir` with openssl.
+pub fn make_ca(dir: &Path, sans: &str) -> Result<Ca, String> {
+    let openssl = crate::proxy::validate::find_tool("openssl")
+        .ok_or_else(|| "openssl is not installed (Debian: apt install openssl)".to_string())?;
+    std::fs::write(
+        dir.join("leaf.ext"),
+        format!("subjectAltName={sans}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
+    )
+    .map_err(|e| format!("cannot write to {}: {e}", dir.display()))?;
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let steps: [Vec<&str>; 3] = [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "90",
+                "-subj",
+                "/CN=pds-wizard test CA",
+            ],
+        ]
+        .concat(),
+        [
+            &["req"][..],
+            &ec,
+            &[
+                "-keyout",
+                "leaf.key",
+                "-out",
+                "leaf.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "90",
+            "-extfile",
+            "leaf.ext",
+        ],
+    ];
+    for args in steps {
+        let out = Command::new(&openssl)
+            .args(&args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("cannot run openssl: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "openssl {}: {}",
+                args[0],
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    Ok(Ca {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("leaf.pem"),
+        key: dir.join("leaf.key"),
+    })
+}
+
+/// Where the PDS's npm modules are: `PDS_WIZARD_PDS_MODULES`, else what `scripts/test`
+/// installed (its variable, or the cache beside the build this binary came from).
+pub fn pds_modules() -> Option<PathBuf> {
+    let has_pds = |p: &Path| p.join("@atproto/pds/package.json").is_file();
+    for var in ["PDS_WIZARD_PDS_MODULES", "PDS_WIZARD_TEST_PDS_MODULES"] {
+        if let Some(v) = std::env::var_os(var) {
+            let p = PathBuf::from(v);
+            if has_pds(&p) {
+                return Some(p);
+            }
+        }
+    }
+    // target/{debug,release}/pds-wizard → target/test-cache/pds/node_modules
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.parent()?.join("test-cache/pds/node_modules");
+    has_pds(&p).then_some(p)
+}
+
+impl Lab {
+    /// Start every stand-in this machine can run, for the server `doc` describes. `say`
+    /// gets one line per stand-in as it comes up (they take a few seconds in all).
+    pub fn start(sandbox: &Path, doc: &Document, say: &mut dyn FnMut(&str)) -> Lab {
+        let dir = sandbox.join("lab");
+        // A fresh lab each run: the PLC directory is in memory, so old accounts would
+        // point at DIDs nobody knows.
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut lab = Lab::default();
+        lab.dir = dir.clone();
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            for kind in [Kind::Smtp, Kind::Pds, Kind::Dns, Kind::Https] {
+                lab.missing(kind, format!("cannot create {}: {e}", dir.display()));
+            }
+            return lab;
+        }
+        let host = doc
+            .get("PDS_HOSTNAME")
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| crate::identity::Handle::parse(h).is_ok())
+            .unwrap_or_else(|| "pds.example.com".into());
+        let zone = host
+            .split_once('.')
+            .map(|(_, z)| z.to_string())
+            .filter(|z| z.contains('.'))
+            .unwrap_or_else(|| host.clone());
+        let sans = format!(
+            "DNS:{host},DNS:*.{host},DNS:{zone},DNS:*.{zone},DNS:localhost,IP:127.0.0.1,IP:::1"
+        );
+        let ca = match make_ca(&dir, &sans) {
+            Ok(ca) => {
+                lab.ca_file = Some(ca.ca.clone());
+                Some(ca)
+            }
+            Err(e) => {
+                for kind in [Kind::Smtp, Kind::Https] {
+                    lab.missing(kind, format!("no test certificate: {e}"));
+                }
+                None
+            }
+        };
+        if let Some(ca) = &ca {
+            let t = Instant::now();
+            match lab.start_smtp(ca) {
+                Ok(()) => say(&format!(
+                    "SMTP stand-in ready ({} ms)",
+                    t.elapsed().as_millis()
+                )),
+                Err(e) => lab.missing(Kind::Smtp, e),
+            }
+        }
+        let t = Instant::now();
+        say("starting the PDS and a PLC directory (a few seconds)…");
+        match lab.start_pds(doc, &host, &zone, ca.as_ref()) {
+            Ok(()) => say(&format!(
+                "PDS stand-in ready ({:.1} s)",
+                t.elapsed().as_secs_f64()
+            )),
+            Err(e) => lab.missing(Kind::Pds, e),
+        }
+        match lab.start_dns(&host, &zone) {
+            Ok(()) => say("DNS stand-in ready"),
+            Err(e) => lab.missing(Kind::Dns, e),
+        }
+        match &ca {
+            Some(ca) if lab.pds_url.is_some() => match lab.start_nginx(doc, ca) {
+                Ok(()) => say("HTTPS stand-in (nginx) ready"),
+                Err(e) => lab.missing(Kind::Https, e),
+            },
+            Some(_) => lab.missing(
+                Kind::Https,
+                "it proxies to the PDS stand-in, which is not running".into(),
+            ),
+            None => {}
+        }
+        lab
+    }
+
+    fn missing(&mut self, kind: Kind, why: String) {
+        self.standins.push(StandIn {
+            kind,
+            live: false,
+            detail: why,
+        });
+    }
+
+    fn live(&mut self, kind: Kind, detail: String, child: Child) {
+        self.standins.push(StandIn {
+            kind,
+            live: true,
+            detail,
+        });
+        self.children.push((kind, child));
+    }
+
+    pub fn is_live(&self, kind: Kind) -> bool {
+        self.standins.iter().any(|s| s.kind == kind && s.live)
+    }
+
+    /// Point the context at the stand-ins, where the operator gave no address of their own.
+    pub fn apply(&self, ctx: &mut Context) {
+        ctx.ca_file = ctx.ca_file.take().or_else(|| self.ca_file.clone());
+        ctx.nameserver = ctx.nameserver.or(self.nameserver);
+        ctx.connect_to = ctx.connect_to.or(self.connect_to);
+        ctx.pds_url = ctx.pds_url.take().or_else(|| self.pds_url.clone());
+        ctx.plc_url = ctx.plc_url.take().or_else(|| self.plc_url.clone());
+    }
+
+    /// Give the sandbox env the stand-in's SMTP URL when it has none yet (the first run).
+    /// Returns whether the file changed.
+    pub fn fill_email(&self, env_path: &Path) -> Result<bool, String> {
+        let Some((url, from)) = &self.smtp else {
+            return Ok(false);
+        };
+        let mut doc = Document::load(env_path).map_err(|e| e.to_string())?;
+        if doc.get(crate::email::URL_KEY).is_some() {
+            return Ok(false);
+        }
+        doc.set(crate::email::URL_KEY, url.expose())
+            .and_then(|_| doc.set(crate::email::FROM_KEY, from))
+            .and_then(|_| doc.save().map(|_| ()))
+            .map_err(|e| e.to_string())?;
+        Ok(true)
+    }
+
+    /// Test mails the SMTP stand-in has received.
+    pub fn mails(&self) -> usize {
+        self.mail_dir
+            .as_deref()
+            .and_then(|d| std::fs::read_dir(d).ok())
+            .map(|r| {
+                r.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn start_smtp(&mut self, ca: &Ca) -> Result<(), String> {
+        let python = Path::new("/usr/bin/python3");
+        if !python.exists() {
+            return Err(
+                "/usr/bin/python3 is not installed (Debian: apt install python3-aiosmtpd)".into(),
+            );
+        }
+        let script = self.write_script("smtp_server.py", SMTP_SCRIPT)?;
+        let mail = self.dir.join("mail");
+        std::fs::create_dir_all(&mail).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(python);
+        cmd.arg(&script)
+            .arg(&ca.cert)
+            .arg(&ca.key)
+            .arg(&mail)
+            .arg(SMTP_USER)
+            .arg("nobody@invalid")
+            .arg(format!("{},{}", SMTP_PORTS.0, SMTP_PORTS.1))
+            .env("SMTP_LAB_PASSWORD", SMTP_PASSWORD);
+        let (child, ready) = self.spawn_reporting(Kind::Smtp, cmd, "smtp.log")?;
+        let ports: serde_json::Value = serde_json::from_str(&ready).map_err(|_| {
+            self.log_hint(
+                "smtp.log",
+                "the SMTP stand-in did not start (Debian: apt install python3-aiosmtpd)",
+            )
+        })?;
+        let implicit = ports["implicit"].as_u64().unwrap_or(0);
+        let starttls = ports["starttls"].as_u64().unwrap_or(0);
+        let settings = crate::email::SmtpSettings {
+            host: "localhost".into(),
+            port: implicit as u16,
+            security: crate::email::Security::ImplicitTls,
+            username: SMTP_USER.into(),
+            password: Secret::new(SMTP_PASSWORD),
+            from_address: "noreply@example.com".into(),
+            options: vec![],
+        };
+        let url = crate::email::compose(&settings).map_err(|e| e.to_string())?;
+        self.smtp = Some((Secret::new(url), settings.from_address));
+        self.mail_dir = Some(mail.clone());
+        self.live(
+            Kind::Smtp,
+            format!(
+                "localhost:{implicit} (TLS), :{starttls} (STARTTLS); mail kept in {}",
+                mail.display()
+            ),
+            child,
+        );
+        Ok(())
+    }
+
+    fn start_pds(
+        &mut self,
+        doc: &Document,
+        host: &str,
+        zone: &str,
+        ca: Option<&Ca>,
+    ) -> Result<(), String> {
+        let node = crate::proxy::validate::find_tool("node")
+            .ok_or("node is not installed (Debian: apt install nodejs npm; then scripts/demo)")?;
+        let modules = pds_modules().ok_or(
+            "the PDS's npm modules are not installed (scripts/demo installs them, or set PDS_WIZARD_PDS_MODULES)",
+        )?;
+        let script = self.write_script("pds_lab.js", PDS_SCRIPT)?;
+        let data = self.dir.join("pds-data");
+        std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+        // The PDS splits PDS_SERVICE_HANDLE_DOMAINS without trimming; the demo file's
+        // deliberate mistake is for the operator to find, not for the stand-in to trip on.
+        let domains: Vec<String> = doc
+            .get("PDS_SERVICE_HANDLE_DOMAINS")
+            .unwrap_or_else(|| format!(".{host}"))
+            .split(',')
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty())
+            .collect();
+        let mut env = serde_json::json!({
+            "PDS_HOSTNAME": host,
+            "PDS_SERVICE_HANDLE_DOMAINS": domains.join(","),
+        });
+        for key in [
+            "PDS_ADMIN_PASSWORD",
+            "PDS_JWT_SECRET",
+            "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX",
+            "PDS_BLOB_UPLOAD_LIMIT",
+        ] {
+            if let Some(v) = doc.get(key).filter(|v| !v.trim().is_empty()) {
+                env[key] = v.into();
+            }
+        }
+        if let (Some((url, from)), Some(_)) = (&self.smtp, ca) {
+            // The PDS mails through the stand-in too (password resets, confirmations).
+            env["PDS_EMAIL_SMTP_URL"] = url.expose().into();
+            env["PDS_EMAIL_FROM_ADDRESS"] = from.as_str().into();
+        }
+        let mut accounts = vec![format!("alice.{host}")];
+        if zone != host && domains.iter().any(|d| d == &format!(".{zone}")) {
+            accounts.push(format!("bob.{zone}"));
+            accounts.push(format!("carol.{zone}"));
+        }
+        let mut cmd = Command::new(node);
+        cmd.arg(&script)
+            .arg(&data)
+            .env("NODE_PATH", &modules)
+            .env("PDS_LAB_ENV", env.to_string())
+            .env("PDS_LAB_ACCOUNTS", serde_json::json!(accounts).to_string());
+        match ca {
+            Some(ca) => cmd.env("NODE_EXTRA_CA_CERTS", &ca.ca),
+            None => cmd.env_remove("NODE_EXTRA_CA_CERTS"),
+        };
+        let (child, ready) = self.spawn_reporting(Kind::Pds, cmd, "pds.log")?;
+        let v: serde_json::Value = serde_json::from_str(&ready)
+            .map_err(|_| self.log_hint("pds.log", "the PDS stand-in did not start"))?;
+        let (pds, plc) = (
+            v["pds"].as_u64().unwrap_or(0),
+            v["plc"].as_u64().unwrap_or(0),
+        );
+        self.pds_url = Some(format!("http://127.0.0.1:{pds}"));
+        self.plc_url = Some(format!("http://localhost:{plc}"));
+        if let Some(map) = v["accounts"].as_object() {
+            for h in &accounts {
+                if let Some(did) = map.get(h).and_then(|d| d.as_str()) {
+                    self.accounts.push((h.clone(), did.to_string()));
+                }
+            }
+        }
+        self.live(
+            Kind::Pds,
+            format!(
+                "@atproto/pds on 127.0.0.1:{pds} as {host}, PLC on :{plc}; accounts {}",
+                accounts.join(", ")
+            ),
+            child,
+        );
+        Ok(())
+    }
+
+    /// The zone as a registrar would hold it: the host and its handles point here, bob has
+    /// a correct _atproto record, and carol's was pasted from bob's (a classic mistake the
+    /// Handle step and the doctor catch).
+    fn zone_text(&self, host: &str, zone: &str) -> String {
+        let mut z = format!(
+            "$ORIGIN {zone}.\n$TTL 300\n@ IN SOA ns1.{zone}. hostmaster.{zone}. 1 3600 600 86400 300\n@ IN NS ns1.{zone}.\nns1 IN A 127.0.0.1\n@ IN A 127.0.0.1\n"
+        );
+        if host != zone {
+            z.push_str(&format!(
+                "{host}. IN A 127.0.0.1\n*.{host}. IN A 127.0.0.1\n"
+            ));
+        }
+        // Handles under the zone itself (PDS_SERVICE_HANDLE_DOMAINS has .zone) are proven
+        // over HTTPS at their own names, which the wildcard sends here.
+        z.push_str("* IN A 127.0.0.1\n");
+        let did_of = |prefix: &str| {
+            self.accounts
+                .iter()
+                .find(|(h, _)| h.starts_with(prefix))
+                .map(|(_, d)| d.clone())
+        };
+        for (handle, did) in &self.accounts {
+            if handle.ends_with(&format!(".{host}")) || !handle.ends_with(zone) {
+                continue;
+            }
+            let txt = if handle.starts_with("carol.") {
+                did_of("bob.").unwrap_or_else(|| did.clone())
+            } else {
+                did.clone()
+            };
+            z.push_str(&format!(
+                "{handle}. IN A 127.0.0.1\n_atproto.{handle}. IN TXT \"did={txt}\"\n"
+            ));
+        }
+        z
+    }
+
+    fn start_dns(&mut self, host: &str, zone: &str) -> Result<(), String> {
+        let nsd = crate::proxy::validate::find_tool("nsd")
+            .ok_or("nsd is not installed (Debian: apt install nsd)")?;
+        let dir = self.dir.join("dns");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("zone"), self.zone_text(host, zone)).map_err(|e| e.to_string())?;
+        let port = free_dual_port().map_err(|e| format!("no free port: {e}"))?;
+        let d = dir.display();
+        let conf = format!(
+            "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
+        );
+        std::fs::write(dir.join("nsd.conf"), conf).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(nsd);
+        cmd.arg("-d").arg("-c").arg(dir.join("nsd.conf"));
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = self.spawn_listening(cmd, "dns.log", addr)?;
+        self.nameserver = Some(addr);
+        self.live(
+            Kind::Dns,
+            format!("nsd on {addr}, authoritative for {zone} (zone file {d}/zone)"),
+            child,
+        );
+        Ok(())
+    }
+
+    fn start_nginx(&mut self, doc: &Document, ca: &Ca) -> Result<(), String> {
+        use crate::proxy::{plan_from_env, render, validate, PlanAnswers, Server};
+        let nginx = validate::find_tool("nginx")
+            .ok_or("nginx is not installed (Debian: apt install nginx)")?;
+        let dir = self.dir.join("nginx");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let port = free_dual_port().map_err(|e| format!("no free port: {e}"))?;
+        let upstream = self
+            .pds_url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_start_matches("http://");
+        // The wizard's own nginx config for this host, with the demo certificate.
+        let mut clean = doc.clone();
+        if let Some(d) = doc.get("PDS_SERVICE_HANDLE_DOMAINS") {
+            let d: Vec<&str> = d
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect();
+            clean
+                .set("PDS_SERVICE_HANDLE_DOMAINS", &d.join(","))
+                .map_err(|e| e.to_string())?;
+        }
+        let answers = PlanAnswers {
+            upstream: Some(upstream.to_string()),
+            tls: Some("files".into()),
+            cert: Some(ca.cert.clone()),
+            key: Some(ca.key.clone()),
+            listen: Some("127.0.0.1".into()),
+            https_port: Some(port),
+            http_port: Some(None),
+            ..PlanAnswers::default()
+        };
+        let plan = plan_from_env(Server::Nginx, &clean, &answers).map_err(|e| e.join("; "))?;
+        let files = render::render(&plan);
+        let site = dir.join("pds.conf");
+        let main = files.first().ok_or("the proxy config came out empty")?;
+        std::fs::write(&site, &main.text).map_err(|e| e.to_string())?;
+        let harness = format!(
+            "daemon off;\nmaster_process off;\n{}",
+            validate::nginx_harness(&dir, &site, &[])
+        );
+        std::fs::write(dir.join("nginx.conf"), harness).map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(nginx);
+        cmd.arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .args(["-e", "stderr"]);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = self.spawn_listening(cmd, "nginx.log", addr)?;
+        self.connect_to = Some(addr);
+        self.live(
+            Kind::Https,
+            format!(
+                "nginx on {addr} with the wizard's own config ({})",
+                site.display()
+            ),
+            child,
+        );
+        Ok(())
+    }
+
+    fn write_script(&self, name: &str, text: &str) -> Result<PathBuf, String> {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        Ok(p)
+    }
+
+    fn log_hint(&self, log: &str, what: &str) -> String {
+        let tail = std::fs::read_to_string(self.dir.join(log)).unwrap_or_default();
+        let last = tail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        if last.is_empty() {
+            what.to_string()
+        } else {
+            format!(
+                "{what}: {} (log: {})",
+                last.trim(),
+                self.dir.join(log).display()
+            )
+        }
+    }
+
+    /// Start a lab script that prints one line when it is ready; returns it and the line.
+    fn spawn_reporting(
+        &self,
+        kind: Kind,
+        mut cmd: Command,
+        log: &str,
+    ) -> Result<(Child, String), String> {
+        let mut child = spawn(&mut cmd, &self.dir.join(log), Stdio::piped())?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(START_LIMIT) {
+            Ok(line) if !line.trim().is_empty() => Ok((child, line)),
+            Ok(_) => {
+                stop(&mut child);
+                Err(self.log_hint(log, &format!("the {} stand-in exited", kind.label())))
+            }
+            Err(_) => {
+                stop(&mut child);
+                Err(format!(
+                    "the {} stand-in did not start within {} s",
+                    kind.label(),
+                    START_LIMIT.as_secs()
+                ))
+            }
+        }
+    }
+
+    /// Start a server and wait until it accepts connections at `addr`.
+    fn spawn_listening(
+        &self,
+        mut cmd: Command,
+        log: &str,
+        addr: SocketAddr,
+    ) -> Result<Child, String> {
+        let mut child = spawn(&mut cmd, &self.dir.join(log), Stdio::null())?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(_)) = child.try_wait() {
+                return Err(self.log_hint(log, "it exited"));
+            }
+            if Instant::now() > deadline {
+                stop(&mut child);
+                return Err(format!("nothing listened on {addr} within 10 s"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(child)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            stop(child);
+        }
+    }
+}
+
+/// Spawn a stand-in: stdin a pipe (the lab scripts exit when it closes), stderr to `log`,
+/// in its own process group (a Ctrl-C or hang-up reaches the wizard, which stops it), and
+/// told to die with the wizard should the wizard be killed outright.
+fn spawn(cmd: &mut Command, log: &Path, stdout: Stdio) -> Result<Child, String> {
+    use std::os::unix::process::CommandExt;
+    let log_file =
+        std::fs::File::create(log).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+    cmd.stdin(Stdio::piped()).stdout(stdout).stderr(log_file);
+    // SAFETY: setpgid and prctl are async-signal-safe and touch only the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            Ok(())
+        });
+    }
+    let program = cmd.get_program().to_string_lossy().to_string();
+    cmd.spawn()
+        .map_err(|e| format!("cannot run {program}: {e}"))
+}
+
+/// SIGTERM, a moment to close down, then SIGKILL.
+fn stop(child: &mut Child) {
+    drop(child.stdin.take());
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A port free on 127.0.0.1 for both UDP and TCP (DNS listens on both).
+fn free_dual_port() -> std::io::Result<u16> {
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
+        let port = udp.local_addr()?.port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other("no port free for both UDP and TCP"))
+}

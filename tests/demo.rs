@@ -1,0 +1,246 @@
+//! `--demo` end to end: the real binary in a pseudo-terminal starts its stand-ins (SMTP,
+//! the real PDS with PLC, NSD, nginx running the wizard's own config), and every step
+//! that talks to a server gets a live answer from them; with --no-stand-ins each step says
+//! what it would do. The stand-ins never outlive the wizard, even when it is killed.
+
+mod common;
+
+use common::pty::Session;
+use portable_pty::CommandBuilder;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
+const DOWN: &str = "\x1b[B";
+const UP: &str = "\x1b[A";
+const RIGHT: &str = "\x1b[C";
+
+fn demo(state: &Path, extra: &[&str]) -> Session {
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("--demo");
+    cmd.args(extra);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", state);
+    Session::start(cmd, 30, 100)
+}
+
+/// A key, then a moment for the wizard to act on it (an Esc followed at once by another
+/// escape sequence would read as Alt+key).
+fn key(s: &mut Session, k: &str) {
+    s.send(k);
+    std::thread::sleep(Duration::from_millis(80));
+}
+
+/// Processes whose command line names the sandbox's lab directory.
+fn lab_processes(lab: &Path) -> Vec<String> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-a", "-f"])
+        .arg(lab)
+        .output()
+        .expect("pgrep (procps) runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_until_no_lab_processes(lab: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = lab_processes(lab);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stand-ins outlived the wizard: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_for_standins(s: &Session) {
+    // The PDS takes a few seconds to come up; more on a busy 2-core machine.
+    s.wait_for_within("the stand-ins", Duration::from_secs(90), |s| {
+        s.screen().contains("Demo stand-ins") && s.screen().contains("HTTPS")
+    });
+}
+
+#[test]
+fn every_step_gets_live_answers_from_the_stand_ins() {
+    if std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES").is_none() {
+        panic!("PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS");
+    }
+    let state = tempfile::tempdir().unwrap();
+    let sandbox = state.path().join("pds-wizard/demo");
+    let lab = sandbox.join("lab");
+    let mut s = demo(state.path(), &[]);
+    wait_for_standins(&s);
+    let screen = s.screen();
+    for kind in ["SMTP", "PDS", "DNS", "HTTPS"] {
+        assert!(
+            screen.contains(&format!("✓ {kind}")),
+            "{kind} stand-in not running:\n{screen}"
+        );
+    }
+    // Every stand-in listens on loopback only.
+    let ss = std::process::Command::new("ss")
+        .args(["-Hltnup"])
+        .output()
+        .expect("ss (iproute2) runs: scripts/test installs it");
+    let pids: Vec<String> = lab_processes(&lab)
+        .iter()
+        .filter_map(|p| p.split_whitespace().next().map(|p| format!("pid={p},")))
+        .collect();
+    let sockets: Vec<String> = String::from_utf8_lossy(&ss.stdout)
+        .lines()
+        .filter(|l| pids.iter().any(|p| l.contains(p.as_str())))
+        .map(str::to_string)
+        .collect();
+    // SMTP x2, PDS, PLC, DNS (udp and tcp), nginx.
+    assert!(sockets.len() >= 7, "stand-in sockets: {sockets:#?}");
+    for line in &sockets {
+        assert!(
+            line.contains("127.0.0.1:") || line.contains("[::1]:"),
+            "a stand-in listens beyond loopback: {line}"
+        );
+    }
+
+    // The sandbox pds.env was given the SMTP stand-in's URL, password percent-encoded.
+    let env = std::fs::read_to_string(sandbox.join("pds.env")).unwrap();
+    assert!(
+        env.contains("PDS_EMAIL_SMTP_URL=smtps://pds%40example.com:d3mo%2Fp%40ss%231@localhost:"),
+        "{env}"
+    );
+
+    // Email: a test send reaches the stand-in.
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("Ctrl-T sends a test mail");
+    key(&mut s, "\x14");
+    s.wait_text("test mail accepted by localhost");
+    let mails: Vec<_> = std::fs::read_dir(lab.join("mail"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .collect();
+    assert_eq!(mails.len(), 1, "one mail in the stand-in's spool");
+    let mail: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(mails[0].path()).unwrap()).unwrap();
+    assert_eq!(mail["login"], "pds@example.com");
+    assert_eq!(mail["rcpt_tos"][0], "admin@example.com");
+
+    // Handle & DNS: the accounts come from the real PDS; carol's TXT record was pasted
+    // from bob's, which the live check catches at the resolver and at ns1.
+    key(&mut s, "\x1b");
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("3 account(s) on this PDS");
+    for _ in 0..3 {
+        key(&mut s, RIGHT);
+    }
+    s.wait_text("‹ carol.example.com ›");
+    key(&mut s, "\x14");
+    s.wait_text("Not verified");
+    let screen = s.screen();
+    assert!(screen.contains("DNS ns1.example.com"), "{screen}");
+    assert!(
+        screen.contains("HTTPS https://carol.example.com/.well-known/atproto-did"),
+        "{screen}"
+    );
+    // bob's record is right.
+    key(&mut s, "\x1b[D");
+    s.wait_text("‹ bob.example.com ›");
+    key(&mut s, "\x14");
+    s.wait_text("Verified");
+
+    // Doctor: the PDS, HTTPS through nginx, OAuth paths, the firehose and SMTP all pass;
+    // pds.env's deliberate mistake and carol's record fail.
+    key(&mut s, "\x1b");
+    for _ in 0..3 {
+        key(&mut s, DOWN);
+    }
+    key(&mut s, "\r");
+    s.wait_for_within("the doctor", Duration::from_secs(60), |s| {
+        s.screen().contains(" passed, ")
+    });
+    let screen = s.screen();
+    for check in [
+        "✓ the PDS answers locally",
+        "✓ HTTPS and its certificate",
+        "✓ OAuth paths reach the PDS",
+        "✓ firehose websocket",
+        "✓ SMTP: URL, server, TLS, login",
+        "✓ DNS: hostname and handle wildcard",
+        "✗ handles and DID documents",
+        "✗ pds.env: keys, values, readers, mode",
+    ] {
+        assert!(screen.contains(check), "missing {check:?}:\n{screen}");
+    }
+
+    // Quit: the stand-ins stop with the wizard.
+    key(&mut s, "\x1b");
+    key(&mut s, UP);
+    // Nothing unsaved: q quits at once.
+    key(&mut s, "q");
+    let _ = s.child.wait();
+    assert!(
+        s.raw_text()
+            .contains("Test mails the SMTP stand-in received: 1"),
+        "{}",
+        s.raw_text()
+    );
+    wait_until_no_lab_processes(&lab);
+}
+
+#[test]
+fn stand_ins_die_with_a_killed_wizard() {
+    if std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES").is_none() {
+        panic!("PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS");
+    }
+    let state = tempfile::tempdir().unwrap();
+    let lab = state.path().join("pds-wizard/demo/lab");
+    let mut s = demo(state.path(), &[]);
+    wait_for_standins(&s);
+    assert!(lab_processes(&lab).len() >= 4, "{:?}", lab_processes(&lab));
+    // SIGKILL: no chance to clean up; the kernel tells each stand-in (PR_SET_PDEATHSIG).
+    // (portable-pty's kill() sends SIGHUP first, which the wizard handles; this is KILL.)
+    let pid = s.child.process_id().expect("the wizard's pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = s.child.wait();
+    wait_until_no_lab_processes(&lab);
+}
+
+#[test]
+fn without_stand_ins_each_step_says_what_it_would_do() {
+    let state = tempfile::tempdir().unwrap();
+    let mut s = demo(state.path(), &["--no-stand-ins"]);
+    s.wait_text("(--no-stand-ins)");
+    assert!(!state.path().join("pds-wizard/demo/lab").exists());
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("Demo: no SMTP stand-in here");
+    assert!(s.screen().contains("Ctrl-T"), "{}", s.screen());
+    key(&mut s, "\x1b");
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("Demo: no PDS stand-in here");
+    key(&mut s, "\x1b");
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("Demo: no HTTPS stand-in here");
+    key(&mut s, "\x1b");
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    // The Reverse proxy step needs no server: no note.
+    s.wait_text("Site on hostname");
+    assert!(!s.screen().contains("Demo: no"), "{}", s.screen());
+    key(&mut s, "\x1b");
+    // Nothing unsaved: q quits at once.
+    key(&mut s, "q");
+    let _ = s.child.wait();
+}
