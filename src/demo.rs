@@ -538,11 +538,8 @@ impl Lab {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("zone"), self.zone_text(host, zone)).map_err(|e| e.to_string())?;
         let port = free_dual_port().map_err(|e| format!("no free port: {e}"))?;
-        let d = dir.display();
-        let conf = format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
-        );
-        std::fs::write(dir.join("nsd.conf"), conf).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("nsd.conf"), nsd_conf(&dir, port, zone))
+            .map_err(|e| e.to_string())?;
         let mut cmd = Command::new(nsd);
         cmd.arg("-d").arg("-c").arg(dir.join("nsd.conf"));
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -550,7 +547,10 @@ impl Lab {
         self.nameserver = Some(addr);
         self.live(
             Kind::Dns,
-            format!("nsd on {addr}, authoritative for {zone} (zone file {d}/zone)"),
+            format!(
+                "nsd on {addr}, authoritative for {zone} (zone file {})",
+                dir.join("zone").display()
+            ),
             child,
         );
         Ok(())
@@ -726,6 +726,15 @@ fn spawn(cmd: &mut Command, log: &Path, stdout: Stdio) -> Result<Child, String> 
     let program = cmd.get_program().to_string_lossy().to_string();
     cmd.spawn()
         .map_err(|e| format!("cannot run {program}: {e}"))
+}
+
+/// An NSD config for one zone (file `DIR/zone`) on 127.0.0.1:PORT, run as this user with
+/// every state file in `dir` (LAB.md).
+pub fn nsd_conf(dir: &Path, port: u16, zone: &str) -> String {
+    let d = dir.display();
+    format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
+    )
 }
 
 /// SIGTERM, a moment to close down, then SIGKILL.

@@ -39,19 +39,6 @@ pub struct TestCa {
     pub key: PathBuf,
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for the test CA: run scripts/test, which installs it");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 pub fn make_ca(dir: &Path) -> TestCa {
     make_ca_for(
         dir,
@@ -59,74 +46,14 @@ pub fn make_ca(dir: &Path) -> TestCa {
     )
 }
 
-/// A CA and a leaf whose subjectAltName is `sans` (openssl syntax).
+/// A CA and a leaf whose subjectAltName is `sans` (openssl syntax): the demo's own maker.
 pub fn make_ca_for(dir: &Path, sans: &str) -> TestCa {
-    std::fs::write(
-        dir.join("leaf.ext"),
-        format!("subjectAltName={sans}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "90",
-            "-subj",
-            "/CN=pds-wizard test CA",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "90",
-            "-extfile",
-            "leaf.ext",
-        ],
-    );
+    let ca = pds_wizard::demo::make_ca(dir, sans)
+        .unwrap_or_else(|e| panic!("the test CA: {e} (run scripts/test, which installs openssl)"));
     TestCa {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("leaf.pem"),
-        key: dir.join("leaf.key"),
+        ca: ca.ca,
+        cert: ca.cert,
+        key: ca.key,
     }
 }
 
@@ -276,12 +203,9 @@ pub struct Nsd {
 impl Nsd {
     pub fn start(zone: &str, zone_text: &str) -> Nsd {
         let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().display().to_string();
         let port = free_dual_port();
         std::fs::write(dir.path().join("zone"), zone_text).unwrap();
-        let conf = format!(
-            "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
-        );
+        let conf = pds_wizard::demo::nsd_conf(dir.path(), port, zone);
         let conf_path = dir.path().join("nsd.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let child = Command::new("nsd")
