@@ -84,10 +84,10 @@ impl Kind {
     /// could not start.
     pub fn without(self) -> &'static str {
         match self {
-            Kind::Smtp => "no SMTP stand-in here: on your server a test send goes through your provider and any failure is explained",
-            Kind::Pds => "no PDS stand-in here: on your server the accounts and DID documents come from the PDS itself",
-            Kind::Dns => "no DNS stand-in here: on your server the _atproto records are looked up live, at every authoritative nameserver",
-            Kind::Https => "no HTTPS stand-in here: on your server /.well-known/atproto-did and the proxy paths are fetched over HTTPS",
+            Kind::Smtp => "no SMTP stand-in; on a server ^T sends a real test mail and explains any failure",
+            Kind::Pds => "no PDS stand-in; on a server the accounts and DID documents come from the PDS",
+            Kind::Dns => "no DNS stand-in; on a server the _atproto records are checked at every nameserver",
+            Kind::Https => "no HTTPS stand-in; on a server atproto-did and the proxy paths are fetched over HTTPS",
         }
     }
 }

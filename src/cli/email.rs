@@ -1,6 +1,6 @@
 //! `pds-wizard email …`: show, set and test the PDS's SMTP settings.
 
-use super::{EXIT_FINDINGS, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
 use crate::email::send::{test_send, SendOptions};
 use crate::email::{self, compose, presets, Security, SmtpSettings, FROM_KEY, URL_KEY};
@@ -58,6 +58,20 @@ pub enum EmailCmd {
     },
     /// List the provider presets
     Presets,
+    /// Show the codes the PDS made for emails it meant to send (confirm email, reset
+    /// password, PLC operation…), read-only from PDS_DATA_DIRECTORY/account.sqlite: the way
+    /// through while email is broken. Needs root on a real server.
+    Codes {
+        /// Only this account (handle or DID)
+        #[arg(long, value_name = "HANDLE|DID")]
+        account: Option<String>,
+        /// The PDS data directory [default: PDS_DATA_DIRECTORY from pds.env, else /pds]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<std::path::PathBuf>,
+        /// Also list codes older than 15 minutes, which the PDS no longer accepts
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
@@ -112,6 +126,11 @@ pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
             set(ctx, &s, *dry_run, json)
         }
         EmailCmd::Test { to, transcript } => test(ctx, to, *transcript, json),
+        EmailCmd::Codes {
+            account,
+            data_dir,
+            all,
+        } => codes(ctx, account.as_deref(), data_dir.as_deref(), *all, json),
         EmailCmd::Presets => {
             let all = presets::all();
             if json {
@@ -351,4 +370,72 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
         println!("(add --transcript to see the SMTP conversation)");
     }
     Ok(code)
+}
+
+fn codes(
+    ctx: &Context,
+    account: Option<&str>,
+    data_dir: Option<&std::path::Path>,
+    all: bool,
+    json: bool,
+) -> Result<u8> {
+    use crate::pds::data;
+    let dir = match data_dir {
+        Some(d) => d.to_path_buf(),
+        None => data::data_dir(&load(ctx)?),
+    };
+    let codes = match data::pending_codes(&dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("✗ {e}\n  Fix: {}", e.fix());
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let wanted: Vec<_> = codes
+        .into_iter()
+        .filter(|c| {
+            account.is_none_or(|a| {
+                let a = a.trim().trim_start_matches('@').to_ascii_lowercase();
+                c.did == a || c.handle.as_deref() == Some(a.as_str())
+            })
+        })
+        .filter(|c| all || !c.expired)
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&wanted)?);
+        return Ok(EXIT_OK);
+    }
+    if wanted.is_empty() {
+        println!(
+            "No {}codes waiting in {}.",
+            if all { "" } else { "live " },
+            dir.join("account.sqlite").display()
+        );
+        println!("  A code appears when the app asks the PDS to send one (e.g. \"resend confirmation email\"); it is valid for 15 minutes.");
+        return Ok(EXIT_OK);
+    }
+    for c in &wanted {
+        let who = c.handle.clone().unwrap_or_else(|| c.did.clone());
+        let age = c
+            .age_seconds
+            .map(data::age_text)
+            .unwrap_or_else(|| c.requested_at.clone());
+        println!(
+            "{who}  {}\n  code {}  — to {}; asked {age} ago{}\n  {}{}",
+            c.did,
+            c.code,
+            c.purpose_text(),
+            if c.expired {
+                " (expired: ask the app for a new one)"
+            } else {
+                ""
+            },
+            c.purpose,
+            c.email
+                .as_deref()
+                .map(|e| format!(", meant for {e}"))
+                .unwrap_or_default(),
+        );
+    }
+    Ok(EXIT_OK)
 }

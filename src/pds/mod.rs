@@ -2,6 +2,7 @@
 //! confirmation from the operator; callers show the command first.
 
 pub mod accounts;
+pub mod data;
 
 use std::path::Path;
 use std::process::Command;

@@ -257,7 +257,7 @@ impl App {
             let rest: Vec<&str> = missing[1..].iter().map(|k| k.label()).collect();
             note.push_str(&format!(" (nor {})", rest.join(", ")));
         }
-        note.push_str(". scripts/demo installs the stand-ins.");
+        note.push('.');
         Some(note)
     }
 

@@ -412,26 +412,49 @@ impl PdsLab {
     /// Create an account; returns createAccount's answer (did, accessJwt, …).
     pub fn create_session(&self, handle: &str) -> serde_json::Value {
         let body = serde_json::json!({"handle": handle, "email": format!("{}@example.test", handle.replace('.', "-")), "password": "pw-1234567"});
-        let out = Command::new("curl")
-            .args([
-                "-sS",
-                "-X",
-                "POST",
+        let (_, v) = self.xrpc_post("com.atproto.server.createAccount", &body, None);
+        assert!(v["did"].is_string(), "createAccount: {v}");
+        v
+    }
+
+    /// POST an XRPC procedure (with an access token if given; `body` Null for none): the
+    /// status and the JSON
+    /// answer (Null when there is none).
+    pub fn xrpc_post(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+        bearer: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut cmd = Command::new("curl");
+        cmd.args(["-sS", "-X", "POST", "-w", "\n%{http_code}"]);
+        if let Some(t) = bearer {
+            cmd.args(["-H", &format!("authorization: Bearer {t}")]);
+        }
+        // Null: a procedure that takes no body (the PDS refuses one it did not expect).
+        if !body.is_null() {
+            cmd.args([
                 "-H",
                 "content-type: application/json",
                 "-d",
                 &body.to_string(),
-            ])
-            .arg(format!(
-                "{}/xrpc/com.atproto.server.createAccount",
-                self.pds_url
-            ))
+            ]);
+        }
+        let out = cmd
+            .arg(format!("{}/xrpc/{method}", self.pds_url))
             .output()
             .expect("curl runs");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("createAccount: {}", String::from_utf8_lossy(&out.stdout)));
-        assert!(v["did"].is_string(), "createAccount: {v}");
-        v
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let (json, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (
+            code.trim().parse().unwrap_or(0),
+            serde_json::from_str(json).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// The PDS's data directory (account.sqlite, sequencer.sqlite…).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
     }
 }
 

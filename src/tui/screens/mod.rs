@@ -46,17 +46,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         } else {
             theme.border
         });
-    let mut inner = main_block.inner(main);
+    let inner = main_block.inner(main);
     frame.render_widget(main_block, main);
-    if let Some(note) = app.demo_note(app.step) {
-        let [banner, rest] =
-            Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-        frame.render_widget(
-            Paragraph::new(Span::styled(note, theme.dim)).wrap(Wrap { trim: true }),
-            banner,
-        );
-        inner = rest;
-    }
     match app.step {
         Step::Basics => app.basics.draw(
             frame,
@@ -258,7 +249,22 @@ fn draw_sidebar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             theme.border
         });
+    let inner = block.inner(area);
+    let used = items.len() as u16;
     frame.render_widget(List::new(items).block(block), area);
+    // In the demo, what this step cannot do here: in the sidebar's spare rows, so a form
+    // keeps every row it has at 80x24.
+    if let Some(note) = app.demo_note(app.step) {
+        let rest = Rect {
+            y: inner.y + used + 1,
+            height: inner.height.saturating_sub(used + 1),
+            ..inner
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(note, theme.dim)).wrap(Wrap { trim: true }),
+            rest,
+        );
+    }
 }
 
 fn draw_popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
