@@ -106,3 +106,103 @@ fn a_wrong_data_directory_is_explained() {
     let text = common::output_text(&out);
     assert!(text.contains("PDS_DATA_DIRECTORY"), "{text}");
 }
+
+/// The PDS's newest sequence number as the PDS's own SQLite library reads it (an
+/// independent reader, to check ours against).
+fn seq_by_node(data_dir: &std::path::Path) -> i64 {
+    let modules = std::env::var("PDS_WIZARD_TEST_PDS_MODULES").unwrap();
+    let out = std::process::Command::new("node")
+        .args([
+            "-e",
+            "const D = require('better-sqlite3'); const d = new D(process.argv[1], { readonly: true }); console.log(d.prepare('SELECT max(seq) AS m FROM repo_seq').get().m)",
+        ])
+        .arg(data_dir.join("sequencer.sqlite"))
+        .env("NODE_PATH", modules)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn finding_with<'a>(findings: &'a [serde_json::Value], text: &str) -> &'a serde_json::Value {
+    findings
+        .iter()
+        .find(|f| f["what"].as_str().unwrap_or_default().contains(text))
+        .unwrap_or_else(|| panic!("no finding with {text:?} in {findings:#?}"))
+}
+
+#[test]
+fn a_relay_ahead_of_the_pds_is_a_desync_with_the_fix_spelled_out() {
+    let host = "pds.example.test";
+    let lab = PdsLab::start();
+    lab.create_account("alice.test");
+    lab.create_account("bob.test");
+    let ours = seq_by_node(lab.data_dir());
+    assert!(ours > 0);
+
+    // After a reinstall: this relay saw far more from the host than the new PDS has made.
+    let ahead = common::Relay::start(host, ours + 500, "active");
+    let behind = common::Relay::start(host, ours - 1, "active");
+    let stranger = common::Relay::start("other.example.test", 5, "active");
+    let banned = common::Relay::start(host, 1, "banned");
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    std::fs::write(
+        &env,
+        format!(
+            "PDS_HOSTNAME={host}\nPDS_DATA_DIRECTORY={}\nPDS_CRAWLERS={},{},{},{}\n",
+            lab.data_dir().display(),
+            ahead.url,
+            behind.url,
+            stranger.url,
+            banned.url
+        ),
+    )
+    .unwrap();
+
+    let out = run_cli(&env, &["--json", "doctor", "--only", "relay-sync"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", common::output_text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = v["checks"][0]["findings"].as_array().unwrap();
+
+    let desync = finding_with(findings, &format!("last saw event #{}", ours + 500));
+    assert_eq!(desync["level"], "fail");
+    assert!(
+        desync["what"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("only at #{ours}")),
+        "{desync}"
+    );
+    let fix = desync["fix"].as_str().unwrap();
+    for step in [
+        "systemctl stop pds",
+        &format!(
+            "UPDATE sqlite_sequence SET seq = {} WHERE name = 'repo_seq'",
+            ours + 1500
+        ),
+        &lab.data_dir()
+            .join("sequencer.sqlite")
+            .display()
+            .to_string(),
+        "systemctl start pds",
+        "--request-crawl",
+    ] {
+        assert!(fix.contains(step), "fix lacks {step:?}: {fix}");
+    }
+    let fine = finding_with(
+        findings,
+        &format!("last event #{}; this PDS is at #{ours}", ours - 1),
+    );
+    assert_eq!(fine["level"], "pass");
+    assert_eq!(
+        finding_with(findings, "does not know pds.example.test")["level"],
+        "warn"
+    );
+    assert_eq!(finding_with(findings, "has banned")["level"], "fail");
+
+    // Shown, never run: the PDS's numbering is untouched.
+    assert_eq!(seq_by_node(lab.data_dir()), ours);
+}

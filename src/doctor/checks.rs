@@ -20,6 +20,7 @@ pub async fn run(name: &str, i: &Inputs) -> Vec<Finding> {
         "email" => email(i).await,
         "handles" => handles(i).await,
         "crawlers" => crawlers(i).await,
+        "relay-sync" => relay_sync(i).await,
         "disk" => disk(i),
         "clock" => clock(i).await,
         other => vec![Finding::fail(format!("unknown check {other:?}"))],
@@ -523,18 +524,7 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
         Ok(c) => c,
         Err(e) => return vec![Finding::fail(e)],
     };
-    let urls: Vec<String> = list
-        .split(',')
-        .map(|u| u.trim().trim_end_matches('/'))
-        .filter(|u| !u.is_empty())
-        .map(|u| {
-            if u.contains("://") {
-                u.to_string()
-            } else {
-                format!("https://{u}")
-            }
-        })
-        .collect();
+    let urls = crawler_urls(&list);
     let answers = futures::future::join_all(
         urls.iter()
             .map(|u| c.get(format!("{u}/xrpc/_health")).send()),
@@ -554,6 +544,161 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
                     .why("the PDS tells each crawler about new posts; an unreachable one never hears")
                     .fix("check the spelling in PDS_CRAWLERS, and that this server may make outbound HTTPS connections"),
             ),
+        }
+    }
+    out
+}
+
+/// PDS_CRAWLERS as URLs (the PDS splits on commas; a bare name means https).
+fn crawler_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            if u.contains("://") {
+                u.to_string()
+            } else {
+                format!("https://{u}")
+            }
+        })
+        .collect()
+}
+
+/// Relays skip every event whose sequence number is at or below the last they saw from a
+/// host. A PDS reinstalled (or restored from an old backup) numbers its events from an
+/// earlier point, so until it passes the relay's number nothing it does reaches the network.
+async fn relay_sync(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let Some(list) = i.get("PDS_CRAWLERS").filter(|l| !l.trim().is_empty()) else {
+        return vec![Finding::info(
+            "PDS_CRAWLERS is empty: no relay to compare with",
+        )];
+    };
+    let data_dir = i
+        .doc
+        .as_ref()
+        .map(crate::pds::data::data_dir)
+        .unwrap_or_else(|| "/pds".into());
+    let ours = {
+        let d = data_dir.clone();
+        tokio::task::spawn_blocking(move || crate::pds::data::latest_seq(&d))
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::pds::data::DataError::Unreadable {
+                    path: data_dir.join("sequencer.sqlite"),
+                    why: e.to_string(),
+                })
+            })
+    };
+    let c = match client(&local(i), "") {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    let mut out = Vec::new();
+    // Said once, and only if some relay gave a number to compare with.
+    let (ours, mut unreadable) = match ours {
+        Ok(seq) => (seq, None),
+        Err(e) => (
+            None,
+            Some(
+                Finding::warn(format!("cannot read this PDS's sequence number: {e}"))
+                    .why("the relay's view can only be compared with the PDS's own newest event")
+                    .fix(e.fix()),
+            ),
+        ),
+    };
+    let urls = crawler_urls(&list);
+    let answers = futures::future::join_all(urls.iter().map(|u| {
+        c.get(format!("{u}/xrpc/com.atproto.sync.getHostStatus"))
+            .query(&[("hostname", host.as_str())])
+            .send()
+    }))
+    .await;
+    for (u, r) in urls.iter().zip(answers) {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                out.push(Finding::fail(format!(
+                    "cannot ask {u} about {host}: {}",
+                    chain(&e)
+                )));
+                continue;
+            }
+        };
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        if status != 200 {
+            let error = body["error"].as_str().unwrap_or_default();
+            out.push(match (status, error) {
+                (400, "HostNotFound") => Finding::warn(format!("{u} does not know {host} yet"))
+                    .why("a relay learns of a PDS when it is asked to crawl it (the PDS asks at start)")
+                    .fix("ask it: pds-wizard doctor --request-crawl (or c on the wizard's Doctor step)"),
+                (404 | 501, _) | (400, "MethodNotImplemented") => {
+                    Finding::info(format!("{u} does not report host status (com.atproto.sync.getHostStatus)"))
+                }
+                _ => Finding::warn(format!(
+                    "{u} answered HTTP {status} about {host}: {}",
+                    body["message"].as_str().unwrap_or(error)
+                )),
+            });
+            continue;
+        }
+        let relay_status = body["status"].as_str().unwrap_or("unknown");
+        let relay_seq = body["seq"].as_i64();
+        match relay_status {
+            "banned" => out.push(
+                Finding::fail(format!("{u} has banned {host}"))
+                    .why("a banned host's events are dropped")
+                    .fix("ask the relay's operators (for bsky.network: Bluesky support) why"),
+            ),
+            "throttled" => out.push(
+                Finding::warn(format!("{u} is throttling {host}"))
+                    .why("the relay slows a host that sends more than its limits allow"),
+            ),
+            "offline" => out.push(
+                Finding::warn(format!("{u} sees {host} as offline"))
+                    .why("the relay could not keep a firehose connection to this PDS")
+                    .fix(
+                        "check the websocket check above, then: pds-wizard doctor --request-crawl",
+                    ),
+            ),
+            _ => {}
+        }
+        match (relay_seq, ours) {
+            (Some(r), Some(o)) if r > o => {
+                let n = r + 1000;
+                let db = data_dir.join("sequencer.sqlite");
+                out.push(
+                    Finding::fail(format!(
+                        "{u} last saw event #{r} from {host}, but this PDS is only at #{o}: the relay drops everything until the PDS passes #{r}"
+                    ))
+                    .why("the PDS numbers its events afresh after a reinstall or a restore from an older backup, and a relay ignores events numbered at or below the last it saw; new posts, handles and profile changes never reach the network")
+                    .fix(format!(
+                        "move the PDS's numbering past the relay's, then ask for a crawl (pds-wizard shows these and runs none of them):\n  1. stop the PDS: systemctl stop pds\n  2. sudo sqlite3 {} \"UPDATE sqlite_sequence SET seq = {n} WHERE name = 'repo_seq'; INSERT INTO sqlite_sequence (name, seq) SELECT 'repo_seq', {n} WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'repo_seq');\"\n  3. start it: systemctl start pds\n  4. pds-wizard doctor --request-crawl, then post something and check it shows up",
+                        db.display()
+                    )),
+                );
+            }
+            (Some(r), Some(o)) => out.push(Finding::pass(format!(
+                "{u}: {host} is {relay_status}, last event #{r}; this PDS is at #{o}{}",
+                if o - r > 0 {
+                    format!(" ({} not yet relayed)", o - r)
+                } else {
+                    String::new()
+                }
+            ))),
+            (Some(r), None) => {
+                out.extend(unreadable.take());
+                out.push(Finding::info(format!(
+                    "{u}: {host} is {relay_status}, last event #{r}"
+                )));
+            }
+            (None, _) => out.push(Finding::info(format!(
+                "{u}: {host} is {relay_status}; it reports no event number"
+            ))),
         }
     }
     out

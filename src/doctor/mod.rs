@@ -118,6 +118,12 @@ pub const CHECKS: &[Check] = &[
         step: Some("Basics"),
     },
     Check {
+        name: "relay-sync",
+        area: Area::Crawlers,
+        title: "relays in step with this PDS",
+        step: None,
+    },
+    Check {
         name: "disk",
         area: Area::Host,
         title: "free disk space",

@@ -463,3 +463,39 @@ impl Drop for PdsLab {
         stop(&mut self.child);
     }
 }
+
+/// A stand-in relay (assets/lab/relay.py) that reports `seq` and `status` for `host`.
+pub struct Relay {
+    child: Child,
+    pub url: String,
+}
+
+impl Relay {
+    pub fn start(host: &str, seq: i64, status: &str) -> Relay {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/relay.py");
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(&script)
+            .args([host, &seq.to_string(), status])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("/usr/bin/python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("the stand-in relay did not start: {line:?}"));
+        Relay {
+            child,
+            url: format!("http://127.0.0.1:{}", v["port"]),
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
