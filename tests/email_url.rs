@@ -75,7 +75,8 @@ fn nodemailer_parse(urls: &[String]) -> Vec<serde_json::Value> {
             try {
                 const o = parseConnectionUrl(u);
                 return { host: o.host, port: o.port, secure: o.secure, user: o.auth && o.auth.user,
-                         pass: o.auth && o.auth.pass, requireTLS: o.requireTLS, tls: o.tls };
+                         pass: o.auth && o.auth.pass, requireTLS: o.requireTLS, tls: o.tls,
+                         sendmail: Boolean(o.sendmail) && !o.pool, path: o.path };
             } catch (e) { return { error: String(e.message) }; }
         });
         process.stdout.write(JSON.stringify(out));
@@ -188,4 +189,40 @@ fn hand_written_urls_are_misread_the_same_way() {
         "{t:?}"
     );
     assert!(parse("smtps://u:100%@h").is_err());
+}
+
+#[test]
+fn sendmail_urls_pick_the_transport_nodemailer_picks() {
+    let urls: Vec<String> = [
+        "smtp:///?sendmail=true",
+        "smtp:///?sendmail=1&path=/usr/sbin/sendmail",
+        "smtp:///?sendmail=yes",
+        "smtp://mail.example.com/?sendmail=true",
+        "smtp://mail.example.com/?sendmail=false",
+        "smtp://mail.example.com/?sendmail=0",
+        "smtp://mail.example.com/?sendmail=",
+        "smtp://mail.example.com/?sendmail=%20",
+        "smtps://u:p@mail.example.com",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let theirs = nodemailer_parse(&urls);
+    for (url, t) in urls.iter().zip(&theirs) {
+        let ours = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(t["sendmail"], ours.is_sendmail(), "sendmail of {url}: {t}");
+        if ours.is_sendmail() {
+            assert_eq!(
+                t["path"].as_str().unwrap_or("sendmail"),
+                ours.sendmail_path(),
+                "path of {url}"
+            );
+        }
+    }
+    // What `email set --sendmail` writes is read back as the same transport.
+    let built = SmtpSettings::sendmail(Some("/usr/lib/sendmail"), "noreply@example.com");
+    let url = compose(&built).unwrap();
+    let t = nodemailer_parse(std::slice::from_ref(&url));
+    assert_eq!(t[0]["sendmail"], true, "{url}");
+    assert_eq!(t[0]["path"], "/usr/lib/sendmail", "{url}");
 }

@@ -43,6 +43,13 @@ pub enum EmailCmd {
         /// Accept any TLS certificate (tls.rejectUnauthorized=false): only for a server on this machine
         #[arg(long)]
         accept_invalid_certs: bool,
+        /// Hand mail to the local sendmail program (Postfix, Exim, msmtp) instead of an SMTP
+        /// server: smtp:///?sendmail=true
+        #[arg(long, conflicts_with_all = ["host", "port", "security", "preset"])]
+        sendmail: bool,
+        /// With --sendmail: the program's path [default: sendmail on the PDS's PATH]
+        #[arg(long, requires = "sendmail", value_name = "PATH")]
+        sendmail_path: Option<String>,
         /// Show the change without writing it
         #[arg(long)]
         dry_run: bool,
@@ -86,8 +93,14 @@ pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
             from,
             password_stdin,
             accept_invalid_certs,
+            sendmail,
+            sendmail_path,
             dry_run,
         } => {
+            if *sendmail {
+                let s = SmtpSettings::sendmail(sendmail_path.as_deref(), from);
+                return set(ctx, &s, *dry_run, json);
+            }
             let mut s = SmtpSettings::default();
             if let Some(name) = preset {
                 let all = presets::all();
@@ -111,8 +124,8 @@ pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
             if let Some(p) = port {
                 s.port = *p;
             }
-            if s.host.is_empty() {
-                bail!("give --host (or --preset)");
+            if s.host.is_empty() && !s.is_sendmail() {
+                bail!("give --host (or --preset, or --sendmail)");
             }
             if !username.is_empty() {
                 s.username = username.clone();

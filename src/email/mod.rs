@@ -8,6 +8,7 @@
 
 pub mod presets;
 pub mod send;
+pub mod sendmail;
 
 use crate::envfile::{catalogue, Document};
 use crate::finding::Finding;
@@ -117,6 +118,40 @@ impl SmtpSettings {
     pub fn accepts_invalid_certs(&self) -> bool {
         self.option("tls.rejectUnauthorized") == Some("false")
     }
+
+    /// `?sendmail=…`: nodemailer hands each mail to a local sendmail program instead of
+    /// speaking SMTP. Truthy the way nodemailer reads query values: "false", "0" and ""
+    /// turn it off (they become false or 0), anything else turns it on.
+    pub fn is_sendmail(&self) -> bool {
+        self.option("sendmail").is_some_and(|v| {
+            // Node: isNaN("") is false and Number("") is 0.
+            !v.trim().is_empty() && v != "false" && v.parse::<f64>().ok().is_none_or(|n| n != 0.0)
+        })
+    }
+
+    /// The program nodemailer runs (`?path=`; else `sendmail`, looked up on PATH).
+    pub fn sendmail_path(&self) -> &str {
+        self.option("path")
+            .filter(|p| !p.is_empty())
+            .unwrap_or("sendmail")
+    }
+
+    /// Settings for the local sendmail transport (`smtp:///?sendmail=true[&path=…]`).
+    pub fn sendmail(path: Option<&str>, from_address: &str) -> SmtpSettings {
+        let mut options = vec![("sendmail".to_string(), "true".to_string())];
+        if let Some(p) = path.filter(|p| !p.is_empty()) {
+            options.push(("path".into(), p.into()));
+        }
+        SmtpSettings {
+            host: String::new(),
+            port: 25,
+            security: Security::StartTlsIfOffered,
+            username: String::new(),
+            password: Secret::default(),
+            from_address: from_address.into(),
+            options,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -145,11 +180,28 @@ const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 /// Query values: as strict, so `&`, `=`, `#` and `+` cannot change the meaning.
 const QUERY: &AsciiSet = USERINFO;
+/// A sendmail path reads best with its slashes as they are (`/usr/sbin/sendmail`).
+const SENDMAIL_PATH: &AsciiSet = &USERINFO.remove(b'/');
 /// Query keys keep their dots (`tls.rejectUnauthorized`).
 const QUERY_KEY: &AsciiSet = &USERINFO.remove(b'.');
 
 /// The URL for these settings, as the PDS expects it.
 pub fn compose(s: &SmtpSettings) -> Result<String, UrlError> {
+    if s.is_sendmail() {
+        // No server: host, port and login mean nothing to the sendmail transport.
+        let query: Vec<String> = s
+            .options
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, QUERY_KEY),
+                    utf8_percent_encode(v, SENDMAIL_PATH)
+                )
+            })
+            .collect();
+        return Ok(format!("smtp:///?{}", query.join("&")));
+    }
     if s.username.contains(':') {
         return Err(UrlError::Invalid(
             "a user name cannot hold ':': nodemailer splits the login at the first ':', so the PDS would log in with the wrong name".into(),
@@ -269,7 +321,12 @@ pub fn parse(url: &str) -> Result<SmtpSettings, UrlError> {
         }
         None => (String::new(), String::new()),
     };
-    let (host, port) = split_host_port(hostport)?;
+    // `smtp:///?sendmail=true` has no host; whether that is right depends on the query.
+    let (host, port) = if hostport.is_empty() {
+        (String::new(), None)
+    } else {
+        split_host_port(hostport)?
+    };
     let mut s = SmtpSettings {
         host,
         port: port.unwrap_or(security.default_port()),
@@ -294,6 +351,9 @@ pub fn parse(url: &str) -> Result<SmtpSettings, UrlError> {
             continue;
         }
         s.options.push((k, v));
+    }
+    if s.host.is_empty() && !s.is_sendmail() {
+        return Err(UrlError::NoHost);
     }
     Ok(s)
 }
@@ -330,6 +390,18 @@ pub fn from_document(doc: &Document) -> Result<SmtpSettings, UrlError> {
     let mut s = parse(&doc.get(URL_KEY).unwrap_or_default())?;
     s.from_address = doc.get(FROM_KEY).unwrap_or_default();
     Ok(s)
+}
+
+/// What the sendmail transport means for this setup.
+fn sendmail_finding(s: &SmtpSettings) -> Finding {
+    let path = s.sendmail_path();
+    Finding::info(format!(
+        "local sendmail: the PDS runs `{path} -i -f FROM TO` for each mail"
+    ))
+    .why("There is no SMTP login here: the local mail system (Postfix, Exim, msmtp…) queues the mail and its own setup decides how it leaves. The program must exist where the PDS runs: inside its container for the official Docker install.")
+    .fix(format!(
+        "Check it there: docker exec pds which {path}. Test it from this machine with the Email step's test send or `pds-wizard email test`."
+    ))
 }
 
 /// What is wrong with an SMTP URL as the PDS will read it, in plain words.
@@ -384,6 +456,18 @@ pub fn url_findings(url: &str) -> Vec<Finding> {
             return out;
         }
     };
+    if s.is_sendmail() {
+        out.push(about(sendmail_finding(&s)));
+        if s.option("pool")
+            .is_some_and(|v| v != "false" && v != "0" && !v.is_empty())
+        {
+            out.push(about(
+                Finding::fail("pool=… and sendmail=… together: nodemailer takes the pool (SMTP) and ignores sendmail")
+                    .fix("Remove pool from the URL."),
+            ));
+        }
+        return out;
+    }
     match (s.security, s.port) {
         (Security::StartTlsIfOffered | Security::StartTls, 465) => out.push(about(
             Finding::fail("smtp:// on port 465")
@@ -465,6 +549,44 @@ pub fn check(doc: &Document) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sendmail_urls_read_the_way_nodemailer_reads_them() {
+        let s = parse("smtp:///?sendmail=true").unwrap();
+        assert!(s.is_sendmail());
+        assert_eq!(s.sendmail_path(), "sendmail");
+        assert_eq!(compose(&s).unwrap(), "smtp:///?sendmail=true");
+        let s = parse("smtp:///?sendmail=1&path=/usr/sbin/sendmail").unwrap();
+        assert!(s.is_sendmail());
+        assert_eq!(s.sendmail_path(), "/usr/sbin/sendmail");
+        assert_eq!(
+            compose(&s).unwrap(),
+            "smtp:///?sendmail=1&path=/usr/sbin/sendmail"
+        );
+        // Query values nodemailer turns into false or 0 switch it off: then a host is needed.
+        for off in ["false", "0", ""] {
+            assert_eq!(
+                parse(&format!("smtp:///?sendmail={off}")).unwrap_err(),
+                UrlError::NoHost,
+                "{off:?}"
+            );
+        }
+        // A host with sendmail on: nodemailer ignores the host.
+        assert!(parse("smtp://mail.example.com/?sendmail=yes")
+            .unwrap()
+            .is_sendmail());
+        let built = SmtpSettings::sendmail(Some("/opt/mta/bin/sendmail"), "noreply@example.com");
+        assert_eq!(
+            compose(&built).unwrap(),
+            "smtp:///?sendmail=true&path=/opt/mta/bin/sendmail"
+        );
+        let f = url_findings("smtp:///?sendmail=true");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].what.contains("sendmail -i -f FROM TO"), "{f:?}");
+        assert!(url_findings("smtp:///?sendmail=true&pool=true")
+            .iter()
+            .any(|f| f.level == crate::finding::Level::Fail));
+    }
+
     use super::*;
 
     fn settings(user: &str, pass: &str) -> SmtpSettings {

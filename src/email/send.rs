@@ -91,12 +91,18 @@ impl Run {
 /// Send a test mail from `s.from_address` to `to`. Never panics on bad input; every
 /// outcome is a report.
 pub async fn test_send(s: &SmtpSettings, to: &str, opts: &SendOptions) -> SendReport {
+    if s.is_sendmail() {
+        return super::sendmail::test_send(s, to, opts).await;
+    }
     conversation(s, Some(to), opts).await
 }
 
 /// Everything a send does up to the sender (DNS, connect, greeting, TLS, login, MAIL FROM),
 /// then QUIT: proves the settings work without sending any mail.
 pub async fn probe(s: &SmtpSettings, opts: &SendOptions) -> SendReport {
+    if s.is_sendmail() {
+        return super::sendmail::probe(s);
+    }
     conversation(s, None, opts).await
 }
 

@@ -383,6 +383,46 @@ mod email_screen {
     }
 
     #[test]
+    fn the_sendmail_preset_writes_the_local_transport_and_back() {
+        let mut a = open_email();
+        fill(&mut a);
+        // Provider ← twice from Gmail: "(custom)", then round to the last preset.
+        for _ in 0..6 {
+            key(&mut a, KeyCode::BackTab);
+        }
+        assert_eq!(a.email.form.focused_field().key, "preset");
+        key(&mut a, KeyCode::Left);
+        key(&mut a, KeyCode::Left);
+        assert_eq!(a.email.form.text("preset"), "Local mail system (sendmail)");
+        assert_eq!(
+            a.working.get(URL_KEY).as_deref(),
+            Some("smtp:///?sendmail=true")
+        );
+        assert_eq!(a.working.get(FROM_KEY).as_deref(), Some("pds@example.com"));
+        let shown = text(&screen(&a, 100, 30));
+        assert!(
+            shown.contains("not used: mail goes to the local sendmail"),
+            "{shown}"
+        );
+        assert!(
+            a.email
+                .url_findings
+                .iter()
+                .any(|f| f.what.contains("local sendmail: the PDS runs")),
+            "{:?}",
+            a.email.url_findings
+        );
+        // Reopened from the file, the preset is recognised.
+        let reread = crate::tui::screens::email::EmailScreen::new(&a.working);
+        assert_eq!(reread.form.text("preset"), "Local mail system (sendmail)");
+        // → wraps back to "(custom)": a server of one's own again.
+        key(&mut a, KeyCode::Right);
+        assert_eq!(a.email.form.text("preset"), "(custom)");
+        let url = a.working.get(URL_KEY).unwrap_or_default();
+        assert!(!url.contains("sendmail"), "{url}");
+    }
+
+    #[test]
     fn a_url_the_pds_would_misread_is_not_applied() {
         let mut a = open_email();
         fill(&mut a);

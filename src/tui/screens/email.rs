@@ -56,7 +56,14 @@ impl EmailScreen {
         let configured = parsed.is_some();
         let preset_name = presets
             .iter()
-            .find(|p| configured && p.host == s.host && p.port == s.port)
+            .find(|p| {
+                configured
+                    && if s.is_sendmail() {
+                        p.options.iter().any(|(k, _)| k == "sendmail")
+                    } else {
+                        p.host == s.host && p.port == s.port
+                    }
+            })
             .map(|p| p.name.clone())
             .unwrap_or_else(|| CUSTOM.to_string());
         let port = if configured {
@@ -115,9 +122,19 @@ impl EmailScreen {
 
     /// Nothing typed: the PDS keeps sending no mail, and no answer is produced.
     pub fn is_blank(&self) -> bool {
-        [HOST, USER, PASSWORD, FROM]
-            .iter()
-            .all(|k| self.form.text(k).is_empty())
+        !self.is_sendmail()
+            && [HOST, USER, PASSWORD, FROM]
+                .iter()
+                .all(|k| self.form.text(k).is_empty())
+    }
+
+    /// The local sendmail transport: no server, port or login.
+    fn is_sendmail(&self) -> bool {
+        SmtpSettings {
+            options: self.options.clone(),
+            ..SmtpSettings::default()
+        }
+        .is_sendmail()
     }
 
     /// The settings as typed.
@@ -182,6 +199,9 @@ impl EmailScreen {
                     self.set(SECURITY, s.security.name());
                     self.set(USER, &s.username);
                     self.options = s.options;
+                } else {
+                    // Back to a server of one's own: not the local sendmail any more.
+                    self.options.retain(|(k, _)| k != "sendmail" && k != "path");
                 }
             }
             SECURITY => {
@@ -211,10 +231,14 @@ impl EmailScreen {
         let settings = self.settings();
         let composed = settings.as_ref().ok().map(email::compose);
         let blank = self.is_blank();
+        let sendmail = self.is_sendmail();
         for f in &mut self.form.fields {
             let value = f.text();
             let mut found: Vec<Finding> = Vec::new();
             match f.key {
+                HOST | PORT | SECURITY | USER | PASSWORD if sendmail => {
+                    found.push(Finding::info("not used: mail goes to the local sendmail"))
+                }
                 HOST if !blank && value.is_empty() => {
                     found.push(Finding::fail("the SMTP server's host name is needed"))
                 }
