@@ -243,3 +243,51 @@ fn without_stand_ins_each_step_says_what_it_would_do() {
     key(&mut s, "q");
     let _ = s.child.wait();
 }
+
+#[test]
+fn the_next_run_starts_where_the_last_one_stopped() {
+    use std::os::unix::fs::PermissionsExt;
+    let state = tempfile::tempdir().unwrap();
+    let answers = state.path().join("pds-wizard/demo/pds-wizard.toml");
+    let open_proxy = |s: &mut Session| {
+        s.wait_text("(--no-stand-ins)");
+        for _ in 0..4 {
+            key(s, DOWN);
+        }
+        key(s, "\r");
+        s.wait_text("Site on hostname");
+    };
+    let mut s = demo(state.path(), &["--no-stand-ins"]);
+    open_proxy(&mut s);
+    key(&mut s, "\t");
+    s.send("127.0.0.1:2583");
+    s.wait_text("127.0.0.1:2583");
+    // Ctrl-W: the server's check, the diff, y writes (into the sandbox).
+    key(&mut s, "\x17");
+    s.wait_for_within("the write dialog", Duration::from_secs(30), |s| {
+        s.screen().contains("Write the proxy config?")
+    });
+    key(&mut s, "y");
+    s.wait_text("wrote");
+    let text = std::fs::read_to_string(&answers).expect("the answers file is written");
+    assert!(text.contains("[proxy]"), "{text}");
+    assert!(text.contains("upstream = \"127.0.0.1:2583\""), "{text}");
+    assert!(
+        !text.contains("PDS_JWT_SECRET") && !text.contains("8c3e1f0a"),
+        "{text}"
+    );
+    let mode = std::fs::metadata(&answers).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b");
+    key(&mut s, "q");
+    let _ = s.child.wait();
+
+    // Again: the proxy step holds the answer.
+    let mut s = demo(state.path(), &["--no-stand-ins"]);
+    open_proxy(&mut s);
+    assert!(s.screen().contains("127.0.0.1:2583"), "{}", s.screen());
+    key(&mut s, "\x1b");
+    key(&mut s, "q");
+    let _ = s.child.wait();
+}

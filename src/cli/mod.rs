@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch. Each subcommand group has its own file.
 
+pub mod apply;
 pub mod doctor;
 pub mod email;
 pub mod env;
@@ -119,6 +120,17 @@ pub enum Command {
         #[arg(long)]
         request_crawl: bool,
     },
+    /// Re-apply a saved answers file without questions: pds.env values, the proxy config and
+    /// the atproto-did file (each shown as a diff, written safely), then the doctor; exits
+    /// with the doctor's code (2 also when a step could not be applied)
+    Apply {
+        /// The answers file [default: pds-wizard.toml beside pds.env]
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Show what would change, write nothing (the doctor still runs)
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -162,6 +174,9 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             print_all(&out)
         }
         Command::Man { out_dir } => man(out_dir.as_deref()),
+        Command::Apply { answers, dry_run } => {
+            apply::run(&ctx, answers.as_deref(), *dry_run, cli.json)
+        }
         Command::Doctor { list: true, .. } => {
             doctor::list();
             Ok(EXIT_OK)

@@ -181,7 +181,34 @@ fn render_cmd(
         Err(_) if args.host.is_some() => Document::parse(""),
         Err(e) => bail!("{e}\n(give --host to render without pds.env)"),
     };
-    let plan = match plan_from_env(server, &doc, &args.answers()) {
+    render_with(
+        ctx,
+        server,
+        &doc,
+        &args.answers(),
+        out.map(|p| p.as_path()),
+        dry_run,
+        force,
+        no_validate,
+        json,
+    )
+}
+
+/// Plan, render, have the server check it, and (with `out`) diff and write it: `proxy
+/// render`, and `apply` with the answers file's proxy section.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn render_with(
+    ctx: &Context,
+    server: Server,
+    doc: &Document,
+    answers: &PlanAnswers,
+    out: Option<&std::path::Path>,
+    dry_run: bool,
+    force: bool,
+    no_validate: bool,
+    json: bool,
+) -> Result<u8> {
+    let plan = match plan_from_env(server, doc, answers) {
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {

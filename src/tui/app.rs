@@ -231,9 +231,97 @@ pub struct App {
     pub demo: bool,
     /// --demo: which local stand-ins run (empty with --no-stand-ins).
     pub demo_standins: Option<Vec<crate::demo::StandIn>>,
+    /// The answers file as loaded (or last saved): what the steps do not hold survives.
+    pub saved_answers: crate::answers::Answers,
+    /// Which steps have given an answer worth keeping (written, sent, checked).
+    pub answered: Answered,
+    /// Something was answered since the file was last written.
+    pub answers_due: bool,
+}
+
+/// Steps whose choices go into the answers file: only once acted on (a proxy config written,
+/// a test mail sent), so a step merely looked at never makes `apply` write anything.
+#[derive(Debug, Clone, Default)]
+pub struct Answered {
+    pub proxy: bool,
+    pub did_file: bool,
+    pub recipient: bool,
+    /// Handles checked in the Handle step, oldest first.
+    pub handles: Vec<String>,
+}
+
+/// Record which results make a step's choices worth keeping in the answers file.
+fn note_answered(app: &mut App, action: &Action) {
+    let due = match action {
+        Action::ProxyWritten(Ok(_)) => {
+            app.answered.proxy = true;
+            true
+        }
+        Action::DidFileWritten(Ok(_)) => {
+            app.answered.did_file = true;
+            true
+        }
+        Action::TestMailDone(_) => {
+            app.answered.recipient = true;
+            true
+        }
+        Action::HandleVerified(r) => {
+            let h = r.handle.as_str().to_string();
+            app.answered.handles.retain(|x| *x != h);
+            app.answered.handles.push(h);
+            // A short list: the handles this operator looks after, not every one ever typed.
+            if app.answered.handles.len() > 10 {
+                app.answered.handles.remove(0);
+            }
+            true
+        }
+        Action::Saved(Ok(_)) => true,
+        _ => false,
+    };
+    app.answers_due |= due;
 }
 
 impl App {
+    /// Fill the steps from a saved answers file.
+    pub fn load_answers(&mut self, a: &crate::answers::Answers) {
+        self.saved_answers = a.clone();
+        if let Some(r) = &a.email.test_recipient {
+            self.email.set_recipient(r);
+            self.answered.recipient = true;
+        }
+        if let Some(p) = &a.proxy {
+            self.proxy.load_answers(p);
+            self.proxy.refresh(&self.working);
+            self.answered.proxy = true;
+        }
+        if let Some(d) = &a.did_file {
+            self.didfile.load_answers(d);
+            self.answered.did_file = true;
+        }
+        self.answered.handles = a.doctor.handles.clone();
+        if let Some(h) = a.doctor.handles.last() {
+            self.handle.set_handle(h);
+        }
+    }
+
+    /// The answers as the steps hold them now; what no step shows (an ACME email, ports)
+    /// is kept as it was loaded.
+    pub fn current_answers(&self) -> crate::answers::Answers {
+        let mut a = self.saved_answers.clone();
+        if self.answered.recipient {
+            let r = self.email.recipient();
+            a.email.test_recipient = Some(r).filter(|r| !r.trim().is_empty());
+        }
+        if self.answered.proxy {
+            a.proxy = Some(self.proxy.to_answers(a.proxy.as_ref()));
+        }
+        if self.answered.did_file {
+            a.did_file = self.didfile.to_answers();
+        }
+        a.doctor.handles = self.answered.handles.clone();
+        a
+    }
+
     /// In the demo, what a step cannot do here for want of a stand-in, and what it would
     /// do on a real server.
     pub fn demo_note(&self, step: Step) -> Option<String> {
@@ -306,6 +394,9 @@ impl App {
             quit: false,
             demo: false,
             demo_standins: None,
+            saved_answers: Default::default(),
+            answered: Answered::default(),
+            answers_due: false,
         };
         app.recompute();
         if let Some(d) = draft {
@@ -489,6 +580,7 @@ fn ctrl(k: &KeyEvent, c: char) -> bool {
 }
 
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    note_answered(app, &action);
     match action {
         Action::Resize => vec![],
         Action::Signal(_) => {

@@ -60,6 +60,17 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
     let draft = draft::load(&env_path);
     let mut app = App::new(doc, env_path.clone(), draft);
     app.context = ctx.clone();
+    // Filled in below, once the proxy form has its root (setting the root resets it).
+    let saved = match crate::answers::load(&crate::answers::path_for(&env_path)) {
+        Ok(a) => a,
+        Err(e) => {
+            app.status = Some((
+                crate::finding::Level::Warn,
+                format!("{e} (starting without it)"),
+            ));
+            None
+        }
+    };
     if demo {
         app.demo_standins = Some(lab.as_ref().map(|l| l.standins.clone()).unwrap_or_default());
     }
@@ -95,6 +106,9 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
             .get("PDS_HOSTNAME")
             .map(|h| crate::identity::diddoc::pds_public_url(&h, base.get("PDS_PORT").as_deref())),
     };
+    if let Some(a) = &saved {
+        app.load_answers(a);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -207,8 +221,30 @@ fn event_loop(
             effects.extend(update(app, next));
         }
         run_effects(app, effects, runner);
+        if app.answers_due {
+            save_answers(app);
+        }
         if app.quit {
             return Ok(());
+        }
+    }
+}
+
+/// Write the answers file beside pds.env when the answers changed (never a secret in it).
+fn save_answers(app: &mut App) {
+    app.answers_due = false;
+    let answers = app.current_answers();
+    if answers == app.saved_answers {
+        return;
+    }
+    let path = crate::answers::path_for(&app.env_path);
+    match crate::answers::save(&path, &answers) {
+        Ok(_) => app.saved_answers = answers,
+        Err(e) => {
+            app.status = Some((
+                crate::finding::Level::Warn,
+                format!("answers not kept: {e}"),
+            ))
         }
     }
 }

@@ -119,6 +119,29 @@ impl DidFileScreen {
         }
     }
 
+    pub fn load_answers(&mut self, d: &crate::answers::DidFileAnswers) {
+        let webroot = d.webroot.as_ref().map(|w| w.display().to_string());
+        for (k, v) in [
+            (HANDLE, Some(d.handle.clone())),
+            (DID, d.did.clone()),
+            (WEBROOT, webroot),
+        ] {
+            if let (Some(v), Some(f)) = (v, self.form.field_mut(k)) {
+                f.set_text(&v);
+            }
+        }
+        self.refresh_findings();
+    }
+
+    pub fn to_answers(&self) -> Option<crate::answers::DidFileAnswers> {
+        let text = |k| Some(self.form.text(k)).filter(|s: &String| !s.trim().is_empty());
+        Some(crate::answers::DidFileAnswers {
+            handle: text(HANDLE)?,
+            did: text(DID),
+            webroot: text(WEBROOT).map(PathBuf::from),
+        })
+    }
+
     pub fn worst(&self) -> Level {
         match &self.check {
             Some(c) => c.finding.level,

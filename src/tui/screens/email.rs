@@ -178,6 +178,11 @@ impl EmailScreen {
         Ok([(URL_KEY, url), (FROM_KEY, s.from_address)])
     }
 
+    pub fn set_recipient(&mut self, to: &str) {
+        self.set(TEST_TO, to);
+        self.refresh_findings();
+    }
+
     pub fn recipient(&self) -> String {
         self.form.text(TEST_TO)
     }

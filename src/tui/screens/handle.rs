@@ -123,6 +123,12 @@ impl HandleScreen {
         false
     }
 
+    /// Prefill the handle (from the answers file); its DID comes from the accounts.
+    pub fn set_handle(&mut self, handle: &str) {
+        self.set(HANDLE, handle);
+        self.refresh_findings();
+    }
+
     fn set(&mut self, key: &str, value: &str) {
         if let Some(f) = self.form.field_mut(key) {
             f.set_text(value);

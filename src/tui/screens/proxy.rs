@@ -124,6 +124,47 @@ impl ProxyScreen {
         }
     }
 
+    /// Fill the form from the answers file.
+    pub fn load_answers(&mut self, p: &crate::answers::ProxyAnswers) {
+        let domains = p.handle_domains.join(" ");
+        let out = p.out.as_ref().map(|o| o.display().to_string());
+        let cert = p.cert.as_ref().map(|c| c.display().to_string());
+        let key = p.key.as_ref().map(|k| k.display().to_string());
+        for (k, v) in [
+            (SERVER, Some(p.server.clone())),
+            (UPSTREAM, p.upstream.clone()),
+            (TLS, p.tls.clone()),
+            (CERT, cert),
+            (KEY, key),
+            (DOMAINS, Some(domains)),
+            (SHARED, Some(p.shared_host.to_string())),
+            (OUT, out),
+        ] {
+            if let (Some(v), Some(f)) = (v, self.form.field_mut(k)) {
+                f.set_text(&v);
+            }
+        }
+    }
+
+    /// The form as answers; what it has no field for comes from `base`.
+    pub fn to_answers(
+        &self,
+        base: Option<&crate::answers::ProxyAnswers>,
+    ) -> crate::answers::ProxyAnswers {
+        let plan = self.answers();
+        crate::answers::ProxyAnswers {
+            server: self.server().name().to_ascii_lowercase(),
+            out: Some(self.out_path()).filter(|p| !p.as_os_str().is_empty()),
+            upstream: plan.upstream,
+            tls: plan.tls,
+            cert: plan.cert,
+            key: plan.key,
+            handle_domains: plan.handle_domains,
+            shared_host: plan.shared_host,
+            ..base.cloned().unwrap_or_default()
+        }
+    }
+
     pub fn out_path(&self) -> PathBuf {
         PathBuf::from(self.form.text(OUT).trim())
     }

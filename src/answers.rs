@@ -1,0 +1,307 @@
+//! The answers file, `pds-wizard.toml` beside pds.env: every choice the wizard makes that
+//! pds.env does not hold (the proxy, the atproto-did web root, the handles to watch, the
+//! test-mail recipient), so the next run starts where the last one stopped and `apply` can
+//! replay it on many hosts. It never holds a secret: secret keys are refused on load and on
+//! save, and it is written 0600 all the same.
+
+use crate::envfile::catalogue;
+use crate::fsutil::{safe_write, WriteOptions};
+use crate::proxy::PlanAnswers;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "pds-wizard.toml";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    /// pds.env values `apply` sets (non-secret keys only; secrets stay in pds.env).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "EmailAnswers::is_empty")]
+    pub email: EmailAnswers,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyAnswers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did_file: Option<DidFileAnswers>,
+    #[serde(default, skip_serializing_if = "DoctorAnswers::is_empty")]
+    pub doctor: DoctorAnswers,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailAnswers {
+    /// Where the Email step's test send goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_recipient: Option<String>,
+}
+
+impl EmailAnswers {
+    fn is_empty(&self) -> bool {
+        self.test_recipient.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyAnswers {
+    /// nginx, caddy or traefik.
+    pub server: String,
+    /// Where the config is written (its snippets go beside it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    /// files, certbot, acme, on-demand, internal, internal-on-demand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// ACME account email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme_email: Option<String>,
+    /// Handle-only domains: NAME[,shared][,proxied][,webroot=DIR][,redirect=DID].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handle_domains: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared_host: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_port: Option<u16>,
+    /// A port, or "off".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_port: Option<HttpPort>,
+}
+
+/// The plain-HTTP listener: a port, or "off".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HttpPort {
+    Port(u16),
+    Off(Off),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Off {
+    Off,
+}
+
+impl ProxyAnswers {
+    pub fn plan_answers(&self) -> PlanAnswers {
+        PlanAnswers {
+            host: None,
+            shared_host: self.shared_host,
+            upstream: self.upstream.clone(),
+            tls: self.tls.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            email: self.acme_email.clone(),
+            handle_domains: self.handle_domains.clone(),
+            listen: self.listen.clone(),
+            https_port: self.https_port,
+            http_port: self.http_port.map(|p| match p {
+                HttpPort::Port(n) => Some(n),
+                HttpPort::Off(_) => None,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DidFileAnswers {
+    pub handle: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
+    /// The web root that serves https://HANDLE/.well-known/atproto-did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webroot: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorAnswers {
+    /// Handles the doctor checks (instead of every account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handles: Vec<String>,
+}
+
+impl DoctorAnswers {
+    fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnswersError {
+    #[error("cannot read {path}: {why}")]
+    Read { path: PathBuf, why: String },
+    #[error("{path} is not a valid answers file: {why}")]
+    Parse { path: PathBuf, why: String },
+    #[error(
+        "{path}: {key} is a secret and does not belong in the answers file (it stays in pds.env)"
+    )]
+    Secret { path: PathBuf, key: String },
+    #[error("cannot write {path}: {why}")]
+    Write { path: PathBuf, why: String },
+}
+
+/// `pds-wizard.toml` in the directory of `env_file`.
+pub fn path_for(env_file: &Path) -> PathBuf {
+    env_file.parent().unwrap_or(Path::new(".")).join(FILE_NAME)
+}
+
+/// A key that must never be written here: the catalogue's secrets, and an SMTP URL that
+/// carries a password (or cannot be read).
+fn secret_key(key: &str, value: &str) -> bool {
+    if key == crate::email::URL_KEY {
+        // Without a password (the local sendmail, a relay that trusts this host) it is
+        // plain configuration; anything unreadable counts as secret.
+        return crate::email::parse(value).map_or(true, |s| !s.password.is_empty());
+    }
+    catalogue::lookup(key).is_some_and(|i| i.is_secret())
+}
+
+impl Answers {
+    fn check_no_secrets(&self, path: &Path) -> Result<(), AnswersError> {
+        match self.env.iter().find(|(k, v)| secret_key(k, v)) {
+            Some((k, _)) => Err(AnswersError::Secret {
+                path: path.to_path_buf(),
+                key: k.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Answers::default()
+    }
+
+    /// The file's text, with a header saying what it is.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).unwrap_or_default();
+        format!(
+            "# pds-wizard answers: the choices pds.env does not hold. No secrets: those stay in\n# pds.env. Replay with: pds-wizard apply --answers THIS_FILE [--dry-run]\n\n{body}"
+        )
+    }
+}
+
+/// Read an answers file; Ok(None) when there is none.
+pub fn load(path: &Path) -> Result<Option<Answers>, AnswersError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(AnswersError::Read {
+                path: path.to_path_buf(),
+                why: e.to_string(),
+            })
+        }
+    };
+    let a: Answers = toml::from_str(&text).map_err(|e| AnswersError::Parse {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })?;
+    a.check_no_secrets(path)?;
+    Ok(Some(a))
+}
+
+/// Write the answers (atomically, mode 0600, the previous version kept as a backup).
+/// Unchanged answers are not rewritten.
+pub fn save(path: &Path, answers: &Answers) -> Result<bool, AnswersError> {
+    answers.check_no_secrets(path)?;
+    let text = answers.to_toml();
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    safe_write(path, text.as_bytes(), WriteOptions::secret()).map_err(|e| AnswersError::Write {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Answers {
+        Answers {
+            env: BTreeMap::from([("PDS_HOSTNAME".into(), "pds.example.com".into())]),
+            email: EmailAnswers {
+                test_recipient: Some("me@example.com".into()),
+            },
+            proxy: Some(ProxyAnswers {
+                server: "nginx".into(),
+                out: Some("/etc/nginx/sites-available/pds.conf".into()),
+                upstream: Some("127.0.0.1:3000".into()),
+                tls: Some("certbot".into()),
+                handle_domains: vec!["alice.com,redirect=did:plc:abc".into()],
+                http_port: Some(HttpPort::Off(Off::Off)),
+                https_port: Some(8443),
+                ..ProxyAnswers::default()
+            }),
+            did_file: Some(DidFileAnswers {
+                handle: "alice.com".into(),
+                did: Some("did:plc:abc".into()),
+                webroot: Some("/var/www/alice.com".into()),
+            }),
+            doctor: DoctorAnswers {
+                handles: vec!["alice.com".into()],
+            },
+        }
+    }
+
+    #[test]
+    fn round_trips_through_the_file_with_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        assert_eq!(load(&p).unwrap(), None);
+        assert!(save(&p, &full()).unwrap());
+        assert!(!save(&p, &full()).unwrap(), "unchanged: not rewritten");
+        assert_eq!(load(&p).unwrap(), Some(full()));
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("http_port = \"off\""), "{text}");
+        assert!(text.starts_with("# pds-wizard answers"), "{text}");
+    }
+
+    #[test]
+    fn secrets_are_refused_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        for (k, v) in [
+            ("PDS_ADMIN_PASSWORD", "hunter2"),
+            ("PDS_JWT_SECRET", "00"),
+            ("PDS_EMAIL_SMTP_URL", "smtps://u:pw@smtp.example.com"),
+        ] {
+            let mut a = full();
+            a.env.insert(k.into(), v.into());
+            let e = save(&p, &a).unwrap_err();
+            assert!(e.to_string().contains(k), "{e}");
+            std::fs::write(&p, a.to_toml()).unwrap();
+            assert!(matches!(load(&p), Err(AnswersError::Secret { .. })));
+        }
+        // An SMTP URL without a password is not a secret.
+        let mut a = full();
+        a.env
+            .insert("PDS_EMAIL_SMTP_URL".into(), "smtp:///?sendmail=true".into());
+        assert!(save(&p, &a).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error_not_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(&p, "[proxy]\nserver = \"nginx\"\ntsl = \"acme\"\n").unwrap();
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains("tsl"), "{e}");
+    }
+}

@@ -1,0 +1,146 @@
+//! `pds-wizard apply`: replay an answers file without questions — pds.env values, the proxy
+//! config, the atproto-did file — each through the same safe-write path as the wizard, each
+//! change shown as a diff; then the doctor. The shape a fleet tool drives host by host.
+
+use super::{EXIT_ERROR, EXIT_OK};
+use crate::answers::{self, Answers};
+use crate::context::Context;
+use crate::envfile::display::changed_lines;
+use crate::envfile::Document;
+use crate::identity::{didfile, Did};
+use anyhow::{bail, Result};
+use std::path::Path;
+
+pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool) -> Result<u8> {
+    if json {
+        bail!("apply prints its changes as text; use its exit code, or `pds-wizard doctor --json` afterwards");
+    }
+    let path = answers_path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| answers::path_for(&ctx.env_file));
+    let a: Answers = match answers::load(&path) {
+        Ok(Some(a)) => a,
+        Ok(None) => bail!(
+            "{} does not exist (the wizard writes it beside pds.env; see README \"Answers file\")",
+            path.display()
+        ),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    println!(
+        "Applying {}{}",
+        path.display(),
+        if dry_run {
+            " (dry run: nothing is written)"
+        } else {
+            ""
+        }
+    );
+    // Every step runs; the exit code is the doctor's, or 2 when a step could not be applied.
+    let mut failed = false;
+
+    // 1. pds.env
+    let mut doc = Document::load(&ctx.env_file)?;
+    let before = doc.render();
+    for (k, v) in &a.env {
+        if let Err(e) = doc.set(k, v) {
+            eprintln!("✗ pds.env: {k}: {e}");
+            failed = true;
+        }
+    }
+    let diff = changed_lines(&before, &doc.render());
+    if diff.is_empty() {
+        println!("{}: no change", ctx.env_file.display());
+    } else {
+        println!("{}:", ctx.env_file.display());
+        for l in &diff {
+            println!("{l}");
+        }
+        if !dry_run {
+            match doc.save() {
+                Ok(r) => {
+                    print!("Wrote {}", ctx.env_file.display());
+                    if let Some(b) = &r.backup {
+                        print!("; previous version kept as {}", b.display());
+                    }
+                    println!(". Restart the PDS for it to take effect.");
+                }
+                Err(e) => {
+                    eprintln!("✗ pds.env not written: {e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+
+    // 2. The reverse proxy (planned from pds.env as it is now, or would be).
+    if let Some(p) = &a.proxy {
+        let server = match p.server.parse() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("✗ proxy.server: {e}");
+                return Ok(EXIT_ERROR);
+            }
+        };
+        let Some(out) = &p.out else {
+            eprintln!(
+                "✗ proxy.out is missing: where should the {} config go?",
+                p.server
+            );
+            return Ok(EXIT_ERROR);
+        };
+        let code = super::proxy::render_with(
+            ctx,
+            server,
+            &doc,
+            &p.plan_answers(),
+            Some(out),
+            dry_run,
+            false,
+            false,
+            false,
+        )?;
+        failed |= code != EXIT_OK;
+    }
+
+    // 3. The atproto-did file.
+    if let Some(d) = &a.did_file {
+        match (&d.webroot, &d.did) {
+            (Some(root), Some(did)) => match Did::parse(did) {
+                Ok(did) => {
+                    let file = didfile::did_file_path(root);
+                    let same =
+                        std::fs::read_to_string(&file).is_ok_and(|t| t.trim() == did.as_str());
+                    if same {
+                        println!("{}: no change", file.display());
+                    } else if dry_run {
+                        println!("{}: would write {}", file.display(), did.as_str());
+                    } else {
+                        match didfile::write_did_file(root, &did) {
+                            Ok(_) => println!("Wrote {} ({})", file.display(), did.as_str()),
+                            Err(e) => {
+                                eprintln!("✗ {}: {e}", file.display());
+                                failed = true;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    eprintln!("✗ did_file.did: {e}");
+                    failed = true;
+                }
+            },
+            _ => println!(
+                "did_file for {}: no web root or DID given, nothing to write",
+                d.handle
+            ),
+        }
+    }
+
+    // 4. The doctor, on the result.
+    println!();
+    let code = super::doctor::run(ctx, &[], &a.doctor.handles, false, false)?;
+    Ok(if failed { EXIT_ERROR } else { code })
+}
