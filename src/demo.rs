@@ -315,6 +315,11 @@ impl Lab {
         self.children.push((kind, child));
     }
 
+    /// The PDS stand-in's data directory (its account.sqlite holds the email codes).
+    pub fn pds_data_dir(&self) -> Option<PathBuf> {
+        self.is_live(Kind::Pds).then(|| self.dir.join("pds-data"))
+    }
+
     pub fn is_live(&self, kind: Kind) -> bool {
         self.standins.iter().any(|s| s.kind == kind && s.live)
     }

@@ -87,6 +87,8 @@ pub enum Modal {
     RestoreDraft(Draft),
     /// The last test send: diagnosis, then the SMTP conversation (password removed).
     Transcript(Vec<String>),
+    /// The codes the PDS meant to mail (email codes), read from its database.
+    Codes(Vec<String>),
     /// Offer to run this restart command (shown first, run only on "y").
     Restart(Vec<String>),
     /// The proxy config's diff against what is on disk; "y" writes it.
@@ -121,6 +123,7 @@ pub enum Action {
     /// The auto re-check timer fired.
     AutoRecheck,
     DidFileWritten(Result<String, String>),
+    CodesLoaded(Result<Vec<crate::pds::data::PendingCode>, String>),
     DidFileChecked(Box<DidFileCheck>),
     ProxyValidated(Box<Validation>),
     /// What was written (one line per file, with its backup), or why not.
@@ -148,6 +151,8 @@ pub enum Effect {
     },
     /// Look for the PDS's restart command (systemd unit or compose file).
     FindRestart,
+    /// Read the pending email codes from the PDS's data directory (read-only).
+    LoadCodes(PathBuf),
     /// Run the restart command the operator confirmed.
     Restart(Vec<String>),
     /// List the PDS's accounts (admin password from pds.env).
@@ -229,6 +234,8 @@ pub struct App {
     pub quit: bool,
     /// --demo: nothing outside the sandbox is touched (no server reloads).
     pub demo: bool,
+    /// Where the PDS keeps its databases, when not PDS_DATA_DIRECTORY (the demo's stand-in).
+    pub data_dir: Option<PathBuf>,
     /// --demo: which local stand-ins run (empty with --no-stand-ins).
     pub demo_standins: Option<Vec<crate::demo::StandIn>>,
     /// The answers file as loaded (or last saved): what the steps do not hold survives.
@@ -394,6 +401,7 @@ impl App {
             quit: false,
             demo: false,
             demo_standins: None,
+            data_dir: None,
             saved_answers: Default::default(),
             answered: Answered::default(),
             answers_due: false,
@@ -747,6 +755,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             ));
             vec![]
         }
+        Action::CodesLoaded(r) => {
+            app.status = None;
+            app.modal = Some(Modal::Codes(super::strings::pending_codes(r)));
+            vec![]
+        }
         Action::TestMailDone(report) => {
             app.status = Some((report.finding.level, report.finding.what.clone()));
             app.email.test = TestState::Done(report);
@@ -819,6 +832,14 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                         app.modal = Some(Modal::Transcript(lines));
                     }
                     return vec![];
+                }
+                if ctrl(&k, 'o') {
+                    let dir = app
+                        .data_dir
+                        .clone()
+                        .unwrap_or_else(|| crate::pds::data::data_dir(&app.working));
+                    app.status = Some((Level::Info, super::strings::READING_CODES.into()));
+                    return vec![Effect::LoadCodes(dir)];
                 }
                 if app.email.on_key(k) {
                     app.email_changed()
@@ -1049,8 +1070,10 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             vec![]
         }
-        Modal::Transcript(_) => {
-            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q')) || ctrl(&k, 'l')
+        Modal::Transcript(_) | Modal::Codes(_) => {
+            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'))
+                || ctrl(&k, 'l')
+                || ctrl(&k, 'o')
             {
                 app.modal = None;
             }

@@ -106,6 +106,9 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
             .get("PDS_HOSTNAME")
             .map(|h| crate::identity::diddoc::pds_public_url(&h, base.get("PDS_PORT").as_deref())),
     };
+    if let Some(lab) = &lab {
+        app.data_dir = lab.pds_data_dir();
+    }
     if let Some(a) = &saved {
         app.load_answers(a);
     }
@@ -328,6 +331,15 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                     to,
                     options,
                 );
+                vec![]
+            }
+            Effect::LoadCodes(dir) => {
+                let tx = runner.tx.clone();
+                runner.runtime.spawn_blocking(move || {
+                    let r = crate::pds::data::pending_codes(&dir)
+                        .map_err(|e| format!("{e} — {}", e.fix()));
+                    let _ = tx.send(Action::CodesLoaded(r));
+                });
                 vec![]
             }
             Effect::FindRestart => {

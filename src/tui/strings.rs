@@ -5,7 +5,7 @@ pub const UNSAVED: &str = "unsaved changes";
 pub const HINT_SIDEBAR: &str = "↑↓ step  Enter open  ^S review & save  ? help  q quit";
 pub const HINT_FORM: &str = "Tab/↑↓ field  Esc steps  ^R reveal  ^S review & save  F1 help";
 pub const HINT_EMAIL: &str =
-    "Tab/↑↓ field  ←→ choose  ^T test mail  ^L transcript  ^S save  F1 help";
+    "Tab/↑↓ field  ←→ choose  ^T test mail  ^L transcript  ^O codes  F1 help";
 pub const HINT_HANDLE: &str = "Tab/↑↓ field  ←→ pick account  ^T check now  Esc steps  F1 help";
 pub const HINT_DIDFILE: &str =
     "Tab/↑↓ field  ^W write file  ^T check over HTTPS  Esc steps  F1 help";
@@ -26,18 +26,16 @@ pub const HELP: &[(&str, &str)] = &[
     ("Space", "switch a yes/no field"),
     ("Ctrl-R", "show or hide a secret while typing it"),
     ("Ctrl-S", "review the changes to pds.env and save them"),
+    // Each line fits the pop-up at 80x24: a key column of 15, about 50 for the text.
     (
-        "Ctrl-T / Ctrl-L",
-        "Email: send a test mail / show the transcript",
+        "Ctrl-T/L/O",
+        "Email: test mail / transcript / pending codes",
     ),
     (
-        "Ctrl-P / Ctrl-V / Ctrl-W",
-        "Reverse proxy: show the config / have the server check it / write it",
+        "Ctrl-P/V/W",
+        "Proxy: show config / server's check / write it",
     ),
-    (
-        "r / R / c",
-        "Doctor: re-run the chosen check / every check; ask the relays to crawl",
-    ),
+    ("r / R / c", "Doctor: re-run one / all; ask relays to crawl"),
     ("Ctrl-U", "clear the field"),
     ("? / F1", "this help"),
     (
@@ -104,3 +102,39 @@ pub fn proxy_write_body(placements: &[crate::proxy::install::Placement], room: u
 /// The sidebar's heading for the demo's stand-ins.
 pub const DEMO_STANDINS: &str = "Demo stand-ins";
 pub const DEMO_NO_STANDINS: &str = "none (--no-stand-ins)";
+
+pub const READING_CODES: &str = "reading the codes the PDS meant to mail…";
+
+/// The pending-codes pop-up: one block per code, live ones first as the PDS lists them.
+pub fn pending_codes(r: Result<Vec<crate::pds::data::PendingCode>, String>) -> Vec<String> {
+    use crate::pds::data::age_text;
+    let codes = match r {
+        Err(e) => return vec![format!("✗ {e}")],
+        Ok(c) => c,
+    };
+    if codes.is_empty() {
+        return vec![
+            "No codes are waiting.".into(),
+            String::new(),
+            "A code appears when someone asks the app for one (confirm email, reset password, move the account); it is valid for 15 minutes.".into(),
+        ];
+    }
+    let mut out = vec![
+        "While email is broken, give the account holder the code directly (it is as good as the mail).".into(),
+        String::new(),
+    ];
+    for c in codes {
+        let who = c.handle.clone().unwrap_or_else(|| c.did.clone());
+        let age = c
+            .age_seconds
+            .map(age_text)
+            .unwrap_or_else(|| c.requested_at.clone());
+        out.push(format!(
+            "{who}: {}  — to {}, {age} ago{}",
+            c.code,
+            c.purpose_text(),
+            if c.expired { " (expired)" } else { "" }
+        ));
+    }
+    out
+}

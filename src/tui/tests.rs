@@ -1053,3 +1053,45 @@ mod answers_file {
         assert!(a.current_answers().did_file.is_none());
     }
 }
+
+mod pending_codes {
+    use super::*;
+    use crate::pds::data::PendingCode;
+
+    #[test]
+    fn ctrl_o_reads_the_codes_and_shows_them() {
+        let mut a = app();
+        key(&mut a, KeyCode::Down);
+        key(&mut a, KeyCode::Enter);
+        let effects = ctrl(&mut a, 'o');
+        // Read from PDS_DATA_DIRECTORY of pds.env (the demo file says /pds).
+        assert!(
+            matches!(effects.as_slice(), [Effect::LoadCodes(d)] if d == std::path::Path::new("/pds")),
+            "{effects:?}"
+        );
+        let code = PendingCode {
+            did: "did:plc:ewvi7nxzyoun6zhxrhs64oiz".into(),
+            handle: Some("alice.example.com".into()),
+            email: Some("alice@example.com".into()),
+            purpose: "reset_password".into(),
+            code: "ABCDE-23456".into(),
+            requested_at: "2026-11-24T11:00:00.000Z".into(),
+            age_seconds: Some(180),
+            expired: false,
+        };
+        update(&mut a, Action::CodesLoaded(Ok(vec![code])));
+        let shown = text(&screen(&a, 100, 30));
+        assert!(
+            shown.contains("alice.example.com: ABCDE-23456  — to reset the password, 3 min ago"),
+            "{shown}"
+        );
+        ctrl(&mut a, 'o');
+        assert!(a.modal.is_none());
+        // An unreadable database says why and what to do.
+        update(
+            &mut a,
+            Action::CodesLoaded(Err("cannot read /pds/account.sqlite — run as root".into())),
+        );
+        assert!(text(&screen(&a, 100, 30)).contains("run as root"));
+    }
+}

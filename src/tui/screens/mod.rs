@@ -133,6 +133,15 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 area.height.saturating_sub(2),
             );
         }
+        Some(Modal::Codes(lines)) => draw_popup_sized(
+            frame,
+            area,
+            theme,
+            " Codes the PDS meant to mail (read-only; Esc closes) ",
+            &lines.join("\n"),
+            76,
+            area.height.saturating_sub(2),
+        ),
         Some(Modal::ProxyWrite(placements)) => {
             let body =
                 strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
