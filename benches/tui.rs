@@ -158,7 +158,7 @@ fn main() {
         let _ = s.child.wait();
     }
     println!(
-        "wizard benchmark: release binary, --demo, 80x24 pseudo-terminal, median of {runs} runs"
+        "wizard benchmark: release binary, --demo --no-stand-ins, 80x24 pseudo-terminal, median of {runs} runs"
     );
     println!(
         "  start to first frame        {:>7.1} ms",

@@ -667,11 +667,11 @@ impl Lab {
         match rx.recv_timeout(START_LIMIT) {
             Ok(line) if !line.trim().is_empty() => Ok((child, line)),
             Ok(_) => {
-                stop(&mut child);
+                stop_process(&mut child);
                 Err(self.log_hint(log, &format!("the {} stand-in exited", kind.label())))
             }
             Err(_) => {
-                stop(&mut child);
+                stop_process(&mut child);
                 Err(format!(
                     "the {} stand-in did not start within {} s",
                     kind.label(),
@@ -695,7 +695,7 @@ impl Lab {
                 return Err(self.log_hint(log, "it exited"));
             }
             if Instant::now() > deadline {
-                stop(&mut child);
+                stop_process(&mut child);
                 return Err(format!("nothing listened on {addr} within 10 s"));
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -707,7 +707,7 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for (_, child) in &mut self.children {
-            stop(child);
+            stop_process(child);
         }
     }
 }
@@ -742,8 +742,8 @@ pub fn nsd_conf(dir: &Path, port: u16, zone: &str) -> String {
     )
 }
 
-/// SIGTERM, a moment to close down, then SIGKILL.
-fn stop(child: &mut Child) {
+/// Close its stdin, SIGTERM, a moment to close down, then SIGKILL.
+pub fn stop_process(child: &mut Child) {
     drop(child.stdin.take());
     // SAFETY: kill(2) on our own child's pid.
     unsafe {

@@ -94,6 +94,18 @@ fn nodemailer_parse(urls: &[String]) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Each URL as we read it and as nodemailer does.
+fn both_parse(urls: &[String]) -> Vec<(String, SmtpSettings, serde_json::Value)> {
+    let theirs = nodemailer_parse(urls);
+    urls.iter()
+        .zip(theirs)
+        .map(|(u, t)| {
+            let ours = parse(u).unwrap_or_else(|e| panic!("{u}: {e}"));
+            (u.clone(), ours, t)
+        })
+        .collect()
+}
+
 fn agree(url: &str, ours: &SmtpSettings, theirs: &serde_json::Value) {
     assert_eq!(theirs["host"], ours.host.as_str(), "host of {url}");
     if let Some(p) = theirs["port"].as_u64() {
@@ -177,10 +189,8 @@ fn hand_written_urls_are_misread_the_same_way() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let theirs = nodemailer_parse(&urls);
-    for (url, t) in urls.iter().zip(&theirs) {
-        let ours = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-        agree(url, &ours, t);
+    for (url, ours, t) in both_parse(&urls) {
+        agree(&url, &ours, &t);
     }
     // A bare % makes both give up (the PDS would not start).
     let t = nodemailer_parse(&["smtps://u:100%@h".to_string()]);
@@ -207,9 +217,7 @@ fn sendmail_urls_pick_the_transport_nodemailer_picks() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let theirs = nodemailer_parse(&urls);
-    for (url, t) in urls.iter().zip(&theirs) {
-        let ours = parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    for (url, ours, t) in both_parse(&urls) {
         assert_eq!(t["sendmail"], ours.is_sendmail(), "sendmail of {url}: {t}");
         if ours.is_sendmail() {
             assert_eq!(

@@ -18,6 +18,23 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Start a lab script that prints one JSON line when it is ready; the child and that line.
+fn spawn_reporting(cmd: &mut Command, what: &str) -> (Child, serde_json::Value) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e} (run scripts/test, which installs it)"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v =
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("{what} did not start: {line:?}"));
+    (child, v)
+}
+
 /// Wait until something accepts TCP connections at `addr` (servers are ready then).
 fn wait_for_port(addr: std::net::SocketAddr, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -74,29 +91,19 @@ impl SmtpServers {
         std::fs::create_dir(&outdir).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/smtp_server.py");
         // Debian's python3-aiosmtpd is for /usr/bin/python3 (not a pyenv python on PATH).
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(&script)
-            .args([
-                ca.cert.to_str().unwrap(),
-                ca.key.to_str().unwrap(),
-                outdir.to_str().unwrap(),
-                USER,
-                REJECTED_SENDER,
-            ])
-            .env("SMTP_LAB_PASSWORD", PASSWORD)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect(
-                "/usr/bin/python3 with aiosmtpd: run scripts/test, which installs python3-aiosmtpd",
-            );
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ports: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the SMTP test server did not start (is python3-aiosmtpd installed? run scripts/test): {line:?}"));
+        let (child, ports) = spawn_reporting(
+            Command::new("/usr/bin/python3")
+                .arg(&script)
+                .args([
+                    ca.cert.to_str().unwrap(),
+                    ca.key.to_str().unwrap(),
+                    outdir.to_str().unwrap(),
+                    USER,
+                    REJECTED_SENDER,
+                ])
+                .env("SMTP_LAB_PASSWORD", PASSWORD),
+            "the SMTP test server (/usr/bin/python3 with python3-aiosmtpd)",
+        );
         SmtpServers {
             child,
             starttls: ports["starttls"].as_u64().unwrap() as u16,
@@ -285,18 +292,7 @@ impl Nginx {
 
 /// SIGTERM lets a server close down cleanly; SIGKILL only if it does not.
 fn terminate(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    pds_wizard::demo::stop_process(child);
 }
 
 impl Drop for Nginx {
@@ -374,24 +370,16 @@ impl PdsLab {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/pds_lab.js");
         let mut env = env;
         env["PDS_ADMIN_PASSWORD"] = PDS_ADMIN.into();
-        let mut child = Command::new("node")
-            .arg(&script)
-            .arg(dir.path())
-            .env("NODE_PATH", &modules)
-            .env("PDS_LAB_ENV", env.to_string())
-            // This machine points Node at the system bundle; the lab needs none.
-            .env_remove("NODE_EXTRA_CA_CERTS")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ports: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the PDS lab did not start: {line:?}"));
+        let (child, ports) = spawn_reporting(
+            Command::new("node")
+                .arg(&script)
+                .arg(dir.path())
+                .env("NODE_PATH", &modules)
+                .env("PDS_LAB_ENV", env.to_string())
+                // This machine points Node at the system bundle; the lab needs none.
+                .env_remove("NODE_EXTRA_CA_CERTS"),
+            "the PDS lab (node)",
+        );
         PdsLab {
             child,
             pds_url: format!("http://localhost:{}", ports["pds"]),
@@ -473,20 +461,12 @@ pub struct Relay {
 impl Relay {
     pub fn start(host: &str, seq: i64, status: &str) -> Relay {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/relay.py");
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(&script)
-            .args([host, &seq.to_string(), status])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("/usr/bin/python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|_| panic!("the stand-in relay did not start: {line:?}"));
+        let (child, v) = spawn_reporting(
+            Command::new("/usr/bin/python3")
+                .arg(&script)
+                .args([host, &seq.to_string(), status]),
+            "the stand-in relay (/usr/bin/python3)",
+        );
         Relay {
             child,
             url: format!("http://127.0.0.1:{}", v["port"]),
