@@ -59,6 +59,11 @@ const QUICK: [&str; 2] = ["--timeout", "2"];
 #[test]
 fn dry_run_shows_every_change_and_writes_nothing() {
     let (dir, env, file) = setup();
+    // A typo'd key is applied (the PDS may read keys we do not know) but named.
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("[env]\n", "[env]\nPDS_CRAWLER = \"https://bsky.network\"\n");
+    std::fs::write(&file, text).unwrap();
     let before = std::fs::read(&env).unwrap();
     let mut args = QUICK.to_vec();
     args.extend(["apply", "--answers", file.to_str().unwrap(), "--dry-run"]);
@@ -76,6 +81,10 @@ fn dry_run_shows_every_change_and_writes_nothing() {
     assert!(text.contains("pds.conf (new file)"), "{text}");
     assert!(
         text.contains("would write did:plc:ewvi7nxzyoun6zhxrhs64oiz"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PDS_CRAWLER is not a key the PDS reads; did you mean PDS_CRAWLERS?"),
         "{text}"
     );
     assert_eq!(std::fs::read(&env).unwrap(), before);

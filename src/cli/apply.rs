@@ -45,6 +45,15 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
     let mut doc = Document::load(&ctx.env_file)?;
     let before = doc.render();
     for (k, v) in &a.env {
+        if crate::envfile::catalogue::lookup(k).is_none() {
+            // Written all the same (the PDS may know keys we do not), but a typo is likelier.
+            match crate::envfile::catalogue::suggest(k) {
+                Some(near) => {
+                    eprintln!("! pds.env: {k} is not a key the PDS reads; did you mean {near}?")
+                }
+                None => eprintln!("! pds.env: {k} is not a key the PDS reads"),
+            }
+        }
         if let Err(e) = doc.set(k, v) {
             eprintln!("✗ pds.env: {k}: {e}");
             failed = true;
