@@ -158,3 +158,19 @@ fn a_secret_in_the_answers_file_is_refused_before_anything_is_written() {
     assert_eq!(std::fs::read(&env).unwrap(), before);
     assert!(!dir.path().join("sites-available/pds.conf").exists());
 }
+
+#[test]
+fn answers_that_cannot_be_applied_stop_before_the_first_write() {
+    let (dir, env, file) = setup();
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("server = \"nginx\"", "server = \"apache\"");
+    std::fs::write(&file, text).unwrap();
+    let before = std::fs::read(&env).unwrap();
+    let out = run_cli(&env, &["apply", "--answers", file.to_str().unwrap()], "");
+    let said = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("proxy.server"), "{said}");
+    assert_eq!(std::fs::read(&env).unwrap(), before, "pds.env was written");
+    assert!(!dir.path().join("www/.well-known/atproto-did").exists());
+}

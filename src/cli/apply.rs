@@ -29,6 +29,28 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             return Ok(EXIT_ERROR);
         }
     };
+    // Answers that cannot be applied stop everything before the first write.
+    let proxy = match &a.proxy {
+        None => None,
+        Some(p) => {
+            let server: crate::proxy::Server = match p.server.parse() {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {}: proxy.server: {e}", path.display());
+                    return Ok(EXIT_ERROR);
+                }
+            };
+            let Some(out) = p.out.clone() else {
+                eprintln!(
+                    "error: {}: proxy.out is missing: where should the {} config go?",
+                    path.display(),
+                    p.server
+                );
+                return Ok(EXIT_ERROR);
+            };
+            Some((server, out, p.plan_answers()))
+        }
+    };
     println!(
         "Applying {}{}",
         path.display(),
@@ -85,26 +107,12 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
     }
 
     // 2. The reverse proxy (planned from pds.env as it is now, or would be).
-    if let Some(p) = &a.proxy {
-        let server = match p.server.parse() {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("✗ proxy.server: {e}");
-                return Ok(EXIT_ERROR);
-            }
-        };
-        let Some(out) = &p.out else {
-            eprintln!(
-                "✗ proxy.out is missing: where should the {} config go?",
-                p.server
-            );
-            return Ok(EXIT_ERROR);
-        };
+    if let Some((server, out, plan)) = &proxy {
         let code = super::proxy::render_with(
             ctx,
-            server,
+            *server,
             &doc,
-            &p.plan_answers(),
+            plan,
             Some(out),
             dry_run,
             false,
