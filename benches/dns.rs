@@ -5,22 +5,17 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
+
+use support::median;
 
 use pds_wizard::identity::dns::{check_txt, DnsOptions};
 use pds_wizard::identity::{Did, Handle};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() {
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let runs = support::runs(50);
     let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
     let nsd = common::Nsd::start(
         "example.test",

@@ -8,8 +8,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use common::{make_ca, run_cli, Nginx, Nsd, PdsLab, SmtpServers, PASSWORD, USER};
+use support::median;
+
+use common::{make_ca, Nginx, Nsd, PdsLab, SmtpServers, PASSWORD, USER};
 use pds_wizard::context::Context;
 use pds_wizard::doctor::{run_all, run_one, Inputs, CHECKS};
 use std::io::{Read, Write};
@@ -82,11 +85,6 @@ fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() {
     let delay = Duration::from_millis(
         std::env::var("DELAY_MS")
@@ -94,10 +92,7 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(200),
     );
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+    let runs = support::runs(5);
 
     let lab = PdsLab::start_with(serde_json::json!({
         "PDS_HOSTNAME": HOST,
@@ -149,32 +144,7 @@ fn main() {
     // nginx with the config `proxy render` writes, upstream the delayed PDS.
     let port = common::free_dual_port();
     let out = dir.path().join("sites/pds.conf");
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let o = run_cli(
-        &env,
-        &[
-            "proxy",
-            "render",
-            "nginx",
-            "--tls",
-            "files",
-            "--cert",
-            ca.cert.to_str().unwrap(),
-            "--key",
-            ca.key.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1",
-            "--http-port",
-            "off",
-            "--https-port",
-            &port.to_string(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-validate",
-        ],
-        "",
-    );
-    assert!(o.status.success(), "{}", common::output_text(&o));
+    common::render_loopback_nginx(&env, &out, &ca.cert, &ca.key, port);
     let ndir = tempfile::tempdir().unwrap();
     let nca = make_ca(ndir.path());
     let nginx = Nginx::start_in(ndir, port, &nca, &format!("include {};\n", out.display()));
@@ -198,7 +168,7 @@ fn main() {
 
     let mut concurrent = Vec::new();
     let mut slowest = Vec::new();
-    let mut sequential = Vec::new();
+    let mut sequential: Vec<Duration> = Vec::new();
     let mut per_check: Vec<Vec<Duration>> = vec![Vec::new(); CHECKS.len()];
     for _ in 0..runs {
         let inputs = Arc::new(Inputs::from_context(&ctx, vec![]));

@@ -10,6 +10,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
 
 #[path = "../tests/common/pty.rs"]
 mod pty;
+mod support;
+
+use support::median;
 
 use pty::Session;
 
@@ -68,16 +71,8 @@ fn key_latency(s: &mut Session) -> Duration {
     median(times)
 }
 
-fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn main() {
-    let runs: usize = std::env::var("RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+    let runs = support::runs(5);
     let (mut first_frame, mut per_key, mut wakeups, mut rss, mut idle_bytes, mut full) = (
         Vec::new(),
         Vec::new(),

@@ -33,7 +33,7 @@ const START_LIMIT: Duration = Duration::from_secs(60);
 
 /// The sandbox directory: `$XDG_STATE_HOME/pds-wizard/demo` (else ~/.local/state/…).
 pub fn sandbox_dir() -> PathBuf {
-    crate::tui::draft::state_dir().join("demo")
+    crate::fsutil::state_dir().join("demo")
 }
 
 /// A fresh sandbox copy of the demo env file (mode 0600), kept between runs.
@@ -760,8 +760,9 @@ pub fn stop_process(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// A port free on 127.0.0.1 for both UDP and TCP (DNS listens on both).
-fn free_dual_port() -> std::io::Result<u16> {
+/// A port free on 127.0.0.1 for both UDP and TCP (DNS listens on both), checked then
+/// released.
+pub fn free_dual_port() -> std::io::Result<u16> {
     for _ in 0..100 {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
         let port = udp.local_addr()?.port();

@@ -223,6 +223,19 @@ fn prune_backups(dir: &Path, name: &str, keep: usize) -> Result<Vec<PathBuf>, Wr
     Ok(removed)
 }
 
+/// `$XDG_STATE_HOME/pds-wizard`, else `~/.local/state/pds-wizard`: drafts, the demo sandbox.
+pub fn state_dir() -> PathBuf {
+    match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d).join("pds-wizard"),
+        None => {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("/root"));
+            home.join(".local/state/pds-wizard")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

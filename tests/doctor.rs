@@ -89,32 +89,7 @@ impl Lab {
         let env = self.env("render.env", |t| t);
         let port = common::free_dual_port();
         let out = self.dir.path().join(format!("sites-{port}/pds.conf"));
-        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        let o = run_cli(
-            &env,
-            &[
-                "proxy",
-                "render",
-                "nginx",
-                "--tls",
-                "files",
-                "--cert",
-                cert.0.to_str().unwrap(),
-                "--key",
-                cert.1.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1",
-                "--http-port",
-                "off",
-                "--https-port",
-                &port.to_string(),
-                "--out",
-                out.to_str().unwrap(),
-                "--no-validate",
-            ],
-            "",
-        );
-        assert!(o.status.success(), "{}", output_text(&o));
+        common::render_loopback_nginx(&env, &out, cert.0, cert.1, port);
         let conf = edit(std::fs::read_to_string(&out).unwrap());
         std::fs::write(&out, conf).unwrap();
         let dir = tempfile::tempdir().unwrap();

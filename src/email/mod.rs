@@ -123,10 +123,7 @@ impl SmtpSettings {
     /// speaking SMTP. Truthy the way nodemailer reads query values: "false", "0" and ""
     /// turn it off (they become false or 0), anything else turns it on.
     pub fn is_sendmail(&self) -> bool {
-        self.option("sendmail").is_some_and(|v| {
-            // Node: isNaN("") is false and Number("") is 0.
-            !v.trim().is_empty() && v != "false" && v.parse::<f64>().ok().is_none_or(|n| n != 0.0)
-        })
+        sendmail_in(&self.options)
     }
 
     /// The program nodemailer runs (`?path=`; else `sendmail`, looked up on PATH).
@@ -184,6 +181,17 @@ const QUERY: &AsciiSet = USERINFO;
 const SENDMAIL_PATH: &AsciiSet = &USERINFO.remove(b'/');
 /// Query keys keep their dots (`tls.rejectUnauthorized`).
 const QUERY_KEY: &AsciiSet = &USERINFO.remove(b'.');
+
+/// Whether URL options turn on nodemailer's sendmail transport (see `is_sendmail`).
+pub fn sendmail_in(options: &[(String, String)]) -> bool {
+    options
+        .iter()
+        .find(|(k, _)| k == "sendmail")
+        .is_some_and(|(_, v)| {
+            // Node: isNaN("") is false and Number("") is 0.
+            !v.trim().is_empty() && v != "false" && v.parse::<f64>().ok().is_none_or(|n| n != 0.0)
+        })
+}
 
 /// The URL for these settings, as the PDS expects it.
 pub fn compose(s: &SmtpSettings) -> Result<String, UrlError> {

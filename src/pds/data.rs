@@ -43,16 +43,21 @@ pub fn data_dir(doc: &crate::envfile::Document) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/pds"))
 }
 
+/// An SQLite error on `path`, as the operator reads it.
+fn unreadable(path: &Path) -> impl Fn(rusqlite::Error) -> DataError + Copy + '_ {
+    move |e| DataError::Unreadable {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    }
+}
+
 fn open(path: &Path) -> Result<Connection, DataError> {
     if !path.exists() {
         return Err(DataError::Missing {
             path: path.to_path_buf(),
         });
     }
-    let unreadable = |e: rusqlite::Error| DataError::Unreadable {
-        path: path.to_path_buf(),
-        why: e.to_string(),
-    };
+    let unreadable = unreadable(path);
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -116,10 +121,7 @@ fn age_of(requested_at: &str) -> Option<i64> {
 pub fn pending_codes(data_dir: &Path) -> Result<Vec<PendingCode>, DataError> {
     let path = data_dir.join("account.sqlite");
     let conn = open(&path)?;
-    let unreadable = |e: rusqlite::Error| DataError::Unreadable {
-        path: path.clone(),
-        why: e.to_string(),
-    };
+    let unreadable = unreadable(&path);
     let mut stmt = conn
         .prepare(
             "SELECT t.did, a.handle, acc.email, t.purpose, t.token, t.requestedAt
@@ -154,10 +156,7 @@ pub fn pending_codes(data_dir: &Path) -> Result<Vec<PendingCode>, DataError> {
 pub fn latest_seq(data_dir: &Path) -> Result<Option<i64>, DataError> {
     let path = data_dir.join("sequencer.sqlite");
     let conn = open(&path)?;
-    let unreadable = |e: rusqlite::Error| DataError::Unreadable {
-        path: path.clone(),
-        why: e.to_string(),
-    };
+    let unreadable = unreadable(&path);
     let from_sequence: Option<i64> = conn
         .query_row(
             "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'",

@@ -16,18 +16,7 @@ pub struct Draft {
     pub answers: BTreeMap<String, String>,
 }
 
-/// `$XDG_STATE_HOME/pds-wizard`, else `~/.local/state/pds-wizard`.
-pub fn state_dir() -> PathBuf {
-    match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d).join("pds-wizard"),
-        None => {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/root"));
-            home.join(".local/state/pds-wizard")
-        }
-    }
-}
+use crate::fsutil::state_dir;
 
 pub fn fingerprint(bytes: &[u8]) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();

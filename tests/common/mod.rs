@@ -191,13 +191,7 @@ pub fn bind_dual() -> (std::net::UdpSocket, std::net::TcpListener, u16) {
 
 /// A free port on 127.0.0.1 for both UDP and TCP (checked, then released).
 pub fn free_dual_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+    pds_wizard::demo::free_dual_port().expect("a free port on 127.0.0.1")
 }
 
 /// NSD, authoritative for one zone, on 127.0.0.1:PORT (LAB.md).
@@ -478,4 +472,35 @@ impl Drop for Relay {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// `proxy render nginx` with `cert` and `key`, listening on 127.0.0.1:`port` only (no plain
+/// HTTP), written to `out` by the real binary; the caller runs it in nginx.
+pub fn render_loopback_nginx(env: &Path, out: &Path, cert: &Path, key: &Path, port: u16) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let o = run_cli(
+        env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--tls",
+            "files",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1",
+            "--http-port",
+            "off",
+            "--https-port",
+            &port.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-validate",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", output_text(&o));
 }

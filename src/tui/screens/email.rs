@@ -130,11 +130,7 @@ impl EmailScreen {
 
     /// The local sendmail transport: no server, port or login.
     fn is_sendmail(&self) -> bool {
-        SmtpSettings {
-            options: self.options.clone(),
-            ..SmtpSettings::default()
-        }
-        .is_sendmail()
+        email::sendmail_in(&self.options)
     }
 
     /// The settings as typed.
