@@ -4,7 +4,6 @@
 //! replay it on many hosts. It never holds a secret: secret keys are refused on load and on
 //! save, and it is written 0600 all the same.
 
-use crate::envfile::catalogue;
 use crate::fsutil::{safe_write, WriteOptions};
 use crate::proxy::PlanAnswers;
 use serde::{Deserialize, Serialize};
@@ -156,15 +155,12 @@ pub fn path_for(env_file: &Path) -> PathBuf {
     env_file.parent().unwrap_or(Path::new(".")).join(FILE_NAME)
 }
 
-/// A key that must never be written here: the catalogue's secrets, and an SMTP URL that
-/// carries a password (or cannot be read).
+/// A value that must never be written here: anything the masking rule would hide (a
+/// secret key's value, a URL with a password, a URL too broken to tell). An SMTP URL
+/// without a password (the local sendmail, a relay that trusts this host) is plain
+/// configuration and stays.
 fn secret_key(key: &str, value: &str) -> bool {
-    if key == crate::email::URL_KEY {
-        // Without a password (the local sendmail, a relay that trusts this host) it is
-        // plain configuration; anything unreadable counts as secret.
-        return crate::email::parse(value).map_or(true, |s| !s.password.is_empty());
-    }
-    catalogue::lookup(key).is_some_and(|i| i.is_secret())
+    crate::secret::mask_value(key, value) != value
 }
 
 impl Answers {
@@ -281,6 +277,16 @@ mod tests {
             ("PDS_ADMIN_PASSWORD", "hunter2"),
             ("PDS_JWT_SECRET", "00"),
             ("PDS_EMAIL_SMTP_URL", "smtps://u:pw@smtp.example.com"),
+            ("PDS_EMAIL_SMTP_URL", "smtps://u:p/w@smtp.example.com"),
+            (
+                "PDS_MODERATION_EMAIL_SMTP_URL",
+                "smtps://u:pw@smtp.example.com",
+            ),
+            ("PDS_HCAPTCHA_SECRET_KEY", "0x1234"),
+            ("PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+            ("PDS_RATE_LIMIT_BYPASS_KEY", "let-me-in"),
+            ("MY_BACKUP_TOKEN", "abcd"),
+            ("MY_BACKUP_URL", "https://u:pw@backup.example.com"),
         ] {
             let mut a = full();
             a.env.insert(k.into(), v.into());

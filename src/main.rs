@@ -3,6 +3,8 @@ use pds_wizard::cli::{self, Cli};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Before anything can panic (the wizard's terminal restore wraps this hook).
+    pds_wizard::secret::install_panic_scrubber();
     let cli = Cli::parse();
     match &cli.command {
         Some(_) if cli.demo => {
@@ -19,7 +21,7 @@ fn main() -> ExitCode {
         ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", pds_wizard::secret::scrub(&format!("{e:#}")));
                 ExitCode::from(cli::EXIT_ERROR)
             }
         },

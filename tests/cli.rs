@@ -383,3 +383,83 @@ fn no_secret_in_any_report_or_json() {
         }
     }
 }
+
+#[test]
+fn every_secret_the_pds_reads_is_masked_and_kept_off_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str(
+        "PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY=wJalrXUtnFEMI-K7MDENG\nPDS_HCAPTCHA_TOKEN_SALT=Salt-Of-The-Earth-9\nMY_BACKUP_TOKEN=Backup-Token-Qz81\n",
+    );
+    std::fs::write(&env, text).unwrap();
+    let o = run(&env, &["env", "show"], None);
+    let shown = out(&o);
+    for s in ["wJalrXUtnFEMI", "Salt-Of-The-Earth", "Backup-Token"] {
+        assert!(!shown.contains(s), "{shown}");
+    }
+    // Keys the PDS reads are not called unknown; an unknown one still is.
+    let line = |k: &str| {
+        shown
+            .lines()
+            .find(|l| l.starts_with(k))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        !line("PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY").contains("not read by the PDS"),
+        "{shown}"
+    );
+    assert!(
+        line("MY_BACKUP_TOKEN").contains("not read by the PDS"),
+        "{shown}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&run(&env, &["--json", "env", "show"], None).stdout).unwrap();
+    let entry = |k: &str| {
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry("PDS_HCAPTCHA_TOKEN_SALT")["secret"], true);
+    assert_eq!(entry("MY_BACKUP_TOKEN")["secret"], true);
+    assert_eq!(entry("MY_NOTE")["secret"], false);
+
+    // On the command line (where `ps` shows it) every secret is refused, and not echoed.
+    for arg in [
+        "PDS_HCAPTCHA_SECRET_KEY=Cmdline-Secret-1",
+        "PDS_ENTRYWAY_ADMIN_TOKEN=Cmdline-Secret-1",
+        "MY_API_TOKEN=Cmdline-Secret-1",
+        "PDS_MODERATION_EMAIL_SMTP_URL=smtps://u:Cmdline-Secret-1@smtp.example.com",
+        "MY_BACKUP_URL=https://u:Cmdline-Secret-1@backup.example.com",
+    ] {
+        let o = run(&env, &["env", "set", arg], None);
+        assert_eq!(o.status.code(), Some(2), "{arg}: {}", out(&o));
+        assert!(out(&o).contains("standard input"), "{}", out(&o));
+        assert!(!out(&o).contains("Cmdline-Secret"), "{}", out(&o));
+    }
+    // From standard input it is taken, and only a mask is printed.
+    let o = run(
+        &env,
+        &["env", "set", "PDS_HCAPTCHA_SECRET_KEY=-"],
+        Some("Stdin-Secret-22\n"),
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains("Stdin-Secret"), "{}", out(&o));
+    assert!(std::fs::read_to_string(&env)
+        .unwrap()
+        .contains("PDS_HCAPTCHA_SECRET_KEY=Stdin-Secret-22"));
+    // `--reveal` is the one way to see it.
+    let o = run(
+        &env,
+        &["env", "get", "PDS_HCAPTCHA_SECRET_KEY", "--reveal"],
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Stdin-Secret-22");
+    let o = run(&env, &["env", "set", "Stdin-Secret-22"], None);
+    assert!(!out(&o).contains("Stdin-Secret"), "{}", out(&o));
+}

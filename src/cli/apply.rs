@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             path.display()
         ),
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Ok(EXIT_ERROR);
         }
     };
@@ -36,12 +36,12 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             let server: crate::proxy::Server = match p.server.parse() {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("error: {}: proxy.server: {e}", path.display());
+                    errln!("error: {}: proxy.server: {e}", path.display());
                     return Ok(EXIT_ERROR);
                 }
             };
             let Some(out) = p.out.clone() else {
-                eprintln!(
+                errln!(
                     "error: {}: proxy.out is missing: where should the {} config go?",
                     path.display(),
                     p.server
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             Some((server, out, p.plan_answers()))
         }
     };
-    println!(
+    outln!(
         "Applying {}{}",
         path.display(),
         if dry_run {
@@ -71,35 +71,35 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             // Written all the same (the PDS may know keys we do not), but a typo is likelier.
             match crate::envfile::catalogue::suggest(k) {
                 Some(near) => {
-                    eprintln!("! pds.env: {k} is not a key the PDS reads; did you mean {near}?")
+                    errln!("! pds.env: {k} is not a key the PDS reads; did you mean {near}?")
                 }
-                None => eprintln!("! pds.env: {k} is not a key the PDS reads"),
+                None => errln!("! pds.env: {k} is not a key the PDS reads"),
             }
         }
         if let Err(e) = doc.set(k, v) {
-            eprintln!("✗ pds.env: {k}: {e}");
+            errln!("✗ pds.env: {k}: {e}");
             failed = true;
         }
     }
     let diff = changed_lines(&before, &doc.render());
     if diff.is_empty() {
-        println!("{}: no change", ctx.env_file.display());
+        outln!("{}: no change", ctx.env_file.display());
     } else {
-        println!("{}:", ctx.env_file.display());
+        outln!("{}:", ctx.env_file.display());
         for l in &diff {
-            println!("{l}");
+            outln!("{l}");
         }
         if !dry_run {
             match doc.save() {
                 Ok(r) => {
-                    print!("Wrote {}", ctx.env_file.display());
+                    out!("Wrote {}", ctx.env_file.display());
                     if let Some(b) = &r.backup {
-                        print!("; previous version kept as {}", b.display());
+                        out!("; previous version kept as {}", b.display());
                     }
-                    println!(". Restart the PDS for it to take effect.");
+                    outln!(". Restart the PDS for it to take effect.");
                 }
                 Err(e) => {
-                    eprintln!("✗ pds.env not written: {e}");
+                    errln!("✗ pds.env not written: {e}");
                     failed = true;
                 }
             }
@@ -131,25 +131,25 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
                     let same =
                         std::fs::read_to_string(&file).is_ok_and(|t| t.trim() == did.as_str());
                     if same {
-                        println!("{}: no change", file.display());
+                        outln!("{}: no change", file.display());
                     } else if dry_run {
-                        println!("{}: would write {}", file.display(), did.as_str());
+                        outln!("{}: would write {}", file.display(), did.as_str());
                     } else {
                         match didfile::write_did_file(root, &did) {
-                            Ok(_) => println!("Wrote {} ({})", file.display(), did.as_str()),
+                            Ok(_) => outln!("Wrote {} ({})", file.display(), did.as_str()),
                             Err(e) => {
-                                eprintln!("✗ {}: {e}", file.display());
+                                errln!("✗ {}: {e}", file.display());
                                 failed = true;
                             }
                         }
                     }
                 }
                 Err(e) => {
-                    eprintln!("✗ did_file.did: {e}");
+                    errln!("✗ did_file.did: {e}");
                     failed = true;
                 }
             },
-            _ => println!(
+            _ => outln!(
                 "did_file for {}: no web root or DID given, nothing to write",
                 d.handle
             ),
@@ -157,7 +157,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
     }
 
     // 4. The doctor, on the result.
-    println!();
+    outln!();
     let code = super::doctor::run(ctx, &[], &a.doctor.handles, false, false)?;
     Ok(if failed { EXIT_ERROR } else { code })
 }

@@ -33,7 +33,7 @@ pub fn run(
     let level = overall(&results);
     let elapsed = started.elapsed().as_millis();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "env_file": ctx.env_file,
@@ -47,9 +47,9 @@ pub fn run(
         for r in &results {
             if area != Some(r.area) {
                 area = Some(r.area);
-                println!("\n{}", r.area.title());
+                outln!("\n{}", r.area.title());
             }
-            println!(
+            outln!(
                 "  [{}] {} ({} ms){}",
                 r.level.label(),
                 r.title,
@@ -61,11 +61,11 @@ pub fn run(
             );
             for f in &r.findings {
                 let text = f.to_string().replace('\n', "\n    ");
-                println!("    {text}");
+                outln!("    {text}");
             }
         }
         let count = |l| results.iter().filter(|r| r.level == l).count();
-        println!(
+        outln!(
             "\n{} checks in {:.1} s: {} passed, {} warnings, {} failed",
             results.len(),
             elapsed as f64 / 1000.0,
@@ -84,7 +84,7 @@ pub fn run(
 /// The catalogue, for `doctor --list`.
 pub fn list() {
     for c in CHECKS {
-        println!(
+        outln!(
             "{:<10} {:<9} {}",
             c.name,
             format!("{:?}", c.area).to_lowercase(),

@@ -4,9 +4,10 @@ use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
 use crate::email::send::{test_send, SendOptions};
 use crate::email::{self, compose, presets, Security, SmtpSettings, FROM_KEY, URL_KEY};
-use crate::envfile::display::{changed_lines, mask_url_password};
+use crate::envfile::display::{changed_lines, shown_value};
 use crate::envfile::Document;
 use crate::finding::{Finding, Level};
+use crate::secret::mask_url;
 use crate::secret::Secret;
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
@@ -151,10 +152,10 @@ pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
                     .iter()
                     .map(|p| json!({"name": p.name, "host": p.host, "port": p.port, "security": p.security.name(), "username": p.username, "note": p.note}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 for p in all {
-                    println!(
+                    outln!(
                         "{}\n  {}:{} ({})  user: {}\n  {}\n",
                         p.name,
                         p.host,
@@ -205,7 +206,7 @@ fn load(ctx: &Context) -> Result<Document> {
 
 fn print_findings(findings: &[Finding]) {
     for f in findings {
-        println!("{f}");
+        outln!("{f}");
     }
 }
 
@@ -215,10 +216,10 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
     let findings = email::check(&doc);
     let parsed = email::from_document(&doc).ok();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "url": mask_url_password(&url),
+                "url": shown_value(&doc, URL_KEY),
                 "from": doc.get(FROM_KEY),
                 "settings": parsed.as_ref().map(|s| json!({
                     "host": s.host, "port": s.port, "security": s.security.name(),
@@ -229,27 +230,27 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
         );
         return Ok(EXIT_OK);
     }
-    println!(
+    outln!(
         "{URL_KEY} = {}",
         if url.is_empty() {
             "(not set)".into()
         } else {
-            mask_url_password(&url)
+            shown_value(&doc, URL_KEY).unwrap_or_default()
         }
     );
-    println!(
+    outln!(
         "{FROM_KEY} = {}",
         doc.get(FROM_KEY).unwrap_or_else(|| "(not set)".into())
     );
     if let Some(s) = parsed {
-        println!("\nAs the PDS reads it:");
-        println!("  host      {}:{}", s.host, s.port);
-        println!(
+        outln!("\nAs the PDS reads it:");
+        outln!("  host      {}:{}", s.host, s.port);
+        outln!(
             "  security  {} — {}",
             s.security.name(),
             s.security.describe()
         );
-        println!(
+        outln!(
             "  user      {}",
             if s.username.is_empty() {
                 "(no login)"
@@ -257,7 +258,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
                 &s.username
             }
         );
-        println!(
+        outln!(
             "  password  {}",
             if s.password.is_empty() {
                 "(none)"
@@ -266,11 +267,11 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
             }
         );
         for (k, v) in &s.options {
-            println!("  option    {k}={v}");
+            outln!("  option    {k}={v}");
         }
     }
     if !findings.is_empty() {
-        println!();
+        outln!();
         print_findings(&findings);
     }
     Ok(EXIT_OK)
@@ -293,32 +294,32 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
     let written = !dry_run && !diff.is_empty();
     let backup = if written { doc.save()?.backup } else { None };
     if json {
-        println!(
+        outln!(
             "{}",
-            json!({"url": mask_url_password(&url), "changed": !diff.is_empty(), "written": written, "diff": diff, "backup": backup, "findings": findings})
+            json!({"url": mask_url(&url), "changed": !diff.is_empty(), "written": written, "diff": diff, "backup": backup, "findings": findings})
         );
         return Ok(EXIT_OK);
     }
     print_findings(&findings);
     if diff.is_empty() {
-        println!("No change: pds.env already has these settings.");
+        outln!("No change: pds.env already has these settings.");
         return Ok(EXIT_OK);
     }
     for l in &diff {
-        println!("{l}");
+        outln!("{l}");
     }
     if dry_run {
-        println!("(dry run: nothing written)");
+        outln!("(dry run: nothing written)");
     } else {
-        println!(
+        outln!(
             "Saved {}{}.",
             ctx.env_file.display(),
             backup
                 .map(|b| format!("; previous version kept as {}", b.display()))
                 .unwrap_or_default()
         );
-        println!("Check it with: pds-wizard email test --to you@example.com");
-        println!(
+        outln!("Check it with: pds-wizard email test --to you@example.com");
+        outln!(
             "Then restart the PDS: {}",
             crate::pds::restart_hint(&ctx.env_file)
         );
@@ -334,12 +335,12 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
             let f = Finding::fail(format!("{URL_KEY}: {e}"))
                 .fix("Set it with `pds-wizard email set` or the Email step.");
             if json {
-                println!(
+                outln!(
                     "{}",
                     json!({"finding": f, "stage": "prepare", "transcript": [], "notes": []})
                 );
             } else {
-                println!("{f}");
+                outln!("{f}");
             }
             return Ok(EXIT_FINDINGS);
         }
@@ -349,7 +350,7 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
         ca_file: ctx.ca_file.clone(),
     };
     if !json {
-        eprintln!(
+        errln!(
             "Sending a test mail to {to} through {}:{} ({})…",
             settings.host,
             settings.port,
@@ -366,21 +367,21 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
         EXIT_OK
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(code);
     }
-    println!("{}", report.finding);
+    outln!("{}", report.finding);
     print_findings(&report.notes);
     if transcript {
-        println!(
+        outln!(
             "\nSMTP conversation ({} ms, password removed):",
             report.elapsed_ms
         );
         for l in &report.transcript {
-            println!("  {l}");
+            outln!("  {l}");
         }
     } else if report.finding.level == Level::Fail {
-        println!("(add --transcript to see the SMTP conversation)");
+        outln!("(add --transcript to see the SMTP conversation)");
     }
     Ok(code)
 }
@@ -400,7 +401,7 @@ fn codes(
     let codes = match data::pending_codes(&dir) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("✗ {e}\n  Fix: {}", e.fix());
+            errln!("✗ {e}\n  Fix: {}", e.fix());
             return Ok(EXIT_ERROR);
         }
     };
@@ -415,16 +416,16 @@ fn codes(
         .filter(|c| all || !c.expired)
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&wanted)?);
+        outln!("{}", serde_json::to_string_pretty(&wanted)?);
         return Ok(EXIT_OK);
     }
     if wanted.is_empty() {
-        println!(
+        outln!(
             "No {}codes waiting in {}.",
             if all { "" } else { "live " },
             dir.join("account.sqlite").display()
         );
-        println!("  A code appears when the app asks the PDS to send one (e.g. \"resend confirmation email\"); it is valid for 15 minutes.");
+        outln!("  A code appears when the app asks the PDS to send one (e.g. \"resend confirmation email\"); it is valid for 15 minutes.");
         return Ok(EXIT_OK);
     }
     for c in &wanted {
@@ -433,7 +434,7 @@ fn codes(
             .age_seconds
             .map(data::age_text)
             .unwrap_or_else(|| c.requested_at.clone());
-        println!(
+        outln!(
             "{who}  {}\n  code {}  — to {}; asked {age} ago{}\n  {}{}",
             c.did,
             c.code,

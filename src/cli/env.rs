@@ -2,7 +2,7 @@
 
 use super::{EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
-use crate::envfile::display::{changed_lines, display_value};
+use crate::envfile::display::{changed_lines, shown_value};
 use crate::envfile::{self, catalogue, Document};
 use crate::finding::{worst, Finding, Level};
 use anyhow::{bail, Context as _, Result};
@@ -102,25 +102,25 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
                 let info = catalogue::lookup(k);
                 json!({
                     "key": k,
-                    "value": v.as_deref().map(|v| display_value(k, v)),
+                    "value": v.as_ref().and_then(|_| shown_value(&doc, k)),
                     "line": line,
                     "known": info.is_some(),
-                    "secret": info.is_some_and(|i| i.is_secret()),
+                    "secret": crate::secret::is_secret_key(k),
                     "group": info.map(|i| i.group.label()),
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({ "file": ctx.env_file, "entries": items }))?
         );
         return Ok(EXIT_OK);
     }
     let width = entries.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
-    println!("# {}", ctx.env_file.display());
+    outln!("# {}", ctx.env_file.display());
     for (k, v, _) in &entries {
         let shown = match v {
-            Some(v) => display_value(k, v),
+            Some(_) => shown_value(&doc, k).unwrap_or_default(),
             None => "(not a plain value: see `env check`)".into(),
         };
         let note = if catalogue::lookup(k).is_none() {
@@ -128,7 +128,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
         } else {
             ""
         };
-        println!("{k:<width$} = {shown}{note}");
+        outln!("{k:<width$} = {shown}{note}");
     }
     Ok(EXIT_OK)
 }
@@ -137,21 +137,26 @@ fn get(ctx: &Context, key: &str, reveal: bool, json: bool) -> Result<u8> {
     let doc = load(ctx)?;
     let Some(value) = doc.get(key) else {
         if json {
-            println!("{}", json!({ "key": key, "value": null }));
+            outln!("{}", json!({ "key": key, "value": null }));
         } else {
-            eprintln!("{key} is not set in {}", ctx.env_file.display());
+            errln!("{key} is not set in {}", ctx.env_file.display());
         }
         return Ok(EXIT_FINDINGS);
     };
-    let shown = if reveal {
-        value.clone()
-    } else {
-        display_value(key, &value)
-    };
+    if reveal {
+        // The one way to see a secret: asked for by name, printed as is (not scrubbed).
+        if json {
+            println!("{}", json!({ "key": key, "value": value }));
+        } else {
+            println!("{value}");
+        }
+        return Ok(EXIT_OK);
+    }
+    let shown = shown_value(&doc, key).unwrap_or_default();
     if json {
-        println!("{}", json!({ "key": key, "value": shown }));
+        outln!("{}", json!({ "key": key, "value": shown }));
     } else {
-        println!("{shown}");
+        outln!("{shown}");
     }
     Ok(EXIT_OK)
 }
@@ -178,7 +183,7 @@ fn read_value(raw: &str) -> Result<String> {
 fn print_findings_for(key: &str, value: &str) {
     if let Some(info) = catalogue::lookup(key) {
         for f in catalogue::validate(info, value) {
-            eprintln!("{f}");
+            errln!("{f}");
         }
     }
 }
@@ -191,12 +196,16 @@ const IDENTITY_KEYS: &[(&str, &str)] = &[
 
 fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) -> Result<u8> {
     let Some((key, raw)) = assignment.split_once('=') else {
-        bail!("expected KEY=VALUE, got {assignment:?} (use KEY=- to read the value from stdin)");
+        // Not quoted back: what was typed may be a secret pasted without its KEY=.
+        bail!("expected KEY=VALUE (use KEY=- to read the value from stdin)");
     };
     if !envfile::is_env_name(key) {
         bail!("{key:?} is not a valid variable name");
     }
-    if raw != "-" && catalogue::lookup(key).is_some_and(|k| k.is_secret()) {
+    // A secret key, or a value the masking rule would hide (a URL with a password).
+    if raw != "-"
+        && (crate::secret::is_secret_key(key) || crate::secret::mask_value(key, raw) != raw)
+    {
         bail!(
             "{key} holds a secret: give it on standard input, not on the command line where other users can read it in the process list:\n    printf '%s\\n' \"$VALUE\" | pds-wizard env set {key}=-"
         );
@@ -236,15 +245,15 @@ fn write_change(
     let diff = changed_lines(before, &after);
     if diff.is_empty() {
         if json {
-            println!("{}", json!({ "changed": false }));
+            outln!("{}", json!({ "changed": false }));
         } else {
-            println!("No change: {} already says that.", ctx.env_file.display());
+            outln!("No change: {} already says that.", ctx.env_file.display());
         }
         return Ok(EXIT_OK);
     }
     let report = if dry_run { None } else { Some(doc.save()?) };
     if json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "changed": true,
@@ -256,16 +265,16 @@ fn write_change(
         return Ok(EXIT_OK);
     }
     for l in &diff {
-        println!("{l}");
+        outln!("{l}");
     }
     match report {
-        None => println!("(dry run: nothing written)"),
+        None => outln!("(dry run: nothing written)"),
         Some(r) => {
-            print!("Saved {}", ctx.env_file.display());
+            out!("Saved {}", ctx.env_file.display());
             if let Some(b) = r.backup {
-                print!("; previous version kept as {}", b.display());
+                out!("; previous version kept as {}", b.display());
             }
-            println!(".\nRestart the PDS for it to take effect: sudo systemctl restart pds");
+            outln!(".\nRestart the PDS for it to take effect: sudo systemctl restart pds");
         }
     }
     Ok(EXIT_OK)
@@ -277,7 +286,7 @@ fn check(ctx: &Context, json: bool) -> Result<u8> {
     let findings = envfile::check(&doc, mode);
     let level = worst(&findings);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({ "file": ctx.env_file, "worst": level, "findings": findings })
@@ -297,10 +306,10 @@ fn print_findings(findings: &[Finding]) {
     let mut sorted: Vec<&Finding> = findings.iter().collect();
     sorted.sort_by_key(|f| std::cmp::Reverse(f.level));
     for f in sorted {
-        println!("{f}");
+        outln!("{f}");
     }
     let count = |l| findings.iter().filter(|f| f.level == l).count();
-    println!(
+    outln!(
         "\n{} failed, {} warnings, {} notes",
         count(Level::Fail),
         count(Level::Warn),
@@ -311,9 +320,9 @@ fn print_findings(findings: &[Finding]) {
 fn init(ctx: &Context, hostname: &str, email: &str, data_dir: &str, json: bool) -> Result<u8> {
     envfile::init_file(&ctx.env_file, hostname, email, data_dir)?;
     if json {
-        println!("{}", json!({ "file": ctx.env_file, "created": true }));
+        outln!("{}", json!({ "file": ctx.env_file, "created": true }));
     } else {
-        println!(
+        outln!(
             "Wrote {} (mode 0600) with fresh PDS_JWT_SECRET, PDS_ADMIN_PASSWORD and PLC rotation key.\n\
              Back this file up: the rotation key controls your accounts' identities and cannot be recreated.\n\
              Next: run `pds-wizard` to set up email, handles and the reverse proxy.",

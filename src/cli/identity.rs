@@ -112,9 +112,9 @@ pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
     match result {
         Ok(list) => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                outln!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                println!("No accounts yet. Create one with `pdsadmin account create` (or `goat pds admin account create`).");
+                outln!("No accounts yet. Create one with `pdsadmin account create` (or `goat pds admin account create`).");
             } else {
                 let w = list
                     .iter()
@@ -122,9 +122,9 @@ pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
                     .max()
                     .unwrap_or(6)
                     .max(6);
-                println!("{:<w$}  {:<32}  email", "handle", "did");
+                outln!("{:<w$}  {:<32}  email", "handle", "did");
                 for a in &list {
-                    println!(
+                    outln!(
                         "{:<w$}  {:<32}  {}{}",
                         a.handle,
                         a.did,
@@ -137,9 +137,9 @@ pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
         }
         Err(f) => {
             if json {
-                println!("{}", json!({ "error": f }));
+                outln!("{}", json!({ "error": f }));
             } else {
-                println!("{f}");
+                outln!("{f}");
             }
             Ok(EXIT_FINDINGS)
         }
@@ -154,21 +154,24 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
             let did = rt.block_on(did_for(ctx, &h, did))?;
             let r = rt.block_on(record_for(&h, &did, &dns_options(ctx)));
             if json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                outln!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("Create this TXT record at your DNS provider for {h}:\n");
-                println!("  Type   TXT");
-                println!(
+                outln!("Create this TXT record at your DNS provider for {h}:\n");
+                outln!("  Type   TXT");
+                outln!(
                     "  Name   {}   (in zone {}; some providers want the full name {})",
-                    r.relative_name, r.zone, r.full_name
+                    r.relative_name,
+                    r.zone,
+                    r.full_name
                 );
-                println!(
+                outln!(
                     "  Value  {}   (with quotes if the form asks: {})",
-                    r.value, r.quoted_value
+                    r.value,
+                    r.quoted_value
                 );
-                println!("  TTL    300 (or the provider's default)\n");
-                println!("Zone-file line:\n  {}\n", r.zone_line);
-                println!("Only one did= record may exist there. Then: pds-wizard handle check {h}");
+                outln!("  TTL    300 (or the provider's default)\n");
+                outln!("Zone-file line:\n  {}\n", r.zone_line);
+                outln!("Only one did= record may exist there. Then: pds-wizard handle check {h}");
             }
             Ok(EXIT_OK)
         }
@@ -200,7 +203,7 @@ fn verify_options(ctx: &Context) -> crate::identity::VerifyOptions {
 async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Result<u8> {
     let r = crate::identity::verify(h, did, &verify_options(ctx)).await;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "handle": r.handle, "did": r.did, "verified": r.verified,
@@ -209,28 +212,28 @@ async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Resul
             }))?
         );
     } else {
-        println!("Handle {h} → {did}\n");
-        println!("DNS ({}):", r.dns.name);
+        outln!("Handle {h} → {did}\n");
+        outln!("DNS ({}):", r.dns.name);
         for s in &r.dns.results {
             let at = s
                 .address
                 .as_deref()
                 .map(|a| format!(" ({a})"))
                 .unwrap_or_default();
-            println!("  {}{at}: {}", s.server, s.finding);
+            outln!("  {}{at}: {}", s.server, s.finding);
         }
-        println!("\nHTTPS ({}):\n  {}", r.https.url, r.https.finding);
+        outln!("\nHTTPS ({}):\n  {}", r.https.url, r.https.finding);
         for n in &r.https.notes {
-            println!("  {n}");
+            outln!("  {n}");
         }
-        println!("\nDID document:");
+        outln!("\nDID document:");
         if let Some(a) = &r.did_document {
-            a.findings.iter().for_each(|f| println!("  {f}"));
+            a.findings.iter().for_each(|f| outln!("  {f}"));
         }
         if let Some(f) = &r.did_document_error {
-            println!("  {f}");
+            outln!("  {f}");
         }
-        println!("\n{}", r.verdict());
+        outln!("\n{}", r.verdict());
     }
     Ok(if r.verified { EXIT_OK } else { EXIT_FINDINGS })
 }
@@ -247,13 +250,13 @@ pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {
             let report = didfile::write_did_file(webroot, &did).map_err(|e| anyhow!(e))?;
             let path = didfile::did_file_path(webroot);
             if json {
-                println!(
+                outln!(
                     "{}",
                     json!({ "file": path, "did": did, "backup": report.backup })
                 );
             } else {
-                println!("Wrote {} ({did}).", path.display());
-                println!("Check it is served: pds-wizard did-file check {h} --did {did}");
+                outln!("Wrote {} ({did}).", path.display());
+                outln!("Check it is served: pds-wizard did-file check {h} --did {did}");
             }
             Ok(EXIT_OK)
         }
@@ -266,11 +269,11 @@ pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {
                 &HttpOptions::from_context(ctx),
             ));
             if json {
-                println!("{}", serde_json::to_string_pretty(&c).context("json")?);
+                outln!("{}", serde_json::to_string_pretty(&c).context("json")?);
             } else {
-                println!("{}", c.finding);
+                outln!("{}", c.finding);
                 for n in &c.notes {
-                    println!("{n}");
+                    outln!("{n}");
                 }
             }
             Ok(if c.finding.level == Level::Fail {

@@ -1,5 +1,19 @@
 //! The command line: clap definitions and dispatch. Each subcommand group has its own file.
 
+/// Everything the command line prints goes through `secret::scrub`: structured output
+/// masks secrets where it is made, and this catches any the value did not show as secret
+/// (a piece of a broken SMTP password that a parser took for a host or a port).
+macro_rules! outln {
+    () => { println!() };
+    ($($t:tt)*) => { println!("{}", $crate::secret::scrub(&format!($($t)*))) };
+}
+macro_rules! out {
+    ($($t:tt)*) => { print!("{}", $crate::secret::scrub(&format!($($t)*))) };
+}
+macro_rules! errln {
+    ($($t:tt)*) => { eprintln!("{}", $crate::secret::scrub(&format!($($t)*))) };
+}
+
 pub mod apply;
 pub mod doctor;
 pub mod email;
@@ -191,7 +205,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -221,7 +235,7 @@ fn man(dir: Option<&std::path::Path>) -> anyhow::Result<u8> {
         Some(d) => {
             std::fs::create_dir_all(d)?;
             clap_mangen::generate_to(cmd, d)?;
-            println!("man pages written to {}", d.display());
+            outln!("man pages written to {}", d.display());
         }
     }
     Ok(EXIT_OK)

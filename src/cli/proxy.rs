@@ -156,10 +156,10 @@ pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
 }
 
 fn print_validation(v: &Validation) {
-    eprintln!("{}", v.finding);
+    errln!("{}", v.finding);
     if v.finding.level == Level::Fail && !v.output.is_empty() {
         for l in v.output.lines() {
-            eprintln!("       | {l}");
+            errln!("       | {l}");
         }
     }
 }
@@ -212,7 +212,7 @@ pub(crate) fn render_with(
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
             }
             return Ok(EXIT_ERROR);
         }
@@ -242,7 +242,7 @@ pub(crate) fn render_with(
         _ => None,
     };
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
                 "plan": plan,
@@ -256,7 +256,7 @@ pub(crate) fn render_with(
         );
     } else {
         for f in &findings {
-            eprintln!("{f}");
+            errln!("{f}");
         }
         if let Some(v) = &validation {
             print_validation(v);
@@ -265,45 +265,45 @@ pub(crate) fn render_with(
             None => {
                 for (i, f) in files.iter().enumerate() {
                     if files.len() > 1 {
-                        println!(
+                        outln!(
                             "{}# ==> {} ({})",
                             if i > 0 { "\n" } else { "" },
                             f.name,
                             f.purpose
                         );
                     }
-                    print!("{}", f.text);
+                    out!("{}", f.text);
                 }
             }
             Some(places) => {
                 for p in places {
                     if !p.changed() {
-                        println!("{}: no change", p.path.display());
+                        outln!("{}: no change", p.path.display());
                         continue;
                     }
-                    println!(
+                    outln!(
                         "{}{}:",
                         p.path.display(),
                         if p.existed { "" } else { " (new file)" }
                     );
                     for l in &p.diff {
-                        println!("{l}");
+                        outln!("{l}");
                     }
                 }
                 if dry_run {
-                    println!("(dry run: nothing written)");
+                    outln!("(dry run: nothing written)");
                 } else if blocked {
-                    eprintln!("Nothing written: fix the failures above (or --force).");
+                    errln!("Nothing written: fix the failures above (or --force).");
                 } else if let Some(w) = &written {
                     for (path, r) in w {
-                        print!("Wrote {}", path.display());
+                        out!("Wrote {}", path.display());
                         if let Some(b) = &r.backup {
-                            print!("; previous version kept as {}", b.display());
+                            out!("; previous version kept as {}", b.display());
                         }
-                        println!(".");
+                        outln!(".");
                     }
                     if !w.is_empty() {
-                        println!("To load it: {}", reload_hint(server));
+                        outln!("To load it: {}", reload_hint(server));
                     }
                 }
             }
@@ -335,7 +335,7 @@ fn validate_cmd(
         ctx.timeout.max(std::time::Duration::from_secs(10)),
     ));
     if json {
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_validation(&v);
     }

@@ -157,6 +157,8 @@ pub enum UrlError {
     Empty,
     #[error("scheme {0:?} is not smtp: or smtps: (the PDS will not start)")]
     Scheme(String),
+    #[error("has no scheme (smtps:// or smtp://): the PDS will not start")]
+    NoScheme,
     #[error("the direct: transport sends straight to each recipient's mail server; pds-wizard cannot test it and most hosts block port 25")]
     Direct,
     #[error("the user name or password holds a % that is not a %XX escape: nodemailer throws \"URI malformed\" and the PDS will not start")]
@@ -305,14 +307,18 @@ pub fn parse(url: &str) -> Result<SmtpSettings, UrlError> {
     if url.is_empty() {
         return Err(UrlError::Empty);
     }
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| UrlError::Scheme(url.split(':').next().unwrap_or("").to_string()))?;
+    // Without `://` nothing in the value can be told apart from a password: say so
+    // without quoting it.
+    let (scheme, rest) = url.split_once("://").ok_or(UrlError::NoScheme)?;
     let security = match scheme.to_ascii_lowercase().as_str() {
         "smtps" => Security::ImplicitTls,
         "smtp" => Security::StartTlsIfOffered,
         "direct" => return Err(UrlError::Direct),
-        other => return Err(UrlError::Scheme(other.to_string())),
+        // Only a word that looks like a scheme is quoted back.
+        other if other.len() <= 16 && other.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            return Err(UrlError::Scheme(other.to_string()))
+        }
+        _ => return Err(UrlError::NoScheme),
     };
     let end = host_end(rest);
     let (auth, hostport) = match rest[..end].rfind('@') {
@@ -393,6 +399,37 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), UrlError> {
     Ok((host.to_ascii_lowercase(), port))
 }
 
+/// Query options nodemailer itself reads from an SMTP URL (its `shared.parseConnectionUrl`
+/// and the transports' options); `tls.*` are passed on to the TLS layer.
+pub fn is_known_option(name: &str) -> bool {
+    name.starts_with("tls.")
+        || matches!(
+            name,
+            "requireTLS"
+                | "ignoreTLS"
+                | "secure"
+                | "sendmail"
+                | "path"
+                | "newline"
+                | "pool"
+                | "maxConnections"
+                | "maxMessages"
+                | "rateDelta"
+                | "rateLimit"
+                | "name"
+                | "localAddress"
+                | "connectionTimeout"
+                | "greetingTimeout"
+                | "socketTimeout"
+                | "dnsTimeout"
+                | "authMethod"
+                | "debug"
+                | "logger"
+                | "service"
+                | "proxy"
+        )
+}
+
 /// Settings from pds.env (URL parsed the nodemailer way, plus the From address).
 pub fn from_document(doc: &Document) -> Result<SmtpSettings, UrlError> {
     let mut s = parse(&doc.get(URL_KEY).unwrap_or_default())?;
@@ -430,14 +467,33 @@ pub fn url_findings(url: &str) -> Vec<Finding> {
         let end = host_end(rest);
         // An `@` after the host has ended means a `/`, `?` or `#` was left unencoded in
         // the user name or password, and nodemailer cut the login there.
-        if rest[end..].contains('@') {
+        if let Some(last_at) = rest.rfind('@').filter(|&at| at > end) {
             let c = rest[end..].chars().next().unwrap_or('/');
+            // The intended login is everything before the last `@`; its first `:` would
+            // have ended the user name.
+            let colon = rest[..last_at].find(':');
+            let part = match colon {
+                Some(colon) if colon < end => "password",
+                _ => "user name",
+            };
+            // Name the host only when it was read from the user name: anything read from
+            // after the `:` is a piece of the password.
+            let from_user_name = |host: &str| {
+                let start = rest[..end].rfind('@').map_or(0, |i| i + 1);
+                !host.is_empty() && colon.is_none_or(|colon| start + host.len() <= colon)
+            };
             let seen = match &parsed {
-                Ok(s) => format!("the PDS would connect to {:?} and log in as nobody", s.host),
-                Err(e) => e.to_string(),
+                Ok(s) if from_user_name(&s.host) => {
+                    format!(
+                        "the PDS would connect to host {} and your {part} is cut at the {c:?}",
+                        s.host
+                    )
+                }
+                Ok(_) => format!("the PDS would connect to a host made of a piece of your {part}"),
+                Err(_) => "the PDS would not be able to read the URL at all".to_string(),
             };
             out.push(about(
-                Finding::fail(format!("the user name or password holds an unencoded {c:?}"))
+                Finding::fail(format!("the {c:?} in the {part} splits the URL"))
                     .why(format!("nodemailer ends the host at the first / ? or #: {seen}, so mail fails with a DNS or connection error."))
                     .fix(format!("Write {c:?} as {} (the Email step and `email set` encode it for you).", utf8_percent_encode(&c.to_string(), USERINFO))),
             ));
@@ -456,7 +512,7 @@ pub fn url_findings(url: &str) -> Vec<Finding> {
         Err(e) => {
             out.push(about(Finding::fail(e.to_string()).fix(match e {
                 UrlError::UriMalformed => "Write % in the password as %25.",
-                UrlError::Scheme(_) => {
+                UrlError::Scheme(_) | UrlError::NoScheme => {
                     "Start the URL with smtps:// (port 465) or smtp:// (port 587)."
                 }
                 _ => "Rebuild the URL in the Email step.",
@@ -681,9 +737,22 @@ mod tests {
     fn findings_explain_misreadings() {
         let f = url_findings("smtps://user:pa#ss@smtp.example.com");
         assert!(
-            f[0].what.contains("'#'") && f[0].why.contains("\"user\""),
+            f[0].what.contains("'#' in the password") && f[0].why.contains("host user "),
             "{f:?}"
         );
+        // The example: the host comes from the user name, the password is cut.
+        let f = url_findings("smtps://pds@example.com:S3cr/tP@ss@smtp.example.com:465");
+        assert_eq!(f[0].what, "the '/' in the password splits the URL");
+        assert!(
+            f[0].why
+                .contains("connect to host example.com and your password is cut at the '/'"),
+            "{f:?}"
+        );
+        // A host read from inside the password is not named.
+        let f = url_findings("smtps://u:abcd:efgh/x@smtp.example.com");
+        assert!(!format!("{f:?}").contains("abcd"), "{f:?}");
+        let f = url_findings("smtps://u:99999/x@smtp.example.com");
+        assert!(!format!("{f:?}").contains("9999"), "{f:?}");
         assert!(url_findings("smtps://u:100%@h")[0]
             .what
             .contains("URI malformed"));

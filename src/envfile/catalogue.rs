@@ -292,6 +292,50 @@ pub static KEYS: &[KeyInfo] = &[
         HexSecret,
         "Secret for OAuth DPoP nonces (generated when absent)",
     )),
+    // The other secrets the PDS reads (its config/env.js): masked everywhere, refused on
+    // the command line and in the answers file.
+    secret(key(
+        "PDS_BLOBSTORE_S3_ACCESS_KEY_ID",
+        Storage,
+        Text,
+        "Access key ID for an S3 blobstore",
+    )),
+    secret(key(
+        "PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY",
+        Storage,
+        Text,
+        "Secret access key for an S3 blobstore",
+    )),
+    secret(key(
+        "PDS_HCAPTCHA_SECRET_KEY",
+        Secrets,
+        Text,
+        "hCaptcha secret key for sign-up checks",
+    )),
+    secret(key(
+        "PDS_HCAPTCHA_TOKEN_SALT",
+        Secrets,
+        Text,
+        "Salt for hCaptcha tokens",
+    )),
+    secret(key(
+        "PDS_REDIS_SCRATCH_PASSWORD",
+        Secrets,
+        Text,
+        "Password of the Redis scratch store",
+    )),
+    secret(key(
+        "PDS_ENTRYWAY_ADMIN_TOKEN",
+        Secrets,
+        Text,
+        "Admin token for an entryway deployment",
+    )),
+    secret(key(
+        "PDS_RATE_LIMIT_BYPASS_KEY",
+        Secrets,
+        Text,
+        "Header value that lets a client bypass rate limits",
+    )),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static KeyInfo> {

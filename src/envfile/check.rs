@@ -1,18 +1,53 @@
 //! `check`: what is wrong with a pds.env as it stands, line by line and as a whole.
 
-use super::catalogue::{self, Sensitivity};
+use super::catalogue;
 use super::readers::Reading;
 use super::{encode_value, Document, GOAT_KEY};
 use crate::finding::{Finding, Level};
-use crate::secret::MASK;
+use crate::secret;
 
 const READERS: [&str; 3] = ["docker compose", "bash (pdsadmin)", "systemd"];
 
-fn shown(key: &str, value: &str) -> String {
-    match catalogue::lookup(key).map(|k| k.sensitivity) {
-        Some(Sensitivity::Public) | None => format!("{value:?}"),
-        Some(_) => MASK.to_string(),
-    }
+/// What each reader makes of a line, for a finding. A secret is never shown, but the
+/// readings must still say WHERE they differ: each masked value comes with its length and
+/// the first character at which it parts from docker compose's (the PDS's) reading, and
+/// a URL keeps its non-secret parts (the host each reader would use).
+fn describe_readings(key: &str, raw: &str, readings: &[Reading; 3]) -> Vec<String> {
+    let hidden = secret::is_secret_key(key);
+    let reference = readings
+        .iter()
+        .zip(READERS)
+        .find_map(|(r, who)| r.value().map(|v| (who, v)));
+    readings
+        .iter()
+        .zip(READERS)
+        .map(|(r, who)| match r {
+            Reading::Value { value, .. } if hidden => {
+                let parts = match reference {
+                    Some((ref_who, first)) if first != value => {
+                        let at = first
+                            .chars()
+                            .zip(value.chars())
+                            .take_while(|(a, b)| a == b)
+                            .count();
+                        format!("; it parts from {ref_who}'s at character {}", at + 1)
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "{who} reads {} ({} characters{parts})",
+                    secret::mask_reading(key, value, raw),
+                    value.chars().count()
+                )
+            }
+            Reading::Value { value, .. } => {
+                format!("{who} reads {:?}", secret::mask_reading(key, value, raw))
+            }
+            Reading::Other(why) if hidden => why.masked(),
+            Reading::Other(why) => secret::mask_urls_in(&why.to_string()),
+            Reading::Nothing => format!("{who} skips it"),
+        })
+        .collect()
 }
 
 /// Findings for a document; `file_mode` is the mode of the file on disk, when there is one.
@@ -37,15 +72,8 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
             .iter()
             .all(|r| r.value().is_some() && r.value() == readings[0].value());
         if !agree {
-            let seen: Vec<String> = readings
-                .iter()
-                .zip(READERS)
-                .map(|(r, who)| match r {
-                    Reading::Value { value, .. } => format!("{who} reads {}", shown(&key, value)),
-                    Reading::Other(why) => why.clone(),
-                    Reading::Nothing => format!("{who} skips it"),
-                })
-                .collect();
+            let raw = line.text.split_once('=').map_or("", |(_, v)| v);
+            let seen = describe_readings(&key, raw, &readings);
             let level = if compose_value.is_none() {
                 Level::Fail
             } else {
@@ -60,7 +88,7 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
             });
             let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
                 _ if invalid => format!("Correct the value (see the other finding for {key}), then write it with `pds-wizard env set`; it picks a quoting all three read alike."),
-                Some(Ok(_)) if catalogue::lookup(&key).is_some_and(|k| k.is_secret()) => {
+                Some(Ok(enc)) if secret::is_secret_key(&key) || secret::mask_urls_in(&enc) != enc => {
                     format!("Rewrite it with `pds-wizard env set {key}=-` (value on stdin); it picks a quoting all three read alike.")
                 }
                 Some(Ok(enc)) => format!("Write it as: {key}={enc}"),
@@ -201,4 +229,74 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
         )));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::MASK;
+
+    fn disagreement(text: &str) -> Finding {
+        check(&Document::parse(text), None)
+            .into_iter()
+            .find(|f| f.what.contains("readers of pds.env disagree"))
+            .unwrap_or_else(|| panic!("no disagreement for {text:?}"))
+    }
+
+    #[test]
+    fn secret_readings_are_masked_but_say_where_they_part() {
+        // An unquoted backslash: compose keeps it, bash and systemd drop it.
+        let f = disagreement("PDS_HCAPTCHA_SECRET_KEY=Hc4p\\tcha-Secret\n");
+        assert!(
+            !f.why.contains("Hc4p") && !f.why.contains("Secret"),
+            "{}",
+            f.why
+        );
+        assert!(
+            f.why
+                .contains(&format!("docker compose reads {MASK} (16 characters)")),
+            "{}",
+            f.why
+        );
+        assert!(
+            f.why.contains(&format!(
+                "bash (pdsadmin) reads {MASK} (15 characters; it parts from docker compose's at character 5)"
+            )),
+            "{}",
+            f.why
+        );
+        // A space: bash runs the rest as a command; the rest is not quoted back.
+        let f = disagreement("PDS_ADMIN_PASSWORD=first half-of-it\n");
+        assert!(!f.why.contains("half-of-it"), "{}", f.why);
+        assert!(
+            f.why.contains(&format!("bash runs `{MASK}` as a command")),
+            "{}",
+            f.why
+        );
+    }
+
+    #[test]
+    fn smtp_url_readings_keep_the_host_each_reader_would_use() {
+        // compose (before 1.6) cuts at the `#`; bash and systemd read it whole.
+        let f = disagreement("PDS_EMAIL_SMTP_URL=smtps://u:Pa55#w0rd@smtp.example.com:465\n");
+        assert!(
+            !f.why.contains("Pa55") && !f.why.contains("w0rd"),
+            "{}",
+            f.why
+        );
+        assert!(
+            f.why.contains(&format!(
+                "docker compose reads smtps://{MASK} (14 characters)"
+            )),
+            "{}",
+            f.why
+        );
+        assert!(
+            f.why.contains(&format!(
+                "bash (pdsadmin) reads smtps://{MASK}@smtp.example.com:465 ("
+            )),
+            "{}",
+            f.why
+        );
+    }
 }

@@ -162,7 +162,24 @@ impl Document {
         })?;
         let mut doc = Document::parse(&text);
         doc.path = Some(path.to_path_buf());
+        doc.remember_secrets();
         Ok(doc)
+    }
+
+    /// Tell the masking rule's last line of defence (`secret::scrub`) every secret this
+    /// file holds, as each reader reads it and as written.
+    fn remember_secrets(&self) {
+        for line in &self.lines {
+            let Some(key) = line.key() else { continue };
+            if let Some((_, raw)) = line.text.split_once('=') {
+                crate::secret::remember_value(&key, raw);
+            }
+            for r in line.readings() {
+                if let Some(v) = r.value() {
+                    crate::secret::remember_value(&key, v);
+                }
+            }
+        }
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -205,6 +222,16 @@ impl Document {
             Reading::Value { value, .. } => Some(value.clone()),
             _ => None,
         }
+    }
+
+    /// The text after `=` on the line that decides `key`, as written (quotes, comments and
+    /// all): what the operator meant, where a reader cut it short.
+    pub fn raw_value(&self, key: &str) -> Option<String> {
+        let i = self.effective_index(key)?;
+        self.lines[i]
+            .text
+            .split_once('=')
+            .map(|(_, v)| v.to_string())
     }
 
     /// Every key in file order, once, with its effective value (None when compose cannot

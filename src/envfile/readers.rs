@@ -17,10 +17,70 @@ pub enum Reading {
     /// `key` gets exactly `value`.
     Value { key: String, value: String },
     /// The reader does something else with the line; the text says what, in plain words.
-    Other(String),
+    Other(Misread),
+}
+
+/// What a reader does with a line it does not read as a plain value, in plain words. A
+/// piece of the line it quotes is kept apart, so that a secret line can be described
+/// without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misread {
+    before: String,
+    quoted: Option<String>,
+    after: String,
+}
+
+impl Misread {
+    fn quoting(before: &str, quoted: &str, after: &str) -> Misread {
+        Misread {
+            before: before.to_string(),
+            quoted: Some(quoted.to_string()),
+            after: after.to_string(),
+        }
+    }
+
+    /// The description with the quoted piece of the line masked.
+    pub fn masked(&self) -> String {
+        match &self.quoted {
+            Some(_) => format!("{}{}{}", self.before, crate::secret::MASK, self.after),
+            None => self.before.clone(),
+        }
+    }
+}
+
+impl From<&str> for Misread {
+    fn from(s: &str) -> Misread {
+        Misread {
+            before: s.to_string(),
+            quoted: None,
+            after: String::new(),
+        }
+    }
+}
+
+impl From<String> for Misread {
+    fn from(s: String) -> Misread {
+        Misread::from(s.as_str())
+    }
+}
+
+impl std::fmt::Display for Misread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}{}",
+            self.before,
+            self.quoted.as_deref().unwrap_or(""),
+            self.after
+        )
+    }
 }
 
 impl Reading {
+    fn other(why: impl Into<Misread>) -> Reading {
+        Reading::Other(why.into())
+    }
+
     pub fn value(&self) -> Option<&str> {
         match self {
             Reading::Value { value, .. } => Some(value),
@@ -66,7 +126,7 @@ pub fn compose(line: &str) -> Reading {
         .chars()
         .find(|&c| !(compose_space(c) || c == '_' || c == '.' || c.is_alphanumeric()))
     {
-        return Reading::Other(format!(
+        return Reading::other(format!(
             "docker compose refuses the file: unexpected character {bad:?} in a variable name"
         ));
     }
@@ -89,8 +149,10 @@ pub fn compose(line: &str) -> Reading {
             let inner = rest[..i].trim_matches(q);
             let after = rest[i + 1..].trim_start_matches(char::is_whitespace);
             if !after.is_empty() && !after.starts_with('#') {
-                return Reading::Other(format!(
-                    "docker compose ignores the text after the closing quote ({after:?}) or reads it as another variable"
+                return Reading::Other(Misread::quoting(
+                    "docker compose ignores the text after the closing quote (",
+                    &format!("{after:?}"),
+                    ") or reads it as another variable",
                 ));
             }
             if q == '\'' {
@@ -162,7 +224,7 @@ pub fn bash(line: &str) -> Reading {
     };
     let key = &src[..eq];
     if !is_shell_name(key) {
-        return Reading::Other(format!(
+        return Reading::other(format!(
             "bash does not treat `{key}=` as an assignment and runs the line as a command"
         ));
     }
@@ -180,10 +242,16 @@ pub fn bash(line: &str) -> Reading {
                     break;
                 }
                 return Reading::Other(if exported {
-                    format!("bash exports `{rest}` as further names (a space ends the value)")
+                    Misread::quoting(
+                        "bash exports `",
+                        rest,
+                        "` as further names (a space ends the value)",
+                    )
                 } else {
-                    format!(
-                        "bash runs `{rest}` as a command (a space ends the value) and {key} is not set"
+                    Misread::quoting(
+                        "bash runs `",
+                        rest,
+                        &format!("` as a command (a space ends the value) and {key} is not set"),
                     )
                 });
             }
@@ -239,7 +307,7 @@ pub fn bash(line: &str) -> Reading {
                 return Reading::Other("bash expands $ and ` (variables, commands)".into())
             }
             ';' | '&' | '|' | '<' | '>' | '(' | ')' => {
-                return Reading::Other(format!(
+                return Reading::other(format!(
                 "bash treats an unquoted `{c}` as shell syntax (command separator or redirection)"
             ))
             }
@@ -280,7 +348,7 @@ pub fn systemd(line: &str) -> Reading {
     };
     let key = src[..eq].trim_end_matches(ws);
     if !is_shell_name(key) {
-        return Reading::Other(format!(
+        return Reading::other(format!(
             "systemd ignores the line: `{key}` is not a valid variable name"
         ));
     }
@@ -381,7 +449,7 @@ fn push_double_quoted_escape(next: Option<char>, value: &mut String) -> bool {
 }
 
 fn joins_next_line(who: &str) -> Reading {
-    Reading::Other(format!("{who} joins the next line (trailing backslash)"))
+    Reading::other(format!("{who} joins the next line (trailing backslash)"))
 }
 
 /// Characters that need no quoting anywhere: compose, bash and systemd all read them

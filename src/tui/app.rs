@@ -9,6 +9,7 @@ use super::screens::doctor::DoctorScreen;
 use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
+use super::strings;
 use crate::email::send::{SendOptions, SendReport};
 use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
@@ -509,12 +510,11 @@ impl App {
     }
 
     pub fn draft(&self) -> Draft {
-        Draft {
-            env_file: self.env_path.clone(),
-            base_fingerprint: draft::fingerprint(self.base.original_text().as_bytes()),
-            saved_at: crate::fsutil::utc_stamp(),
-            answers: self.answers.clone(),
-        }
+        Draft::of(
+            self.env_path.clone(),
+            draft::fingerprint(self.base.original_text().as_bytes()),
+            &self.answers,
+        )
     }
 
     pub fn mark(&self, step: Step) -> Mark {
@@ -1170,13 +1170,23 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                     .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
                 app.recompute();
                 app.reload_screens();
-                app.status = Some((
-                    Level::Info,
-                    format!(
-                        "Restored {} unsaved answer(s) from the draft.",
-                        app.answers.len()
+                app.status = Some(match d.retype.as_slice() {
+                    [] => (
+                        Level::Info,
+                        format!(
+                            "Restored {} unsaved answer(s) from the draft.",
+                            app.answers.len()
+                        ),
                     ),
-                ));
+                    retype => (
+                        Level::Warn,
+                        format!(
+                            "Restored {} answer(s). Type again: {} (never kept in a draft).",
+                            app.answers.len(),
+                            strings::retype_list(retype)
+                        ),
+                    ),
+                });
                 vec![app.draft_effect()]
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {

@@ -236,6 +236,15 @@ impl Form {
                     let text = format!("‹ {} ›  (← → choose)", f.text());
                     frame.render_widget(Paragraph::new(Span::styled(text, style)), input_area);
                 }
+                // A fixed mask, whatever the length: bullets per character would tell it.
+                FieldKind::Secret if !f.revealed && !f.text().is_empty() => {
+                    let text = if is_focus {
+                        format!("{}  (typing hidden; Ctrl-R shows)", crate::secret::MASK)
+                    } else {
+                        crate::secret::MASK.to_string()
+                    };
+                    frame.render_widget(Paragraph::new(Span::styled(text, style)), input_area);
+                }
                 _ if f.text().is_empty() && !is_focus => {
                     frame.render_widget(
                         Paragraph::new(Span::styled("(not set)", theme.dim)),
@@ -277,6 +286,7 @@ impl Form {
             if !f.fix.is_empty() {
                 text.push_str(&format!(" Fix: {}", f.fix));
             }
+            let text = crate::secret::scrub(&text);
             lines.push(Line::from(Span::styled(text, level_style(f.level, theme))));
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);

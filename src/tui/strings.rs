@@ -44,13 +44,40 @@ pub const HELP: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn restore_draft(when: &str, changed: bool) -> String {
-    let mut s = format!("Unsaved answers from {when} were found (the wizard was closed or the connection dropped before saving).");
+pub fn restore_draft(d: &super::draft::Draft, changed: bool) -> String {
+    let when = d.age().unwrap_or_else(|| "an earlier session".into());
+    let keys: Vec<&str> = d.answers.keys().map(String::as_str).collect();
+    let mut s = format!(
+        "Unsaved answers from {when} were found (the wizard was closed or the connection dropped before saving)"
+    );
+    if keys.is_empty() {
+        s.push('.');
+    } else {
+        s.push_str(&format!(": {}.", keys.join(", ")));
+    }
+    if !d.retype.is_empty() {
+        s.push_str(&format!(
+            "\n\nSecrets are never kept in a draft; type again: {}.",
+            retype_list(&d.retype)
+        ));
+    }
     if changed {
         s.push_str("\n\npds.env has changed on disk since then; review before saving.");
     }
     s.push_str("\n\ny: restore them   n: discard them");
     s
+}
+
+/// What must be typed again after a restore, in words.
+pub fn retype_list(keys: &[String]) -> String {
+    let words: Vec<String> = keys
+        .iter()
+        .map(|k| match crate::secret::sensitivity(k) {
+            crate::envfile::catalogue::Sensitivity::UrlPassword => format!("the password in {k}"),
+            _ => k.clone(),
+        })
+        .collect();
+    words.join(", ")
 }
 
 pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save   q: quit (answers kept as a draft)   Esc: stay";

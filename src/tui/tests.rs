@@ -216,6 +216,7 @@ fn a_draft_is_offered_back_and_restored() {
             "restored.example.com".to_string(),
         )]
         .into(),
+        retype: vec![],
     };
     let mut a = App::new(
         Document::parse(crate::demo::DEMO_ENV),
@@ -244,6 +245,67 @@ fn a_draft_is_offered_back_and_restored() {
         [Effect::DeleteDraft(_)]
     ));
     assert!(!b.has_unsaved());
+}
+
+#[test]
+fn a_draft_never_holds_a_secret_and_says_what_to_type_again() {
+    let mut a = app();
+    a.set_answer("PDS_HOSTNAME", "new.example.com".into());
+    a.set_answer("PDS_ADMIN_PASSWORD", "Typed-Admin-Pw-77".into());
+    a.set_answer(
+        "PDS_EMAIL_SMTP_URL",
+        "smtps://mailer%40example.com:Typed-Smtp-Pw-77@smtp.example.com:465".into(),
+    );
+    let d = a.draft();
+    let written = toml::to_string(&d).unwrap();
+    assert!(!written.contains("Typed-"), "{written}");
+    assert_eq!(d.answers["PDS_HOSTNAME"], "new.example.com");
+    // The SMTP URL is kept without its password; the admin password not at all.
+    assert_eq!(
+        d.answers["PDS_EMAIL_SMTP_URL"],
+        "smtps://mailer%40example.com@smtp.example.com:465"
+    );
+    assert!(!d.answers.contains_key("PDS_ADMIN_PASSWORD"));
+    assert_eq!(d.retype, ["PDS_ADMIN_PASSWORD", "PDS_EMAIL_SMTP_URL"]);
+    // A broken URL keeps nothing: any piece of it may be the password.
+    a.set_answer(
+        "PDS_EMAIL_SMTP_URL",
+        "smtps://mailer:Typed/Smtp?Pw@smtp.example.com:465".into(),
+    );
+    let d = a.draft();
+    assert!(!d.answers.contains_key("PDS_EMAIL_SMTP_URL"));
+
+    // Restoring says what must be typed again, in the prompt and after.
+    let mut b = App::new(
+        Document::parse(crate::demo::DEMO_ENV),
+        PathBuf::from("/pds/pds.env"),
+        Some(d),
+    );
+    let shown = text(&screen(&b, 100, 30));
+    assert!(shown.contains("type again"), "{shown}");
+    assert!(shown.contains("PDS_ADMIN_PASSWORD"), "{shown}");
+    assert!(shown.contains("ago"), "{shown}");
+    key(&mut b, KeyCode::Char('y'));
+    let (level, status) = b.status.clone().unwrap();
+    assert_eq!(level, Level::Warn);
+    assert!(
+        status.contains("Type again") && status.contains("the password in PDS_EMAIL_SMTP_URL"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_password_field_does_not_show_its_length() {
+    let mut a = app();
+    a.step = Step::Basics;
+    a.focus = Focus::Content;
+    let short = text(&screen(&a, 80, 24));
+    a.set_answer("PDS_ADMIN_PASSWORD", "x".repeat(40));
+    a.basics = crate::tui::screens::basics::Basics::new(&a.working);
+    let long = text(&screen(&a, 80, 24));
+    let bullets = |t: &str| t.matches('•').count();
+    assert_eq!(bullets(&short), bullets(&long), "{short}\n{long}");
+    assert!(bullets(&long) > 0, "{long}");
 }
 
 #[test]

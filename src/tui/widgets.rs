@@ -2,6 +2,7 @@
 
 use super::theme::Theme;
 use crate::finding::{Finding, Level};
+use crate::secret::scrub;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 
@@ -23,15 +24,16 @@ pub fn level_style(level: Level, theme: &Theme) -> ratatui::style::Style {
     }
 }
 
-/// One finding on one line: icon, what, and the fix when there is room.
+/// One finding on one line: icon, what, and the fix when there is room. Finding text
+/// passes `secret::scrub` here, the edge where the wizard shows it, as the CLI's does.
 pub fn finding_line<'a>(f: &Finding, theme: &Theme) -> Line<'a> {
     let style = level_style(f.level, theme);
     let mut spans = vec![
         Span::styled(format!("{} ", level_icon(f.level)), style),
-        Span::styled(f.what.clone(), style),
+        Span::styled(scrub(&f.what), style),
     ];
     if !f.fix.is_empty() && f.level >= Level::Warn {
-        spans.push(Span::styled(format!(" — {}", f.fix), theme.dim));
+        spans.push(Span::styled(format!(" — {}", scrub(&f.fix)), theme.dim));
     }
     Line::from(spans)
 }
@@ -58,11 +60,11 @@ pub fn spinner(n: usize) -> &'static str {
 pub fn finding_block<'a>(f: &Finding, notes: &[Finding], theme: &Theme) -> Vec<Line<'a>> {
     let mut lines = vec![finding_line(f, theme)];
     if !f.why.is_empty() {
-        lines.push(Line::from(Span::styled(f.why.clone(), theme.dim)));
+        lines.push(Line::from(Span::styled(scrub(&f.why), theme.dim)));
     }
     if !f.fix.is_empty() {
         lines.push(Line::from(Span::styled(
-            format!("Fix: {}", f.fix),
+            format!("Fix: {}", scrub(&f.fix)),
             theme.dim,
         )));
     }

@@ -4,8 +4,9 @@
 use crate::email::presets::{self, Preset};
 use crate::email::send::SendReport;
 use crate::email::{self, Security, SmtpSettings, FROM_KEY, URL_KEY};
-use crate::envfile::{catalogue, display::mask_url_password, Document};
+use crate::envfile::{catalogue, Document};
 use crate::finding::{Finding, Level};
+use crate::secret::mask_url;
 use crate::secret::Secret;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::theme::Theme;
@@ -71,6 +72,37 @@ impl EmailScreen {
         } else {
             String::new()
         };
+        // A URL too broken to read one way: nodemailer may have made the host, port or
+        // user name of pieces of the password. Those pieces are masked, not shown.
+        let raw = doc.raw_value(URL_KEY).unwrap_or_default();
+        let raw = raw.trim().trim_matches(['\'', '"']);
+        let clean = crate::secret::is_clean_url(&url)
+            && (raw.is_empty() || crate::secret::is_clean_url(raw));
+        let (host, port, username) = if clean {
+            (s.host.clone(), port, s.username.clone())
+        } else {
+            crate::secret::remember_value(URL_KEY, &url);
+            crate::secret::remember_value(URL_KEY, raw);
+            let port = if crate::secret::scrub(&port) == port {
+                port
+            } else {
+                String::new()
+            };
+            (
+                crate::secret::scrub(&s.host),
+                port,
+                crate::secret::scrub(&s.username),
+            )
+        };
+        // Query options read from a broken URL may be pieces of the password (a `?` in it
+        // starts the query): from such a URL only nodemailer's own option names are kept,
+        // and only when their value is not a piece of it.
+        let options: Vec<(String, String)> = s
+            .options
+            .iter()
+            .filter(|(k, v)| clean || email::is_known_option(k) && crate::secret::scrub(v) == *v)
+            .cloned()
+            .collect();
         let fields = vec![
             Field::new(
                 PRESET,
@@ -81,7 +113,7 @@ impl EmailScreen {
                 ),
                 &preset_name,
             ),
-            Field::new(HOST, "SMTP host", FieldKind::Text, &s.host),
+            Field::new(HOST, "SMTP host", FieldKind::Text, &host),
             Field::new(PORT, "Port", FieldKind::Text, &port),
             Field::new(
                 SECURITY,
@@ -89,7 +121,7 @@ impl EmailScreen {
                 choice(Security::ALL.iter().map(|x| x.name().to_string())),
                 s.security.name(),
             ),
-            Field::new(USER, "User name", FieldKind::Text, &s.username),
+            Field::new(USER, "User name", FieldKind::Text, &username),
             Field::new(PASSWORD, "Password", FieldKind::Secret, s.password.expose()),
             Field::new(
                 FROM,
@@ -107,7 +139,7 @@ impl EmailScreen {
         let mut screen = EmailScreen {
             form: Form::new(fields),
             presets,
-            options: s.options,
+            options,
             url_findings: Vec::new(),
             test: TestState::Idle,
             spinner: 0,
@@ -336,12 +368,12 @@ impl EmailScreen {
         // The URL whole, on lines of its own (a URL cut at the edge would mislead).
         if let (Ok(s), false) = (self.settings(), self.is_blank()) {
             if let Ok(url) = email::compose(&s) {
-                let text = format!("URL {}", mask_url_password(&url));
+                let text = format!("URL {}", mask_url(&url));
                 let rows = (text.chars().count() as u16).div_ceil(area.width.max(1));
                 let rows = rows.min(area.bottom().saturating_sub(y));
                 let line = Line::from(vec![
                     Span::styled("URL ", theme.dim),
-                    Span::raw(mask_url_password(&url)),
+                    Span::raw(mask_url(&url)),
                 ]);
                 frame.render_widget(
                     Paragraph::new(line).wrap(Wrap { trim: false }),

@@ -82,7 +82,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     if let Some((level, msg)) = &app.status {
         frame.render_widget(
             Paragraph::new(Span::styled(
-                format!("{} {msg}", level_icon(*level)),
+                format!("{} {}", level_icon(*level), crate::secret::scrub(msg)),
                 level_style(*level, theme),
             )),
             status,
@@ -114,14 +114,14 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
                 area,
                 theme,
                 " Unsaved answers ",
-                &strings::restore_draft(&d.saved_at, changed),
+                &strings::restore_draft(d, changed),
             );
         }
         Some(Modal::Transcript(lines)) => {
             let body = if lines.is_empty() {
                 "(nothing was said)".to_string()
             } else {
-                lines.join("\n")
+                crate::secret::scrub(&lines.join("\n"))
             };
             draw_popup_sized(
                 frame,
