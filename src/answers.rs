@@ -146,6 +146,12 @@ pub enum AnswersError {
         "{path}: {key} is a secret and does not belong in the answers file (it stays in pds.env)"
     )]
     Secret { path: PathBuf, key: String },
+    #[error("{path}: [env] {key} is not a key the PDS reads; did you mean {near}? (Nothing was applied.)")]
+    NearMiss {
+        path: PathBuf,
+        key: String,
+        near: &'static str,
+    },
     #[error("cannot write {path}: {why}")]
     Write { path: PathBuf, why: String },
 }
@@ -164,14 +170,25 @@ fn secret_key(key: &str, value: &str) -> bool {
 }
 
 impl Answers {
-    fn check_no_secrets(&self, path: &Path) -> Result<(), AnswersError> {
-        match self.env.iter().find(|(k, v)| secret_key(k, v)) {
-            Some((k, _)) => Err(AnswersError::Secret {
+    /// No secret, and no misspelling of a key the PDS reads (it would be written as a new
+    /// key that nothing reads).
+    fn check_env(&self, path: &Path) -> Result<(), AnswersError> {
+        if let Some((k, _)) = self.env.iter().find(|(k, v)| secret_key(k, v)) {
+            return Err(AnswersError::Secret {
                 path: path.to_path_buf(),
                 key: k.clone(),
-            }),
-            None => Ok(()),
+            });
         }
+        for k in self.env.keys() {
+            if let Some(near) = crate::envfile::catalogue::near_miss(k) {
+                return Err(AnswersError::NearMiss {
+                    path: path.to_path_buf(),
+                    key: k.clone(),
+                    near,
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -203,14 +220,14 @@ pub fn load(path: &Path) -> Result<Option<Answers>, AnswersError> {
         path: path.to_path_buf(),
         why: e.to_string(),
     })?;
-    a.check_no_secrets(path)?;
+    a.check_env(path)?;
     Ok(Some(a))
 }
 
 /// Write the answers (atomically, mode 0600, the previous version kept as a backup).
 /// Unchanged answers are not rewritten.
 pub fn save(path: &Path, answers: &Answers) -> Result<bool, AnswersError> {
-    answers.check_no_secrets(path)?;
+    answers.check_env(path)?;
     let text = answers.to_toml();
     if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
         return Ok(false);
@@ -300,6 +317,15 @@ mod tests {
         a.env
             .insert("PDS_EMAIL_SMTP_URL".into(), "smtp:///?sendmail=true".into());
         assert!(save(&p, &a).is_ok());
+    }
+
+    #[test]
+    fn misspelt_env_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(FILE_NAME);
+        std::fs::write(&p, "[env]\npds_hostname = \"x.example.com\"\n").unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.to_string().contains("did you mean PDS_HOSTNAME?"), "{e}");
     }
 
     #[test]

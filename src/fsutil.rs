@@ -49,14 +49,99 @@ impl WriteOptions {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct SaveReport {
-    pub backup: Option<PathBuf>,
-    pub pruned: Vec<PathBuf>,
+/// An exclusive lock on a file's lock file (`.NAME.lock` beside it, never removed: the file
+/// itself is replaced on every save, so it cannot carry the lock). Held from load to rename
+/// by the command line, and around the final compare and rename by the wizard, so that two
+/// saves that meet never lose an update. Re-entrant within one process: a nested
+/// `acquire` of the same file shares the first lock instead of waiting on itself.
+#[derive(Debug)]
+pub struct FileLock {
+    key: PathBuf,
+    _file: Option<File>,
 }
 
-/// Replace `path` with `bytes` atomically. See the module comment.
-pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveReport, WriteError> {
+/// Lock files this process holds, with how many guards share each.
+static HELD: std::sync::Mutex<Vec<(PathBuf, usize)>> = std::sync::Mutex::new(Vec::new());
+
+/// How long a save waits for another one to finish before it refuses.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl FileLock {
+    /// Lock `path` (after following symlinks), waiting up to `wait` for another holder.
+    pub fn acquire(path: &Path, wait: std::time::Duration) -> Result<FileLock, WriteError> {
+        let target = write_target(path)?;
+        let (dir, name) = dir_and_name(&target)?;
+        let lock_path = dir.join(format!(".{name}.lock"));
+        {
+            let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(entry) = held.iter_mut().find(|(p, _)| *p == lock_path) {
+                entry.1 += 1;
+                return Ok(FileLock {
+                    key: lock_path,
+                    _file: None,
+                });
+            }
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(err("cannot create the lock file", &lock_path))?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(err("another program is saving", &target)(std::io::Error::other(format!(
+                        "it still held {} after {} s; nothing was written, try again when it is done",
+                        lock_path.display(),
+                        wait.as_secs()
+                    ))))
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(err("cannot lock", &lock_path)(e)),
+            }
+        }
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((lock_path.clone(), 1));
+        Ok(FileLock {
+            key: lock_path,
+            _file: Some(file),
+        })
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = held.iter().position(|(p, _)| *p == self.key) {
+            held[i].1 -= 1;
+            if held[i].1 == 0 {
+                held.remove(i);
+            }
+        }
+        // The file (and with it the OS lock) closes after this, in the owning guard only.
+    }
+}
+
+/// Where a write to `path` really goes: through a symbolic link to its target, so the link
+/// (and whoever owns the target: config management, a git-tracked /etc) stays intact.
+pub fn write_target(path: &Path) -> Result<PathBuf, WriteError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            fs::canonicalize(path).map_err(err("cannot follow the link", path))
+        }
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+fn dir_and_name(path: &Path) -> Result<(PathBuf, String), WriteError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -65,11 +150,44 @@ pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveR
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| err("cannot write", path)(std::io::Error::other("not a file path")))?;
+    Ok((dir, name))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SaveReport {
+    pub backup: Option<PathBuf>,
+    pub pruned: Vec<PathBuf>,
+}
+
+/// Replace `path` with `bytes` atomically. See the module comment. A symlink is written
+/// through (temp file and backup beside its target); a file with other hard links or
+/// without its owner's write permission is refused, since replacing it would break the
+/// links or override a choice someone made. Runs under the file's lock.
+pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveReport, WriteError> {
+    let _lock = FileLock::acquire(path, LOCK_WAIT)?;
+    let path = &write_target(path)?;
+    let (dir, name) = dir_and_name(path)?;
     let existing = match fs::metadata(path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(err("cannot inspect", path)(e)),
     };
+    if let Some(m) = &existing {
+        if m.nlink() > 1 {
+            return Err(err("will not replace", path)(std::io::Error::other(format!(
+                "it has {} hard links, and a new file would leave the other names with the old content; nothing was written. Make the others symbolic links (ln -sf), or find them with: find / -xdev -samefile {}",
+                m.nlink(),
+                path.display()
+            ))));
+        }
+        if m.mode() & 0o200 == 0 {
+            return Err(err("will not replace", path)(std::io::Error::other(format!(
+                "it is read-only (mode {:04o}), which someone chose; nothing was written. If it should change: chmod u+w {}",
+                m.mode() & 0o7777,
+                path.display()
+            ))));
+        }
+    }
     let mode = existing
         .as_ref()
         .map(|m| m.mode() & 0o7777)
@@ -84,9 +202,17 @@ pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveR
         write_replace(&backup, &old, mode, owner)?;
         report.backup = Some(backup);
     }
-    write_replace(path, bytes, mode, owner)?;
+    if let Err(e) = write_replace(path, bytes, mode, owner) {
+        // The file is unchanged, so its fresh backup is a copy of it: take it back, and
+        // "nothing was written" stays true (a full disk has no room for either).
+        if let Some(b) = report.backup.take() {
+            let _ = fs::remove_file(b);
+        }
+        return Err(e);
+    }
     if opts.keep_backups > 0 {
-        report.pruned = prune_backups(&dir, &name, opts.keep_backups)?;
+        // The new file is in place: a backup that cannot be pruned is not a failed save.
+        report.pruned = prune_backups(&dir, &name, opts.keep_backups);
     }
     Ok(report)
 }
@@ -212,15 +338,13 @@ pub fn list_backups(dir: &Path, name: &str) -> Vec<PathBuf> {
     found
 }
 
-fn prune_backups(dir: &Path, name: &str, keep: usize) -> Result<Vec<PathBuf>, WriteError> {
+fn prune_backups(dir: &Path, name: &str, keep: usize) -> Vec<PathBuf> {
     let all = list_backups(dir, name);
     let excess = all.len().saturating_sub(keep);
-    let mut removed = Vec::new();
-    for p in all.into_iter().take(excess) {
-        fs::remove_file(&p).map_err(err("cannot remove old backup", &p))?;
-        removed.push(p);
-    }
-    Ok(removed)
+    all.into_iter()
+        .take(excess)
+        .filter(|p| fs::remove_file(p).is_ok())
+        .collect()
 }
 
 /// `$XDG_STATE_HOME/pds-wizard`, else `~/.local/state/pds-wizard`: drafts, the demo sandbox.

@@ -59,11 +59,6 @@ const QUICK: [&str; 2] = ["--timeout", "2"];
 #[test]
 fn dry_run_shows_every_change_and_writes_nothing() {
     let (dir, env, file) = setup();
-    // A typo'd key is applied (the PDS may read keys we do not know) but named.
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("[env]\n", "[env]\nPDS_CRAWLER = \"https://bsky.network\"\n");
-    std::fs::write(&file, text).unwrap();
     let before = std::fs::read(&env).unwrap();
     let mut args = QUICK.to_vec();
     args.extend(["apply", "--answers", file.to_str().unwrap(), "--dry-run"]);
@@ -83,16 +78,35 @@ fn dry_run_shows_every_change_and_writes_nothing() {
         text.contains("would write did:plc:ewvi7nxzyoun6zhxrhs64oiz"),
         "{text}"
     );
-    assert!(
-        text.contains("PDS_CRAWLER is not a key the PDS reads; did you mean PDS_CRAWLERS?"),
-        "{text}"
-    );
     assert_eq!(std::fs::read(&env).unwrap(), before);
     assert!(!dir.path().join("sites-available/pds.conf").exists());
     assert!(!dir.path().join("www/.well-known/atproto-did").exists());
     // The doctor ran (on what is there now) and gave the exit code.
     assert!(text.contains("The PDS process"), "{text}");
     assert!(out.status.code().is_some_and(|c| c <= 2), "{text}");
+}
+
+/// A misspelt key would be written as a new key nothing reads: the whole file is refused
+/// before anything is written, with the key it was meant to be.
+#[test]
+fn a_misspelt_key_stops_apply_before_anything_is_written() {
+    let (dir, env, file) = setup();
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("[env]\n", "[env]\nPDS_CRAWLER = \"https://bsky.network\"\n");
+    std::fs::write(&file, text).unwrap();
+    let before = std::fs::read(&env).unwrap();
+    let mut args = QUICK.to_vec();
+    args.extend(["apply", "--answers", file.to_str().unwrap()]);
+    let out = run_cli(&env, &args, "");
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("PDS_CRAWLER is not a key the PDS reads; did you mean PDS_CRAWLERS?"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read(&env).unwrap(), before);
+    assert!(!dir.path().join("sites-available/pds.conf").exists());
 }
 
 #[test]

@@ -463,3 +463,76 @@ fn every_secret_the_pds_reads_is_masked_and_kept_off_the_command_line() {
     let o = run(&env, &["env", "set", "Stdin-Secret-22"], None);
     assert!(!out(&o).contains("Stdin-Secret"), "{}", out(&o));
 }
+
+/// A lowercase or misspelt key would be written as a new, dead key (with "Restart the PDS
+/// for it to take effect"): refused with the key it was meant to be, unless --force.
+#[test]
+fn misspelt_keys_are_refused_unless_forced() {
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let before = std::fs::read(&env).unwrap();
+    for (arg, near) in [
+        ("pds_hostname=x.example.com", "PDS_HOSTNAME"),
+        ("PDS_HOSTNAM=x.example.com", "PDS_HOSTNAME"),
+        ("PDS_INVITE_REQUIRD=false", "PDS_INVITE_REQUIRED"),
+    ] {
+        let o = run(&env, &["env", "set", arg], None);
+        assert_eq!(o.status.code(), Some(2), "{arg}: {}", out(&o));
+        assert!(
+            out(&o).contains(&format!("did you mean {near}?")),
+            "{}",
+            out(&o)
+        );
+        assert_eq!(std::fs::read(&env).unwrap(), before);
+    }
+    // The admin password's misspelling is refused before the value is even asked for.
+    let o = run(&env, &["env", "set", "PDS_ADMIN_PASSWRD=-"], Some("x\n"));
+    assert!(
+        out(&o).contains("did you mean PDS_ADMIN_PASSWORD?"),
+        "{}",
+        out(&o)
+    );
+    // Keys the PDS reads that the wizard does not describe are not typos.
+    let o = run(&env, &["env", "set", "PDS_SERVICE_NAME=My PDS"], None);
+    assert!(o.status.success(), "{}", out(&o));
+    let o = run(
+        &env,
+        &["env", "set", "pds_hostname=x.example.com", "--force"],
+        None,
+    );
+    assert!(o.status.success(), "{}", out(&o));
+}
+
+/// A line inside a multi-line quoted value is not a key: `get` does not read it and `set`
+/// and `unset` refuse to edit it (bash and compose read it as part of the value).
+#[test]
+fn a_line_inside_a_multi_line_value_is_never_edited() {
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    let text = "PDS_HOSTNAME=real.example.com\nMY_NOTE=\"first line\nPDS_HOSTNAME=evil.example\"\n";
+    std::fs::write(&env, text).unwrap();
+    let o = run(&env, &["env", "get", "PDS_HOSTNAME"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "real.example.com"
+    );
+    for args in [
+        &["env", "set", "PDS_HOSTNAME=new.example.com"][..],
+        &["env", "unset", "PDS_HOSTNAME", "--force"][..],
+    ] {
+        let o = run(&env, args, None);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", out(&o));
+        assert!(
+            out(&o).contains("inside the multi-line value that starts on line 2"),
+            "{}",
+            out(&o)
+        );
+        assert_eq!(std::fs::read_to_string(&env).unwrap(), text);
+    }
+    let o = run(&env, &["env", "check"], None);
+    assert!(
+        out(&o).contains("line 3 looks like an assignment but is inside the value"),
+        "{}",
+        out(&o)
+    );
+}

@@ -35,6 +35,9 @@ fn bash_values(file: &std::path::Path, names: &[String], cwd: &std::path::Path) 
 
 const TRICKY: &[&str] = &[
     "plain",
+    // Single quotes keep a backslash literally in all three readers.
+    "back\\slash",
+    "C:\\path\\to",
     "with space",
     "a&b",
     "a;b",
@@ -85,7 +88,12 @@ fn written_values_are_what_bash_reads() {
 
 #[test]
 fn unwritable_values_are_refused_with_a_reason() {
-    for v in ["it's $x", "back\\slash", "two\nlines", "it's \"both\""] {
+    for v in [
+        "it's $x",
+        "ends in a backslash\\",
+        "two\nlines",
+        "it's \"both\"",
+    ] {
         let e = encode_value("K", v).unwrap_err().to_string();
         assert!(e.contains("K:"), "{e}");
     }

@@ -128,7 +128,7 @@ fn unset_then_set_round_trips_the_installer_file() {
     let text = doc.render();
     let mut d = Document::parse(&text);
     let v = d.get("PDS_CRAWLERS").unwrap();
-    d.unset("PDS_CRAWLERS");
+    d.unset("PDS_CRAWLERS").unwrap();
     d.set("PDS_CRAWLERS", &v).unwrap();
     assert_eq!(d.get("PDS_CRAWLERS").unwrap(), v);
     assert_eq!(d.render().lines().count(), text.lines().count());

@@ -285,3 +285,117 @@ fn init_refuses_bad_input() {
     assert!(envfile::init_document("pds.example.com", "not-an-email", "/pds").is_err());
     assert!(envfile::init_document("pds.example.com", "a@example.com", "relative").is_err());
 }
+
+/// Two saves that meet: N `env set` processes on one file, each a different key, started
+/// together, 100 rounds. Every update is there afterwards, or its process said why not;
+/// none is lost silently, and backups never exceed ten.
+#[test]
+fn concurrent_saves_lose_no_update() {
+    const N: usize = 4;
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    write_mode(&env, "PDS_HOSTNAME=pds.example.com\n", 0o600);
+    let (mut written, mut refused) = (0, 0);
+    for round in 0..100 {
+        let children: Vec<_> = (0..N)
+            .map(|k| {
+                Command::new(BIN)
+                    .arg("--env-file")
+                    .arg(&env)
+                    .args(["env", "set", &format!("CONCURRENT_{k}=round{round}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outcomes: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let doc = Document::load(&env).unwrap();
+        for (k, o) in outcomes.iter().enumerate() {
+            let key = format!("CONCURRENT_{k}");
+            if o.status.success() {
+                written += 1;
+                assert_eq!(
+                    doc.get(&key).as_deref(),
+                    Some(format!("round{round}").as_str()),
+                    "round {round}: {key} said Saved but is lost"
+                );
+            } else {
+                refused += 1;
+                let why = String::from_utf8_lossy(&o.stderr);
+                assert!(why.contains("nothing was written"), "{why}");
+            }
+        }
+    }
+    assert!(list_backups(d.path(), "pds.env").len() <= 10);
+    // With the lock, saves wait for each other: none needs refusing.
+    assert_eq!((written, refused), (N * 100, 0));
+}
+
+/// A symlinked pds.env (config management, a git-tracked /etc) is written through the
+/// link: the link stays, its target changes, the backup lands beside the target.
+#[test]
+fn a_symlinked_file_is_written_through_its_link() {
+    let d = tempfile::tempdir().unwrap();
+    let real_dir = d.path().join("etc-pds");
+    std::fs::create_dir(&real_dir).unwrap();
+    let target = real_dir.join("pds.env");
+    write_mode(&target, "PDS_HOSTNAME=pds.example.com\n", 0o600);
+    let link = d.path().join("pds.env");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = set_hostname(&link, "new.example.com")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("new.example.com"));
+    assert_eq!(list_backups(&real_dir, "pds.env").len(), 1);
+    assert!(list_backups(d.path(), "pds.env").is_empty());
+    assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o777, 0o600);
+}
+
+/// A hard-linked or read-only pds.env is refused, with the reason, and left as it was.
+#[test]
+fn hard_links_and_read_only_files_are_refused_not_broken() {
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    write_mode(&env, "PDS_HOSTNAME=pds.example.com\n", 0o600);
+    let other = d.path().join("pds.env.copy");
+    std::fs::hard_link(&env, &other).unwrap();
+    let o = set_hostname(&env, "new.example.com")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{why}");
+    assert!(
+        why.contains("2 hard links") && why.contains("nothing was written"),
+        "{why}"
+    );
+    assert_eq!(std::fs::metadata(&env).unwrap().nlink(), 2);
+    assert!(std::fs::read_to_string(&other)
+        .unwrap()
+        .contains("pds.example.com"));
+    std::fs::remove_file(&other).unwrap();
+
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let o = set_hostname(&env, "new.example.com")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{why}");
+    assert!(why.contains("read-only (mode 0400)"), "{why}");
+    assert!(std::fs::read_to_string(&env)
+        .unwrap()
+        .contains("pds.example.com"));
+}

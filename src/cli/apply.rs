@@ -64,17 +64,17 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
     let mut failed = false;
 
     // 1. pds.env
-    let mut doc = Document::load(&ctx.env_file)?;
+    let mut doc = if dry_run {
+        Document::load(&ctx.env_file)?
+    } else {
+        Document::load_for_edit(&ctx.env_file)?
+    };
     let before = doc.render();
     for (k, v) in &a.env {
-        if crate::envfile::catalogue::lookup(k).is_none() {
-            // Written all the same (the PDS may know keys we do not), but a typo is likelier.
-            match crate::envfile::catalogue::suggest(k) {
-                Some(near) => {
-                    errln!("! pds.env: {k} is not a key the PDS reads; did you mean {near}?")
-                }
-                None => errln!("! pds.env: {k} is not a key the PDS reads"),
-            }
+        // A near miss of a real key was refused when the file was read; anything else
+        // the PDS does not read is written all the same (a plugin's, the operator's own).
+        if !crate::envfile::catalogue::pds_reads(k) {
+            errln!("! pds.env: {k} is not a key the PDS reads");
         }
         if let Err(e) = doc.set(k, v) {
             errln!("✗ pds.env: {k}: {e}");
@@ -105,6 +105,8 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             }
         }
     }
+    // The rest reads pds.env but does not change it: others may save again.
+    doc.unlock();
 
     // 2. The reverse proxy (planned from pds.env as it is now, or would be).
     if let Some((server, out, plan)) = &proxy {

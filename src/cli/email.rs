@@ -286,7 +286,12 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
     if let Some(f) = findings.iter().find(|f| f.level == Level::Fail) {
         bail!("{f}");
     }
-    let mut doc = load(ctx)?;
+    let mut doc = if dry_run {
+        load(ctx)?
+    } else {
+        load(ctx)?;
+        Document::load_for_edit(&ctx.env_file)?
+    };
     let before = doc.render();
     doc.set(URL_KEY, &url)?;
     doc.set(FROM_KEY, &s.from_address)?;

@@ -29,7 +29,8 @@ pub enum EnvCmd {
         /// Show the change without writing it
         #[arg(long)]
         dry_run: bool,
-        /// Allow replacing the PLC rotation key or the JWT secret of an existing install
+        /// Allow replacing the PLC rotation key or the JWT secret of an existing install, or
+        /// writing a key that looks like a misspelling of one the PDS reads
         #[arg(long)]
         force: bool,
     },
@@ -83,13 +84,28 @@ pub fn run(ctx: &Context, cmd: &EnvCmd, json: bool) -> Result<u8> {
 }
 
 fn load(ctx: &Context) -> Result<Document> {
+    exists(ctx)?;
+    Ok(Document::load(&ctx.env_file)?)
+}
+
+/// Loaded to be changed: under the file's lock until the change is saved (or dropped).
+fn load_for_edit(ctx: &Context, dry_run: bool) -> Result<Document> {
+    exists(ctx)?;
+    Ok(if dry_run {
+        Document::load(&ctx.env_file)?
+    } else {
+        Document::load_for_edit(&ctx.env_file)?
+    })
+}
+
+fn exists(ctx: &Context) -> Result<()> {
     if !ctx.env_file.exists() {
         bail!(
             "{} does not exist. Point --env-file (or PDS_ENV_FILE) at your pds.env, or create one with `pds-wizard env init`",
             ctx.env_file.display()
         );
     }
-    Ok(Document::load(&ctx.env_file)?)
+    Ok(())
 }
 
 fn show(ctx: &Context, json: bool) -> Result<u8> {
@@ -202,6 +218,13 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
     if !envfile::is_env_name(key) {
         bail!("{key:?} is not a valid variable name");
     }
+    // A key the PDS does not read, but almost does, is a typo that would sit dead in the
+    // file while the PDS uses its default.
+    if let (Some(near), false) = (catalogue::near_miss(key), force) {
+        bail!(
+            "{key} is not a key the PDS reads; did you mean {near}? Nothing was written (--force writes {key} anyway)"
+        );
+    }
     // A secret key, or a value the masking rule would hide (a URL with a password).
     if raw != "-"
         && (crate::secret::is_secret_key(key) || crate::secret::mask_value(key, raw) != raw)
@@ -210,8 +233,9 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
             "{key} holds a secret: give it on standard input, not on the command line where other users can read it in the process list:\n    printf '%s\\n' \"$VALUE\" | pds-wizard env set {key}=-"
         );
     }
-    let mut doc = load(ctx)?;
+    // The value first: a prompt must not hold the lock while someone types.
     let value = read_value(raw)?;
+    let mut doc = load_for_edit(ctx, dry_run)?;
     if let Some((_, why)) = IDENTITY_KEYS.iter().find(|(k, _)| *k == key) {
         let current = doc.get(key).unwrap_or_default();
         if !force && !current.is_empty() && current != value {
@@ -228,9 +252,9 @@ fn unset(ctx: &Context, key: &str, dry_run: bool, force: bool, json: bool) -> Re
     if !force && catalogue::lookup(key).is_some_and(|k| k.required) {
         bail!("{key} is needed for the PDS to start; pass --force to remove it anyway");
     }
-    let mut doc = load(ctx)?;
+    let mut doc = load_for_edit(ctx, dry_run)?;
     let before = doc.render();
-    doc.unset(key);
+    doc.unset(key)?;
     write_change(ctx, &mut doc, &before, dry_run, json)
 }
 

@@ -338,6 +338,135 @@ pub static KEYS: &[KeyInfo] = &[
     )),
 ];
 
+/// Every variable the PDS's env reader (`dist/config/env.js`) reads in @atproto/pds
+/// 0.4.217 and 0.5.35, described in `KEYS` or not. A name here is never called a typo.
+pub static PDS_READS: &[&str] = &[
+    "PDS_ACCEPTING_REPO_IMPORTS",
+    "PDS_ACCOUNT_DB_LOCATION",
+    "PDS_ACTOR_STORE_CACHE_SIZE",
+    "PDS_ACTOR_STORE_DIRECTORY",
+    "PDS_ADMIN_PASSWORD",
+    "PDS_BACKGROUND_DARK_URL",
+    "PDS_BACKGROUND_LIGHT_URL",
+    "PDS_BLOBSTORE_DISK_LOCATION",
+    "PDS_BLOBSTORE_DISK_TMP_LOCATION",
+    "PDS_BLOBSTORE_S3_ACCESS_KEY_ID",
+    "PDS_BLOBSTORE_S3_BUCKET",
+    "PDS_BLOBSTORE_S3_ENDPOINT",
+    "PDS_BLOBSTORE_S3_FORCE_PATH_STYLE",
+    "PDS_BLOBSTORE_S3_REGION",
+    "PDS_BLOBSTORE_S3_REQUEST_TIMEOUT_MS",
+    "PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY",
+    "PDS_BLOBSTORE_S3_UPLOAD_TIMEOUT_MS",
+    "PDS_BLOB_UPLOAD_LIMIT",
+    "PDS_BSKY_APP_VIEW_CDN_URL_PATTERN",
+    "PDS_BSKY_APP_VIEW_DID",
+    "PDS_BSKY_APP_VIEW_URL",
+    "PDS_CONTACT_EMAIL_ADDRESS",
+    "PDS_CRAWLERS",
+    "PDS_DARK_COLOR",
+    "PDS_DATA_DIRECTORY",
+    "PDS_DEV_MODE",
+    "PDS_DID_CACHE_DB_LOCATION",
+    "PDS_DID_CACHE_MAX_TTL",
+    "PDS_DID_CACHE_STALE_TTL",
+    "PDS_DID_PLC_URL",
+    "PDS_DISABLE_SSRF_PROTECTION",
+    "PDS_DPOP_SECRET",
+    "PDS_EMAIL_DISABLE_CONFIRMATION_LINK",
+    "PDS_EMAIL_FROM_ADDRESS",
+    "PDS_EMAIL_SMTP_URL",
+    "PDS_ENABLE_DID_DOC_WITH_SESSION",
+    "PDS_ENTRYWAY_ADMIN_TOKEN",
+    "PDS_ENTRYWAY_DID",
+    "PDS_ENTRYWAY_JWT_VERIFY_KEY_K256_PUBLIC_KEY_HEX",
+    "PDS_ENTRYWAY_PLC_ROTATION_KEY",
+    "PDS_ENTRYWAY_URL",
+    "PDS_ERROR_COLOR",
+    "PDS_ERROR_COLOR_CONTRAST",
+    "PDS_ERROR_COLOR_HUE",
+    "PDS_FETCH_MAX_RESPONSE_SIZE",
+    "PDS_HANDLE_BACKUP_NAMESERVERS",
+    "PDS_HCAPTCHA_SECRET_KEY",
+    "PDS_HCAPTCHA_SITE_KEY",
+    "PDS_HCAPTCHA_TOKEN_SALT",
+    "PDS_HOME_URL",
+    "PDS_HOSTNAME",
+    "PDS_ID_RESOLVER_TIMEOUT",
+    "PDS_INFO_COLOR",
+    "PDS_INVITE_EPOCH",
+    "PDS_INVITE_INTERVAL",
+    "PDS_INVITE_REQUIRED",
+    "PDS_JWT_SECRET",
+    "PDS_LEXICON_AUTHORITY_DID",
+    "PDS_LIGHT_COLOR",
+    "PDS_LOGO_URL",
+    "PDS_MAX_REPO_IMPORT_SIZE",
+    "PDS_MAX_SUBSCRIPTION_BUFFER",
+    "PDS_MODERATION_EMAIL_ADDRESS",
+    "PDS_MODERATION_EMAIL_SMTP_URL",
+    "PDS_MOD_SERVICE_DID",
+    "PDS_MOD_SERVICE_URL",
+    "PDS_OAUTH_TRUSTED_CLIENTS",
+    "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX",
+    "PDS_PLC_ROTATION_KEY_KMS_KEY_ID",
+    "PDS_PORT",
+    "PDS_PRIMARY_COLOR",
+    "PDS_PRIMARY_COLOR_CONTRAST",
+    "PDS_PRIMARY_COLOR_HUE",
+    "PDS_PRIVACY_POLICY_URL",
+    "PDS_PROXY_ALLOW_HTTP2",
+    "PDS_PROXY_BODY_TIMEOUT",
+    "PDS_PROXY_HEADERS_TIMEOUT",
+    "PDS_PROXY_MAX_RESPONSE_SIZE",
+    "PDS_PROXY_MAX_RETRIES",
+    "PDS_PROXY_PREFER_COMPRESSED",
+    "PDS_RATE_LIMITS_ENABLED",
+    "PDS_RATE_LIMIT_BYPASS_IPS",
+    "PDS_RATE_LIMIT_BYPASS_KEY",
+    "PDS_RECOVERY_DID_KEY",
+    "PDS_REDIS_SCRATCH_ADDRESS",
+    "PDS_REDIS_SCRATCH_PASSWORD",
+    "PDS_REPORT_SERVICE_DID",
+    "PDS_REPORT_SERVICE_URL",
+    "PDS_REPO_BACKFILL_LIMIT_MS",
+    "PDS_SEQUENCER_DB_LOCATION",
+    "PDS_SERVICE_DID",
+    "PDS_SERVICE_HANDLE_DOMAINS",
+    "PDS_SERVICE_NAME",
+    "PDS_SQLITE_DISABLE_WAL_AUTO_CHECKPOINT",
+    "PDS_SUCCESS_COLOR",
+    "PDS_SUCCESS_COLOR_CONTRAST",
+    "PDS_SUCCESS_COLOR_HUE",
+    "PDS_SUPPORT_URL",
+    "PDS_TERMS_OF_SERVICE_URL",
+    "PDS_VERSION",
+    "PDS_WARNING_COLOR",
+    "PDS_WARNING_COLOR_CONTRAST",
+    "PDS_WARNING_COLOR_HUE",
+];
+
+/// Whether the PDS (or its logger, for LOG_ENABLED) reads `name`.
+pub fn pds_reads(name: &str) -> bool {
+    lookup(name).is_some() || PDS_READS.contains(&name)
+}
+
+/// The key the PDS reads that `name` is almost certainly meant to be: the same letters in
+/// another case, or two edits away. None for a key the PDS reads, or one far from all.
+pub fn near_miss(name: &str) -> Option<&'static str> {
+    if pds_reads(name) {
+        return None;
+    }
+    let upper = name.to_ascii_uppercase();
+    KEYS.iter()
+        .map(|k| k.name)
+        .chain(PDS_READS.iter().copied())
+        .map(|k| (edit_distance(&upper, k), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
 pub fn lookup(name: &str) -> Option<&'static KeyInfo> {
     KEYS.iter().find(|k| k.name == name)
 }
@@ -630,6 +759,15 @@ mod tests {
         assert!(check_k256_hex(&"00".repeat(32)).is_err());
         assert!(check_k256_hex(&"ff".repeat(32)).is_err());
         assert!(check_k256_hex("abc").is_err());
+    }
+
+    #[test]
+    fn near_misses_of_keys_the_pds_reads() {
+        assert_eq!(near_miss("pds_hostname"), Some("PDS_HOSTNAME"));
+        assert_eq!(near_miss("PDS_HOSTNAM"), Some("PDS_HOSTNAME"));
+        assert_eq!(near_miss("PDS_ADMIN_PASSWRD"), Some("PDS_ADMIN_PASSWORD"));
+        assert_eq!(near_miss("PDS_SERVICE_NAME"), None, "read by the PDS");
+        assert_eq!(near_miss("MY_NOTE"), None);
     }
 
     #[test]

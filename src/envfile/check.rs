@@ -53,8 +53,22 @@ fn describe_readings(key: &str, raw: &str, readings: &[Reading; 3]) -> Vec<Strin
 /// Findings for a document; `file_mode` is the mode of the file on disk, when there is one.
 pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
     let mut out = Vec::new();
+    let (inside, _) = doc.value_spans();
     for (i, line) in doc.lines().iter().enumerate() {
         let n = i + 1;
+        if let Some(start) = inside[i] {
+            if line.key().is_some() {
+                out.push(
+                    Finding::fail(format!(
+                        "line {n} looks like an assignment but is inside the value that starts on line {}",
+                        start + 1
+                    ))
+                    .why("An unclosed quote (or a trailing backslash) carries that value on into this line: bash and docker compose read it as part of the value, not as a setting of its own.")
+                    .fix(format!("Close the quote on line {} (or remove the backslash).", start + 1)),
+                );
+            }
+            continue;
+        }
         let Some(key) = line.key() else {
             let t = line.text.trim();
             if !t.is_empty() && !t.starts_with('#') {

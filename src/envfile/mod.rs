@@ -116,6 +116,9 @@ pub struct Document {
     /// The bytes as loaded: what save compares against to detect someone else's edit.
     original: Vec<u8>,
     path: Option<PathBuf>,
+    /// Held from `load_for_edit` until the document is dropped: no other save can come
+    /// between this load and this save.
+    lock: Option<std::sync::Arc<fsutil::FileLock>>,
 }
 
 impl Document {
@@ -148,6 +151,7 @@ impl Document {
             lines,
             original: text.as_bytes().to_vec(),
             path: None,
+            lock: None,
         }
     }
 
@@ -182,6 +186,22 @@ impl Document {
         }
     }
 
+    /// Load `path` to change it: under its lock, held until the document is dropped, so a
+    /// concurrent save (another `env set`, an `apply` from cron, the wizard) waits for this
+    /// one and then reads what it wrote, instead of overwriting it. Waits up to
+    /// `fsutil::LOCK_WAIT` for another holder, then refuses.
+    pub fn load_for_edit(path: &Path) -> Result<Document, EnvError> {
+        let lock = fsutil::FileLock::acquire(path, fsutil::LOCK_WAIT)?;
+        let mut doc = Document::load(path)?;
+        doc.lock = Some(std::sync::Arc::new(lock));
+        Ok(doc)
+    }
+
+    /// Let others save again (the change is written, or abandoned).
+    pub fn unlock(&mut self) {
+        self.lock = None;
+    }
+
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
@@ -210,9 +230,97 @@ impl Document {
 
     /// Index of the line that decides `key` (the last one, as compose lets it win).
     fn effective_index(&self, key: &str) -> Option<usize> {
+        self.line_keys()
+            .iter()
+            .rposition(|k| k.as_deref() == Some(key))
+    }
+
+    /// For each line, the index of the earlier line whose value a reader carries on into
+    /// it (an unclosed quote, a trailing backslash), if any; and the line of a value that
+    /// is still open at the end of the file.
+    fn value_spans(&self) -> (Vec<Option<usize>>, Option<usize>) {
+        let mut inside = vec![None; self.lines.len()];
+        let mut open: Option<(usize, char)> = None;
+        for (i, line) in self.lines.iter().enumerate() {
+            if let Some((start, until)) = open {
+                inside[i] = Some(start);
+                let closes = match until {
+                    '\\' => !line.text.ends_with('\\'),
+                    '"' => line
+                        .text
+                        .char_indices()
+                        .any(|(j, c)| c == '"' && !line.text[..j].ends_with('\\')),
+                    q => line.text.contains(q),
+                };
+                if closes {
+                    open = None;
+                }
+                continue;
+            }
+            open = line
+                .readings()
+                .iter()
+                .find_map(|r| match r {
+                    Reading::Other(m) => m.spill,
+                    _ => None,
+                })
+                .map(|until| (i, until));
+        }
+        (inside, open.map(|(start, _)| start))
+    }
+
+    /// The key each line assigns, as all three readers agree it does: None for a line
+    /// inside an earlier line's multi-line value (`MY_NOTE="a⏎PDS_HOSTNAME=x"` sets no
+    /// PDS_HOSTNAME).
+    fn line_keys(&self) -> Vec<Option<String>> {
+        let (inside, _) = self.value_spans();
         self.lines
             .iter()
-            .rposition(|l| l.key().as_deref() == Some(key))
+            .zip(inside)
+            .map(|(l, inside)| if inside.is_some() { None } else { l.key() })
+            .collect()
+    }
+
+    /// Why `key` cannot be changed safely here, if it cannot: a line that looks like it
+    /// sets `key` lies inside another line's multi-line value, a line that sets it runs on
+    /// past its end, or a value left open would swallow a new line.
+    fn check_editable(&self, key: &str) -> Result<(), EnvError> {
+        let (inside, open_at_end) = self.value_spans();
+        let refuse = |reason: String| EnvError::Unwritable {
+            key: key.to_string(),
+            reason,
+        };
+        let mut found = false;
+        for (i, line) in self.lines.iter().enumerate() {
+            if line.key().as_deref() != Some(key) {
+                continue;
+            }
+            found = true;
+            if let Some(start) = inside[i] {
+                return Err(refuse(format!(
+                    "line {} looks like it sets {key}, but it is inside the multi-line value that starts on line {}: bash and docker compose read it as part of that value. Fix that line's quotes by hand first",
+                    i + 1,
+                    start + 1
+                )));
+            }
+            if line
+                .readings()
+                .iter()
+                .any(|r| matches!(r, Reading::Other(m) if m.spill.is_some()))
+            {
+                return Err(refuse(format!(
+                    "its value on line {} runs on past the end of the line (an unclosed quote or a trailing backslash), so changing that line would change the lines after it too. Fix its quotes by hand first",
+                    i + 1
+                )));
+            }
+        }
+        if let (false, Some(start)) = (found, open_at_end) {
+            return Err(refuse(format!(
+                "the quoted value that starts on line {} never closes, so a new line at the end would be read as part of it. Close its quote by hand first",
+                start + 1
+            )));
+        }
+        Ok(())
     }
 
     /// The value the PDS sees (compose's reading of the last line for `key`).
@@ -239,12 +347,10 @@ impl Document {
     pub fn entries(&self) -> Vec<(String, Option<String>, usize)> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
-        for l in &self.lines {
-            if let Some(k) = l.key() {
-                if seen.insert(k.clone()) {
-                    let i = self.effective_index(&k).unwrap_or(0);
-                    out.push((k.clone(), self.get(&k), i + 1));
-                }
+        for k in self.line_keys().into_iter().flatten() {
+            if seen.insert(k.clone()) {
+                let i = self.effective_index(&k).unwrap_or(0);
+                out.push((k.clone(), self.get(&k), i + 1));
             }
         }
         out
@@ -253,8 +359,8 @@ impl Document {
     /// Keys that appear on more than one line, with their 1-based line numbers.
     pub fn duplicates(&self) -> Vec<(String, Vec<usize>)> {
         let mut map: Vec<(String, Vec<usize>)> = Vec::new();
-        for (i, l) in self.lines.iter().enumerate() {
-            if let Some(k) = l.key() {
+        for (i, k) in self.line_keys().into_iter().enumerate() {
+            if let Some(k) = k {
                 match map.iter_mut().find(|(key, _)| *key == k) {
                     Some((_, v)) => v.push(i + 1),
                     None => map.push((k, vec![i + 1])),
@@ -294,6 +400,7 @@ impl Document {
             }
         }
         let encoded = encode_value(key, value)?;
+        self.check_editable(key)?;
         match self.effective_index(key) {
             Some(i) => {
                 let line = &self.lines[i];
@@ -384,10 +491,11 @@ impl Document {
     }
 
     /// Remove every line that assigns `key`. Returns whether anything was removed.
-    pub fn unset(&mut self, key: &str) -> bool {
+    pub fn unset(&mut self, key: &str) -> Result<bool, EnvError> {
+        self.check_editable(key)?;
         let before = self.lines.len();
         self.lines.retain(|l| l.key().as_deref() != Some(key));
-        before != self.lines.len()
+        Ok(before != self.lines.len())
     }
 
     /// Write to the path it was loaded from (or `path`), refusing when the file changed on
@@ -401,6 +509,9 @@ impl Document {
     }
 
     pub fn save_to(&mut self, path: &Path) -> Result<SaveReport, EnvError> {
+        // The compare and the rename happen under the lock (already held after
+        // `load_for_edit`), so nobody's save can slip between them.
+        let _lock = fsutil::FileLock::acquire(path, fsutil::LOCK_WAIT)?;
         match std::fs::read(path) {
             Ok(now) if now != self.original => {
                 return Err(EnvError::Conflict {
@@ -465,34 +576,37 @@ pub fn encode_value(key: &str, value: &str) -> Result<String, EnvError> {
             "holds a line break or control character; pds.env values are single-line",
         ));
     }
-    let encoded = if readers::is_bare_safe(value) {
-        value.to_string()
-    } else if key == GOAT_KEY {
+    if key == GOAT_KEY && !readers::is_bare_safe(value) {
         return Err(refuse(
             "goat reads PDS_ADMIN_PASSWORD without unquoting, so it must be written bare: use only letters, digits and _ . / : @ % + , = -",
         ));
-    } else if !value.contains(['\'', '\\']) {
-        format!("'{value}'")
-    } else if !value.contains(['"', '\\', '$', '`']) {
-        format!("\"{value}\"")
-    } else {
+    }
+    // Bare, then single quotes, then double quotes: the first that all three readers read
+    // back as exactly `value` (a backslash is fine inside single quotes, for instance).
+    let reads_back = |encoded: &str| {
+        let line = format!("{key}={encoded}");
+        [
+            readers::compose(&line),
+            readers::bash(&line),
+            readers::systemd(&line),
+        ]
+        .iter()
+        .all(|r| r.value() == Some(value))
+    };
+    let candidates = [
+        readers::is_bare_safe(value).then(|| value.to_string()),
+        (!value.contains('\'')).then(|| format!("'{value}'")),
+        (!value.contains(['"', '\\', '$', '`'])).then(|| format!("\"{value}\"")),
+    ];
+    let Some(encoded) = candidates.into_iter().flatten().find(|e| reads_back(e)) else {
         return Err(refuse(
-            "holds a single quote together with one of \\ \" $ `: no quoting reads the same in docker compose, bash and systemd",
+            if value.contains('\'') && value.contains(['\\', '"', '$', '`']) {
+                "holds a single quote together with one of \\ \" $ `: no quoting reads the same in docker compose, bash and systemd"
+            } else {
+                "cannot be written so docker compose, bash and systemd agree"
+            },
         ));
     };
-    // Prove it: the line must read back as the value in all three.
-    let line = format!("{key}={encoded}");
-    for r in [
-        readers::compose(&line),
-        readers::bash(&line),
-        readers::systemd(&line),
-    ] {
-        if r.value() != Some(value) {
-            return Err(refuse(
-                "cannot be written so docker compose, bash and systemd agree",
-            ));
-        }
-    }
     Ok(encoded)
 }
 
@@ -501,6 +615,51 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = "# PDS config\nPDS_HOSTNAME=pds.example.com\nexport PDS_PORT=3000 # port\n\nUNKNOWN_KEY='kept as is'\r\nPDS_HOSTNAME=second.example.com\nLOG_ENABLED=true";
+
+    #[test]
+    fn a_line_inside_a_multi_line_value_is_not_a_key() {
+        let mut d = Document::parse(
+            "PDS_HOSTNAME=real.example.com\nMY_NOTE=\"first line\nPDS_HOSTNAME=evil.example\"\nPDS_PORT=3000\n",
+        );
+        assert_eq!(d.get("PDS_HOSTNAME").as_deref(), Some("real.example.com"));
+        assert_eq!(d.get("PDS_PORT").as_deref(), Some("3000"));
+        assert!(d.duplicates().is_empty(), "{:?}", d.duplicates());
+        let e = d.set("PDS_HOSTNAME", "new.example.com").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("inside the multi-line value that starts on line 2"),
+            "{e}"
+        );
+        assert!(d.unset("PDS_HOSTNAME").is_err());
+        // The value that spills can not be edited either; others can.
+        assert!(d
+            .set("MY_NOTE", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("runs on past"));
+        d.set("PDS_PORT", "3001").unwrap();
+        assert!(crate::envfile::check(&d, None)
+            .iter()
+            .any(|f| f.what.contains("line 3 looks like an assignment")));
+
+        // A quote that never closes: nothing may be appended after it.
+        let mut d = Document::parse("PDS_HOSTNAME=a.example.com\nMY_NOTE='open\n");
+        let e = d.set("PDS_PORT", "3000").unwrap_err();
+        assert!(e.to_string().contains("never closes"), "{e}");
+        // A trailing backslash carries one line on.
+        let d = Document::parse("MY_NOTE=a\\\nPDS_HOSTNAME=evil.example\nPDS_PORT=1\n");
+        assert_eq!(d.get("PDS_HOSTNAME"), None);
+        assert_eq!(d.get("PDS_PORT").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_backslash_is_written_in_single_quotes() {
+        assert_eq!(encode_value("PDS_SERVICE_NAME", "a\\b").unwrap(), "'a\\b'");
+        assert!(encode_value("PDS_SERVICE_NAME", "it's a\\b")
+            .unwrap_err()
+            .to_string()
+            .contains("single quote together"));
+    }
 
     #[test]
     fn renders_unchanged_input_identically() {
@@ -572,7 +731,10 @@ mod tests {
         assert_eq!(encode_value("A", "a b&c$d#e").unwrap(), "'a b&c$d#e'");
         assert_eq!(encode_value("A", "it's").unwrap(), "\"it's\"");
         assert!(encode_value("A", "it's $x").is_err());
-        assert!(encode_value("A", "a\\b").is_err());
+        // Single quotes keep a backslash in all three readers (issue 14 found it refused).
+        assert_eq!(encode_value("A", "a\\b").unwrap(), "'a\\b'");
+        // compose would take `\'` as an escaped quote: a trailing backslash cannot be written.
+        assert!(encode_value("A", "a\\").is_err());
         assert!(encode_value("A", "two\nlines").is_err());
         assert!(encode_value(GOAT_KEY, "with space").is_err());
     }
@@ -580,9 +742,9 @@ mod tests {
     #[test]
     fn unset_removes_every_line_of_the_key() {
         let mut d = Document::parse(SAMPLE);
-        assert!(d.unset("PDS_HOSTNAME"));
+        assert!(d.unset("PDS_HOSTNAME").unwrap());
         assert!(!d.render().contains("PDS_HOSTNAME"));
-        assert!(!d.unset("PDS_HOSTNAME"));
+        assert!(!d.unset("PDS_HOSTNAME").unwrap());
         assert!(d.render().starts_with("# PDS config\nexport PDS_PORT"));
     }
 

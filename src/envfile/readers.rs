@@ -28,6 +28,9 @@ pub struct Misread {
     before: String,
     quoted: Option<String>,
     after: String,
+    /// The value runs on past its line: into the lines up to this closing quote (or, for
+    /// `\\`, into the next line).
+    pub spill: Option<char>,
 }
 
 impl Misread {
@@ -36,6 +39,14 @@ impl Misread {
             before: before.to_string(),
             quoted: Some(quoted.to_string()),
             after: after.to_string(),
+            spill: None,
+        }
+    }
+
+    fn spilling(why: &str, until: char) -> Misread {
+        Misread {
+            spill: Some(until),
+            ..Misread::from(why)
         }
     }
 
@@ -54,6 +65,7 @@ impl From<&str> for Misread {
             before: s.to_string(),
             quoted: None,
             after: String::new(),
+            spill: None,
         }
     }
 }
@@ -141,10 +153,10 @@ pub fn compose(line: &str) -> Reading {
             let bytes = rest.as_bytes();
             let close = (1..bytes.len()).find(|&i| bytes[i] == q as u8 && bytes[i - 1] != b'\\');
             let Some(i) = close else {
-                return Reading::Other(
-                    "docker compose reads on past the end of the line looking for the closing quote"
-                        .into(),
-                );
+                return Reading::Other(Misread::spilling(
+                    "docker compose reads on past the end of the line looking for the closing quote",
+                    q,
+                ));
             };
             let inner = rest[..i].trim_matches(q);
             let after = rest[i + 1..].trim_start_matches(char::is_whitespace);
@@ -265,10 +277,10 @@ pub fn bash(line: &str) -> Reading {
                     value.push(c);
                 }
                 if !closed {
-                    return Reading::Other(
-                        "bash reads on into the following lines looking for the closing quote"
-                            .into(),
-                    );
+                    return Reading::Other(Misread::spilling(
+                        "bash reads on into the following lines looking for the closing quote",
+                        '\'',
+                    ));
                 }
             }
             '"' => {
@@ -281,7 +293,7 @@ pub fn bash(line: &str) -> Reading {
                         }
                         '\\' => {
                             if !push_double_quoted_escape(chars.next(), &mut value) {
-                                return joins_next_line("bash");
+                                return joins_next_line("bash", '"');
                             }
                         }
                         '$' | '`' => {
@@ -293,15 +305,15 @@ pub fn bash(line: &str) -> Reading {
                     }
                 }
                 if !closed {
-                    return Reading::Other(
-                        "bash reads on into the following lines looking for the closing quote"
-                            .into(),
-                    );
+                    return Reading::Other(Misread::spilling(
+                        "bash reads on into the following lines looking for the closing quote",
+                        '"',
+                    ));
                 }
             }
             '\\' => match chars.next() {
                 Some(e) => value.push(e),
-                None => return joins_next_line("bash"),
+                None => return joins_next_line("bash", '\\'),
             },
             '$' | '`' => {
                 return Reading::Other("bash expands $ and ` (variables, commands)".into())
@@ -374,7 +386,7 @@ pub fn systemd(line: &str) -> Reading {
                     trailing_ws = None;
                     match chars.next() {
                         Some(e) => value.push(e),
-                        None => return joins_next_line("systemd"),
+                        None => return joins_next_line("systemd", '\\'),
                     }
                 }
                 c if ws(c) => {}
@@ -388,7 +400,7 @@ pub fn systemd(line: &str) -> Reading {
                     trailing_ws = None;
                     match chars.next() {
                         Some(e) => value.push(e),
-                        None => return joins_next_line("systemd"),
+                        None => return joins_next_line("systemd", '\\'),
                     }
                 }
                 c => {
@@ -411,17 +423,22 @@ pub fn systemd(line: &str) -> Reading {
                 '"' => state = S::Pre,
                 '\\' => {
                     if !push_double_quoted_escape(chars.next(), &mut value) {
-                        return joins_next_line("systemd");
+                        return joins_next_line("systemd", '"');
                     }
                 }
                 c => value.push(c),
             },
         }
     }
-    if matches!(state, S::Single | S::Double) {
-        return Reading::Other(
-            "systemd reads on into the following lines looking for the closing quote".into(),
-        );
+    if let Some(q) = match state {
+        S::Single => Some('\''),
+        S::Double => Some('"'),
+        _ => None,
+    } {
+        return Reading::Other(Misread::spilling(
+            "systemd reads on into the following lines looking for the closing quote",
+            q,
+        ));
     }
     if state == S::Value {
         if let Some(n) = trailing_ws {
@@ -448,8 +465,11 @@ fn push_double_quoted_escape(next: Option<char>, value: &mut String) -> bool {
     true
 }
 
-fn joins_next_line(who: &str) -> Reading {
-    Reading::other(format!("{who} joins the next line (trailing backslash)"))
+fn joins_next_line(who: &str, until: char) -> Reading {
+    Reading::Other(Misread::spilling(
+        &format!("{who} joins the next line (trailing backslash)"),
+        until,
+    ))
 }
 
 /// Characters that need no quoting anywhere: compose, bash and systemd all read them

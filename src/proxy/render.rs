@@ -89,7 +89,7 @@ fn ident(name: &str) -> String {
 
 fn human_bytes(n: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if n % MIB == 0 {
+    if n.is_multiple_of(MIB) {
         format!("{} MiB", n / MIB)
     } else {
         format!("{n} bytes")

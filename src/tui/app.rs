@@ -434,8 +434,7 @@ impl App {
         for (key, value) in ordered {
             let required = catalogue::lookup(key).is_some_and(|k| k.required);
             let result = if value.is_empty() && !required {
-                working.unset(key);
-                Ok(())
+                working.unset(key).map(|_| ())
             } else {
                 working.set(key, value)
             };
