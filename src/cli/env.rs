@@ -120,7 +120,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
                     "key": k,
                     "value": v.as_ref().and_then(|_| shown_value(&doc, k)),
                     "line": line,
-                    "known": info.is_some(),
+                    "known": catalogue::pds_reads(k),
                     "secret": crate::secret::is_secret_key(k),
                     "group": info.map(|i| i.group.label()),
                 })
@@ -139,7 +139,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
             Some(_) => shown_value(&doc, k).unwrap_or_default(),
             None => "(not a plain value: see `env check`)".into(),
         };
-        let note = if catalogue::lookup(k).is_none() {
+        let note = if !catalogue::pds_reads(k) {
             "   (not read by the PDS)"
         } else {
             ""

@@ -162,6 +162,8 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
                     }));
                 }
             }
+            // Read by the PDS, just not described here: nothing to say.
+            None if catalogue::pds_reads(key) => {}
             None => {
                 let f = match catalogue::suggest(key) {
                     Some(s) if s != key => Finding::warn(format!(
