@@ -162,9 +162,14 @@ pub struct SaveReport {
 /// Replace `path` with `bytes` atomically. See the module comment. A symlink is written
 /// through (temp file and backup beside its target); a file with other hard links or
 /// without its owner's write permission is refused, since replacing it would break the
-/// links or override a choice someone made. Runs under the file's lock.
+/// links or override a choice someone made. A file kept with backups is written under its
+/// lock, so that backups are named and pruned by one writer at a time (a draft, kept
+/// without backups, needs none).
 pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveReport, WriteError> {
-    let _lock = FileLock::acquire(path, LOCK_WAIT)?;
+    let _lock = match opts.keep_backups {
+        0 => None,
+        _ => Some(FileLock::acquire(path, LOCK_WAIT)?),
+    };
     let path = &write_target(path)?;
     let (dir, name) = dir_and_name(path)?;
     let existing = match fs::metadata(path) {

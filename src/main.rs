@@ -19,7 +19,9 @@ fn main() -> ExitCode {
                 (true, no) => pds_wizard::tui::Mode::Demo { stand_ins: !no },
             },
         ) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(None) => ExitCode::SUCCESS,
+            // 128 + the signal, as a shell reports a process a signal ended.
+            Ok(Some(signal)) => ExitCode::from(128 + signal.number()),
             Err(e) => {
                 eprintln!("error: {}", pds_wizard::secret::scrub(&format!("{e:#}")));
                 ExitCode::from(cli::EXIT_ERROR)

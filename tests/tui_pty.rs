@@ -103,7 +103,8 @@ fn hangup_mid_edit_keeps_the_file_and_a_draft_that_is_offered_back() {
         .unwrap();
     assert!(st.success());
     let status = s.child.wait().unwrap();
-    assert!(status.success(), "exit after SIGHUP: {status:?}");
+    // 128 + SIGHUP, as a shell reports it, so a wrapper can tell.
+    assert_eq!(status.exit_code(), 129, "exit after SIGHUP: {status:?}");
 
     assert_eq!(
         std::fs::read_to_string(&env).unwrap(),
@@ -134,35 +135,118 @@ fn hangup_mid_edit_keeps_the_file_and_a_draft_that_is_offered_back() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
+fn sigterm_and_sigquit_restore_the_terminal_and_say_which_signal() {
+    for (signal, code) in [("TERM", "143"), ("QUIT", "131")] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = setup(dir.path());
+        let pidfile = dir.path().join("pid");
+        // exec keeps the pid the shell wrote, so the test can signal the wizard itself.
+        let script = format!(
+            "sh -c 'echo $$ > {pid}; exec {BIN} --env-file {env}'; echo EXIT=$?; stty -a",
+            pid = pidfile.display(),
+            env = env.display()
+        );
+        let s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
+        s.wait_text("Hostname");
+        let pid = std::fs::read_to_string(&pidfile).unwrap();
+        let st = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), pid.trim()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        s.wait_for("stty output", |s| {
+            String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("icanon")
+        });
+        let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
+        let stty = &raw[raw.rfind("EXIT=").unwrap()..];
+        let words: Vec<&str> = stty.split_whitespace().collect();
+        assert!(
+            words.contains(&"icanon") && words.contains(&"echo"),
+            "SIG{signal}: {stty}"
+        );
+        // 128 + the signal's number.
+        assert!(
+            stty.starts_with(&format!("EXIT={code}")),
+            "SIG{signal}: {stty}"
+        );
+        assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+    }
+}
+
+/// 100 KB pasted into a field arrives as one bracketed paste and is inserted as one edit,
+/// cut at the field's limit; then, during a 100 KB burst of typed keys (a terminal without
+/// bracketed paste), the session hangs up: the wizard is gone within 3 s, and its draft
+/// holds what was pasted.
+#[test]
+fn a_large_paste_is_one_edit_and_a_hang_up_during_a_burst_ends_it_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let env = setup(dir.path());
-    let pidfile = dir.path().join("pid");
-    // exec keeps the pid the shell wrote, so the test can signal the wizard itself.
-    let script = format!(
-        "sh -c 'echo $$ > {pid}; exec {BIN} --env-file {env}'; echo EXIT=$?; stty -a",
-        pid = pidfile.display(),
-        env = env.display()
-    );
-    let s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    let envs = env.to_str().unwrap();
+    let mut s = start(command(dir.path(), BIN, &["--env-file", envs]));
     s.wait_text("Hostname");
-    let pid = std::fs::read_to_string(&pidfile).unwrap();
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", pid.trim()])
+    // The wizard asks the terminal for bracketed paste.
+    s.wait_for("bracketed paste on", |s| {
+        s.raw_text().contains("\x1b[?2004h")
+    });
+    s.send("\r"); // into the form: Hostname has the focus
+    s.wait_text("Tab/↑↓ field");
+    s.send("\x15"); // Ctrl-U: empty it
+    let big = format!("paste{}.example.org", "x".repeat(100 * 1024));
+    let started = std::time::Instant::now();
+    s.send(&format!("\x1b[200~{big}\x1b[201~"));
+    s.wait_for("the paste shown", |s| s.screen().contains("pastexxxx"));
+    let pasted_in = started.elapsed();
+    assert!(pasted_in < Duration::from_secs(5), "{pasted_in:?}");
+    // A DNS name is at most 253 characters: the field took that much.
+    s.send("\t"); // leave the field (the draft is written per frame)
+    s.wait_for("the draft", |_| {
+        draft_text(dir.path()).is_some_and(|t| t.contains("pastexxx"))
+    });
+    let draft = draft_text(dir.path()).unwrap();
+    let hostname = draft
+        .lines()
+        .find_map(|l| l.strip_prefix("PDS_HOSTNAME = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    assert_eq!(hostname.chars().count(), 253, "{draft}");
+
+    // Into the next text field, then a flood of plain keys, and the hang-up in the middle.
+    s.send("\t");
+    let flood = "y".repeat(100 * 1024);
+    let writer = std::thread::spawn({
+        let mut w = std::mem::replace(&mut s.writer, Box::new(std::io::sink()));
+        move || {
+            use std::io::Write;
+            let _ = w.write_all(flood.as_bytes());
+            let _ = w.flush();
+            w
+        }
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = s.child.process_id().unwrap();
+    let hung_up = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
         .status()
         .unwrap();
-    assert!(st.success());
-    s.wait_for("stty output", |s| {
-        String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("icanon")
-    });
-    let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
-    let stty = &raw[raw.rfind("EXIT=").unwrap()..];
-    let words: Vec<&str> = stty.split_whitespace().collect();
-    assert!(
-        words.contains(&"icanon") && words.contains(&"echo"),
-        "{stty}"
-    );
-    assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+    while s.child.try_wait().unwrap().is_none() {
+        assert!(
+            hung_up.elapsed() < Duration::from_secs(3),
+            "still running 3 s after the hang-up"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(writer);
+    assert!(draft_text(dir.path()).unwrap().contains("pastexxx"));
+}
+
+/// The one draft file in the test's state directory, if there is one.
+fn draft_text(dir: &Path) -> Option<String> {
+    let d = std::fs::read_dir(dir.join("state/pds-wizard")).ok()?;
+    d.flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("draft-"))
+        .and_then(|e| std::fs::read_to_string(e.path()).ok())
 }
 
 /// Every byte the wizard writes to the terminal, through every step (the Doctor's checks

@@ -102,13 +102,33 @@ pub enum Modal {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {
+    /// SIGHUP, or the terminal gone (end of file, an error reading it).
     Hangup,
+    /// SIGTERM.
     Terminate,
+    /// SIGINT (Ctrl-C itself arrives as a key: the terminal is raw).
+    Interrupt,
+    /// SIGQUIT.
+    Quit,
+}
+
+impl SignalKind {
+    /// The signal's number, for the exit status 128+N that tells a wrapper what ended us.
+    pub fn number(self) -> u8 {
+        match self {
+            SignalKind::Hangup => 1,
+            SignalKind::Interrupt => 2,
+            SignalKind::Quit => 3,
+            SignalKind::Terminate => 15,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub enum Action {
     Key(KeyEvent),
+    /// A bracketed paste: inserted into the focused field as one edit.
+    Paste(String),
     Resize,
     Signal(SignalKind),
     Saved(Result<(SaveReport, Document), String>),
@@ -233,6 +253,8 @@ pub struct App {
     /// The last save's outcome, shown on Review.
     pub save_result: Option<(Level, String)>,
     pub quit: bool,
+    /// The signal that ended the wizard, if one did (for the exit status).
+    pub ended_by: Option<SignalKind>,
     /// --demo: nothing outside the sandbox is touched (no server reloads).
     pub demo: bool,
     /// Where the PDS keeps its databases, when not PDS_DATA_DIRECTORY (the demo's stand-in).
@@ -400,6 +422,7 @@ impl App {
             status: None,
             save_result: None,
             quit: false,
+            ended_by: None,
             demo: false,
             demo_standins: None,
             data_dir: None,
@@ -590,9 +613,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     note_answered(app, &action);
     match action {
         Action::Resize => vec![],
-        Action::Signal(_) => {
+        Action::Signal(kind) => {
             // The terminal may be gone (SSH dropped): keep the answers and leave.
             app.quit = true;
+            app.ended_by = Some(kind);
             let mut v = Vec::new();
             if app.has_unsaved() {
                 v.push(Effect::WriteDraft(app.draft()));
@@ -642,6 +666,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Key(k) => on_key(app, k),
+        Action::Paste(text) => on_paste(app, text),
         Action::Tick => {
             app.email.spinner = app.email.spinner.wrapping_add(1);
             app.handle.spinner = app.handle.spinner.wrapping_add(1);
@@ -784,6 +809,25 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// A paste goes to the focused field of the step in front, as one edit, through the same
+/// path as a typed key (`form::PASTE_KEY`). Anywhere else (the step list, a pop-up) it is
+/// dropped: pasted text must never turn into commands.
+fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
+    if app.modal.is_some() || app.focus != Focus::Content {
+        return vec![];
+    }
+    let form = match app.step {
+        Step::Basics => &mut app.basics.form,
+        Step::Email => &mut app.email.form,
+        Step::Handle => &mut app.handle.form,
+        Step::AtprotoDid => &mut app.didfile.form,
+        Step::Proxy => &mut app.proxy.form,
+        Step::Doctor | Step::Review => return vec![],
+    };
+    form.stage_paste(text);
+    on_key(app, super::form::PASTE_KEY)
 }
 
 fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {

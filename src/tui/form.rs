@@ -31,9 +31,21 @@ pub struct Field {
     pub input: TextArea<'static>,
     pub revealed: bool,
     pub findings: Vec<Finding>,
+    /// The longest text it takes, in characters: a stray paste of a log file stops here
+    /// instead of being validated and drafted character by character.
+    pub max_len: usize,
 }
 
 const MASK_CHAR: char = '•';
+
+/// No pds.env value the wizard edits comes near this (a DNS name is at most 253, an SMTP
+/// URL with a long password a few hundred).
+pub const MAX_FIELD_LEN: usize = 2048;
+
+/// The key event that applies a paste staged with `Form::stage_paste`: a paste then takes
+/// the same path through each screen as a typed key, so every screen reacts to it as to
+/// typing. Terminals never send KeyCode::Null themselves.
+pub const PASTE_KEY: KeyEvent = KeyEvent::new(KeyCode::Null, KeyModifiers::NONE);
 
 fn text_area(value: &str) -> TextArea<'static> {
     let mut t = TextArea::new(vec![value.to_string()]);
@@ -51,9 +63,37 @@ impl Field {
             input: text_area(value),
             revealed: false,
             findings: vec![],
+            max_len: MAX_FIELD_LEN,
         };
         f.apply_mask();
         f
+    }
+
+    /// Cap the text at `n` characters (a natural limit: 253 for a DNS name, 5 for a port).
+    pub fn limit(mut self, n: usize) -> Field {
+        self.max_len = n;
+        self
+    }
+
+    /// Insert pasted text at the cursor as one edit: its first line (a field is one line;
+    /// a copied value often ends in a line break), cut at the field's limit. Returns
+    /// whether the text changed.
+    pub fn paste(&mut self, text: &str) -> bool {
+        if !matches!(self.kind, FieldKind::Text | FieldKind::Secret) {
+            return false;
+        }
+        let line = text.lines().next().unwrap_or("");
+        let room = self.max_len.saturating_sub(self.text().chars().count());
+        let piece: String = line
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\t')
+            .take(room)
+            .collect();
+        if piece.is_empty() {
+            return false;
+        }
+        self.input.insert_str(&piece);
+        true
     }
 
     pub fn text(&self) -> String {
@@ -122,6 +162,10 @@ impl Field {
                     let joined = self.input.lines().concat();
                     self.set_text(&joined);
                 }
+                if self.text().chars().count() > self.max_len {
+                    // Full: the key is dropped (a flood of keys stops costing anything).
+                    self.set_text(&before);
+                }
             }
         }
         self.text() != before
@@ -131,13 +175,24 @@ impl Field {
 pub struct Form {
     pub fields: Vec<Field>,
     pub focused: usize,
+    /// A paste waiting for `PASTE_KEY`.
+    staged_paste: Option<String>,
 }
 
 impl Form {
     pub fn new(fields: Vec<Field>) -> Form {
-        let mut f = Form { fields, focused: 0 };
+        let mut f = Form {
+            fields,
+            focused: 0,
+            staged_paste: None,
+        };
         f.apply_focus();
         f
+    }
+
+    /// Keep `text` for the focused field until `PASTE_KEY` comes through `on_key`.
+    pub fn stage_paste(&mut self, text: String) {
+        self.staged_paste = Some(text);
     }
 
     pub fn focused_field(&self) -> &Field {
@@ -176,6 +231,11 @@ impl Form {
                 self.focused = (self.focused + n - 1) % n;
                 self.apply_focus();
                 None
+            }
+            KeyCode::Null => {
+                let text = self.staged_paste.take()?;
+                let f = &mut self.fields[self.focused];
+                f.paste(&text).then_some(f.key)
             }
             _ => {
                 let f = &mut self.fields[self.focused];

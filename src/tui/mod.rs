@@ -39,7 +39,9 @@ pub enum Mode {
     Demo { stand_ins: bool },
 }
 
-pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
+/// Run the wizard. `Ok(Some(signal))` when a signal or a lost terminal ended it (the caller
+/// exits with 128 + its number, so a wrapper can tell).
+pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
     let demo = mode != Mode::Normal;
     let env_path = if demo {
         crate::demo::prepare_sandbox()?
@@ -122,20 +124,26 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Action>();
     // Signals before the terminal changes: a SIGHUP from a dropped SSH session or a
     // SIGTERM must restore the terminal and keep the answers, not kill us mid-frame.
+    // SIGQUIT too: its default would leave the terminal raw.
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGQUIT,
     ])
     .context("cannot install signal handlers")?;
     let sig_tx = tx.clone();
     std::thread::spawn(move || {
         for s in signals.forever() {
-            let kind = if s == signal_hook::consts::SIGHUP {
-                SignalKind::Hangup
-            } else {
-                SignalKind::Terminate
+            let kind = match s {
+                signal_hook::consts::SIGHUP => SignalKind::Hangup,
+                signal_hook::consts::SIGINT => SignalKind::Interrupt,
+                signal_hook::consts::SIGQUIT => SignalKind::Quit,
+                _ => SignalKind::Terminate,
             };
+            // Flagged first, so the loop sees it ahead of any input already queued (a
+            // large paste), then sent to wake a loop that is waiting.
+            PENDING_SIGNAL.store(kind.number(), std::sync::atomic::Ordering::SeqCst);
             if sig_tx.send(Action::Signal(kind)).is_err() {
                 break;
             }
@@ -144,14 +152,23 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
 
     let mut terminal = ratatui::try_init()
         .context("cannot set up the terminal (is this an interactive terminal?)")?;
+    // A paste arrives as one event (inserted as one edit), not as thousands of keys.
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste);
     let input_tx = tx.clone();
     std::thread::spawn(move || loop {
         let action = match crossterm::event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
+            Ok(Event::Paste(text)) => Action::Paste(text),
             Ok(Event::Resize(..)) => Action::Resize,
             Ok(_) => continue,
-            // The terminal is gone: treat it like a hang-up.
-            Err(_) => Action::Signal(SignalKind::Hangup),
+            // The terminal is gone (end of file, an error): treat it like a hang-up.
+            Err(_) => {
+                PENDING_SIGNAL.store(
+                    SignalKind::Hangup.number(),
+                    std::sync::atomic::Ordering::SeqCst,
+                );
+                Action::Signal(SignalKind::Hangup)
+            }
         };
         let stop = matches!(action, Action::Signal(_));
         if input_tx.send(action).is_err() || stop {
@@ -161,6 +178,7 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
 
     let runner = Runner { tx, runtime };
     let result = event_loop(&mut terminal, &mut app, &theme, &rx, &runner);
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     ratatui::restore();
     if demo && result.is_ok() {
         println!(
@@ -179,7 +197,7 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<()> {
     }
     // Dropping the lab stops the stand-ins.
     drop(lab);
-    result
+    result.map(|()| app.ended_by)
 }
 
 fn start_lab(env_path: &std::path::Path, ctx: &mut Context) -> Result<crate::demo::Lab> {
@@ -218,10 +236,21 @@ fn event_loop(
             return Ok(());
         }
         let Ok(first) = rx.recv() else { return Ok(()) };
-        let mut effects = update(app, first);
-        // Fold a burst of input into one frame.
-        while let Ok(next) = rx.try_recv() {
-            effects.extend(update(app, next));
+        let mut effects = Vec::new();
+        let started = std::time::Instant::now();
+        let mut next = Some(first);
+        // Fold a burst of input into one frame, for at most a frame's time, and let a
+        // signal (a hang-up, SIGTERM) overtake whatever input is still queued.
+        while let Some(action) = next.take() {
+            if let Some(kind) = take_pending_signal() {
+                fold(&mut effects, update(app, Action::Signal(kind)));
+                break;
+            }
+            fold(&mut effects, update(app, action));
+            if app.quit || started.elapsed() > FRAME_BUDGET {
+                break;
+            }
+            next = rx.try_recv().ok();
         }
         run_effects(app, effects, runner);
         if app.answers_due {
@@ -230,6 +259,33 @@ fn event_loop(
         if app.quit {
             return Ok(());
         }
+    }
+}
+
+/// A signal the loop has not acted on yet (its number), set by the signal thread.
+static PENDING_SIGNAL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// How long one burst of input may be folded before a frame is drawn.
+const FRAME_BUDGET: std::time::Duration = std::time::Duration::from_millis(30);
+
+fn take_pending_signal() -> Option<SignalKind> {
+    match PENDING_SIGNAL.swap(0, std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        1 => Some(SignalKind::Hangup),
+        2 => Some(SignalKind::Interrupt),
+        3 => Some(SignalKind::Quit),
+        _ => Some(SignalKind::Terminate),
+    }
+}
+
+/// Add `more` effects to a frame's `effects`, keeping only the newest draft write: one
+/// draft per frame however many keys it holds (a snapshot per key made a paste crawl).
+fn fold(effects: &mut Vec<Effect>, more: Vec<Effect>) {
+    for e in more {
+        if matches!(e, Effect::WriteDraft(_) | Effect::DeleteDraft(_)) {
+            effects.retain(|x| !matches!(x, Effect::WriteDraft(_) | Effect::DeleteDraft(_)));
+        }
+        effects.push(e);
     }
 }
 

@@ -295,6 +295,32 @@ fn a_draft_never_holds_a_secret_and_says_what_to_type_again() {
 }
 
 #[test]
+fn a_paste_is_one_edit_in_the_focused_field_and_nothing_elsewhere() {
+    let mut a = app();
+    // In the step list a paste is dropped: it must never act as keys.
+    let effects = update(&mut a, Action::Paste("q\x03j".into()));
+    assert!(effects.is_empty() && !a.quit);
+    key(&mut a, KeyCode::Enter);
+    ctrl(&mut a, 'u');
+    let effects = update(
+        &mut a,
+        Action::Paste("pasted.example.org\nsecond line".into()),
+    );
+    // One answer, one draft: the first line only.
+    assert!(
+        matches!(effects.as_slice(), [Effect::WriteDraft(d)] if d.answers["PDS_HOSTNAME"] == "pasted.example.org"),
+        "{effects:?}"
+    );
+    // A DNS name stops at 253 characters, typed or pasted.
+    update(&mut a, Action::Paste("x".repeat(10_000)));
+    assert_eq!(a.basics.form.fields[0].text().chars().count(), 253);
+    assert!(
+        key(&mut a, KeyCode::Char('y')).is_empty(),
+        "a full field takes no key"
+    );
+}
+
+#[test]
 fn a_password_field_does_not_show_its_length() {
     let mut a = app();
     a.step = Step::Basics;

@@ -33,7 +33,12 @@ impl Basics {
         let fields = FIELDS
             .iter()
             .map(|(key, label, kind)| {
-                Field::new(key, label, kind.clone(), &doc.get(key).unwrap_or_default())
+                let f = Field::new(key, label, kind.clone(), &doc.get(key).unwrap_or_default());
+                match *key {
+                    // A DNS name is at most 253 characters.
+                    "PDS_HOSTNAME" => f.limit(253),
+                    _ => f,
+                }
             })
             .collect();
         Basics {

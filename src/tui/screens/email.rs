@@ -113,8 +113,8 @@ impl EmailScreen {
                 ),
                 &preset_name,
             ),
-            Field::new(HOST, "SMTP host", FieldKind::Text, &host),
-            Field::new(PORT, "Port", FieldKind::Text, &port),
+            Field::new(HOST, "SMTP host", FieldKind::Text, &host).limit(253),
+            Field::new(PORT, "Port", FieldKind::Text, &port).limit(5),
             Field::new(
                 SECURITY,
                 "Security",

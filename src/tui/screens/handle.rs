@@ -51,7 +51,7 @@ impl HandleScreen {
                 FieldKind::Choice(vec![TYPED.to_string()]),
                 TYPED,
             ),
-            Field::new(HANDLE, "Handle", FieldKind::Text, ""),
+            Field::new(HANDLE, "Handle", FieldKind::Text, "").limit(253),
             Field::new(DID, "DID", FieldKind::Text, ""),
             Field::new(
                 AUTO,
