@@ -37,6 +37,9 @@ pub struct WriteOptions {
     pub new_file_mode: u32,
     /// How many `NAME.bak-<UTC timestamp>` files to keep; 0 keeps none and makes none.
     pub keep_backups: usize,
+    /// Write under the file's lock (`.NAME.lock` beside it). Not for files in directories a
+    /// server reads whole (a proxy's config directory, a web root): it would find the lock.
+    pub lock: bool,
 }
 
 impl WriteOptions {
@@ -45,6 +48,7 @@ impl WriteOptions {
         WriteOptions {
             new_file_mode: 0o600,
             keep_backups: 10,
+            lock: true,
         }
     }
 }
@@ -162,13 +166,12 @@ pub struct SaveReport {
 /// Replace `path` with `bytes` atomically. See the module comment. A symlink is written
 /// through (temp file and backup beside its target); a file with other hard links or
 /// without its owner's write permission is refused, since replacing it would break the
-/// links or override a choice someone made. A file kept with backups is written under its
-/// lock, so that backups are named and pruned by one writer at a time (a draft, kept
-/// without backups, needs none).
+/// links or override a choice someone made. With `opts.lock`, the backup, the rename and
+/// the pruning happen under the file's lock, one writer at a time.
 pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveReport, WriteError> {
-    let _lock = match opts.keep_backups {
-        0 => None,
-        _ => Some(FileLock::acquire(path, LOCK_WAIT)?),
+    let _lock = match opts.lock {
+        true => Some(FileLock::acquire(path, LOCK_WAIT)?),
+        false => None,
     };
     let path = &write_target(path)?;
     let (dir, name) = dir_and_name(path)?;

@@ -397,7 +397,13 @@ pub fn install_panic_scrubber() {
                     .location()
                     .map(|l| format!(" at {}:{}", l.file(), l.line()))
                     .unwrap_or_default();
-                eprintln!("pds-wizard panicked{place}: {}", scrub(&m));
+                // Not eprintln!: on a dead terminal it would panic again, and abort.
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "pds-wizard panicked{place}: {}",
+                    scrub(&m)
+                );
             }
             _ => previous(info),
         }

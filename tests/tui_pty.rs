@@ -329,3 +329,96 @@ fn secrets_never_reach_the_terminal() {
         );
     }
 }
+
+/// A terminal that goes away while no SIGHUP reaches the wizard (blocked here, as when a
+/// wrapper is the session leader and keeps it): the wizard sees the hang-up on the
+/// terminal itself, keeps the draft and exits 129 at once, instead of spinning on a
+/// terminal that only ever answers end-of-file.
+#[test]
+fn a_terminal_gone_without_a_sighup_is_a_hang_up_too() {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two descriptors; the size is read, not kept.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.arg("--env-file")
+        .arg(&env)
+        .env("TERM", "xterm-256color")
+        .env("XDG_STATE_HOME", dir.path().join("state"));
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            libc::ioctl(slave, libc::TIOCSCTTY as _, 0);
+            for fd in 0..3 {
+                libc::dup2(slave, fd);
+            }
+            libc::close(master);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGHUP);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    // SAFETY: the parent's copy of the slave is not used again; the master is owned below.
+    unsafe { libc::close(slave) };
+    let mut tty = unsafe { std::fs::File::from_raw_fd(master) };
+    unsafe { libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut screen = vt100::Parser::new(
+        std::num::NonZeroU16::new(24).unwrap(),
+        std::num::NonZeroU16::new(80).unwrap(),
+        0,
+    );
+    let mut wait_for = |tty: &mut std::fs::File, text: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let mut buf = [0u8; 65536];
+        while !screen.screen().contents().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on screen"
+            );
+            match tty.read(&mut buf) {
+                Ok(n) if n > 0 => screen.process(&buf[..n]),
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    };
+    wait_for(&mut tty, "Hostname");
+    tty.write_all(b"\r\x15gone.example.org").unwrap();
+    wait_for(&mut tty, "gone.example.org");
+    let closed = std::time::Instant::now();
+    drop(tty); // the last descriptor of the master: the terminal is gone
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if closed.elapsed() > Duration::from_secs(3) {
+            let _ = child.kill();
+            panic!("still running 3 s after its terminal went away");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(129), "{status:?}");
+    assert!(draft_text(dir.path()).unwrap().contains("gone.example.org"));
+}

@@ -30,6 +30,7 @@ pub fn write_did_file(webroot: &Path, did: &Did) -> Result<SaveReport, String> {
     let opts = WriteOptions {
         new_file_mode: 0o644,
         keep_backups: 3,
+        lock: false,
     };
     fsutil::safe_write(&path, did.as_str().as_bytes(), opts).map_err(|e| e.to_string())
 }

@@ -92,6 +92,7 @@ pub fn write(
         let opts = WriteOptions {
             new_file_mode: 0o644,
             keep_backups: 10,
+            lock: false,
         };
         let report = safe_write(&p.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
         done.push((p.path.clone(), report));

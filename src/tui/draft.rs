@@ -135,6 +135,7 @@ pub fn save(draft: &Draft) -> std::io::Result<()> {
     let opts = WriteOptions {
         new_file_mode: 0o600,
         keep_backups: 0,
+        lock: false,
     };
     fsutil::safe_write(&path, text.as_bytes(), opts).map_err(|e| e.cause)?;
     Ok(())

@@ -176,10 +176,23 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
         }
     });
 
+    watch_for_hang_up(tx.clone());
     let runner = Runner { tx, runtime };
     let result = event_loop(&mut terminal, &mut app, &theme, &rx, &runner);
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
-    ratatui::restore();
+    // try_restore, not restore: after a hang-up the terminal is gone, and restore's
+    // eprintln! of that failure would panic on the dead stderr (and abort the process).
+    if let Err(e) = ratatui::try_restore() {
+        if app.ended_by != Some(SignalKind::Hangup) {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "could not restore the terminal: {e}");
+        }
+    }
+    if app.ended_by == Some(SignalKind::Hangup) {
+        // Dropping it would show the cursor on the dead terminal and eprintln! the failure,
+        // which panics on a dead stderr: the process would abort instead of exiting 129.
+        std::mem::forget(terminal);
+    }
     if demo && result.is_ok() {
         println!(
             "Demo sandbox: {} (delete it to start the demo afresh)",
@@ -260,6 +273,39 @@ fn event_loop(
             return Ok(());
         }
     }
+}
+
+/// A terminal can go away without a SIGHUP reaching us (we are not its session leader, a
+/// wrapper swallowed it); reading it then returns end-of-file forever, which crossterm
+/// retries in a busy loop. So a thread waits in poll(2) on the terminal for POLLHUP alone,
+/// asleep until it comes (no wake-ups while idle), and turns it into a hang-up.
+fn watch_for_hang_up(tx: mpsc::Sender<Action>) {
+    use std::os::fd::AsRawFd;
+    let Ok(tty) = std::fs::File::open("/dev/tty") else {
+        return;
+    };
+    std::thread::spawn(move || loop {
+        // events = 0: POLLHUP and POLLERR are always reported, and nothing else is asked.
+        let mut fds = [libc::pollfd {
+            fd: tty.as_raw_fd(),
+            events: 0,
+            revents: 0,
+        }];
+        // SAFETY: one valid pollfd, owned by this frame, for the duration of the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 1, -1) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n > 0 && fds[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) == 0 {
+            continue;
+        }
+        PENDING_SIGNAL.store(
+            SignalKind::Hangup.number(),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        let _ = tx.send(Action::Signal(SignalKind::Hangup));
+        return;
+    });
 }
 
 /// A signal the loop has not acted on yet (its number), set by the signal thread.
