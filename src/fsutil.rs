@@ -202,18 +202,30 @@ pub fn safe_write(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<SaveR
         .unwrap_or(opts.new_file_mode);
     let owner = existing.as_ref().map(|m| (m.uid(), m.gid()));
 
-    remove_stale_temps(&dir, &name);
+    // Under the lock no other save of this file is under way: any temp of it is stale.
+    remove_stale_temps(&dir, &name, opts.lock);
     let mut report = SaveReport::default();
+    let mut made_backup = false;
     if existing.is_some() && opts.keep_backups > 0 {
         let old = fs::read(path).map_err(err("cannot read", path))?;
-        let backup = free_backup_name(&dir, &name);
-        write_replace(&backup, &old, mode, owner)?;
-        report.backup = Some(backup);
+        // The newest backup already holds this content (saves that crashed, or failed,
+        // after making it): keep pointing at it rather than piling up copies that push
+        // real old versions out.
+        let newest = list_backups(&dir, &name).pop();
+        match newest.filter(|b| fs::read(b).is_ok_and(|b| b == old)) {
+            Some(same) => report.backup = Some(same),
+            None => {
+                let backup = free_backup_name(&dir, &name);
+                write_replace(&backup, &old, mode, owner)?;
+                report.backup = Some(backup);
+                made_backup = true;
+            }
+        }
     }
     if let Err(e) = write_replace(path, bytes, mode, owner) {
-        // The file is unchanged, so its fresh backup is a copy of it: take it back, and
+        // The file is unchanged, so a fresh backup is a copy of it: take it back, and
         // "nothing was written" stays true (a full disk has no room for either).
-        if let Some(b) = report.backup.take() {
+        if let (true, Some(b)) = (made_backup, report.backup.take()) {
             let _ = fs::remove_file(b);
         }
         return Err(e);
@@ -274,8 +286,10 @@ fn write_replace(
 }
 
 /// A save killed between creating its temp file and renaming it leaves the temp behind
-/// (holding secrets); remove those whose writer process no longer exists.
-fn remove_stale_temps(dir: &Path, name: &str) {
+/// (holding secrets); remove those whose writer process no longer exists, or, when
+/// `all_stale` (the caller holds the file's lock), every one: a PID can be reused by a
+/// live process, and the lock says no writer is at work.
+fn remove_stale_temps(dir: &Path, name: &str, all_stale: bool) {
     // Temps of the file itself (`.NAME.tmp-PID-N`) and of its backups (`.NAME.bak-….tmp-PID-N`).
     let prefix = format!(".{name}.");
     for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -289,7 +303,8 @@ fn remove_stale_temps(dir: &Path, name: &str) {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+        if pid != std::process::id() && (all_stale || !Path::new(&format!("/proc/{pid}")).exists())
+        {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -377,6 +392,25 @@ mod tests {
         let s = utc_stamp();
         assert_eq!(s.len(), 16);
         assert!(s.ends_with('Z') && s.as_bytes()[8] == b'T');
+    }
+
+    #[test]
+    fn a_crash_loop_does_not_pile_up_copies_of_one_content() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.env");
+        safe_write(&p, b"A=1\n", WriteOptions::secret()).unwrap();
+        // Saves that died after their backup: three copies of A=1 would pile up.
+        for _ in 0..3 {
+            let r = safe_write(&p, b"A=2\n", WriteOptions::secret()).unwrap();
+            assert!(r.backup.is_some());
+            fs::write(&p, b"A=1\n").unwrap(); // as if the rename never happened
+        }
+        assert_eq!(list_backups(d.path(), "x.env").len(), 1);
+        // A temp left by a live process's PID is still removed under the lock.
+        let stale = d.path().join(format!(".x.env.tmp-{}-1", 1));
+        fs::write(&stale, b"secret").unwrap();
+        safe_write(&p, b"A=3\n", WriteOptions::secret()).unwrap();
+        assert!(!stale.exists());
     }
 
     #[test]
