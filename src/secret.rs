@@ -141,9 +141,10 @@ pub fn mask_url(url: &str) -> String {
     }
     // Broken: what the operator meant cannot be told from what a parser makes of it, so
     // everything up to the last `@` may be login.
+    // Without an `@` nothing after `://` can be told from a piece of a password.
     match rest.rfind('@') {
         Some(at) => format!("{prefix}{MASK}{}", mask_query_secrets(&rest[at..])),
-        None => format!("{prefix}{MASK}{}", mask_query_secrets(tail)),
+        None => format!("{prefix}{MASK}"),
     }
 }
 
@@ -288,8 +289,9 @@ pub fn remember_value(key: &str, value: &str) {
     let rest = v.find("://").map_or(v, |i| &v[i + 3..]);
     if let Some(at) = rest.rfind('@') {
         let login = &rest[..at];
-        remember(login);
+        // A login without `:` is a user name alone: nothing secret to remember.
         if let Some((_, password)) = login.split_once(':') {
+            remember(login);
             remember(password);
             if !is_clean_url(rest) {
                 remember_pieces(password);
@@ -451,6 +453,7 @@ mod tests {
         );
         // compose cut the line at `#`: no `@` left, nothing after :// can be trusted.
         assert_eq!(mask_url("smtps://u:pa"), format!("smtps://{MASK}"));
+        assert_eq!(mask_url("smtps://u:pass#word"), format!("smtps://{MASK}"));
         assert_eq!(
             mask_url("u:p w@host:465"),
             format!("{MASK}@host:465"),

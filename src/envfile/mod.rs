@@ -257,6 +257,11 @@ impl Document {
                 }
                 continue;
             }
+            // Only a quote or a trailing backslash can carry a value on: most lines have
+            // neither, and need no reading.
+            if !line.text.contains(['\'', '"']) && !line.text.ends_with('\\') {
+                continue;
+            }
             open = line
                 .readings()
                 .iter()
@@ -325,9 +330,12 @@ impl Document {
 
     /// The value the PDS sees (compose's reading of the last line for `key`).
     pub fn get(&self, key: &str) -> Option<String> {
-        let i = self.effective_index(key)?;
-        match &self.lines[i].readings()[0] {
-            Reading::Value { value, .. } => Some(value.clone()),
+        self.value_at(self.effective_index(key)?)
+    }
+
+    fn value_at(&self, i: usize) -> Option<String> {
+        match readers::compose(&self.lines[i].reader_text()) {
+            Reading::Value { value, .. } => Some(value),
             _ => None,
         }
     }
@@ -345,12 +353,16 @@ impl Document {
     /// Every key in file order, once, with its effective value (None when compose cannot
     /// read it as a plain value) and its 1-based line number.
     pub fn entries(&self) -> Vec<(String, Option<String>, usize)> {
+        let keys = self.line_keys();
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
-        for k in self.line_keys().into_iter().flatten() {
-            if seen.insert(k.clone()) {
-                let i = self.effective_index(&k).unwrap_or(0);
-                out.push((k.clone(), self.get(&k), i + 1));
+        for k in keys.iter().flatten() {
+            if seen.insert(k) {
+                let i = keys
+                    .iter()
+                    .rposition(|x| x.as_ref() == Some(k))
+                    .unwrap_or(0);
+                out.push((k.clone(), self.value_at(i), i + 1));
             }
         }
         out
