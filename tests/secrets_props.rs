@@ -319,6 +319,8 @@ fn binary_outputs(case: &Case, dir: &Path) {
         vec!["email", "test", "--to", "someone@example.com"],
         vec!["email", "codes", "--data-dir", "/nonexistent"],
         vec!["accounts"],
+        vec!["handle", "check", "alice.example.com"],
+        vec!["did-file", "check", "alice.example.com"],
         vec!["doctor"],
         vec!["proxy", "render", "nginx", "--no-validate"],
         vec!["apply", "--answers", answers, "--dry-run"],
