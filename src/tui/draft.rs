@@ -20,7 +20,7 @@ pub struct Draft {
     pub answers: BTreeMap<String, String>,
     /// Keys whose answers held a secret and were left out (or kept without it): they must
     /// be typed again after a restore.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retype: Vec<String>,
 }
 

@@ -82,7 +82,8 @@ impl Field {
         if !matches!(self.kind, FieldKind::Text | FieldKind::Secret) {
             return false;
         }
-        let line = text.lines().next().unwrap_or("");
+        // Terminals send a pasted line break as CR (tmux, most emulators) or LF.
+        let line = text.split(['\r', '\n']).next().unwrap_or("");
         let room = self.max_len.saturating_sub(self.text().chars().count());
         let piece: String = line
             .chars()

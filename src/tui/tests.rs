@@ -304,7 +304,7 @@ fn a_paste_is_one_edit_in_the_focused_field_and_nothing_elsewhere() {
     ctrl(&mut a, 'u');
     let effects = update(
         &mut a,
-        Action::Paste("pasted.example.org\nsecond line".into()),
+        Action::Paste("pasted.example.org\rsecond line".into()),
     );
     // One answer, one draft: the first line only.
     assert!(
