@@ -38,6 +38,7 @@ fn app_with(url: &str, ca: Option<&std::path::Path>, timeout: f64) -> App {
 fn start(app: &mut App, rt: &tokio::runtime::Runtime, tx: &mpsc::Sender<Action>) {
     let effects = key(app, KeyCode::Char('t'), KeyModifiers::CONTROL);
     let [Effect::SendTestMail {
+        ticket,
         settings,
         to,
         options,
@@ -48,6 +49,7 @@ fn start(app: &mut App, rt: &tokio::runtime::Runtime, tx: &mpsc::Sender<Action>)
     pds_wizard::tui::spawn_test_send(
         rt.handle(),
         tx.clone(),
+        *ticket,
         (**settings).clone(),
         to.clone(),
         options.clone(),
@@ -66,7 +68,7 @@ fn run_until_done(
         let action = rx
             .recv_timeout(deadline - Instant::now())
             .expect("the send never finished");
-        let done = matches!(action, Action::TestMailDone(_));
+        let done = matches!(action, Action::TestMailDone(..));
         if matches!(action, Action::Tick) {
             ticks += 1;
             while_pending(app);

@@ -3,6 +3,8 @@
 //! testable without a terminal.
 
 use super::draft::{self, Draft};
+pub use super::jobs::Ticket;
+use super::jobs::{self, Pending, Tickets};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::doctor::DoctorScreen;
@@ -135,25 +137,26 @@ pub enum Action {
     Reloaded(Result<Document, String>),
     /// A spinner frame while background work runs (sent only then).
     Tick,
-    TestMailDone(Box<SendReport>),
+    // Each result carries the ticket of the request that asked for it (see `jobs`).
+    TestMailDone(Ticket, Box<SendReport>),
     /// The restart command found on this machine, if any.
     RestartCommand(Option<Vec<String>>),
     Restarted(Result<(), String>),
-    AccountsLoaded(Result<Vec<Account>, crate::finding::Finding>),
-    HandleVerified(Box<HandleReport>),
+    AccountsLoaded(Ticket, Result<Vec<Account>, crate::finding::Finding>),
+    HandleVerified(Ticket, Box<HandleReport>),
     /// The auto re-check timer fired.
     AutoRecheck,
     DidFileWritten(Result<String, String>),
-    CodesLoaded(Result<Vec<crate::pds::data::PendingCode>, String>),
-    DidFileChecked(Box<DidFileCheck>),
-    ProxyValidated(Box<Validation>),
+    CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
+    DidFileChecked(Ticket, Box<DidFileCheck>),
+    ProxyValidated(Ticket, Box<Validation>),
     /// What was written (one line per file, with its backup), or why not.
     ProxyWritten(Result<Vec<String>, String>),
     ProxyReloaded(Result<(), String>),
     /// One doctor check finished.
-    DoctorResult(Box<crate::doctor::CheckResult>),
+    DoctorResult(Ticket, Box<crate::doctor::CheckResult>),
     /// Every check of a doctor run finished.
-    DoctorDone,
+    DoctorDone(Ticket),
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +169,7 @@ pub enum Effect {
     DeleteDraft(PathBuf),
     /// Send a test mail in the background; results come back as Tick and TestMailDone.
     SendTestMail {
+        ticket: Ticket,
         settings: Box<SmtpSettings>,
         to: String,
         options: SendOptions,
@@ -173,16 +177,21 @@ pub enum Effect {
     /// Look for the PDS's restart command (systemd unit or compose file).
     FindRestart,
     /// Read the pending email codes from the PDS's data directory (read-only).
-    LoadCodes(PathBuf),
+    LoadCodes {
+        ticket: Ticket,
+        dir: PathBuf,
+    },
     /// Run the restart command the operator confirmed.
     Restart(Vec<String>),
     /// List the PDS's accounts (admin password from pds.env).
     LoadAccounts {
+        ticket: Ticket,
         pds_url: String,
         admin_password: crate::secret::Secret,
     },
     /// Check a handle every way, in the background.
     VerifyHandle {
+        ticket: Ticket,
         handle: Handle,
         did: Did,
         options: Box<VerifyOptions>,
@@ -194,12 +203,14 @@ pub enum Effect {
         did: Did,
     },
     CheckDidFile {
+        ticket: Ticket,
         handle: Handle,
         did: Option<Did>,
         options: crate::http::HttpOptions,
     },
     /// Have the proxy server check the rendered config (in a scratch directory).
     ValidateProxy {
+        ticket: Ticket,
         plan: Box<ProxyPlan>,
         files: Vec<RenderedFile>,
     },
@@ -210,9 +221,14 @@ pub enum Effect {
     /// Run the reload command the operator confirmed.
     ReloadProxy(Vec<String>),
     /// Run these doctor checks concurrently; each result comes back as DoctorResult.
-    RunDoctor(Vec<&'static str>),
+    RunDoctor {
+        ticket: Ticket,
+        names: Vec<&'static str>,
+    },
     /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
-    RequestCrawl,
+    RequestCrawl {
+        ticket: Ticket,
+    },
     Quit,
 }
 
@@ -253,6 +269,10 @@ pub struct App {
     /// The last save's outcome, shown on Review.
     pub save_result: Option<(Level, String)>,
     pub quit: bool,
+    /// Tickets for background jobs (see `jobs`).
+    pub jobs: Tickets,
+    /// Reading the pending email codes.
+    pub codes: Option<Pending>,
     /// The signal that ended the wizard, if one did (for the exit status).
     pub ended_by: Option<SignalKind>,
     /// --demo: nothing outside the sandbox is touched (no server reloads).
@@ -291,11 +311,11 @@ fn note_answered(app: &mut App, action: &Action) {
             app.answered.did_file = true;
             true
         }
-        Action::TestMailDone(_) => {
+        Action::TestMailDone(..) => {
             app.answered.recipient = true;
             true
         }
-        Action::HandleVerified(r) => {
+        Action::HandleVerified(_, r) => {
             let h = r.handle.as_str().to_string();
             app.answered.handles.retain(|x| *x != h);
             app.answered.handles.push(h);
@@ -422,6 +442,8 @@ impl App {
             status: None,
             save_result: None,
             quit: false,
+            jobs: Tickets::default(),
+            codes: None,
             ended_by: None,
             demo: false,
             demo_standins: None,
@@ -675,11 +697,16 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.doctor.spinner = app.doctor.spinner.wrapping_add(1);
             vec![]
         }
-        Action::AccountsLoaded(result) => {
-            app.handle.set_accounts(result);
+        Action::AccountsLoaded(ticket, result) => {
+            if matches!(app.handle.accounts, Accounts::Loading(t) if t == ticket) {
+                app.handle.set_accounts(result);
+            }
             vec![]
         }
-        Action::HandleVerified(report) => {
+        Action::HandleVerified(ticket, _) if !jobs::is_current(&app.handle.pending, ticket) => {
+            vec![]
+        }
+        Action::HandleVerified(_, report) => {
             app.handle.pending = None;
             app.status = Some((
                 if report.verified {
@@ -709,13 +736,21 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             });
             vec![]
         }
-        Action::DidFileChecked(check) => {
+        Action::DidFileChecked(ticket, _) if !jobs::is_current(&app.didfile.pending, ticket) => {
+            vec![]
+        }
+        Action::DidFileChecked(_, check) => {
             app.didfile.pending = None;
             app.status = Some((check.finding.level, check.finding.what.clone()));
             app.didfile.check = Some(check);
             vec![]
         }
-        Action::ProxyValidated(v) => {
+        // A verdict on a plan that has changed since (the form was edited while the server
+        // checked) must not open the write dialog.
+        Action::ProxyValidated(ticket, _) if !jobs::is_current(&app.proxy.pending, ticket) => {
+            vec![]
+        }
+        Action::ProxyValidated(_, v) => {
             app.proxy.pending = None;
             app.status = Some((v.finding.level, v.finding.what.clone()));
             let ok = v.finding.level != Level::Fail;
@@ -761,11 +796,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             });
             vec![]
         }
-        Action::DoctorResult(r) => {
-            app.doctor.finish(*r);
+        Action::DoctorResult(ticket, r) => {
+            app.doctor.finish(ticket, *r);
             vec![]
         }
-        Action::DoctorDone => {
+        Action::DoctorDone(ticket) if !app.doctor.is_current_run(ticket) => vec![],
+        Action::DoctorDone(_) => {
             let w = app.doctor.worst();
             app.status = Some((
                 w,
@@ -779,12 +815,18 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             ));
             vec![]
         }
-        Action::CodesLoaded(r) => {
+        Action::CodesLoaded(ticket, _) if !jobs::is_current(&app.codes, ticket) => vec![],
+        Action::CodesLoaded(_, r) => {
+            app.codes = None;
             app.status = None;
             app.modal = Some(Modal::Codes(super::strings::pending_codes(r)));
             vec![]
         }
-        Action::TestMailDone(report) => {
+        Action::TestMailDone(ticket, _) if !matches!(&app.email.test, TestState::Pending { job, .. } if job.answers(ticket)) =>
+        {
+            vec![]
+        }
+        Action::TestMailDone(_, report) => {
             app.status = Some((report.finding.level, report.finding.what.clone()));
             app.email.test = TestState::Done(report);
             vec![]
@@ -882,7 +924,12 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                         .clone()
                         .unwrap_or_else(|| crate::pds::data::data_dir(&app.working));
                     app.status = Some((Level::Info, super::strings::READING_CODES.into()));
-                    return vec![Effect::LoadCodes(dir)];
+                    let job = app.jobs.start();
+                    app.codes = Some(job);
+                    return vec![Effect::LoadCodes {
+                        ticket: job.ticket,
+                        dir,
+                    }];
                 }
                 if app.email.on_key(k) {
                     app.email_changed()
@@ -922,8 +969,10 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 if ctrl(&k, 't') {
                     return match app.didfile.handle() {
                         Ok(handle) if app.didfile.pending.is_none() => {
-                            app.didfile.pending = Some(std::time::Instant::now());
+                            let job = app.jobs.start();
+                            app.didfile.pending = Some(job);
                             vec![Effect::CheckDidFile {
+                                ticket: job.ticket,
                                 handle,
                                 did: app.didfile.did().ok(),
                                 options: app.verify_options.http.clone(),
@@ -994,7 +1043,11 @@ fn on_proxy_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
 }
 
 fn run_doctor(app: &mut App, names: Vec<&'static str>) -> Vec<Effect> {
-    vec![Effect::RunDoctor(app.doctor.start(&names))]
+    let job = app.jobs.start();
+    vec![Effect::RunDoctor {
+        ticket: job.ticket,
+        names: app.doctor.start(&names, job),
+    }]
 }
 
 fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
@@ -1040,8 +1093,10 @@ fn start_proxy_validation(app: &mut App) -> Vec<Effect> {
     }
     match &app.proxy.plan {
         Some(plan) => {
-            app.proxy.pending = Some(std::time::Instant::now());
+            let job = app.jobs.start();
+            app.proxy.pending = Some(job);
             vec![Effect::ValidateProxy {
+                ticket: job.ticket,
                 plan: Box::new(plan.clone()),
                 files: app.proxy.files.clone(),
             }]
@@ -1081,9 +1136,11 @@ fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.name).collect());
             }
             if app.step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
-                app.handle.accounts = Accounts::Loading;
+                let job = app.jobs.start();
+                app.handle.accounts = Accounts::Loading(job.ticket);
                 app.handle.refresh_findings();
                 return vec![Effect::LoadAccounts {
+                    ticket: job.ticket,
                     pds_url: app.pds_url.clone(),
                     admin_password: crate::secret::Secret::new(
                         app.base.get("PDS_ADMIN_PASSWORD").unwrap_or_default(),
@@ -1140,8 +1197,9 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         Modal::RequestCrawl => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
-                app.doctor.start(&["crawlers"]);
-                vec![Effect::RequestCrawl]
+                let job = app.jobs.start();
+                app.doctor.start(&["crawlers"], job);
+                vec![Effect::RequestCrawl { ticket: job.ticket }]
             }
             KeyCode::Char('n') | KeyCode::Esc => {
                 app.modal = None;
@@ -1276,11 +1334,13 @@ fn start_test_send(app: &mut App) -> Vec<Effect> {
     }
     match app.email.settings() {
         Ok(settings) if !app.email.is_blank() => {
+            let job = app.jobs.start();
             app.email.test = TestState::Pending {
-                started: std::time::Instant::now(),
+                job,
                 to: to.clone(),
             };
             vec![Effect::SendTestMail {
+                ticket: job.ticket,
                 settings: Box::new(settings),
                 to,
                 options: app.send_options.clone(),
@@ -1303,8 +1363,10 @@ fn start_verify(app: &mut App) -> Vec<Effect> {
     }
     match app.handle.target() {
         Ok((handle, did)) => {
-            app.handle.pending = Some(std::time::Instant::now());
+            let job = app.jobs.start();
+            app.handle.pending = Some(job);
             vec![Effect::VerifyHandle {
+                ticket: job.ticket,
                 handle,
                 did,
                 options: Box::new(app.verify_options.clone()),

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod draft;
 pub mod form;
+pub mod jobs;
 pub mod screens;
 pub mod strings;
 pub mod theme;
@@ -382,14 +383,16 @@ where
 pub fn spawn_test_send(
     runtime: &tokio::runtime::Handle,
     tx: mpsc::Sender<Action>,
+    ticket: app::Ticket,
     settings: crate::email::SmtpSettings,
     to: String,
     options: crate::email::send::SendOptions,
 ) {
     spawn_with_ticks(runtime, tx, async move {
-        Action::TestMailDone(Box::new(
-            crate::email::send::test_send(&settings, &to, &options).await,
-        ))
+        Action::TestMailDone(
+            ticket,
+            Box::new(crate::email::send::test_send(&settings, &to, &options).await),
+        )
     });
 }
 
@@ -422,6 +425,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 vec![]
             }
             Effect::SendTestMail {
+                ticket,
                 settings,
                 to,
                 options,
@@ -429,18 +433,19 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 spawn_test_send(
                     runner.runtime.handle(),
                     runner.tx.clone(),
+                    ticket,
                     *settings,
                     to,
                     options,
                 );
                 vec![]
             }
-            Effect::LoadCodes(dir) => {
+            Effect::LoadCodes { ticket, dir } => {
                 let tx = runner.tx.clone();
                 runner.runtime.spawn_blocking(move || {
                     let r = crate::pds::data::pending_codes(&dir)
                         .map_err(|e| format!("{e} — {}", e.fix()));
-                    let _ = tx.send(Action::CodesLoaded(r));
+                    let _ = tx.send(Action::CodesLoaded(ticket, r));
                 });
                 vec![]
             }
@@ -456,6 +461,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 vec![]
             }
             Effect::LoadAccounts {
+                ticket,
                 pds_url,
                 admin_password,
             } => {
@@ -464,19 +470,21 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 runner.runtime.spawn(async move {
                     let r =
                         crate::pds::accounts::list_accounts(&pds_url, &admin_password, &http).await;
-                    let _ = tx.send(Action::AccountsLoaded(r));
+                    let _ = tx.send(Action::AccountsLoaded(ticket, r));
                 });
                 vec![]
             }
             Effect::VerifyHandle {
+                ticket,
                 handle,
                 did,
                 options,
             } => {
                 spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::HandleVerified(Box::new(
-                        crate::identity::verify(&handle, &did, &options).await,
-                    ))
+                    Action::HandleVerified(
+                        ticket,
+                        Box::new(crate::identity::verify(&handle, &did, &options).await),
+                    )
                 });
                 vec![]
             }
@@ -497,19 +505,31 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 update(app, Action::DidFileWritten(r))
             }
             Effect::CheckDidFile {
+                ticket,
                 handle,
                 did,
                 options,
             } => {
                 spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::DidFileChecked(Box::new(
-                        crate::identity::didfile::check_did_file(&handle, did.as_ref(), &options)
+                    Action::DidFileChecked(
+                        ticket,
+                        Box::new(
+                            crate::identity::didfile::check_did_file(
+                                &handle,
+                                did.as_ref(),
+                                &options,
+                            )
                             .await,
-                    ))
+                        ),
+                    )
                 });
                 vec![]
             }
-            Effect::ValidateProxy { plan, files } => {
+            Effect::ValidateProxy {
+                ticket,
+                plan,
+                files,
+            } => {
                 // The server's own check can be slow (Traefik starts up): a floor of 10 s.
                 let timeout = app
                     .verify_options
@@ -517,9 +537,12 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                     .timeout
                     .max(std::time::Duration::from_secs(10));
                 spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::ProxyValidated(Box::new(
-                        crate::proxy::validate::validate_plan(&plan, &files, timeout).await,
-                    ))
+                    Action::ProxyValidated(
+                        ticket,
+                        Box::new(
+                            crate::proxy::validate::validate_plan(&plan, &files, timeout).await,
+                        ),
+                    )
                 });
                 vec![]
             }
@@ -545,17 +568,17 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 });
                 vec![]
             }
-            Effect::RequestCrawl => {
+            Effect::RequestCrawl { ticket } => {
                 let mut inputs = crate::doctor::Inputs::from_context(&app.context, vec![]);
                 inputs.request_crawl = true;
                 let check = crate::doctor::check_named("crawlers").expect("in the catalogue");
                 spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
                     let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
-                    Action::DoctorResult(Box::new(r))
+                    Action::DoctorResult(ticket, Box::new(r))
                 });
                 vec![]
             }
-            Effect::RunDoctor(names) => {
+            Effect::RunDoctor { ticket, names } => {
                 // Read pds.env afresh: the doctor checks the file as it is on disk.
                 let inputs =
                     std::sync::Arc::new(crate::doctor::Inputs::from_context(&app.context, vec![]));
@@ -570,11 +593,11 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                         let tx = tx.clone();
                         async move {
                             let r = crate::doctor::run_one(c, inputs).await;
-                            let _ = tx.send(Action::DoctorResult(Box::new(r)));
+                            let _ = tx.send(Action::DoctorResult(ticket, Box::new(r)));
                         }
                     }))
                     .await;
-                    Action::DoctorDone
+                    Action::DoctorDone(ticket)
                 });
                 vec![]
             }

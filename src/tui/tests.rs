@@ -47,6 +47,23 @@ fn text(t: &Terminal<TestBackend>) -> String {
     t.backend().to_string()
 }
 
+/// The ticket a pending job waits for: what its result must carry to count.
+fn pending_ticket(p: &Option<crate::tui::jobs::Pending>) -> crate::tui::jobs::Ticket {
+    p.expect("a job is pending").ticket
+}
+
+/// The ticket the doctor's row for check `name` waits for.
+fn doctor_ticket(a: &App, name: &str) -> crate::tui::jobs::Ticket {
+    let i = crate::doctor::CHECKS
+        .iter()
+        .position(|c| c.name == name)
+        .unwrap();
+    match &a.doctor.rows[i] {
+        crate::tui::screens::doctor::RowState::Running(p) => p.ticket,
+        _ => panic!("{name} is not running"),
+    }
+}
+
 #[test]
 fn sidebar_navigation_wraps_and_enters_steps() {
     let mut a = app();
@@ -577,7 +594,11 @@ mod email_screen {
             ],
             elapsed_ms: 12,
         };
-        update(&mut a, Action::TestMailDone(Box::new(report)));
+        let t = match &a.email.test {
+            TestState::Pending { job, .. } => job.ticket,
+            other => panic!("no test pending: {}", matches!(other, TestState::Idle)),
+        };
+        update(&mut a, Action::TestMailDone(t, Box::new(report)));
         assert!(matches!(a.email.test, TestState::Done(_)));
         ctrl(&mut a, 'l');
         assert!(
@@ -691,6 +712,46 @@ mod identity_screens {
         }
     }
 
+    /// A report on a handle the operator has since changed is dropped, and so is a second
+    /// answer to an accounts request that was already answered.
+    #[test]
+    fn a_report_on_an_old_handle_is_dropped() {
+        let (mut a, _) = open(2);
+        let Accounts::Loading(accounts) = a.handle.accounts else {
+            panic!("accounts are not loading")
+        };
+        update(&mut a, Action::AccountsLoaded(accounts, Ok(vec![])));
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, "alice.example.com");
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, DID);
+        let effects = ctrl(&mut a, 't');
+        let [Effect::VerifyHandle { ticket, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let old = *ticket;
+        // The DID changes while the check runs: the check is for the old target.
+        key(&mut a, KeyCode::Backspace);
+        assert!(a.handle.pending.is_none());
+        update(&mut a, Action::HandleVerified(old, Box::new(report(true))));
+        assert!(
+            a.handle.report.is_none(),
+            "a verdict for the old DID was kept"
+        );
+        assert_ne!(a.mark(Step::Handle), Mark::Done);
+        // A late second answer to the accounts request changes nothing.
+        update(
+            &mut a,
+            Action::AccountsLoaded(
+                accounts,
+                Err(Finding::fail(
+                    "cannot reach the PDS at http://localhost:3000",
+                )),
+            ),
+        );
+        assert!(matches!(a.handle.accounts, Accounts::Loaded(_)));
+    }
+
     #[test]
     fn handle_screen_loads_accounts_checks_and_rechecks() {
         let (mut a, effects) = open(2);
@@ -699,15 +760,20 @@ mod identity_screens {
             matches!(effects.as_slice(), [Effect::LoadAccounts { .. }]),
             "{effects:?}"
         );
-        assert!(matches!(a.handle.accounts, Accounts::Loading));
+        let Accounts::Loading(t) = a.handle.accounts else {
+            panic!("accounts are not loading")
+        };
         update(
             &mut a,
-            Action::AccountsLoaded(Ok(vec![Account {
-                handle: "alice.example.com".into(),
-                did: DID.into(),
-                email: None,
-                active: true,
-            }])),
+            Action::AccountsLoaded(
+                t,
+                Ok(vec![Account {
+                    handle: "alice.example.com".into(),
+                    did: DID.into(),
+                    email: None,
+                    active: true,
+                }]),
+            ),
         );
         // Pick the account: handle and DID are filled in, and the atproto-did step learns them.
         key(&mut a, KeyCode::Right);
@@ -730,7 +796,8 @@ mod identity_screens {
         );
         key(&mut a, KeyCode::Left); // keys still work while pending
         key(&mut a, KeyCode::Right);
-        let effects = update(&mut a, Action::HandleVerified(Box::new(report(false))));
+        let t = pending_ticket(&a.handle.pending);
+        let effects = update(&mut a, Action::HandleVerified(t, Box::new(report(false))));
         assert!(
             matches!(effects.as_slice(), [Effect::ScheduleRecheck(d)] if d.as_secs() == 30),
             "{effects:?}"
@@ -742,7 +809,8 @@ mod identity_screens {
             update(&mut a, Action::AutoRecheck).as_slice(),
             [Effect::VerifyHandle { .. }]
         ));
-        update(&mut a, Action::HandleVerified(Box::new(report(true))));
+        let t = pending_ticket(&a.handle.pending);
+        update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
         assert_eq!(a.mark(Step::Handle), Mark::Done);
         // Auto off: the timer does nothing.
         key(&mut a, KeyCode::Right);
@@ -754,11 +822,17 @@ mod identity_screens {
     #[test]
     fn a_pds_that_cannot_be_reached_is_shown_and_typing_still_works() {
         let (mut a, _) = open(2);
+        let Accounts::Loading(t) = a.handle.accounts else {
+            panic!("accounts are not loading")
+        };
         update(
             &mut a,
-            Action::AccountsLoaded(Err(Finding::fail(
-                "cannot reach the PDS at http://localhost:3000: connection refused",
-            ))),
+            Action::AccountsLoaded(
+                t,
+                Err(Finding::fail(
+                    "cannot reach the PDS at http://localhost:3000: connection refused",
+                )),
+            ),
         );
         key(&mut a, KeyCode::Tab);
         type_text(&mut a, "bob.example.com");
@@ -796,7 +870,8 @@ mod identity_screens {
             matches!(effects.as_slice(), [Effect::CheckDidFile { .. }]),
             "{effects:?}"
         );
-        update(&mut a, Action::DidFileChecked(Box::new(DidFileCheck {
+        let t = pending_ticket(&a.didfile.pending);
+        update(&mut a, Action::DidFileChecked(t, Box::new(DidFileCheck {
             url: "https://alice.example.com/.well-known/atproto-did".into(),
             final_url: "https://alice.example.com/.well-known/atproto-did".into(),
             status: Some(200),
@@ -837,6 +912,37 @@ mod proxy_screen {
             finding: Finding::new(level, "nginx says so"),
             output: String::new(),
         })
+    }
+
+    /// A verdict that arrives after the plan changed belongs to the old plan: Ctrl-W must
+    /// not offer to write the edited plan as if it had been checked.
+    #[test]
+    fn a_verdict_on_an_old_plan_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = open(dir.path());
+        let effects = ctrl(&mut a, 'v');
+        let [Effect::ValidateProxy { ticket, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let old = *ticket;
+        // Edit Upstream while the server checks.
+        while a.proxy.form.focused_field().key != crate::tui::screens::proxy::UPSTREAM {
+            key(&mut a, KeyCode::Tab);
+        }
+        type_text(&mut a, "127.0.0.1:3001");
+        assert!(
+            a.proxy.pending.is_none(),
+            "the check in flight is for the old plan"
+        );
+        update(&mut a, Action::ProxyValidated(old, validation(Level::Pass)));
+        assert!(a.proxy.validation.is_none());
+        let effects = ctrl(&mut a, 'w');
+        assert!(a.modal.is_none(), "{:?}", a.modal);
+        // Ctrl-W asks the server about the plan as it is now, instead.
+        let [Effect::ValidateProxy { ticket, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_ne!(*ticket, old);
     }
 
     #[test]
@@ -898,7 +1004,8 @@ mod proxy_screen {
         );
         assert!(a.proxy.pending.is_some());
         // A refusal: nothing is offered for writing.
-        update(&mut a, Action::ProxyValidated(validation(Level::Fail)));
+        let t = pending_ticket(&a.proxy.pending);
+        update(&mut a, Action::ProxyValidated(t, validation(Level::Fail)));
         assert!(a.modal.is_none());
         assert!(ctrl(&mut a, 'w').is_empty());
         assert!(a.status.as_ref().unwrap().1.contains("not written"));
@@ -911,7 +1018,8 @@ mod proxy_screen {
         );
         let effects = ctrl(&mut a, 'w');
         assert!(matches!(effects.as_slice(), [Effect::ValidateProxy { .. }]));
-        update(&mut a, Action::ProxyValidated(validation(Level::Pass)));
+        let t = pending_ticket(&a.proxy.pending);
+        update(&mut a, Action::ProxyValidated(t, validation(Level::Pass)));
         let Some(Modal::ProxyWrite(places)) = a.modal.clone() else {
             panic!("{:?}", a.modal)
         };
@@ -995,7 +1103,7 @@ mod doctor_screen {
     #[test]
     fn opening_runs_every_check_and_results_fill_in() {
         let (mut a, effects) = open();
-        let [Effect::RunDoctor(names)] = effects.as_slice() else {
+        let [Effect::RunDoctor { names, .. }] = effects.as_slice() else {
             panic!("{effects:?}")
         };
         assert_eq!(names.len(), CHECKS.len());
@@ -1010,12 +1118,14 @@ mod doctor_screen {
             } else {
                 Level::Pass
             };
+            let t = doctor_ticket(&a, c.name);
             update(
                 &mut a,
-                Action::DoctorResult(result(c.name, level, &format!("{} seen", c.name))),
+                Action::DoctorResult(t, result(c.name, level, &format!("{} seen", c.name))),
             );
         }
-        update(&mut a, Action::DoctorDone);
+        let run = a.doctor.run.unwrap().ticket;
+        update(&mut a, Action::DoctorDone(run));
         assert!(!a.doctor.running() && a.doctor.all_done());
         assert_eq!(a.mark(Step::Doctor), Mark::Attention);
         assert_eq!(a.status.as_ref().unwrap().0, Level::Fail);
@@ -1038,28 +1148,31 @@ mod doctor_screen {
     fn r_reruns_one_check_and_passing_checks_do_not_jump() {
         let (mut a, _) = open();
         for c in CHECKS {
+            let t = doctor_ticket(&a, c.name);
             update(
                 &mut a,
-                Action::DoctorResult(result(c.name, Level::Pass, "fine")),
+                Action::DoctorResult(t, result(c.name, Level::Pass, "fine")),
             );
         }
-        update(&mut a, Action::DoctorDone);
+        let run = a.doctor.run.unwrap().ticket;
+        update(&mut a, Action::DoctorDone(run));
         assert_eq!(a.mark(Step::Doctor), Mark::Done);
         // Enter on a passing check stays here.
         key(&mut a, KeyCode::Enter);
         assert_eq!(a.step, Step::Doctor);
         let effects = key(&mut a, KeyCode::Char('r'));
         assert!(
-            matches!(effects.as_slice(), [Effect::RunDoctor(n)] if n == &vec![CHECKS[0].name]),
+            matches!(effects.as_slice(), [Effect::RunDoctor { names: n, .. }] if n == &vec![CHECKS[0].name]),
             "{effects:?}"
         );
         // That one check is running again; pressing r again waits for it.
         assert!(key(&mut a, KeyCode::Char('r')).is_empty());
         let effects = key(&mut a, KeyCode::Char('R'));
         assert!(effects.is_empty(), "a run is in progress: {effects:?}");
+        let t = doctor_ticket(&a, CHECKS[0].name);
         update(
             &mut a,
-            Action::DoctorResult(result(CHECKS[0].name, Level::Pass, "fine")),
+            Action::DoctorResult(t, result(CHECKS[0].name, Level::Pass, "fine")),
         );
         // c asks first; only y sends the crawl request.
         assert!(key(&mut a, KeyCode::Char('c')).is_empty());
@@ -1068,7 +1181,7 @@ mod doctor_screen {
         key(&mut a, KeyCode::Char('c'));
         let effects = key(&mut a, KeyCode::Char('y'));
         assert!(
-            matches!(effects.as_slice(), [Effect::RequestCrawl]),
+            matches!(effects.as_slice(), [Effect::RequestCrawl { .. }]),
             "{effects:?}"
         );
         assert!(a.doctor.running());
@@ -1154,7 +1267,7 @@ mod pending_codes {
         let effects = ctrl(&mut a, 'o');
         // Read from PDS_DATA_DIRECTORY of pds.env (the demo file says /pds).
         assert!(
-            matches!(effects.as_slice(), [Effect::LoadCodes(d)] if d == std::path::Path::new("/pds")),
+            matches!(effects.as_slice(), [Effect::LoadCodes { dir: d, .. }] if d == std::path::Path::new("/pds")),
             "{effects:?}"
         );
         let code = PendingCode {
@@ -1167,7 +1280,8 @@ mod pending_codes {
             age_seconds: Some(180),
             expired: false,
         };
-        update(&mut a, Action::CodesLoaded(Ok(vec![code])));
+        let t = pending_ticket(&a.codes);
+        update(&mut a, Action::CodesLoaded(t, Ok(vec![code])));
         let shown = text(&screen(&a, 100, 30));
         assert!(
             shown.contains("alice.example.com: ABCDE-23456  — to reset the password, 3 min ago"),
@@ -1176,9 +1290,14 @@ mod pending_codes {
         ctrl(&mut a, 'o');
         assert!(a.modal.is_none());
         // An unreadable database says why and what to do.
+        ctrl(&mut a, 'o');
+        let t = pending_ticket(&a.codes);
         update(
             &mut a,
-            Action::CodesLoaded(Err("cannot read /pds/account.sqlite — run as root".into())),
+            Action::CodesLoaded(
+                t,
+                Err("cannot read /pds/account.sqlite — run as root".into()),
+            ),
         );
         assert!(text(&screen(&a, 100, 30)).contains("run as root"));
     }

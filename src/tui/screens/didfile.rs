@@ -5,6 +5,7 @@ use crate::finding::{Finding, Level};
 use crate::identity::didfile::{did_file_path, DidFileCheck};
 use crate::identity::{Did, Handle};
 use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::jobs::Pending;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::KeyEvent;
@@ -12,7 +13,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 use std::path::PathBuf;
-use std::time::Instant;
 
 pub const HANDLE: &str = "handle";
 pub const DID: &str = "did";
@@ -21,7 +21,7 @@ pub const WEBROOT: &str = "webroot";
 pub struct DidFileScreen {
     pub form: Form,
     pub written: Option<Finding>,
-    pub pending: Option<Instant>,
+    pub pending: Option<Pending>,
     pub check: Option<Box<DidFileCheck>>,
     pub spinner: usize,
 }
@@ -83,6 +83,8 @@ impl DidFileScreen {
 
     pub fn on_key(&mut self, k: KeyEvent) {
         if self.form.on_key(k).is_some() {
+            // A check under way is for what the form said before: its result will not count.
+            self.pending = None;
             self.check = None;
             self.written = None;
             self.refresh_findings();
@@ -162,7 +164,7 @@ impl DidFileScreen {
         if let Some(w) = &self.written {
             lines.push(finding_line(w, theme));
         }
-        if let Some(started) = self.pending {
+        if let Some(Pending { since: started, .. }) = self.pending {
             lines.push(Line::from(Span::styled(
                 format!(
                     "{} checking over HTTPS… {:.1} s",

@@ -3,6 +3,7 @@
 
 use crate::doctor::{CheckResult, CHECKS};
 use crate::finding::Level;
+use crate::tui::jobs::{Pending, Ticket};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
 use ratatui::layout::Rect;
@@ -14,7 +15,8 @@ use std::time::Instant;
 #[derive(Debug, Clone)]
 pub enum RowState {
     Idle,
-    Running(Instant),
+    /// Waiting for the result of this request.
+    Running(Pending),
     Done(Box<CheckResult>),
 }
 
@@ -25,6 +27,8 @@ pub struct DoctorScreen {
     pub spinner: usize,
     /// When the current run started (None: never run).
     pub started: Option<Instant>,
+    /// The current full run.
+    pub run: Option<Pending>,
 }
 
 impl Default for DoctorScreen {
@@ -40,18 +44,20 @@ impl DoctorScreen {
             selected: 0,
             spinner: 0,
             started: None,
+            run: None,
         }
     }
 
     /// Mark these checks as running; returns their names (for the effect).
-    pub fn start(&mut self, names: &[&'static str]) -> Vec<&'static str> {
-        let now = Instant::now();
+    /// Mark `names` as running under `job`; a full run also becomes the current run.
+    pub fn start(&mut self, names: &[&'static str], job: Pending) -> Vec<&'static str> {
         if names.len() == CHECKS.len() {
-            self.started = Some(now);
+            self.started = Some(job.since);
+            self.run = Some(job);
         }
         for (i, c) in CHECKS.iter().enumerate() {
             if names.contains(&c.name) {
-                self.rows[i] = RowState::Running(now);
+                self.rows[i] = RowState::Running(job);
             }
         }
         names.to_vec()
@@ -61,10 +67,19 @@ impl DoctorScreen {
         self.rows.iter().any(|r| matches!(r, RowState::Running(_)))
     }
 
-    pub fn finish(&mut self, result: CheckResult) {
+    /// Fold in a result, if its row still waits for exactly that request (a result of an
+    /// earlier run, overtaken by `r` on that row, is dropped).
+    pub fn finish(&mut self, ticket: Ticket, result: CheckResult) {
         if let Some(i) = CHECKS.iter().position(|c| c.name == result.name) {
-            self.rows[i] = RowState::Done(Box::new(result));
+            if matches!(self.rows[i], RowState::Running(p) if p.answers(ticket)) {
+                self.rows[i] = RowState::Done(Box::new(result));
+            }
         }
+    }
+
+    /// Whether `ticket` is the current full run's (its end is worth announcing).
+    pub fn is_current_run(&self, ticket: Ticket) -> bool {
+        crate::tui::jobs::is_current(&self.run, ticket)
     }
 
     pub fn result(&self, i: usize) -> Option<&CheckResult> {
@@ -110,7 +125,7 @@ impl DoctorScreen {
         for (i, (c, row)) in CHECKS.iter().zip(&self.rows).enumerate() {
             let (icon, style, time) = match row {
                 RowState::Idle => ("·".to_string(), theme.dim, String::new()),
-                RowState::Running(t) => (
+                RowState::Running(Pending { since: t, .. }) => (
                     spinner(self.spinner).to_string(),
                     theme.warn,
                     format!(" {:.1} s", t.elapsed().as_secs_f64()),

@@ -9,6 +9,7 @@ use crate::finding::{Finding, Level};
 use crate::secret::mask_url;
 use crate::secret::Secret;
 use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::jobs::Pending;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -16,7 +17,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
-use std::time::Instant;
 
 pub const PRESET: &str = "preset";
 pub const HOST: &str = "host";
@@ -30,7 +30,7 @@ const CUSTOM: &str = "(custom)";
 
 pub enum TestState {
     Idle,
-    Pending { started: Instant, to: String },
+    Pending { job: Pending, to: String },
     Done(Box<SendReport>),
 }
 
@@ -396,7 +396,10 @@ impl EmailScreen {
                 "Ctrl-T sends a test mail to the test recipient.",
                 theme.key_hint,
             ))),
-            TestState::Pending { started, to } => {
+            TestState::Pending {
+                job: Pending { since: started, .. },
+                to,
+            } => {
                 lines.push(Line::from(Span::styled(
                     format!(
                         "{} sending a test mail to {to}… {:.1} s (keys still work)",

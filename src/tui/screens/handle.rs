@@ -6,13 +6,14 @@ use crate::finding::{Finding, Level};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::jobs::{Pending, Ticket};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const ACCOUNT: &str = "account";
 pub const HANDLE: &str = "handle";
@@ -23,7 +24,8 @@ pub const AUTO_CHOICES: [&str; 3] = ["off", "every 30 s", "every 60 s"];
 
 pub enum Accounts {
     NotLoaded,
-    Loading,
+    /// Asked for by this request.
+    Loading(Ticket),
     Loaded(Vec<Account>),
     Failed(Finding),
 }
@@ -31,7 +33,7 @@ pub enum Accounts {
 pub struct HandleScreen {
     pub form: Form,
     pub accounts: Accounts,
-    pub pending: Option<Instant>,
+    pub pending: Option<Pending>,
     pub report: Option<Box<HandleReport>>,
     pub spinner: usize,
 }
@@ -117,7 +119,9 @@ impl HandleScreen {
         }
         self.refresh_findings();
         if matches!(key, HANDLE | DID | ACCOUNT) {
+            // A check under way is for the old handle: its report will not count.
             self.report = None;
+            self.pending = None;
             return true;
         }
         false
@@ -137,7 +141,7 @@ impl HandleScreen {
 
     pub fn refresh_findings(&mut self) {
         let accounts_note = match &self.accounts {
-            Accounts::NotLoaded | Accounts::Loading => {
+            Accounts::NotLoaded | Accounts::Loading(_) => {
                 Finding::info("loading accounts from the PDS…")
             }
             Accounts::Loaded(l) if l.is_empty() => Finding::info("the PDS has no accounts yet"),
@@ -193,7 +197,7 @@ impl HandleScreen {
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
         match (&self.pending, &self.report, self.target()) {
-            (Some(started), _, _) => {
+            (Some(Pending { since: started, .. }), _, _) => {
                 lines.push(Line::from(Span::styled(
                     format!(
                         "{} checking DNS, HTTPS and the DID document… {:.1} s",

@@ -9,6 +9,7 @@ use crate::proxy::render::{render, RenderedFile};
 use crate::proxy::validate::Validation;
 use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
 use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::jobs::Pending;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -18,7 +19,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 pub const SERVER: &str = "server";
 pub const UPSTREAM: &str = "upstream";
@@ -46,7 +46,8 @@ pub struct ProxyScreen {
     /// Plan errors and findings, all together.
     pub findings: Vec<Finding>,
     pub validation: Option<Validation>,
-    pub pending: Option<Instant>,
+    /// The validation under way, if any (its result is kept only if it answers this).
+    pub pending: Option<Pending>,
     /// Open the write confirmation when the running validation ends well.
     pub write_after_check: bool,
     pub written: Option<Finding>,
@@ -215,6 +216,10 @@ impl ProxyScreen {
         if result.as_ref().ok() != self.plan.as_ref() {
             self.validation = None;
             self.written = None;
+            // A check still running is for the old plan: its verdict will not count, and a
+            // write it was to lead to is off.
+            self.pending = None;
+            self.write_after_check = false;
         }
         let mut per_field: Vec<(&'static str, Finding)> = Vec::new();
         match result {
@@ -347,7 +352,7 @@ impl ProxyScreen {
         }
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
-        if let Some(started) = self.pending {
+        if let Some(Pending { since: started, .. }) = self.pending {
             lines.push(Line::from(Span::styled(
                 format!(
                     "{} {} is checking the config… {:.1} s",
