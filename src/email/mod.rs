@@ -165,6 +165,8 @@ pub enum UrlError {
     UriMalformed,
     #[error("no host name")]
     NoHost,
+    #[error("a user name cannot hold ':': nodemailer splits the login at the first ':', so the PDS would log in with the wrong name")]
+    ColonInUser,
     #[error("port {0:?} is not a number from 1 to 65535")]
     BadPort(String),
     #[error("{0}")]
@@ -213,9 +215,7 @@ pub fn compose(s: &SmtpSettings) -> Result<String, UrlError> {
         return Ok(format!("smtp:///?{}", query.join("&")));
     }
     if s.username.contains(':') {
-        return Err(UrlError::Invalid(
-            "a user name cannot hold ':': nodemailer splits the login at the first ':', so the PDS would log in with the wrong name".into(),
-        ));
+        return Err(UrlError::ColonInUser);
     }
     check_host(&s.host)?;
     if s.port == 0 {
@@ -730,7 +730,10 @@ mod tests {
 
     #[test]
     fn colon_in_user_name_is_refused() {
-        assert!(compose(&settings("a:b", "x")).is_err());
+        assert!(matches!(
+            compose(&settings("a:b", "x")),
+            Err(UrlError::ColonInUser)
+        ));
     }
 
     #[test]

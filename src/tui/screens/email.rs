@@ -278,7 +278,8 @@ impl EmailScreen {
                 HOST if blank => {}
                 HOST => {
                     if let Some(Err(e)) = &composed {
-                        if !matches!(e, email::UrlError::Invalid(m) if m.contains("user name")) {
+                        // The user name's own finding says that one.
+                        if !matches!(e, email::UrlError::ColonInUser) {
                             found.push(Finding::fail(e.to_string()));
                         }
                     }
