@@ -38,6 +38,9 @@ pub enum EnvError {
     Unwritable { key: String, reason: String },
     #[error("{key}: {reason}")]
     Invalid { key: String, reason: String },
+    /// The file's own quoting makes the key's line unsafe to touch (a multi-line value).
+    #[error("{key}: {reason}")]
+    NotEditable { key: String, reason: String },
     #[error(transparent)]
     Write(#[from] WriteError),
 }
@@ -291,7 +294,7 @@ impl Document {
     /// past its end, or a value left open would swallow a new line.
     fn check_editable(&self, key: &str) -> Result<(), EnvError> {
         let (inside, open_at_end) = self.value_spans();
-        let refuse = |reason: String| EnvError::Unwritable {
+        let refuse = |reason: String| EnvError::NotEditable {
             key: key.to_string(),
             reason,
         };
