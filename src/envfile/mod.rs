@@ -449,7 +449,14 @@ impl Document {
             }
             None => {
                 let eol = self.dominant_eol();
-                let at = self.insertion_point(key);
+                // Never between a line whose value runs on and the line it runs into: the
+                // new line would be read as part of that value. The end of the file is
+                // safe then (an open value at the end was refused above).
+                let (inside, _) = self.value_spans();
+                let at = match self.insertion_point(key) {
+                    at if inside.get(at).is_some_and(Option::is_some) => self.lines.len(),
+                    at => at,
+                };
                 if at == self.lines.len() {
                     if let Some(last) = self.lines.last_mut() {
                         if last.eol == Eol::None {
