@@ -371,12 +371,17 @@ fn hard_links_and_read_only_files_are_refused_not_broken() {
     write_mode(&env, "PDS_HOSTNAME=pds.example.com\n", 0o600);
     let other = d.path().join("pds.env.copy");
     std::fs::hard_link(&env, &other).unwrap();
-    let o = set_hostname(&env, "new.example.com")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let why = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{why}");
+    // `env set` refused with exit 2: what it said.
+    let refusal = || {
+        let o = set_hostname(&env, "new.example.com")
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let why = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(o.status.code(), Some(2), "{why}");
+        why
+    };
+    let why = refusal();
     assert!(
         why.contains("2 hard links") && why.contains("nothing was written"),
         "{why}"
@@ -388,12 +393,7 @@ fn hard_links_and_read_only_files_are_refused_not_broken() {
     std::fs::remove_file(&other).unwrap();
 
     std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o400)).unwrap();
-    let o = set_hostname(&env, "new.example.com")
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let why = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{why}");
+    let why = refusal();
     assert!(why.contains("read-only (mode 0400)"), "{why}");
     assert!(std::fs::read_to_string(&env)
         .unwrap()
