@@ -325,6 +325,16 @@ mod tests {
         let p = dir.path().join(FILE_NAME);
         std::fs::write(&p, "[env]\npds_hostname = \"x.example.com\"\n").unwrap();
         let e = load(&p).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                AnswersError::NearMiss {
+                    near: "PDS_HOSTNAME",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("did you mean PDS_HOSTNAME?"), "{e}");
     }
 

@@ -5,11 +5,6 @@ use super::Document;
 use crate::secret::{self, MASK};
 use similar::{ChangeTag, TextDiff};
 
-/// `value` as it may appear on a screen or in output (the one rule: `secret::mask_value`).
-pub fn display_value(key: &str, value: &str) -> String {
-    secret::mask_value(key, value)
-}
-
 /// The value the PDS reads for `key` in `doc`, as it may be shown: masked knowing the
 /// line it came from (see `secret::mask_reading`). None when `key` has no plain value.
 pub fn shown_value(doc: &Document, key: &str) -> Option<String> {
@@ -88,12 +83,6 @@ pub fn masked_lines<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
     out
 }
 
-/// One physical line with any secret value masked (no context of the lines before it:
-/// prefer `masked_lines` for a whole file).
-pub fn mask_line(text: &str) -> String {
-    masked_lines(&[text]).pop().unwrap_or_default()
-}
-
 /// A whole pds.env text, masked line by line (endings kept as `\n`).
 pub fn masked_text(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -155,6 +144,11 @@ pub fn changed_lines(old: &str, new: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One line masked with no lines before it.
+    fn mask_line(text: &str) -> String {
+        masked_lines(&[text]).pop().unwrap_or_default()
+    }
 
     #[test]
     fn masks() {
