@@ -195,13 +195,21 @@ fn read_password(from_stdin: bool, needed: bool) -> Result<Secret> {
 }
 
 fn load(ctx: &Context) -> Result<Document> {
+    load_with(ctx, Document::load)
+}
+
+/// Loaded to be changed: under the file's lock until it is saved (see `load_for_edit`).
+fn load_with(
+    ctx: &Context,
+    how: fn(&std::path::Path) -> Result<Document, crate::envfile::EnvError>,
+) -> Result<Document> {
     if !ctx.env_file.exists() {
         bail!(
             "{} does not exist (use --env-file, or `pds-wizard env init`)",
             ctx.env_file.display()
         );
     }
-    Ok(Document::load(&ctx.env_file)?)
+    Ok(how(&ctx.env_file)?)
 }
 
 fn print_findings(findings: &[Finding]) {
@@ -289,8 +297,7 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
     let mut doc = if dry_run {
         load(ctx)?
     } else {
-        load(ctx)?;
-        Document::load_for_edit(&ctx.env_file)?
+        load_with(ctx, Document::load_for_edit)?
     };
     let before = doc.render();
     doc.set(URL_KEY, &url)?;
