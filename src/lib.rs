@@ -15,4 +15,5 @@ pub mod identity;
 pub mod pds;
 pub mod proxy;
 pub mod secret;
+pub mod target;
 pub mod tui;

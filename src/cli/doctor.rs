@@ -86,7 +86,7 @@ pub fn list() {
     for c in CHECKS {
         outln!(
             "{:<10} {:<9} {}",
-            c.name,
+            c.id.name(),
             format!("{:?}", c.area).to_lowercase(),
             c.title
         );

@@ -1,29 +1,28 @@
 //! The checks themselves. Each returns findings; a check that cannot run says why instead.
 
 use super::tls::{self, Upgrade};
-use super::Inputs;
+use super::{CheckId, Inputs};
 use crate::finding::{Finding, Level};
 use crate::http::{chain, client, HttpOptions};
 use crate::identity::{Did, Handle, VerifyOptions};
 use crate::secret::Secret;
 use std::time::Duration;
 
-pub async fn run(name: &str, i: &Inputs) -> Vec<Finding> {
-    match name {
-        "env" => env(i),
-        "service" => service(i).await,
-        "health" => health(i).await,
-        "dns" => dns(i).await,
-        "https" => https(i).await,
-        "oauth" => oauth(i).await,
-        "websocket" => websocket(i).await,
-        "email" => email(i).await,
-        "handles" => handles(i).await,
-        "crawlers" => crawlers(i).await,
-        "relay-sync" => relay_sync(i).await,
-        "disk" => disk(i),
-        "clock" => clock(i).await,
-        other => vec![Finding::fail(format!("unknown check {other:?}"))],
+pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
+    match id {
+        CheckId::Env => env(i),
+        CheckId::Service => service(i).await,
+        CheckId::Health => health(i).await,
+        CheckId::Dns => dns(i).await,
+        CheckId::Https => https(i).await,
+        CheckId::Oauth => oauth(i).await,
+        CheckId::Websocket => websocket(i).await,
+        CheckId::Email => email(i).await,
+        CheckId::Handles => handles(i).await,
+        CheckId::Crawlers => crawlers(i).await,
+        CheckId::RelaySync => relay_sync(i).await,
+        CheckId::Disk => disk(i),
+        CheckId::Clock => clock(i).await,
     }
 }
 

@@ -12,6 +12,7 @@ use crate::finding::{worst, Finding, Level};
 use crate::http::HttpOptions;
 use crate::identity::dns::DnsOptions;
 use crate::identity::Handle;
+use crate::target::{ProxyField, Target};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,101 +46,148 @@ impl Area {
     }
 }
 
+/// Which check: code dispatches on this, never on a name or a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckId {
+    Env,
+    Service,
+    Health,
+    Dns,
+    Https,
+    Oauth,
+    Websocket,
+    Email,
+    Handles,
+    Crawlers,
+    RelaySync,
+    Disk,
+    Clock,
+}
+
+impl CheckId {
+    /// The stable name, for `--only`, `--list` and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckId::Env => "env",
+            CheckId::Service => "service",
+            CheckId::Health => "health",
+            CheckId::Dns => "dns",
+            CheckId::Https => "https",
+            CheckId::Oauth => "oauth",
+            CheckId::Websocket => "websocket",
+            CheckId::Email => "email",
+            CheckId::Handles => "handles",
+            CheckId::Crawlers => "crawlers",
+            CheckId::RelaySync => "relay-sync",
+            CheckId::Disk => "disk",
+            CheckId::Clock => "clock",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<CheckId> {
+        CHECKS.iter().map(|c| c.id).find(|id| id.name() == name)
+    }
+
+    pub fn check(self) -> &'static Check {
+        CHECKS
+            .iter()
+            .find(|c| c.id == self)
+            .expect("every check id is in the catalogue")
+    }
+}
+
 /// One entry of the catalogue.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Check {
-    /// Stable name, for `--only` and JSON.
-    pub name: &'static str,
+    #[serde(rename = "name")]
+    pub id: CheckId,
     pub area: Area,
     pub title: &'static str,
-    /// The wizard step that fixes what this check finds (its sidebar title).
-    pub step: Option<&'static str>,
+    /// What fixes what this check finds (None: nothing the wizard edits).
+    pub fix: Option<Target>,
 }
 
 pub const CHECKS: &[Check] = &[
     Check {
-        name: "env",
+        id: CheckId::Env,
         area: Area::Config,
         title: "pds.env: keys, values, readers, mode",
-        step: Some("Review & save"),
+        fix: Some(Target::EnvFile),
     },
     Check {
-        name: "service",
+        id: CheckId::Service,
         area: Area::Service,
         title: "service (systemd unit or container)",
-        step: None,
+        fix: None,
     },
     Check {
-        name: "health",
+        id: CheckId::Health,
         area: Area::Service,
         title: "the PDS answers locally",
-        step: None,
+        fix: None,
     },
     Check {
-        name: "dns",
+        id: CheckId::Dns,
         area: Area::Public,
         title: "DNS: hostname and handle wildcard",
-        step: Some("Handle & DNS"),
+        fix: Some(Target::Handle),
     },
     Check {
-        name: "https",
+        id: CheckId::Https,
         area: Area::Public,
         title: "HTTPS and its certificate",
-        step: Some("Reverse proxy"),
+        fix: Some(Target::Proxy(ProxyField::Server)),
     },
     Check {
-        name: "oauth",
+        id: CheckId::Oauth,
         area: Area::Proxy,
         title: "OAuth paths reach the PDS",
-        step: Some("Reverse proxy"),
+        fix: Some(Target::Proxy(ProxyField::Server)),
     },
     Check {
-        name: "websocket",
+        id: CheckId::Websocket,
         area: Area::Proxy,
         title: "firehose websocket",
-        step: Some("Reverse proxy"),
+        fix: Some(Target::Proxy(ProxyField::Server)),
     },
     Check {
-        name: "email",
+        id: CheckId::Email,
         area: Area::Email,
         title: "SMTP: URL, server, TLS, login",
-        step: Some("Email"),
+        fix: Some(Target::Email),
     },
     Check {
-        name: "handles",
+        id: CheckId::Handles,
         area: Area::Handles,
         title: "handles and DID documents",
-        step: Some("Handle & DNS"),
+        fix: Some(Target::Handle),
     },
     Check {
-        name: "crawlers",
+        id: CheckId::Crawlers,
         area: Area::Crawlers,
         title: "relays (PDS_CRAWLERS) reachable",
-        step: Some("Basics"),
+        fix: Some(Target::Crawlers),
     },
     Check {
-        name: "relay-sync",
+        id: CheckId::RelaySync,
         area: Area::Crawlers,
         title: "relays in step with this PDS",
-        step: None,
+        fix: None,
     },
     Check {
-        name: "disk",
+        id: CheckId::Disk,
         area: Area::Host,
         title: "free disk space",
-        step: None,
+        fix: None,
     },
     Check {
-        name: "clock",
+        id: CheckId::Clock,
         area: Area::Host,
         title: "clock",
-        step: None,
+        fix: None,
     },
 ];
-
-pub fn check_named(name: &str) -> Option<&'static Check> {
-    CHECKS.iter().find(|c| c.name == name)
-}
 
 /// Everything the checks read, built once from pds.env and the global flags.
 #[derive(Debug, Clone)]
@@ -211,9 +259,13 @@ impl Inputs {
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
-    pub name: &'static str,
+    #[serde(rename = "name")]
+    pub id: CheckId,
     pub area: Area,
     pub title: &'static str,
+    /// What fixes what it found, as data.
+    pub fix: Option<Target>,
+    /// The wizard step that edits it, in words (for people and scripts reading JSON).
     pub step: Option<&'static str>,
     /// The worst of the findings (info counts as passing).
     pub level: Level,
@@ -225,7 +277,7 @@ pub struct CheckResult {
 pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult {
     let started = Instant::now();
     let bound = inputs.timeout;
-    let findings = match tokio::time::timeout(bound, checks::run(check.name, &inputs)).await {
+    let findings = match tokio::time::timeout(bound, checks::run(check.id, &inputs)).await {
         Ok(f) => f,
         Err(_) => vec![
             Finding::fail(format!("no result within {:.0} s", bound.as_secs_f64()))
@@ -238,10 +290,11 @@ pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult 
         l => l,
     };
     CheckResult {
-        name: check.name,
+        id: check.id,
         area: check.area,
         title: check.title,
-        step: check.step,
+        fix: check.fix,
+        step: check.fix.map(Target::step_title),
         level,
         findings,
         elapsed_ms: started.elapsed().as_millis(),
@@ -255,10 +308,14 @@ pub fn select(only: &[String]) -> Result<Vec<&'static Check>, String> {
     }
     only.iter()
         .map(|n| {
-            check_named(n).ok_or_else(|| {
+            CheckId::parse(n).map(CheckId::check).ok_or_else(|| {
                 format!(
                     "no check named {n:?}; the checks are: {}",
-                    CHECKS.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+                    CHECKS
+                        .iter()
+                        .map(|c| c.id.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
         })

@@ -12,6 +12,7 @@ use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
 use super::strings;
+use crate::doctor::CheckId;
 use crate::email::send::{SendOptions, SendReport};
 use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
@@ -25,6 +26,7 @@ use crate::proxy::install::Placement;
 use crate::proxy::render::RenderedFile;
 use crate::proxy::validate::Validation;
 use crate::proxy::ProxyPlan;
+use crate::target::{ProxyField, Target};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -223,7 +225,7 @@ pub enum Effect {
     /// Run these doctor checks concurrently; each result comes back as DoctorResult.
     RunDoctor {
         ticket: Ticket,
-        names: Vec<&'static str>,
+        checks: Vec<CheckId>,
     },
     /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
     RequestCrawl {
@@ -1042,11 +1044,12 @@ fn on_proxy_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     vec![]
 }
 
-fn run_doctor(app: &mut App, names: Vec<&'static str>) -> Vec<Effect> {
+fn run_doctor(app: &mut App, checks: Vec<CheckId>) -> Vec<Effect> {
     let job = app.jobs.start();
+    app.doctor.start(&checks, job);
     vec![Effect::RunDoctor {
         ticket: job.ticket,
-        names: app.doctor.start(&names, job),
+        checks,
     }]
 }
 
@@ -1057,7 +1060,7 @@ fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Up | KeyCode::Char('k') => app.doctor.selected = (app.doctor.selected + n - 1) % n,
         KeyCode::Down | KeyCode::Char('j') => app.doctor.selected = (app.doctor.selected + 1) % n,
         KeyCode::Char('R') if !app.doctor.running() => {
-            return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.name).collect())
+            return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.id).collect())
         }
         KeyCode::Char('r') => {
             let i = app.doctor.selected;
@@ -1065,7 +1068,7 @@ fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 app.doctor.rows[i],
                 super::screens::doctor::RowState::Running(_)
             ) {
-                return run_doctor(app, vec![crate::doctor::CHECKS[i].name]);
+                return run_doctor(app, vec![crate::doctor::CHECKS[i].id]);
             }
         }
         KeyCode::Enter => {
@@ -1073,11 +1076,9 @@ fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 .doctor
                 .result(app.doctor.selected)
                 .filter(|r| r.level >= Level::Warn)
-                .and_then(|r| r.step)
-                .and_then(|t| Step::ALL.iter().find(|s| s.title() == t).copied());
-            if let Some(step) = target {
-                app.step = step;
-                app.focus = Focus::Content;
+                .and_then(|r| r.fix);
+            if let Some(target) = target {
+                return go_to(app, target);
             }
         }
         KeyCode::Char('c') if !app.doctor.running() => app.modal = Some(Modal::RequestCrawl),
@@ -1123,6 +1124,72 @@ fn open_proxy_write(app: &mut App) -> Vec<Effect> {
     vec![]
 }
 
+/// Open `step` with the focus on its content, starting what it needs the first time (the
+/// doctor's run, the accounts list).
+fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
+    app.step = step;
+    app.focus = Focus::Content;
+    if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
+        return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.id).collect());
+    }
+    if step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
+        let job = app.jobs.start();
+        app.handle.accounts = Accounts::Loading(job.ticket);
+        app.handle.refresh_findings();
+        return vec![Effect::LoadAccounts {
+            ticket: job.ticket,
+            pds_url: app.pds_url.clone(),
+            admin_password: crate::secret::Secret::new(
+                app.base.get("PDS_ADMIN_PASSWORD").unwrap_or_default(),
+            ),
+        }];
+    }
+    vec![]
+}
+
+/// Where a target is edited: its step and, when it is one field, that field's key.
+pub fn place(target: Target) -> (Step, Option<&'static str>) {
+    use super::screens::proxy as p;
+    match target {
+        Target::EnvFile => (Step::Review, None),
+        Target::Crawlers => (Step::Basics, Some("PDS_CRAWLERS")),
+        Target::Email => (Step::Email, None),
+        Target::Handle => (Step::Handle, None),
+        Target::DidFile => (Step::AtprotoDid, None),
+        Target::Proxy(f) => (
+            Step::Proxy,
+            match f {
+                ProxyField::Server => Some(p::SERVER),
+                ProxyField::Upstream => Some(p::UPSTREAM),
+                ProxyField::Tls => Some(p::TLS),
+                ProxyField::Cert => Some(p::CERT),
+                ProxyField::Key => Some(p::KEY),
+                ProxyField::HandleDomains => Some(p::DOMAINS),
+                ProxyField::Out => Some(p::OUT),
+                // Set in pds.env or by flags the form does not have.
+                ProxyField::Host
+                | ProxyField::Email
+                | ProxyField::Listen
+                | ProxyField::BodyLimit => None,
+            },
+        ),
+    }
+}
+
+/// Open the step that fixes `target`, with the cursor on its field.
+fn go_to(app: &mut App, target: Target) -> Vec<Effect> {
+    let (step, field) = place(target);
+    let effects = open_step(app, step);
+    if let Some(key) = field {
+        match step {
+            Step::Basics => app.basics.form.focus_key(key),
+            Step::Proxy => app.proxy.form.focus_key(key),
+            _ => false,
+        };
+    }
+    effects
+}
+
 fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     let i = app.step.index();
     match k.code {
@@ -1130,24 +1197,7 @@ fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             app.step = Step::ALL[(i + Step::ALL.len() - 1) % Step::ALL.len()]
         }
         KeyCode::Down | KeyCode::Char('j') => app.step = Step::ALL[(i + 1) % Step::ALL.len()],
-        KeyCode::Enter | KeyCode::Right | KeyCode::Tab => {
-            app.focus = Focus::Content;
-            if app.step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
-                return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.name).collect());
-            }
-            if app.step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
-                let job = app.jobs.start();
-                app.handle.accounts = Accounts::Loading(job.ticket);
-                app.handle.refresh_findings();
-                return vec![Effect::LoadAccounts {
-                    ticket: job.ticket,
-                    pds_url: app.pds_url.clone(),
-                    admin_password: crate::secret::Secret::new(
-                        app.base.get("PDS_ADMIN_PASSWORD").unwrap_or_default(),
-                    ),
-                }];
-            }
-        }
+        KeyCode::Enter | KeyCode::Right | KeyCode::Tab => return open_step(app, app.step),
         KeyCode::Char('?') => app.modal = Some(Modal::Help),
         KeyCode::Char('q') | KeyCode::Esc => return request_quit(app),
         _ => {}
@@ -1198,7 +1248,7 @@ fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
                 let job = app.jobs.start();
-                app.doctor.start(&["crawlers"], job);
+                app.doctor.start(&[CheckId::Crawlers], job);
                 vec![Effect::RequestCrawl { ticket: job.ticket }]
             }
             KeyCode::Char('n') | KeyCode::Esc => {

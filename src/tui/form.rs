@@ -200,6 +200,17 @@ impl Form {
         &self.fields[self.focused]
     }
 
+    /// Put the cursor on the field `key`; false when the form has no such field.
+    pub fn focus_key(&mut self, key: &str) -> bool {
+        match self.fields.iter().position(|f| f.key == key) {
+            Some(i) => {
+                self.focused = i;
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
     }

@@ -571,21 +571,19 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
             Effect::RequestCrawl { ticket } => {
                 let mut inputs = crate::doctor::Inputs::from_context(&app.context, vec![]);
                 inputs.request_crawl = true;
-                let check = crate::doctor::check_named("crawlers").expect("in the catalogue");
+                let check = crate::doctor::CheckId::Crawlers.check();
                 spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
                     let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
                     Action::DoctorResult(ticket, Box::new(r))
                 });
                 vec![]
             }
-            Effect::RunDoctor { ticket, names } => {
+            Effect::RunDoctor { ticket, checks } => {
                 // Read pds.env afresh: the doctor checks the file as it is on disk.
                 let inputs =
                     std::sync::Arc::new(crate::doctor::Inputs::from_context(&app.context, vec![]));
-                let checks: Vec<&'static crate::doctor::Check> = names
-                    .iter()
-                    .filter_map(|n| crate::doctor::check_named(n))
-                    .collect();
+                let checks: Vec<&'static crate::doctor::Check> =
+                    checks.iter().map(|id| id.check()).collect();
                 let tx = runner.tx.clone();
                 spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
                     futures::future::join_all(checks.into_iter().map(|c| {

@@ -53,14 +53,14 @@ fn pending_ticket(p: &Option<crate::tui::jobs::Pending>) -> crate::tui::jobs::Ti
 }
 
 /// The ticket the doctor's row for check `name` waits for.
-fn doctor_ticket(a: &App, name: &str) -> crate::tui::jobs::Ticket {
+fn doctor_ticket(a: &App, id: crate::doctor::CheckId) -> crate::tui::jobs::Ticket {
     let i = crate::doctor::CHECKS
         .iter()
-        .position(|c| c.name == name)
+        .position(|c| c.id == id)
         .unwrap();
     match &a.doctor.rows[i] {
         crate::tui::screens::doctor::RowState::Running(p) => p.ticket,
-        _ => panic!("{name} is not running"),
+        _ => panic!("{} is not running", id.name()),
     }
 }
 
@@ -1075,16 +1075,17 @@ mod proxy_screen {
 
 mod doctor_screen {
     use super::*;
-    use crate::doctor::{CheckResult, CHECKS};
+    use crate::doctor::{CheckId, CheckResult, CHECKS};
     use crate::finding::Finding;
 
-    fn result(name: &'static str, level: Level, what: &str) -> Box<CheckResult> {
-        let c = crate::doctor::check_named(name).unwrap();
+    fn result(id: CheckId, level: Level, what: &str) -> Box<CheckResult> {
+        let c = id.check();
         Box::new(CheckResult {
-            name,
+            id,
             area: c.area,
             title: c.title,
-            step: c.step,
+            fix: c.fix,
+            step: c.fix.map(crate::target::Target::step_title),
             level,
             findings: vec![Finding::new(level, what).why("because").fix("do this")],
             elapsed_ms: 12,
@@ -1103,7 +1104,7 @@ mod doctor_screen {
     #[test]
     fn opening_runs_every_check_and_results_fill_in() {
         let (mut a, effects) = open();
-        let [Effect::RunDoctor { names, .. }] = effects.as_slice() else {
+        let [Effect::RunDoctor { checks: names, .. }] = effects.as_slice() else {
             panic!("{effects:?}")
         };
         assert_eq!(names.len(), CHECKS.len());
@@ -1113,15 +1114,15 @@ mod doctor_screen {
         assert_eq!(a.doctor.selected, 1);
         assert!(key(&mut a, KeyCode::Char('R')).is_empty());
         for c in CHECKS {
-            let level = if c.name == "email" {
+            let level = if c.id == CheckId::Email {
                 Level::Fail
             } else {
                 Level::Pass
             };
-            let t = doctor_ticket(&a, c.name);
+            let t = doctor_ticket(&a, c.id);
             update(
                 &mut a,
-                Action::DoctorResult(t, result(c.name, level, &format!("{} seen", c.name))),
+                Action::DoctorResult(t, result(c.id, level, &format!("{} seen", c.id.name()))),
             );
         }
         let run = a.doctor.run.unwrap().ticket;
@@ -1130,7 +1131,7 @@ mod doctor_screen {
         assert_eq!(a.mark(Step::Doctor), Mark::Attention);
         assert_eq!(a.status.as_ref().unwrap().0, Level::Fail);
         // The failing check, selected, shows its cause and fix; Enter goes to its step.
-        let email = CHECKS.iter().position(|c| c.name == "email").unwrap();
+        let email = CHECKS.iter().position(|c| c.id == CheckId::Email).unwrap();
         a.doctor.selected = email;
         let t = text(&screen(&a, 80, 30));
         assert!(
@@ -1145,13 +1146,74 @@ mod doctor_screen {
     }
 
     #[test]
+    fn every_target_has_a_place_whose_title_the_cli_uses() {
+        use crate::target::{ProxyField, Target};
+        let mut targets = vec![
+            Target::EnvFile,
+            Target::Crawlers,
+            Target::Email,
+            Target::Handle,
+            Target::DidFile,
+        ];
+        for f in [
+            ProxyField::Server,
+            ProxyField::Host,
+            ProxyField::Upstream,
+            ProxyField::Tls,
+            ProxyField::Cert,
+            ProxyField::Key,
+            ProxyField::HandleDomains,
+            ProxyField::Email,
+            ProxyField::Listen,
+            ProxyField::BodyLimit,
+            ProxyField::Out,
+        ] {
+            targets.push(Target::Proxy(f));
+        }
+        let a = app();
+        for t in targets {
+            let (step, field) = crate::tui::app::place(t);
+            assert_eq!(step.title(), t.step_title(), "{t:?}");
+            if let Some(key) = field {
+                let form = match step {
+                    Step::Basics => &a.basics.form,
+                    Step::Proxy => &a.proxy.form,
+                    other => panic!("{t:?}: a field on {other:?}"),
+                };
+                assert!(form.field(key).is_some(), "{t:?}: no field {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn enter_on_a_failing_check_puts_the_cursor_on_its_field() {
+        let (mut a, _) = open();
+        let t = doctor_ticket(&a, CheckId::Crawlers);
+        update(
+            &mut a,
+            Action::DoctorResult(
+                t,
+                result(CheckId::Crawlers, Level::Fail, "no relay answers"),
+            ),
+        );
+        a.doctor.selected = CHECKS
+            .iter()
+            .position(|c| c.id == CheckId::Crawlers)
+            .unwrap();
+        assert!(text(&screen(&a, 80, 30)).contains("Enter: go to the Basics step"));
+        key(&mut a, KeyCode::Enter);
+        assert_eq!((a.step, a.focus), (Step::Basics, Focus::Content));
+        assert_eq!(a.basics.form.focused_field().key, "PDS_CRAWLERS");
+    }
+
+    #[test]
     fn r_reruns_one_check_and_passing_checks_do_not_jump() {
         let (mut a, _) = open();
         for c in CHECKS {
-            let t = doctor_ticket(&a, c.name);
+            let t = doctor_ticket(&a, c.id);
             update(
                 &mut a,
-                Action::DoctorResult(t, result(c.name, Level::Pass, "fine")),
+                Action::DoctorResult(t, result(c.id, Level::Pass, "fine")),
             );
         }
         let run = a.doctor.run.unwrap().ticket;
@@ -1162,17 +1224,17 @@ mod doctor_screen {
         assert_eq!(a.step, Step::Doctor);
         let effects = key(&mut a, KeyCode::Char('r'));
         assert!(
-            matches!(effects.as_slice(), [Effect::RunDoctor { names: n, .. }] if n == &vec![CHECKS[0].name]),
+            matches!(effects.as_slice(), [Effect::RunDoctor { checks: n, .. }] if n == &vec![CHECKS[0].id]),
             "{effects:?}"
         );
         // That one check is running again; pressing r again waits for it.
         assert!(key(&mut a, KeyCode::Char('r')).is_empty());
         let effects = key(&mut a, KeyCode::Char('R'));
         assert!(effects.is_empty(), "a run is in progress: {effects:?}");
-        let t = doctor_ticket(&a, CHECKS[0].name);
+        let t = doctor_ticket(&a, CHECKS[0].id);
         update(
             &mut a,
-            Action::DoctorResult(t, result(CHECKS[0].name, Level::Pass, "fine")),
+            Action::DoctorResult(t, result(CHECKS[0].id, Level::Pass, "fine")),
         );
         // c asks first; only y sends the crawl request.
         assert!(key(&mut a, KeyCode::Char('c')).is_empty());

@@ -1,7 +1,7 @@
 //! Doctor: every check appears at once as pending and fills in as it finishes. The selected
 //! check shows its findings with cause and fix; Enter jumps to the step that fixes it.
 
-use crate::doctor::{CheckResult, CHECKS};
+use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Level;
 use crate::tui::jobs::{Pending, Ticket};
 use crate::tui::theme::Theme;
@@ -48,19 +48,17 @@ impl DoctorScreen {
         }
     }
 
-    /// Mark these checks as running; returns their names (for the effect).
-    /// Mark `names` as running under `job`; a full run also becomes the current run.
-    pub fn start(&mut self, names: &[&'static str], job: Pending) -> Vec<&'static str> {
-        if names.len() == CHECKS.len() {
+    /// Mark `checks` as running under `job`; a full run also becomes the current run.
+    pub fn start(&mut self, checks: &[CheckId], job: Pending) {
+        if checks.len() == CHECKS.len() {
             self.started = Some(job.since);
             self.run = Some(job);
         }
         for (i, c) in CHECKS.iter().enumerate() {
-            if names.contains(&c.name) {
+            if checks.contains(&c.id) {
                 self.rows[i] = RowState::Running(job);
             }
         }
-        names.to_vec()
     }
 
     pub fn running(&self) -> bool {
@@ -70,7 +68,7 @@ impl DoctorScreen {
     /// Fold in a result, if its row still waits for exactly that request (a result of an
     /// earlier run, overtaken by `r` on that row, is dropped).
     pub fn finish(&mut self, ticket: Ticket, result: CheckResult) {
-        if let Some(i) = CHECKS.iter().position(|c| c.name == result.name) {
+        if let Some(i) = CHECKS.iter().position(|c| c.id == result.id) {
             if matches!(self.rows[i], RowState::Running(p) if p.answers(ticket)) {
                 self.rows[i] = RowState::Done(Box::new(result));
             }
@@ -156,9 +154,12 @@ impl DoctorScreen {
             for f in findings {
                 lines.extend(finding_block(f, &[], theme));
             }
-            if let (Some(step), true) = (r.step, r.level >= Level::Warn) {
+            if let (Some(target), true) = (r.fix, r.level >= Level::Warn) {
                 lines.push(Line::from(Span::styled(
-                    format!("Enter: go to the {step} step to fix it"),
+                    format!(
+                        "Enter: go to the {} step to fix it",
+                        crate::tui::app::place(target).0.title()
+                    ),
                     theme.key_hint,
                 )));
             }
