@@ -194,7 +194,11 @@ fn main() {
     }
     println!("doctor benchmark: {} checks, every upstream connection and DNS query delayed {} ms, median of {runs} runs", CHECKS.len(), delay.as_millis());
     for (c, times) in CHECKS.iter().zip(per_check) {
-        println!("  {:<10} alone {:>6} ms", c.id.name(), median(times).as_millis());
+        println!(
+            "  {:<10} alone {:>6} ms",
+            c.id.name(),
+            median(times).as_millis()
+        );
     }
     let (c, s, q) = (median(concurrent), median(slowest), median(sequential));
     println!("concurrent doctor         {:>6} ms", c.as_millis());

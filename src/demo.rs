@@ -562,7 +562,7 @@ impl Lab {
     }
 
     fn start_nginx(&mut self, doc: &Document, ca: &Ca) -> Result<(), String> {
-        use crate::proxy::{plan_from_env, render, validate, PlanAnswers, Server};
+        use crate::proxy::{plan_from_env, render, validate, PlanAnswers, PlanError, Server};
         let nginx = validate::find_tool("nginx")
             .ok_or("nginx is not installed (Debian: apt install nginx)")?;
         let dir = self.dir.join("nginx");
@@ -595,7 +595,12 @@ impl Lab {
             http_port: Some(None),
             ..PlanAnswers::default()
         };
-        let plan = plan_from_env(Server::Nginx, &clean, &answers).map_err(|e| e.join("; "))?;
+        let plan = plan_from_env(Server::Nginx, &clean, &answers).map_err(|e| {
+            e.iter()
+                .map(PlanError::for_cli)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
         let files = render::render(&plan);
         let site = dir.join("pds.conf");
         let main = files.first().ok_or("the proxy config came out empty")?;

@@ -1,5 +1,6 @@
 //! The one shape every validator and check returns.
 
+use crate::target::Target;
 use serde::Serialize;
 use std::fmt;
 
@@ -35,6 +36,9 @@ pub struct Finding {
     pub why: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub fix: String,
+    /// What to change to fix it, as data (front ends map it to a step and a field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
 }
 
 impl Finding {
@@ -45,6 +49,7 @@ impl Finding {
             what: what.into(),
             why: String::new(),
             fix: String::new(),
+            target: None,
         }
     }
     pub fn fail(what: impl Into<String>) -> Self {
@@ -69,6 +74,10 @@ impl Finding {
     }
     pub fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = fix.into();
+        self
+    }
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = Some(target);
         self
     }
 }

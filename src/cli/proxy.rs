@@ -212,7 +212,7 @@ pub(crate) fn render_with(
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
-                errln!("error: {e}");
+                errln!("error: {}", e.for_cli());
             }
             return Ok(EXIT_ERROR);
         }

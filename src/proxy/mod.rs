@@ -10,6 +10,7 @@ pub mod validate;
 use crate::envfile::Document;
 use crate::finding::Finding;
 use crate::identity::{Did, Handle};
+use crate::target::{ProxyField, Target};
 use serde::Serialize;
 use std::fmt;
 use std::net::IpAddr;
@@ -301,14 +302,40 @@ pub struct PlanAnswers {
     pub http_port: Option<Option<u16>>,
 }
 
+/// An answer the operator must correct: which part of the plan, and what is wrong with it,
+/// worded without naming a flag or a field (each front end names its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub field: ProxyField,
+    pub message: String,
+}
+
+impl PlanError {
+    fn new(field: ProxyField, message: impl Into<String>) -> PlanError {
+        PlanError {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// For the command line: the flag that sets it, then the message.
+    pub fn for_cli(&self) -> String {
+        match self.field.flag() {
+            Some(flag) => format!("{flag}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
 /// Build a plan from pds.env and the answers. Errors are input the operator must correct
-/// (one message each, all of them at once).
+/// (one each, all of them at once).
 pub fn plan_from_env(
     server: Server,
     doc: &Document,
     a: &PlanAnswers,
-) -> Result<ProxyPlan, Vec<String>> {
+) -> Result<ProxyPlan, Vec<PlanError>> {
     let mut errors = Vec::new();
+    use ProxyField as F;
     let host_text = a
         .host
         .clone()
@@ -317,13 +344,14 @@ pub fn plan_from_env(
     let host = match Handle::parse(host_text.trim()) {
         Ok(h) => Some(h),
         Err(_) if host_text.trim().is_empty() => {
-            errors.push(
-                "the PDS hostname is unknown: set PDS_HOSTNAME in pds.env or give --host".into(),
-            );
+            errors.push(PlanError::new(
+                F::Host,
+                "the PDS hostname is unknown: set PDS_HOSTNAME in pds.env",
+            ));
             None
         }
         Err(e) => {
-            errors.push(format!("PDS hostname: {e}"));
+            errors.push(PlanError::new(F::Host, format!("PDS hostname: {e}")));
             None
         }
     };
@@ -333,7 +361,7 @@ pub fn plan_from_env(
         .unwrap_or(DEFAULT_UPSTREAM_PORT);
     let upstream = match &a.upstream {
         Some(u) if !u.trim().is_empty() => Upstream::parse(u)
-            .map_err(|e| errors.push(format!("upstream: {e}")))
+            .map_err(|e| errors.push(PlanError::new(F::Upstream, e)))
             .ok(),
         _ => Some(Upstream {
             host: "127.0.0.1".into(),
@@ -345,8 +373,9 @@ pub fn plan_from_env(
         Some(v) => match v.trim().parse::<u64>() {
             Ok(n) if n > 0 => n,
             _ => {
-                errors.push(format!(
-                    "PDS_BLOB_UPLOAD_LIMIT={v:?} is not a number of bytes"
+                errors.push(PlanError::new(
+                    F::BodyLimit,
+                    format!("PDS_BLOB_UPLOAD_LIMIT={v:?} is not a number of bytes"),
                 ));
                 DEFAULT_BLOB_LIMIT
             }
@@ -367,17 +396,21 @@ pub fn plan_from_env(
     for spec in &a.handle_domains {
         match HandleDomain::parse_spec(spec) {
             Ok(d) if handle_domains.iter().any(|o| o.name == d.name) => {
-                errors.push(format!("handle domain {} is listed twice", d.name.as_str()))
+                errors.push(PlanError::new(
+                    F::HandleDomains,
+                    format!("handle domain {} is listed twice", d.name.as_str()),
+                ))
             }
             Ok(d) => handle_domains.push(d),
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(PlanError::new(F::HandleDomains, e)),
         }
     }
     let email = a.email.clone().filter(|e| !e.trim().is_empty());
     if let Some(e) = &email {
         if !e.contains('@') || e.contains(char::is_whitespace) {
-            errors.push(format!(
-                "{e:?} is not an email address (for the ACME account)"
+            errors.push(PlanError::new(
+                F::Email,
+                format!("{e:?} is not an email address (for the ACME account)"),
             ));
         }
     }
@@ -392,10 +425,18 @@ pub fn plan_from_env(
                 cert: cert.clone(),
                 key: key.clone(),
             }),
-            _ => {
-                errors.push(
-                    "TLS from files needs both a certificate (--cert) and a key (--key)".into(),
-                );
+            (cert, key) => {
+                for (missing, field, what) in [
+                    (cert.is_none(), F::Cert, "certificate"),
+                    (key.is_none(), F::Key, "key"),
+                ] {
+                    if missing {
+                        errors.push(PlanError::new(
+                            field,
+                            format!("TLS from files needs a {what} file"),
+                        ));
+                    }
+                }
                 None
             }
         },
@@ -405,9 +446,12 @@ pub fn plan_from_env(
         "internal" => Some(Tls::Internal { on_demand: false }),
         "internal-on-demand" => Some(Tls::Internal { on_demand: true }),
         other => {
-            errors.push(format!(
-                "TLS mode {other:?}: choose one of {}",
-                Tls::MODES.join(", ")
+            errors.push(PlanError::new(
+                F::Tls,
+                format!(
+                    "TLS mode {other:?}: choose one of {}",
+                    Tls::MODES.join(", ")
+                ),
             ));
             None
         }
@@ -421,22 +465,28 @@ pub fn plan_from_env(
         {
             Ok(ip) => Some(ip),
             Err(_) => {
-                errors.push(format!("listen address {s:?} is not an IP address"));
+                errors.push(PlanError::new(
+                    F::Listen,
+                    format!("listen address {s:?} is not an IP address"),
+                ));
                 None
             }
         },
     };
-    for (path, what) in [(&a.cert, "certificate"), (&a.key, "key")] {
+    for (path, field, what) in [(&a.cert, F::Cert, "certificate"), (&a.key, F::Key, "key")] {
         if let Some(p) = path {
             if let Err(e) = render::check_path(p) {
-                errors.push(format!("{what} path: {e}"));
+                errors.push(PlanError::new(field, format!("{what} path: {e}")));
             }
         }
     }
     for d in &handle_domains {
         if let DidRoute::File { webroot } = &d.did_route {
             if let Err(e) = render::check_path(webroot) {
-                errors.push(format!("{}: webroot: {e}", d.name.as_str()));
+                errors.push(PlanError::new(
+                    F::HandleDomains,
+                    format!("{}: webroot: {e}", d.name.as_str()),
+                ));
             }
         }
     }
@@ -508,16 +558,19 @@ impl ProxyPlan {
             (Tls::Acme { .. } | Tls::OnDemand { .. } | Tls::Internal { .. }, Server::Nginx) => out.push(
                 Finding::fail(format!("nginx cannot get certificates itself ({} TLS)", self.tls.mode()))
                     .about("TLS")
+                    .target(Target::Proxy(ProxyField::Tls))
                     .fix("choose certbot (then run the certbot command in the config's header) or files"),
             ),
             (Tls::Certbot, Server::Caddy | Server::Traefik) => out.push(
                 Finding::fail(format!("{server} gets its own certificates; certbot is for nginx"))
                     .about("TLS")
+                    .target(Target::Proxy(ProxyField::Tls))
                     .fix("choose acme (or on-demand with Caddy), or files for certificates you already have"),
             ),
             (Tls::OnDemand { .. } | Tls::Internal { .. }, Server::Traefik) => out.push(
                 Finding::fail(format!("Traefik has no {} TLS", self.tls.mode()))
                     .about("TLS")
+                    .target(Target::Proxy(ProxyField::Tls))
                     .fix("choose acme, or files"),
             ),
             _ => {}
@@ -533,6 +586,7 @@ impl ProxyPlan {
             out.push(
                 Finding::warn(format!("handles under {names} need a wildcard certificate"))
                     .about("TLS")
+                    .target(Target::Proxy(ProxyField::Tls))
                     .why("Let's Encrypt issues wildcards only through a DNS challenge; the HTTP challenge cannot prove *.NAME")
                     .fix(match self.server {
                         Server::Caddy => "use on-demand TLS (the official installer's choice): each handle gets its own certificate".to_string(),
@@ -546,6 +600,7 @@ impl ProxyPlan {
                     out.push(
                         Finding::warn(format!("the certbot {what} {} is not there yet", p.display()))
                             .about("TLS")
+                    .target(Target::Proxy(ProxyField::Tls))
                             .why("nginx refuses to start without it, and certbot needs the port-80 server to answer its challenge")
                             .fix("load the config first with the 443 servers commented out, or stop nginx and run certbot certonly --standalone with the names in the config's header; then reload"),
                     );
@@ -555,6 +610,7 @@ impl ProxyPlan {
                     out.push(
                         Finding::warn(format!("the {what} {} does not exist here", p.display()))
                             .about("TLS")
+                            .target(Target::Proxy(ProxyField::Tls))
                             .why(format!("{server} refuses to start without it"))
                             .fix("check the path, or create the certificate before reloading"),
                     );
@@ -579,12 +635,14 @@ impl ProxyPlan {
                     self.upstream.host
                 ))
                 .about("upstream")
+                .target(Target::Proxy(ProxyField::Upstream))
                 .why("the PDS believes forwarded addresses only from loopback and private ranges; from here (e.g. Tailscale's 100.64/10) every client looks like the proxy, and with rate limits on they share one limit")
                 .fix("reach the PDS over a private or loopback address, or keep rate limits off"),
             ),
             None => out.push(
                 Finding::info(format!("the upstream {} is a name: the PDS trusts X-Forwarded-For only if it resolves to a loopback or private address", self.upstream.host))
-                    .about("upstream"),
+                    .about("upstream")
+                .target(Target::Proxy(ProxyField::Upstream)),
             ),
             Some(true) => {}
         }
@@ -594,6 +652,7 @@ impl ProxyPlan {
                 out.push(
                     Finding::fail(format!("{n} is the PDS hostname; list it only once"))
                         .about(n)
+                        .target(Target::Proxy(ProxyField::HandleDomains))
                         .fix("remove it from the handle domains (choose \"shared\" for the PDS hostname instead if a site lives there)"),
                 );
             }
@@ -608,6 +667,7 @@ impl ProxyPlan {
                         "{n} is already served by the wildcard for the PDS's handles"
                     ))
                     .about(n)
+                    .target(Target::Proxy(ProxyField::HandleDomains))
                     .why("the proxy would have two rules for one name")
                     .fix("remove it from the handle domains: the PDS answers it already"),
                 );
@@ -616,6 +676,7 @@ impl ProxyPlan {
                 out.push(
                     Finding::fail(format!("the PDS will answer 404 for {n}/.well-known/atproto-did"))
                         .about(n)
+                        .target(Target::Proxy(ProxyField::HandleDomains))
                         .why("the PDS answers it only for handles under PDS_SERVICE_HANDLE_DOMAINS")
                         .fix(format!("serve a static file instead (pds-wizard did-file write {n} DID --webroot DIR), or use the DNS TXT record")),
                 );
@@ -624,6 +685,7 @@ impl ProxyPlan {
                 out.push(
                     Finding::warn(format!("Traefik cannot serve the atproto-did file for {n}"))
                         .about(n)
+                        .target(Target::Proxy(ProxyField::HandleDomains))
                         .why("Traefik only routes; it has no file server")
                         .fix("prove this handle with the DNS TXT record (pds-wizard handle record), or serve the file from a web server Traefik routes to"),
                 );
@@ -634,6 +696,7 @@ impl ProxyPlan {
                         "redirecting / on {n} would take over the existing site's front page"
                     ))
                     .about(n)
+                    .target(Target::Proxy(ProxyField::HandleDomains))
                     .fix("drop the redirect, or make the domain dedicated"),
                 );
             }
@@ -747,7 +810,11 @@ mod tests {
             ..Default::default()
         };
         let e = plan_from_env(Server::Nginx, &doc("PDS_BLOB_UPLOAD_LIMIT=big\n"), &a).unwrap_err();
-        let all = e.join("\n");
+        let all = e
+            .iter()
+            .map(PlanError::for_cli)
+            .collect::<Vec<_>>()
+            .join("\n");
         for want in [
             "hostname is unknown",
             "upstream",
@@ -759,6 +826,23 @@ mod tests {
         ] {
             assert!(all.contains(want), "{want} missing from:\n{all}");
         }
+        // Each error names its part of the plan as data, whatever its words.
+        use ProxyField as F;
+        let fields: Vec<ProxyField> = e.iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                F::Host,
+                F::Upstream,
+                F::BodyLimit,
+                F::HandleDomains,
+                F::HandleDomains,
+                F::Cert,
+                F::Key,
+                F::Listen
+            ],
+            "{all}"
+        );
     }
 
     #[test]

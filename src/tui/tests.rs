@@ -905,6 +905,33 @@ mod proxy_screen {
         a
     }
 
+    #[test]
+    fn a_plan_error_shows_on_the_field_it_names() {
+        use crate::tui::screens::proxy::{CERT, KEY, TLS};
+        let mut a = open(std::path::Path::new("/srv/demo"));
+        while a.proxy.form.focused_field().key != TLS {
+            key(&mut a, KeyCode::Tab);
+        }
+        while a.proxy.form.text(TLS) != "files" {
+            key(&mut a, KeyCode::Right);
+        }
+        assert!(a.proxy.plan.is_none());
+        let fails = |k: &str| {
+            a.proxy
+                .form
+                .field(k)
+                .unwrap()
+                .findings
+                .iter()
+                .filter(|f| f.level == Level::Fail)
+                .count()
+        };
+        assert_eq!((fails(CERT), fails(KEY), fails(TLS)), (1, 1, 0));
+        // The TUI names no command-line flag.
+        let t = text(&screen(&a, 100, 30));
+        assert!(!t.contains("--cert"), "{t}");
+    }
+
     fn validation(level: Level) -> Box<Validation> {
         Box::new(Validation {
             server: Server::Nginx,

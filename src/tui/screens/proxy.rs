@@ -8,6 +8,8 @@ use crate::proxy::install::{placements, Placement};
 use crate::proxy::render::{render, RenderedFile};
 use crate::proxy::validate::Validation;
 use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
+use crate::target::Target;
+use crate::tui::app::place;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
 use crate::tui::theme::Theme;
@@ -221,7 +223,6 @@ impl ProxyScreen {
             self.pending = None;
             self.write_after_check = false;
         }
-        let mut per_field: Vec<(&'static str, Finding)> = Vec::new();
         match result {
             Ok(plan) => {
                 self.files = render(&plan);
@@ -231,42 +232,26 @@ impl ProxyScreen {
             Err(errors) => {
                 self.plan = None;
                 self.files.clear();
-                self.findings = errors.iter().map(|e| Finding::fail(e.clone())).collect();
-                for e in errors {
-                    let field = if e.starts_with("upstream") {
-                        UPSTREAM
-                    } else if e.starts_with("certificate") {
-                        CERT
-                    } else if e.starts_with("key") {
-                        KEY
-                    } else if e.contains("--cert") || e.starts_with("TLS") {
-                        TLS
-                    } else if e.contains("handle domain")
-                        || e.contains(": webroot")
-                        || e.contains("redirect")
-                        || e.contains("unknown option")
-                    {
-                        DOMAINS
-                    } else {
-                        SERVER
-                    };
-                    per_field.push((
-                        field,
-                        Finding::fail(
-                            e.replace("--cert", "a certificate")
-                                .replace("--key", "a key"),
-                        ),
-                    ));
-                }
+                self.findings = errors
+                    .iter()
+                    .map(|e| Finding::fail(e.message.clone()).target(Target::Proxy(e.field)))
+                    .collect();
             }
         }
         let tls_mode = self.form.text(TLS);
         for f in &mut self.form.fields {
             let v = f.text();
-            let mut findings: Vec<Finding> = per_field
+            // A failure shows on the field it is about; one without a field here (the
+            // hostname, the upload limit: pds.env's) on the server line.
+            let at = |x: &Finding| match x.target.map(place) {
+                Some((_, Some(key))) => key,
+                _ => SERVER,
+            };
+            let mut findings: Vec<Finding> = self
+                .findings
                 .iter()
-                .filter(|(k, _)| *k == f.key)
-                .map(|(_, x)| x.clone())
+                .filter(|x| self.plan.is_none() && at(x) == f.key)
+                .cloned()
                 .collect();
             if findings.is_empty() {
                 findings.push(match f.key {
@@ -301,17 +286,16 @@ impl ProxyScreen {
                 });
             }
             // The plan's own findings that concern a field.
-            for pf in &self.findings {
-                let subject = pf.subject.as_deref().unwrap_or("");
-                let target = match subject {
-                    "TLS" => TLS,
-                    "upstream" => UPSTREAM,
-                    s if s.contains('.') && s != "DNS" => DOMAINS,
-                    _ => "",
-                };
-                if target == f.key && pf.level >= Level::Warn {
-                    findings.push(pf.clone());
-                }
+            if self.plan.is_some() {
+                findings.extend(
+                    self.findings
+                        .iter()
+                        .filter(|pf| {
+                            pf.level >= Level::Warn
+                                && pf.target.map(place).and_then(|(_, k)| k) == Some(f.key)
+                        })
+                        .cloned(),
+                );
             }
             f.findings = findings;
         }
