@@ -173,12 +173,12 @@ async fn did_web_documents_are_fetched_and_compared() {
         .await
         .expect("did.json");
     let handle = Handle::parse("good.example.test").unwrap();
-    let ok = agreement(&doc, &did, &handle, "https://pds.example.test");
+    let ok = agreement(&doc, &did, &handle, Some("https://pds.example.test"));
     assert!(
         ok.findings.iter().all(|f| f.level == Level::Pass),
         "{ok:#?}"
     );
-    let moved = agreement(&doc, &did, &handle, "https://new-pds.example.test");
+    let moved = agreement(&doc, &did, &handle, Some("https://new-pds.example.test"));
     assert!(
         moved
             .findings

@@ -54,7 +54,7 @@ async fn accounts_and_did_documents_from_the_real_pds() {
         &doc,
         &did,
         &Handle::parse("alice.test").unwrap(),
-        &lab.pds_url,
+        Some(&lab.pds_url),
     );
     assert!(
         ok.findings.iter().all(|f| f.level == Level::Pass),
@@ -66,7 +66,7 @@ async fn accounts_and_did_documents_from_the_real_pds() {
         &doc,
         &did,
         &Handle::parse("bob.test").unwrap(),
-        &lab.pds_url,
+        Some(&lab.pds_url),
     );
     assert!(
         other_handle
@@ -79,7 +79,7 @@ async fn accounts_and_did_documents_from_the_real_pds() {
         &doc,
         &did,
         &Handle::parse("alice.test").unwrap(),
-        "https://pds.elsewhere.test",
+        Some("https://pds.elsewhere.test"),
     );
     assert!(
         other_pds

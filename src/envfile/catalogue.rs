@@ -447,6 +447,30 @@ pub static PDS_READS: &[&str] = &[
 ];
 
 /// Whether the PDS (or its logger, for LOG_ENABLED) reads `name`.
+/// What the PDS makes of a key in pds.env.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyStatus {
+    /// Read by the PDS and described here (its value can be judged).
+    Described(&'static KeyInfo),
+    /// Read by the PDS, not described here.
+    Read,
+    /// Not read; probably a misspelling of this key.
+    Misspelt(&'static str),
+    /// Not read, and like no key the PDS reads: kept as it is.
+    Unread,
+}
+
+pub fn status(name: &str) -> KeyStatus {
+    match lookup(name) {
+        Some(info) => KeyStatus::Described(info),
+        None if pds_reads(name) => KeyStatus::Read,
+        None => match suggest(name) {
+            Some(s) if s != name => KeyStatus::Misspelt(s),
+            _ => KeyStatus::Unread,
+        },
+    }
+}
+
 pub fn pds_reads(name: &str) -> bool {
     lookup(name).is_some() || PDS_READS.contains(&name)
 }

@@ -153,8 +153,8 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
 
     let entries = doc.entries();
     for (key, value, line) in &entries {
-        match catalogue::lookup(key) {
-            Some(info) => {
+        match catalogue::status(key) {
+            catalogue::KeyStatus::Described(info) => {
                 if let Some(v) = value {
                     out.extend(catalogue::validate(info, v).into_iter().map(|mut f| {
                         f.what = format!("line {line}: {}", f.what);
@@ -163,20 +163,19 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
                 }
             }
             // Read by the PDS, just not described here: nothing to say.
-            None if catalogue::pds_reads(key) => {}
-            None => {
-                let f = match catalogue::suggest(key) {
-                    Some(s) if s != key => Finding::warn(format!(
-                        "line {line}: not a key the PDS reads; did you mean {s}?"
-                    ))
-                    .why("A misspelt key is ignored silently: the PDS uses its default instead.")
-                    .fix(format!("Rename it to {s}.")),
-                    _ => {
-                        Finding::info(format!("line {line}: not a key the PDS reads (kept as is)"))
-                    }
-                };
-                out.push(f.about(key));
-            }
+            catalogue::KeyStatus::Read => {}
+            catalogue::KeyStatus::Misspelt(s) => out.push(
+                Finding::warn(format!(
+                    "line {line}: not a key the PDS reads; did you mean {s}?"
+                ))
+                .why("A misspelt key is ignored silently: the PDS uses its default instead.")
+                .fix(format!("Rename it to {s}."))
+                .about(key),
+            ),
+            catalogue::KeyStatus::Unread => out.push(
+                Finding::info(format!("line {line}: not a key the PDS reads (kept as is)"))
+                    .about(key),
+            ),
         }
     }
 

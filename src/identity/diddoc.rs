@@ -83,7 +83,13 @@ pub struct Agreement {
 }
 
 /// Does the document say this handle and this PDS? (What the PDS and the AppView check.)
-pub fn agreement(doc: &serde_json::Value, did: &Did, handle: &Handle, pds_url: &str) -> Agreement {
+/// Without `pds_url` (this PDS's public URL is unknown) only the handle is judged.
+pub fn agreement(
+    doc: &serde_json::Value,
+    did: &Did,
+    handle: &Handle,
+    pds_url: Option<&str>,
+) -> Agreement {
     let aka: Vec<String> = doc["alsoKnownAs"]
         .as_array()
         .map(|a| {
@@ -124,15 +130,16 @@ pub fn agreement(doc: &serde_json::Value, did: &Did, handle: &Handle, pds_url: &
             .fix(format!("Set the handle on the PDS to {handle} (Bluesky app: Settings → Handle, or `goat account update-handle`), then \"Refresh my handle\" in the app.")),
         ),
     }
-    let want_pds = pds_url.trim_end_matches('/');
-    match &pds_endpoint {
-        Some(e) if e == want_pds => findings.push(Finding::pass(format!("the DID document points at this PDS ({e})"))),
-        Some(e) => findings.push(
+    let want_pds = pds_url.map(|u| u.trim_end_matches('/'));
+    match (&pds_endpoint, want_pds) {
+        (_, None) => {}
+        (Some(e), Some(want_pds)) if e == want_pds => findings.push(Finding::pass(format!("the DID document points at this PDS ({e})"))),
+        (Some(e), Some(want_pds)) => findings.push(
             Finding::fail(format!("the DID document's #atproto_pds is {e}, not {want_pds}"))
                 .why("Apps and relays look for the account at the endpoint in the document; this PDS is not it (a migration half done, or PDS_HOSTNAME changed).")
                 .fix("If the account lives here, update its PLC document (goat account plc …) to this PDS's URL."),
         ),
-        None => findings.push(Finding::fail("the DID document has no #atproto_pds service").why("Nothing says where the account is hosted.")),
+        (None, Some(_)) => findings.push(Finding::fail("the DID document has no #atproto_pds service").why("Nothing says where the account is hosted.")),
     }
     Agreement {
         handles,
@@ -144,6 +151,22 @@ pub fn agreement(doc: &serde_json::Value, did: &Did, handle: &Handle, pds_url: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_this_pds_url_only_the_handle_is_judged() {
+        let did = Did::parse("did:plc:abc").unwrap();
+        let handle = Handle::parse("alice.example.com").unwrap();
+        let doc = serde_json::json!({
+            "alsoKnownAs": ["at://alice.example.com"],
+            "service": [{"id": "#atproto_pds", "serviceEndpoint": "https://elsewhere.example"}],
+        });
+        let a = agreement(&doc, &did, &handle, None);
+        assert_eq!(a.findings.len(), 1, "{a:?}");
+        assert_eq!(a.findings[0].level, crate::finding::Level::Pass);
+        assert_eq!(a.pds_endpoint.as_deref(), Some("https://elsewhere.example"));
+        let a = agreement(&doc, &did, &handle, Some("https://pds.example.com"));
+        assert_eq!(a.findings.len(), 2, "{a:?}");
+    }
 
     #[test]
     fn urls() {

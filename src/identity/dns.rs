@@ -324,8 +324,8 @@ async fn ask(
     )
     .await;
     let (values, finding) = match lookup {
-        Err(_) => (vec![], timeout_finding(&server, t)),
-        Ok(Err(e)) => (vec![], error_finding(&e, name, &server, t)),
+        Err(_) => (vec![], timeout_finding(t)),
+        Ok(Err(e)) => (vec![], error_finding(&e, name, t)),
         Ok(Ok(l)) => {
             let cname = l.answers().iter().find_map(|r| match &r.data {
                 RData::CNAME(c) => Some(c.0.to_ascii()),
@@ -365,33 +365,35 @@ async fn ask(
     }
 }
 
-fn timeout_finding(server: &str, t: f64) -> Finding {
-    Finding::fail(format!("{server} did not answer within {t} s"))
+// These describe one server's answer without naming it: the result carries the server, and
+// each front end puts its name in front.
+fn timeout_finding(t: f64) -> Finding {
+    Finding::fail(format!("did not answer within {t} s"))
         .why("The server is down, unreachable from here, or dropping queries.")
         .fix("Try again; if it persists, check the nameserver settings at your domain registrar.")
 }
 
-fn error_finding(e: &NetError, name: &str, server: &str, t: f64) -> Finding {
+fn error_finding(e: &NetError, name: &str, t: f64) -> Finding {
     if e.is_nx_domain() {
-        return Finding::fail(format!("{server}: {name} does not exist (NXDOMAIN)"))
+        return Finding::fail(format!("{name} does not exist (NXDOMAIN)"))
             .why("No record of any kind has that name, so the handle cannot be verified by DNS.")
             .fix(format!("Create a TXT record named {name}. (Or serve the atproto-did file over HTTPS instead.)"));
     }
     if e.is_no_records_found() {
-        return Finding::fail(format!("{server}: {name} exists but has no TXT record"))
+        return Finding::fail(format!("{name} exists but has no TXT record"))
             .why("The name holds other records, but not the TXT that carries did=…")
             .fix(format!(
                 "Add a TXT record at {name} with the value did=<your DID>."
             ));
     }
     match e {
-        NetError::Timeout => timeout_finding(server, t),
+        NetError::Timeout => timeout_finding(t),
         NetError::Dns(DnsError::ResponseCode(code)) if *code == ResponseCode::ServFail => {
-            Finding::fail(format!("{server} answered SERVFAIL for {name}"))
+            Finding::fail(format!("answered SERVFAIL for {name}"))
                 .why("The zone is broken at that server, or DNSSEC validation failed.")
                 .fix("Check the zone at your DNS provider (DNSSEC settings at the registrar must match).")
         }
-        other => Finding::fail(format!("{server}: {other}")),
+        other => Finding::fail(other.to_string()),
     }
 }
 

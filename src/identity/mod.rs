@@ -51,17 +51,7 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
     );
     let (did_document, did_document_error) = match document {
         Ok(doc) => {
-            let mut a = diddoc::agreement(
-                &doc,
-                did,
-                handle,
-                opts.pds_public_url.as_deref().unwrap_or(""),
-            );
-            if opts.pds_public_url.is_none() {
-                a.findings.retain(|f| {
-                    !f.what.contains("#atproto_pds") && !f.what.contains("points at this PDS")
-                });
-            }
+            let a = diddoc::agreement(&doc, did, handle, opts.pds_public_url.as_deref());
             (Some(a), None)
         }
         Err(f) => (None, Some(f)),

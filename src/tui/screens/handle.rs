@@ -233,12 +233,7 @@ impl HandleScreen {
                 )),
             ]));
             for s in &r.dns.results {
-                // Failures already name their server; say it once.
-                let who = if s.finding.what.starts_with(&s.server) {
-                    "DNS ".to_string()
-                } else {
-                    format!("DNS {}: ", s.server)
-                };
+                let who = format!("DNS {}: ", s.server);
                 lines.push(Line::from(vec![
                     Span::styled(
                         format!("{} ", level_icon(s.finding.level)),

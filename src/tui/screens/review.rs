@@ -1,6 +1,7 @@
 //! Review & save: the exact lines that will change in pds.env (secrets masked), answers
 //! that could not be applied, and the save result.
 
+use crate::envfile::catalogue;
 use crate::envfile::display::DiffTag;
 use crate::finding::Level;
 use crate::tui::app::App;
@@ -85,10 +86,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         notes.push(finding_line(&f, theme));
     }
-    let unknown: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.level == Level::Info && f.what.contains("not a key the PDS reads"))
-        .filter_map(|f| f.subject.as_deref())
+    let unknown: Vec<String> = app
+        .working
+        .entries()
+        .into_iter()
+        .map(|(key, _, _)| key)
+        .filter(|k| matches!(catalogue::status(k), catalogue::KeyStatus::Unread))
         .collect();
     if !unknown.is_empty() {
         notes.push(Line::from(Span::styled(
