@@ -42,6 +42,9 @@ pub fn client(opts: &HttpOptions, host: &str) -> Result<reqwest::Client, String>
         }
         b = b.tls_certs_merge(certs);
     }
+    // The system's resolver, behind a type of our own: a name that does not resolve is then
+    // told by its type, not by the words getaddrinfo uses.
+    b = b.dns_resolver(std::sync::Arc::new(SystemResolver));
     if let Some(addr) = opts.connect_to {
         b = b.resolve(host, addr);
     }
@@ -60,4 +63,106 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     parts.join(": ")
+}
+
+/// getaddrinfo, as reqwest's default resolver uses it, with its failure typed.
+struct SystemResolver;
+
+/// A name the system resolver has no address for (or could not ask about).
+#[derive(Debug, thiserror::Error)]
+#[error("no address for {name}: {source}")]
+pub struct NoAddress {
+    name: String,
+    source: std::io::Error,
+}
+
+impl reqwest::dns::Resolve for SystemResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_string();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.clone(), 0)).await;
+            match found {
+                Ok(addrs) => {
+                    let addrs: reqwest::dns::Addrs =
+                        Box::new(addrs.collect::<Vec<_>>().into_iter());
+                    Ok(addrs)
+                }
+                Err(source) => Err(Box::new(NoAddress { name, source }) as _),
+            }
+        })
+    }
+}
+
+/// Why a request failed, read from the types in its error chain (never from its words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Timeout,
+    /// The name has no address.
+    NoAddress,
+    /// Nothing listens on that port.
+    Refused,
+    /// The TLS handshake rejected the server's certificate.
+    Certificate(CertProblem),
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertProblem {
+    /// Issued for other names.
+    WrongName,
+    Expired,
+    /// Not signed by an authority this client trusts.
+    Untrusted,
+    Other,
+}
+
+pub fn classify(e: &reqwest::Error) -> Failure {
+    if e.is_timeout() {
+        return Failure::Timeout;
+    }
+    classify_chain(e).unwrap_or(Failure::Other)
+}
+
+fn classify_chain(e: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        if let Some(f) = classify_one(c) {
+            return Some(f);
+        }
+        // An io::Error's source() skips the error it wraps (which may be another io::Error
+        // wrapping rustls's): look inside.
+        if let Some(inner) = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if let Some(f) = classify_chain(inner) {
+                return Some(f);
+            }
+        }
+        cur = c.source();
+    }
+    None
+}
+
+fn classify_one(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
+    use rustls::CertificateError as C;
+    if c.is::<NoAddress>() {
+        return Some(Failure::NoAddress);
+    }
+    if let Some(rustls::Error::InvalidCertificate(ce)) = c.downcast_ref::<rustls::Error>() {
+        return Some(Failure::Certificate(match ce {
+            C::NotValidForName | C::NotValidForNameContext { .. } => CertProblem::WrongName,
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => CertProblem::Expired,
+            C::UnknownIssuer | C::BadSignature => CertProblem::Untrusted,
+            _ => CertProblem::Other,
+        }));
+    }
+    match c.downcast_ref::<std::io::Error>().map(|io| io.kind()) {
+        Some(std::io::ErrorKind::ConnectionRefused) => Some(Failure::Refused),
+        Some(std::io::ErrorKind::TimedOut) => Some(Failure::Timeout),
+        _ => None,
+    }
 }

@@ -536,3 +536,46 @@ fn a_line_inside_a_multi_line_value_is_never_edited() {
         out(&o)
     );
 }
+
+/// The service check decides by the container's state, not by the words of its status.
+#[test]
+fn doctor_reads_the_container_state() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let env = sample(d.path());
+    let bin = d.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    // No pds systemd unit here; docker stands in with a fixed answer.
+    let script = |name: &str, body: &str| {
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script("systemctl", "exit 1");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for (state, status, level) in [
+        ("running", "Up 3 hours", "pass"),
+        // A status that reads like "Up" but a state that is not running.
+        ("restarting", "Up Less than a second", "fail"),
+        ("exited", "Exited (1) 2 hours ago", "fail"),
+    ] {
+        script(
+            "docker",
+            &format!("printf '%s\\t%s\\n' '{state}' '{status}'"),
+        );
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+            .env("PATH", &path)
+            .arg("--env-file")
+            .arg(&env)
+            .args(["doctor", "--only", "service", "--json"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let c = &v["checks"][0];
+        assert_eq!(c["level"], level, "{state}: {c}");
+        assert!(
+            c["findings"][0]["what"].as_str().unwrap().contains(status),
+            "{c}"
+        );
+    }
+}

@@ -165,6 +165,21 @@ async fn refused_and_silent_servers_are_explained() {
 }
 
 #[tokio::test]
+async fn a_name_without_an_address_is_told_by_its_type() {
+    // RFC 6761: .invalid never resolves; no --connect-to, so the system resolver is asked.
+    let o = HttpOptions {
+        timeout: Duration::from_secs(2),
+        ca_file: None,
+        connect_to: None,
+    };
+    let c = check_did_file(&Handle::parse("nowhere.invalid").unwrap(), None, &o).await;
+    assert!(
+        c.finding.what.contains("nowhere.invalid does not resolve"),
+        "{c:#?}"
+    );
+}
+
+#[tokio::test]
 async fn did_web_documents_are_fetched_and_compared() {
     use pds_wizard::identity::diddoc::{agreement, fetch};
     let n = start();

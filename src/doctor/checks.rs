@@ -3,7 +3,7 @@
 use super::tls::{self, Upgrade};
 use super::{CheckId, Inputs};
 use crate::finding::{Finding, Level};
-use crate::http::{chain, client, HttpOptions};
+use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
 use crate::identity::{Did, Handle, VerifyOptions};
 use crate::secret::Secret;
 use std::time::Duration;
@@ -100,17 +100,31 @@ async fn service(i: &Inputs) -> Vec<Finding> {
             None => vec![Finding::warn("systemctl did not answer")],
         };
     }
-    match command("docker", &["ps", "-a", "--filter", "name=^pds$", "--format", "{{.Status}}"], t).await {
-        Some((true, status)) if status.starts_with("Up") => {
-            vec![Finding::pass(format!("the pds container is {status}"))]
-        }
-        Some((true, status)) if !status.is_empty() => {
-            vec![Finding::fail(format!("the pds container is {status}"))
-                .fix("sudo docker start pds; the reason is in: sudo docker logs --tail 50 pds")]
-        }
-        _ => vec![Finding::info(
+    // The state ("running", "exited", …) decides; the status ("Up 3 hours") is for people.
+    let found = command(
+        "docker",
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "name=^pds$",
+            "--format",
+            "{{.State}}\t{{.Status}}",
+        ],
+        t,
+    )
+    .await;
+    let (state, status) = match &found {
+        Some((true, out)) => out.split_once('\t').unwrap_or((out.as_str(), "")),
+        _ => ("", ""),
+    };
+    match state {
+        "running" => vec![Finding::pass(format!("the pds container is {status}"))],
+        "" => vec![Finding::info(
             "no systemd unit and no container named pds here (the health check below still asks the PDS itself)",
         )],
+        _ => vec![Finding::fail(format!("the pds container is {state} ({status})"))
+            .fix("sudo docker start pds; the reason is in: sudo docker logs --tail 50 pds")],
     }
 }
 
@@ -199,29 +213,27 @@ async fn dns(i: &Inputs) -> Vec<Finding> {
 
 /// What a failed HTTPS request to our own name means, in words.
 fn explain_https_error(host: &str, e: &reqwest::Error) -> Finding {
-    let text = chain(e);
-    let lower = text.to_ascii_lowercase();
-    let f = Finding::fail(format!("https://{host}/ fails: {text}"));
-    if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        f.why(format!("the certificate served does not cover {host}"))
-            .fix("get a certificate for this exact name (and *.NAME for handles), or fix the proxy's server_name so this name gets the right one")
-    } else if lower.contains("expired") {
-        f.why("the certificate has expired")
-            .fix("renew it (certbot renew) and reload the proxy")
-    } else if lower.contains("unknownissuer")
-        || lower.contains("unknown issuer")
-        || lower.contains("certificate")
-    {
-        f.why("clients do not trust the certificate")
-            .fix("serve a certificate from a public CA (Let's Encrypt), with its full chain")
-    } else if lower.contains("refused") {
-        f.why("nothing listens on port 443")
-            .fix("start the reverse proxy, and open port 443 in the firewall")
-    } else if lower.contains("timed out") || lower.contains("timeout") {
-        f.why("port 443 does not answer")
-            .fix("open port 443 in the firewall (and at the hosting provider)")
-    } else {
-        f
+    let f = Finding::fail(format!("https://{host}/ fails: {}", chain(e)));
+    match classify(e) {
+        Failure::Certificate(CertProblem::WrongName) => f
+            .why(format!("the certificate served does not cover {host}"))
+            .fix("get a certificate for this exact name (and *.NAME for handles), or fix the proxy's server_name so this name gets the right one"),
+        Failure::Certificate(CertProblem::Expired) => f
+            .why("the certificate has expired")
+            .fix("renew it (certbot renew) and reload the proxy"),
+        Failure::Certificate(CertProblem::Untrusted | CertProblem::Other) => f
+            .why("clients do not trust the certificate")
+            .fix("serve a certificate from a public CA (Let's Encrypt), with its full chain"),
+        Failure::Refused => f
+            .why("nothing listens on port 443")
+            .fix("start the reverse proxy, and open port 443 in the firewall"),
+        Failure::Timeout => f
+            .why("port 443 does not answer")
+            .fix("open port 443 in the firewall (and at the hosting provider)"),
+        Failure::NoAddress => f
+            .why(format!("{host} has no address"))
+            .fix(format!("create the A (and AAAA) record for {host}")),
+        Failure::Other => f,
     }
 }
 
@@ -372,12 +384,12 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
         ))
         .why("the proxy times the connection out; relays then miss events")
         .fix("raise the proxy's read/send timeouts for /xrpc/com.atproto.sync.subscribeRepos (nginx: proxy_read_timeout 1d)")],
-        Ok(Upgrade::Refused(status)) if status.contains(" 400") || status.contains(" 401") => {
-            vec![Finding::fail(format!("the websocket upgrade was refused: {status}"))
+        Ok(Upgrade::Refused { code: Some(400 | 401), line }) => {
+            vec![Finding::fail(format!("the websocket upgrade was refused: {line}"))
                 .why("the proxy dropped the Upgrade and Connection headers, so the PDS saw a plain GET")
                 .fix("nginx: proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \"upgrade\" (pds-wizard proxy render nginx does this)")]
         }
-        Ok(Upgrade::Refused(status)) => vec![Finding::fail(format!("the websocket upgrade was refused: {status}"))
+        Ok(Upgrade::Refused { line, .. }) => vec![Finding::fail(format!("the websocket upgrade was refused: {line}"))
             .fix("send /xrpc/ to the PDS, websockets included")],
         Err(e) => vec![Finding::fail(format!("the websocket check could not connect: {e}"))],
     }

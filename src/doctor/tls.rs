@@ -162,6 +162,16 @@ pub fn not_after(der: &[u8]) -> Option<i64> {
     )
 }
 
+/// The code of an HTTP/1.x status line (`HTTP/1.1 101 Switching Protocols`).
+fn status_code(line: &str) -> Option<u16> {
+    let mut parts = line.split_whitespace();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/") {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
 /// What came back from a websocket handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upgrade {
@@ -169,8 +179,9 @@ pub enum Upgrade {
     StayedOpen,
     /// 101, then the proxy closed it after this long.
     ClosedAfter(Duration),
-    /// Another status: the proxy (or the PDS) refused the upgrade. The status line.
-    Refused(String),
+    /// Another status: the proxy (or the PDS) refused the upgrade. Its code (None: not
+    /// HTTP) and the whole status line.
+    Refused { code: Option<u16>, line: String },
 }
 
 /// Ask for a websocket on `path` and, after 101, watch the connection for `hold`.
@@ -217,9 +228,10 @@ pub async fn websocket(
         )
     })??;
     let text = String::from_utf8_lossy(&buf);
-    let status = text.lines().next().unwrap_or("").to_string();
-    if !status.contains(" 101") {
-        return Ok(Upgrade::Refused(status));
+    let line = text.lines().next().unwrap_or("").to_string();
+    let code = status_code(&line);
+    if code != Some(101) {
+        return Ok(Upgrade::Refused { code, line });
     }
     // Frames may come (a replay) or not (no cursor): only the end of the stream matters.
     let started = std::time::Instant::now();

@@ -152,6 +152,8 @@ pub async fn test_send(s: &SmtpSettings, to: &str, opts: &SendOptions) -> SendRe
             for l in said.lines() {
                 transcript.push(format!("stderr: {l}"));
             }
+            // A foreign program's words are all it gives (lettre keeps no exit status), so
+            // they pick the explanation here; they never change what is done.
             let lower = said.to_ascii_lowercase();
             let mut f = Finding::fail(format!(
                 "{} refused the test mail: {}",

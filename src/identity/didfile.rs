@@ -4,7 +4,7 @@
 use super::{Did, Handle};
 use crate::finding::{Finding, Level};
 use crate::fsutil::{self, SaveReport, WriteOptions};
-use crate::http::{chain, client, HttpOptions};
+use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -190,46 +190,33 @@ fn judge_body(
 
 fn request_failure(host: &str, url: &str, e: &reqwest::Error, opts: &HttpOptions) -> Finding {
     let detail = chain(e);
-    let d = detail.to_ascii_lowercase();
-    if e.is_timeout() {
-        return Finding::fail(format!(
+    match classify(e) {
+        Failure::Timeout => Finding::fail(format!(
             "{url} did not answer within {} s",
             opts.timeout.as_secs_f64()
         ))
         .why("The server is unreachable or port 443 is blocked.")
-        .fix("Check that the web server runs and that the firewall allows 443.");
-    }
-    if d.contains("certificate")
-        || d.contains("invalidcertificate")
-        || d.contains("notvalidforname")
-        || d.contains("unknownissuer")
-    {
-        let why = if d.contains("notvalidforname") || d.contains("not valid for") {
-            format!("The certificate is not issued for {host}: the web server answers with a certificate for another name.")
-        } else if d.contains("expired") {
-            "The certificate has expired.".to_string()
-        } else {
-            "The certificate is not signed by a trusted authority.".to_string()
-        };
-        return Finding::fail(format!("TLS to {host} failed: {detail}"))
-            .why(why)
-            .fix(format!("Get a certificate that covers {host} (for a handle under your PDS's name, a wildcard or on-demand TLS)."));
-    }
-    if d.contains("dns error")
-        || d.contains("failed to lookup")
-        || d.contains("no such host")
-        || d.contains("name or service not known")
-    {
-        return Finding::fail(format!("{host} does not resolve"))
+        .fix("Check that the web server runs and that the firewall allows 443."),
+        Failure::Certificate(problem) => {
+            let why = match problem {
+                CertProblem::WrongName => format!("The certificate is not issued for {host}: the web server answers with a certificate for another name."),
+                CertProblem::Expired => "The certificate has expired (or is not valid yet).".to_string(),
+                CertProblem::Untrusted | CertProblem::Other => {
+                    "The certificate is not signed by a trusted authority.".to_string()
+                }
+            };
+            Finding::fail(format!("TLS to {host} failed: {detail}"))
+                .why(why)
+                .fix(format!("Get a certificate that covers {host} (for a handle under your PDS's name, a wildcard or on-demand TLS)."))
+        }
+        Failure::NoAddress => Finding::fail(format!("{host} does not resolve"))
             .why("Without an A/AAAA record the file cannot be fetched.")
             .fix(format!(
                 "Point {host} at your web server, or use the DNS TXT method instead."
-            ));
-    }
-    if d.contains("connection refused") {
-        return Finding::fail(format!("{host} refused the HTTPS connection"))
+            )),
+        Failure::Refused => Finding::fail(format!("{host} refused the HTTPS connection"))
             .why("Nothing listens on port 443 there.")
-            .fix("Start the web server (or reverse proxy) on 443.");
+            .fix("Start the web server (or reverse proxy) on 443."),
+        Failure::Other => Finding::fail(format!("fetching {url} failed: {detail}")),
     }
-    Finding::fail(format!("fetching {url} failed: {detail}"))
 }
