@@ -137,7 +137,8 @@ pub enum Action {
     Signal(SignalKind),
     Saved(Result<(SaveReport, Document), String>),
     Reloaded(Result<Document, String>),
-    /// A spinner frame while background work runs (sent only then).
+    /// A spinner frame: the event loop makes one when nothing else came for a frame's
+    /// time while `App::busy`.
     Tick,
     // Each result carries the ticket of the request that asked for it (see `jobs`).
     TestMailDone(Ticket, Box<SendReport>),
@@ -273,6 +274,8 @@ pub struct App {
     pub quit: bool,
     /// Tickets for background jobs (see `jobs`).
     pub jobs: Tickets,
+    /// The one spinner's frame: it turns while any background job is pending (`busy`).
+    pub spinner: usize,
     /// Reading the pending email codes.
     pub codes: Option<Pending>,
     /// The signal that ended the wizard, if one did (for the exit status).
@@ -445,6 +448,7 @@ impl App {
             save_result: None,
             quit: false,
             jobs: Tickets::default(),
+            spinner: 0,
             codes: None,
             ended_by: None,
             demo: false,
@@ -561,6 +565,17 @@ impl App {
             draft::fingerprint(self.base.original_text().as_bytes()),
             &self.answers,
         )
+    }
+
+    /// Whether any background job is pending (the event loop then ticks the spinner).
+    pub fn busy(&self) -> bool {
+        matches!(self.email.test, TestState::Pending { .. })
+            || matches!(self.handle.accounts, Accounts::Loading(_))
+            || self.handle.pending.is_some()
+            || self.didfile.pending.is_some()
+            || self.proxy.pending.is_some()
+            || self.doctor.running()
+            || self.codes.is_some()
     }
 
     pub fn mark(&self, step: Step) -> Mark {
@@ -692,11 +707,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Key(k) => on_key(app, k),
         Action::Paste(text) => on_paste(app, text),
         Action::Tick => {
-            app.email.spinner = app.email.spinner.wrapping_add(1);
-            app.handle.spinner = app.handle.spinner.wrapping_add(1);
-            app.didfile.spinner = app.didfile.spinner.wrapping_add(1);
-            app.proxy.spinner = app.proxy.spinner.wrapping_add(1);
-            app.doctor.spinner = app.doctor.spinner.wrapping_add(1);
+            app.spinner = app.spinner.wrapping_add(1);
             vec![]
         }
         Action::AccountsLoaded(ticket, result) => {

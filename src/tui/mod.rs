@@ -249,7 +249,9 @@ fn event_loop(
             run_effects(app, effects, runner);
             return Ok(());
         }
-        let Ok(first) = rx.recv() else { return Ok(()) };
+        let Some(first) = next_action(app, rx) else {
+            return Ok(());
+        };
         let mut effects = Vec::new();
         let started = std::time::Instant::now();
         let mut next = Some(first);
@@ -355,31 +357,34 @@ fn save_answers(app: &mut App) {
     }
 }
 
-/// Run effects; their results go back through `update` at once (they are quick, local I/O).
-/// Run `work` on `runtime`; `Tick`s reach the loop while it is pending (and only then),
-/// then its result. The loop keeps handling keys meanwhile.
-pub fn spawn_with_ticks<F>(runtime: &tokio::runtime::Handle, tx: mpsc::Sender<Action>, work: F)
+/// How often the spinner turns while work is pending.
+pub const SPIN: std::time::Duration = std::time::Duration::from_millis(120);
+
+/// The next action for the loop: what arrives, or — while the app is busy and nothing came
+/// for `SPIN` — a `Tick`, so one spinner turns however many jobs run, and an idle wizard
+/// waits without waking. None when every sender is gone.
+pub fn next_action(app: &App, rx: &mpsc::Receiver<Action>) -> Option<Action> {
+    if !app.busy() {
+        return rx.recv().ok();
+    }
+    match rx.recv_timeout(SPIN) {
+        Ok(a) => Some(a),
+        Err(mpsc::RecvTimeoutError::Timeout) => Some(Action::Tick),
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+    }
+}
+
+/// Run `work` on `runtime` and send its result; the loop keeps handling keys meanwhile.
+pub fn spawn_job<F>(runtime: &tokio::runtime::Handle, tx: mpsc::Sender<Action>, work: F)
 where
     F: std::future::Future<Output = Action> + Send + 'static,
 {
     runtime.spawn(async move {
-        tokio::pin!(work);
-        let mut tick = tokio::time::interval(std::time::Duration::from_millis(120));
-        loop {
-            tokio::select! {
-                done = &mut work => {
-                    let _ = tx.send(done);
-                    break;
-                }
-                _ = tick.tick() => {
-                    let _ = tx.send(Action::Tick);
-                }
-            }
-        }
+        let _ = tx.send(work.await);
     });
 }
 
-/// Send a test mail in the background (see `spawn_with_ticks`).
+/// Send a test mail in the background (see `spawn_job`).
 pub fn spawn_test_send(
     runtime: &tokio::runtime::Handle,
     tx: mpsc::Sender<Action>,
@@ -388,7 +393,7 @@ pub fn spawn_test_send(
     to: String,
     options: crate::email::send::SendOptions,
 ) {
-    spawn_with_ticks(runtime, tx, async move {
+    spawn_job(runtime, tx, async move {
         Action::TestMailDone(
             ticket,
             Box::new(crate::email::send::test_send(&settings, &to, &options).await),
@@ -396,6 +401,7 @@ pub fn spawn_test_send(
     });
 }
 
+/// Run effects; their results go back through `update` at once (they are quick, local I/O).
 fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
     let mut queue: std::collections::VecDeque<Effect> = effects.into();
     while let Some(e) = queue.pop_front() {
@@ -480,7 +486,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 did,
                 options,
             } => {
-                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     Action::HandleVerified(
                         ticket,
                         Box::new(crate::identity::verify(&handle, &did, &options).await),
@@ -510,7 +516,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 did,
                 options,
             } => {
-                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     Action::DidFileChecked(
                         ticket,
                         Box::new(
@@ -536,7 +542,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                     .http
                     .timeout
                     .max(std::time::Duration::from_secs(10));
-                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     Action::ProxyValidated(
                         ticket,
                         Box::new(
@@ -572,7 +578,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 let mut inputs = crate::doctor::Inputs::from_context(&app.context, vec![]);
                 inputs.request_crawl = true;
                 let check = crate::doctor::CheckId::Crawlers.check();
-                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
                     Action::DoctorResult(ticket, Box::new(r))
                 });
@@ -585,7 +591,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 let checks: Vec<&'static crate::doctor::Check> =
                     checks.iter().map(|id| id.check()).collect();
                 let tx = runner.tx.clone();
-                spawn_with_ticks(runner.runtime.handle(), runner.tx.clone(), async move {
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     futures::future::join_all(checks.into_iter().map(|c| {
                         let inputs = inputs.clone();
                         let tx = tx.clone();

@@ -580,7 +580,8 @@ mod email_screen {
         assert_eq!(a.email.form.text("from"), "pds@example.comx");
         update(&mut a, Action::Tick);
         update(&mut a, Action::Tick);
-        assert_eq!(a.email.spinner, 2);
+        assert_eq!(a.spinner, 2);
+        assert!(a.busy());
         let report = SendReport {
             finding: Finding::fail(
                 "login as \"alice@example.com\" was refused: 535 bad credentials",

@@ -23,7 +23,6 @@ pub struct DidFileScreen {
     pub written: Option<Finding>,
     pub pending: Option<Pending>,
     pub check: Option<Box<DidFileCheck>>,
-    pub spinner: usize,
 }
 
 impl Default for DidFileScreen {
@@ -44,7 +43,6 @@ impl DidFileScreen {
             written: None,
             pending: None,
             check: None,
-            spinner: 0,
         };
         s.refresh_findings();
         s
@@ -151,7 +149,7 @@ impl DidFileScreen {
         }
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = vec![Line::from(Span::styled(
             "Ctrl-W writes the file (atomically, with a backup); Ctrl-T checks https://<handle>/.well-known/atproto-did.",
@@ -168,7 +166,7 @@ impl DidFileScreen {
             lines.push(Line::from(Span::styled(
                 format!(
                     "{} checking over HTTPS… {:.1} s",
-                    spinner(self.spinner),
+                    spinner(spin),
                     started.elapsed().as_secs_f64()
                 ),
                 theme.warn,

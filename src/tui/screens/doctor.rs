@@ -24,7 +24,6 @@ pub struct DoctorScreen {
     /// One row per check of the catalogue, in its order.
     pub rows: Vec<RowState>,
     pub selected: usize,
-    pub spinner: usize,
     /// When the current run started (None: never run).
     pub started: Option<Instant>,
     /// The current full run.
@@ -42,7 +41,6 @@ impl DoctorScreen {
         DoctorScreen {
             rows: vec![RowState::Idle; CHECKS.len()],
             selected: 0,
-            spinner: 0,
             started: None,
             run: None,
         }
@@ -99,7 +97,7 @@ impl DoctorScreen {
         self.rows.iter().all(|r| matches!(r, RowState::Done(_)))
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
         let count = |l: Level| {
             (0..self.rows.len())
                 .filter(|&i| self.result(i).is_some_and(|r| r.level == l))
@@ -109,7 +107,7 @@ impl DoctorScreen {
             (None, false) => "Not run yet: r runs every check.".to_string(),
             (Some(t), true) => format!(
                 "{} running… {:.1} s",
-                spinner(self.spinner),
+                spinner(spin),
                 t.elapsed().as_secs_f64()
             ),
             _ => format!(
@@ -124,7 +122,7 @@ impl DoctorScreen {
             let (icon, style, time) = match row {
                 RowState::Idle => ("·".to_string(), theme.dim, String::new()),
                 RowState::Running(Pending { since: t, .. }) => (
-                    spinner(self.spinner).to_string(),
+                    spinner(spin).to_string(),
                     theme.warn,
                     format!(" {:.1} s", t.elapsed().as_secs_f64()),
                 ),

@@ -41,7 +41,6 @@ pub struct EmailScreen {
     options: Vec<(String, String)>,
     pub url_findings: Vec<Finding>,
     pub test: TestState,
-    pub spinner: usize,
 }
 
 fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
@@ -142,7 +141,6 @@ impl EmailScreen {
             options,
             url_findings: Vec::new(),
             test: TestState::Idle,
-            spinner: 0,
         };
         if !configured && !url.trim().is_empty() {
             // Keep what cannot be parsed visible rather than silently replacing it.
@@ -361,7 +359,15 @@ impl EmailScreen {
         Some(out)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool, edited: bool) {
+    pub fn draw(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        theme: &Theme,
+        spin: usize,
+        focused: bool,
+        edited: bool,
+    ) {
         let y = self.form.draw(frame, area, theme, focused, &|k| {
             edited && k != TEST_TO && k != PRESET
         });
@@ -404,7 +410,7 @@ impl EmailScreen {
                 lines.push(Line::from(Span::styled(
                     format!(
                         "{} sending a test mail to {to}… {:.1} s (keys still work)",
-                        spinner(self.spinner),
+                        spinner(spin),
                         started.elapsed().as_secs_f64()
                     ),
                     theme.warn,

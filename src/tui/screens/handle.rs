@@ -35,7 +35,6 @@ pub struct HandleScreen {
     pub accounts: Accounts,
     pub pending: Option<Pending>,
     pub report: Option<Box<HandleReport>>,
-    pub spinner: usize,
 }
 
 impl Default for HandleScreen {
@@ -67,7 +66,6 @@ impl HandleScreen {
             accounts: Accounts::NotLoaded,
             pending: None,
             report: None,
-            spinner: 0,
         };
         s.refresh_findings();
         s
@@ -193,7 +191,7 @@ impl HandleScreen {
         form.into_iter().chain(report).max().unwrap_or(Level::Info)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
         match (&self.pending, &self.report, self.target()) {
@@ -201,7 +199,7 @@ impl HandleScreen {
                 lines.push(Line::from(Span::styled(
                     format!(
                         "{} checking DNS, HTTPS and the DID document… {:.1} s",
-                        spinner(self.spinner),
+                        spinner(spin),
                         started.elapsed().as_secs_f64()
                     ),
                     theme.warn,

@@ -60,22 +60,39 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             frame,
             inner,
             theme,
+            app.spinner,
             app.focus == Focus::Content,
             app.answers.contains_key(crate::email::URL_KEY)
                 || app.answers.contains_key(crate::email::FROM_KEY),
         ),
-        Step::Handle => app
-            .handle
-            .draw(frame, inner, theme, app.focus == Focus::Content),
-        Step::AtprotoDid => app
-            .didfile
-            .draw(frame, inner, theme, app.focus == Focus::Content),
-        Step::Proxy => app
-            .proxy
-            .draw(frame, inner, theme, app.focus == Focus::Content),
-        Step::Doctor => app
-            .doctor
-            .draw(frame, inner, theme, app.focus == Focus::Content),
+        Step::Handle => app.handle.draw(
+            frame,
+            inner,
+            theme,
+            app.spinner,
+            app.focus == Focus::Content,
+        ),
+        Step::AtprotoDid => app.didfile.draw(
+            frame,
+            inner,
+            theme,
+            app.spinner,
+            app.focus == Focus::Content,
+        ),
+        Step::Proxy => app.proxy.draw(
+            frame,
+            inner,
+            theme,
+            app.spinner,
+            app.focus == Focus::Content,
+        ),
+        Step::Doctor => app.doctor.draw(
+            frame,
+            inner,
+            theme,
+            app.spinner,
+            app.focus == Focus::Content,
+        ),
         Step::Review => review::draw(frame, inner, app, theme),
     }
 

@@ -55,7 +55,6 @@ pub struct ProxyScreen {
     pub written: Option<Finding>,
     pub preview: bool,
     pub scroll: u16,
-    pub spinner: usize,
 }
 
 impl ProxyScreen {
@@ -89,7 +88,6 @@ impl ProxyScreen {
             written: None,
             preview: false,
             scroll: 0,
-            spinner: 0,
         };
         let out = s.default_out(server);
         s.form.field_mut(OUT).unwrap().set_text(&out);
@@ -330,7 +328,7 @@ impl ProxyScreen {
         placements(&self.files, &out)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, focused: bool) {
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
         if self.preview {
             return self.draw_preview(frame, area, theme);
         }
@@ -340,7 +338,7 @@ impl ProxyScreen {
             lines.push(Line::from(Span::styled(
                 format!(
                     "{} {} is checking the config… {:.1} s",
-                    spinner(self.spinner),
+                    spinner(spin),
                     self.server(),
                     started.elapsed().as_secs_f64()
                 ),
