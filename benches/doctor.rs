@@ -171,7 +171,7 @@ fn main() {
     let mut sequential: Vec<Duration> = Vec::new();
     let mut per_check: Vec<Vec<Duration>> = vec![Vec::new(); CHECKS.len()];
     for _ in 0..runs {
-        let inputs = Arc::new(Inputs::from_context(&ctx, vec![]));
+        let inputs = Arc::new(Inputs::load(&ctx, vec![]));
         let t = Instant::now();
         let results = rt.block_on(run_all(all.clone(), inputs.clone()));
         concurrent.push(t.elapsed());

@@ -14,16 +14,6 @@ pub struct HttpOptions {
     pub connect_to: Option<SocketAddr>,
 }
 
-impl HttpOptions {
-    pub fn from_context(ctx: &crate::context::Context) -> HttpOptions {
-        HttpOptions {
-            timeout: ctx.timeout,
-            ca_file: ctx.ca_file.clone(),
-            connect_to: ctx.connect_to,
-        }
-    }
-}
-
 /// A client for requests to `host` (used for `--connect-to`).
 pub fn client(opts: &HttpOptions, host: &str) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()

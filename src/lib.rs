@@ -15,5 +15,6 @@ pub mod identity;
 pub mod pds;
 pub mod proxy;
 pub mod secret;
+pub mod settings;
 pub mod target;
 pub mod tui;

@@ -5,11 +5,13 @@ mod common;
 
 use common::{SmtpServers, PASSWORD, USER};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use pds_wizard::email::send::SendOptions;
+use pds_wizard::context::Context;
 use pds_wizard::envfile::Document;
 use pds_wizard::finding::Level;
+use pds_wizard::settings::Resolved;
 use pds_wizard::tui::app::{update, Action, App, Effect, Step};
 use pds_wizard::tui::screens::email::TestState;
+use pds_wizard::tui::Mode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -23,11 +25,15 @@ fn app_with(url: &str, ca: Option<&std::path::Path>, timeout: f64) -> App {
         "{}PDS_EMAIL_SMTP_URL={url}\nPDS_EMAIL_FROM_ADDRESS=pds@example.test\n",
         pds_wizard::demo::DEMO_ENV
     );
-    let mut app = App::new(Document::parse(&text), "/tmp/unused/pds.env".into(), None);
-    app.send_options = SendOptions {
+    let doc = Document::parse(&text);
+    let flags = Context {
+        env_file: "/tmp/unused/pds.env".into(),
         timeout: Duration::from_secs_f64(timeout),
         ca_file: ca.map(|p| p.to_path_buf()),
+        ..Context::default()
     };
+    let settings = Resolved::new(&flags, Some(&doc));
+    let mut app = App::new(doc, settings, Mode::Normal);
     key(&mut app, KeyCode::Down, KeyModifiers::NONE);
     key(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(app.step, Step::Email);

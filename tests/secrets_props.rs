@@ -244,7 +244,12 @@ fn library_outputs(case: &Case, dir: &Path) {
 
     // The wizard: every step drawn, after an edit (so Review & save has a diff) and with
     // secrets typed (so the draft has some to leave out).
-    let mut app = App::new(doc.clone(), env.clone(), None);
+    let flags = pds_wizard::context::Context {
+        env_file: env.clone(),
+        ..Default::default()
+    };
+    let settings = pds_wizard::settings::Resolved::new(&flags, Some(&doc));
+    let mut app = App::new(doc.clone(), settings, pds_wizard::tui::Mode::Normal);
     app.set_answer("PDS_HOSTNAME", "new.example.com".into());
     let typed = &case.secrets[0].0;
     app.set_answer("PDS_ADMIN_PASSWORD", typed.clone());

@@ -21,7 +21,7 @@ pub fn run(
         .iter()
         .map(|h| Handle::parse(h).map_err(|e| anyhow!("{e}")))
         .collect::<Result<Vec<_>>>()?;
-    let mut inputs = Inputs::from_context(ctx, handles);
+    let mut inputs = Inputs::load(ctx, handles);
     inputs.request_crawl = request_crawl;
     let inputs = Arc::new(inputs);
     let started = std::time::Instant::now();

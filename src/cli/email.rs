@@ -2,13 +2,14 @@
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
-use crate::email::send::{test_send, SendOptions};
+use crate::email::send::test_send;
 use crate::email::{self, compose, presets, Security, SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::display::{changed_lines, shown_value};
 use crate::envfile::Document;
 use crate::finding::{Finding, Level};
 use crate::secret::mask_url;
 use crate::secret::Secret;
+use crate::settings::Resolved;
 use anyhow::{bail, Context as _, Result};
 use clap::Subcommand;
 use serde_json::json;
@@ -357,10 +358,7 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
             return Ok(EXIT_FINDINGS);
         }
     };
-    let opts = SendOptions {
-        timeout: ctx.timeout,
-        ca_file: ctx.ca_file.clone(),
-    };
+    let opts = Resolved::new(ctx, None).send;
     if !json {
         errln!(
             "Sending a test mail to {to} through {}:{} ({})…",

@@ -5,11 +5,10 @@ use super::{EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
 use crate::envfile::Document;
 use crate::finding::{Finding, Level};
-use crate::http::HttpOptions;
-use crate::identity::dns::{record_for, DnsOptions};
-use crate::identity::{diddoc, didfile, Did, Handle};
+use crate::identity::dns::record_for;
+use crate::identity::{didfile, Did, Handle};
 use crate::pds::accounts::{list_accounts, Account};
-use crate::secret::Secret;
+use crate::settings::Resolved;
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Subcommand;
 use serde_json::json;
@@ -68,29 +67,23 @@ fn parse_did(s: &str) -> Result<Did> {
     Did::parse(s).map_err(|e| anyhow!("{e}"))
 }
 
-fn dns_options(ctx: &Context) -> DnsOptions {
-    DnsOptions {
-        nameserver: ctx.nameserver,
-        timeout: ctx.timeout,
-    }
-}
-
-/// The env file, when there is one (the checks work without it, with less to compare to).
-fn env_doc(ctx: &Context) -> Option<Document> {
-    Document::load(&ctx.env_file).ok()
+/// The settings, from the flags and the env file when there is one (the checks work
+/// without it, with less to compare to).
+fn settings(ctx: &Context) -> (Resolved, Option<Document>) {
+    let (r, doc) = Resolved::load(ctx);
+    (r, doc.ok())
 }
 
 async fn accounts_from_pds(ctx: &Context) -> Result<Vec<Account>, Finding> {
-    let doc = env_doc(ctx).ok_or_else(|| {
-        Finding::fail(format!(
+    let (s, doc) = settings(ctx);
+    if doc.is_none() {
+        return Err(Finding::fail(format!(
             "cannot read {} for the admin password",
             ctx.env_file.display()
         ))
-        .fix("Point --env-file at the PDS's pds.env (and run with sudo).")
-    })?;
-    let password = Secret::new(doc.get("PDS_ADMIN_PASSWORD").unwrap_or_default());
-    let url = ctx.pds_url_for(doc.get("PDS_PORT").as_deref());
-    list_accounts(&url, &password, &HttpOptions::from_context(ctx)).await
+        .fix("Point --env-file at the PDS's pds.env (and run with sudo)."));
+    }
+    list_accounts(&s.local_url, &s.admin_password, &s.http).await
 }
 
 /// The DID given, or the one the PDS has for this handle.
@@ -152,7 +145,7 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
         HandleCmd::Record { handle, did } => {
             let h = parse_handle(handle)?;
             let did = rt.block_on(did_for(ctx, &h, did))?;
-            let r = rt.block_on(record_for(&h, &did, &dns_options(ctx)));
+            let r = rt.block_on(record_for(&h, &did, &Resolved::new(ctx, None).dns));
             if json {
                 outln!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -183,25 +176,8 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
     }
 }
 
-fn verify_options(ctx: &Context) -> crate::identity::VerifyOptions {
-    let doc = env_doc(ctx);
-    crate::identity::VerifyOptions {
-        dns: dns_options(ctx),
-        http: HttpOptions::from_context(ctx),
-        plc_url: ctx.plc_url_for(
-            doc.as_ref()
-                .and_then(|d| d.get("PDS_DID_PLC_URL"))
-                .as_deref(),
-        ),
-        pds_public_url: doc.as_ref().and_then(|d| {
-            d.get("PDS_HOSTNAME")
-                .map(|host| diddoc::pds_public_url(&host, d.get("PDS_PORT").as_deref()))
-        }),
-    }
-}
-
 async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Result<u8> {
-    let r = crate::identity::verify(h, did, &verify_options(ctx)).await;
+    let r = crate::identity::verify(h, did, &settings(ctx).0.verify_options()).await;
     if json {
         outln!(
             "{}",
@@ -266,7 +242,7 @@ pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {
             let c = runtime()?.block_on(didfile::check_did_file(
                 &h,
                 did.as_ref(),
-                &HttpOptions::from_context(ctx),
+                &Resolved::new(ctx, None).http,
             ));
             if json {
                 outln!("{}", serde_json::to_string_pretty(&c).context("json")?);

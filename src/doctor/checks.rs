@@ -4,8 +4,7 @@ use super::tls::{self, Upgrade};
 use super::{CheckId, Inputs};
 use crate::finding::{Finding, Level};
 use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
-use crate::identity::{Did, Handle, VerifyOptions};
-use crate::secret::Secret;
+use crate::identity::{Did, Handle};
 use std::time::Duration;
 
 pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
@@ -27,7 +26,7 @@ pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
 }
 
 fn hostname(i: &Inputs) -> Result<String, Vec<Finding>> {
-    i.hostname.clone().ok_or_else(|| {
+    i.settings.hostname.clone().ok_or_else(|| {
         vec![
             Finding::fail("PDS_HOSTNAME is not set, so there is no public name to check")
                 .fix("set it in the Basics step (or pds-wizard env set PDS_HOSTNAME=…)"),
@@ -38,7 +37,7 @@ fn hostname(i: &Inputs) -> Result<String, Vec<Finding>> {
 /// The public name and a client for it (honouring --connect-to and --ca-file).
 fn public_client(i: &Inputs) -> Result<(String, reqwest::Client), Vec<Finding>> {
     let host = hostname(i)?;
-    let c = client(&i.http, &host).map_err(|e| vec![Finding::fail(e)])?;
+    let c = client(&i.settings.http, &host).map_err(|e| vec![Finding::fail(e)])?;
     Ok((host, c))
 }
 
@@ -46,7 +45,7 @@ fn public_client(i: &Inputs) -> Result<(String, reqwest::Client), Vec<Finding>> 
 fn local(i: &Inputs) -> HttpOptions {
     HttpOptions {
         connect_to: None,
-        ..i.http.clone()
+        ..i.settings.http.clone()
     }
 }
 
@@ -54,7 +53,7 @@ fn env(i: &Inputs) -> Vec<Finding> {
     let Some(doc) = &i.doc else {
         return vec![Finding::fail(format!(
             "cannot read {}: {}",
-            i.env_file.display(),
+            i.settings.env_file.display(),
             i.doc_error.as_deref().unwrap_or("unknown error")
         ))
         .fix("run with sudo, or point --env-file at the PDS's pds.env")];
@@ -66,7 +65,7 @@ fn env(i: &Inputs) -> Vec<Finding> {
     if f.is_empty() {
         f.push(Finding::pass(format!(
             "{} has every required key, valid values, and mode 0600",
-            i.env_file.display()
+            i.settings.env_file.display()
         )));
     }
     f
@@ -91,7 +90,7 @@ async fn command(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, 
 }
 
 async fn service(i: &Inputs) -> Vec<Finding> {
-    let t = i.http.timeout;
+    let t = i.settings.http.timeout;
     if let Some((true, _)) = command("systemctl", &["cat", "pds.service"], t).await {
         return match command("systemctl", &["is-active", "pds"], t).await {
             Some((true, _)) => vec![Finding::pass("the pds systemd unit is active")],
@@ -129,7 +128,7 @@ async fn service(i: &Inputs) -> Vec<Finding> {
 }
 
 async fn health(i: &Inputs) -> Vec<Finding> {
-    let url = format!("{}/xrpc/_health", i.local_url);
+    let url = format!("{}/xrpc/_health", i.settings.local_url);
     let c = match client(&local(i), "") {
         Ok(c) => c,
         Err(e) => return vec![Finding::fail(e)],
@@ -161,7 +160,7 @@ async fn dns(i: &Inputs) -> Vec<Finding> {
         Err(f) => return f,
     };
     let mut out = Vec::new();
-    let host_addrs = match crate::identity::dns::addresses(&host, &i.dns).await {
+    let host_addrs = match crate::identity::dns::addresses(&host, &i.settings.dns).await {
         Ok(a) => a,
         Err(e) => return vec![Finding::fail(e)],
     };
@@ -194,7 +193,7 @@ async fn dns(i: &Inputs) -> Vec<Finding> {
         .unwrap_or_else(|| vec![host.clone()]);
     for d in domains {
         let probe = format!("pds-wizard-wildcard-check.{d}");
-        match crate::identity::dns::addresses(&probe, &i.dns).await {
+        match crate::identity::dns::addresses(&probe, &i.settings.dns).await {
             Ok(a) if a.is_empty() => out.push(
                 Finding::fail(format!("no wildcard record *.{d}: {probe} does not resolve"))
                     .why(format!("handles like alice.{d} are proven over HTTPS at their own name; without *.{d} they show \"Invalid Handle\""))
@@ -257,7 +256,14 @@ async fn https(i: &Inputs) -> Vec<Finding> {
         ),
         Err(e) => return vec![explain_https_error(&host, &e)],
     }
-    match tls::connect(&host, 443, i.http.connect_to, i.http.timeout).await {
+    match tls::connect(
+        &host,
+        443,
+        i.settings.http.connect_to,
+        i.settings.http.timeout,
+    )
+    .await
+    {
         Ok((_, der)) => match tls::not_after(&der) {
             Some(t) => {
                 let days = (t - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
@@ -373,7 +379,7 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
         Err(f) => return f,
     };
     let path = "/xrpc/com.atproto.sync.subscribeRepos";
-    match tls::websocket(&host, 443, i.http.connect_to, path, i.websocket_hold, i.http.timeout).await {
+    match tls::websocket(&host, 443, i.settings.http.connect_to, path, i.websocket_hold, i.settings.http.timeout).await {
         Ok(Upgrade::StayedOpen) => vec![Finding::pass(format!(
             "the firehose upgrades to a websocket and stays open ({:.0} s watched)",
             i.websocket_hold.as_secs_f64()
@@ -420,7 +426,7 @@ async fn email(i: &Inputs) -> Vec<Finding> {
         Ok(s) => s,
         Err(e) => return vec![Finding::fail(e.to_string()).fix("correct it in the Email step")],
     };
-    let report = crate::email::send::probe(&settings, &i.send).await;
+    let report = crate::email::send::probe(&settings, &i.settings.send).await;
     let mut out = problems;
     out.push(report.finding);
     out.extend(report.notes);
@@ -428,16 +434,20 @@ async fn email(i: &Inputs) -> Vec<Finding> {
 }
 
 async fn handles(i: &Inputs) -> Vec<Finding> {
-    let host = match hostname(i) {
-        Ok(h) => h,
-        Err(f) => return f,
+    // Without a hostname there is no public URL for the DID documents to name.
+    if let Err(f) = hostname(i) {
+        return f;
+    }
+    let accounts = match crate::pds::accounts::list_accounts(
+        &i.settings.local_url,
+        &i.settings.admin_password,
+        &local(i),
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(f) => return vec![f],
     };
-    let password = Secret::new(i.get("PDS_ADMIN_PASSWORD").unwrap_or_default());
-    let accounts =
-        match crate::pds::accounts::list_accounts(&i.local_url, &password, &local(i)).await {
-            Ok(a) => a,
-            Err(f) => return vec![f],
-        };
     let mut targets: Vec<(Handle, Did)> = Vec::new();
     let mut out = Vec::new();
     if i.handles.is_empty() {
@@ -466,15 +476,7 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
             }
         }
     }
-    let opts = VerifyOptions {
-        dns: i.dns.clone(),
-        http: i.http.clone(),
-        plc_url: i.plc_url.clone(),
-        pds_public_url: Some(crate::identity::diddoc::pds_public_url(
-            &host,
-            i.get("PDS_PORT").as_deref(),
-        )),
-    };
+    let opts = i.settings.verify_options();
     let reports = futures::future::join_all(
         targets
             .iter()
@@ -547,7 +549,7 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
             Ok(r) => {
                 out.push(Finding::pass(format!("{u} answers (HTTP {})", r.status().as_u16())));
                 if i.request_crawl {
-                    out.push(request_crawl(&c, u, i.hostname.as_deref()).await);
+                    out.push(request_crawl(&c, u, i.settings.hostname.as_deref()).await);
                 }
             }
             Err(e) => out.push(
@@ -816,7 +818,7 @@ async fn clock(i: &Inputs) -> Vec<Finding> {
         Ok(c) => c,
         Err(e) => return vec![Finding::fail(e)],
     };
-    let url = format!("{}/", i.plc_url);
+    let url = format!("{}/", i.settings.plc_url);
     let sent = time::OffsetDateTime::now_utc().unix_timestamp();
     let r = match c.get(&url).send().await {
         Ok(r) => r,

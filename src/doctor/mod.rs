@@ -6,15 +6,12 @@ mod checks;
 pub mod tls;
 
 use crate::context::Context;
-use crate::email::send::SendOptions;
 use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
-use crate::http::HttpOptions;
-use crate::identity::dns::DnsOptions;
 use crate::identity::Handle;
+use crate::settings::Resolved;
 use crate::target::{ProxyField, Target};
 use serde::Serialize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -192,18 +189,12 @@ pub const CHECKS: &[Check] = &[
 /// Everything the checks read, built once from pds.env and the global flags.
 #[derive(Debug, Clone)]
 pub struct Inputs {
-    pub env_file: PathBuf,
+    /// URLs and options, resolved from the flags and this read of pds.env.
+    pub settings: Resolved,
     /// None when pds.env cannot be read (the env check says why; others do what they can).
     pub doc: Option<Document>,
     pub doc_error: Option<String>,
     pub file_mode: Option<u32>,
-    /// The PDS on this machine: `http://localhost:PDS_PORT` or --pds-url.
-    pub local_url: String,
-    pub hostname: Option<String>,
-    pub http: HttpOptions,
-    pub dns: DnsOptions,
-    pub send: SendOptions,
-    pub plc_url: String,
     /// Handles to check instead of every account.
     pub handles: Vec<Handle>,
     /// Bound for each check as a whole (its network calls have their own, shorter, limits).
@@ -216,34 +207,24 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    pub fn from_context(ctx: &Context, handles: Vec<Handle>) -> Inputs {
-        let (doc, doc_error) = match Document::load(&ctx.env_file) {
+    /// Read pds.env afresh (the doctor checks the file as it is on disk) and resolve the
+    /// flags against it.
+    pub fn load(flags: &Context, handles: Vec<Handle>) -> Inputs {
+        let (settings, doc) = Resolved::load(flags);
+        let (doc, doc_error) = match doc {
             Ok(d) => (Some(d), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        let file_mode = std::fs::metadata(&ctx.env_file).ok().map(|m| {
+        let file_mode = std::fs::metadata(&flags.env_file).ok().map(|m| {
             use std::os::unix::fs::PermissionsExt;
             m.permissions().mode()
         });
-        let get = |k: &str| doc.as_ref().and_then(|d| d.get(k));
         Inputs {
-            env_file: ctx.env_file.clone(),
-            local_url: ctx.pds_url_for(get("PDS_PORT").as_deref()),
-            hostname: get("PDS_HOSTNAME").filter(|h| !h.trim().is_empty()),
-            http: HttpOptions::from_context(ctx),
-            dns: DnsOptions {
-                nameserver: ctx.nameserver,
-                timeout: ctx.timeout,
-            },
-            send: SendOptions {
-                timeout: ctx.timeout,
-                ca_file: ctx.ca_file.clone(),
-            },
-            plc_url: ctx.plc_url_for(get("PDS_DID_PLC_URL").as_deref()),
+            settings,
             handles,
             // One network call may take the whole timeout; a check makes a few in a row.
-            timeout: ctx.timeout * 2 + Duration::from_secs(1),
-            websocket_hold: Duration::from_secs(2).min(ctx.timeout),
+            timeout: flags.timeout * 2 + Duration::from_secs(1),
+            websocket_hold: Duration::from_secs(2).min(flags.timeout),
             request_crawl: false,
             doc,
             doc_error,

@@ -12,6 +12,7 @@ use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
 use super::strings;
+use super::Mode;
 use crate::doctor::CheckId;
 use crate::email::send::{SendOptions, SendReport};
 use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
@@ -26,6 +27,7 @@ use crate::proxy::install::Placement;
 use crate::proxy::render::RenderedFile;
 use crate::proxy::validate::Validation;
 use crate::proxy::ProxyPlan;
+use crate::settings::Resolved;
 use crate::target::{ProxyField, Target};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
@@ -255,18 +257,13 @@ pub struct App {
     pub didfile: DidFileScreen,
     pub proxy: ProxyScreen,
     pub doctor: DoctorScreen,
-    /// The global flags (env file, CA, nameserver, timeouts…), for the doctor's checks.
-    pub context: crate::context::Context,
-    /// Where identity checks look (from the global flags and pds.env).
-    pub verify_options: VerifyOptions,
-    /// The PDS's own URL (for the account list).
-    pub pds_url: String,
+    /// URLs and options from the global flags and pds.env as saved (resolved again when the
+    /// file is saved or reloaded).
+    pub settings: Resolved,
     /// Why an answer could not be applied, by key (from `recompute` and from screens that
     /// could not produce a value at all).
     pub errors: BTreeMap<String, String>,
     blocked: BTreeMap<String, String>,
-    /// Timeout and extra CA for test sends (from the global flags).
-    pub send_options: SendOptions,
     pub modal: Option<Modal>,
     pub status: Option<(Level, String)>,
     /// The last save's outcome, shown on Review.
@@ -404,9 +401,17 @@ impl App {
         Some(note)
     }
 
-    pub fn new(base: Document, env_path: PathBuf, draft: Option<Draft>) -> App {
+    /// The wizard on `base` (pds.env as read), with the settings resolved from it. In a
+    /// demo, proxy configs are written under the sandbox that holds pds.env.
+    pub fn new(base: Document, settings: Resolved, mode: Mode) -> App {
         let basics = Basics::new(&base);
         let email = EmailScreen::new(&base);
+        let env_path = settings.env_file.clone();
+        let demo = mode != Mode::Normal;
+        let proxy_root = match env_path.parent() {
+            Some(sandbox) if demo => sandbox.to_path_buf(),
+            _ => PathBuf::from("/"),
+        };
         let mut app = App {
             env_path,
             working: base.clone(),
@@ -420,29 +425,11 @@ impl App {
             email,
             handle: HandleScreen::new(),
             didfile: DidFileScreen::new(),
-            proxy: ProxyScreen::new(std::path::Path::new("/")),
+            proxy: ProxyScreen::new(&proxy_root),
             doctor: DoctorScreen::new(),
-            context: crate::context::Context::default(),
-            verify_options: VerifyOptions {
-                dns: crate::identity::dns::DnsOptions {
-                    nameserver: None,
-                    timeout: crate::context::DEFAULT_TIMEOUT,
-                },
-                http: crate::http::HttpOptions {
-                    timeout: crate::context::DEFAULT_TIMEOUT,
-                    ca_file: None,
-                    connect_to: None,
-                },
-                plc_url: "https://plc.directory".into(),
-                pds_public_url: None,
-            },
-            pds_url: "http://localhost:3000".into(),
+            settings,
             errors: BTreeMap::new(),
             blocked: BTreeMap::new(),
-            send_options: SendOptions {
-                timeout: crate::context::DEFAULT_TIMEOUT,
-                ca_file: None,
-            },
             modal: None,
             status: None,
             save_result: None,
@@ -451,7 +438,7 @@ impl App {
             spinner: 0,
             codes: None,
             ended_by: None,
-            demo: false,
+            demo,
             demo_standins: None,
             data_dir: None,
             saved_answers: Default::default(),
@@ -459,10 +446,19 @@ impl App {
             answers_due: false,
         };
         app.recompute();
-        if let Some(d) = draft {
-            app.modal = Some(Modal::RestoreDraft(d));
-        }
         app
+    }
+
+    /// Offer to restore the answers a quit left behind.
+    pub fn offer_draft(&mut self, draft: Draft) {
+        self.modal = Some(Modal::RestoreDraft(draft));
+    }
+
+    /// pds.env as it now is on disk (saved or reloaded): the settings follow it.
+    fn set_base(&mut self, doc: Document) {
+        self.settings = Resolved::new(&self.settings.flags, Some(&doc));
+        self.base = doc;
+        self.recompute();
     }
 
     pub fn has_unsaved(&self) -> bool {
@@ -668,9 +664,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let email_changed = [URL_KEY, FROM_KEY]
                 .iter()
                 .any(|k| app.base.get(k) != doc.get(k));
-            app.base = doc;
             app.answers.retain(|k, _| rejected.contains(k));
-            app.recompute();
+            app.set_base(doc);
             let mut msg = format!("Saved {}.", app.env_path.display());
             if let Some(b) = report.backup {
                 msg.push_str(&format!(" Backup: {}.", b.display()));
@@ -691,8 +686,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Reloaded(Ok(doc)) => {
-            app.base = doc;
-            app.recompute();
+            app.set_base(doc);
             app.save_result = Some((
                 Level::Info,
                 "Reloaded pds.env from disk; your answers are applied on top. Review, then save."
@@ -988,7 +982,7 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                                 ticket: job.ticket,
                                 handle,
                                 did: app.didfile.did().ok(),
-                                options: app.verify_options.http.clone(),
+                                options: app.settings.http.clone(),
                             }]
                         }
                         Ok(_) => vec![],
@@ -1149,10 +1143,8 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
         app.handle.refresh_findings();
         return vec![Effect::LoadAccounts {
             ticket: job.ticket,
-            pds_url: app.pds_url.clone(),
-            admin_password: crate::secret::Secret::new(
-                app.base.get("PDS_ADMIN_PASSWORD").unwrap_or_default(),
-            ),
+            pds_url: app.settings.local_url.clone(),
+            admin_password: app.settings.admin_password.clone(),
         }];
     }
     vec![]
@@ -1404,7 +1396,7 @@ fn start_test_send(app: &mut App) -> Vec<Effect> {
                 ticket: job.ticket,
                 settings: Box::new(settings),
                 to,
-                options: app.send_options.clone(),
+                options: app.settings.send.clone(),
             }]
         }
         Ok(_) => {
@@ -1430,7 +1422,7 @@ fn start_verify(app: &mut App) -> Vec<Effect> {
                 ticket: job.ticket,
                 handle,
                 did,
-                options: Box::new(app.verify_options.clone()),
+                options: Box::new(app.settings.verify_options()),
             }]
         }
         Err(e) => {

@@ -58,11 +58,25 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
         Mode::Demo { stand_ins: true } => Some(start_lab(&env_path, &mut ctx)?),
         _ => None,
     };
-    let ctx = &ctx;
     let doc = load(&env_path)?;
-    let draft = draft::load(&env_path);
-    let mut app = App::new(doc, env_path.clone(), draft);
-    app.context = ctx.clone();
+    if demo {
+        // The demo writes proxy configs into its sandbox, never into /etc.
+        if let Some(sandbox) = env_path.parent() {
+            for d in [
+                "etc/nginx/sites-available",
+                "etc/caddy",
+                "etc/traefik/dynamic",
+            ] {
+                std::fs::create_dir_all(sandbox.join(d))
+                    .with_context(|| format!("cannot create {}", sandbox.join(d).display()))?;
+            }
+        }
+    }
+    let settings = crate::settings::Resolved::new(&ctx, Some(&doc));
+    let mut app = App::new(doc, settings, mode);
+    if let Some(d) = draft::load(&env_path) {
+        app.offer_draft(d);
+    }
     // Filled in below, once the proxy form has its root (setting the root resets it).
     let saved = match crate::answers::load(&crate::answers::path_for(&env_path)) {
         Ok(a) => a,
@@ -77,38 +91,6 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
     if demo {
         app.demo_standins = Some(lab.as_ref().map(|l| l.standins.clone()).unwrap_or_default());
     }
-    if demo {
-        // The demo writes proxy configs into its sandbox, never into /etc.
-        if let Some(sandbox) = env_path.parent() {
-            for d in [
-                "etc/nginx/sites-available",
-                "etc/caddy",
-                "etc/traefik/dynamic",
-            ] {
-                std::fs::create_dir_all(sandbox.join(d))
-                    .with_context(|| format!("cannot create {}", sandbox.join(d).display()))?;
-            }
-            app.set_proxy_root(sandbox);
-            app.demo = true;
-        }
-    }
-    app.send_options = crate::email::send::SendOptions {
-        timeout: ctx.timeout,
-        ca_file: ctx.ca_file.clone(),
-    };
-    let base = &app.base;
-    app.pds_url = ctx.pds_url_for(base.get("PDS_PORT").as_deref());
-    app.verify_options = crate::identity::VerifyOptions {
-        dns: crate::identity::dns::DnsOptions {
-            nameserver: ctx.nameserver,
-            timeout: ctx.timeout,
-        },
-        http: crate::http::HttpOptions::from_context(ctx),
-        plc_url: ctx.plc_url_for(base.get("PDS_DID_PLC_URL").as_deref()),
-        pds_public_url: base
-            .get("PDS_HOSTNAME")
-            .map(|h| crate::identity::diddoc::pds_public_url(&h, base.get("PDS_PORT").as_deref())),
-    };
     if let Some(lab) = &lab {
         app.data_dir = lab.pds_data_dir();
     }
@@ -471,7 +453,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 pds_url,
                 admin_password,
             } => {
-                let http = app.verify_options.http.clone();
+                let http = app.settings.http.clone();
                 let tx = runner.tx.clone();
                 runner.runtime.spawn(async move {
                     let r =
@@ -538,7 +520,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
             } => {
                 // The server's own check can be slow (Traefik starts up): a floor of 10 s.
                 let timeout = app
-                    .verify_options
+                    .settings
                     .http
                     .timeout
                     .max(std::time::Duration::from_secs(10));
@@ -575,7 +557,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
                 vec![]
             }
             Effect::RequestCrawl { ticket } => {
-                let mut inputs = crate::doctor::Inputs::from_context(&app.context, vec![]);
+                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
                 inputs.request_crawl = true;
                 let check = crate::doctor::CheckId::Crawlers.check();
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
@@ -587,7 +569,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
             Effect::RunDoctor { ticket, checks } => {
                 // Read pds.env afresh: the doctor checks the file as it is on disk.
                 let inputs =
-                    std::sync::Arc::new(crate::doctor::Inputs::from_context(&app.context, vec![]));
+                    std::sync::Arc::new(crate::doctor::Inputs::load(&app.settings.flags, vec![]));
                 let checks: Vec<&'static crate::doctor::Check> =
                     checks.iter().map(|id| id.check()).collect();
                 let tx = runner.tx.clone();

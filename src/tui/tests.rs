@@ -11,12 +11,33 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use std::path::PathBuf;
 
+/// An app on `text` as /pds/pds.env, with the default flags, offering `draft`.
+fn app_on(text: &str, draft: Option<crate::tui::draft::Draft>) -> App {
+    let doc = Document::parse(text);
+    let flags = crate::context::Context {
+        env_file: PathBuf::from("/pds/pds.env"),
+        ..Default::default()
+    };
+    let settings = crate::settings::Resolved::new(&flags, Some(&doc));
+    let mut a = App::new(doc, settings, crate::tui::Mode::Normal);
+    if let Some(d) = draft {
+        a.offer_draft(d);
+    }
+    a
+}
+
 fn app() -> App {
-    App::new(
-        Document::parse(crate::demo::DEMO_ENV),
-        PathBuf::from("/pds/pds.env"),
-        None,
-    )
+    app_on(crate::demo::DEMO_ENV, None)
+}
+
+#[test]
+fn settings_follow_pds_env_as_it_is_on_disk() {
+    let mut a = app();
+    assert_eq!(a.settings.local_url, "http://localhost:3000");
+    let doc = Document::parse(&format!("{}PDS_PORT=2999\n", crate::demo::DEMO_ENV));
+    update(&mut a, Action::Reloaded(Ok(doc)));
+    assert_eq!(a.settings.local_url, "http://localhost:2999");
+    assert_eq!(a.settings.env_file, PathBuf::from("/pds/pds.env"));
 }
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -235,11 +256,7 @@ fn a_draft_is_offered_back_and_restored() {
         .into(),
         retype: vec![],
     };
-    let mut a = App::new(
-        Document::parse(crate::demo::DEMO_ENV),
-        PathBuf::from("/pds/pds.env"),
-        Some(draft),
-    );
+    let mut a = app_on(crate::demo::DEMO_ENV, Some(draft));
     assert!(matches!(a.modal, Some(Modal::RestoreDraft(_))));
     let shown = text(&screen(&a, 80, 24));
     assert!(shown.contains("changed on disk"), "{shown}");
@@ -252,11 +269,7 @@ fn a_draft_is_offered_back_and_restored() {
     );
 
     let draft2 = a.draft();
-    let mut b = App::new(
-        Document::parse(crate::demo::DEMO_ENV),
-        PathBuf::from("/pds/pds.env"),
-        Some(draft2),
-    );
+    let mut b = app_on(crate::demo::DEMO_ENV, Some(draft2));
     assert!(matches!(
         key(&mut b, KeyCode::Char('n')).as_slice(),
         [Effect::DeleteDraft(_)]
@@ -293,11 +306,7 @@ fn a_draft_never_holds_a_secret_and_says_what_to_type_again() {
     assert!(!d.answers.contains_key("PDS_EMAIL_SMTP_URL"));
 
     // Restoring says what must be typed again, in the prompt and after.
-    let mut b = App::new(
-        Document::parse(crate::demo::DEMO_ENV),
-        PathBuf::from("/pds/pds.env"),
-        Some(d),
-    );
+    let mut b = app_on(crate::demo::DEMO_ENV, Some(d));
     let shown = text(&screen(&b, 100, 30));
     assert!(shown.contains("type again"), "{shown}");
     assert!(shown.contains("PDS_ADMIN_PASSWORD"), "{shown}");
