@@ -166,7 +166,7 @@ pub fn path_for(env_file: &Path) -> PathBuf {
 /// without a password (the local sendmail, a relay that trusts this host) is plain
 /// configuration and stays.
 fn secret_key(key: &str, value: &str) -> bool {
-    crate::secret::mask_value(key, value) != value
+    crate::envfile::sensitive::mask_value(key, value) != value
 }
 
 impl Answers {

@@ -120,7 +120,7 @@ pub struct Ca {
 
 /// Make a CA (90 days) and a leaf for `sans` in `dir` with openssl.
 pub fn make_ca(dir: &Path, sans: &str) -> Result<Ca, String> {
-    let openssl = crate::proxy::validate::find_tool("openssl")
+    let openssl = crate::fsutil::find_tool("openssl")
         .ok_or_else(|| "openssl is not installed (Debian: apt install openssl)".to_string())?;
     std::fs::write(
         dir.join("leaf.ext"),
@@ -421,7 +421,7 @@ impl Lab {
         zone: &str,
         ca: Option<&Ca>,
     ) -> Result<(), String> {
-        let node = crate::proxy::validate::find_tool("node")
+        let node = crate::fsutil::find_tool("node")
             .ok_or("node is not installed (Debian: apt install nodejs npm; then scripts/demo)")?;
         let modules = pds_modules().ok_or(
             "the PDS's npm modules are not installed (scripts/demo installs them, or set PDS_WIZARD_PDS_MODULES)",
@@ -537,7 +537,7 @@ impl Lab {
     }
 
     fn start_dns(&mut self, host: &str, zone: &str) -> Result<(), String> {
-        let nsd = crate::proxy::validate::find_tool("nsd")
+        let nsd = crate::fsutil::find_tool("nsd")
             .ok_or("nsd is not installed (Debian: apt install nsd)")?;
         let dir = self.dir.join("dns");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -563,7 +563,7 @@ impl Lab {
 
     fn start_nginx(&mut self, doc: &Document, ca: &Ca) -> Result<(), String> {
         use crate::proxy::{plan_from_env, render, validate, PlanAnswers, PlanError, Server};
-        let nginx = validate::find_tool("nginx")
+        let nginx = crate::fsutil::find_tool("nginx")
             .ok_or("nginx is not installed (Debian: apt install nginx)")?;
         let dir = self.dir.join("nginx");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

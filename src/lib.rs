@@ -16,5 +16,6 @@ pub mod pds;
 pub mod proxy;
 pub mod secret;
 pub mod settings;
+pub mod smtp_url;
 pub mod target;
 pub mod tui;

@@ -294,7 +294,7 @@ fn validate_runs_each_servers_own_check() {
     assert!(t.contains("Caddy refuses it") && t.contains("nope"), "{t}");
 
     // Traefik (when installed): a router pointing at a missing service is disabled.
-    if pds_wizard::proxy::validate::find_tool("traefik").is_some() {
+    if pds_wizard::fsutil::find_tool("traefik").is_some() {
         let t_file = d.path().join("dyn.toml");
         std::fs::write(
             &t_file,

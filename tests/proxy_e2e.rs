@@ -502,7 +502,7 @@ async fn caddy_shares_the_pds_hostname_and_asks_the_pds_before_issuing() {
 
 #[tokio::test]
 async fn traefik_in_front_of_the_real_pds() {
-    let Some(traefik) = pds_wizard::proxy::validate::find_tool("traefik") else {
+    let Some(traefik) = pds_wizard::fsutil::find_tool("traefik") else {
         // scripts/test installs it; a bare `cargo test` may not have it.
         eprintln!("traefik is not installed: skipping the live Traefik run");
         assert!(

@@ -121,7 +121,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
                     "value": v.as_ref().and_then(|_| shown_value(&doc, k)),
                     "line": line,
                     "known": catalogue::pds_reads(k),
-                    "secret": crate::secret::is_secret_key(k),
+                    "secret": crate::envfile::sensitive::is_secret_key(k),
                     "group": info.map(|i| i.group.label()),
                 })
             })
@@ -227,7 +227,8 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
     }
     // A secret key, or a value the masking rule would hide (a URL with a password).
     if raw != "-"
-        && (crate::secret::is_secret_key(key) || crate::secret::mask_value(key, raw) != raw)
+        && (crate::envfile::sensitive::is_secret_key(key)
+            || crate::envfile::sensitive::mask_value(key, raw) != raw)
     {
         bail!(
             "{key} holds a secret: give it on standard input, not on the command line where other users can read it in the process list:\n    printf '%s\\n' \"$VALUE\" | pds-wizard env set {key}=-"

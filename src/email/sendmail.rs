@@ -18,7 +18,7 @@ pub fn locate(s: &SmtpSettings) -> Result<PathBuf, Finding> {
         let p = PathBuf::from(path);
         is_executable(&p).then_some(p)
     } else {
-        crate::proxy::validate::find_tool(path)
+        crate::fsutil::find_tool(path)
     };
     found.ok_or_else(|| {
         Finding::fail(format!("no sendmail program at {path}"))

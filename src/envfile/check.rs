@@ -2,6 +2,7 @@
 
 use super::catalogue;
 use super::readers::Reading;
+use super::sensitive;
 use super::{encode_value, Document, GOAT_KEY};
 use crate::finding::{Finding, Level};
 use crate::secret;
@@ -13,7 +14,7 @@ const READERS: [&str; 3] = ["docker compose", "bash (pdsadmin)", "systemd"];
 /// the first character at which it parts from docker compose's (the PDS's) reading, and
 /// a URL keeps its non-secret parts (the host each reader would use).
 fn describe_readings(key: &str, raw: &str, readings: &[Reading; 3]) -> Vec<String> {
-    let hidden = secret::is_secret_key(key);
+    let hidden = sensitive::is_secret_key(key);
     let reference = readings
         .iter()
         .zip(READERS)
@@ -36,12 +37,12 @@ fn describe_readings(key: &str, raw: &str, readings: &[Reading; 3]) -> Vec<Strin
                 };
                 format!(
                     "{who} reads {} ({} characters{parts})",
-                    secret::mask_reading(key, value, raw),
+                    sensitive::mask_reading(key, value, raw),
                     value.chars().count()
                 )
             }
             Reading::Value { value, .. } => {
-                format!("{who} reads {:?}", secret::mask_reading(key, value, raw))
+                format!("{who} reads {:?}", sensitive::mask_reading(key, value, raw))
             }
             Reading::Other(why) if hidden => why.masked(),
             Reading::Other(why) => secret::mask_urls_in(&why.to_string()),
@@ -102,7 +103,7 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
             });
             let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
                 _ if invalid => format!("Correct the value (see the other finding for {key}), then write it with `pds-wizard env set`; it picks a quoting all three read alike."),
-                Some(Ok(enc)) if secret::is_secret_key(&key) || secret::mask_urls_in(&enc) != enc => {
+                Some(Ok(enc)) if sensitive::is_secret_key(&key) || secret::mask_urls_in(&enc) != enc => {
                     format!("Rewrite it with `pds-wizard env set {key}=-` (value on stdin); it picks a quoting all three read alike.")
                 }
                 Some(Ok(enc)) => format!("Write it as: {key}={enc}"),

@@ -1,16 +1,17 @@
 //! How values and lines are shown to a person: secrets masked, everything else as is.
 
 use super::catalogue::Sensitivity;
+use super::sensitive;
 use super::Document;
 use crate::secret::{self, MASK};
 use similar::{ChangeTag, TextDiff};
 
 /// The value the PDS reads for `key` in `doc`, as it may be shown: masked knowing the
-/// line it came from (see `secret::mask_reading`). None when `key` has no plain value.
+/// line it came from (see `sensitive::mask_reading`). None when `key` has no plain value.
 pub fn shown_value(doc: &Document, key: &str) -> Option<String> {
     let value = doc.get(key)?;
     let raw = doc.raw_value(key).unwrap_or_default();
-    Some(secret::mask_reading(key, &value, &raw))
+    Some(sensitive::mask_reading(key, &value, &raw))
 }
 
 /// The name a line assigns, read leniently: malformed lines (unbalanced quotes, spaces
@@ -62,7 +63,7 @@ pub fn masked_lines<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
             continue;
         };
         let (head, value) = text.split_at(at);
-        let shown = match secret::sensitivity(name) {
+        let shown = match sensitive::sensitivity(name) {
             Sensitivity::Secret if value.trim().is_empty() => value.to_string(),
             Sensitivity::Secret => MASK.to_string(),
             Sensitivity::UrlPassword if value.trim().is_empty() => value.to_string(),

@@ -7,6 +7,7 @@ mod check;
 pub mod display;
 mod init;
 pub mod readers;
+pub mod sensitive;
 
 pub use check::check;
 pub use init::{init_document, init_file};
@@ -185,11 +186,11 @@ impl Document {
         for line in &self.lines {
             let Some(key) = line.key() else { continue };
             if let Some((_, raw)) = line.text.split_once('=') {
-                crate::secret::remember_value(&key, raw);
+                crate::envfile::sensitive::remember_value(&key, raw);
             }
             for r in line.readings() {
                 if let Some(v) = r.value() {
-                    crate::secret::remember_value(&key, v);
+                    crate::envfile::sensitive::remember_value(&key, v);
                 }
             }
         }

@@ -49,19 +49,6 @@ pub fn detect(path: &Path, text: &str) -> Option<Server> {
     None
 }
 
-/// Find a program on PATH, and in the sbin directories sudo or cron may leave out.
-pub fn find_tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            p.metadata()
-                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-}
-
 /// A private scratch directory, removed on drop.
 struct Scratch(PathBuf);
 
@@ -173,7 +160,7 @@ pub fn nginx_harness(dir: &Path, main: &Path, snippets: &[PathBuf]) -> String {
 }
 
 async fn nginx(main: &Path, snippets: &[PathBuf], timeout: Duration) -> Validation {
-    let Some(tool) = find_tool("nginx") else {
+    let Some(tool) = crate::fsutil::find_tool("nginx") else {
         return not_installed(Server::Nginx);
     };
     let scratch = match Scratch::new() {
@@ -244,7 +231,7 @@ async fn nginx(main: &Path, snippets: &[PathBuf], timeout: Duration) -> Validati
 }
 
 async fn caddy(main: &Path, timeout: Duration) -> Validation {
-    let Some(tool) = find_tool("caddy") else {
+    let Some(tool) = crate::fsutil::find_tool("caddy") else {
         return not_installed(Server::Caddy);
     };
     let scratch = match Scratch::new() {
@@ -317,7 +304,7 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 async fn traefik(main: &Path, timeout: Duration) -> Validation {
-    let Some(tool) = find_tool("traefik") else {
+    let Some(tool) = crate::fsutil::find_tool("traefik") else {
         return not_installed(Server::Traefik);
     };
     let scratch = match Scratch::new() {
@@ -471,7 +458,7 @@ async fn traefik(main: &Path, timeout: Duration) -> Validation {
 /// A throwaway self-signed certificate (openssl), for checking a config whose real
 /// certificate does not exist yet.
 async fn stand_in_cert(dir: &Path, timeout: Duration) -> Option<(PathBuf, PathBuf)> {
-    let tool = find_tool("openssl")?;
+    let tool = crate::fsutil::find_tool("openssl")?;
     let (cert, key) = (dir.join("stand-in.pem"), dir.join("stand-in.key"));
     let (ok, _) = run(
         Command::new(tool)

@@ -34,7 +34,7 @@ impl Draft {
         let mut kept = BTreeMap::new();
         let mut retype = Vec::new();
         for (key, value) in answers {
-            if crate::secret::mask_value(key, value) == *value {
+            if crate::envfile::sensitive::mask_value(key, value) == *value {
                 kept.insert(key.clone(), value.clone());
                 continue;
             }
@@ -87,7 +87,8 @@ impl Draft {
 fn url_without_password(key: &str, url: &str) -> Option<String> {
     // A broken URL may have pieces of its password anywhere (a `?` in it makes them query
     // options): nothing of it is kept.
-    if crate::secret::sensitivity(key) != crate::envfile::catalogue::Sensitivity::UrlPassword
+    if crate::envfile::sensitive::sensitivity(key)
+        != crate::envfile::catalogue::Sensitivity::UrlPassword
         || !crate::secret::is_clean_url(url)
     {
         return None;
@@ -95,7 +96,7 @@ fn url_without_password(key: &str, url: &str) -> Option<String> {
     let mut s = crate::email::parse(url).ok()?;
     s.password = crate::secret::Secret::default();
     let without = crate::email::compose(&s).ok()?;
-    (crate::secret::mask_value(key, &without) == without).then_some(without)
+    (crate::envfile::sensitive::mask_value(key, &without) == without).then_some(without)
 }
 
 use crate::fsutil::state_dir;

@@ -72,7 +72,7 @@ pub fn restore_draft(d: &super::draft::Draft, changed: bool) -> String {
 pub fn retype_list(keys: &[String]) -> String {
     let words: Vec<String> = keys
         .iter()
-        .map(|k| match crate::secret::sensitivity(k) {
+        .map(|k| match crate::envfile::sensitive::sensitivity(k) {
             crate::envfile::catalogue::Sensitivity::UrlPassword => format!("the password in {k}"),
             _ => k.clone(),
         })

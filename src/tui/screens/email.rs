@@ -80,8 +80,8 @@ impl EmailScreen {
         let (host, port, username) = if clean {
             (s.host.clone(), port, s.username.clone())
         } else {
-            crate::secret::remember_value(URL_KEY, &url);
-            crate::secret::remember_value(URL_KEY, raw);
+            crate::envfile::sensitive::remember_value(URL_KEY, &url);
+            crate::envfile::sensitive::remember_value(URL_KEY, raw);
             let port = if crate::secret::scrub(&port) == port {
                 port
             } else {
