@@ -637,7 +637,7 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
         SmtpUrl => {
             // One judge of SMTP URLs: the email module reads them as nodemailer does.
             out.extend(
-                crate::email::url_findings(value)
+                crate::smtp_url::url_findings(value)
                     .into_iter()
                     .filter(|f| f.level >= crate::finding::Level::Warn)
                     .map(|f| Finding {
@@ -651,7 +651,8 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
     out
 }
 
-/// A DNS hostname the PDS can use: no IP, no scheme, at least two labels.
+/// A DNS hostname the PDS can use: the one name rule (`identity::Hostname`), with the
+/// PDS's own words for the two mistakes operators make (a URL, an IP address).
 pub fn check_hostname(value: &str) -> Result<(), String> {
     if value.contains("://") || value.contains('/') {
         return Err(format!("{value:?} is a URL; give only the host name"));
@@ -661,37 +662,9 @@ pub fn check_hostname(value: &str) -> Result<(), String> {
             "{value:?} is an IP address; the PDS needs a DNS name"
         ));
     }
-    if value.len() > 253 {
-        return Err("is longer than 253 characters".into());
-    }
-    let labels: Vec<&str> = value.split('.').collect();
-    if labels.len() < 2 {
-        return Err(format!(
-            "{value:?} has no domain part (expected e.g. pds.example.com)"
-        ));
-    }
-    for l in &labels {
-        if l.is_empty() || l.len() > 63 {
-            return Err(format!("{value:?} has an empty or over-long label"));
-        }
-        if l.starts_with('-')
-            || l.ends_with('-')
-            || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
-            return Err(format!(
-                "label {l:?} may hold only letters, digits and inner hyphens"
-            ));
-        }
-    }
-    if labels
-        .last()
-        .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()))
-    {
-        return Err(format!(
-            "{value:?} ends in a number, not a top-level domain"
-        ));
-    }
-    Ok(())
+    crate::identity::Hostname::parse(value)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 pub fn check_email(value: &str) -> Result<(), String> {
@@ -757,6 +730,11 @@ mod tests {
         assert!(check_hostname("https://pds.example.com").is_err());
         assert!(check_hostname("localhost").is_err());
         assert!(check_hostname("-a.example.com").is_err());
+        // One rule with the proxy step and handles: a top-level domain never starts with a
+        // digit.
+        assert!(check_hostname("pds.example.1com").is_err());
+        assert!(crate::identity::Hostname::parse("pds.example.1com").is_err());
+        assert!(check_hostname("PDS.Example.com").is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub mod didfile;
 pub mod dns;
 pub mod syntax;
 
-pub use syntax::{Did, Handle, HandleError};
+pub use syntax::{Did, Handle, HandleError, Hostname, NameError};
 
 use crate::finding::{Finding, Level};
 use crate::http::HttpOptions;

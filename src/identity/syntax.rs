@@ -5,18 +5,19 @@ use serde::Serialize;
 use std::fmt;
 use thiserror::Error;
 
+/// Why a string is not a DNS name: the one rule for handles and host names alike.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum HandleError {
-    #[error("a handle cannot be empty")]
+pub enum NameError {
+    #[error("a name cannot be empty")]
     Empty,
     #[error("{0:?} has spaces or invisible characters around it")]
     Whitespace(String),
-    #[error("{0:?} is an IP address; a handle is a domain name")]
+    #[error("{0:?} is an IP address; a domain name is needed here")]
     IpAddress(String),
-    #[error("{handle:?} is {len} characters long; a handle has at most 253")]
+    #[error("{handle:?} is {len} characters long; a domain name has at most 253")]
     TooLong { handle: String, len: usize },
     #[error(
-        "{0:?} has no dot: a handle needs a domain and a top-level domain (like alice.example.com)"
+        "{0:?} has no dot: a domain name needs a domain and a top-level domain (like pds.example.com)"
     )]
     NoTld(String),
     #[error("{handle:?} has an empty label (two dots in a row, or a dot at the start or end)")]
@@ -33,9 +34,94 @@ pub enum HandleError {
     DisallowedTld { handle: String, tld: String },
 }
 
+/// Handles are refused for the reasons names are (and one more: a disallowed TLD).
+pub type HandleError = NameError;
+
 /// A syntactically valid handle, lower-cased (handles are case-insensitive).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Handle(String);
+
+/// A DNS host name (the PDS's, a proxy upstream's, a handle domain's wildcard), lower-cased.
+/// The same syntax as a handle, which is a DNS name; what differs is what it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Hostname(String);
+
+impl Hostname {
+    pub fn parse(s: &str) -> Result<Hostname, NameError> {
+        check_name(s)?;
+        Ok(Hostname(s.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Hostname {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The DNS name rule (atproto's handle syntax, which is RFC 1035's with a non-numeric
+/// top-level domain).
+fn check_name(s: &str) -> Result<(), NameError> {
+    use NameError as HandleError;
+    if s.is_empty() {
+        return Err(HandleError::Empty);
+    }
+    if s.trim() != s {
+        return Err(HandleError::Whitespace(s.to_string()));
+    }
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return Err(HandleError::IpAddress(s.to_string()));
+    }
+    let len = s.chars().count();
+    if len > 253 {
+        return Err(HandleError::TooLong {
+            handle: s.to_string(),
+            len,
+        });
+    }
+    let labels: Vec<&str> = s.split('.').collect();
+    if labels.len() < 2 {
+        return Err(HandleError::NoTld(s.to_string()));
+    }
+    for label in &labels {
+        if label.is_empty() {
+            return Err(HandleError::EmptyLabel {
+                handle: s.to_string(),
+            });
+        }
+        if let Some(ch) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Err(HandleError::BadChar {
+                label: label.to_string(),
+                ch,
+            });
+        }
+        if label.len() > 63 {
+            return Err(HandleError::LabelTooLong {
+                label: label.to_string(),
+                len: label.len(),
+            });
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(HandleError::Hyphen {
+                label: label.to_string(),
+            });
+        }
+    }
+    let tld = labels[labels.len() - 1];
+    if tld.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(HandleError::NumericTld {
+            tld: tld.to_string(),
+        });
+    }
+    Ok(())
+}
 
 /// Valid syntax, but refused by the network (atproto spec, "additional restrictions").
 pub const DISALLOWED_TLDS: &[&str] = &[
@@ -51,59 +137,7 @@ pub const DISALLOWED_TLDS: &[&str] = &[
 
 impl Handle {
     pub fn parse(s: &str) -> Result<Handle, HandleError> {
-        if s.is_empty() {
-            return Err(HandleError::Empty);
-        }
-        if s.trim() != s {
-            return Err(HandleError::Whitespace(s.to_string()));
-        }
-        if s.parse::<std::net::IpAddr>().is_ok() {
-            return Err(HandleError::IpAddress(s.to_string()));
-        }
-        let len = s.chars().count();
-        if len > 253 {
-            return Err(HandleError::TooLong {
-                handle: s.to_string(),
-                len,
-            });
-        }
-        let labels: Vec<&str> = s.split('.').collect();
-        if labels.len() < 2 {
-            return Err(HandleError::NoTld(s.to_string()));
-        }
-        for label in &labels {
-            if label.is_empty() {
-                return Err(HandleError::EmptyLabel {
-                    handle: s.to_string(),
-                });
-            }
-            if let Some(ch) = label
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
-            {
-                return Err(HandleError::BadChar {
-                    label: label.to_string(),
-                    ch,
-                });
-            }
-            if label.len() > 63 {
-                return Err(HandleError::LabelTooLong {
-                    label: label.to_string(),
-                    len: label.len(),
-                });
-            }
-            if label.starts_with('-') || label.ends_with('-') {
-                return Err(HandleError::Hyphen {
-                    label: label.to_string(),
-                });
-            }
-        }
-        let tld = labels[labels.len() - 1];
-        if tld.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(HandleError::NumericTld {
-                tld: tld.to_string(),
-            });
-        }
+        check_name(s)?;
         Ok(Handle(s.to_ascii_lowercase()))
     }
 

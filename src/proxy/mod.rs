@@ -9,7 +9,7 @@ pub mod validate;
 
 use crate::envfile::Document;
 use crate::finding::Finding;
-use crate::identity::{Did, Handle};
+use crate::identity::{Did, Handle, Hostname};
 use crate::target::{ProxyField, Target};
 use serde::Serialize;
 use std::fmt;
@@ -217,7 +217,7 @@ impl Upstream {
             bare.parse::<std::net::Ipv6Addr>()
                 .map_err(|_| format!("{s:?}: {host} is not an IPv6 address"))?;
         } else if bare.parse::<IpAddr>().is_err() && bare != "localhost" {
-            Handle::parse(bare)
+            Hostname::parse(bare)
                 .map_err(|e| format!("{s:?}: the host is not a name or address: {e}"))?;
         } else if bare.contains(':') {
             return Err(format!(
@@ -267,7 +267,7 @@ impl Upstream {
 pub struct ProxyPlan {
     pub server: Server,
     /// PDS_HOSTNAME.
-    pub host: Handle,
+    pub host: Hostname,
     /// Whether the PDS hostname also serves an existing website.
     pub host_mode: SiteMode,
     pub upstream: Upstream,
@@ -341,7 +341,7 @@ pub fn plan_from_env(
         .clone()
         .or_else(|| doc.get("PDS_HOSTNAME"))
         .unwrap_or_default();
-    let host = match Handle::parse(host_text.trim()) {
+    let host = match Hostname::parse(host_text.trim()) {
         Ok(h) => Some(h),
         Err(_) if host_text.trim().is_empty() => {
             errors.push(PlanError::new(
@@ -387,7 +387,7 @@ pub fn plan_from_env(
             list.split(',')
                 .filter_map(|d| {
                     let d = d.trim().trim_start_matches('.');
-                    Handle::parse(d).ok().map(|h| h.as_str().to_string())
+                    Hostname::parse(d).ok().map(|h| h.as_str().to_string())
                 })
                 .collect::<Vec<_>>()
         })
@@ -648,7 +648,7 @@ impl ProxyPlan {
         }
         for d in &self.handle_domains {
             let n = d.name.as_str();
-            if d.name == self.host {
+            if d.name.as_str() == self.host.as_str() {
                 out.push(
                     Finding::fail(format!("{n} is the PDS hostname; list it only once"))
                         .about(n)
