@@ -163,6 +163,21 @@ pub struct SaveReport {
     pub pruned: Vec<PathBuf>,
 }
 
+impl SaveReport {
+    /// The one wording of a write: `PATH`, then `; previous version kept as BACKUP` when
+    /// there was one. Each front end puts its own verb in front ("Saved", "Wrote").
+    pub fn describe(&self, path: &Path) -> String {
+        match &self.backup {
+            Some(b) => format!(
+                "{}; previous version kept as {}",
+                path.display(),
+                b.display()
+            ),
+            None => path.display().to_string(),
+        }
+    }
+}
+
 /// Replace `path` with `bytes` atomically. See the module comment. A symlink is written
 /// through (temp file and backup beside its target); a file with other hard links or
 /// without its owner's write permission is refused, since replacing it would break the

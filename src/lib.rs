@@ -2,6 +2,7 @@
 //! knowledge of terminals. The CLI and the TUI are thin front ends over it.
 
 pub mod answers;
+pub mod apply;
 pub mod cli;
 pub mod context;
 pub mod demo;

@@ -100,7 +100,7 @@ fn a_misspelt_key_stops_apply_before_anything_is_written() {
     args.extend(["apply", "--answers", file.to_str().unwrap()]);
     let out = run_cli(&env, &args, "");
     let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains("PDS_CRAWLER is not a key the PDS reads; did you mean PDS_CRAWLERS?"),
         "{text}"
@@ -166,7 +166,7 @@ fn a_secret_in_the_answers_file_is_refused_before_anything_is_written() {
     let before = std::fs::read(&env).unwrap();
     let out = run_cli(&env, &["apply", "--answers", file.to_str().unwrap()], "");
     let said = output_text(&out);
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("PDS_ADMIN_PASSWORD is a secret"), "{said}");
     assert!(!said.contains("hunter2"), "{said}");
     assert_eq!(std::fs::read(&env).unwrap(), before);
@@ -183,8 +183,32 @@ fn answers_that_cannot_be_applied_stop_before_the_first_write() {
     let before = std::fs::read(&env).unwrap();
     let out = run_cli(&env, &["apply", "--answers", file.to_str().unwrap()], "");
     let said = output_text(&out);
-    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("proxy.server"), "{said}");
     assert_eq!(std::fs::read(&env).unwrap(), before, "pds.env was written");
     assert!(!dir.path().join("www/.well-known/atproto-did").exists());
+}
+
+/// A step that cannot be applied (here: the atproto-did file, its web root missing) exits
+/// 3, not the doctor's 2, while the rest is still applied.
+#[test]
+fn a_failed_step_exits_3_and_the_rest_is_applied() {
+    let (dir, env, file) = setup();
+    let www = dir.path().join("www");
+    let gone = dir.path().join("no-such-www");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(&www.display().to_string(), &gone.display().to_string());
+    std::fs::write(&file, text).unwrap();
+    let mut args = QUICK.to_vec();
+    args.extend(["apply", "--answers", file.to_str().unwrap()]);
+    let out = run_cli(&env, &args, "");
+    let said = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("is not a directory"), "{said}");
+    // pds.env and the proxy config were still applied; the doctor still ran.
+    let now = std::fs::read_to_string(&env).unwrap();
+    assert!(now.contains("PDS_HOSTNAME=pds.example.test\n"), "{now}");
+    assert!(dir.path().join("sites-available/pds.conf").exists());
+    assert!(said.contains("The PDS process"), "{said}");
 }

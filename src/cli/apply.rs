@@ -1,16 +1,19 @@
 //! `pds-wizard apply`: replay an answers file without questions — pds.env values, the proxy
-//! config, the atproto-did file — each through the same safe-write path as the wizard, each
-//! change shown as a diff; then the doctor. The shape a fleet tool drives host by host.
+//! config, the atproto-did file — each change shown as a diff, then the doctor. The work is
+//! `crate::apply`'s; this prints it. The shape a fleet tool drives host by host.
 
-use super::{EXIT_ERROR, EXIT_OK};
+use super::EXIT_NOT_APPLIED;
 use crate::answers::{self, Answers};
+use crate::apply::{self, Change, Outcome, Request};
 use crate::context::Context;
-use crate::envfile::display::changed_lines;
 use crate::envfile::Document;
-use crate::identity::{didfile, Did};
+use crate::proxy::install::reload_hint;
 use anyhow::{bail, Result};
 use std::path::Path;
 
+/// Exit codes: the doctor's (0, 1, 2) once everything is applied; 3 when the answers
+/// could not be applied (nothing written when they are invalid; the rest still applied when
+/// one write fails).
 pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool) -> Result<u8> {
     if json {
         bail!("apply prints its changes as text; use its exit code, or `pds-wizard doctor --json` afterwards");
@@ -20,35 +23,39 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
         .unwrap_or_else(|| answers::path_for(&ctx.env_file));
     let a: Answers = match answers::load(&path) {
         Ok(Some(a)) => a,
-        Ok(None) => bail!(
-            "{} does not exist (the wizard writes it beside pds.env; see README \"Answers file\")",
-            path.display()
-        ),
+        Ok(None) => {
+            errln!(
+                "error: {} does not exist (the wizard writes it beside pds.env; see README \"Answers file\")",
+                path.display()
+            );
+            return Ok(EXIT_NOT_APPLIED);
+        }
         Err(e) => {
             errln!("error: {e}");
-            return Ok(EXIT_ERROR);
+            return Ok(EXIT_NOT_APPLIED);
+        }
+    };
+    let doc = if dry_run {
+        Document::load(&ctx.env_file)
+    } else {
+        Document::load_for_edit(&ctx.env_file)
+    };
+    let doc = match doc {
+        Ok(d) => d,
+        Err(e) => {
+            errln!("error: {e}");
+            return Ok(EXIT_NOT_APPLIED);
         }
     };
     // Answers that cannot be applied stop everything before the first write.
-    let proxy = match &a.proxy {
-        None => None,
-        Some(p) => {
-            let server: crate::proxy::Server = match p.server.parse() {
-                Ok(s) => s,
-                Err(e) => {
-                    errln!("error: {}: proxy.server: {e}", path.display());
-                    return Ok(EXIT_ERROR);
-                }
-            };
-            let Some(out) = p.out.clone() else {
-                errln!(
-                    "error: {}: proxy.out is missing: where should the {} config go?",
-                    path.display(),
-                    p.server
-                );
-                return Ok(EXIT_ERROR);
-            };
-            Some((server, out, p.plan_answers()))
+    let changes = match apply::plan(&a, doc) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors {
+                errln!("error: {}: {e}", path.display());
+            }
+            errln!("Nothing was applied.");
+            return Ok(EXIT_NOT_APPLIED);
         }
     };
     outln!(
@@ -60,106 +67,103 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             ""
         }
     );
-    // Every step runs; the exit code is the doctor's, or 2 when a step could not be applied.
-    let mut failed = false;
-
-    // 1. pds.env
-    let mut doc = if dry_run {
-        Document::load(&ctx.env_file)?
-    } else {
-        Document::load_for_edit(&ctx.env_file)?
+    let req = Request {
+        dry_run,
+        // The server's own check can be slow (Traefik starts up): a floor of 10 s.
+        validate_timeout: ctx.timeout.max(std::time::Duration::from_secs(10)),
     };
-    let before = doc.render();
-    for (k, v) in &a.env {
-        // A near miss of a real key was refused when the file was read; anything else
-        // the PDS does not read is written all the same (a plugin's, the operator's own).
-        if !crate::envfile::catalogue::pds_reads(k) {
-            errln!("! pds.env: {k} is not a key the PDS reads");
-        }
-        if let Err(e) = doc.set(k, v) {
-            errln!("✗ pds.env: {k}: {e}");
-            failed = true;
+    let rt = super::runtime()?;
+    let mut failed = false;
+    for change in changes {
+        show(&change, dry_run);
+        let server = match &change {
+            Change::Proxy { plan, .. } => Some(plan.server),
+            _ => None,
+        };
+        let is_env = matches!(change, Change::Env { .. });
+        let outcome = rt.block_on(apply::execute(change, &req));
+        failed |= outcome.failed();
+        match outcome {
+            Outcome::Unchanged(p) => outln!("{}: no change", p.display()),
+            Outcome::WouldWrite(_) | Outcome::Skipped => {}
+            Outcome::Written(p, r) => {
+                if is_env {
+                    outln!(
+                        "Wrote {}. Restart the PDS for it to take effect.",
+                        r.describe(&p)
+                    );
+                } else {
+                    outln!("Wrote {}.", r.describe(&p));
+                }
+            }
+            Outcome::Proxy {
+                validation,
+                written,
+                refused,
+            } => {
+                super::proxy::print_validation(&validation);
+                if refused {
+                    errln!("✗ proxy config not written: fix the failures above.");
+                }
+                for (p, r) in &written {
+                    outln!("Wrote {}.", r.describe(p));
+                }
+                if let (Some(s), false) = (server, written.is_empty()) {
+                    outln!("To load it: {}", reload_hint(s));
+                }
+            }
+            Outcome::Failed { path, error } => errln!("✗ {}: {error}", path.display()),
         }
     }
-    let diff = changed_lines(&before, &doc.render());
-    if diff.is_empty() {
-        outln!("{}: no change", ctx.env_file.display());
-    } else {
-        outln!("{}:", ctx.env_file.display());
-        for l in &diff {
-            outln!("{l}");
-        }
-        if !dry_run {
-            match doc.save() {
-                Ok(r) => {
-                    out!("Wrote {}", ctx.env_file.display());
-                    if let Some(b) = &r.backup {
-                        out!("; previous version kept as {}", b.display());
-                    }
-                    outln!(". Restart the PDS for it to take effect.");
-                }
-                Err(e) => {
-                    errln!("✗ pds.env not written: {e}");
-                    failed = true;
+    // The doctor, on the result.
+    outln!();
+    let code = super::doctor::run(
+        ctx,
+        &super::doctor::Request {
+            only: &[],
+            handles: &a.doctor.handles,
+            request_crawl: false,
+            json: false,
+        },
+    )?;
+    Ok(if failed { EXIT_NOT_APPLIED } else { code })
+}
+
+/// What a change will do, before it is made.
+fn show(change: &Change, dry_run: bool) {
+    match change {
+        Change::Env {
+            path, diff, unread, ..
+        } => {
+            for k in unread {
+                errln!("! pds.env: {k} is not a key the PDS reads");
+            }
+            if !diff.is_empty() {
+                outln!("{}:", path.display());
+                for l in diff {
+                    outln!("{l}");
                 }
             }
         }
-    }
-    // The rest reads pds.env but does not change it: others may save again.
-    doc.unlock();
-
-    // 2. The reverse proxy (planned from pds.env as it is now, or would be).
-    if let Some((server, out, plan)) = &proxy {
-        let code = super::proxy::render_with(
-            ctx,
-            *server,
-            &doc,
-            plan,
-            Some(out),
-            dry_run,
-            false,
-            false,
-            false,
-        )?;
-        failed |= code != EXIT_OK;
-    }
-
-    // 3. The atproto-did file.
-    if let Some(d) = &a.did_file {
-        match (&d.webroot, &d.did) {
-            (Some(root), Some(did)) => match Did::parse(did) {
-                Ok(did) => {
-                    let file = didfile::did_file_path(root);
-                    let same =
-                        std::fs::read_to_string(&file).is_ok_and(|t| t.trim() == did.as_str());
-                    if same {
-                        outln!("{}: no change", file.display());
-                    } else if dry_run {
-                        outln!("{}: would write {}", file.display(), did.as_str());
-                    } else {
-                        match didfile::write_did_file(root, &did) {
-                            Ok(_) => outln!("Wrote {} ({})", file.display(), did.as_str()),
-                            Err(e) => {
-                                errln!("✗ {}: {e}", file.display());
-                                failed = true;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    errln!("✗ did_file.did: {e}");
-                    failed = true;
-                }
-            },
-            _ => outln!(
-                "did_file for {}: no web root or DID given, nothing to write",
-                d.handle
-            ),
+        Change::Proxy {
+            placements,
+            findings,
+            ..
+        } => {
+            for f in findings {
+                errln!("{f}");
+            }
+            super::proxy::print_placements(placements);
+        }
+        Change::DidFile {
+            path,
+            did,
+            changed: true,
+            ..
+        } if dry_run => outln!("{}: would write {}", path.display(), did.as_str()),
+        Change::DidFile { .. } => {}
+        Change::DidFileSkipped { handle } => {
+            outln!("did_file for {handle}: no web root or DID given, nothing to write")
         }
     }
-
-    // 4. The doctor, on the result.
-    outln!();
-    let code = super::doctor::run(ctx, &[], &a.doctor.handles, false, false)?;
-    Ok(if failed { EXIT_ERROR } else { code })
 }

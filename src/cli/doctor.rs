@@ -8,28 +8,31 @@ use anyhow::{anyhow, Result};
 use serde_json::json;
 use std::sync::Arc;
 
+/// What to check, and how to report it.
+pub struct Request<'a> {
+    /// Check names (empty: every check).
+    pub only: &'a [String],
+    /// Handles to check instead of every account.
+    pub handles: &'a [String],
+    /// Also ask each relay to crawl this PDS.
+    pub request_crawl: bool,
+    pub json: bool,
+}
+
 /// Exit codes of `doctor`: 0 all pass, 1 warnings only, 2 any failure.
-pub fn run(
-    ctx: &Context,
-    only: &[String],
-    handles: &[String],
-    request_crawl: bool,
-    json: bool,
-) -> Result<u8> {
-    let checks = select(only).map_err(|e| anyhow!(e))?;
-    let handles = handles
+pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
+    let json = req.json;
+    let checks = select(req.only).map_err(|e| anyhow!(e))?;
+    let handles = req
+        .handles
         .iter()
         .map(|h| Handle::parse(h).map_err(|e| anyhow!("{e}")))
         .collect::<Result<Vec<_>>>()?;
     let mut inputs = Inputs::load(ctx, handles);
-    inputs.request_crawl = request_crawl;
+    inputs.request_crawl = req.request_crawl;
     let inputs = Arc::new(inputs);
     let started = std::time::Instant::now();
-    let results = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run_all(checks, inputs));
+    let results = super::runtime()?.block_on(run_all(checks, inputs));
     let level = overall(&results);
     let elapsed = started.elapsed().as_millis();
     if json {

@@ -305,7 +305,8 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
     doc.set(FROM_KEY, &s.from_address)?;
     let diff = changed_lines(&before, &doc.render());
     let written = !dry_run && !diff.is_empty();
-    let backup = if written { doc.save()?.backup } else { None };
+    let report = if written { Some(doc.save()?) } else { None };
+    let backup = report.as_ref().and_then(|r| r.backup.clone());
     if json {
         outln!(
             "{}",
@@ -325,11 +326,8 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
         outln!("(dry run: nothing written)");
     } else {
         outln!(
-            "Saved {}{}.",
-            ctx.env_file.display(),
-            backup
-                .map(|b| format!("; previous version kept as {}", b.display()))
-                .unwrap_or_default()
+            "Saved {}.",
+            report.unwrap_or_default().describe(&ctx.env_file)
         );
         outln!("Check it with: pds-wizard email test --to you@example.com");
         outln!(
@@ -367,10 +365,7 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
             settings.security.name()
         );
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(test_send(&settings, to, &opts));
+    let report = super::runtime()?.block_on(test_send(&settings, to, &opts));
     let code = if report.finding.level == Level::Fail {
         EXIT_FINDINGS
     } else {

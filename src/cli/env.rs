@@ -295,10 +295,7 @@ fn write_change(
     match report {
         None => outln!("(dry run: nothing written)"),
         Some(r) => {
-            out!("Saved {}", ctx.env_file.display());
-            if let Some(b) = r.backup {
-                out!("; previous version kept as {}", b.display());
-            }
+            out!("Saved {}", r.describe(&ctx.env_file));
             outln!(".\nRestart the PDS for it to take effect: sudo systemctl restart pds");
         }
     }

@@ -51,12 +51,6 @@ pub enum DidFileCmd {
     },
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 fn parse_handle(s: &str) -> Result<Handle> {
     let h = Handle::parse(s).map_err(|e| anyhow!("{e}"))?;
     h.usable().map_err(|e| anyhow!("{e}"))?;
@@ -101,7 +95,7 @@ async fn did_for(ctx: &Context, handle: &Handle, given: &Option<String>) -> Resu
 }
 
 pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
-    let result = runtime()?.block_on(accounts_from_pds(ctx));
+    let result = super::runtime()?.block_on(accounts_from_pds(ctx));
     match result {
         Ok(list) => {
             if json {
@@ -140,7 +134,7 @@ pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
 }
 
 pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
-    let rt = runtime()?;
+    let rt = super::runtime()?;
     match cmd {
         HandleCmd::Record { handle, did } => {
             let h = parse_handle(handle)?;
@@ -239,7 +233,7 @@ pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {
         DidFileCmd::Check { handle, did } => {
             let h = parse_handle(handle)?;
             let did = did.as_deref().map(parse_did).transpose()?;
-            let c = runtime()?.block_on(didfile::check_did_file(
+            let c = super::runtime()?.block_on(didfile::check_did_file(
                 &h,
                 did.as_ref(),
                 &Resolved::new(ctx, None).http,

@@ -34,6 +34,18 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 /// Bad input or an error: nothing was written.
 pub const EXIT_ERROR: u8 = 2;
+/// `apply`: the answers could not be applied (an invalid answers file, a value pds.env
+/// cannot take, a proxy config its server refuses, a write that failed). Distinct from the
+/// doctor's 2 (applied, but a check fails), so a fleet tool can tell the two apart.
+pub const EXIT_NOT_APPLIED: u8 = 3;
+
+/// The one async runtime of a command (two workers: the doctor's checks run side by side).
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -200,7 +212,15 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             handle,
             request_crawl,
             ..
-        } => doctor::run(&ctx, only, handle, *request_crawl, cli.json),
+        } => doctor::run(
+            &ctx,
+            &doctor::Request {
+                only,
+                handles: handle,
+                request_crawl: *request_crawl,
+                json: cli.json,
+            },
+        ),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -122,12 +122,6 @@ impl PlanArgs {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
     match cmd {
         ProxyCmd::Render {
@@ -155,7 +149,7 @@ pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
     }
 }
 
-fn print_validation(v: &Validation) {
+pub(super) fn print_validation(v: &Validation) {
     errln!("{}", v.finding);
     if v.finding.level == Level::Fail && !v.output.is_empty() {
         for l in v.output.lines() {
@@ -186,28 +180,44 @@ fn render_cmd(
         server,
         &doc,
         &args.answers(),
-        out.map(|p| p.as_path()),
-        dry_run,
-        force,
-        no_validate,
-        json,
+        &RenderRequest {
+            out: out.map(|p| p.as_path()),
+            dry_run,
+            force,
+            validate: !no_validate,
+            json,
+        },
     )
 }
 
-/// Plan, render, have the server check it, and (with `out`) diff and write it: `proxy
-/// render`, and `apply` with the answers file's proxy section.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn render_with(
+/// How `proxy render` renders.
+#[derive(Clone, Copy)]
+struct RenderRequest<'a> {
+    /// Diff against and write to this file (None: print the config).
+    out: Option<&'a std::path::Path>,
+    dry_run: bool,
+    /// Write even when the plan or the server's check fails.
+    force: bool,
+    /// Have the server check the config.
+    validate: bool,
+    json: bool,
+}
+
+/// Plan, render, have the server check it, and (with `out`) diff and write it.
+fn render_with(
     ctx: &Context,
     server: Server,
     doc: &Document,
     answers: &PlanAnswers,
-    out: Option<&std::path::Path>,
-    dry_run: bool,
-    force: bool,
-    no_validate: bool,
-    json: bool,
+    req: &RenderRequest,
 ) -> Result<u8> {
+    let RenderRequest {
+        out,
+        dry_run,
+        force,
+        validate,
+        json,
+    } = *req;
     let plan = match plan_from_env(server, doc, answers) {
         Ok(p) => p,
         Err(errors) => {
@@ -219,10 +229,10 @@ pub(crate) fn render_with(
     };
     let findings = plan.findings();
     let files = render(&plan);
-    let validation = if no_validate {
+    let validation = if !validate {
         None
     } else {
-        Some(runtime()?.block_on(validate_plan(
+        Some(super::runtime()?.block_on(validate_plan(
             &plan,
             &files,
             ctx.timeout.max(std::time::Duration::from_secs(10)),
@@ -276,31 +286,14 @@ pub(crate) fn render_with(
                 }
             }
             Some(places) => {
-                for p in places {
-                    if !p.changed() {
-                        outln!("{}: no change", p.path.display());
-                        continue;
-                    }
-                    outln!(
-                        "{}{}:",
-                        p.path.display(),
-                        if p.existed { "" } else { " (new file)" }
-                    );
-                    for l in &p.diff {
-                        outln!("{l}");
-                    }
-                }
+                print_placements(places);
                 if dry_run {
                     outln!("(dry run: nothing written)");
                 } else if blocked {
                     errln!("Nothing written: fix the failures above (or --force).");
                 } else if let Some(w) = &written {
                     for (path, r) in w {
-                        out!("Wrote {}", path.display());
-                        if let Some(b) = &r.backup {
-                            out!("; previous version kept as {}", b.display());
-                        }
-                        outln!(".");
+                        outln!("Wrote {}.", r.describe(path));
                     }
                     if !w.is_empty() {
                         outln!("To load it: {}", reload_hint(server));
@@ -310,6 +303,24 @@ pub(crate) fn render_with(
         }
     }
     Ok(if blocked { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// Each file's diff against what is there now ("no change" when there is none).
+pub(super) fn print_placements(places: &[crate::proxy::install::Placement]) {
+    for p in places {
+        if !p.changed() {
+            outln!("{}: no change", p.path.display());
+            continue;
+        }
+        outln!(
+            "{}{}:",
+            p.path.display(),
+            if p.existed { "" } else { " (new file)" }
+        );
+        for l in &p.diff {
+            outln!("{l}");
+        }
+    }
 }
 
 fn validate_cmd(
@@ -328,7 +339,7 @@ fn validate_cmd(
             file.display()
         ),
     };
-    let v = runtime()?.block_on(validate(
+    let v = super::runtime()?.block_on(validate(
         server,
         file,
         snippets,

@@ -537,14 +537,7 @@ fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
             Effect::WriteProxy { files, placements } => {
                 let r = crate::proxy::install::write(&files, &placements).map(|done| {
                     done.iter()
-                        .map(|(path, report)| match &report.backup {
-                            Some(b) => format!(
-                                "wrote {} (old one kept as {})",
-                                path.display(),
-                                b.display()
-                            ),
-                            None => format!("wrote {}", path.display()),
-                        })
+                        .map(|(path, report)| format!("wrote {}", report.describe(path)))
                         .collect()
                 });
                 update(app, Action::ProxyWritten(r))

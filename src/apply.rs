@@ -1,0 +1,244 @@
+//! Applying an answers file: `plan` works out every change against the files as they are
+//! (writing nothing, so answers that cannot be applied stop everything before the first
+//! write), `execute` makes them through the same safe-write paths as the wizard. The CLI's
+//! `apply` prints what comes back; a fleet tool reads its exit code.
+
+use crate::answers::Answers;
+use crate::envfile::display::changed_lines;
+use crate::envfile::{catalogue, Document, EnvError};
+use crate::finding::{worst, Finding, Level};
+use crate::fsutil::SaveReport;
+use crate::identity::{didfile, Did};
+use crate::proxy::install::{placements, write, Placement};
+use crate::proxy::render::{render, RenderedFile};
+use crate::proxy::validate::{validate_plan, Validation};
+use crate::proxy::{plan_from_env, PlanError, ProxyPlan, Server};
+use std::path::PathBuf;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why the answers cannot be applied (nothing is written then).
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    #[error("pds.env: {key}: {error}")]
+    Env { key: String, error: EnvError },
+    #[error("proxy.server: {0}")]
+    ProxyServer(String),
+    #[error("proxy.out is missing: where should the {server} config go?")]
+    ProxyOut { server: String },
+    #[error("proxy: {}", .0.for_cli())]
+    ProxyPlan(PlanError),
+    #[error("proxy.out: {0}")]
+    ProxyPlace(String),
+    #[error("did_file.did: {0}")]
+    DidFileDid(String),
+}
+
+/// One thing applying the answers changes (or finds unchanged).
+#[derive(Debug)]
+pub enum Change {
+    /// pds.env with the `[env]` values set; `diff` is empty when nothing changes.
+    Env {
+        path: PathBuf,
+        doc: Box<Document>,
+        diff: Vec<String>,
+        /// Keys the PDS does not read (written all the same: a plugin's, the operator's).
+        unread: Vec<String>,
+    },
+    /// The reverse proxy config, planned from pds.env as it will be.
+    Proxy {
+        plan: Box<ProxyPlan>,
+        files: Vec<RenderedFile>,
+        placements: Vec<Placement>,
+        findings: Vec<Finding>,
+    },
+    /// The atproto-did file.
+    DidFile {
+        path: PathBuf,
+        webroot: PathBuf,
+        did: Did,
+        changed: bool,
+    },
+    /// A did_file section without a web root or a DID: nothing to write.
+    DidFileSkipped { handle: String },
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Show what would change; write nothing.
+    pub dry_run: bool,
+    /// Bound for the proxy server's own check of its config.
+    pub validate_timeout: Duration,
+}
+
+/// What became of one change.
+#[derive(Debug)]
+pub enum Outcome {
+    Unchanged(PathBuf),
+    /// A dry run: this would be written.
+    WouldWrite(PathBuf),
+    Written(PathBuf, SaveReport),
+    /// The proxy config: its server's verdict, then each file written (or why none was).
+    Proxy {
+        validation: Validation,
+        written: Vec<(PathBuf, SaveReport)>,
+        /// The plan or the server's check failed: nothing written.
+        refused: bool,
+    },
+    /// Nothing to do (a did_file section without a web root or a DID).
+    Skipped,
+    Failed {
+        path: PathBuf,
+        error: String,
+    },
+}
+
+impl Outcome {
+    /// Whether this change could not be applied.
+    pub fn failed(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed { .. } | Outcome::Proxy { refused: true, .. }
+        )
+    }
+}
+
+/// Every change the answers make to `doc` (pds.env, loaded — for edit, its lock then held
+/// by the pds.env change until it is made) and the files they name. Nothing is written;
+/// reading the files there now gives the diffs.
+pub fn plan(a: &Answers, doc: Document) -> Result<Vec<Change>, Vec<ApplyError>> {
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    let before = doc.render();
+    let mut edited = doc;
+    let mut unread = Vec::new();
+    for (k, v) in &a.env {
+        // A near miss of a real key was refused when the file was read; anything else the
+        // PDS does not read is written all the same.
+        if !catalogue::pds_reads(k) {
+            unread.push(k.clone());
+        }
+        if let Err(error) = edited.set(k, v) {
+            errors.push(ApplyError::Env {
+                key: k.clone(),
+                error,
+            });
+        }
+    }
+    let diff = changed_lines(&before, &edited.render());
+    if let Some(p) = &a.proxy {
+        match (p.server.parse::<Server>(), &p.out) {
+            (Err(e), _) => errors.push(ApplyError::ProxyServer(e.to_string())),
+            (Ok(_), None) => errors.push(ApplyError::ProxyOut {
+                server: p.server.clone(),
+            }),
+            (Ok(server), Some(out)) => match plan_from_env(server, &edited, &p.plan_answers()) {
+                Err(e) => errors.extend(e.into_iter().map(ApplyError::ProxyPlan)),
+                Ok(plan) => {
+                    let files = render(&plan);
+                    match placements(&files, out) {
+                        Ok(places) => changes.push(Change::Proxy {
+                            findings: plan.findings(),
+                            plan: Box::new(plan),
+                            files,
+                            placements: places,
+                        }),
+                        Err(e) => errors.push(ApplyError::ProxyPlace(e)),
+                    }
+                }
+            },
+        }
+    }
+    if let Some(d) = &a.did_file {
+        match (&d.webroot, &d.did) {
+            (Some(root), Some(did)) => match Did::parse(did) {
+                Ok(did) => {
+                    let path = didfile::did_file_path(root);
+                    let same =
+                        std::fs::read_to_string(&path).is_ok_and(|t| t.trim() == did.as_str());
+                    changes.push(Change::DidFile {
+                        path,
+                        webroot: root.clone(),
+                        did,
+                        changed: !same,
+                    });
+                }
+                Err(e) => errors.push(ApplyError::DidFileDid(e.to_string())),
+            },
+            _ => changes.push(Change::DidFileSkipped {
+                handle: d.handle.clone(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    changes.insert(
+        0,
+        Change::Env {
+            path: edited.path().map(PathBuf::from).unwrap_or_default(),
+            doc: Box::new(edited),
+            diff,
+            unread,
+        },
+    );
+    Ok(changes)
+}
+
+/// Make one change (the CLI prints each change, then its outcome, in order; a failure
+/// does not stop the next: what can be applied is).
+pub async fn execute(change: Change, req: &Request) -> Outcome {
+    match change {
+        Change::Env { path, diff, .. } if diff.is_empty() => Outcome::Unchanged(path),
+        Change::Env { path, .. } if req.dry_run => Outcome::WouldWrite(path),
+        // Saving consumes the document: its lock goes with it, so others may save while the
+        // rest is applied.
+        Change::Env { path, mut doc, .. } => match doc.save() {
+            Ok(r) => Outcome::Written(path, r),
+            Err(e) => Outcome::Failed {
+                path,
+                error: e.to_string(),
+            },
+        },
+        Change::Proxy {
+            plan,
+            files,
+            placements,
+            findings,
+        } => {
+            let validation = validate_plan(&plan, &files, req.validate_timeout).await;
+            let mut all = findings;
+            all.push(validation.finding.clone());
+            let refused = worst(&all) == Level::Fail;
+            let written = if refused || req.dry_run {
+                Ok(vec![])
+            } else {
+                write(&files, &placements)
+            };
+            match written {
+                Ok(written) => Outcome::Proxy {
+                    validation,
+                    written,
+                    refused,
+                },
+                Err(error) => Outcome::Failed {
+                    path: placements
+                        .first()
+                        .map(|p| p.path.clone())
+                        .unwrap_or_default(),
+                    error,
+                },
+            }
+        }
+        Change::DidFile { path, changed, .. } if !changed => Outcome::Unchanged(path),
+        Change::DidFile { path, .. } if req.dry_run => Outcome::WouldWrite(path),
+        Change::DidFile {
+            path, webroot, did, ..
+        } => match didfile::write_did_file(&webroot, &did) {
+            Ok(r) => Outcome::Written(path, r),
+            Err(error) => Outcome::Failed { path, error },
+        },
+        Change::DidFileSkipped { .. } => Outcome::Skipped,
+    }
+}
