@@ -5,28 +5,25 @@
 use super::draft::{self, Draft};
 pub use super::jobs::Ticket;
 use super::jobs::{self, Pending, Tickets};
+use super::keys::{self, Command, Screen};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::doctor::DoctorScreen;
 use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
-use super::strings;
 use super::Mode;
 use crate::doctor::CheckId;
-use crate::email::send::{SendOptions, SendReport};
-use crate::email::{SmtpSettings, FROM_KEY, URL_KEY};
+use crate::email::send::SendReport;
+use crate::email::{FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
 use crate::envfile::{self, catalogue, Document};
 use crate::finding::{Finding, Level};
 use crate::fsutil::SaveReport;
 use crate::identity::didfile::DidFileCheck;
-use crate::identity::{Did, Handle, HandleReport, VerifyOptions};
+use crate::identity::HandleReport;
 use crate::pds::accounts::Account;
-use crate::proxy::install::Placement;
-use crate::proxy::render::RenderedFile;
 use crate::proxy::validate::Validation;
-use crate::proxy::ProxyPlan;
 use crate::settings::Resolved;
 use crate::target::{ProxyField, Target};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -87,24 +84,7 @@ pub enum Focus {
     Content,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Modal {
-    Help,
-    ConfirmQuit,
-    RestoreDraft(Draft),
-    /// The last test send: diagnosis, then the SMTP conversation (password removed).
-    Transcript(Vec<String>),
-    /// The codes the PDS meant to mail (email codes), read from its database.
-    Codes(Vec<String>),
-    /// Offer to run this restart command (shown first, run only on "y").
-    Restart(Vec<String>),
-    /// The proxy config's diff against what is on disk; "y" writes it.
-    ProxyWrite(Vec<Placement>),
-    /// Offer to run the proxy server's reload command.
-    ProxyReload(Vec<String>),
-    /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
-    RequestCrawl,
-}
+pub use super::modal::Modal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignalKind {
@@ -164,78 +144,7 @@ pub enum Action {
     DoctorDone(Ticket),
 }
 
-#[derive(Debug, Clone)]
-pub enum Effect {
-    /// Write this document to its path (refuses if the file changed on disk).
-    Save(Box<Document>),
-    /// Re-read pds.env from disk.
-    Reload(PathBuf),
-    WriteDraft(Draft),
-    DeleteDraft(PathBuf),
-    /// Send a test mail in the background; results come back as Tick and TestMailDone.
-    SendTestMail {
-        ticket: Ticket,
-        settings: Box<SmtpSettings>,
-        to: String,
-        options: SendOptions,
-    },
-    /// Look for the PDS's restart command (systemd unit or compose file).
-    FindRestart,
-    /// Read the pending email codes from the PDS's data directory (read-only).
-    LoadCodes {
-        ticket: Ticket,
-        dir: PathBuf,
-    },
-    /// Run the restart command the operator confirmed.
-    Restart(Vec<String>),
-    /// List the PDS's accounts (admin password from pds.env).
-    LoadAccounts {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-    },
-    /// Check a handle every way, in the background.
-    VerifyHandle {
-        ticket: Ticket,
-        handle: Handle,
-        did: Did,
-        options: Box<VerifyOptions>,
-    },
-    /// Send AutoRecheck after this long.
-    ScheduleRecheck(std::time::Duration),
-    WriteDidFile {
-        webroot: PathBuf,
-        did: Did,
-    },
-    CheckDidFile {
-        ticket: Ticket,
-        handle: Handle,
-        did: Option<Did>,
-        options: crate::http::HttpOptions,
-    },
-    /// Have the proxy server check the rendered config (in a scratch directory).
-    ValidateProxy {
-        ticket: Ticket,
-        plan: Box<ProxyPlan>,
-        files: Vec<RenderedFile>,
-    },
-    WriteProxy {
-        files: Vec<RenderedFile>,
-        placements: Vec<Placement>,
-    },
-    /// Run the reload command the operator confirmed.
-    ReloadProxy(Vec<String>),
-    /// Run these doctor checks concurrently; each result comes back as DoctorResult.
-    RunDoctor {
-        ticket: Ticket,
-        checks: Vec<CheckId>,
-    },
-    /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
-    RequestCrawl {
-        ticket: Ticket,
-    },
-    Quit,
-}
+pub use super::effects::Effect;
 
 pub struct App {
     pub env_path: PathBuf,
@@ -541,13 +450,13 @@ impl App {
     }
 
     /// Rebuild the screens from the working document (after restoring a draft).
-    fn reload_screens(&mut self) {
+    pub(crate) fn reload_screens(&mut self) {
         self.basics = Basics::new(&self.working);
         self.email = EmailScreen::new(&self.working);
         self.recompute();
     }
 
-    fn draft_effect(&self) -> Effect {
+    pub(crate) fn draft_effect(&self) -> Effect {
         if self.answers.is_empty() {
             Effect::DeleteDraft(self.env_path.clone())
         } else {
@@ -640,7 +549,7 @@ impl App {
     }
 }
 
-fn ctrl(k: &KeyEvent, c: char) -> bool {
+pub(crate) fn ctrl(k: &KeyEvent, c: char) -> bool {
     k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char(c)
 }
 
@@ -876,79 +785,82 @@ fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
     on_key(app, super::form::PASTE_KEY)
 }
 
+/// Which key table applies now.
+pub fn key_screen(app: &App) -> Screen {
+    match (app.focus, app.step) {
+        (Focus::Sidebar, _) => Screen::Sidebar,
+        (Focus::Content, Step::Basics) => Screen::Basics,
+        (Focus::Content, Step::Email) => Screen::Email,
+        (Focus::Content, Step::Handle) => Screen::Handle,
+        (Focus::Content, Step::AtprotoDid) => Screen::DidFile,
+        (Focus::Content, Step::Proxy) if app.proxy.preview => Screen::ProxyPreview,
+        (Focus::Content, Step::Proxy) => Screen::Proxy,
+        (Focus::Content, Step::Doctor) => Screen::Doctor,
+        (Focus::Content, Step::Review) => Screen::Review,
+    }
+}
+
+/// A key: looked up in the current screen's table (see `keys`), then carried out by
+/// command; keys no table lists are typing, for the screen's form.
 fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     if let Some(modal) = app.modal.clone() {
-        return on_modal_key(app, modal, k);
+        return super::modal::on_key(app, modal, k);
     }
-    if ctrl(&k, 'c') || ctrl(&k, 'q') {
-        return request_quit(app);
-    }
-    if k.code == KeyCode::F(1) {
-        app.modal = Some(Modal::Help);
-        return vec![];
-    }
-    if ctrl(&k, 's') {
-        if app.step == Step::Review {
-            return save(app);
+    let screen = key_screen(app);
+    let command = keys::command(screen, &k);
+    match command {
+        Some(Command::Quit) => return request_quit(app),
+        Some(Command::Help) => {
+            app.modal = Some(Modal::Help);
+            return vec![];
         }
-        app.step = Step::Review;
-        app.focus = Focus::Content;
-        return vec![];
+        Some(Command::ReviewAndSave) => {
+            if app.step == Step::Review && app.focus == Focus::Content {
+                return save(app);
+            }
+            app.step = Step::Review;
+            app.focus = Focus::Content;
+            return vec![];
+        }
+        Some(Command::Back) => {
+            app.focus = Focus::Sidebar;
+            return vec![];
+        }
+        _ => {}
     }
-    match app.focus {
-        Focus::Sidebar => on_sidebar_key(app, k),
-        Focus::Content => match app.step {
-            Step::Basics => {
-                if k.code == KeyCode::Esc {
-                    app.focus = Focus::Sidebar;
-                    return vec![];
+    match screen {
+        Screen::Sidebar => on_sidebar_key(app, command),
+        Screen::Basics => match app.basics.on_key(k) {
+            Some((key, value)) => app.set_answer(key, value),
+            None => vec![],
+        },
+        Screen::Email => match command {
+            Some(Command::TestMail) => start_test_send(app),
+            Some(Command::Transcript) => {
+                if let Some(lines) = app.email.test_details() {
+                    app.modal = Some(Modal::Transcript(lines));
                 }
-                match app.basics.on_key(k) {
-                    Some((key, value)) => app.set_answer(key, value),
-                    None => vec![],
-                }
+                vec![]
             }
-            Step::Email => {
-                if k.code == KeyCode::Esc {
-                    app.focus = Focus::Sidebar;
-                    return vec![];
-                }
-                if ctrl(&k, 't') {
-                    return start_test_send(app);
-                }
-                if ctrl(&k, 'l') {
-                    if let Some(lines) = app.email.test_details() {
-                        app.modal = Some(Modal::Transcript(lines));
-                    }
-                    return vec![];
-                }
-                if ctrl(&k, 'o') {
-                    let dir = app
-                        .data_dir
-                        .clone()
-                        .unwrap_or_else(|| crate::pds::data::data_dir(&app.working));
-                    app.status = Some((Level::Info, super::strings::READING_CODES.into()));
-                    let job = app.jobs.start();
-                    app.codes = Some(job);
-                    return vec![Effect::LoadCodes {
-                        ticket: job.ticket,
-                        dir,
-                    }];
-                }
-                if app.email.on_key(k) {
-                    app.email_changed()
-                } else {
-                    vec![]
-                }
+            Some(Command::Codes) => {
+                let dir = app
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(|| crate::pds::data::data_dir(&app.working));
+                app.status = Some((Level::Info, super::strings::READING_CODES.into()));
+                let job = app.jobs.start();
+                app.codes = Some(job);
+                vec![Effect::LoadCodes {
+                    ticket: job.ticket,
+                    dir,
+                }]
             }
-            Step::Handle => {
-                if k.code == KeyCode::Esc {
-                    app.focus = Focus::Sidebar;
-                    return vec![];
-                }
-                if ctrl(&k, 't') {
-                    return start_verify(app);
-                }
+            _ if app.email.on_key(k) => app.email_changed(),
+            _ => vec![],
+        },
+        Screen::Handle => match command {
+            Some(Command::CheckNow) => start_verify(app),
+            _ => {
                 if app.handle.on_key(k) {
                     if let Ok((h, d)) = app.handle.target() {
                         app.didfile.prefill(h.as_str(), d.as_str());
@@ -956,81 +868,56 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 }
                 vec![]
             }
-            Step::AtprotoDid => {
-                if k.code == KeyCode::Esc {
-                    app.focus = Focus::Sidebar;
-                    return vec![];
+        },
+        Screen::DidFile => match command {
+            Some(Command::WriteFile) => match (app.didfile.webroot(), app.didfile.did()) {
+                (Ok(webroot), Ok(did)) => vec![Effect::WriteDidFile { webroot, did }],
+                (Err(e), _) | (_, Err(e)) => {
+                    app.status = Some((Level::Fail, e));
+                    vec![]
                 }
-                if ctrl(&k, 'w') {
-                    return match (app.didfile.webroot(), app.didfile.did()) {
-                        (Ok(webroot), Ok(did)) => vec![Effect::WriteDidFile { webroot, did }],
-                        (Err(e), _) | (_, Err(e)) => {
-                            app.status = Some((Level::Fail, e));
-                            vec![]
-                        }
-                    };
+            },
+            Some(Command::CheckNow) => match app.didfile.handle() {
+                Ok(handle) if app.didfile.pending.is_none() => {
+                    let job = app.jobs.start();
+                    app.didfile.pending = Some(job);
+                    vec![Effect::CheckDidFile {
+                        ticket: job.ticket,
+                        handle,
+                        did: app.didfile.did().ok(),
+                        options: app.settings.http.clone(),
+                    }]
                 }
-                if ctrl(&k, 't') {
-                    return match app.didfile.handle() {
-                        Ok(handle) if app.didfile.pending.is_none() => {
-                            let job = app.jobs.start();
-                            app.didfile.pending = Some(job);
-                            vec![Effect::CheckDidFile {
-                                ticket: job.ticket,
-                                handle,
-                                did: app.didfile.did().ok(),
-                                options: app.settings.http.clone(),
-                            }]
-                        }
-                        Ok(_) => vec![],
-                        Err(e) => {
-                            app.status = Some((Level::Fail, e));
-                            vec![]
-                        }
-                    };
+                Ok(_) => vec![],
+                Err(e) => {
+                    app.status = Some((Level::Fail, e));
+                    vec![]
                 }
+            },
+            _ => {
                 app.didfile.on_key(k);
                 vec![]
             }
-            Step::Proxy => on_proxy_key(app, k),
-            Step::Doctor => on_doctor_key(app, k),
-            Step::Review => match k.code {
-                KeyCode::Esc => {
-                    app.focus = Focus::Sidebar;
-                    vec![]
-                }
-                KeyCode::Enter => save(app),
-                KeyCode::Char('r') => vec![Effect::Reload(app.env_path.clone())],
-                KeyCode::Char('q') => request_quit(app),
-                KeyCode::Char('?') => {
-                    app.modal = Some(Modal::Help);
-                    vec![]
-                }
-                _ => vec![],
-            },
+        },
+        Screen::Proxy | Screen::ProxyPreview => on_proxy_key(app, command, k),
+        Screen::Doctor => on_doctor_key(app, command),
+        Screen::Review => match command {
+            Some(Command::Save) => save(app),
+            Some(Command::Reload) => vec![Effect::Reload(app.env_path.clone())],
+            _ => vec![],
         },
     }
 }
 
-fn on_proxy_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
-    if k.code == KeyCode::Esc {
-        if app.proxy.preview {
-            app.proxy.preview = false;
-        } else {
-            app.focus = Focus::Sidebar;
+fn on_proxy_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Vec<Effect> {
+    match command {
+        Some(Command::ToggleConfig) => {
+            app.proxy.preview = !app.proxy.preview;
+            vec![]
         }
-        return vec![];
-    }
-    if ctrl(&k, 'p') {
-        app.proxy.preview = !app.proxy.preview;
-        return vec![];
-    }
-    if ctrl(&k, 'v') {
-        return start_proxy_validation(app);
-    }
-    if ctrl(&k, 'w') {
+        Some(Command::ValidateConfig) => start_proxy_validation(app),
         // Written only after the server's own check passed for exactly this plan.
-        return match &app.proxy.validation {
+        Some(Command::WriteConfig) => match &app.proxy.validation {
             Some(v) if v.finding.level == Level::Fail => {
                 app.status = Some((Level::Fail, format!("not written: {}", v.finding.what)));
                 vec![]
@@ -1040,10 +927,12 @@ fn on_proxy_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 app.proxy.write_after_check = true;
                 start_proxy_validation(app)
             }
-        };
+        },
+        _ => {
+            app.proxy.on_key(k, &app.working);
+            vec![]
+        }
     }
-    app.proxy.on_key(k, &app.working);
-    vec![]
 }
 
 fn run_doctor(app: &mut App, checks: Vec<CheckId>) -> Vec<Effect> {
@@ -1055,16 +944,15 @@ fn run_doctor(app: &mut App, checks: Vec<CheckId>) -> Vec<Effect> {
     }]
 }
 
-fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+fn on_doctor_key(app: &mut App, command: Option<Command>) -> Vec<Effect> {
     let n = crate::doctor::CHECKS.len();
-    match k.code {
-        KeyCode::Esc | KeyCode::Left => app.focus = Focus::Sidebar,
-        KeyCode::Up | KeyCode::Char('k') => app.doctor.selected = (app.doctor.selected + n - 1) % n,
-        KeyCode::Down | KeyCode::Char('j') => app.doctor.selected = (app.doctor.selected + 1) % n,
-        KeyCode::Char('R') if !app.doctor.running() => {
+    match command {
+        Some(Command::CheckUp) => app.doctor.selected = (app.doctor.selected + n - 1) % n,
+        Some(Command::CheckDown) => app.doctor.selected = (app.doctor.selected + 1) % n,
+        Some(Command::RerunAll) if !app.doctor.running() => {
             return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.id).collect())
         }
-        KeyCode::Char('r') => {
+        Some(Command::RerunOne) => {
             let i = app.doctor.selected;
             if !matches!(
                 app.doctor.rows[i],
@@ -1073,7 +961,7 @@ fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 return run_doctor(app, vec![crate::doctor::CHECKS[i].id]);
             }
         }
-        KeyCode::Enter => {
+        Some(Command::GoFix) => {
             let target = app
                 .doctor
                 .result(app.doctor.selected)
@@ -1083,8 +971,9 @@ fn on_doctor_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 return go_to(app, target);
             }
         }
-        KeyCode::Char('c') if !app.doctor.running() => app.modal = Some(Modal::RequestCrawl),
-        KeyCode::Char('?') => app.modal = Some(Modal::Help),
+        Some(Command::RequestCrawl) if !app.doctor.running() => {
+            app.modal = Some(Modal::RequestCrawl)
+        }
         _ => {}
     }
     vec![]
@@ -1190,163 +1079,16 @@ fn go_to(app: &mut App, target: Target) -> Vec<Effect> {
     effects
 }
 
-fn on_sidebar_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
+fn on_sidebar_key(app: &mut App, command: Option<Command>) -> Vec<Effect> {
     let i = app.step.index();
-    match k.code {
-        KeyCode::Up | KeyCode::Char('k') => {
-            app.step = Step::ALL[(i + Step::ALL.len() - 1) % Step::ALL.len()]
-        }
-        KeyCode::Down | KeyCode::Char('j') => app.step = Step::ALL[(i + 1) % Step::ALL.len()],
-        KeyCode::Enter | KeyCode::Right | KeyCode::Tab => return open_step(app, app.step),
-        KeyCode::Char('?') => app.modal = Some(Modal::Help),
-        KeyCode::Char('q') | KeyCode::Esc => return request_quit(app),
+    let n = Step::ALL.len();
+    match command {
+        Some(Command::StepUp) => app.step = Step::ALL[(i + n - 1) % n],
+        Some(Command::StepDown) => app.step = Step::ALL[(i + 1) % n],
+        Some(Command::OpenStep) => return open_step(app, app.step),
         _ => {}
     }
     vec![]
-}
-
-fn on_modal_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
-    match modal {
-        Modal::Help => {
-            if matches!(
-                k.code,
-                KeyCode::Esc
-                    | KeyCode::Char('?')
-                    | KeyCode::Char('q')
-                    | KeyCode::F(1)
-                    | KeyCode::Enter
-            ) {
-                app.modal = None;
-            }
-            vec![]
-        }
-        Modal::Transcript(_) | Modal::Codes(_) => {
-            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'))
-                || ctrl(&k, 'l')
-                || ctrl(&k, 'o')
-            {
-                app.modal = None;
-            }
-            vec![]
-        }
-        Modal::ProxyWrite(placements) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                vec![Effect::WriteProxy {
-                    files: app.proxy.files.clone(),
-                    placements,
-                }]
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((Level::Info, "Nothing written.".into()));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::RequestCrawl => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                let job = app.jobs.start();
-                app.doctor.start(&[CheckId::Crawlers], job);
-                vec![Effect::RequestCrawl { ticket: job.ticket }]
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {
-                app.modal = None;
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::ProxyReload(cmd) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                vec![Effect::ReloadProxy(cmd)]
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((
-                    Level::Info,
-                    format!(
-                        "Not reloaded. When ready: {}",
-                        crate::proxy::install::reload_hint(app.proxy.server())
-                    ),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::Restart(cmd) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                app.status = Some((Level::Info, format!("running: {}", cmd.join(" "))));
-                vec![Effect::Restart(cmd)]
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((
-                    Level::Info,
-                    format!("Not restarted. When ready: sudo {}", cmd.join(" ")),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::ConfirmQuit => match k.code {
-            KeyCode::Char('s') => {
-                app.modal = None;
-                app.step = Step::Review;
-                app.focus = Focus::Content;
-                vec![]
-            }
-            KeyCode::Char('q') => {
-                app.modal = None;
-                app.quit = true;
-                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
-            }
-            KeyCode::Esc => {
-                app.modal = None;
-                vec![]
-            }
-            _ if ctrl(&k, 'c') => {
-                app.quit = true;
-                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
-            }
-            _ => vec![],
-        },
-        Modal::RestoreDraft(d) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                app.answers = d.answers.clone();
-                app.answers
-                    .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
-                app.recompute();
-                app.reload_screens();
-                app.status = Some(match d.retype.as_slice() {
-                    [] => (
-                        Level::Info,
-                        format!(
-                            "Restored {} unsaved answer(s) from the draft.",
-                            app.answers.len()
-                        ),
-                    ),
-                    retype => (
-                        Level::Warn,
-                        format!(
-                            "Restored {} answer(s). Type again: {} (never kept in a draft).",
-                            app.answers.len(),
-                            strings::retype_list(retype)
-                        ),
-                    ),
-                });
-                vec![app.draft_effect()]
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                vec![Effect::DeleteDraft(app.env_path.clone())]
-            }
-            _ => vec![],
-        },
-    }
 }
 
 fn request_quit(app: &mut App) -> Vec<Effect> {

@@ -2,8 +2,11 @@
 
 pub mod app;
 pub mod draft;
+pub mod effects;
 pub mod form;
 pub mod jobs;
+pub mod keys;
+pub mod modal;
 pub mod screens;
 pub mod strings;
 pub mod theme;
@@ -14,6 +17,8 @@ use crate::envfile::Document;
 use anyhow::{Context as _, Result};
 use app::{update, Action, App, Effect, SignalKind};
 use crossterm::event::{Event, KeyEventKind};
+use effects::{run_effects, Runner};
+pub use effects::{spawn_job, spawn_test_send};
 use std::sync::mpsc;
 
 fn load(path: &std::path::Path) -> Result<Document> {
@@ -24,13 +29,6 @@ fn load(path: &std::path::Path) -> Result<Document> {
         );
     }
     Ok(Document::load(path)?)
-}
-
-/// What effects need to do their work: the channel back to the loop, and a runtime for
-/// network checks (so the screen keeps answering keys while they run).
-struct Runner {
-    tx: mpsc::Sender<Action>,
-    runtime: tokio::runtime::Runtime,
 }
 
 /// How the wizard opens: on the env file, or on the demo sandbox with or without stand-ins.
@@ -353,239 +351,6 @@ pub fn next_action(app: &App, rx: &mpsc::Receiver<Action>) -> Option<Action> {
         Ok(a) => Some(a),
         Err(mpsc::RecvTimeoutError::Timeout) => Some(Action::Tick),
         Err(mpsc::RecvTimeoutError::Disconnected) => None,
-    }
-}
-
-/// Run `work` on `runtime` and send its result; the loop keeps handling keys meanwhile.
-pub fn spawn_job<F>(runtime: &tokio::runtime::Handle, tx: mpsc::Sender<Action>, work: F)
-where
-    F: std::future::Future<Output = Action> + Send + 'static,
-{
-    runtime.spawn(async move {
-        let _ = tx.send(work.await);
-    });
-}
-
-/// Send a test mail in the background (see `spawn_job`).
-pub fn spawn_test_send(
-    runtime: &tokio::runtime::Handle,
-    tx: mpsc::Sender<Action>,
-    ticket: app::Ticket,
-    settings: crate::email::SmtpSettings,
-    to: String,
-    options: crate::email::send::SendOptions,
-) {
-    spawn_job(runtime, tx, async move {
-        Action::TestMailDone(
-            ticket,
-            Box::new(crate::email::send::test_send(&settings, &to, &options).await),
-        )
-    });
-}
-
-/// Run effects; their results go back through `update` at once (they are quick, local I/O).
-fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) {
-    let mut queue: std::collections::VecDeque<Effect> = effects.into();
-    while let Some(e) = queue.pop_front() {
-        let follow_up = match e {
-            Effect::Save(mut doc) => {
-                let r = doc
-                    .save()
-                    .map(|report| (report, *doc))
-                    .map_err(|e| e.to_string());
-                update(app, Action::Saved(r))
-            }
-            Effect::Reload(path) => {
-                let r = Document::load(&path).map_err(|e| e.to_string());
-                update(app, Action::Reloaded(r))
-            }
-            Effect::WriteDraft(d) => {
-                if let Err(e) = draft::save(&d) {
-                    app.status = Some((
-                        crate::finding::Level::Warn,
-                        format!("could not write the draft: {e}"),
-                    ));
-                }
-                vec![]
-            }
-            Effect::DeleteDraft(p) => {
-                draft::delete(&p);
-                vec![]
-            }
-            Effect::SendTestMail {
-                ticket,
-                settings,
-                to,
-                options,
-            } => {
-                spawn_test_send(
-                    runner.runtime.handle(),
-                    runner.tx.clone(),
-                    ticket,
-                    *settings,
-                    to,
-                    options,
-                );
-                vec![]
-            }
-            Effect::LoadCodes { ticket, dir } => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn_blocking(move || {
-                    let r = crate::pds::data::pending_codes(&dir)
-                        .map_err(|e| format!("{e} — {}", e.fix()));
-                    let _ = tx.send(Action::CodesLoaded(ticket, r));
-                });
-                vec![]
-            }
-            Effect::FindRestart => {
-                let cmd = crate::pds::restart_command(&app.env_path);
-                update(app, Action::RestartCommand(cmd))
-            }
-            Effect::Restart(cmd) => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn_blocking(move || {
-                    let _ = tx.send(Action::Restarted(crate::pds::restart(&cmd)));
-                });
-                vec![]
-            }
-            Effect::LoadAccounts {
-                ticket,
-                pds_url,
-                admin_password,
-            } => {
-                let http = app.settings.http.clone();
-                let tx = runner.tx.clone();
-                runner.runtime.spawn(async move {
-                    let r =
-                        crate::pds::accounts::list_accounts(&pds_url, &admin_password, &http).await;
-                    let _ = tx.send(Action::AccountsLoaded(ticket, r));
-                });
-                vec![]
-            }
-            Effect::VerifyHandle {
-                ticket,
-                handle,
-                did,
-                options,
-            } => {
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::HandleVerified(
-                        ticket,
-                        Box::new(crate::identity::verify(&handle, &did, &options).await),
-                    )
-                });
-                vec![]
-            }
-            Effect::ScheduleRecheck(after) => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn(async move {
-                    tokio::time::sleep(after).await;
-                    let _ = tx.send(Action::AutoRecheck);
-                });
-                vec![]
-            }
-            Effect::WriteDidFile { webroot, did } => {
-                let r = crate::identity::didfile::write_did_file(&webroot, &did).map(|_| {
-                    crate::identity::didfile::did_file_path(&webroot)
-                        .display()
-                        .to_string()
-                });
-                update(app, Action::DidFileWritten(r))
-            }
-            Effect::CheckDidFile {
-                ticket,
-                handle,
-                did,
-                options,
-            } => {
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::DidFileChecked(
-                        ticket,
-                        Box::new(
-                            crate::identity::didfile::check_did_file(
-                                &handle,
-                                did.as_ref(),
-                                &options,
-                            )
-                            .await,
-                        ),
-                    )
-                });
-                vec![]
-            }
-            Effect::ValidateProxy {
-                ticket,
-                plan,
-                files,
-            } => {
-                // The server's own check can be slow (Traefik starts up): a floor of 10 s.
-                let timeout = app
-                    .settings
-                    .http
-                    .timeout
-                    .max(std::time::Duration::from_secs(10));
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::ProxyValidated(
-                        ticket,
-                        Box::new(
-                            crate::proxy::validate::validate_plan(&plan, &files, timeout).await,
-                        ),
-                    )
-                });
-                vec![]
-            }
-            Effect::WriteProxy { files, placements } => {
-                let r = crate::proxy::install::write(&files, &placements).map(|done| {
-                    done.iter()
-                        .map(|(path, report)| format!("wrote {}", report.describe(path)))
-                        .collect()
-                });
-                update(app, Action::ProxyWritten(r))
-            }
-            Effect::ReloadProxy(cmd) => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn_blocking(move || {
-                    let _ = tx.send(Action::ProxyReloaded(crate::pds::restart(&cmd)));
-                });
-                vec![]
-            }
-            Effect::RequestCrawl { ticket } => {
-                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
-                inputs.request_crawl = true;
-                let check = crate::doctor::CheckId::Crawlers.check();
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
-                    Action::DoctorResult(ticket, Box::new(r))
-                });
-                vec![]
-            }
-            Effect::RunDoctor { ticket, checks } => {
-                // Read pds.env afresh: the doctor checks the file as it is on disk.
-                let inputs =
-                    std::sync::Arc::new(crate::doctor::Inputs::load(&app.settings.flags, vec![]));
-                let checks: Vec<&'static crate::doctor::Check> =
-                    checks.iter().map(|id| id.check()).collect();
-                let tx = runner.tx.clone();
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    futures::future::join_all(checks.into_iter().map(|c| {
-                        let inputs = inputs.clone();
-                        let tx = tx.clone();
-                        async move {
-                            let r = crate::doctor::run_one(c, inputs).await;
-                            let _ = tx.send(Action::DoctorResult(ticket, Box::new(r)));
-                        }
-                    }))
-                    .await;
-                    Action::DoctorDone(ticket)
-                });
-                vec![]
-            }
-            Effect::Quit => {
-                app.quit = true;
-                vec![]
-            }
-        };
-        queue.extend(follow_up);
     }
 }
 

@@ -2,47 +2,8 @@
 
 pub const APP: &str = "pds-wizard";
 pub const UNSAVED: &str = "unsaved changes";
-pub const HINT_SIDEBAR: &str = "↑↓ step  Enter open  ^S review & save  ? help  q quit";
-pub const HINT_FORM: &str = "Tab/↑↓ field  Esc steps  ^R reveal  ^S review & save  F1 help";
-pub const HINT_EMAIL: &str =
-    "Tab/↑↓ field  ←→ choose  ^T test mail  ^L transcript  ^O codes  F1 help";
-pub const HINT_HANDLE: &str = "Tab/↑↓ field  ←→ pick account  ^T check now  Esc steps  F1 help";
-pub const HINT_DIDFILE: &str =
-    "Tab/↑↓ field  ^W write file  ^T check over HTTPS  Esc steps  F1 help";
-pub const HINT_PROXY: &str = "Tab/↑↓ field  ←→ choose  ^P config  ^V check  ^W write  Esc steps";
-pub const HINT_PROXY_PREVIEW: &str =
-    "↑↓ PgUp/PgDn scroll  ^P or Esc back to the form  ^V check  ^W write";
-pub const HINT_DOCTOR: &str =
-    "↑↓ check  Enter go fix it  r re-run  R re-run all  c ask relays to crawl";
 pub const REQUEST_CRAWL: &str = "Send com.atproto.sync.requestCrawl for PDS_HOSTNAME to every relay in PDS_CRAWLERS?\n\nThe PDS does this itself when it starts; asking again helps after fixing DNS, TLS or the proxy.\n\ny: ask them   n: not now";
-pub const HINT_REVIEW: &str = "Enter save  Esc steps  r reload from disk  F1 help";
 pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16 (80x24 is best).";
-
-pub const HELP: &[(&str, &str)] = &[
-    ("↑ ↓", "choose a step in the list, or a field in a form"),
-    ("Enter / →", "open the chosen step"),
-    ("Tab / Shift-Tab", "next / previous field"),
-    ("Esc", "back to the list of steps (or close this help)"),
-    ("Space", "switch a yes/no field"),
-    ("Ctrl-R", "show or hide a secret while typing it"),
-    ("Ctrl-S", "review the changes to pds.env and save them"),
-    // Each line fits the pop-up at 80x24: a key column of 15, about 50 for the text.
-    (
-        "Ctrl-T/L/O",
-        "Email: test mail / transcript / pending codes",
-    ),
-    (
-        "Ctrl-P/V/W",
-        "Proxy: show config / server's check / write it",
-    ),
-    ("r / R / c", "Doctor: re-run one / all; ask relays to crawl"),
-    ("Ctrl-U", "clear the field"),
-    ("? / F1", "this help"),
-    (
-        "q / Ctrl-C",
-        "quit (q in the step list); answers kept as draft",
-    ),
-];
 
 pub fn restore_draft(d: &super::draft::Draft, changed: bool) -> String {
     let when = d.age().unwrap_or_else(|| "an earlier session".into());

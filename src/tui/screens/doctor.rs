@@ -4,6 +4,7 @@
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Level;
 use crate::tui::jobs::{Pending, Ticket};
+use crate::tui::keys;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
 use ratatui::layout::Rect;
@@ -104,7 +105,10 @@ impl DoctorScreen {
                 .count()
         };
         let summary = match (self.started, self.running()) {
-            (None, false) => "Not run yet: r runs every check.".to_string(),
+            (None, false) => format!(
+                "Not run yet: {} runs every check.",
+                keys::label(keys::Screen::Doctor, keys::Command::RerunAll)
+            ),
             (Some(t), true) => format!(
                 "{} running… {:.1} s",
                 spinner(spin),

@@ -8,7 +8,7 @@ pub mod handle;
 pub mod proxy;
 pub mod review;
 
-use super::app::{App, Focus, Mark, Modal, Step};
+use super::app::{App, Focus, Mark, Step};
 use super::strings;
 use super::theme::Theme;
 use super::widgets::{centered, level_icon, level_style};
@@ -105,102 +105,11 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             status,
         );
     }
-    let hint = match (app.focus, app.step) {
-        (Focus::Sidebar, _) => strings::HINT_SIDEBAR,
-        (Focus::Content, Step::Basics) => strings::HINT_FORM,
-        (Focus::Content, Step::Review) => strings::HINT_REVIEW,
-        (Focus::Content, Step::Email) => strings::HINT_EMAIL,
-        (Focus::Content, Step::Handle) => strings::HINT_HANDLE,
-        (Focus::Content, Step::AtprotoDid) => strings::HINT_DIDFILE,
-        (Focus::Content, Step::Proxy) if app.proxy.preview => strings::HINT_PROXY_PREVIEW,
-        (Focus::Content, Step::Proxy) => strings::HINT_PROXY,
-        (Focus::Content, Step::Doctor) => strings::HINT_DOCTOR,
-    };
+    // Drawn from the same table the keys are looked up in.
+    let hint = crate::tui::keys::footer(crate::tui::app::key_screen(app));
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);
 
-    match &app.modal {
-        Some(Modal::Help) => draw_help(frame, area, theme),
-        Some(Modal::ConfirmQuit) => {
-            draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT)
-        }
-        Some(Modal::RestoreDraft(d)) => {
-            let changed = d.base_fingerprint
-                != super::draft::fingerprint(app.base.original_text().as_bytes());
-            draw_popup(
-                frame,
-                area,
-                theme,
-                " Unsaved answers ",
-                &strings::restore_draft(d, changed),
-            );
-        }
-        Some(Modal::Transcript(lines)) => {
-            let body = if lines.is_empty() {
-                "(nothing was said)".to_string()
-            } else {
-                crate::secret::scrub(&lines.join("\n"))
-            };
-            draw_popup_sized(
-                frame,
-                area,
-                theme,
-                " Test mail: result and SMTP conversation (password removed; Esc closes) ",
-                &body,
-                76,
-                area.height.saturating_sub(2),
-            );
-        }
-        Some(Modal::Codes(lines)) => draw_popup_sized(
-            frame,
-            area,
-            theme,
-            " Codes the PDS meant to mail (read-only; Esc closes) ",
-            &lines.join("\n"),
-            76,
-            area.height.saturating_sub(2),
-        ),
-        Some(Modal::ProxyWrite(placements)) => {
-            let body =
-                strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
-            draw_popup_sized(
-                frame,
-                area,
-                theme,
-                " Write the proxy config? ",
-                &body,
-                76,
-                // As tall as the text (wrapped at the pop-up's width), at most the screen.
-                (body
-                    .lines()
-                    .map(|l| l.chars().count() / 74 + 1)
-                    .sum::<usize>() as u16
-                    + 2)
-                .min(area.height.saturating_sub(2)),
-            );
-        }
-        Some(Modal::RequestCrawl) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Ask the relays to crawl? ",
-            strings::REQUEST_CRAWL,
-        ),
-        Some(Modal::ProxyReload(_)) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Reload the proxy? ",
-            &strings::reload_offer(&crate::proxy::install::reload_hint(app.proxy.server())),
-        ),
-        Some(Modal::Restart(cmd)) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Restart the PDS? ",
-            &strings::restart_offer(&cmd.join(" ")),
-        ),
-        None => {}
-    }
+    crate::tui::modal::draw(frame, area, app, theme);
 }
 
 fn draw_title(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -293,11 +202,11 @@ fn draw_sidebar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-fn draw_popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
+pub(crate) fn draw_popup(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
     draw_popup_sized(frame, area, theme, title, body, 64, 10);
 }
 
-fn draw_popup_sized(
+pub(crate) fn draw_popup_sized(
     frame: &mut Frame,
     area: Rect,
     theme: &Theme,
@@ -319,10 +228,10 @@ fn draw_popup_sized(
     );
 }
 
-fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
-    let r = centered(area, 70, strings::HELP.len() as u16 + 4);
+pub(crate) fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, &str)]) {
+    let r = centered(area, 70, keys.len() as u16 + 4);
     frame.render_widget(Clear, r);
-    let lines: Vec<Line> = strings::HELP
+    let lines: Vec<Line> = keys
         .iter()
         .map(|(k, v)| {
             Line::from(vec![

@@ -1,0 +1,270 @@
+//! Pop-ups: what they are, the keys each answers, and how each is drawn. While one is open,
+//! only its keys count.
+
+use super::app::{ctrl, App, Effect, Focus, Step};
+use super::draft::Draft;
+use super::screens::{draw_help, draw_popup, draw_popup_sized};
+use super::strings;
+use super::theme::Theme;
+use crate::doctor::CheckId;
+use crate::finding::Level;
+use crate::proxy::install::Placement;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modal {
+    Help,
+    ConfirmQuit,
+    RestoreDraft(Draft),
+    /// The last test send: diagnosis, then the SMTP conversation (password removed).
+    Transcript(Vec<String>),
+    /// The codes the PDS meant to mail (email codes), read from its database.
+    Codes(Vec<String>),
+    /// Offer to run this restart command (shown first, run only on "y").
+    Restart(Vec<String>),
+    /// The proxy config's diff against what is on disk; "y" writes it.
+    ProxyWrite(Vec<Placement>),
+    /// Offer to run the proxy server's reload command.
+    ProxyReload(Vec<String>),
+    /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
+    RequestCrawl,
+}
+
+/// A key while `modal` is open: only its own keys count.
+pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
+    match modal {
+        Modal::Help => {
+            if matches!(
+                k.code,
+                KeyCode::Esc
+                    | KeyCode::Char('?')
+                    | KeyCode::Char('q')
+                    | KeyCode::F(1)
+                    | KeyCode::Enter
+            ) {
+                app.modal = None;
+            }
+            vec![]
+        }
+        Modal::Transcript(_) | Modal::Codes(_) => {
+            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'))
+                || ctrl(&k, 'l')
+                || ctrl(&k, 'o')
+            {
+                app.modal = None;
+            }
+            vec![]
+        }
+        Modal::ProxyWrite(placements) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                vec![Effect::WriteProxy {
+                    files: app.proxy.files.clone(),
+                    placements,
+                }]
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((Level::Info, "Nothing written.".into()));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::RequestCrawl => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                let job = app.jobs.start();
+                app.doctor.start(&[CheckId::Crawlers], job);
+                vec![Effect::RequestCrawl { ticket: job.ticket }]
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                app.modal = None;
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::ProxyReload(cmd) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                vec![Effect::ReloadProxy(cmd)]
+            }
+            KeyCode::Char('n') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((
+                    Level::Info,
+                    format!(
+                        "Not reloaded. When ready: {}",
+                        crate::proxy::install::reload_hint(app.proxy.server())
+                    ),
+                ));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::Restart(cmd) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                app.status = Some((Level::Info, format!("running: {}", cmd.join(" "))));
+                vec![Effect::Restart(cmd)]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((
+                    Level::Info,
+                    format!("Not restarted. When ready: sudo {}", cmd.join(" ")),
+                ));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::ConfirmQuit => match k.code {
+            KeyCode::Char('s') => {
+                app.modal = None;
+                app.step = Step::Review;
+                app.focus = Focus::Content;
+                vec![]
+            }
+            KeyCode::Char('q') => {
+                app.modal = None;
+                app.quit = true;
+                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
+            }
+            KeyCode::Esc => {
+                app.modal = None;
+                vec![]
+            }
+            _ if ctrl(&k, 'c') => {
+                app.quit = true;
+                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
+            }
+            _ => vec![],
+        },
+        Modal::RestoreDraft(d) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                app.answers = d.answers.clone();
+                app.answers
+                    .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
+                app.recompute();
+                app.reload_screens();
+                app.status = Some(match d.retype.as_slice() {
+                    [] => (
+                        Level::Info,
+                        format!(
+                            "Restored {} unsaved answer(s) from the draft.",
+                            app.answers.len()
+                        ),
+                    ),
+                    retype => (
+                        Level::Warn,
+                        format!(
+                            "Restored {} answer(s). Type again: {} (never kept in a draft).",
+                            app.answers.len(),
+                            strings::retype_list(retype)
+                        ),
+                    ),
+                });
+                vec![app.draft_effect()]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                vec![Effect::DeleteDraft(app.env_path.clone())]
+            }
+            _ => vec![],
+        },
+    }
+}
+
+/// The open pop-up, over the frame.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    match &app.modal {
+        Some(Modal::Help) => draw_help(
+            frame,
+            area,
+            theme,
+            &crate::tui::keys::help(crate::tui::app::key_screen(app)),
+        ),
+        Some(Modal::ConfirmQuit) => {
+            draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT)
+        }
+        Some(Modal::RestoreDraft(d)) => {
+            let changed = d.base_fingerprint
+                != super::draft::fingerprint(app.base.original_text().as_bytes());
+            draw_popup(
+                frame,
+                area,
+                theme,
+                " Unsaved answers ",
+                &strings::restore_draft(d, changed),
+            );
+        }
+        Some(Modal::Transcript(lines)) => {
+            let body = if lines.is_empty() {
+                "(nothing was said)".to_string()
+            } else {
+                crate::secret::scrub(&lines.join("\n"))
+            };
+            draw_popup_sized(
+                frame,
+                area,
+                theme,
+                " Test mail: result and SMTP conversation (password removed; Esc closes) ",
+                &body,
+                76,
+                area.height.saturating_sub(2),
+            );
+        }
+        Some(Modal::Codes(lines)) => draw_popup_sized(
+            frame,
+            area,
+            theme,
+            " Codes the PDS meant to mail (read-only; Esc closes) ",
+            &lines.join("\n"),
+            76,
+            area.height.saturating_sub(2),
+        ),
+        Some(Modal::ProxyWrite(placements)) => {
+            let body =
+                strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
+            draw_popup_sized(
+                frame,
+                area,
+                theme,
+                " Write the proxy config? ",
+                &body,
+                76,
+                // As tall as the text (wrapped at the pop-up's width), at most the screen.
+                (body
+                    .lines()
+                    .map(|l| l.chars().count() / 74 + 1)
+                    .sum::<usize>() as u16
+                    + 2)
+                .min(area.height.saturating_sub(2)),
+            );
+        }
+        Some(Modal::RequestCrawl) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Ask the relays to crawl? ",
+            strings::REQUEST_CRAWL,
+        ),
+        Some(Modal::ProxyReload(_)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Reload the proxy? ",
+            &strings::reload_offer(&crate::proxy::install::reload_hint(app.proxy.server())),
+        ),
+        Some(Modal::Restart(cmd)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Restart the PDS? ",
+            &strings::restart_offer(&cmd.join(" ")),
+        ),
+        None => {}
+    }
+}
