@@ -250,10 +250,10 @@ fn library_outputs(case: &Case, dir: &Path) {
     };
     let settings = pds_wizard::settings::Resolved::new(&flags, Some(&doc));
     let mut app = App::new(doc.clone(), settings, pds_wizard::tui::Mode::Normal);
-    app.set_answer("PDS_HOSTNAME", "new.example.com".into());
+    app.set_edit("PDS_HOSTNAME", "new.example.com".into());
     let typed = &case.secrets[0].0;
-    app.set_answer("PDS_ADMIN_PASSWORD", typed.clone());
-    app.set_answer(
+    app.set_edit("PDS_ADMIN_PASSWORD", typed.clone());
+    app.set_edit(
         "PDS_EMAIL_SMTP_URL",
         url_for(case.url_shape, &case.smtp_password),
     );

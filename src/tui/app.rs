@@ -35,7 +35,7 @@ pub enum Step {
     Basics,
     Email,
     Handle,
-    AtprotoDid,
+    DidFile,
     Proxy,
     Doctor,
     Review,
@@ -46,7 +46,7 @@ impl Step {
         Step::Basics,
         Step::Email,
         Step::Handle,
-        Step::AtprotoDid,
+        Step::DidFile,
         Step::Proxy,
         Step::Doctor,
         Step::Review,
@@ -57,7 +57,7 @@ impl Step {
             Step::Basics => "Basics",
             Step::Email => "Email",
             Step::Handle => "Handle & DNS",
-            Step::AtprotoDid => "atproto-did",
+            Step::DidFile => "atproto-did",
             Step::Proxy => "Reverse proxy",
             Step::Doctor => "Doctor",
             Step::Review => "Review & save",
@@ -153,7 +153,9 @@ pub struct App {
     /// `base` with every valid answer applied: what Review shows and Save writes.
     pub working: Document,
     /// Values the operator typed that differ from `base`, by key.
-    pub answers: BTreeMap<String, String>,
+    /// Edits to pds.env not yet saved, by key (the answers file, pds-wizard.toml, is
+    /// another thing: see `saved_answers`).
+    pub edits: BTreeMap<String, String>,
     /// `base` → `working` as diff lines (secrets masked), and `env check` of `working`:
     /// kept up to date by `recompute`, so drawing Review does no work.
     pub pending_diff: Vec<(DiffTag, usize, String)>,
@@ -291,7 +293,7 @@ impl App {
         let needs: &[Kind] = match step {
             Step::Email => &[Kind::Smtp],
             Step::Handle => &[Kind::Pds, Kind::Dns, Kind::Https],
-            Step::AtprotoDid => &[Kind::Https],
+            Step::DidFile => &[Kind::Https],
             Step::Doctor => &[Kind::Pds, Kind::Smtp, Kind::Dns, Kind::Https],
             _ => &[],
         };
@@ -325,7 +327,7 @@ impl App {
             env_path,
             working: base.clone(),
             base,
-            answers: BTreeMap::new(),
+            edits: BTreeMap::new(),
             pending_diff: Vec::new(),
             working_findings: Vec::new(),
             step: Step::Basics,
@@ -358,7 +360,7 @@ impl App {
         app
     }
 
-    /// Offer to restore the answers a quit left behind.
+    /// Offer to restore the edits a quit left behind.
     pub fn offer_draft(&mut self, draft: Draft) {
         self.modal = Some(Modal::RestoreDraft(draft));
     }
@@ -371,10 +373,10 @@ impl App {
     }
 
     pub fn has_unsaved(&self) -> bool {
-        !self.answers.is_empty()
+        !self.edits.is_empty()
     }
 
-    /// Rebuild `working` from `base` + answers, and every field's findings.
+    /// Rebuild `working` from `base` + edits, and every field's findings.
     pub fn recompute(&mut self) {
         let mut working = self.base.clone();
         let mut errors: BTreeMap<String, String> = BTreeMap::new();
@@ -385,7 +387,7 @@ impl App {
                 .position(|i| i.name == k)
                 .unwrap_or(usize::MAX)
         };
-        let mut ordered: Vec<(&String, &String)> = self.answers.iter().collect();
+        let mut ordered: Vec<(&String, &String)> = self.edits.iter().collect();
         ordered.sort_by_key(|(k, _)| position(k));
         for (key, value) in ordered {
             let required = catalogue::lookup(key).is_some_and(|k| k.required);
@@ -415,33 +417,33 @@ impl App {
     }
 
     /// Record what the operator typed for `key`.
-    pub fn set_answer(&mut self, key: &str, value: String) -> Vec<Effect> {
+    pub fn set_edit(&mut self, key: &str, value: String) -> Vec<Effect> {
         let current = self.base.get(key).unwrap_or_default();
         if value == current {
-            self.answers.remove(key);
+            self.edits.remove(key);
         } else {
-            self.answers.insert(key.to_string(), value);
+            self.edits.insert(key.to_string(), value);
         }
         self.recompute();
         vec![self.draft_effect()]
     }
 
-    /// The Email screen changed: its two answers, or why it cannot produce them.
+    /// The Email screen changed: its two edits, or why it cannot produce them.
     pub fn email_changed(&mut self) -> Vec<Effect> {
-        match self.email.answers() {
+        match self.email.edits() {
             Ok(pairs) => {
                 self.blocked.remove(URL_KEY);
                 for (k, v) in pairs {
                     if self.base.get(k).unwrap_or_default() == v {
-                        self.answers.remove(k);
+                        self.edits.remove(k);
                     } else {
-                        self.answers.insert(k.to_string(), v);
+                        self.edits.insert(k.to_string(), v);
                     }
                 }
             }
             Err(reason) => {
-                self.answers.remove(URL_KEY);
-                self.answers.remove(FROM_KEY);
+                self.edits.remove(URL_KEY);
+                self.edits.remove(FROM_KEY);
                 self.blocked.insert(URL_KEY.to_string(), reason);
             }
         }
@@ -457,7 +459,7 @@ impl App {
     }
 
     pub(crate) fn draft_effect(&self) -> Effect {
-        if self.answers.is_empty() {
+        if self.edits.is_empty() {
             Effect::DeleteDraft(self.env_path.clone())
         } else {
             Effect::WriteDraft(self.draft())
@@ -468,7 +470,7 @@ impl App {
         Draft::of(
             self.env_path.clone(),
             draft::fingerprint(self.base.original_text().as_bytes()),
-            &self.answers,
+            &self.edits,
         )
     }
 
@@ -486,7 +488,7 @@ impl App {
     pub fn mark(&self, step: Step) -> Mark {
         let edited = |keys: &[&str]| {
             keys.iter()
-                .any(|k| self.answers.contains_key(*k) || self.blocked.contains_key(*k))
+                .any(|k| self.edits.contains_key(*k) || self.blocked.contains_key(*k))
         };
         match step {
             Step::Basics => {
@@ -520,7 +522,7 @@ impl App {
                 Some(_) => Mark::Attention,
                 None => Mark::Open,
             },
-            Step::AtprotoDid => match self.didfile.worst() {
+            Step::DidFile => match self.didfile.worst() {
                 Level::Pass => Mark::Done,
                 Level::Fail => Mark::Attention,
                 _ => Mark::Open,
@@ -558,7 +560,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::Resize => vec![],
         Action::Signal(kind) => {
-            // The terminal may be gone (SSH dropped): keep the answers and leave.
+            // The terminal may be gone (SSH dropped): keep the edits and leave.
             app.quit = true;
             app.ended_by = Some(kind);
             let mut v = Vec::new();
@@ -573,7 +575,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let email_changed = [URL_KEY, FROM_KEY]
                 .iter()
                 .any(|k| app.base.get(k) != doc.get(k));
-            app.answers.retain(|k, _| rejected.contains(k));
+            app.edits.retain(|k, _| rejected.contains(k));
             app.set_base(doc);
             let mut msg = format!("Saved {}.", report.describe(&app.env_path));
             msg.push_str(" Restart the PDS to apply: sudo systemctl restart pds");
@@ -735,7 +737,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.modal = Some(Modal::Codes(super::strings::pending_codes(r)));
             vec![]
         }
-        Action::TestMailDone(ticket, _) if !matches!(&app.email.test, TestState::Pending { job, .. } if job.answers(ticket)) =>
+        Action::TestMailDone(ticket, _) if !matches!(&app.email.test, TestState::Pending { job, .. } if job.is_for(ticket)) =>
         {
             vec![]
         }
@@ -777,7 +779,7 @@ fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
         Step::Basics => &mut app.basics.form,
         Step::Email => &mut app.email.form,
         Step::Handle => &mut app.handle.form,
-        Step::AtprotoDid => &mut app.didfile.form,
+        Step::DidFile => &mut app.didfile.form,
         Step::Proxy => &mut app.proxy.form,
         Step::Doctor | Step::Review => return vec![],
     };
@@ -792,7 +794,7 @@ pub fn key_screen(app: &App) -> Screen {
         (Focus::Content, Step::Basics) => Screen::Basics,
         (Focus::Content, Step::Email) => Screen::Email,
         (Focus::Content, Step::Handle) => Screen::Handle,
-        (Focus::Content, Step::AtprotoDid) => Screen::DidFile,
+        (Focus::Content, Step::DidFile) => Screen::DidFile,
         (Focus::Content, Step::Proxy) if app.proxy.preview => Screen::ProxyPreview,
         (Focus::Content, Step::Proxy) => Screen::Proxy,
         (Focus::Content, Step::Doctor) => Screen::Doctor,
@@ -831,7 +833,7 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
     match screen {
         Screen::Sidebar => on_sidebar_key(app, command),
         Screen::Basics => match app.basics.on_key(k) {
-            Some((key, value)) => app.set_answer(key, value),
+            Some((key, value)) => app.set_edit(key, value),
             None => vec![],
         },
         Screen::Email => match command {
@@ -1044,7 +1046,7 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
         Target::Crawlers => (Step::Basics, Some("PDS_CRAWLERS")),
         Target::Email => (Step::Email, None),
         Target::Handle => (Step::Handle, None),
-        Target::DidFile => (Step::AtprotoDid, None),
+        Target::DidFile => (Step::DidFile, None),
         Target::Proxy(f) => (
             Step::Proxy,
             match f {

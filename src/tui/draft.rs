@@ -1,4 +1,4 @@
-//! Unsaved answers survive a dropped SSH session: they are written to a draft file
+//! Unsaved edits survive a dropped SSH session: they are written to a draft file
 //! (mode 0600) after every change and offered back on the next start.
 //!
 //! The draft lives in the state directory, far from pds.env and its backups, so it never
@@ -14,26 +14,28 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
     pub env_file: PathBuf,
-    /// Fingerprint of pds.env when the answers were given, to tell whether it changed since.
+    /// Fingerprint of pds.env when the edits were made, to tell whether it changed since.
     pub base_fingerprint: String,
     pub saved_at: String,
-    pub answers: BTreeMap<String, String>,
-    /// Keys whose answers held a secret and were left out (or kept without it): they must
+    // Drafts written before the rename said "answers".
+    #[serde(alias = "answers")]
+    pub edits: BTreeMap<String, String>,
+    /// Keys whose edits held a secret and were left out (or kept without it): they must
     /// be typed again after a restore.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retype: Vec<String>,
 }
 
 impl Draft {
-    /// A draft of `answers` with every secret taken out (see the module notes).
+    /// A draft of `edits` with every secret taken out (see the module notes).
     pub fn of(
         env_file: PathBuf,
         base_fingerprint: String,
-        answers: &BTreeMap<String, String>,
+        edits: &BTreeMap<String, String>,
     ) -> Draft {
         let mut kept = BTreeMap::new();
         let mut retype = Vec::new();
-        for (key, value) in answers {
+        for (key, value) in edits {
             if crate::envfile::sensitive::mask_value(key, value) == *value {
                 kept.insert(key.clone(), value.clone());
                 continue;
@@ -47,12 +49,12 @@ impl Draft {
             env_file,
             base_fingerprint,
             saved_at: crate::fsutil::utc_stamp(),
-            answers: kept,
+            edits: kept,
             retype,
         }
     }
 
-    /// How long ago the answers were given, in words ("12 minutes ago").
+    /// How long ago the edits were made, in words ("12 minutes ago").
     pub fn age(&self) -> Option<String> {
         let s = &self.saved_at;
         let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
@@ -120,7 +122,7 @@ pub fn load(env_file: &Path) -> Option<Draft> {
     toml::from_str::<Draft>(&text)
         .ok()
         // A draft of only secrets still has something to say: what to type again.
-        .filter(|d| !d.answers.is_empty() || !d.retype.is_empty())
+        .filter(|d| !d.edits.is_empty() || !d.retype.is_empty())
 }
 
 pub fn save(draft: &Draft) -> std::io::Result<()> {

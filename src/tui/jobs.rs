@@ -23,7 +23,7 @@ pub struct Pending {
 
 impl Pending {
     /// Whether a result carrying `ticket` answers this request.
-    pub fn answers(&self, ticket: Ticket) -> bool {
+    pub fn is_for(&self, ticket: Ticket) -> bool {
         self.ticket == ticket
     }
 }
@@ -44,5 +44,5 @@ impl Tickets {
 
 /// Whether `pending` is waiting for exactly the result carrying `ticket`.
 pub fn is_current(pending: &Option<Pending>, ticket: Ticket) -> bool {
-    pending.is_some_and(|p| p.answers(ticket))
+    pending.is_some_and(|p| p.is_for(ticket))
 }

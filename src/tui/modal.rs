@@ -144,8 +144,8 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         Modal::RestoreDraft(d) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
-                app.answers = d.answers.clone();
-                app.answers
+                app.edits = d.edits.clone();
+                app.edits
                     .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
                 app.recompute();
                 app.reload_screens();
@@ -154,14 +154,14 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                         Level::Info,
                         format!(
                             "Restored {} unsaved answer(s) from the draft.",
-                            app.answers.len()
+                            app.edits.len()
                         ),
                     ),
                     retype => (
                         Level::Warn,
                         format!(
                             "Restored {} answer(s). Type again: {} (never kept in a draft).",
-                            app.answers.len(),
+                            app.edits.len(),
                             strings::retype_list(retype)
                         ),
                     ),

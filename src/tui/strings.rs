@@ -7,7 +7,7 @@ pub const TOO_SMALL: &str = "Terminal too small: pds-wizard needs at least 60x16
 
 pub fn restore_draft(d: &super::draft::Draft, changed: bool) -> String {
     let when = d.age().unwrap_or_else(|| "an earlier session".into());
-    let keys: Vec<&str> = d.answers.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = d.edits.keys().map(String::as_str).collect();
     let mut s = format!(
         "Unsaved answers from {when} were found (the wizard was closed or the connection dropped before saving)"
     );

@@ -128,7 +128,7 @@ fn typing_validates_live_and_only_valid_answers_reach_the_file() {
         key(&mut a, KeyCode::Char('x'))
     };
     assert!(
-        matches!(effects.as_slice(), [Effect::WriteDraft(d)] if d.answers["PDS_HOSTNAME"] == "new.example.orgx")
+        matches!(effects.as_slice(), [Effect::WriteDraft(d)] if d.edits["PDS_HOSTNAME"] == "new.example.orgx")
     );
     key(&mut a, KeyCode::Backspace);
     assert_eq!(
@@ -238,7 +238,7 @@ fn hangup_keeps_the_draft_and_quits() {
     type_text(&mut a, "x");
     let effects = update(&mut a, Action::Signal(SignalKind::Hangup));
     assert!(
-        matches!(effects.as_slice(), [Effect::WriteDraft(d), Effect::Quit] if d.answers.contains_key("PDS_HOSTNAME"))
+        matches!(effects.as_slice(), [Effect::WriteDraft(d), Effect::Quit] if d.edits.contains_key("PDS_HOSTNAME"))
     );
     assert!(a.quit);
 }
@@ -249,7 +249,7 @@ fn a_draft_is_offered_back_and_restored() {
         env_file: PathBuf::from("/pds/pds.env"),
         base_fingerprint: "other".into(),
         saved_at: "20261124T060000Z".into(),
-        answers: [(
+        edits: [(
             "PDS_HOSTNAME".to_string(),
             "restored.example.com".to_string(),
         )]
@@ -280,30 +280,30 @@ fn a_draft_is_offered_back_and_restored() {
 #[test]
 fn a_draft_never_holds_a_secret_and_says_what_to_type_again() {
     let mut a = app();
-    a.set_answer("PDS_HOSTNAME", "new.example.com".into());
-    a.set_answer("PDS_ADMIN_PASSWORD", "Typed-Admin-Pw-77".into());
-    a.set_answer(
+    a.set_edit("PDS_HOSTNAME", "new.example.com".into());
+    a.set_edit("PDS_ADMIN_PASSWORD", "Typed-Admin-Pw-77".into());
+    a.set_edit(
         "PDS_EMAIL_SMTP_URL",
         "smtps://mailer%40example.com:Typed-Smtp-Pw-77@smtp.example.com:465".into(),
     );
     let d = a.draft();
     let written = toml::to_string(&d).unwrap();
     assert!(!written.contains("Typed-"), "{written}");
-    assert_eq!(d.answers["PDS_HOSTNAME"], "new.example.com");
+    assert_eq!(d.edits["PDS_HOSTNAME"], "new.example.com");
     // The SMTP URL is kept without its password; the admin password not at all.
     assert_eq!(
-        d.answers["PDS_EMAIL_SMTP_URL"],
+        d.edits["PDS_EMAIL_SMTP_URL"],
         "smtps://mailer%40example.com@smtp.example.com:465"
     );
-    assert!(!d.answers.contains_key("PDS_ADMIN_PASSWORD"));
+    assert!(!d.edits.contains_key("PDS_ADMIN_PASSWORD"));
     assert_eq!(d.retype, ["PDS_ADMIN_PASSWORD", "PDS_EMAIL_SMTP_URL"]);
     // A broken URL keeps nothing: any piece of it may be the password.
-    a.set_answer(
+    a.set_edit(
         "PDS_EMAIL_SMTP_URL",
         "smtps://mailer:Typed/Smtp?Pw@smtp.example.com:465".into(),
     );
     let d = a.draft();
-    assert!(!d.answers.contains_key("PDS_EMAIL_SMTP_URL"));
+    assert!(!d.edits.contains_key("PDS_EMAIL_SMTP_URL"));
 
     // Restoring says what must be typed again, in the prompt and after.
     let mut b = app_on(crate::demo::DEMO_ENV, Some(d));
@@ -334,7 +334,7 @@ fn a_paste_is_one_edit_in_the_focused_field_and_nothing_elsewhere() {
     );
     // One answer, one draft: the first line only.
     assert!(
-        matches!(effects.as_slice(), [Effect::WriteDraft(d)] if d.answers["PDS_HOSTNAME"] == "pasted.example.org"),
+        matches!(effects.as_slice(), [Effect::WriteDraft(d)] if d.edits["PDS_HOSTNAME"] == "pasted.example.org"),
         "{effects:?}"
     );
     // A DNS name stops at 253 characters, typed or pasted.
@@ -352,7 +352,7 @@ fn a_password_field_does_not_show_its_length() {
     a.step = Step::Basics;
     a.focus = Focus::Content;
     let short = text(&screen(&a, 80, 24));
-    a.set_answer("PDS_ADMIN_PASSWORD", "x".repeat(40));
+    a.set_edit("PDS_ADMIN_PASSWORD", "x".repeat(40));
     a.basics = crate::tui::screens::basics::Basics::new(&a.working);
     let long = text(&screen(&a, 80, 24));
     let bullets = |t: &str| t.matches('•').count();
@@ -856,7 +856,7 @@ mod identity_screens {
     #[test]
     fn did_file_screen_writes_and_checks() {
         let (mut a, _) = open(3);
-        assert_eq!(a.step, Step::AtprotoDid);
+        assert_eq!(a.step, Step::DidFile);
         let root = tempfile::tempdir().unwrap();
         type_text(&mut a, "alice.example.com");
         key(&mut a, KeyCode::Tab);
@@ -889,7 +889,7 @@ mod identity_screens {
             finding: Finding::fail("https://alice.example.com/.well-known/atproto-did answered 200 with an HTML page, not the DID").fix("Make the web server serve the plain file."),
             notes: vec![],
         })));
-        assert_eq!(a.mark(Step::AtprotoDid), Mark::Attention);
+        assert_eq!(a.mark(Step::DidFile), Mark::Attention);
         // The temp dir differs run to run; the snapshot shows the rest.
         let t = text(&screen(&a, 80, 24)).replace(root.path().to_str().unwrap(), "/srv/www");
         insta::assert_snapshot!(t);

@@ -57,7 +57,7 @@ impl Basics {
         Some((key, self.form.text(key)))
     }
 
-    /// Findings for every field from the catalogue, plus errors from applying answers.
+    /// Findings for every field from the catalogue, plus errors from applying edits.
     pub fn refresh_findings(&mut self, base: &Document, errors: &BTreeMap<String, String>) {
         let hostname = Some(self.form.text("PDS_HOSTNAME"))
             .filter(|h| !h.is_empty())
@@ -107,11 +107,11 @@ impl Basics {
         area: Rect,
         theme: &Theme,
         focused: bool,
-        answers: &BTreeMap<String, String>,
+        edits: &BTreeMap<String, String>,
     ) {
         let y = self
             .form
-            .draw(frame, area, theme, focused, &|k| answers.contains_key(k));
+            .draw(frame, area, theme, focused, &|k| edits.contains_key(k));
         if focused && y + 1 < area.bottom() {
             let field = self.form.focused_field();
             let intro = catalogue::lookup(field.key).map(|info| {

@@ -68,7 +68,7 @@ impl DoctorScreen {
     /// earlier run, overtaken by `r` on that row, is dropped).
     pub fn finish(&mut self, ticket: Ticket, result: CheckResult) {
         if let Some(i) = CHECKS.iter().position(|c| c.id == result.id) {
-            if matches!(self.rows[i], RowState::Running(p) if p.answers(ticket)) {
+            if matches!(self.rows[i], RowState::Running(p) if p.is_for(ticket)) {
                 self.rows[i] = RowState::Done(Box::new(result));
             }
         }

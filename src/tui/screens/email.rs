@@ -189,7 +189,7 @@ impl EmailScreen {
     }
 
     /// The pds.env answers this screen produces: the URL and the From address, or why not.
-    pub fn answers(&self) -> Result<[(&'static str, String); 2], String> {
+    pub fn edits(&self) -> Result<[(&'static str, String); 2], String> {
         if self.is_blank() {
             return Ok([(URL_KEY, String::new()), (FROM_KEY, String::new())]);
         }

@@ -49,21 +49,18 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let inner = main_block.inner(main);
     frame.render_widget(main_block, main);
     match app.step {
-        Step::Basics => app.basics.draw(
-            frame,
-            inner,
-            theme,
-            app.focus == Focus::Content,
-            &app.answers,
-        ),
+        Step::Basics => {
+            app.basics
+                .draw(frame, inner, theme, app.focus == Focus::Content, &app.edits)
+        }
         Step::Email => app.email.draw(
             frame,
             inner,
             theme,
             app.spinner,
             app.focus == Focus::Content,
-            app.answers.contains_key(crate::email::URL_KEY)
-                || app.answers.contains_key(crate::email::FROM_KEY),
+            app.edits.contains_key(crate::email::URL_KEY)
+                || app.edits.contains_key(crate::email::FROM_KEY),
         ),
         Step::Handle => app.handle.draw(
             frame,
@@ -72,7 +69,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             app.spinner,
             app.focus == Focus::Content,
         ),
-        Step::AtprotoDid => app.didfile.draw(
+        Step::DidFile => app.didfile.draw(
             frame,
             inner,
             theme,

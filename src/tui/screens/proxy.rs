@@ -107,7 +107,7 @@ impl ProxyScreen {
         self.form.text(SERVER).parse().unwrap_or(Server::Nginx)
     }
 
-    fn answers(&self) -> PlanAnswers {
+    fn plan_answers(&self) -> PlanAnswers {
         let text = |k| Some(self.form.text(k)).filter(|s| !s.trim().is_empty());
         PlanAnswers {
             upstream: text(UPSTREAM),
@@ -152,7 +152,7 @@ impl ProxyScreen {
         &self,
         base: Option<&crate::answers::ProxyAnswers>,
     ) -> crate::answers::ProxyAnswers {
-        let plan = self.answers();
+        let plan = self.plan_answers();
         crate::answers::ProxyAnswers {
             server: self.server().name().to_ascii_lowercase(),
             out: Some(self.out_path()).filter(|p| !p.as_os_str().is_empty()),
@@ -211,7 +211,7 @@ impl ProxyScreen {
     /// Re-plan and re-render from pds.env (as it will be saved) and the form.
     pub fn refresh(&mut self, doc: &Document) {
         let server = self.server();
-        let result = plan_from_env(server, doc, &self.answers());
+        let result = plan_from_env(server, doc, &self.plan_answers());
         // A check or a write stays true only for the very plan it was made for.
         if result.as_ref().ok() != self.plan.as_ref() {
             self.validation = None;
