@@ -181,10 +181,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 update(app, Action::RestartCommand(cmd))
             }
             Effect::Restart(cmd) => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn_blocking(move || {
-                    let _ = tx.send(Action::Restarted(crate::pds::restart(&cmd)));
-                });
+                run_command(runner, cmd, Action::Restarted);
                 vec![]
             }
             Effect::LoadAccounts {
@@ -282,10 +279,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 update(app, Action::ProxyWritten(r))
             }
             Effect::ReloadProxy(cmd) => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn_blocking(move || {
-                    let _ = tx.send(Action::ProxyReloaded(crate::pds::restart(&cmd)));
-                });
+                run_command(runner, cmd, Action::ProxyReloaded);
                 vec![]
             }
             Effect::RequestCrawl { ticket } => {
@@ -326,4 +320,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
         };
         queue.extend(follow_up);
     }
+}
+
+/// Run a command the operator confirmed (a restart, a reload) off the loop; its outcome
+/// comes back as `done(result)`.
+fn run_command(runner: &Runner, cmd: Vec<String>, done: fn(Result<(), String>) -> Action) {
+    let tx = runner.tx.clone();
+    runner.runtime.spawn_blocking(move || {
+        let _ = tx.send(done(crate::pds::restart(&cmd)));
+    });
 }

@@ -164,6 +164,21 @@ const SAVE_QUIET: Binding = quiet(SAVE_KEYS);
 const HELP_QUIET: Binding = quiet(HELP);
 const BACK_QUIET: Binding = quiet(BACK);
 
+const PROXY_CHECK: Binding = b(
+    &[Ctrl('v')],
+    C::ValidateConfig,
+    "^V",
+    "check",
+    "have the server itself check the config",
+);
+const PROXY_WRITE: Binding = b(
+    &[Ctrl('w')],
+    C::WriteConfig,
+    "^W",
+    "write",
+    "write it after a diff (only once the server's check passed)",
+);
+
 const SIDEBAR: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
@@ -319,20 +334,8 @@ const PROXY: &[Binding] = &[
         "config",
         "show the rendered config",
     ),
-    b(
-        &[Ctrl('v')],
-        C::ValidateConfig,
-        "^V",
-        "check",
-        "have the server itself check the config",
-    ),
-    b(
-        &[Ctrl('w')],
-        C::WriteConfig,
-        "^W",
-        "write",
-        "write it after a diff (only once the server's check passed)",
-    ),
+    PROXY_CHECK,
+    PROXY_WRITE,
     BACK,
     CLEAR,
     SAVE_QUIET,
@@ -363,20 +366,8 @@ const PROXY_PREVIEW: &[Binding] = &[
         "back to the form",
         "back to the form",
     ),
-    b(
-        &[Ctrl('v')],
-        C::ValidateConfig,
-        "^V",
-        "check",
-        "have the server itself check the config",
-    ),
-    b(
-        &[Ctrl('w')],
-        C::WriteConfig,
-        "^W",
-        "write",
-        "write it after a diff (only once the server's check passed)",
-    ),
+    PROXY_CHECK,
+    PROXY_WRITE,
     SAVE_QUIET,
     HELP_QUIET,
 ];

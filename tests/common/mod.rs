@@ -5,7 +5,6 @@
 pub mod pty;
 
 use std::io::Write;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -18,30 +17,49 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// Start a lab script that prints one JSON line when it is ready; the child and that line.
-fn spawn_reporting(cmd: &mut Command, what: &str) -> (Child, serde_json::Value) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what}: {e} (run scripts/test, which installs it)"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+// The servers start through the demo's own launchers (pds_wizard::demo::launch), so the
+// tests run them exactly as the demo's stand-ins do.
+use pds_wizard::demo::{launch, process};
+
+/// How long a lab server may take to come up (the PDS needs a few seconds).
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// The server `what`, started; or a panic saying why, with the last line of its log.
+fn started<T>(r: Result<T, process::StartError>, log: &Path, what: &str) -> T {
+    r.unwrap_or_else(|e| {
+        panic!(
+            "{what} did not start: {e:?}; its log says: {} (run scripts/test, which installs it)",
+            process::log_tail(log).unwrap_or_default()
+        )
+    })
+}
+
+/// A lab script that prints one JSON line when it is ready: the child and that line.
+fn spawn_reporting(
+    cmd: Result<Command, String>,
+    log: &Path,
+    what: &str,
+) -> (Child, serde_json::Value) {
+    let cmd = cmd.unwrap_or_else(|e| panic!("{what}: {e}"));
+    let (child, line) = started(process::spawn_reporting(cmd, log, START_LIMIT), log, what);
     let v =
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("{what} did not start: {line:?}"));
     (child, v)
 }
 
-/// Wait until something accepts TCP connections at `addr` (servers are ready then).
-fn wait_for_port(addr: std::net::SocketAddr, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start on {addr}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// A server, once it accepts TCP connections at `addr`.
+fn spawn_listening(
+    cmd: Result<Command, String>,
+    log: &Path,
+    addr: std::net::SocketAddr,
+    what: &str,
+) -> Child {
+    let cmd = cmd.unwrap_or_else(|e| panic!("{what}: {e}"));
+    started(
+        process::spawn_listening(cmd, log, addr, Duration::from_secs(10)),
+        log,
+        what,
+    )
 }
 
 pub const USER: &str = "alice@example.test";
@@ -89,19 +107,20 @@ impl SmtpServers {
         let ca = make_ca(dir.path());
         let outdir = dir.path().join("mail");
         std::fs::create_dir(&outdir).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/smtp_server.py");
-        // Debian's python3-aiosmtpd is for /usr/bin/python3 (not a pyenv python on PATH).
         let (child, ports) = spawn_reporting(
-            Command::new("/usr/bin/python3")
-                .arg(&script)
-                .args([
-                    ca.cert.to_str().unwrap(),
-                    ca.key.to_str().unwrap(),
-                    outdir.to_str().unwrap(),
-                    USER,
-                    REJECTED_SENDER,
-                ])
-                .env("SMTP_LAB_PASSWORD", PASSWORD),
+            launch::smtp(
+                dir.path(),
+                &launch::Smtp {
+                    cert: &ca.cert,
+                    key: &ca.key,
+                    mail_dir: &outdir,
+                    user: USER,
+                    password: PASSWORD,
+                    rejected_sender: REJECTED_SENDER,
+                    ports: None,
+                },
+            ),
+            &dir.path().join("smtp.log"),
             "the SMTP test server (/usr/bin/python3 with python3-aiosmtpd)",
         );
         SmtpServers {
@@ -205,18 +224,13 @@ impl Nsd {
     pub fn start(zone: &str, zone_text: &str) -> Nsd {
         let dir = tempfile::tempdir().unwrap();
         let port = free_dual_port();
-        std::fs::write(dir.path().join("zone"), zone_text).unwrap();
-        let conf = pds_wizard::demo::nsd_conf(dir.path(), port, zone);
-        let conf_path = dir.path().join("nsd.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("nsd")
-            .args(["-d", "-c", conf_path.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nsd: run scripts/test, which installs it");
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        wait_for_port(addr, "nsd");
+        let child = spawn_listening(
+            launch::nsd(dir.path(), port, zone, zone_text),
+            &dir.path().join("nsd.log"),
+            addr,
+            "nsd",
+        );
         Nsd {
             child,
             addr,
@@ -264,13 +278,12 @@ impl Nginx {
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("nginx")
-            .args(["-p", &d, "-c", conf_path.to_str().unwrap(), "-e", "stderr"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("nginx: run scripts/test, which installs it");
-        wait_for_port(([127, 0, 0, 1], port).into(), "nginx");
+        let child = spawn_listening(
+            launch::nginx(dir.path(), &conf_path),
+            &dir.path().join("nginx.log"),
+            ([127, 0, 0, 1], port).into(),
+            "nginx",
+        );
         Nginx {
             child,
             port,
@@ -313,22 +326,23 @@ impl Caddy {
         };
         let conf = dir.join("Caddyfile.run");
         std::fs::write(&conf, text).unwrap();
-        let child = Command::new("caddy")
-            .args([
-                "run",
-                "--adapter",
-                "caddyfile",
-                "--config",
-                conf.to_str().unwrap(),
-            ])
-            .env("XDG_DATA_HOME", dir)
-            .env("XDG_CONFIG_HOME", dir)
-            .env("HOME", dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("caddy: run scripts/test, which installs it");
-        wait_for_port(([127, 0, 0, 1], port).into(), "caddy");
+        let mut cmd = Command::new("caddy");
+        cmd.args([
+            "run",
+            "--adapter",
+            "caddyfile",
+            "--config",
+            conf.to_str().unwrap(),
+        ])
+        .env("XDG_DATA_HOME", dir)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("HOME", dir);
+        let child = spawn_listening(
+            Ok(cmd),
+            &dir.join("caddy.log"),
+            ([127, 0, 0, 1], port).into(),
+            "caddy",
+        );
         Caddy { child, port }
     }
 }
@@ -357,21 +371,17 @@ impl PdsLab {
 
     /// With some of the PDS's environment replaced (e.g. PDS_HOSTNAME).
     pub fn start_with(env: serde_json::Value) -> PdsLab {
-        let modules = std::env::var("PDS_WIZARD_TEST_PDS_MODULES").expect(
-            "PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS",
+        assert!(
+            std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES").is_some(),
+            "PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS"
         );
         let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/pds_lab.js");
         let mut env = env;
         env["PDS_ADMIN_PASSWORD"] = PDS_ADMIN.into();
+        // The script and its log beside the data, which is the temp dir itself.
         let (child, ports) = spawn_reporting(
-            Command::new("node")
-                .arg(&script)
-                .arg(dir.path())
-                .env("NODE_PATH", &modules)
-                .env("PDS_LAB_ENV", env.to_string())
-                // This machine points Node at the system bundle; the lab needs none.
-                .env_remove("NODE_EXTRA_CA_CERTS"),
+            launch::pds(dir.path(), dir.path(), &env, &[], None),
+            &dir.path().join("pds.log"),
             "the PDS lab (node)",
         );
         PdsLab {
@@ -450,20 +460,24 @@ impl Drop for PdsLab {
 pub struct Relay {
     child: Child,
     pub url: String,
+    _dir: tempfile::TempDir,
 }
 
 impl Relay {
     pub fn start(host: &str, seq: i64, status: &str) -> Relay {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/relay.py");
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(&script).args([host, &seq.to_string(), status]);
         let (child, v) = spawn_reporting(
-            Command::new("/usr/bin/python3")
-                .arg(&script)
-                .args([host, &seq.to_string(), status]),
+            Ok(cmd),
+            &dir.path().join("relay.log"),
             "the stand-in relay (/usr/bin/python3)",
         );
         Relay {
             child,
             url: format!("http://127.0.0.1:{}", v["port"]),
+            _dir: dir,
         }
     }
 }

@@ -1,25 +1,17 @@
-//! `--demo`: a sandbox copy of a realistic pds.env, and, where this machine has the tools
-//! (the ones `scripts/test` installs), local stand-ins for everything the wizard talks to:
-//! an SMTP server with TLS and AUTH, the real PDS with a PLC directory and three accounts,
-//! an authoritative DNS server for the zone, and nginx running the proxy config the wizard
-//! itself renders. All of them listen on 127.0.0.1 only, live in the sandbox, and stop with
-//! the wizard. A stand-in that cannot start is reported with the reason, and the step that
-//! needs it says what it would do on a real server.
+//! The demo's stand-ins: every lab server this machine can run, started for the host the
+//! sandbox pds.env names, and stopped with the wizard.
 
+use super::ca::{make_ca, Ca};
+use super::launch;
+use super::process::{self, free_dual_port, log_tail, stop_process, StartError};
 use crate::context::Context;
 use crate::envfile::Document;
 use crate::secret::Secret;
 use serde::Serialize;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
-/// The realistic pds.env the demo starts from.
-pub const DEMO_ENV: &str = include_str!("../assets/demo.env");
-const SMTP_SCRIPT: &str = include_str!("../assets/lab/smtp_server.py");
-const PDS_SCRIPT: &str = include_str!("../assets/lab/pds_lab.js");
 
 /// The demo SMTP login. The password has the characters that must be percent-encoded in
 /// the URL, so the Email step shows why that matters.
@@ -30,27 +22,6 @@ const SMTP_PASSWORD: &str = "d3mo/p@ss#1";
 const SMTP_PORTS: (u16, u16) = (2465, 2587);
 /// How long one stand-in may take to come up (the PDS needs a few seconds).
 const START_LIMIT: Duration = Duration::from_secs(60);
-
-/// The sandbox directory: `$XDG_STATE_HOME/pds-wizard/demo` (else ~/.local/state/…).
-pub fn sandbox_dir() -> PathBuf {
-    crate::fsutil::state_dir().join("demo")
-}
-
-/// A fresh sandbox copy of the demo env file (mode 0600), kept between runs.
-pub fn prepare_sandbox() -> anyhow::Result<PathBuf> {
-    use anyhow::Context as _;
-    let dir = sandbox_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("pds.env");
-    if !path.exists() {
-        crate::fsutil::safe_write(
-            &path,
-            DEMO_ENV.as_bytes(),
-            crate::fsutil::WriteOptions::secret(),
-        )?;
-    }
-    Ok(path)
-}
 
 /// One stand-in and whether it runs.
 #[derive(Debug, Clone, Serialize)]
@@ -108,116 +79,6 @@ pub struct Lab {
     /// The demo accounts: handle and DID.
     pub accounts: Vec<(String, String)>,
     pub dir: PathBuf,
-}
-
-/// A test CA and a leaf certificate for `sans` (openssl's subjectAltName syntax).
-#[derive(Debug, Clone)]
-pub struct Ca {
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-/// Make a CA (90 days) and a leaf for `sans` in `dir` with openssl.
-pub fn make_ca(dir: &Path, sans: &str) -> Result<Ca, String> {
-    let openssl = crate::fsutil::find_tool("openssl")
-        .ok_or_else(|| "openssl is not installed (Debian: apt install openssl)".to_string())?;
-    std::fs::write(
-        dir.join("leaf.ext"),
-        format!("subjectAltName={sans}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"),
-    )
-    .map_err(|e| format!("cannot write to {}: {e}", dir.display()))?;
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let steps: [Vec<&str>; 3] = [
-        [
-            &["req", "-x509"][..],
-            &ec,
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "90",
-                "-subj",
-                "/CN=pds-wizard test CA",
-            ],
-        ]
-        .concat(),
-        [
-            &["req"][..],
-            &ec,
-            &[
-                "-keyout",
-                "leaf.key",
-                "-out",
-                "leaf.csr",
-                "-subj",
-                "/CN=localhost",
-            ],
-        ]
-        .concat(),
-        vec![
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "leaf.pem",
-            "-days",
-            "90",
-            "-extfile",
-            "leaf.ext",
-        ],
-    ];
-    for args in steps {
-        let out = Command::new(&openssl)
-            .args(&args)
-            .current_dir(dir)
-            .output()
-            .map_err(|e| format!("cannot run openssl: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "openssl {}: {}",
-                args[0],
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-    }
-    Ok(Ca {
-        ca: dir.join("ca.pem"),
-        cert: dir.join("leaf.pem"),
-        key: dir.join("leaf.key"),
-    })
-}
-
-/// Where the PDS's npm modules are: `PDS_WIZARD_PDS_MODULES`, else what `scripts/test`
-/// installed (its variable, or the cache beside the build this binary came from).
-pub fn pds_modules() -> Option<PathBuf> {
-    let has_pds = |p: &Path| p.join("@atproto/pds/package.json").is_file();
-    for var in ["PDS_WIZARD_PDS_MODULES", "PDS_WIZARD_TEST_PDS_MODULES"] {
-        if let Some(v) = std::env::var_os(var) {
-            let p = PathBuf::from(v);
-            if has_pds(&p) {
-                return Some(p);
-            }
-        }
-    }
-    // target/{debug,release}/pds-wizard → target/test-cache/pds/node_modules
-    let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("test-cache/pds/node_modules");
-    has_pds(&p).then_some(p)
 }
 
 impl Lab {
@@ -364,24 +225,20 @@ impl Lab {
     }
 
     fn start_smtp(&mut self, ca: &Ca) -> Result<(), String> {
-        let python = Path::new("/usr/bin/python3");
-        if !python.exists() {
-            return Err(
-                "/usr/bin/python3 is not installed (Debian: apt install python3-aiosmtpd)".into(),
-            );
-        }
-        let script = self.write_script("smtp_server.py", SMTP_SCRIPT)?;
         let mail = self.dir.join("mail");
         std::fs::create_dir_all(&mail).map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(python);
-        cmd.arg(&script)
-            .arg(&ca.cert)
-            .arg(&ca.key)
-            .arg(&mail)
-            .arg(SMTP_USER)
-            .arg("nobody@invalid")
-            .arg(format!("{},{}", SMTP_PORTS.0, SMTP_PORTS.1))
-            .env("SMTP_LAB_PASSWORD", SMTP_PASSWORD);
+        let cmd = launch::smtp(
+            &self.dir,
+            &launch::Smtp {
+                cert: &ca.cert,
+                key: &ca.key,
+                mail_dir: &mail,
+                user: SMTP_USER,
+                password: SMTP_PASSWORD,
+                rejected_sender: "nobody@invalid",
+                ports: Some(SMTP_PORTS),
+            },
+        )?;
         let (child, ready) = self.spawn_reporting(Kind::Smtp, cmd, "smtp.log")?;
         let ports: serde_json::Value = serde_json::from_str(&ready).map_err(|_| {
             self.log_hint(
@@ -421,12 +278,6 @@ impl Lab {
         zone: &str,
         ca: Option<&Ca>,
     ) -> Result<(), String> {
-        let node = crate::fsutil::find_tool("node")
-            .ok_or("node is not installed (Debian: apt install nodejs npm; then scripts/demo)")?;
-        let modules = pds_modules().ok_or(
-            "the PDS's npm modules are not installed (scripts/demo installs them, or set PDS_WIZARD_PDS_MODULES)",
-        )?;
-        let script = self.write_script("pds_lab.js", PDS_SCRIPT)?;
         let data = self.dir.join("pds-data");
         std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
         // The PDS splits PDS_SERVICE_HANDLE_DOMAINS without trimming; the demo file's
@@ -462,16 +313,13 @@ impl Lab {
             accounts.push(format!("bob.{zone}"));
             accounts.push(format!("carol.{zone}"));
         }
-        let mut cmd = Command::new(node);
-        cmd.arg(&script)
-            .arg(&data)
-            .env("NODE_PATH", &modules)
-            .env("PDS_LAB_ENV", env.to_string())
-            .env("PDS_LAB_ACCOUNTS", serde_json::json!(accounts).to_string());
-        match ca {
-            Some(ca) => cmd.env("NODE_EXTRA_CA_CERTS", &ca.ca),
-            None => cmd.env_remove("NODE_EXTRA_CA_CERTS"),
-        };
+        let cmd = launch::pds(
+            &self.dir,
+            &data,
+            &env,
+            &accounts,
+            ca.map(|c| c.ca.as_path()),
+        )?;
         let (child, ready) = self.spawn_reporting(Kind::Pds, cmd, "pds.log")?;
         let v: serde_json::Value = serde_json::from_str(&ready)
             .map_err(|_| self.log_hint("pds.log", "the PDS stand-in did not start"))?;
@@ -537,16 +385,10 @@ impl Lab {
     }
 
     fn start_dns(&mut self, host: &str, zone: &str) -> Result<(), String> {
-        let nsd = crate::fsutil::find_tool("nsd")
-            .ok_or("nsd is not installed (Debian: apt install nsd)")?;
         let dir = self.dir.join("dns");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("zone"), self.zone_text(host, zone)).map_err(|e| e.to_string())?;
         let port = free_dual_port().map_err(|e| format!("no free port: {e}"))?;
-        std::fs::write(dir.join("nsd.conf"), nsd_conf(&dir, port, zone))
-            .map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(nsd);
-        cmd.arg("-d").arg("-c").arg(dir.join("nsd.conf"));
+        let cmd = launch::nsd(&dir, port, zone, &self.zone_text(host, zone))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let child = self.spawn_listening(cmd, "dns.log", addr)?;
         self.nameserver = Some(addr);
@@ -563,8 +405,6 @@ impl Lab {
 
     fn start_nginx(&mut self, doc: &Document, ca: &Ca) -> Result<(), String> {
         use crate::proxy::{plan_from_env, render, validate, PlanAnswers, PlanError, Server};
-        let nginx = crate::fsutil::find_tool("nginx")
-            .ok_or("nginx is not installed (Debian: apt install nginx)")?;
         let dir = self.dir.join("nginx");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let port = free_dual_port().map_err(|e| format!("no free port: {e}"))?;
@@ -610,12 +450,7 @@ impl Lab {
             validate::nginx_harness(&dir, &site, &[])
         );
         std::fs::write(dir.join("nginx.conf"), harness).map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(nginx);
-        cmd.arg("-p")
-            .arg(&dir)
-            .arg("-c")
-            .arg(dir.join("nginx.conf"))
-            .args(["-e", "stderr"]);
+        let cmd = launch::nginx(&dir, &dir.join("nginx.conf"))?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let child = self.spawn_listening(cmd, "nginx.log", addr)?;
         self.connect_to = Some(addr);
@@ -630,27 +465,11 @@ impl Lab {
         Ok(())
     }
 
-    fn write_script(&self, name: &str, text: &str) -> Result<PathBuf, String> {
-        let p = self.dir.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-        Ok(p)
-    }
-
     fn log_hint(&self, log: &str, what: &str) -> String {
-        let tail = std::fs::read_to_string(self.dir.join(log)).unwrap_or_default();
-        let last = tail
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        if last.is_empty() {
-            what.to_string()
-        } else {
-            format!(
-                "{what}: {} (log: {})",
-                last.trim(),
-                self.dir.join(log).display()
-            )
+        let path = self.dir.join(log);
+        match log_tail(&path) {
+            Some(last) => format!("{what}: {last} (log: {})", path.display()),
+            None => what.to_string(),
         }
     }
 
@@ -658,54 +477,29 @@ impl Lab {
     fn spawn_reporting(
         &self,
         kind: Kind,
-        mut cmd: Command,
+        cmd: Command,
         log: &str,
     ) -> Result<(Child, String), String> {
-        let mut child = spawn(&mut cmd, &self.dir.join(log), Stdio::piped())?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        match rx.recv_timeout(START_LIMIT) {
-            Ok(line) if !line.trim().is_empty() => Ok((child, line)),
-            Ok(_) => {
-                stop_process(&mut child);
-                Err(self.log_hint(log, &format!("the {} stand-in exited", kind.label())))
-            }
-            Err(_) => {
-                stop_process(&mut child);
-                Err(format!(
-                    "the {} stand-in did not start within {} s",
-                    kind.label(),
-                    START_LIMIT.as_secs()
-                ))
-            }
-        }
+        process::spawn_reporting(cmd, &self.dir.join(log), START_LIMIT).map_err(|e| match e {
+            StartError::Spawn(e) => e,
+            StartError::TooSlow(limit) => format!(
+                "the {} stand-in did not start within {} s",
+                kind.label(),
+                limit.as_secs()
+            ),
+            _ => self.log_hint(log, &format!("the {} stand-in exited", kind.label())),
+        })
     }
 
     /// Start a server and wait until it accepts connections at `addr`.
-    fn spawn_listening(
-        &self,
-        mut cmd: Command,
-        log: &str,
-        addr: SocketAddr,
-    ) -> Result<Child, String> {
-        let mut child = spawn(&mut cmd, &self.dir.join(log), Stdio::null())?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            if let Ok(Some(_)) = child.try_wait() {
-                return Err(self.log_hint(log, "it exited"));
-            }
-            if Instant::now() > deadline {
-                stop_process(&mut child);
-                return Err(format!("nothing listened on {addr} within 10 s"));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(child)
+    fn spawn_listening(&self, cmd: Command, log: &str, addr: SocketAddr) -> Result<Child, String> {
+        process::spawn_listening(cmd, &self.dir.join(log), addr, Duration::from_secs(10)).map_err(
+            |e| match e {
+                StartError::Spawn(e) => e,
+                StartError::NotListening(addr) => format!("nothing listened on {addr} within 10 s"),
+                _ => self.log_hint(log, "it exited"),
+            },
+        )
     }
 }
 
@@ -715,65 +509,4 @@ impl Drop for Lab {
             stop_process(child);
         }
     }
-}
-
-/// Spawn a stand-in: stdin a pipe (the lab scripts exit when it closes), stderr to `log`,
-/// in its own process group (a Ctrl-C or hang-up reaches the wizard, which stops it), and
-/// told to die with the wizard should the wizard be killed outright.
-fn spawn(cmd: &mut Command, log: &Path, stdout: Stdio) -> Result<Child, String> {
-    use std::os::unix::process::CommandExt;
-    let log_file =
-        std::fs::File::create(log).map_err(|e| format!("cannot write {}: {e}", log.display()))?;
-    cmd.stdin(Stdio::piped()).stdout(stdout).stderr(log_file);
-    // SAFETY: setpgid and prctl are async-signal-safe and touch only the child.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setpgid(0, 0);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
-    let program = cmd.get_program().to_string_lossy().to_string();
-    cmd.spawn()
-        .map_err(|e| format!("cannot run {program}: {e}"))
-}
-
-/// An NSD config for one zone (file `DIR/zone`) on 127.0.0.1:PORT, run as this user with
-/// every state file in `dir` (LAB.md).
-pub fn nsd_conf(dir: &Path, port: u16, zone: &str) -> String {
-    let d = dir.display();
-    format!(
-        "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
-    )
-}
-
-/// Close its stdin, SIGTERM, a moment to close down, then SIGKILL.
-pub fn stop_process(child: &mut Child) {
-    drop(child.stdin.take());
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// A port free on 127.0.0.1 for both UDP and TCP (DNS listens on both), checked then
-/// released.
-pub fn free_dual_port() -> std::io::Result<u16> {
-    for _ in 0..100 {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0")?;
-        let port = udp.local_addr()?.port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    Err(std::io::Error::other("no port free for both UDP and TCP"))
 }

@@ -1,0 +1,136 @@
+//! The command that starts each lab server — the SMTP server (TLS and AUTH), the real PDS
+//! with its PLC directory, NSD, nginx — shared by the demo's stand-ins and the tests, so
+//! both run the servers the same way. Each builds a `Command`; `process` runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SMTP_SCRIPT: &str = include_str!("../../assets/lab/smtp_server.py");
+const PDS_SCRIPT: &str = include_str!("../../assets/lab/pds_lab.js");
+
+fn write_script(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    let p = dir.join(name);
+    std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+    Ok(p)
+}
+
+/// The SMTP lab server (assets/lab/smtp_server.py, aiosmtpd): implicit TLS and STARTTLS
+/// with AUTH for `user`/`password`, refusing `rejected_sender` as a sender, each mail kept
+/// as JSON in `mail_dir`. It prints `{"implicit": PORT, "starttls": PORT}` when ready.
+pub struct Smtp<'a> {
+    pub cert: &'a Path,
+    pub key: &'a Path,
+    pub mail_dir: &'a Path,
+    pub user: &'a str,
+    pub password: &'a str,
+    pub rejected_sender: &'a str,
+    /// Ports to try first (implicit TLS, STARTTLS); otherwise any free ones.
+    pub ports: Option<(u16, u16)>,
+}
+
+pub fn smtp(dir: &Path, s: &Smtp) -> Result<Command, String> {
+    // Debian's python3-aiosmtpd is for /usr/bin/python3 (not a pyenv python on PATH).
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() {
+        return Err(
+            "/usr/bin/python3 is not installed (Debian: apt install python3-aiosmtpd)".into(),
+        );
+    }
+    let script = write_script(dir, "smtp_server.py", SMTP_SCRIPT)?;
+    let mut cmd = Command::new(python);
+    cmd.arg(&script)
+        .arg(s.cert)
+        .arg(s.key)
+        .arg(s.mail_dir)
+        .arg(s.user)
+        .arg(s.rejected_sender);
+    if let Some((implicit, starttls)) = s.ports {
+        cmd.arg(format!("{implicit},{starttls}"));
+    }
+    cmd.env("SMTP_LAB_PASSWORD", s.password);
+    Ok(cmd)
+}
+
+/// Where the PDS's npm modules are: `PDS_WIZARD_PDS_MODULES`, else what `scripts/test`
+/// installed (its variable, or the cache beside the build this binary came from).
+pub fn pds_modules() -> Option<PathBuf> {
+    let has_pds = |p: &Path| p.join("@atproto/pds/package.json").is_file();
+    for var in ["PDS_WIZARD_PDS_MODULES", "PDS_WIZARD_TEST_PDS_MODULES"] {
+        if let Some(v) = std::env::var_os(var) {
+            let p = PathBuf::from(v);
+            if has_pds(&p) {
+                return Some(p);
+            }
+        }
+    }
+    // target/{debug,release}/pds-wizard → target/test-cache/pds/node_modules
+    let exe = std::env::current_exe().ok()?;
+    let p = exe.parent()?.parent()?.join("test-cache/pds/node_modules");
+    has_pds(&p).then_some(p)
+}
+
+/// The real PDS (`@atproto/pds` from npm) with a PLC directory, through
+/// assets/lab/pds_lab.js: its data in `data`, `env` over the lab's defaults, `accounts`
+/// created at start. It prints `{"pds": PORT, "plc": PORT, "accounts": {HANDLE: DID}}`.
+pub fn pds(
+    dir: &Path,
+    data: &Path,
+    env: &serde_json::Value,
+    accounts: &[String],
+    extra_ca: Option<&Path>,
+) -> Result<Command, String> {
+    let node = crate::fsutil::find_tool("node")
+        .ok_or("node is not installed (Debian: apt install nodejs npm; then scripts/demo)")?;
+    let modules = pds_modules().ok_or(
+        "the PDS's npm modules are not installed (scripts/demo installs them, or set PDS_WIZARD_PDS_MODULES)",
+    )?;
+    let script = write_script(dir, "pds_lab.js", PDS_SCRIPT)?;
+    let mut cmd = Command::new(node);
+    cmd.arg(&script)
+        .arg(data)
+        .env("NODE_PATH", &modules)
+        .env("PDS_LAB_ENV", env.to_string());
+    if !accounts.is_empty() {
+        cmd.env("PDS_LAB_ACCOUNTS", serde_json::json!(accounts).to_string());
+    }
+    // This machine may point Node at a system bundle; the lab needs only its own CA.
+    match extra_ca {
+        Some(ca) => cmd.env("NODE_EXTRA_CA_CERTS", ca),
+        None => cmd.env_remove("NODE_EXTRA_CA_CERTS"),
+    };
+    Ok(cmd)
+}
+
+/// An NSD config for one zone (file `DIR/zone`) on 127.0.0.1:PORT, run as this user with
+/// every state file in `dir` (LAB.md).
+pub fn nsd_conf(dir: &Path, port: u16, zone: &str) -> String {
+    let d = dir.display();
+    format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  zonelistfile: {d}/zone.list\n  xfrdfile: {d}/xfrd.state\n  xfrdir: {d}\n  pidfile: {d}/nsd.pid\n  verbosity: 1\nremote-control:\n  control-enable: no\nzone:\n  name: {zone}\n  zonefile: {d}/zone\n"
+    )
+}
+
+/// NSD in the foreground, authoritative for `zone` (`zone_text`) on 127.0.0.1:PORT, its
+/// files in `dir`.
+pub fn nsd(dir: &Path, port: u16, zone: &str, zone_text: &str) -> Result<Command, String> {
+    let nsd =
+        crate::fsutil::find_tool("nsd").ok_or("nsd is not installed (Debian: apt install nsd)")?;
+    std::fs::write(dir.join("zone"), zone_text).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("nsd.conf"), nsd_conf(dir, port, zone)).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(nsd);
+    cmd.arg("-d").arg("-c").arg(dir.join("nsd.conf"));
+    Ok(cmd)
+}
+
+/// nginx in the foreground on the config `conf`, its prefix (temp files, pid) in `dir`.
+pub fn nginx(dir: &Path, conf: &Path) -> Result<Command, String> {
+    let nginx = crate::fsutil::find_tool("nginx")
+        .ok_or("nginx is not installed (Debian: apt install nginx)")?;
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .args(["-e", "stderr"]);
+    Ok(cmd)
+}
