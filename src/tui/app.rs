@@ -4,8 +4,9 @@
 
 use super::draft::{self, Draft};
 pub use super::jobs::Ticket;
-use super::jobs::{self, Pending, Tickets};
+use super::jobs::{self, Tickets};
 use super::keys::{self, Command, Screen};
+use super::outcome::{Ctx, Outcome};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::doctor::DoctorScreen;
@@ -13,7 +14,6 @@ use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
 use super::Mode;
-use crate::doctor::CheckId;
 use crate::email::send::SendReport;
 use crate::email::{FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
@@ -29,6 +29,19 @@ use crate::target::{ProxyField, Target};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// What a screen may use of the app while it handles a key or starts a job: disjoint
+/// fields, so the screen itself can be borrowed mutably beside them.
+macro_rules! screen_ctx {
+    ($app:expr) => {
+        Ctx {
+            jobs: &mut $app.jobs,
+            settings: &$app.settings,
+            working: &$app.working,
+            data_dir: $app.data_dir.as_ref(),
+        }
+    };
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -184,8 +197,6 @@ pub struct App {
     pub jobs: Tickets,
     /// The one spinner's frame: it turns while any background job is pending (`busy`).
     pub spinner: usize,
-    /// Reading the pending email codes.
-    pub codes: Option<Pending>,
     /// The signal that ended the wizard, if one did (for the exit status).
     pub ended_by: Option<SignalKind>,
     /// --demo: nothing outside the sandbox is touched (no server reloads).
@@ -347,7 +358,6 @@ impl App {
             quit: false,
             jobs: Tickets::default(),
             spinner: 0,
-            codes: None,
             ended_by: None,
             demo,
             demo_standins: None,
@@ -482,7 +492,7 @@ impl App {
             || self.didfile.pending.is_some()
             || self.proxy.pending.is_some()
             || self.doctor.running()
-            || self.codes.is_some()
+            || self.email.codes.is_some()
     }
 
     pub fn mark(&self, step: Step) -> Mark {
@@ -639,7 +649,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::AutoRecheck => {
             if app.handle.auto_interval().is_some() && app.handle.pending.is_none() {
-                start_verify(app)
+                let outcome = app.handle.check(&mut screen_ctx!(app));
+                apply(app, Screen::Handle, outcome)
             } else {
                 vec![]
             }
@@ -671,7 +682,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let ok = v.finding.level != Level::Fail;
             app.proxy.validation = Some(*v);
             if std::mem::take(&mut app.proxy.write_after_check) && ok {
-                return open_proxy_write(app);
+                let outcome = app.proxy.open_write();
+                return apply(app, Screen::Proxy, outcome);
             }
             vec![]
         }
@@ -730,9 +742,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             ));
             vec![]
         }
-        Action::CodesLoaded(ticket, _) if !jobs::is_current(&app.codes, ticket) => vec![],
+        Action::CodesLoaded(ticket, _) if !jobs::is_current(&app.email.codes, ticket) => vec![],
         Action::CodesLoaded(_, r) => {
-            app.codes = None;
+            app.email.codes = None;
             app.status = None;
             app.modal = Some(Modal::Codes(super::strings::pending_codes(r)));
             vec![]
@@ -830,191 +842,62 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         }
         _ => {}
     }
-    match screen {
-        Screen::Sidebar => on_sidebar_key(app, command),
-        Screen::Basics => match app.basics.on_key(k) {
-            Some((key, value)) => app.set_edit(key, value),
-            None => vec![],
-        },
-        Screen::Email => match command {
-            Some(Command::TestMail) => start_test_send(app),
-            Some(Command::Transcript) => {
-                if let Some(lines) = app.email.test_details() {
-                    app.modal = Some(Modal::Transcript(lines));
+    let outcome = match screen {
+        Screen::Sidebar => return on_sidebar_key(app, command),
+        Screen::Basics => {
+            return match app.basics.on_key(k) {
+                Some((key, value)) => app.set_edit(key, value),
+                None => vec![],
+            }
+        }
+        Screen::Review => {
+            return match command {
+                Some(Command::Save) => save(app),
+                Some(Command::Reload) => vec![Effect::Reload(app.env_path.clone())],
+                _ => vec![],
+            }
+        }
+        Screen::Email => app.email.on_command(command, k, &mut screen_ctx!(app)),
+        Screen::Handle => app.handle.on_command(command, k, &mut screen_ctx!(app)),
+        Screen::DidFile => app.didfile.on_command(command, k, &mut screen_ctx!(app)),
+        Screen::Proxy | Screen::ProxyPreview => {
+            app.proxy.on_command(command, k, &mut screen_ctx!(app))
+        }
+        Screen::Doctor => app.doctor.on_command(command, &mut screen_ctx!(app)),
+    };
+    apply(app, screen, outcome)
+}
+
+/// Carry out what a screen asked for.
+fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
+    match outcome {
+        Outcome::Nothing => vec![],
+        Outcome::Effects(effects) => effects,
+        Outcome::Working(line, effects) => {
+            app.status = Some((Level::Info, line));
+            effects
+        }
+        Outcome::Status(level, line) => {
+            app.status = Some((level, line));
+            vec![]
+        }
+        Outcome::Open(modal) => {
+            app.modal = Some(modal);
+            vec![]
+        }
+        Outcome::GoTo(target) => go_to(app, target),
+        Outcome::Edited => match screen {
+            Screen::Email => app.email_changed(),
+            Screen::Handle => {
+                // The atproto-did step follows the handle and DID chosen here.
+                if let Ok((h, d)) = app.handle.target() {
+                    app.didfile.prefill(h.as_str(), d.as_str());
                 }
                 vec![]
             }
-            Some(Command::Codes) => {
-                let dir = app
-                    .data_dir
-                    .clone()
-                    .unwrap_or_else(|| crate::pds::data::data_dir(&app.working));
-                app.status = Some((Level::Info, super::strings::READING_CODES.into()));
-                let job = app.jobs.start();
-                app.codes = Some(job);
-                vec![Effect::LoadCodes {
-                    ticket: job.ticket,
-                    dir,
-                }]
-            }
-            _ if app.email.on_key(k) => app.email_changed(),
-            _ => vec![],
-        },
-        Screen::Handle => match command {
-            Some(Command::CheckNow) => start_verify(app),
-            _ => {
-                if app.handle.on_key(k) {
-                    if let Ok((h, d)) = app.handle.target() {
-                        app.didfile.prefill(h.as_str(), d.as_str());
-                    }
-                }
-                vec![]
-            }
-        },
-        Screen::DidFile => match command {
-            Some(Command::WriteFile) => match (app.didfile.webroot(), app.didfile.did()) {
-                (Ok(webroot), Ok(did)) => vec![Effect::WriteDidFile { webroot, did }],
-                (Err(e), _) | (_, Err(e)) => {
-                    app.status = Some((Level::Fail, e));
-                    vec![]
-                }
-            },
-            Some(Command::CheckNow) => match app.didfile.handle() {
-                Ok(handle) if app.didfile.pending.is_none() => {
-                    let job = app.jobs.start();
-                    app.didfile.pending = Some(job);
-                    vec![Effect::CheckDidFile {
-                        ticket: job.ticket,
-                        handle,
-                        did: app.didfile.did().ok(),
-                        options: app.settings.http.clone(),
-                    }]
-                }
-                Ok(_) => vec![],
-                Err(e) => {
-                    app.status = Some((Level::Fail, e));
-                    vec![]
-                }
-            },
-            _ => {
-                app.didfile.on_key(k);
-                vec![]
-            }
-        },
-        Screen::Proxy | Screen::ProxyPreview => on_proxy_key(app, command, k),
-        Screen::Doctor => on_doctor_key(app, command),
-        Screen::Review => match command {
-            Some(Command::Save) => save(app),
-            Some(Command::Reload) => vec![Effect::Reload(app.env_path.clone())],
             _ => vec![],
         },
     }
-}
-
-fn on_proxy_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Vec<Effect> {
-    match command {
-        Some(Command::ToggleConfig) => {
-            app.proxy.preview = !app.proxy.preview;
-            vec![]
-        }
-        Some(Command::ValidateConfig) => start_proxy_validation(app),
-        // Written only after the server's own check passed for exactly this plan.
-        Some(Command::WriteConfig) => match &app.proxy.validation {
-            Some(v) if v.finding.level == Level::Fail => {
-                app.status = Some((Level::Fail, format!("not written: {}", v.finding.what)));
-                vec![]
-            }
-            Some(_) => open_proxy_write(app),
-            None => {
-                app.proxy.write_after_check = true;
-                start_proxy_validation(app)
-            }
-        },
-        _ => {
-            app.proxy.on_key(k, &app.working);
-            vec![]
-        }
-    }
-}
-
-fn run_doctor(app: &mut App, checks: Vec<CheckId>) -> Vec<Effect> {
-    let job = app.jobs.start();
-    app.doctor.start(&checks, job);
-    vec![Effect::RunDoctor {
-        ticket: job.ticket,
-        checks,
-    }]
-}
-
-fn on_doctor_key(app: &mut App, command: Option<Command>) -> Vec<Effect> {
-    let n = crate::doctor::CHECKS.len();
-    match command {
-        Some(Command::CheckUp) => app.doctor.selected = (app.doctor.selected + n - 1) % n,
-        Some(Command::CheckDown) => app.doctor.selected = (app.doctor.selected + 1) % n,
-        Some(Command::RerunAll) if !app.doctor.running() => {
-            return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.id).collect())
-        }
-        Some(Command::RerunOne) => {
-            let i = app.doctor.selected;
-            if !matches!(
-                app.doctor.rows[i],
-                super::screens::doctor::RowState::Running(_)
-            ) {
-                return run_doctor(app, vec![crate::doctor::CHECKS[i].id]);
-            }
-        }
-        Some(Command::GoFix) => {
-            let target = app
-                .doctor
-                .result(app.doctor.selected)
-                .filter(|r| r.level >= Level::Warn)
-                .and_then(|r| r.fix);
-            if let Some(target) = target {
-                return go_to(app, target);
-            }
-        }
-        Some(Command::RequestCrawl) if !app.doctor.running() => {
-            app.modal = Some(Modal::RequestCrawl)
-        }
-        _ => {}
-    }
-    vec![]
-}
-
-fn start_proxy_validation(app: &mut App) -> Vec<Effect> {
-    if app.proxy.pending.is_some() {
-        return vec![];
-    }
-    match &app.proxy.plan {
-        Some(plan) => {
-            let job = app.jobs.start();
-            app.proxy.pending = Some(job);
-            vec![Effect::ValidateProxy {
-                ticket: job.ticket,
-                plan: Box::new(plan.clone()),
-                files: app.proxy.files.clone(),
-            }]
-        }
-        None => {
-            app.proxy.write_after_check = false;
-            app.status = Some((Level::Fail, "correct the answers marked ✗ first".into()));
-            vec![]
-        }
-    }
-}
-
-fn open_proxy_write(app: &mut App) -> Vec<Effect> {
-    match app.proxy.placements() {
-        Ok(p) if !p.iter().any(|p| p.changed()) => {
-            app.status = Some((
-                Level::Info,
-                "Nothing to write: the files already say this.".into(),
-            ))
-        }
-        Ok(p) => app.modal = Some(Modal::ProxyWrite(p)),
-        Err(e) => app.status = Some((Level::Fail, e)),
-    }
-    vec![]
 }
 
 /// Open `step` with the focus on its content, starting what it needs the first time (the
@@ -1023,7 +906,8 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     app.step = step;
     app.focus = Focus::Content;
     if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
-        return run_doctor(app, crate::doctor::CHECKS.iter().map(|c| c.id).collect());
+        let all = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
+        return vec![app.doctor.run(all, &mut app.jobs)];
     }
     if step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
         let job = app.jobs.start();
@@ -1112,66 +996,4 @@ fn save(app: &mut App) -> Vec<Effect> {
         return vec![];
     }
     vec![Effect::Save(Box::new(app.working.clone()))]
-}
-
-fn start_test_send(app: &mut App) -> Vec<Effect> {
-    if matches!(app.email.test, TestState::Pending { .. }) {
-        return vec![];
-    }
-    let to = app.email.recipient();
-    if to.is_empty() {
-        app.status = Some((
-            Level::Warn,
-            "Type a test recipient first (the last field).".into(),
-        ));
-        return vec![];
-    }
-    match app.email.settings() {
-        Ok(settings) if !app.email.is_blank() => {
-            let job = app.jobs.start();
-            app.email.test = TestState::Pending {
-                job,
-                to: to.clone(),
-            };
-            vec![Effect::SendTestMail {
-                ticket: job.ticket,
-                settings: Box::new(settings),
-                to,
-                options: app.settings.send.clone(),
-            }]
-        }
-        Ok(_) => {
-            app.status = Some((Level::Warn, "Fill in the SMTP settings first.".into()));
-            vec![]
-        }
-        Err(e) => {
-            app.status = Some((Level::Fail, e));
-            vec![]
-        }
-    }
-}
-
-fn start_verify(app: &mut App) -> Vec<Effect> {
-    if app.handle.pending.is_some() {
-        return vec![];
-    }
-    match app.handle.target() {
-        Ok((handle, did)) => {
-            let job = app.jobs.start();
-            app.handle.pending = Some(job);
-            vec![Effect::VerifyHandle {
-                ticket: job.ticket,
-                handle,
-                did,
-                options: Box::new(app.settings.verify_options()),
-            }]
-        }
-        Err(e) => {
-            app.status = Some((
-                Level::Warn,
-                format!("Pick an account or type a valid handle and DID first: {e}"),
-            ));
-            vec![]
-        }
-    }
 }

@@ -7,6 +7,7 @@ pub mod form;
 pub mod jobs;
 pub mod keys;
 pub mod modal;
+pub mod outcome;
 pub mod screens;
 pub mod strings;
 pub mod theme;

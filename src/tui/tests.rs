@@ -1379,7 +1379,7 @@ mod pending_codes {
             age_seconds: Some(180),
             expired: false,
         };
-        let t = pending_ticket(&a.codes);
+        let t = pending_ticket(&a.email.codes);
         update(&mut a, Action::CodesLoaded(t, Ok(vec![code])));
         let shown = text(&screen(&a, 100, 30));
         assert!(
@@ -1390,7 +1390,7 @@ mod pending_codes {
         assert!(a.modal.is_none());
         // An unreadable database says why and what to do.
         ctrl(&mut a, 'o');
-        let t = pending_ticket(&a.codes);
+        let t = pending_ticket(&a.email.codes);
         update(
             &mut a,
             Action::CodesLoaded(

@@ -4,8 +4,11 @@
 use crate::finding::{Finding, Level};
 use crate::identity::didfile::{did_file_path, DidFileCheck};
 use crate::identity::{Did, Handle};
+use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
+use crate::tui::keys::Command;
+use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::KeyEvent;
@@ -77,6 +80,34 @@ impl DidFileScreen {
             );
         }
         Ok(PathBuf::from(w))
+    }
+
+    /// The step's keys: write the file, check it over HTTPS, or the form's.
+    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
+        match command {
+            Some(Command::WriteFile) => match (self.webroot(), self.did()) {
+                (Ok(webroot), Ok(did)) => Outcome::effect(Effect::WriteDidFile { webroot, did }),
+                (Err(e), _) | (_, Err(e)) => Outcome::fail(e),
+            },
+            Some(Command::CheckNow) => match self.handle() {
+                Ok(handle) if self.pending.is_none() => {
+                    let job = ctx.jobs.start();
+                    self.pending = Some(job);
+                    Outcome::effect(Effect::CheckDidFile {
+                        ticket: job.ticket,
+                        handle,
+                        did: self.did().ok(),
+                        options: ctx.settings.http.clone(),
+                    })
+                }
+                Ok(_) => Outcome::Nothing,
+                Err(e) => Outcome::fail(e),
+            },
+            _ => {
+                self.on_key(k);
+                Outcome::Nothing
+            }
+        }
     }
 
     pub fn on_key(&mut self, k: KeyEvent) {

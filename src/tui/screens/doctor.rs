@@ -3,8 +3,12 @@
 
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Level;
+use crate::tui::app::Effect;
+use crate::tui::jobs::Tickets;
 use crate::tui::jobs::{Pending, Ticket};
-use crate::tui::keys;
+use crate::tui::keys::{self, Command};
+use crate::tui::modal::Modal;
+use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
 use ratatui::layout::Rect;
@@ -58,6 +62,49 @@ impl DoctorScreen {
                 self.rows[i] = RowState::Running(job);
             }
         }
+    }
+
+    /// Start `checks` as one job; the effect that runs them.
+    pub fn run(&mut self, checks: Vec<CheckId>, jobs: &mut Tickets) -> Effect {
+        let job = jobs.start();
+        self.start(&checks, job);
+        Effect::RunDoctor {
+            ticket: job.ticket,
+            checks,
+        }
+    }
+
+    /// The doctor's keys.
+    pub fn on_command(&mut self, command: Option<Command>, ctx: &mut Ctx) -> Outcome {
+        let n = CHECKS.len();
+        match command {
+            Some(Command::CheckUp) => self.selected = (self.selected + n - 1) % n,
+            Some(Command::CheckDown) => self.selected = (self.selected + 1) % n,
+            Some(Command::RerunAll) if !self.running() => {
+                let all = CHECKS.iter().map(|c| c.id).collect();
+                return Outcome::effect(self.run(all, ctx.jobs));
+            }
+            Some(Command::RerunOne)
+                if !matches!(self.rows[self.selected], RowState::Running(_)) =>
+            {
+                let one = vec![CHECKS[self.selected].id];
+                return Outcome::effect(self.run(one, ctx.jobs));
+            }
+            Some(Command::GoFix) => {
+                let target = self
+                    .result(self.selected)
+                    .filter(|r| r.level >= Level::Warn)
+                    .and_then(|r| r.fix);
+                if let Some(target) = target {
+                    return Outcome::GoTo(target);
+                }
+            }
+            Some(Command::RequestCrawl) if !self.running() => {
+                return Outcome::Open(Modal::RequestCrawl)
+            }
+            _ => {}
+        }
+        Outcome::Nothing
     }
 
     pub fn running(&self) -> bool {

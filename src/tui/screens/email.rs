@@ -8,8 +8,12 @@ use crate::envfile::{catalogue, Document};
 use crate::finding::{Finding, Level};
 use crate::secret::mask_url;
 use crate::secret::Secret;
+use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
+use crate::tui::keys::Command;
+use crate::tui::modal::Modal;
+use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -41,6 +45,8 @@ pub struct EmailScreen {
     options: Vec<(String, String)>,
     pub url_findings: Vec<Finding>,
     pub test: TestState,
+    /// Reading the codes the PDS meant to mail.
+    pub codes: Option<Pending>,
 }
 
 fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
@@ -141,6 +147,7 @@ impl EmailScreen {
             options,
             url_findings: Vec::new(),
             test: TestState::Idle,
+            codes: None,
         };
         if !configured && !url.trim().is_empty() {
             // Keep what cannot be parsed visible rather than silently replacing it.
@@ -214,6 +221,65 @@ impl EmailScreen {
     }
 
     /// Handle a key; true when a setting changed (the answers must be recomputed).
+    /// Send the test mail as the PDS will (unless one is on its way).
+    pub fn send_test(&mut self, ctx: &mut Ctx) -> Outcome {
+        if matches!(self.test, TestState::Pending { .. }) {
+            return Outcome::Nothing;
+        }
+        let to = self.recipient();
+        if to.is_empty() {
+            return Outcome::Status(
+                Level::Warn,
+                "Type a test recipient first (the last field).".into(),
+            );
+        }
+        match self.settings() {
+            Ok(settings) if !self.is_blank() => {
+                let job = ctx.jobs.start();
+                self.test = TestState::Pending {
+                    job,
+                    to: to.clone(),
+                };
+                Outcome::effect(Effect::SendTestMail {
+                    ticket: job.ticket,
+                    settings: Box::new(settings),
+                    to,
+                    options: ctx.settings.send.clone(),
+                })
+            }
+            Ok(_) => Outcome::Status(Level::Warn, "Fill in the SMTP settings first.".into()),
+            Err(e) => Outcome::fail(e),
+        }
+    }
+
+    /// The step's keys: the test mail, its transcript, the PDS's pending codes, or the form's.
+    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
+        match command {
+            Some(Command::TestMail) => self.send_test(ctx),
+            Some(Command::Transcript) => match self.test_details() {
+                Some(lines) => Outcome::Open(Modal::Transcript(lines)),
+                None => Outcome::Nothing,
+            },
+            Some(Command::Codes) => {
+                let dir = ctx
+                    .data_dir
+                    .cloned()
+                    .unwrap_or_else(|| crate::pds::data::data_dir(ctx.working));
+                let job = ctx.jobs.start();
+                self.codes = Some(job);
+                Outcome::Working(
+                    crate::tui::strings::READING_CODES.into(),
+                    vec![Effect::LoadCodes {
+                        ticket: job.ticket,
+                        dir,
+                    }],
+                )
+            }
+            _ if self.on_key(k) => Outcome::Edited,
+            _ => Outcome::Nothing,
+        }
+    }
+
     pub fn on_key(&mut self, k: KeyEvent) -> bool {
         let before_security = self.form.text(SECURITY);
         let Some(key) = self.form.on_key(k) else {

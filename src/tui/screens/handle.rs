@@ -5,8 +5,11 @@
 use crate::finding::{Finding, Level};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
+use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::{Pending, Ticket};
+use crate::tui::keys::Command;
+use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
@@ -102,6 +105,38 @@ impl HandleScreen {
     }
 
     /// Handle a key; true when the target changed (an old report no longer applies).
+    /// Check the handle now (unless a check is under way).
+    pub fn check(&mut self, ctx: &mut Ctx) -> Outcome {
+        if self.pending.is_some() {
+            return Outcome::Nothing;
+        }
+        match self.target() {
+            Ok((handle, did)) => {
+                let job = ctx.jobs.start();
+                self.pending = Some(job);
+                Outcome::effect(Effect::VerifyHandle {
+                    ticket: job.ticket,
+                    handle,
+                    did,
+                    options: Box::new(ctx.settings.verify_options()),
+                })
+            }
+            Err(e) => Outcome::Status(
+                Level::Warn,
+                format!("Pick an account or type a valid handle and DID first: {e}"),
+            ),
+        }
+    }
+
+    /// The step's keys: `CheckNow`, or the form's.
+    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
+        match command {
+            Some(Command::CheckNow) => self.check(ctx),
+            _ if self.on_key(k) => Outcome::Edited,
+            _ => Outcome::Nothing,
+        }
+    }
+
     pub fn on_key(&mut self, k: KeyEvent) -> bool {
         let Some(key) = self.form.on_key(k) else {
             return false;

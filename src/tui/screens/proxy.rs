@@ -10,8 +10,12 @@ use crate::proxy::validate::Validation;
 use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
 use crate::target::Target;
 use crate::tui::app::place;
+use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
+use crate::tui::keys::Command;
+use crate::tui::modal::Modal;
+use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -171,6 +175,66 @@ impl ProxyScreen {
     }
 
     /// Returns whether the plan changed (a validation result is then out of date).
+    /// Have the server check the plan (unless a check is under way).
+    pub fn validate(&mut self, ctx: &mut Ctx) -> Outcome {
+        if self.pending.is_some() {
+            return Outcome::Nothing;
+        }
+        match &self.plan {
+            Some(plan) => {
+                let job = ctx.jobs.start();
+                self.pending = Some(job);
+                Outcome::effect(Effect::ValidateProxy {
+                    ticket: job.ticket,
+                    plan: Box::new(plan.clone()),
+                    files: self.files.clone(),
+                })
+            }
+            None => {
+                self.write_after_check = false;
+                Outcome::fail("correct the answers marked ✗ first")
+            }
+        }
+    }
+
+    /// The write dialog (the diff of every file), or why there is nothing to write.
+    pub fn open_write(&self) -> Outcome {
+        match self.placements() {
+            Ok(p) if !p.iter().any(|p| p.changed()) => Outcome::Status(
+                Level::Info,
+                "Nothing to write: the files already say this.".into(),
+            ),
+            Ok(p) => Outcome::Open(Modal::ProxyWrite(p)),
+            Err(e) => Outcome::fail(e),
+        }
+    }
+
+    /// The step's keys: the config preview, the server's check, writing, or the form's.
+    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
+        match command {
+            Some(Command::ToggleConfig) => {
+                self.preview = !self.preview;
+                Outcome::Nothing
+            }
+            Some(Command::ValidateConfig) => self.validate(ctx),
+            // Written only after the server's own check passed for exactly this plan.
+            Some(Command::WriteConfig) => match &self.validation {
+                Some(v) if v.finding.level == Level::Fail => {
+                    Outcome::fail(format!("not written: {}", v.finding.what))
+                }
+                Some(_) => self.open_write(),
+                None => {
+                    self.write_after_check = true;
+                    self.validate(ctx)
+                }
+            },
+            _ => {
+                self.on_key(k, ctx.working);
+                Outcome::Nothing
+            }
+        }
+    }
+
     pub fn on_key(&mut self, k: KeyEvent, doc: &Document) -> bool {
         if self.preview {
             match k.code {
