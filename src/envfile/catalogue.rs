@@ -735,6 +735,9 @@ mod tests {
         assert!(check_hostname("pds.example.1com").is_err());
         assert!(crate::identity::Hostname::parse("pds.example.1com").is_err());
         assert!(check_hostname("PDS.Example.com").is_ok());
+        // The error names the character (ROUGH-EDGES).
+        let e = check_hostname("pds.exa mple.com").unwrap_err();
+        assert!(e.contains("holds ' '"), "{e}");
     }
 
     #[test]

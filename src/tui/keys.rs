@@ -208,7 +208,7 @@ const SIDEBAR: &[Binding] = &[
         "this help",
     ),
     b(
-        &[Char('q'), Code(KeyCode::Esc)],
+        &[Char('q')],
         C::Quit,
         "q",
         "quit",

@@ -98,6 +98,9 @@ fn sidebar_navigation_wraps_and_enters_steps() {
     assert_eq!(a.focus, Focus::Content);
     key(&mut a, KeyCode::Esc);
     assert_eq!(a.focus, Focus::Sidebar);
+    // Esc in the step list goes nowhere: it never quits (q does).
+    assert!(key(&mut a, KeyCode::Esc).is_empty());
+    assert!(!a.quit && a.modal.is_none());
     key(&mut a, KeyCode::Char('?'));
     assert_eq!(a.modal, Some(Modal::Help));
     key(&mut a, KeyCode::Esc);
