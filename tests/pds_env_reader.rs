@@ -1,0 +1,56 @@
+//! The catalogue against the real PDS: every variable the installed `@atproto/pds` reads
+//! (its `dist/config/env.js`) is one the wizard knows, so it never calls a key the PDS reads
+//! "not a key the PDS reads". scripts/test installs the package.
+
+use pds_wizard::envfile::catalogue;
+use std::path::PathBuf;
+
+/// The quoted `PDS_*` names in an env reader's source: every `envStr('PDS_X')`,
+/// `envInt('PDS_X')`, `envList('PDS_X')`… call.
+fn names_read(source: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for quote in ['\'', '"'] {
+        let open = format!("{quote}PDS_");
+        let mut rest = source;
+        while let Some(i) = rest.find(&open) {
+            let tail = &rest[i + 1..];
+            let name: String = tail
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if tail[name.len()..].starts_with(quote) && !out.contains(&name) {
+                out.push(name);
+            }
+            rest = &tail[1..];
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn names_are_found_in_both_quotings() {
+    let src = "a: (0, common_1.envStr)('PDS_HOSTNAME'), b: envInt(\"PDS_PORT\"), c: 'PDS_x'";
+    assert_eq!(names_read(src), ["PDS_HOSTNAME", "PDS_PORT"]);
+}
+
+#[test]
+fn every_key_the_installed_pds_reads_is_known() {
+    let Some(modules) = std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES") else {
+        panic!("PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS");
+    };
+    let pkg = PathBuf::from(modules).join("@atproto/pds");
+    let version: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pkg.join("package.json")).unwrap())
+            .unwrap();
+    let source = std::fs::read_to_string(pkg.join("dist/config/env.js")).unwrap();
+    let read = names_read(&source);
+    // A reader that moved or changed shape would make this pass on nothing.
+    assert!(read.len() > 80, "{} names in env.js: {read:?}", read.len());
+    let unknown: Vec<&String> = read.iter().filter(|k| !catalogue::pds_reads(k)).collect();
+    assert!(
+        unknown.is_empty(),
+        "@atproto/pds {} reads keys the catalogue does not know: {unknown:?}",
+        version["version"]
+    );
+}
