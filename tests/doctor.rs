@@ -201,6 +201,9 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
         .as_str()
         .unwrap()
         .contains("no mail sent"));
+    // The version the PDS reports, decoded (the lab's package reports its own).
+    let health = check(&v, "health")["findings"][0]["what"].as_str().unwrap();
+    assert!(health.contains("(PDS 0."), "{health}");
     assert_eq!(lab.smtp.mail_count(), 0, "the doctor sent mail");
     eprintln!(
         "healthy lab: {} checks in {elapsed:?}",

@@ -41,8 +41,7 @@ fn every_key_the_installed_pds_reads_is_known() {
     };
     let pkg = PathBuf::from(modules).join("@atproto/pds");
     let version: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(pkg.join("package.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(pkg.join("package.json")).unwrap()).unwrap();
     let source = std::fs::read_to_string(pkg.join("dist/config/env.js")).unwrap();
     let read = names_read(&source);
     // A reader that moved or changed shape would make this pass on nothing.

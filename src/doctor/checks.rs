@@ -136,9 +136,13 @@ async fn health(i: &Inputs) -> Vec<Finding> {
     match c.get(&url).send().await {
         Ok(r) if r.status().is_success() => {
             let v: serde_json::Value = r.json().await.unwrap_or_default();
+            // Decoded: the image reports 0.5.NN as 0.4.5NNN.
             let version = v["version"]
                 .as_str()
-                .map(|v| format!(" (version {v})"))
+                .map(|v| match crate::pds::version::Reported::parse(v) {
+                    Some(r) => format!(" ({r})"),
+                    None => format!(" (version {v})"),
+                })
                 .unwrap_or_default();
             vec![Finding::pass(format!("the PDS answers at {url}{version}"))]
         }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod data;
+pub mod version;
 
 use std::path::Path;
 use std::process::Command;
