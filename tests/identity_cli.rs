@@ -140,3 +140,74 @@ fn a_handle_from_account_to_verified() {
     assert_eq!(o.status.code(), Some(2));
     assert!(out(&o).contains(".local"), "{}", out(&o));
 }
+
+/// A server that accepts and then sends one byte a second, forever.
+fn trickling_server() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut conn = conn;
+                for b in b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{}"
+                    .iter()
+                    .cycle()
+                {
+                    if conn.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    port
+}
+
+/// `handle record` and `handle check` answer within about twice `--timeout` plus a second
+/// whatever the servers do: a nameserver that never answers, an HTTPS server that never
+/// speaks, a PLC directory that sends one byte a second. A zone DNS could not give is
+/// said to be a guess.
+#[test]
+fn handle_commands_keep_their_time_bound() {
+    let (_udp, _tcp, dns) = common::bind_dual();
+    let (_u2, _silent_https, https) = common::bind_dual();
+    let plc = trickling_server();
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    std::fs::write(&env, "PDS_HOSTNAME=pds.example.test\n").unwrap();
+    let ns = format!("127.0.0.1:{dns}");
+    let connect = format!("127.0.0.1:{https}");
+    let plc_url = format!("http://127.0.0.1:{plc}");
+    let base = [
+        "--timeout",
+        "1",
+        "--nameserver",
+        ns.as_str(),
+        "--connect-to",
+        connect.as_str(),
+        "--plc-url",
+        plc_url.as_str(),
+        "handle",
+    ];
+    let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+    let bound = std::time::Duration::from_secs(3);
+    for cmd in ["record", "check"] {
+        let mut args = base.to_vec();
+        args.extend([cmd, "alice.deep.sub.example.test", "--did", did]);
+        let started = std::time::Instant::now();
+        let o = run_cli(&env, &args, "");
+        let took = started.elapsed();
+        let t = out(&o);
+        assert!(took < bound, "handle {cmd} took {took:?}:\n{t}");
+        if cmd == "record" {
+            assert!(
+                t.contains("is a guess") && t.contains("DNS did not answer within 1 s"),
+                "{t}"
+            );
+        } else {
+            assert_ne!(o.status.code(), Some(0), "{t}");
+        }
+    }
+}

@@ -151,6 +151,12 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
                     r.zone,
                     r.full_name
                 );
+                if let Some(why) = &r.zone_guessed {
+                    outln!(
+                        "         The zone {} is a guess (the handle's parent domain): {why}. Check it at your DNS provider.",
+                        r.zone
+                    );
+                }
                 outln!(
                     "  Value  {}   (with quotes if the form asks: {})",
                     r.value,

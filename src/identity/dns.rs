@@ -11,7 +11,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use hickory_resolver::TokioResolver;
 use serde::Serialize;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -37,6 +37,9 @@ pub struct TxtRecord {
     pub quoted_value: String,
     /// A line for a BIND-style zone file.
     pub zone_line: String,
+    /// Why the zone is a guess (the handle's parent domain), when DNS could not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_guessed: Option<String>,
 }
 
 impl TxtRecord {
@@ -59,6 +62,7 @@ impl TxtRecord {
             zone,
             relative_name: relative,
             value,
+            zone_guessed: None,
         }
     }
 }
@@ -125,42 +129,83 @@ fn fqdn(name: &str) -> String {
     format!("{}.", name.trim_end_matches('.'))
 }
 
-/// The zone holding `name`: the owner of the SOA that answers for it.
-pub async fn find_zone(name: &str, opts: &DnsOptions) -> Result<String, String> {
-    let r = main_resolver(opts)?;
-    let mut candidate = name.trim_end_matches('.').to_string();
-    loop {
-        match r.lookup(fqdn(&candidate), RecordType::SOA).await {
-            Ok(l) => {
-                if let Some(rec) = l.answers().iter().find(|r| matches!(r.data, RData::SOA(_))) {
-                    return Ok(rec.name.to_ascii().trim_end_matches('.').to_string());
-                }
-            }
-            Err(e) => {
-                if let Some(soa) = e.into_soa() {
-                    return Ok(soa.name.to_ascii().trim_end_matches('.').to_string());
-                }
-            }
-        }
-        match candidate.split_once('.') {
-            Some((_, parent)) if parent.contains('.') => candidate = parent.to_string(),
-            _ => return Err(format!("no zone found for {name}")),
+/// Why the zone of a name is not known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneError {
+    /// DNS did not answer in time (a dead or unreachable resolver).
+    NoAnswer(Duration),
+    /// DNS answered, but no SOA came back for the name or any parent.
+    NotFound,
+    Setup(String),
+}
+
+impl std::fmt::Display for ZoneError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ZoneError::NoAnswer(t) => write!(f, "DNS did not answer within {} s", t.as_secs_f64()),
+            ZoneError::NotFound => write!(f, "DNS knows no zone for it"),
+            ZoneError::Setup(e) => f.write_str(e),
         }
     }
 }
 
-/// The record to create for `handle`, with the zone found from the SOA (or the handle's
-/// parent domain when DNS cannot say).
+/// The zone holding `name`: the owner of the SOA that answers for it. Every candidate (the
+/// name and each parent) is asked at once, so a silent resolver costs one timeout, not one
+/// per label; the most specific answer wins.
+pub async fn find_zone(name: &str, opts: &DnsOptions) -> Result<String, ZoneError> {
+    let r = main_resolver(opts).map_err(ZoneError::Setup)?;
+    let mut candidates = vec![name.trim_end_matches('.').to_string()];
+    while let Some((_, parent)) = candidates.last().and_then(|c| c.split_once('.')) {
+        if !parent.contains('.') {
+            break;
+        }
+        candidates.push(parent.to_string());
+    }
+    let bound = opts.timeout + Duration::from_millis(250);
+    let asks = candidates.iter().map(|c| {
+        let r = &r;
+        async move {
+            match tokio::time::timeout(bound, r.lookup(fqdn(c), RecordType::SOA)).await {
+                Err(_) => Err(true),
+                Ok(Ok(l)) => l
+                    .answers()
+                    .iter()
+                    .find(|r| matches!(r.data, RData::SOA(_)))
+                    .map(|rec| rec.name.to_ascii())
+                    .ok_or(false),
+                Ok(Err(NetError::Timeout)) => Err(true),
+                Ok(Err(e)) => e.into_soa().map(|soa| soa.name.to_ascii()).ok_or(false),
+            }
+        }
+    });
+    let answers = futures::future::join_all(asks).await;
+    // The most specific name's answer, else the next parent's.
+    if let Some(zone) = answers.iter().find_map(|a| a.as_ref().ok()) {
+        return Ok(zone.trim_end_matches('.').to_string());
+    }
+    if answers.iter().any(|a| a == &Err(true)) {
+        Err(ZoneError::NoAnswer(opts.timeout))
+    } else {
+        Err(ZoneError::NotFound)
+    }
+}
+
+/// The record to create for `handle`, with the zone found from the SOA (or, when DNS cannot
+/// say, the handle's parent domain, marked as a guess with the reason).
 pub async fn record_for(handle: &Handle, did: &Did, opts: &DnsOptions) -> TxtRecord {
-    let zone = match find_zone(handle.as_str(), opts).await {
-        Ok(z) => z,
-        Err(_) => handle
-            .as_str()
-            .split_once('.')
-            .map(|(_, p)| p.to_string())
-            .unwrap_or_default(),
-    };
-    TxtRecord::new(handle, did, &zone)
+    match find_zone(handle.as_str(), opts).await {
+        Ok(z) => TxtRecord::new(handle, did, &z),
+        Err(e) => {
+            let parent = handle
+                .as_str()
+                .split_once('.')
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default();
+            let mut r = TxtRecord::new(handle, did, &parent);
+            r.zone_guessed = Some(e.to_string());
+            r
+        }
+    }
 }
 
 /// What one server says about `_atproto.<handle>`.
@@ -213,44 +258,54 @@ pub async fn check_txt(handle: &Handle, expected: Option<&Did>, opts: &DnsOption
             },
         }
     };
-    let zone = async {
-        tokio::time::timeout(
-            opts.timeout + Duration::from_millis(250),
-            find_zone(handle.as_str(), opts),
-        )
-        .await
-        .ok()
-        .and_then(Result::ok)
-    };
+    let zone = async { find_zone(handle.as_str(), opts).await.ok() };
     let (first, zone) = tokio::join!(asked, zone);
     results.push(first);
     if let Some(z) = &zone {
-        match authoritative_servers(z, opts).await {
-            Ok(servers) if !servers.is_empty() => {
-                let asks = servers.into_iter().map(|(label, addr)| {
-                    let name = name.clone();
-                    async move {
-                        match resolver_for(&[addr], opts) {
-                            Ok(r) => ask(&r, &name, expected, label, Some(addr), opts).await,
-                            Err(e) => ServerResult {
-                                server: label,
-                                address: Some(addr.to_string()),
-                                values: vec![],
-                                finding: Finding::fail(e),
-                            },
+        // The servers' own answers get one timeout more, all at once: the whole check stays
+        // within about twice the timeout, whatever the servers do.
+        let bound = opts.timeout + Duration::from_millis(500);
+        let authoritative = async {
+            match authoritative_servers(z, opts).await {
+                Ok(servers) if !servers.is_empty() => {
+                    let asks = servers.into_iter().map(|(label, addr)| {
+                        let name = name.clone();
+                        async move {
+                            match resolver_for(&[addr], opts) {
+                                Ok(r) => ask(&r, &name, expected, label, Some(addr), opts).await,
+                                Err(e) => ServerResult {
+                                    server: label,
+                                    address: Some(addr.to_string()),
+                                    values: vec![],
+                                    finding: Finding::fail(e),
+                                },
+                            }
                         }
-                    }
-                });
-                // All servers at once: the wall time is the slowest server's, not the sum.
-                results.extend(futures::future::join_all(asks).await);
+                    });
+                    // All servers at once: the wall time is the slowest server's, not the sum.
+                    futures::future::join_all(asks).await
+                }
+                Ok(_) => vec![],
+                Err(e) => vec![ServerResult {
+                    server: format!("nameservers of {z}"),
+                    address: None,
+                    values: vec![],
+                    finding: Finding::warn(e)
+                        .why("Without them, propagation cannot be checked server by server."),
+                }],
             }
-            Ok(_) => {}
-            Err(e) => results.push(ServerResult {
+        };
+        match tokio::time::timeout(bound, authoritative).await {
+            Ok(found) => results.extend(found),
+            Err(_) => results.push(ServerResult {
                 server: format!("nameservers of {z}"),
                 address: None,
                 values: vec![],
-                finding: Finding::warn(e)
-                    .why("Without them, propagation cannot be checked server by server."),
+                finding: Finding::warn(format!(
+                    "no answer about them within {:.1} s",
+                    bound.as_secs_f64()
+                ))
+                .why("Without them, propagation cannot be checked server by server."),
             }),
         }
     }
@@ -272,26 +327,25 @@ async fn authoritative_servers(
         .await
         .map_err(|e| format!("cannot list the nameservers of {zone}: {}", describe(&e)))?;
     let port = opts.nameserver.map(|s| s.port()).unwrap_or(53);
+    let hosts: Vec<String> = ns
+        .answers()
+        .iter()
+        .filter_map(|rec| match &rec.data {
+            RData::NS(target) => Some(target.0.to_ascii().trim_end_matches('.').to_string()),
+            _ => None,
+        })
+        .collect();
+    // Every server's address at once.
+    let found = futures::future::join_all(hosts.iter().map(|h| r.lookup_ip(fqdn(h)))).await;
     let mut out = Vec::new();
-    for rec in ns.answers() {
-        let RData::NS(target) = &rec.data else {
-            continue;
-        };
-        let host = target.0.to_ascii();
-        let host = host.trim_end_matches('.').to_string();
-        match r.lookup_ip(fqdn(&host)).await {
-            Ok(ips) => {
-                for ip in ips.iter() {
-                    out.push((host.clone(), SocketAddr::new(ip, port)));
-                }
-            }
-            Err(e) => out.push((
-                format!("{host} (address unknown: {})", describe(&e)),
-                SocketAddr::new(IpAddr::from([0, 0, 0, 0]), port),
-            )),
+    for (host, ips) in hosts.iter().zip(found) {
+        if let Ok(ips) = ips {
+            out.extend(
+                ips.iter()
+                    .map(|ip| (host.clone(), SocketAddr::new(ip, port))),
+            );
         }
     }
-    out.retain(|(_, a)| !a.ip().is_unspecified());
     Ok(out)
 }
 
