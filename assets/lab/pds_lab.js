@@ -11,6 +11,17 @@ const { PlcServer, Database } = require('@did-plc/server');
 
 const [dataDir] = process.argv.slice(2);
 
+// The version the PDS reports at /xrpc/_health (PDS_VERSION, as the Docker image sets it):
+// the package's own, read beside it on NODE_PATH.
+function packageVersion() {
+  for (const dir of (process.env.NODE_PATH || '').split(':').filter(Boolean)) {
+    try {
+      return JSON.parse(require('node:fs').readFileSync(dir + '/@atproto/pds/package.json', 'utf8')).version;
+    } catch (_) {}
+  }
+  return undefined;
+}
+
 function freePort() {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -38,6 +49,7 @@ function freePort() {
     PDS_SERVICE_HANDLE_DOMAINS: '.test',
     PDS_DEV_MODE: 'true',
     LOG_ENABLED: 'false',
+    ...(packageVersion() ? { PDS_VERSION: packageVersion() } : {}),
   }, JSON.parse(process.env.PDS_LAB_ENV || '{}'));
   const env = readEnv();
   const pds = await PDS.create(envToCfg(env), envToSecrets(env));
