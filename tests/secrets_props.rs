@@ -54,7 +54,8 @@ enum UrlShape {
     TwoAts,
     /// A bare `%` added.
     BarePercent,
-    /// A `#` after the password's first character (compose cuts the line there).
+    /// A blank and `#` after the password's first character (compose cuts the line at
+    /// " #", bash at the blank; a `#` inside a word, as in `Raw`, cuts nothing).
     HashCut,
     /// Correctly encoded: only the password may be hidden.
     Encoded,
@@ -83,7 +84,7 @@ fn url_for(shape: UrlShape, password: &str) -> String {
         UrlShape::HashCut => {
             let mut chars = password.chars();
             let first: String = chars.next().into_iter().collect();
-            format!("smtps://mailer:{first}#{}@{host}", chars.as_str())
+            format!("smtps://mailer:{first} #{}@{host}", chars.as_str())
         }
         UrlShape::Encoded => format!(
             "smtps://mailer:{}@{host}",

@@ -22,21 +22,33 @@ pub fn check(doc: &Document) -> Vec<Finding> {
     let url = doc.get(URL_KEY).unwrap_or_default();
     let from = doc.get(FROM_KEY).unwrap_or_default();
     let mut out = url_findings(&url);
-    // A bare `#` in the line: docker compose (how the PDS reads pds.env) starts a comment
-    // there, so the URL the PDS gets is cut short. `url` is that cut value.
+    // A " #" in the line (a blank, then `#`): docker compose (how the PDS reads pds.env)
+    // starts a comment there, so the URL the PDS gets is cut short. `url` is that cut value.
+    // (A `#` inside the URL reaches the PDS whole; what nodemailer makes of it is in
+    // `url_findings`.)
     let raw = doc
         .lines()
         .iter()
         .rev()
         .find(|l| l.key().as_deref() == Some(URL_KEY))
         .and_then(|l| l.text.split_once('=').map(|(_, v)| v.to_string()));
-    if raw.is_some_and(|r| r.contains('#')) && !url.contains('#') {
+    // A trailing comment is fine; a cut login is not: the word right after " #" goes on to
+    // the `@` and the host (a comment is words).
+    let cut_login = raw
+        .as_deref()
+        .and_then(|r| r.split_once(" #"))
+        .is_some_and(|(_, tail)| {
+            tail.split_whitespace()
+                .next()
+                .is_some_and(|w| w.contains('@'))
+        });
+    if cut_login {
         out.insert(
             0,
-            Finding::fail("the SMTP URL holds an unencoded '#'")
+            Finding::fail("the SMTP URL is cut at a blank followed by '#'")
                 .about(URL_KEY)
-                .why("docker compose, which hands pds.env to the PDS, reads everything from the '#' on as a comment: the PDS gets a cut URL, so mail goes to the wrong host or without the password")
-                .fix("Write '#' as %23 in the password (the Email step and `email set` encode it for you)."),
+                .why("docker compose, which hands pds.env to the PDS, reads everything from \" #\" on as a comment: the PDS gets a cut URL, so mail goes to the wrong host or without the password")
+                .fix("Write the blank as %20 and '#' as %23 in the password (the Email step and `email set` encode it for you)."),
         );
     }
     if !url.trim().is_empty() {
@@ -57,6 +69,20 @@ pub fn check(doc: &Document) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_cut_at_a_blank_and_hash_is_told_from_a_comment() {
+        let cut = Document::parse(
+            "PDS_EMAIL_SMTP_URL=smtps://u:pa #ss@smtp.example.com:465\nPDS_EMAIL_FROM_ADDRESS=a@b.example\n",
+        );
+        assert!(check(&cut)
+            .iter()
+            .any(|f| f.what.contains("cut at a blank followed by '#'")));
+        let commented = Document::parse(
+            "PDS_EMAIL_SMTP_URL=smtps://u:pw@smtp.example.com:465 # relay, ask bob@example.com\nPDS_EMAIL_FROM_ADDRESS=a@b.example\n",
+        );
+        assert!(!check(&commented).iter().any(|f| f.what.contains("cut at")));
+    }
 
     #[test]
     fn pair_with_from_address() {

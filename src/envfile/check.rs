@@ -293,8 +293,9 @@ mod tests {
 
     #[test]
     fn smtp_url_readings_keep_the_host_each_reader_would_use() {
-        // compose (before 1.6) cuts at the `#`; bash and systemd read it whole.
-        let f = disagreement("PDS_EMAIL_SMTP_URL=smtps://u:Pa55#w0rd@smtp.example.com:465\n");
+        // compose cuts at " #" and bash at the space (the rest is a comment to both);
+        // systemd reads it whole. A `#` inside a word cuts nothing (next test).
+        let f = disagreement("PDS_EMAIL_SMTP_URL=smtps://u:Pa55 #w0rd@smtp.example.com:465\n");
         assert!(
             !f.why.contains("Pa55") && !f.why.contains("w0rd"),
             "{}",
@@ -309,10 +310,29 @@ mod tests {
         );
         assert!(
             f.why.contains(&format!(
-                "bash (pdsadmin) reads smtps://{MASK}@smtp.example.com:465 ("
+                "systemd reads smtps://{MASK}@smtp.example.com:465 ("
             )),
             "{}",
             f.why
         );
+    }
+
+    #[test]
+    fn a_hash_inside_a_value_is_read_alike() {
+        // compose-go 1.6 and later (Compose 2.11+) keep a `#` that follows no blank, as bash
+        // and systemd do: no reader disagrees (what nodemailer makes of it is the email
+        // check's business).
+        for line in [
+            "PDS_EMAIL_SMTP_URL=smtps://u:Pa55#w0rd@smtp.example.com:465\n",
+            "PDS_CONTACT_EMAIL_ADDRESS=ad#min@example.com\n",
+        ] {
+            let found = check(&Document::parse(line), None);
+            assert!(
+                !found
+                    .iter()
+                    .any(|f| f.what.contains("readers of pds.env disagree")),
+                "{line}: {found:?}"
+            );
+        }
     }
 }

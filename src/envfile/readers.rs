@@ -150,15 +150,35 @@ pub fn compose(line: &str) -> Reading {
     let key = key.to_string();
     match rest.chars().next() {
         Some(q @ ('\'' | '"')) => {
-            let bytes = rest.as_bytes();
-            let close = (1..bytes.len()).find(|&i| bytes[i] == q as u8 && bytes[i - 1] != b'\\');
+            // compose-go's extractQuotedValue: a backslash before the quote escapes it (and
+            // goes); before anything else it stays.
+            let mut inner = String::new();
+            let mut escaped = false;
+            let mut close = None;
+            for (i, c) in rest.char_indices().skip(1) {
+                if escaped {
+                    escaped = false;
+                    if c != q {
+                        inner.push('\\');
+                    }
+                    inner.push(c);
+                    continue;
+                }
+                match c {
+                    '\\' => escaped = true,
+                    c if c == q => {
+                        close = Some(i);
+                        break;
+                    }
+                    c => inner.push(c),
+                }
+            }
             let Some(i) = close else {
                 return Reading::Other(Misread::spilling(
                     "docker compose reads on past the end of the line looking for the closing quote",
                     q,
                 ));
             };
-            let inner = rest[..i].trim_matches(q);
             let after = rest[i + 1..].trim_start_matches(char::is_whitespace);
             if !after.is_empty() && !after.starts_with('#') {
                 return Reading::Other(Misread::quoting(
@@ -168,39 +188,51 @@ pub fn compose(line: &str) -> Reading {
                 ));
             }
             if q == '\'' {
-                Reading::Value {
-                    key,
-                    value: inner.to_string(),
-                }
-            } else {
-                let unescaped = compose_unescape(inner);
-                if unescaped.contains('$') {
-                    return Reading::Other(
-                        "docker compose substitutes $VARIABLES inside double quotes".into(),
-                    );
-                }
-                Reading::Value {
-                    key,
-                    value: unescaped,
-                }
+                return Reading::Value { key, value: inner };
+            }
+            match compose_interpolate(&compose_unescape(&inner)) {
+                Some(value) => Reading::Value { key, value },
+                None => Reading::Other(
+                    "docker compose substitutes $VARIABLES inside double quotes (write $$ for a $)"
+                        .into(),
+                ),
             }
         }
         _ => {
-            let value = rest.split('#').next().unwrap_or("");
+            // Since compose-go 1.6 (Compose 2.11, 2022) a comment starts at " #": a `#`
+            // inside a word is part of the value.
+            let value = rest.split_once(" #").map_or(rest, |(v, _)| v);
             let value = value.trim_end_matches(char::is_whitespace);
-            if value.contains('$') {
-                return Reading::Other("docker compose substitutes $VARIABLES in the value".into());
-            }
-            Reading::Value {
-                key,
-                value: value.to_string(),
+            match compose_interpolate(value) {
+                Some(value) => Reading::Value { key, value },
+                None => Reading::Other(
+                    "docker compose substitutes $VARIABLES in the value (write $$ for a $)".into(),
+                ),
             }
         }
     }
 }
 
-/// compose-go's `expandEscapes`: `\n` and `\r` become line breaks, `\X` becomes `X` except
-/// before `$`.
+/// compose's interpolation of a value: `$$` is a `$`; any other `$` is a variable to
+/// substitute (or a template compose refuses), so None: the value is not what is written.
+fn compose_interpolate(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        // Only `$$` is a `$`; anything else after a `$` is substituted.
+        chars.next_if_eq(&'$')?;
+        out.push('$');
+    }
+    Some(out)
+}
+
+/// compose-go's `expandEscapes` on a double-quoted value: `\a \b \f \n \r \t \v`, `\\` and
+/// `\"` and octal `\0NNN` are what Go makes of them, `\$` is a literal `$` (kept as `$$` for
+/// the interpolation after), and any other backslash stays as it is.
 fn compose_unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
@@ -209,13 +241,45 @@ fn compose_unescape(s: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('$') => out.push_str("\\$"),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
+        let escaped = match chars.peek() {
+            Some('a') => '\u{7}',
+            Some('b') => '\u{8}',
+            Some('f') => '\u{c}',
+            Some('n') => '\n',
+            Some('r') => '\r',
+            Some('t') => '\t',
+            Some('v') => '\u{b}',
+            Some('\\') => '\\',
+            Some('"') => '"',
+            Some('$') => {
+                chars.next();
+                out.push_str("$$");
+                continue;
+            }
+            Some('0') => {
+                chars.next();
+                let mut n = 0u32;
+                let mut digits = 0;
+                while digits < 3 {
+                    match chars.peek().and_then(|d| d.to_digit(8)) {
+                        Some(d) => {
+                            n = n * 8 + d;
+                            digits += 1;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(n).unwrap_or('\0'));
+                continue;
+            }
+            _ => {
+                out.push('\\');
+                continue;
+            }
+        };
+        chars.next();
+        out.push(escaped);
     }
     out
 }
@@ -509,8 +573,15 @@ mod tests {
         assert_eq!(v(compose("A=b # c")), "b");
         assert_eq!(v(bash("A=b # c")), "b");
         assert_eq!(v(systemd("A=b # c")), "b # c");
-        assert_eq!(v(compose("A=b#c")), "b");
+        // A `#` inside a word is part of the value (compose-go 1.6 and later); only " #"
+        // starts a comment.
+        assert_eq!(v(compose("A=b#c")), "b#c");
         assert_eq!(v(bash("A=b#c")), "b#c");
+        assert_eq!(v(compose("A=b\t#c")), "b\t#c");
+        assert_eq!(
+            v(compose("PDS_CONTACT_EMAIL_ADDRESS=ad#min@example.com")),
+            "ad#min@example.com"
+        );
     }
 
     #[test]
@@ -526,8 +597,25 @@ mod tests {
             assert!(matches!(bash(line), Reading::Other(_)), "{line}");
         }
         assert!(matches!(compose("A=$HOME"), Reading::Other(_)));
+        assert!(matches!(compose("A=\"${HOME}\""), Reading::Other(_)));
         assert_eq!(v(systemd("A=$HOME")), "$HOME");
         assert_eq!(v(compose("A='$HOME'")), "$HOME");
+        // `$$` and `\$` are compose's literal `$`.
+        assert_eq!(v(compose("A=a$$b")), "a$b");
+        assert_eq!(v(compose(r#"A="a\$b""#)), "a$b");
+    }
+
+    #[test]
+    fn compose_escapes_in_quotes() {
+        assert_eq!(v(compose(r#"A="a\tb\nc""#)), "a\tb\nc");
+        assert_eq!(v(compose(r#"A="a\"b""#)), "a\"b");
+        assert_eq!(v(compose(r#"A="a\\b""#)), "a\\b");
+        // An escape Go does not know keeps its backslash.
+        assert_eq!(v(compose(r#"A="a\zb""#)), "a\\zb");
+        assert_eq!(v(compose(r#"A="\0101""#)), "A");
+        // In single quotes only the quote itself is escaped.
+        assert_eq!(v(compose(r"A='it\'s'")), "it's");
+        assert_eq!(v(compose(r"A='a\nb'")), "a\\nb");
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub fn mask_value(key: &str, value: &str) -> String {
 }
 
 /// `value` of `key` as a reader read it from a line whose text after `=` is `raw`. When
-/// the reader cut the line short (compose at a `#`, bash at a space), the value's last `@`
+/// the reader cut the line short (compose at " #", bash at a blank), the value's last `@`
 /// is not the real one: what follows it may be a piece of the password. Such a cut value
 /// shows only its scheme.
 pub fn mask_reading(key: &str, value: &str, raw: &str) -> String {
@@ -125,8 +125,8 @@ mod tests {
 
     #[test]
     fn a_cut_reading_shows_only_its_scheme() {
-        // compose cut `…pa@ss.word#x@host` at the `#`: the last `@` left is the password's.
-        let raw = "smtps://u:pa@ss.word#x@smtp.example.com";
+        // A reader cut `…pa@ss.word #x@host` short: the last `@` left is the password's.
+        let raw = "smtps://u:pa@ss.word #x@smtp.example.com";
         assert_eq!(
             mask_reading("PDS_EMAIL_SMTP_URL", "smtps://u:pa@ss.word", raw),
             format!("smtps://{MASK}")
