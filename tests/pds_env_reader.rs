@@ -34,22 +34,54 @@ fn names_are_found_in_both_quotings() {
     assert_eq!(names_read(src), ["PDS_HOSTNAME", "PDS_PORT"]);
 }
 
-#[test]
-fn every_key_the_installed_pds_reads_is_known() {
+/// The packages to hold the catalogue against: the lab's PDS, and the 0.5.x package alone.
+fn packages() -> Vec<PathBuf> {
     let Some(modules) = std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES") else {
         panic!("PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS");
     };
-    let pkg = PathBuf::from(modules).join("@atproto/pds");
-    let version: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(pkg.join("package.json")).unwrap()).unwrap();
-    let source = std::fs::read_to_string(pkg.join("dist/config/env.js")).unwrap();
-    let read = names_read(&source);
-    // A reader that moved or changed shape would make this pass on nothing.
-    assert!(read.len() > 80, "{} names in env.js: {read:?}", read.len());
-    let unknown: Vec<&String> = read.iter().filter(|k| !catalogue::pds_reads(k)).collect();
-    assert!(
-        unknown.is_empty(),
-        "@atproto/pds {} reads keys the catalogue does not know: {unknown:?}",
-        version["version"]
-    );
+    let Some(pds05) = std::env::var_os("PDS_WIZARD_TEST_PDS05_PACKAGE") else {
+        panic!("PDS_WIZARD_TEST_PDS05_PACKAGE is unset: run scripts/test, which fetches it");
+    };
+    vec![
+        PathBuf::from(modules).join("@atproto/pds"),
+        PathBuf::from(pds05),
+    ]
+}
+
+#[test]
+fn every_key_each_pds_reads_is_known() {
+    let mut seen = Vec::new();
+    for pkg in packages() {
+        let version: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(pkg.join("package.json")).unwrap())
+                .unwrap();
+        let source = std::fs::read_to_string(pkg.join("dist/config/env.js")).unwrap();
+        let read = names_read(&source);
+        // A reader that moved or changed shape would make this pass on nothing.
+        assert!(read.len() > 80, "{} names in env.js: {read:?}", read.len());
+        let unknown: Vec<&String> = read.iter().filter(|k| !catalogue::pds_reads(k)).collect();
+        assert!(
+            unknown.is_empty(),
+            "@atproto/pds {} reads keys the catalogue does not know: {unknown:?}",
+            version["version"]
+        );
+        seen.push((version["version"].as_str().unwrap().to_string(), read));
+    }
+    // Keys the newer version no longer reads are the ones the catalogue calls removed.
+    let (old, new) = (&seen[0].1, &seen[1].1);
+    for k in old.iter().filter(|k| !new.contains(k)) {
+        assert!(
+            matches!(catalogue::status(k), catalogue::KeyStatus::Removed { .. }),
+            "{k}: read by {} but not {}, and not called removed",
+            seen[0].0,
+            seen[1].0
+        );
+    }
+    for k in new {
+        assert!(
+            !matches!(catalogue::status(k), catalogue::KeyStatus::Removed { .. }),
+            "{k} is read by {}",
+            seen[1].0
+        );
+    }
 }

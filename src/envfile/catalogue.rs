@@ -458,9 +458,35 @@ pub enum KeyStatus {
     Misspelt(&'static str),
     /// Not read, and like no key the PDS reads: kept as it is.
     Unread,
+    /// Read by older versions only: ignored from `since` on.
+    Removed {
+        since: &'static str,
+        /// What took its place, if anything.
+        instead: &'static str,
+    },
 }
 
+/// Keys a newer @atproto/pds no longer reads (from the env readers of 0.4.217 and 0.5.35;
+/// PDS-FACTS "The PDS in 2026"). They stay in `PDS_READS`: older versions still read them.
+pub static REMOVED: &[(&str, &str, &str)] = &[
+    // 0.5.26 replaced the colour theme with background images.
+    ("PDS_LIGHT_COLOR", "0.5.26", "PDS_BACKGROUND_LIGHT_URL"),
+    ("PDS_DARK_COLOR", "0.5.26", "PDS_BACKGROUND_DARK_URL"),
+    ("PDS_CONTRAST_SATURATION", "0.5.26", ""),
+    ("PDS_PRIMARY_COLOR_HUE", "0.5.26", ""),
+    ("PDS_PRIMARY_COLOR_CONTRAST", "0.5.26", ""),
+    ("PDS_ERROR_COLOR_HUE", "0.5.26", ""),
+    ("PDS_ERROR_COLOR_CONTRAST", "0.5.26", ""),
+    ("PDS_SUCCESS_COLOR_HUE", "0.5.26", ""),
+    ("PDS_SUCCESS_COLOR_CONTRAST", "0.5.26", ""),
+    ("PDS_WARNING_COLOR_HUE", "0.5.26", ""),
+    ("PDS_WARNING_COLOR_CONTRAST", "0.5.26", ""),
+];
+
 pub fn status(name: &str) -> KeyStatus {
+    if let Some((_, since, instead)) = REMOVED.iter().find(|(k, _, _)| *k == name) {
+        return KeyStatus::Removed { since, instead };
+    }
     match lookup(name) {
         Some(info) => KeyStatus::Described(info),
         None if pds_reads(name) => KeyStatus::Read,

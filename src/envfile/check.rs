@@ -173,6 +173,21 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
                 .fix(format!("Rename it to {s}."))
                 .about(key),
             ),
+            catalogue::KeyStatus::Removed { since, instead } => out.push(
+                Finding::warn(format!(
+                    "line {line}: ignored since @atproto/pds {since} (remove it)"
+                ))
+                .why(format!(
+                    "A PDS older than {since} still reads it; the image operators run today does not{}.",
+                    if instead.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (it reads {instead} instead)")
+                    }
+                ))
+                .fix(format!("Remove the line with `pds-wizard env unset {key}`."))
+                .about(key),
+            ),
             catalogue::KeyStatus::Unread => out.push(
                 Finding::info(format!("line {line}: not a key the PDS reads (kept as is)"))
                     .about(key),
@@ -314,6 +329,34 @@ mod tests {
             )),
             "{}",
             f.why
+        );
+    }
+
+    #[test]
+    fn keys_a_newer_pds_ignores_are_named_with_the_version() {
+        let found = check(
+            &Document::parse(
+                "PDS_LIGHT_COLOR=#fff\nPDS_BACKGROUND_LIGHT_URL=https://example.com/bg.png\n",
+            ),
+            None,
+        );
+        let f = found
+            .iter()
+            .find(|f| f.subject.as_deref() == Some("PDS_LIGHT_COLOR"))
+            .expect("PDS_LIGHT_COLOR is flagged");
+        assert_eq!(f.level, Level::Warn);
+        assert!(
+            f.what
+                .contains("ignored since @atproto/pds 0.5.26 (remove it)"),
+            "{f:?}"
+        );
+        assert!(f.why.contains("PDS_BACKGROUND_LIGHT_URL"), "{f:?}");
+        // Its replacement is a key the PDS reads: nothing said.
+        assert!(
+            !found
+                .iter()
+                .any(|f| f.subject.as_deref() == Some("PDS_BACKGROUND_LIGHT_URL")),
+            "{found:?}"
         );
     }
 
