@@ -261,6 +261,37 @@ async fn assert_pds_through(s: &Stage, port: u16, shared_host: bool) {
     let (st, body, _) = get(&c, port, HOST, asset).await;
     assert_eq!(st, 200, "{asset}");
     assert_eq!(body, direct(s, asset).await.1);
+    // The account page (0.5 and later) and its change-password link reach the PDS, also
+    // when the site keeps every other path: the PDS's own answer, whatever it is.
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/account",
+        "/account/sign-in",
+        "/.well-known/change-password",
+    ] {
+        let (st, body, location) = get(&c, port, HOST, path).await;
+        let r = plain
+            .get(format!("http://127.0.0.1:{}{path}", s.lab.pds_port))
+            .header("host", HOST)
+            .send()
+            .await
+            .unwrap();
+        let dst = r.status().as_u16();
+        let dlocation = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let dbody = r.text().await.unwrap();
+        assert_eq!(
+            (st, body, location),
+            (dst, dbody, dlocation),
+            "{path} is not the PDS's own answer"
+        );
+    }
     // Handles under the PDS: answered by the PDS from the Host header.
     let (st, body, _) = get(
         &c,
