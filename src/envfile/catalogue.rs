@@ -466,6 +466,25 @@ pub enum KeyStatus {
     },
 }
 
+/// Sign-up open to anyone with nothing to slow a bot down: `PDS_INVITE_REQUIRED=false`
+/// (the PDS requires invites when it is unset) and no hCaptcha keys. Spam bots scan for
+/// such PDSes, and a flood of accounts gets the whole host throttled by the relay.
+pub fn open_registration(
+    invite_required: Option<&str>,
+    doc: &crate::envfile::Document,
+) -> Option<Finding> {
+    let open = invite_required.is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+    let captcha = ["PDS_HCAPTCHA_SITE_KEY", "PDS_HCAPTCHA_SECRET_KEY"]
+        .iter()
+        .all(|k| doc.get(k).is_some_and(|v| !v.trim().is_empty()));
+    (open && !captcha).then(|| {
+        Finding::warn("anyone can create an account, and no captcha guards sign-up")
+            .about("PDS_INVITE_REQUIRED")
+            .why("Spam bots scan for PDSes with open sign-up; a flood of accounts gets the whole host throttled by the relay, so no one's posts reach the app.")
+            .fix("Require invite codes (PDS_INVITE_REQUIRED=true), or set up hCaptcha (PDS_HCAPTCHA_SITE_KEY and PDS_HCAPTCHA_SECRET_KEY), or put a gatekeeper in front of sign-up.")
+    })
+}
+
 /// Keys a newer @atproto/pds no longer reads (from the env readers of 0.4.217 and 0.5.35;
 /// PDS-FACTS "The PDS in 2026"). They stay in `PDS_READS`: older versions still read them.
 pub static REMOVED: &[(&str, &str, &str)] = &[

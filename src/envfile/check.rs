@@ -152,6 +152,9 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
         );
     }
 
+    if let Some(f) = catalogue::open_registration(doc.get("PDS_INVITE_REQUIRED").as_deref(), doc) {
+        out.push(f);
+    }
     let entries = doc.entries();
     for (key, value, line) in &entries {
         match catalogue::status(key) {
@@ -330,6 +333,22 @@ mod tests {
             "{}",
             f.why
         );
+    }
+
+    #[test]
+    fn open_sign_up_without_a_captcha_is_a_warning() {
+        let open = |text: &str| {
+            check(&Document::parse(text), None)
+                .iter()
+                .any(|f| f.what.contains("no captcha guards sign-up"))
+        };
+        assert!(open("PDS_INVITE_REQUIRED=false\n"));
+        assert!(!open("PDS_INVITE_REQUIRED=true\n"));
+        // Unset: the PDS requires invites.
+        assert!(!open("PDS_HOSTNAME=pds.example.com\n"));
+        assert!(!open(
+            "PDS_INVITE_REQUIRED=false\nPDS_HCAPTCHA_SITE_KEY=site\nPDS_HCAPTCHA_SECRET_KEY=secret\n"
+        ));
     }
 
     #[test]

@@ -31,6 +31,28 @@ fn app() -> App {
 }
 
 #[test]
+fn open_sign_up_is_a_warning_on_basics() {
+    let mut a = app();
+    key(&mut a, KeyCode::Enter);
+    a.basics.form.focus_key("PDS_INVITE_REQUIRED");
+    // The demo requires invites; Space opens sign-up.
+    key(&mut a, KeyCode::Char(' '));
+    assert_eq!(
+        a.working.get("PDS_INVITE_REQUIRED").as_deref(),
+        Some("false")
+    );
+    let f = &a.basics.form.field("PDS_INVITE_REQUIRED").unwrap().findings;
+    assert!(
+        f.iter()
+            .any(|x| x.level == Level::Warn && x.what.contains("no captcha guards sign-up")),
+        "{f:?}"
+    );
+    key(&mut a, KeyCode::Char(' '));
+    let f = &a.basics.form.field("PDS_INVITE_REQUIRED").unwrap().findings;
+    assert!(f.iter().all(|x| x.level == Level::Pass), "{f:?}");
+}
+
+#[test]
 fn settings_follow_pds_env_as_it_is_on_disk() {
     let mut a = app();
     assert_eq!(a.settings.local_url, "http://localhost:3000");

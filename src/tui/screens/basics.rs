@@ -93,7 +93,11 @@ impl Basics {
                     ("PDS_INVITE_REQUIRED", false) if value == "true" => {
                         Finding::pass("new accounts need an invite code")
                     }
-                    ("PDS_INVITE_REQUIRED", false) => Finding::pass("anyone can create an account"),
+                    ("PDS_INVITE_REQUIRED", false) => {
+                        catalogue::open_registration(Some(&value), base).unwrap_or_else(|| {
+                            Finding::pass("anyone can create an account (a captcha guards sign-up)")
+                        })
+                    }
                     _ => Finding::pass("ok"),
                 });
             }
