@@ -290,3 +290,73 @@ fn presets_fill_in_the_provider_and_timeout_is_honoured() {
     assert!(out(&o).contains("said nothing within 1 s"), "{}", out(&o));
     drop(l);
 }
+
+/// An SMTP server that answers every line, but only after `delay`: each stage is within
+/// its own timeout, and together they would run on for seconds.
+fn slow_smtp(delay: Duration) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{BufRead, BufReader, Write};
+                let mut w = conn.try_clone().unwrap();
+                let mut r = BufReader::new(conn);
+                std::thread::sleep(delay);
+                if w.write_all(b"220 slow.example.test ESMTP\r\n").is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while r.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    std::thread::sleep(delay);
+                    let reply: &[u8] = if line.starts_with("EHLO") {
+                        b"250 slow.example.test\r\n"
+                    } else if line.starts_with("DATA") {
+                        b"354 go on\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    if w.write_all(reply).is_err() {
+                        return;
+                    }
+                    line.clear();
+                }
+            });
+        }
+    });
+    port
+}
+
+/// `email test` answers within about twice `--timeout` plus a second, however slowly a
+/// server keeps answering stage after stage.
+#[test]
+fn a_server_slow_at_every_stage_cannot_stretch_the_test() {
+    let port = slow_smtp(Duration::from_millis(450));
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    std::fs::write(
+        &env,
+        format!(
+            "PDS_EMAIL_SMTP_URL=smtp://127.0.0.1:{port}\nPDS_EMAIL_FROM_ADDRESS=pds@example.test\n"
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let o = run(
+        &env,
+        &[
+            "--timeout",
+            "1",
+            "email",
+            "test",
+            "--to",
+            "bob@example.test",
+        ],
+        "",
+    );
+    let took = started.elapsed();
+    let t = out(&o);
+    assert!(took < Duration::from_secs(3), "took {took:?}:\n{t}");
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("no answer within"), "{t}");
+}

@@ -57,6 +57,9 @@ struct Run {
     transcript: Vec<String>,
     notes: Vec<Finding>,
     timeout: Duration,
+    /// The whole conversation ends by then (twice the timeout), however slowly a server
+    /// keeps answering stage after stage.
+    deadline: Instant,
 }
 
 impl Run {
@@ -77,14 +80,15 @@ impl Run {
         }
     }
 
-    /// Run one stage under the per-stage timeout.
+    /// Run one stage under the per-stage timeout, or what is left of the whole
+    /// conversation's, whichever is shorter; the error is the bound that ran out.
     async fn stage<T, E>(
         &self,
         f: impl Future<Output = Result<T, E>>,
     ) -> Result<Result<T, E>, Duration> {
-        tokio::time::timeout(self.timeout, f)
-            .await
-            .map_err(|_| self.timeout)
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let bound = self.timeout.min(left);
+        tokio::time::timeout(bound, f).await.map_err(|_| bound)
     }
 }
 
@@ -112,6 +116,7 @@ async fn conversation(s: &SmtpSettings, to: Option<&str>, opts: &SendOptions) ->
         transcript: Vec::new(),
         notes: Vec::new(),
         timeout: opts.timeout,
+        deadline: started + opts.timeout * 2,
     };
     let (stage, finding) = match converse(s, to, opts, &mut run).await {
         Ok(f) => (Stage::Done, f),
@@ -279,10 +284,14 @@ async fn converse(
         .stage(tokio::net::lookup_host((s.host.as_str(), s.port)))
         .await
     {
-        Err(_) => {
+        Err(limit) => {
             return Err(fail(
                 Stage::Dns,
-                format!("looking up {} took more than {t} s", s.host),
+                format!(
+                    "looking up {} took more than {} s",
+                    s.host,
+                    limit.as_secs_f64()
+                ),
                 "The DNS resolver of this machine did not answer.",
                 "Check /etc/resolv.conf, then try again.",
             ))
@@ -338,21 +347,36 @@ async fn converse(
     // The real session. With implicit TLS the handshake happens inside connect.
     let hello = ClientId::default();
     let implicit = (s.security == Security::ImplicitTls).then(|| tls.clone());
-    let mut conn = match run.stage(AsyncSmtpConnection::connect_tokio1(addr, Some(opts.timeout), &hello, implicit, None)).await {
-        Err(_) => {
+    let mut conn = match run
+        .stage(AsyncSmtpConnection::connect_tokio1(
+            addr,
+            Some(opts.timeout),
+            &hello,
+            implicit,
+            None,
+        ))
+        .await
+    {
+        Err(limit) => {
+            let t = limit.as_secs_f64();
             return Err(match s.security {
                 Security::ImplicitTls => fail(Stage::Greeting, format!("connected to {}:{}, but the TLS handshake got no answer within {t} s", s.host, s.port), "The server is waiting for something else.", "Check the port and security: 465 is tls, 587 is starttls."),
                 _ => fail(Stage::Greeting, format!("connected to {}:{}, but the server said nothing within {t} s", s.host, s.port),
                     format!("A mail server greets at once. Port {} probably expects TLS from the first byte (implicit TLS); nodemailer would wait the same way and the PDS would time out.", s.port),
                     "Use security tls (smtps://), usually on port 465."),
-            })
+            });
         }
         Ok(Err(e)) => {
             let detail = chain(&e);
             return Err(if s.security == Security::ImplicitTls || e.is_tls() {
                 tls_failure(Stage::Greeting, s, &detail)
             } else {
-                fail(Stage::Greeting, format!("{}:{} did not greet properly: {detail}", s.host, s.port), "This does not look like an SMTP server.", "Check the host and port.")
+                fail(
+                    Stage::Greeting,
+                    format!("{}:{} did not greet properly: {detail}", s.host, s.port),
+                    "This does not look like an SMTP server.",
+                    "Check the host and port.",
+                )
             });
         }
         Ok(Ok(c)) => c,
@@ -369,10 +393,14 @@ async fn converse(
         Security::StartTls | Security::StartTlsIfOffered if conn.can_starttls() && !ignore_tls => {
             run.log("C: STARTTLS");
             match run.stage(conn.starttls(tls.clone(), &hello)).await {
-                Err(_) => {
+                Err(limit) => {
                     return Err(fail(
                         Stage::StartTls,
-                        format!("STARTTLS with {} got no answer within {t} s", s.host),
+                        format!(
+                            "STARTTLS with {} got no answer within {} s",
+                            s.host,
+                            limit.as_secs_f64()
+                        ),
                         "",
                         "Try again; if it persists, try port 465 with tls.",
                     ))
