@@ -156,6 +156,11 @@ async fn get(c: &reqwest::Client, port: u16, host: &str, path: &str) -> (u16, St
         .send()
         .await
         .unwrap_or_else(|e| panic!("GET {host}{path}: {}", pds_wizard::http::chain(&e)));
+    answer(r).await
+}
+
+/// Status, body and Location of a response.
+async fn answer(r: reqwest::Response) -> (u16, String, String) {
     let status = r.status().as_u16();
     let location = r
         .headers()
@@ -272,23 +277,16 @@ async fn assert_pds_through(s: &Stage, port: u16, shared_host: bool) {
         "/account/sign-in",
         "/.well-known/change-password",
     ] {
-        let (st, body, location) = get(&c, port, HOST, path).await;
+        let through = get(&c, port, HOST, path).await;
         let r = plain
             .get(format!("http://127.0.0.1:{}{path}", s.lab.pds_port))
             .header("host", HOST)
             .send()
             .await
             .unwrap();
-        let dst = r.status().as_u16();
-        let dlocation = r
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let dbody = r.text().await.unwrap();
         assert_eq!(
-            (st, body, location),
-            (dst, dbody, dlocation),
+            through,
+            answer(r).await,
             "{path} is not the PDS's own answer"
         );
     }

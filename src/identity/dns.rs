@@ -166,28 +166,31 @@ pub async fn find_zone(name: &str, opts: &DnsOptions) -> Result<String, ZoneErro
         let r = &r;
         async move {
             match tokio::time::timeout(bound, r.lookup(fqdn(c), RecordType::SOA)).await {
-                Err(_) => Err(true),
+                Err(_) | Ok(Err(NetError::Timeout)) => Err(ZoneError::NoAnswer(opts.timeout)),
                 Ok(Ok(l)) => l
                     .answers()
                     .iter()
                     .find(|r| matches!(r.data, RData::SOA(_)))
                     .map(|rec| rec.name.to_ascii())
-                    .ok_or(false),
-                Ok(Err(NetError::Timeout)) => Err(true),
-                Ok(Err(e)) => e.into_soa().map(|soa| soa.name.to_ascii()).ok_or(false),
+                    .ok_or(ZoneError::NotFound),
+                Ok(Err(e)) => e
+                    .into_soa()
+                    .map(|soa| soa.name.to_ascii())
+                    .ok_or(ZoneError::NotFound),
             }
         }
     });
     let answers = futures::future::join_all(asks).await;
-    // The most specific name's answer, else the next parent's.
+    // The most specific name's answer, else the next parent's; with none, "no answer"
+    // when any ask went unanswered (DNS, not the name, is the trouble).
     if let Some(zone) = answers.iter().find_map(|a| a.as_ref().ok()) {
         return Ok(zone.trim_end_matches('.').to_string());
     }
-    if answers.iter().any(|a| a == &Err(true)) {
-        Err(ZoneError::NoAnswer(opts.timeout))
-    } else {
-        Err(ZoneError::NotFound)
-    }
+    Err(answers
+        .into_iter()
+        .filter_map(Result::err)
+        .find(|e| matches!(e, ZoneError::NoAnswer(_)))
+        .unwrap_or(ZoneError::NotFound))
 }
 
 /// The record to create for `handle`, with the zone found from the SOA (or, when DNS cannot
