@@ -20,3 +20,4 @@ pub mod settings;
 pub mod smtp_url;
 pub mod target;
 pub mod tui;
+pub mod version;

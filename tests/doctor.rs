@@ -132,6 +132,11 @@ impl Lab {
     }
 }
 
+/// Whether scripts/test runs the 0.5 line (the default) rather than 0.4 (PDS_LAB_VERSION).
+fn lab_runs_05() -> bool {
+    std::env::var("PDS_LAB_VERSION").map_or(true, |v| v != "0.4")
+}
+
 fn check<'a>(v: &'a Value, name: &str) -> &'a Value {
     v["checks"]
         .as_array()
@@ -204,8 +209,28 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
     // The version the PDS reports, decoded (the lab's package reports its own): the line
     // scripts/test chose (PDS_LAB_VERSION).
     let health = check(&v, "health")["findings"][0]["what"].as_str().unwrap();
-    let line = std::env::var("PDS_LAB_VERSION").unwrap_or_else(|_| "0.5".into());
+    let line = if lab_runs_05() { "0.5" } else { "0.4" };
     assert!(health.contains(&format!("(PDS {line}.")), "{health}");
+    // Advice by the decoded version: on 0.4 the first thing missing is the account page.
+    let advice = check(&v, "health")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["what"].as_str())
+        .find(|w| w.contains("arrives with @atproto/pds"))
+        .unwrap_or_default();
+    assert_eq!(
+        advice.starts_with("the account page at /account"),
+        !lab_runs_05(),
+        "{advice:?}"
+    );
+    // On 0.5 the OAuth check also loads the account page, through nginx.
+    let account = check(&v, "oauth")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["what"] == "/account is the PDS's account page");
+    assert_eq!(account, lab_runs_05(), "{:#}", check(&v, "oauth"));
     assert_eq!(lab.smtp.mail_count(), 0, "the doctor sent mail");
     eprintln!(
         "healthy lab: {} checks in {elapsed:?}",
@@ -224,6 +249,23 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
         .iter()
         .any(|f| f["what"].as_str().unwrap().contains("mode 0644")
             && f["fix"].as_str().unwrap().contains("chmod 600")));
+
+    // A key only 0.5.26 and later read: named as ignored when the running PDS is older.
+    let branded = lab.env("branded.env", |t| {
+        t + "PDS_BACKGROUND_LIGHT_URL=https://example.test/bg.jpg\n"
+    });
+    let (_, v, _) = lab.doctor(&branded, &nginx, &dns, &["--only", "env"]);
+    let named = check(&v, "env")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| {
+            f["what"]
+                .as_str()
+                .unwrap()
+                .contains("read only from @atproto/pds 0.5.26; this PDS runs 0.4.217")
+        });
+    assert_eq!(named, !lab_runs_05(), "{:#}", check(&v, "env"));
 
     // An unencoded # in the SMTP password: the PDS would read a different password.
     let hash = lab.env("hash.env", |t| {
@@ -328,6 +370,27 @@ fn proxy_and_identity_faults() {
         "oauth-protected-resource is not the PDS's answer",
         "proxy /.well-known/oauth-protected-resource",
     );
+    drop(nginx);
+
+    // The account page (0.5 and later) kept by the site: only a 0.5 PDS has one to miss.
+    let nginx = lab.nginx(good, |c| {
+        c.replacen(
+            "    location / {\n",
+            "    location /account { return 404; }\n    location / {\n",
+            1,
+        )
+    });
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "oauth"]);
+    if lab_runs_05() {
+        assert_fails(
+            &v,
+            "oauth",
+            "/account is not the PDS's account page (HTTP 404)",
+            "proxy /account, /account/… and /.well-known/change-password",
+        );
+    } else {
+        assert_eq!(check(&v, "oauth")["level"], "pass", "{v:#}");
+    }
     drop(nginx);
 
     // The websocket upgrade stripped by the proxy.

@@ -86,3 +86,95 @@ fn every_key_each_pds_reads_is_known() {
         );
     }
 }
+
+/// What the real PDS does with one environment: starts (and takes a sign-up), or stops
+/// with its error.
+fn real_pds(env: serde_json::Value) -> Result<(), String> {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = env;
+    env["PDS_ADMIN_PASSWORD"] = "admin-password-for-tests".into();
+    let mut cmd = pds_wizard::demo::launch::pds(
+        dir.path(),
+        dir.path(),
+        &env,
+        &["alice.test".to_string()],
+        None,
+    )
+    .expect("scripts/test installs the PDS");
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    drop(child.stdin.take()); // the lab script ends when stdin closes
+    let out = child.wait_with_output().unwrap();
+    if first.contains("\"pds\"") {
+        Ok(())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr);
+        Err(err.lines().take(6).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// The validators say "the PDS refuses to start" (or "sign-up fails") exactly when the
+/// real PDS does: each value is run through the lab's PDS and through `env check`.
+#[test]
+fn the_real_pds_refuses_what_the_catalogue_fails() {
+    use pds_wizard::envfile::{check, Document};
+    use pds_wizard::finding::Level;
+    let cases: &[(&str, &str)] = &[
+        ("PDS_PRIMARY_COLOR", "blue"),
+        ("PDS_PRIMARY_COLOR", "#0af8"),
+        ("PDS_PRIMARY_COLOR", "rgb(0, 133, 255)"),
+        ("PDS_ERROR_COLOR", "#d00"),
+        ("PDS_BACKGROUND_LIGHT_URL", "example.com/bg.png"),
+        ("PDS_BACKGROUND_DARK_URL", "https://example.com/bg.png"),
+        ("PDS_HOME_URL", "example.com"),
+        ("PDS_TERMS_OF_SERVICE_URL", "https://example.com/tos"),
+        ("PDS_RECOVERY_DID_KEY", "did:key:nope"),
+        (
+            "PDS_RECOVERY_DID_KEY",
+            "did:key:zQ3shZc2QzApp2oymGvQbzP8eKheVshBHbU4ZYjeXqwSKEn6N",
+        ),
+        // The lab sets a disk location, as the installer does.
+        ("PDS_BLOBSTORE_S3_BUCKET", "uploads"),
+    ];
+    let lab_version = std::env::var("PDS_LAB_VERSION").unwrap_or_else(|_| "0.5".into());
+    let handles: Vec<_> = cases
+        .iter()
+        .map(|&(k, v)| std::thread::spawn(move || real_pds(serde_json::json!({ k: v }))))
+        .collect();
+    for ((key, value), h) in cases.iter().zip(handles) {
+        let real = h.join().unwrap();
+        let doc = Document::parse(&format!(
+            "PDS_BLOBSTORE_DISK_LOCATION=/pds/blocks\n{key}='{value}'\n"
+        ));
+        let ours: Vec<_> = check(&doc, None)
+            .into_iter()
+            .filter(|f| f.level == Level::Fail && f.subject.as_deref() == Some(key))
+            .collect();
+        // 0.4 has no background keys and reads colours differently: only where the
+        // version reads the key as 0.5 does.
+        if lab_version == "0.4"
+            && !key.starts_with("PDS_BLOBSTORE")
+            && key != &"PDS_RECOVERY_DID_KEY"
+        {
+            continue;
+        }
+        assert_eq!(
+            real.is_err(),
+            !ours.is_empty(),
+            "{key}={value}: the PDS {}, env check says {ours:#?}",
+            match &real {
+                Ok(()) => "starts and takes a sign-up".to_string(),
+                Err(e) => format!("fails: {e}"),
+            }
+        );
+    }
+}

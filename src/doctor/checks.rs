@@ -1,15 +1,16 @@
 //! The checks themselves. Each returns findings; a check that cannot run says why instead.
 
 use super::tls::{self, Upgrade};
-use super::{CheckId, Inputs};
+use super::{CheckId, Health, Inputs};
 use crate::finding::{Finding, Level};
 use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
 use crate::identity::{Did, Handle};
+use crate::version::{Reported, Version};
 use std::time::Duration;
 
 pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
     match id {
-        CheckId::Env => env(i),
+        CheckId::Env => env(i).await,
         CheckId::Service => service(i).await,
         CheckId::Health => health(i).await,
         CheckId::Dns => dns(i).await,
@@ -49,7 +50,7 @@ fn local(i: &Inputs) -> HttpOptions {
     }
 }
 
-fn env(i: &Inputs) -> Vec<Finding> {
+async fn env(i: &Inputs) -> Vec<Finding> {
     let Some(doc) = &i.doc else {
         return vec![Finding::fail(format!(
             "cannot read {}: {}",
@@ -58,7 +59,9 @@ fn env(i: &Inputs) -> Vec<Finding> {
         ))
         .fix("run with sudo, or point --env-file at the PDS's pds.env")];
     };
-    let mut f: Vec<Finding> = crate::envfile::check(doc, i.file_mode)
+    // Keys only a newer PDS reads are named when the running one is older.
+    let running = i.pds_version().await;
+    let mut f: Vec<Finding> = crate::envfile::check_for(doc, i.file_mode, running)
         .into_iter()
         .filter(|f| f.level >= Level::Warn)
         .collect();
@@ -127,35 +130,74 @@ async fn service(i: &Inputs) -> Vec<Finding> {
     }
 }
 
-async fn health(i: &Inputs) -> Vec<Finding> {
+/// Ask this machine's PDS for `/xrpc/_health` (never through --connect-to).
+pub(super) async fn ask_health(i: &Inputs) -> Health {
     let url = format!("{}/xrpc/_health", i.settings.local_url);
     let c = match client(&local(i), "") {
         Ok(c) => c,
-        Err(e) => return vec![Finding::fail(e)],
+        Err(e) => return Health::Down(e),
     };
     match c.get(&url).send().await {
         Ok(r) if r.status().is_success() => {
             let v: serde_json::Value = r.json().await.unwrap_or_default();
+            Health::Up(v["version"].as_str().map(str::to_string))
+        }
+        Ok(r) => Health::Status(r.status().as_u16()),
+        Err(e) => Health::Down(chain(&e)),
+    }
+}
+
+async fn health(i: &Inputs) -> Vec<Finding> {
+    let url = format!("{}/xrpc/_health", i.settings.local_url);
+    match i.health().await {
+        Health::Up(reported) => {
             // Decoded: the image reports 0.5.NN as 0.4.5NNN.
-            let version = v["version"]
-                .as_str()
-                .map(|v| match crate::pds::version::Reported::parse(v) {
+            let version = reported
+                .as_deref()
+                .map(|v| match Reported::parse(v) {
                     Some(r) => format!(" ({r})"),
                     None => format!(" (version {v})"),
                 })
                 .unwrap_or_default();
-            vec![Finding::pass(format!("the PDS answers at {url}{version}"))]
+            let mut out = vec![Finding::pass(format!("the PDS answers at {url}{version}"))];
+            if let Some(r) = reported.as_deref().and_then(Reported::parse) {
+                out.extend(version_advice(r.version));
+            }
+            out
         }
-        Ok(r) => vec![
-            Finding::fail(format!("{url} answered HTTP {}", r.status().as_u16()))
-                .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)"),
-        ],
-        Err(e) => vec![
-            Finding::fail(format!("nothing answers at {url}: {}", chain(&e)))
-                .why("the PDS is down, still starting, or listens on another port than PDS_PORT")
-                .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT"),
-        ],
+        Health::Status(status) => vec![Finding::fail(format!("{url} answered HTTP {status}"))
+            .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
+        Health::Down(e) => vec![Finding::fail(format!("nothing answers at {url}: {e}"))
+            .why("the PDS is down, still starting, or listens on another port than PDS_PORT")
+            .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
     }
+}
+
+/// What an operator misses on the version the PDS runs (decoded, so the image's 0.4.5NNN
+/// counts as 0.5.NN): one line naming the newest feature not there yet.
+fn version_advice(v: Version) -> Option<Finding> {
+    use crate::version::Feature;
+    let missing: Vec<Feature> = Feature::ALL
+        .iter()
+        .copied()
+        .filter(|f| v < f.since())
+        .collect();
+    let first = missing.first()?;
+    Some(
+        Finding::info(format!(
+            "{} arrives with @atproto/pds {}; this PDS runs {v}",
+            first.describe(),
+            first.since()
+        ))
+        .why(
+            missing
+                .iter()
+                .map(|f| format!("{} ({})", f.describe(), f.since()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .fix("sudo pdsadmin update (it keeps pds.env; it replaces a customised compose.yaml without a backup: copy it first)"),
+    )
 }
 
 async fn dns(i: &Inputs) -> Vec<Finding> {
@@ -374,7 +416,42 @@ async fn oauth(i: &Inputs) -> Vec<Finding> {
             }
         }
     }
+    if i.pds_version()
+        .await
+        .is_some_and(|v| v.has(crate::version::Feature::AccountPage))
+    {
+        out.push(account_page(&c, &host).await);
+    }
     out
+}
+
+/// The account page (0.5 and later) through the proxy, loaded as a browser loads it: the
+/// PDS answers a fetch that is not a page navigation with 400.
+async fn account_page(c: &reqwest::Client, host: &str) -> Finding {
+    let r = c
+        .get(format!("https://{host}/account"))
+        .header("accept", "text/html")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .header("sec-fetch-site", "none")
+        .send()
+        .await;
+    match r {
+        Err(e) => explain_https_error(host, &e),
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let page = r.text().await.unwrap_or_default();
+            if status == 200 && page.contains("/@atproto/oauth-provider/") {
+                Finding::pass("/account is the PDS's account page")
+            } else {
+                Finding::fail(format!(
+                    "/account is not the PDS's account page (HTTP {status})"
+                ))
+                .why("Users cannot change their email or handle, or deactivate their account: the apps link to this page on PDS 0.5 and later.")
+                .fix("proxy /account, /account/… and /.well-known/change-password to the PDS (pds-wizard proxy render …)")
+            }
+        }
+    }
 }
 
 async fn websocket(i: &Inputs) -> Vec<Finding> {

@@ -204,6 +204,20 @@ pub struct Inputs {
     /// Also ask each reachable crawler to crawl this PDS (com.atproto.sync.requestCrawl):
     /// only when the operator asked for it.
     pub request_crawl: bool,
+    /// The PDS's `/xrpc/_health` answer, asked once by whichever check needs it first
+    /// (the health check, and those whose advice depends on the version).
+    health: tokio::sync::OnceCell<Health>,
+}
+
+/// What this machine's PDS answered at `/xrpc/_health`.
+#[derive(Debug, Clone)]
+pub enum Health {
+    /// It answers; the version it reports, as reported.
+    Up(Option<String>),
+    /// It answered with this HTTP status.
+    Status(u16),
+    /// Nothing answered: the error chain.
+    Down(String),
 }
 
 impl Inputs {
@@ -229,6 +243,20 @@ impl Inputs {
             doc,
             doc_error,
             file_mode,
+            health: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The local PDS's health answer (asked once per doctor run).
+    pub async fn health(&self) -> &Health {
+        self.health.get_or_init(|| checks::ask_health(self)).await
+    }
+
+    /// The version the local PDS runs, decoded; None when it does not answer or say.
+    pub async fn pds_version(&self) -> Option<crate::version::Version> {
+        match self.health().await {
+            Health::Up(Some(v)) => crate::version::Reported::parse(v).map(|r| r.version),
+            _ => None,
         }
     }
 

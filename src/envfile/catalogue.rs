@@ -10,7 +10,13 @@ pub enum Group {
     Basics,
     Secrets,
     Storage,
+    /// Uploads kept in an S3 bucket instead of on disk.
+    BlobstoreS3,
     Email,
+    /// The name, links, colours and backgrounds of the sign-in and account pages.
+    Branding,
+    /// The rotation key added to new accounts' did:plc identities.
+    Recovery,
     Network,
     Operations,
 }
@@ -21,7 +27,10 @@ impl Group {
             Group::Basics => "Basics",
             Group::Secrets => "Secrets",
             Group::Storage => "Storage",
+            Group::BlobstoreS3 => "Blob storage on S3",
             Group::Email => "Email",
+            Group::Branding => "Branding and sign-in pages",
+            Group::Recovery => "Account recovery key",
             Group::Network => "Network and federation",
             Group::Operations => "Operations",
         }
@@ -48,9 +57,21 @@ pub enum Kind {
     Bool,
     Bytes,
     HttpUrl,
+    /// A link on the sign-in pages: any absolute URL (the PDS refuses to start otherwise).
+    LinkUrl,
+    /// A background image: an http:, https: or data: URL.
+    ImageUrl,
+    /// `#rgb`, `#rrggbb` or `rgb(r, g, b)`, as the OAuth provider's colour parser reads it.
+    Color,
     HttpUrlList,
     HandleDomains,
     Did,
+    /// A `did:key:z…` public key (secp256k1 or P-256).
+    DidKey,
+    /// An S3 bucket name.
+    S3Bucket,
+    /// A whole number of milliseconds.
+    Millis,
     HexSecret,
     K256Key,
     AbsPath,
@@ -69,6 +90,9 @@ pub struct KeyInfo {
     pub required: bool,
     /// What the official installer writes (None: not written, or generated per install).
     pub installer_default: Option<&'static str>,
+    /// The first @atproto/pds version that reads it, when that is newer than 0.4 (the
+    /// oldest release in the npm registry whose env reader reads it, or PDS-FACTS).
+    pub since: Option<&'static str>,
 }
 
 impl KeyInfo {
@@ -86,6 +110,7 @@ const fn key(name: &'static str, group: Group, kind: Kind, meaning: &'static str
         sensitivity: Sensitivity::Public,
         required: false,
         installer_default: None,
+        since: None,
     }
 }
 
@@ -103,6 +128,10 @@ const fn url_secret(mut k: KeyInfo) -> KeyInfo {
 }
 const fn default(mut k: KeyInfo, v: &'static str) -> KeyInfo {
     k.installer_default = Some(v);
+    k
+}
+const fn since(mut k: KeyInfo, version: &'static str) -> KeyInfo {
+    k.since = Some(version);
     k
 }
 
@@ -292,17 +321,139 @@ pub static KEYS: &[KeyInfo] = &[
         HexSecret,
         "Secret for OAuth DPoP nonces (generated when absent)",
     )),
+    // Not read by 0.5.0, read by 0.5.26; the registry holds no release between, so only
+    // "after 0.5.0" is certain.
+    since(
+        key(
+            "PDS_EMAIL_DISABLE_CONFIRMATION_LINK",
+            Email,
+            Bool,
+            "Leave the confirmation link out of verification mail (users type the code instead)",
+        ),
+        "0.5.1",
+    ),
+    // Blob storage on S3 (config.js: a bucket switches the blobstore to S3; a bucket and
+    // a disk location together stop the PDS at start).
+    key(
+        "PDS_BLOBSTORE_S3_BUCKET",
+        BlobstoreS3,
+        S3Bucket,
+        "S3 bucket for uploads, instead of PDS_BLOBSTORE_DISK_LOCATION (never both)",
+    ),
+    key(
+        "PDS_BLOBSTORE_S3_REGION",
+        BlobstoreS3,
+        Text,
+        "Region of the bucket (us-east-1; Cloudflare R2: auto)",
+    ),
+    key(
+        "PDS_BLOBSTORE_S3_ENDPOINT",
+        BlobstoreS3,
+        HttpUrl,
+        "Endpoint of an S3-compatible service (R2, MinIO, B2…); unset for AWS",
+    ),
+    key(
+        "PDS_BLOBSTORE_S3_FORCE_PATH_STYLE",
+        BlobstoreS3,
+        Bool,
+        "Bucket in the URL path instead of the host name (MinIO and most self-hosted S3)",
+    ),
+    key(
+        "PDS_BLOBSTORE_S3_UPLOAD_TIMEOUT_MS",
+        BlobstoreS3,
+        Millis,
+        "Time an upload to S3 may take, in ms (default 20000)",
+    ),
+    since(
+        key(
+            "PDS_BLOBSTORE_S3_REQUEST_TIMEOUT_MS",
+            BlobstoreS3,
+            Millis,
+            "Time any other S3 request may take, in ms",
+        ),
+        "0.5.16",
+    ),
+    // Branding: the sign-in and account pages (config.js brandingCfg; the OAuth provider
+    // checks each value when the PDS starts and refuses to start on a bad one).
+    key(
+        "PDS_SERVICE_NAME",
+        Branding,
+        Text,
+        "Name shown on the sign-in pages (default \"HOSTNAME PDS\")",
+    ),
+    key(
+        "PDS_LOGO_URL",
+        Branding,
+        ImageUrl,
+        "Logo on the sign-in pages",
+    ),
+    key(
+        "PDS_HOME_URL",
+        Branding,
+        LinkUrl,
+        "\"Home\" link on the sign-in pages",
+    ),
+    key(
+        "PDS_TERMS_OF_SERVICE_URL",
+        Branding,
+        LinkUrl,
+        "Terms of service, linked at sign-up and in describeServer",
+    ),
+    key(
+        "PDS_PRIVACY_POLICY_URL",
+        Branding,
+        LinkUrl,
+        "Privacy policy, linked at sign-up and in describeServer",
+    ),
+    key(
+        "PDS_SUPPORT_URL",
+        Branding,
+        LinkUrl,
+        "Support link on the sign-in pages",
+    ),
+    key("PDS_PRIMARY_COLOR", Branding, Color, "Primary colour of the sign-in pages"),
+    key("PDS_ERROR_COLOR", Branding, Color, "Colour of errors on the sign-in pages"),
+    key("PDS_WARNING_COLOR", Branding, Color, "Colour of warnings on the sign-in pages"),
+    key("PDS_SUCCESS_COLOR", Branding, Color, "Colour of success on the sign-in pages"),
+    since(
+        key("PDS_INFO_COLOR", Branding, Color, "Colour of notices on the sign-in pages"),
+        "0.5.0",
+    ),
+    since(
+        key(
+            "PDS_BACKGROUND_LIGHT_URL",
+            Branding,
+            ImageUrl,
+            "Background image of the sign-in pages in light mode",
+        ),
+        "0.5.26",
+    ),
+    since(
+        key(
+            "PDS_BACKGROUND_DARK_URL",
+            Branding,
+            ImageUrl,
+            "Background image of the sign-in pages in dark mode",
+        ),
+        "0.5.26",
+    ),
+    key(
+        "PDS_RECOVERY_DID_KEY",
+        Recovery,
+        DidKey,
+        "A did:key you hold offline, added as a rotation key to new accounts' identities so you can recover them without the PDS",
+    ),
     // The other secrets the PDS reads (its config/env.js): masked everywhere, refused on
     // the command line and in the answers file.
     secret(key(
         "PDS_BLOBSTORE_S3_ACCESS_KEY_ID",
-        Storage,
+        BlobstoreS3,
         Text,
         "Access key ID for an S3 blobstore",
     )),
     secret(key(
         "PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY",
-        Storage,
+        BlobstoreS3,
         Text,
         "Secret access key for an S3 blobstore",
     )),
@@ -634,6 +785,66 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
                 out.push(f(e));
             }
         }
+        LinkUrl => {
+            if reqwest::Url::parse(value).is_err() {
+                out.push(
+                    f(format!("{value:?} is not a URL; the PDS refuses to start"))
+                        .why("The sign-in pages check every link when the PDS starts.")
+                        .fix("Write a full URL, e.g. https://example.com/terms."),
+                );
+            }
+        }
+        ImageUrl => {
+            // The OAuth provider's imageUrlSchema: a URL, and its text starts with one of
+            // these (case matters there).
+            let scheme_ok = ["data:", "http:", "https:"]
+                .iter()
+                .any(|p| value.starts_with(p));
+            if reqwest::Url::parse(value).is_err() || !scheme_ok {
+                out.push(
+                    f(format!(
+                        "{value:?} is not an http:, https: or data: URL; the PDS refuses to start"
+                    ))
+                    .why("The sign-in pages check their images when the PDS starts.")
+                    .fix("Write a full URL, e.g. https://example.com/background.jpg."),
+                );
+            }
+        }
+        Color => {
+            if let Err(e) = check_color(value) {
+                out.push(
+                    f(format!("{value:?}: {e}; the PDS refuses to start"))
+                        .why("The sign-in pages read their colours when the PDS starts.")
+                        .fix("Write #rrggbb (e.g. #0085ff), #rgb, or rgb(0, 133, 255)."),
+                );
+            }
+        }
+        DidKey => {
+            if let Err(e) = check_did_key(value) {
+                out.push(
+                    f(e)
+                        .why("The PDS starts, but every sign-up fails (\"Unsupported key type\").")
+                        .fix("Use the did:key of a key you hold (goat key generate prints one), or remove the line."),
+                );
+            }
+        }
+        S3Bucket => {
+            if let Err(e) = check_s3_bucket(value) {
+                out.push(
+                    w(e).why("AWS S3 refuses such a name; some S3-compatible services accept it."),
+                );
+            }
+        }
+        Millis => {
+            if value.parse::<u64>().is_err() {
+                out.push(
+                    w(format!(
+                        "{value:?} is not a whole number of milliseconds; the PDS ignores it and uses its default"
+                    ))
+                    .fix("e.g. 20000 for 20 seconds."),
+                );
+            }
+        }
         HttpUrlList => {
             for item in value.split(',') {
                 if item != item.trim() {
@@ -736,6 +947,111 @@ pub fn check_http_url(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A colour as the OAuth provider's `parseColor` reads it, alpha refused (its
+/// rgbColorSchema): `#rgb`, `#rrggbb`, `rgb(r, g, b)`.
+pub fn check_color(value: &str) -> Result<(), String> {
+    if let Some(hex) = value.strip_prefix('#') {
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err("not a hex colour".into());
+        }
+        return match hex.len() {
+            3 | 6 => Ok(()),
+            4 | 8 => Err("colours with transparency (alpha) are not supported".into()),
+            _ => Err("a hex colour has 3 or 6 digits".into()),
+        };
+    }
+    if value.starts_with("rgba(") {
+        return Err("colours with transparency (alpha) are not supported".into());
+    }
+    if value.starts_with("rgb(") {
+        // /^\s*rgb\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)\s*$/, each 0-255.
+        let inner = value
+            .trim_end()
+            .strip_suffix(')')
+            .map(|t| &t["rgb(".len()..])
+            .ok_or("rgb(…) is not closed")?;
+        let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+        let ok = parts.len() == 3
+            && parts.iter().all(|p| {
+                !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<u8>().is_ok()
+            });
+        return if ok {
+            Ok(())
+        } else {
+            Err("rgb(…) takes three numbers from 0 to 255".into())
+        };
+    }
+    Err("not a colour the PDS reads (#rrggbb, #rgb or rgb(r, g, b); no colour names)".into())
+}
+
+/// A did:key public key the PLC directory takes as a rotation key: base58btc multibase
+/// (`z…`) of a compressed secp256k1 (multicodec 0xe7) or P-256 (0x1200) key.
+pub fn check_did_key(value: &str) -> Result<(), String> {
+    let Some(mb) = value.strip_prefix("did:key:") else {
+        return Err(format!("{value:?} is not a did:key (did:key:z…)"));
+    };
+    let Some(b58) = mb.strip_prefix('z') else {
+        return Err(format!(
+            "{value:?} is not base58btc (a did:key's key starts with z)"
+        ));
+    };
+    let bytes = base58_decode(b58).ok_or_else(|| format!("{value:?} is not valid base58"))?;
+    match bytes.as_slice() {
+        [0xe7, 0x01, key @ ..] | [0x80, 0x24, key @ ..]
+            if key.len() == 33 && matches!(key[0], 2 | 3) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "{value:?} is not a compressed secp256k1 or P-256 public key"
+        )),
+    }
+}
+
+fn base58_decode(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    // Little-endian base-256 digits of the number, grown as it is read.
+    let mut num: Vec<u8> = Vec::new();
+    for c in s.bytes() {
+        let mut carry = ALPHABET.iter().position(|&a| a == c)? as u32;
+        for d in num.iter_mut() {
+            carry += u32::from(*d) * 58;
+            *d = carry as u8;
+            carry >>= 8;
+        }
+        while carry > 0 {
+            num.push(carry as u8);
+            carry >>= 8;
+        }
+    }
+    let zeros = s.bytes().take_while(|&c| c == b'1').count();
+    let mut out = vec![0; zeros];
+    out.extend(num.iter().rev());
+    Some(out)
+}
+
+/// AWS's bucket naming rules: 3 to 63 lowercase letters, digits, dots and hyphens,
+/// starting and ending with a letter or digit.
+pub fn check_s3_bucket(value: &str) -> Result<(), String> {
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !(3..=63).contains(&value.len()) {
+        Err(format!("{value:?}: a bucket name has 3 to 63 characters"))
+    } else if !ok_chars {
+        Err(format!(
+            "{value:?}: a bucket name has only lowercase letters, digits, dots and hyphens"
+        ))
+    } else if !ends(value.chars().next()) || !ends(value.chars().last()) {
+        Err(format!(
+            "{value:?}: a bucket name starts and ends with a letter or digit"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// DID syntax per the atproto spec (see `identity::Did`).
 pub fn check_did(value: &str) -> Result<(), String> {
     crate::identity::Did::parse(value)
@@ -825,5 +1141,74 @@ mod tests {
         assert_eq!(suggest("PDS_HOSTNAM"), Some("PDS_HOSTNAME"));
         assert_eq!(suggest("pds_invite_required"), Some("PDS_INVITE_REQUIRED"));
         assert_eq!(suggest("SOMETHING_ELSE"), None);
+    }
+
+    #[test]
+    fn colours_are_read_as_the_oauth_provider_reads_them() {
+        for ok in ["#0af", "#0085FF", "rgb(0, 133, 255)", "rgb(0,0,0)  "] {
+            assert_eq!(check_color(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "blue",
+            "#0af8",
+            "#0085ff80",
+            "#12",
+            "#ggg",
+            "rgba(0,0,0,1)",
+            "rgb(256,0,0)",
+            "rgb(1,2)",
+            " #0af",
+            "",
+        ] {
+            assert!(check_color(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn did_keys_are_decoded() {
+        // secp256k1 (the interop vectors' did:key) and P-256 (atproto's crypto docs).
+        for ok in [
+            "did:key:zQ3shZc2QzApp2oymGvQbzP8eKheVshBHbU4ZYjeXqwSKEn6N",
+            "did:key:zDnaembgSGUhZULN2Caob4HLJPaxBh92N7rtH21TErzqf8HQo",
+        ] {
+            assert_eq!(check_did_key(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "did:key:nope",
+            "did:plc:ar7c4by46qjdydhdevvrndac",
+            "did:key:Q3shZc2QzApp2oymGvQbzP8eKheVshBHbU4ZYjeXqwSKEn6N",
+            // One character short: the key is no longer 33 bytes.
+            "did:key:zQ3shZc2QzApp2oymGvQbzP8eKheVshBHbU4ZYjeXqwSKEn6",
+            "did:key:z0OIl",
+        ] {
+            assert!(check_did_key(bad).is_err(), "{bad}");
+        }
+        assert_eq!(base58_decode("1112"), Some(vec![0, 0, 0, 1]));
+        assert_eq!(base58_decode("5R"), Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn bucket_names_follow_aws_rules() {
+        assert_eq!(check_s3_bucket("my-pds.blobs"), Ok(()));
+        for bad in ["ab", "My-Bucket", "-bucket", "bucket-", "under_score"] {
+            assert!(check_s3_bucket(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_key_a_newer_version_added_says_since_when() {
+        for k in [
+            "PDS_BACKGROUND_LIGHT_URL",
+            "PDS_BACKGROUND_DARK_URL",
+            "PDS_BLOBSTORE_S3_REQUEST_TIMEOUT_MS",
+            "PDS_EMAIL_DISABLE_CONFIRMATION_LINK",
+            "PDS_INFO_COLOR",
+        ] {
+            let since = lookup(k).and_then(|i| i.since);
+            assert!(
+                since.is_some_and(|v| crate::version::Reported::parse(v).is_some()),
+                "{k}: {since:?}"
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@ use super::sensitive;
 use super::{encode_value, Document, GOAT_KEY};
 use crate::finding::{Finding, Level};
 use crate::secret;
+use crate::version::{Reported, Version};
 
 const READERS: [&str; 3] = ["docker compose", "bash (pdsadmin)", "systemd"];
 
@@ -53,6 +54,12 @@ fn describe_readings(key: &str, raw: &str, readings: &[Reading; 3]) -> Vec<Strin
 
 /// Findings for a document; `file_mode` is the mode of the file on disk, when there is one.
 pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
+    check_for(doc, file_mode, None)
+}
+
+/// `check`, knowing which PDS version runs (the doctor asks it): keys only a newer version
+/// reads are then named as ignored by this one.
+pub fn check_for(doc: &Document, file_mode: Option<u32>, running: Option<Version>) -> Vec<Finding> {
     let mut out = Vec::new();
     let (inside, _) = doc.value_spans();
     for (i, line) in doc.lines().iter().enumerate() {
@@ -159,6 +166,18 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
     for (key, value, line) in &entries {
         match catalogue::status(key) {
             catalogue::KeyStatus::Described(info) => {
+                let first = info.since.and_then(Reported::parse).map(|r| r.version);
+                if let (Some(first), Some(running)) = (first, running) {
+                    if running < first {
+                        out.push(
+                            Finding::warn(format!(
+                                "line {line}: read only from @atproto/pds {first}; this PDS runs {running} and ignores it"
+                            ))
+                            .about(key)
+                            .fix("Update the PDS (sudo pdsadmin update), or remove the line."),
+                        );
+                    }
+                }
                 if let Some(v) = value {
                     out.extend(catalogue::validate(info, v).into_iter().map(|mut f| {
                         f.what = format!("line {line}: {}", f.what);
@@ -227,6 +246,7 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
         ),
         (true, true) => {}
     }
+    out.extend(blobstore(&has));
     for (url, did) in [
         ("PDS_REPORT_SERVICE_URL", "PDS_REPORT_SERVICE_DID"),
         ("PDS_BSKY_APP_VIEW_URL", "PDS_BSKY_APP_VIEW_DID"),
@@ -265,10 +285,124 @@ pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
     out
 }
 
+/// Where uploads go, judged as the PDS's config.js does when it starts: an S3 bucket or a
+/// disk location, never both and never neither; S3 credentials come in pairs.
+fn blobstore(has: &dyn Fn(&str) -> bool) -> Vec<Finding> {
+    const BUCKET: &str = "PDS_BLOBSTORE_S3_BUCKET";
+    const DISK: &str = "PDS_BLOBSTORE_DISK_LOCATION";
+    const KEY_ID: &str = "PDS_BLOBSTORE_S3_ACCESS_KEY_ID";
+    const SECRET: &str = "PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY";
+    let mut out = Vec::new();
+    match (has(BUCKET), has(DISK)) {
+        (true, true) => out.push(
+            Finding::fail(format!("both {BUCKET} and {DISK} are set"))
+                .about(BUCKET)
+                .why("The PDS refuses to start: \"Cannot set both S3 and disk blobstore env vars\".")
+                .fix(format!("For S3, remove {DISK} (the installer writes it), after copying the files under it into the bucket; otherwise remove {BUCKET}.")),
+        ),
+        (false, false) => out.push(
+            Finding::fail(format!("neither {DISK} nor {BUCKET} is set"))
+                .about(DISK)
+                .why("The PDS refuses to start: \"Must configure either S3 or disk blobstore\".")
+                .fix(format!("Set {DISK}=/pds/blocks (what the installer writes).")),
+        ),
+        _ => {}
+    }
+    if has(BUCKET) {
+        if has(KEY_ID) != has(SECRET) {
+            out.push(
+                Finding::fail(format!("only one of {KEY_ID} and {SECRET} is set"))
+                    .about(if has(KEY_ID) { SECRET } else { KEY_ID })
+                    .why("The PDS refuses to start: it needs both S3 credentials or neither.")
+                    .fix("Set both (from your S3 provider's access key), or neither to use the machine's own S3 credentials."),
+            );
+        }
+        if !has("PDS_BLOBSTORE_S3_REGION") {
+            out.push(
+                Finding::warn("PDS_BLOBSTORE_S3_REGION is not set")
+                    .about("PDS_BLOBSTORE_S3_REGION")
+                    .why("The S3 client needs a region to sign requests; without one every upload fails.")
+                    .fix("Set the bucket's region (AWS: e.g. us-east-1; Cloudflare R2: auto)."),
+            );
+        }
+    } else {
+        let ignored: Vec<&str> = catalogue::KEYS
+            .iter()
+            .filter(|k| k.group == catalogue::Group::BlobstoreS3 && k.name != BUCKET)
+            .map(|k| k.name)
+            .filter(|k| has(k))
+            .collect();
+        if !ignored.is_empty() {
+            out.push(
+                Finding::info(format!(
+                    "{} set without {BUCKET}: ignored",
+                    ignored.join(", ")
+                ))
+                .about(ignored[0])
+                .why("Uploads go to disk unless a bucket is named."),
+            );
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::MASK;
+
+    fn about<'a>(findings: &'a [Finding], key: &str, level: Level) -> Option<&'a Finding> {
+        findings
+            .iter()
+            .find(|f| f.level == level && f.subject.as_deref() == Some(key))
+    }
+
+    #[test]
+    fn the_blobstore_is_judged_as_the_pds_starts() {
+        let f = check(
+            &Document::parse("PDS_BLOBSTORE_DISK_LOCATION=/pds/blocks\nPDS_BLOBSTORE_S3_BUCKET=uploads\nPDS_BLOBSTORE_S3_REGION=auto\n"),
+            None,
+        );
+        let both = about(&f, "PDS_BLOBSTORE_S3_BUCKET", Level::Fail).expect("both set");
+        assert!(both.why.contains("refuses to start"), "{both:?}");
+        let f = check(&Document::parse("PDS_HOSTNAME=pds.example.com\n"), None);
+        assert!(about(&f, "PDS_BLOBSTORE_DISK_LOCATION", Level::Fail).is_some());
+        // S3 alone: one credential without the other stops the PDS; no region warns.
+        let f = check(
+            &Document::parse(
+                "PDS_BLOBSTORE_S3_BUCKET=uploads\nPDS_BLOBSTORE_S3_ACCESS_KEY_ID=AKIA1\n",
+            ),
+            None,
+        );
+        assert!(about(&f, "PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY", Level::Fail).is_some());
+        assert!(about(&f, "PDS_BLOBSTORE_S3_REGION", Level::Warn).is_some());
+        assert!(about(&f, "PDS_BLOBSTORE_DISK_LOCATION", Level::Fail).is_none());
+        // S3 settings without a bucket do nothing, and say so.
+        let f = check(
+            &Document::parse(
+                "PDS_BLOBSTORE_DISK_LOCATION=/pds/blocks\nPDS_BLOBSTORE_S3_REGION=auto\n",
+            ),
+            None,
+        );
+        let info = about(&f, "PDS_BLOBSTORE_S3_REGION", Level::Info).expect("ignored");
+        assert!(info.what.contains("ignored"), "{info:?}");
+    }
+
+    #[test]
+    fn keys_a_newer_pds_reads_are_named_for_an_older_one() {
+        let doc = Document::parse("PDS_BACKGROUND_LIGHT_URL=https://example.com/bg.jpg\n");
+        let older = check_for(&doc, None, Some(Version::new(0, 5, 20)));
+        let f = about(&older, "PDS_BACKGROUND_LIGHT_URL", Level::Warn).expect("named");
+        assert!(
+            f.what
+                .contains("read only from @atproto/pds 0.5.26; this PDS runs 0.5.20"),
+            "{f:?}"
+        );
+        for running in [Some(Version::new(0, 5, 26)), None] {
+            let f = check_for(&doc, None, running);
+            assert!(about(&f, "PDS_BACKGROUND_LIGHT_URL", Level::Warn).is_none());
+        }
+    }
 
     fn disagreement(text: &str) -> Finding {
         check(&Document::parse(text), None)

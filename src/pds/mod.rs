@@ -3,7 +3,8 @@
 
 pub mod accounts;
 pub mod data;
-pub mod version;
+// The version a PDS reports is a leaf (the env catalogue compares keys against it).
+pub use crate::version;
 
 use std::path::Path;
 use std::process::Command;

@@ -28,6 +28,55 @@ impl fmt::Display for Version {
     }
 }
 
+/// What an operator gets from a version on (PDS-FACTS "The PDS in 2026"). Advice and
+/// checks that depend on the version ask `since`, never the reported string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// `/account`: email, handle, deactivation and deletion, and
+    /// `/.well-known/change-password`.
+    AccountPage,
+    /// describeServer reports `blobUploadLimit`.
+    UploadLimitReported,
+    /// `PDS_BACKGROUND_{LIGHT,DARK}_URL` instead of the colour theme.
+    BackgroundImages,
+    /// Two-factor sign-in by email, built in.
+    EmailTwoFactor,
+}
+
+impl Feature {
+    /// Oldest first.
+    pub const ALL: [Feature; 4] = [
+        Feature::AccountPage,
+        Feature::UploadLimitReported,
+        Feature::BackgroundImages,
+        Feature::EmailTwoFactor,
+    ];
+
+    pub const fn since(self) -> Version {
+        match self {
+            Feature::AccountPage => Version::new(0, 5, 0),
+            Feature::UploadLimitReported => Version::new(0, 5, 22),
+            Feature::BackgroundImages => Version::new(0, 5, 26),
+            Feature::EmailTwoFactor => Version::new(0, 5, 36),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Feature::AccountPage => "the account page at /account (email, handle, deactivation)",
+            Feature::UploadLimitReported => "the upload limit in describeServer",
+            Feature::BackgroundImages => "background images on the sign-in pages",
+            Feature::EmailTwoFactor => "two-factor sign-in by email",
+        }
+    }
+}
+
+impl Version {
+    pub fn has(self, f: Feature) -> bool {
+        self >= f.since()
+    }
+}
+
 /// What a PDS reports, read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reported {
@@ -76,6 +125,18 @@ impl fmt::Display for Reported {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_follow_the_decoded_version() {
+        let image = Reported::parse("0.4.5036").unwrap().version;
+        assert!(image.has(Feature::EmailTwoFactor) && image.has(Feature::AccountPage));
+        let old = Reported::parse("0.4.217").unwrap().version;
+        assert!(!old.has(Feature::AccountPage));
+        let mid = Version::new(0, 5, 26);
+        assert!(mid.has(Feature::BackgroundImages) && !mid.has(Feature::EmailTwoFactor));
+        // ALL is oldest first, which the doctor's advice relies on.
+        assert!(Feature::ALL.windows(2).all(|w| w[0].since() < w[1].since()));
+    }
 
     #[test]
     fn the_images_encoding_is_decoded() {
