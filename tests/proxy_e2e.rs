@@ -290,6 +290,28 @@ async fn assert_pds_through(s: &Stage, port: u16, shared_host: bool) {
             "{path} is not the PDS's own answer"
         );
     }
+    // On 0.5 and later, the account page as a browser loads it (a page navigation; the PDS
+    // answers other fetches with 400): the PDS's page, and the script it names loads too.
+    if std::env::var("PDS_LAB_VERSION").map_or(true, |v| v != "0.4") {
+        let r = c
+            .get(format!("https://{HOST}:{port}/account"))
+            .header("accept", "text/html")
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document")
+            .header("sec-fetch-site", "none")
+            .send()
+            .await
+            .unwrap();
+        let (st, page, _) = answer(r).await;
+        assert_eq!(st, 200, "/account: {page}");
+        let start = page
+            .find("/@atproto/oauth-provider/~assets/")
+            .expect("the account page names its assets");
+        let asset = &page[start..start + page[start..].find('"').unwrap()];
+        let (st, body, _) = get(&c, port, HOST, asset).await;
+        assert_eq!(st, 200, "{asset}");
+        assert_eq!(body, direct(s, asset).await.1, "{asset}");
+    }
     // Handles under the PDS: answered by the PDS from the Host header.
     let (st, body, _) = get(
         &c,
