@@ -51,6 +51,10 @@ pub enum Target {
     EnvFile,
     /// PDS_CRAWLERS.
     Crawlers,
+    /// PDS_INVITE_REQUIRED (and the captcha that may stand in for it).
+    InviteRequired,
+    /// PDS_BLOB_UPLOAD_LIMIT.
+    UploadLimit,
     /// The SMTP settings.
     Email,
     /// A handle, its DNS record and DID document.
@@ -67,7 +71,7 @@ impl Target {
     pub fn step_title(self) -> &'static str {
         match self {
             Target::EnvFile => "Review & save",
-            Target::Crawlers => "Basics",
+            Target::Crawlers | Target::InviteRequired | Target::UploadLimit => "Basics",
             Target::Email => "Email",
             Target::Handle => "Handle & DNS",
             Target::DidFile => "atproto-did",

@@ -30,11 +30,24 @@ fn zone(extra: &str) -> String {
     )
 }
 
+/// The lab, its PDS running as the lab's pds.env says (invites required, 100 MiB uploads).
 fn lab() -> Lab {
-    let pds = PdsLab::start_with(json!({
+    lab_with(json!({
+        "PDS_INVITE_REQUIRED": "true",
+        "PDS_BLOB_UPLOAD_LIMIT": "104857600",
+    }))
+}
+
+/// The lab with its PDS started with `env` over the lab's.
+fn lab_with(env: Value) -> Lab {
+    let mut pds_env = json!({
         "PDS_HOSTNAME": HOST,
         "PDS_SERVICE_HANDLE_DOMAINS": format!(".{HOST}"),
-    }));
+    });
+    for (k, v) in env.as_object().unwrap() {
+        pds_env[k] = v.clone();
+    }
+    let pds = PdsLab::start_with(pds_env);
     let did = pds.create_account(&format!("alice.{HOST}"));
     let smtp = SmtpServers::start();
     let dir = tempfile::tempdir().unwrap();
@@ -545,5 +558,98 @@ fn request_crawl_only_when_asked() {
     assert!(
         post.ends_with(r#"{"hostname":"pds.example.test"}"#),
         "{post}"
+    );
+}
+
+/// Sign-up and the upload limit judged against the running PDS, not only pds.env: a PDS
+/// still running with open sign-up and the 5 MiB default after pds.env changed, and a
+/// proxy whose body limit cuts uploads first.
+#[test]
+fn sign_up_and_uploads_are_judged_live() {
+    let lab = lab_with(json!({ "PDS_INVITE_REQUIRED": "false" }));
+    let dns = Nsd::start("example.test", &zone(""));
+    let good = (lab.ca.cert.as_path(), lab.ca.key.as_path());
+    let nginx = lab.nginx(good, |c| c);
+    // pds.env requires invites (unset) and says 100 MiB; the PDS runs with neither.
+    let env = lab.env("pds.env", |t| t);
+    let (_, v, _) = lab.doctor(
+        &env,
+        &nginx,
+        &dns,
+        &["--only", "signup", "--only", "uploads"],
+    );
+    let signup = &check(&v, "signup")["findings"][0];
+    assert_eq!(signup["level"], "warn", "{signup:#}");
+    assert!(
+        signup["what"]
+            .as_str()
+            .unwrap()
+            .starts_with("the running PDS lets anyone create an account"),
+        "{signup:#}"
+    );
+    assert!(
+        signup["why"]
+            .as_str()
+            .unwrap()
+            .contains("has not been restarted"),
+        "{signup:#}"
+    );
+    let uploads: Vec<&str> = check(&v, "uploads")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["what"].as_str().unwrap())
+        .collect();
+    if lab_runs_05() {
+        // describeServer reports the limit (0.5.22 and later).
+        assert!(
+            uploads.contains(&"the running PDS takes uploads up to 5 MiB, pds.env says 100 MiB"),
+            "{uploads:#?}"
+        );
+        assert!(
+            uploads
+                .iter()
+                .any(|w| w.starts_with("uploads up to 5 MiB (describeServer)")),
+            "{uploads:#?}"
+        );
+    } else {
+        assert!(
+            uploads
+                .iter()
+                .any(|w| w.starts_with("uploads up to 100 MiB (PDS_BLOB_UPLOAD_LIMIT)")),
+            "{uploads:#?}"
+        );
+    }
+    // The env check leaves sign-up to the signup check (one finding for one cause).
+    let open = lab.env("open.env", |t| t + "PDS_INVITE_REQUIRED=false\n");
+    let (_, v, _) = lab.doctor(&open, &nginx, &dns, &["--only", "env", "--only", "signup"]);
+    assert!(
+        !check(&v, "env")["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["what"].as_str().unwrap().contains("anyone can create")),
+        "{:#}",
+        check(&v, "env")
+    );
+    assert!(!check(&v, "signup")["findings"][0]["why"]
+        .as_str()
+        .unwrap()
+        .contains("restarted"));
+    drop(nginx);
+
+    // nginx's own 1 MiB default in front: the proxy cuts uploads before the PDS does.
+    let nginx = lab.nginx(good, |c| {
+        c.replace(
+            "client_max_body_size 104857600;",
+            "client_max_body_size 1m;",
+        )
+    });
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "uploads"]);
+    assert_fails(
+        &v,
+        "uploads",
+        "the proxy refuses an upload of",
+        "client_max_body_size",
     );
 }

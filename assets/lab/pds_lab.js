@@ -45,7 +45,8 @@ function freePort() {
     PDS_JWT_SECRET: 'ab'.repeat(16),
     PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: '11'.repeat(32),
     PDS_DID_PLC_URL: 'http://localhost:' + plcPort,
-    PDS_INVITE_REQUIRED: 'false',
+    // As the installer writes it: accounts below are made with invite codes, as pdsadmin does.
+    PDS_INVITE_REQUIRED: 'true',
     PDS_SERVICE_HANDLE_DOMAINS: '.test',
     PDS_DEV_MODE: 'true',
     LOG_ENABLED: 'false',
@@ -69,11 +70,18 @@ function freePort() {
   pds.server = pds.app.listen(pdsPort, '127.0.0.1');
   await events.once(pds.server, 'listening');
   const accounts = {};
+  const admin = 'Basic ' + Buffer.from('admin:' + process.env.PDS_ADMIN_PASSWORD).toString('base64');
   for (const handle of JSON.parse(process.env.PDS_LAB_ACCOUNTS || '[]')) {
+    const invite = await fetch(`http://127.0.0.1:${pdsPort}/xrpc/com.atproto.server.createInviteCode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: admin },
+      body: JSON.stringify({ useCount: 1 }),
+    }).then((r) => r.json());
+    if (!invite.code) throw new Error(`createInviteCode: ${JSON.stringify(invite)}`);
     const res = await fetch(`http://127.0.0.1:${pdsPort}/xrpc/com.atproto.server.createAccount`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ handle, email: handle.replace(/\./g, '-') + '@example.com', password: 'demo-' + handle }),
+      body: JSON.stringify({ handle, email: handle.replace(/\./g, '-') + '@example.com', password: 'demo-' + handle, inviteCode: invite.code }),
     });
     const body = await res.json();
     if (!body.did) throw new Error(`createAccount ${handle}: ${JSON.stringify(body)}`);

@@ -2,9 +2,11 @@
 
 use super::tls::{self, Upgrade};
 use super::{CheckId, Health, Inputs};
+use crate::envfile::catalogue;
 use crate::finding::{Finding, Level};
 use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
 use crate::identity::{Did, Handle};
+use crate::target::{ProxyField, Target};
 use crate::version::{Reported, Version};
 use std::time::Duration;
 
@@ -17,6 +19,8 @@ pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
         CheckId::Https => https(i).await,
         CheckId::Oauth => oauth(i).await,
         CheckId::Websocket => websocket(i).await,
+        CheckId::Uploads => uploads(i).await,
+        CheckId::Signup => signup(i).await,
         CheckId::Email => email(i).await,
         CheckId::Handles => handles(i).await,
         CheckId::Crawlers => crawlers(i).await,
@@ -145,6 +149,22 @@ pub(super) async fn ask_health(i: &Inputs) -> Health {
         Ok(r) => Health::Status(r.status().as_u16()),
         Err(e) => Health::Down(chain(&e)),
     }
+}
+
+/// Ask this machine's PDS for describeServer; None when it gives no JSON object.
+pub(super) async fn ask_describe(i: &Inputs) -> Option<serde_json::Value> {
+    let url = format!(
+        "{}/xrpc/com.atproto.server.describeServer",
+        i.settings.local_url
+    );
+    let r = client(&local(i), "").ok()?.get(&url).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json::<serde_json::Value>()
+        .await
+        .ok()
+        .filter(|v| v.is_object())
 }
 
 async fn health(i: &Inputs) -> Vec<Finding> {
@@ -451,6 +471,154 @@ async fn account_page(c: &reqwest::Client, host: &str) -> Finding {
                 .fix("proxy /account, /account/… and /.well-known/change-password to the PDS (pds-wizard proxy render …)")
             }
         }
+    }
+}
+
+/// The PDS's own default when PDS_BLOB_UPLOAD_LIMIT is unset (config.js).
+const PDS_DEFAULT_UPLOAD_LIMIT: u64 = 5 * 1024 * 1024;
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// The upload limit end to end: what pds.env says, what the running PDS reports
+/// (describeServer.blobUploadLimit, 0.5.22 and later) and what the proxy lets through.
+/// Says which one cuts uploads.
+async fn uploads(i: &Inputs) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let set = i
+        .get("PDS_BLOB_UPLOAD_LIMIT")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let configured = set.unwrap_or(PDS_DEFAULT_UPLOAD_LIMIT);
+    let live = i
+        .describe()
+        .await
+        .and_then(|d| d["blobUploadLimit"].as_u64());
+    if let Some(l) = live.filter(|l| *l != configured) {
+        out.push(
+            Finding::warn(format!(
+                "the running PDS takes uploads up to {}, pds.env says {}",
+                human_bytes(l),
+                human_bytes(configured)
+            ))
+            .why("The PDS reads pds.env when it starts: it has not been restarted since the limit changed.")
+            .fix("Restart the PDS: sudo systemctl restart pds"),
+        );
+    }
+    let limit = live.unwrap_or(configured);
+    let source = match (live, set) {
+        (Some(_), _) => "describeServer",
+        (None, Some(_)) => "PDS_BLOB_UPLOAD_LIMIT",
+        (None, None) => "the PDS's default; PDS_BLOB_UPLOAD_LIMIT is not set",
+    };
+    let (host, _) = match public_client(i) {
+        Ok(x) => x,
+        Err(f) => return f,
+    };
+    // Long enough for a proxy to answer 100 or 413, short beside the doctor's bound.
+    let wait = Duration::from_secs(2).min(i.settings.http.timeout);
+    let probe = tls::announce_upload(
+        &host,
+        443,
+        i.settings.http.connect_to,
+        "/xrpc/com.atproto.repo.uploadBlob",
+        limit,
+        wait,
+        i.settings.http.timeout,
+    )
+    .await;
+    match probe {
+        Ok(Some(413)) => out.push(
+            Finding::fail(format!(
+                "the proxy refuses an upload of {} (HTTP 413) before it reaches the PDS",
+                human_bytes(limit)
+            ))
+            .why(format!(
+                "The proxy's body limit (nginx: client_max_body_size, 1 MiB unless set) is below the PDS's {} ({source}): it cuts uploads first, and photos and videos over it fail in the apps.",
+                human_bytes(limit)
+            ))
+            .fix(format!(
+                "Raise the proxy's limit to at least {limit} bytes (nginx: client_max_body_size {limit};), or render the config again: pds-wizard proxy render writes it from PDS_BLOB_UPLOAD_LIMIT."
+            ))
+            .target(Target::Proxy(ProxyField::BodyLimit)),
+        ),
+        Ok(Some(code)) if code < 400 || code == 401 => out.push(Finding::pass(format!(
+            "uploads up to {} ({source}): the proxy takes that size (HTTP {code}), so the PDS's limit is the one that cuts",
+            human_bytes(limit)
+        ))),
+        Ok(Some(code)) => out.push(
+            Finding::warn(format!(
+                "an announced upload of {} got HTTP {code} from the proxy",
+                human_bytes(limit)
+            ))
+            .why("Not the PDS's answer to an upload: the proxy may not send uploads to the PDS.")
+            .fix("Send /xrpc/ to the PDS (pds-wizard proxy render …)."),
+        ),
+        Ok(None) => out.push(Finding::info(format!(
+            "uploads up to {} ({source}); the proxy did not refuse that size at once (nginx would; Caddy and Traefik judge the body as it comes, so their limit is not checked here)",
+            human_bytes(limit)
+        ))),
+        Err(e) => out.push(Finding::warn(format!(
+            "could not ask the proxy about uploads: {e}"
+        ))),
+    }
+    out
+}
+
+/// Sign-up as the running PDS does it (describeServer.inviteCodeRequired), with the
+/// captcha keys from pds.env: open sign-up with nothing in front is what spam bots look
+/// for, and a flood of accounts gets the whole host throttled by the relay.
+async fn signup(i: &Inputs) -> Vec<Finding> {
+    let Some(doc) = &i.doc else {
+        return vec![Finding::info(
+            "pds.env cannot be read (the env check says why)",
+        )];
+    };
+    let invite_value = doc.get("PDS_INVITE_REQUIRED");
+    let file_open = catalogue::signup_open(invite_value.as_deref());
+    let guarded = catalogue::captcha_set(doc);
+    let live = i
+        .describe()
+        .await
+        .and_then(|d| d["inviteCodeRequired"].as_bool());
+    match live {
+        Some(false) if !guarded => {
+            let f = catalogue::open_registration(Some("false"), doc)
+                .expect("open with no captcha is a finding");
+            let mut f = Finding {
+                what: "the running PDS lets anyone create an account (describeServer: inviteCodeRequired false), and no captcha guards sign-up".into(),
+                ..f
+            };
+            if !file_open {
+                f.why = format!("{} pds.env requires invites, but the running PDS has not been restarted since.", f.why);
+            }
+            vec![f.target(Target::InviteRequired)]
+        }
+        Some(false) => vec![Finding::pass(
+            "sign-up is open, behind hCaptcha (PDS_HCAPTCHA_* in pds.env)",
+        )],
+        Some(true) if file_open => vec![Finding::info(
+            "the running PDS requires invite codes; pds.env opens sign-up, which takes effect when the PDS restarts",
+        )],
+        Some(true) => vec![Finding::pass(
+            "new accounts need an invite code (the running PDS says so)",
+        )],
+        None => match catalogue::open_registration(invite_value.as_deref(), doc) {
+            Some(f) => vec![Finding {
+                what: format!("{} (pds.env; the PDS does not answer, so not confirmed)", f.what),
+                ..f
+            }
+            .target(Target::InviteRequired)],
+            None => vec![Finding::info(
+                "pds.env guards sign-up; the PDS does not answer, so not confirmed",
+            )],
+        },
     }
 }
 

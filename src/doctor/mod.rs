@@ -54,6 +54,8 @@ pub enum CheckId {
     Https,
     Oauth,
     Websocket,
+    Uploads,
+    Signup,
     Email,
     Handles,
     Crawlers,
@@ -73,6 +75,8 @@ impl CheckId {
             CheckId::Https => "https",
             CheckId::Oauth => "oauth",
             CheckId::Websocket => "websocket",
+            CheckId::Uploads => "uploads",
+            CheckId::Signup => "signup",
             CheckId::Email => "email",
             CheckId::Handles => "handles",
             CheckId::Crawlers => "crawlers",
@@ -149,6 +153,18 @@ pub const CHECKS: &[Check] = &[
         fix: Some(Target::Proxy(ProxyField::Server)),
     },
     Check {
+        id: CheckId::Uploads,
+        area: Area::Proxy,
+        title: "upload limit: pds.env, PDS, proxy",
+        fix: Some(Target::UploadLimit),
+    },
+    Check {
+        id: CheckId::Signup,
+        area: Area::Service,
+        title: "sign-up guarded (invites or captcha)",
+        fix: Some(Target::InviteRequired),
+    },
+    Check {
         id: CheckId::Email,
         area: Area::Email,
         title: "SMTP: URL, server, TLS, login",
@@ -207,6 +223,8 @@ pub struct Inputs {
     /// The PDS's `/xrpc/_health` answer, asked once by whichever check needs it first
     /// (the health check, and those whose advice depends on the version).
     health: tokio::sync::OnceCell<Health>,
+    /// The PDS's describeServer answer, asked once likewise (None: no JSON answer).
+    describe: tokio::sync::OnceCell<Option<serde_json::Value>>,
 }
 
 /// What this machine's PDS answered at `/xrpc/_health`.
@@ -244,12 +262,21 @@ impl Inputs {
             doc_error,
             file_mode,
             health: tokio::sync::OnceCell::new(),
+            describe: tokio::sync::OnceCell::new(),
         }
     }
 
     /// The local PDS's health answer (asked once per doctor run).
     pub async fn health(&self) -> &Health {
         self.health.get_or_init(|| checks::ask_health(self)).await
+    }
+
+    /// The local PDS's `com.atproto.server.describeServer` (asked once per doctor run).
+    pub async fn describe(&self) -> Option<&serde_json::Value> {
+        self.describe
+            .get_or_init(|| checks::ask_describe(self))
+            .await
+            .as_ref()
     }
 
     /// The version the local PDS runs, decoded; None when it does not answer or say.

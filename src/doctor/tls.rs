@@ -172,6 +172,66 @@ fn status_code(line: &str) -> Option<u16> {
     parts.next()?.parse().ok()
 }
 
+fn authority(host: &str, port: u16) -> String {
+    if port == 443 {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// Write a request head and read the answer's head (up to the blank line).
+async fn send_head<S>(s: &mut S, req: &str) -> Result<Vec<u8>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the connection closed before an answer".to_string());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if buf.len() > 64 * 1024 {
+            return Err("an answer head of over 64 KiB".to_string());
+        }
+    }
+    Ok(buf)
+}
+
+/// Announce an upload of `size` bytes to `path` and wait for the first answer, sending
+/// no body: `Expect: 100-continue` makes a proxy that takes it say 100 at once, and one
+/// whose body limit is smaller (nginx's client_max_body_size) say 413 at once. The status,
+/// or None when nothing answers within `wait` (a proxy that judges the body as it comes).
+pub async fn announce_upload(
+    host: &str,
+    port: u16,
+    addr: Option<SocketAddr>,
+    path: &str,
+    size: u64,
+    wait: Duration,
+    timeout: Duration,
+) -> Result<Option<u16>, String> {
+    let (mut s, _) = connect(host, port, addr, timeout).await?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\nExpect: 100-continue\r\nUser-Agent: pds-wizard/{}\r\n\r\n",
+        authority(host, port),
+        env!("CARGO_PKG_VERSION")
+    );
+    match tokio::time::timeout(wait, send_head(&mut s, &req)).await {
+        Err(_) => Ok(None),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(buf)) => {
+            let text = String::from_utf8_lossy(&buf);
+            Ok(status_code(text.lines().next().unwrap_or("")))
+        }
+    }
+}
+
 /// What came back from a websocket handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upgrade {
@@ -194,39 +254,19 @@ pub async fn websocket(
     timeout: Duration,
 ) -> Result<Upgrade, String> {
     let (mut s, _) = connect(host, port, addr, timeout).await?;
-    let authority = if port == 443 {
-        host.to_string()
-    } else {
-        format!("{host}:{port}")
-    };
     let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: cGRzLXdpemFyZC1jaGVjaw==\r\nUser-Agent: pds-wizard/{}\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: cGRzLXdpemFyZC1jaGVjaw==\r\nUser-Agent: pds-wizard/{}\r\n\r\n",
+        authority(host, port),
         env!("CARGO_PKG_VERSION")
     );
-    let head = async {
-        s.write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 1024];
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
-            if n == 0 {
-                return Err("the connection closed before an answer".to_string());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if buf.len() > 64 * 1024 {
-                return Err("an answer head of over 64 KiB".to_string());
-            }
-        }
-        Ok(buf)
-    };
-    let buf = tokio::time::timeout(timeout, head).await.map_err(|_| {
-        format!(
-            "no answer to the upgrade within {} s",
-            timeout.as_secs_f64()
-        )
-    })??;
+    let buf = tokio::time::timeout(timeout, send_head(&mut s, &req))
+        .await
+        .map_err(|_| {
+            format!(
+                "no answer to the upgrade within {} s",
+                timeout.as_secs_f64()
+            )
+        })??;
     let text = String::from_utf8_lossy(&buf);
     let line = text.lines().next().unwrap_or("").to_string();
     let code = status_code(&line);

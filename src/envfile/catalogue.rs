@@ -617,6 +617,19 @@ pub enum KeyStatus {
     },
 }
 
+/// Whether a PDS_INVITE_REQUIRED value opens sign-up, read as the PDS's envBool reads it:
+/// only `false` and `0` turn invites off; anything else (unset, `False`, `no`) keeps them.
+pub fn signup_open(invite_required: Option<&str>) -> bool {
+    matches!(invite_required, Some("false" | "0"))
+}
+
+/// Whether pds.env sets both hCaptcha keys the PDS needs to put a captcha on sign-up.
+pub fn captcha_set(doc: &crate::envfile::Document) -> bool {
+    ["PDS_HCAPTCHA_SITE_KEY", "PDS_HCAPTCHA_SECRET_KEY"]
+        .iter()
+        .all(|k| doc.get(k).is_some_and(|v| !v.trim().is_empty()))
+}
+
 /// Sign-up open to anyone with nothing to slow a bot down: `PDS_INVITE_REQUIRED=false`
 /// (the PDS requires invites when it is unset) and no hCaptcha keys. Spam bots scan for
 /// such PDSes, and a flood of accounts gets the whole host throttled by the relay.
@@ -624,11 +637,7 @@ pub fn open_registration(
     invite_required: Option<&str>,
     doc: &crate::envfile::Document,
 ) -> Option<Finding> {
-    let open = invite_required.is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
-    let captcha = ["PDS_HCAPTCHA_SITE_KEY", "PDS_HCAPTCHA_SECRET_KEY"]
-        .iter()
-        .all(|k| doc.get(k).is_some_and(|v| !v.trim().is_empty()));
-    (open && !captcha).then(|| {
+    (signup_open(invite_required) && !captcha_set(doc)).then(|| {
         Finding::warn("anyone can create an account, and no captcha guards sign-up")
             .about("PDS_INVITE_REQUIRED")
             .why("Spam bots scan for PDSes with open sign-up; a flood of accounts gets the whole host throttled by the relay, so no one's posts reach the app.")

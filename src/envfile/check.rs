@@ -54,12 +54,22 @@ fn describe_readings(key: &str, raw: &str, readings: &[Reading; 3]) -> Vec<Strin
 
 /// Findings for a document; `file_mode` is the mode of the file on disk, when there is one.
 pub fn check(doc: &Document, file_mode: Option<u32>) -> Vec<Finding> {
-    check_for(doc, file_mode, None)
+    judge(doc, file_mode, None, true)
 }
 
-/// `check`, knowing which PDS version runs (the doctor asks it): keys only a newer version
-/// reads are then named as ignored by this one.
+/// `check` for the doctor, which knows which PDS version runs: keys only a newer version
+/// reads are named as ignored by this one. Open sign-up is left to the doctor's own
+/// signup check, which asks the running PDS.
 pub fn check_for(doc: &Document, file_mode: Option<u32>, running: Option<Version>) -> Vec<Finding> {
+    judge(doc, file_mode, running, false)
+}
+
+fn judge(
+    doc: &Document,
+    file_mode: Option<u32>,
+    running: Option<Version>,
+    signup: bool,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let (inside, _) = doc.value_spans();
     for (i, line) in doc.lines().iter().enumerate() {
@@ -159,7 +169,9 @@ pub fn check_for(doc: &Document, file_mode: Option<u32>, running: Option<Version
         );
     }
 
-    if let Some(f) = catalogue::open_registration(doc.get("PDS_INVITE_REQUIRED").as_deref(), doc) {
+    if let Some(f) = catalogue::open_registration(doc.get("PDS_INVITE_REQUIRED").as_deref(), doc)
+        .filter(|_| signup)
+    {
         out.push(f);
     }
     let entries = doc.entries();

@@ -928,6 +928,8 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
     match target {
         Target::EnvFile => (Step::Review, None),
         Target::Crawlers => (Step::Basics, Some("PDS_CRAWLERS")),
+        Target::InviteRequired => (Step::Basics, Some("PDS_INVITE_REQUIRED")),
+        Target::UploadLimit => (Step::Basics, Some("PDS_BLOB_UPLOAD_LIMIT")),
         Target::Email => (Step::Email, None),
         Target::Handle => (Step::Handle, None),
         Target::DidFile => (Step::DidFile, None),

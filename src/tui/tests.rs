@@ -1213,6 +1213,8 @@ mod doctor_screen {
         let mut targets = vec![
             Target::EnvFile,
             Target::Crawlers,
+            Target::InviteRequired,
+            Target::UploadLimit,
             Target::Email,
             Target::Handle,
             Target::DidFile,

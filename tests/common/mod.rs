@@ -393,7 +393,7 @@ impl PdsLab {
         }
     }
 
-    /// Create an account (invites are off in the lab); returns its DID.
+    /// Create an account; returns its DID.
     pub fn create_account(&self, handle: &str) -> String {
         self.create_session(handle)["did"]
             .as_str()
@@ -401,9 +401,34 @@ impl PdsLab {
             .to_string()
     }
 
-    /// Create an account; returns createAccount's answer (did, accessJwt, …).
+    /// An invite code for one account, made with the admin password as pdsadmin does.
+    pub fn invite_code(&self) -> String {
+        let out = Command::new("curl")
+            .args(["-sS", "-X", "POST", "-u"])
+            .arg(format!("admin:{PDS_ADMIN}"))
+            .args([
+                "-H",
+                "content-type: application/json",
+                "-d",
+                r#"{"useCount":1}"#,
+            ])
+            .arg(format!(
+                "{}/xrpc/com.atproto.server.createInviteCode",
+                self.pds_url
+            ))
+            .output()
+            .expect("curl runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createInviteCode: {v}"))
+            .to_string()
+    }
+
+    /// Create an account (with an invite code, so it works whether or not the lab requires
+    /// invites); returns createAccount's answer (did, accessJwt, …).
     pub fn create_session(&self, handle: &str) -> serde_json::Value {
-        let body = serde_json::json!({"handle": handle, "email": format!("{}@example.test", handle.replace('.', "-")), "password": "pw-1234567"});
+        let body = serde_json::json!({"handle": handle, "email": format!("{}@example.test", handle.replace('.', "-")), "password": "pw-1234567", "inviteCode": self.invite_code()});
         let (_, v) = self.xrpc_post("com.atproto.server.createAccount", &body, None);
         assert!(v["did"].is_string(), "createAccount: {v}");
         v

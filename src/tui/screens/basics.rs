@@ -90,7 +90,7 @@ impl Basics {
                     }
                     ("PDS_INVITE_REQUIRED", true) => Finding::info("not set: invites are required"),
                     ("PDS_BLOB_UPLOAD_LIMIT", false) => Finding::pass(human_bytes(&value)),
-                    ("PDS_INVITE_REQUIRED", false) if value == "true" => {
+                    ("PDS_INVITE_REQUIRED", false) if !catalogue::signup_open(Some(&value)) => {
                         Finding::pass("new accounts need an invite code")
                     }
                     ("PDS_INVITE_REQUIRED", false) => {

@@ -168,8 +168,48 @@ impl DoctorScreen {
                 count(Level::Fail)
             ),
         };
+        // The selected check's findings and fix first: the list gives up rows (scrolling
+        // with the selection) before the fix is cut off at small sizes.
+        let mut details: Vec<Line> = Vec::new();
+        if let Some(r) = self.result(self.selected) {
+            let mut findings: Vec<_> = r.findings.iter().collect();
+            findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+            for f in findings {
+                details.extend(finding_block(f, &[], theme));
+            }
+            if let (Some(target), true) = (r.fix, r.level >= Level::Warn) {
+                details.push(Line::from(Span::styled(
+                    format!(
+                        "Enter: go to the {} step to fix it",
+                        crate::tui::app::place(target).0.title()
+                    ),
+                    theme.key_hint,
+                )));
+            }
+        }
+        let width = usize::from(area.width.max(1));
+        let details_height: usize = details
+            .iter()
+            .map(|l| l.width().div_ceil(width).max(1))
+            .sum();
+        let n = CHECKS.len();
+        // Summary and blank line, then at least 5 rows of the list.
+        let rows = usize::from(area.height)
+            .saturating_sub(2 + details_height)
+            .clamp(5.min(n), n);
+        let first = self.selected.saturating_sub(rows / 2).min(n - rows);
+        let mut summary = summary;
+        if rows < n {
+            summary.push_str(&format!(" · checks {}–{} of {n}", first + 1, first + rows));
+        }
         let mut lines = vec![Line::from(Span::styled(summary, theme.dim))];
-        for (i, (c, row)) in CHECKS.iter().zip(&self.rows).enumerate() {
+        for (i, (c, row)) in CHECKS
+            .iter()
+            .zip(&self.rows)
+            .enumerate()
+            .skip(first)
+            .take(rows)
+        {
             let (icon, style, time) = match row {
                 RowState::Idle => ("·".to_string(), theme.dim, String::new()),
                 RowState::Running(Pending { since: t, .. }) => (
@@ -197,22 +237,7 @@ impl DoctorScreen {
             ]));
         }
         lines.push(Line::from(""));
-        if let Some(r) = self.result(self.selected) {
-            let mut findings: Vec<_> = r.findings.iter().collect();
-            findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-            for f in findings {
-                lines.extend(finding_block(f, &[], theme));
-            }
-            if let (Some(target), true) = (r.fix, r.level >= Level::Warn) {
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "Enter: go to the {} step to fix it",
-                        crate::tui::app::place(target).0.title()
-                    ),
-                    theme.key_hint,
-                )));
-            }
-        }
+        lines.extend(details);
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
     }
 }
