@@ -2,7 +2,7 @@
 
 use super::tls::{self, Upgrade};
 use super::{CheckId, Health, Inputs};
-use crate::envfile::catalogue;
+use crate::envfile::catalogue::{self, human_bytes};
 use crate::finding::{Finding, Level};
 use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
 use crate::identity::{Did, Handle};
@@ -474,19 +474,6 @@ async fn account_page(c: &reqwest::Client, host: &str) -> Finding {
     }
 }
 
-/// The PDS's own default when PDS_BLOB_UPLOAD_LIMIT is unset (config.js).
-const PDS_DEFAULT_UPLOAD_LIMIT: u64 = 5 * 1024 * 1024;
-
-fn human_bytes(n: u64) -> String {
-    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 20 {
-        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 /// The upload limit end to end: what pds.env says, what the running PDS reports
 /// (describeServer.blobUploadLimit, 0.5.22 and later) and what the proxy lets through.
 /// Says which one cuts uploads.
@@ -495,7 +482,7 @@ async fn uploads(i: &Inputs) -> Vec<Finding> {
     let set = i
         .get("PDS_BLOB_UPLOAD_LIMIT")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let configured = set.unwrap_or(PDS_DEFAULT_UPLOAD_LIMIT);
+    let configured = set.unwrap_or(crate::proxy::DEFAULT_BLOB_LIMIT);
     let live = i
         .describe()
         .await

@@ -724,6 +724,19 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// A byte count as people read it: whole MiB as such (104857600 → "100 MiB"), other sizes
+/// over 1 MiB to a tenth, small ones in bytes.
+pub fn human_bytes(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= MIB {
+        format!("{:.1} MiB", n as f64 / MIB as f64)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
 /// Validate one value of a known key; empty findings mean it is fine.
 pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
     let mut out = Vec::new();

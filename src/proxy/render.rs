@@ -87,15 +87,6 @@ fn ident(name: &str) -> String {
     name.replace(['.', '-'], "_")
 }
 
-fn human_bytes(n: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if n.is_multiple_of(MIB) {
-        format!("{} MiB", n / MIB)
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 fn listen_args(listen: Option<std::net::IpAddr>, port: u16) -> Vec<String> {
     match listen {
         None => vec![port.to_string(), format!("[::]:{port}")],
@@ -149,7 +140,7 @@ fn view(plan: &ProxyPlan) -> View<'_> {
         upstream: plan.upstream.authority(),
         upstream_url: plan.upstream.url(),
         body_limit: plan.body_limit,
-        body_limit_human: human_bytes(plan.body_limit),
+        body_limit_human: crate::envfile::catalogue::human_bytes(plan.body_limit),
         https_listen: listen_args(plan.listen, plan.https_port),
         http_listen: plan
             .http_port

@@ -89,7 +89,11 @@ impl Basics {
                         Finding::info("not set: the PDS allows 5 MiB")
                     }
                     ("PDS_INVITE_REQUIRED", true) => Finding::info("not set: invites are required"),
-                    ("PDS_BLOB_UPLOAD_LIMIT", false) => Finding::pass(human_bytes(&value)),
+                    ("PDS_BLOB_UPLOAD_LIMIT", false) => {
+                        Finding::pass(value.parse::<u64>().map_or("ok".into(), |n| {
+                            format!("{} per upload", catalogue::human_bytes(n))
+                        }))
+                    }
                     ("PDS_INVITE_REQUIRED", false) if !catalogue::signup_open(Some(&value)) => {
                         Finding::pass("new accounts need an invite code")
                     }
@@ -138,13 +142,5 @@ impl Basics {
                 intro,
             );
         }
-    }
-}
-
-fn human_bytes(v: &str) -> String {
-    match v.parse::<u64>() {
-        Ok(n) if n >= 1 << 20 => format!("{:.0} MiB per upload", n as f64 / (1u64 << 20) as f64),
-        Ok(n) => format!("{n} bytes per upload"),
-        Err(_) => "ok".into(),
     }
 }
