@@ -15,6 +15,7 @@ pub mod http;
 pub mod identity;
 pub mod pds;
 pub mod proxy;
+pub mod relay;
 pub mod secret;
 pub mod settings;
 pub mod smtp_url;

@@ -653,3 +653,51 @@ fn sign_up_and_uploads_are_judged_live() {
         "client_max_body_size",
     );
 }
+
+/// Accounts as a relay sees them: one throttled (past the relay's limit for a new host,
+/// which counts 101 here), one it never saw, one active. The throttled one fails with the
+/// request to send, numbers filled in.
+#[test]
+fn throttled_accounts_are_named_with_the_request_to_send() {
+    let lab = lab();
+    let dns = Nsd::start("example.test", &zone(""));
+    let nginx = lab.nginx((lab.ca.cert.as_path(), lab.ca.key.as_path()), |c| c);
+    let bob = lab.pds.create_account(&format!("bob.{HOST}"));
+    let _carol = lab.pds.create_account(&format!("carol.{HOST}"));
+    let relay = common::Relay::start_with(
+        HOST,
+        1,
+        "active",
+        &[
+            (
+                "RELAY_REPOS",
+                json!({ lab.did.as_str(): "active", bob.as_str(): "throttled" }).to_string(),
+            ),
+            ("RELAY_ACCOUNT_COUNT", "101".into()),
+        ],
+    );
+    let env = lab.env("relay.env", |t| {
+        t.replace(
+            &format!("PDS_CRAWLERS={}", lab.pds.plc_url),
+            &format!("PDS_CRAWLERS={}", relay.url),
+        ) + "PDS_CONTACT_EMAIL_ADDRESS=admin@example.test\n"
+    });
+    let (code, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "relay-accounts"]);
+    assert_eq!(code, 2, "{v:#}");
+    let u = &relay.url;
+    assert_fails(
+        &v,
+        "relay-accounts",
+        &format!("{u} throttles 1 of 3 accounts: bob.{HOST}"),
+        &format!("It hosts 3 accounts ({u} counts 101), and 1 of them are throttled, so their posts do not appear. The limit for a new host is 100. Please raise the account limit for {HOST} to 200. You can reach me at admin@example.test."),
+    );
+    let findings = check(&v, "relay-accounts")["findings"].to_string();
+    assert!(
+        findings.contains(&format!("{u} has not seen 1 accounts: carol.{HOST}")),
+        "{findings}"
+    );
+    // The lab's usual crawler (the PLC directory) has no getRepoStatus: said, not failed.
+    let env = lab.env("pds.env", |t| t);
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "relay-accounts"]);
+    assert_eq!(check(&v, "relay-accounts")["level"], "pass", "{v:#}");
+}

@@ -25,6 +25,7 @@ pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
         CheckId::Handles => handles(i).await,
         CheckId::Crawlers => crawlers(i).await,
         CheckId::RelaySync => relay_sync(i).await,
+        CheckId::RelayAccounts => relay_accounts(i).await,
         CheckId::Disk => disk(i),
         CheckId::Clock => clock(i).await,
     }
@@ -47,7 +48,7 @@ fn public_client(i: &Inputs) -> Result<(String, reqwest::Client), Vec<Finding>> 
 }
 
 /// For requests to this machine's PDS: never redirected by --connect-to.
-fn local(i: &Inputs) -> HttpOptions {
+pub(super) fn local(i: &Inputs) -> HttpOptions {
     HttpOptions {
         connect_to: None,
         ..i.settings.http.clone()
@@ -674,20 +675,14 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
     if let Err(f) = hostname(i) {
         return f;
     }
-    let accounts = match crate::pds::accounts::list_accounts(
-        &i.settings.local_url,
-        &i.settings.admin_password,
-        &local(i),
-    )
-    .await
-    {
+    let accounts = match i.accounts().await {
         Ok(a) => a,
-        Err(f) => return vec![f],
+        Err(f) => return vec![f.clone()],
     };
     let mut targets: Vec<(Handle, Did)> = Vec::new();
     let mut out = Vec::new();
     if i.handles.is_empty() {
-        for a in &accounts {
+        for a in accounts {
             if let (Ok(h), Ok(d)) = (Handle::parse(&a.handle), Did::parse(&a.did)) {
                 targets.push((h, d));
             }
@@ -951,6 +946,66 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// Each local account as each relay in PDS_CRAWLERS sees it (getRepoStatus), and the
+/// host's count against the relay's limit for a new PDS (getHostStatus): throttled
+/// accounts fail, with the text of the request that raises the limit.
+async fn relay_accounts(i: &Inputs) -> Vec<Finding> {
+    let host = match hostname(i) {
+        Ok(h) => h,
+        Err(f) => return f,
+    };
+    let Some(list) = i.get("PDS_CRAWLERS").filter(|l| !l.trim().is_empty()) else {
+        return vec![Finding::info("PDS_CRAWLERS is empty: no relay to ask")];
+    };
+    let accounts = match i.accounts().await {
+        Ok(a) => a,
+        Err(f) => return vec![f.clone()],
+    };
+    if accounts.is_empty() {
+        return vec![Finding::info("no accounts yet")];
+    }
+    let locals: Vec<crate::relay::Local> = accounts
+        .iter()
+        .map(|a| crate::relay::Local {
+            handle: a.handle.clone(),
+            did: a.did.clone(),
+            active: a.active,
+        })
+        .collect();
+    let dids: Vec<String> = locals.iter().map(|l| l.did.clone()).collect();
+    let c = match client(&local(i), "") {
+        Ok(c) => c,
+        Err(e) => return vec![Finding::fail(e)],
+    };
+    let contact = i.get("PDS_CONTACT_EMAIL_ADDRESS");
+    let urls = crawler_urls(&list);
+    let asks: Vec<_> = urls
+        .iter()
+        .map(|u| ask_relay(&c, u, &host, &dids, &locals, contact.as_deref()))
+        .collect();
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+async fn ask_relay(
+    c: &reqwest::Client,
+    relay: &str,
+    host: &str,
+    dids: &[String],
+    locals: &[crate::relay::Local],
+    contact: Option<&str>,
+) -> Vec<Finding> {
+    let (counted, states) = futures::future::join(
+        crate::relay::account_count(c, relay, host),
+        crate::relay::repo_states(c, relay, dids, crate::relay::CONCURRENCY),
+    )
+    .await;
+    crate::relay::judge(relay, host, locals, counted, &states, contact)
 }
 
 /// Ask a relay to crawl this PDS, as the PDS does at start (the operator asked for it).

@@ -60,6 +60,7 @@ pub enum CheckId {
     Handles,
     Crawlers,
     RelaySync,
+    RelayAccounts,
     Disk,
     Clock,
 }
@@ -81,6 +82,7 @@ impl CheckId {
             CheckId::Handles => "handles",
             CheckId::Crawlers => "crawlers",
             CheckId::RelaySync => "relay-sync",
+            CheckId::RelayAccounts => "relay-accounts",
             CheckId::Disk => "disk",
             CheckId::Clock => "clock",
         }
@@ -189,6 +191,12 @@ pub const CHECKS: &[Check] = &[
         fix: None,
     },
     Check {
+        id: CheckId::RelayAccounts,
+        area: Area::Crawlers,
+        title: "accounts as each relay sees them",
+        fix: None,
+    },
+    Check {
         id: CheckId::Disk,
         area: Area::Host,
         title: "free disk space",
@@ -225,6 +233,8 @@ pub struct Inputs {
     health: tokio::sync::OnceCell<Health>,
     /// The PDS's describeServer answer, asked once likewise (None: no JSON answer).
     describe: tokio::sync::OnceCell<Option<serde_json::Value>>,
+    /// The PDS's accounts (listRepos and getAccountInfos), asked once likewise.
+    accounts: tokio::sync::OnceCell<Result<Vec<crate::pds::accounts::Account>, Finding>>,
 }
 
 /// What this machine's PDS answered at `/xrpc/_health`.
@@ -263,6 +273,7 @@ impl Inputs {
             file_mode,
             health: tokio::sync::OnceCell::new(),
             describe: tokio::sync::OnceCell::new(),
+            accounts: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -277,6 +288,21 @@ impl Inputs {
             .get_or_init(|| checks::ask_describe(self))
             .await
             .as_ref()
+    }
+
+    /// The local PDS's accounts (asked once per doctor run, for the handles and relay
+    /// checks).
+    pub async fn accounts(&self) -> &Result<Vec<crate::pds::accounts::Account>, Finding> {
+        self.accounts
+            .get_or_init(|| async {
+                crate::pds::accounts::list_accounts(
+                    &self.settings.local_url,
+                    &self.settings.admin_password,
+                    &checks::local(self),
+                )
+                .await
+            })
+            .await
     }
 
     /// The version the local PDS runs, decoded; None when it does not answer or say.

@@ -490,10 +490,18 @@ pub struct Relay {
 
 impl Relay {
     pub fn start(host: &str, seq: i64, status: &str) -> Relay {
+        Self::start_with(host, seq, status, &[])
+    }
+
+    /// With the script's optional settings (RELAY_REPOS, RELAY_ACCOUNT_COUNT, …).
+    pub fn start_with(host: &str, seq: i64, status: &str, env: &[(&str, String)]) -> Relay {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/lab/relay.py");
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new("/usr/bin/python3");
         cmd.arg(&script).args([host, &seq.to_string(), status]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let (child, v) = spawn_reporting(
             Ok(cmd),
             &dir.path().join("relay.log"),
