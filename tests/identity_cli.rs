@@ -211,3 +211,113 @@ fn handle_commands_keep_their_time_bound() {
         }
     }
 }
+
+/// An HTTP server that reads each request's head, then answers one byte a second.
+fn trickling_http_server() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut conn = conn;
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{";
+                for b in answer.iter().chain(std::iter::repeat(&b' ')) {
+                    if conn.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Every other command that does network work keeps the same bound (about twice
+/// `--timeout` plus a second) against servers that never answer and servers that send one
+/// byte a second (a plain HTTP one for the PDS, PLC, relay and SMTP, and nginx with
+/// `limit_rate 1` for HTTPS): `accounts`, `did-file check`, `doctor` and `apply` (which ends
+/// with the doctor).
+#[test]
+fn network_commands_keep_their_time_bound() {
+    let (_udp, _tcp, dns) = common::bind_dual();
+    let (_u2, silent, _) = common::bind_dual();
+    let silent = silent.local_addr().unwrap().port();
+    let trickle = trickling_http_server();
+    let d = tempfile::tempdir().unwrap();
+    let ca = common::make_ca(d.path());
+    let port = common::free_dual_port();
+    let slow_https = common::Nginx::start_in(
+        tempfile::tempdir().unwrap(),
+        port,
+        &ca,
+        &format!(
+            "server {{\n listen 127.0.0.1:{{PORT}} ssl;\n ssl_certificate {{CERT}};\n ssl_certificate_key {{KEY}};\n location / {{ limit_rate 1; return 200 \"{}\"; }}\n}}\n",
+            "x".repeat(1000)
+        ),
+    );
+    let env = d.path().join("pds.env");
+    let answers = d.path().join("answers.toml");
+    std::fs::write(&answers, "[env]\n").unwrap();
+    let ns = format!("127.0.0.1:{dns}");
+    for (name, plain, https) in [
+        ("silent", silent, silent),
+        ("one-byte-a-second", trickle, slow_https.port),
+    ] {
+        std::fs::write(
+            &env,
+            format!(
+                "PDS_HOSTNAME=pds.example.test\nPDS_ADMIN_PASSWORD=secret-for-the-test\nPDS_CRAWLERS=http://127.0.0.1:{plain}\nPDS_DATA_DIRECTORY={}\nPDS_EMAIL_SMTP_URL=smtp://127.0.0.1:{plain}\nPDS_EMAIL_FROM_ADDRESS=noreply@example.test\n",
+                d.path().display()
+            ),
+        )
+        .unwrap();
+        let to = format!("127.0.0.1:{https}");
+        let url = format!("http://127.0.0.1:{plain}");
+        let global = [
+            "--timeout",
+            "1",
+            "--nameserver",
+            ns.as_str(),
+            "--connect-to",
+            to.as_str(),
+            "--ca-file",
+            ca.ca.to_str().unwrap(),
+            "--pds-url",
+            url.as_str(),
+            "--plc-url",
+            url.as_str(),
+        ];
+        let commands: [&[&str]; 4] = [
+            &["accounts"],
+            &["did-file", "check", "alice.example.test"],
+            &["doctor"],
+            &["apply", "--dry-run", "--answers", answers.to_str().unwrap()],
+        ];
+        // Twice the timeout plus a second, and room for starting the process.
+        let bound = std::time::Duration::from_millis(3500);
+        for cmd in commands {
+            let mut args = global.to_vec();
+            args.extend_from_slice(cmd);
+            let started = std::time::Instant::now();
+            let o = run_cli(&env, &args, "");
+            let took = started.elapsed();
+            eprintln!("{cmd:?} against {name} servers: {took:?}");
+            assert!(
+                took < bound,
+                "{cmd:?} against {name} servers took {took:?}:\n{}",
+                out(&o)
+            );
+            assert_ne!(o.status.code(), Some(0), "{cmd:?}: {}", out(&o));
+        }
+    }
+}
