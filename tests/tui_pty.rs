@@ -257,7 +257,7 @@ fn secrets_never_reach_the_terminal() {
     let env = setup(dir.path());
     let smtp_password = "Zq7-smtp-pw+secret";
     let mut text = std::fs::read_to_string(&env).unwrap();
-    text.push_str("PDS_EMAIL_SMTP_URL=smtps://mailer%40example.com:Zq7-smtp-pw%2Bsecret@127.0.0.1:1\nPDS_EMAIL_FROM_ADDRESS=noreply@example.com\n");
+    text.push_str("PDS_EMAIL_SMTP_URL=smtps://mailer%40example.com:Zq7-smtp-pw%2Bsecret@127.0.0.1:1\nPDS_EMAIL_FROM_ADDRESS=noreply@example.com\nPDS_BLOBSTORE_S3_SECRET_ACCESS_KEY=S3-Zq7-secret-access\n");
     std::fs::write(&env, text).unwrap();
     let secrets: Vec<String> = [
         "PDS_JWT_SECRET",
@@ -274,6 +274,7 @@ fn secrets_never_reach_the_terminal() {
     .chain([
         smtp_password.to_string(),
         "Zq7-smtp-pw%2Bsecret".to_string(),
+        "S3-Zq7-secret-access".to_string(),
     ])
     .collect();
     let mut s = start(command(
@@ -290,10 +291,23 @@ fn secrets_never_reach_the_terminal() {
         "atproto-did",
         "Reverse proxy",
         "Doctor",
+        "More settings",
         "Review & save",
     ] {
         s.send("\r");
         s.wait_text(&format!("┌ {title} "));
+        if title == "More settings" {
+            // Down to the S3 secret, below the fold: drawn, and masked.
+            for _ in 0..30 {
+                if s.screen().contains("PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY —") {
+                    break;
+                }
+                s.send("\x1b[B");
+                std::thread::sleep(Duration::from_millis(80));
+            }
+            s.wait_text("PDS_BLOBSTORE_S3_SECRET_ACCESS_KEY —");
+            assert!(s.screen().contains("S3 secret key"), "{}", s.screen());
+        }
         if title == "Doctor" {
             s.wait_for("the doctor's results", |s| {
                 s.screen().contains("failed") || s.screen().contains("passed,")

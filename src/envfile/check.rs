@@ -299,7 +299,7 @@ fn judge(
 
 /// Where uploads go, judged as the PDS's config.js does when it starts: an S3 bucket or a
 /// disk location, never both and never neither; S3 credentials come in pairs.
-fn blobstore(has: &dyn Fn(&str) -> bool) -> Vec<Finding> {
+pub fn blobstore(has: &dyn Fn(&str) -> bool) -> Vec<Finding> {
     const BUCKET: &str = "PDS_BLOBSTORE_S3_BUCKET";
     const DISK: &str = "PDS_BLOBSTORE_DISK_LOCATION";
     const KEY_ID: &str = "PDS_BLOBSTORE_S3_ACCESS_KEY_ID";

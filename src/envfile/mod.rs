@@ -9,7 +9,7 @@ mod init;
 pub mod readers;
 pub mod sensitive;
 
-pub use check::{check, check_for};
+pub use check::{blobstore as blobstore_findings, check, check_for};
 pub use init::{init_document, init_file};
 
 use crate::fsutil::{self, SaveReport, WriteError};

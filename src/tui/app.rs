@@ -13,6 +13,7 @@ use super::screens::doctor::DoctorScreen;
 use super::screens::email::{EmailScreen, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
+use super::screens::settings::Settings as MoreSettings;
 use super::Mode;
 use crate::email::send::SendReport;
 use crate::email::{FROM_KEY, URL_KEY};
@@ -51,17 +52,20 @@ pub enum Step {
     DidFile,
     Proxy,
     Doctor,
+    /// Blob storage on S3, branding, the recovery key.
+    More,
     Review,
 }
 
 impl Step {
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::Basics,
         Step::Email,
         Step::Handle,
         Step::DidFile,
         Step::Proxy,
         Step::Doctor,
+        Step::More,
         Step::Review,
     ];
 
@@ -73,6 +77,7 @@ impl Step {
             Step::DidFile => "atproto-did",
             Step::Proxy => "Reverse proxy",
             Step::Doctor => "Doctor",
+            Step::More => "More settings",
             Step::Review => "Review & save",
         }
     }
@@ -176,6 +181,7 @@ pub struct App {
     pub step: Step,
     pub focus: Focus,
     pub basics: Basics,
+    pub more: MoreSettings,
     pub email: EmailScreen,
     pub handle: HandleScreen,
     pub didfile: DidFileScreen,
@@ -327,6 +333,7 @@ impl App {
     /// demo, proxy configs are written under the sandbox that holds pds.env.
     pub fn new(base: Document, settings: Resolved, mode: Mode) -> App {
         let basics = Basics::new(&base);
+        let more = MoreSettings::new(&base);
         let email = EmailScreen::new(&base);
         let env_path = settings.env_file.clone();
         let demo = mode != Mode::Normal;
@@ -344,6 +351,7 @@ impl App {
             step: Step::Basics,
             focus: Focus::Sidebar,
             basics,
+            more,
             email,
             handle: HandleScreen::new(),
             didfile: DidFileScreen::new(),
@@ -416,6 +424,7 @@ impl App {
         self.pending_diff = masked_diff(&self.base.original_text(), &self.working.render());
         self.working_findings = envfile::check(&self.working, None);
         self.basics.refresh_findings(&self.base, &errors);
+        self.more.refresh_findings(&self.working, &errors);
         // The proxy follows pds.env as it will be saved (hostname, port, blob limit).
         self.proxy.refresh(&self.working);
     }
@@ -464,6 +473,7 @@ impl App {
     /// Rebuild the screens from the working document (after restoring a draft).
     pub(crate) fn reload_screens(&mut self) {
         self.basics = Basics::new(&self.working);
+        self.more = MoreSettings::new(&self.working);
         self.email = EmailScreen::new(&self.working);
         self.recompute();
     }
@@ -547,6 +557,23 @@ impl App {
                 Level::Pass if self.doctor.all_done() => Mark::Done,
                 _ => Mark::Open,
             },
+            Step::More => {
+                if self
+                    .more
+                    .form
+                    .fields
+                    .iter()
+                    .any(|f| f.worst() == Level::Fail)
+                {
+                    Mark::Attention
+                } else if edited(&MoreSettings::keys().collect::<Vec<_>>()) {
+                    Mark::Edited
+                } else if self.more.any_set() {
+                    Mark::Done
+                } else {
+                    Mark::Open
+                }
+            }
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
         }
@@ -789,6 +816,7 @@ fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
     }
     let form = match app.step {
         Step::Basics => &mut app.basics.form,
+        Step::More => &mut app.more.form,
         Step::Email => &mut app.email.form,
         Step::Handle => &mut app.handle.form,
         Step::DidFile => &mut app.didfile.form,
@@ -810,6 +838,7 @@ pub fn key_screen(app: &App) -> Screen {
         (Focus::Content, Step::Proxy) if app.proxy.preview => Screen::ProxyPreview,
         (Focus::Content, Step::Proxy) => Screen::Proxy,
         (Focus::Content, Step::Doctor) => Screen::Doctor,
+        (Focus::Content, Step::More) => Screen::More,
         (Focus::Content, Step::Review) => Screen::Review,
     }
 }
@@ -846,6 +875,12 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         Screen::Sidebar => return on_sidebar_key(app, command),
         Screen::Basics => {
             return match app.basics.on_key(k) {
+                Some((key, value)) => app.set_edit(key, value),
+                None => vec![],
+            }
+        }
+        Screen::More => {
+            return match app.more.on_key(k) {
                 Some((key, value)) => app.set_edit(key, value),
                 None => vec![],
             }

@@ -257,7 +257,8 @@ impl Form {
     }
 
     /// Two rows per field (label and input, then its worst finding). `edited` marks fields
-    /// with unsaved answers. Returns the first row below the form.
+    /// with unsaved answers. When not every field fits, the form scrolls so the focused
+    /// one is in view. Returns the first row below the form.
     pub fn draw(
         &self,
         frame: &mut Frame,
@@ -268,7 +269,14 @@ impl Form {
     ) -> u16 {
         let label_w = 17u16;
         let mut y = area.y;
-        for (i, f) in self.fields.iter().enumerate() {
+        let fit = usize::from(area.height / 2).max(1);
+        let n = self.fields.len();
+        let first = if n > fit {
+            self.focused.saturating_sub(fit / 2).min(n - fit)
+        } else {
+            0
+        };
+        for (i, f) in self.fields.iter().enumerate().skip(first) {
             if y + 1 >= area.bottom() {
                 break;
             }

@@ -108,6 +108,8 @@ pub enum Screen {
     Proxy,
     ProxyPreview,
     Doctor,
+    /// More settings: a form like Basics, with its keys.
+    More,
     Review,
 }
 
@@ -462,7 +464,7 @@ const REVIEW: &[Binding] = &[
 pub fn table(screen: Screen) -> &'static [Binding] {
     match screen {
         Screen::Sidebar => SIDEBAR,
-        Screen::Basics => BASICS,
+        Screen::Basics | Screen::More => BASICS,
         Screen::Email => EMAIL,
         Screen::Handle => HANDLE,
         Screen::DidFile => DID_FILE,
@@ -519,9 +521,10 @@ pub fn help(screen: Screen) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const ALL: [Screen; 9] = [
+    const ALL: [Screen; 10] = [
         Screen::Sidebar,
         Screen::Basics,
+        Screen::More,
         Screen::Email,
         Screen::Handle,
         Screen::DidFile,
@@ -576,6 +579,7 @@ mod tests {
     fn forms_leave_plain_letters_to_typing() {
         for s in [
             Screen::Basics,
+            Screen::More,
             Screen::Email,
             Screen::Handle,
             Screen::DidFile,

@@ -426,6 +426,46 @@ mod snapshots {
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
     }
 
+    /// More settings: a bucket beside the installer's disk location fails where it is
+    /// typed (the PDS would not start), and the form scrolls to the field in focus.
+    #[test]
+    fn more_settings_judges_the_blobstore_and_scrolls() {
+        let mut a = app();
+        while a.step != Step::More {
+            key(&mut a, KeyCode::Down);
+        }
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(
+            a.more.form.focused_field().key,
+            "PDS_BLOBSTORE_DISK_LOCATION"
+        );
+        key(&mut a, KeyCode::Down);
+        type_text(&mut a, "uploads");
+        assert_eq!(
+            a.edits.get("PDS_BLOBSTORE_S3_BUCKET").map(String::as_str),
+            Some("uploads")
+        );
+        assert_eq!(a.mark(Step::More), Mark::Attention);
+        let bucket = a.more.form.focused_field();
+        assert!(
+            bucket
+                .findings
+                .iter()
+                .any(|f| f.level == Level::Fail && f.why.contains("refuses to start")),
+            "{:?}",
+            bucket.findings
+        );
+        insta::assert_snapshot!("more_settings_bucket_and_disk", text(&screen(&a, 80, 24)));
+        // The last field, far below the fold: in view once focused.
+        while a.more.form.focused_field().key != "PDS_RECOVERY_DID_KEY" {
+            key(&mut a, KeyCode::Down);
+        }
+        type_text(&mut a, "did:key:nope");
+        let shown = text(&screen(&a, 80, 24));
+        assert!(shown.contains("Recovery key"), "{shown}");
+        assert!(shown.contains("is not base58btc"), "{shown}");
+    }
+
     #[test]
     fn basics_with_an_invalid_hostname() {
         let mut a = app();

@@ -7,6 +7,7 @@ pub mod email;
 pub mod handle;
 pub mod proxy;
 pub mod review;
+pub mod settings;
 
 use super::app::{App, Focus, Mark, Step};
 use super::strings;
@@ -53,6 +54,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             app.basics
                 .draw(frame, inner, theme, app.focus == Focus::Content, &app.edits)
         }
+        Step::More => app
+            .more
+            .draw(frame, inner, theme, app.focus == Focus::Content, &app.edits),
         Step::Email => app.email.draw(
             frame,
             inner,
