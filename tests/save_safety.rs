@@ -233,7 +233,7 @@ fn init_writes_the_installer_file_with_fresh_valid_secrets() {
     }
     assert_eq!(
         doc.get("PDS_BLOB_UPLOAD_LIMIT").as_deref(),
-        Some("104857600")
+        Some("314572800")
     );
     assert_eq!(
         doc.get("PDS_BLOBSTORE_DISK_LOCATION").as_deref(),

@@ -187,9 +187,11 @@ pub static KEYS: &[KeyInfo] = &[
             "PDS_BLOB_UPLOAD_LIMIT",
             Basics,
             Bytes,
-            "Largest upload in bytes (the PDS's own default is 5 MiB)",
+            "Largest upload in bytes (the PDS's own default is 5 MiB; the installer writes 300 MiB)",
         ),
-        "104857600",
+        // What installer.sh writes for new installs since 2026 (PDS-FACTS); older installs
+        // keep the 100 MiB it wrote before.
+        "314572800",
     ),
     default(
         key(

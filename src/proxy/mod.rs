@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// The PDS's own default when PDS_BLOB_UPLOAD_LIMIT is unset (the installer writes 100 MiB).
+/// The PDS's own default when PDS_BLOB_UPLOAD_LIMIT is unset (the installer writes 300 MiB).
 pub const DEFAULT_BLOB_LIMIT: u64 = 5 * 1024 * 1024;
 /// The port the PDS image listens on.
 pub const DEFAULT_UPSTREAM_PORT: u16 = 3000;
