@@ -707,6 +707,21 @@ impl ProxyPlan {
                     .about(self.host.as_str()),
             );
         }
+        // Which limit cuts uploads: this config lets through what the PDS takes, so the
+        // PDS's own limit does (the doctor's uploads check compares them live).
+        let limit = crate::envfile::catalogue::human_bytes(self.body_limit);
+        out.push(
+            Finding::info(match self.server {
+                Server::Nginx => format!(
+                    "uploads up to {limit}: client_max_body_size is PDS_BLOB_UPLOAD_LIMIT, so the PDS's limit is the one that cuts"
+                ),
+                Server::Caddy | Server::Traefik => format!(
+                    "uploads up to {limit}: this config sets no body limit, so the PDS's limit (PDS_BLOB_UPLOAD_LIMIT) is the one that cuts"
+                ),
+            })
+            .about("PDS_BLOB_UPLOAD_LIMIT")
+            .target(crate::target::Target::Proxy(crate::target::ProxyField::BodyLimit)),
+        );
         out
     }
 }
@@ -881,6 +896,15 @@ mod tests {
         .unwrap();
         assert!(
             ok.findings().iter().all(|x| x.level <= Pass),
+            "{:#?}",
+            ok.findings()
+        );
+        // It says which limit cuts uploads.
+        assert!(
+            ok.findings()
+                .iter()
+                .any(|x| x.what.starts_with("uploads up to ")
+                    && x.what.ends_with("is the one that cuts")),
             "{:#?}",
             ok.findings()
         );
