@@ -726,6 +726,59 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The items of a comma list with blanks around them, as one sentence (the PDS splits on
+/// commas without trimming); None when there are none.
+fn spaced_items(value: &str) -> Option<String> {
+    let spaced: Vec<String> = value
+        .split(',')
+        .filter(|i| *i != i.trim())
+        .map(|i| format!("{i:?}"))
+        .collect();
+    match spaced.len() {
+        0 => None,
+        1 => Some(format!(
+            "{} has spaces around it; the PDS splits on commas without trimming",
+            spaced[0]
+        )),
+        _ => Some(format!(
+            "{} have spaces around them; the PDS splits on commas without trimming",
+            spaced.join(", ")
+        )),
+    }
+}
+
+/// What JavaScript's `parseInt(value, 10)` makes of a value (the PDS's envInt): leading
+/// blanks and a sign, then the digits up to the first other character. None for NaN.
+fn js_parse_int(value: &str) -> Option<i64> {
+    let t = value.trim_start();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    let n: i64 = digits.parse().ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// A size as people write it ("300MB", "300 MiB", "1.5G", "512k"), in bytes; units are
+/// binary, as the installer's "300 MB" (314572800) is.
+pub fn parse_size(value: &str) -> Option<u64> {
+    let t = value.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return None,
+    };
+    Some((num * factor as f64).round() as u64)
+}
+
 /// A byte count as people read it: whole MiB as such (104857600 → "100 MiB"), other sizes
 /// over 1 MiB to a tenth, small ones in bytes.
 pub fn human_bytes(n: u64) -> String {
@@ -799,10 +852,18 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
                 "{n} bytes is under 1 MiB: most photos will fail to upload"
             ))),
             Ok(_) => {}
-            Err(_) => out.push(
-                f(format!("{value:?} is not a whole number of bytes"))
-                    .fix("e.g. 104857600 for 100 MiB."),
-            ),
+            Err(_) => {
+                // The PDS reads it with JavaScript's parseInt: "300MB" is 300 bytes.
+                let read = match js_parse_int(value) {
+                    Some(n) => format!("the PDS reads it as {n} bytes"),
+                    None => "the PDS ignores it and allows 5 MiB".to_string(),
+                };
+                let fix = match parse_size(value) {
+                    Some(n) => format!("Write {n} for {}.", human_bytes(n)),
+                    None => "Write a number of bytes, e.g. 314572800 for 300 MiB.".to_string(),
+                };
+                out.push(f(format!("{value:?} is not a number of bytes: {read}")).fix(fix));
+            }
         },
         HttpUrl => {
             if let Err(e) = check_http_url(value) {
@@ -870,19 +931,22 @@ pub fn validate(info: &KeyInfo, value: &str) -> Vec<Finding> {
             }
         }
         HttpUrlList => {
-            for item in value.split(',') {
-                if item != item.trim() {
-                    out.push(f(format!("{item:?} has spaces around it; the PDS splits on commas without trimming")).fix("Remove the spaces: https://a.example,https://b.example"));
-                } else if let Err(e) = check_http_url(item) {
+            if let Some(spaced) = spaced_items(value) {
+                out.push(f(spaced).fix("Remove the spaces: https://a.example,https://b.example"));
+            }
+            for item in value.split(',').filter(|i| *i == i.trim()) {
+                if let Err(e) = check_http_url(item) {
                     out.push(f(e));
                 }
             }
         }
         HandleDomains => {
-            for item in value.split(',') {
-                if item != item.trim() {
-                    out.push(f(format!("{item:?} has spaces around it; the PDS splits on commas without trimming")).fix("Remove the spaces after the commas."));
-                } else if !item.starts_with('.') {
+            // One finding for every item with spaces: one fix, said once.
+            if let Some(spaced) = spaced_items(value) {
+                out.push(f(spaced).fix("Remove the spaces after the commas."));
+            }
+            for item in value.split(',').filter(|i| *i == i.trim()) {
+                if !item.starts_with('.') {
                     out.push(
                         f(format!("{item:?} must start with a dot")).fix(format!("Write .{item}")),
                     );
@@ -1234,5 +1298,26 @@ mod tests {
                 "{k}: {since:?}"
             );
         }
+    }
+
+    #[test]
+    fn sizes_written_for_people_are_explained_with_the_number() {
+        let info = lookup("PDS_BLOB_UPLOAD_LIMIT").unwrap();
+        let f = &validate(info, "300MB")[0];
+        assert_eq!(f.level, crate::finding::Level::Fail);
+        assert_eq!(
+            f.what,
+            "\"300MB\" is not a number of bytes: the PDS reads it as 300 bytes"
+        );
+        assert_eq!(f.fix, "Write 314572800 for 300 MiB.");
+        assert_eq!(parse_size("1.5 GiB"), Some(1_610_612_736));
+        assert_eq!(parse_size("512k"), Some(524_288));
+        assert_eq!(parse_size("lots"), None);
+        let f = &validate(info, "big")[0];
+        assert!(
+            f.what.ends_with("the PDS ignores it and allows 5 MiB"),
+            "{}",
+            f.what
+        );
     }
 }
