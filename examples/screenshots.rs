@@ -165,7 +165,8 @@ fn main() {
         std::fs::write(&path, svg(parser.screen())).unwrap();
         println!("{}", path.display());
     };
-    // The same walk as the text captures: Basics, Email, Reverse proxy, Doctor, Review, help.
+    // The same walk as the text captures: Basics, Email, Reverse proxy, Doctor, More
+    // settings, Review, help.
     wait(&s, "Hostname");
     key(&mut s, "\r");
     wait(&s, "Tab/");
@@ -205,7 +206,12 @@ fn main() {
     key(&mut s, "\x1b");
     key(&mut s, "\x1b[B");
     key(&mut s, "\r");
-    wait(&s, "Review");
+    wait(&s, "Disk location");
+    shot(&s, "more-settings");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "┌ Review & save");
     shot(&s, "review");
     key(&mut s, "\x1b");
     key(&mut s, "?");

@@ -45,7 +45,7 @@ const LABELS: &[(&str, &str)] = &[
     ("PDS_RECOVERY_DID_KEY", "Recovery key"),
 ];
 
-/// Rows kept below the form for the focused field's details.
+/// The most rows kept below the form for the focused field's details.
 const DETAILS_ROWS: u16 = 11;
 
 pub struct Settings {
@@ -137,16 +137,29 @@ impl Settings {
         focused: bool,
         edits: &BTreeMap<String, String>,
     ) {
-        // The form scrolls with the focused field; the details keep their rows.
+        // The form scrolls with the focused field; the details keep the rows they need
+        // (their text wrapped at this width), up to DETAILS_ROWS.
+        let field = self.form.focused_field();
+        let width = usize::from(area.width.max(1));
+        let wrapped = |t: usize| t.div_ceil(width).max(1);
+        let intro = catalogue::lookup(field.key)
+            .map_or(0, |i| i.group.label().len() + i.name.len() + i.meaning.len() + 6);
+        let needed = 1 + wrapped(intro)
+            + field
+                .findings
+                .iter()
+                .filter(|f| f.level >= Level::Warn)
+                .map(|f| wrapped(f.what.len() + f.why.len() + f.fix.len() + 8))
+                .sum::<usize>();
+        let details = u16::try_from(needed).unwrap_or(DETAILS_ROWS).min(DETAILS_ROWS);
         let form_area = Rect {
-            height: area.height.saturating_sub(DETAILS_ROWS).max(2),
+            height: area.height.saturating_sub(details).max(2),
             ..area
         };
         let y = self
             .form
             .draw(frame, form_area, theme, focused, &|k| edits.contains_key(k));
         if focused && y + 1 < area.bottom() {
-            let field = self.form.focused_field();
             let intro = catalogue::lookup(field.key)
                 .map(|info| format!("{} · {} — {}", info.group.label(), info.name, info.meaning));
             self.form.draw_details(
