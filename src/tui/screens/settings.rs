@@ -142,16 +142,20 @@ impl Settings {
         let field = self.form.focused_field();
         let width = usize::from(area.width.max(1));
         let wrapped = |t: usize| t.div_ceil(width).max(1);
-        let intro = catalogue::lookup(field.key)
-            .map_or(0, |i| i.group.label().len() + i.name.len() + i.meaning.len() + 6);
-        let needed = 1 + wrapped(intro)
+        let intro = catalogue::lookup(field.key).map_or(0, |i| {
+            i.group.label().len() + i.name.len() + i.meaning.len() + 6
+        });
+        let needed = 1
+            + wrapped(intro)
             + field
                 .findings
                 .iter()
                 .filter(|f| f.level >= Level::Warn)
                 .map(|f| wrapped(f.what.len() + f.why.len() + f.fix.len() + 8))
                 .sum::<usize>();
-        let details = u16::try_from(needed).unwrap_or(DETAILS_ROWS).min(DETAILS_ROWS);
+        let details = u16::try_from(needed)
+            .unwrap_or(DETAILS_ROWS)
+            .min(DETAILS_ROWS);
         let form_area = Rect {
             height: area.height.saturating_sub(details).max(2),
             ..area
