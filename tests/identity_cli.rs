@@ -141,30 +141,6 @@ fn a_handle_from_account_to_verified() {
     assert!(out(&o).contains(".local"), "{}", out(&o));
 }
 
-/// A server that accepts and then sends one byte a second, forever.
-fn trickling_server() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                use std::io::Write;
-                let mut conn = conn;
-                for b in b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n{}"
-                    .iter()
-                    .cycle()
-                {
-                    if conn.write_all(&[*b]).is_err() {
-                        return;
-                    }
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                }
-            });
-        }
-    });
-    port
-}
-
 /// `handle record` and `handle check` answer within about twice `--timeout` plus a second
 /// whatever the servers do: a nameserver that never answers, an HTTPS server that never
 /// speaks, a PLC directory that sends one byte a second. A zone DNS could not give is
@@ -173,7 +149,7 @@ fn trickling_server() -> u16 {
 fn handle_commands_keep_their_time_bound() {
     let (_udp, _tcp, dns) = common::bind_dual();
     let (_u2, _silent_https, https) = common::bind_dual();
-    let plc = trickling_server();
+    let plc = trickling_http_server();
     let d = tempfile::tempdir().unwrap();
     let env = d.path().join("pds.env");
     std::fs::write(&env, "PDS_HOSTNAME=pds.example.test\n").unwrap();
@@ -212,7 +188,8 @@ fn handle_commands_keep_their_time_bound() {
     }
 }
 
-/// An HTTP server that reads each request's head, then answers one byte a second.
+/// An HTTP server that reads each request's head, then answers one byte a second, forever
+/// (a server that spoke before the request would be refused at once, testing nothing).
 fn trickling_http_server() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();

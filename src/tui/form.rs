@@ -345,6 +345,21 @@ impl Form {
         y
     }
 
+    /// `draw_details` in the rows of `area` from the row after `y` (where `draw` ended).
+    pub fn draw_details_below(
+        &self,
+        frame: &mut Frame,
+        area: Rect,
+        y: u16,
+        theme: &Theme,
+        intro: Option<String>,
+    ) {
+        if y + 1 < area.bottom() {
+            let rest = Rect::new(area.x, y + 1, area.width, area.bottom() - (y + 1));
+            self.draw_details(frame, rest, theme, intro);
+        }
+    }
+
     /// The focused field in full: `intro`, then every warning or failure with why and fix.
     pub fn draw_details(
         &self,

@@ -120,7 +120,7 @@ impl Basics {
         let y = self
             .form
             .draw(frame, area, theme, focused, &|k| edits.contains_key(k));
-        if focused && y + 1 < area.bottom() {
+        if focused {
             let field = self.form.focused_field();
             let intro = catalogue::lookup(field.key).map(|info| {
                 let reveal = if field.kind == FieldKind::Secret {
@@ -130,17 +130,7 @@ impl Basics {
                 };
                 format!("{} — {}{reveal}", info.name, info.meaning)
             });
-            self.form.draw_details(
-                frame,
-                Rect::new(
-                    area.x,
-                    y + 1,
-                    area.width,
-                    area.bottom().saturating_sub(y + 1),
-                ),
-                theme,
-                intro,
-            );
+            self.form.draw_details_below(frame, area, y, theme, intro);
         }
     }
 }

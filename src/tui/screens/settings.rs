@@ -163,20 +163,10 @@ impl Settings {
         let y = self
             .form
             .draw(frame, form_area, theme, focused, &|k| edits.contains_key(k));
-        if focused && y + 1 < area.bottom() {
+        if focused {
             let intro = catalogue::lookup(field.key)
                 .map(|info| format!("{} · {} — {}", info.group.label(), info.name, info.meaning));
-            self.form.draw_details(
-                frame,
-                Rect::new(
-                    area.x,
-                    y + 1,
-                    area.width,
-                    area.bottom().saturating_sub(y + 1),
-                ),
-                theme,
-                intro,
-            );
+            self.form.draw_details_below(frame, area, y, theme, intro);
         }
     }
 }
