@@ -510,22 +510,19 @@ impl App {
             keys.iter()
                 .any(|k| self.edits.contains_key(*k) || self.blocked.contains_key(*k))
         };
-        match step {
-            Step::Basics => {
-                if self
-                    .basics
-                    .form
-                    .fields
-                    .iter()
-                    .any(|f| f.worst() == Level::Fail)
-                {
-                    Mark::Attention
-                } else if edited(&Basics::keys().collect::<Vec<_>>()) {
-                    Mark::Edited
-                } else {
-                    Mark::Done
-                }
+        // A form of pds.env keys: a failing field first, then unsaved answers, then `rest`.
+        let form_mark = |form: &super::form::Form, rest: Mark| {
+            let keys: Vec<&str> = form.fields.iter().map(|f| f.key).collect();
+            if form.fields.iter().any(|f| f.worst() == Level::Fail) {
+                Mark::Attention
+            } else if edited(&keys) {
+                Mark::Edited
+            } else {
+                rest
             }
+        };
+        match step {
+            Step::Basics => form_mark(&self.basics.form, Mark::Done),
             Step::Email => {
                 if self.email.worst() == Level::Fail {
                     Mark::Attention
@@ -557,23 +554,15 @@ impl App {
                 Level::Pass if self.doctor.all_done() => Mark::Done,
                 _ => Mark::Open,
             },
-            Step::More => {
-                if self
-                    .more
-                    .form
-                    .fields
-                    .iter()
-                    .any(|f| f.worst() == Level::Fail)
-                {
-                    Mark::Attention
-                } else if edited(&MoreSettings::keys().collect::<Vec<_>>()) {
-                    Mark::Edited
-                } else if self.more.any_set() {
+            // Nothing here is required: done once something is set (and valid).
+            Step::More => form_mark(
+                &self.more.form,
+                if self.more.any_set() {
                     Mark::Done
                 } else {
                     Mark::Open
-                }
-            }
+                },
+            ),
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
         }
