@@ -64,8 +64,17 @@ async fn env(i: &Inputs) -> Vec<Finding> {
         ))
         .fix("run with sudo, or point --env-file at the PDS's pds.env")];
     };
-    // Keys only a newer PDS reads are named when the running one is older.
-    let running = i.pds_version().await;
+    // Keys only a newer PDS reads are named when the running one is older (asked only when
+    // the file has such a key: a PDS that is down then costs this check nothing).
+    let newer_keys = doc
+        .entries()
+        .iter()
+        .any(|(k, _, _)| catalogue::lookup(k).is_some_and(|info| info.since.is_some()));
+    let running = if newer_keys {
+        i.pds_version().await
+    } else {
+        None
+    };
     let mut f: Vec<Finding> = crate::envfile::check_for(doc, i.file_mode, running)
         .into_iter()
         .filter(|f| f.level >= Level::Warn)
