@@ -68,10 +68,23 @@ fn set_show_and_test_against_a_real_server() {
         out(&o)
     );
     assert!(!out(&o).contains("p%40ss") && !out(&o).contains(PASSWORD));
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let o = run(&env, &["email", "show", "--json"], "");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["settings"]["username"], USER);
     assert_eq!(v["settings"]["password_set"], true);
+    // A URL the PDS misreads (an unencoded / in the password) fails: exit 1, as env check.
+    let broken = d.path().join("broken.env");
+    std::fs::write(
+        &broken,
+        "PDS_EMAIL_SMTP_URL=smtps://user:pa/ss@smtp.example.com:465\nPDS_EMAIL_FROM_ADDRESS=noreply@example.com\n",
+    )
+    .unwrap();
+    for args in [&["email", "show"][..], &["email", "show", "--json"][..]] {
+        let o = run(&broken, args, "");
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", out(&o));
+        assert!(!out(&o).contains("pa/ss"), "{}", out(&o));
+    }
 
     let ca = srv.ca.to_str().unwrap();
     let o = run(

@@ -118,6 +118,27 @@ async fn wrong_password_is_an_authentication_failure() {
     assert_eq!(srv.mail_count(), 0);
 }
 
+/// A URL without user:password against a server that requires a login: 530 at MAIL FROM
+/// means "add your login", not the sender's domain (the reply code decides, not its text).
+#[tokio::test]
+async fn a_missing_login_is_named_as_such() {
+    let srv = SmtpServers::start();
+    let mut s = settings(srv.implicit, Security::ImplicitTls);
+    s.username = String::new();
+    s.password = Secret::new("");
+    let r = test_send(&s, "bob@example.test", &opts(Some(&srv.ca), 10.0)).await;
+    assert_eq!(r.stage, Stage::Sender, "{r:#?}");
+    assert!(
+        r.finding
+            .what
+            .starts_with("the server wants a login before it takes mail")
+            && r.finding.fix.starts_with("Add your login to the URL")
+            && !r.finding.fix.contains("SPF"),
+        "{:#?}",
+        r.finding
+    );
+}
+
 #[tokio::test]
 async fn rejected_sender_is_explained() {
     let srv = SmtpServers::start();

@@ -76,7 +76,10 @@ def start(want, **kw):
     """A controller on the wanted port, or on a free one if another process took it first
     (between our check and the bind)."""
     for port in (free_port(want), free_port()):
-        c = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator, **kw)
+        # auth_required: MAIL FROM before a login gets "530 Authentication required", as
+        # from every provider's submission port.
+        c = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
+                       auth_required=True, **kw)
         try:
             c.start()
             return c

@@ -223,6 +223,12 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
     let doc = load(ctx)?;
     let url = doc.get(URL_KEY).unwrap_or_default();
     let findings = email::check(&doc);
+    // As `env check` does: a failing finding is exit 1, for scripts and fleets.
+    let code = if findings.iter().any(|f| f.level == Level::Fail) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
     let parsed = email::from_document(&doc).ok();
     if json {
         outln!(
@@ -237,7 +243,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
                 "findings": findings,
             }))?
         );
-        return Ok(EXIT_OK);
+        return Ok(code);
     }
     outln!(
         "{URL_KEY} = {}",
@@ -283,7 +289,7 @@ fn show(ctx: &Context, json: bool) -> Result<u8> {
         outln!();
         print_findings(&findings);
     }
-    Ok(EXIT_OK)
+    Ok(code)
 }
 
 fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8> {

@@ -436,7 +436,7 @@ async fn converse(
                 run.log(format!("C: AUTH {mech} (credentials removed)"));
                 let creds = Credentials::new(s.username.clone(), s.password.expose().to_string());
                 let user = s.username.clone();
-                exchange(run, Stage::Auth, "the login", conn.auth(&mechanisms, &creds), |detail| {
+                exchange(run, Stage::Auth, "the login", conn.auth(&mechanisms, &creds), |detail, _code| {
                     fail(Stage::Auth, format!("login as {user:?} was refused: {detail}"),
                         "The user name or password is wrong for this server.",
                         "Many providers need an app password or an API key rather than your login password (see the preset's note). A user name that is an address must be written with %40 in the URL; the Email step does that for you.")
@@ -449,10 +449,21 @@ async fn converse(
     // The envelope and the message, one command at a time.
     let from_addr = from.email.clone();
     run.log(format!("C: MAIL FROM:<{from_addr}>"));
-    exchange(run, Stage::Sender, "MAIL FROM", conn.command(Mail::new(Some(from_addr.clone()), vec![])), |detail| {
-        fail(Stage::Sender, format!("the server refused the sender {from_addr}: {detail}"),
-            "Providers only send for addresses and domains you have verified with them (or the account's own address).",
-            format!("Verify {} with the provider (SPF/DKIM records), or use the account's own address as PDS_EMAIL_FROM_ADDRESS.", from_addr.domain()))
+    let logged_in = !s.username.is_empty();
+    exchange(run, Stage::Sender, "MAIL FROM", conn.command(Mail::new(Some(from_addr.clone()), vec![])), |detail, code| {
+        match code {
+            // 530: authentication required. Without a login in the URL nodemailer never
+            // logs in, so this is the missing login, not the sender.
+            Some(530) if !logged_in => fail(Stage::Sender, format!("the server wants a login before it takes mail: {detail}"),
+                "PDS_EMAIL_SMTP_URL has no user and password, so the PDS (nodemailer) never logs in.",
+                "Add your login to the URL: smtps://USER:PASSWORD@host:465 (an @ in the user name written %40); the Email step writes it for you."),
+            Some(530) => fail(Stage::Sender, format!("the server wants a login before it takes mail: {detail}"),
+                "The URL has a login, but the server did not offer AUTH on this connection, so none happened.",
+                "Use the provider's submission port with TLS (465, or 587 with STARTTLS): most offer AUTH only there."),
+            _ => fail(Stage::Sender, format!("the server refused the sender {from_addr}: {detail}"),
+                "Providers only send for addresses and domains you have verified with them (or the account's own address).",
+                format!("Verify {} with the provider (SPF/DKIM records), or use the account's own address as PDS_EMAIL_FROM_ADDRESS.", from_addr.domain())),
+        }
     })
     .await?;
     let Some(rcpt) = rcpt else {
@@ -477,7 +488,7 @@ async fn converse(
         Stage::Recipient,
         "RCPT TO",
         conn.command(Rcpt::new(to_addr.clone(), vec![])),
-        |detail| {
+        |detail, _code| {
             fail(
                 Stage::Recipient,
                 format!("the server refused the recipient {to_addr}: {detail}"),
@@ -506,14 +517,20 @@ async fn converse(
             )
         })?;
     run.log("C: DATA");
-    exchange(run, Stage::Data, "DATA", conn.command(Data), |detail| {
-        fail(
-            Stage::Data,
-            format!("the server refused DATA: {detail}"),
-            "",
-            "See the transcript.",
-        )
-    })
+    exchange(
+        run,
+        Stage::Data,
+        "DATA",
+        conn.command(Data),
+        |detail, _code| {
+            fail(
+                Stage::Data,
+                format!("the server refused DATA: {detail}"),
+                "",
+                "See the transcript.",
+            )
+        },
+    )
     .await?;
     run.log("C: (message, headers and body)");
     let accepted = exchange(
@@ -521,7 +538,7 @@ async fn converse(
         Stage::Data,
         "the message",
         conn.message(&message.formatted()),
-        |detail| {
+        |detail, _code| {
             fail(
                 Stage::Data,
                 format!("the server refused the message: {detail}"),
@@ -545,7 +562,7 @@ async fn exchange(
     stage: Stage,
     what: &str,
     reply: impl Future<Output = Result<Response, lettre::transport::smtp::Error>>,
-    refused: impl FnOnce(String) -> Fail,
+    refused: impl FnOnce(String, Option<u16>) -> Fail,
 ) -> Result<Response, Fail> {
     match run.stage(reply).await {
         Err(limit) => Err(fail(
@@ -557,7 +574,8 @@ async fn exchange(
         Ok(Err(e)) => {
             let detail = chain(&e);
             run.log(format!("S: {detail}"));
-            Err(refused(detail))
+            // The reply code decides the diagnosis; the text is only shown.
+            Err(refused(detail, e.status().map(u16::from)))
         }
         Ok(Ok(r)) => {
             run.log_response(&r);
