@@ -85,6 +85,24 @@ fn set_show_and_test_against_a_real_server() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {}", out(&o));
         assert!(!out(&o).contains("pa/ss"), "{}", out(&o));
     }
+    // email test judges the URL first, as the doctor does: no connection to the misread
+    // host, no "check the spelling of the host", the encoding named.
+    let o = run(&broken, &["email", "test", "--to", "bob@example.test"], "");
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("Write '/' as %2F")
+            && t.contains("no test mail sent")
+            && !t.contains("spelling"),
+        "{t}"
+    );
+    let o = run(
+        &broken,
+        &["email", "test", "--to", "bob@example.test", "--json"],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["stage"], "prepare", "{v:#}");
 
     let ca = srv.ca.to_str().unwrap();
     let o = run(

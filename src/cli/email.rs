@@ -346,6 +346,27 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
 
 fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
     let doc = load(ctx)?;
+    // The URL is judged first, with the findings env check and the doctor give: a test
+    // through a URL the PDS misreads would only test the misreading (and blame the host).
+    let problems: Vec<Finding> = email::check(&doc)
+        .into_iter()
+        .filter(|f| f.level >= Level::Warn)
+        .collect();
+    if problems.iter().any(|f| f.level == Level::Fail) {
+        let f = Finding::fail("no test mail sent: the PDS cannot send with the settings as written")
+            .why("What is listed changes what the PDS does; env check and the doctor say the same.")
+            .fix("Fix it (pds-wizard email set writes the URL encoded, or the Email step), then test again.");
+        if json {
+            outln!(
+                "{}",
+                json!({"finding": f, "stage": "prepare", "transcript": [], "notes": problems})
+            );
+        } else {
+            print_findings(&problems);
+            outln!("{f}");
+        }
+        return Ok(EXIT_FINDINGS);
+    }
     let settings = match email::from_document(&doc) {
         Ok(s) => s,
         Err(e) => {
