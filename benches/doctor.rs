@@ -158,6 +158,7 @@ fn main() {
         plc_url: None,
         timeout: Duration::from_secs(5),
         connect_to: Some(https_slow),
+        ..Context::default()
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -23,6 +23,11 @@ pub struct Context {
     pub timeout: Duration,
     /// Send HTTPS checks to this address whatever DNS says (curl's --connect-to).
     pub connect_to: Option<SocketAddr>,
+    /// How to restart the PDS here, when it is not the official install's (a shell command).
+    pub restart_command: Option<String>,
+    /// Where the PDS writes its log, when it is not journald's `pds` unit or the `pds`
+    /// container: a file whose last lines say why it failed.
+    pub pds_log: Option<PathBuf>,
 }
 
 impl Default for Context {
@@ -35,6 +40,8 @@ impl Default for Context {
             plc_url: None,
             timeout: DEFAULT_TIMEOUT,
             connect_to: None,
+            restart_command: None,
+            pds_log: None,
         }
     }
 }

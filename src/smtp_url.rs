@@ -378,6 +378,16 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), UrlError> {
             None => (hostport, None),
         }
     };
+    // The legacy parser keeps a host name only up to its first character outside
+    // [A-Za-z0-9.+_-] and moves the rest into the path: `pds%40example.com` is host `pds`.
+    let host = if hostport.starts_with('[') {
+        host
+    } else {
+        let cut = host
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '_' | '-')))
+            .unwrap_or(host.len());
+        &host[..cut]
+    };
     if host.is_empty() {
         return Err(UrlError::NoHost);
     }
@@ -664,6 +674,16 @@ mod tests {
 
     #[test]
     fn legacy_parser_quirks() {
+        // Node cuts the host name at its first character outside [A-Za-z0-9.+_-] (checked
+        // against nodemailer on Node 20 and 22).
+        let s = parse("smtps://pds%40example.com:S3cr/tP@ss@smtp.example.com:465").unwrap();
+        assert_eq!((s.host.as_str(), s.port), ("pds", 465));
+        assert_eq!(
+            parse("smtps://a_b:S3cr/x@smtp.example.com:465")
+                .unwrap()
+                .host,
+            "a_b"
+        );
         // Unencoded # in the password: the host becomes the user name.
         let s = parse("smtps://user:pa#ss@smtp.example.com").unwrap();
         assert_eq!(s.host, "user");

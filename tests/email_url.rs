@@ -185,6 +185,10 @@ fn hand_written_urls_are_misread_the_same_way() {
         "smtps://:only-pass@smtp.example.com",
         "smtps://u:a:b:c@smtp.example.com",
         "smtp://u:p@[::1]:2525",
+        // The host name ends at its first character outside [A-Za-z0-9.+_-].
+        "smtps://pds%40example.com:S3cr/tP@ss@smtp.example.com:465",
+        "smtps://a_b+c:S3cr/x@smtp.example.com:465",
+        "smtps://pds@example.com:S3cr#x@smtp.example.com:465",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -199,6 +203,35 @@ fn hand_written_urls_are_misread_the_same_way() {
         "{t:?}"
     );
     assert!(parse("smtps://u:100%@h").is_err());
+}
+
+/// Every broken form the repair knows: what it writes back, nodemailer reads as the repair
+/// says it meant (the login whole, the host after the last `@`, the scheme for the port).
+#[test]
+fn repaired_urls_are_read_by_nodemailer_as_meant() {
+    let broken = [
+        "smtps://pds%40example.com:S3cr/tP@ss@smtp.example.com:465",
+        "smtps://pds%40example.com:S3cr#tP@ss@smtp.example.com:465",
+        "smtps://pds%40example.com:S3cr?tP@ss@smtp.example.com:465",
+        "smtps://pds@example.com:pw@smtp.example.com:465",
+        "smtps://u:100%sure@smtp.example.com",
+        "smtp://pds%40example.com:pw@smtp.example.com:465",
+        "smtps://u:pw@smtp.example.com:587",
+        "smtp://me/x:a#b%c@[::1]:2525",
+    ];
+    let repairs: Vec<_> = broken
+        .iter()
+        .map(|u| {
+            pds_wizard::email::repair::repair(u, "a@b.example")
+                .unwrap_or_else(|| panic!("no repair for {u}"))
+        })
+        .collect();
+    let urls: Vec<String> = repairs.iter().map(|r| r.url()).collect();
+    let theirs = nodemailer_parse(&urls);
+    for ((url, r), t) in urls.iter().zip(&repairs).zip(&theirs) {
+        assert!(t.get("error").is_none(), "nodemailer threw on {url}: {t}");
+        agree(url, &r.settings, t);
+    }
 }
 
 #[test]

@@ -3,7 +3,10 @@
 // environment (the admin password comes that way, never on the command line);
 // PDS_LAB_ACCOUNTS (JSON list of handles) are created once it runs. Prints
 // {"pds": PORT, "plc": PORT, "accounts": {HANDLE: DID}} once both answer, then runs until
-// stdin closes. usage: node pds_lab.js DATA_DIR
+// stdin closes. With PDS_LAB_ENV_FILE, that pds.env is read at each start as the PDS's own
+// install reads it, and SIGHUP restarts the PDS (same port, same data) the way
+// `systemctl restart pds` does: a file the PDS refuses leaves it down until the next
+// SIGHUP. usage: node pds_lab.js DATA_DIR
 const events = require('node:events');
 const net = require('node:net');
 const { PDS, envToCfg, envToSecrets, readEnv } = require('@atproto/pds');
@@ -29,6 +32,45 @@ function freePort() {
   });
 }
 
+// pds.env as the official install hands it to the PDS (docker compose's env_file): KEY=VALUE
+// lines, a pair of quotes around a value removed. The lab keeps its own ports and data.
+function readEnvFile(path) {
+  const out = {};
+  const own = ['PDS_PORT', 'PDS_DATA_DIRECTORY', 'PDS_BLOBSTORE_DISK_LOCATION', 'PDS_DID_PLC_URL'];
+  for (const line of require('node:fs').readFileSync(path, 'utf8').split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m || own.includes(m[1])) continue;
+    let v = m[2];
+    if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) v = v.slice(1, -1);
+    out[m[1]] = v;
+  }
+  return out;
+}
+
+async function startPds(base, pdsPort) {
+  for (const k of Object.keys(process.env)) if (!(k in base)) delete process.env[k];
+  Object.assign(process.env, base);
+  if (process.env.PDS_LAB_ENV_FILE) Object.assign(process.env, readEnvFile(process.env.PDS_LAB_ENV_FILE));
+  const env = readEnv();
+  const pds = await PDS.create(envToCfg(env), envToSecrets(env));
+  // The route the official installer adds for Caddy's on-demand TLS: yes for the PDS's own
+  // name and for handles it hosts, no for anything else.
+  pds.app.get('/tls-check', async (req, res) => {
+    const domain = req.query.domain;
+    if (typeof domain !== 'string' || !domain) return res.status(400).json({ error: 'InvalidRequest' });
+    if (domain === pds.ctx.cfg.service.hostname) return res.json({ success: true });
+    const hosted = pds.ctx.cfg.identity.serviceHandleDomains.some((d) => domain.endsWith(d));
+    if (!hosted) return res.status(400).json({ error: 'InvalidRequest' });
+    const account = await pds.ctx.accountManager.getAccount(domain);
+    if (!account) return res.status(404).json({ error: 'NotFound' });
+    return res.json({ success: true });
+  });
+  await pds.ctx.sequencer.start();
+  pds.server = pds.app.listen(pdsPort, '127.0.0.1');
+  await events.once(pds.server, 'listening');
+  return pds;
+}
+
 (async () => {
   const plcPort = await freePort();
   const pdsPort = await freePort();
@@ -52,23 +94,28 @@ function freePort() {
     LOG_ENABLED: 'false',
     ...(packageVersion() ? { PDS_VERSION: packageVersion() } : {}),
   }, JSON.parse(process.env.PDS_LAB_ENV || '{}'));
-  const env = readEnv();
-  const pds = await PDS.create(envToCfg(env), envToSecrets(env));
-  // The route the official installer adds for Caddy's on-demand TLS: yes for the PDS's own
-  // name and for handles it hosts, no for anything else.
-  pds.app.get('/tls-check', async (req, res) => {
-    const domain = req.query.domain;
-    if (typeof domain !== 'string' || !domain) return res.status(400).json({ error: 'InvalidRequest' });
-    if (domain === pds.ctx.cfg.service.hostname) return res.json({ success: true });
-    const hosted = pds.ctx.cfg.identity.serviceHandleDomains.some((d) => domain.endsWith(d));
-    if (!hosted) return res.status(400).json({ error: 'InvalidRequest' });
-    const account = await pds.ctx.accountManager.getAccount(domain);
-    if (!account) return res.status(404).json({ error: 'NotFound' });
-    return res.json({ success: true });
+  const base = { ...process.env };
+  let pds = await startPds(base, pdsPort);
+  // One restart at a time, in order.
+  let restarts = Promise.resolve();
+  process.on('SIGHUP', () => {
+    restarts = restarts.then(async () => {
+      if (pds) {
+        pds.server.closeAllConnections();
+        await new Promise((r) => pds.server.close(r));
+        await pds.destroy().catch((e) => console.error('destroy:', e));
+        pds = null;
+      }
+      try {
+        pds = await startPds(base, pdsPort);
+        console.error('pds_lab: restarted');
+      } catch (e) {
+        console.error('pds_lab: the PDS did not start:', e && e.message);
+      }
+    });
   });
-  await pds.ctx.sequencer.start();
-  pds.server = pds.app.listen(pdsPort, '127.0.0.1');
-  await events.once(pds.server, 'listening');
+  const accounts = {};
+  const admin = 'Basic ' + Buffer.from('admin:' + process.env.PDS_ADMIN_PASSWORD).toString('base64');
   const accounts = {};
   const admin = 'Basic ' + Buffer.from('admin:' + process.env.PDS_ADMIN_PASSWORD).toString('base64');
   for (const handle of JSON.parse(process.env.PDS_LAB_ACCOUNTS || '[]')) {

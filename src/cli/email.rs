@@ -56,14 +56,39 @@ pub enum EmailCmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Send a test mail the way the PDS will; exit 1 with the diagnosis when it fails
+    /// Send a test mail the way the PDS will; exit 1 with the diagnosis when it fails.
+    /// With --via-pds, have the running PDS itself mail an account instead (a
+    /// password-reset code: the proof that the PDS, not only this machine, can send)
+    #[command(
+        after_help = "Examples:\n  pds-wizard email test --to you@example.com\n  pds-wizard email test --via-pds alice.example.com"
+    )]
     Test {
         /// Recipient of the test mail
-        #[arg(long)]
-        to: String,
+        #[arg(long, required_unless_present = "via_pds", conflicts_with = "via_pds")]
+        to: Option<String>,
+        /// Have the running PDS mail this account (handle, DID or email) a password-reset
+        /// code through its own settings; on failure, show its log's mail errors
+        #[arg(long, value_name = "ACCOUNT")]
+        via_pds: Option<String>,
         /// Print the SMTP conversation (password removed)
         #[arg(long)]
         transcript: bool,
+    },
+    /// Write a misread PDS_EMAIL_SMTP_URL as it was meant: the login up to the last @
+    /// percent-encoded, the scheme matched to the port, the From address when the login is
+    /// one. Shows the change first; writes it with --yes (or after a y on a terminal). Exit
+    /// 0 when nothing needs repair or it was written, 1 when a repair is shown but not written,
+    /// 2 when the meaning cannot be recovered.
+    #[command(
+        after_help = "Examples:\n  pds-wizard email repair\n  pds-wizard email repair --yes\n  pds-wizard email repair --from noreply@example.com --yes"
+    )]
+    Repair {
+        /// Write the repair without asking
+        #[arg(long)]
+        yes: bool,
+        /// The From address, when pds.env has none and the login is not an address
+        #[arg(long, value_name = "ADDRESS")]
+        from: Option<String>,
     },
     /// List the provider presets
     Presets,
@@ -140,7 +165,16 @@ pub fn run(ctx: &Context, cmd: &EmailCmd, json: bool) -> Result<u8> {
             s.password = read_password(*password_stdin, !s.username.is_empty())?;
             set(ctx, &s, *dry_run, json)
         }
-        EmailCmd::Test { to, transcript } => test(ctx, to, *transcript, json),
+        EmailCmd::Test {
+            to,
+            via_pds,
+            transcript,
+        } => match (to, via_pds) {
+            (_, Some(who)) => test_via_pds(ctx, who, json),
+            (Some(to), None) => test(ctx, to, *transcript, json),
+            (None, None) => bail!("give --to ADDRESS or --via-pds ACCOUNT"),
+        },
+        EmailCmd::Repair { yes, from } => repair(ctx, *yes, from.as_deref(), json),
         EmailCmd::Codes {
             account,
             data_dir,
@@ -336,12 +370,168 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
             report.unwrap_or_default().describe(&ctx.env_file)
         );
         outln!("Check it with: pds-wizard email test --to you@example.com");
-        outln!(
-            "Then restart the PDS: {}",
-            crate::pds::restart_hint(&ctx.env_file)
-        );
+        outln!("Then restart the PDS: {}", crate::pds::restart_hint(ctx));
     }
     Ok(EXIT_OK)
+}
+
+fn repair(ctx: &Context, yes: bool, from: Option<&str>, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let url = doc.get(URL_KEY).unwrap_or_default();
+    let problems: Vec<Finding> = email::check(&doc)
+        .into_iter()
+        .filter(|f| f.level >= Level::Warn)
+        .collect();
+    let from_now = doc.get(FROM_KEY).unwrap_or_default();
+    let found = email::repair::repair(&url, from.unwrap_or(&from_now));
+    let Some(mut r) = found else {
+        let fails = problems.iter().any(|f| f.level == Level::Fail);
+        if json {
+            outln!(
+                "{}",
+                json!({"repair": null, "recoverable": !fails, "findings": problems})
+            );
+        } else if fails {
+            print_findings(&problems);
+            outln!("The meaning of this URL cannot be recovered: set it from its parts with `pds-wizard email set`.");
+        } else {
+            outln!("Nothing to repair: the PDS reads {URL_KEY} as written.");
+        }
+        return Ok(if fails { EXIT_ERROR } else { EXIT_OK });
+    };
+    // Ask for what cannot be known, on a terminal; else it must be given.
+    if !r.is_certain() && !json && !yes && std::io::stdin().is_terminal() {
+        errln!("{FROM_KEY} is not set and the login is not an address.");
+        err!("From address (e.g. noreply@your-domain): ");
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let given = line.trim();
+        if !given.is_empty() {
+            r = email::repair::repair(&url, given).unwrap_or(r);
+        }
+    }
+    let new_url = r.url();
+    let mut next = doc.clone();
+    next.set(URL_KEY, &new_url)?;
+    next.set(FROM_KEY, &r.settings.from_address)?;
+    let diff = changed_lines(&doc.render(), &next.render());
+    let certain = r.is_certain();
+    if !json {
+        show_repair(&doc, &problems, &r, &diff);
+    }
+    let interactive = !json && !yes && std::io::stdin().is_terminal();
+    let write = certain
+        && (yes
+            || (interactive && {
+                err!("Write it? [y/N] ");
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                matches!(line.trim(), "y" | "Y" | "yes")
+            }));
+    let report = if write {
+        // Under the file's lock, and only onto the content shown.
+        let mut edit = load_with(ctx, Document::load_for_edit)?;
+        if edit.render() != doc.render() {
+            bail!("pds.env changed while this ran; run `pds-wizard email repair` again");
+        }
+        edit.set(URL_KEY, &new_url)?;
+        edit.set(FROM_KEY, &r.settings.from_address)?;
+        Some(edit.save()?)
+    } else {
+        None
+    };
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "repair": {
+                    "url": mask_url(&new_url),
+                    "meant": r.describe(),
+                    "changes": r.changes,
+                    "unsure": r.unsure,
+                    "notes": r.notes(),
+                },
+                "findings": problems,
+                "written": report.is_some(),
+                "backup": report.as_ref().and_then(|x| x.backup.clone()),
+                "diff": diff,
+            }))?
+        );
+    } else {
+        match &report {
+            Some(rep) => {
+                outln!("Saved {}.", rep.describe(&ctx.env_file));
+                outln!("Check it with: pds-wizard email test --to you@example.com");
+                outln!(
+                    "Then restart the PDS: {}",
+                    crate::pds::restart_hint(ctx)
+                );
+            }
+            None if !certain => outln!(
+                "Not written: give the From address with --from ADDRESS (the PDS will not start without one)."
+            ),
+            None if interactive => outln!("Nothing written."),
+            None => outln!("Not written: run again with --yes to write it."),
+        }
+    }
+    Ok(if report.is_some() {
+        EXIT_OK
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+fn show_repair(doc: &Document, problems: &[Finding], r: &email::repair::Repair, diff: &[String]) {
+    outln!(
+        "{URL_KEY}={}",
+        shown_value(doc, URL_KEY).unwrap_or_default()
+    );
+    print_findings(problems);
+    outln!("\nYou probably meant: {}", r.describe());
+    for n in r.notes() {
+        outln!("  - {n}");
+    }
+    outln!("\nThe change:");
+    for l in diff {
+        outln!("{l}");
+    }
+}
+
+fn test_via_pds(ctx: &Context, who: &str, json: bool) -> Result<u8> {
+    let doc = load(ctx)?;
+    let settings = Resolved::new(ctx, Some(&doc));
+    let log = crate::pds::LogSource::find(ctx);
+    if !json {
+        errln!(
+            "Asking the PDS at {} to mail {who} a password-reset code…",
+            settings.local_url
+        );
+    }
+    let r = super::runtime()?.block_on(email::via_pds::send_via_pds(
+        &settings.local_url,
+        &settings.admin_password,
+        who,
+        "",
+        &settings.http,
+        log.as_ref(),
+    ));
+    let code = if r.finding.level == Level::Fail {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    };
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(code);
+    }
+    outln!("{}", r.finding);
+    if !r.log.is_empty() {
+        outln!("\nThe PDS's log about mail (newest last):");
+        for l in &r.log {
+            outln!("  {l}");
+        }
+    }
+    Ok(code)
 }
 
 fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {

@@ -10,6 +10,9 @@ macro_rules! outln {
 macro_rules! out {
     ($($t:tt)*) => { print!("{}", $crate::secret::scrub(&format!($($t)*))) };
 }
+macro_rules! err {
+    ($($t:tt)*) => { eprint!("{}", $crate::secret::scrub(&format!($($t)*))) };
+}
 macro_rules! errln {
     ($($t:tt)*) => { eprintln!("{}", $crate::secret::scrub(&format!($($t)*))) };
 }
@@ -83,6 +86,20 @@ pub struct Cli {
     /// before DNS points at it)
     #[arg(long, global = true, value_name = "IP:PORT")]
     pub connect_to: Option<SocketAddr>,
+
+    /// How to restart the PDS on this machine, when it is not the official install's
+    /// systemd unit or compose file (run with sh -c, only after asking)
+    #[arg(
+        long,
+        global = true,
+        env = "PDS_WIZARD_RESTART_COMMAND",
+        value_name = "COMMAND"
+    )]
+    pub restart_command: Option<String>,
+
+    /// The PDS's log file, when it is not in journald (unit pds) or docker (container pds)
+    #[arg(long, global = true, env = "PDS_WIZARD_PDS_LOG", value_name = "PATH")]
+    pub pds_log: Option<PathBuf>,
 
     /// Print data as JSON (for subcommands whose output is data)
     #[arg(long, global = true)]
@@ -179,6 +196,8 @@ impl Cli {
             plc_url: self.plc_url.clone(),
             timeout: self.timeout,
             connect_to: self.connect_to,
+            restart_command: self.restart_command.clone(),
+            pds_log: self.pds_log.clone(),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! of email keys in pds.env, provider presets, and a test send.
 
 pub mod presets;
+pub mod repair;
 pub mod send;
 pub mod sendmail;
+pub mod via_pds;
 
 pub use crate::smtp_url::*;
 

@@ -14,6 +14,12 @@ pub struct Preset {
     pub note: String,
     #[serde(default)]
     pub options: Vec<(String, String)>,
+    /// `username` is the name to type as it is (`apikey`), not a description of it.
+    #[serde(default)]
+    pub literal_username: bool,
+    /// The server takes mail without a login (a local relay, sendmail).
+    #[serde(default)]
+    pub no_login: bool,
 }
 
 impl Preset {
@@ -24,9 +30,14 @@ impl Preset {
         s.port = self.port;
         s.security = self.security;
         s.options = self.options.clone();
-        if !self.username.contains(' ') {
-            s.username = self.username.clone();
+        if let Some(u) = self.filled_username() {
+            s.username = u.to_string();
         }
+    }
+
+    /// The user name this preset fills in, if it fills one.
+    pub fn filled_username(&self) -> Option<&str> {
+        self.literal_username.then_some(self.username.as_str())
     }
 }
 

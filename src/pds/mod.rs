@@ -6,25 +6,27 @@ pub mod data;
 // The version a PDS reports is a leaf (the env catalogue compares keys against it).
 pub use crate::version;
 
-use std::path::Path;
+use crate::context::Context;
 use std::process::Command;
 
-/// The command that restarts the PDS on this machine, if one can be found: the official
-/// install's systemd unit `pds`, else `docker compose` with the compose.yaml beside pds.env.
-pub fn restart_command(env_file: &Path) -> Option<Vec<String>> {
-    let has_unit = Command::new("systemctl")
-        .args(["cat", "pds.service"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+/// The command that restarts the PDS on this machine, if one can be found: the one given
+/// with --restart-command, else the official install's systemd unit `pds`, else `docker
+/// compose` with the compose.yaml beside pds.env.
+pub fn restart_command(ctx: &Context) -> Option<Vec<String>> {
+    if let Some(cmd) = ctx
+        .restart_command
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+    {
+        return Some(vec!["sh".into(), "-c".into(), cmd.to_string()]);
+    }
+    let env_file = ctx.env_file.as_path();
+    let has_unit = has_unit();
     if has_unit {
         return Some(vec!["systemctl".into(), "restart".into(), "pds".into()]);
     }
     let compose = env_file.parent()?.join("compose.yaml");
-    let has_docker = Command::new("docker")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    (compose.exists() && has_docker).then(|| {
+    (compose.exists() && has_docker()).then(|| {
         vec![
             "docker".into(),
             "compose".into(),
@@ -36,10 +38,143 @@ pub fn restart_command(env_file: &Path) -> Option<Vec<String>> {
     })
 }
 
+fn has_unit() -> bool {
+    Command::new("systemctl")
+        .args(["cat", "pds.service"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn has_docker() -> bool {
+    Command::new("docker")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A command as a person would type it (`sh -c X` is shown as X).
+pub fn shown(cmd: &[String]) -> String {
+    match cmd {
+        [sh, c, inner] if sh == "sh" && c == "-c" => inner.clone(),
+        _ => cmd.join(" "),
+    }
+}
+
+/// Where the PDS's log is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogSource {
+    File(std::path::PathBuf),
+    Journal,
+    Docker,
+}
+
+impl LogSource {
+    /// --pds-log, else journald for the `pds` unit, else the `pds` container.
+    pub fn find(ctx: &Context) -> Option<LogSource> {
+        if let Some(p) = &ctx.pds_log {
+            return Some(LogSource::File(p.clone()));
+        }
+        if has_unit() {
+            return Some(LogSource::Journal);
+        }
+        has_docker().then_some(LogSource::Docker)
+    }
+
+    /// How to read it by hand.
+    pub fn hint(&self) -> String {
+        match self {
+            LogSource::File(p) => format!("tail -n 50 {}", p.display()),
+            LogSource::Journal => "sudo journalctl -u pds -n 50".into(),
+            LogSource::Docker => "sudo docker logs --tail 50 pds".into(),
+        }
+    }
+
+    /// The last lines that tell what went wrong with mail: errors and anything about mail or
+    /// SMTP, each shortened to its message (the PDS logs JSON lines).
+    pub fn mail_errors(&self, max: usize) -> Result<Vec<String>, String> {
+        let text = match self {
+            LogSource::File(p) => {
+                let all =
+                    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                // Only the end matters, and a log can be large.
+                let start = all.len().saturating_sub(256 * 1024);
+                String::from_utf8_lossy(&all[start..]).into_owned()
+            }
+            LogSource::Journal => run_for_text(&[
+                "journalctl",
+                "-u",
+                "pds",
+                "-n",
+                "300",
+                "--no-pager",
+                "-o",
+                "cat",
+            ])?,
+            LogSource::Docker => run_for_text(&["docker", "logs", "--tail", "300", "pds"])?,
+        };
+        Ok(mail_lines(&text, max))
+    }
+}
+
+fn run_for_text(argv: &[&str]) -> Result<String, String> {
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    // docker logs writes the container's stderr to its own stderr.
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(text)
+}
+
+/// Log lines about mail, newest last: a pino JSON line is shown as its message and its
+/// error's message; other lines as they are.
+pub fn mail_lines(text: &str, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let lower = line.to_ascii_lowercase();
+        let json: Option<serde_json::Value> = serde_json::from_str(line).ok();
+        let is_error = json
+            .as_ref()
+            .and_then(|j| j["level"].as_u64())
+            .is_some_and(|l| l >= 50);
+        let about_mail = [
+            "mail",
+            "smtp",
+            "nodemailer",
+            "eauth",
+            "econnrefused",
+            "etimedout",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        if !(is_error || about_mail) {
+            continue;
+        }
+        let shown = match &json {
+            Some(j) => {
+                let msg = j["msg"].as_str().unwrap_or("");
+                let err = j["err"]["message"].as_str().unwrap_or("");
+                match (msg.is_empty(), err.is_empty()) {
+                    (false, false) => format!("{msg}: {err}"),
+                    (false, true) => msg.to_string(),
+                    (true, false) => err.to_string(),
+                    (true, true) => line.to_string(),
+                }
+            }
+            None => line.trim().to_string(),
+        };
+        out.push(crate::secret::scrub(&shown));
+    }
+    let skip = out.len().saturating_sub(max);
+    out.split_off(skip)
+}
+
 /// How to show a restart command to a person.
-pub fn restart_hint(env_file: &Path) -> String {
-    match restart_command(env_file) {
-        Some(cmd) => format!("sudo {}", cmd.join(" ")),
+pub fn restart_hint(ctx: &Context) -> String {
+    match restart_command(ctx) {
+        Some(cmd) => format!("sudo {}", shown(&cmd)),
         None => "sudo systemctl restart pds (or restart the PDS container)".into(),
     }
 }
@@ -69,7 +204,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let env = d.path().join("pds.env");
         std::fs::write(d.path().join("compose.yaml"), "services: {}\n").unwrap();
-        let cmd = super::restart_command(&env);
+        let ctx = crate::context::Context {
+            env_file: env,
+            ..Default::default()
+        };
+        let cmd = super::restart_command(&ctx);
         let has_unit = std::process::Command::new("systemctl")
             .args(["cat", "pds.service"])
             .output()
@@ -85,5 +224,34 @@ mod tests {
                 .contains(&d.path().join("compose.yaml").display().to_string())),
             (false, false) => assert!(cmd.is_none()),
         }
+        // A command given with --restart-command comes first, and is shown as given.
+        let ctx = crate::context::Context {
+            restart_command: Some("kill -HUP 123".into()),
+            ..ctx
+        };
+        let cmd = super::restart_command(&ctx).unwrap();
+        assert_eq!(super::shown(&cmd), "kill -HUP 123");
+        assert_eq!(super::restart_hint(&ctx), "sudo kill -HUP 123");
+    }
+
+    #[test]
+    fn mail_errors_are_read_from_the_pds_log() {
+        let log = concat!(
+            r#"{"level":30,"msg":"request completed","req":{"url":"/xrpc/_health"}}"#,
+            "\n",
+            r#"{"level":50,"name":"mailer","msg":"mail failed","err":{"message":"Invalid login: 535 5.7.8 Authentication failed"}}"#,
+            "\n",
+            "plain text: connect ECONNREFUSED 127.0.0.1:465\n",
+            r#"{"level":30,"msg":"account created"}"#,
+            "\n",
+        );
+        assert_eq!(
+            super::mail_lines(log, 5),
+            vec![
+                "mail failed: Invalid login: 535 5.7.8 Authentication failed".to_string(),
+                "plain text: connect ECONNREFUSED 127.0.0.1:465".to_string()
+            ]
+        );
+        assert_eq!(super::mail_lines(log, 1).len(), 1);
     }
 }

@@ -10,7 +10,7 @@ use super::outcome::{Ctx, Outcome};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::doctor::DoctorScreen;
-use super::screens::email::{EmailScreen, TestState};
+use super::screens::email::{EmailScreen, PdsTest, TestState};
 use super::screens::handle::{Accounts, HandleScreen};
 use super::screens::proxy::ProxyScreen;
 use super::screens::settings::Settings as MoreSettings;
@@ -146,6 +146,10 @@ pub enum Action {
     RestartCommand(Option<Vec<String>>),
     Restarted(Result<(), String>),
     AccountsLoaded(Ticket, Result<Vec<Account>, crate::finding::Finding>),
+    /// The PDS answers (after a restart): its accounts, to pick one for it to mail.
+    PdsReady(Ticket, Result<Vec<Account>, crate::finding::Finding>),
+    /// The PDS's own send.
+    PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
     HandleVerified(Ticket, Box<HandleReport>),
     /// The auto re-check timer fired.
     AutoRecheck,
@@ -375,6 +379,10 @@ impl App {
             answers_due: false,
         };
         app.recompute();
+        // The problem is the first thing seen: a misread email setting selects its step.
+        if app.email.misread.as_ref().is_some_and(|m| m.fails()) {
+            app.step = Step::Email;
+        }
         app
     }
 
@@ -386,6 +394,7 @@ impl App {
     /// pds.env as it now is on disk (saved or reloaded): the settings follow it.
     fn set_base(&mut self, doc: Document) {
         self.settings = Resolved::new(&self.settings.flags, Some(&doc));
+        self.email.note_base(&doc);
         self.base = doc;
         self.recompute();
     }
@@ -503,6 +512,10 @@ impl App {
             || self.proxy.pending.is_some()
             || self.doctor.running()
             || self.email.codes.is_some()
+            || matches!(
+                self.email.pds_test,
+                PdsTest::Waiting(_) | PdsTest::Sending(..)
+            )
     }
 
     pub fn mark(&self, step: Step) -> Mark {
@@ -524,7 +537,10 @@ impl App {
         match step {
             Step::Basics => form_mark(&self.basics.form, Mark::Done),
             Step::Email => {
-                if self.email.worst() == Level::Fail {
+                // pds.env as it stands makes the PDS fail, and nothing on screen replaces it.
+                let misread = self.email.misread.as_ref().is_some_and(|m| m.fails())
+                    && !edited(&[URL_KEY, FROM_KEY]);
+                if self.email.worst() == Level::Fail || misread {
                     Mark::Attention
                 } else if edited(&[URL_KEY, FROM_KEY]) {
                     Mark::Edited
@@ -610,6 +626,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let mut effects = vec![app.draft_effect()];
             if email_changed {
                 // The PDS reads email settings only at start: offer (never force) a restart.
+                app.email.verify_after_restart = true;
                 effects.push(Effect::FindRestart);
             }
             effects
@@ -771,7 +788,64 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::TestMailDone(_, report) => {
             app.status = Some((report.finding.level, report.finding.what.clone()));
+            let passed = report.finding.level == Level::Pass;
             app.email.test = TestState::Done(report);
+            // Settings that work are worth keeping: offer to save them at once.
+            if passed
+                && [URL_KEY, FROM_KEY]
+                    .iter()
+                    .any(|k| app.edits.contains_key(*k))
+            {
+                app.modal = Some(Modal::SaveEmail);
+            }
+            vec![]
+        }
+        Action::PdsReady(ticket, _) if !matches!(&app.email.pds_test, PdsTest::Waiting(job) if job.is_for(ticket)) =>
+        {
+            vec![]
+        }
+        Action::PdsReady(_, Ok(accounts)) => {
+            app.email.pds_test = PdsTest::Idle;
+            let prefer = app.email.recipient();
+            match crate::email::via_pds::pick(&accounts, "", &prefer) {
+                Some(a) => {
+                    let index = accounts.iter().position(|x| x.did == a.did).unwrap_or(0);
+                    app.modal = Some(Modal::PdsSend { accounts, index });
+                }
+                None => {
+                    app.email.pds_test = PdsTest::Done(Box::new(crate::email::via_pds::PdsSend {
+                        outcome: crate::email::via_pds::Outcome::NoAccount,
+                        finding: Finding::warn("no account on this PDS has an email address, so the PDS has no one to mail")
+                            .fix("Create the first account, then Ctrl-P here."),
+                        account: None,
+                        log: Vec::new(),
+                        elapsed_ms: 0,
+                    }));
+                }
+            }
+            vec![]
+        }
+        Action::PdsReady(_, Err(finding)) => {
+            app.status = Some((finding.level, finding.what.clone()));
+            app.email.pds_test = PdsTest::Done(Box::new(crate::email::via_pds::PdsSend {
+                outcome: crate::email::via_pds::Outcome::Unreachable,
+                finding,
+                account: None,
+                log: Vec::new(),
+                elapsed_ms: 0,
+            }));
+            vec![]
+        }
+        Action::PdsSent(ticket, _) if !matches!(&app.email.pds_test, PdsTest::Sending(job, _) if job.is_for(ticket)) =>
+        {
+            vec![]
+        }
+        Action::PdsSent(_, r) => {
+            app.status = Some((r.finding.level, r.finding.what.clone()));
+            if r.outcome == crate::email::via_pds::Outcome::Sent {
+                app.email.verify_after_restart = false;
+            }
+            app.email.pds_test = PdsTest::Done(r);
             vec![]
         }
         Action::RestartCommand(Some(cmd)) => {
@@ -787,6 +861,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Level::Pass,
                 "The PDS was restarted with the new settings.".into(),
             ));
+            if app.email.verify_after_restart {
+                // "Email works" means the PDS sent mail: once it answers again, offer that.
+                app.email.verify_after_restart = false;
+                let wait = app.settings.flags.timeout * 2;
+                let e = app.email.ask_pds(&mut app.jobs, &app.settings, wait);
+                app.status = Some((
+                    Level::Info,
+                    "The PDS was restarted; waiting for it to answer…".into(),
+                ));
+                return vec![e];
+            }
             vec![]
         }
         Action::Restarted(Err(e)) => {
@@ -911,7 +996,13 @@ fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
         }
         Outcome::GoTo(target) => go_to(app, target),
         Outcome::Edited => match screen {
-            Screen::Email => app.email_changed(),
+            Screen::Email => {
+                let effects = app.email_changed();
+                if let Some(note) = app.email.note.take() {
+                    app.status = Some(note);
+                }
+                effects
+            }
             Screen::Handle => {
                 // The atproto-did step follows the handle and DID chosen here.
                 if let Ok((h, d)) = app.handle.target() {
@@ -929,6 +1020,13 @@ fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
 fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     app.step = step;
     app.focus = Focus::Content;
+    if step == Step::Email
+        && app.email.misread.as_ref().is_some_and(|m| {
+            m.state == super::screens::email::MisreadState::Open && m.offer().is_some()
+        })
+    {
+        app.modal = Some(Modal::Repair);
+    }
     if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
         let all = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
         return vec![app.doctor.run(all, &mut app.jobs)];
@@ -1013,7 +1111,7 @@ fn request_quit(app: &mut App) -> Vec<Effect> {
     }
 }
 
-fn save(app: &mut App) -> Vec<Effect> {
+pub(crate) fn save(app: &mut App) -> Vec<Effect> {
     if !app.working.is_modified() {
         app.save_result = Some((
             Level::Info,

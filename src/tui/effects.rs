@@ -45,6 +45,21 @@ pub enum Effect {
         pds_url: String,
         admin_password: crate::secret::Secret,
     },
+    /// Wait (at most `wait`) for the PDS to answer, then list its accounts: the first half
+    /// of having the PDS itself send a mail.
+    PdsReady {
+        ticket: Ticket,
+        pds_url: String,
+        admin_password: crate::secret::Secret,
+        wait: std::time::Duration,
+    },
+    /// Have the running PDS mail this account (DID) a password-reset code.
+    PdsSend {
+        ticket: Ticket,
+        pds_url: String,
+        admin_password: crate::secret::Secret,
+        did: String,
+    },
     /// Check a handle every way, in the background.
     VerifyHandle {
         ticket: Ticket,
@@ -177,11 +192,57 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 vec![]
             }
             Effect::FindRestart => {
-                let cmd = crate::pds::restart_command(&app.env_path);
+                let cmd = crate::pds::restart_command(&app.settings.flags);
                 update(app, Action::RestartCommand(cmd))
             }
             Effect::Restart(cmd) => {
                 run_command(runner, cmd, Action::Restarted);
+                vec![]
+            }
+            Effect::PdsReady {
+                ticket,
+                pds_url,
+                admin_password,
+                wait,
+            } => {
+                let http = app.settings.http.clone();
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
+                    let up = crate::email::via_pds::wait_for_pds(&pds_url, &http, wait).await;
+                    let r = if up {
+                        crate::pds::accounts::list_accounts(&pds_url, &admin_password, &http).await
+                    } else {
+                        Err(crate::finding::Finding::fail(format!(
+                            "the PDS did not answer at {pds_url} within {} s",
+                            wait.as_secs()
+                        ))
+                        .why("It may still be starting, or it refused to start with the settings in pds.env.")
+                        .fix("Look at its log (sudo journalctl -u pds -n 50, or docker logs pds), then Ctrl-P to try again."))
+                    };
+                    Action::PdsReady(ticket, r)
+                });
+                vec![]
+            }
+            Effect::PdsSend {
+                ticket,
+                pds_url,
+                admin_password,
+                did,
+            } => {
+                let http = app.settings.http.clone();
+                let flags = app.settings.flags.clone();
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
+                    let log = crate::pds::LogSource::find(&flags);
+                    let r = crate::email::via_pds::send_via_pds(
+                        &pds_url,
+                        &admin_password,
+                        &did,
+                        "",
+                        &http,
+                        log.as_ref(),
+                    )
+                    .await;
+                    Action::PdsSent(ticket, Box::new(r))
+                });
                 vec![]
             }
             Effect::LoadAccounts {

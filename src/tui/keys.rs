@@ -27,6 +27,8 @@ pub enum Command {
     TestMail,
     Transcript,
     Codes,
+    Repair,
+    PdsMail,
     // Handle & DNS, atproto-did.
     CheckNow,
     WriteFile,
@@ -269,6 +271,22 @@ const EMAIL: &[Binding] = &[
         "^O",
         "codes",
         "email codes the PDS meant to send (read from its database)",
+    ),
+    b(
+        &[Ctrl('e')],
+        C::Repair,
+        "^E",
+        // Said by the Email step's banner when there is something to repair.
+        "",
+        "fill the form with what a misread URL meant, encoded (nothing saved)",
+    ),
+    b(
+        &[Ctrl('p')],
+        C::PdsMail,
+        "^P",
+        // Said under the test result, where it is the next step.
+        "",
+        "have the running PDS mail an account (proof the PDS itself can send)",
     ),
     HELP,
     BACK_QUIET,

@@ -30,6 +30,15 @@ pub enum Modal {
     ProxyReload(Vec<String>),
     /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
     RequestCrawl,
+    /// pds.env's SMTP URL is misread: fill the form with what it meant?
+    Repair,
+    /// The test mail went through: save the email settings now?
+    SaveEmail,
+    /// Have the PDS mail this account (one of those with an address)?
+    PdsSend {
+        accounts: Vec<crate::pds::accounts::Account>,
+        index: usize,
+    },
 }
 
 /// A key while `modal` is open: only its own keys count.
@@ -85,6 +94,79 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             _ => vec![],
         },
+        Modal::Repair => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                app.modal = None;
+                app.email.apply_repair();
+                let effects = app.email_changed();
+                if let Some(note) = app.email.note.take() {
+                    app.status = Some(note);
+                }
+                effects
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                if let Some(m) = app.email.misread.as_mut() {
+                    m.state = super::screens::email::MisreadState::Declined;
+                }
+                app.status = Some((Level::Info, "Not repaired. ^E repairs it.".into()));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::SaveEmail => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                super::app::save(app)
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((
+                    Level::Info,
+                    "Not saved yet: Ctrl-S saves (Review & save shows the change).".into(),
+                ));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::PdsSend { accounts, index } => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                app.modal = None;
+                let Some(a) = accounts.get(index) else {
+                    return vec![];
+                };
+                let job = app.jobs.start();
+                app.email.pds_test = super::screens::email::PdsTest::Sending(job, a.handle.clone());
+                vec![Effect::PdsSend {
+                    ticket: job.ticket,
+                    pds_url: app.settings.local_url.clone(),
+                    admin_password: app.settings.admin_password.clone(),
+                    did: a.did.clone(),
+                }]
+            }
+            KeyCode::Tab | KeyCode::Down => {
+                let next = (1..=accounts.len())
+                    .map(|i| (index + i) % accounts.len())
+                    .find(|&i| accounts[i].email.as_deref().is_some_and(|e| !e.is_empty()))
+                    .unwrap_or(index);
+                app.modal = Some(Modal::PdsSend {
+                    accounts,
+                    index: next,
+                });
+                vec![]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                app.email.pds_test = super::screens::email::PdsTest::Idle;
+                app.status = Some((
+                    Level::Info,
+                    "Not sent. Ctrl-P in the Email step has the PDS send when you are ready."
+                        .into(),
+                ));
+                vec![]
+            }
+            _ => vec![],
+        },
         Modal::ProxyReload(cmd) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
@@ -106,14 +188,17 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
         Modal::Restart(cmd) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
-                app.status = Some((Level::Info, format!("running: {}", cmd.join(" "))));
+                app.status = Some((Level::Info, format!("running: {}", crate::pds::shown(&cmd))));
                 vec![Effect::Restart(cmd)]
             }
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
                 app.modal = None;
                 app.status = Some((
                     Level::Info,
-                    format!("Not restarted. When ready: sudo {}", cmd.join(" ")),
+                    format!(
+                        "Not restarted. When ready: sudo {}",
+                        crate::pds::shown(&cmd)
+                    ),
                 ));
                 vec![]
             }
@@ -258,12 +343,48 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             " Reload the proxy? ",
             &strings::reload_offer(&crate::proxy::install::reload_hint(app.proxy.server())),
         ),
+        Some(Modal::Repair) => {
+            if let Some(m) = &app.email.misread {
+                if let Some(r) = m.offer() {
+                    draw_popup(
+                        frame,
+                        area,
+                        theme,
+                        " Repair the SMTP URL? ",
+                        &strings::repair_offer(&m.line, &r.describe(), &r.notes()),
+                    )
+                }
+            }
+        }
+        Some(Modal::SaveEmail) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Save the email settings? ",
+            strings::SAVE_EMAIL_OFFER,
+        ),
+        Some(Modal::PdsSend { accounts, index }) => {
+            if let Some(a) = accounts.get(*index) {
+                let others = accounts
+                    .iter()
+                    .filter(|x| x.email.as_deref().is_some_and(|e| !e.is_empty()))
+                    .count()
+                    .saturating_sub(1);
+                draw_popup(
+                    frame,
+                    area,
+                    theme,
+                    " Have the PDS send a mail? ",
+                    &strings::pds_send_offer(&a.handle, a.email.as_deref().unwrap_or(""), others),
+                )
+            }
+        }
         Some(Modal::Restart(cmd)) => draw_popup(
             frame,
             area,
             theme,
             " Restart the PDS? ",
-            &strings::restart_offer(&cmd.join(" ")),
+            &strings::restart_offer(&crate::pds::shown(cmd)),
         ),
         None => {}
     }

@@ -685,6 +685,175 @@ mod email_screen {
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
     }
 
+    /// pds.env with an SMTP URL whose password holds an unencoded '/'.
+    fn misread_app() -> App {
+        app_on(
+            &format!(
+                "{}PDS_EMAIL_SMTP_URL=smtps://pds%40example.com:S3cr/tP@ss@smtp.example.com:465\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n",
+                crate::demo::DEMO_ENV
+                    .lines()
+                    .filter(|l| !l.starts_with("PDS_EMAIL"))
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+            ),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_misread_url_is_the_first_thing_seen_and_one_key_repairs_it() {
+        let mut a = misread_app();
+        // Opens on the Email step, marked ✗, the line and what the PDS does on top.
+        assert_eq!(
+            (a.step, a.mark(Step::Email)),
+            (Step::Email, Mark::Attention)
+        );
+        let shown = text(&screen(&a, 100, 30));
+        assert!(
+            shown.contains("In pds.env: the '/' in the password splits the URL"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("PDS_EMAIL_SMTP_URL=smtps://••••••••@smtp.example.com:465"),
+            "{shown}"
+        );
+        assert!(shown.contains("connect to host"), "{shown}");
+        assert!(
+            !shown.contains("S3cr") && !shown.contains("tP@ss"),
+            "{shown}"
+        );
+        // Enter offers the repair; y fills the form (nothing saved).
+        let effects = key(&mut a, KeyCode::Enter);
+        assert!(effects.is_empty(), "{effects:?}");
+        assert_eq!(a.modal, Some(Modal::Repair));
+        let popup = text(&screen(&a, 100, 30));
+        assert!(
+            popup.contains("You probably meant user pds@example.com at smtp.example.com:465"),
+            "{popup}"
+        );
+        key(&mut a, KeyCode::Char('y'));
+        assert_eq!(a.modal, None);
+        assert_eq!(
+            a.working.get(URL_KEY).as_deref(),
+            Some("smtps://pds%40example.com:S3cr%2FtP%40ss@smtp.example.com:465")
+        );
+        assert_eq!(a.mark(Step::Email), Mark::Edited);
+        assert!(a.status.as_ref().unwrap().1.contains("not saved yet"));
+        assert!(text(&screen(&a, 100, 30)).contains("✓ New settings on screen, not saved yet"));
+        // A passing test offers to save; saving clears the misreading and offers a restart.
+        a.email.set_recipient("you@example.com");
+        ctrl(&mut a, 't');
+        let TestState::Pending { job, .. } = &a.email.test else {
+            panic!("no test started")
+        };
+        let ticket = job.ticket;
+        let report = SendReport {
+            finding: Finding::pass("accepted"),
+            notes: vec![],
+            transcript: vec![],
+            stage: Stage::Done,
+            elapsed_ms: 1,
+        };
+        update(&mut a, Action::TestMailDone(ticket, Box::new(report)));
+        assert_eq!(a.modal, Some(Modal::SaveEmail));
+        let effects = key(&mut a, KeyCode::Char('y'));
+        let [Effect::Save(doc)] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let saved = Document::parse(&doc.render());
+        let effects = update(&mut a, Action::Saved(Ok((Default::default(), saved))));
+        assert!(effects.iter().any(|e| matches!(e, Effect::FindRestart)));
+        assert!(a.email.misread.is_none());
+        // Once restarted, the PDS is asked for its accounts, then offered to mail one.
+        let effects = update(&mut a, Action::Restarted(Ok(())));
+        let [Effect::PdsReady { ticket, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let accounts = vec![
+            crate::pds::accounts::Account {
+                handle: "alice.test".into(),
+                did: "did:plc:alice".into(),
+                email: Some("alice@example.com".into()),
+                active: true,
+            },
+            crate::pds::accounts::Account {
+                handle: "bob.test".into(),
+                did: "did:plc:bob".into(),
+                email: Some("you@example.com".into()),
+                active: true,
+            },
+        ];
+        update(&mut a, Action::PdsReady(*ticket, Ok(accounts)));
+        // The account whose address is the test recipient comes first; Tab picks another.
+        assert!(matches!(a.modal, Some(Modal::PdsSend { index: 1, .. })));
+        key(&mut a, KeyCode::Tab);
+        assert!(matches!(a.modal, Some(Modal::PdsSend { index: 0, .. })));
+        let effects = key(&mut a, KeyCode::Char('y'));
+        assert!(
+            matches!(effects.as_slice(), [Effect::PdsSend { did, .. }] if did == "did:plc:alice"),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn declining_the_repair_keeps_the_problem_in_view() {
+        let mut a = misread_app();
+        key(&mut a, KeyCode::Enter);
+        key(&mut a, KeyCode::Char('n'));
+        assert_eq!(a.modal, None);
+        assert_eq!(a.mark(Step::Email), Mark::Attention);
+        assert!(text(&screen(&a, 100, 30)).contains("^E: repair it"));
+        // ^E repairs it later.
+        ctrl(&mut a, 'e');
+        assert_eq!(a.mark(Step::Email), Mark::Edited);
+    }
+
+    #[test]
+    fn a_stale_result_of_the_pds_check_is_dropped() {
+        let mut a = misread_app();
+        key(&mut a, KeyCode::Enter);
+        key(&mut a, KeyCode::Char('n'));
+        ctrl(&mut a, 'p');
+        let first = match &a.email.pds_test {
+            crate::tui::screens::email::PdsTest::Waiting(job) => job.ticket,
+            _ => panic!("not waiting"),
+        };
+        // Asked again (after the first gave up): only the second answer counts.
+        a.email.pds_test = crate::tui::screens::email::PdsTest::Idle;
+        ctrl(&mut a, 'p');
+        update(&mut a, Action::PdsReady(first, Ok(vec![])));
+        assert!(a.modal.is_none());
+        assert!(matches!(
+            a.email.pds_test,
+            crate::tui::screens::email::PdsTest::Waiting(_)
+        ));
+    }
+
+    #[test]
+    fn switching_provider_leaves_nothing_of_the_old_one() {
+        let mut a = open_email();
+        // SendGrid fills its literal user name.
+        while a.email.form.text("preset") != "SendGrid" {
+            key(&mut a, KeyCode::Right);
+        }
+        assert_eq!(a.email.form.text("username"), "apikey");
+        // Gmail's user name is the operator's address: the old "apikey" goes, and an empty
+        // user or password is not "ok".
+        while !a.email.form.text("preset").starts_with("Gmail") {
+            key(&mut a, KeyCode::Left);
+        }
+        assert_eq!(a.email.form.text("username"), "");
+        let user = &a.email.form.field("username").unwrap().findings;
+        assert!(
+            user.iter()
+                .any(|f| f.level == Level::Fail && f.what.contains("your full Gmail")),
+            "{user:?}"
+        );
+        let pass = &a.email.form.field("password").unwrap().findings;
+        assert!(pass.iter().any(|f| f.level == Level::Fail), "{pass:?}");
+        assert_eq!(a.mark(Step::Email), Mark::Attention);
+    }
+
     #[test]
     fn saving_new_email_settings_offers_a_restart() {
         let mut a = open_email();

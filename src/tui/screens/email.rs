@@ -2,12 +2,14 @@
 //! read (password masked), and a test send that runs in the background.
 
 use crate::email::presets::{self, Preset};
+use crate::email::repair::Repair;
 use crate::email::send::SendReport;
+use crate::email::via_pds::PdsSend;
 use crate::email::{self, Security, SmtpSettings, FROM_KEY, URL_KEY};
 use crate::envfile::{catalogue, Document};
 use crate::finding::{Finding, Level};
-use crate::secret::mask_url;
 use crate::secret::Secret;
+use crate::secret::{mask_url, scrub};
 use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
@@ -38,6 +40,76 @@ pub enum TestState {
     Done(Box<SendReport>),
 }
 
+/// The PDS's own send (after a restart, or on Ctrl-P): waiting for it to answer and
+/// listing its accounts, then mailing one.
+pub enum PdsTest {
+    Idle,
+    /// Waiting for the PDS to answer and listing its accounts.
+    Waiting(Pending),
+    Sending(Pending, String),
+    Done(Box<PdsSend>),
+}
+
+/// Where the operator is with a URL the PDS misreads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MisreadState {
+    /// Shown, not acted on.
+    Open,
+    /// The repair was offered and put off (Ctrl-R still does it).
+    Declined,
+    /// The form holds the repair, or settings typed over the misreading (not saved yet).
+    Repaired,
+}
+
+/// pds.env's email lines as the PDS reads them, when that is not what was meant: the line
+/// (secret masked), what is wrong, and the repair when it can be recovered.
+pub struct Misread {
+    pub line: String,
+    /// Warnings and failures about the two email keys (`email::check`).
+    pub findings: Vec<Finding>,
+    pub repair: Option<Repair>,
+    pub state: MisreadState,
+}
+
+impl Misread {
+    /// None when the PDS reads pds.env's email settings as meant (or they are unset).
+    pub fn of(doc: &Document) -> Option<Misread> {
+        let url = doc.get(URL_KEY).unwrap_or_default();
+        if url.trim().is_empty() {
+            return None;
+        }
+        let findings: Vec<Finding> = email::check(doc)
+            .into_iter()
+            .filter(|f| f.level >= Level::Warn)
+            .collect();
+        let repair = email::repair::repair(&url, &doc.get(FROM_KEY).unwrap_or_default());
+        if repair.is_none() && !findings.iter().any(|f| f.level == Level::Fail) {
+            return None;
+        }
+        Some(Misread {
+            line: format!(
+                "{URL_KEY}={}",
+                crate::envfile::display::shown_value(doc, URL_KEY).unwrap_or_default()
+            ),
+            findings,
+            repair,
+            state: MisreadState::Open,
+        })
+    }
+
+    /// Whether the PDS, as pds.env stands, cannot send (or start).
+    pub fn fails(&self) -> bool {
+        self.findings.iter().any(|f| f.level == Level::Fail)
+    }
+
+    /// The repair, while it is still to be done.
+    pub fn offer(&self) -> Option<&Repair> {
+        self.repair
+            .as_ref()
+            .filter(|_| self.state != MisreadState::Repaired)
+    }
+}
+
 pub struct EmailScreen {
     pub form: Form,
     presets: Vec<Preset>,
@@ -47,6 +119,13 @@ pub struct EmailScreen {
     pub test: TestState,
     /// Reading the codes the PDS meant to mail.
     pub codes: Option<Pending>,
+    /// pds.env's email settings as the PDS misreads them, if it does.
+    pub misread: Option<Misread>,
+    pub pds_test: PdsTest,
+    /// Email settings were saved: once the PDS restarts, offer to have it send.
+    pub verify_after_restart: bool,
+    /// A line for the status bar once the app has read an edit (see `apply_repair`).
+    pub note: Option<(Level, String)>,
 }
 
 fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
@@ -148,6 +227,10 @@ impl EmailScreen {
             url_findings: Vec::new(),
             test: TestState::Idle,
             codes: None,
+            misread: Misread::of(doc),
+            pds_test: PdsTest::Idle,
+            verify_after_restart: false,
+            note: None,
         };
         if !configured && !url.trim().is_empty() {
             // Keep what cannot be parsed visible rather than silently replacing it.
@@ -211,6 +294,74 @@ impl EmailScreen {
         Ok([(URL_KEY, url), (FROM_KEY, s.from_address)])
     }
 
+    /// pds.env as it now is on disk: what the PDS misreads in it (a saved repair clears it).
+    pub fn note_base(&mut self, doc: &Document) {
+        let state = self.misread.as_ref().map(|m| m.state);
+        self.misread = Misread::of(doc);
+        if let (Some(m), Some(MisreadState::Declined)) = (self.misread.as_mut(), state) {
+            m.state = MisreadState::Declined;
+        }
+    }
+
+    /// Ask the PDS whether it answers, and for its accounts (see `Effect::PdsReady`).
+    pub fn ask_pds(
+        &mut self,
+        jobs: &mut crate::tui::jobs::Tickets,
+        settings: &crate::settings::Resolved,
+        wait: std::time::Duration,
+    ) -> Effect {
+        let job = jobs.start();
+        self.pds_test = PdsTest::Waiting(job);
+        Effect::PdsReady {
+            ticket: job.ticket,
+            pds_url: settings.local_url.clone(),
+            admin_password: settings.admin_password.clone(),
+            wait,
+        }
+    }
+
+    /// Put the repair into the form (nothing saved): the fields as meant, the URL composed
+    /// from them. Where the From address cannot be known, the cursor waits on it.
+    pub fn apply_repair(&mut self) -> Outcome {
+        let Some(r) = self.misread.as_ref().and_then(|m| m.repair.clone()) else {
+            return Outcome::Status(Level::Info, "Nothing to repair here.".into());
+        };
+        let s = &r.settings;
+        let preset = self
+            .presets
+            .iter()
+            .find(|p| p.host == s.host && p.port == s.port)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| CUSTOM.to_string());
+        self.set(PRESET, &preset);
+        self.set(HOST, &s.host);
+        self.set(PORT, &s.port.to_string());
+        self.set(SECURITY, s.security.name());
+        self.set(USER, &s.username);
+        self.set(PASSWORD, s.password.expose());
+        self.set(FROM, &s.from_address);
+        self.options = s.options.clone();
+        if let Some(m) = self.misread.as_mut() {
+            m.state = MisreadState::Repaired;
+        }
+        self.test = TestState::Idle;
+        self.refresh_findings();
+        self.note = Some(if r.is_certain() {
+            (
+                Level::Pass,
+                "Repaired on screen, not saved yet. Ctrl-T sends a test mail as the PDS will."
+                    .into(),
+            )
+        } else {
+            self.form.focus_key(FROM);
+            (
+                Level::Warn,
+                "Repaired all but the From address: type it (e.g. noreply@your-domain).".into(),
+            )
+        });
+        Outcome::Edited
+    }
+
     pub fn set_recipient(&mut self, to: &str) {
         self.set(TEST_TO, to);
         self.refresh_findings();
@@ -256,6 +407,14 @@ impl EmailScreen {
     pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
         match command {
             Some(Command::TestMail) => self.send_test(ctx),
+            Some(Command::Repair) => self.apply_repair(),
+            Some(Command::PdsMail) => {
+                if matches!(self.pds_test, PdsTest::Waiting(_) | PdsTest::Sending(..)) {
+                    return Outcome::Nothing;
+                }
+                let e = self.ask_pds(ctx.jobs, ctx.settings, ctx.settings.flags.timeout);
+                Outcome::Working(crate::tui::strings::ASKING_PDS.into(), vec![e])
+            }
             Some(Command::Transcript) => match self.test_details() {
                 Some(lines) => Outcome::Open(Modal::Transcript(lines)),
                 None => Outcome::Nothing,
@@ -282,12 +441,31 @@ impl EmailScreen {
 
     pub fn on_key(&mut self, k: KeyEvent) -> bool {
         let before_security = self.form.text(SECURITY);
+        let before_preset = self.form.text(PRESET);
         let Some(key) = self.form.on_key(k) else {
             return false;
         };
+        // Typed over the misreading: the form no longer shows what the PDS reads.
+        if key != TEST_TO && key != FROM {
+            if let Some(m) = self.misread.as_mut() {
+                m.state = MisreadState::Repaired;
+            }
+        }
         match key {
             PRESET => {
                 let name = self.form.text(PRESET);
+                // What the old preset filled goes with it (a typed user name stays), and so
+                // does a test of the old provider.
+                let old_user = self
+                    .presets
+                    .iter()
+                    .find(|p| p.name == before_preset)
+                    .and_then(|p| p.filled_username())
+                    .map(str::to_string);
+                if old_user.is_some_and(|u| u == self.form.text(USER)) {
+                    self.set(USER, "");
+                }
+                self.test = TestState::Idle;
                 if let Some(p) = self.presets.iter().find(|p| p.name == name).cloned() {
                     let mut s = self.settings().unwrap_or_default();
                     p.apply(&mut s);
@@ -329,6 +507,12 @@ impl EmailScreen {
         let composed = settings.as_ref().ok().map(email::compose);
         let blank = self.is_blank();
         let sendmail = self.is_sendmail();
+        let preset_name = self.form.text(PRESET);
+        let preset = self.presets.iter().find(|p| p.name == preset_name);
+        let misread_shown = self
+            .misread
+            .as_ref()
+            .is_some_and(|m| m.state != MisreadState::Repaired);
         for f in &mut self.form.fields {
             let value = f.text();
             let mut found: Vec<Finding> = Vec::new();
@@ -352,6 +536,17 @@ impl EmailScreen {
                     if let Err(e) = &settings {
                         found.push(Finding::fail(e.clone()));
                     }
+                }
+                // A provider's preset needs its login: empty is not "ok".
+                USER | PASSWORD
+                    if value.is_empty() && !blank && preset.is_some_and(|p| !p.no_login) =>
+                {
+                    let p = preset.expect("checked");
+                    found.push(Finding::fail(if f.key == USER {
+                        format!("needed: {}", p.username)
+                    } else {
+                        format!("needed: the password for {}", p.name)
+                    }))
                 }
                 USER if value.contains(':') => found.push(Finding::fail(
                     "a user name cannot hold ':' (nodemailer splits the login there)",
@@ -388,6 +583,10 @@ impl EmailScreen {
                         .unwrap_or(""),
                 )),
                 _ => {}
+            }
+            // Fields read from a misread URL are what the PDS uses, not what was meant.
+            if found.is_empty() && misread_shown && matches!(f.key, HOST | PORT | USER | PASSWORD) {
+                found.push(Finding::warn("as the PDS reads pds.env now (see above)"));
             }
             if found.is_empty() && !(blank && f.key != TEST_TO) {
                 found.push(Finding::pass("ok"));
@@ -434,6 +633,21 @@ impl EmailScreen {
         focused: bool,
         edited: bool,
     ) {
+        // What the PDS misreads comes first, above the form.
+        let banner = self.banner(theme);
+        let rows = wrapped_rows(&banner, area.width).min(area.height / 2);
+        if rows > 0 {
+            frame.render_widget(
+                Paragraph::new(banner).wrap(Wrap { trim: false }),
+                Rect::new(area.x, area.y, area.width, rows),
+            );
+        }
+        let area = Rect::new(
+            area.x,
+            area.y + rows,
+            area.width,
+            area.height.saturating_sub(rows),
+        );
         let y = self.form.draw(frame, area, theme, focused, &|k| {
             edited && k != TEST_TO && k != PRESET
         });
@@ -485,7 +699,11 @@ impl EmailScreen {
             TestState::Done(r) => {
                 lines.push(finding_line(&r.finding, theme));
                 lines.push(Line::from(Span::styled(
-                    "Ctrl-L: why, how to fix it, and the SMTP conversation. Ctrl-T sends again.",
+                    if r.finding.level == Level::Pass {
+                        "Ctrl-L: the SMTP conversation. Ctrl-T sends again. Ctrl-P: the running PDS sends one."
+                    } else {
+                        "Ctrl-L: why, how to fix it, and the SMTP conversation. Ctrl-T sends again."
+                    },
                     theme.key_hint,
                 )));
                 lines.extend(
@@ -495,15 +713,116 @@ impl EmailScreen {
                 );
             }
         }
+        // The PDS's own send comes first once there is one: it is the proof that counts.
+        let mut pds_lines: Vec<Line> = Vec::new();
+        match &self.pds_test {
+            PdsTest::Idle => {}
+            PdsTest::Waiting(job) => pds_lines.push(Line::from(Span::styled(
+                format!(
+                    "{} waiting for the PDS to answer… {:.1} s",
+                    spinner(spin),
+                    job.since.elapsed().as_secs_f64()
+                ),
+                theme.warn,
+            ))),
+            PdsTest::Sending(job, handle) => pds_lines.push(Line::from(Span::styled(
+                format!(
+                    "{} the PDS is mailing {handle}… {:.1} s",
+                    spinner(spin),
+                    job.since.elapsed().as_secs_f64()
+                ),
+                theme.warn,
+            ))),
+            PdsTest::Done(r) => {
+                pds_lines.extend(finding_block(&r.finding, &[], theme));
+                pds_lines.extend(
+                    r.log.iter().map(|l| {
+                        Line::from(Span::styled(format!("  log: {}", scrub(l)), theme.dim))
+                    }),
+                );
+            }
+        }
+        if !pds_lines.is_empty() {
+            pds_lines.extend(lines.into_iter().take(1));
+            lines = pds_lines;
+        }
         draw_below(frame, area, y, lines);
+    }
+
+    /// The lines above the form: pds.env's line as the PDS misreads it, what the PDS will
+    /// do, and the repair; once repaired, a line saying it is not saved yet.
+    pub fn banner<'a>(&self, theme: &Theme) -> Vec<Line<'a>> {
+        let Some(m) = &self.misread else {
+            return Vec::new();
+        };
+        if m.state == MisreadState::Repaired {
+            return vec![Line::from(Span::styled(
+                "✓ New settings on screen, not saved yet: the URL below is what will be written. ^T tests it as the PDS will.",
+                theme.pass,
+            ))];
+        }
+        let mut lines = Vec::new();
+        let first = m.findings.first();
+        let level = first.map_or(Level::Warn, |f| f.level);
+        let style = crate::tui::widgets::level_style(level, theme);
+        let head = first.map_or_else(
+            || "pds.env's email settings are not what they seem".to_string(),
+            |f| f.what.clone(),
+        );
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{} In pds.env: {}",
+                crate::tui::widgets::level_icon(level),
+                scrub(&head)
+            ),
+            style,
+        )));
+        lines.push(Line::from(Span::styled(scrub(&m.line), theme.dim)));
+        if let Some(f) = first.filter(|f| !f.why.is_empty()) {
+            lines.push(Line::from(scrub(&f.why)));
+        }
+        for f in m.findings.iter().skip(1).take(2) {
+            lines.push(finding_line(f, theme));
+        }
+        match m.offer() {
+            Some(r) => lines.push(Line::from(vec![
+                Span::styled(
+                    format!("You probably meant {}. ", scrub(&r.describe())),
+                    theme.pass,
+                ),
+                Span::styled("^E: repair it (nothing is saved yet)", theme.key_hint),
+            ])),
+            None => {
+                if let Some(f) = first.filter(|f| !f.fix.is_empty()) {
+                    lines.push(Line::from(Span::styled(
+                        format!("Fix: {}", scrub(&f.fix)),
+                        theme.dim,
+                    )));
+                }
+            }
+        }
+        lines
     }
 
     /// True for keys this screen handles itself rather than the form.
     pub fn is_command(k: &KeyEvent) -> bool {
         k.modifiers
             .contains(crossterm::event::KeyModifiers::CONTROL)
-            && matches!(k.code, KeyCode::Char('t') | KeyCode::Char('l'))
+            && matches!(
+                k.code,
+                KeyCode::Char('t') | KeyCode::Char('l') | KeyCode::Char('e') | KeyCode::Char('p')
+            )
     }
+}
+
+/// Rows `lines` take wrapped at `width` (a word may push a row further: one spare row).
+fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
+    if lines.is_empty() {
+        return 0;
+    }
+    let w = width.max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    rows as u16 + u16::from(lines.iter().any(|l| l.width() > w))
 }
 
 fn self_user_empty(s: &Result<SmtpSettings, String>) -> bool {

@@ -1,0 +1,247 @@
+//! Proving the PDS itself can send: ask it to mail an account (a password-reset code, the
+//! one mail the PDS sends on request without the account's session), and read its log when
+//! it cannot. The PDS answers that request only after its SMTP server took the mail (it
+//! awaits nodemailer), so HTTP 200 means delivered to the server; a mail error is an HTTP
+//! 500 whose reason is only in the PDS's log.
+
+use crate::finding::Finding;
+use crate::http::{chain, client, HttpOptions};
+use crate::pds::accounts::{list_accounts, Account};
+use crate::pds::LogSource;
+use crate::secret::Secret;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// How the PDS's own send went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The PDS's SMTP server took the mail.
+    Sent,
+    /// The PDS tried and its mail failed (HTTP 500).
+    Failed,
+    /// No such account, or it has no email address.
+    NoAccount,
+    /// The PDS did not answer, or refused the admin password.
+    Unreachable,
+    /// The PDS's own limit on reset mails (15 an hour).
+    RateLimited,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PdsSend {
+    pub outcome: Outcome,
+    pub finding: Finding,
+    /// The account mailed (or meant).
+    pub account: Option<Account>,
+    /// The PDS's log lines about mail, when it failed.
+    pub log: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// The account `who` names (handle, DID or email, any case), else the one to use by
+/// default: the account whose address is `prefer`, else the first active one with an address.
+pub fn pick<'a>(accounts: &'a [Account], who: &str, prefer: &str) -> Option<&'a Account> {
+    let who = who.trim().trim_start_matches('@').to_lowercase();
+    let has_mail = |a: &&Account| a.email.as_deref().is_some_and(|e| !e.is_empty());
+    if !who.is_empty() {
+        return accounts.iter().find(|a| {
+            a.handle.to_lowercase() == who
+                || a.did == who
+                || a.email.as_deref().map(str::to_lowercase).as_deref() == Some(who.as_str())
+        });
+    }
+    let prefer = prefer.trim().to_lowercase();
+    accounts
+        .iter()
+        .filter(has_mail)
+        .find(|a| a.email.as_deref().map(str::to_lowercase).as_deref() == Some(prefer.as_str()))
+        .or_else(|| accounts.iter().filter(has_mail).find(|a| a.active))
+}
+
+/// Wait until the PDS answers /xrpc/_health (after a restart), at most `limit`.
+pub async fn wait_for_pds(pds_url: &str, opts: &HttpOptions, limit: Duration) -> bool {
+    let base = pds_url.trim_end_matches('/');
+    let host = reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let Ok(c) = client(opts, &host) else {
+        return false;
+    };
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        let left = end.saturating_duration_since(Instant::now());
+        let ask = c
+            .get(format!("{base}/xrpc/_health"))
+            .timeout(left.min(Duration::from_secs(2)))
+            .send();
+        if let Ok(Ok(r)) = tokio::time::timeout(left, ask).await {
+            if r.status().is_success() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250).min(left)).await;
+    }
+    false
+}
+
+/// Have the PDS mail `who` (see `pick`) a password-reset code through its own SMTP
+/// settings; on failure, the mail lines of its log.
+pub async fn send_via_pds(
+    pds_url: &str,
+    admin_password: &Secret,
+    who: &str,
+    prefer: &str,
+    opts: &HttpOptions,
+    log: Option<&LogSource>,
+) -> PdsSend {
+    let started = Instant::now();
+    let done = |outcome, finding, account, log| PdsSend {
+        outcome,
+        finding,
+        account,
+        log,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    };
+    let accounts = match list_accounts(pds_url, admin_password, opts).await {
+        Ok(a) => a,
+        Err(f) => return done(Outcome::Unreachable, f, None, Vec::new()),
+    };
+    let Some(account) = pick(&accounts, who, prefer).cloned() else {
+        let what = if who.trim().is_empty() {
+            "no account on this PDS has an email address".to_string()
+        } else {
+            format!("no account {who:?} on this PDS")
+        };
+        return done(
+            Outcome::NoAccount,
+            Finding::fail(what)
+                .why("The PDS mails only accounts it hosts, at the address they signed up with.")
+                .fix("Name an account by handle, DID or email (pds-wizard accounts lists them), or create one first."),
+            None,
+            Vec::new(),
+        );
+    };
+    let Some(email) = account.email.clone().filter(|e| !e.is_empty()) else {
+        return done(
+            Outcome::NoAccount,
+            Finding::fail(format!("{} has no email address", account.handle))
+                .fix("Pick an account with an address."),
+            Some(account),
+            Vec::new(),
+        );
+    };
+    let base = pds_url.trim_end_matches('/');
+    let host = reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let c = match client(opts, &host) {
+        Ok(c) => c,
+        Err(e) => {
+            return done(
+                Outcome::Unreachable,
+                Finding::fail(e),
+                Some(account),
+                Vec::new(),
+            )
+        }
+    };
+    let resp = c
+        .post(format!(
+            "{base}/xrpc/com.atproto.server.requestPasswordReset"
+        ))
+        .json(&serde_json::json!({ "email": email }))
+        .send()
+        .await;
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => {
+            return done(
+                Outcome::Unreachable,
+                Finding::fail(format!("the PDS did not answer: {}", chain(&e)))
+                    .fix("Check that it runs (sudo systemctl status pds); with a proxy in front, pass --pds-url."),
+                Some(account),
+                Vec::new(),
+            )
+        }
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return done(
+            Outcome::Sent,
+            Finding::pass(format!(
+                "the PDS sent a mail to {email} ({}): its SMTP server accepted it",
+                account.handle
+            ))
+            .why("A password-reset code, sent through PDS_EMAIL_SMTP_URL as the running PDS read it; the PDS answers only once its SMTP server took the mail.")
+            .fix("Nothing to fix. The code in that mail expires in 15 minutes and changes nothing unless used."),
+            Some(account),
+            Vec::new(),
+        );
+    }
+    if status.as_u16() == 429 {
+        return done(
+            Outcome::RateLimited,
+            Finding::warn("the PDS refused: too many reset mails for now (15 an hour)")
+                .fix("Try again later, or with another account."),
+            Some(account),
+            Vec::new(),
+        );
+    }
+    let lines = log
+        .map(|l| l.mail_errors(6).unwrap_or_else(|e| vec![e]))
+        .unwrap_or_default();
+    let hint = log
+        .map(LogSource::hint)
+        .unwrap_or_else(|| "sudo journalctl -u pds -n 50 (or docker logs pds)".into());
+    let why = if lines.is_empty() {
+        format!("The PDS answered HTTP {status}; the reason is only in its log.")
+    } else {
+        format!(
+            "The PDS answered HTTP {status}; its log says: {}",
+            lines.last().cloned().unwrap_or_default()
+        )
+    };
+    done(
+        Outcome::Failed,
+        Finding::fail(format!("the PDS could not send mail to {email}"))
+            .why(why)
+            .fix(format!(
+                "If the wizard's own test passed, the PDS still runs with the old settings: restart it. Else read {hint}."
+            )),
+        Some(account),
+        lines,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct(handle: &str, email: Option<&str>, active: bool) -> Account {
+        Account {
+            handle: handle.into(),
+            did: format!("did:plc:{}", handle.replace('.', "")),
+            email: email.map(str::to_string),
+            active,
+        }
+    }
+
+    #[test]
+    fn the_account_named_else_the_preferred_else_the_first_with_mail() {
+        let all = vec![
+            acct("a.test", None, true),
+            acct("b.test", Some("b@example.com"), false),
+            acct("c.test", Some("C@example.com"), true),
+            acct("d.test", Some("d@example.com"), true),
+        ];
+        assert_eq!(pick(&all, "@D.test", "").unwrap().handle, "d.test");
+        assert_eq!(pick(&all, "did:plc:btest", "").unwrap().handle, "b.test");
+        assert_eq!(pick(&all, "c@example.com", "").unwrap().handle, "c.test");
+        assert!(pick(&all, "nobody.test", "").is_none());
+        assert_eq!(pick(&all, "", "d@EXAMPLE.com").unwrap().handle, "d.test");
+        assert_eq!(pick(&all, "", "x@example.com").unwrap().handle, "c.test");
+    }
+}
