@@ -116,8 +116,6 @@ async function startPds(base, pdsPort) {
   });
   const accounts = {};
   const admin = 'Basic ' + Buffer.from('admin:' + process.env.PDS_ADMIN_PASSWORD).toString('base64');
-  const accounts = {};
-  const admin = 'Basic ' + Buffer.from('admin:' + process.env.PDS_ADMIN_PASSWORD).toString('base64');
   for (const handle of JSON.parse(process.env.PDS_LAB_ACCOUNTS || '[]')) {
     const invite = await fetch(`http://127.0.0.1:${pdsPort}/xrpc/com.atproto.server.createInviteCode`, {
       method: 'POST',

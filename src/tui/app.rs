@@ -380,7 +380,7 @@ impl App {
         };
         app.recompute();
         // The problem is the first thing seen: a misread email setting selects its step.
-        if app.email.misread.as_ref().is_some_and(|m| m.fails()) {
+        if app.email.misread.is_some() {
             app.step = Step::Email;
         }
         app
@@ -806,6 +806,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::PdsReady(_, Ok(accounts)) => {
             app.email.pds_test = PdsTest::Idle;
+            app.status = Some((Level::Pass, "The PDS answers.".into()));
             let prefer = app.email.recipient();
             match crate::email::via_pds::pick(&accounts, "", &prefer) {
                 Some(a) => {

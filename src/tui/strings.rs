@@ -129,7 +129,7 @@ pub fn pending_codes(r: Result<Vec<crate::pds::data::PendingCode>, String>) -> V
 
 pub const ASKING_PDS: &str = "Asking the PDS for its accounts…";
 
-pub const SAVE_EMAIL_OFFER: &str = "The test mail was accepted: these settings work.\n\nThe PDS uses them once they are in pds.env and it has restarted.\n\ny: save pds.env now (old version kept)   n: not now";
+pub const SAVE_EMAIL_OFFER: &str = "y: save pds.env now (old version kept)   n: not now\n\nThe test mail was accepted: these settings work. The PDS uses them once they are in pds.env and it has restarted.";
 
 /// Offer to have the PDS mail `handle` at `email` (masked elsewhere: an address is not a secret).
 pub fn pds_send_offer(handle: &str, email: &str, others: usize) -> String {
@@ -138,17 +138,18 @@ pub fn pds_send_offer(handle: &str, email: &str, others: usize) -> String {
     } else {
         ""
     };
-    format!("Now prove the PDS itself can send.\n\nIt will mail a password-reset code to {handle} at {email}. The code expires in 15 minutes and changes nothing unless used.\n\ny: send{more}   n: not now")
+    format!("y: send{more}   n: not now\n\nNow prove the PDS itself can send: it will mail a password-reset code to {handle} at {email}. The code expires in 15 minutes and changes nothing unless used.")
 }
 
-/// The repair offer: the line as written (masked), what it meant, and what changes.
+/// The repair offer: the question first (a small screen cuts the end of a pop-up), then
+/// the line as written (masked), what it meant, and what changes.
 pub fn repair_offer(line: &str, meant: &str, notes: &[String]) -> String {
-    let mut out = format!(
-        "The PDS misreads this line of pds.env:\n\n  {line}\n\nYou probably meant {meant}.\n"
-    );
+    let mut out = format!("Encode it?  y: fill the form with this (nothing is saved yet)   n: not now\n\nYou probably meant {meant}.\n");
     for n in notes {
         out.push_str(&format!("  - {n}\n"));
     }
-    out.push_str("\nEncode it? y: fill the form with this (nothing is saved yet)   n: not now");
+    out.push_str(&format!(
+        "\nThe PDS misreads this line of pds.env:\n  {line}\n"
+    ));
     out
 }

@@ -103,6 +103,11 @@ pub struct SmtpServers {
 
 impl SmtpServers {
     pub fn start() -> SmtpServers {
+        Self::start_as(USER, PASSWORD, None)
+    }
+
+    /// With this login, on these ports (implicit TLS, STARTTLS) when they are free.
+    pub fn start_as(user: &str, password: &str, ports: Option<(u16, u16)>) -> SmtpServers {
         let dir = tempfile::tempdir().unwrap();
         let ca = make_ca(dir.path());
         let outdir = dir.path().join("mail");
@@ -114,10 +119,10 @@ impl SmtpServers {
                     cert: &ca.cert,
                     key: &ca.key,
                     mail_dir: &outdir,
-                    user: USER,
-                    password: PASSWORD,
+                    user,
+                    password,
                     rejected_sender: REJECTED_SENDER,
-                    ports: None,
+                    ports,
                 },
             ),
             &dir.path().join("smtp.log"),
@@ -391,6 +396,49 @@ impl PdsLab {
             pds_port: ports["pds"].as_u64().unwrap() as u16,
             _dir: dir,
         }
+    }
+
+    /// Reading pds.env `env_file` at each start as the PDS's install does, trusting `ca`
+    /// (the SMTP server's), logging to `pds-log.json` beside its data, with `accounts`.
+    pub fn start_on_env_file(env_file: &Path, ca: &Path, accounts: &[String]) -> PdsLab {
+        assert!(
+            std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES").is_some(),
+            "PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let env = serde_json::json!({
+            "PDS_ADMIN_PASSWORD": PDS_ADMIN,
+        });
+        let cmd = launch::pds(dir.path(), dir.path(), &env, accounts, Some(ca)).map(|mut c| {
+            // The PDS's logger reads these when it loads.
+            c.env("LOG_ENABLED", "true")
+                .env("LOG_DESTINATION", dir.path().join("pds-log.json"))
+                .env("PDS_LAB_ENV_FILE", env_file);
+            c
+        });
+        let (child, ports) =
+            spawn_reporting(cmd, &dir.path().join("pds.log"), "the PDS lab (node)");
+        PdsLab {
+            child,
+            pds_url: format!("http://localhost:{}", ports["pds"]),
+            plc_url: format!("http://localhost:{}", ports["plc"]),
+            pds_port: ports["pds"].as_u64().unwrap() as u16,
+            _dir: dir,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The lab's own log (its stderr): restarts are written there.
+    pub fn lab_log(&self) -> std::path::PathBuf {
+        self._dir.path().join("pds.log")
+    }
+
+    /// The PDS's log (with `start_on_env_file`).
+    pub fn pds_log(&self) -> std::path::PathBuf {
+        self._dir.path().join("pds-log.json")
     }
 
     /// Create an account; returns its DID.

@@ -785,13 +785,17 @@ impl EmailScreen {
             lines.push(finding_line(f, theme));
         }
         match m.offer() {
-            Some(r) => lines.push(Line::from(vec![
-                Span::styled(
-                    format!("You probably meant {}. ", scrub(&r.describe())),
+            Some(r) => {
+                lines.push(Line::from(Span::styled(
+                    format!("You probably meant {}.", scrub(&r.describe())),
                     theme.pass,
-                ),
-                Span::styled("^E: repair it (nothing is saved yet)", theme.key_hint),
-            ])),
+                )));
+                // On a line of its own: never cut, however long the rest.
+                lines.push(Line::from(Span::styled(
+                    "^E: repair it (nothing is saved yet)",
+                    theme.key_hint,
+                )));
+            }
             None => {
                 if let Some(f) = first.filter(|f| !f.fix.is_empty()) {
                     lines.push(Line::from(Span::styled(
