@@ -35,113 +35,6 @@ fn key(s: &mut Session, keys: &str) {
     std::thread::sleep(Duration::from_millis(120));
 }
 
-/// xterm's 256 colours; `fg` picks the default for text or background.
-fn rgb(c: vt100::Color, fg: bool) -> String {
-    const BASE: [(u8, u8, u8); 16] = [
-        (0x1e, 0x1e, 0x1e),
-        (0xcd, 0x31, 0x31),
-        (0x0d, 0xbc, 0x79),
-        (0xe5, 0xe5, 0x10),
-        (0x24, 0x72, 0xc8),
-        (0xbc, 0x3f, 0xbc),
-        (0x11, 0xa8, 0xcd),
-        (0xe5, 0xe5, 0xe5),
-        (0x66, 0x66, 0x66),
-        (0xf1, 0x4c, 0x4c),
-        (0x23, 0xd1, 0x8b),
-        (0xf5, 0xf5, 0x43),
-        (0x3b, 0x8e, 0xea),
-        (0xd6, 0x70, 0xd6),
-        (0x29, 0xb8, 0xdb),
-        (0xff, 0xff, 0xff),
-    ];
-    let (r, g, b) = match c {
-        vt100::Color::Default => {
-            if fg {
-                (0xd4, 0xd4, 0xd4)
-            } else {
-                (0x1e, 0x1e, 0x1e)
-            }
-        }
-        vt100::Color::Idx(i) if i < 16 => BASE[i as usize],
-        vt100::Color::Idx(i) if i < 232 => {
-            let i = i - 16;
-            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
-            (level(i / 36), level((i / 6) % 6), level(i % 6))
-        }
-        vt100::Color::Idx(i) => {
-            let v = 8 + (i - 232) * 10;
-            (v, v, v)
-        }
-        vt100::Color::Rgb(r, g, b) => (r, g, b),
-    };
-    format!("#{r:02x}{g:02x}{b:02x}")
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// The screen as SVG: a background rectangle per run of one colour, a text span per run of
-/// one style.
-fn svg(screen: &vt100::Screen) -> String {
-    let (cw, ch) = (9.0f32, 18.0f32);
-    let mut out = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"15\">\n<rect width=\"100%\" height=\"100%\" fill=\"{bg}\"/>\n",
-        w = cw * COLS as f32 + 16.0,
-        h = ch * ROWS as f32 + 16.0,
-        bg = rgb(vt100::Color::Default, false)
-    );
-    for row in 0..ROWS {
-        let y = 8.0 + ch * row as f32;
-        let mut col = 0;
-        while col < COLS {
-            let cell = screen.cell(row, col).unwrap();
-            let (mut fg, mut bg) = (cell.fgcolor(), cell.bgcolor());
-            if cell.inverse() {
-                std::mem::swap(&mut fg, &mut bg);
-            }
-            let bold = cell.bold();
-            let start = col;
-            let mut text = String::new();
-            while col < COLS {
-                let c = screen.cell(row, col).unwrap();
-                let (mut f, mut b) = (c.fgcolor(), c.bgcolor());
-                if c.inverse() {
-                    std::mem::swap(&mut f, &mut b);
-                }
-                if (f, b, c.bold()) != (fg, bg, bold) {
-                    break;
-                }
-                let s = c.contents();
-                text.push_str(if s.is_empty() { " " } else { s });
-                col += 1;
-            }
-            let x = 8.0 + cw * start as f32;
-            let width = cw * (col - start) as f32;
-            if bg != vt100::Color::Default {
-                out.push_str(&format!(
-                    "<rect x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{ch}\" fill=\"{}\"/>\n",
-                    rgb(bg, false)
-                ));
-            }
-            if !text.trim().is_empty() {
-                out.push_str(&format!(
-                    "<text x=\"{x}\" y=\"{}\" fill=\"{}\" textLength=\"{width}\" lengthAdjust=\"spacingAndGlyphs\" xml:space=\"preserve\"{}>{}</text>\n",
-                    y + ch * 0.78,
-                    rgb(fg, true),
-                    if bold { " font-weight=\"bold\"" } else { "" },
-                    escape(&text)
-                ));
-            }
-        }
-    }
-    out.push_str("</svg>\n");
-    out
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(bin), Some(out)) = (args.next(), args.next()) else {
@@ -162,7 +55,7 @@ fn main() {
     let shot = |s: &Session, name: &str| {
         let parser = s.parser.lock().unwrap();
         let path = out.join(format!("{name}.svg"));
-        std::fs::write(&path, svg(parser.screen())).unwrap();
+        std::fs::write(&path, pty::svg(parser.screen(), ROWS, COLS)).unwrap();
         println!("{}", path.display());
     };
     // The same walk as the text captures: Basics, Email, Reverse proxy, Doctor, More

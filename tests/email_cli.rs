@@ -391,3 +391,77 @@ fn a_server_slow_at_every_stage_cannot_stretch_the_test() {
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("no answer within"), "{t}");
 }
+
+/// `email repair`: shows what a misread URL meant, writes it only when told, and says what
+/// it cannot know.
+#[test]
+fn repair_shows_then_writes_what_the_url_meant() {
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    let broken = "PDS_HOSTNAME=pds.example.com\nPDS_EMAIL_SMTP_URL=smtps://pds%40example.com:S3cr/tP@ss@smtp.example.com:465\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n";
+    std::fs::write(&env, broken).unwrap();
+    let o = run(&env, &["email", "repair"], "");
+    let text = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(
+            "You probably meant: user pds@example.com at smtp.example.com:465 (tls), password kept"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("the password: '/' as %2F"), "{text}");
+    assert!(text.contains("run again with --yes"), "{text}");
+    assert!(!text.contains("S3cr") && !text.contains("tP@ss"), "{text}");
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), broken);
+
+    let o = run(&env, &["email", "repair", "--yes"], "");
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let now = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        now.contains(
+            "PDS_EMAIL_SMTP_URL=smtps://pds%40example.com:S3cr%2FtP%40ss@smtp.example.com:465\n"
+        ),
+        "{now}"
+    );
+    let o = run(&env, &["email", "repair"], "");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out(&o).contains("Nothing to repair"), "{}", out(&o));
+
+    // No From address and a login that is not one: asked for, not guessed.
+    let no_from = "PDS_EMAIL_SMTP_URL=smtp://apikey:k3y#x@smtp.example.com:465\n";
+    std::fs::write(&env, no_from).unwrap();
+    let o = run(&env, &["email", "repair", "--yes", "--json"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["written"], false);
+    assert_eq!(v["repair"]["unsure"][0]["unsure"], "from");
+    assert_eq!(v["repair"]["changes"][1]["change"], "security");
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), no_from);
+    let o = run(
+        &env,
+        &["email", "repair", "--yes", "--from", "noreply@example.com"],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    let now = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        now.contains("PDS_EMAIL_SMTP_URL=smtps://apikey:k3y%23x@smtp.example.com:465\n")
+            && now.contains("PDS_EMAIL_FROM_ADDRESS=noreply@example.com"),
+        "{now}"
+    );
+
+    // Nothing to recover from: said, and exit 2.
+    std::fs::write(
+        &env,
+        "PDS_EMAIL_SMTP_URL=u:p@smtp.example.com\nPDS_EMAIL_FROM_ADDRESS=a@example.com\n",
+    )
+    .unwrap();
+    let o = run(&env, &["email", "repair"], "");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("cannot be recovered"), "{}", out(&o));
+
+    // `email test` needs a recipient or an account.
+    let o = run(&env, &["email", "test"], "");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("--to <TO>"), "{}", out(&o));
+}

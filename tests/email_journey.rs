@@ -212,9 +212,22 @@ fn each_broken_smtp_url_is_repaired_tested_saved_and_sent_by_the_pds() {
             form.name
         );
 
-        let show = |s: &Session, at: &str| {
+        // JOURNEY_SCREENS=1 prints each stage's screen; JOURNEY_RECORD=FILE keeps the first
+        // form's stages as an animated SVG (scripts/screenshots makes the README's so).
+        let record = std::env::var_os("JOURNEY_RECORD").filter(|_| form.name == forms[0].name);
+        let mut frames: Vec<String> = Vec::new();
+        let mut show = |s: &Session, at: &str| {
             if std::env::var_os("JOURNEY_SCREENS").is_some() {
                 eprintln!("--- {} / {at}\n{}", form.name, s.screen());
+            }
+            if record.is_some() {
+                // Let the frame finish before it is kept.
+                std::thread::sleep(Duration::from_millis(150));
+                frames.push(common::pty::svg_cells(
+                    s.parser.lock().unwrap().screen(),
+                    24,
+                    80,
+                ));
             }
         };
         show(&s, "opened");
@@ -242,6 +255,9 @@ fn each_broken_smtp_url_is_repaired_tested_saved_and_sent_by_the_pds() {
             s.screen().contains("the PDS sent a mail to")
         });
         show(&s, "sent");
+        if let Some(path) = &record {
+            std::fs::write(path, common::pty::animated_svg(&frames, 24, 80, 2.5)).unwrap();
+        }
         let _ = s.child.kill();
         let _ = s.child.wait();
         eprintln!(
@@ -354,4 +370,36 @@ fn the_pds_own_failure_is_read_from_its_log() {
     let m = srv.wait_for_mail(Duration::from_secs(10));
     assert_eq!(m["rcpt_tos"][0], "alice-test@example.com");
     assert!(m["data"].as_str().unwrap().contains("Reset"), "{m}");
+}
+
+/// A provider's server name that does not resolve is this machine's DNS at fault, not a typo
+/// (the name came from the preset). Run where no DNS answers: a private network namespace.
+#[test]
+fn a_provider_host_that_does_not_resolve_blames_dns_not_spelling() {
+    if !private_network() {
+        eprintln!("not root: needs a network namespace where DNS cannot answer; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    for (url, says) in [
+        (
+            "smtps://me%40gmail.com:pw@smtp.gmail.com:465",
+            "smtp.gmail.com is the provider's own server: this machine's DNS",
+        ),
+        (
+            "smtps://me%40example.com:pw@smtp.exampel.com:465",
+            "Check the spelling of the host",
+        ),
+    ] {
+        write_env(&env, url, Some(FROM));
+        let o = common::run_cli(
+            &env,
+            &["--timeout", "2", "email", "test", "--to", RECIPIENT],
+            "",
+        );
+        let text = common::output_text(&o);
+        assert_eq!(o.status.code(), Some(1), "{text}");
+        assert!(text.contains(says), "{url}: {text}");
+    }
 }

@@ -247,6 +247,15 @@ fn load_with(
     Ok(how(&ctx.env_file)?)
 }
 
+/// Exit 1 when the result failed, for scripts and fleets.
+fn exit_for(level: Level) -> u8 {
+    if level == Level::Fail {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    }
+}
+
 fn print_findings(findings: &[Finding]) {
     for f in findings {
         outln!("{f}");
@@ -515,11 +524,7 @@ fn test_via_pds(ctx: &Context, who: &str, json: bool) -> Result<u8> {
         &settings.http,
         log.as_ref(),
     ));
-    let code = if r.finding.level == Level::Fail {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    };
+    let code = exit_for(r.finding.level);
     if json {
         outln!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(code);
@@ -583,11 +588,7 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
         );
     }
     let report = super::runtime()?.block_on(test_send(&settings, to, &opts));
-    let code = if report.finding.level == Level::Fail {
-        EXIT_FINDINGS
-    } else {
-        EXIT_OK
-    };
+    let code = exit_for(report.finding.level);
     if json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(code);

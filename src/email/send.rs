@@ -297,12 +297,20 @@ async fn converse(
             ))
         }
         Ok(Err(e)) => {
+            // A provider's own server name is spelt right: then this machine's DNS is at fault.
+            let known = super::presets::all()
+                .iter()
+                .any(|p| !p.host.is_empty() && p.host == s.host);
             return Err(fail(
                 Stage::Dns,
                 format!("cannot find the mail server {}: {e}", s.host),
                 "The name does not resolve, so the PDS could not send either.",
-                format!("Check the spelling of the host (dig +short {}).", s.host),
-            ))
+                if known {
+                    format!("{} is the provider's own server: this machine's DNS does not answer for it. Check /etc/resolv.conf and dig +short {}.", s.host, s.host)
+                } else {
+                    format!("Check the spelling of the host (dig +short {}).", s.host)
+                },
+            ));
         }
         Ok(Ok(a)) => a.collect(),
     };

@@ -59,14 +59,19 @@ pub fn pick<'a>(accounts: &'a [Account], who: &str, prefer: &str) -> Option<&'a 
         .or_else(|| accounts.iter().filter(has_mail).find(|a| a.active))
 }
 
-/// Wait until the PDS answers /xrpc/_health (after a restart), at most `limit`.
-pub async fn wait_for_pds(pds_url: &str, opts: &HttpOptions, limit: Duration) -> bool {
-    let base = pds_url.trim_end_matches('/');
-    let host = reqwest::Url::parse(base)
+/// An HTTP client for the PDS at `pds_url`, and that URL without its trailing `/`.
+fn client_for(pds_url: &str, opts: &HttpOptions) -> Result<(reqwest::Client, String), String> {
+    let base = pds_url.trim_end_matches('/').to_string();
+    let host = reqwest::Url::parse(&base)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    let Ok(c) = client(opts, &host) else {
+    Ok((client(opts, &host)?, base))
+}
+
+/// Wait until the PDS answers /xrpc/_health (after a restart), at most `limit`.
+pub async fn wait_for_pds(pds_url: &str, opts: &HttpOptions, limit: Duration) -> bool {
+    let Ok((c, base)) = client_for(pds_url, opts) else {
         return false;
     };
     let end = Instant::now() + limit;
@@ -132,13 +137,8 @@ pub async fn send_via_pds(
             Vec::new(),
         );
     };
-    let base = pds_url.trim_end_matches('/');
-    let host = reqwest::Url::parse(base)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    let c = match client(opts, &host) {
-        Ok(c) => c,
+    let (c, base) = match client_for(pds_url, opts) {
+        Ok(x) => x,
         Err(e) => {
             return done(
                 Outcome::Unreachable,

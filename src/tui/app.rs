@@ -854,7 +854,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::RestartCommand(None) => {
-            app.status = Some((Level::Info, "Restart the PDS so it uses the new email settings (no systemd unit or compose file found here).".into()));
+            app.status = Some((Level::Info, "Restart the PDS so it uses the new email settings (no systemd unit or compose file here; --restart-command names yours), then Ctrl-P in the Email step has the PDS send.".into()));
             vec![]
         }
         Action::Restarted(Ok(())) => {

@@ -796,6 +796,47 @@ mod email_screen {
     }
 
     #[test]
+    fn when_the_pds_cannot_send_its_log_says_why() {
+        let mut a = misread_app();
+        key(&mut a, KeyCode::Enter);
+        key(&mut a, KeyCode::Char('n'));
+        ctrl(&mut a, 'p');
+        let crate::tui::screens::email::PdsTest::Waiting(job) = &a.email.pds_test else {
+            panic!("not waiting")
+        };
+        let ticket = job.ticket;
+        let alice = crate::pds::accounts::Account {
+            handle: "alice.test".into(),
+            did: "did:plc:alice".into(),
+            email: Some("alice@example.com".into()),
+            active: true,
+        };
+        update(&mut a, Action::PdsReady(ticket, Ok(vec![alice.clone()])));
+        let effects = key(&mut a, KeyCode::Char('y'));
+        let [Effect::PdsSend { ticket, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let r = crate::email::via_pds::PdsSend {
+            outcome: crate::email::via_pds::Outcome::Failed,
+            finding: Finding::fail("the PDS could not send mail to alice@example.com"),
+            account: Some(alice),
+            log: vec!["mail failed: Invalid login: 535 5.7.8 Authentication failed".into()],
+            elapsed_ms: 3,
+        };
+        update(&mut a, Action::PdsSent(*ticket, Box::new(r)));
+        let shown = text(&screen(&a, 100, 40));
+        assert!(
+            shown.contains("✗ the PDS could not send mail to alice@example.com"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("log: mail failed: Invalid login: 535"),
+            "{shown}"
+        );
+        assert_eq!(a.status.as_ref().unwrap().0, Level::Fail);
+    }
+
+    #[test]
     fn declining_the_repair_keeps_the_problem_in_view() {
         let mut a = misread_app();
         key(&mut a, KeyCode::Enter);

@@ -384,11 +384,13 @@ impl PdsLab {
         let mut env = env;
         env["PDS_ADMIN_PASSWORD"] = PDS_ADMIN.into();
         // The script and its log beside the data, which is the temp dir itself.
-        let (child, ports) = spawn_reporting(
-            launch::pds(dir.path(), dir.path(), &env, &[], None),
-            &dir.path().join("pds.log"),
-            "the PDS lab (node)",
-        );
+        Self::spawn(launch::pds(dir.path(), dir.path(), &env, &[], None), dir)
+    }
+
+    /// The lab script started, its data and log in `dir`.
+    fn spawn(cmd: Result<Command, String>, dir: tempfile::TempDir) -> PdsLab {
+        let (child, ports) =
+            spawn_reporting(cmd, &dir.path().join("pds.log"), "the PDS lab (node)");
         PdsLab {
             child,
             pds_url: format!("http://localhost:{}", ports["pds"]),
@@ -416,15 +418,7 @@ impl PdsLab {
                 .env("PDS_LAB_ENV_FILE", env_file);
             c
         });
-        let (child, ports) =
-            spawn_reporting(cmd, &dir.path().join("pds.log"), "the PDS lab (node)");
-        PdsLab {
-            child,
-            pds_url: format!("http://localhost:{}", ports["pds"]),
-            plc_url: format!("http://localhost:{}", ports["plc"]),
-            pds_port: ports["pds"].as_u64().unwrap() as u16,
-            _dir: dir,
-        }
+        Self::spawn(cmd, dir)
     }
 
     pub fn pid(&self) -> u32 {

@@ -98,3 +98,150 @@ impl Session {
         self.writer.flush().unwrap();
     }
 }
+
+/// xterm's 256 colours; `fg` picks the default for text or background.
+fn rgb(c: vt100::Color, fg: bool) -> String {
+    const BASE: [(u8, u8, u8); 16] = [
+        (0x1e, 0x1e, 0x1e),
+        (0xcd, 0x31, 0x31),
+        (0x0d, 0xbc, 0x79),
+        (0xe5, 0xe5, 0x10),
+        (0x24, 0x72, 0xc8),
+        (0xbc, 0x3f, 0xbc),
+        (0x11, 0xa8, 0xcd),
+        (0xe5, 0xe5, 0xe5),
+        (0x66, 0x66, 0x66),
+        (0xf1, 0x4c, 0x4c),
+        (0x23, 0xd1, 0x8b),
+        (0xf5, 0xf5, 0x43),
+        (0x3b, 0x8e, 0xea),
+        (0xd6, 0x70, 0xd6),
+        (0x29, 0xb8, 0xdb),
+        (0xff, 0xff, 0xff),
+    ];
+    let (r, g, b) = match c {
+        vt100::Color::Default => {
+            if fg {
+                (0xd4, 0xd4, 0xd4)
+            } else {
+                (0x1e, 0x1e, 0x1e)
+            }
+        }
+        vt100::Color::Idx(i) if i < 16 => BASE[i as usize],
+        vt100::Color::Idx(i) if i < 232 => {
+            let i = i - 16;
+            let level = |v: u8| if v == 0 { 0 } else { 55 + v * 40 };
+            (level(i / 36), level((i / 6) % 6), level(i % 6))
+        }
+        vt100::Color::Idx(i) => {
+            let v = 8 + (i - 232) * 10;
+            (v, v, v)
+        }
+        vt100::Color::Rgb(r, g, b) => (r, g, b),
+    };
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The screen as SVG.
+pub fn svg(screen: &vt100::Screen, rows: u16, cols: u16) -> String {
+    format!(
+        "{}{}</svg>\n",
+        svg_head(rows, cols),
+        svg_cells(screen, rows, cols)
+    )
+}
+
+const CELL: (f32, f32) = (9.0, 18.0);
+
+fn svg_head(rows: u16, cols: u16) -> String {
+    let (cw, ch) = CELL;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"DejaVu Sans Mono, Menlo, Consolas, monospace\" font-size=\"15\">\n<rect width=\"100%\" height=\"100%\" fill=\"{bg}\"/>\n",
+        w = cw * cols as f32 + 16.0,
+        h = ch * rows as f32 + 16.0,
+        bg = rgb(vt100::Color::Default, false)
+    )
+}
+
+/// A recording as one animated SVG: each screen shown for `secs`, in turn, looping (SMIL,
+/// which browsers and GitHub's image view play without script).
+pub fn animated_svg(frames: &[String], rows: u16, cols: u16, secs: f32) -> String {
+    let mut out = svg_head(rows, cols);
+    let n = frames.len().max(1);
+    let total = secs * n as f32;
+    for (i, cells) in frames.iter().enumerate() {
+        let (a, b) = (i as f32 / n as f32, (i + 1) as f32 / n as f32);
+        let (values, times) = if i == 0 {
+            ("visible;hidden".to_string(), format!("0;{b:.4}"))
+        } else {
+            (
+                "hidden;visible;hidden".to_string(),
+                format!("0;{a:.4};{b:.4}"),
+            )
+        };
+        out.push_str(&format!(
+            "<g visibility=\"{}\"><animate attributeName=\"visibility\" values=\"{values}\" keyTimes=\"{times}\" dur=\"{total}s\" calcMode=\"discrete\" repeatCount=\"indefinite\"/>\n<rect width=\"100%\" height=\"100%\" fill=\"{}\"/>\n{cells}</g>\n",
+            if i == 0 { "visible" } else { "hidden" },
+            rgb(vt100::Color::Default, false)
+        ));
+    }
+    out
+}
+
+/// The screen's cells as SVG elements: a background rectangle per run of one colour, a
+/// text span per run of one style.
+pub fn svg_cells(screen: &vt100::Screen, rows: u16, cols: u16) -> String {
+    let (cw, ch) = CELL;
+    let mut out = String::new();
+    for row in 0..rows {
+        let y = 8.0 + ch * row as f32;
+        let mut col = 0;
+        while col < cols {
+            let cell = screen.cell(row, col).unwrap();
+            let (mut fg, mut bg) = (cell.fgcolor(), cell.bgcolor());
+            if cell.inverse() {
+                std::mem::swap(&mut fg, &mut bg);
+            }
+            let bold = cell.bold();
+            let start = col;
+            let mut text = String::new();
+            while col < cols {
+                let c = screen.cell(row, col).unwrap();
+                let (mut f, mut b) = (c.fgcolor(), c.bgcolor());
+                if c.inverse() {
+                    std::mem::swap(&mut f, &mut b);
+                }
+                if (f, b, c.bold()) != (fg, bg, bold) {
+                    break;
+                }
+                let s = c.contents();
+                text.push_str(if s.is_empty() { " " } else { s });
+                col += 1;
+            }
+            let x = 8.0 + cw * start as f32;
+            let width = cw * (col - start) as f32;
+            if bg != vt100::Color::Default {
+                out.push_str(&format!(
+                    "<rect x=\"{x}\" y=\"{y}\" width=\"{width}\" height=\"{ch}\" fill=\"{}\"/>\n",
+                    rgb(bg, false)
+                ));
+            }
+            if !text.trim().is_empty() {
+                out.push_str(&format!(
+                    "<text x=\"{x}\" y=\"{}\" fill=\"{}\" textLength=\"{width}\" lengthAdjust=\"spacingAndGlyphs\" xml:space=\"preserve\"{}>{}</text>\n",
+                    y + ch * 0.78,
+                    rgb(fg, true),
+                    if bold { " font-weight=\"bold\"" } else { "" },
+                    escape(&text)
+                ));
+            }
+        }
+    }
+    out
+}

@@ -670,10 +670,12 @@ impl EmailScreen {
             }
         }
         let mut lines: Vec<Line> = Vec::new();
+        // With nothing typed the form itself says what is needed (the "not set" finding
+        // would send the operator to the step they are on).
         for f in self
             .url_findings
             .iter()
-            .filter(|f| f.level >= Level::Warn)
+            .filter(|f| f.level >= Level::Warn && !self.is_blank())
             .take(1)
         {
             lines.push(finding_line(f, theme));
