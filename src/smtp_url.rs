@@ -436,6 +436,15 @@ pub fn is_known_option(name: &str) -> bool {
         )
 }
 
+/// Whether `tail` (what follows the host) is a query nodemailer reads: `?` or `/?`, then
+/// one of its own option names and `=`. An `@` there is part of a value, not of the login.
+pub fn starts_a_query(tail: &str) -> bool {
+    let q = tail.strip_prefix('/').unwrap_or(tail);
+    q.strip_prefix('?')
+        .and_then(|q| q.split_once('='))
+        .is_some_and(|(name, _)| is_known_option(name))
+}
+
 /// What the sendmail transport means for this setup.
 fn sendmail_finding(s: &SmtpSettings) -> Finding {
     let path = s.sendmail_path();
@@ -465,8 +474,12 @@ pub fn url_findings(url: &str) -> Vec<Finding> {
     if let Some((_, rest)) = url.split_once("://") {
         let end = host_end(rest);
         // An `@` after the host has ended means a `/`, `?` or `#` was left unencoded in
-        // the user name or password, and nodemailer cut the login there.
-        if let Some(last_at) = rest.rfind('@').filter(|&at| at > end) {
+        // the user name or password, and nodemailer cut the login there (unless it is in a
+        // real query: `/?name=pds@example.com`).
+        if let Some(last_at) = rest
+            .rfind('@')
+            .filter(|&at| at > end && !starts_a_query(&rest[end..]))
+        {
             let c = rest[end..].chars().next().unwrap_or('/');
             // The intended login is everything before the last `@`; its first `:` would
             // have ended the user name.
@@ -722,6 +735,12 @@ mod tests {
             f[0].why
                 .contains("connect to host example.com and your password is cut at the '/'"),
             "{f:?}"
+        );
+        // An @ in a real query is not a cut login.
+        assert!(
+            url_findings("smtps://u:p@smtp.example.com:465/?name=pds@example.com")
+                .iter()
+                .all(|f| f.level != crate::finding::Level::Fail)
         );
         // A host read from inside the password is not named.
         let f = url_findings("smtps://u:abcd:efgh/x@smtp.example.com");

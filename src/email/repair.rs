@@ -196,7 +196,13 @@ pub fn repair(url: &str, from: &str) -> Option<Repair> {
         _ => return None,
     };
     // The login runs to the last `@`; the host follows it up to the first `/`, `?` or `#`.
-    let (login, after) = match rest.rfind('@') {
+    // An `@` in a query nodemailer reads (`/?name=pds@example.com`) is not the login's.
+    let first_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let last_at = rest
+        .rfind('@')
+        .filter(|&at| at < first_end || !super::starts_a_query(&rest[first_end..]))
+        .or_else(|| rest[..first_end].rfind('@'));
+    let (login, after) = match last_at {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
         None => (None, rest),
     };
@@ -390,6 +396,14 @@ mod tests {
         assert_eq!(repair("smtp:///?sendmail=true", "a@b.example"), None);
         assert_eq!(repair("u:p@smtp.example.com", "a@b.example"), None);
         assert_eq!(repair("smtps://u:p/w@", "a@b.example"), None);
+        // An @ in a query nodemailer reads is not part of the login.
+        assert_eq!(
+            repair(
+                "smtps://u:p@smtp.example.com:465/?name=pds@example.com",
+                "a@b.example"
+            ),
+            None
+        );
     }
 
     #[test]

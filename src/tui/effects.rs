@@ -231,7 +231,12 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let http = app.settings.http.clone();
                 let flags = app.settings.flags.clone();
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let log = crate::pds::LogSource::find(&flags);
+                    // Finding the log runs systemctl and docker: off the runtime's workers.
+                    let log =
+                        tokio::task::spawn_blocking(move || crate::pds::LogSource::find(&flags))
+                            .await
+                            .ok()
+                            .flatten();
                     let r = crate::email::via_pds::send_via_pds(
                         &pds_url,
                         &admin_password,
