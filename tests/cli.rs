@@ -579,3 +579,32 @@ fn doctor_reads_the_container_state() {
         );
     }
 }
+
+/// A subcommand's help lists its own options first; the global flags follow under their own
+/// heading (not mixed in between, as `--env-file` once sat between `--host` and `--ca-file`).
+#[test]
+fn global_flags_have_their_own_heading_in_help() {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .args(["proxy", "render", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    let global = help.find("Global options:").expect("a heading");
+    for own in ["--host", "--out"] {
+        let at = help.find(own).unwrap_or_else(|| panic!("{own}: {help}"));
+        assert!(at < global, "{own} after the global heading: {help}");
+    }
+    for flag in [
+        "--env-file",
+        "--timeout",
+        "--restart-command",
+        "--pds-log",
+        "--json",
+    ] {
+        let at = help.find(flag).unwrap_or_else(|| panic!("{flag}: {help}"));
+        assert!(
+            at > global,
+            "{flag} among the subcommand's own options: {help}"
+        );
+    }
+}

@@ -59,32 +59,57 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 )]
 pub struct Cli {
     /// The PDS env file
-    #[arg(long, global = true, env = "PDS_ENV_FILE", default_value = DEFAULT_ENV_FILE, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Global options", env = "PDS_ENV_FILE", default_value = DEFAULT_ENV_FILE, value_name = "PATH")]
     pub env_file: PathBuf,
 
     /// Extra trusted root certificate (PEM) for SMTP and HTTPS checks
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH"
+    )]
     pub ca_file: Option<PathBuf>,
 
     /// DNS server to ask instead of the system's resolver
-    #[arg(long, global = true, value_name = "IP:PORT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "IP:PORT"
+    )]
     pub nameserver: Option<SocketAddr>,
 
     /// The PDS's URL [default: http://localhost:PDS_PORT]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
     pub pds_url: Option<String>,
 
     /// The PLC directory [default: PDS_DID_PLC_URL]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "URL"
+    )]
     pub plc_url: Option<String>,
 
     /// Limit for each network call, in seconds
-    #[arg(long, global = true, default_value = "10", value_name = "SECONDS", value_parser = parse_timeout)]
+    #[arg(long, global = true, help_heading = "Global options", default_value = "10", value_name = "SECONDS", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Send HTTPS checks to this address instead of the one DNS gives (to test a server
     /// before DNS points at it)
-    #[arg(long, global = true, value_name = "IP:PORT")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "IP:PORT"
+    )]
     pub connect_to: Option<SocketAddr>,
 
     /// How to restart the PDS on this machine, when it is not the official install's
@@ -92,17 +117,24 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "PDS_WIZARD_RESTART_COMMAND",
         value_name = "COMMAND"
     )]
     pub restart_command: Option<String>,
 
     /// The PDS's log file, when it is not in journald (unit pds) or docker (container pds)
-    #[arg(long, global = true, env = "PDS_WIZARD_PDS_LOG", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "PDS_WIZARD_PDS_LOG",
+        value_name = "PATH"
+    )]
     pub pds_log: Option<PathBuf>,
 
     /// Print data as JSON (for subcommands whose output is data)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
 
     /// Open the wizard on a sandbox copy of a realistic pds.env (no PDS needed), with local
