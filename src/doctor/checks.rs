@@ -753,8 +753,10 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         if let Some(e) = &r.did_document_error {
             detail.push(format!("DID document: {}", e.what));
         }
+        // The handle as the subject: the wizard's Enter opens that account (see `go_to`).
         out.push(
-            Finding::fail(format!("{}: {}", r.handle.as_str(), detail.join("; ")))
+            Finding::fail(detail.join("; "))
+                .about(r.handle.as_str())
                 .why(r.verdict())
                 .fix(format!(
                     "pds-wizard handle check {} shows every detail; the Handle & DNS step fixes it",

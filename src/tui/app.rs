@@ -658,6 +658,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::AccountsLoaded(ticket, result) => {
             if matches!(app.handle.accounts, Accounts::Loading(t) if t == ticket) {
                 app.handle.set_accounts(result);
+                // A handle the doctor sent us to: picked and checked now that it can be.
+                if let Some(h) = app.handle.wanted.take() {
+                    return app.handle.want(&h, &mut app.jobs, &app.settings);
+                }
             }
             vec![]
         }
@@ -995,7 +999,7 @@ fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
             app.modal = Some(modal);
             vec![]
         }
-        Outcome::GoTo(target) => go_to(app, target),
+        Outcome::GoTo(target, subject) => go_to(app, target, subject.as_deref()),
         Outcome::Edited => match screen {
             Screen::Email => {
                 let effects = app.email_changed();
@@ -1076,16 +1080,56 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
     }
 }
 
-/// Open the step that fixes `target`, with the cursor on its field.
-fn go_to(app: &mut App, target: Target) -> Vec<Effect> {
+/// The form step that edits pds.env key `key`, if one does.
+pub fn step_for_key(key: &str) -> Option<Step> {
+    if super::screens::basics::FIELDS
+        .iter()
+        .any(|(k, _, _)| *k == key)
+    {
+        Some(Step::Basics)
+    } else if super::screens::settings::Settings::keys().any(|k| k == key) {
+        Some(Step::More)
+    } else if [URL_KEY, FROM_KEY].contains(&key) {
+        Some(Step::Email)
+    } else {
+        None
+    }
+}
+
+/// The step Enter opens for a finding of `target` about `subject` (see `go_to`).
+pub fn landing(target: Target, subject: Option<&str>) -> Step {
+    match (target, subject) {
+        (Target::EnvFile, Some(key)) => step_for_key(key).unwrap_or(place(target).0),
+        _ => place(target).0,
+    }
+}
+
+/// Open the step that fixes `target`, with the cursor on its field. `subject` is what the
+/// finding is about: a pds.env key (the field that holds it, on whichever form has it) or a
+/// handle (that account picked, and its check run again once the accounts are loaded).
+fn go_to(app: &mut App, target: Target, subject: Option<&str>) -> Vec<Effect> {
+    if let (Target::EnvFile, Some(key)) = (target, subject) {
+        if let Some(step) = step_for_key(key) {
+            let effects = open_step(app, step);
+            match step {
+                Step::Basics => app.basics.form.focus_key(key),
+                Step::More => app.more.form.focus_key(key),
+                _ => false,
+            };
+            return effects;
+        }
+    }
     let (step, field) = place(target);
-    let effects = open_step(app, step);
+    let mut effects = open_step(app, step);
     if let Some(key) = field {
         match step {
             Step::Basics => app.basics.form.focus_key(key),
             Step::Proxy => app.proxy.form.focus_key(key),
             _ => false,
         };
+    }
+    if let (Target::Handle, Some(handle)) = (target, subject) {
+        effects.extend(app.handle.want(handle, &mut app.jobs, &app.settings));
     }
     effects
 }

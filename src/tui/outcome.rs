@@ -29,8 +29,9 @@ pub enum Outcome {
     /// A line for the status bar.
     Status(Level, String),
     Open(Modal),
-    /// Open the step (and field) that fixes this.
-    GoTo(Target),
+    /// Open the step (and field) that fixes this; the subject (a pds.env key, a handle)
+    /// says which field or which account, when the finding names one.
+    GoTo(Target, Option<String>),
     /// A job started that takes a moment: effects, and a line saying so.
     Working(String, Vec<Effect>),
     /// The screen's form changed: the app reads it again.

@@ -1521,6 +1521,91 @@ mod doctor_screen {
     }
 
     #[test]
+    fn enter_on_a_pds_env_finding_lands_on_the_field_that_holds_the_key() {
+        let (mut a, _) = open();
+        let t = doctor_ticket(&a, CheckId::Env);
+        let mut r = result(CheckId::Env, Level::Fail, "holds a space");
+        r.findings[0] = Finding::fail("holds a space")
+            .about("PDS_SERVICE_HANDLE_DOMAINS")
+            .fix("Remove the spaces after the commas.");
+        update(&mut a, Action::DoctorResult(t, r));
+        a.doctor.selected = CHECKS.iter().position(|c| c.id == CheckId::Env).unwrap();
+        // The detail names the key, as the command line does.
+        let shown = text(&screen(&a, 100, 40));
+        assert!(
+            shown.contains("PDS_SERVICE_HANDLE_DOMAINS: holds a space"),
+            "{shown}"
+        );
+        assert!(shown.contains("Enter: go to the Basics step"), "{shown}");
+        key(&mut a, KeyCode::Enter);
+        assert_eq!((a.step, a.focus), (Step::Basics, Focus::Content));
+        assert_eq!(
+            a.basics.form.focused_field().key,
+            "PDS_SERVICE_HANDLE_DOMAINS"
+        );
+    }
+
+    #[test]
+    fn enter_on_a_failing_handle_opens_that_account_and_checks_it_again() {
+        let (mut a, _) = open();
+        let t = doctor_ticket(&a, CheckId::Handles);
+        let mut r = result(CheckId::Handles, Level::Fail, "DNS: wrong DID");
+        r.findings[0] = Finding::fail("DNS: wrong DID").about("carol.example.com");
+        update(&mut a, Action::DoctorResult(t, r));
+        a.doctor.selected = CHECKS
+            .iter()
+            .position(|c| c.id == CheckId::Handles)
+            .unwrap();
+        // The accounts are not loaded yet: they are asked for, the handle shown meanwhile.
+        let effects = key(&mut a, KeyCode::Enter);
+        assert_eq!(a.step, Step::Handle);
+        let Some(Effect::LoadAccounts { ticket, .. }) = effects.first() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(a.handle.form.text("handle"), "carol.example.com");
+        let accounts = vec![
+            crate::pds::accounts::Account {
+                handle: "alice.example.com".into(),
+                did: "did:plc:alice".into(),
+                email: None,
+                active: true,
+            },
+            crate::pds::accounts::Account {
+                handle: "carol.example.com".into(),
+                did: "did:plc:carol".into(),
+                email: None,
+                active: true,
+            },
+        ];
+        // Once they come: carol picked, her DID filled in, and her check run again.
+        let effects = update(&mut a, Action::AccountsLoaded(*ticket, Ok(accounts)));
+        assert!(
+            matches!(effects.as_slice(), [Effect::VerifyHandle { handle, did, .. }]
+                if handle.as_str() == "carol.example.com" && did.as_str() == "did:plc:carol"),
+            "{effects:?}"
+        );
+        assert_eq!(a.handle.form.text("did"), "did:plc:carol");
+        assert!(a.handle.pending.is_some());
+    }
+
+    #[test]
+    fn enter_on_a_check_no_step_fixes_says_the_fix() {
+        let (mut a, _) = open();
+        let id = CHECKS.iter().find(|c| c.fix.is_none()).unwrap().id;
+        let t = doctor_ticket(&a, id);
+        update(
+            &mut a,
+            Action::DoctorResult(t, result(id, Level::Fail, "broken")),
+        );
+        a.doctor.selected = CHECKS.iter().position(|c| c.id == id).unwrap();
+        assert!(key(&mut a, KeyCode::Enter).is_empty());
+        assert_eq!(a.step, Step::Doctor);
+        let (level, said) = a.status.clone().unwrap();
+        assert_eq!(level, Level::Info);
+        assert!(said.contains("Fix: do this"), "{said}");
+    }
+
+    #[test]
     fn r_reruns_one_check_and_passing_checks_do_not_jump() {
         let (mut a, _) = open();
         for c in CHECKS {

@@ -91,13 +91,39 @@ impl DoctorScreen {
                 return Outcome::effect(self.run(one, ctx.jobs));
             }
             Some(Command::GoFix) => {
-                let target = self
+                let Some(r) = self
                     .result(self.selected)
                     .filter(|r| r.level >= Level::Warn)
-                    .and_then(|r| r.fix);
-                if let Some(target) = target {
-                    return Outcome::GoTo(target);
-                }
+                else {
+                    return Outcome::Nothing;
+                };
+                // The worst finding says which field or account (its subject).
+                let subject = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.level == r.level)
+                    .find_map(|f| f.subject.clone());
+                return match r.fix {
+                    Some(target) => Outcome::GoTo(target, subject),
+                    // No step edits it: the fix is a command to copy, said where it is seen.
+                    None => {
+                        let fix = r
+                            .findings
+                            .iter()
+                            .find(|f| f.level == r.level && !f.fix.is_empty())
+                            .map(|f| f.fix.clone())
+                            .unwrap_or_default();
+                        Outcome::Status(
+                            Level::Info,
+                            if fix.is_empty() {
+                                "No step of the wizard fixes this; its details say what to do."
+                                    .into()
+                            } else {
+                                format!("No step of the wizard fixes this. Fix: {fix}")
+                            },
+                        )
+                    }
+                };
             }
             Some(Command::RequestCrawl) if !self.running() => {
                 return Outcome::Open(Modal::RequestCrawl)
@@ -175,13 +201,27 @@ impl DoctorScreen {
             let mut findings: Vec<_> = r.findings.iter().collect();
             findings.sort_by_key(|f| std::cmp::Reverse(f.level));
             for f in findings {
-                details.extend(finding_block(f, &[], theme));
+                // Its subject (a handle, a key) leads, as on the command line.
+                let named = match &f.subject {
+                    Some(s) if !f.what.contains(s.as_str()) => {
+                        let mut named = f.clone();
+                        named.what = format!("{s}: {}", f.what);
+                        std::borrow::Cow::Owned(named)
+                    }
+                    _ => std::borrow::Cow::Borrowed(f),
+                };
+                details.extend(finding_block(&named, &[], theme));
             }
             if let (Some(target), true) = (r.fix, r.level >= Level::Warn) {
+                let subject = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.level == r.level)
+                    .find_map(|f| f.subject.as_deref());
                 details.push(Line::from(Span::styled(
                     format!(
                         "Enter: go to the {} step to fix it",
-                        crate::tui::app::place(target).0.title()
+                        crate::tui::app::landing(target, subject).title()
                     ),
                     theme.key_hint,
                 )));

@@ -5,9 +5,10 @@
 use crate::finding::{Finding, Level};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
+use crate::settings::Resolved;
 use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::{Pending, Ticket};
+use crate::tui::jobs::{Pending, Ticket, Tickets};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
@@ -38,6 +39,8 @@ pub struct HandleScreen {
     pub accounts: Accounts,
     pub pending: Option<Pending>,
     pub report: Option<Box<HandleReport>>,
+    /// A handle to pick and check once the accounts are loaded (the doctor sent us here).
+    pub wanted: Option<String>,
 }
 
 impl Default for HandleScreen {
@@ -69,6 +72,7 @@ impl HandleScreen {
             accounts: Accounts::NotLoaded,
             pending: None,
             report: None,
+            wanted: None,
         };
         s.refresh_findings();
         s
@@ -104,28 +108,62 @@ impl HandleScreen {
         }
     }
 
-    /// Handle a key; true when the target changed (an old report no longer applies).
     /// Check the handle now (unless a check is under way).
     pub fn check(&mut self, ctx: &mut Ctx) -> Outcome {
         if self.pending.is_some() {
             return Outcome::Nothing;
         }
-        match self.target() {
-            Ok((handle, did)) => {
-                let job = ctx.jobs.start();
-                self.pending = Some(job);
-                Outcome::effect(Effect::VerifyHandle {
-                    ticket: job.ticket,
-                    handle,
-                    did,
-                    options: Box::new(ctx.settings.verify_options()),
-                })
-            }
+        match self.verify(ctx.jobs, ctx.settings) {
+            Ok(e) => Outcome::effect(e),
             Err(e) => Outcome::Status(
                 Level::Warn,
                 format!("Pick an account or type a valid handle and DID first: {e}"),
             ),
         }
+    }
+
+    /// The check of the handle and DID on the form, as a job.
+    fn verify(&mut self, jobs: &mut Tickets, settings: &Resolved) -> Result<Effect, String> {
+        let (handle, did) = self.target()?;
+        let job = jobs.start();
+        self.pending = Some(job);
+        self.report = None;
+        Ok(Effect::VerifyHandle {
+            ticket: job.ticket,
+            handle,
+            did,
+            options: Box::new(settings.verify_options()),
+        })
+    }
+
+    /// Pick the account with `handle` and check it again; with the accounts still loading,
+    /// show the handle now and do the rest when they come (`wanted`).
+    pub fn want(&mut self, handle: &str, jobs: &mut Tickets, settings: &Resolved) -> Vec<Effect> {
+        let found = match &self.accounts {
+            Accounts::Loaded(list) => list
+                .iter()
+                .find(|a| a.handle.eq_ignore_ascii_case(handle))
+                .cloned(),
+            Accounts::NotLoaded | Accounts::Loading(_) => {
+                self.set(HANDLE, handle);
+                self.set(DID, "");
+                self.wanted = Some(handle.to_string());
+                self.refresh_findings();
+                return vec![];
+            }
+            Accounts::Failed(_) => None,
+        };
+        let Some(a) = found else {
+            self.set(HANDLE, handle);
+            self.refresh_findings();
+            return vec![];
+        };
+        self.set(ACCOUNT, &a.handle);
+        self.set(HANDLE, &a.handle);
+        self.set(DID, &a.did);
+        self.refresh_findings();
+        self.pending = None;
+        self.verify(jobs, settings).into_iter().collect()
     }
 
     /// The step's keys: `CheckNow`, or the form's.
