@@ -277,6 +277,15 @@ impl Inputs {
         }
     }
 
+    /// Check `doc` instead of the file as read (the wizard's answers applied, not saved yet):
+    /// the settings follow it; the file's mode stays the one on disk.
+    pub fn with_doc(mut self, doc: Document) -> Inputs {
+        self.settings = Resolved::new(&self.settings.flags, Some(&doc));
+        self.doc = Some(doc);
+        self.doc_error = None;
+        self
+    }
+
     /// The local PDS's health answer (asked once per doctor run).
     pub async fn health(&self) -> &Health {
         self.health.get_or_init(|| checks::ask_health(self)).await

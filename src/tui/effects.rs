@@ -359,9 +359,14 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 vec![]
             }
             Effect::RunDoctor { ticket, checks } => {
-                // Read pds.env afresh: the doctor checks the file as it is on disk.
-                let inputs =
-                    std::sync::Arc::new(crate::doctor::Inputs::load(&app.settings.flags, vec![]));
+                // The doctor checks pds.env as it will be saved: read afresh, with the
+                // answers on screen applied (its title says so when they differ).
+                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
+                app.doctor.unsaved = app.working.is_modified();
+                if app.doctor.unsaved {
+                    inputs = inputs.with_doc(app.working.clone());
+                }
+                let inputs = std::sync::Arc::new(inputs);
                 let checks: Vec<&'static crate::doctor::Check> =
                     checks.iter().map(|id| id.check()).collect();
                 let tx = runner.tx.clone();

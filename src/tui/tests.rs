@@ -1589,6 +1589,36 @@ mod doctor_screen {
     }
 
     #[test]
+    fn the_doctor_checks_what_will_be_saved_and_says_so() {
+        let mut a = app();
+        // An answer typed, not saved: the doctor's run is of pds.env as it will be saved.
+        key(&mut a, KeyCode::Enter);
+        a.basics.form.focus_key("PDS_HOSTNAME");
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "next.example.com");
+        assert!(a.working.is_modified());
+        key(&mut a, KeyCode::Esc);
+        while a.step != Step::Doctor {
+            key(&mut a, KeyCode::Down);
+        }
+        let effects = key(&mut a, KeyCode::Enter);
+        assert!(matches!(effects.as_slice(), [Effect::RunDoctor { .. }]));
+        // What the effect runner records as it builds the run's inputs.
+        a.doctor.unsaved = a.working.is_modified();
+        let shown = text(&screen(&a, 80, 24));
+        assert!(
+            shown.contains("Checked with your unsaved answers"),
+            "{shown}"
+        );
+        let inputs =
+            crate::doctor::Inputs::load(&a.settings.flags, vec![]).with_doc(a.working.clone());
+        assert_eq!(
+            inputs.settings.hostname.as_deref(),
+            Some("next.example.com")
+        );
+    }
+
+    #[test]
     fn enter_on_a_check_no_step_fixes_says_the_fix() {
         let (mut a, _) = open();
         let id = CHECKS.iter().find(|c| c.fix.is_none()).unwrap().id;

@@ -33,6 +33,8 @@ pub struct DoctorScreen {
     pub started: Option<Instant>,
     /// The current full run.
     pub run: Option<Pending>,
+    /// The last run checked answers not saved yet (pds.env as it will be saved).
+    pub unsaved: bool,
 }
 
 impl Default for DoctorScreen {
@@ -48,6 +50,7 @@ impl DoctorScreen {
             selected: 0,
             started: None,
             run: None,
+            unsaved: false,
         }
     }
 
@@ -194,6 +197,13 @@ impl DoctorScreen {
                 count(Level::Fail)
             ),
         };
+        // What was checked: the file on disk, or the answers on screen (not saved yet).
+        let unsaved_line = (self.unsaved && self.started.is_some()).then(|| {
+            Line::from(Span::styled(
+                "Checked with your unsaved answers: pds.env as it will be saved.",
+                theme.warn,
+            ))
+        });
         // The selected check's findings and fix first: the list gives up rows (scrolling
         // with the selection) before the fix is cut off at small sizes.
         let mut details: Vec<Line> = Vec::new();
@@ -235,7 +245,7 @@ impl DoctorScreen {
         let n = CHECKS.len();
         // Summary and blank line, then at least 5 rows of the list.
         let rows = usize::from(area.height)
-            .saturating_sub(2 + details_height)
+            .saturating_sub(2 + usize::from(unsaved_line.is_some()) + details_height)
             .clamp(5.min(n), n);
         let first = self.selected.saturating_sub(rows / 2).min(n - rows);
         let mut summary = summary;
@@ -243,6 +253,7 @@ impl DoctorScreen {
             summary.push_str(&format!(" · checks {}–{} of {n}", first + 1, first + rows));
         }
         let mut lines = vec![Line::from(Span::styled(summary, theme.dim))];
+        lines.extend(unsaved_line);
         for (i, (c, row)) in CHECKS
             .iter()
             .zip(&self.rows)
