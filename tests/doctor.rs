@@ -357,12 +357,34 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
             "doctor",
             "--only",
             "health",
+            "--only",
+            "handles",
+            "--only",
+            "uploads",
         ],
         "",
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert_fails(&v, "health", "nothing answers", "systemctl status pds");
+    // One root cause: the checks that need the PDS say so instead of failing too.
+    for name in ["handles", "uploads"] {
+        let c = check(&v, name);
+        assert_eq!(c["level"], "info", "{c:#}");
+        assert_eq!(c["not_checked"], "health", "{c:#}");
+        assert!(
+            c["findings"][0]["what"]
+                .as_str()
+                .unwrap()
+                .starts_with("not checked: the PDS is not running"),
+            "{c:#}"
+        );
+    }
+    let problems = v["problems"].as_str().unwrap();
+    assert!(
+        problems.starts_with("1 problem: nothing answers"),
+        "{problems}"
+    );
 }
 
 #[test]

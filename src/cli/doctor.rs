@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
                 "overall": level,
                 "elapsed_ms": elapsed,
                 "checks": results,
+                "problems": crate::doctor::problems(&results.iter().collect::<Vec<_>>()),
             }))?
         );
     } else {
@@ -54,7 +55,11 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
             }
             outln!(
                 "  [{}] {} ({} ms){}",
-                r.level.label(),
+                if r.not_checked.is_some() {
+                    "SKIP"
+                } else {
+                    r.level.label()
+                },
                 r.title,
                 r.elapsed_ms,
                 r.step
@@ -68,14 +73,24 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
             }
         }
         let count = |l| results.iter().filter(|r| r.level == l).count();
+        let skipped = results.iter().filter(|r| r.not_checked.is_some()).count();
         outln!(
-            "\n{} checks in {:.1} s: {} passed, {} warnings, {} failed",
+            "\n{} checks in {:.1} s: {} passed, {} warnings, {} failed{}",
             results.len(),
             elapsed as f64 / 1000.0,
             count(Level::Pass),
             count(Level::Warn),
-            count(Level::Fail)
+            count(Level::Fail),
+            if skipped > 0 {
+                format!(", {skipped} not checked")
+            } else {
+                String::new()
+            }
         );
+        // The root causes, each once.
+        if let Some(p) = crate::doctor::problems(&results.iter().collect::<Vec<_>>()) {
+            outln!("{p}");
+        }
     }
     Ok(match level {
         Level::Fail => 2,

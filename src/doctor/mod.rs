@@ -100,6 +100,28 @@ impl CheckId {
     }
 }
 
+/// What a check cannot do without: when it is missing, the check is "not checked" with
+/// the root cause, instead of one more failure with the same cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// The PDS answers on this machine (the `health` check).
+    Pds,
+    /// The public name leads somewhere: it resolves, or --connect-to says where it goes
+    /// (the `dns` check).
+    PublicName,
+}
+
+impl Need {
+    /// The check whose failure this is.
+    pub fn root(self) -> CheckId {
+        match self {
+            Need::Pds => CheckId::Health,
+            Need::PublicName => CheckId::Dns,
+        }
+    }
+}
+
 /// One entry of the catalogue.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Check {
@@ -109,6 +131,8 @@ pub struct Check {
     pub title: &'static str,
     /// What fixes what this check finds (None: nothing the wizard edits).
     pub fix: Option<Target>,
+    /// What it cannot be checked without.
+    pub needs: &'static [Need],
 }
 
 pub const CHECKS: &[Check] = &[
@@ -117,96 +141,112 @@ pub const CHECKS: &[Check] = &[
         area: Area::Config,
         title: "pds.env: keys, values, readers, mode",
         fix: Some(Target::EnvFile),
+        needs: &[],
     },
     Check {
         id: CheckId::Service,
         area: Area::Service,
         title: "service (systemd unit or container)",
         fix: None,
+        needs: &[],
     },
     Check {
         id: CheckId::Health,
         area: Area::Service,
         title: "the PDS answers locally",
         fix: None,
+        needs: &[],
     },
     Check {
         id: CheckId::Dns,
         area: Area::Public,
         title: "DNS: hostname and handle wildcard",
         fix: Some(Target::Handle),
+        needs: &[],
     },
     Check {
         id: CheckId::Https,
         area: Area::Public,
         title: "HTTPS and its certificate",
         fix: Some(Target::Proxy(ProxyField::Server)),
+        needs: &[Need::PublicName],
     },
     Check {
         id: CheckId::Oauth,
         area: Area::Proxy,
         title: "OAuth paths reach the PDS",
         fix: Some(Target::Proxy(ProxyField::Server)),
+        needs: &[Need::PublicName, Need::Pds],
     },
     Check {
         id: CheckId::Websocket,
         area: Area::Proxy,
         title: "firehose websocket",
         fix: Some(Target::Proxy(ProxyField::Server)),
+        needs: &[Need::PublicName, Need::Pds],
     },
     Check {
         id: CheckId::Uploads,
         area: Area::Proxy,
         title: "upload limit: pds.env, PDS, proxy",
         fix: Some(Target::UploadLimit),
+        needs: &[Need::Pds],
     },
     Check {
         id: CheckId::Signup,
         area: Area::Service,
         title: "sign-up guarded (invites or captcha)",
         fix: Some(Target::InviteRequired),
+        needs: &[],
     },
     Check {
         id: CheckId::Email,
         area: Area::Email,
         title: "SMTP: URL, server, TLS, login",
         fix: Some(Target::Email),
+        needs: &[],
     },
     Check {
         id: CheckId::Handles,
         area: Area::Handles,
         title: "handles and DID documents",
         fix: Some(Target::Handle),
+        needs: &[Need::Pds],
     },
     Check {
         id: CheckId::Crawlers,
         area: Area::Crawlers,
         title: "relays (PDS_CRAWLERS) reachable",
         fix: Some(Target::Crawlers),
+        needs: &[],
     },
     Check {
         id: CheckId::RelaySync,
         area: Area::Crawlers,
         title: "relays in step with this PDS",
         fix: None,
+        needs: &[],
     },
     Check {
         id: CheckId::RelayAccounts,
         area: Area::Crawlers,
         title: "accounts as each relay sees them",
         fix: None,
+        needs: &[Need::Pds],
     },
     Check {
         id: CheckId::Disk,
         area: Area::Host,
         title: "free disk space",
         fix: None,
+        needs: &[],
     },
     Check {
         id: CheckId::Clock,
         area: Area::Host,
         title: "clock",
         fix: None,
+        needs: &[],
     },
 ];
 
@@ -235,6 +275,8 @@ pub struct Inputs {
     describe: tokio::sync::OnceCell<Option<serde_json::Value>>,
     /// The PDS's accounts (listRepos and getAccountInfos), asked once likewise.
     accounts: tokio::sync::OnceCell<Result<Vec<crate::pds::accounts::Account>, Finding>>,
+    /// Whether the public name leads somewhere (see `Need::PublicName`).
+    public_name: tokio::sync::OnceCell<Result<(), String>>,
 }
 
 /// What this machine's PDS answered at `/xrpc/_health`.
@@ -274,6 +316,7 @@ impl Inputs {
             health: tokio::sync::OnceCell::new(),
             describe: tokio::sync::OnceCell::new(),
             accounts: tokio::sync::OnceCell::new(),
+            public_name: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -284,6 +327,43 @@ impl Inputs {
         self.doc = Some(doc);
         self.doc_error = None;
         self
+    }
+
+    /// Why `need` is missing, when it is (each asked once per doctor run).
+    pub async fn unmet(&self, need: Need) -> Option<String> {
+        match need {
+            Need::Pds => match self.health().await {
+                Health::Up(_) => None,
+                Health::Status(code) => Some(format!(
+                    "the PDS answers HTTP {code} at {}",
+                    self.settings.local_url
+                )),
+                Health::Down(_) => Some(format!(
+                    "the PDS is not running (nothing answers at {})",
+                    self.settings.local_url
+                )),
+            },
+            Need::PublicName => self
+                .public_name
+                .get_or_init(|| async {
+                    if self.settings.http.connect_to.is_some() {
+                        return Ok(());
+                    }
+                    let host = self
+                        .settings
+                        .hostname
+                        .clone()
+                        .ok_or_else(|| "PDS_HOSTNAME is not set".to_string())?;
+                    match crate::identity::dns::addresses(&host, &self.settings.dns).await {
+                        Ok(a) if a.is_empty() => Err(format!("{host} has no A or AAAA record")),
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(format!("{host} does not resolve: {e}")),
+                    }
+                })
+                .await
+                .clone()
+                .err(),
+        }
     }
 
     /// The local PDS's health answer (asked once per doctor run).
@@ -338,27 +418,80 @@ pub struct CheckResult {
     pub fix: Option<Target>,
     /// The wizard step that edits it, in words (for people and scripts reading JSON).
     pub step: Option<&'static str>,
-    /// The worst of the findings (info counts as passing).
+    /// The worst of the findings (info counts as passing; `Info` here is "not checked").
     pub level: Level,
     pub findings: Vec<Finding>,
     pub elapsed_ms: u128,
+    /// Not run: what it needs is missing, and this check says why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<CheckId>,
+}
+
+impl CheckResult {
+    /// Its first failure in a few words, for the summary of root causes.
+    pub fn problem(&self) -> Option<String> {
+        self.findings
+            .iter()
+            .find(|f| f.level == Level::Fail)
+            .map(|f| match &f.subject {
+                Some(s) if !f.what.contains(s.as_str()) => format!("{s}: {}", f.what),
+                _ => f.what.clone(),
+            })
+    }
+}
+
+/// "2 problems: the PDS is not running (…); pds.example.com has no A record", or None when
+/// nothing failed. Checks that were not checked are left out: their cause is listed.
+pub fn problems(results: &[&CheckResult]) -> Option<String> {
+    let list: Vec<String> = results
+        .iter()
+        .filter(|r| r.level == Level::Fail)
+        .filter_map(|r| r.problem())
+        .collect();
+    match list.len() {
+        0 => None,
+        1 => Some(format!("1 problem: {}", list[0])),
+        n => Some(format!("{n} problems: {}", list.join("; "))),
+    }
 }
 
 /// Run one check under its bound; never panics, never outlives the bound by much.
 pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult {
     let started = Instant::now();
     let bound = inputs.timeout;
-    let findings = match tokio::time::timeout(bound, checks::run(check.id, &inputs)).await {
-        Ok(f) => f,
-        Err(_) => vec![
-            Finding::fail(format!("no result within {:.0} s", bound.as_secs_f64()))
-                .why("something it talks to does not answer")
-                .fix("run this check alone with a longer --timeout to see which call hangs"),
-        ],
+    // What it needs first: a missing one is the root cause, said once by its own check.
+    let work = async {
+        for need in check.needs {
+            if let Some(reason) = inputs.unmet(*need).await {
+                let root = need.root();
+                return (
+                    vec![Finding::info(format!("not checked: {reason}"))
+                        .why(format!(
+                            "This check needs it; the {} check says what is wrong and how to fix it.",
+                            root.name()
+                        ))
+                        .fix(format!("Fix what the {} check finds first.", root.name()))],
+                    Some(root),
+                );
+            }
+        }
+        (checks::run(check.id, &inputs).await, None)
     };
-    let level = match worst(&findings) {
-        Level::Info => Level::Pass,
-        l => l,
+    let (findings, not_checked) = match tokio::time::timeout(bound, work).await {
+        Ok(x) => x,
+        Err(_) => (
+            vec![
+                Finding::fail(format!("no result within {:.0} s", bound.as_secs_f64()))
+                    .why("something it talks to does not answer")
+                    .fix("run this check alone with a longer --timeout to see which call hangs"),
+            ],
+            None,
+        ),
+    };
+    let level = match (worst(&findings), not_checked) {
+        (_, Some(_)) => Level::Info,
+        (Level::Info, None) => Level::Pass,
+        (l, None) => l,
     };
     CheckResult {
         id: check.id,
@@ -369,6 +502,7 @@ pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult 
         level,
         findings,
         elapsed_ms: started.elapsed().as_millis(),
+        not_checked,
     }
 }
 

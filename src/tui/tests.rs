@@ -1401,6 +1401,7 @@ mod doctor_screen {
             level,
             findings: vec![Finding::new(level, what).why("because").fix("do this")],
             elapsed_ms: 12,
+            not_checked: None,
         })
     }
 
@@ -1616,6 +1617,43 @@ mod doctor_screen {
             inputs.settings.hostname.as_deref(),
             Some("next.example.com")
         );
+    }
+
+    #[test]
+    fn root_causes_first_and_dependent_checks_not_checked() {
+        let (mut a, _) = open();
+        for c in CHECKS {
+            let t = doctor_ticket(&a, c.id);
+            let mut r = result(c.id, Level::Pass, "fine");
+            if c.id == CheckId::Health {
+                r = result(
+                    c.id,
+                    Level::Fail,
+                    "nothing answers at http://localhost:3000",
+                );
+            } else if c.needs.contains(&crate::doctor::Need::Pds) {
+                r.level = Level::Info;
+                r.findings = vec![Finding::info("not checked: the PDS is not running")];
+                r.not_checked = Some(CheckId::Health);
+            }
+            update(&mut a, Action::DoctorResult(t, r));
+        }
+        let run = a.doctor.run.unwrap().ticket;
+        update(&mut a, Action::DoctorDone(run));
+        let shown = text(&screen(&a, 100, 40));
+        assert!(
+            shown.contains("1 problem: nothing answers at http://localhost:3000"),
+            "{shown}"
+        );
+        assert!(shown.contains("1 failed, 5 not checked"), "{shown}");
+        // Enter on a check that was not checked goes to the one that says why.
+        a.doctor.selected = CHECKS
+            .iter()
+            .position(|c| c.id == CheckId::Handles)
+            .unwrap();
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.step, Step::Doctor);
+        assert_eq!(CHECKS[a.doctor.selected].id, CheckId::Health);
     }
 
     #[test]

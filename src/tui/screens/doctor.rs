@@ -94,6 +94,13 @@ impl DoctorScreen {
                 return Outcome::effect(self.run(one, ctx.jobs));
             }
             Some(Command::GoFix) => {
+                // Not checked: Enter goes to the check that says why (the root cause).
+                if let Some(root) = self.result(self.selected).and_then(|r| r.not_checked) {
+                    if let Some(i) = CHECKS.iter().position(|c| c.id == root) {
+                        self.selected = i;
+                    }
+                    return Outcome::Nothing;
+                }
                 let Some(r) = self
                     .result(self.selected)
                     .filter(|r| r.level >= Level::Warn)
@@ -190,13 +197,31 @@ impl DoctorScreen {
                 spinner(spin),
                 t.elapsed().as_secs_f64()
             ),
-            _ => format!(
-                "{} passed, {} warnings, {} failed",
-                count(Level::Pass),
-                count(Level::Warn),
-                count(Level::Fail)
-            ),
+            _ => {
+                let skipped = (0..self.rows.len())
+                    .filter(|&i| self.result(i).is_some_and(|r| r.not_checked.is_some()))
+                    .count();
+                format!(
+                    "{} passed, {} warnings, {} failed{}",
+                    count(Level::Pass),
+                    count(Level::Warn),
+                    count(Level::Fail),
+                    if skipped > 0 {
+                        format!(", {skipped} not checked")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
         };
+        // The root causes, each once (checks that could not run name theirs).
+        let results: Vec<&CheckResult> = (0..self.rows.len())
+            .filter_map(|i| self.result(i))
+            .collect();
+        let problems_line = (!self.running())
+            .then(|| crate::doctor::problems(&results))
+            .flatten()
+            .map(|p| Line::from(Span::styled(p, theme.fail)));
         // What was checked: the file on disk, or the answers on screen (not saved yet).
         let unsaved_line = (self.unsaved && self.started.is_some()).then(|| {
             Line::from(Span::styled(
@@ -244,8 +269,13 @@ impl DoctorScreen {
             .sum();
         let n = CHECKS.len();
         // Summary and blank line, then at least 5 rows of the list.
+        let problems_height = problems_line
+            .as_ref()
+            .map_or(0, |l| l.width().div_ceil(width).max(1));
         let rows = usize::from(area.height)
-            .saturating_sub(2 + usize::from(unsaved_line.is_some()) + details_height)
+            .saturating_sub(
+                2 + usize::from(unsaved_line.is_some()) + problems_height + details_height,
+            )
             .clamp(5.min(n), n);
         let first = self.selected.saturating_sub(rows / 2).min(n - rows);
         let mut summary = summary;
@@ -253,6 +283,7 @@ impl DoctorScreen {
             summary.push_str(&format!(" · checks {}–{} of {n}", first + 1, first + rows));
         }
         let mut lines = vec![Line::from(Span::styled(summary, theme.dim))];
+        lines.extend(problems_line);
         lines.extend(unsaved_line);
         for (i, (c, row)) in CHECKS
             .iter()
