@@ -183,10 +183,12 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
         assert!(screen.contains(check), "missing {check:?}:\n{screen}");
     }
 
-    // Quit: the stand-ins stop with the wizard.
+    // Quit: the stand-ins stop with the wizard. Nothing unsaved, but the doctor's results
+    // would be lost: q asks first, and q again quits.
     key(&mut s, "\x1b");
     key(&mut s, UP);
-    // Nothing unsaved: q quits at once.
+    key(&mut s, "q");
+    s.wait_text("The doctor's results go with the wizard");
     key(&mut s, "q");
     let _ = s.child.wait();
     assert!(

@@ -1150,6 +1150,10 @@ fn request_quit(app: &mut App) -> Vec<Effect> {
     if app.has_unsaved() {
         app.modal = Some(Modal::ConfirmQuit);
         vec![]
+    } else if app.doctor.started.is_some() {
+        // Results on screen are lost by a quit: ask, as for unsaved answers.
+        app.modal = Some(Modal::ConfirmQuitResults);
+        vec![]
     } else {
         app.quit = true;
         vec![Effect::Quit]

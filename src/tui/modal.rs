@@ -17,6 +17,8 @@ use ratatui::Frame;
 pub enum Modal {
     Help,
     ConfirmQuit,
+    /// Nothing unsaved, but results on screen (the doctor's) that quitting loses.
+    ConfirmQuitResults,
     RestoreDraft(Draft),
     /// The last test send: diagnosis, then the SMTP conversation (password removed).
     Transcript(Vec<String>),
@@ -226,6 +228,22 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             _ => vec![],
         },
+        Modal::ConfirmQuitResults => match k.code {
+            KeyCode::Char('q') | KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                app.quit = true;
+                vec![Effect::Quit]
+            }
+            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') => {
+                app.modal = None;
+                vec![]
+            }
+            _ if ctrl(&k, 'c') => {
+                app.quit = true;
+                vec![Effect::Quit]
+            }
+            _ => vec![],
+        },
         Modal::RestoreDraft(d) => match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => {
                 app.modal = None;
@@ -273,6 +291,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ),
         Some(Modal::ConfirmQuit) => {
             draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT)
+        }
+        Some(Modal::ConfirmQuitResults) => {
+            draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT_RESULTS)
         }
         Some(Modal::RestoreDraft(d)) => {
             let changed = d.base_fingerprint

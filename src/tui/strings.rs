@@ -43,6 +43,8 @@ pub fn retype_list(keys: &[String]) -> String {
 
 pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save   q: quit (answers kept as a draft)   Esc: stay";
 
+pub const CONFIRM_QUIT_RESULTS: &str = "q: quit   Esc: stay\n\nThe doctor's results go with the wizard (pds-wizard doctor prints them again).";
+
 pub fn restart_offer(cmd: &str) -> String {
     format!("The PDS reads its email settings only when it starts.\n\nRun this now?\n\n    sudo {cmd}\n\ny: run it   n: not now")
 }

@@ -1657,6 +1657,25 @@ mod doctor_screen {
     }
 
     #[test]
+    fn quitting_with_the_doctors_results_asks_first() {
+        let (mut a, _) = open();
+        let t = doctor_ticket(&a, CheckId::Env);
+        update(
+            &mut a,
+            Action::DoctorResult(t, result(CheckId::Env, Level::Fail, "x")),
+        );
+        key(&mut a, KeyCode::Esc);
+        assert!(key(&mut a, KeyCode::Char('q')).is_empty());
+        assert_eq!(a.modal, Some(Modal::ConfirmQuitResults));
+        assert!(text(&screen(&a, 80, 24)).contains("The doctor's results go with the wizard"));
+        key(&mut a, KeyCode::Esc);
+        assert!(!a.quit && a.modal.is_none());
+        key(&mut a, KeyCode::Char('q'));
+        let effects = key(&mut a, KeyCode::Char('q'));
+        assert!(a.quit && matches!(effects.as_slice(), [Effect::Quit]));
+    }
+
+    #[test]
     fn enter_on_a_check_no_step_fixes_says_the_fix() {
         let (mut a, _) = open();
         let id = CHECKS.iter().find(|c| c.fix.is_none()).unwrap().id;
