@@ -114,6 +114,47 @@ fn a_handle_from_account_to_verified() {
     assert_eq!(v["dns"]["results"][0]["finding"]["level"], "pass");
     assert_eq!(v["https"]["finding"]["level"], "pass");
 
+    // Verified: announce it again. The PDS emits an identity event for alice (read back from
+    // its sequencer), and the relay in PDS_CRAWLERS is asked to crawl.
+    let identity_events = || -> i64 {
+        let db = rusqlite::Connection::open_with_flags(
+            lab.data_dir().join("sequencer.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        db.query_row(
+            "SELECT count(*) FROM repo_seq WHERE eventType = 'identity' AND did = ?1",
+            [&did],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = identity_events();
+    let (relay_port, seen) = common::recording_http_server();
+    let mut text = std::fs::read_to_string(&env).unwrap();
+    text.push_str(&format!("PDS_CRAWLERS=http://127.0.0.1:{relay_port}\n"));
+    std::fs::write(&env, text).unwrap();
+    let o = run_cli(&env, &["handle", "refresh", "alice.test"], "");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("the PDS announced alice.test again")
+            && out(&o).contains("accepted the crawl request for localhost"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(identity_events(), before + 1);
+    let asked = seen.lock().unwrap().join("\n");
+    assert!(
+        asked.contains("POST /xrpc/com.atproto.sync.requestCrawl")
+            && asked.contains(r#"{"hostname":"localhost"}"#),
+        "{asked}"
+    );
+    // A handle the PDS does not host: said, exit 1, nothing announced.
+    let o = run_cli(&env, &["handle", "refresh", "nobody.test"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("no account on this PDS has the handle nobody.test"));
+    assert_eq!(identity_events(), before + 1);
+
     // Checked against another DID: exit 1, and each method says why.
     let o = check(&["--did", "did:plc:otherotherotherother"]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));

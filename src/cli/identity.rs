@@ -30,6 +30,16 @@ pub enum HandleCmd {
         #[arg(long)]
         did: Option<String>,
     },
+    /// Announce HANDLE again once it verifies, so apps stop showing "Invalid Handle": the
+    /// PDS emits an identity event (the admin API sets the handle to itself), each relay in
+    /// PDS_CRAWLERS is asked to crawl, and the AppView's view of the handle is read back
+    #[command(
+        after_help = "Example:\n  pds-wizard handle check alice.example.com && pds-wizard handle refresh alice.example.com"
+    )]
+    Refresh {
+        /// A handle of an account on this PDS
+        handle: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +177,36 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
                 outln!("Only one did= record may exist there. Then: pds-wizard handle check {h}");
             }
             Ok(EXIT_OK)
+        }
+        HandleCmd::Refresh { handle } => {
+            let h = parse_handle(handle)?;
+            let (s, doc) = settings(ctx);
+            let get = |k: &str| doc.as_ref().and_then(|d| d.get(k));
+            let relays = get("PDS_CRAWLERS")
+                .map(|l| crate::doctor::crawler_urls(&l))
+                .unwrap_or_default();
+            let appview = get("PDS_BSKY_APP_VIEW_URL").filter(|u| !u.trim().is_empty());
+            let to = crate::identity::refresh::Announce {
+                pds_url: &s.local_url,
+                admin_password: &s.admin_password,
+                hostname: s.hostname.as_deref(),
+                relays,
+                appview: appview.as_deref(),
+                http: &s.http,
+            };
+            let r = rt.block_on(crate::identity::refresh::refresh(&h, &to));
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for f in &r.steps {
+                    outln!("{f}");
+                }
+            }
+            Ok(if r.level == Level::Fail {
+                EXIT_FINDINGS
+            } else {
+                EXIT_OK
+            })
         }
         HandleCmd::Check { handle, did } => {
             let h = parse_handle(handle)?;

@@ -805,7 +805,7 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
 }
 
 /// PDS_CRAWLERS as URLs (the PDS splits on commas; a bare name means https).
-fn crawler_urls(list: &str) -> Vec<String> {
+pub(crate) fn crawler_urls(list: &str) -> Vec<String> {
     list.split(',')
         .map(|u| u.trim().trim_end_matches('/'))
         .filter(|u| !u.is_empty())
@@ -1020,7 +1020,7 @@ async fn ask_relay(
 }
 
 /// Ask a relay to crawl this PDS, as the PDS does at start (the operator asked for it).
-async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
+pub(crate) async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
     let Some(host) = host else {
         return Finding::fail("cannot ask for a crawl: PDS_HOSTNAME is not set");
     };

@@ -11,7 +11,7 @@ use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::doctor::DoctorScreen;
 use super::screens::email::{EmailScreen, PdsTest, TestState};
-use super::screens::handle::{Accounts, HandleScreen};
+use super::screens::handle::{Accounts, HandleScreen, Refresh};
 use super::screens::proxy::ProxyScreen;
 use super::screens::settings::Settings as MoreSettings;
 use super::Mode;
@@ -151,6 +151,8 @@ pub enum Action {
     /// The PDS's own send.
     PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
     HandleVerified(Ticket, Box<HandleReport>),
+    /// The handle announced again (identity event, crawl requests, the AppView's view).
+    HandleRefreshed(Ticket, Box<crate::identity::refresh::RefreshReport>),
     /// The auto re-check timer fired.
     AutoRecheck,
     DidFileWritten(Result<String, String>),
@@ -512,6 +514,7 @@ impl App {
             || self.proxy.pending.is_some()
             || self.doctor.running()
             || self.email.codes.is_some()
+            || matches!(self.handle.refresh, Some(Refresh::Pending(_)))
             || matches!(
                 self.email.pds_test,
                 PdsTest::Waiting(_) | PdsTest::Sending(..)
@@ -670,6 +673,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::HandleVerified(_, report) => {
             app.handle.pending = None;
+            // Fixed after failing: offer to announce it, so apps stop showing "Invalid Handle".
+            if report.verified && app.handle.failed_before {
+                app.handle.failed_before = false;
+                app.modal = Some(Modal::RefreshHandle(report.handle.as_str().to_string()));
+            } else if !report.verified {
+                app.handle.failed_before = true;
+            }
             app.status = Some((
                 if report.verified {
                     Level::Pass
@@ -683,6 +693,21 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Some(every) => vec![Effect::ScheduleRecheck(every)],
                 None => vec![],
             }
+        }
+        Action::HandleRefreshed(ticket, _) if !matches!(&app.handle.refresh, Some(Refresh::Pending(job)) if job.is_for(ticket)) =>
+        {
+            vec![]
+        }
+        Action::HandleRefreshed(_, r) => {
+            app.status = Some((
+                r.level,
+                match r.level {
+                    Level::Fail => "The handle was not announced: see the Handle & DNS step.".into(),
+                    _ => format!("{} announced again: apps show it once the AppView re-checks it (usually within minutes).", r.handle),
+                },
+            ));
+            app.handle.refresh = Some(Refresh::Done(r));
+            vec![]
         }
         Action::AutoRecheck => {
             if app.handle.auto_interval().is_some() && app.handle.pending.is_none() {

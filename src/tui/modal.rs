@@ -32,6 +32,8 @@ pub enum Modal {
     ProxyReload(Vec<String>),
     /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
     RequestCrawl,
+    /// The handle verifies after failing: announce it again (identity event, crawl)?
+    RefreshHandle(String),
     /// pds.env's SMTP URL is misread: fill the form with what it meant?
     Repair,
     /// The test mail went through: save the email settings now?
@@ -79,6 +81,29 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             KeyCode::Char('n') | KeyCode::Esc => {
                 app.modal = None;
                 app.status = Some((Level::Info, "Nothing written.".into()));
+                vec![]
+            }
+            _ => vec![],
+        },
+        Modal::RefreshHandle(handle) => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                app.modal = None;
+                let Ok(h) = crate::identity::Handle::parse(&handle) else {
+                    return vec![];
+                };
+                let job = app.jobs.start();
+                app.handle.refresh = Some(super::screens::handle::Refresh::Pending(job));
+                vec![Effect::RefreshHandle {
+                    ticket: job.ticket,
+                    handle: h,
+                }]
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((
+                    Level::Info,
+                    format!("Not announced. Later: pds-wizard handle refresh {handle}"),
+                ));
                 vec![]
             }
             _ => vec![],
@@ -377,6 +402,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 }
             }
         }
+        Some(Modal::RefreshHandle(handle)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Announce the handle? ",
+            &strings::refresh_offer(handle),
+        ),
         Some(Modal::SaveEmail) => draw_popup(
             frame,
             area,

@@ -155,3 +155,8 @@ pub fn repair_offer(line: &str, meant: &str, notes: &[String]) -> String {
     ));
     out
 }
+
+/// The offer to announce a handle that verifies after failing.
+pub fn refresh_offer(handle: &str) -> String {
+    format!("y: announce it   n: not now\n\n{handle} verifies now. Apps keep showing \"Invalid Handle\" until the network hears of it again: the PDS announces it (an identity event on its firehose), the relays in PDS_CRAWLERS are asked to crawl, and the AppView's view of it is read back.")
+}

@@ -997,6 +997,58 @@ mod identity_screens {
         }
     }
 
+    /// A handle that failed and now verifies is offered to be announced again; y asks for
+    /// it, and the outcome is shown on the step.
+    #[test]
+    fn a_handle_fixed_after_failing_is_offered_to_be_announced() {
+        let (mut a, _) = open(2);
+        assert_eq!(a.step, Step::Handle);
+        a.handle.set_accounts(Ok(vec![Account {
+            handle: "alice.example.com".into(),
+            did: DID.into(),
+            email: None,
+            active: true,
+        }]));
+        key(&mut a, KeyCode::Right);
+        let check = |a: &mut App| {
+            let effects = ctrl(a, 't');
+            let [Effect::VerifyHandle { ticket, .. }] = effects.as_slice() else {
+                panic!("{effects:?}")
+            };
+            *ticket
+        };
+        let t = check(&mut a);
+        update(&mut a, Action::HandleVerified(t, Box::new(report(false))));
+        assert_eq!(a.modal, None);
+        // Fixed: the next check passes, and the offer comes.
+        let t = check(&mut a);
+        update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
+        assert_eq!(
+            a.modal,
+            Some(Modal::RefreshHandle("alice.example.com".into()))
+        );
+        assert!(text(&screen(&a, 100, 30)).contains("y: announce it   n: not now"));
+        let effects = key(&mut a, KeyCode::Char('y'));
+        let [Effect::RefreshHandle { ticket, handle }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(handle.as_str(), "alice.example.com");
+        let r = crate::identity::refresh::RefreshReport {
+            handle: "alice.example.com".into(),
+            did: Some(DID.into()),
+            steps: vec![Finding::pass(
+                "the PDS announced alice.example.com again: an identity event",
+            )],
+            level: Level::Pass,
+        };
+        update(&mut a, Action::HandleRefreshed(*ticket, Box::new(r)));
+        assert!(text(&screen(&a, 100, 30)).contains("the PDS announced alice.example.com again"));
+        // A pass that was never a failure is not offered again.
+        let t = check(&mut a);
+        update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
+        assert_eq!(a.modal, None);
+    }
+
     /// A report on a handle the operator has since changed is dropped, and so is a second
     /// answer to an accounts request that was already answered.
     #[test]
@@ -1097,6 +1149,15 @@ mod identity_screens {
         let t = pending_ticket(&a.handle.pending);
         update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
         assert_eq!(a.mark(Step::Handle), Mark::Done);
+        // Fixed after failing: announcing it is offered (not now).
+        assert!(matches!(a.modal, Some(Modal::RefreshHandle(_))));
+        key(&mut a, KeyCode::Char('n'));
+        assert!(a
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("pds-wizard handle refresh"));
         // Auto off: the timer does nothing.
         key(&mut a, KeyCode::Right);
         key(&mut a, KeyCode::Right);

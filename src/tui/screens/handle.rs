@@ -41,6 +41,16 @@ pub struct HandleScreen {
     pub report: Option<Box<HandleReport>>,
     /// A handle to pick and check once the accounts are loaded (the doctor sent us here).
     pub wanted: Option<String>,
+    /// The handle on the form failed a check (or the doctor's): when it verifies, apps
+    /// still show "Invalid Handle" until it is announced again, so that is offered.
+    pub failed_before: bool,
+    /// Announcing it again: under way, or how it went.
+    pub refresh: Option<Refresh>,
+}
+
+pub enum Refresh {
+    Pending(Pending),
+    Done(Box<crate::identity::refresh::RefreshReport>),
 }
 
 impl Default for HandleScreen {
@@ -73,6 +83,8 @@ impl HandleScreen {
             pending: None,
             report: None,
             wanted: None,
+            failed_before: false,
+            refresh: None,
         };
         s.refresh_findings();
         s
@@ -153,6 +165,8 @@ impl HandleScreen {
             }
             Accounts::Failed(_) => None,
         };
+        // The doctor found it failing: a pass from here on is a fix worth announcing.
+        self.failed_before = true;
         let Some(a) = found else {
             self.set(HANDLE, handle);
             self.refresh_findings();
@@ -193,6 +207,8 @@ impl HandleScreen {
             // A check under way is for the old handle: its report will not count.
             self.report = None;
             self.pending = None;
+            self.failed_before = false;
+            self.refresh = None;
             return true;
         }
         false
@@ -293,6 +309,20 @@ impl HandleScreen {
                 theme.dim,
             ))),
             _ => {}
+        }
+        match &self.refresh {
+            Some(Refresh::Pending(job)) => lines.push(Line::from(Span::styled(
+                format!(
+                    "{} announcing the handle again… {:.1} s",
+                    spinner(spin),
+                    job.since.elapsed().as_secs_f64()
+                ),
+                theme.warn,
+            ))),
+            Some(Refresh::Done(r)) => {
+                lines.extend(r.steps.iter().map(|f| finding_line(f, theme)));
+            }
+            None => {}
         }
         if let Some(r) = &self.report {
             let rec = &r.record;
