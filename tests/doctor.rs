@@ -219,6 +219,22 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
         .as_str()
         .unwrap()
         .contains("no mail sent"));
+    // The firehose through nginx: the replay from cursor 0 proves it at its first frame;
+    // --watch-firehose watches the stream instead.
+    let ws = check(&v, "websocket")["findings"][0]["what"]
+        .as_str()
+        .unwrap();
+    assert!(ws.contains("replays events (first frame after"), "{ws}");
+    let (_, w, _) = lab.doctor(
+        &env,
+        &nginx,
+        &dns,
+        &["--only", "websocket", "--watch-firehose", "1"],
+    );
+    let ws = check(&w, "websocket")["findings"][0]["what"]
+        .as_str()
+        .unwrap();
+    assert!(ws.contains("stays open (1 s watched)"), "{ws}");
     // The version the PDS reports, decoded (the lab's package reports its own): the line
     // scripts/test chose (PDS_LAB_VERSION).
     let health = check(&v, "health")["findings"][0]["what"].as_str().unwrap();

@@ -123,6 +123,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             only: &[],
             handles: &a.doctor.handles,
             request_crawl: false,
+            watch_firehose: None,
             json: false,
         },
     )?;

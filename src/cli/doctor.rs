@@ -16,6 +16,8 @@ pub struct Request<'a> {
     pub handles: &'a [String],
     /// Also ask each relay to crawl this PDS.
     pub request_crawl: bool,
+    /// Watch the firehose this long (None: its first frame is enough).
+    pub watch_firehose: Option<std::time::Duration>,
     pub json: bool,
 }
 
@@ -30,6 +32,11 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
         .collect::<Result<Vec<_>>>()?;
     let mut inputs = Inputs::load(ctx, handles);
     inputs.request_crawl = req.request_crawl;
+    inputs.websocket_watch = req.watch_firehose;
+    if let Some(w) = req.watch_firehose {
+        // The check's own bound grows with the watch.
+        inputs.timeout += w;
+    }
     let inputs = Arc::new(inputs);
     let started = std::time::Instant::now();
     let results = super::runtime()?.block_on(run_all(checks, inputs));

@@ -194,6 +194,10 @@ pub enum Command {
         /// Also ask each crawler to crawl this PDS (com.atproto.sync.requestCrawl)
         #[arg(long)]
         request_crawl: bool,
+        /// Watch the firehose this long instead of stopping at its first replayed frame (a
+        /// proxy that closes quiet streams shows only then, e.g. nginx's 60 s default)
+        #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+        watch_firehose: Option<Duration>,
     },
     /// Re-apply a saved answers file without questions: pds.env values, the proxy config and
     /// the atproto-did file (each shown as a diff, written safely), then the doctor; exits
@@ -262,6 +266,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             only,
             handle,
             request_crawl,
+            watch_firehose,
             ..
         } => doctor::run(
             &ctx,
@@ -269,6 +274,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
                 only,
                 handles: handle,
                 request_crawl: *request_crawl,
+                watch_firehose: *watch_firehose,
                 json: cli.json,
             },
         ),

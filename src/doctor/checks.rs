@@ -624,11 +624,25 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
         Ok(h) => h,
         Err(f) => return f,
     };
-    let path = "/xrpc/com.atproto.sync.subscribeRepos";
-    match tls::websocket(&host, 443, i.settings.http.connect_to, path, i.websocket_hold, i.settings.http.timeout).await {
+    // With a cursor the PDS replays its events at once: the first frame proves the whole
+    // path (proxy, upgrade, PDS) without waiting. --watch-firehose watches for longer
+    // instead (a proxy that times out a quiet stream shows only then).
+    let (path, hold, first_frame) = match i.websocket_watch {
+        Some(watch) => ("/xrpc/com.atproto.sync.subscribeRepos", watch, false),
+        None => (
+            "/xrpc/com.atproto.sync.subscribeRepos?cursor=0",
+            i.websocket_hold,
+            true,
+        ),
+    };
+    match tls::websocket(&host, 443, i.settings.http.connect_to, path, hold, i.settings.http.timeout, first_frame).await {
+        Ok(Upgrade::Framed(after)) => vec![Finding::pass(format!(
+            "the firehose upgrades to a websocket and replays events (first frame after {} ms)",
+            after.as_millis()
+        ))],
         Ok(Upgrade::StayedOpen) => vec![Finding::pass(format!(
             "the firehose upgrades to a websocket and stays open ({:.0} s watched)",
-            i.websocket_hold.as_secs_f64()
+            hold.as_secs_f64()
         ))],
         Ok(Upgrade::ClosedAfter(d)) => vec![Finding::fail(format!(
             "the firehose websocket was closed after {:.1} s",

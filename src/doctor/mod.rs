@@ -265,8 +265,10 @@ pub struct Inputs {
     pub handles: Vec<Handle>,
     /// Bound for each check as a whole (its network calls have their own, shorter, limits).
     pub timeout: Duration,
-    /// How long the firehose websocket must stay open.
+    /// How long the firehose websocket must stay open when no frame comes.
     pub websocket_hold: Duration,
+    /// --watch-firehose: watch the stream this long instead of stopping at its first frame.
+    pub websocket_watch: Option<Duration>,
     /// Also ask each reachable crawler to crawl this PDS (com.atproto.sync.requestCrawl):
     /// only when the operator asked for it.
     pub request_crawl: bool,
@@ -311,6 +313,7 @@ impl Inputs {
             // One network call may take the whole timeout; a check makes a few in a row.
             timeout: flags.timeout * 2 + Duration::from_secs(1),
             websocket_hold: Duration::from_secs(2).min(flags.timeout),
+            websocket_watch: None,
             request_crawl: false,
             doc,
             doc_error,

@@ -237,6 +237,9 @@ pub async fn announce_upload(
 pub enum Upgrade {
     /// 101, and the connection was still open after the wait.
     StayedOpen,
+    /// 101, then the first frame after this long (a replay from the cursor asked for): the
+    /// path works end to end, with no need to wait.
+    Framed(Duration),
     /// 101, then the proxy closed it after this long.
     ClosedAfter(Duration),
     /// Another status: the proxy (or the PDS) refused the upgrade. Its code (None: not
@@ -244,7 +247,8 @@ pub enum Upgrade {
     Refused { code: Option<u16>, line: String },
 }
 
-/// Ask for a websocket on `path` and, after 101, watch the connection for `hold`.
+/// Ask for a websocket on `path` and, after 101, watch the connection for `hold`; with
+/// `first_frame`, the first frame ends the watch (`Framed`).
 pub async fn websocket(
     host: &str,
     port: u16,
@@ -252,6 +256,7 @@ pub async fn websocket(
     path: &str,
     hold: Duration,
     timeout: Duration,
+    first_frame: bool,
 ) -> Result<Upgrade, String> {
     let (mut s, _) = connect(host, port, addr, timeout).await?;
     let req = format!(
@@ -273,8 +278,15 @@ pub async fn websocket(
     if code != Some(101) {
         return Ok(Upgrade::Refused { code, line });
     }
-    // Frames may come (a replay) or not (no cursor): only the end of the stream matters.
     let started = std::time::Instant::now();
+    // A frame may have come with the answer's head.
+    let head_end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(buf.len(), |i| i + 4);
+    if first_frame && buf.len() > head_end {
+        return Ok(Upgrade::Framed(started.elapsed()));
+    }
     let mut chunk = [0u8; 4096];
     loop {
         let left = hold.saturating_sub(started.elapsed());
@@ -284,6 +296,7 @@ pub async fn websocket(
         match tokio::time::timeout(left, s.read(&mut chunk)).await {
             Err(_) => return Ok(Upgrade::StayedOpen),
             Ok(Ok(0)) | Ok(Err(_)) => return Ok(Upgrade::ClosedAfter(started.elapsed())),
+            Ok(Ok(_)) if first_frame => return Ok(Upgrade::Framed(started.elapsed())),
             Ok(Ok(_)) => continue,
         }
     }
