@@ -55,6 +55,12 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The last link of a `chain`: the cause in a few words ("Connection refused (os error
+/// 111)"), for a finding's headline; the whole chain belongs in its why.
+pub fn last_cause(chain: &str) -> &str {
+    chain.rsplit(": ").next().unwrap_or(chain)
+}
+
 /// getaddrinfo, as reqwest's default resolver uses it, with its failure typed.
 struct SystemResolver;
 

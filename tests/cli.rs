@@ -608,3 +608,49 @@ fn global_flags_have_their_own_heading_in_help() {
         );
     }
 }
+
+/// On a bare machine the doctor names the missing pds.env once, with how to create it, and
+/// the checks that read it are "not checked" (the SMTP check no longer passes).
+#[test]
+fn doctor_without_pds_env_names_one_root_cause() {
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .arg("--env-file")
+        .arg(&env)
+        .args([
+            "--json", "doctor", "--only", "env", "--only", "email", "--only", "handles",
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{v:#}");
+    let by = |name: &str| {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let env_check = by("env");
+    let what = env_check["findings"][0]["what"].as_str().unwrap();
+    assert_eq!(what, format!("{} does not exist", env.display()));
+    assert!(env_check["findings"][0]["fix"]
+        .as_str()
+        .unwrap()
+        .contains("pds-wizard env init"));
+    for name in ["email", "handles"] {
+        let c = by(name);
+        assert_eq!(
+            (c["level"].as_str(), c["not_checked"].as_str()),
+            (Some("info"), Some("env")),
+            "{c:#}"
+        );
+    }
+    assert_eq!(
+        v["problems"].as_str().unwrap(),
+        format!("1 problem: {} does not exist", env.display())
+    );
+}

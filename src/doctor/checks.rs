@@ -57,11 +57,18 @@ pub(super) fn local(i: &Inputs) -> HttpOptions {
 
 async fn env(i: &Inputs) -> Vec<Finding> {
     let Some(doc) = &i.doc else {
-        return vec![Finding::fail(format!(
-            "cannot read {}: {}",
-            i.settings.env_file.display(),
-            i.doc_error.as_deref().unwrap_or("unknown error")
-        ))
+        let path = i.settings.env_file.display();
+        // Missing is a fresh machine (or the wrong path); unreadable is a matter of rights.
+        if !i.settings.env_file.exists() {
+            return vec![Finding::fail(format!("{path} does not exist"))
+                .why("Every other check reads the PDS's settings from it.")
+                .fix("create it: pds-wizard env init --hostname pds.example.com --admin-email you@example.com (or point --env-file at the PDS's pds.env)")];
+        }
+        return vec![Finding::fail(
+            i.doc_error
+                .clone()
+                .unwrap_or_else(|| format!("cannot read {path}")),
+        )
         .fix("run with sudo, or point --env-file at the PDS's pds.env")];
     };
     // Keys only a newer PDS reads are named when the running one is older (asked only when
@@ -197,9 +204,14 @@ async fn health(i: &Inputs) -> Vec<Finding> {
         }
         Health::Status(status) => vec![Finding::fail(format!("{url} answered HTTP {status}"))
             .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
-        Health::Down(e) => vec![Finding::fail(format!("nothing answers at {url}: {e}"))
-            .why("the PDS is down, still starting, or listens on another port than PDS_PORT")
-            .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
+        Health::Down(e) => vec![Finding::fail(format!(
+            "nothing answers at {url} ({})",
+            crate::http::last_cause(e)
+        ))
+        .why(format!(
+            "The PDS is down, still starting, or listens on another port than PDS_PORT. ({e})"
+        ))
+        .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
     }
 }
 

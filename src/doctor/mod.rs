@@ -107,6 +107,8 @@ impl CheckId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Need {
+    /// pds.env could be read (the `env` check).
+    EnvFile,
     /// The PDS answers on this machine (the `health` check).
     Pds,
     /// The public name leads somewhere: it resolves, or --connect-to says where it goes
@@ -118,6 +120,7 @@ impl Need {
     /// The check whose failure this is.
     pub fn root(self) -> CheckId {
         match self {
+            Need::EnvFile => CheckId::Env,
             Need::Pds => CheckId::Health,
             Need::PublicName => CheckId::Dns,
         }
@@ -164,77 +167,77 @@ pub const CHECKS: &[Check] = &[
         area: Area::Public,
         title: "DNS: hostname and handle wildcard",
         fix: Some(Target::Handle),
-        needs: &[],
+        needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::Https,
         area: Area::Public,
         title: "HTTPS and its certificate",
         fix: Some(Target::Proxy(ProxyField::Server)),
-        needs: &[Need::PublicName],
+        needs: &[Need::EnvFile, Need::PublicName],
     },
     Check {
         id: CheckId::Oauth,
         area: Area::Proxy,
         title: "OAuth paths reach the PDS",
         fix: Some(Target::Proxy(ProxyField::Server)),
-        needs: &[Need::PublicName, Need::Pds],
+        needs: &[Need::EnvFile, Need::PublicName, Need::Pds],
     },
     Check {
         id: CheckId::Websocket,
         area: Area::Proxy,
         title: "firehose websocket",
         fix: Some(Target::Proxy(ProxyField::Server)),
-        needs: &[Need::PublicName, Need::Pds],
+        needs: &[Need::EnvFile, Need::PublicName, Need::Pds],
     },
     Check {
         id: CheckId::Uploads,
         area: Area::Proxy,
         title: "upload limit: pds.env, PDS, proxy",
         fix: Some(Target::UploadLimit),
-        needs: &[Need::Pds],
+        needs: &[Need::EnvFile, Need::Pds],
     },
     Check {
         id: CheckId::Signup,
         area: Area::Service,
         title: "sign-up guarded (invites or captcha)",
         fix: Some(Target::InviteRequired),
-        needs: &[],
+        needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::Email,
         area: Area::Email,
         title: "SMTP: URL, server, TLS, login",
         fix: Some(Target::Email),
-        needs: &[],
+        needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::Handles,
         area: Area::Handles,
         title: "handles and DID documents",
         fix: Some(Target::Handle),
-        needs: &[Need::Pds],
+        needs: &[Need::EnvFile, Need::Pds],
     },
     Check {
         id: CheckId::Crawlers,
         area: Area::Crawlers,
         title: "relays (PDS_CRAWLERS) reachable",
         fix: Some(Target::Crawlers),
-        needs: &[],
+        needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::RelaySync,
         area: Area::Crawlers,
         title: "relays in step with this PDS",
         fix: None,
-        needs: &[],
+        needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::RelayAccounts,
         area: Area::Crawlers,
         title: "accounts as each relay sees them",
         fix: None,
-        needs: &[Need::Pds],
+        needs: &[Need::EnvFile, Need::Pds],
     },
     Check {
         id: CheckId::Disk,
@@ -337,6 +340,13 @@ impl Inputs {
     /// Why `need` is missing, when it is (each asked once per doctor run).
     pub async fn unmet(&self, need: Need) -> Option<String> {
         match need {
+            Need::EnvFile => self.doc.is_none().then(|| {
+                if self.settings.env_file.exists() {
+                    format!("{} cannot be read", self.settings.env_file.display())
+                } else {
+                    format!("{} does not exist", self.settings.env_file.display())
+                }
+            }),
             Need::Pds => match self.health().await {
                 Health::Up(_) => None,
                 Health::Status(code) => Some(format!(

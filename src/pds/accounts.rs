@@ -45,8 +45,11 @@ struct Info {
 }
 
 fn unreachable(pds_url: &str, detail: &str) -> Finding {
-    Finding::fail(format!("cannot reach the PDS at {pds_url}: {detail}"))
-        .why("The PDS is not running, or listens elsewhere.")
+    Finding::fail(format!(
+        "cannot reach the PDS at {pds_url} ({})",
+        crate::http::last_cause(detail)
+    ))
+    .why(format!("The PDS is not running, or listens elsewhere. ({detail})"))
         .fix("Check `sudo systemctl status pds` (and `docker logs pds`); with a proxy in front, pass --pds-url.")
 }
 
