@@ -281,6 +281,50 @@ pub fn judge(
     out
 }
 
+/// PDS_CRAWLERS as URLs (the PDS splits on commas; a bare name means https).
+pub fn crawler_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            if u.contains("://") {
+                u.to_string()
+            } else {
+                format!("https://{u}")
+            }
+        })
+        .collect()
+}
+
+/// Ask `relay` to crawl this PDS (`com.atproto.sync.requestCrawl` with its hostname).
+pub async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
+    let Some(host) = host else {
+        return Finding::fail("cannot ask for a crawl: PDS_HOSTNAME is not set");
+    };
+    let url = format!("{relay}/xrpc/com.atproto.sync.requestCrawl");
+    match c
+        .post(&url)
+        .json(&serde_json::json!({ "hostname": host }))
+        .send()
+        .await
+    {
+        Ok(r) if r.status().is_success() => {
+            Finding::pass(format!("{relay} accepted the crawl request for {host}"))
+        }
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            Finding::fail(format!("{relay} refused the crawl request (HTTP {status}): {}", body.chars().take(200).collect::<String>()))
+                .why("relays crawl only a public hostname without a port, over HTTPS, whose describeServer answers within 5 s")
+                .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again")
+        }
+        Err(e) => Finding::fail(format!(
+            "the crawl request to {relay} failed: {}",
+            crate::http::chain(&e)
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

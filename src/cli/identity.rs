@@ -183,10 +183,10 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
             let (s, doc) = settings(ctx);
             let get = |k: &str| doc.as_ref().and_then(|d| d.get(k));
             let relays = get("PDS_CRAWLERS")
-                .map(|l| crate::doctor::crawler_urls(&l))
+                .map(|l| crate::relay::crawler_urls(&l))
                 .unwrap_or_default();
             let appview = get("PDS_BSKY_APP_VIEW_URL").filter(|u| !u.trim().is_empty());
-            let to = crate::identity::refresh::Announce {
+            let to = crate::pds::refresh::Announce {
                 pds_url: &s.local_url,
                 admin_password: &s.admin_password,
                 hostname: s.hostname.as_deref(),
@@ -194,7 +194,7 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
                 appview: appview.as_deref(),
                 http: &s.http,
             };
-            let r = rt.block_on(crate::identity::refresh::refresh(&h, &to));
+            let r = rt.block_on(crate::pds::refresh::refresh(&h, &to));
             if json {
                 outln!("{}", serde_json::to_string_pretty(&r)?);
             } else {

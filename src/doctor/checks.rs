@@ -805,7 +805,7 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
         Ok(c) => c,
         Err(e) => return vec![Finding::fail(e)],
     };
-    let urls = crawler_urls(&list);
+    let urls = crate::relay::crawler_urls(&list);
     let answers = futures::future::join_all(
         urls.iter()
             .map(|u| c.get(format!("{u}/xrpc/_health")).send()),
@@ -817,7 +817,7 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
             Ok(r) => {
                 out.push(Finding::pass(format!("{u} answers (HTTP {})", r.status().as_u16())));
                 if i.request_crawl {
-                    out.push(request_crawl(&c, u, i.settings.hostname.as_deref()).await);
+                    out.push(crate::relay::request_crawl(&c, u, i.settings.hostname.as_deref()).await);
                 }
             }
             Err(e) => out.push(
@@ -828,21 +828,6 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
         }
     }
     out
-}
-
-/// PDS_CRAWLERS as URLs (the PDS splits on commas; a bare name means https).
-pub(crate) fn crawler_urls(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(|u| u.trim().trim_end_matches('/'))
-        .filter(|u| !u.is_empty())
-        .map(|u| {
-            if u.contains("://") {
-                u.to_string()
-            } else {
-                format!("https://{u}")
-            }
-        })
-        .collect()
 }
 
 /// Relays skip every event whose sequence number is at or below the last they saw from a
@@ -891,7 +876,7 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
             ),
         ),
     };
-    let urls = crawler_urls(&list);
+    let urls = crate::relay::crawler_urls(&list);
     let answers = futures::future::join_all(urls.iter().map(|u| {
         c.get(format!("{u}/xrpc/com.atproto.sync.getHostStatus"))
             .query(&[("hostname", host.as_str())])
@@ -1017,7 +1002,7 @@ async fn relay_accounts(i: &Inputs) -> Vec<Finding> {
         Err(e) => return vec![Finding::fail(e)],
     };
     let contact = i.get("PDS_CONTACT_EMAIL_ADDRESS");
-    let urls = crawler_urls(&list);
+    let urls = crate::relay::crawler_urls(&list);
     let asks: Vec<_> = urls
         .iter()
         .map(|u| ask_relay(&c, u, &host, &dids, &locals, contact.as_deref()))
@@ -1043,35 +1028,6 @@ async fn ask_relay(
     )
     .await;
     crate::relay::judge(relay, host, locals, counted, &states, contact)
-}
-
-/// Ask a relay to crawl this PDS, as the PDS does at start (the operator asked for it).
-pub(crate) async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
-    let Some(host) = host else {
-        return Finding::fail("cannot ask for a crawl: PDS_HOSTNAME is not set");
-    };
-    let url = format!("{relay}/xrpc/com.atproto.sync.requestCrawl");
-    match c
-        .post(&url)
-        .json(&serde_json::json!({ "hostname": host }))
-        .send()
-        .await
-    {
-        Ok(r) if r.status().is_success() => {
-            Finding::pass(format!("{relay} accepted the crawl request for {host}"))
-        }
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
-            Finding::fail(format!("{relay} refused the crawl request (HTTP {status}): {}", body.chars().take(200).collect::<String>()))
-                .why("relays crawl only a public hostname without a port, over HTTPS, whose describeServer answers within 5 s")
-                .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again")
-        }
-        Err(e) => Finding::fail(format!(
-            "the crawl request to {relay} failed: {}",
-            chain(&e)
-        )),
-    }
 }
 
 fn disk(i: &Inputs) -> Vec<Finding> {

@@ -5,8 +5,6 @@
 mod checks;
 pub mod tls;
 
-pub(crate) use checks::{crawler_urls, request_crawl};
-
 use crate::context::Context;
 use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};

@@ -4,7 +4,6 @@
 pub mod diddoc;
 pub mod didfile;
 pub mod dns;
-pub mod refresh;
 pub mod syntax;
 
 pub use syntax::{Did, Handle, HandleError, Hostname, NameError};

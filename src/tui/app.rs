@@ -152,7 +152,7 @@ pub enum Action {
     PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
     HandleVerified(Ticket, Box<HandleReport>),
     /// The handle announced again (identity event, crawl requests, the AppView's view).
-    HandleRefreshed(Ticket, Box<crate::identity::refresh::RefreshReport>),
+    HandleRefreshed(Ticket, Box<crate::pds::refresh::RefreshReport>),
     /// The auto re-check timer fired.
     AutoRecheck,
     DidFileWritten(Result<String, String>),

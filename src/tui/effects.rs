@@ -60,7 +60,7 @@ pub enum Effect {
         admin_password: crate::secret::Secret,
         did: String,
     },
-    /// Announce a handle again (see `identity::refresh`).
+    /// Announce a handle again (see `pds::refresh`).
     RefreshHandle {
         ticket: Ticket,
         handle: Handle,
@@ -259,11 +259,11 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let s = app.settings.clone();
                 let get = |k: &str| app.working.get(k).filter(|v| !v.trim().is_empty());
                 let relays = get("PDS_CRAWLERS")
-                    .map(|l| crate::doctor::crawler_urls(&l))
+                    .map(|l| crate::relay::crawler_urls(&l))
                     .unwrap_or_default();
                 let appview = get("PDS_BSKY_APP_VIEW_URL");
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let to = crate::identity::refresh::Announce {
+                    let to = crate::pds::refresh::Announce {
                         pds_url: &s.local_url,
                         admin_password: &s.admin_password,
                         hostname: s.hostname.as_deref(),
@@ -271,7 +271,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                         appview: appview.as_deref(),
                         http: &s.http,
                     };
-                    let r = crate::identity::refresh::refresh(&handle, &to).await;
+                    let r = crate::pds::refresh::refresh(&handle, &to).await;
                     Action::HandleRefreshed(ticket, Box::new(r))
                 });
                 vec![]

@@ -269,7 +269,22 @@ impl Form {
     ) -> u16 {
         let label_w = 17u16;
         let mut y = area.y;
-        let fit = usize::from(area.height / 2).max(1);
+        // The focused field's hint wraps (up to 3 rows): a cut hint loses its last rule.
+        let hint_w = area.width.saturating_sub(2).max(1);
+        let hint_rows = |i: usize| -> u16 {
+            let Some(f) = self.fields.get(i) else {
+                return 1;
+            };
+            if !(focused && i == self.focused) {
+                return 1;
+            }
+            f.findings.iter().max_by_key(|x| x.level).map_or(1, |x| {
+                let w = finding_line(x, theme).width() as u16;
+                w.div_ceil(hint_w).clamp(1, 3)
+            })
+        };
+        let extra = hint_rows(self.focused) - 1;
+        let fit = usize::from(area.height.saturating_sub(extra) / 2).max(1);
         let n = self.fields.len();
         let first = if n > fit {
             self.focused.saturating_sub(fit / 2).min(n - fit)
@@ -334,13 +349,20 @@ impl Form {
                 _ => frame.render_widget(&f.input, input_area),
             }
             y += 1;
+            let rows = hint_rows(i).min(area.bottom().saturating_sub(y)).max(1);
             if let Some(first) = f.findings.iter().max_by_key(|x| x.level) {
+                let p = Paragraph::new(finding_line(first, theme));
+                let p = if rows > 1 {
+                    p.wrap(ratatui::widgets::Wrap { trim: true })
+                } else {
+                    p
+                };
                 frame.render_widget(
-                    Paragraph::new(finding_line(first, theme)),
-                    Rect::new(area.x + 2, y, area.width.saturating_sub(2), 1),
+                    p,
+                    Rect::new(area.x + 2, y, area.width.saturating_sub(2), rows),
                 );
             }
-            y += 1;
+            y += rows;
         }
         y
     }

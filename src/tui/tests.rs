@@ -1033,7 +1033,7 @@ mod identity_screens {
             panic!("{effects:?}")
         };
         assert_eq!(handle.as_str(), "alice.example.com");
-        let r = crate::identity::refresh::RefreshReport {
+        let r = crate::pds::refresh::RefreshReport {
             handle: "alice.example.com".into(),
             did: Some(DID.into()),
             steps: vec![Finding::pass(

@@ -50,7 +50,7 @@ pub struct HandleScreen {
 
 pub enum Refresh {
     Pending(Pending),
-    Done(Box<crate::identity::refresh::RefreshReport>),
+    Done(Box<crate::pds::refresh::RefreshReport>),
 }
 
 impl Default for HandleScreen {

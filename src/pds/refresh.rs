@@ -4,9 +4,9 @@
 //! the event again by updating their handle to the same value"); the relays in
 //! PDS_CRAWLERS are asked to crawl; the AppView's view of the handle is read back.
 
-use super::Handle;
 use crate::finding::{worst, Finding, Level};
 use crate::http::{chain, client, HttpOptions};
+use crate::identity::Handle;
 use crate::pds::accounts::list_accounts;
 use crate::secret::Secret;
 use serde::Serialize;
@@ -100,7 +100,7 @@ pub async fn refresh(handle: &Handle, to: &Announce<'_>) -> RefreshReport {
         }
     }
     for relay in &to.relays {
-        steps.push(crate::doctor::request_crawl(&c, relay, to.hostname).await);
+        steps.push(crate::relay::request_crawl(&c, relay, to.hostname).await);
     }
     if to.relays.is_empty() {
         steps.push(Finding::warn(
