@@ -79,20 +79,11 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
                 outln!("    {text}");
             }
         }
-        let count = |l| results.iter().filter(|r| r.level == l).count();
-        let skipped = results.iter().filter(|r| r.not_checked.is_some()).count();
         outln!(
-            "\n{} checks in {:.1} s: {} passed, {} warnings, {} failed{}",
+            "\n{} checks in {:.1} s: {}",
             results.len(),
             elapsed as f64 / 1000.0,
-            count(Level::Pass),
-            count(Level::Warn),
-            count(Level::Fail),
-            if skipped > 0 {
-                format!(", {skipped} not checked")
-            } else {
-                String::new()
-            }
+            crate::doctor::tally(&results.iter().collect::<Vec<_>>())
         );
         // The root causes, each once.
         if let Some(p) = crate::doctor::problems(&results.iter().collect::<Vec<_>>()) {

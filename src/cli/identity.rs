@@ -181,19 +181,7 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
         HandleCmd::Refresh { handle } => {
             let h = parse_handle(handle)?;
             let (s, doc) = settings(ctx);
-            let get = |k: &str| doc.as_ref().and_then(|d| d.get(k));
-            let relays = get("PDS_CRAWLERS")
-                .map(|l| crate::relay::crawler_urls(&l))
-                .unwrap_or_default();
-            let appview = get("PDS_BSKY_APP_VIEW_URL").filter(|u| !u.trim().is_empty());
-            let to = crate::pds::refresh::Announce {
-                pds_url: &s.local_url,
-                admin_password: &s.admin_password,
-                hostname: s.hostname.as_deref(),
-                relays,
-                appview: appview.as_deref(),
-                http: &s.http,
-            };
+            let to = crate::pds::refresh::Announce::new(&s, doc.as_ref());
             let r = rt.block_on(crate::pds::refresh::refresh(&h, &to));
             if json {
                 outln!("{}", serde_json::to_string_pretty(&r)?);

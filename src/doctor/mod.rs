@@ -453,6 +453,27 @@ impl CheckResult {
     }
 }
 
+/// "12 passed, 1 warnings, 2 failed, 5 not checked".
+pub fn tally(results: &[&CheckResult]) -> String {
+    let count = |l: Level| {
+        results
+            .iter()
+            .filter(|r| r.level == l && r.not_checked.is_none())
+            .count()
+    };
+    let skipped = results.iter().filter(|r| r.not_checked.is_some()).count();
+    let mut out = format!(
+        "{} passed, {} warnings, {} failed",
+        count(Level::Pass),
+        count(Level::Warn),
+        count(Level::Fail)
+    );
+    if skipped > 0 {
+        out.push_str(&format!(", {skipped} not checked"));
+    }
+    out
+}
+
 /// "2 problems: the PDS is not running (…); pds.example.com has no A record", or None when
 /// nothing failed. Checks that were not checked are left out: their cause is listed.
 pub fn problems(results: &[&CheckResult]) -> Option<String> {

@@ -4,11 +4,13 @@
 //! the event again by updating their handle to the same value"); the relays in
 //! PDS_CRAWLERS are asked to crawl; the AppView's view of the handle is read back.
 
+use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
 use crate::http::{chain, client, HttpOptions};
 use crate::identity::Handle;
 use crate::pds::accounts::list_accounts;
 use crate::secret::Secret;
+use crate::settings::Resolved;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -21,21 +23,38 @@ pub struct RefreshReport {
 }
 
 /// Where to announce: the PDS (admin API), the relays, the AppView to read back from.
-pub struct Announce<'a> {
-    pub pds_url: &'a str,
-    pub admin_password: &'a Secret,
+pub struct Announce {
+    pub pds_url: String,
+    pub admin_password: Secret,
     /// PDS_HOSTNAME, for the crawl requests.
-    pub hostname: Option<&'a str>,
+    pub hostname: Option<String>,
     /// PDS_CRAWLERS as URLs.
     pub relays: Vec<String>,
     /// PDS_BSKY_APP_VIEW_URL.
-    pub appview: Option<&'a str>,
-    pub http: &'a HttpOptions,
+    pub appview: Option<String>,
+    pub http: HttpOptions,
+}
+
+impl Announce {
+    /// From the resolved settings and pds.env (as it will be saved, in the wizard).
+    pub fn new(settings: &Resolved, doc: Option<&Document>) -> Announce {
+        let get = |k: &str| doc.and_then(|d| d.get(k)).filter(|v| !v.trim().is_empty());
+        Announce {
+            pds_url: settings.local_url.clone(),
+            admin_password: settings.admin_password.clone(),
+            hostname: settings.hostname.clone(),
+            relays: get("PDS_CRAWLERS")
+                .map(|l| crate::relay::crawler_urls(&l))
+                .unwrap_or_default(),
+            appview: get("PDS_BSKY_APP_VIEW_URL"),
+            http: settings.http.clone(),
+        }
+    }
 }
 
 /// Have the PDS announce `handle` again, ask the relays to crawl, and read the AppView's
 /// view of the handle back.
-pub async fn refresh(handle: &Handle, to: &Announce<'_>) -> RefreshReport {
+pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
     let mut steps = Vec::new();
     let report = |did: Option<String>, steps: Vec<Finding>| RefreshReport {
         handle: handle.as_str().to_string(),
@@ -43,7 +62,7 @@ pub async fn refresh(handle: &Handle, to: &Announce<'_>) -> RefreshReport {
         level: worst(&steps),
         steps,
     };
-    let accounts = match list_accounts(to.pds_url, to.admin_password, to.http).await {
+    let accounts = match list_accounts(&to.pds_url, &to.admin_password, &to.http).await {
         Ok(a) => a,
         Err(f) => return report(None, vec![f]),
     };
@@ -100,14 +119,14 @@ pub async fn refresh(handle: &Handle, to: &Announce<'_>) -> RefreshReport {
         }
     }
     for relay in &to.relays {
-        steps.push(crate::relay::request_crawl(&c, relay, to.hostname).await);
+        steps.push(crate::relay::request_crawl(&c, relay, to.hostname.as_deref()).await);
     }
     if to.relays.is_empty() {
         steps.push(Finding::warn(
             "PDS_CRAWLERS is empty: no relay to tell, so the network may not hear of it",
         ));
     }
-    if let Some(appview) = to.appview.map(|u| u.trim_end_matches('/')) {
+    if let Some(appview) = to.appview.as_deref().map(|u| u.trim_end_matches('/')) {
         let url = format!("{appview}/xrpc/com.atproto.identity.resolveHandle");
         let seen = c
             .get(&url)

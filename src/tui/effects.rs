@@ -256,21 +256,8 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 vec![]
             }
             Effect::RefreshHandle { ticket, handle } => {
-                let s = app.settings.clone();
-                let get = |k: &str| app.working.get(k).filter(|v| !v.trim().is_empty());
-                let relays = get("PDS_CRAWLERS")
-                    .map(|l| crate::relay::crawler_urls(&l))
-                    .unwrap_or_default();
-                let appview = get("PDS_BSKY_APP_VIEW_URL");
+                let to = crate::pds::refresh::Announce::new(&app.settings, Some(&app.working));
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let to = crate::pds::refresh::Announce {
-                        pds_url: &s.local_url,
-                        admin_password: &s.admin_password,
-                        hostname: s.hostname.as_deref(),
-                        relays,
-                        appview: appview.as_deref(),
-                        http: &s.http,
-                    };
                     let r = crate::pds::refresh::refresh(&handle, &to).await;
                     Action::HandleRefreshed(ticket, Box::new(r))
                 });

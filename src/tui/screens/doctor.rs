@@ -182,11 +182,6 @@ impl DoctorScreen {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
-        let count = |l: Level| {
-            (0..self.rows.len())
-                .filter(|&i| self.result(i).is_some_and(|r| r.level == l))
-                .count()
-        };
         let summary = match (self.started, self.running()) {
             (None, false) => format!(
                 "Not run yet: {} runs every check.",
@@ -197,22 +192,11 @@ impl DoctorScreen {
                 spinner(spin),
                 t.elapsed().as_secs_f64()
             ),
-            _ => {
-                let skipped = (0..self.rows.len())
-                    .filter(|&i| self.result(i).is_some_and(|r| r.not_checked.is_some()))
-                    .count();
-                format!(
-                    "{} passed, {} warnings, {} failed{}",
-                    count(Level::Pass),
-                    count(Level::Warn),
-                    count(Level::Fail),
-                    if skipped > 0 {
-                        format!(", {skipped} not checked")
-                    } else {
-                        String::new()
-                    }
-                )
-            }
+            _ => crate::doctor::tally(
+                &(0..self.rows.len())
+                    .filter_map(|i| self.result(i))
+                    .collect::<Vec<_>>(),
+            ),
         };
         // The root causes, each once (checks that could not run name theirs).
         let results: Vec<&CheckResult> = (0..self.rows.len())
