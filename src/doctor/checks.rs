@@ -352,18 +352,12 @@ async fn https(i: &Inputs) -> Vec<Finding> {
     )
     .await
     {
-        Ok((_, der)) => match tls::not_after(&der) {
-            Some(t) => {
-                let days = (t - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
-                out.push(if days < 0 {
-                    Finding::fail("the certificate has expired").fix("renew it and reload the proxy")
-                } else if days < 14 {
-                    Finding::warn(format!("the certificate expires in {days} days"))
-                        .fix("check that renewal works: sudo certbot renew --dry-run (Caddy and Traefik renew by themselves: look at their logs)")
-                } else {
-                    Finding::pass(format!("the certificate is good for {days} more days"))
-                });
-            }
+        Ok((_, der)) => match tls::validity(&der) {
+            Some((before, after)) => out.push(cert_expiry(
+                before,
+                after,
+                time::OffsetDateTime::now_utc().unix_timestamp(),
+            )),
             None => out.push(Finding::warn(
                 "could not read the certificate's expiry date",
             )),
@@ -376,6 +370,27 @@ async fn https(i: &Inputs) -> Vec<Finding> {
 }
 
 /// Whether a response is the PDS's JSON: (status, is JSON object, short description).
+/// A certificate's expiry judged against its lifetime: renewal is due well before the end
+/// (ACME clients renew with a third of it left), so a warning comes with a sixth left — 15
+/// days of a 90-day certificate, about a day of a 7-day internal one.
+fn cert_expiry(not_before: i64, not_after: i64, now: i64) -> Finding {
+    const DAY: i64 = 86_400;
+    let left = not_after - now;
+    let lifetime = (not_after - not_before).max(DAY);
+    let days = left / DAY;
+    let of = format!("of its {}-day lifetime", (lifetime + DAY / 2) / DAY);
+    if left < 0 {
+        Finding::fail("the certificate has expired").fix("renew it and reload the proxy")
+    } else if left < lifetime / 6 {
+        Finding::warn(format!("the certificate expires in {days} days ({of}): renewal is overdue"))
+            .fix("check that renewal works: sudo certbot renew --dry-run (Caddy and Traefik renew by themselves: look at their logs)")
+    } else {
+        Finding::pass(format!(
+            "the certificate is good for {days} more days ({of})"
+        ))
+    }
+}
+
 async fn json_answer(r: reqwest::Response) -> (u16, Option<serde_json::Value>, String) {
     let status = r.status().as_u16();
     let ctype = r
@@ -1151,5 +1166,38 @@ mod tests {
         );
         assert_eq!(super::http_date("Tue, 24 Nov 2026 09:17:02 PST"), None);
         assert_eq!(super::http_date("yesterday"), None);
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::cert_expiry;
+    use crate::finding::Level;
+
+    #[test]
+    fn expiry_is_judged_against_the_lifetime() {
+        const DAY: i64 = 86_400;
+        let now = 1_800_000_000;
+        // A 7-day internal certificate with 6 days left is fine; with half a day, overdue.
+        let f = cert_expiry(now - DAY, now + 6 * DAY, now);
+        assert_eq!(f.level, Level::Pass, "{f:?}");
+        assert!(f.what.contains("of its 7-day lifetime"), "{f:?}");
+        assert_eq!(
+            cert_expiry(now - 6 * DAY - DAY / 2, now + DAY / 2, now).level,
+            Level::Warn
+        );
+        // A 90-day one with 10 days left is overdue; with 60, fine.
+        assert_eq!(
+            cert_expiry(now - 80 * DAY, now + 10 * DAY, now).level,
+            Level::Warn
+        );
+        assert_eq!(
+            cert_expiry(now - 30 * DAY, now + 60 * DAY, now).level,
+            Level::Pass
+        );
+        assert_eq!(
+            cert_expiry(now - 91 * DAY, now - DAY, now).level,
+            Level::Fail
+        );
     }
 }

@@ -122,9 +122,14 @@ fn tlv(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
     (end <= buf.len()).then_some((tag, start, end))
 }
 
-/// The certificate's notAfter as a Unix time: Certificate → tbsCertificate → (version),
-/// serial, signature, issuer, validity → notAfter.
+/// The certificate's notAfter as a Unix time.
 pub fn not_after(der: &[u8]) -> Option<i64> {
+    validity(der).map(|(_, after)| after)
+}
+
+/// The certificate's validity (notBefore, notAfter) as Unix times: Certificate →
+/// tbsCertificate → (version), serial, signature, issuer, validity.
+pub fn validity(der: &[u8]) -> Option<(i64, i64)> {
     let (_, cert, _) = tlv(der, 0)?;
     let (_, tbs, _) = tlv(der, cert)?;
     let mut pos = tbs;
@@ -135,9 +140,15 @@ pub fn not_after(der: &[u8]) -> Option<i64> {
         pos = tlv(der, pos)?.2; // serial, signature algorithm, issuer
     }
     let (_, validity, _) = tlv(der, pos)?;
-    let not_before_end = tlv(der, validity)?.2;
-    let (tag, s, e) = tlv(der, not_before_end)?;
-    let text = std::str::from_utf8(&der[s..e]).ok()?;
+    let (tag, s, before_end) = tlv(der, validity)?;
+    let before = asn1_time(tag, &der[s..before_end])?;
+    let (tag, s, e) = tlv(der, before_end)?;
+    Some((before, asn1_time(tag, &der[s..e])?))
+}
+
+/// An ASN.1 UTCTime (0x17) or GeneralizedTime (0x18), as a Unix time.
+fn asn1_time(tag: u8, bytes: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(bytes).ok()?;
     let digits = text.strip_suffix('Z')?;
     let (year, rest) = match tag {
         0x17 => {
@@ -341,5 +352,10 @@ mod tests {
         gen.extend_from_slice(b"20500101000000Z");
         assert_eq!(super::not_after(&build(&gen)), Some(2_524_608_000));
         assert_eq!(super::not_after(&[0x30, 5, 1]), None);
+        // notBefore is read too (2025-01-01 00:00:00).
+        assert_eq!(
+            super::validity(&build(&utc)).map(|v| v.0),
+            Some(1_735_689_600)
+        );
     }
 }
