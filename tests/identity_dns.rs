@@ -22,6 +22,7 @@ _atproto.bare   IN TXT "did:plc:goodgoodgood"
 _atproto.quoted IN TXT "\"did=did:plc:goodgoodgood\""
 _atproto.cname  IN CNAME _atproto.good.example.test.
 _atproto.notxt  IN A   127.0.0.2
+_atproto.doubled.example.test IN TXT "did=did:plc:goodgoodgood"
 "#;
 
 fn opts(ns: &Nsd) -> DnsOptions {
@@ -83,6 +84,33 @@ async fn each_record_shape_gets_its_diagnosis() {
             assert!(!r.finding.fix.is_empty(), "{handle}: no fix");
         }
     }
+}
+
+/// A record created at the name with the zone twice (a DNS panel that appends the zone to
+/// a full name) is found and named, with the name to use instead.
+#[tokio::test]
+async fn a_record_at_the_doubled_name_is_found_and_named() {
+    let ns = Nsd::start("example.test", ZONE);
+    let c = check(&ns, "doubled.example.test").await;
+    assert_eq!(
+        c.doubled.as_deref(),
+        Some("_atproto.doubled.example.test.example.test")
+    );
+    let last = c.results.last().unwrap();
+    assert_eq!(last.finding.level, Level::Fail);
+    assert!(
+        last.finding
+            .what
+            .contains("created at _atproto.doubled.example.test.example.test")
+            && last
+                .finding
+                .fix
+                .contains("Rename the record to _atproto.doubled"),
+        "{:#?}",
+        last.finding
+    );
+    // Where nothing was made at all, nothing more is said.
+    assert_eq!(check(&ns, "missing.example.test").await.doubled, None);
 }
 
 #[tokio::test]

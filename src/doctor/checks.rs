@@ -775,6 +775,11 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         }
         // The most telling detail first: a misleading DNS record, then each method's failure.
         let mut detail: Vec<String> = Vec::new();
+        if let Some(twice) = &r.dns.doubled {
+            detail.push(format!(
+                "DNS: the record is at {twice} (the zone twice; rename it)"
+            ));
+        }
         if let Some(first) = r.dns.results.first() {
             if first.finding.level == Level::Fail && !first.values.is_empty() {
                 detail.push(format!("DNS: {}", first.finding.what));

@@ -228,6 +228,11 @@ pub struct DnsCheck {
     pub name: String,
     pub zone: Option<String>,
     pub results: Vec<ServerResult>,
+    /// Nothing at the name, but a record at the name with the zone twice
+    /// (`_atproto.alice.example.com.example.com`): what a DNS panel that appends the zone
+    /// makes of a full name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doubled: Option<String>,
 }
 
 impl DnsCheck {
@@ -312,10 +317,35 @@ pub async fn check_txt(handle: &Handle, expected: Option<&Did>, opts: &DnsOption
             }),
         }
     }
+    // Nothing there: look where a panel that appends the zone would have put it.
+    let mut doubled = None;
+    if let (Some(z), Some(first)) = (&zone, results.first()) {
+        if first.values.is_empty() {
+            let twice = format!("{name}.{z}");
+            let values = txt_values(&twice, opts).await;
+            if !values.is_empty() {
+                let relative = name.strip_suffix(&format!(".{z}")).unwrap_or(&name);
+                results.push(ServerResult {
+                    server: "the name with the zone twice".into(),
+                    address: None,
+                    values,
+                    finding: Finding::fail(format!(
+                        "the record was created at {twice}: the DNS panel added .{z} to a name that already ended with it"
+                    ))
+                    .why("Apps look only at the exact name; a record one level down is never seen.")
+                    .fix(format!(
+                        "Rename the record to {relative} (the panel adds .{z} itself), or enter the full name with a final dot: {name}."
+                    )),
+                });
+                doubled = Some(twice);
+            }
+        }
+    }
     DnsCheck {
         name,
         zone,
         results,
+        doubled,
     }
 }
 

@@ -975,6 +975,7 @@ mod identity_screens {
                         finding: dns_finding,
                     },
                 ],
+                doubled: None,
             },
             https: DidFileCheck {
                 url: "https://alice.example.com/.well-known/atproto-did".into(),
