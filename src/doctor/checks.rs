@@ -766,11 +766,7 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
     .await;
     for r in reports {
         if r.verified {
-            out.push(Finding::pass(format!(
-                "{}: verified by {}",
-                r.handle.as_str(),
-                if r.by_dns { "DNS" } else { "HTTPS" }
-            )));
+            out.push(verified_finding(&r));
             continue;
         }
         // The most telling detail first: a misleading DNS record, then each method's failure.
@@ -811,6 +807,43 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         );
     }
     out
+}
+
+/// A verified handle: a pass, or — one judgement with `handle check` — a warning when the
+/// way that verified it warns (a redirect to the atproto-did file, a CNAME).
+fn verified_finding(r: &crate::identity::HandleReport) -> Finding {
+    let mut warnings: Vec<String> = Vec::new();
+    if r.by_dns {
+        warnings.extend(
+            r.dns
+                .results
+                .iter()
+                .filter(|x| x.finding.level == Level::Warn)
+                .map(|x| x.finding.what.clone())
+                .take(1),
+        );
+    }
+    if r.by_https {
+        warnings.extend(
+            std::iter::once(&r.https.finding)
+                .chain(&r.https.notes)
+                .filter(|f| f.level == Level::Warn)
+                .map(|f| f.what.clone()),
+        );
+    }
+    let handle = r.handle.as_str();
+    let method = if r.by_dns { "DNS" } else { "HTTPS" };
+    if warnings.is_empty() {
+        return Finding::pass(format!("{handle}: verified by {method}"));
+    }
+    Finding::warn(format!(
+        "{handle}: verified by {method}, but {}",
+        warnings.join("; ")
+    ))
+    .about(handle)
+    .fix(format!(
+        "pds-wizard handle check {handle} shows why; not every resolver accepts it"
+    ))
 }
 
 async fn crawlers(i: &Inputs) -> Vec<Finding> {
@@ -1204,5 +1237,54 @@ mod expiry_tests {
             cert_expiry(now - 91 * DAY, now - DAY, now).level,
             Level::Fail
         );
+    }
+}
+
+#[cfg(test)]
+mod handle_tests {
+    use super::verified_finding;
+    use crate::finding::{Finding, Level};
+    use crate::identity::didfile::DidFileCheck;
+    use crate::identity::dns::{DnsCheck, TxtRecord};
+    use crate::identity::{Did, Handle, HandleReport};
+
+    fn by_https(notes: Vec<Finding>) -> HandleReport {
+        let handle = Handle::parse("alice.example.com").unwrap();
+        let did = Did::parse("did:plc:ewvi7nxzyoun6zhxrhs64oiz").unwrap();
+        HandleReport {
+            record: TxtRecord::new(&handle, &did, "example.com"),
+            dns: DnsCheck {
+                name: "_atproto.alice.example.com".into(),
+                zone: None,
+                results: vec![],
+                doubled: None,
+            },
+            https: DidFileCheck {
+                url: "https://alice.example.com/.well-known/atproto-did".into(),
+                final_url: "https://www.example.com/.well-known/atproto-did".into(),
+                status: Some(200),
+                body: None,
+                finding: Finding::pass("the DID"),
+                notes,
+            },
+            did_document: None,
+            did_document_error: None,
+            by_dns: false,
+            by_https: true,
+            dns_misleads: false,
+            verified: true,
+            handle,
+            did,
+        }
+    }
+
+    #[test]
+    fn a_redirected_atproto_did_file_warns_as_handle_check_does() {
+        let f = verified_finding(&by_https(vec![Finding::warn(
+            "https://alice.example.com/.well-known/atproto-did redirects to another host",
+        )]));
+        assert_eq!(f.level, Level::Warn, "{f:?}");
+        assert!(f.what.contains("verified by HTTPS, but") && f.what.contains("redirects"));
+        assert_eq!(verified_finding(&by_https(vec![])).level, Level::Pass);
     }
 }
