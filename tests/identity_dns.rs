@@ -164,3 +164,43 @@ async fn a_server_that_never_answers_times_out_within_the_bound() {
         r.finding
     );
 }
+
+/// A handle under the PDS's own name with no wildcard record: the handle check gives the
+/// cause the doctor's DNS check gives (the missing *.HOST), not only "cannot connect".
+#[tokio::test]
+async fn a_handle_under_the_pds_host_without_a_wildcard_names_the_record() {
+    let zone = format!("{ZONE}pds IN A 127.0.0.1\n");
+    let ns = Nsd::start("example.test", &zone);
+    let handle = Handle::parse("alice.pds.example.test").unwrap();
+    let opts = pds_wizard::identity::VerifyOptions {
+        dns: opts(&ns),
+        http: pds_wizard::http::HttpOptions {
+            timeout: Duration::from_secs(2),
+            ca_file: None,
+            connect_to: None,
+        },
+        plc_url: "http://127.0.0.1:9".into(),
+        pds_public_url: Some("https://pds.example.test".into()),
+    };
+    let r = pds_wizard::identity::verify(&handle, &good(), &opts).await;
+    assert!(!r.verified);
+    assert!(
+        r.https.notes.iter().any(|f| f.level == Level::Fail
+            && f.what.contains("need a wildcard record *.pds.example.test")),
+        "{:#?}",
+        r.https
+    );
+    // With the wildcard there, nothing more is said.
+    let zone = format!("{ZONE}pds IN A 127.0.0.1\n*.pds IN A 127.0.0.1\n");
+    let ns = Nsd::start("example.test", &zone);
+    let opts = pds_wizard::identity::VerifyOptions {
+        dns: self::opts(&ns),
+        ..opts
+    };
+    let r = pds_wizard::identity::verify(&handle, &good(), &opts).await;
+    assert!(
+        !r.https.notes.iter().any(|f| f.what.contains("wildcard")),
+        "{:#?}",
+        r.https
+    );
+}

@@ -49,6 +49,29 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
         didfile::check_did_file(handle, Some(did), &opts.http),
         diddoc::fetch(did, &opts.plc_url, &opts.http),
     );
+    let mut https = https;
+    // A handle under the PDS's own name is served by the PDS, through a wildcard record
+    // (*.HOST): without one, say so — the cause the doctor's DNS check gives.
+    if https.finding.level == Level::Fail {
+        let host = opts
+            .pds_public_url
+            .as_deref()
+            .and_then(|u| u.split_once("://").map(|(_, h)| h.trim_end_matches('/')))
+            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+        if let Some(host) = host.filter(|h| handle.as_str().ends_with(&format!(".{h}"))) {
+            if let Ok(addrs) = dns::addresses(handle.as_str(), &opts.dns).await {
+                if addrs.is_empty() {
+                    https.notes.push(
+                        Finding::fail(format!(
+                            "{handle} has no A or AAAA record: handles under {host} need a wildcard record *.{host}"
+                        ))
+                        .why("The PDS answers /.well-known/atproto-did for the handles it hosts, but nobody can reach it by their names.")
+                        .fix(format!("Create an A (and AAAA) record *.{host} pointing at this server, as for {host} itself.")),
+                    );
+                }
+            }
+        }
+    }
     let (did_document, did_document_error) = match document {
         Ok(doc) => {
             let a = diddoc::agreement(&doc, did, handle, opts.pds_public_url.as_deref());

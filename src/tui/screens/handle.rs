@@ -345,6 +345,14 @@ impl HandleScreen {
                 ]));
             }
             lines.push(prefixed("HTTPS ", &r.https.finding, theme));
+            // What else the HTTPS side found (a redirect, a missing wildcard record).
+            lines.extend(
+                r.https
+                    .notes
+                    .iter()
+                    .filter(|n| n.level >= Level::Warn)
+                    .map(|n| prefixed("HTTPS ", n, theme)),
+            );
             if let Some(a) = &r.did_document {
                 for f in &a.findings {
                     lines.push(prefixed("DID doc ", f, theme));
