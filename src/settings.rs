@@ -72,6 +72,21 @@ impl Resolved {
     }
 
     /// Where handle checks look.
+    /// Where `handle refresh` announces a handle: this PDS, pds.env's relays and AppView.
+    pub fn announce(&self, doc: Option<&Document>) -> crate::pds::refresh::Announce {
+        let get = |k: &str| doc.and_then(|d| d.get(k)).filter(|v| !v.trim().is_empty());
+        crate::pds::refresh::Announce {
+            pds_url: self.local_url.clone(),
+            admin_password: self.admin_password.clone(),
+            hostname: self.hostname.clone(),
+            relays: get("PDS_CRAWLERS")
+                .map(|l| crate::relay::crawler_urls(&l))
+                .unwrap_or_default(),
+            appview: get("PDS_BSKY_APP_VIEW_URL"),
+            http: self.http.clone(),
+        }
+    }
+
     pub fn verify_options(&self) -> VerifyOptions {
         VerifyOptions {
             dns: self.dns.clone(),

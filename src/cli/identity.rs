@@ -181,7 +181,7 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
         HandleCmd::Refresh { handle } => {
             let h = parse_handle(handle)?;
             let (s, doc) = settings(ctx);
-            let to = crate::pds::refresh::Announce::new(&s, doc.as_ref());
+            let to = s.announce(doc.as_ref());
             let r = rt.block_on(crate::pds::refresh::refresh(&h, &to));
             if json {
                 outln!("{}", serde_json::to_string_pretty(&r)?);

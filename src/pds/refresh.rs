@@ -4,13 +4,11 @@
 //! the event again by updating their handle to the same value"); the relays in
 //! PDS_CRAWLERS are asked to crawl; the AppView's view of the handle is read back.
 
-use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
 use crate::http::{chain, client, HttpOptions};
 use crate::identity::Handle;
 use crate::pds::accounts::list_accounts;
 use crate::secret::Secret;
-use crate::settings::Resolved;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,23 +31,6 @@ pub struct Announce {
     /// PDS_BSKY_APP_VIEW_URL.
     pub appview: Option<String>,
     pub http: HttpOptions,
-}
-
-impl Announce {
-    /// From the resolved settings and pds.env (as it will be saved, in the wizard).
-    pub fn new(settings: &Resolved, doc: Option<&Document>) -> Announce {
-        let get = |k: &str| doc.and_then(|d| d.get(k)).filter(|v| !v.trim().is_empty());
-        Announce {
-            pds_url: settings.local_url.clone(),
-            admin_password: settings.admin_password.clone(),
-            hostname: settings.hostname.clone(),
-            relays: get("PDS_CRAWLERS")
-                .map(|l| crate::relay::crawler_urls(&l))
-                .unwrap_or_default(),
-            appview: get("PDS_BSKY_APP_VIEW_URL"),
-            http: settings.http.clone(),
-        }
-    }
 }
 
 /// Have the PDS announce `handle` again, ask the relays to crawl, and read the AppView's

@@ -256,7 +256,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 vec![]
             }
             Effect::RefreshHandle { ticket, handle } => {
-                let to = crate::pds::refresh::Announce::new(&app.settings, Some(&app.working));
+                let to = app.settings.announce(Some(&app.working));
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     let r = crate::pds::refresh::refresh(&handle, &to).await;
                     Action::HandleRefreshed(ticket, Box::new(r))
