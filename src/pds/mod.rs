@@ -95,11 +95,16 @@ impl LogSource {
     pub fn mail_errors(&self, max: usize) -> Result<Vec<String>, String> {
         let text = match self {
             LogSource::File(p) => {
-                let all =
-                    std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-                // Only the end matters, and a log can be large.
-                let start = all.len().saturating_sub(256 * 1024);
-                String::from_utf8_lossy(&all[start..]).into_owned()
+                // Only the end matters, and a log can be large: read its last 256 KiB.
+                use std::io::{Read, Seek, SeekFrom};
+                let cannot = |e: std::io::Error| format!("cannot read {}: {e}", p.display());
+                let mut f = std::fs::File::open(p).map_err(cannot)?;
+                let len = f.metadata().map_err(cannot)?.len();
+                f.seek(SeekFrom::Start(len.saturating_sub(256 * 1024)))
+                    .map_err(cannot)?;
+                let mut tail = Vec::new();
+                f.read_to_end(&mut tail).map_err(cannot)?;
+                String::from_utf8_lossy(&tail).into_owned()
             }
             LogSource::Journal => run_for_text(&[
                 "journalctl",
@@ -117,15 +122,56 @@ impl LogSource {
     }
 }
 
+/// What `argv` prints (stdout, then stderr: docker logs writes the container's stderr to
+/// its own), within 5 s: a stuck journald or docker daemon must not hold the answer.
 fn run_for_text(argv: &[&str]) -> Result<String, String> {
-    let out = Command::new(argv[0])
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(argv[0])
         .args(&argv[1..])
-        .stdin(std::process::Stdio::null())
-        .output()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-    // docker logs writes the container's stderr to its own stderr.
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    // Read both pipes as they fill, so a long log cannot block the program on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{} did not answer within 5 s", argv.join(" ")));
+            }
+        }
+    }
+    let mut text = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
+    text.push_str(&String::from_utf8_lossy(&err.join().unwrap_or_default()));
     Ok(text)
 }
 
@@ -254,5 +300,20 @@ mod tests {
             ]
         );
         assert_eq!(super::mail_lines(log, 1).len(), 1);
+        // From a file, only its end is read; a command is bounded.
+        let d = tempfile::tempdir().unwrap();
+        let big = d.path().join("pds.log");
+        let mut text = "x".repeat(300 * 1024);
+        text.push('\n');
+        text.push_str(log);
+        std::fs::write(&big, text).unwrap();
+        let lines = super::LogSource::File(big).mail_errors(5).unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(
+            super::run_for_text(&["sh", "-c", "echo out; echo err >&2"]).unwrap(),
+            "out\nerr\n"
+        );
+        let slow = super::run_for_text(&["sleep", "30"]).unwrap_err();
+        assert!(slow.contains("did not answer within 5 s"), "{slow}");
     }
 }
