@@ -58,8 +58,8 @@ fn main() {
         std::fs::write(&path, pty::svg(parser.screen(), ROWS, COLS)).unwrap();
         println!("{}", path.display());
     };
-    // The same walk as the text captures: Basics, Email, Reverse proxy, Doctor, More
-    // settings, Review, help.
+    // The same walk as the text captures: Basics, Email, Reverse proxy, More settings,
+    // Review, Doctor, help.
     wait(&s, "Hostname");
     key(&mut s, "\r");
     wait(&s, "Tab/");
@@ -93,12 +93,6 @@ fn main() {
     key(&mut s, "\x1b");
     key(&mut s, "\x1b[B");
     key(&mut s, "\r");
-    wait(&s, " passed, ");
-    std::thread::sleep(Duration::from_millis(500));
-    shot(&s, "doctor");
-    key(&mut s, "\x1b");
-    key(&mut s, "\x1b[B");
-    key(&mut s, "\r");
     wait(&s, "Disk location");
     shot(&s, "more-settings");
     key(&mut s, "\x1b");
@@ -106,6 +100,12 @@ fn main() {
     key(&mut s, "\r");
     wait(&s, "┌ Review & save");
     shot(&s, "review");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, " passed, ");
+    std::thread::sleep(Duration::from_millis(500));
+    shot(&s, "doctor");
     key(&mut s, "\x1b");
     key(&mut s, "?");
     wait(&s, "Keys (Esc closes)");

@@ -156,9 +156,10 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
 
     // Doctor: the PDS, HTTPS through nginx, OAuth paths, the firehose and SMTP all pass;
     // pds.env's deliberate mistake and carol's record fail.
+    // The Doctor is the last step (after Review & save): Up wraps to it.
     key(&mut s, "\x1b");
     for _ in 0..3 {
-        key(&mut s, DOWN);
+        key(&mut s, UP);
     }
     key(&mut s, "\r");
     s.wait_for_within("the doctor", Duration::from_secs(60), |s| {

@@ -290,9 +290,9 @@ fn secrets_never_reach_the_terminal() {
         "Handle & DNS",
         "atproto-did",
         "Reverse proxy",
-        "Doctor",
         "More settings",
         "Review & save",
+        "Doctor",
     ] {
         s.send("\r");
         s.wait_text(&format!("┌ {title} "));

@@ -64,9 +64,11 @@ impl Step {
         Step::Handle,
         Step::DidFile,
         Step::Proxy,
-        Step::Doctor,
         Step::More,
+        // Review & save comes before the doctor: the doctor judges what will be saved,
+        // so the operator is led to save first and then to check.
         Step::Review,
+        Step::Doctor,
     ];
 
     pub fn title(self) -> &'static str {

@@ -112,7 +112,7 @@ fn sidebar_navigation_wraps_and_enters_steps() {
     let mut a = app();
     assert_eq!((a.step, a.focus), (Step::Basics, Focus::Sidebar));
     key(&mut a, KeyCode::Up);
-    assert_eq!(a.step, Step::Review);
+    assert_eq!(a.step, Step::Doctor);
     key(&mut a, KeyCode::Down);
     key(&mut a, KeyCode::Down);
     assert_eq!(a.step, Step::Email);
