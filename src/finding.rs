@@ -39,6 +39,11 @@ pub struct Finding {
     /// What to change to fix it, as data (front ends map it to a step and a field).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// The whole error chain behind `what`, which names only its last cause: the wizard
+    /// shows it on request ("details"), the command line on a line of its own. Boxed: a
+    /// Finding travels inside many Result errors, and most have no chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Box<String>>,
 }
 
 impl Finding {
@@ -50,6 +55,7 @@ impl Finding {
             why: String::new(),
             fix: String::new(),
             target: None,
+            detail: None,
         }
     }
     pub fn fail(what: impl Into<String>) -> Self {
@@ -80,6 +86,23 @@ impl Finding {
         self.target = Some(target);
         self
     }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        self.detail = (!detail.is_empty()).then(|| Box::new(detail));
+        self
+    }
+    /// `what` ends with the error's last cause ("…: Connection refused (os error 111)");
+    /// the whole chain ("error sending request for url (…): client error (Connect): …")
+    /// goes to `detail`, where it does not push the fix off a small screen.
+    pub fn caused_by(mut self, e: &(dyn std::error::Error + 'static)) -> Self {
+        let chain = crate::http::chain(e);
+        let cause = crate::http::cause(e);
+        self.what = format!("{}: {cause}", self.what);
+        if chain != cause {
+            self.detail = Some(Box::new(chain));
+        }
+        self
+    }
 }
 
 impl fmt::Display for Finding {
@@ -94,6 +117,9 @@ impl fmt::Display for Finding {
         }
         if !self.fix.is_empty() {
             write!(f, "\n       fix: {}", self.fix)?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, "\n       detail: {detail}")?;
         }
         Ok(())
     }

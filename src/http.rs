@@ -55,6 +55,24 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The innermost error's own words ("Connection refused (os error 111)", "invalid peer
+/// certificate: UnknownIssuer"): the cause, for a headline; `chain` has the rest.
+pub fn cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    loop {
+        // An io::Error's source() skips the error it wraps: look inside it too.
+        let next = last.source().or_else(|| {
+            last.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn std::error::Error + 'static))
+        });
+        match next {
+            Some(n) => last = n,
+            None => return last.to_string(),
+        }
+    }
+}
+
 /// The last link of a `chain`: the cause in a few words ("Connection refused (os error
 /// 111)"), for a finding's headline; the whole chain belongs in its why.
 pub fn last_cause(chain: &str) -> &str {

@@ -318,10 +318,7 @@ pub async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>)
                 .why("relays crawl only a public hostname without a port, over HTTPS, whose describeServer answers within 5 s")
                 .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again")
         }
-        Err(e) => Finding::fail(format!(
-            "the crawl request to {relay} failed: {}",
-            crate::http::chain(&e)
-        )),
+        Err(e) => Finding::fail(format!("the crawl request to {relay} failed")).caused_by(&e),
     }
 }
 

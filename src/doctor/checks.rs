@@ -208,9 +208,8 @@ async fn health(i: &Inputs) -> Vec<Finding> {
             "nothing answers at {url} ({})",
             crate::http::last_cause(e)
         ))
-        .why(format!(
-            "The PDS is down, still starting, or listens on another port than PDS_PORT. ({e})"
-        ))
+        .why("The PDS is down, still starting, or listens on another port than PDS_PORT.")
+        .detail(e.clone())
         .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
     }
 }
@@ -300,7 +299,7 @@ async fn dns(i: &Inputs) -> Vec<Finding> {
 
 /// What a failed HTTPS request to our own name means, in words.
 fn explain_https_error(host: &str, e: &reqwest::Error) -> Finding {
-    let f = Finding::fail(format!("https://{host}/ fails: {}", chain(e)));
+    let f = Finding::fail(format!("https://{host}/ fails")).caused_by(e);
     match classify(e) {
         Failure::Certificate(CertProblem::WrongName) => f
             .why(format!("the certificate served does not cover {host}"))
@@ -874,7 +873,7 @@ async fn crawlers(i: &Inputs) -> Vec<Finding> {
                 }
             }
             Err(e) => out.push(
-                Finding::fail(format!("cannot reach {u}: {}", chain(&e)))
+                Finding::fail(format!("cannot reach {u}")).caused_by(&e)
                     .why("the PDS tells each crawler about new posts; an unreachable one never hears")
                     .fix("check the spelling in PDS_CRAWLERS, and that this server may make outbound HTTPS connections"),
             ),
@@ -940,10 +939,7 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
         let r = match r {
             Ok(r) => r,
             Err(e) => {
-                out.push(Finding::fail(format!(
-                    "cannot ask {u} about {host}: {}",
-                    chain(&e)
-                )));
+                out.push(Finding::fail(format!("cannot ask {u} about {host}")).caused_by(&e));
                 continue;
             }
         };
@@ -1159,12 +1155,7 @@ async fn clock(i: &Inputs) -> Vec<Finding> {
     let sent = time::OffsetDateTime::now_utc().unix_timestamp();
     let r = match c.get(&url).send().await {
         Ok(r) => r,
-        Err(e) => {
-            return vec![Finding::warn(format!(
-                "cannot compare clocks: {url}: {}",
-                chain(&e)
-            ))]
-        }
+        Err(e) => return vec![Finding::warn(format!("cannot compare clocks: {url}")).caused_by(&e)],
     };
     let Some(theirs) = r
         .headers()

@@ -5,7 +5,7 @@
 //! 500 whose reason is only in the PDS's log.
 
 use crate::finding::Finding;
-use crate::http::{chain, client, HttpOptions};
+use crate::http::{client, HttpOptions};
 use crate::pds::accounts::{list_accounts, Account};
 use crate::pds::LogSource;
 use crate::secret::Secret;
@@ -160,7 +160,7 @@ pub async fn send_via_pds(
         Err(e) => {
             return done(
                 Outcome::Unreachable,
-                Finding::fail(format!("the PDS did not answer: {}", chain(&e)))
+                Finding::fail("the PDS did not answer").caused_by(&e)
                     .fix("Check that it runs (sudo systemctl status pds); with a proxy in front, pass --pds-url."),
                 Some(account),
                 Vec::new(),

@@ -3,7 +3,7 @@
 
 use super::{Did, Handle};
 use crate::finding::Finding;
-use crate::http::{chain, client, HttpOptions};
+use crate::http::{client, HttpOptions};
 use serde::Serialize;
 
 /// The PDS's public URL as it writes it into DID documents: `https://HOSTNAME`, except for
@@ -47,11 +47,9 @@ pub async fn fetch(
         .unwrap_or_default();
     let c = client(opts, &host).map_err(Finding::fail)?;
     let resp = c.get(&url).send().await.map_err(|e| {
-        Finding::fail(format!(
-            "cannot fetch the DID document from {url}: {}",
-            chain(&e)
-        ))
-        .fix("Check the PLC URL (PDS_DID_PLC_URL) and the network.")
+        Finding::fail(format!("cannot fetch the DID document from {url}"))
+            .caused_by(&e)
+            .fix("Check the PLC URL (PDS_DID_PLC_URL) and the network.")
     })?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(if did.method() == "web" {
@@ -72,7 +70,7 @@ pub async fn fetch(
     }
     resp.json()
         .await
-        .map_err(|e| Finding::fail(format!("{url} is not a JSON DID document: {}", chain(&e))))
+        .map_err(|e| Finding::fail(format!("{url} is not a JSON DID document")).caused_by(&e))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@
 use super::{Did, Handle};
 use crate::finding::{Finding, Level};
 use crate::fsutil::{self, SaveReport, WriteOptions};
-use crate::http::{chain, classify, client, CertProblem, Failure, HttpOptions};
+use crate::http::{classify, client, CertProblem, Failure, HttpOptions};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -130,7 +130,7 @@ pub async fn check_did_file(
                     current,
                     Some(status),
                     None,
-                    Finding::fail(format!("reading the answer failed: {}", chain(&e))),
+                    Finding::fail("reading the answer failed").caused_by(&e),
                     notes,
                 )
             }
@@ -189,7 +189,6 @@ fn judge_body(
 }
 
 fn request_failure(host: &str, url: &str, e: &reqwest::Error, opts: &HttpOptions) -> Finding {
-    let detail = chain(e);
     match classify(e) {
         Failure::Timeout => Finding::fail(format!(
             "{url} did not answer within {} s",
@@ -205,7 +204,8 @@ fn request_failure(host: &str, url: &str, e: &reqwest::Error, opts: &HttpOptions
                     "The certificate is not signed by a trusted authority.".to_string()
                 }
             };
-            Finding::fail(format!("TLS to {host} failed: {detail}"))
+            Finding::fail(format!("TLS to {host} failed"))
+                .caused_by(e)
                 .why(why)
                 .fix(format!("Get a certificate that covers {host} (for a handle under your PDS's name, a wildcard or on-demand TLS)."))
         }
@@ -217,6 +217,6 @@ fn request_failure(host: &str, url: &str, e: &reqwest::Error, opts: &HttpOptions
         Failure::Refused => Finding::fail(format!("{host} refused the HTTPS connection"))
             .why("Nothing listens on port 443 there.")
             .fix("Start the web server (or reverse proxy) on 443."),
-        Failure::Other => Finding::fail(format!("fetching {url} failed: {detail}")),
+        Failure::Other => Finding::fail(format!("fetching {url} failed")).caused_by(e),
     }
 }

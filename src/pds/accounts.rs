@@ -49,7 +49,8 @@ fn unreachable(pds_url: &str, detail: &str) -> Finding {
         "cannot reach the PDS at {pds_url} ({})",
         crate::http::last_cause(detail)
     ))
-    .why(format!("The PDS is not running, or listens elsewhere. ({detail})"))
+    .why("The PDS is not running, or listens elsewhere.")
+    .detail(detail)
         .fix("Check `sudo systemctl status pds` (and `docker logs pds`); with a proxy in front, pass --pds-url.")
 }
 

@@ -5,7 +5,7 @@
 //! PDS_CRAWLERS are asked to crawl; the AppView's view of the handle is read back.
 
 use crate::finding::{worst, Finding, Level};
-use crate::http::{chain, client, HttpOptions};
+use crate::http::{client, HttpOptions};
 use crate::identity::Handle;
 use crate::pds::accounts::list_accounts;
 use crate::secret::Secret;
@@ -92,10 +92,7 @@ pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
             return report(Some(did), steps);
         }
         Err(e) => {
-            steps.push(Finding::fail(format!(
-                "the PDS did not answer: {}",
-                chain(&e)
-            )));
+            steps.push(Finding::fail("the PDS did not answer").caused_by(&e));
             return report(Some(did), steps);
         }
     }
@@ -135,10 +132,9 @@ pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
             ))
             .why("The AppView has not re-checked the handle since the identity event; it usually does within minutes.")
             .fix("Look again in a few minutes; in the app, the profile shows the handle once it has."),
-            Err(e) => Finding::info(format!(
-                "could not ask {appview} how it sees {handle}: {}",
-                chain(&e)
-            )),
+            Err(e) => {
+                Finding::info(format!("could not ask {appview} how it sees {handle}")).caused_by(&e)
+            }
         });
     }
     report(Some(did), steps)

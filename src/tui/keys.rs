@@ -44,6 +44,11 @@ pub enum Command {
     RerunOne,
     RerunAll,
     RequestCrawl,
+    /// Scroll the chosen check's findings (PgDn / PgUp).
+    DetailsDown,
+    DetailsUp,
+    /// Every finding of the chosen check in full, with its error chain.
+    Details,
     // Review & save.
     Save,
     Reload,
@@ -426,9 +431,24 @@ const DOCTOR: &[Binding] = &[
         &[Char('c')],
         C::RequestCrawl,
         "c",
-        "ask relays to crawl",
+        "crawl",
         "ask each relay in PDS_CRAWLERS to crawl this PDS (asks first)",
     ),
+    b(
+        &[Char('d')],
+        C::Details,
+        "d",
+        "details",
+        "the chosen check's findings in full, with each error's whole chain",
+    ),
+    b(
+        &[Code(KeyCode::PageDown)],
+        C::DetailsDown,
+        "PgDn/PgUp",
+        "",
+        "scroll the chosen check's findings",
+    ),
+    b(&[Code(KeyCode::PageUp)], C::DetailsUp, "", "", ""),
     b(
         &[Code(KeyCode::Esc), Code(KeyCode::Left)],
         C::Back,
@@ -643,7 +663,7 @@ mod tests {
             ),
             (
                 Screen::Doctor,
-                "↑↓ check  Enter go fix it  r re-run  R re-run all  c ask relays to crawl",
+                "↑↓ check  Enter go fix it  r re-run  R re-run all  c crawl  d details",
             ),
             (
                 Screen::Review,

@@ -22,6 +22,12 @@ pub enum Modal {
     RestoreDraft(Draft),
     /// The last test send: diagnosis, then the SMTP conversation (password removed).
     Transcript(Vec<String>),
+    /// A doctor check's findings in full, each error with its whole chain; scrolls.
+    Details {
+        title: String,
+        body: String,
+        scroll: u16,
+    },
     /// The codes the PDS meant to mail (email codes), read from its database.
     Codes(Vec<String>),
     /// Offer to run this restart command (shown first, run only on "y").
@@ -59,6 +65,31 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             ) {
                 app.modal = None;
             }
+            vec![]
+        }
+        Modal::Details {
+            title,
+            body,
+            scroll,
+        } => {
+            let scroll = match k.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('d') => {
+                    app.modal = None;
+                    return vec![];
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                KeyCode::PageUp => scroll.saturating_sub(10),
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                _ => scroll,
+            };
+            // Past the end is clamped where it is drawn (which knows the width).
+            let rows = body.lines().count() as u16;
+            app.modal = Some(Modal::Details {
+                title,
+                body,
+                scroll: scroll.min(rows),
+            });
             vec![]
         }
         Modal::Transcript(_) | Modal::Codes(_) => {
@@ -347,6 +378,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 area.height.saturating_sub(2),
             );
         }
+        Some(Modal::Details {
+            title,
+            body,
+            scroll,
+        }) => super::screens::draw_scrolled(
+            frame,
+            area,
+            theme,
+            &format!(" {title}: in full (↑↓ PgUp/PgDn scroll; Esc closes) "),
+            body,
+            *scroll,
+        ),
         Some(Modal::Codes(lines)) => draw_popup_sized(
             frame,
             area,

@@ -1512,12 +1512,185 @@ mod doctor_screen {
         assert!(
             t.contains("email seen")
                 && t.contains("Fix: do this")
-                && t.contains("Enter: go to the Email step"),
+                && t.contains("Enter: fix it in Email"),
             "{t}"
         );
         insta::assert_snapshot!("doctor_with_a_failure", text(&screen(&a, 80, 24)));
         key(&mut a, KeyCode::Enter);
         assert_eq!((a.step, a.focus), (Step::Email, Focus::Content));
+    }
+
+    /// The doctor's pane of an 80x24 screen, its rows joined and spaces collapsed: what the
+    /// operator can read there, whatever the wrapping.
+    fn doctor_pane(a: &App) -> String {
+        let t = screen(a, 80, 24);
+        let buf = t.backend().buffer();
+        let mut out = String::new();
+        for y in 1..22 {
+            for x in 22..79 {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push(' ');
+        }
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    fn squeeze(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// A check that failed the long way: an error chain, a long why and fix, and more
+    /// findings than the pane holds.
+    fn long_result(id: CheckId) -> Box<CheckResult> {
+        let mut r = result(id, Level::Fail, "x");
+        let e = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        );
+        r.findings = vec![Finding::fail(
+            "cannot reach https://pds.example.com/xrpc/com.atproto.server.describeServer",
+        )
+        .caused_by(&e)
+        .detail("error sending request for url (https://pds.example.com/xrpc/com.atproto.server.describeServer): client error (Connect): tcp connect error: Connection refused (os error 111)")
+        .why("The PDS is down, still starting, or listens on another port than PDS_PORT; nothing else on this list can be checked until it answers.")
+        .fix(format!("the fix for {}: sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT", id.name()))];
+        for n in 0..8 {
+            r.findings.push(
+                Finding::pass(format!(
+                    "note {n}: something that was fine and says so at length"
+                ))
+                .why("a reason that takes a line of its own"),
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn at_80x24_every_checks_fix_stays_in_view_and_the_rest_scrolls() {
+        let (mut a, _) = open();
+        for (i, c) in CHECKS.iter().enumerate() {
+            a.doctor.rows[i] = crate::tui::screens::doctor::RowState::Done(long_result(c.id));
+        }
+        a.doctor.run = None;
+        for (i, c) in CHECKS.iter().enumerate() {
+            a.doctor.choose(i);
+            let pane = doctor_pane(&a);
+            // The headline is the last cause, not the chain; the fix line is pinned.
+            assert!(
+                pane.contains("erver: tcp connect error: Connection refused"),
+                "{pane}"
+            );
+            assert!(!pane.contains("error sending request"), "{pane}");
+            let fix = format!(
+                "Fix: the fix for {}: sudo systemctl status pds",
+                c.id.name()
+            );
+            assert!(pane.contains(&fix), "{}: {pane}", c.id.name());
+            assert!(
+                pane.contains("d: details") && pane.contains("PgDn: more"),
+                "{pane}"
+            );
+            insta::assert_snapshot!(
+                format!("doctor_detail_80x24_{}", c.id.name()),
+                text(&screen(&a, 80, 24))
+            );
+        }
+        // PgDn shows the findings below; the fix stays; PgUp goes back.
+        assert!(!doctor_pane(&a).contains("note 7"));
+        for _ in 0..5 {
+            key(&mut a, KeyCode::PageDown);
+        }
+        let pane = doctor_pane(&a);
+        assert!(
+            pane.contains("note 7") && pane.contains("PgUp: more"),
+            "{pane}"
+        );
+        assert!(!pane.contains("PgDn: more"), "{pane}");
+        assert!(pane.contains("Fix: the fix for"), "{pane}");
+        key(&mut a, KeyCode::PageUp);
+        key(&mut a, KeyCode::PageUp);
+        key(&mut a, KeyCode::PageUp);
+        key(&mut a, KeyCode::PageUp);
+        key(&mut a, KeyCode::PageUp);
+        assert!(doctor_pane(&a).contains("Connection refused"));
+        // d: everything in full, the whole chain too; Esc closes.
+        key(&mut a, KeyCode::Char('d'));
+        let t = squeeze(&text(&screen(&a, 80, 24)));
+        assert!(
+            matches!(a.modal, Some(Modal::Details { .. })),
+            "{:?}",
+            a.modal
+        );
+        assert!(t.contains("in full"), "{t}");
+        let Some(Modal::Details { body, .. }) = &a.modal else {
+            unreachable!()
+        };
+        assert!(
+            body.contains("Error: error sending request for url (https://pds.example.com/"),
+            "{body}"
+        );
+        key(&mut a, KeyCode::Esc);
+        assert!(a.modal.is_none());
+    }
+
+    #[test]
+    fn on_a_bare_machine_every_real_failure_shows_its_fix_at_80x24() {
+        // pds.env as the demo has it, but nothing answers: every address is a closed port
+        // on loopback (HTTP, DNS, PLC, relays, SMTP).
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("pds.env");
+        let text_env = crate::demo::DEMO_ENV
+            .lines()
+            .filter(|l| !l.starts_with("PDS_CRAWLERS=") && !l.starts_with("PDS_EMAIL_SMTP_URL="))
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\nPDS_CRAWLERS=http://127.0.0.1:9\nPDS_EMAIL_SMTP_URL=smtps://u:p@127.0.0.1:9\n";
+        std::fs::write(&env, &text_env).unwrap();
+        let closed: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let flags = crate::context::Context {
+            env_file: env,
+            nameserver: Some(closed),
+            pds_url: Some("http://127.0.0.1:9".into()),
+            plc_url: Some("http://127.0.0.1:9".into()),
+            connect_to: Some(closed),
+            timeout: std::time::Duration::from_secs(2),
+            ..Default::default()
+        };
+        let inputs = std::sync::Arc::new(crate::doctor::Inputs::load(&flags, vec![]));
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let results = rt.block_on(crate::doctor::run_all(CHECKS.iter().collect(), inputs));
+        let (mut a, _) = open();
+        for (i, r) in results.iter().enumerate() {
+            a.doctor.rows[i] = crate::tui::screens::doctor::RowState::Done(Box::new(r.clone()));
+        }
+        a.doctor.run = None;
+        let mut failing = 0;
+        for (i, r) in results.iter().enumerate() {
+            if r.level < Level::Warn {
+                continue;
+            }
+            failing += 1;
+            a.doctor.choose(i);
+            let pane = doctor_pane(&a);
+            let worst = r
+                .findings
+                .iter()
+                .find(|f| f.level == r.level && !f.fix.is_empty());
+            if let Some(f) = worst {
+                let fix: String = squeeze(&crate::secret::scrub(&f.fix))
+                    .chars()
+                    .take(40)
+                    .collect();
+                assert!(
+                    pane.contains(&fix),
+                    "{}: {fix:?} not in {pane}",
+                    r.id.name()
+                );
+            }
+            // No raw reqwest chain in view.
+            assert!(!pane.contains("error sending request for url"), "{pane}");
+        }
+        assert!(failing >= 3, "{results:#?}");
     }
 
     #[test]
@@ -1577,7 +1750,7 @@ mod doctor_screen {
             .iter()
             .position(|c| c.id == CheckId::Crawlers)
             .unwrap();
-        assert!(text(&screen(&a, 80, 30)).contains("Enter: go to the Basics step"));
+        assert!(text(&screen(&a, 80, 30)).contains("Enter: fix it in Basics"));
         key(&mut a, KeyCode::Enter);
         assert_eq!((a.step, a.focus), (Step::Basics, Focus::Content));
         assert_eq!(a.basics.form.focused_field().key, "PDS_CRAWLERS");
@@ -1599,7 +1772,7 @@ mod doctor_screen {
             shown.contains("PDS_SERVICE_HANDLE_DOMAINS: holds a space"),
             "{shown}"
         );
-        assert!(shown.contains("Enter: go to the Basics step"), "{shown}");
+        assert!(shown.contains("Enter: fix it in Basics"), "{shown}");
         key(&mut a, KeyCode::Enter);
         assert_eq!((a.step, a.focus), (Step::Basics, Focus::Content));
         assert_eq!(

@@ -27,15 +27,21 @@ pub fn level_style(level: Level, theme: &Theme) -> ratatui::style::Style {
 /// One finding on one line: icon, what, and the fix when there is room. Finding text
 /// passes `secret::scrub` here, the edge where the wizard shows it, as the CLI's does.
 pub fn finding_line<'a>(f: &Finding, theme: &Theme) -> Line<'a> {
+    let mut line = finding_head(f, theme);
+    if !f.fix.is_empty() && f.level >= Level::Warn {
+        line.spans
+            .push(Span::styled(format!(" — {}", scrub(&f.fix)), theme.dim));
+    }
+    line
+}
+
+/// Icon and what, without the fix (a block gives the fix its own line).
+fn finding_head<'a>(f: &Finding, theme: &Theme) -> Line<'a> {
     let style = level_style(f.level, theme);
-    let mut spans = vec![
+    Line::from(vec![
         Span::styled(format!("{} ", level_icon(f.level)), style),
         Span::styled(scrub(&f.what), style),
-    ];
-    if !f.fix.is_empty() && f.level >= Level::Warn {
-        spans.push(Span::styled(format!(" — {}", scrub(&f.fix)), theme.dim));
-    }
-    Line::from(spans)
+    ])
 }
 
 /// A centred rectangle for pop-ups, clamped to the screen.
@@ -58,7 +64,7 @@ pub fn spinner(n: usize) -> &'static str {
 
 /// A result in full: the finding, its why and fix, then any notes.
 pub fn finding_block<'a>(f: &Finding, notes: &[Finding], theme: &Theme) -> Vec<Line<'a>> {
-    let mut lines = vec![finding_line(f, theme)];
+    let mut lines = vec![finding_head(f, theme)];
     if !f.why.is_empty() {
         lines.push(Line::from(Span::styled(scrub(&f.why), theme.dim)));
     }

@@ -15,6 +15,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
+use std::cell::Cell;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -35,6 +36,11 @@ pub struct DoctorScreen {
     pub run: Option<Pending>,
     /// The last run checked answers not saved yet (pds.env as it will be saved).
     pub unsaved: bool,
+    /// How far the chosen check's findings are scrolled (PgDn / PgUp), in rows.
+    pub scroll: u16,
+    /// What the last frame could show of them: a page, and the furthest scroll (drawing
+    /// measures; the keys that come next use it).
+    page: Cell<(u16, u16)>,
 }
 
 impl Default for DoctorScreen {
@@ -51,6 +57,8 @@ impl DoctorScreen {
             started: None,
             run: None,
             unsaved: false,
+            scroll: 0,
+            page: Cell::new((1, 0)),
         }
     }
 
@@ -81,8 +89,24 @@ impl DoctorScreen {
     pub fn on_command(&mut self, command: Option<Command>, ctx: &mut Ctx) -> Outcome {
         let n = CHECKS.len();
         match command {
-            Some(Command::CheckUp) => self.selected = (self.selected + n - 1) % n,
-            Some(Command::CheckDown) => self.selected = (self.selected + 1) % n,
+            Some(Command::CheckUp) => self.choose((self.selected + n - 1) % n),
+            Some(Command::CheckDown) => self.choose((self.selected + 1) % n),
+            Some(Command::DetailsDown) => {
+                let (page, max) = self.page.get();
+                self.scroll = (self.scroll + page.max(1)).min(max);
+            }
+            Some(Command::DetailsUp) => {
+                self.scroll = self.scroll.saturating_sub(self.page.get().0.max(1))
+            }
+            Some(Command::Details) => {
+                if let Some(r) = self.result(self.selected) {
+                    return Outcome::Open(Modal::Details {
+                        title: CHECKS[self.selected].title.to_string(),
+                        body: details_text(r),
+                        scroll: 0,
+                    });
+                }
+            }
             Some(Command::RerunAll) if !self.running() => {
                 let all = CHECKS.iter().map(|c| c.id).collect();
                 return Outcome::effect(self.run(all, ctx.jobs));
@@ -97,7 +121,7 @@ impl DoctorScreen {
                 // Not checked: Enter goes to the check that says why (the root cause).
                 if let Some(root) = self.result(self.selected).and_then(|r| r.not_checked) {
                     if let Some(i) = CHECKS.iter().position(|c| c.id == root) {
-                        self.selected = i;
+                        self.choose(i);
                     }
                     return Outcome::Nothing;
                 }
@@ -143,6 +167,12 @@ impl DoctorScreen {
         Outcome::Nothing
     }
 
+    /// Choose check `i`: its findings show from their top.
+    pub fn choose(&mut self, i: usize) {
+        self.selected = i;
+        self.scroll = 0;
+    }
+
     pub fn running(&self) -> bool {
         self.rows.iter().any(|r| matches!(r, RowState::Running(_)))
     }
@@ -153,6 +183,10 @@ impl DoctorScreen {
         if let Some(i) = CHECKS.iter().position(|c| c.id == result.id) {
             if matches!(self.rows[i], RowState::Running(p) if p.is_for(ticket)) {
                 self.rows[i] = RowState::Done(Box::new(result));
+                // New findings for the chosen check: read from their top.
+                if i == self.selected {
+                    self.scroll = 0;
+                }
             }
         }
     }
@@ -202,9 +236,19 @@ impl DoctorScreen {
         let results: Vec<&CheckResult> = (0..self.rows.len())
             .filter_map(|i| self.result(i))
             .collect();
+        // At most two rows of them: the chosen check's fix needs the room more.
+        let most = usize::from(area.width).saturating_mul(2).saturating_sub(2);
         let problems_line = (!self.running())
             .then(|| crate::doctor::problems(&results))
             .flatten()
+            .map(|p| {
+                if p.chars().count() > most {
+                    let cut: String = p.chars().take(most.saturating_sub(1)).collect();
+                    format!("{cut}…")
+                } else {
+                    p
+                }
+            })
             .map(|p| Line::from(Span::styled(p, theme.fail)));
         // What was checked: the file on disk, or the answers on screen (not saved yet).
         let unsaved_line = (self.unsaved && self.started.is_some()).then(|| {
@@ -213,68 +257,118 @@ impl DoctorScreen {
                 theme.warn,
             ))
         });
-        // The selected check's findings and fix first: the list gives up rows (scrolling
-        // with the selection) before the fix is cut off at small sizes.
+        // The chosen check's findings, worst first. They scroll (PgDn / PgUp); the worst
+        // one's fix and where Enter leads stay pinned at the bottom, whatever the size.
         let mut details: Vec<Line> = Vec::new();
+        let mut fix_line: Option<Line> = None;
+        let mut hints: Vec<String> = Vec::new();
         if let Some(r) = self.result(self.selected) {
             let mut findings: Vec<_> = r.findings.iter().collect();
             findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-            for f in findings {
+            for f in &findings {
                 // Its subject (a handle, a key) leads, as on the command line.
                 let named = match &f.subject {
                     Some(s) if !f.what.contains(s.as_str()) => {
-                        let mut named = f.clone();
+                        let mut named = (*f).clone();
                         named.what = format!("{s}: {}", f.what);
                         std::borrow::Cow::Owned(named)
                     }
-                    _ => std::borrow::Cow::Borrowed(f),
+                    _ => std::borrow::Cow::Borrowed(*f),
                 };
                 details.extend(finding_block(&named, &[], theme));
             }
+            fix_line = findings
+                .iter()
+                .find(|f| f.level == r.level && f.level >= Level::Warn && !f.fix.is_empty())
+                .map(|f| {
+                    Line::from(Span::styled(
+                        format!("Fix: {}", crate::secret::scrub(&f.fix)),
+                        theme.key_hint,
+                    ))
+                });
             if let (Some(target), true) = (r.fix, r.level >= Level::Warn) {
                 let subject = r
                     .findings
                     .iter()
                     .filter(|f| f.level == r.level)
                     .find_map(|f| f.subject.as_deref());
-                details.push(Line::from(Span::styled(
-                    format!(
-                        "Enter: go to the {} step to fix it",
-                        crate::tui::app::landing(target, subject).title()
-                    ),
-                    theme.key_hint,
-                )));
+                hints.push(format!(
+                    "Enter: fix it in {}",
+                    crate::tui::app::landing(target, subject).title()
+                ));
+            }
+            if r.findings.iter().any(|f| f.detail.is_some()) {
+                hints.push("d: details".into());
             }
         }
-        let width = usize::from(area.width.max(1));
-        let details_height: usize = details
-            .iter()
-            .map(|l| l.width().div_ceil(width).max(1))
-            .sum();
+        let rows_of = |lines: &[Line]| -> u16 {
+            let n = Paragraph::new(lines.to_vec())
+                .wrap(Wrap { trim: false })
+                .line_count(area.width.max(1));
+            u16::try_from(n).unwrap_or(u16::MAX)
+        };
+        let details_height = rows_of(&details);
         let n = CHECKS.len();
-        // Summary and blank line, then at least 5 rows of the list.
-        let problems_height = problems_line
-            .as_ref()
-            .map_or(0, |l| l.width().div_ceil(width).max(1));
-        let rows = usize::from(area.height)
-            .saturating_sub(
-                2 + usize::from(unsaved_line.is_some()) + problems_height + details_height,
-            )
-            .clamp(5.min(n), n);
-        let first = self.selected.saturating_sub(rows / 2).min(n - rows);
-        let mut summary = summary;
-        if rows < n {
-            summary.push_str(&format!(" · checks {}–{} of {n}", first + 1, first + rows));
+        // Summary, then the problems and what was checked.
+        let mut head = vec![Line::from(Span::styled(summary, theme.dim))];
+        head.extend(problems_line);
+        head.extend(unsaved_line);
+        let head_height = rows_of(&head);
+        // The hint line at the bottom, when there is something to say (with room for the
+        // "PgDn: more" that may join it).
+        let hint_height = if hints.is_empty() && fix_line.is_none() {
+            0
+        } else {
+            let longest = hints.join(" · ").chars().count() + " · PgUp/PgDn: more".len();
+            u16::try_from(longest.div_ceil(usize::from(area.width.max(1)))).unwrap_or(1)
+        };
+        // The list, a blank line, and the findings share the rest; the list keeps at least
+        // 5 rows and gives up the others before the findings are cut.
+        let rest = area.height.saturating_sub(head_height + hint_height);
+        let list_rows = usize::from(rest.saturating_sub(1 + details_height)).clamp(5.min(n), n);
+        let region = rest.saturating_sub(list_rows as u16 + 1);
+        let overflow = details_height > region;
+        // Cut: the fix is pinned above the hint line.
+        let pinned = match (&fix_line, overflow) {
+            (Some(l), true) => rows_of(std::slice::from_ref(l)).min(region.saturating_sub(1)),
+            _ => 0,
+        };
+        let page = region.saturating_sub(pinned).max(1);
+        let max_scroll = details_height.saturating_sub(page);
+        self.page.set((page, max_scroll));
+        let scroll = self.scroll.min(max_scroll);
+        if overflow {
+            let mut more = Vec::new();
+            if scroll > 0 {
+                more.push("PgUp");
+            }
+            if scroll < max_scroll {
+                more.push("PgDn");
+            }
+            if !more.is_empty() {
+                hints.push(format!("{}: more", more.join("/")));
+            }
         }
-        let mut lines = vec![Line::from(Span::styled(summary, theme.dim))];
-        lines.extend(problems_line);
-        lines.extend(unsaved_line);
+
+        let first = self
+            .selected
+            .saturating_sub(list_rows / 2)
+            .min(n - list_rows);
+        if list_rows < n {
+            if let Some(Line { spans, .. }) = head.first_mut() {
+                spans.push(Span::styled(
+                    format!(" · checks {}–{} of {n}", first + 1, first + list_rows),
+                    theme.dim,
+                ));
+            }
+        }
+        let mut lines = head;
         for (i, (c, row)) in CHECKS
             .iter()
             .zip(&self.rows)
             .enumerate()
             .skip(first)
-            .take(rows)
+            .take(list_rows)
         {
             let (icon, style, time) = match row {
                 RowState::Idle => ("·".to_string(), theme.dim, String::new()),
@@ -303,7 +397,66 @@ impl DoctorScreen {
             ]));
         }
         lines.push(Line::from(""));
-        lines.extend(details);
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+        let top = area.height.saturating_sub(region + hint_height);
+        frame.render_widget(
+            Paragraph::new(lines).wrap(Wrap { trim: false }),
+            Rect {
+                height: top,
+                ..area
+            },
+        );
+        let body = Rect {
+            y: area.y + top,
+            height: region.saturating_sub(pinned),
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(details)
+                .wrap(Wrap { trim: false })
+                .scroll((scroll, 0)),
+            body,
+        );
+        let mut bottom: Vec<Line> = Vec::new();
+        if pinned > 0 {
+            bottom.extend(fix_line);
+        }
+        if !hints.is_empty() {
+            bottom.push(Line::from(Span::styled(hints.join(" · "), theme.key_hint)));
+        }
+        frame.render_widget(
+            Paragraph::new(bottom).wrap(Wrap { trim: false }),
+            Rect {
+                y: body.bottom(),
+                height: area.bottom().saturating_sub(body.bottom()),
+                ..area
+            },
+        );
     }
+}
+
+/// Every finding of `r` in full, worst first, each error with its whole chain: the text of
+/// the "details" pop-up (secrets pass the one masking rule).
+pub fn details_text(r: &CheckResult) -> String {
+    let mut findings: Vec<_> = r.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    let mut out = String::new();
+    for f in findings {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let subject = f
+            .subject
+            .as_deref()
+            .filter(|s| !f.what.contains(*s))
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default();
+        out.push_str(&format!("{} {subject}{}\n", level_icon(f.level), f.what));
+        let detail = f.detail.as_deref().map_or("", String::as_str);
+        for (label, text) in [("Why", f.why.as_str()), ("Fix", &f.fix), ("Error", detail)] {
+            if !text.is_empty() {
+                out.push_str(&format!("  {label}: {text}\n"));
+            }
+        }
+    }
+    crate::secret::scrub(&out)
 }

@@ -229,6 +229,33 @@ pub(crate) fn draw_popup_sized(
     );
 }
 
+/// A pop-up as large as the screen allows, its text scrolled down `scroll` rows (at most
+/// to its last page).
+pub(crate) fn draw_scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    body: &str,
+    scroll: u16,
+) {
+    let r = centered(area, 78, area.height.saturating_sub(2));
+    let text = Paragraph::new(body).wrap(Wrap { trim: false });
+    let inner_height = r.height.saturating_sub(2);
+    let rows = u16::try_from(text.line_count(r.width.saturating_sub(2).max(1))).unwrap_or(u16::MAX);
+    let scroll = scroll.min(rows.saturating_sub(inner_height));
+    frame.render_widget(Clear, r);
+    frame.render_widget(
+        text.scroll((scroll, 0)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .border_style(theme.border_focused),
+        ),
+        r,
+    );
+}
+
 pub(crate) fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, &str)]) {
     let r = centered(area, 70, keys.len() as u16 + 4);
     frame.render_widget(Clear, r);
