@@ -107,6 +107,48 @@ fn doctor_ticket(a: &App, id: crate::doctor::CheckId) -> crate::tui::jobs::Ticke
     }
 }
 
+/// At 60x16 every form scrolls with its focused field: Tab through each step's fields and
+/// the chosen one's label and input are always on screen.
+#[test]
+fn at_60x16_every_forms_focused_field_is_in_view() {
+    for step in [
+        Step::Basics,
+        Step::Email,
+        Step::Handle,
+        Step::DidFile,
+        Step::Proxy,
+        Step::More,
+    ] {
+        let mut a = app();
+        while a.step != step {
+            key(&mut a, KeyCode::Down);
+        }
+        key(&mut a, KeyCode::Enter);
+        assert_eq!(a.focus, Focus::Content);
+        let form = |a: &App| match step {
+            Step::Basics => a.basics.form.focused_field().label,
+            Step::Email => a.email.form.focused_field().label,
+            Step::Handle => a.handle.form.focused_field().label,
+            Step::DidFile => a.didfile.form.focused_field().label,
+            Step::Proxy => a.proxy.form.focused_field().label,
+            _ => a.more.form.focused_field().label,
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..60 {
+            let label = form(&a);
+            let t = text(&screen(&a, 60, 16));
+            // The focused label is drawn with the selection style; find it as text.
+            assert!(
+                t.lines().any(|l| l.contains(label)),
+                "{step:?}: {label:?} not in view at 60x16:\n{t}"
+            );
+            seen.insert(label);
+            key(&mut a, KeyCode::Tab);
+        }
+        assert!(seen.len() >= 2, "{step:?}: {seen:?}");
+    }
+}
+
 #[test]
 fn sidebar_navigation_wraps_and_enters_steps() {
     let mut a = app();
