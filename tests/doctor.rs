@@ -183,8 +183,45 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
     let nginx = lab.nginx(good, |c| c);
     let env = lab.env("pds.env", |t| t);
 
-    // Healthy: every check passes (service: no unit here, which is information).
-    let (code, v, elapsed) = lab.doctor(&env, &nginx, &dns, &[]);
+    // Healthy: every check passes (service: no unit here, which is information). The run
+    // also writes the shareable report.
+    let report = lab.dir.path().join("report.txt");
+    let (code, v, elapsed) =
+        lab.doctor(&env, &nginx, &dns, &["--report", report.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&report).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&report).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{text}");
+    }
+    let line = if lab_runs_05() {
+        "pds: PDS 0.5."
+    } else {
+        "pds: PDS 0.4."
+    };
+    for want in [
+        "pds-wizard doctor report",
+        line,
+        "wizard: pds-wizard ",
+        "== summary",
+        "[pass] the PDS answers locally",
+        "alice.pds.example.test: verified",
+        &format!("PDS_HOSTNAME={HOST}"),
+        "PDS_ADMIN_PASSWORD=",
+        "PDS_EMAIL_SMTP_URL=smtp://",
+    ] {
+        assert!(text.contains(want), "{want:?} not in the report:\n{text}");
+    }
+    // Every secret masked: the admin password, the JWT secret, the rotation key, the SMTP
+    // password.
+    for secret in [
+        common::PDS_ADMIN,
+        &"ab".repeat(16),
+        &"11".repeat(32),
+        &enc(PASSWORD),
+    ] {
+        assert!(!text.contains(secret), "{secret} in the report:\n{text}");
+    }
     for c in v["checks"].as_array().unwrap() {
         if c["name"] == "disk" {
             // The one check about this machine rather than the lab: a nearly full CI disk

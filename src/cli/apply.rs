@@ -124,6 +124,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             handles: &a.doctor.handles,
             request_crawl: false,
             watch_firehose: None,
+            report: None,
             json: false,
         },
     )?;

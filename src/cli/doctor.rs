@@ -1,7 +1,7 @@
 //! `pds-wizard doctor`: every check at once, grouped by area, each failure with its fix.
 
 use crate::context::Context;
-use crate::doctor::{overall, run_all, select, Inputs, CHECKS};
+use crate::doctor::{overall, report, run_all, select, Inputs, CHECKS};
 use crate::finding::Level;
 use crate::identity::Handle;
 use anyhow::{anyhow, Result};
@@ -18,6 +18,8 @@ pub struct Request<'a> {
     pub request_crawl: bool,
     /// Watch the firehose this long (None: its first frame is enough).
     pub watch_firehose: Option<std::time::Duration>,
+    /// Also write the shareable report here.
+    pub report: Option<&'a std::path::Path>,
     pub json: bool,
 }
 
@@ -39,9 +41,15 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
     }
     let inputs = Arc::new(inputs);
     let started = std::time::Instant::now();
-    let results = super::runtime()?.block_on(run_all(checks, inputs));
+    let rt = super::runtime()?;
+    let results = rt.block_on(run_all(checks, inputs.clone()));
     let level = overall(&results);
     let elapsed = started.elapsed().as_millis();
+    if let Some(path) = req.report {
+        let text = rt.block_on(report::for_inputs(&results, &inputs, false, elapsed));
+        report::write(path, &text).map_err(|e| anyhow!(e))?;
+        errln!("Report written to {} (secrets masked).", path.display());
+    }
     if json {
         outln!(
             "{}",
@@ -54,31 +62,7 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
             }))?
         );
     } else {
-        let mut area = None;
-        for r in &results {
-            if area != Some(r.area) {
-                area = Some(r.area);
-                outln!("\n{}", r.area.title());
-            }
-            outln!(
-                "  [{}] {} ({} ms){}",
-                if r.not_checked.is_some() {
-                    "SKIP"
-                } else {
-                    r.level.label()
-                },
-                r.title,
-                r.elapsed_ms,
-                r.step
-                    .filter(|_| r.level >= Level::Warn)
-                    .map(|s| format!(" — wizard step: {s}"))
-                    .unwrap_or_default()
-            );
-            for f in &r.findings {
-                let text = f.to_string().replace('\n', "\n    ");
-                outln!("    {text}");
-            }
-        }
+        out!("{}", report::listing(&results));
         outln!(
             "\n{} checks in {:.1} s: {}",
             results.len(),

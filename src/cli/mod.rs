@@ -198,6 +198,10 @@ pub enum Command {
         /// proxy that closes quiet streams shows only then, e.g. nginx's 60 s default)
         #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
         watch_firehose: Option<Duration>,
+        /// Also write a plain-text report to FILE (every finding, the versions, pds.env's
+        /// lines with secrets masked), to paste into a support thread
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Re-apply a saved answers file without questions: pds.env values, the proxy config and
     /// the atproto-did file (each shown as a diff, written safely), then the doctor; exits
@@ -267,6 +271,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             handle,
             request_crawl,
             watch_firehose,
+            report,
             ..
         } => doctor::run(
             &ctx,
@@ -275,6 +280,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
                 handles: handle,
                 request_crawl: *request_crawl,
                 watch_firehose: *watch_firehose,
+                report: report.as_deref(),
                 json: cli.json,
             },
         ),

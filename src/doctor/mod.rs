@@ -3,6 +3,7 @@
 //! email probe, handle verification, …) and says which step fixes what it finds.
 
 mod checks;
+pub mod report;
 pub mod tls;
 
 use crate::context::Context;

@@ -155,6 +155,8 @@ pub enum Action {
     HandleVerified(Ticket, Box<HandleReport>),
     /// The handle announced again (identity event, crawl requests, the AppView's view).
     HandleRefreshed(Ticket, Box<crate::pds::refresh::RefreshReport>),
+    /// The doctor's report, written (where) or not (why).
+    ReportWritten(Ticket, Result<PathBuf, String>),
     /// The auto re-check timer fired.
     AutoRecheck,
     DidFileWritten(Result<String, String>),
@@ -782,6 +784,25 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Ok(()) => (
                     Level::Pass,
                     format!("{} reloaded the new config.", app.proxy.server()),
+                ),
+                Err(e) => (Level::Fail, e),
+            });
+            vec![]
+        }
+        Action::ReportWritten(ticket, _)
+            if !crate::tui::jobs::is_current(&app.doctor.report, ticket) =>
+        {
+            vec![]
+        }
+        Action::ReportWritten(_, written) => {
+            app.doctor.report = None;
+            app.status = Some(match written {
+                Ok(path) => (
+                    Level::Pass,
+                    format!(
+                        "Report written to {} (secrets masked): paste it into a support thread.",
+                        path.display()
+                    ),
                 ),
                 Err(e) => (Level::Fail, e),
             });

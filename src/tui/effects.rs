@@ -105,6 +105,11 @@ pub enum Effect {
     RequestCrawl {
         ticket: Ticket,
     },
+    /// Write the doctor's report (these results) beside pds.env.
+    WriteReport {
+        ticket: Ticket,
+        results: Vec<crate::doctor::CheckResult>,
+    },
     Quit,
 }
 
@@ -368,6 +373,25 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
                     Action::DoctorResult(ticket, Box::new(r))
+                });
+                vec![]
+            }
+            Effect::WriteReport { ticket, results } => {
+                // Made as the run was: the answers on screen when it checked those.
+                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
+                let unsaved = app.doctor.unsaved;
+                if unsaved {
+                    inputs = inputs.with_doc(app.working.clone());
+                }
+                let path = crate::doctor::report::default_path(&app.settings.flags.env_file);
+                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
+                    // The run was concurrent: its wall time is its slowest check's.
+                    let elapsed = results.iter().map(|r| r.elapsed_ms).max().unwrap_or(0);
+                    let text =
+                        crate::doctor::report::for_inputs(&results, &inputs, unsaved, elapsed)
+                            .await;
+                    let written = crate::doctor::report::write(&path, &text).map(|()| path);
+                    Action::ReportWritten(ticket, written)
                 });
                 vec![]
             }

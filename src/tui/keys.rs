@@ -49,6 +49,8 @@ pub enum Command {
     DetailsUp,
     /// Every finding of the chosen check in full, with its error chain.
     Details,
+    /// Write the shareable report.
+    WriteReport,
     // Review & save.
     Save,
     Reload,
@@ -442,6 +444,13 @@ const DOCTOR: &[Binding] = &[
         "the chosen check's findings in full, with each error's whole chain",
     ),
     b(
+        &[Char('w')],
+        C::WriteReport,
+        "w",
+        "report",
+        "write a report to paste into a support thread (beside pds.env, secrets masked)",
+    ),
+    b(
         &[Code(KeyCode::PageDown)],
         C::DetailsDown,
         "PgDn/PgUp",
@@ -663,7 +672,7 @@ mod tests {
             ),
             (
                 Screen::Doctor,
-                "↑↓ check  Enter go fix it  r re-run  R re-run all  c crawl  d details",
+                "↑↓ check  Enter go fix it  r re-run  R re-run all  c crawl  d details  w report",
             ),
             (
                 Screen::Review,

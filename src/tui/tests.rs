@@ -1736,6 +1736,51 @@ mod doctor_screen {
     }
 
     #[test]
+    fn w_writes_the_report_once_every_check_has_finished() {
+        let (mut a, _) = open();
+        // Still running: nothing to write yet, and it says so.
+        assert!(key(&mut a, KeyCode::Char('w')).is_empty());
+        assert!(a.status.as_ref().unwrap().1.contains("once every check"));
+        for c in CHECKS {
+            let t = doctor_ticket(&a, c.id);
+            update(
+                &mut a,
+                Action::DoctorResult(t, result(c.id, Level::Pass, "fine")),
+            );
+        }
+        let run = a.doctor.run.unwrap().ticket;
+        update(&mut a, Action::DoctorDone(run));
+        let effects = key(&mut a, KeyCode::Char('w'));
+        let [Effect::WriteReport { ticket, results }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(results.len(), CHECKS.len());
+        let ticket = *ticket;
+        // A second w asks again; the first one's answer is then stale and dropped.
+        let effects = key(&mut a, KeyCode::Char('w'));
+        let [Effect::WriteReport { ticket: second, .. }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let second = *second;
+        a.status = None;
+        update(
+            &mut a,
+            Action::ReportWritten(ticket, Ok(PathBuf::from("/pds/old.txt"))),
+        );
+        assert!(a.status.is_none());
+        update(
+            &mut a,
+            Action::ReportWritten(second, Ok(PathBuf::from("/pds/doctor-report.txt"))),
+        );
+        let (level, said) = a.status.clone().unwrap();
+        assert_eq!(level, Level::Pass);
+        assert!(
+            said.contains("Report written to /pds/doctor-report.txt"),
+            "{said}"
+        );
+    }
+
+    #[test]
     fn every_target_has_a_place_whose_title_the_cli_uses() {
         use crate::target::{ProxyField, Target};
         let mut targets = vec![

@@ -36,6 +36,8 @@ pub struct DoctorScreen {
     pub run: Option<Pending>,
     /// The last run checked answers not saved yet (pds.env as it will be saved).
     pub unsaved: bool,
+    /// The report being written (`w`).
+    pub report: Option<Pending>,
     /// How far the chosen check's findings are scrolled (PgDn / PgUp), in rows.
     pub scroll: u16,
     /// What the last frame could show of them: a page, and the furthest scroll (drawing
@@ -57,6 +59,7 @@ impl DoctorScreen {
             started: None,
             run: None,
             unsaved: false,
+            report: None,
             scroll: 0,
             page: Cell::new((1, 0)),
         }
@@ -158,6 +161,23 @@ impl DoctorScreen {
                         )
                     }
                 };
+            }
+            Some(Command::WriteReport) if self.started.is_some() && !self.running() => {
+                let job = ctx.jobs.start();
+                self.report = Some(job);
+                let results = (0..self.rows.len())
+                    .filter_map(|i| self.result(i).cloned())
+                    .collect();
+                return Outcome::effect(Effect::WriteReport {
+                    ticket: job.ticket,
+                    results,
+                });
+            }
+            Some(Command::WriteReport) => {
+                return Outcome::Status(
+                    Level::Info,
+                    "The report is written once every check has finished.".into(),
+                )
             }
             Some(Command::RequestCrawl) if !self.running() => {
                 return Outcome::Open(Modal::RequestCrawl)
