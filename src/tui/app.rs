@@ -1047,7 +1047,17 @@ fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
             app.modal = Some(modal);
             vec![]
         }
-        Outcome::GoTo(target, subject) => go_to(app, target, subject.as_deref()),
+        Outcome::GoTo {
+            target,
+            subject,
+            said,
+        } => {
+            let effects = go_to(app, target, subject.as_deref());
+            if said.is_some() {
+                app.status = said;
+            }
+            effects
+        }
         Outcome::Edited => match screen {
             Screen::Email => {
                 let effects = app.email_changed();

@@ -30,8 +30,13 @@ pub enum Outcome {
     Status(Level, String),
     Open(Modal),
     /// Open the step (and field) that fixes this; the subject (a pds.env key, a handle)
-    /// says which field or which account, when the finding names one.
-    GoTo(Target, Option<String>),
+    /// says which field or which account, when the finding names one; `said` goes to the
+    /// status line there (what was found and its fix, so the step says why you are there).
+    GoTo {
+        target: Target,
+        subject: Option<String>,
+        said: Option<(Level, String)>,
+    },
     /// A job started that takes a moment: effects, and a line saying so.
     Working(String, Vec<Effect>),
     /// The screen's form changed: the app reads it again.

@@ -141,7 +141,21 @@ impl DoctorScreen {
                     .filter(|f| f.level == r.level)
                     .find_map(|f| f.subject.clone());
                 return match r.fix {
-                    Some(target) => Outcome::GoTo(target, subject),
+                    Some(target) => {
+                        // The step opens saying what the doctor found, and its fix.
+                        let said = r.findings.iter().find(|f| f.level == r.level).map(|f| {
+                            let mut s = format!("Doctor: {}", f.what);
+                            if !f.fix.is_empty() {
+                                s.push_str(&format!(" — Fix: {}", f.fix));
+                            }
+                            (r.level, s)
+                        });
+                        Outcome::GoTo {
+                            target,
+                            subject,
+                            said,
+                        }
+                    }
                     // No step edits it: the fix is a command to copy, said where it is seen.
                     None => {
                         let fix = r

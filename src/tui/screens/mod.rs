@@ -28,10 +28,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         );
         return;
     }
+    // The status line wraps to at most 3 rows: a finding brought from the doctor keeps
+    // its fix.
+    let status_rows = app.status.as_ref().map_or(1, |(_, msg)| {
+        (msg.chars().count() + 2)
+            .div_ceil(usize::from(area.width))
+            .clamp(1, 3) as u16
+    });
     let [title, body, status, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -102,7 +109,8 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             Paragraph::new(Span::styled(
                 format!("{} {}", level_icon(*level), crate::secret::scrub(msg)),
                 level_style(*level, theme),
-            )),
+            ))
+            .wrap(Wrap { trim: true }),
             status,
         );
     }
