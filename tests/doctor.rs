@@ -734,3 +734,263 @@ fn throttled_accounts_are_named_with_the_request_to_send() {
     let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "relay-accounts"]);
     assert_eq!(check(&v, "relay-accounts")["level"], "pass", "{v:#}");
 }
+
+/// The wizard in a pseudo-terminal (80x24) on `env`, its checks sent to the lab: HTTPS to
+/// `nginx`, DNS to `dns`, the PDS at its local port.
+fn wizard(lab: &Lab, env: &Path, nginx: &Nginx, dns: &Nsd) -> common::pty::Session {
+    let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args([
+        "--env-file",
+        env.to_str().unwrap(),
+        "--timeout",
+        "3",
+        "--ca-file",
+        lab.bundle.to_str().unwrap(),
+        "--connect-to",
+        &nginx.addr().to_string(),
+        "--nameserver",
+        &dns.addr.to_string(),
+        "--pds-url",
+        &format!("http://127.0.0.1:{}", lab.pds.pds_port),
+    ]);
+    cmd.cwd(lab.dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", lab.dir.path().join("state"));
+    common::pty::Session::start(cmd, 24, 80)
+}
+
+/// JOURNEY_SCREENS=1 prints the screen at each stage.
+fn show(s: &common::pty::Session, at: &str) {
+    if std::env::var_os("JOURNEY_SCREENS").is_some() {
+        eprintln!("--- {at}\n{}", s.screen());
+    }
+}
+
+/// From the step list: open the Doctor (the last step) and wait for its results.
+fn open_doctor(s: &mut common::pty::Session) {
+    s.wait_text("Steps");
+    s.send("\x1b[A"); // Up wraps to the Doctor
+    std::thread::sleep(Duration::from_millis(100));
+    s.send("\r");
+    s.wait_for_within("the doctor's results", Duration::from_secs(60), |s| {
+        let t = s.screen();
+        t.contains(" passed, ") && !t.contains("running…")
+    });
+}
+
+/// Move the doctor's choice to the check titled `title`.
+fn choose(s: &mut common::pty::Session, title: &str) {
+    for _ in 0..=pds_wizard::doctor::CHECKS.len() {
+        if s.screen()
+            .lines()
+            .any(|l| l.contains('›') && l.contains(title))
+        {
+            return;
+        }
+        s.send("\x1b[B");
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    panic!("{title} cannot be chosen:\n{}", s.screen());
+}
+
+/// pds.env's relay (PDS_CRAWLERS) and AppView pointed at the stand-in on `port`: nothing
+/// leaves the machine.
+fn with_relay(text: String, port: u16) -> String {
+    let mut text = text;
+    for key in ["PDS_CRAWLERS", "PDS_BSKY_APP_VIEW_URL"] {
+        let from = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}=")))
+            .unwrap()
+            .to_string();
+        text = text.replace(&from, &format!("{key}=http://127.0.0.1:{port}"));
+    }
+    text
+}
+
+fn identity_events(lab: &Lab) -> i64 {
+    let db = rusqlite::Connection::open_with_flags(
+        lab.pds.data_dir().join("sequencer.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.query_row(
+        "SELECT count(*) FROM repo_seq WHERE eventType = 'identity' AND did = ?1",
+        [&lab.did],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Guided troubleshooting, one journey per symptom, keystroke by keystroke against the
+/// lab (the real PDS and PLC, NSD, nginx with the rendered config): the doctor names the
+/// problem, Enter lands on its fix, and the fix turns it green. One lab for all four; the
+/// last journey stops its PDS.
+#[test]
+fn journeys_from_a_symptom_to_its_fix() {
+    let mut lab = lab();
+    let (relay_port, crawls) = common::recording_http_server();
+    let good = (lab.ca.cert.as_path(), lab.ca.key.as_path());
+    let nginx = lab.nginx(good, |c| c);
+    let handle = format!("alice.{HOST}");
+
+    // 1. A space after the comma in PDS_SERVICE_HANDLE_DOMAINS: Enter lands in Basics on
+    //    that field; the fix is typed there, saved, and the doctor passes pds.env.
+    {
+        let dns = Nsd::start("example.test", &zone(""));
+        let env = lab.env("spaced.env", |t| {
+            t.replace(
+                &format!("PDS_SERVICE_HANDLE_DOMAINS=.{HOST}\n"),
+                &format!("PDS_SERVICE_HANDLE_DOMAINS=.{HOST}, .example.test\n"),
+            )
+        });
+        let mut s = wizard(&lab, &env, &nginx, &dns);
+        open_doctor(&mut s);
+        choose(&mut s, "pds.env: keys, values, readers, mode");
+        assert!(s.screen().contains("✗ pds.env"), "{}", s.screen());
+        show(&s, "space: doctor");
+        s.send("\r");
+        s.wait_text("┌ Basics");
+        show(&s, "space: landed");
+        let screen = s.screen();
+        assert!(
+            screen.contains("Doctor: PDS_SERVICE_HANDLE_DOMAINS"),
+            "{screen}"
+        );
+        // The cursor is on that field: what is typed replaces its value.
+        s.send("\x15"); // Ctrl-U
+        s.send(&format!(".{HOST},.example.test"));
+        s.wait_text(&format!(".{HOST},.example.test"));
+        s.send("\x13"); // Ctrl-S: review
+        s.wait_text("Enter writes the file");
+        s.send("\r");
+        s.wait_text("Saved");
+        let text = std::fs::read_to_string(&env).unwrap();
+        assert!(
+            text.contains(&format!(
+                "PDS_SERVICE_HANDLE_DOMAINS=.{HOST},.example.test\n"
+            )),
+            "{text}"
+        );
+        // Back to the doctor (after Review & save), which checks again.
+        s.send("\x1b");
+        std::thread::sleep(Duration::from_millis(100));
+        s.send("\x1b[B");
+        std::thread::sleep(Duration::from_millis(100));
+        s.send("\r");
+        s.wait_text("┌ Doctor");
+        s.send("R");
+        s.wait_for_within("pds.env passing", Duration::from_secs(60), |s| {
+            s.screen()
+                .contains("✓ pds.env: keys, values, readers, mode")
+        });
+        show(&s, "space: fixed");
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+
+    // 2. OAuth paths missing from the proxy (a site that sends only /xrpc/ to the PDS):
+    //    Enter lands on the Reverse proxy step, which says what was found and the fix.
+    {
+        let dns = Nsd::start("example.test", &zone(""));
+        let xrpc_only = lab.nginx(good, |c| {
+            c.replacen("    location / {\n", "    location /xrpc/ {\n", 1)
+        });
+        let env = lab.env("oauth.env", |t| t);
+        let mut s = wizard(&lab, &env, &xrpc_only, &dns);
+        open_doctor(&mut s);
+        choose(&mut s, "OAuth paths reach the PDS");
+        assert!(s.screen().contains("✗ OAuth paths"), "{}", s.screen());
+        show(&s, "oauth: doctor");
+        s.send("\r");
+        s.wait_text("┌ Reverse proxy");
+        show(&s, "oauth: landed");
+        let screen = s.screen();
+        assert!(screen.contains("Doctor: "), "{screen}");
+        assert!(screen.contains("oauth-protected-resource"), "{screen}");
+        assert!(screen.contains("Fix: "), "{screen}");
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+
+    // 3. "Invalid Handle" from a wrong TXT record (pasted from another account): Enter lands
+    //    on Handle & DNS with alice loaded and checked; the zone is fixed; the check turns
+    //    green; the wizard offers to announce the handle, and the PDS emits the identity
+    //    event and the relay in PDS_CRAWLERS is asked to crawl.
+    {
+        let wrong = "_atproto.alice.pds IN TXT \"did=did:plc:aaaaaaaaaaaaaaaaaaaaaaaa\"\n";
+        let dns = Nsd::start("example.test", &zone(wrong));
+        let env = lab.env("handle.env", |t| with_relay(t, relay_port));
+        let mut s = wizard(&lab, &env, &nginx, &dns);
+        open_doctor(&mut s);
+        choose(&mut s, "handles and DID documents");
+        assert!(s.screen().contains("✗ handles"), "{}", s.screen());
+        show(&s, "handle: doctor");
+        s.send("\r");
+        s.wait_text("┌ Handle & DNS");
+        s.wait_for_within("alice checked", Duration::from_secs(30), |s| {
+            s.screen().contains("Not verified")
+        });
+        show(&s, "handle: landed");
+        let screen = s.screen();
+        assert!(screen.contains(&handle), "{screen}");
+        assert!(screen.contains(&lab.did[..20]), "{screen}");
+        // The operator fixes the record at the DNS host, then checks again.
+        dns.set_zone(&zone(""));
+        let before = identity_events(&lab);
+        s.send("\x14"); // Ctrl-T
+        s.wait_for_within("the offer to announce", Duration::from_secs(30), |s| {
+            s.screen().contains("Announce the handle?")
+        });
+        show(&s, "handle: verified, offer");
+        s.send("y");
+        s.wait_for_within("the announcement", Duration::from_secs(30), |s| {
+            s.screen().contains("announced")
+        });
+        show(&s, "handle: announced");
+        // What the AppView (here the stand-in) says of the handle, asked after the event.
+        s.wait_text("gave no DID for");
+        assert_eq!(identity_events(&lab), before + 1);
+        let asked = crawls.lock().unwrap().join("\n");
+        assert!(
+            asked.contains("POST /xrpc/com.atproto.sync.requestCrawl")
+                && asked.contains(&format!(r#"{{"hostname":"{HOST}"}}"#)),
+            "{asked}"
+        );
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+
+    // 4. The PDS stopped: one root cause, named once; the checks that need the PDS are "not
+    //    checked", and Enter on one goes to the check that says why.
+    {
+        lab.pds.stop();
+        let dns = Nsd::start("example.test", &zone(""));
+        // The relay stand-in, not the lab's PLC directory (which stopped with the PDS).
+        let env = lab.env("stopped.env", |t| with_relay(t, relay_port));
+        let mut s = wizard(&lab, &env, &nginx, &dns);
+        open_doctor(&mut s);
+        show(&s, "stopped: doctor");
+        let screen = s.screen();
+        assert!(
+            screen.contains("1 problem: nothing answers at") && screen.contains("5 not checked"),
+            "{screen}"
+        );
+        choose(&mut s, "OAuth paths reach the PDS");
+        s.wait_text("not checked: the PDS is not running");
+        s.send("\r");
+        s.wait_for("the root cause chosen", |s| {
+            s.screen()
+                .lines()
+                .any(|l| l.contains('›') && l.contains("the PDS answers locally"))
+        });
+        show(&s, "stopped: root cause");
+        assert!(
+            s.screen().contains("Fix: sudo systemctl status pds"),
+            "{}",
+            s.screen()
+        );
+        let _ = s.child.kill();
+        let _ = s.child.wait();
+    }
+}

@@ -333,6 +333,27 @@ async fn https(i: &Inputs) -> Vec<Finding> {
         Ok(r) if r.status().is_success() => out.push(Finding::pass(format!(
             "https://{host}/xrpc/_health answers 200"
         ))),
+        // The proxy's own "no upstream" answers: while the PDS is down that is its cause,
+        // said once by the health check; while it is up, the proxy points elsewhere.
+        Ok(r) if matches!(r.status().as_u16(), 502..=504) => {
+            let status = r.status().as_u16();
+            out.push(match i.health().await {
+                Health::Down(_) => Finding::info(format!(
+                    "https://{host}/xrpc/_health answers HTTP {status}: the proxy cannot reach the PDS, which is not running (see \"the PDS answers locally\")"
+                )),
+                _ => Finding::fail(format!(
+                    "https://{host}/xrpc/_health answers HTTP {status}: the proxy cannot reach the PDS"
+                ))
+                .why(format!(
+                    "the PDS answers at {}, but not where the proxy sends requests",
+                    i.settings.local_url
+                ))
+                .fix(format!(
+                    "point the proxy at {} (nginx: proxy_pass; Caddy: reverse_proxy), then reload it",
+                    i.settings.local_url
+                )),
+            });
+        }
         Ok(r) => out.push(
             Finding::fail(format!(
                 "https://{host}/xrpc/_health answers HTTP {}",

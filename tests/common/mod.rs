@@ -244,6 +244,16 @@ impl Nsd {
     }
 }
 
+impl Nsd {
+    /// Serve `zone_text` from now on: NSD reads its zone file again on SIGHUP.
+    pub fn set_zone(&self, zone_text: &str) {
+        std::fs::write(self._dir.path().join("zone"), zone_text).unwrap();
+        // SAFETY: kill takes no pointers; the pid is our own child's.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGHUP) };
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 impl Drop for Nsd {
     fn drop(&mut self) {
         stop(&mut self.child);
@@ -423,6 +433,11 @@ impl PdsLab {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Stop the PDS (and its PLC directory) now, as a crashed or stopped service is.
+    pub fn stop(&mut self) {
+        stop(&mut self.child);
     }
 
     /// The lab's own log (its stderr): restarts are written there.

@@ -144,7 +144,12 @@ impl DoctorScreen {
                     Some(target) => {
                         // The step opens saying what the doctor found, and its fix.
                         let said = r.findings.iter().find(|f| f.level == r.level).map(|f| {
-                            let mut s = format!("Doctor: {}", f.what);
+                            let mut s = match &f.subject {
+                                Some(k) if !f.what.contains(k.as_str()) => {
+                                    format!("Doctor: {k}: {}", f.what)
+                                }
+                                _ => format!("Doctor: {}", f.what),
+                            };
                             if !f.fix.is_empty() {
                                 s.push_str(&format!(" — Fix: {}", f.fix));
                             }
