@@ -93,6 +93,7 @@ impl Resolved {
             http: self.http.clone(),
             plc_url: self.plc_url.clone(),
             pds_public_url: self.public_url.clone(),
+            pds_local_url: Some(self.local_url.clone()),
         }
     }
 }

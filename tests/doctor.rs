@@ -110,6 +110,42 @@ impl Lab {
         Nginx::start_in(dir, port, &ca, &format!("include {};\n", out.display()))
     }
 
+    /// `pds-wizard handle check --json HANDLE [--did DID]` against the lab.
+    fn handle_check(
+        &self,
+        env: &Path,
+        nginx: &Nginx,
+        dns: &Nsd,
+        handle: &str,
+        did: Option<&str>,
+    ) -> Value {
+        let addr = nginx.addr().to_string();
+        let ns = dns.addr.to_string();
+        let local = format!("http://127.0.0.1:{}", self.pds.pds_port);
+        let mut args = vec![
+            "--json",
+            "--timeout",
+            "3",
+            "--ca-file",
+            self.bundle.to_str().unwrap(),
+            "--connect-to",
+            &addr,
+            "--nameserver",
+            &ns,
+            "--pds-url",
+            &local,
+            "handle",
+            "check",
+            handle,
+        ];
+        if let Some(d) = did {
+            args.extend_from_slice(&["--did", d]);
+        }
+        let o = run_cli(env, &args, "");
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("handle check printed no JSON: {}", output_text(&o)))
+    }
+
     /// `pds-wizard doctor --json` against the lab; (exit code, JSON, wall time).
     fn doctor(
         &self,
@@ -546,6 +582,46 @@ fn proxy_and_identity_faults() {
     });
     let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "handles"]);
     assert_fails(&v, "handles", "HTML", "");
+    drop(nginx);
+
+    // The proxy drops the Host header (nginx's default sends the upstream's address): the
+    // PDS hosts alice but does not know the name it is asked for. Said as that, in the
+    // doctor and in `handle check` alike — not "create the record".
+    let nginx = lab.nginx(good, |c| c.replace("proxy_set_header Host $host;\n", ""));
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "handles"]);
+    assert_fails(
+        &v,
+        "handles",
+        "the proxy does not pass the Host header",
+        "proxy_set_header Host $host",
+    );
+    let r = lab.handle_check(&env, &nginx, &dns, &format!("alice.{HOST}"), None);
+    assert_eq!(r["proxy_loses_pds"], true, "{r:#}");
+    let notes = r["https"]["notes"].to_string();
+    assert!(notes.contains("does not pass the Host header"), "{r:#}");
+    assert!(!notes.contains("Create the record"), "{r:#}");
+    drop(nginx);
+
+    // A custom domain's atproto-did proxied to the PDS, which answers only for its own
+    // handle domains: the fix is a file or the TXT record, never "proxy it to the PDS".
+    let nginx = lab.nginx(good, |c| {
+        c.replace("server_name ", "server_name bob.example.test ")
+    });
+    let r = lab.handle_check(&env, &nginx, &dns, "bob.example.test", Some(&lab.did));
+    let https = r["https"].to_string();
+    assert!(
+        https.contains("is answered by the PDS, which does not serve bob.example.test"),
+        "{r:#}"
+    );
+    assert!(https.contains("pds-wizard did-file write"), "{r:#}");
+    assert!(
+        !r["https"]["finding"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("proxy /.well-known/atproto-did to the PDS"),
+        "{r:#}"
+    );
+    assert_eq!(r["proxy_loses_pds"], false, "{r:#}");
 }
 
 #[test]

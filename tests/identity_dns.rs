@@ -181,6 +181,7 @@ async fn a_handle_under_the_pds_host_without_a_wildcard_names_the_record() {
         },
         plc_url: "http://127.0.0.1:9".into(),
         pds_public_url: Some("https://pds.example.test".into()),
+        pds_local_url: None,
     };
     let r = pds_wizard::identity::verify(&handle, &good(), &opts).await;
     assert!(!r.verified);

@@ -212,6 +212,7 @@ async fn check_handle(ctx: &Context, h: &Handle, did: &Did, json: bool) -> Resul
             serde_json::to_string_pretty(&json!({
                 "handle": r.handle, "did": r.did, "verified": r.verified,
                 "record": r.record, "dns": r.dns, "https": r.https,
+                "proxy_loses_pds": r.proxy_loses_pds, "verdict": r.verdict(),
                 "did_document": match (&r.did_document, &r.did_document_error) { (Some(a), _) => json!(a), (None, Some(f)) => json!({"error": f}), _ => json!(null) },
             }))?
         );

@@ -803,6 +803,15 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         }
         if r.https.finding.level != Level::Pass {
             detail.push(format!("HTTPS: {}", r.https.finding.what));
+            // Its causes, found by asking further (the Host header lost, the domain not
+            // the PDS's, no wildcard record): one judgement with `handle check`.
+            detail.extend(
+                r.https
+                    .notes
+                    .iter()
+                    .filter(|f| f.level == Level::Fail)
+                    .map(|f| format!("HTTPS: {}", f.what)),
+            );
         }
         if let Some(a) = &r.did_document {
             detail.extend(
@@ -815,13 +824,22 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
         if let Some(e) = &r.did_document_error {
             detail.push(format!("DID document: {}", e.what));
         }
+        // The fix of the cause found, when one was (unless DNS misleads: that comes first).
+        let cause_fix = r
+            .https
+            .notes
+            .iter()
+            .find(|f| f.level == Level::Fail && !f.fix.is_empty())
+            .filter(|_| !r.dns_misleads && !r.by_dns)
+            .map(|f| format!("{} — ", f.fix))
+            .unwrap_or_default();
         // The handle as the subject: the wizard's Enter opens that account (see `go_to`).
         out.push(
             Finding::fail(detail.join("; "))
                 .about(r.handle.as_str())
                 .why(r.verdict())
                 .fix(format!(
-                    "pds-wizard handle check {} shows every detail; the Handle & DNS step fixes it",
+                    "{cause_fix}pds-wizard handle check {} shows every detail; the Handle & DNS step fixes it",
                     r.handle.as_str()
                 )),
         );
@@ -1284,6 +1302,7 @@ mod handle_tests {
             by_dns: false,
             by_https: true,
             dns_misleads: false,
+            proxy_loses_pds: false,
             verified: true,
             handle,
             did,

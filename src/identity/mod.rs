@@ -20,6 +20,10 @@ pub struct VerifyOptions {
     pub plc_url: String,
     /// The PDS's public URL, which the DID document must name (None: not compared).
     pub pds_public_url: Option<String>,
+    /// The PDS on this machine (`http://localhost:PDS_PORT`): when the HTTPS method fails,
+    /// it is asked the same question with the handle's name, to tell a proxy that loses the
+    /// Host header from a domain the PDS does not serve (None: not asked).
+    pub pds_local_url: Option<String>,
 }
 
 /// Every way a handle can be verified, checked at once.
@@ -35,6 +39,9 @@ pub struct HandleReport {
     pub did_document_error: Option<Finding>,
     pub by_dns: bool,
     pub by_https: bool,
+    /// The PDS on this machine answers the DID for this handle, but HTTPS through the proxy
+    /// does not get that answer (the Host header lost, or the path not sent to the PDS).
+    pub proxy_loses_pds: bool,
     /// The resolver sees a `did=` record that is wrong (another DID, or several): resolvers
     /// ask DNS first and trust what it says, so a correct HTTPS file cannot make up for it.
     pub dns_misleads: bool,
@@ -72,6 +79,12 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
             }
         }
     }
+    let proxy_loses_pds = match (&opts.pds_local_url, https.finding.level) {
+        (Some(local), Level::Fail) => {
+            judge_by_the_pds(handle, did, local, &opts.http, &mut https).await
+        }
+        _ => false,
+    };
     let (did_document, did_document_error) = match document {
         Ok(doc) => {
             let a = diddoc::agreement(&doc, did, handle, opts.pds_public_url.as_deref());
@@ -104,7 +117,87 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
         by_dns,
         by_https,
         dns_misleads,
+        proxy_loses_pds,
         verified: (by_dns || by_https) && doc_ok && !dns_misleads,
+    }
+}
+
+/// What this machine's PDS answers at /.well-known/atproto-did when asked as `host`.
+async fn pds_answer(local: &str, host: &str, http: &HttpOptions) -> Option<(u16, String)> {
+    // Straight to the PDS: not through --connect-to, which stands for the public name.
+    let direct = HttpOptions {
+        connect_to: None,
+        ..http.clone()
+    };
+    let c = crate::http::client(&direct, "").ok()?;
+    let r = c
+        .get(format!(
+            "{}/{}",
+            local.trim_end_matches('/'),
+            didfile::WELL_KNOWN
+        ))
+        .header(reqwest::header::HOST, host)
+        .send()
+        .await
+        .ok()?;
+    let status = r.status().as_u16();
+    Some((status, r.text().await.ok()?.trim().to_string()))
+}
+
+/// The HTTPS method failed: ask the PDS itself, as `handle` and as a name it cannot know.
+/// - It answers the DID: it hosts the handle, so the proxy loses the way to it — the Host
+///   header when the failed answer is the PDS's own "unknown name" answer (true returned).
+/// - It does not: the handle's domain is not the PDS's to answer for, so the fix is a file
+///   or the TXT record, never "proxy it to the PDS"; when the failed answer *is* the PDS's,
+///   the domain is proxied to it, and that is said.
+async fn judge_by_the_pds(
+    handle: &Handle,
+    did: &Did,
+    local: &str,
+    http: &HttpOptions,
+    https: &mut didfile::DidFileCheck,
+) -> bool {
+    let (mine, unknown) = tokio::join!(
+        pds_answer(local, handle.as_str(), http),
+        pds_answer(local, "name-unknown-to-the-pds.invalid", http),
+    );
+    let proxied = https.status.zip(https.body.as_deref().map(str::trim));
+    let is_the_pds_unknown_answer = |(s, b): &(u16, String)| proxied == Some((*s, b.as_str()));
+    match mine {
+        Some((200, body)) if body == did.as_str() => {
+            let host_lost = unknown.as_ref().is_some_and(is_the_pds_unknown_answer);
+            let finding = if host_lost {
+                Finding::fail(format!(
+                    "the PDS answers {handle}'s atproto-did itself, but through https://{handle} it does not know the name: the proxy does not pass the Host header"
+                ))
+                .why("The PDS answers /.well-known/atproto-did by the Host header; a proxy that sends its own (nginx's default is the upstream's address) makes every hosted handle unknown to it, so apps show \"Invalid Handle\".")
+                .fix("nginx: proxy_set_header Host $host; in the location that proxies to the PDS (Caddy and Traefik pass it unless told otherwise; pds-wizard proxy render does), then reload the proxy")
+            } else {
+                Finding::fail(format!(
+                    "the PDS answers {handle}'s atproto-did itself, but https://{handle} does not send the request to it"
+                ))
+                .why("Handles under the PDS's domains are answered by the PDS; here another site or a default server answers for the name.")
+                .fix(format!("send https://{handle}/.well-known/atproto-did to the PDS (the Reverse proxy step: a wildcard server *.HOST, or this name)"))
+            };
+            https.finding.fix = finding.fix.clone();
+            https.notes.push(finding);
+            true
+        }
+        Some((_, body)) => {
+            let fix = format!("The PDS answers only for handles under its own domains (PDS_SERVICE_HANDLE_DOMAINS), so {handle} needs the file served by its own site — pds-wizard did-file write — or the DNS TXT record: pds-wizard handle record {handle}");
+            if proxied == Some((404, body.as_str())) {
+                https.notes.push(
+                    Finding::fail(format!(
+                        "https://{handle}/.well-known/atproto-did is answered by the PDS, which does not serve {handle}"
+                    ))
+                    .why("Proxying a custom domain's atproto-did to the PDS cannot work: the PDS answers only for handles under its own domains.")
+                    .fix(fix.clone()),
+                );
+            }
+            https.finding.fix = fix;
+            false
+        }
+        None => false,
     }
 }
 
@@ -113,6 +206,9 @@ impl HandleReport {
     pub fn verdict(&self) -> String {
         if self.dns_misleads {
             return format!("Not verified: the DNS record at {} is wrong, and resolvers believe DNS before HTTPS. Correct it or delete it: pds-wizard handle record {}", self.handle.txt_name(), self.handle);
+        }
+        if !self.verified && !self.by_dns && self.proxy_loses_pds {
+            return format!("Not verified: the PDS hosts {} and answers for it, but the proxy in front does not reach it with that name (see the HTTPS method's fix); no record is needed.", self.handle);
         }
         match (self.verified, self.by_dns, self.by_https) {
             (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".into(),

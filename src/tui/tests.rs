@@ -1034,6 +1034,7 @@ mod identity_screens {
             by_dns: verified,
             by_https: false,
             dns_misleads: false,
+            proxy_loses_pds: false,
             verified,
             handle,
             did,
