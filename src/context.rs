@@ -28,6 +28,9 @@ pub struct Context {
     /// Where the PDS writes its log, when it is not journald's `pds` unit or the `pds`
     /// container: a file whose last lines say why it failed.
     pub pds_log: Option<PathBuf>,
+    /// nginx's main configuration file, when not its own default (`nginx -T -c FILE`): the
+    /// served configuration the doctor and `proxy served` judge.
+    pub nginx_conf: Option<PathBuf>,
 }
 
 impl Default for Context {
@@ -42,6 +45,7 @@ impl Default for Context {
             connect_to: None,
             restart_command: None,
             pds_log: None,
+            nginx_conf: None,
         }
     }
 }

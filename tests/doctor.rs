@@ -517,6 +517,55 @@ fn proxy_and_identity_faults() {
     }
     drop(nginx);
 
+    // The firehose's read timeout, from the configuration nginx serves (nginx -T): the
+    // rendered 1 d passes; without it, nginx's 60 s default warns — which no first frame
+    // shows. `proxy served` says the same, and names a lost Host header.
+    let nginx = lab.nginx(good, |c| c);
+    let conf = nginx.dir.path().join("nginx.conf");
+    let conf = conf.to_str().unwrap();
+    let (_, v, _) = lab.doctor(
+        &env,
+        &nginx,
+        &dns,
+        &["--only", "websocket", "--nginx-conf", conf],
+    );
+    assert_eq!(check(&v, "websocket")["level"], "pass", "{v:#}");
+    assert!(
+        v.to_string()
+            .contains("nginx keeps a quiet firehose open 1 d"),
+        "{v:#}"
+    );
+    drop(nginx);
+    let nginx = lab.nginx(good, |c| {
+        c.replace("proxy_read_timeout 1d;\n", "")
+            .replace("proxy_set_header Host $host;\n", "")
+    });
+    let conf = nginx.dir.path().join("nginx.conf");
+    let conf = conf.to_str().unwrap();
+    let (_, v, _) = lab.doctor(
+        &env,
+        &nginx,
+        &dns,
+        &["--only", "websocket", "--nginx-conf", conf],
+    );
+    let c = check(&v, "websocket");
+    assert_eq!(c["level"], "warn", "{v:#}");
+    assert!(
+        c.to_string()
+            .contains("nginx closes the firehose after 60 s without an event")
+            && c.to_string().contains("proxy_read_timeout 1d"),
+        "{c:#}"
+    );
+    let o = run_cli(&env, &["--nginx-conf", conf, "proxy", "served"], "");
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("proxy_read_timeout 60 s (default), Host not set")
+            && text.contains("nginx does not pass the Host header to the PDS for pds.example.test"),
+        "{text}"
+    );
+    drop(nginx);
+
     // The websocket upgrade stripped by the proxy.
     let nginx = lab.nginx(good, |c| {
         c.replace("proxy_set_header Upgrade $http_upgrade;\n", "")

@@ -133,6 +133,17 @@ pub struct Cli {
     )]
     pub pds_log: Option<PathBuf>,
 
+    /// nginx's main configuration file, when not its default: the served configuration is
+    /// read with nginx -T -c FILE
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "PDS_WIZARD_NGINX_CONF",
+        value_name = "FILE"
+    )]
+    pub nginx_conf: Option<PathBuf>,
+
     /// Print data as JSON (for subcommands whose output is data)
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
@@ -238,6 +249,7 @@ impl Cli {
             connect_to: self.connect_to,
             restart_command: self.restart_command.clone(),
             pds_log: self.pds_log.clone(),
+            nginx_conf: self.nginx_conf.clone(),
         }
     }
 }

@@ -36,6 +36,14 @@ pub enum ProxyCmd {
         #[arg(long)]
         no_validate: bool,
     },
+    /// Judge the configuration nginx serves now (nginx -T; --nginx-conf for another main
+    /// file) for the PDS's name: how long a quiet firehose stays open, and whether the Host
+    /// header reaches the PDS; exit 0 fine, 1 warnings, 2 failures
+    Served {
+        /// The name to judge [default: PDS_HOSTNAME]
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Check a configuration file with the server's own validator (nginx -t, caddy validate,
     /// a short loopback run of traefik)
     Validate {
@@ -146,7 +154,61 @@ pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
             server,
             snippet,
         } => validate_cmd(ctx, file, *server, snippet, json),
+        ProxyCmd::Served { host } => served_cmd(ctx, host.as_deref(), json),
     }
+}
+
+fn served_cmd(ctx: &Context, host: Option<&str>, json: bool) -> Result<u8> {
+    use crate::proxy::served;
+    let host = match host {
+        Some(h) => h.to_ascii_lowercase(),
+        None => {
+            let (settings, _) = crate::settings::Resolved::load(ctx);
+            settings.hostname.ok_or_else(|| {
+                anyhow!(
+                    "no name to judge: PDS_HOSTNAME is not set in {}; give --host",
+                    ctx.env_file.display()
+                )
+            })?
+        }
+    };
+    let dump = super::runtime()?
+        .block_on(served::nginx_dump(ctx.nginx_conf.as_deref()))
+        .ok_or_else(|| anyhow!("nginx is not installed here (Caddy and Traefik pass Host and keep streams open unless told otherwise)"))?
+        .map_err(|e| anyhow!(e))?;
+    let Some(f) = served::firehose(&dump, &host) else {
+        bail!("nginx serves no location that proxies {host}'s firehose (/xrpc/com.atproto.sync.subscribeRepos)");
+    };
+    let j = served::judge(&f, &host);
+    let findings = j.findings();
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "host": host, "served": f, "findings": findings })
+            )?
+        );
+    } else {
+        outln!(
+            "nginx serves {host}'s firehose from location {}: proxy_read_timeout {} s{}, Host {}",
+            f.location,
+            f.read_timeout,
+            if f.read_timeout_default {
+                " (default)"
+            } else {
+                ""
+            },
+            f.host_header.as_deref().unwrap_or("not set ($proxy_host)")
+        );
+        for x in &findings {
+            outln!("{x}");
+        }
+    }
+    Ok(match worst(&findings) {
+        Level::Fail => EXIT_ERROR,
+        Level::Warn => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
 }
 
 pub(super) fn print_validation(v: &Validation) {

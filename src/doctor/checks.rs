@@ -682,7 +682,36 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
             true,
         ),
     };
-    match tls::websocket(&host, 443, i.settings.http.connect_to, path, hold, i.settings.http.timeout, first_frame).await {
+    // The path proven, and — where nginx serves it — how long it lets a quiet stream live:
+    // a first frame cannot show a read timeout, the served config can.
+    let (mut out, served) = tokio::join!(
+        firehose_path(i, &host, path, hold, first_frame),
+        served_firehose(i, &host)
+    );
+    out.extend(served);
+    out
+}
+
+/// nginx's served config for the firehose of `host` (nothing when nginx is not installed
+/// or serves no such name).
+async fn served_firehose(i: &Inputs, host: &str) -> Option<Finding> {
+    use crate::proxy::served;
+    match served::nginx_dump(i.settings.flags.nginx_conf.as_deref()).await? {
+        Ok(dump) => served::firehose(&dump, host).map(|f| served::judge(&f, host).firehose),
+        Err(e) => Some(Finding::info(format!(
+            "nginx's served configuration could not be read, so its firehose timeout is not judged: {e}"
+        ))),
+    }
+}
+
+async fn firehose_path(
+    i: &Inputs,
+    host: &str,
+    path: &str,
+    hold: std::time::Duration,
+    first_frame: bool,
+) -> Vec<Finding> {
+    match tls::websocket(host, 443, i.settings.http.connect_to, path, hold, i.settings.http.timeout, first_frame).await {
         Ok(Upgrade::Framed(after)) => vec![Finding::pass(format!(
             "the firehose upgrades to a websocket and replays events (first frame after {} ms)",
             after.as_millis()

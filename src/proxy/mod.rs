@@ -5,6 +5,7 @@
 
 pub mod install;
 pub mod render;
+pub mod served;
 pub mod validate;
 
 use crate::envfile::Document;
