@@ -1119,3 +1119,73 @@ fn journeys_from_a_symptom_to_its_fix() {
         let _ = s.child.wait();
     }
 }
+
+/// A PDS that listens on every address answers plain HTTP past the proxy (unless a
+/// firewall closes its port): the health check warns, naming the address. In a network
+/// namespace of the test's own, so the listener on 0.0.0.0 reaches nothing else.
+#[test]
+fn a_pds_port_open_to_other_machines_warns() {
+    if !common::private_network() {
+        eprintln!("not root: needs a private network namespace to listen on 0.0.0.0; skipped");
+        return;
+    }
+    // A stand-in PDS: it answers /xrpc/_health as the PDS does.
+    let serve = |bind: &str| -> u16 {
+        let l = std::net::TcpListener::bind(bind).unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut s in l.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = r#"{"version":"0.4.5035"}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        port
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    std::fs::write(&env, format!("PDS_HOSTNAME={HOST}\nPDS_ADMIN_PASSWORD=x\n")).unwrap();
+    let health = |port: u16| -> Value {
+        let o = run_cli(
+            &env,
+            &[
+                "--json",
+                "--timeout",
+                "2",
+                "--pds-url",
+                &format!("http://127.0.0.1:{port}"),
+                "doctor",
+                "--only",
+                "health",
+            ],
+            "",
+        );
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", output_text(&o)))
+    };
+    let open = serve("0.0.0.0:0");
+    let v = health(open);
+    let c = check(&v, "health");
+    assert_eq!(c["level"], "warn", "{c:#}");
+    let text = c.to_string();
+    assert!(
+        text.contains(&format!("the PDS's port {open} listens on 0.0.0.0:{open}"))
+            && text.contains(&format!("ufw deny {open}/tcp")),
+        "{c:#}"
+    );
+    // On loopback only: said, and passing.
+    let closed = serve("127.0.0.1:0");
+    let v = health(closed);
+    let c = check(&v, "health");
+    assert_eq!(c["level"], "pass", "{c:#}");
+    assert!(
+        c.to_string()
+            .contains(&format!("the PDS's port {closed} listens on loopback only")),
+        "{c:#}"
+    );
+}

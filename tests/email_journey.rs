@@ -24,19 +24,6 @@ const ENCODED: &str = "Zq%2F9%23x%25y";
 const FROM: &str = "pds@example.test";
 const RECIPIENT: &str = "admin@example.test";
 
-/// This thread (and what it starts) in a new network namespace with loopback up: true when
-/// that worked (root).
-fn private_network() -> bool {
-    // SAFETY: unshare takes no pointers; it changes only this thread's namespaces.
-    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-        return false;
-    }
-    std::process::Command::new("ip")
-        .args(["link", "set", "lo", "up"])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn write_env(path: &Path, url: &str, from: Option<&str>) {
     let mut text = format!(
         "PDS_HOSTNAME=localhost\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\nPDS_CONTACT_EMAIL_ADDRESS={RECIPIENT}\nPDS_EMAIL_SMTP_URL={url}\n"
@@ -97,7 +84,7 @@ struct Form {
 
 #[test]
 fn each_broken_smtp_url_is_repaired_tested_saved_and_sent_by_the_pds() {
-    let namespaced = private_network();
+    let namespaced = common::private_network();
     let ports = namespaced.then_some((465, 587));
     let srv = SmtpServers::start_as(USER, PASSWORD, ports);
     let implicit = srv.implicit;
@@ -376,7 +363,7 @@ fn the_pds_own_failure_is_read_from_its_log() {
 /// (the name came from the preset). Run where no DNS answers: a private network namespace.
 #[test]
 fn a_provider_host_that_does_not_resolve_blames_dns_not_spelling() {
-    if !private_network() {
+    if !common::private_network() {
         eprintln!("not root: needs a network namespace where DNS cannot answer; skipped");
         return;
     }

@@ -184,6 +184,42 @@ pub(super) async fn ask_describe(i: &Inputs) -> Option<serde_json::Value> {
         .filter(|v| v.is_object())
 }
 
+/// The PDS on this machine, listening where other machines reach it: its plain-HTTP port
+/// bypasses the proxy (TLS, limits) unless a firewall closes it, which this machine cannot
+/// see, so it is a warning with the way to check from outside.
+fn exposed_port(local_url: &str) -> Option<Finding> {
+    let url = reqwest::Url::parse(local_url).ok()?;
+    let host = url.host_str()?.trim_matches(['[', ']']);
+    let on_this_machine = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
+    if !on_this_machine {
+        return None;
+    }
+    let port = url.port_or_known_default()?;
+    let listening = crate::pds::sockets::listening_on(port);
+    let open: Vec<String> = listening
+        .iter()
+        .filter(|a| crate::pds::sockets::reachable_from_outside(a))
+        .map(|a| a.to_string())
+        .collect();
+    if open.is_empty() {
+        return (!listening.is_empty())
+            .then(|| Finding::pass(format!("the PDS's port {port} listens on loopback only")));
+    }
+    Some(
+        Finding::warn(format!(
+            "the PDS's port {port} listens on {} (not only loopback): other machines reach the PDS there over plain HTTP, past the proxy, unless a firewall closes the port",
+            open.join(", ")
+        ))
+        .why("requests there skip TLS and everything the proxy does; apps and relays must use https://PDS_HOSTNAME")
+        .fix(format!(
+            "close port {port} to the outside (ufw deny {port}/tcp; a Docker published port: \"127.0.0.1:{port}:{port}\"), then from another machine: curl -m 5 http://<this server's address>:{port}/xrpc/_health must fail"
+        )),
+    )
+}
+
 async fn health(i: &Inputs) -> Vec<Finding> {
     let url = format!("{}/xrpc/_health", i.settings.local_url);
     match i.health().await {
@@ -200,6 +236,7 @@ async fn health(i: &Inputs) -> Vec<Finding> {
             if let Some(r) = reported.as_deref().and_then(Reported::parse) {
                 out.extend(version_advice(r.version));
             }
+            out.extend(exposed_port(&i.settings.local_url));
             out
         }
         Health::Status(status) => vec![Finding::fail(format!("{url} answered HTTP {status}"))

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod data;
 pub mod refresh;
+pub mod sockets;
 // The version a PDS reports is a leaf (the env catalogue compares keys against it).
 pub use crate::version;
 

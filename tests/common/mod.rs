@@ -650,3 +650,18 @@ pub fn recording_http_server() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Stri
     });
     (port, seen)
 }
+
+/// This thread (and what it starts) in a new network namespace with loopback up: true when
+/// that worked (root). Inside, only loopback exists: a server may bind every address, and
+/// nothing leaves the machine.
+#[allow(dead_code)]
+pub fn private_network() -> bool {
+    // SAFETY: unshare takes no pointers; it changes only this thread's namespaces.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return false;
+    }
+    std::process::Command::new("ip")
+        .args(["link", "set", "lo", "up"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
