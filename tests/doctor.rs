@@ -1189,3 +1189,102 @@ fn a_pds_port_open_to_other_machines_warns() {
         "{c:#}"
     );
 }
+
+/// The header lines of an HTTPS GET of `path` through `nginx` for the PDS's name, with
+/// the client's X-Forwarded-For set to `client` (curl, as any client).
+fn through_proxy(lab: &Lab, nginx: &Nginx, path: &str, client: &str) -> String {
+    let o = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-m",
+            "5",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "--cacert",
+            lab.bundle.to_str().unwrap(),
+            "--resolve",
+            &format!("{HOST}:{}:127.0.0.1", nginx.port),
+            "-H",
+            &format!("X-Forwarded-For: {client}"),
+            &format!("https://{HOST}:{}{path}", nginx.port),
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).to_ascii_lowercase()
+}
+
+fn remaining(headers: &str) -> Option<u64> {
+    headers
+        .lines()
+        .find_map(|l| l.strip_prefix("ratelimit-remaining:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A proxy that reaches the PDS from an address the PDS does not trust for X-Forwarded-For
+/// (here 100.64.0.1, Tailscale's range, in a network namespace of the test's own): the real
+/// PDS, rate limits on, then counts two different clients against one limit — and the
+/// doctor's websocket check says so, with the fix; from loopback each client has its own.
+#[test]
+fn a_proxy_the_pds_does_not_trust_for_forwarding_warns() {
+    if !common::private_network() {
+        eprintln!("not root: needs a private network namespace for a 100.64/10 address; skipped");
+        return;
+    }
+    assert!(std::process::Command::new("ip")
+        .args(["addr", "add", "100.64.0.1/32", "dev", "lo"])
+        .status()
+        .unwrap()
+        .success());
+    let lab = lab_with(json!({ "PDS_RATE_LIMITS_ENABLED": "true" }));
+    let dns = Nsd::start("example.test", &zone(""));
+    let good = (lab.ca.cert.as_path(), lab.ca.key.as_path());
+    let env = lab.env("limits.env", |t| t + "PDS_RATE_LIMITS_ENABLED=true\n");
+    let path = "/xrpc/com.atproto.server.describeServer";
+
+    // From loopback (trusted): two clients, two limits — the second starts full as well.
+    let nginx = lab.nginx(good, |c| c);
+    let a = remaining(&through_proxy(&lab, &nginx, path, "198.51.100.1")).unwrap();
+    let b = remaining(&through_proxy(&lab, &nginx, path, "198.51.100.2")).unwrap();
+    assert_eq!(a, b, "each client has its own limit behind a trusted proxy");
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "websocket"]);
+    let c = check(&v, "websocket");
+    assert_eq!(c["level"], "pass", "{c:#}");
+    assert!(
+        c.to_string()
+            .contains("the proxy reaches the PDS from 127.0.0.1, which the PDS trusts"),
+        "{c:#}"
+    );
+    drop(nginx);
+
+    // From 100.64.0.1: the PDS sees every client as the proxy — one shared limit.
+    let nginx = lab.nginx(good, |c| {
+        c.replace(
+            "proxy_http_version 1.1;\n",
+            "proxy_http_version 1.1;\nproxy_bind 100.64.0.1;\n",
+        )
+    });
+    let a = remaining(&through_proxy(&lab, &nginx, path, "198.51.100.3")).unwrap();
+    let b = remaining(&through_proxy(&lab, &nginx, path, "198.51.100.4")).unwrap();
+    assert_eq!(
+        b + 1,
+        a,
+        "two clients share one limit behind an untrusted proxy"
+    );
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "websocket"]);
+    let c = check(&v, "websocket");
+    assert_eq!(c["level"], "warn", "{c:#}");
+    let text = c.to_string();
+    assert!(
+        text.contains("the proxy reaches the PDS from 100.64.0.1, an address the PDS does not trust for X-Forwarded-For")
+            && text.contains("PDS_RATE_LIMIT_BYPASS_IPS"),
+        "{c:#}"
+    );
+    // Listed to bypass, it is trusted.
+    let listed = lab.env("listed.env", |t| {
+        t + "PDS_RATE_LIMITS_ENABLED=true\nPDS_RATE_LIMIT_BYPASS_IPS=100.64.0.1\n"
+    });
+    let (_, v, _) = lab.doctor(&listed, &nginx, &dns, &["--only", "websocket"]);
+    assert_eq!(check(&v, "websocket")["level"], "pass", "{v:#}");
+}

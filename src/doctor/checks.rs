@@ -184,20 +184,23 @@ pub(super) async fn ask_describe(i: &Inputs) -> Option<serde_json::Value> {
         .filter(|v| v.is_object())
 }
 
-/// The PDS on this machine, listening where other machines reach it: its plain-HTTP port
-/// bypasses the proxy (TLS, limits) unless a firewall closes it, which this machine cannot
-/// see, so it is a warning with the way to check from outside.
-fn exposed_port(local_url: &str) -> Option<Finding> {
+/// The PDS's port, when the URL the doctor asks it at is on this machine.
+fn local_port(local_url: &str) -> Option<u16> {
     let url = reqwest::Url::parse(local_url).ok()?;
     let host = url.host_str()?.trim_matches(['[', ']']);
     let on_this_machine = host == "localhost"
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|a| a.is_loopback());
-    if !on_this_machine {
-        return None;
-    }
-    let port = url.port_or_known_default()?;
+    on_this_machine.then_some(())?;
+    url.port_or_known_default()
+}
+
+/// The PDS on this machine, listening where other machines reach it: its plain-HTTP port
+/// bypasses the proxy (TLS, limits) unless a firewall closes it, which this machine cannot
+/// see, so it is a warning with the way to check from outside.
+fn exposed_port(local_url: &str) -> Option<Finding> {
+    let port = local_port(local_url)?;
     let listening = crate::pds::sockets::listening_on(port);
     let open: Vec<String> = listening
         .iter()
@@ -721,12 +724,91 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
     };
     // The path proven, and — where nginx serves it — how long it lets a quiet stream live:
     // a first frame cannot show a read timeout, the served config can.
-    let (mut out, served) = tokio::join!(
+    let (mut out, served, forwarded) = tokio::join!(
         firehose_path(i, &host, path, hold, first_frame),
-        served_firehose(i, &host)
+        served_firehose(i, &host),
+        forwarded_trust(i, &host)
     );
     out.extend(served);
+    out.extend(forwarded);
     out
+}
+
+/// With rate limits on, the PDS keys them by the client's address, which it takes from
+/// X-Forwarded-For only when the proxy connects from an address it trusts (loopback,
+/// link-local, private ranges, PDS_RATE_LIMIT_BYPASS_IPS). A proxy elsewhere (Tailscale's
+/// 100.64/10, a public address) makes every client look like the proxy: one shared limit.
+/// Seen from here: a websocket through the public name is held open while the kernel's
+/// table shows which address connects to the PDS's port.
+async fn forwarded_trust(i: &Inputs, host: &str) -> Option<Finding> {
+    use crate::pds::sockets::{peers_of, trusted_for_forwarding};
+    use std::collections::BTreeSet;
+    use std::net::IpAddr;
+    let limits_on = i
+        .get("PDS_RATE_LIMITS_ENABLED")
+        .is_some_and(|v| v.trim() == "true");
+    if !limits_on {
+        return None;
+    }
+    let port = local_port(&i.settings.local_url)?;
+    let bypass: Vec<IpAddr> = i
+        .get("PDS_RATE_LIMIT_BYPASS_IPS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let held = tls::websocket(
+        host,
+        443,
+        i.settings.http.connect_to,
+        "/xrpc/com.atproto.sync.subscribeRepos",
+        Duration::from_secs(1),
+        i.settings.http.timeout,
+        false,
+    );
+    // Every peer in a short window is kept (the proxy may reuse a kept-alive connection
+    // for the upgrade; other checks talk to the PDS straight from here, over loopback), and
+    // an untrusted one ends the watch at once.
+    let watch = async {
+        let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
+        let until = tokio::time::Instant::now() + Duration::from_millis(300);
+        while tokio::time::Instant::now() < until {
+            seen.extend(peers_of(port).into_iter().map(|p| p.ip()));
+            if seen.iter().any(|ip| !trusted_for_forwarding(*ip, &bypass)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        seen
+    };
+    let seen = tokio::select! {
+        seen = watch => seen,
+        _ = held => return None,
+    };
+    if seen.is_empty() {
+        return None;
+    }
+    let untrusted: Vec<String> = seen
+        .iter()
+        .filter(|ip| !trusted_for_forwarding(**ip, &bypass))
+        .map(|ip| ip.to_string())
+        .collect();
+    let all: Vec<String> = seen.iter().map(|ip| ip.to_string()).collect();
+    Some(if untrusted.is_empty() {
+        Finding::pass(format!(
+            "the proxy reaches the PDS from {}, which the PDS trusts for X-Forwarded-For: each client has its own rate limit",
+            all.join(", ")
+        ))
+    } else {
+        let ip = untrusted.join(", ");
+        Finding::warn(format!(
+            "the proxy reaches the PDS from {ip}, an address the PDS does not trust for X-Forwarded-For: with rate limits on, every client counts as {ip} and all share one limit"
+        ))
+        .why("the PDS believes X-Forwarded-For only from loopback, link-local and private addresses (and PDS_RATE_LIMIT_BYPASS_IPS); a proxy reaching it over Tailscale (100.64/10) or a public address is none of those")
+        .fix(format!(
+            "add the proxy's address to PDS_RATE_LIMIT_BYPASS_IPS ({ip}; the PDS then trusts its X-Forwarded-For, and clients keep their own limits), or reach the PDS over a private address; restart the PDS"
+        ))
+    })
 }
 
 /// nginx's served config for the firehose of `host` (nothing when nginx is not installed

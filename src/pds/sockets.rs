@@ -15,27 +15,65 @@ pub fn listening_on(port: u16) -> Vec<SocketAddr> {
     out
 }
 
+/// The peers of established TCP connections to local port `port` (who is talking to the
+/// PDS right now).
+pub fn peers_of(port: u16) -> Vec<SocketAddr> {
+    let mut out = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            out.extend(
+                rows(&text, v6, "01")
+                    .filter(|(local, _)| local.port() == port)
+                    .map(|(_, peer)| peer),
+            );
+        }
+    }
+    out
+}
+
 /// Listening sockets (state 0A) in a /proc/net/tcp{,6} table.
 fn parse(text: &str, v6: bool) -> Vec<SocketAddr> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut cols = line.split_whitespace();
-            let local = cols.nth(1)?;
-            let state = cols.nth(1)?;
-            if state != "0A" {
-                return None;
-            }
-            let (addr, port) = local.split_once(':')?;
-            let port = u16::from_str_radix(port, 16).ok()?;
-            let ip = if v6 {
-                ipv6(addr)?
-            } else {
-                IpAddr::V4(ipv4(addr)?)
-            };
-            Some(SocketAddr::new(ip, port))
-        })
-        .collect()
+    rows(text, v6, "0A").map(|(local, _)| local).collect()
+}
+
+/// The table's rows in state `want` (0A listening, 01 established): (local, peer).
+fn rows<'a>(
+    text: &'a str,
+    v6: bool,
+    want: &'a str,
+) -> impl Iterator<Item = (SocketAddr, SocketAddr)> + 'a {
+    let addr = move |s: &str| -> Option<SocketAddr> {
+        let (a, port) = s.split_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let ip = if v6 { ipv6(a)? } else { IpAddr::V4(ipv4(a)?) };
+        Some(SocketAddr::new(ip, port))
+    };
+    text.lines().skip(1).filter_map(move |line| {
+        let mut cols = line.split_whitespace();
+        let local = cols.nth(1)?;
+        let remote = cols.next()?;
+        let state = cols.next()?;
+        (state == want).then_some(())?;
+        Some((addr(local)?, addr(remote)?))
+    })
+}
+
+/// Whether the PDS believes X-Forwarded-For from `ip`: Express's `trust proxy` as the PDS
+/// sets it — loopback, link-local and private ranges — plus PDS_RATE_LIMIT_BYPASS_IPS
+/// (`bypass`) when rate limits are on.
+pub fn trusted_for_forwarding(ip: IpAddr, bypass: &[IpAddr]) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        ip => ip,
+    };
+    let private = match ip {
+        IpAddr::V4(a) => a.is_loopback() || a.is_link_local() || a.is_private(),
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            a.is_loopback() || (first & 0xffc0) == 0xfe80 || (first & 0xfe00) == 0xfc00
+        }
+    };
+    private || bypass.contains(&ip)
 }
 
 /// The kernel prints each 32-bit word in host order (little-endian here).
@@ -95,5 +133,36 @@ mod tests {
         );
         assert!(!reachable_from_outside(&got[0]));
         assert!(reachable_from_outside(&got[1]));
+        // Established connections: the local end and the peer.
+        let est = "  sl  local_address rem_address   st\n   1: 01004064:B3B5 0100007F:D0D5 01 0\n   2: 0100007F:D0D5 01004064:B3B5 01 0\n";
+        let got: Vec<_> = rows(est, false, "01").collect();
+        assert_eq!(got[1].0, "127.0.0.1:53461".parse::<SocketAddr>().unwrap());
+        assert_eq!(got[1].1, "100.64.0.1:46005".parse::<SocketAddr>().unwrap());
+    }
+
+    #[test]
+    fn who_the_pds_trusts_for_forwarded_addresses() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        for t in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.20.0.5",
+            "192.168.1.1",
+            "169.254.1.1",
+            "::1",
+            "fd7a:115c:a1e0::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(trusted_for_forwarding(ip(t), &[]), "{t}");
+        }
+        // Tailscale's 100.64/10 and public addresses are not, unless listed to bypass.
+        for u in ["100.64.0.1", "203.0.113.9", "2001:db8::1"] {
+            assert!(!trusted_for_forwarding(ip(u), &[]), "{u}");
+        }
+        assert!(trusted_for_forwarding(
+            ip("100.64.0.1"),
+            &[ip("100.64.0.1")]
+        ));
     }
 }
