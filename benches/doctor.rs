@@ -3,6 +3,11 @@
 //! each DNS query waits DELAY before it is passed on. Printed: the concurrent doctor's wall
 //! time, the slowest check run alone, and all checks run one after another.
 //!
+//! First, on the same lab with no delay (a healthy setup as it is): the real binary's
+//! `doctor` against `support/by-hand.sh`, the same checks done one after another with curl,
+//! dig, openssl and friends, as an operator follows a guide. The goal: the doctor at least
+//! 5x faster in wall time.
+//!
 //! Run with scripts/bench (it installs the lab first). DELAY_MS (default 200) and RUNS
 //! (default 5) set the delay and the repetitions; the median is reported.
 
@@ -98,7 +103,7 @@ fn main() {
         "PDS_HOSTNAME": HOST,
         "PDS_SERVICE_HANDLE_DOMAINS": format!(".{HOST}"),
     }));
-    lab.create_account(&format!("alice.{HOST}"));
+    let did = lab.create_account(&format!("alice.{HOST}"));
     let smtp = SmtpServers::start();
     let dns = Nsd::start(
         "example.test",
@@ -113,9 +118,31 @@ fn main() {
     )
     .unwrap();
 
+    let plc_port: u16 = lab.plc_url.rsplit(':').next().unwrap().parse().unwrap();
+    let env_text = |pds: u16, plc: u16, smtp_port: u16| {
+        format!(
+            "PDS_HOSTNAME={HOST}\nPDS_PORT={pds}\nPDS_JWT_SECRET={jwt}\nPDS_ADMIN_PASSWORD={admin}\nPDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX={key}\nPDS_DATA_DIRECTORY={data}\nPDS_BLOBSTORE_DISK_LOCATION={data}/blocks\nPDS_DID_PLC_URL=http://localhost:{plc}\nPDS_CRAWLERS=http://localhost:{plc}\nPDS_SERVICE_HANDLE_DOMAINS=.{HOST}\nPDS_EMAIL_SMTP_URL=smtp://{user}:{pass}@localhost:{smtp_port}/?requireTLS=true\nPDS_EMAIL_FROM_ADDRESS=noreply@example.test\n",
+            jwt = "ab".repeat(16),
+            admin = common::PDS_ADMIN,
+            key = "11".repeat(32),
+            data = dir.path().display(),
+            user = enc(USER),
+            pass = enc(PASSWORD),
+        )
+    };
+    by_hand_against_the_doctor(
+        &dir,
+        &env_text(lab.pds_port, plc_port, smtp.starttls),
+        &ca,
+        &bundle,
+        &dns,
+        &lab,
+        &did,
+        runs,
+    );
+
     // Delaying forwarders in front of every upstream.
     let pds_addr: SocketAddr = format!("127.0.0.1:{}", lab.pds_port).parse().unwrap();
-    let plc_port: u16 = lab.plc_url.rsplit(':').next().unwrap().parse().unwrap();
     let pds_slow = tcp_delay(pds_addr, delay);
     let plc_slow = tcp_delay(([127, 0, 0, 1], plc_port).into(), delay);
     let smtp_slow = tcp_delay(([127, 0, 0, 1], smtp.starttls).into(), delay);
@@ -124,18 +151,7 @@ fn main() {
     let env = dir.path().join("pds.env");
     std::fs::write(
         &env,
-        format!(
-            "PDS_HOSTNAME={HOST}\nPDS_PORT={pds}\nPDS_JWT_SECRET={jwt}\nPDS_ADMIN_PASSWORD={admin}\nPDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX={key}\nPDS_DATA_DIRECTORY={data}\nPDS_BLOBSTORE_DISK_LOCATION={data}/blocks\nPDS_DID_PLC_URL=http://localhost:{plc}\nPDS_CRAWLERS=http://localhost:{plc}\nPDS_SERVICE_HANDLE_DOMAINS=.{HOST}\nPDS_EMAIL_SMTP_URL=smtp://{user}:{pass}@localhost:{smtp}/?requireTLS=true\nPDS_EMAIL_FROM_ADDRESS=noreply@example.test\n",
-            pds = pds_slow.port(),
-            jwt = "ab".repeat(16),
-            admin = common::PDS_ADMIN,
-            key = "11".repeat(32),
-            data = dir.path().display(),
-            plc = plc_slow.port(),
-            user = enc(USER),
-            pass = enc(PASSWORD),
-            smtp = smtp_slow.port(),
-        ),
+        env_text(pds_slow.port(), plc_slow.port(), smtp_slow.port()),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -214,4 +230,128 @@ fn main() {
         q.as_secs_f64() / c.as_secs_f64()
     );
     drop(nginx);
+}
+
+/// The healthy lab, no delay: the real binary's doctor and the by-hand script, RUNS times
+/// each, medians compared.
+#[allow(clippy::too_many_arguments)]
+fn by_hand_against_the_doctor(
+    dir: &tempfile::TempDir,
+    env_text: &str,
+    ca: &common::TestCa,
+    bundle: &std::path::Path,
+    dns: &Nsd,
+    lab: &PdsLab,
+    did: &str,
+    runs: usize,
+) {
+    use std::os::unix::fs::PermissionsExt;
+    let env = dir.path().join("direct.env");
+    std::fs::write(&env, env_text).unwrap();
+    std::fs::set_permissions(&env, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let port = common::free_dual_port();
+    let out = dir.path().join("direct-sites/pds.conf");
+    common::render_loopback_nginx(&env, &out, &ca.cert, &ca.key, port);
+    let ndir = tempfile::tempdir().unwrap();
+    let nca = make_ca(ndir.path());
+    let nginx = Nginx::start_in(ndir, port, &nca, &format!("include {};\n", out.display()));
+    let pds = format!("http://127.0.0.1:{}", lab.pds_port);
+    let doctor = || {
+        let t = Instant::now();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+            .args([
+                "--env-file",
+                env.to_str().unwrap(),
+                "--json",
+                "--timeout",
+                "5",
+                "--ca-file",
+                bundle.to_str().unwrap(),
+                "--nameserver",
+                &dns.addr.to_string(),
+                "--pds-url",
+                &pds,
+                "--connect-to",
+                &nginx.addr().to_string(),
+                "doctor",
+            ])
+            .output()
+            .unwrap();
+        let d = t.elapsed();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_ne!(v["overall"], "fail", "the lab is not healthy: {v:#}");
+        (d, v)
+    };
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/support/by-hand.sh");
+    let plc = lab.plc_url.clone();
+    let smtp_port = env_text
+        .split("@localhost:")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_string();
+    let by_hand = || {
+        let t = Instant::now();
+        let o = std::process::Command::new("bash")
+            .arg(&script)
+            .env("ENV", &env)
+            .env("HOST", HOST)
+            .env("HANDLE", format!("alice.{HOST}"))
+            .env("DID", did)
+            .env("HTTPS", port.to_string())
+            .env("NS_IP", dns.addr.ip().to_string())
+            .env("NS_PORT", dns.addr.port().to_string())
+            .env("PDS", &pds)
+            .env("PLC", &plc)
+            .env("SMTP", &smtp_port)
+            .env("SMTP_USER", USER)
+            .env("SMTP_PASS", PASSWORD)
+            .env("CA", bundle)
+            .env("DATA", dir.path())
+            .output()
+            .unwrap();
+        let d = t.elapsed();
+        let text = String::from_utf8_lossy(&o.stdout);
+        // It did the work: the PDS answered, the handle's file holds the DID, SMTP logged in.
+        assert!(
+            text.contains("version") && text.contains(did) && text.contains("smtp 0"),
+            "the by-hand script did not get through:\n{text}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        d
+    };
+    // One of each first, not counted (caches, the PDS's first answers).
+    let (_, v) = doctor();
+    by_hand();
+    let d = median((0..runs).map(|_| doctor().0).collect());
+    let h = median((0..runs).map(|_| by_hand()).collect());
+    println!("healthy lab, no delay: median of {runs} runs");
+    println!("doctor (the binary, every check) {:>6} ms", d.as_millis());
+    let mut slow: Vec<(u64, String)> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["elapsed_ms"].as_u64().unwrap_or(0),
+                c["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    slow.sort();
+    slow.reverse();
+    println!(
+        "  its slowest checks: {}",
+        slow.iter()
+            .take(4)
+            .map(|(ms, n)| format!("{n} {ms} ms"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("the same checks by hand (bash)   {:>6} ms", h.as_millis());
+    println!(
+        "the doctor is {:.1}x faster (goal: at least 5x)",
+        h.as_secs_f64() / d.as_secs_f64()
+    );
 }
