@@ -110,6 +110,25 @@ impl Lab {
         Nginx::start_in(dir, port, &ca, &format!("include {};\n", out.display()))
     }
 
+    /// The global flags that send the wizard's checks to the lab: HTTPS to `nginx`, DNS to
+    /// `dns`, the PDS at its local port, the lab's CA trusted.
+    fn flags(&self, nginx: &Nginx, dns: &Nsd) -> Vec<String> {
+        [
+            "--timeout",
+            "3",
+            "--ca-file",
+            self.bundle.to_str().unwrap(),
+            "--connect-to",
+            &nginx.addr().to_string(),
+            "--nameserver",
+            &dns.addr.to_string(),
+            "--pds-url",
+            &format!("http://127.0.0.1:{}", self.pds.pds_port),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
     /// `pds-wizard handle check --json HANDLE [--did DID]` against the lab.
     fn handle_check(
         &self,
@@ -119,28 +138,12 @@ impl Lab {
         handle: &str,
         did: Option<&str>,
     ) -> Value {
-        let addr = nginx.addr().to_string();
-        let ns = dns.addr.to_string();
-        let local = format!("http://127.0.0.1:{}", self.pds.pds_port);
-        let mut args = vec![
-            "--json",
-            "--timeout",
-            "3",
-            "--ca-file",
-            self.bundle.to_str().unwrap(),
-            "--connect-to",
-            &addr,
-            "--nameserver",
-            &ns,
-            "--pds-url",
-            &local,
-            "handle",
-            "check",
-            handle,
-        ];
+        let mut args = self.flags(nginx, dns);
+        args.extend(["--json", "handle", "check", handle].map(String::from));
         if let Some(d) = did {
-            args.extend_from_slice(&["--did", d]);
+            args.extend(["--did", d].map(String::from));
         }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = run_cli(env, &args, "");
         serde_json::from_slice(&o.stdout)
             .unwrap_or_else(|_| panic!("handle check printed no JSON: {}", output_text(&o)))
@@ -154,24 +157,10 @@ impl Lab {
         dns: &Nsd,
         extra: &[&str],
     ) -> (i32, Value, Duration) {
-        let addr = nginx.addr().to_string();
-        let ns = dns.addr.to_string();
-        let local = format!("http://127.0.0.1:{}", self.pds.pds_port);
-        let mut args = vec![
-            "--json",
-            "--timeout",
-            "3",
-            "--ca-file",
-            self.bundle.to_str().unwrap(),
-            "--connect-to",
-            &addr,
-            "--nameserver",
-            &ns,
-            "--pds-url",
-            &local,
-            "doctor",
-        ];
-        args.extend_from_slice(extra);
+        let mut args = self.flags(nginx, dns);
+        args.extend(["--json", "doctor"].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let started = Instant::now();
         let o = run_cli(env, &args, "");
         let elapsed = started.elapsed();
@@ -520,15 +509,20 @@ fn proxy_and_identity_faults() {
     // The firehose's read timeout, from the configuration nginx serves (nginx -T): the
     // rendered 1 d passes; without it, nginx's 60 s default warns — which no first frame
     // shows. `proxy served` says the same, and names a lost Host header.
+    // The websocket check, nginx's served config read from its own main file.
+    let websocket = |nginx: &Nginx| {
+        let conf = nginx.dir.path().join("nginx.conf");
+        let conf = conf.to_str().unwrap();
+        lab.doctor(
+            &env,
+            nginx,
+            &dns,
+            &["--only", "websocket", "--nginx-conf", conf],
+        )
+        .1
+    };
     let nginx = lab.nginx(good, |c| c);
-    let conf = nginx.dir.path().join("nginx.conf");
-    let conf = conf.to_str().unwrap();
-    let (_, v, _) = lab.doctor(
-        &env,
-        &nginx,
-        &dns,
-        &["--only", "websocket", "--nginx-conf", conf],
-    );
+    let v = websocket(&nginx);
     assert_eq!(check(&v, "websocket")["level"], "pass", "{v:#}");
     assert!(
         v.to_string()
@@ -540,14 +534,7 @@ fn proxy_and_identity_faults() {
         c.replace("proxy_read_timeout 1d;\n", "")
             .replace("proxy_set_header Host $host;\n", "")
     });
-    let conf = nginx.dir.path().join("nginx.conf");
-    let conf = conf.to_str().unwrap();
-    let (_, v, _) = lab.doctor(
-        &env,
-        &nginx,
-        &dns,
-        &["--only", "websocket", "--nginx-conf", conf],
-    );
+    let v = websocket(&nginx);
     let c = check(&v, "websocket");
     assert_eq!(c["level"], "warn", "{v:#}");
     assert!(
@@ -556,7 +543,12 @@ fn proxy_and_identity_faults() {
             && c.to_string().contains("proxy_read_timeout 1d"),
         "{c:#}"
     );
-    let o = run_cli(&env, &["--nginx-conf", conf, "proxy", "served"], "");
+    let conf = nginx.dir.path().join("nginx.conf");
+    let o = run_cli(
+        &env,
+        &["--nginx-conf", conf.to_str().unwrap(), "proxy", "served"],
+        "",
+    );
     let text = output_text(&o);
     assert_eq!(o.status.code(), Some(2), "{text}");
     assert!(
@@ -864,20 +856,8 @@ fn throttled_accounts_are_named_with_the_request_to_send() {
 /// `nginx`, DNS to `dns`, the PDS at its local port.
 fn wizard(lab: &Lab, env: &Path, nginx: &Nginx, dns: &Nsd) -> common::pty::Session {
     let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
-    cmd.args([
-        "--env-file",
-        env.to_str().unwrap(),
-        "--timeout",
-        "3",
-        "--ca-file",
-        lab.bundle.to_str().unwrap(),
-        "--connect-to",
-        &nginx.addr().to_string(),
-        "--nameserver",
-        &dns.addr.to_string(),
-        "--pds-url",
-        &format!("http://127.0.0.1:{}", lab.pds.pds_port),
-    ]);
+    cmd.args(["--env-file", env.to_str().unwrap()]);
+    cmd.args(lab.flags(nginx, dns));
     cmd.cwd(lab.dir.path());
     cmd.env("TERM", "xterm-256color");
     cmd.env("XDG_STATE_HOME", lab.dir.path().join("state"));
@@ -901,6 +881,32 @@ fn open_doctor(s: &mut common::pty::Session) {
         let t = s.screen();
         t.contains(" passed, ") && !t.contains("running…")
     });
+}
+
+/// The wizard on `env`: its Doctor run, the failing check `title` chosen, and Enter, which
+/// must land on `step`.
+fn land(
+    lab: &Lab,
+    env: &Path,
+    nginx: &Nginx,
+    dns: &Nsd,
+    title: &str,
+    step: &str,
+) -> common::pty::Session {
+    let mut s = wizard(lab, env, nginx, dns);
+    open_doctor(&mut s);
+    choose(&mut s, title);
+    assert!(s.screen().contains(&format!("✗ {title}")), "{}", s.screen());
+    show(&s, &format!("{title}: the doctor"));
+    s.send("\r");
+    s.wait_text(&format!("┌ {step}"));
+    show(&s, &format!("{title}: landed"));
+    s
+}
+
+fn quit(mut s: common::pty::Session) {
+    let _ = s.child.kill();
+    let _ = s.child.wait();
 }
 
 /// Move the doctor's choice to the check titled `title`.
@@ -969,14 +975,14 @@ fn journeys_from_a_symptom_to_its_fix() {
                 &format!("PDS_SERVICE_HANDLE_DOMAINS=.{HOST}, .example.test\n"),
             )
         });
-        let mut s = wizard(&lab, &env, &nginx, &dns);
-        open_doctor(&mut s);
-        choose(&mut s, "pds.env: keys, values, readers, mode");
-        assert!(s.screen().contains("✗ pds.env"), "{}", s.screen());
-        show(&s, "space: doctor");
-        s.send("\r");
-        s.wait_text("┌ Basics");
-        show(&s, "space: landed");
+        let mut s = land(
+            &lab,
+            &env,
+            &nginx,
+            &dns,
+            "pds.env: keys, values, readers, mode",
+            "Basics",
+        );
         let screen = s.screen();
         assert!(
             screen.contains("Doctor: PDS_SERVICE_HANDLE_DOMAINS"),
@@ -1010,8 +1016,7 @@ fn journeys_from_a_symptom_to_its_fix() {
                 .contains("✓ pds.env: keys, values, readers, mode")
         });
         show(&s, "space: fixed");
-        let _ = s.child.kill();
-        let _ = s.child.wait();
+        quit(s);
     }
 
     // 2. OAuth paths missing from the proxy (a site that sends only /xrpc/ to the PDS):
@@ -1022,20 +1027,19 @@ fn journeys_from_a_symptom_to_its_fix() {
             c.replacen("    location / {\n", "    location /xrpc/ {\n", 1)
         });
         let env = lab.env("oauth.env", |t| t);
-        let mut s = wizard(&lab, &env, &xrpc_only, &dns);
-        open_doctor(&mut s);
-        choose(&mut s, "OAuth paths reach the PDS");
-        assert!(s.screen().contains("✗ OAuth paths"), "{}", s.screen());
-        show(&s, "oauth: doctor");
-        s.send("\r");
-        s.wait_text("┌ Reverse proxy");
-        show(&s, "oauth: landed");
+        let s = land(
+            &lab,
+            &env,
+            &xrpc_only,
+            &dns,
+            "OAuth paths reach the PDS",
+            "Reverse proxy",
+        );
         let screen = s.screen();
         assert!(screen.contains("Doctor: "), "{screen}");
         assert!(screen.contains("oauth-protected-resource"), "{screen}");
         assert!(screen.contains("Fix: "), "{screen}");
-        let _ = s.child.kill();
-        let _ = s.child.wait();
+        quit(s);
     }
 
     // 3. "Invalid Handle" from a wrong TXT record (pasted from another account): Enter lands
@@ -1046,13 +1050,14 @@ fn journeys_from_a_symptom_to_its_fix() {
         let wrong = "_atproto.alice.pds IN TXT \"did=did:plc:aaaaaaaaaaaaaaaaaaaaaaaa\"\n";
         let dns = Nsd::start("example.test", &zone(wrong));
         let env = lab.env("handle.env", |t| with_relay(t, relay_port));
-        let mut s = wizard(&lab, &env, &nginx, &dns);
-        open_doctor(&mut s);
-        choose(&mut s, "handles and DID documents");
-        assert!(s.screen().contains("✗ handles"), "{}", s.screen());
-        show(&s, "handle: doctor");
-        s.send("\r");
-        s.wait_text("┌ Handle & DNS");
+        let mut s = land(
+            &lab,
+            &env,
+            &nginx,
+            &dns,
+            "handles and DID documents",
+            "Handle & DNS",
+        );
         s.wait_for_within("alice checked", Duration::from_secs(30), |s| {
             s.screen().contains("Not verified")
         });
@@ -1082,8 +1087,7 @@ fn journeys_from_a_symptom_to_its_fix() {
                 && asked.contains(&format!(r#"{{"hostname":"{HOST}"}}"#)),
             "{asked}"
         );
-        let _ = s.child.kill();
-        let _ = s.child.wait();
+        quit(s);
     }
 
     // 4. The PDS stopped: one root cause, named once; the checks that need the PDS are "not
@@ -1115,8 +1119,7 @@ fn journeys_from_a_symptom_to_its_fix() {
             "{}",
             s.screen()
         );
-        let _ = s.child.kill();
-        let _ = s.child.wait();
+        quit(s);
     }
 }
 

@@ -111,14 +111,11 @@ fn doctor_ticket(a: &App, id: crate::doctor::CheckId) -> crate::tui::jobs::Ticke
 /// the chosen one's label and input are always on screen.
 #[test]
 fn at_60x16_every_forms_focused_field_is_in_view() {
-    for step in [
-        Step::Basics,
-        Step::Email,
-        Step::Handle,
-        Step::DidFile,
-        Step::Proxy,
-        Step::More,
-    ] {
+    // Every step that is a form (Review & save and the Doctor are not).
+    for step in Step::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Step::Review | Step::Doctor))
+    {
         let mut a = app();
         while a.step != step {
             key(&mut a, KeyCode::Down);
@@ -1510,6 +1507,19 @@ mod doctor_screen {
         })
     }
 
+    /// Every check of the running doctor passes, and the run ends.
+    fn all_pass(a: &mut App) {
+        for c in CHECKS {
+            let t = doctor_ticket(a, c.id);
+            update(
+                a,
+                Action::DoctorResult(t, result(c.id, Level::Pass, "fine")),
+            );
+        }
+        let run = a.doctor.run.unwrap().ticket;
+        update(a, Action::DoctorDone(run));
+    }
+
     fn open() -> (App, Vec<Effect>) {
         let mut a = app();
         while a.step != Step::Doctor {
@@ -1742,15 +1752,7 @@ mod doctor_screen {
         // Still running: nothing to write yet, and it says so.
         assert!(key(&mut a, KeyCode::Char('w')).is_empty());
         assert!(a.status.as_ref().unwrap().1.contains("once every check"));
-        for c in CHECKS {
-            let t = doctor_ticket(&a, c.id);
-            update(
-                &mut a,
-                Action::DoctorResult(t, result(c.id, Level::Pass, "fine")),
-            );
-        }
-        let run = a.doctor.run.unwrap().ticket;
-        update(&mut a, Action::DoctorDone(run));
+        all_pass(&mut a);
         let effects = key(&mut a, KeyCode::Char('w'));
         let [Effect::WriteReport { ticket, results }] = effects.as_slice() else {
             panic!("{effects:?}")
@@ -2018,15 +2020,7 @@ mod doctor_screen {
     #[test]
     fn r_reruns_one_check_and_passing_checks_do_not_jump() {
         let (mut a, _) = open();
-        for c in CHECKS {
-            let t = doctor_ticket(&a, c.id);
-            update(
-                &mut a,
-                Action::DoctorResult(t, result(c.id, Level::Pass, "fine")),
-            );
-        }
-        let run = a.doctor.run.unwrap().ticket;
-        update(&mut a, Action::DoctorDone(run));
+        all_pass(&mut a);
         assert_eq!(a.mark(Step::Doctor), Mark::Done);
         // Enter on a passing check stays here.
         key(&mut a, KeyCode::Enter);
