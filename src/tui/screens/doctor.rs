@@ -300,11 +300,16 @@ impl DoctorScreen {
         // one's fix and where Enter leads stay pinned at the bottom, whatever the size.
         let mut details: Vec<Line> = Vec::new();
         let mut fix_line: Option<Line> = None;
+        // Where the pinned fix's own block ends among the details (lines).
+        let mut fix_block_end = 0;
         let mut hints: Vec<String> = Vec::new();
         if let Some(r) = self.result(self.selected) {
             let mut findings: Vec<_> = r.findings.iter().collect();
             findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-            for f in &findings {
+            let worst_fix = findings
+                .iter()
+                .position(|f| f.level == r.level && f.level >= Level::Warn && !f.fix.is_empty());
+            for (n, f) in findings.iter().enumerate() {
                 // Its subject (a handle, a key) leads, as on the command line.
                 let named = match &f.subject {
                     Some(s) if !f.what.contains(s.as_str()) => {
@@ -315,16 +320,16 @@ impl DoctorScreen {
                     _ => std::borrow::Cow::Borrowed(*f),
                 };
                 details.extend(finding_block(&named, &[], theme));
+                if Some(n) == worst_fix {
+                    fix_block_end = details.len();
+                }
             }
-            fix_line = findings
-                .iter()
-                .find(|f| f.level == r.level && f.level >= Level::Warn && !f.fix.is_empty())
-                .map(|f| {
-                    Line::from(Span::styled(
-                        format!("Fix: {}", crate::secret::scrub(&f.fix)),
-                        theme.key_hint,
-                    ))
-                });
+            fix_line = worst_fix.map(|n| findings[n]).map(|f| {
+                Line::from(Span::styled(
+                    format!("Fix: {}", crate::secret::scrub(&f.fix)),
+                    theme.key_hint,
+                ))
+            });
             if let (Some(target), true) = (r.fix, r.level >= Level::Warn) {
                 let subject = r
                     .findings
@@ -368,7 +373,10 @@ impl DoctorScreen {
         let region = rest.saturating_sub(list_rows as u16 + 1);
         let overflow = details_height > region;
         // Cut: the fix is pinned above the hint line.
-        let pinned = match (&fix_line, overflow) {
+        // Pinned only when its own line is out of view (scrolled past, or below).
+        let fix_end = rows_of(&details[..fix_block_end]);
+        let in_view = self.scroll < fix_end && fix_end <= self.scroll + region;
+        let pinned = match (&fix_line, overflow && !in_view) {
             (Some(l), true) => rows_of(std::slice::from_ref(l)).min(region.saturating_sub(1)),
             _ => 0,
         };
