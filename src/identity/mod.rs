@@ -57,15 +57,17 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
         diddoc::fetch(did, &opts.plc_url, &opts.http),
     );
     let mut https = https;
+    // The PDS's own name, when the handle is under it.
+    let pds_host = opts
+        .pds_public_url
+        .as_deref()
+        .and_then(|u| u.split_once("://").map(|(_, h)| h.trim_end_matches('/')))
+        .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase())
+        .filter(|h| handle.as_str().ends_with(&format!(".{h}")));
     // A handle under the PDS's own name is served by the PDS, through a wildcard record
     // (*.HOST): without one, say so — the cause the doctor's DNS check gives.
     if https.finding.level == Level::Fail {
-        let host = opts
-            .pds_public_url
-            .as_deref()
-            .and_then(|u| u.split_once("://").map(|(_, h)| h.trim_end_matches('/')))
-            .map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
-        if let Some(host) = host.filter(|h| handle.as_str().ends_with(&format!(".{h}"))) {
+        if let Some(host) = &pds_host {
             if let Ok(addrs) = dns::addresses(handle.as_str(), &opts.dns).await {
                 if addrs.is_empty() {
                     https.notes.push(
@@ -81,7 +83,8 @@ pub async fn verify(handle: &Handle, did: &Did, opts: &VerifyOptions) -> HandleR
     }
     let proxy_loses_pds = match (&opts.pds_local_url, https.finding.level) {
         (Some(local), Level::Fail) => {
-            judge_by_the_pds(handle, did, local, &opts.http, &mut https).await
+            let under = pds_host.is_some();
+            judge_by_the_pds(handle, did, local, &opts.http, under, &mut https).await
         }
         _ => false,
     };
@@ -155,6 +158,7 @@ async fn judge_by_the_pds(
     did: &Did,
     local: &str,
     http: &HttpOptions,
+    under_pds_host: bool,
     https: &mut didfile::DidFileCheck,
 ) -> bool {
     let (mine, unknown) = tokio::join!(
@@ -183,6 +187,11 @@ async fn judge_by_the_pds(
             https.notes.push(finding);
             true
         }
+        // Another account's DID, or an error: nothing to conclude here.
+        Some((200, _)) | None => false,
+        // Under the PDS's own name but unknown to it: no such account here (the DID
+        // document and the account list say more); the advice below is for other domains.
+        Some((404, _)) if under_pds_host => false,
         Some((_, body)) => {
             let fix = format!("The PDS answers only for handles under its own domains (PDS_SERVICE_HANDLE_DOMAINS), so {handle} needs the file served by its own site — pds-wizard did-file write — or the DNS TXT record: pds-wizard handle record {handle}");
             if proxied == Some((404, body.as_str())) {
@@ -197,7 +206,6 @@ async fn judge_by_the_pds(
             https.finding.fix = fix;
             false
         }
-        None => false,
     }
 }
 
