@@ -116,19 +116,7 @@ fn a_handle_from_account_to_verified() {
 
     // Verified: announce it again. The PDS emits an identity event for alice (read back from
     // its sequencer), and the relay in PDS_CRAWLERS is asked to crawl.
-    let identity_events = || -> i64 {
-        let db = rusqlite::Connection::open_with_flags(
-            lab.data_dir().join("sequencer.sqlite"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        db.query_row(
-            "SELECT count(*) FROM repo_seq WHERE eventType = 'identity' AND did = ?1",
-            [&did],
-            |r| r.get(0),
-        )
-        .unwrap()
-    };
+    let identity_events = || identity_events(&lab, &did);
     let before = identity_events();
     let (relay_port, seen) = common::recording_http_server();
     let mut text = std::fs::read_to_string(&env).unwrap();
@@ -338,4 +326,171 @@ fn network_commands_keep_their_time_bound() {
             assert_ne!(o.status.code(), Some(0), "{cmd:?}: {}", out(&o));
         }
     }
+}
+
+/// How many identity events the PDS's sequencer holds for `did`.
+fn identity_events(lab: &PdsLab, did: &str) -> i64 {
+    let db = rusqlite::Connection::open_with_flags(
+        lab.data_dir().join("sequencer.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.query_row(
+        "SELECT count(*) FROM repo_seq WHERE eventType = 'identity' AND did = ?1",
+        [did],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Whether the PDS takes `password` for `handle` (createSession).
+fn logs_in(lab: &PdsLab, handle: &str, password: &str) -> bool {
+    let o = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", "content-type: application/json", "-d"])
+        .arg(serde_json::json!({ "identifier": handle, "password": password }).to_string())
+        .arg(format!(
+            "{}/xrpc/com.atproto.server.createSession",
+            lab.pds_url
+        ))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout) == "200"
+}
+
+/// `accounts create|invite|reset-password|set-handle` against the real PDS, as pdsadmin
+/// does it: an invite made with the admin password, a generated password shown once that
+/// logs in, a reset that replaces it, a handle moved (identity event, crawl request); a
+/// custom domain that does not point at the account is refused with the record to create.
+#[test]
+fn accounts_are_made_and_moved_with_the_admin_password() {
+    let lab = PdsLab::start_with(serde_json::json!({ "PDS_INVITE_REQUIRED": "true" }));
+    let (relay_port, crawls) = common::recording_http_server();
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("pds.env");
+    let port = lab.pds_url.rsplit(':').next().unwrap().to_string();
+    std::fs::write(
+        &env,
+        format!("PDS_HOSTNAME=localhost\nPDS_PORT={port}\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\nPDS_DID_PLC_URL={}\nPDS_SERVICE_HANDLE_DOMAINS=.test\nPDS_CRAWLERS=http://127.0.0.1:{relay_port}\n", lab.plc_url),
+    )
+    .unwrap();
+
+    // An invite code, shown once.
+    let o = run_cli(&env, &["accounts", "invite", "--uses", "2"], "");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("invite code for 2 account(s): "),
+        "{}",
+        out(&o)
+    );
+
+    // An account: the invite made and used, the password generated and working.
+    let o = run_cli(
+        &env,
+        &[
+            "--json",
+            "accounts",
+            "create",
+            "bob.test",
+            "--email",
+            "bob@example.test",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let did = v["did"].as_str().unwrap().to_string();
+    assert!(did.starts_with("did:plc:"), "{v}");
+    assert!(v["invite"].is_string(), "{v}");
+    let first = v["password"].as_str().unwrap().to_string();
+    assert_eq!(first.len(), 24);
+    assert!(logs_in(&lab, "bob.test", &first));
+    let o = run_cli(&env, &["accounts"], "");
+    assert!(
+        out(&o).contains("bob.test") && out(&o).contains(&did),
+        "{}",
+        out(&o)
+    );
+    // A password of one's own, from standard input.
+    let o = run_cli(
+        &env,
+        &[
+            "accounts",
+            "create",
+            "dan.test",
+            "--email",
+            "dan@example.test",
+            "--password-stdin",
+        ],
+        "correct-horse-battery\n",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!out(&o).contains("correct-horse-battery"), "{}", out(&o));
+    assert!(logs_in(&lab, "dan.test", "correct-horse-battery"));
+
+    // A reset: the old password stops working, the new one works.
+    let o = run_cli(
+        &env,
+        &["--json", "accounts", "reset-password", "bob.test"],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let second = v["password"].as_str().unwrap().to_string();
+    assert_ne!(first, second);
+    assert!(!logs_in(&lab, "bob.test", &first));
+    assert!(logs_in(&lab, "bob.test", &second));
+
+    // A new handle under the PDS's own domain: set, announced, the relay asked to crawl.
+    let before = identity_events(&lab, &did);
+    let o = run_cli(
+        &env,
+        &["accounts", "set-handle", "bob.test", "carol.test"],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("bob.test is now carol.test"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(identity_events(&lab, &did), before + 1);
+    let asked = crawls.lock().unwrap().join("\n");
+    assert!(
+        asked.contains("POST /xrpc/com.atproto.sync.requestCrawl"),
+        "{asked}"
+    );
+    let o = run_cli(&env, &["--json", "accounts"], "");
+    assert!(out(&o).contains("carol.test"), "{}", out(&o));
+
+    // A custom domain that does not point at the account yet: refused, with the record.
+    let zone = "$ORIGIN example.org.\n$TTL 60\n@ IN SOA ns1.example.org. admin.example.org. ( 1 3600 600 86400 60 )\n@ IN NS ns1.example.org.\nns1 IN A 127.0.0.1\n";
+    let nsd = Nsd::start("example.org", zone);
+    let ns = nsd.addr.to_string();
+    let (_u, _silent, https) = common::bind_dual();
+    let connect = format!("127.0.0.1:{https}");
+    let o = run_cli(
+        &env,
+        &[
+            "--timeout",
+            "2",
+            "--nameserver",
+            &ns,
+            "--connect-to",
+            &connect,
+            "accounts",
+            "set-handle",
+            &did,
+            "carol.example.org",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("carol.example.org does not point at {did} yet"))
+            && out(&o).contains("_atproto.carol.example.org"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(identity_events(&lab, &did), before + 1);
 }

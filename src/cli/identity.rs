@@ -73,12 +73,12 @@ fn parse_did(s: &str) -> Result<Did> {
 
 /// The settings, from the flags and the env file when there is one (the checks work
 /// without it, with less to compare to).
-fn settings(ctx: &Context) -> (Resolved, Option<Document>) {
+pub(super) fn settings(ctx: &Context) -> (Resolved, Option<Document>) {
     let (r, doc) = Resolved::load(ctx);
     (r, doc.ok())
 }
 
-async fn accounts_from_pds(ctx: &Context) -> Result<Vec<Account>, Finding> {
+pub(super) async fn accounts_from_pds(ctx: &Context) -> Result<Vec<Account>, Finding> {
     let (s, doc) = settings(ctx);
     if doc.is_none() {
         return Err(Finding::fail(format!(
@@ -111,7 +111,7 @@ pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
             if json {
                 outln!("{}", serde_json::to_string_pretty(&list)?);
             } else if list.is_empty() {
-                outln!("No accounts yet. Create one with `pdsadmin account create` (or `goat pds admin account create`).");
+                outln!("No accounts yet. Create one with `pds-wizard accounts create HANDLE --email ADDRESS`.");
             } else {
                 let w = list
                     .iter()
@@ -126,7 +126,11 @@ pub fn accounts(ctx: &Context, json: bool) -> Result<u8> {
                         a.handle,
                         a.did,
                         a.email.as_deref().unwrap_or("-"),
-                        if a.active { "" } else { "  (deactivated)" }
+                        match (a.active, a.status.as_deref()) {
+                            (true, _) => String::new(),
+                            (false, Some(s)) => format!("  ({s})"),
+                            (false, None) => "  (not active)".into(),
+                        }
                     );
                 }
             }

@@ -17,6 +17,7 @@ macro_rules! errln {
     ($($t:tt)*) => { eprintln!("{}", $crate::secret::scrub(&format!($($t)*))) };
 }
 
+pub mod accounts;
 pub mod apply;
 pub mod doctor;
 pub mod email;
@@ -179,8 +180,12 @@ pub enum Command {
     /// Email: show, set and test the SMTP settings
     #[command(subcommand)]
     Email(email::EmailCmd),
-    /// List the PDS's accounts (handle, DID, email), with the admin password from pds.env
-    Accounts,
+    /// The PDS's accounts, with the admin password from pds.env: list them (the default),
+    /// create one, make invite codes, reset a password, move one to a new handle
+    Accounts {
+        #[command(subcommand)]
+        cmd: Option<accounts::AccountsCmd>,
+    },
     /// Handles: the DNS record to create, and a live check of every verification method
     #[command(subcommand)]
     Handle(identity::HandleCmd),
@@ -260,7 +265,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
     let result = match cmd {
         Command::Env(e) => env::run(&ctx, e, cli.json),
         Command::Email(e) => email::run(&ctx, e, cli.json),
-        Command::Accounts => identity::accounts(&ctx, cli.json),
+        Command::Accounts { cmd } => accounts::run(&ctx, cmd, cli.json),
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),

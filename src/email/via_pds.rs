@@ -226,6 +226,7 @@ mod tests {
             did: format!("did:plc:{}", handle.replace('.', "")),
             email: email.map(str::to_string),
             active,
+            status: None,
         }
     }
 

@@ -13,6 +13,9 @@ pub struct Account {
     pub did: String,
     pub email: Option<String>,
     pub active: bool,
+    /// Why it is not active, as listRepos says it (`deactivated`, `takendown`, `suspended`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +29,8 @@ struct Repo {
     did: String,
     #[serde(default = "yes")]
     active: bool,
+    #[serde(default)]
+    status: Option<String>,
 }
 
 fn yes() -> bool {
@@ -132,6 +137,7 @@ pub async fn list_accounts(
                 did: r.did.clone(),
                 email: info.and_then(|i| i.email.clone()),
                 active: r.active,
+                status: r.status.clone(),
             });
         }
     }

@@ -2,6 +2,7 @@
 //! confirmation from the operator; callers show the command first.
 
 pub mod accounts;
+pub mod admin;
 pub mod data;
 pub mod refresh;
 pub mod sockets;

@@ -814,12 +814,14 @@ mod email_screen {
                 did: "did:plc:alice".into(),
                 email: Some("alice@example.com".into()),
                 active: true,
+                status: None,
             },
             crate::pds::accounts::Account {
                 handle: "bob.test".into(),
                 did: "did:plc:bob".into(),
                 email: Some("you@example.com".into()),
                 active: true,
+                status: None,
             },
         ];
         update(&mut a, Action::PdsReady(*ticket, Ok(accounts)));
@@ -849,6 +851,7 @@ mod email_screen {
             did: "did:plc:alice".into(),
             email: Some("alice@example.com".into()),
             active: true,
+            status: None,
         };
         update(&mut a, Action::PdsReady(ticket, Ok(vec![alice.clone()])));
         let effects = key(&mut a, KeyCode::Char('y'));
@@ -1049,6 +1052,7 @@ mod identity_screens {
             did: DID.into(),
             email: None,
             active: true,
+            status: None,
         }]));
         key(&mut a, KeyCode::Right);
         let check = |a: &mut App| {
@@ -1150,6 +1154,7 @@ mod identity_screens {
                     did: DID.into(),
                     email: None,
                     active: true,
+                    status: None,
                 }]),
             ),
         );
@@ -1895,12 +1900,14 @@ mod doctor_screen {
                 did: "did:plc:alice".into(),
                 email: None,
                 active: true,
+                status: None,
             },
             crate::pds::accounts::Account {
                 handle: "carol.example.com".into(),
                 did: "did:plc:carol".into(),
                 email: None,
                 active: true,
+                status: None,
             },
         ];
         // Once they come: carol picked, her DID filled in, and her check run again.
