@@ -300,6 +300,35 @@ fn init_creates_once_and_bad_input_is_explained() {
     assert_eq!(o.status.code(), Some(2));
     assert!(out(&o).contains("already exists"));
 
+    // The next command names the file in use (it is not the default /pds/pds.env).
+    assert!(
+        out(&run(&d.path().join("other/pds.env"), INIT, None)).contains(&format!(
+            "pds-wizard --env-file {}",
+            d.path().join("other/pds.env").display()
+        )),
+    );
+    // Without the flags and without a terminal to ask on: said, nothing written.
+    let bare = d.path().join("bare/pds.env");
+    let o = run(&bare, &["env", "init"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("give --hostname"), "{}", out(&o));
+    assert!(!bare.exists());
+    // An mDNS name never resolves outside the network.
+    let o = run(
+        &bare,
+        &[
+            "env",
+            "init",
+            "--hostname",
+            "pds.local",
+            "--admin-email",
+            "me@example.com",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("mDNS name (.local)"), "{}", out(&o));
+
     let missing = d.path().join("nope/pds.env");
     let o = run(&missing, &["env", "show"], None);
     assert_eq!(o.status.code(), Some(2));

@@ -436,3 +436,32 @@ fn a_terminal_gone_without_a_sighup_is_a_hang_up_too() {
     assert_eq!(status.code(), Some(129), "{status:?}");
     assert!(draft_text(dir.path()).unwrap().contains("gone.example.org"));
 }
+
+/// `env init` with no flags on a terminal asks for the hostname and the admin email, and
+/// asks again, saying why, when an answer is refused.
+#[test]
+fn env_init_asks_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds/pds.env");
+    let script = format!("{BIN} --env-file {} env init; echo EXIT=$?", env.display());
+    let mut s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    s.wait_text("Public DNS name of the PDS");
+    s.send("https://pds.example.com\r");
+    s.wait_text("is a URL; give only the host name");
+    s.send("pds.example.com\r");
+    s.wait_text("Admin email");
+    s.send("me@example.com\r");
+    s.wait_text("EXIT=0");
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(text.starts_with("PDS_HOSTNAME=pds.example.com\n"), "{text}");
+    assert!(
+        text.contains("PDS_CONTACT_EMAIL_ADDRESS=me@example.com"),
+        "{text}"
+    );
+    assert!(
+        s.screen()
+            .contains(&format!("--env-file {}", env.display())),
+        "{}",
+        s.screen()
+    );
+}

@@ -48,12 +48,13 @@ pub enum EnvCmd {
     Check,
     /// Write a fresh pds.env as the official installer does (never overwrites)
     Init {
-        /// Public DNS name of the PDS (not an IP address)
+        /// Public DNS name of the PDS (not an IP address) [asked on a terminal when not given]
         #[arg(long)]
-        hostname: String,
-        /// Admin email (the installer gives it to Caddy for certificates)
+        hostname: Option<String>,
+        /// Admin email (the installer gives it to Caddy for certificates) [asked on a
+        /// terminal when not given]
         #[arg(long)]
-        admin_email: String,
+        admin_email: Option<String>,
         /// PDS_DATA_DIRECTORY
         #[arg(long, default_value = "/pds")]
         data_dir: String,
@@ -79,7 +80,27 @@ pub fn run(ctx: &Context, cmd: &EnvCmd, json: bool) -> Result<u8> {
             hostname,
             admin_email,
             data_dir,
-        } => init(ctx, hostname, admin_email, data_dir, json),
+        } => {
+            if ctx.env_file.exists() {
+                bail!(
+                    "{} already exists: env init never overwrites it (edit it with pds-wizard)",
+                    ctx.env_file.display()
+                );
+            }
+            let hostname = answer(
+                hostname.as_deref(),
+                "hostname",
+                "Public DNS name of the PDS (e.g. pds.example.com)",
+                crate::envfile::catalogue::check_hostname,
+            )?;
+            let email = answer(
+                admin_email.as_deref(),
+                "admin-email",
+                "Admin email (for certificates and as the contact address)",
+                crate::envfile::catalogue::check_email,
+            )?;
+            init(ctx, &hostname, &email, data_dir, json)
+        }
     }
 }
 
@@ -339,6 +360,35 @@ fn print_findings(findings: &[Finding]) {
     );
 }
 
+/// `given`, or — on a terminal — the operator's answer, asked until `check` takes it (each
+/// refusal says why). Without a terminal, the missing flag is an error.
+fn answer(
+    given: Option<&str>,
+    flag: &str,
+    question: &str,
+    check: impl Fn(&str) -> Result<(), String>,
+) -> Result<String> {
+    if let Some(v) = given {
+        return Ok(v.to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("give --{flag} (it is asked only on a terminal)");
+    }
+    let stdin = std::io::stdin();
+    loop {
+        err!("{question}: ");
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            bail!("no answer for --{flag}");
+        }
+        let v = line.trim();
+        match check(v) {
+            Ok(()) => return Ok(v.to_string()),
+            Err(why) => errln!("  ✗ {why}"),
+        }
+    }
+}
+
 fn init(ctx: &Context, hostname: &str, email: &str, data_dir: &str, json: bool) -> Result<u8> {
     envfile::init_file(&ctx.env_file, hostname, email, data_dir)?;
     if json {
@@ -347,8 +397,14 @@ fn init(ctx: &Context, hostname: &str, email: &str, data_dir: &str, json: bool) 
         outln!(
             "Wrote {} (mode 0600) with fresh PDS_JWT_SECRET, PDS_ADMIN_PASSWORD and PLC rotation key.\n\
              Back this file up: the rotation key controls your accounts' identities and cannot be recreated.\n\
-             Next: run `pds-wizard` to set up email, handles and the reverse proxy.",
-            ctx.env_file.display()
+             Next: run `pds-wizard{}` to set up email, handles and the reverse proxy.",
+            ctx.env_file.display(),
+            // The file in use, when it is not the default: the next command must find it.
+            if ctx.env_file == std::path::Path::new(crate::context::DEFAULT_ENV_FILE) {
+                String::new()
+            } else {
+                format!(" --env-file {}", ctx.env_file.display())
+            }
         );
     }
     Ok(EXIT_OK)

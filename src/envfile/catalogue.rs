@@ -1006,6 +1006,15 @@ pub fn check_hostname(value: &str) -> Result<(), String> {
             "{value:?} is an IP address; the PDS needs a DNS name"
         ));
     }
+    if value
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .ends_with(".local")
+    {
+        return Err(format!(
+            "{value:?} is an mDNS name (.local), which never resolves outside this network; the PDS needs a public DNS name"
+        ));
+    }
     crate::identity::Hostname::parse(value)
         .map(|_| ())
         .map_err(|e| e.to_string())
