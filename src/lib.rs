@@ -18,6 +18,7 @@ pub mod proxy;
 pub mod relay;
 pub mod secret;
 pub mod settings;
+pub mod setup;
 pub mod smtp_url;
 pub mod target;
 pub mod tui;

@@ -63,6 +63,12 @@ pub enum Target {
     DidFile,
     /// The reverse proxy plan, at this part of it.
     Proxy(ProxyField),
+    /// The address records of HOST and *.HOST.
+    Records,
+    /// How the PDS runs here (compose.yaml, the systemd unit).
+    Service,
+    /// The PDS's accounts.
+    Accounts,
 }
 
 impl Target {
@@ -76,6 +82,8 @@ impl Target {
             Target::Handle => "Handle & DNS",
             Target::DidFile => "atproto-did",
             Target::Proxy(_) => "Reverse proxy",
+            Target::Records | Target::Service => "Server",
+            Target::Accounts => "Accounts",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod email;
 pub mod env;
 pub mod identity;
 pub mod proxy;
+pub mod setup;
 
 use crate::context::{Context, DEFAULT_ENV_FILE};
 use clap::{Parser, Subcommand};
@@ -186,6 +187,29 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<accounts::AccountsCmd>,
     },
+    /// Where this server is (its addresses) and the two address records to create, HOST
+    /// and *.HOST, checked live; exit 0 when both point here, 1 otherwise
+    Records {
+        /// A URL that answers with the caller's public address as text (a cloud's
+        /// metadata URL, an echo service): asked, with --timeout, to learn the address the
+        /// internet sees behind NAT
+        #[arg(long, env = "PDS_WIZARD_IP_ECHO", value_name = "URL")]
+        ip_echo: Option<String>,
+    },
+    /// How the PDS runs here, and making it run: write what the official installer writes
+    /// (compose.yaml, pds.service, the Caddyfile), start it, wait for it
+    Service {
+        #[command(subcommand)]
+        cmd: Option<setup::ServiceCmd>,
+    },
+    /// Every milestone of a setup, checked live: pds.env valid, the PDS running, the address
+    /// records, HTTPS, email, the first account, handles, the relay; exit 0 when all are
+    /// done, 1 otherwise
+    Status {
+        /// As for `records`
+        #[arg(long, env = "PDS_WIZARD_IP_ECHO", value_name = "URL")]
+        ip_echo: Option<String>,
+    },
     /// Handles: the DNS record to create, and a live check of every verification method
     #[command(subcommand)]
     Handle(identity::HandleCmd),
@@ -266,6 +290,9 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::Env(e) => env::run(&ctx, e, cli.json),
         Command::Email(e) => email::run(&ctx, e, cli.json),
         Command::Accounts { cmd } => accounts::run(&ctx, cmd, cli.json),
+        Command::Records { ip_echo } => setup::records(&ctx, ip_echo.as_deref(), cli.json),
+        Command::Service { cmd } => setup::service(&ctx, cmd, cli.json),
+        Command::Status { ip_echo } => setup::status(&ctx, ip_echo.as_deref(), cli.json),
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),

@@ -95,59 +95,47 @@ async fn env(i: &Inputs) -> Vec<Finding> {
     f
 }
 
-async fn command(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
-    let out = tokio::time::timeout(
-        timeout,
-        tokio::process::Command::new(prog)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .ok()?
-    .ok()?;
-    Some((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    ))
-}
-
 async fn service(i: &Inputs) -> Vec<Finding> {
+    use crate::pds::service::{detect, Running};
     let t = i.settings.http.timeout;
-    if let Some((true, _)) = command("systemctl", &["cat", "pds.service"], t).await {
-        return match command("systemctl", &["is-active", "pds"], t).await {
-            Some((true, _)) => vec![Finding::pass("the pds systemd unit is active")],
-            Some((_, state)) => vec![Finding::fail(format!("the pds systemd unit is {state}"))
-                .fix("sudo systemctl start pds; the reason is in: sudo journalctl -u pds -n 50")],
-            None => vec![Finding::warn("systemctl did not answer")],
-        };
-    }
-    // The state ("running", "exited", …) decides; the status ("Up 3 hours") is for people.
-    let found = command(
-        "docker",
-        &[
-            "ps",
-            "-a",
-            "--filter",
-            "name=^pds$",
-            "--format",
-            "{{.State}}\t{{.Status}}",
-        ],
-        t,
-    )
-    .await;
-    let (state, status) = match &found {
-        Some((true, out)) => out.split_once('\t').unwrap_or((out.as_str(), "")),
-        _ => ("", ""),
-    };
-    match state {
-        "running" => vec![Finding::pass(format!("the pds container is {status}"))],
-        "" => vec![Finding::info(
-            "no systemd unit and no container named pds here (the health check below still asks the PDS itself)",
-        )],
-        _ => vec![Finding::fail(format!("the pds container is {state} ({status})"))
-            .fix("sudo docker start pds; the reason is in: sudo docker logs --tail 50 pds")],
+    let port = i
+        .get("PDS_PORT")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(3000);
+    // The probes run commands and read /proc: off the async workers.
+    let found = tokio::task::spawn_blocking(move || detect(port, t)).await;
+    match found {
+        Err(e) => vec![Finding::warn(format!(
+            "the service could not be looked at: {e}"
+        ))],
+        Ok(Running::Unit { state }) if state == "active" => {
+            vec![Finding::pass("the pds systemd unit is active")]
+        }
+        Ok(Running::Unit { state }) => {
+            vec![Finding::fail(format!("the pds systemd unit is {state}"))
+                .fix("sudo systemctl start pds; the reason is in: sudo journalctl -u pds -n 50")]
+        }
+        Ok(Running::Container { state, status }) if state == "running" => {
+            vec![Finding::pass(format!("the pds container is {status}"))]
+        }
+        Ok(Running::Container { state, status }) => {
+            vec![
+                Finding::fail(format!("the pds container is {state} ({status})"))
+                    .fix("sudo docker start pds; the reason is in: sudo docker logs --tail 50 pds"),
+            ]
+        }
+        Ok(Running::Process { listening }) => vec![Finding::info(format!(
+            "no systemd unit and no container named pds; a process listens on {}",
+            listening
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))],
+        Ok(Running::Nothing) => vec![Finding::info(
+            "no systemd unit, no container named pds and nothing on the PDS's port here",
+        )
+        .fix("pds-wizard service write, then pds-wizard service start (or the Server step)")],
     }
 }
 

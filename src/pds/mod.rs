@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod data;
 pub mod refresh;
+pub mod service;
 pub mod sockets;
 // The version a PDS reports is a leaf (the env catalogue compares keys against it).
 pub use crate::version;

@@ -1118,6 +1118,8 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
         Target::Email => (Step::Email, None),
         Target::Handle => (Step::Handle, None),
         Target::DidFile => (Step::DidFile, None),
+        Target::Records | Target::Service => (Step::Basics, None),
+        Target::Accounts => (Step::Handle, None),
         Target::Proxy(f) => (
             Step::Proxy,
             match f {

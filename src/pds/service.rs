@@ -1,0 +1,564 @@
+//! How the PDS runs on this machine, and making it run: what the official installer writes
+//! (compose.yaml, the systemd unit `pds.service`, the Caddyfile), validated with the real
+//! tools, started only on the operator's word, then waited for at `/xrpc/_health`.
+
+use crate::envfile::display::changed_lines;
+use crate::fsutil::{find_tool, safe_write, SaveReport, WriteOptions};
+use serde::Serialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How the PDS runs here, as far as this machine can tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Running {
+    /// The installer's systemd unit `pds` (its state: active, inactive, failed…).
+    Unit { state: String },
+    /// A container named `pds` (its state: running, exited…), as compose or by hand.
+    Container { state: String, status: String },
+    /// Something listens on the PDS's port: a process started another way.
+    Process { listening: Vec<SocketAddr> },
+    /// Nothing: the service step offers to write and start it.
+    Nothing,
+}
+
+impl Running {
+    pub fn is_up(&self) -> bool {
+        match self {
+            Running::Unit { state } => state == "active",
+            Running::Container { state, .. } => state == "running",
+            Running::Process { .. } => true,
+            Running::Nothing => false,
+        }
+    }
+}
+
+fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait().ok()? {
+            Some(_) => break,
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let out = child.wait_with_output().ok()?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Some((out.status.success(), text.trim().to_string()))
+}
+
+/// The unit first (the installer's way), then a container named pds, then a listener on
+/// the port. Each probe is bounded by `timeout`.
+pub fn detect(port: u16, timeout: Duration) -> Running {
+    if let Some((true, _)) = run("systemctl", &["cat", "pds.service"], timeout) {
+        let state = run("systemctl", &["is-active", "pds"], timeout)
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| "unknown".into());
+        return Running::Unit { state };
+    }
+    let format = "{{.State}}\t{{.Status}}";
+    let args = ["ps", "-a", "--filter", "name=^pds$", "--format", format];
+    if let Some((true, out)) = run("docker", &args, timeout) {
+        if let Some((state, status)) = out.lines().next().and_then(|l| l.split_once('\t')) {
+            return Running::Container {
+                state: state.into(),
+                status: status.into(),
+            };
+        }
+    }
+    let listening = super::sockets::listening_on(port);
+    if listening.is_empty() {
+        Running::Nothing
+    } else {
+        Running::Process { listening }
+    }
+}
+
+/// What can run containers here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Docker {
+    /// No docker command.
+    Missing,
+    /// The client answers but no engine does (not started, or no permission).
+    NoEngine {
+        detail: String,
+    },
+    Ready,
+}
+
+pub fn docker(timeout: Duration) -> Docker {
+    if find_tool("docker").is_none() {
+        return Docker::Missing;
+    }
+    match run(
+        "docker",
+        &["version", "--format", "{{.Server.Version}}"],
+        timeout,
+    ) {
+        Some((true, _)) => Docker::Ready,
+        Some((false, out)) => Docker::NoEngine {
+            detail: out.lines().last().unwrap_or("").to_string(),
+        },
+        None => Docker::NoEngine {
+            detail: "docker version did not answer".into(),
+        },
+    }
+}
+
+/// The compose command: the plugin (`docker compose`, what the installer uses), else the
+/// standalone `docker-compose`.
+pub fn compose_command(timeout: Duration) -> Option<Vec<String>> {
+    if let Some(docker) = find_tool("docker") {
+        if let Some((true, _)) = run(&docker.to_string_lossy(), &["compose", "version"], timeout) {
+            return Some(vec![docker.display().to_string(), "compose".into()]);
+        }
+    }
+    find_tool("docker-compose").map(|p| vec![p.display().to_string()])
+}
+
+/// How to install Docker the installer's way (Docker's apt repository), for this
+/// distribution as /etc/os-release names it.
+pub fn docker_install_steps(os_release: &str) -> Vec<String> {
+    let field = |k: &str| {
+        os_release
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(|v| v.trim_matches('"').to_string())
+    };
+    let id = field("ID").unwrap_or_else(|| "debian".into());
+    let codename = field("VERSION_CODENAME").unwrap_or_else(|| "$(lsb_release -cs)".into());
+    vec![
+        "sudo apt-get update && sudo apt-get install -y ca-certificates curl gnupg".into(),
+        "sudo mkdir -p /etc/apt/keyrings".into(),
+        format!("curl -fsSL https://download.docker.com/linux/{id}/gpg | sudo gpg --dearmor -o /etc/apt/keyrings/docker.gpg"),
+        format!("echo \"deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.gpg] https://download.docker.com/linux/{id} {codename} stable\" | sudo tee /etc/apt/sources.list.d/docker.list"),
+        "sudo apt-get update && sudo apt-get install -y containerd.io docker-ce docker-ce-cli docker-compose-plugin".into(),
+    ]
+}
+
+/// What sits in front of the PDS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "front", rename_all = "snake_case")]
+pub enum Front {
+    /// The installer's Caddy container (on-demand TLS for HOST and *.HOST).
+    Caddy { admin_email: String },
+    /// The operator's own proxy (nginx…): no Caddy, and the PDS published only on `bind`
+    /// (127.0.0.1, or a private address such as a Tailscale IP for a proxy elsewhere).
+    OwnProxy { bind: IpAddr },
+}
+
+/// What the service step writes, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub data_dir: PathBuf,
+    pub env_file: PathBuf,
+    pub port: u16,
+    pub front: Front,
+    /// Where pds.service goes (/etc/systemd/system).
+    pub unit_dir: PathBuf,
+    /// The compose command the unit runs.
+    pub compose: Vec<String>,
+}
+
+pub const IMAGE: &str = "ghcr.io/bluesky-social/pds:0.4";
+
+impl Plan {
+    pub fn compose_path(&self) -> PathBuf {
+        self.data_dir.join("compose.yaml")
+    }
+    pub fn unit_path(&self) -> PathBuf {
+        self.unit_dir.join("pds.service")
+    }
+    pub fn caddyfile_path(&self) -> PathBuf {
+        self.data_dir.join("caddy/etc/caddy/Caddyfile")
+    }
+
+    /// The installer's compose.yaml with its paths: Caddy, the PDS and Watchtower on the
+    /// host's network. With the operator's own proxy, Caddy goes and the PDS is published
+    /// on one address only, so nothing reaches it past the proxy.
+    pub fn compose_yaml(&self) -> String {
+        let d = self.data_dir.display();
+        let e = self.env_file.display();
+        let mut y = String::from("services:\n");
+        if matches!(self.front, Front::Caddy { .. }) {
+            y.push_str(&format!(
+                "  caddy:\n    container_name: caddy\n    image: caddy:2\n    network_mode: host\n    depends_on:\n      - pds\n    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {d}/caddy/data\n        target: /data\n      - type: bind\n        source: {d}/caddy/etc/caddy\n        target: /etc/caddy\n"
+            ));
+        }
+        y.push_str(&format!(
+            "  pds:\n    container_name: pds\n    image: {IMAGE}\n"
+        ));
+        match &self.front {
+            Front::Caddy { .. } => y.push_str("    network_mode: host\n"),
+            Front::OwnProxy { bind } => {
+                let host = match bind {
+                    IpAddr::V6(v6) => format!("[{v6}]"),
+                    IpAddr::V4(v4) => v4.to_string(),
+                };
+                let p = self.port;
+                y.push_str(&format!("    ports:\n      - \"{host}:{p}:{p}\"\n"));
+            }
+        }
+        y.push_str(&format!(
+            "    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {d}\n        target: {d}\n    env_file:\n      - {e}\n"
+        ));
+        y.push_str("  watchtower:\n    container_name: watchtower\n    image: containrrr/watchtower:latest\n    network_mode: host\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n    restart: unless-stopped\n    environment:\n      WATCHTOWER_CLEANUP: \"true\"\n      WATCHTOWER_SCHEDULE: \"@midnight\"\n");
+        y
+    }
+
+    /// The installer's unit: compose up detached, down on stop.
+    pub fn unit(&self) -> String {
+        let d = self.data_dir.display();
+        let c = self.compose.join(" ");
+        let f = self.compose_path();
+        let f = f.display();
+        format!(
+            "[Unit]\nDescription=Bluesky PDS Service\nDocumentation=https://github.com/bluesky-social/pds\nRequires=docker.service\nAfter=docker.service\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nWorkingDirectory={d}\nExecStart={c} --file {f} up --detach\nExecStop={c} --file {f} down\n\n[Install]\nWantedBy=default.target\n"
+        )
+    }
+
+    /// The installer's Caddyfile (only with its Caddy): on-demand TLS, asked of the PDS.
+    pub fn caddyfile(&self, hostname: &str) -> Option<String> {
+        let Front::Caddy { admin_email } = &self.front else {
+            return None;
+        };
+        let p = self.port;
+        Some(format!(
+            "{{\n\temail {admin_email}\n\ton_demand_tls {{\n\t\task http://localhost:{p}/tls-check\n\t}}\n}}\n\n*.{hostname}, {hostname} {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:{p}\n}}\n"
+        ))
+    }
+
+    /// Every file with its path, text and diff against what is there.
+    pub fn files(&self, hostname: &str) -> Vec<PlannedFile> {
+        let mut files = vec![
+            (self.compose_path(), self.compose_yaml()),
+            (self.unit_path(), self.unit()),
+        ];
+        if let Some(c) = self.caddyfile(hostname) {
+            files.push((self.caddyfile_path(), c));
+        }
+        files
+            .into_iter()
+            .map(|(path, text)| {
+                let old = std::fs::read_to_string(&path).ok();
+                PlannedFile {
+                    diff: changed_lines(old.as_deref().unwrap_or(""), &text),
+                    existed: old.is_some(),
+                    path,
+                    text,
+                }
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub existed: bool,
+    pub diff: Vec<String>,
+}
+
+/// What a tool said about a written file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Validation {
+    Valid {
+        tool: String,
+    },
+    Invalid {
+        tool: String,
+        output: String,
+    },
+    /// No tool here can check it.
+    Unchecked {
+        tool: String,
+    },
+}
+
+/// `docker compose config -q` (or `docker-compose config -q`): compose's own reading.
+pub fn validate_compose(path: &Path, compose: Option<&[String]>, timeout: Duration) -> Validation {
+    let Some(cmd) = compose else {
+        return Validation::Unchecked {
+            tool: "docker compose".into(),
+        };
+    };
+    let tool = format!("{} config", cmd.join(" "));
+    let p = path.to_string_lossy();
+    let mut args: Vec<&str> = cmd[1..].iter().map(String::as_str).collect();
+    args.extend(["--file", &p, "config", "--quiet"]);
+    match run(&cmd[0], &args, timeout) {
+        Some((true, _)) => Validation::Valid { tool },
+        Some((false, output)) => Validation::Invalid { tool, output },
+        None => Validation::Invalid {
+            tool,
+            output: "did not answer in time".into(),
+        },
+    }
+}
+
+/// `systemd-analyze verify` on the unit's text, as pds.service in a scratch directory
+/// (the tool reads the unit's name from the file name).
+pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
+    let tool = "systemd-analyze verify".to_string();
+    if find_tool("systemd-analyze").is_none() {
+        return Validation::Unchecked { tool };
+    }
+    let dir = std::env::temp_dir().join(format!("pds-wizard-unit-{}", std::process::id()));
+    let file = dir.join("pds.service");
+    let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, text));
+    let result = match written {
+        Err(e) => Validation::Invalid {
+            tool,
+            output: format!("cannot write {}: {e}", file.display()),
+        },
+        Ok(()) => match run(
+            "systemd-analyze",
+            &["verify", &file.to_string_lossy()],
+            timeout,
+        ) {
+            Some((true, _)) => Validation::Valid { tool },
+            Some((false, output)) => Validation::Invalid { tool, output },
+            None => Validation::Invalid {
+                tool,
+                output: "did not answer in time".into(),
+            },
+        },
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// Write the planned files (diff shown by the caller first): each through the one safe
+/// write, with a backup of what was there; Caddy's data and config directories made.
+pub fn write(files: &[PlannedFile]) -> Result<Vec<(PathBuf, SaveReport)>, String> {
+    let mut done = Vec::new();
+    for f in files.iter().filter(|f| !f.diff.is_empty()) {
+        if let Some(dir) = f.path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        let opts = WriteOptions {
+            new_file_mode: 0o644,
+            keep_backups: 5,
+            lock: false,
+        };
+        let report = safe_write(&f.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
+        done.push((f.path.clone(), report));
+    }
+    if let Some(caddyfile) = files
+        .iter()
+        .find(|f| f.path.ends_with("caddy/etc/caddy/Caddyfile"))
+    {
+        if let Some(data) = caddyfile
+            .path
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+        {
+            let data = data.join("data");
+            std::fs::create_dir_all(&data)
+                .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+        }
+    }
+    Ok(done)
+}
+
+/// The commands that start the PDS: --restart-command when given (this machine's own
+/// way), else the unit through systemd when systemd runs, else compose directly.
+pub fn start_commands(restart_command: Option<&str>, plan: &Plan) -> Vec<Vec<String>> {
+    if let Some(c) = restart_command.filter(|c| !c.trim().is_empty()) {
+        return vec![vec!["sh".into(), "-c".into(), c.to_string()]];
+    }
+    if Path::new("/run/systemd/system").is_dir() {
+        return vec![
+            ["systemctl", "daemon-reload"].map(String::from).to_vec(),
+            ["systemctl", "enable", "--now", "pds"]
+                .map(String::from)
+                .to_vec(),
+        ];
+    }
+    let mut up = plan.compose.clone();
+    up.extend([
+        "--file".into(),
+        plan.compose_path().display().to_string(),
+        "up".into(),
+        "--detach".into(),
+    ]);
+    vec![up]
+}
+
+/// Run the start commands one after another; the first failure stops and says why.
+pub fn start(commands: &[Vec<String>], timeout: Duration) -> Result<(), String> {
+    for c in commands {
+        let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
+        match run(&c[0], &args, timeout) {
+            Some((true, _)) => {}
+            Some((false, out)) => {
+                return Err(format!(
+                    "{} failed: {}",
+                    super::shown(c),
+                    last_lines(&out, 5)
+                ))
+            }
+            None => return Err(format!("{} did not finish in time", super::shown(c))),
+        }
+    }
+    Ok(())
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// One look at `/xrpc/_health` while waiting: what the progress line shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waited {
+    Up { version: Option<String> },
+    NotYet { reason: String },
+}
+
+/// Ask `/xrpc/_health` every half second until it answers or `wait` runs out; `progress`
+/// sees each failed look (elapsed time and why), so a slow image pull shows life.
+pub async fn wait_for_health(
+    pds_url: &str,
+    wait: Duration,
+    timeout: Duration,
+    mut progress: impl FnMut(Duration, &str),
+) -> Waited {
+    let started = Instant::now();
+    let client = match reqwest::Client::builder()
+        .timeout(timeout.min(Duration::from_secs(5)))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return Waited::NotYet {
+                reason: e.to_string(),
+            }
+        }
+    };
+    let url = format!("{}/xrpc/_health", pds_url.trim_end_matches('/'));
+    loop {
+        let reason = match client.get(&url).send().await {
+            Ok(r) if r.status().is_success() => {
+                let v: serde_json::Value = r.json().await.unwrap_or_default();
+                return Waited::Up {
+                    version: v["version"].as_str().map(str::to_string),
+                };
+            }
+            Ok(r) => format!("it answers {}", r.status()),
+            Err(e) => crate::http::cause(&e),
+        };
+        if started.elapsed() >= wait {
+            return Waited::NotYet { reason };
+        }
+        progress(started.elapsed(), &reason);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(front: Front) -> Plan {
+        Plan {
+            data_dir: "/pds".into(),
+            env_file: "/pds/pds.env".into(),
+            port: 3000,
+            front,
+            unit_dir: "/etc/systemd/system".into(),
+            compose: vec!["/usr/bin/docker".into(), "compose".into()],
+        }
+    }
+
+    /// The installer's files, as PDS-FACTS.md describes them: a change here must be a
+    /// change there first.
+    #[test]
+    fn the_installers_files() {
+        let p = plan(Front::Caddy {
+            admin_email: "admin@example.com".into(),
+        });
+        let unit = p.unit();
+        for line in [
+            "Requires=docker.service",
+            "After=docker.service",
+            "Type=oneshot",
+            "RemainAfterExit=yes",
+            "WorkingDirectory=/pds",
+            "ExecStart=/usr/bin/docker compose --file /pds/compose.yaml up --detach",
+            "ExecStop=/usr/bin/docker compose --file /pds/compose.yaml down",
+            "WantedBy=default.target",
+        ] {
+            assert!(unit.lines().any(|l| l == line), "{line} in\n{unit}");
+        }
+        let y = p.compose_yaml();
+        for piece in [
+            "image: caddy:2",
+            "source: /pds/caddy/etc/caddy\n        target: /etc/caddy",
+            "image: ghcr.io/bluesky-social/pds:0.4\n    network_mode: host",
+            "env_file:\n      - /pds/pds.env",
+            "WATCHTOWER_SCHEDULE: \"@midnight\"",
+        ] {
+            assert!(y.contains(piece), "{piece} in\n{y}");
+        }
+        let c = p.caddyfile("pds.example.com").unwrap();
+        assert!(c.contains("ask http://localhost:3000/tls-check"), "{c}");
+        assert!(c.contains("*.pds.example.com, pds.example.com {"), "{c}");
+        assert!(c.contains("email admin@example.com"), "{c}");
+    }
+
+    #[test]
+    fn with_its_own_proxy_the_pds_is_published_on_one_address() {
+        let p = plan(Front::OwnProxy {
+            bind: "127.0.0.1".parse().unwrap(),
+        });
+        let y = p.compose_yaml();
+        assert!(!y.contains("caddy"), "{y}");
+        assert!(y.contains("ports:\n      - \"127.0.0.1:3000:3000\""), "{y}");
+        let pds = y
+            .split("  pds:")
+            .nth(1)
+            .unwrap()
+            .split("  watchtower:")
+            .next()
+            .unwrap();
+        assert!(!pds.contains("network_mode"), "{pds}");
+        assert!(p.caddyfile("x").is_none());
+        let v6 = plan(Front::OwnProxy {
+            bind: "fd7a:115c:a1e0::1".parse().unwrap(),
+        });
+        assert!(v6
+            .compose_yaml()
+            .contains("\"[fd7a:115c:a1e0::1]:3000:3000\""));
+    }
+
+    #[test]
+    fn docker_is_installed_from_its_repository_for_this_distribution() {
+        let steps = docker_install_steps("ID=ubuntu\nVERSION_CODENAME=noble\n");
+        let all = steps.join("\n");
+        assert!(
+            all.contains("https://download.docker.com/linux/ubuntu noble stable"),
+            "{all}"
+        );
+        assert!(all.contains("docker-compose-plugin"), "{all}");
+    }
+}

@@ -1,0 +1,311 @@
+//! First setup from the command line, through the real binary: `service write` checked by
+//! the real docker-compose and systemd-analyze, `service start` waiting for the real PDS,
+//! `records` against NSD, `status` against the lab.
+
+mod common;
+
+use common::{output_text as out, run_cli, Nsd, PdsLab, PDS_ADMIN};
+use std::os::unix::fs::MetadataExt;
+
+fn init(dir: &std::path::Path) -> std::path::PathBuf {
+    let env = dir.join("pds.env");
+    let o = run_cli(
+        &env,
+        &[
+            "env",
+            "init",
+            "--hostname",
+            "pds.example.test",
+            "--admin-email",
+            "admin@example.test",
+            "--data-dir",
+            &dir.display().to_string(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    env
+}
+
+#[test]
+fn service_files_are_the_installers_and_pass_the_real_validators() {
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let units = d.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    let u = units.display().to_string();
+
+    // --dry-run writes nothing and shows each file in full.
+    let o = run_cli(
+        &env,
+        &["service", "write", "--unit-dir", &u, "--dry-run"],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(!d.path().join("compose.yaml").exists());
+    assert!(
+        out(&o).contains("Nothing written (--dry-run)."),
+        "{}",
+        out(&o)
+    );
+
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &u], "");
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    // Both validators are installed by scripts/test: each must have said "valid".
+    assert!(
+        text.contains("docker-compose config: valid") || text.contains("compose config: valid"),
+        "{text}"
+    );
+    assert!(text.contains("✓ systemd-analyze verify: valid"), "{text}");
+    let compose = std::fs::read_to_string(d.path().join("compose.yaml")).unwrap();
+    assert!(compose.contains("image: caddy:2"), "{compose}");
+    assert!(
+        compose.contains(&format!("env_file:\n      - {}", env.display())),
+        "{compose}"
+    );
+    let unit = std::fs::read_to_string(units.join("pds.service")).unwrap();
+    assert!(
+        unit.contains(&format!(
+            "--file {}/compose.yaml up --detach",
+            d.path().display()
+        )),
+        "{unit}"
+    );
+    let caddyfile = d.path().join("caddy/etc/caddy/Caddyfile");
+    let c = std::fs::read_to_string(&caddyfile).unwrap();
+    assert!(c.contains("email admin@example.test"), "{c}");
+    assert!(d.path().join("caddy/data").is_dir());
+
+    // Again: nothing changes, nothing is rewritten.
+    let before = std::fs::metadata(d.path().join("compose.yaml")).unwrap();
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &u], "");
+    assert!(o.status.success(), "{}", out(&o));
+    assert_eq!(out(&o).matches(": unchanged").count(), 3, "{}", out(&o));
+    let after = std::fs::metadata(d.path().join("compose.yaml")).unwrap();
+    assert_eq!(
+        (before.ino(), before.mtime_nsec()),
+        (after.ino(), after.mtime_nsec())
+    );
+
+    // Own proxy on a tailnet address: Caddy goes, the PDS is published there only, and
+    // the previous compose.yaml is kept as a backup.
+    let o = run_cli(
+        &env,
+        &[
+            "--json",
+            "service",
+            "write",
+            "--unit-dir",
+            &u,
+            "--front",
+            "own-proxy",
+            "--bind",
+            "100.101.102.103",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["validation"]["compose"]["result"], "valid", "{v}");
+    assert!(v["written"][0]["backup"].is_string(), "{v}");
+    let compose = std::fs::read_to_string(d.path().join("compose.yaml")).unwrap();
+    assert!(!compose.contains("caddy"), "{compose}");
+    assert!(
+        compose.contains("- \"100.101.102.103:3000:3000\""),
+        "{compose}"
+    );
+}
+
+#[test]
+fn a_file_the_validator_refuses_is_not_written() {
+    // A data directory whose name compose reads as a variable: the validator refuses.
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let text = std::fs::read_to_string(&env).unwrap().replace(
+        &format!("PDS_DATA_DIRECTORY={}", d.path().display()),
+        &format!("PDS_DATA_DIRECTORY='{}/${{x'", d.path().display()),
+    );
+    std::fs::write(&env, text).unwrap();
+    let units = d.path().display().to_string();
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &units], "");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("Nothing written"), "{}", out(&o));
+    assert!(!d.path().join("compose.yaml").exists());
+}
+
+#[test]
+fn start_waits_for_the_pds_and_says_why_when_it_does_not_come() {
+    let lab = PdsLab::start();
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let units = d.path().display().to_string();
+    // The lab's PDS is "the service"; starting it is a command that succeeds.
+    let o = run_cli(
+        &env,
+        &[
+            "--pds-url",
+            &lab.pds_url,
+            "--restart-command",
+            "true",
+            "service",
+            "start",
+            "--wait",
+            "20",
+            "--unit-dir",
+            &units,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("Running: true"), "{}", out(&o));
+    assert!(out(&o).contains("The PDS answers at"), "{}", out(&o));
+
+    // Nothing listens: after --wait, exit 1 with the reason and where the log is.
+    let closed = format!("http://127.0.0.1:{}", common::free_dual_port());
+    let o = run_cli(
+        &env,
+        &[
+            "--pds-url",
+            &closed,
+            "--restart-command",
+            "true",
+            "--pds-log",
+            "/var/log/pds.log",
+            "service",
+            "start",
+            "--wait",
+            "1",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(out(&o).contains("did not answer"), "{}", out(&o));
+    assert!(
+        out(&o).contains("tail -n 50 /var/log/pds.log"),
+        "{}",
+        out(&o)
+    );
+
+    // A start command that fails stops there, with its output.
+    let o = run_cli(
+        &env,
+        &[
+            "--restart-command",
+            "echo no such unit >&2; exit 3",
+            "service",
+            "start",
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("no such unit"), "{}", out(&o));
+}
+
+#[test]
+fn records_say_what_to_create_and_what_dns_says() {
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    // The name points at an address that is not this machine's; no wildcard.
+    let zone = "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 1 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\npds IN A 192.0.2.250\n";
+    let nsd = Nsd::start("example.test", zone);
+    let ns = nsd.addr.to_string();
+    let o = run_cli(&env, &["--nameserver", &ns, "--json", "records"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let checks = &v["plan"]["checks"];
+    assert_eq!(checks[0]["name"], "pds.example.test");
+    assert_eq!(checks[0]["points"], "elsewhere", "{v}");
+    assert_eq!(checks[0]["addresses"][0], "192.0.2.250");
+    assert_eq!(checks[1]["name"], "*.pds.example.test");
+    assert_eq!(checks[1]["points"], "missing", "{v}");
+    // Every record names HOST or *.HOST and one of this machine's addresses.
+    let machine: Vec<&str> = v["plan"]["machine"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ip"].as_str().unwrap())
+        .collect();
+    for r in v["plan"]["records"].as_array().unwrap() {
+        assert!(machine.contains(&r["value"].as_str().unwrap()), "{v}");
+    }
+
+    // Pointed at this machine (its first address, when it has one besides loopback),
+    // both names are green and the exit is 0.
+    let Some(ip) = machine.first() else { return };
+    let kind = if ip.contains(':') { "AAAA" } else { "A" };
+    nsd.set_zone(&format!(
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 2 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\npds IN {kind} {ip}\n*.pds IN {kind} {ip}\n"
+    ));
+    let o = run_cli(&env, &["--nameserver", &ns, "records"], "");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("*.pds.example.test points at this server"),
+        "{}",
+        out(&o)
+    );
+}
+
+#[test]
+fn status_names_each_milestone_and_the_next_step() {
+    let lab = PdsLab::start();
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let nsd = Nsd::start(
+        "example.test",
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 1 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+    );
+    let text = std::fs::read_to_string(&env)
+        .unwrap()
+        .replace(
+            "PDS_ADMIN_PASSWORD=",
+            &format!("PDS_ADMIN_PASSWORD={PDS_ADMIN}\n#"),
+        )
+        .replace("https://bsky.network", "http://127.0.0.1:9");
+    std::fs::write(&env, text).unwrap();
+    let args = [
+        "--pds-url",
+        &lab.pds_url,
+        "--plc-url",
+        &lab.plc_url,
+        "--nameserver",
+        &nsd.addr.to_string(),
+        "--timeout",
+        "3",
+        "--json",
+        "status",
+    ];
+    let o = run_cli(&env, &args, "");
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = |id: &str| {
+        v["overview"]["milestones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id} in {v}"))
+            .clone()
+    };
+    assert_eq!(m("pds-running")["state"], "done", "{v}");
+    assert_eq!(m("records")["state"], "todo", "{v}");
+    assert_eq!(m("first-account")["state"], "todo", "{v}");
+    assert_eq!(m("first-account")["target"], "accounts", "{v}");
+    assert!(v["next"].as_str().unwrap().starts_with("Next: "), "{v}");
+
+    lab.create_account("alice.test");
+    let o = run_cli(&env, &args, "");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let first = v["overview"]["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "first-account")
+        .unwrap()
+        .clone();
+    assert_eq!(first["state"], "done", "{v}");
+    assert!(
+        first["said"].as_str().unwrap().contains("alice.test"),
+        "{v}"
+    );
+}
