@@ -465,3 +465,59 @@ fn env_init_asks_on_a_terminal() {
         s.screen()
     );
 }
+
+/// No pds.env: the wizard opens on the first-run screen, judges each answer as it is typed,
+/// writes pds.env as `env init` does, and opens on it. Esc there writes nothing.
+#[test]
+fn the_first_run_screen_writes_pds_env_and_opens_the_wizard() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds/pds.env");
+    let script = format!("{BIN} --env-file {}; echo EXIT=$?", env.display());
+
+    // Esc: nothing written, and the way back is said.
+    let mut s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    s.wait_text("First setup: a new pds.env");
+    s.send("\x1b");
+    s.wait_text("EXIT=0");
+    assert!(s.screen().contains("Nothing written."), "{}", s.screen());
+    assert!(!env.exists());
+
+    let mut s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    s.wait_text("First setup: a new pds.env");
+    assert!(s.screen().contains("does not exist yet"), "{}", s.screen());
+    // An IP address is refused as it is typed, with the reason.
+    s.send("192.0.2.1");
+    s.wait_text("\"192.0.2.1\" is an IP address");
+    s.send("\x15pds.example.local");
+    s.wait_text("is an mDNS name (.local)");
+    s.send("\x15pds.example.test");
+    s.wait_for("the hostname accepted", |s| !s.screen().contains("mDNS"));
+    // ^S with the email missing lands on it instead of writing.
+    s.send("\x13");
+    s.wait_text("Admin email is needed");
+    assert!(!env.exists());
+    s.send("admin-at-example.test");
+    s.wait_text("no @");
+    s.send("\x15admin@example.test\r");
+    // On the data directory now: Enter writes.
+    s.send("\r");
+    s.wait_for("the wizard on the new file", |s| {
+        !s.screen().contains("First setup") && s.screen().contains("Basics")
+    });
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        text.starts_with("PDS_HOSTNAME=pds.example.test\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("PDS_CONTACT_EMAIL_ADDRESS=admin@example.test"),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&env).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    s.send("\x03");
+    s.wait_text("EXIT=");
+}

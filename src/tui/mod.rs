@@ -3,6 +3,7 @@
 pub mod app;
 pub mod draft;
 pub mod effects;
+pub mod firstrun;
 pub mod form;
 pub mod jobs;
 pub mod keys;
@@ -57,6 +58,20 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
         Mode::Demo { stand_ins: true } => Some(start_lab(&env_path, &mut ctx)?),
         _ => None,
     };
+    // No pds.env on a terminal: the first-run screen asks and writes it (elsewhere, `load`
+    // says how to start).
+    use std::io::IsTerminal;
+    if !demo && !env_path.exists() && std::io::stdin().is_terminal() {
+        match firstrun::run(&env_path, &theme::Theme::from_env())? {
+            Some(_) => {}
+            None => {
+                println!(
+                    "Nothing written. Run pds-wizard again to set up, or: pds-wizard env init"
+                );
+                return Ok(None);
+            }
+        }
+    }
     let doc = load(&env_path)?;
     if demo {
         // The demo writes proxy configs into its sandbox, never into /etc.
