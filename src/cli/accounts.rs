@@ -184,59 +184,24 @@ fn print_created(c: &Created, json: bool, generated: bool) {
     );
 }
 
-/// Whether `handle` is under one of the PDS's own handle domains (PDS_SERVICE_HANDLE_DOMAINS,
-/// else `.PDS_HOSTNAME`): the PDS answers for those itself.
-fn under_own_domains(ctx: &Context, handle: &Handle) -> bool {
-    let (s, doc) = settings(ctx);
-    let list = doc
-        .and_then(|d| d.get("PDS_SERVICE_HANDLE_DOMAINS"))
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| s.hostname.map(|h| format!(".{h}")))
-        .unwrap_or_default();
-    list.split(',')
-        .map(|d| d.trim().to_ascii_lowercase())
-        .filter(|d| !d.is_empty())
-        .any(|d| handle.as_str().ends_with(&d))
-}
-
 async fn set_handle(ctx: &Context, account: &str, handle: &Handle, json: bool) -> Result<u8> {
     let acct = find(ctx, account).await?;
     let (s, doc) = settings(ctx);
-    let mut steps: Vec<Finding> = Vec::new();
-    // A custom domain must point at the account first: checked here, with the record to
-    // create when it does not (the PDS would refuse it with less to go on).
-    if !under_own_domains(ctx, handle) {
-        let did = crate::identity::Did::parse(&acct.did).map_err(|e| anyhow!("{e}"))?;
-        let r = crate::identity::verify(handle, &did, &s.verify_options()).await;
-        if !r.verified {
-            let f = Finding::fail(format!("{handle} does not point at {} yet", acct.did))
-                .why(r.verdict())
-                .fix(format!(
-                    "create the TXT record {} with the value {} (pds-wizard handle record {handle} --did {}), then run this again",
-                    r.record.full_name, r.record.value, acct.did
-                ));
-            return fail(&f, json);
-        }
-        steps.push(Finding::pass(format!(
-            "{handle} verifies by {}",
-            if r.by_dns { "DNS" } else { "HTTPS" }
-        )));
+    if doc.is_none() {
+        admin(ctx)?;
     }
-    let a = admin(ctx)?;
-    if let Err(f) = a.set_handle(&acct.did, handle.as_str()).await {
+    let moved =
+        crate::setup::accounts::move_handle(&s, doc.as_ref(), &acct.did, &acct.handle, handle)
+            .await;
+    if !moved.moved {
+        let f = moved
+            .steps
+            .last()
+            .cloned()
+            .unwrap_or_else(|| Finding::fail("not moved"));
         return fail(&f, json);
     }
-    steps.push(Finding::pass(format!(
-        "{} is now {handle}: the PDS emitted an identity event for {}",
-        acct.handle, acct.did
-    )));
-    // The relays hear of it: a crawl request to each in PDS_CRAWLERS.
-    let to = s.announce(doc.as_ref());
-    if let Ok(c) = crate::http::client(&to.http, "") {
-        for relay in &to.relays {
-            steps.push(crate::relay::request_crawl(&c, relay, to.hostname.as_deref()).await);
-        }
-    }
+    let steps = moved.steps;
     let level = crate::finding::worst(&steps);
     if json {
         outln!(

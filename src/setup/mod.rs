@@ -1,6 +1,7 @@
 //! First setup: where the server is and its address records, and the status overview —
 //! each milestone from pds.env to the relay, checked live, with the step that gets it done.
 
+pub mod accounts;
 pub mod addresses;
 
 use crate::context::Context;
