@@ -113,8 +113,11 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
         "{env}"
     );
 
-    // Email: a test send reaches the stand-in.
-    key(&mut s, DOWN);
+    // Email: a test send reaches the stand-in. (The wizard opens on the Overview; Email
+    // is three steps down.)
+    for _ in 0..3 {
+        key(&mut s, DOWN);
+    }
     key(&mut s, "\r");
     s.wait_text("Ctrl-T sends a test mail");
     key(&mut s, "\x14");
@@ -133,6 +136,7 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
     // Handle & DNS: the accounts come from the real PDS; carol's TXT record was pasted
     // from bob's, which the live check catches at the resolver and at ns1.
     key(&mut s, "\x1b");
+    key(&mut s, DOWN);
     key(&mut s, DOWN);
     key(&mut s, "\r");
     s.wait_text("3 account(s) on this PDS");
@@ -158,7 +162,7 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
     // pds.env's deliberate mistake and carol's record fail.
     // The Doctor is the last step (after Review & save): Up wraps to it.
     key(&mut s, "\x1b");
-    for _ in 0..3 {
+    for _ in 0..6 {
         key(&mut s, UP);
     }
     key(&mut s, "\r");
@@ -229,9 +233,16 @@ fn without_stand_ins_each_step_says_what_it_would_do() {
     let mut s = demo(state.path(), &["--no-stand-ins"]);
     s.wait_text("(--no-stand-ins)");
     assert!(!state.path().join("pds-wizard/demo/lab").exists());
-    key(&mut s, DOWN);
+    for _ in 0..3 {
+        key(&mut s, DOWN);
+    }
     key(&mut s, "\r");
     s.wait_text("Demo: no SMTP");
+    key(&mut s, "\x1b");
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    // Accounts: the PDS is what it would ask.
+    s.wait_text("Demo: no PDS");
     key(&mut s, "\x1b");
     key(&mut s, DOWN);
     key(&mut s, "\r");
@@ -259,7 +270,7 @@ fn the_next_run_starts_where_the_last_one_stopped() {
     let answers = state.path().join("pds-wizard/demo/pds-wizard.toml");
     let open_proxy = |s: &mut Session| {
         s.wait_text("(--no-stand-ins)");
-        for _ in 0..4 {
+        for _ in 0..7 {
             key(s, DOWN);
         }
         key(s, "\r");

@@ -34,7 +34,9 @@ fn app_with(url: &str, ca: Option<&std::path::Path>, timeout: f64) -> App {
     };
     let settings = Resolved::new(&flags, Some(&doc));
     let mut app = App::new(doc, settings, Mode::Normal);
-    key(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    while app.step != Step::Email {
+        key(&mut app, KeyCode::Down, KeyModifiers::NONE);
+    }
     key(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(app.step, Step::Email);
     app

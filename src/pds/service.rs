@@ -163,7 +163,7 @@ pub enum Front {
 }
 
 /// What the service step writes, and where.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub data_dir: PathBuf,
     pub env_file: PathBuf,
@@ -267,7 +267,7 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedFile {
     pub path: PathBuf,
     pub text: String,

@@ -46,7 +46,12 @@ macro_rules! screen_ctx {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// Every milestone of a setup, checked live.
+    Overview,
     Basics,
+    /// This machine's addresses and records; how the PDS runs.
+    Server,
+    Accounts,
     Email,
     Handle,
     DidFile,
@@ -58,9 +63,14 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 11] = [
+        // A setup's order: where it stands, pds.env, the server and its records, email,
+        // the first account, its handle, then the proxy and the rest.
+        Step::Overview,
         Step::Basics,
+        Step::Server,
         Step::Email,
+        Step::Accounts,
         Step::Handle,
         Step::DidFile,
         Step::Proxy,
@@ -73,7 +83,10 @@ impl Step {
 
     pub fn title(self) -> &'static str {
         match self {
+            Step::Overview => "Overview",
             Step::Basics => "Basics",
+            Step::Server => "Server",
+            Step::Accounts => "Accounts",
             Step::Email => "Email",
             Step::Handle => "Handle & DNS",
             Step::DidFile => "atproto-did",
@@ -170,6 +183,8 @@ pub enum Action {
     DoctorResult(Ticket, Box<crate::doctor::CheckResult>),
     /// Every check of a doctor run finished.
     DoctorDone(Ticket),
+    /// A first-setup job (Overview, Server, Accounts) answered.
+    Setup(Ticket, Box<super::screens::setup::Done>),
 }
 
 pub use super::effects::Effect;
@@ -197,6 +212,9 @@ pub struct App {
     pub didfile: DidFileScreen,
     pub proxy: ProxyScreen,
     pub doctor: DoctorScreen,
+    pub overview: super::screens::setup::OverviewScreen,
+    pub server: super::screens::setup::ServerScreen,
+    pub accounts: super::screens::setup::AccountsScreen,
     /// URLs and options from the global flags and pds.env as saved (resolved again when the
     /// file is saved or reloaded).
     pub settings: Resolved,
@@ -321,7 +339,9 @@ impl App {
             Step::Email => &[Kind::Smtp],
             Step::Handle => &[Kind::Pds, Kind::Dns, Kind::Https],
             Step::DidFile => &[Kind::Https],
-            Step::Doctor => &[Kind::Pds, Kind::Smtp, Kind::Dns, Kind::Https],
+            Step::Doctor | Step::Overview => &[Kind::Pds, Kind::Smtp, Kind::Dns, Kind::Https],
+            Step::Server => &[Kind::Dns],
+            Step::Accounts => &[Kind::Pds],
             _ => &[],
         };
         let missing: Vec<Kind> = needs
@@ -358,7 +378,8 @@ impl App {
             edits: BTreeMap::new(),
             pending_diff: Vec::new(),
             working_findings: Vec::new(),
-            step: Step::Basics,
+            // Where the setup stands is the first thing shown (Enter checks it live).
+            step: Step::Overview,
             focus: Focus::Sidebar,
             basics,
             more,
@@ -367,6 +388,12 @@ impl App {
             didfile: DidFileScreen::new(),
             proxy: ProxyScreen::new(&proxy_root),
             doctor: DoctorScreen::new(),
+            overview: Default::default(),
+            server: super::screens::setup::ServerScreen::new(
+                &std::env::var("PDS_WIZARD_UNIT_DIR")
+                    .unwrap_or_else(|_| "/etc/systemd/system".into()),
+            ),
+            accounts: Default::default(),
             settings,
             errors: BTreeMap::new(),
             blocked: BTreeMap::new(),
@@ -517,6 +544,10 @@ impl App {
             || self.didfile.pending.is_some()
             || self.proxy.pending.is_some()
             || self.doctor.running()
+            || self.overview.pending.is_some()
+            || self.server.busy()
+            || self.accounts.pending.is_some()
+            || matches!(self.accounts.list, super::screens::setup::List::Loading(_))
             || self.email.codes.is_some()
             || matches!(self.handle.refresh, Some(Refresh::Pending(_)))
             || matches!(
@@ -588,6 +619,18 @@ impl App {
             ),
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
+            Step::Overview => match self.overview.worst() {
+                Some(crate::setup::State::Done) => Mark::Done,
+                Some(crate::setup::State::Todo) => Mark::Attention,
+                _ => Mark::Open,
+            },
+            Step::Server => match (&self.server.plan, &self.server.running) {
+                (Some(p), Some(r)) if p.ready() && r.is_up() => Mark::Done,
+                (Some(p), _) if !p.ready() => Mark::Attention,
+                _ => Mark::Open,
+            },
+            Step::Accounts if !self.accounts.accounts().is_empty() => Mark::Done,
+            Step::Accounts => Mark::Open,
         }
     }
 
@@ -931,7 +974,82 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.status = Some((Level::Fail, e));
             vec![]
         }
+        Action::Setup(ticket, done) => on_setup_done(app, ticket, *done),
     }
+}
+
+/// A first-setup job's result, folded in only when it answers the request still pending.
+fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Done) -> Vec<Effect> {
+    use super::screens::setup::{Done, List};
+    match done {
+        Done::Overview(o) if jobs::is_current(&app.overview.pending, ticket) => {
+            app.overview.done(o);
+        }
+        Done::Server {
+            plan,
+            running,
+            docker,
+        } if jobs::is_current(&app.server.checking, ticket) => {
+            app.server.checking = None;
+            app.server.plan = plan;
+            app.server.running = Some(running);
+            app.server.docker = Some(docker);
+        }
+        Done::Progress(p) if jobs::is_current(&app.server.starting, ticket) => {
+            app.server.progress = Some(p);
+        }
+        Done::Written(r) => {
+            app.server.said = Some(match r {
+                Ok(lines) => (Level::Pass, lines.join("; ")),
+                Err(e) => (Level::Fail, e),
+            });
+            return vec![app.server.check(&mut screen_ctx!(app))];
+        }
+        Done::Started(r) if jobs::is_current(&app.server.starting, ticket) => {
+            app.server.starting = None;
+            app.server.progress = None;
+            let ok = r.is_ok();
+            app.server.said = Some(match r {
+                Ok(s) => (Level::Pass, s),
+                Err(e) => (Level::Fail, e),
+            });
+            app.status = app.server.said.clone();
+            if ok {
+                return vec![app.server.check(&mut screen_ctx!(app))];
+            }
+        }
+        Done::Accounts(r) if matches!(app.accounts.list, List::Loading(t) if t == ticket) => {
+            app.accounts.set_list(r);
+        }
+        d @ (Done::Created(_)
+        | Done::Invite(_)
+        | Done::Reset(_)
+        | Done::Checked(_)
+        | Done::Moved(_))
+            if jobs::is_current(&app.accounts.pending, ticket) =>
+        {
+            let moved = matches!(&d, Done::Moved(m) if m.moved);
+            let (effects, modal) = app.accounts.done(d, &mut screen_ctx!(app));
+            // The status line says how it went (never a password: those are in the pop-up).
+            app.status = app
+                .accounts
+                .said
+                .iter()
+                .max_by_key(|f| f.level)
+                .map(|f| (f.level, f.what.clone()));
+            if modal.is_some() {
+                app.modal = modal;
+            }
+            if moved {
+                // Other steps list accounts too: they load again when opened.
+                app.handle.accounts = Accounts::NotLoaded;
+            }
+            return effects;
+        }
+        // A result nobody waits for any more.
+        _ => {}
+    }
+    vec![]
 }
 
 /// A paste goes to the focused field of the step in front, as one edit, through the same
@@ -948,7 +1066,9 @@ fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
         Step::Handle => &mut app.handle.form,
         Step::DidFile => &mut app.didfile.form,
         Step::Proxy => &mut app.proxy.form,
-        Step::Doctor | Step::Review => return vec![],
+        Step::Server => &mut app.server.form,
+        Step::Accounts => &mut app.accounts.form,
+        Step::Doctor | Step::Review | Step::Overview => return vec![],
     };
     form.stage_paste(text);
     on_key(app, super::form::PASTE_KEY)
@@ -967,6 +1087,9 @@ pub fn key_screen(app: &App) -> Screen {
         (Focus::Content, Step::Doctor) => Screen::Doctor,
         (Focus::Content, Step::More) => Screen::More,
         (Focus::Content, Step::Review) => Screen::Review,
+        (Focus::Content, Step::Overview) => Screen::Overview,
+        (Focus::Content, Step::Server) => Screen::Server,
+        (Focus::Content, Step::Accounts) => Screen::Accounts,
     }
 }
 
@@ -1026,6 +1149,9 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
             app.proxy.on_command(command, k, &mut screen_ctx!(app))
         }
         Screen::Doctor => app.doctor.on_command(command, &mut screen_ctx!(app)),
+        Screen::Overview => app.overview.on_command(command, &mut screen_ctx!(app)),
+        Screen::Server => app.server.on_command(command, k, &mut screen_ctx!(app)),
+        Screen::Accounts => app.accounts.on_command(command, k, &mut screen_ctx!(app)),
     };
     apply(app, screen, outcome)
 }
@@ -1090,6 +1216,21 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     {
         app.modal = Some(Modal::Repair);
     }
+    if step == Step::Overview && app.overview.pending.is_none() {
+        // Checked afresh each time it is opened: it is where the operator comes back to.
+        return vec![app.overview.start(&mut screen_ctx!(app))];
+    }
+    if step == Step::Server && app.server.plan.is_none() && app.server.checking.is_none() {
+        return vec![app.server.check(&mut screen_ctx!(app))];
+    }
+    if step == Step::Accounts
+        && matches!(
+            app.accounts.list,
+            super::screens::setup::List::NotLoaded | super::screens::setup::List::Failed(_)
+        )
+    {
+        return vec![app.accounts.load(&mut screen_ctx!(app))];
+    }
     if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
         let all = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
         return vec![app.doctor.run(all, &mut app.jobs)];
@@ -1118,8 +1259,8 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
         Target::Email => (Step::Email, None),
         Target::Handle => (Step::Handle, None),
         Target::DidFile => (Step::DidFile, None),
-        Target::Records | Target::Service => (Step::Basics, None),
-        Target::Accounts => (Step::Handle, None),
+        Target::Records | Target::Service => (Step::Server, None),
+        Target::Accounts => (Step::Accounts, None),
         Target::Proxy(f) => (
             Step::Proxy,
             match f {

@@ -110,6 +110,8 @@ pub enum Effect {
         ticket: Ticket,
         results: Vec<crate::doctor::CheckResult>,
     },
+    /// A first-setup job (see `screens::setup::Job`).
+    Setup(app::Ticket, super::screens::setup::Job),
     Quit,
 }
 
@@ -393,6 +395,10 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                     let written = crate::doctor::report::write(&path, &text).map(|()| path);
                     Action::ReportWritten(ticket, written)
                 });
+                vec![]
+            }
+            Effect::Setup(ticket, job) => {
+                super::setup_jobs::spawn(app, runner, ticket, job);
                 vec![]
             }
             Effect::RunDoctor { ticket, checks } => {

@@ -54,6 +54,12 @@ pub enum Command {
     // Review & save.
     Save,
     Reload,
+    // Server.
+    StartService,
+    // Accounts.
+    CreateAccount,
+    Invite,
+    ResetPassword,
 }
 
 /// A key as pressed.
@@ -120,6 +126,9 @@ pub enum Screen {
     /// More settings: a form like Basics, with its keys.
     More,
     Review,
+    Overview,
+    Server,
+    Accounts,
 }
 
 use Command as C;
@@ -508,6 +517,127 @@ const REVIEW: &[Binding] = &[
     SAVE_QUIET,
 ];
 
+const OVERVIEW: &[Binding] = &[
+    b(
+        &[Code(KeyCode::Up), Char('k')],
+        C::CheckUp,
+        "↑↓",
+        "milestone",
+        "choose a milestone",
+    ),
+    b(&[Code(KeyCode::Down), Char('j')], C::CheckDown, "", "", ""),
+    b(
+        &[Code(KeyCode::Enter)],
+        C::GoFix,
+        "Enter",
+        "go do it",
+        "open the step that gets the chosen milestone done",
+    ),
+    b(
+        &[Char('r'), Char('R')],
+        C::RerunAll,
+        "r",
+        "check again",
+        "check every milestone again",
+    ),
+    BACK,
+    SAVE_QUIET,
+    HELP,
+    b(
+        &[Char('q')],
+        C::Quit,
+        "q",
+        "",
+        "quit (asks first when there are unsaved answers)",
+    ),
+];
+
+const SERVER: &[Binding] = &[
+    FIELD,
+    b(
+        &[Code(KeyCode::Left), Code(KeyCode::Right)],
+        C::Choose,
+        "←→",
+        "choose",
+        "choose what serves HTTPS in front of the PDS",
+    ),
+    b(
+        &[Ctrl('t')],
+        C::CheckNow,
+        "^T",
+        "check",
+        "look at the addresses, the records and the service again",
+    ),
+    b(
+        &[Ctrl('w')],
+        C::WriteFile,
+        "^W",
+        "write files",
+        "write compose.yaml and pds.service (and the Caddyfile) after a diff",
+    ),
+    b(
+        &[Ctrl('g')],
+        C::StartService,
+        "^G",
+        "start",
+        "start the PDS and wait until it answers",
+    ),
+    BACK,
+    CLEAR,
+    SAVE_QUIET,
+    HELP_QUIET,
+];
+
+const ACCOUNTS: &[Binding] = &[
+    FIELD,
+    b(
+        &[Code(KeyCode::Left), Code(KeyCode::Right)],
+        C::Choose,
+        "←→",
+        "pick",
+        "pick an account",
+    ),
+    b(
+        &[Ctrl('n')],
+        C::CreateAccount,
+        "^N",
+        "create",
+        "create the new account (an invite code is made when the PDS needs one)",
+    ),
+    b(
+        &[Ctrl('t')],
+        C::CheckNow,
+        "^T",
+        "check",
+        "check the new handle points at the account (DNS TXT or atproto-did)",
+    ),
+    b(
+        &[Ctrl('w')],
+        C::WriteFile,
+        "^W",
+        "switch",
+        "switch the account to the new handle and announce it",
+    ),
+    b(
+        &[Ctrl('e')],
+        C::Invite,
+        "^E",
+        "invite",
+        "make an invite code for one account",
+    ),
+    b(
+        &[Ctrl('p')],
+        C::ResetPassword,
+        "^P",
+        "",
+        "give the account a new password (shown once)",
+    ),
+    BACK_QUIET,
+    CLEAR,
+    SAVE_QUIET,
+    HELP_QUIET,
+];
+
 pub fn table(screen: Screen) -> &'static [Binding] {
     match screen {
         Screen::Sidebar => SIDEBAR,
@@ -519,6 +649,9 @@ pub fn table(screen: Screen) -> &'static [Binding] {
         Screen::ProxyPreview => PROXY_PREVIEW,
         Screen::Doctor => DOCTOR,
         Screen::Review => REVIEW,
+        Screen::Overview => OVERVIEW,
+        Screen::Server => SERVER,
+        Screen::Accounts => ACCOUNTS,
     }
 }
 
@@ -568,7 +701,10 @@ pub fn help(screen: Screen) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const ALL: [Screen; 10] = [
+    const ALL: [Screen; 13] = [
+        Screen::Overview,
+        Screen::Server,
+        Screen::Accounts,
         Screen::Sidebar,
         Screen::Basics,
         Screen::More,
@@ -631,6 +767,8 @@ mod tests {
             Screen::Handle,
             Screen::DidFile,
             Screen::Proxy,
+            Screen::Server,
+            Screen::Accounts,
         ] {
             for c in 'a'..='z' {
                 let k = ev(KeyCode::Char(c), KeyModifiers::NONE);

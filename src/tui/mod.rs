@@ -10,6 +10,7 @@ pub mod keys;
 pub mod modal;
 pub mod outcome;
 pub mod screens;
+mod setup_jobs;
 pub mod strings;
 pub mod theme;
 pub mod widgets;

@@ -49,6 +49,28 @@ pub enum Modal {
         accounts: Vec<crate::pds::accounts::Account>,
         index: usize,
     },
+    /// A first-setup action, said in full first; "y" carries it out.
+    Confirm {
+        title: String,
+        body: String,
+        then: Confirmed,
+    },
+}
+
+/// What a `Modal::Confirm` does on "y".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    WriteService(Vec<crate::pds::service::PlannedFile>),
+    StartService(Box<crate::pds::service::Plan>),
+    ResetPassword {
+        did: String,
+        handle: String,
+    },
+    MoveHandle {
+        did: String,
+        from: String,
+        handle: crate::identity::Handle,
+    },
 }
 
 /// A key while `modal` is open: only its own keys count.
@@ -262,6 +284,18 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             _ => vec![],
         },
+        Modal::Confirm { then, .. } => match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => {
+                app.modal = None;
+                confirmed(app, then)
+            }
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
+                app.modal = None;
+                app.status = Some((Level::Info, "Nothing done.".into()));
+                vec![]
+            }
+            _ => vec![],
+        },
         Modal::ConfirmQuit => match k.code {
             KeyCode::Char('s') => {
                 app.modal = None;
@@ -308,6 +342,8 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                     .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
                 app.recompute();
                 app.reload_screens();
+                // What came back is shown as the change it makes to pds.env.
+                app.step = Step::Review;
                 app.status = Some(match d.retype.as_slice() {
                     [] => (
                         Level::Info,
@@ -475,6 +511,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 )
             }
         }
+        Some(Modal::Confirm { title, body, .. }) => draw_popup_sized(
+            frame,
+            area,
+            theme,
+            title,
+            body,
+            76,
+            (body
+                .lines()
+                .map(|l| l.chars().count() / 74 + 1)
+                .sum::<usize>() as u16
+                + 2)
+            .min(area.height.saturating_sub(2)),
+        ),
         Some(Modal::Restart(cmd)) => draw_popup(
             frame,
             area,
@@ -484,4 +534,35 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ),
         None => {}
     }
+}
+
+/// Carry out a confirmed first-setup action: its job starts, with a ticket.
+fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
+    use super::screens::setup::Job;
+    let job = app.jobs.start();
+    let (line, work) = match then {
+        Confirmed::WriteService(files) => ("Writing the service files…", Job::WriteService(files)),
+        Confirmed::StartService(plan) => {
+            app.server.starting = Some(job);
+            app.server.said = None;
+            app.server.progress = Some("starting the PDS…".into());
+            ("Starting the PDS…", Job::StartService(plan))
+        }
+        Confirmed::ResetPassword { did, handle } => {
+            app.accounts.pending = Some(job);
+            (
+                "Giving the account a new password…",
+                Job::ResetPassword { did, handle },
+            )
+        }
+        Confirmed::MoveHandle { did, from, handle } => {
+            app.accounts.pending = Some(job);
+            (
+                "Switching the handle…",
+                Job::MoveHandle { did, from, handle },
+            )
+        }
+    };
+    app.status = Some((Level::Info, line.into()));
+    vec![Effect::Setup(job.ticket, work)]
 }

@@ -20,6 +20,11 @@ fn app_on(text: &str, draft: Option<crate::tui::draft::Draft>) -> App {
     };
     let settings = crate::settings::Resolved::new(&flags, Some(&doc));
     let mut a = App::new(doc, settings, crate::tui::Mode::Normal);
+    // The wizard opens on the Overview (sidebar_navigation_wraps_and_enters_steps says
+    // so); the tests below start one step down, on Basics, where the forms begin.
+    if a.step == Step::Overview {
+        a.step = Step::Basics;
+    }
     if let Some(d) = draft {
         a.offer_draft(d);
     }
@@ -28,6 +33,13 @@ fn app_on(text: &str, draft: Option<crate::tui::draft::Draft>) -> App {
 
 fn app() -> App {
     app_on(crate::demo::DEMO_ENV, None)
+}
+
+/// Down the step list to `step`, as a person would (no wrap).
+fn down_to(a: &mut App, step: Step) {
+    while a.step != step {
+        key(a, KeyCode::Down);
+    }
 }
 
 #[test]
@@ -114,7 +126,7 @@ fn at_60x16_every_forms_focused_field_is_in_view() {
     // Every step that is a form (Review & save and the Doctor are not).
     for step in Step::ALL
         .into_iter()
-        .filter(|s| !matches!(s, Step::Review | Step::Doctor))
+        .filter(|s| !matches!(s, Step::Review | Step::Doctor | Step::Overview))
     {
         let mut a = app();
         while a.step != step {
@@ -128,6 +140,8 @@ fn at_60x16_every_forms_focused_field_is_in_view() {
             Step::Handle => a.handle.form.focused_field().label,
             Step::DidFile => a.didfile.form.focused_field().label,
             Step::Proxy => a.proxy.form.focused_field().label,
+            Step::Server => a.server.form.focused_field().label,
+            Step::Accounts => a.accounts.form.focused_field().label,
             _ => a.more.form.focused_field().label,
         };
         let mut seen = std::collections::BTreeSet::new();
@@ -148,13 +162,19 @@ fn at_60x16_every_forms_focused_field_is_in_view() {
 
 #[test]
 fn sidebar_navigation_wraps_and_enters_steps() {
-    let mut a = app();
-    assert_eq!((a.step, a.focus), (Step::Basics, Focus::Sidebar));
+    let doc = Document::parse(crate::demo::DEMO_ENV);
+    let settings = crate::settings::Resolved::new(&Default::default(), Some(&doc));
+    let mut a = App::new(doc, settings, crate::tui::Mode::Normal);
+    // Where the setup stands is the first thing shown.
+    assert_eq!((a.step, a.focus), (Step::Overview, Focus::Sidebar));
     key(&mut a, KeyCode::Up);
     assert_eq!(a.step, Step::Doctor);
     key(&mut a, KeyCode::Down);
-    key(&mut a, KeyCode::Down);
-    assert_eq!(a.step, Step::Email);
+    assert_eq!(a.step, Step::Overview);
+    for want in [Step::Basics, Step::Server, Step::Email] {
+        key(&mut a, KeyCode::Down);
+        assert_eq!(a.step, want);
+    }
     key(&mut a, KeyCode::Enter);
     assert_eq!(a.focus, Focus::Content);
     key(&mut a, KeyCode::Esc);
@@ -539,9 +559,7 @@ mod snapshots {
     #[test]
     fn doctor_before_its_first_run() {
         let mut a = app();
-        for _ in 0..5 {
-            key(&mut a, KeyCode::Down);
-        }
+        down_to(&mut a, Step::Doctor);
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
     }
 }
@@ -555,7 +573,7 @@ mod email_screen {
 
     fn open_email() -> App {
         let mut a = app();
-        key(&mut a, KeyCode::Down);
+        down_to(&mut a, Step::Email);
         key(&mut a, KeyCode::Enter);
         assert_eq!((a.step, a.focus), (Step::Email, Focus::Content));
         a
@@ -981,16 +999,14 @@ mod identity_screens {
 
     const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
 
-    fn open(step_downs: usize) -> (App, Vec<Effect>) {
+    fn open(step: Step) -> (App, Vec<Effect>) {
         let mut a = app();
-        for _ in 0..step_downs {
-            key(&mut a, KeyCode::Down);
-        }
+        down_to(&mut a, step);
         let effects = key(&mut a, KeyCode::Enter);
         (a, effects)
     }
 
-    fn report(verified: bool) -> HandleReport {
+    pub(super) fn report(verified: bool) -> HandleReport {
         let handle = Handle::parse("alice.example.com").unwrap();
         let did = Did::parse(DID).unwrap();
         let dns_finding = if verified {
@@ -1045,7 +1061,7 @@ mod identity_screens {
     /// it, and the outcome is shown on the step.
     #[test]
     fn a_handle_fixed_after_failing_is_offered_to_be_announced() {
-        let (mut a, _) = open(2);
+        let (mut a, _) = open(Step::Handle);
         assert_eq!(a.step, Step::Handle);
         a.handle.set_accounts(Ok(vec![Account {
             handle: "alice.example.com".into(),
@@ -1098,7 +1114,7 @@ mod identity_screens {
     /// answer to an accounts request that was already answered.
     #[test]
     fn a_report_on_an_old_handle_is_dropped() {
-        let (mut a, _) = open(2);
+        let (mut a, _) = open(Step::Handle);
         let Accounts::Loading(accounts) = a.handle.accounts else {
             panic!("accounts are not loading")
         };
@@ -1136,7 +1152,7 @@ mod identity_screens {
 
     #[test]
     fn handle_screen_loads_accounts_checks_and_rechecks() {
-        let (mut a, effects) = open(2);
+        let (mut a, effects) = open(Step::Handle);
         assert_eq!((a.step, a.focus), (Step::Handle, Focus::Content));
         assert!(
             matches!(effects.as_slice(), [Effect::LoadAccounts { .. }]),
@@ -1213,7 +1229,7 @@ mod identity_screens {
 
     #[test]
     fn a_pds_that_cannot_be_reached_is_shown_and_typing_still_works() {
-        let (mut a, _) = open(2);
+        let (mut a, _) = open(Step::Handle);
         let Accounts::Loading(t) = a.handle.accounts else {
             panic!("accounts are not loading")
         };
@@ -1237,7 +1253,7 @@ mod identity_screens {
 
     #[test]
     fn did_file_screen_writes_and_checks() {
-        let (mut a, _) = open(3);
+        let (mut a, _) = open(Step::DidFile);
         assert_eq!(a.step, Step::DidFile);
         let root = tempfile::tempdir().unwrap();
         type_text(&mut a, "alice.example.com");
@@ -1289,9 +1305,7 @@ mod proxy_screen {
     fn open(root: &std::path::Path) -> App {
         let mut a = app();
         a.set_proxy_root(root);
-        for _ in 0..4 {
-            key(&mut a, KeyCode::Down);
-        }
+        down_to(&mut a, Step::Proxy);
         key(&mut a, KeyCode::Enter);
         assert_eq!((a.step, a.focus), (Step::Proxy, Focus::Content));
         a
@@ -2134,7 +2148,7 @@ mod pending_codes {
     #[test]
     fn ctrl_o_reads_the_codes_and_shows_them() {
         let mut a = app();
-        key(&mut a, KeyCode::Down);
+        down_to(&mut a, Step::Email);
         key(&mut a, KeyCode::Enter);
         let effects = ctrl(&mut a, 'o');
         // Read from PDS_DATA_DIRECTORY of pds.env (the demo file says /pds).
@@ -2172,5 +2186,293 @@ mod pending_codes {
             ),
         );
         assert!(text(&screen(&a, 100, 30)).contains("run as root"));
+    }
+}
+
+mod setup_screens {
+    use super::*;
+    use crate::pds::service::{Docker, Running};
+    use crate::setup::{Milestone, MilestoneId, Overview, State};
+    use crate::target::Target;
+    use crate::tui::screens::setup::{Done, Job};
+
+    fn setup_ticket(effects: &[Effect]) -> (crate::tui::jobs::Ticket, Job) {
+        match effects {
+            [Effect::Setup(t, j)] => (*t, j.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn overview(done_until: usize) -> Overview {
+        Overview {
+            hostname: Some("pds.example.com".into()),
+            handle: Some("alice.pds.example.com".into()),
+            milestones: MilestoneId::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, &id)| Milestone {
+                    id,
+                    title: id.title().into(),
+                    state: if i < done_until {
+                        State::Done
+                    } else {
+                        State::Todo
+                    },
+                    said: format!("said about {id:?}"),
+                    fix: (i >= done_until).then(|| format!("fix for {id:?}")),
+                    target: Some(match id {
+                        MilestoneId::FirstAccount => Target::Accounts,
+                        MilestoneId::Records => Target::Records,
+                        _ => Target::EnvFile,
+                    }),
+                })
+                .collect(),
+        }
+    }
+
+    /// Opening the Overview checks every milestone; the first one not reached is chosen,
+    /// Enter opens the step that gets it done and says why; a stale answer is dropped.
+    #[test]
+    fn the_overview_leads_to_the_next_milestone() {
+        let mut a = app();
+        down_to(&mut a, Step::Overview);
+        let (ticket, job) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        assert!(matches!(job, Job::Overview));
+        insta::assert_snapshot!("overview_checking", text(&screen(&a, 80, 24)));
+        // r while it runs starts nothing more.
+        assert!(key(&mut a, KeyCode::Char('r')).is_empty());
+        update(
+            &mut a,
+            Action::Setup(ticket, Box::new(Done::Overview(Box::new(overview(5))))),
+        );
+        assert_eq!(a.overview.chosen, 5);
+        assert_eq!(a.mark(Step::Overview), Mark::Attention);
+        insta::assert_snapshot!("overview_80x24", text(&screen(&a, 80, 24)));
+        key(&mut a, KeyCode::Enter);
+        assert_eq!((a.step, a.focus), (Step::Accounts, Focus::Content));
+        let (level, said) = a.status.clone().unwrap();
+        assert_eq!(level, Level::Warn);
+        assert!(said.contains("fix for FirstAccount"), "{said}");
+
+        // Opened again, it checks again: an answer to the first request no longer counts.
+        key(&mut a, KeyCode::Esc);
+        while a.step != Step::Overview {
+            key(&mut a, KeyCode::Up);
+        }
+        let (fresh, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        update(
+            &mut a,
+            Action::Setup(ticket, Box::new(Done::Overview(Box::new(overview(0))))),
+        );
+        assert_eq!(a.overview.chosen, 5, "a stale answer was taken");
+        update(
+            &mut a,
+            Action::Setup(fresh, Box::new(Done::Overview(Box::new(overview(8))))),
+        );
+        assert_eq!(a.mark(Step::Overview), Mark::Done);
+        let shown = text(&screen(&a, 80, 24));
+        assert!(shown.contains("All done"), "{shown}");
+    }
+
+    #[test]
+    fn the_server_step_writes_after_a_diff_and_starts_on_y() {
+        let mut a = app();
+        down_to(&mut a, Step::Server);
+        let (ticket, job) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        assert!(matches!(job, Job::Server));
+        let plan = crate::setup::addresses::Plan {
+            hostname: "pds.example.com".into(),
+            machine: vec![crate::setup::addresses::MachineAddress {
+                ip: "93.184.216.34".parse().unwrap(),
+                interface: "eth0".into(),
+                scope: crate::setup::addresses::Scope::Public,
+            }],
+            echoed: None,
+            echo_error: None,
+            records: crate::setup::addresses::records(
+                "pds.example.com",
+                &["93.184.216.34".parse().unwrap()],
+            ),
+            checks: vec![],
+        };
+        update(
+            &mut a,
+            Action::Setup(
+                ticket,
+                Box::new(Done::Server {
+                    plan: Some(Box::new(plan)),
+                    running: Running::Nothing,
+                    docker: Docker::Missing,
+                }),
+            ),
+        );
+        let shown = text(&screen(&a, 80, 24));
+        assert!(
+            shown.contains("*.pds.example.com A 93.184.216.34"),
+            "{shown}"
+        );
+        assert!(shown.contains("Nothing runs the PDS here yet"), "{shown}");
+        assert!(shown.contains("Docker is not installed"), "{shown}");
+        insta::assert_snapshot!("server_80x24", shown);
+        // ^W: the diff first, in a pop-up; y writes (as a job), n writes nothing.
+        assert!(ctrl(&mut a, 'w').is_empty());
+        let Some(Modal::Confirm { body, .. }) = &a.modal else {
+            panic!("{:?}", a.modal)
+        };
+        assert!(body.contains("/pds/compose.yaml (new"), "{body}");
+        key(&mut a, KeyCode::Char('n'));
+        assert!(a.modal.is_none());
+        ctrl(&mut a, 'w');
+        let (_, job) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
+        let Job::WriteService(files) = job else {
+            panic!("{job:?}")
+        };
+        assert!(files
+            .iter()
+            .any(|f| f.path.ends_with("caddy/etc/caddy/Caddyfile")));
+        // Own proxy on a public address: warned where it is typed.
+        key(&mut a, KeyCode::Right);
+        key(&mut a, KeyCode::Tab);
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "0.0.0.0");
+        assert_eq!(a.server.form.focused_field().worst(), Level::Warn);
+        // ^G: what will run is said first; y starts, and progress shows while it waits.
+        ctrl(&mut a, 'g');
+        assert!(matches!(a.modal, Some(Modal::Confirm { .. })));
+        let (start, job) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
+        assert!(matches!(job, Job::StartService(_)));
+        assert!(a.busy());
+        update(
+            &mut a,
+            Action::Setup(
+                start,
+                Box::new(Done::Progress(
+                    "waiting for the PDS: 3 s (Connection refused)".into(),
+                )),
+            ),
+        );
+        assert!(text(&screen(&a, 80, 24)).contains("waiting for the PDS: 3 s"));
+        let effects = update(
+            &mut a,
+            Action::Setup(start, Box::new(Done::Started(Ok("The PDS answers".into())))),
+        );
+        assert!(
+            matches!(effects.as_slice(), [Effect::Setup(_, Job::Server)]),
+            "{effects:?}"
+        );
+        assert!(a.server.starting.is_none());
+    }
+
+    /// Created: the password in a pop-up only (never the status line); the list reloads.
+    #[test]
+    fn an_account_is_created_and_its_password_shown_once() {
+        let mut a = app();
+        down_to(&mut a, Step::Accounts);
+        let (load, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        update(
+            &mut a,
+            Action::Setup(load, Box::new(Done::Accounts(Ok(vec![])))),
+        );
+        assert!(text(&screen(&a, 80, 24)).contains("No accounts yet"));
+        // ^N with a bad email: refused, the email field focused.
+        a.accounts
+            .form
+            .focus_key(crate::tui::screens::setup::CREATE_HANDLE);
+        type_text(&mut a, "alice.pds.example.com");
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, "alice-at-example.com");
+        assert!(ctrl(&mut a, 'n').is_empty());
+        assert_eq!(
+            a.accounts.form.focused_field().key,
+            crate::tui::screens::setup::CREATE_EMAIL
+        );
+        ctrl(&mut a, 'u');
+        type_text(&mut a, "alice@example.com");
+        let (t, job) = setup_ticket(&ctrl(&mut a, 'n'));
+        assert!(
+            matches!(&job, Job::Create { handle, email } if handle == "alice.pds.example.com" && email == "alice@example.com")
+        );
+        let password = crate::secret::Secret::new("Kx7mQ2pW9vR4tY8nB3cF6hJd");
+        let created = crate::pds::admin::Created {
+            did: "did:plc:ewvi7nxzyoun6zhxrhs64oiz".into(),
+            handle: "alice.pds.example.com".into(),
+            email: "alice@example.com".into(),
+            invite: Some("pds-example-com-abcde".into()),
+            password: password.clone(),
+        };
+        let effects = update(
+            &mut a,
+            Action::Setup(t, Box::new(Done::Created(Ok(Box::new(created))))),
+        );
+        assert!(
+            matches!(effects.as_slice(), [Effect::Setup(_, Job::LoadAccounts)]),
+            "{effects:?}"
+        );
+        let Some(Modal::Details { body, .. }) = &a.modal else {
+            panic!("{:?}", a.modal)
+        };
+        assert!(body.contains(password.expose()), "{body}");
+        assert!(!format!("{:?}", a.status).contains(password.expose()));
+        assert!(text(&screen(&a, 80, 24)).contains(password.expose()));
+        key(&mut a, KeyCode::Enter);
+        let shown = text(&screen(&a, 80, 24));
+        assert!(!shown.contains(password.expose()), "{shown}");
+        assert!(shown.contains("was made and used"), "{shown}");
+    }
+
+    /// A custom domain: ^W is refused until ^T verified it; then it asks, and y moves.
+    #[test]
+    fn a_custom_handle_is_switched_only_once_it_verifies() {
+        let mut a = app();
+        down_to(&mut a, Step::Accounts);
+        let (load, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+        let acct = crate::pds::accounts::Account {
+            handle: "alice.pds.example.com".into(),
+            did: did.into(),
+            email: None,
+            active: true,
+            status: None,
+        };
+        update(
+            &mut a,
+            Action::Setup(load, Box::new(Done::Accounts(Ok(vec![acct])))),
+        );
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, "alice.example.org");
+        assert!(ctrl(&mut a, 'w').is_empty());
+        assert!(a
+            .status
+            .as_ref()
+            .unwrap()
+            .1
+            .contains("Check alice.example.org first"));
+        let (t, job) = setup_ticket(&ctrl(&mut a, 't'));
+        assert!(matches!(job, Job::CheckHandle { .. }));
+        // Not yet: the record to create is shown.
+        let org = crate::identity::Handle::parse("alice.example.org").unwrap();
+        let mut report = super::identity_screens::report(false);
+        report.handle = org.clone();
+        report.record = crate::identity::dns::TxtRecord::new(&org, &report.did, "example.org");
+        update(
+            &mut a,
+            Action::Setup(t, Box::new(Done::Checked(Box::new(report)))),
+        );
+        let shown = text(&screen(&a, 80, 24));
+        assert!(shown.contains("_atproto.alice.example.org TXT"), "{shown}");
+        let (t, _) = setup_ticket(&ctrl(&mut a, 't'));
+        let mut report = super::identity_screens::report(true);
+        report.handle = org;
+        update(
+            &mut a,
+            Action::Setup(t, Box::new(Done::Checked(Box::new(report)))),
+        );
+        assert!(text(&screen(&a, 80, 24)).contains("^W switches to it"));
+        ctrl(&mut a, 'w');
+        assert!(matches!(a.modal, Some(Modal::Confirm { .. })));
+        let (_, job) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
+        assert!(
+            matches!(job, Job::MoveHandle { ref handle, .. } if handle.as_str() == "alice.example.org")
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod handle;
 pub mod proxy;
 pub mod review;
 pub mod settings;
+pub mod setup;
 
 use super::app::{App, Focus, Mark, Step};
 use super::strings;
@@ -102,6 +103,36 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             app.focus == Focus::Content,
         ),
         Step::Review => review::draw(frame, inner, app, theme),
+        Step::Overview => {
+            if app.overview.overview.is_none() && app.overview.pending.is_none() {
+                frame.render_widget(
+                    Paragraph::new(strings::OVERVIEW_INTRO).wrap(Wrap { trim: true }),
+                    inner,
+                );
+            } else {
+                app.overview.draw(
+                    frame,
+                    inner,
+                    theme,
+                    app.spinner,
+                    app.focus == Focus::Content,
+                )
+            }
+        }
+        Step::Server => app.server.draw(
+            frame,
+            inner,
+            theme,
+            app.spinner,
+            app.focus == Focus::Content,
+        ),
+        Step::Accounts => app.accounts.draw(
+            frame,
+            inner,
+            theme,
+            app.spinner,
+            app.focus == Focus::Content,
+        ),
     }
 
     if let Some((level, msg)) = &app.status {

@@ -1,0 +1,198 @@
+//! The first-setup steps' background work: each job runs on the runtime with what it needs
+//! copied out of the app, and answers `Action::Setup` with its request's ticket.
+
+use super::app::{Action, App, Ticket};
+use super::effects::{spawn_job, Runner};
+use super::screens::setup::{Done, Job};
+use crate::pds::admin::Admin;
+use crate::pds::service;
+use std::sync::Arc;
+
+/// A public-address echo service, when the operator configured one (see `records`).
+fn echo_url() -> Option<String> {
+    std::env::var("PDS_WIZARD_IP_ECHO")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
+    let settings = app.settings.clone();
+    let working = app.working.clone();
+    let modified = working.is_modified();
+    let tx = runner.tx.clone();
+    let admin = Admin {
+        pds_url: settings.local_url.clone(),
+        password: settings.admin_password.clone(),
+        http: settings.http.clone(),
+    };
+    let done = move |d: Done| Action::Setup(ticket, Box::new(d));
+    let rt = runner.runtime.handle();
+    match job {
+        Job::Overview => {
+            // As the doctor does: pds.env as it will be saved.
+            let mut inputs = crate::doctor::Inputs::load(&settings.flags, vec![]);
+            if modified {
+                inputs = inputs.with_doc(working);
+            }
+            spawn_job(rt, tx, async move {
+                let o = crate::setup::overview_of(Arc::new(inputs), echo_url().as_deref()).await;
+                done(Done::Overview(Box::new(o)))
+            });
+        }
+        Job::Server => {
+            let port = working
+                .get("PDS_PORT")
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or(3000);
+            spawn_job(rt, tx, async move {
+                let timeout = settings.http.timeout;
+                let plan = match &settings.hostname {
+                    Some(h) => Some(Box::new(
+                        crate::setup::addresses::plan(h, echo_url().as_deref(), &settings.dns)
+                            .await,
+                    )),
+                    None => None,
+                };
+                let (running, docker) = tokio::task::spawn_blocking(move || {
+                    (service::detect(port, timeout), service::docker(timeout))
+                })
+                .await
+                .unwrap_or((service::Running::Nothing, service::Docker::Missing));
+                done(Done::Server {
+                    plan,
+                    running,
+                    docker,
+                })
+            });
+        }
+        Job::WriteService(files) => {
+            let timeout = settings.http.timeout;
+            spawn_job(rt, tx, async move {
+                let r = tokio::task::spawn_blocking(move || write_service(&files, timeout))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                done(Done::Written(r))
+            });
+        }
+        Job::StartService(plan) => {
+            let restart = settings.flags.restart_command.clone();
+            let local = settings.local_url.clone();
+            let timeout = settings.http.timeout;
+            spawn_job(rt, tx.clone(), async move {
+                let commands = service::start_commands(restart.as_deref(), &plan);
+                // The first start pulls the image: the commands get the whole wait.
+                let wait = std::time::Duration::from_secs(180);
+                let cmds = commands.clone();
+                let started = tokio::task::spawn_blocking(move || service::start(&cmds, wait))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                if let Err(e) = started {
+                    return done(Done::Started(Err(e)));
+                }
+                let progress_tx = tx.clone();
+                let waited = service::wait_for_health(&local, wait, timeout, |elapsed, why| {
+                    let _ = progress_tx.send(Action::Setup(
+                        ticket,
+                        Box::new(Done::Progress(format!(
+                            "waiting for the PDS: {} s ({why})",
+                            elapsed.as_secs()
+                        ))),
+                    ));
+                })
+                .await;
+                done(Done::Started(match waited {
+                    service::Waited::Up { version } => Ok(format!(
+                        "The PDS answers at {local} (version {}).",
+                        version.as_deref().unwrap_or("not given")
+                    )),
+                    service::Waited::NotYet { reason } => Err(format!(
+                        "The PDS did not answer at {local} within {} s: {reason}",
+                        wait.as_secs()
+                    )),
+                }))
+            });
+        }
+        Job::LoadAccounts => spawn_job(rt, tx, async move {
+            let r = crate::pds::accounts::list_accounts(
+                &settings.local_url,
+                &settings.admin_password,
+                &settings.http,
+            )
+            .await;
+            done(Done::Accounts(r))
+        }),
+        Job::Create { handle, email } => spawn_job(rt, tx, async move {
+            let r = admin.create(&handle, &email, None).await.map(Box::new);
+            done(Done::Created(r))
+        }),
+        Job::Invite => spawn_job(
+            rt,
+            tx,
+            async move { done(Done::Invite(admin.invite(1).await)) },
+        ),
+        Job::ResetPassword { did, handle } => spawn_job(rt, tx, async move {
+            let r = admin.reset_password(&did, None).await.map(|p| (handle, p));
+            done(Done::Reset(r))
+        }),
+        Job::CheckHandle { handle, did } => spawn_job(rt, tx, async move {
+            let report = match crate::identity::Did::parse(&did) {
+                Ok(d) => crate::identity::verify(&handle, &d, &settings.verify_options()).await,
+                Err(e) => {
+                    return done(Done::Moved(Box::new(crate::setup::accounts::Moved {
+                        did,
+                        from: String::new(),
+                        handle: handle.as_str().to_string(),
+                        steps: vec![crate::finding::Finding::fail(e.to_string())],
+                        moved: false,
+                        record: None,
+                    })))
+                }
+            };
+            done(Done::Checked(Box::new(report)))
+        }),
+        Job::MoveHandle { did, from, handle } => spawn_job(rt, tx, async move {
+            let m = crate::setup::accounts::move_handle(
+                &settings,
+                Some(&working),
+                &did,
+                &from,
+                &handle,
+            )
+            .await;
+            done(Done::Moved(Box::new(m)))
+        }),
+    }
+}
+
+/// Validate, then write: a file a validator refuses is not written.
+fn write_service(
+    files: &[service::PlannedFile],
+    timeout: std::time::Duration,
+) -> Result<Vec<String>, String> {
+    let compose = service::compose_command(timeout);
+    for f in files {
+        let v = if f.path.ends_with("compose.yaml") {
+            let scratch = std::env::temp_dir()
+                .join(format!("pds-wizard-compose-{}.yaml", std::process::id()));
+            std::fs::write(&scratch, &f.text).map_err(|e| e.to_string())?;
+            let v = service::validate_compose(&scratch, compose.as_deref(), timeout * 3);
+            let _ = std::fs::remove_file(&scratch);
+            v
+        } else if f.path.ends_with("pds.service") && compose.is_some() {
+            service::validate_unit(&f.text, timeout * 3)
+        } else {
+            continue;
+        };
+        if let service::Validation::Invalid { tool, output } = v {
+            return Err(format!(
+                "Nothing written: {tool} refuses {}: {output}",
+                f.path.display()
+            ));
+        }
+    }
+    let written = service::write(files)?;
+    Ok(written
+        .iter()
+        .map(|(p, r)| format!("Wrote {}", r.describe(p)))
+        .collect())
+}
