@@ -877,9 +877,15 @@ fn open_doctor(s: &mut common::pty::Session) {
     s.send("\x1b[A"); // Up wraps to the Doctor
     std::thread::sleep(Duration::from_millis(100));
     s.send("\r");
+    // The run's end is said on the status line (after the last row fills in): a key sent
+    // before it would have its own status overwritten.
     s.wait_for_within("the doctor's results", Duration::from_secs(60), |s| {
         let t = s.screen();
-        t.contains(" passed, ") && !t.contains("running…")
+        t.contains(" passed, ")
+            && !t.contains("running…")
+            && ["The doctor found", "Every doctor check passed"]
+                .iter()
+                .any(|end| t.contains(end))
     });
 }
 

@@ -72,8 +72,10 @@ async function startPds(base, pdsPort) {
 }
 
 (async () => {
-  const plcPort = await freePort();
-  const pdsPort = await freePort();
+  // Fixed ports when asked (a private network namespace, where the PDS is "the service"
+  // on its usual port); free ones otherwise.
+  const plcPort = Number(process.env.PDS_LAB_PLC_PORT) || await freePort();
+  const pdsPort = Number(process.env.PDS_LAB_PORT) || await freePort();
   const plc = PlcServer.create({ db: Database.mock(), port: plcPort });
   // start() would listen on every interface; loopback only.
   plc.server = plc.app.listen(plcPort, '127.0.0.1');

@@ -44,6 +44,9 @@ pub enum ProxyCmd {
         #[arg(long)]
         host: Option<String>,
     },
+    /// Enable an nginx site written into sites-available: link it from sites-enabled (the
+    /// Debian layout), which is all nginx reads; then reload nginx
+    Enable { file: PathBuf },
     /// Check a configuration file with the server's own validator (nginx -t, caddy validate,
     /// a short loopback run of traefik)
     Validate {
@@ -155,7 +158,38 @@ pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
             snippet,
         } => validate_cmd(ctx, file, *server, snippet, json),
         ProxyCmd::Served { host } => served_cmd(ctx, host.as_deref(), json),
+        ProxyCmd::Enable { file } => enable_cmd(file, json),
     }
+}
+
+fn enable_cmd(file: &std::path::Path, json: bool) -> Result<u8> {
+    if !file.is_file() {
+        anyhow::bail!("{} does not exist", file.display());
+    }
+    let Some((link, target)) = crate::proxy::install::site_link(file) else {
+        let linked = file.parent().and_then(|d| d.parent()).map(|p| {
+            p.join("sites-enabled")
+                .join(file.file_name().unwrap_or_default())
+        });
+        match linked {
+            Some(l) if std::fs::symlink_metadata(&l).is_ok() => {
+                outln!("{} is already enabled ({}).", file.display(), l.display());
+                return Ok(EXIT_OK);
+            }
+            _ => anyhow::bail!(
+                "{} is not in a sites-available directory beside sites-enabled: include it from nginx's configuration instead",
+                file.display()
+            ),
+        }
+    };
+    crate::proxy::install::enable_site(&link, &target).map_err(|e| anyhow!(e))?;
+    if json {
+        outln!("{}", serde_json::json!({"link": link, "target": target}));
+    } else {
+        outln!("Linked {} → {}.", link.display(), target.display());
+        outln!("Now: {}", crate::proxy::install::reload_hint(Server::Nginx));
+    }
+    Ok(EXIT_OK)
 }
 
 fn served_cmd(ctx: &Context, host: Option<&str>, json: bool) -> Result<u8> {

@@ -210,6 +210,14 @@ async fn judge_by_the_pds(
 }
 
 impl HandleReport {
+    /// The name points at the DID (DNS or HTTPS, and no wrong DNS record in the way), what
+    /// the PDS itself checks before it takes the name as an account's handle. Unlike
+    /// `verified`, the DID document may still name the old handle: moving the account is
+    /// what updates it.
+    pub fn points_at_did(&self) -> bool {
+        (self.by_dns || self.by_https) && !self.dns_misleads
+    }
+
     /// One sentence on the whole check.
     pub fn verdict(&self) -> String {
         if self.dns_misleads {

@@ -121,3 +121,24 @@ pub fn reload_hint(server: Server) -> String {
         None => "nothing to do: Traefik's file provider picks the change up by itself".into(),
     }
 }
+
+/// nginx's Debian layout: a site written into `sites-available` is read only once linked
+/// from `sites-enabled`. The link to make (link path, relative target), when the file is
+/// in such a directory and not linked yet.
+pub fn site_link(written: &Path) -> Option<(PathBuf, PathBuf)> {
+    let dir = written.parent()?;
+    if dir.file_name()? != "sites-available" {
+        return None;
+    }
+    let enabled = dir.parent()?.join("sites-enabled");
+    let name = written.file_name()?;
+    let link = enabled.join(name);
+    (enabled.is_dir() && std::fs::symlink_metadata(&link).is_err())
+        .then(|| (link, Path::new("../sites-available").join(name)))
+}
+
+/// Make the link `site_link` names.
+pub fn enable_site(link: &Path, target: &Path) -> Result<(), String> {
+    std::os::unix::fs::symlink(target, link)
+        .map_err(|e| format!("cannot link {} → {}: {e}", link.display(), target.display()))
+}

@@ -811,7 +811,26 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                         Some((Level::Pass, format!("{what} (demo: no server is reloaded)")));
                 }
                 Some(cmd) if !lines.is_empty() => {
-                    app.modal = Some(Modal::ProxyReload(cmd));
+                    // nginx reads sites-enabled only: a new site there is linked first
+                    // (asked), then the reload is offered.
+                    match crate::proxy::install::site_link(&app.proxy.out_path()) {
+                        Some((link, target)) if server == crate::proxy::Server::Nginx => {
+                            app.modal = Some(Modal::Confirm {
+                                title: " Enable the site? ".into(),
+                                body: format!(
+                                    "nginx reads only the sites linked from sites-enabled. Link\n\n  {} → {}\n\nthen offer the reload?\n\ny: link   n: not now",
+                                    link.display(),
+                                    target.display()
+                                ),
+                                then: super::modal::Confirmed::EnableSite {
+                                    link,
+                                    target,
+                                    reload: cmd,
+                                },
+                            });
+                        }
+                        _ => app.modal = Some(Modal::ProxyReload(cmd)),
+                    }
                 }
                 _ => {}
             }

@@ -71,6 +71,12 @@ pub enum Confirmed {
         from: String,
         handle: crate::identity::Handle,
     },
+    /// Link an nginx site into sites-enabled, then offer `reload`.
+    EnableSite {
+        link: std::path::PathBuf,
+        target: std::path::PathBuf,
+        reload: Vec<String>,
+    },
 }
 
 /// A key while `modal` is open: only its own keys count.
@@ -541,6 +547,24 @@ fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
     use super::screens::setup::Job;
     let job = app.jobs.start();
     let (line, work) = match then {
+        // Quick and local: done here, then the reload is offered.
+        Confirmed::EnableSite {
+            link,
+            target,
+            reload,
+        } => {
+            match crate::proxy::install::enable_site(&link, &target) {
+                Ok(()) => {
+                    app.status = Some((
+                        Level::Pass,
+                        format!("Linked {} → {}.", link.display(), target.display()),
+                    ));
+                    app.modal = Some(Modal::ProxyReload(reload));
+                }
+                Err(e) => app.status = Some((Level::Fail, e)),
+            }
+            return vec![];
+        }
         Confirmed::WriteService(files) => ("Writing the service files…", Job::WriteService(files)),
         Confirmed::StartService(plan) => {
             app.server.starting = Some(job);

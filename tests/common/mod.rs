@@ -227,8 +227,12 @@ pub struct Nsd {
 
 impl Nsd {
     pub fn start(zone: &str, zone_text: &str) -> Nsd {
+        Self::start_on(zone, zone_text, free_dual_port())
+    }
+
+    /// On 127.0.0.1:`port` (53 inside a private network namespace).
+    pub fn start_on(zone: &str, zone_text: &str, port: u16) -> Nsd {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_dual_port();
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = spawn_listening(
             launch::nsd(dir.path(), port, zone, zone_text),
@@ -431,6 +435,29 @@ impl PdsLab {
         Self::spawn(cmd, dir)
     }
 
+    /// As the installed service: reading `env_file` at start as the official install does,
+    /// its data in `data` (pds.env's PDS_DATA_DIRECTORY), trusting `ca`, with `env` over the
+    /// lab's defaults (fixed ports: PDS_LAB_PORT, PDS_LAB_PLC_PORT).
+    #[allow(dead_code)]
+    pub fn start_as_service(
+        env_file: &Path,
+        data: &Path,
+        ca: &Path,
+        env: serde_json::Value,
+        ports: (u16, u16),
+    ) -> PdsLab {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = launch::pds(dir.path(), data, &env, &[], Some(ca)).map(|mut c| {
+            c.env("PDS_LAB_ENV_FILE", env_file)
+                .env("PDS_LAB_PORT", ports.0.to_string())
+                .env("PDS_LAB_PLC_PORT", ports.1.to_string())
+                .env("LOG_ENABLED", "true")
+                .env("LOG_DESTINATION", dir.path().join("pds-log.json"));
+            c
+        });
+        Self::spawn(cmd, dir)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -569,6 +596,14 @@ impl Relay {
             url: format!("http://127.0.0.1:{}", v["port"]),
             _dir: dir,
         }
+    }
+}
+
+impl Relay {
+    /// What it logged: one JSON line per requestCrawl it received.
+    #[allow(dead_code)]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("relay.log")).unwrap_or_default()
     }
 }
 

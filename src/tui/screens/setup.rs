@@ -784,7 +784,7 @@ impl AccountsScreen {
             }
             Done::Checked(r) => {
                 let handle = r.handle.as_str().to_string();
-                if r.verified {
+                if r.points_at_did() {
                     self.verified = self.chosen().map(|a| (a.did.clone(), handle.clone()));
                     self.record = None;
                     self.said = vec![Finding::pass(format!(
