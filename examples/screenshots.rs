@@ -58,20 +58,26 @@ fn main() {
         std::fs::write(&path, pty::svg(parser.screen(), ROWS, COLS)).unwrap();
         println!("{}", path.display());
     };
-    // The same walk as the text captures: Basics, Email, Reverse proxy, More settings,
-    // Review, Doctor, help.
-    wait(&s, "Hostname");
+    // The same walk as the text captures: Basics, Email, Accounts, Handle, Reverse proxy,
+    // More settings, Review, Doctor, help. The wizard opens on the Overview.
+    wait(&s, "┌ Steps");
+    key(&mut s, "\x1b[B");
     key(&mut s, "\r");
     wait(&s, "Tab/");
     shot(&s, "basics");
     key(&mut s, "\x1b");
-    key(&mut s, "\x1b[B");
+    key(&mut s, "\x1b[B\x1b[B");
     key(&mut s, "\r");
     wait(&s, "Provider");
     // The demo filled in its SMTP stand-in: a real test send.
     key(&mut s, "\x14"); // Ctrl-T
     wait(&s, "test mail accepted");
     shot(&s, "email");
+    key(&mut s, "\x1b");
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    wait(&s, "3 accounts;");
+    shot(&s, "accounts");
     key(&mut s, "\x1b");
     key(&mut s, "\x1b[B");
     key(&mut s, "\r");
@@ -106,6 +112,15 @@ fn main() {
     wait(&s, " passed, ");
     std::thread::sleep(Duration::from_millis(500));
     shot(&s, "doctor");
+    key(&mut s, "\x1b");
+    // Down wraps to the Overview: every milestone, checked live against the stand-ins.
+    key(&mut s, "\x1b[B");
+    key(&mut s, "\r");
+    s.wait_for_within("the overview", Duration::from_secs(60), |s| {
+        let t = s.screen();
+        t.contains("Next:") || t.contains("All done")
+    });
+    shot(&s, "overview");
     key(&mut s, "\x1b");
     key(&mut s, "?");
     wait(&s, "Keys (Esc closes)");

@@ -116,9 +116,20 @@ impl Drop for Killed {
     }
 }
 
+/// The stages kept for JOURNEY_RECORD (an animated SVG: scripts/screenshots makes the
+/// README's so).
+static FRAMES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// JOURNEY_SCREENS=1 prints each stage's screen; JOURNEY_RECORD=FILE keeps it.
 fn show(s: &Session, what: &str) {
     if std::env::var_os("JOURNEY_SCREENS").is_some() {
         eprintln!("--- {what}\n{}", s.screen());
+    }
+    if std::env::var_os("JOURNEY_RECORD").is_some() {
+        // Let the frame finish before it is kept.
+        std::thread::sleep(Duration::from_millis(150));
+        let frame = common::pty::svg_cells(s.parser.lock().unwrap().screen(), 24, 80);
+        FRAMES.lock().unwrap().push(frame);
     }
 }
 
@@ -289,6 +300,8 @@ fn journey() {
     s.send(HOST);
     key(&mut s, "\t");
     s.send("admin@example.test");
+    wait(&s, "admin@example.test", 5);
+    show(&s, "the first run");
     key(&mut s, "\x13");
     wait(&s, "┌ Steps", 20);
     show(&s, "after the first run");
@@ -364,6 +377,7 @@ fn journey() {
     ));
     key(&mut s, "\x14");
     wait(&s, "*.pds.example.test points at this server", 20);
+    show(&s, "the records point here");
     wait(&s, "Nothing runs the PDS here yet", 20);
 
     // 5. The service: own proxy (nginx), the files after a diff, then start and wait.
@@ -409,6 +423,7 @@ fn journey() {
     wait(&s, "Reload the proxy?", 20);
     key(&mut s, "y");
     wait(&s, "reloaded the new config", 20);
+    show(&s, "nginx reloaded");
     assert!(
         std::fs::symlink_metadata(etc_nginx.join("sites-enabled/pds.conf"))
             .unwrap()
@@ -432,7 +447,9 @@ fn journey() {
     s.send("alice@example.test");
     key(&mut s, "\x0e");
     wait(&s, "Password: ", 30);
-    show(&s, "the account created");
+    if std::env::var_os("JOURNEY_SCREENS").is_some() {
+        eprintln!("--- the account created\n{}", s.screen());
+    }
     let screen = s.screen();
     let password = screen
         .lines()
@@ -442,6 +459,7 @@ fn journey() {
     assert_eq!(password.len(), 24, "{screen}");
     key(&mut s, "\r");
     wait(&s, "was made and used", 10);
+    show(&s, "the first account");
     // The password logs in.
     let session = curl(&[
         "-H",
@@ -463,6 +481,7 @@ fn journey() {
     s.send("name.example.test");
     key(&mut s, "\x14");
     wait(&s, "Create this record", 30);
+    show(&s, "the record to create");
     assert!(
         s.screen().contains("_atproto.name.example.test TXT"),
         "{}",
@@ -500,6 +519,10 @@ fn journey() {
     let screen = s.screen();
     assert!(screen.contains("All done"), "{screen}");
     assert!(!screen.contains('✗'), "{screen}");
+    if let Some(path) = std::env::var_os("JOURNEY_RECORD") {
+        let frames = FRAMES.lock().unwrap();
+        std::fs::write(path, common::pty::animated_svg(&frames, 24, 80, 2.5)).unwrap();
+    }
     key(&mut s, "\x1b");
     key(&mut s, "q");
     let _ = s.child.wait();

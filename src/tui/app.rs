@@ -1039,6 +1039,7 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
         }
         Done::Accounts(r) if matches!(app.accounts.list, List::Loading(t) if t == ticket) => {
             app.accounts.set_list(r);
+            app.accounts.judge(&screen_ctx!(app));
         }
         d @ (Done::Created(_)
         | Done::Invite(_)

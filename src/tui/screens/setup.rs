@@ -616,7 +616,8 @@ impl AccountsScreen {
         }
     }
 
-    fn judge(&mut self, ctx: &Ctx) {
+    /// Each field's verdict (and, empty, what it is for).
+    pub fn judge(&mut self, ctx: &Ctx) {
         let own = ctx
             .working
             .get("PDS_SERVICE_HANDLE_DOMAINS")
