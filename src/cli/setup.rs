@@ -203,7 +203,7 @@ fn status_of_service(ctx: &Context, json: bool) -> Result<u8> {
             }))?
         );
     } else {
-        outln!("{}", running_line(&running));
+        outln!("{}", running.describe());
         if running == Running::Nothing {
             for l in docker_advice(&docker) {
                 outln!("{l}");
@@ -216,24 +216,6 @@ fn status_of_service(ctx: &Context, json: bool) -> Result<u8> {
     } else {
         EXIT_FINDINGS
     })
-}
-
-pub fn running_line(r: &Running) -> String {
-    match r {
-        Running::Unit { state } => format!("The pds systemd unit is {state}."),
-        Running::Container { state, status } => {
-            format!("A container named pds is {state} ({status}).")
-        }
-        Running::Process { listening } => format!(
-            "A process listens on the PDS's port ({}), started outside systemd and Docker.",
-            listening
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Running::Nothing => "Nothing runs the PDS here yet.".into(),
-    }
 }
 
 fn validation_line(v: &Validation) -> (bool, String) {

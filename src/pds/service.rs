@@ -25,6 +25,25 @@ pub enum Running {
 }
 
 impl Running {
+    /// In a sentence, for the command line and the Server step alike.
+    pub fn describe(&self) -> String {
+        match self {
+            Running::Unit { state } => format!("The pds systemd unit is {state}."),
+            Running::Container { state, status } => {
+                format!("The pds container is {state} ({status}).")
+            }
+            Running::Process { listening } => format!(
+                "The PDS runs: a process listens on {} (not the pds unit, not a pds container).",
+                listening
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Running::Nothing => "Nothing runs the PDS here yet.".into(),
+        }
+    }
+
     pub fn is_up(&self) -> bool {
         match self {
             Running::Unit { state } => state == "active",

@@ -444,21 +444,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Modal::ProxyWrite(placements)) => {
             let body =
                 strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
-            draw_popup_sized(
-                frame,
-                area,
-                theme,
-                " Write the proxy config? ",
-                &body,
-                76,
-                // As tall as the text (wrapped at the pop-up's width), at most the screen.
-                (body
-                    .lines()
-                    .map(|l| l.chars().count() / 74 + 1)
-                    .sum::<usize>() as u16
-                    + 2)
-                .min(area.height.saturating_sub(2)),
-            );
+            draw_fitted(frame, area, theme, " Write the proxy config? ", &body);
         }
         Some(Modal::RequestCrawl) => draw_popup(
             frame,
@@ -517,20 +503,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 )
             }
         }
-        Some(Modal::Confirm { title, body, .. }) => draw_popup_sized(
-            frame,
-            area,
-            theme,
-            title,
-            body,
-            76,
-            (body
-                .lines()
-                .map(|l| l.chars().count() / 74 + 1)
-                .sum::<usize>() as u16
-                + 2)
-            .min(area.height.saturating_sub(2)),
-        ),
+        Some(Modal::Confirm { title, body, .. }) => draw_fitted(frame, area, theme, title, body),
         Some(Modal::Restart(cmd)) => draw_popup(
             frame,
             area,
@@ -540,6 +513,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ),
         None => {}
     }
+}
+
+/// A pop-up 76 wide and as tall as its text (wrapped at its width), at most the screen.
+fn draw_fitted(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
+    let rows = body
+        .lines()
+        .map(|l| l.chars().count() / 74 + 1)
+        .sum::<usize>() as u16
+        + 2;
+    draw_popup_sized(
+        frame,
+        area,
+        theme,
+        title,
+        body,
+        76,
+        rows.min(area.height.saturating_sub(2)),
+    );
 }
 
 /// Carry out a confirmed first-setup action: its job starts, with a ticket.

@@ -444,7 +444,7 @@ impl ServerScreen {
                 ("·", Level::Info)
             };
             lines.push(Line::from(Span::styled(
-                format!("{icon} {}", running_line(r)),
+                format!("{icon} {}", r.describe()),
                 level_style(level, theme),
             )));
             if *r == Running::Nothing {
@@ -475,22 +475,6 @@ impl ServerScreen {
             )));
         }
         draw_below(frame, area, y, lines);
-    }
-}
-
-pub fn running_line(r: &Running) -> String {
-    match r {
-        Running::Unit { state } => format!("The pds systemd unit is {state}."),
-        Running::Container { state, status } => format!("The pds container is {state} ({status})."),
-        Running::Process { listening } => format!(
-            "The PDS runs (a process listens on {}).",
-            listening
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Running::Nothing => "Nothing runs the PDS here yet.".into(),
     }
 }
 
