@@ -5,7 +5,7 @@ use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
 use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
-use crate::proxy::install::{placements, reload_hint, write};
+use crate::proxy::install::{placements, reload_hint_for, write};
 use crate::proxy::render::render;
 use crate::proxy::validate::{detect, validate, validate_plan, Validation};
 use crate::proxy::{plan_from_env, PlanAnswers, Server};
@@ -357,7 +357,7 @@ fn render_with(
                 "files": files,
                 "placements": places,
                 "written": written.as_ref().map(|w| w.iter().map(|(p, r)| json!({"path": p, "backup": r.backup})).collect::<Vec<_>>()),
-                "reload": out.map(|_| reload_hint(server)),
+                "reload": out.map(|o| reload_hint_for(server, o)),
             }))?
         );
     } else {
@@ -391,8 +391,8 @@ fn render_with(
                     for (path, r) in w {
                         outln!("Wrote {}.", r.describe(path));
                     }
-                    if !w.is_empty() {
-                        outln!("To load it: {}", reload_hint(server));
+                    if let (false, Some(o)) = (w.is_empty(), out) {
+                        outln!("To load it: {}", reload_hint_for(server, o));
                     }
                 }
             }

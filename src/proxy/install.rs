@@ -142,3 +142,81 @@ pub fn enable_site(link: &Path, target: &Path) -> Result<(), String> {
     std::os::unix::fs::symlink(target, link)
         .map_err(|e| format!("cannot link {} → {}: {e}", link.display(), target.display()))
 }
+
+/// The official install's Caddy: a `caddy` service in the compose.yaml in `data_dir`. Its
+/// configuration on this machine (bind-mounted into the container as /etc/caddy).
+pub fn installer_caddy(data_dir: &Path) -> Option<PathBuf> {
+    let compose = std::fs::read_to_string(data_dir.join("compose.yaml")).ok()?;
+    compose
+        .lines()
+        .any(|l| {
+            let v = l.trim().trim_start_matches("image:").trim();
+            l.trim().starts_with("image:") && (v == "caddy" || v.starts_with("caddy:"))
+        })
+        .then(|| data_dir.join(INSTALLER_CADDYFILE))
+}
+
+/// Where the installer puts its Caddyfile, under the data directory.
+pub const INSTALLER_CADDYFILE: &str = "caddy/etc/caddy/Caddyfile";
+
+/// The command that loads what was written to `out`: the installer's Caddy reloads inside
+/// its container; anything else as `reload_command` says.
+pub fn reload_command_for(server: Server, out: &Path) -> Option<Vec<String>> {
+    if server == Server::Caddy && out.ends_with(INSTALLER_CADDYFILE) {
+        return Some(
+            [
+                "docker",
+                "exec",
+                "caddy",
+                "caddy",
+                "reload",
+                "--config",
+                "/etc/caddy/Caddyfile",
+            ]
+            .map(String::from)
+            .to_vec(),
+        );
+    }
+    reload_command(server)
+}
+
+/// `reload_hint` for a file written to `out`.
+pub fn reload_hint_for(server: Server, out: &Path) -> String {
+    match reload_command_for(server, out) {
+        Some(c) if c[0] == "docker" => format!("sudo {}", c.join(" ")),
+        _ => reload_hint(server),
+    }
+}
+
+#[cfg(test)]
+mod installer_caddy_tests {
+    use super::*;
+
+    #[test]
+    fn the_installers_caddy_is_found_and_reloaded_in_its_container() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(installer_caddy(d.path()), None);
+        std::fs::write(
+            d.path().join("compose.yaml"),
+            "services:\n  caddy:\n    image: caddy:2\n  pds:\n    image: ghcr.io/bluesky-social/pds:0.4\n",
+        )
+        .unwrap();
+        let file = installer_caddy(d.path()).unwrap();
+        assert!(file.ends_with("caddy/etc/caddy/Caddyfile"));
+        assert_eq!(
+            reload_hint_for(Server::Caddy, &file),
+            "sudo docker exec caddy caddy reload --config /etc/caddy/Caddyfile"
+        );
+        assert_eq!(
+            reload_hint_for(Server::Caddy, Path::new("/etc/caddy/Caddyfile")),
+            reload_hint(Server::Caddy)
+        );
+        // Without Caddy (the wizard's own-proxy compose.yaml): none.
+        std::fs::write(
+            d.path().join("compose.yaml"),
+            "services:\n  pds:\n    image: ghcr.io/bluesky-social/pds:0.4\n",
+        )
+        .unwrap();
+        assert_eq!(installer_caddy(d.path()), None);
+    }
+}

@@ -411,6 +411,12 @@ impl App {
             answered: Answered::default(),
             answers_due: false,
         };
+        if !demo {
+            app.proxy.installer_caddy = app
+                .env_path
+                .parent()
+                .and_then(crate::proxy::install::installer_caddy);
+        }
         app.recompute();
         // The problem is the first thing seen: a misread email setting selects its step.
         if app.email.misread.is_some() {
@@ -805,7 +811,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             };
             app.proxy.written = Some(Finding::pass(what.clone()));
             app.status = Some((Level::Pass, what.clone()));
-            match crate::proxy::install::reload_command(server) {
+            match crate::proxy::install::reload_command_for(server, &app.proxy.out_path()) {
                 Some(_) if app.demo => {
                     app.status =
                         Some((Level::Pass, format!("{what} (demo: no server is reloaded)")));

@@ -264,7 +264,10 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                     Level::Info,
                     format!(
                         "Not reloaded. When ready: {}",
-                        crate::proxy::install::reload_hint(app.proxy.server())
+                        crate::proxy::install::reload_hint_for(
+                            app.proxy.server(),
+                            &app.proxy.out_path()
+                        )
                     ),
                 ));
                 vec![]
@@ -458,7 +461,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             area,
             theme,
             " Reload the proxy? ",
-            &strings::reload_offer(&crate::proxy::install::reload_hint(app.proxy.server())),
+            &strings::reload_offer(&crate::proxy::install::reload_hint_for(
+                app.proxy.server(),
+                &app.proxy.out_path(),
+            )),
         ),
         Some(Modal::Repair) => {
             if let Some(m) = &app.email.misread {

@@ -2336,6 +2336,14 @@ mod setup_screens {
         ctrl(&mut a, 'u');
         type_text(&mut a, "0.0.0.0");
         assert_eq!(a.server.form.focused_field().worst(), Level::Warn);
+        // ^G without Docker and without a start command of its own: how to install it.
+        ctrl(&mut a, 'g');
+        let Some(Modal::Details { body, .. }) = &a.modal else {
+            panic!("{:?}", a.modal)
+        };
+        assert!(body.contains("docker-compose-plugin"), "{body}");
+        key(&mut a, KeyCode::Enter);
+        a.server.docker = Some(Docker::Ready);
         // ^G: what will run is said first; y starts, and progress shows while it waits.
         ctrl(&mut a, 'g');
         assert!(matches!(a.modal, Some(Modal::Confirm { .. })));
@@ -2475,4 +2483,32 @@ mod setup_screens {
             matches!(job, Job::MoveHandle { ref handle, .. } if handle.as_str() == "alice.example.org")
         );
     }
+}
+
+/// On the official install (compose.yaml runs Caddy), the Reverse proxy step writes Caddy's
+/// own Caddyfile and reloads it inside its container.
+#[test]
+fn the_installers_caddy_is_the_caddy_the_proxy_step_writes() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("compose.yaml"),
+        "services:\n  caddy:\n    image: caddy:2\n",
+    )
+    .unwrap();
+    let doc = Document::parse(crate::demo::DEMO_ENV);
+    let flags = crate::context::Context {
+        env_file: d.path().join("pds.env"),
+        ..Default::default()
+    };
+    let settings = crate::settings::Resolved::new(&flags, Some(&doc));
+    let mut a = App::new(doc, settings, crate::tui::Mode::Normal);
+    down_to(&mut a, Step::Proxy);
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Right); // nginx → caddy
+    let out = a.proxy.out_path();
+    assert_eq!(out, d.path().join("caddy/etc/caddy/Caddyfile"));
+    assert_eq!(
+        crate::proxy::install::reload_command_for(a.proxy.server(), &out).unwrap()[..3],
+        ["docker", "exec", "caddy"]
+    );
 }

@@ -59,6 +59,8 @@ pub struct ProxyScreen {
     pub written: Option<Finding>,
     pub preview: bool,
     pub scroll: u16,
+    /// The official install's Caddyfile, when its compose.yaml runs Caddy.
+    pub installer_caddy: Option<PathBuf>,
 }
 
 impl ProxyScreen {
@@ -92,6 +94,7 @@ impl ProxyScreen {
             written: None,
             preview: false,
             scroll: 0,
+            installer_caddy: None,
         };
         let out = s.default_out(server);
         s.form.field_mut(OUT).unwrap().set_text(&out);
@@ -99,6 +102,11 @@ impl ProxyScreen {
     }
 
     fn default_out(&self, server: Server) -> String {
+        // The official install's Caddy reads its own Caddyfile (bind-mounted into its
+        // container): that is the one to write.
+        if let (Server::Caddy, Some(f)) = (server, &self.installer_caddy) {
+            return f.display().to_string();
+        }
         let p = match server {
             Server::Nginx => "etc/nginx/sites-available/pds.conf",
             Server::Caddy => "etc/caddy/Caddyfile",

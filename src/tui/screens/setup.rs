@@ -368,6 +368,17 @@ impl ServerScreen {
                     Err(e) => Outcome::fail(e),
                 }
             }
+            // The PDS runs in Docker: without it, say how to install it now, not fail later.
+            Some(Command::StartService)
+                if ctx.settings.flags.restart_command.is_none()
+                    && matches!(self.docker, Some(Docker::Missing | Docker::NoEngine { .. })) =>
+            {
+                Outcome::Open(Modal::Details {
+                    title: " Docker is needed first ".into(),
+                    body: docker_needed(self.docker.as_ref()),
+                    scroll: 0,
+                })
+            }
             Some(Command::StartService) if self.starting.is_none() => match self.plan_for(ctx) {
                 Ok(plan) => {
                     let cmds = service::start_commands(
@@ -450,7 +461,7 @@ impl ServerScreen {
             if *r == Running::Nothing {
                 match &self.docker {
                     Some(Docker::Missing) => lines.push(Line::from(Span::styled(
-                        "! Docker is not installed: pds-wizard service status prints the installer's commands to install it",
+                        "! Docker is not installed: ^G says how to install it",
                         theme.warn,
                     ))),
                     Some(Docker::NoEngine { .. }) => lines.push(Line::from(Span::styled(
@@ -475,6 +486,22 @@ impl ServerScreen {
             )));
         }
         draw_below(frame, area, y, lines);
+    }
+}
+
+/// How to get Docker running, the official installer's way.
+fn docker_needed(docker: Option<&Docker>) -> String {
+    match docker {
+        Some(Docker::NoEngine { detail }) => format!(
+            "Docker is installed, but its engine does not answer ({detail}).\n\nStart it:\n\n  sudo systemctl enable --now docker\n\nthen ^T here, and ^G again. (Or run pds-wizard with sudo.)\n\nEnter closes."
+        ),
+        _ => {
+            let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+            format!(
+                "The PDS runs in Docker, which is not installed. Install it as the official installer does (Docker's own apt repository):\n\n  {}\n\nthen ^T here, and ^G again.\n\nEnter closes.",
+                service::docker_install_steps(&os).join("\n  ")
+            )
+        }
     }
 }
 
