@@ -287,7 +287,7 @@ pub struct Plan {
 impl Plan {
     /// Both names point only at this machine.
     pub fn ready(&self) -> bool {
-        self.checks.iter().all(|c| c.points == Points::Here)
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.points == Points::Here)
     }
 }
 

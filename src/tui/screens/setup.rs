@@ -417,36 +417,16 @@ impl ServerScreen {
                 spinner(tick)
             )));
         }
-        if let Some(p) = &self.plan {
-            let mine: Vec<String> = p
-                .machine
-                .iter()
-                .map(|m| match m.scope {
-                    Scope::Public => format!("{} ({})", m.ip, m.interface),
-                    Scope::Private => format!("{} ({}, private)", m.ip, m.interface),
-                })
-                .collect();
-            lines.push(Line::from(format!(
-                "This server: {}",
-                if mine.is_empty() {
-                    "no address but loopback".into()
-                } else {
-                    mine.join(", ")
-                }
-            )));
-            if let Some(ip) = p.echoed {
-                lines.push(Line::from(format!("As the internet sees it: {ip}")));
-            }
+        // What the last action did and how the PDS runs come first (a small screen cuts
+        // the bottom); then where the server is and its records.
+        if let Some(p) = &self.progress {
+            lines.push(Line::from(format!("{} {p}", spinner(tick))));
+        }
+        if let Some((level, s)) = &self.said {
             lines.push(Line::from(Span::styled(
-                "Create at your DNS provider:",
-                theme.dim,
+                format!("{} {}", level_icon(*level), crate::secret::scrub(s)),
+                level_style(*level, theme),
             )));
-            for r in &p.records {
-                lines.push(Line::from(format!("  {}", r.line())));
-            }
-            for f in addresses::findings(p) {
-                lines.push(finding_line(&f, theme));
-            }
         }
         if let Some(r) = &self.running {
             let (icon, level) = if r.is_up() {
@@ -470,20 +450,41 @@ impl ServerScreen {
                     ))),
                     _ => {}
                 }
-                lines.push(Line::from(Span::styled(
-                    "^W writes compose.yaml and pds.service (a diff first); ^G starts the PDS",
-                    theme.dim,
-                )));
             }
         }
-        if let Some(p) = &self.progress {
-            lines.push(Line::from(format!("{} {p}", spinner(tick))));
-        }
-        if let Some((level, s)) = &self.said {
-            lines.push(Line::from(Span::styled(
-                format!("{} {}", level_icon(*level), crate::secret::scrub(s)),
-                level_style(*level, theme),
+        if let Some(p) = &self.plan {
+            let mine: Vec<String> = p
+                .machine
+                .iter()
+                .map(|m| match m.scope {
+                    Scope::Public => format!("{} ({})", m.ip, m.interface),
+                    Scope::Private => format!("{} ({}, private)", m.ip, m.interface),
+                })
+                .collect();
+            lines.push(Line::from(format!(
+                "This server: {}",
+                if mine.is_empty() {
+                    "no address but loopback".into()
+                } else {
+                    mine.join(", ")
+                }
             )));
+            if let Some(ip) = p.echoed {
+                lines.push(Line::from(format!("As the internet sees it: {ip}")));
+            }
+            // Once both point here, the verdicts say it all.
+            if !p.ready() {
+                lines.push(Line::from(Span::styled(
+                    "Create at your DNS provider:",
+                    theme.dim,
+                )));
+                for r in &p.records {
+                    lines.push(Line::from(format!("  {}", r.line())));
+                }
+            }
+            for f in addresses::findings(p) {
+                lines.push(finding_line(&f, theme));
+            }
         }
         draw_below(frame, area, y, lines);
     }
