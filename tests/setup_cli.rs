@@ -309,3 +309,58 @@ fn status_names_each_milestone_and_the_next_step() {
         "{v}"
     );
 }
+
+/// Behind NAT only an echo service knows the public address: asked (bounded by --timeout),
+/// its answer leads the records; an answer that is not an address is said, not used.
+#[test]
+fn an_address_echo_service_is_asked_when_configured() {
+    let serve = |body: &'static str| -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for c in l.incoming().flatten() {
+                let mut c = c;
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf);
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        port
+    };
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let nsd = Nsd::start(
+        "example.test",
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 1 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\npds IN A 203.0.113.77\n*.pds IN A 203.0.113.77\n",
+    );
+    let ns = nsd.addr.to_string();
+    let echo = format!("http://127.0.0.1:{}/", serve("203.0.113.77\n"));
+    let o = run_cli(
+        &env,
+        &["--nameserver", &ns, "--json", "records", "--ip-echo", &echo],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["plan"]["echoed"], "203.0.113.77", "{v}");
+    assert_eq!(v["plan"]["records"][0]["value"], "203.0.113.77", "{v}");
+    // The address the internet sees is this server's: both names point here.
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(v["plan"]["checks"][1]["points"], "here", "{v}");
+
+    let echo = format!("http://127.0.0.1:{}/", serve("<html>hello</html>"));
+    let o = run_cli(
+        &env,
+        &["--nameserver", &ns, "records", "--ip-echo", &echo],
+        "",
+    );
+    assert!(
+        out(&o).contains("answered \"<html>hello</html>\", not an address"),
+        "{}",
+        out(&o)
+    );
+}
