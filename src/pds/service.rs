@@ -54,7 +54,11 @@ impl Running {
     }
 }
 
+/// Run a command for at most `timeout`: whether it succeeded, and its output (stdout, then
+/// stderr). Both pipes are drained while it runs: `docker compose up` pulling an image
+/// writes more than a pipe holds, and would otherwise never finish.
 fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
+    use std::io::Read;
     let mut child = Command::new(prog)
         .args(args)
         .stdin(Stdio::null())
@@ -62,10 +66,31 @@ fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
         .stderr(Stdio::piped())
         .spawn()
         .ok()?;
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let deadline = Instant::now() + timeout;
-    loop {
+    let status = loop {
         match child.try_wait().ok()? {
-            Some(_) => break,
+            Some(st) => break st,
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -73,11 +98,23 @@ fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
             }
             None => std::thread::sleep(Duration::from_millis(20)),
         }
-    }
-    let out = child.wait_with_output().ok()?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    Some((out.status.success(), text.trim().to_string()))
+    };
+    // A grandchild that keeps the pipes open must not hold us past the deadline.
+    let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
+    let collect = |h: std::thread::JoinHandle<String>| {
+        let until = Instant::now() + left;
+        while !h.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if h.is_finished() {
+            h.join().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let mut text = collect(out);
+    text.push_str(&collect(err));
+    Some((status.success(), text.trim().to_string()))
 }
 
 /// The unit first (the installer's way), then a container named pds, then a listener on
@@ -568,6 +605,26 @@ mod tests {
         assert!(v6
             .compose_yaml()
             .contains("\"[fd7a:115c:a1e0::1]:3000:3000\""));
+    }
+
+    /// More output than a pipe holds (64 KiB) does not stall a command.
+    #[test]
+    fn a_talkative_command_finishes() {
+        let (ok, out) = run(
+            "sh",
+            &[
+                "-c",
+                "head -c 300000 /dev/zero | tr '\\0' x; echo; echo done >&2",
+            ],
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert!(ok);
+        assert!(
+            out.len() > 300_000 && out.ends_with("done"),
+            "{}",
+            out.len()
+        );
     }
 
     #[test]
