@@ -906,6 +906,16 @@ fn land(
     show(&s, &format!("{title}: the doctor"));
     s.send("\r");
     s.wait_text(&format!("┌ {step}"));
+    // The step's title is drawn before the rest of its frame (the status line last): read
+    // the screen once it has stopped changing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let before = s.screen();
+        std::thread::sleep(Duration::from_millis(150));
+        if s.screen() == before || std::time::Instant::now() > deadline {
+            break;
+        }
+    }
     show(&s, &format!("{title}: landed"));
     s
 }
