@@ -128,16 +128,41 @@ impl LogSource {
 /// What `argv` prints (stdout, then stderr: docker logs writes the container's stderr to
 /// its own), within 5 s: a stuck journald or docker daemon must not hold the answer.
 fn run_for_text(argv: &[&str]) -> Result<String, String> {
+    match run_bounded(argv[0], &argv[1..], std::time::Duration::from_secs(5)) {
+        Ran::Done { text, .. } => Ok(text),
+        Ran::CannotRun(e) => Err(format!("cannot run {}: {e}", argv[0])),
+        Ran::TimedOut => Err(format!("{} did not answer within 5 s", argv.join(" "))),
+    }
+}
+
+/// How a bounded command went.
+pub(crate) enum Ran {
+    /// It exited: whether it succeeded, and what it printed (stdout, then stderr).
+    Done {
+        ok: bool,
+        text: String,
+    },
+    CannotRun(String),
+    /// Killed at the limit.
+    TimedOut,
+}
+
+/// Run `prog` for at most `limit`, reading both pipes as they fill: a long log or an image
+/// pull's progress would otherwise block the program on a full pipe and never finish.
+pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration) -> Ran {
     use std::io::Read;
     use std::process::Stdio;
-    let mut child = Command::new(argv[0])
-        .args(&argv[1..])
+    use std::time::{Duration, Instant};
+    let mut child = match Command::new(prog)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
-    // Read both pipes as they fill, so a long log cannot block the program on a full pipe.
+    {
+        Ok(c) => c,
+        Err(e) => return Ran::CannotRun(e.to_string()),
+    };
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -159,23 +184,35 @@ fn run_for_text(argv: &[&str]) -> Result<String, String> {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
+    let deadline = Instant::now() + limit;
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
+            Ok(Some(st)) => break st,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} did not answer within 5 s", argv.join(" ")));
+                return Ran::TimedOut;
             }
         }
+    };
+    // A grandchild that keeps the pipes open must not hold us past the limit.
+    let until = deadline.max(Instant::now()) + Duration::from_millis(200);
+    let collect = |h: std::thread::JoinHandle<Vec<u8>>| {
+        while !h.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        match h.is_finished() {
+            true => String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned(),
+            false => String::new(),
+        }
+    };
+    let mut text = collect(out);
+    text.push_str(&collect(err));
+    Ran::Done {
+        ok: status.success(),
+        text,
     }
-    let mut text = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
-    text.push_str(&String::from_utf8_lossy(&err.join().unwrap_or_default()));
-    Ok(text)
 }
 
 /// Log lines about mail, newest last: a pino JSON line is shown as its message and its

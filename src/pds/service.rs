@@ -7,7 +7,6 @@ use crate::fsutil::{find_tool, safe_write, SaveReport, WriteOptions};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How the PDS runs here, as far as this machine can tell.
@@ -54,67 +53,13 @@ impl Running {
     }
 }
 
-/// Run a command for at most `timeout`: whether it succeeded, and its output (stdout, then
-/// stderr). Both pipes are drained while it runs: `docker compose up` pulling an image
-/// writes more than a pipe holds, and would otherwise never finish.
+/// Run a command for at most `timeout` (see `super::run_bounded`): whether it succeeded and
+/// its output, trimmed; None when it could not run or did not finish.
 fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
-    use std::io::Read;
-    let mut child = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut text);
-            }
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait().ok()? {
-            Some(st) => break st,
-            None if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            None => std::thread::sleep(Duration::from_millis(20)),
-        }
-    };
-    // A grandchild that keeps the pipes open must not hold us past the deadline.
-    let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(200);
-    let collect = |h: std::thread::JoinHandle<String>| {
-        let until = Instant::now() + left;
-        while !h.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if h.is_finished() {
-            h.join().unwrap_or_default()
-        } else {
-            String::new()
-        }
-    };
-    let mut text = collect(out);
-    text.push_str(&collect(err));
-    Some((status.success(), text.trim().to_string()))
+    match super::run_bounded(prog, args, timeout) {
+        super::Ran::Done { ok, text } => Some((ok, text.trim().to_string())),
+        _ => None,
+    }
 }
 
 /// The unit first (the installer's way), then a container named pds, then a listener on
