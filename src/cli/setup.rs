@@ -122,34 +122,8 @@ pub fn records(ctx: &Context, echo: Option<&str>, json: bool) -> Result<u8> {
     Ok(code)
 }
 
-/// The data directory: PDS_DATA_DIRECTORY, else the env file's directory.
-fn data_dir(ctx: &Context, doc: &Document) -> PathBuf {
-    doc.get("PDS_DATA_DIRECTORY")
-        .filter(|d| d.starts_with('/'))
-        .map(PathBuf::from)
-        .or_else(|| ctx.env_file.parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("/pds"))
-}
-
-fn port(doc: &Document) -> u16 {
-    doc.get("PDS_PORT")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or(3000)
-}
-
 fn plan(ctx: &Context, doc: &Document, front: Front, unit_dir: &Path) -> service::Plan {
-    let compose = service::compose_command(ctx.timeout).unwrap_or_else(|| {
-        // What the installer's Docker packages provide, once installed.
-        vec!["/usr/bin/docker".into(), "compose".into()]
-    });
-    service::Plan {
-        data_dir: data_dir(ctx, doc),
-        env_file: std::fs::canonicalize(&ctx.env_file).unwrap_or_else(|_| ctx.env_file.clone()),
-        port: port(doc),
-        front,
-        unit_dir: unit_dir.to_path_buf(),
-        compose,
-    }
+    service::Plan::new(doc, &ctx.env_file, front, unit_dir, ctx.timeout)
 }
 
 pub fn service(ctx: &Context, cmd: &Option<ServiceCmd>, json: bool) -> Result<u8> {
@@ -189,7 +163,7 @@ fn docker_advice(d: &Docker) -> Vec<String> {
 
 fn status_of_service(ctx: &Context, json: bool) -> Result<u8> {
     let doc = load(ctx)?;
-    let running = service::detect(port(&doc), ctx.timeout);
+    let running = service::detect(service::pds_port(&doc), ctx.timeout);
     let docker = service::docker(ctx.timeout);
     let compose = service::compose_command(ctx.timeout);
     if json {

@@ -98,10 +98,7 @@ async fn env(i: &Inputs) -> Vec<Finding> {
 async fn service(i: &Inputs) -> Vec<Finding> {
     use crate::pds::service::{detect, Running};
     let t = i.settings.http.timeout;
-    let port = i
-        .get("PDS_PORT")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or(3000);
+    let port = i.doc.as_ref().map_or(3000, crate::pds::service::pds_port);
     // The probes run commands and read /proc: off the async workers.
     let found = tokio::task::spawn_blocking(move || detect(port, t)).await;
     match found {

@@ -178,7 +178,41 @@ pub struct Plan {
 
 pub const IMAGE: &str = "ghcr.io/bluesky-social/pds:0.4";
 
+/// PDS_PORT, else the 3000 the image sets.
+pub fn pds_port(doc: &crate::envfile::Document) -> u16 {
+    doc.get("PDS_PORT")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or(3000)
+}
+
 impl Plan {
+    /// The plan for pds.env `doc` at `env_file`: the data directory (PDS_DATA_DIRECTORY,
+    /// else the env file's own directory, as the installer lays it out), the port, and this
+    /// machine's compose command (the installer's, once Docker is installed, when none).
+    pub fn new(
+        doc: &crate::envfile::Document,
+        env_file: &Path,
+        front: Front,
+        unit_dir: &Path,
+        timeout: Duration,
+    ) -> Plan {
+        let data_dir = doc
+            .get("PDS_DATA_DIRECTORY")
+            .filter(|d| d.starts_with('/'))
+            .map(PathBuf::from)
+            .or_else(|| env_file.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("/pds"));
+        Plan {
+            data_dir,
+            env_file: std::fs::canonicalize(env_file).unwrap_or_else(|_| env_file.to_path_buf()),
+            port: pds_port(doc),
+            front,
+            unit_dir: unit_dir.to_path_buf(),
+            compose: compose_command(timeout)
+                .unwrap_or_else(|| vec!["/usr/bin/docker".into(), "compose".into()]),
+        }
+    }
+
     pub fn compose_path(&self) -> PathBuf {
         self.data_dir.join("compose.yaml")
     }

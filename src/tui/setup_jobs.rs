@@ -40,10 +40,7 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
             });
         }
         Job::Server => {
-            let port = working
-                .get("PDS_PORT")
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or(3000);
+            let port = service::pds_port(&working);
             spawn_job(rt, tx, async move {
                 let timeout = settings.http.timeout;
                 let plan = match &settings.hostname {

@@ -14,7 +14,7 @@ use crate::setup::addresses::{self, Scope};
 use crate::setup::{Milestone, Overview, State};
 use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::{Pending, Ticket};
+use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
 use crate::tui::modal::{Confirmed, Modal};
 use crate::tui::outcome::{Ctx, Outcome};
@@ -26,7 +26,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::net::IpAddr;
-use std::path::PathBuf;
 
 /// The background work these steps ask for; the runner carries it out with the app's
 /// settings and answers with a `Done` carrying the same ticket.
@@ -322,25 +321,13 @@ impl ServerScreen {
         if !unit_dir.starts_with('/') {
             return Err("the unit directory is not an absolute path".into());
         }
-        let data_dir = w
-            .get("PDS_DATA_DIRECTORY")
-            .filter(|d| d.starts_with('/'))
-            .map(PathBuf::from)
-            .or_else(|| ctx.settings.env_file.parent().map(|p| p.to_path_buf()))
-            .unwrap_or_else(|| PathBuf::from("/pds"));
-        Ok(service::Plan {
-            data_dir,
-            env_file: std::fs::canonicalize(&ctx.settings.env_file)
-                .unwrap_or_else(|_| ctx.settings.env_file.clone()),
-            port: w
-                .get("PDS_PORT")
-                .and_then(|p| p.trim().parse().ok())
-                .unwrap_or(3000),
+        Ok(service::Plan::new(
+            w,
+            &ctx.settings.env_file,
             front,
-            unit_dir: PathBuf::from(unit_dir),
-            compose: service::compose_command(ctx.settings.http.timeout)
-                .unwrap_or_else(|| vec!["/usr/bin/docker".into(), "compose".into()]),
-        })
+            std::path::Path::new(&unit_dir),
+            ctx.settings.http.timeout,
+        ))
     }
 
     pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
@@ -540,12 +527,8 @@ pub const CREATE_HANDLE: &str = "create_handle";
 pub const CREATE_EMAIL: &str = "create_email";
 const NONE_YET: &str = "(no accounts yet)";
 
-pub enum List {
-    NotLoaded,
-    Loading(Ticket),
-    Loaded(Vec<Account>),
-    Failed(Finding),
-}
+/// The accounts as loaded: the same states as the Handle step's list.
+pub use super::handle::Accounts as List;
 
 pub struct AccountsScreen {
     pub form: Form,
