@@ -26,6 +26,38 @@ pub struct Answers {
     pub did_file: Option<DidFileAnswers>,
     #[serde(default, skip_serializing_if = "DoctorAnswers::is_empty")]
     pub doctor: DoctorAnswers,
+    /// On the PDS machine, when the front proxy is on another: what `proxy pds-side` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pds_side: Option<PdsSideAnswers>,
+}
+
+/// The PDS machine's side of a front proxy elsewhere (the front's own machine has a
+/// `[proxy]` section with `front_address`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdsSideAnswers {
+    /// The front's address on the private network.
+    pub front_address: String,
+    /// This machine's address on the private network, where the front connects.
+    pub pds_address: String,
+    /// "direct" (the PDS's port) or "caddy" (the installer's Caddy) [default: direct].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The Caddyfile to edit [default: the installer's].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caddyfile: Option<PathBuf>,
+    /// "show", "nft" or "ufw" [default: show].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<String>,
+    /// Where the nftables rules go [default: /etc/nftables.d/pds-wizard.nft].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nft_file: Option<PathBuf>,
+    /// How Caddy loads its file [default: the installer's container reload].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reload_command: Option<String>,
+    /// Restart the PDS when pds.env changes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -74,6 +106,13 @@ pub struct ProxyAnswers {
     /// A port, or "off".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_port: Option<HttpPort>,
+    /// The front's address on the private network, when this proxy is the front for a PDS
+    /// on another machine (`upstream` is then that machine's private address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub front_address: Option<String>,
+    /// How the PDS machine answers the front: "direct" or "caddy".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pds_side: Option<String>,
 }
 
 /// The plain-HTTP listener: a port, or "off".
@@ -107,7 +146,30 @@ impl ProxyAnswers {
                 HttpPort::Port(n) => Some(n),
                 HttpPort::Off(_) => None,
             }),
+            front_address: self.front_address.clone(),
+            pds_side: self.pds_side.clone(),
         }
+    }
+}
+
+impl PdsSideAnswers {
+    /// Checked before anything is applied: each error names its key.
+    pub fn check(&self) -> Vec<String> {
+        use crate::proxy::split::{parse_address, Firewall, Via};
+        let mut out = Vec::new();
+        if let Err(e) = parse_address("the front's address", &self.front_address) {
+            out.push(format!("front_address: {e}"));
+        }
+        if let Err(e) = parse_address("the PDS's private address", &self.pds_address) {
+            out.push(format!("pds_address: {e}"));
+        }
+        if let Some(Err(e)) = self.via.as_deref().map(Via::parse) {
+            out.push(format!("via: {e}"));
+        }
+        if let Some(Err(e)) = self.firewall.as_deref().map(Firewall::parse) {
+            out.push(format!("firewall: {e}"));
+        }
+        out
     }
 }
 
@@ -267,6 +329,13 @@ mod tests {
             doctor: DoctorAnswers {
                 handles: vec!["alice.com".into()],
             },
+            pds_side: Some(PdsSideAnswers {
+                front_address: "100.64.0.1".into(),
+                pds_address: "100.101.102.103".into(),
+                via: Some("caddy".into()),
+                firewall: Some("nft".into()),
+                ..PdsSideAnswers::default()
+            }),
         }
     }
 

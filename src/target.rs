@@ -23,6 +23,10 @@ pub enum ProxyField {
     /// PDS_BLOB_UPLOAD_LIMIT, read from pds.env.
     BodyLimit,
     Out,
+    /// The front's address on the private network (the PDS on another machine).
+    FrontAddress,
+    /// How the PDS machine answers the front: direct, or the installer's Caddy.
+    PdsSide,
 }
 
 impl ProxyField {
@@ -39,6 +43,8 @@ impl ProxyField {
             ProxyField::Email => "--email",
             ProxyField::Listen => "--listen",
             ProxyField::Out => "--out",
+            ProxyField::FrontAddress => "--front-address",
+            ProxyField::PdsSide => "--pds-side",
             ProxyField::BodyLimit => return None,
         })
     }

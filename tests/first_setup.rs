@@ -11,7 +11,6 @@ mod common;
 use common::pty::Session;
 use common::{Nsd, PdsLab, Relay, SmtpServers};
 use portable_pty::CommandBuilder;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -26,57 +25,14 @@ const UP: &str = "\x1b[A";
 const RIGHT: &str = "\x1b[C";
 const LEFT: &str = "\x1b[D";
 
-/// The test runs itself again under `unshare --net --mount` (a mount namespace cannot be
-/// entered by one thread of a running process), and passes when that run passes.
+/// The test runs itself again under `unshare --net --mount` (common::in_namespaces), and
+/// passes when that run passes.
 #[test]
 fn first_setup_from_an_empty_directory() {
     if std::env::var_os(INSIDE).is_some() {
         return journey();
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("not root: needs a private network and mount namespace; skipped");
-        return;
-    }
-    // Output to a file, not a pipe: a server left behind by a failure must not keep the
-    // parent waiting for the pipe's end. The whole run is bounded.
-    let dir = tempfile::tempdir().unwrap();
-    let log_path = dir.path().join("journey.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new("unshare")
-        .args(["--net", "--mount", "--fork", "--kill-child"])
-        .arg(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "first_setup_from_an_empty_directory",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(INSIDE, "1")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(420);
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break Some(st);
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-    if std::env::var_os("JOURNEY_SCREENS").is_some() {
-        eprintln!("{text}");
-    }
-    assert!(
-        status.is_some_and(|s| s.success()) && text.contains("1 passed"),
-        "the journey in its namespace ({status:?}):\n{text}"
-    );
+    common::in_namespaces("first_setup_from_an_empty_directory", INSIDE);
 }
 
 fn run(program: &str, args: &[&str]) {
@@ -88,32 +44,6 @@ fn zone(serial: u32, extra: &str) -> String {
     format!(
         "$ORIGIN example.test.\n$TTL 5\n@ IN SOA ns1 admin ( {serial} 3600 600 86400 5 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\n{extra}"
     )
-}
-
-/// nginx's Debian layout in `dir`, with pid and temp paths there: bind-mounted over
-/// /etc/nginx, so the wizard writes where it would on a server, and `nginx -t` reads it.
-fn nginx_etc(dir: &Path) {
-    for d in ["sites-available", "sites-enabled", "tmp"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    let d = dir.display();
-    std::fs::write(
-        dir.join("nginx.conf"),
-        format!(
-            "user root;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  include /etc/nginx/sites-enabled/*;\n}}\n"
-        ),
-    )
-    .unwrap();
-}
-
-struct Killed(std::process::Child);
-impl Drop for Killed {
-    /// SIGTERM, so nginx stops its workers too (SIGKILL would leave them running).
-    fn drop(&mut self) {
-        // SAFETY: kill takes no pointers; the pid is our own child's.
-        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
-        let _ = self.0.wait();
-    }
 }
 
 /// The stages kept for JOURNEY_RECORD (an animated SVG: scripts/screenshots makes the
@@ -190,7 +120,7 @@ fn journey() {
     );
     let nsd = Nsd::start_on("example.test", &zone(1, ""), 53);
     let etc_nginx = l.join("etc-nginx");
-    nginx_etc(&etc_nginx);
+    common::nginx_etc(&etc_nginx);
     run(
         "mount",
         &["--bind", etc_nginx.to_str().unwrap(), "/etc/nginx"],
@@ -207,7 +137,7 @@ fn journey() {
     let relay = Relay::start(HOST, 0, "active");
     // nginx starts with no site: the wizard writes one, links it and has it reloaded.
     let nginx_log = std::fs::File::create(l.join("nginx.log")).unwrap();
-    let _nginx = Killed(
+    let _nginx = common::Killed(
         Command::new("nginx")
             .args(["-e", "stderr"])
             .stdout(nginx_log.try_clone().unwrap())

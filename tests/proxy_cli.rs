@@ -357,3 +357,316 @@ fn two_pdses_fit_in_one_nginx() {
         "{t}"
     );
 }
+
+/// The official install's layout around `env`: compose.yaml running Caddy, and its
+/// Caddyfile (email and on-demand TLS, the public site); returns the Caddyfile's path.
+fn installer_layout(dir: &Path) -> std::path::PathBuf {
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  caddy:\n    image: caddy:2\n  pds:\n    image: ghcr.io/bluesky-social/pds:0.4\n",
+    )
+    .unwrap();
+    let caddy = dir.join("caddy/etc/caddy");
+    std::fs::create_dir_all(&caddy).unwrap();
+    let file = caddy.join("Caddyfile");
+    std::fs::write(&file, INSTALLER_CADDYFILE).unwrap();
+    file
+}
+
+const INSTALLER_CADDYFILE: &str = "{\n\temail admin@example.com\n\ton_demand_tls {\n\t\task http://localhost:3000/tls-check\n\t}\n}\n\n*.pds.example.com, pds.example.com {\n\ttls {\n\t\ton_demand\n\t}\n\treverse_proxy http://localhost:3000\n}\n";
+
+const SIDE: [&str; 6] = [
+    "proxy",
+    "pds-side",
+    "--front-address",
+    "100.64.0.1",
+    "--pds-address",
+    "100.101.102.103",
+];
+
+/// The PDS machine's side through the installer's Caddy: shown first, asked for (a
+/// script must say --yes), checked by Caddy, written with a backup and reloaded; pds.env
+/// lists the front; again, nothing changes.
+#[test]
+fn pds_side_through_caddy_edits_the_installers_caddyfile() {
+    let (dir, env) = setup();
+    let caddyfile = installer_layout(dir.path());
+    let flag = dir.path().join("reloaded");
+    let reload = format!("touch {}", flag.display());
+    let side = |extra: &[&str]| {
+        let mut args = SIDE.to_vec();
+        args.extend_from_slice(&["--via", "caddy", "--reload-command", &reload]);
+        args.extend_from_slice(extra);
+        run_cli(&env, &args, "")
+    };
+    // Not on a terminal and no --yes: shown, not made.
+    let out = side(&[]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("give --yes"), "{text}");
+    assert!(
+        text.contains("+") && text.contains("bind 100.101.102.103"),
+        "{text}"
+    );
+    assert!(
+        text.contains("100.101.102.103 is not an address of this machine"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&caddyfile).unwrap(),
+        INSTALLER_CADDYFILE
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), ENV);
+    // --dry-run: the same, exit 0.
+    let out = side(&["--dry-run"]);
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(output_text(&out).contains("(dry run: nothing changed)"));
+    assert_eq!(
+        std::fs::read_to_string(&caddyfile).unwrap(),
+        INSTALLER_CADDYFILE
+    );
+    // --yes: made.
+    let out = side(&["--yes"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    let edited = std::fs::read_to_string(&caddyfile).unwrap();
+    assert!(
+        edited.starts_with("{\n\temail admin@example.com\n"),
+        "{edited}"
+    );
+    assert!(
+        edited.contains("trusted_proxies 100.64.0.1\n") && !edited.contains("on_demand\n"),
+        "{edited}"
+    );
+    assert_eq!(backups(caddyfile.parent().unwrap()), 1);
+    assert!(flag.exists(), "Caddy reloaded: {text}");
+    assert!(
+        text.contains("Caddy reloaded") && text.contains("Restart the PDS"),
+        "{text}"
+    );
+    let e = std::fs::read_to_string(&env).unwrap();
+    assert!(
+        e.starts_with(ENV) && e.ends_with("PDS_RATE_LIMIT_BYPASS_IPS=100.64.0.1\n"),
+        "{e}"
+    );
+    // The rules, both ways, for the operator to apply.
+    assert!(
+        text.contains("tcp dport { 80, 3000 } drop") && text.contains("ufw deny 3000/tcp"),
+        "{text}"
+    );
+    // Again: nothing to write, nothing reloaded.
+    std::fs::remove_file(&flag).unwrap();
+    let out = side(&["--yes"]);
+    let text = output_text(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Caddyfile: no change") && text.contains("lists 100.64.0.1 already"),
+        "{text}"
+    );
+    assert!(!flag.exists());
+    assert_eq!(std::fs::read_to_string(&caddyfile).unwrap(), edited);
+}
+
+/// Wrong input is said with the flag, and nothing changes; a Caddyfile Caddy refuses is
+/// not written.
+#[test]
+fn pds_side_refuses_what_cannot_work() {
+    let (dir, env) = setup();
+    let run = |args: &[&str]| {
+        let mut all = vec!["proxy", "pds-side"];
+        all.extend_from_slice(args);
+        run_cli(&env, &all, "")
+    };
+    let out = run(&[
+        "--front-address",
+        "100.64.0.0/10",
+        "--pds-address",
+        "100.101.102.103",
+        "--yes",
+    ]);
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("--front-address") && text.contains("not a range"),
+        "{text}"
+    );
+    let out = run(&[&SIDE[2..], &["--via", "haproxy", "--yes"][..]].concat());
+    assert!(output_text(&out).contains("--via"), "{}", output_text(&out));
+    // Through Caddy with no Caddyfile to edit.
+    let out = run(&[&SIDE[2..], &["--via", "caddy", "--yes"][..]].concat());
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        output_text(&out).contains("--caddyfile"),
+        "{}",
+        output_text(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), ENV);
+    // A Caddyfile with a mistake of its own: Caddy refuses the edit, nothing is written.
+    let caddyfile = installer_layout(dir.path());
+    let broken = format!("{INSTALLER_CADDYFILE}\nblog.example.com {{\n\tno_such_directive\n}}\n");
+    std::fs::write(&caddyfile, &broken).unwrap();
+    let out = run(&[
+        &SIDE[2..],
+        &["--via", "caddy", "--reload-command", "true", "--yes"][..],
+    ]
+    .concat());
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Caddy refuses the edited Caddyfile (nothing written)"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(&caddyfile).unwrap(), broken);
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), ENV);
+}
+
+/// A fleet's two answers files: the front's [proxy] renders for the PDS elsewhere, the PDS
+/// machine's [pds_side] is applied like `proxy pds-side --yes`; a bad [pds_side] stops
+/// everything before the first write.
+#[test]
+fn answers_files_for_both_machines() {
+    let (dir, env) = setup();
+    let caddyfile = installer_layout(dir.path());
+    let answers = dir.path().join("pds-machine.toml");
+    std::fs::write(
+        &answers,
+        format!("[pds_side]\nfront_address = \"100.64.0.1\"\npds_address = \"100.101.102.103\"\nvia = \"caddy\"\ncaddyfile = \"{}\"\n", caddyfile.display()),
+    )
+    .unwrap();
+    // Without a reload command, the installer's (docker exec caddy …) is used: none here,
+    // so the write is kept and apply says it could not apply.
+    let out = run_cli(
+        &env,
+        &[
+            "--timeout",
+            "2",
+            "apply",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = output_text(&out);
+    assert!(
+        std::fs::read_to_string(&caddyfile)
+            .unwrap()
+            .contains("bind 100.101.102.103"),
+        "{text}"
+    );
+    assert!(text.contains("docker"), "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    // With one: applied; a second apply finds nothing to change.
+    std::fs::write(&caddyfile, INSTALLER_CADDYFILE).unwrap();
+    let flag = dir.path().join("reloaded");
+    let with_reload = format!(
+        "{}reload_command = \"touch {}\"\n",
+        std::fs::read_to_string(&answers).unwrap(),
+        flag.display()
+    );
+    std::fs::write(&answers, with_reload).unwrap();
+    let out = run_cli(
+        &env,
+        &[
+            "--timeout",
+            "2",
+            "apply",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = output_text(&out);
+    assert!(flag.exists() && text.contains("Caddy reloaded"), "{text}");
+    assert_ne!(out.status.code(), Some(3), "{text}");
+    let edited = std::fs::read_to_string(&caddyfile).unwrap();
+    let out = run_cli(
+        &env,
+        &[
+            "--timeout",
+            "2",
+            "apply",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        output_text(&out).contains("Caddyfile: no change"),
+        "{}",
+        output_text(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&caddyfile).unwrap(), edited);
+    // Bad values: nothing applied.
+    std::fs::write(&caddyfile, INSTALLER_CADDYFILE).unwrap();
+    std::fs::write(&env, ENV).unwrap();
+    std::fs::write(&answers, "[pds_side]\nfront_address = \"100.64.0.0/10\"\npds_address = \"pds\"\nfirewall = \"iptables\"\n").unwrap();
+    let out = run_cli(&env, &["apply", "--answers", answers.to_str().unwrap()], "");
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    for key in [
+        "pds_side.front_address",
+        "pds_side.pds_address",
+        "pds_side.firewall",
+    ] {
+        assert!(text.contains(key), "{key}: {text}");
+    }
+    assert!(text.contains("Nothing was applied"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&caddyfile).unwrap(),
+        INSTALLER_CADDYFILE
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), ENV);
+    // The front's: [proxy] with the front's address renders the front's file and names
+    // the other half (JSON: its files).
+    let front = dir.path().join("front.toml");
+    let site = dir.path().join("sites-available/pds.conf");
+    std::fs::create_dir_all(site.parent().unwrap()).unwrap();
+    std::fs::write(
+        &front,
+        format!("[proxy]\nserver = \"nginx\"\nout = \"{}\"\nupstream = \"100.101.102.103\"\nfront_address = \"100.64.0.1\"\npds_side = \"caddy\"\ntls = \"files\"\ncert = \"/etc/ssl/pds.pem\"\nkey = \"/etc/ssl/pds.key\"\n", site.display()),
+    )
+    .unwrap();
+    let out = run_cli(
+        &env,
+        &[
+            "--timeout",
+            "2",
+            "apply",
+            "--answers",
+            front.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = output_text(&out);
+    assert!(
+        std::fs::read_to_string(&site)
+            .unwrap()
+            .contains("server 100.101.102.103:80;"),
+        "{text}"
+    );
+    assert!(text.contains("on the PDS machine run: pds-wizard proxy pds-side --front-address 100.64.0.1 --pds-address 100.101.102.103 --via caddy"), "{text}");
+    let out = run_cli(
+        &env,
+        &[
+            "--json",
+            "proxy",
+            "render",
+            "nginx",
+            "--upstream",
+            "100.101.102.103",
+            "--front-address",
+            "100.64.0.1",
+            "--no-validate",
+        ],
+        "",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = v["pds_side"]["files"].as_array().unwrap();
+    assert_eq!(
+        files.len(),
+        2,
+        "pds.env and the firewall, no Caddyfile for direct: {v:#}"
+    );
+    assert_eq!(files[0]["text"], "PDS_RATE_LIMIT_BYPASS_IPS=100.64.0.1\n");
+    assert_eq!(v["plan"]["upstream"]["port"], 3000);
+}

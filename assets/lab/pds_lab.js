@@ -66,7 +66,9 @@ async function startPds(base, pdsPort) {
     return res.json({ success: true });
   });
   await pds.ctx.sequencer.start();
-  pds.server = pds.app.listen(pdsPort, '127.0.0.1');
+  // Loopback unless PDS_LAB_LISTEN says otherwise: a test in a network namespace of its own
+  // listens on every address, as the PDS itself does.
+  pds.server = pds.app.listen(pdsPort, process.env.PDS_LAB_LISTEN || '127.0.0.1');
   await events.once(pds.server, 'listening');
   return pds;
 }

@@ -48,9 +48,21 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
         }
     };
     // Answers that cannot be applied stop everything before the first write.
+    let side_errors = a
+        .pds_side
+        .as_ref()
+        .map(answers::PdsSideAnswers::check)
+        .unwrap_or_default();
     let changes = match apply::plan(&a, doc) {
-        Ok(c) => c,
-        Err(errors) => {
+        Ok(c) if side_errors.is_empty() => c,
+        result => {
+            let errors: Vec<String> = result
+                .err()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| e.to_string())
+                .chain(side_errors.iter().map(|e| format!("pds_side.{e}")))
+                .collect();
             for e in &errors {
                 errln!("error: {}: {e}", path.display());
             }
@@ -113,6 +125,20 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
                 }
             }
             Outcome::Failed { path, error } => errln!("✗ {}: {error}", path.display()),
+        }
+    }
+    // The PDS machine's side of a front proxy elsewhere, on pds.env as written above.
+    if let Some(side) = &a.pds_side {
+        let args = super::proxy::SideArgs {
+            dry_run,
+            ..super::proxy::SideArgs::from_answers(side)
+        };
+        match super::proxy::pds_side_cmd(ctx, &args, false) {
+            Ok(code) => failed |= code != super::EXIT_OK,
+            Err(e) => {
+                errln!("✗ pds_side: {e}");
+                failed = true;
+            }
         }
     }
     // The doctor, on the result.

@@ -12,12 +12,16 @@ use crate::proxy::{plan_from_env, PlanAnswers, Server};
 use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
 pub enum ProxyCmd {
     /// Write the reverse-proxy configuration for SERVER (nginx, caddy or traefik) from
     /// pds.env and the options; printed, or written to --out after a diff
+    #[command(
+        after_help = "Examples:\n  pds-wizard proxy render nginx --out /etc/nginx/sites-available/pds.conf\n  pds-wizard proxy render caddy --tls on-demand --dry-run --out /etc/caddy/Caddyfile\n  # the front for a PDS on another machine, reached over Tailscale:\n  pds-wizard proxy render nginx --host pds.example.com --upstream 100.101.102.103 --front-address 100.64.0.1"
+    )]
     Render {
         #[arg(value_parser = parse_server)]
         server: Server,
@@ -44,6 +48,16 @@ pub enum ProxyCmd {
         #[arg(long)]
         host: Option<String>,
     },
+    /// On the PDS machine, when the front proxy is on another: list the front in
+    /// PDS_RATE_LIMIT_BYPASS_IPS, (--via caddy) make the installer's Caddy answer the front
+    /// on the private address, and close the PDS's ports to everyone else (--firewall)
+    #[command(
+        after_help = "Examples:\n  pds-wizard proxy pds-side --front-address 100.64.0.1 --pds-address 100.101.102.103 --dry-run\n  pds-wizard proxy pds-side --front-address 100.64.0.1 --pds-address 100.101.102.103 --via caddy --firewall nft --restart"
+    )]
+    PdsSide {
+        #[command(flatten)]
+        side: SideArgs,
+    },
     /// Enable an nginx site written into sites-available: link it from sites-enabled (the
     /// Debian layout), which is all nginx reads; then reload nginx
     Enable { file: PathBuf },
@@ -58,6 +72,61 @@ pub enum ProxyCmd {
         #[arg(long, value_name = "FILE")]
         snippet: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SideArgs {
+    /// The front proxy's address on the private network (what the PDS sees connecting)
+    #[arg(long, value_name = "IP")]
+    pub front_address: String,
+    /// This machine's address on the private network, where the front connects
+    #[arg(long, value_name = "IP")]
+    pub pds_address: String,
+    /// The front reaches the PDS's port (direct) or the installer's Caddy (caddy)
+    #[arg(long, value_name = "direct|caddy", default_value = "direct")]
+    pub via: String,
+    /// The Caddyfile to edit with --via caddy [default: the installer's, beside pds.env]
+    #[arg(long, value_name = "FILE")]
+    pub caddyfile: Option<PathBuf>,
+    /// show the rules for nft and ufw; nft: write --nft-file and load it; ufw: run the rules
+    #[arg(long, value_name = "show|nft|ufw", default_value = "show")]
+    pub firewall: String,
+    /// Where the nftables rules go
+    #[arg(long, value_name = "FILE", default_value = crate::proxy::split::NFT_FILE)]
+    pub nft_file: PathBuf,
+    /// How to make Caddy load its file [default: the installer's container reload, else
+    /// systemctl reload caddy]
+    #[arg(long, value_name = "CMD")]
+    pub reload_command: Option<String>,
+    /// Restart the PDS after pds.env changes (--restart-command, else its unit or container)
+    #[arg(long)]
+    pub restart: bool,
+    /// Show what would change; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Make the changes without asking (needed when not on a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+impl SideArgs {
+    pub fn from_answers(a: &crate::answers::PdsSideAnswers) -> SideArgs {
+        SideArgs {
+            front_address: a.front_address.clone(),
+            pds_address: a.pds_address.clone(),
+            via: a.via.clone().unwrap_or_else(|| "direct".into()),
+            caddyfile: a.caddyfile.clone(),
+            firewall: a.firewall.clone().unwrap_or_else(|| "show".into()),
+            nft_file: a
+                .nft_file
+                .clone()
+                .unwrap_or_else(|| crate::proxy::split::NFT_FILE.into()),
+            reload_command: a.reload_command.clone(),
+            restart: a.restart,
+            dry_run: false,
+            yes: true,
+        }
+    }
 }
 
 fn parse_server(s: &str) -> Result<Server, String> {
@@ -100,6 +169,15 @@ pub struct PlanArgs {
     /// Plain-HTTP port for redirects and ACME challenges, or "off"
     #[arg(long, default_value = "80", value_parser = parse_http_port)]
     http_port: HttpPort,
+    /// The PDS is on another machine: this proxy's (the front's) address on the private
+    /// network; --upstream is then the PDS machine's private address, and the PDS machine's
+    /// side is shown too
+    #[arg(long, value_name = "IP")]
+    front_address: Option<String>,
+    /// With --front-address: the front reaches the PDS's port (direct) or the installer's
+    /// Caddy on port 80 (caddy) [default: direct]
+    #[arg(long, value_name = "direct|caddy", requires = "front_address")]
+    pds_side: Option<String>,
 }
 
 /// A port, or none ("off"); a newtype because clap reads a bare Option as "flag absent".
@@ -129,6 +207,8 @@ impl PlanArgs {
             listen: self.listen.clone(),
             https_port: Some(self.https_port),
             http_port: Some(self.http_port.0),
+            front_address: self.front_address.clone(),
+            pds_side: self.pds_side.clone(),
         }
     }
 }
@@ -159,6 +239,7 @@ pub fn run(ctx: &Context, cmd: &ProxyCmd, json: bool) -> Result<u8> {
         } => validate_cmd(ctx, file, *server, snippet, json),
         ProxyCmd::Served { host } => served_cmd(ctx, host.as_deref(), json),
         ProxyCmd::Enable { file } => enable_cmd(file, json),
+        ProxyCmd::PdsSide { side } => pds_side_cmd(ctx, side, json),
     }
 }
 
@@ -358,11 +439,30 @@ fn render_with(
                 "placements": places,
                 "written": written.as_ref().map(|w| w.iter().map(|(p, r)| json!({"path": p, "backup": r.backup})).collect::<Vec<_>>()),
                 "reload": out.map(|o| reload_hint_for(server, o)),
+                "pds_side": plan.split.as_ref().map(|s| json!({
+                    "machine": s.pds_address,
+                    "command": s.pds_side_command(),
+                    "files": s.pds_side_files(&plan.host, &plan.handle_wildcards),
+                    "ufw": s.ufw_commands(None),
+                })),
             }))?
         );
     } else {
         for f in &findings {
             errln!("{f}");
+        }
+        if let Some(s) = &plan.split {
+            errln!(
+                "On the PDS machine ({}), `{}` makes:",
+                s.pds_address,
+                s.pds_side_command()
+            );
+            for f in s.pds_side_files(&plan.host, &plan.handle_wildcards) {
+                errln!("  # ==> {} ({})", f.default_path.display(), f.purpose);
+                for l in f.text.lines() {
+                    errln!("    {l}");
+                }
+            }
         }
         if let Some(v) = &validation {
             print_validation(v);
@@ -452,4 +552,266 @@ fn validate_cmd(
         _ if !v.validated() => EXIT_FINDINGS,
         _ => EXIT_OK,
     })
+}
+
+/// The PDS machine's side of a front proxy elsewhere, planned by proxy::split::plan_side;
+/// with `dry_run` nothing is changed. Exit 0 done (or nothing to do), 2 when input is wrong
+/// or a step failed (the steps after it are not taken).
+pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8> {
+    use crate::proxy::split::{self, Firewall, SideRequest};
+    let mut doc = Document::load(&ctx.env_file).map_err(|e| anyhow!("{e}"))?;
+    let firewall = Firewall::parse(&a.firewall).map_err(|e| anyhow!("--firewall: {e}"))?;
+    let answers = PlanAnswers {
+        upstream: Some(a.pds_address.clone()),
+        front_address: Some(a.front_address.clone()),
+        pds_side: Some(a.via.clone()),
+        ..Default::default()
+    };
+    let plan = match plan_from_env(Server::Caddy, &doc, &answers) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in &errors {
+                let flag = match e.field {
+                    crate::target::ProxyField::Upstream => "--pds-address",
+                    crate::target::ProxyField::PdsSide => "--via",
+                    _ => e.field.flag().unwrap_or(""),
+                };
+                errln!("error: {flag}: {}", e.message);
+            }
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let s = plan
+        .split
+        .clone()
+        .expect("a front address makes a split plan");
+    let interface = crate::setup::addresses::machine_addresses()
+        .into_iter()
+        .find(|m| m.ip == s.pds_address)
+        .map(|m| m.interface);
+    let caddyfile = a.caddyfile.clone().or_else(|| {
+        ctx.env_file
+            .parent()
+            .and_then(crate::proxy::install::installer_caddy)
+    });
+    let side = split::plan_side(&SideRequest {
+        split: s.clone(),
+        host: plan.host.clone(),
+        wildcards: plan.handle_wildcards.clone(),
+        bypass_now: doc.get("PDS_RATE_LIMIT_BYPASS_IPS"),
+        limits_on: doc
+            .get("PDS_RATE_LIMITS_ENABLED")
+            .is_some_and(|v| v.trim() == "true"),
+        caddyfile,
+        firewall,
+        nft_file: a.nft_file.clone(),
+        interface,
+    })
+    .map_err(|e| anyhow!(e))?;
+    let front = format!(
+        "pds-wizard proxy render SERVER --upstream {} --front-address {} --pds-side {} --out FILE",
+        s.pds_address,
+        s.front_address,
+        s.via.name()
+    );
+    if !json {
+        for f in &side.findings {
+            errln!("{f}");
+        }
+        outln!(
+            "On this machine (the PDS's), for the front at {}:",
+            s.front_address
+        );
+        match &side.bypass {
+            Some(v) => outln!("  pds.env: PDS_RATE_LIMIT_BYPASS_IPS={v}"),
+            None => outln!(
+                "  pds.env: PDS_RATE_LIMIT_BYPASS_IPS lists {} already",
+                s.front_address
+            ),
+        }
+        if let Some(c) = &side.caddyfile {
+            if c.changed() {
+                outln!("  {}:", c.path.display());
+                for l in c.diff() {
+                    outln!("    {l}");
+                }
+            } else {
+                outln!("  {}: no change", c.path.display());
+            }
+        }
+        match side.firewall {
+            Firewall::Nft => outln!(
+                "  firewall: {}{}",
+                side.nft.path.display(),
+                if side.nft.changed() {
+                    ""
+                } else {
+                    " (no change; loaded again)"
+                }
+            ),
+            Firewall::Ufw => {
+                outln!("  firewall (ufw):");
+                for c in &side.ufw {
+                    outln!("    {c}");
+                }
+            }
+            Firewall::Show => {
+                outln!("  firewall, with nftables (--firewall nft writes and loads it):");
+                for l in side.nft.after.lines() {
+                    outln!("    {l}");
+                }
+                outln!("  or with ufw (--firewall ufw runs them, in this order):");
+                for c in &side.ufw {
+                    outln!("    {c}");
+                }
+            }
+        }
+    }
+    // Asked on a terminal; a script says --yes (or --dry-run).
+    let terminal = std::io::stdin().is_terminal();
+    let go = !a.dry_run
+        && (a.yes
+            || (!json && terminal && {
+                use std::io::BufRead;
+                err!("Make these changes? [y/N] ");
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                matches!(line.trim(), "y" | "Y" | "yes")
+            }));
+    let mut done: Vec<String> = Vec::new();
+    let mut failed: Option<String> = None;
+    let limit = ctx.timeout.max(std::time::Duration::from_secs(10));
+    if go {
+        failed = apply_side(ctx, &side, &mut doc, a, limit, &mut done).err();
+    }
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "plan": side,
+                "dry_run": a.dry_run,
+                "applied": go,
+                "done": done,
+                "error": failed,
+                "front": front,
+            }))?
+        );
+    } else {
+        if a.dry_run {
+            outln!("(dry run: nothing changed)");
+        } else if !go {
+            outln!(
+                "Nothing changed{}.",
+                if terminal {
+                    ""
+                } else {
+                    " (not on a terminal: give --yes to make these changes)"
+                }
+            );
+        }
+        for d in &done {
+            outln!("{d}");
+        }
+        if let Some(e) = &failed {
+            errln!("error: {e}");
+        }
+        outln!("On the front machine: {front}");
+    }
+    if !go && !a.dry_run && !terminal {
+        return Ok(EXIT_ERROR);
+    }
+    Ok(if failed.is_some() {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Make the PDS side: the Caddyfile (checked by Caddy first) and its reload, pds.env and
+/// the restart, then the firewall. Each step done is said in `done`; the first failure
+/// stops the rest.
+fn apply_side(
+    ctx: &Context,
+    side: &crate::proxy::split::SidePlan,
+    doc: &mut Document,
+    a: &SideArgs,
+    limit: std::time::Duration,
+    done: &mut Vec<String>,
+) -> std::result::Result<(), String> {
+    use crate::fsutil::{safe_write, WriteOptions};
+    use crate::proxy::split::{self, Firewall};
+    if let Some(c) = side.caddyfile.as_ref().filter(|c| c.changed()) {
+        let v = super::runtime().map_err(|e| e.to_string())?.block_on(
+            crate::proxy::validate::validate_text(Server::Caddy, "Caddyfile", &c.after, limit),
+        );
+        if v.finding.level == Level::Fail {
+            return Err(format!(
+                "Caddy refuses the edited Caddyfile (nothing written): {}",
+                v.output
+            ));
+        }
+        let opts = WriteOptions {
+            new_file_mode: 0o644,
+            keep_backups: 10,
+            lock: false,
+        };
+        let r = safe_write(&c.path, c.after.as_bytes(), opts).map_err(|e| e.to_string())?;
+        done.push(format!("Wrote {}.", r.describe(&c.path)));
+        let reload: Vec<String> = match &a.reload_command {
+            Some(cmd) => vec!["sh".into(), "-c".into(), cmd.clone()],
+            None => crate::proxy::install::reload_command_for(Server::Caddy, &c.path)
+                .unwrap_or_default(),
+        };
+        let argv: Vec<&str> = reload.iter().map(String::as_str).collect();
+        split::run(&argv, limit)?;
+        done.push(format!("Caddy reloaded ({}).", reload.join(" ")));
+    }
+    if let Some(v) = &side.bypass {
+        doc.set("PDS_RATE_LIMIT_BYPASS_IPS", v)
+            .map_err(|e| e.to_string())?;
+        let r = doc.save().map_err(|e| e.to_string())?;
+        done.push(format!("Wrote {}.", r.describe(&ctx.env_file)));
+        if a.restart {
+            let cmd = crate::pds::restart_command(ctx)
+                .ok_or("no way to restart the PDS here: give --restart-command")?;
+            crate::pds::restart(&cmd)?;
+            done.push("The PDS restarted.".into());
+        } else {
+            done.push(format!(
+                "Restart the PDS for it to take effect: {}",
+                crate::pds::restart_hint(ctx)
+            ));
+        }
+    }
+    match side.firewall {
+        Firewall::Show => {}
+        Firewall::Nft => {
+            if side.nft.changed() {
+                if let Some(dir) = side.nft.path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+                }
+                let opts = WriteOptions {
+                    new_file_mode: 0o644,
+                    keep_backups: 10,
+                    lock: false,
+                };
+                safe_write(&side.nft.path, side.nft.after.as_bytes(), opts)
+                    .map_err(|e| e.to_string())?;
+            }
+            split::load_nft(&side.nft.path, limit)?;
+            done.push(format!(
+                "Firewall loaded (nft -f {}); to keep it after a reboot, include it from /etc/nftables.conf.",
+                side.nft.path.display()
+            ));
+        }
+        Firewall::Ufw => {
+            for c in &side.ufw {
+                let argv: Vec<&str> = c.split(' ').collect();
+                split::run(&argv, limit)?;
+            }
+            done.push(format!("Firewall: {} ufw rules added.", side.ufw.len()));
+        }
+    }
+    Ok(())
 }

@@ -60,6 +60,15 @@ async fn env(i: &Inputs) -> Vec<Finding> {
         let path = i.settings.env_file.display();
         // Missing is a fresh machine (or the wrong path); unreadable is a matter of rights.
         if !i.settings.env_file.exists() {
+            // The front machine of a PDS elsewhere has no pds.env of its own.
+            if let Some(a) = across(&i.settings.local_url) {
+                return vec![Finding::info(format!(
+                    "{path} does not exist: on the front machine the PDS's pds.env is on {}",
+                    a.pds.ip()
+                ))
+                .why("the checks that read it are skipped here; the PDS's own address is checked across the private network")
+                .fix("run the doctor on the PDS machine too, with its pds.env")];
+            }
             return vec![Finding::fail(format!("{path} does not exist"))
                 .why("Every other check reads the PDS's settings from it.")
                 .fix("create it: pds-wizard env init --hostname pds.example.com --admin-email you@example.com (or point --env-file at the PDS's pds.env)")];
@@ -196,6 +205,12 @@ fn exposed_port(local_url: &str) -> Option<Finding> {
         return (!listening.is_empty())
             .then(|| Finding::pass(format!("the PDS's port {port} listens on loopback only")));
     }
+    if let Some(front) = crate::proxy::split::firewall_guards(port) {
+        return Some(Finding::pass(format!(
+            "the PDS's port {port} listens on {}, and pds-wizard's firewall table lets only {front} reach it",
+            open.join(", ")
+        )));
+    }
     Some(
         Finding::warn(format!(
             "the PDS's port {port} listens on {} (not only loopback): other machines reach the PDS there over plain HTTP, past the proxy, unless a firewall closes the port",
@@ -203,7 +218,7 @@ fn exposed_port(local_url: &str) -> Option<Finding> {
         ))
         .why("requests there skip TLS and everything the proxy does; apps and relays must use https://PDS_HOSTNAME")
         .fix(format!(
-            "close port {port} to the outside (ufw deny {port}/tcp; a Docker published port: \"127.0.0.1:{port}:{port}\"), then from another machine: curl -m 5 http://<this server's address>:{port}/xrpc/_health must fail"
+            "close port {port} to the outside (ufw deny {port}/tcp; a Docker published port: \"127.0.0.1:{port}:{port}\"; a front proxy on another machine: pds-wizard proxy pds-side … --firewall nft), then from another machine: curl -m 5 http://<this server's address>:{port}/xrpc/_health must fail"
         )),
     )
 }
@@ -225,17 +240,107 @@ async fn health(i: &Inputs) -> Vec<Finding> {
                 out.extend(version_advice(r.version));
             }
             out.extend(exposed_port(&i.settings.local_url));
+            out.extend(across(&i.settings.local_url).map(|a| a.reached()));
             out
         }
         Health::Status(status) => vec![Finding::fail(format!("{url} answered HTTP {status}"))
             .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
-        Health::Down(e) => vec![Finding::fail(format!(
-            "nothing answers at {url} ({})",
+        Health::Down(e) => match across(&i.settings.local_url) {
+            Some(a) => vec![a.unreached(&url, e)],
+            None => vec![Finding::fail(format!(
+                "nothing answers at {url} ({})",
+                crate::http::last_cause(e)
+            ))
+            .why("The PDS is down, still starting, or listens on another port than PDS_PORT.")
+            .detail(e.clone())
+            .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
+        },
+    }
+}
+
+/// The PDS asked on another machine (`--pds-url http://100.x.y.z:3000` on the front): the
+/// path across the private network, and this machine's own address on it (the kernel's
+/// choice of source address toward the PDS), which the PDS side must trust.
+struct Across {
+    pds: std::net::SocketAddr,
+    from: Option<std::net::IpAddr>,
+}
+
+fn across(url: &str) -> Option<Across> {
+    let u = reqwest::Url::parse(url).ok()?;
+    let ip: std::net::IpAddr = u.host_str()?.trim_matches(['[', ']']).parse().ok()?;
+    if ip.is_loopback() {
+        return None;
+    }
+    let pds = std::net::SocketAddr::new(ip, u.port_or_known_default()?);
+    // A UDP socket "connected" sends nothing; it only asks the routing table.
+    let bind: std::net::SocketAddr = if ip.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let from = std::net::UdpSocket::bind(bind)
+        .and_then(|s| s.connect(pds).and_then(|_| s.local_addr()))
+        .ok()
+        .map(|a| a.ip());
+    Some(Across { pds, from })
+}
+
+impl Across {
+    fn side_command(&self) -> String {
+        format!(
+            "pds-wizard proxy pds-side --front-address {} --pds-address {}",
+            self.from
+                .map(|f| f.to_string())
+                .unwrap_or_else(|| "<this machine's private address>".into()),
+            self.pds.ip()
+        )
+    }
+
+    fn reached(&self) -> Finding {
+        let private = crate::proxy::split::on_private_network(self.pds.ip());
+        let from = self
+            .from
+            .map(|f| f.to_string())
+            .unwrap_or_else(|| "?".into());
+        let f = Finding::new(
+            if private { Level::Pass } else { Level::Warn },
+            format!(
+                "this machine reaches the PDS at {} from {from}{}",
+                self.pds,
+                if private { " across a private network" } else { "" }
+            ),
+        )
+        .why(format!(
+            "the PDS sees this proxy as {from}: it must list it in PDS_RATE_LIMIT_BYPASS_IPS, or every client shares one rate limit"
+        ));
+        if private {
+            f.fix(format!("on the PDS machine, once: {}", self.side_command()))
+        } else {
+            f.fix("reach the PDS over a private network (Tailscale, WireGuard, a LAN): between proxy and PDS the requests are plain HTTP")
+        }
+    }
+
+    fn unreached(&self, url: &str, e: &str) -> Finding {
+        let from = self
+            .from
+            .map(|f| f.to_string())
+            .unwrap_or_else(|| "?".into());
+        let refused = e.contains("refused");
+        Finding::fail(format!(
+            "nothing answers at {url} across the network from {from} ({})",
             crate::http::last_cause(e)
         ))
-        .why("The PDS is down, still starting, or listens on another port than PDS_PORT.")
-        .detail(e.clone())
-        .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
+        .why(if refused {
+            format!("{} is there but nothing takes port {} for this machine: the PDS is down, listens elsewhere, or a firewall rejects {from}", self.pds.ip(), self.pds.port())
+        } else {
+            format!("no answer at all: the private network is down here or there (tailscale status; wg show), or a firewall on the PDS machine drops {from}")
+        })
+        .detail(e.to_string())
+        .fix(format!(
+            "on the PDS machine: sudo systemctl status pds, and let this machine in: {} --firewall nft",
+            self.side_command()
+        ))
     }
 }
 
@@ -726,7 +831,8 @@ async fn websocket(i: &Inputs) -> Vec<Finding> {
 /// Seen from here: a websocket through the public name is held open while the kernel's
 /// table shows which address connects to the PDS's port.
 async fn forwarded_trust(i: &Inputs, host: &str) -> Option<Finding> {
-    use crate::pds::sockets::{peers_of, trusted_for_forwarding};
+    use crate::pds::sockets::{connections_to, peers_of, trusted_for_forwarding};
+    use crate::proxy::split::{on_private_network, CADDY_PORT};
     use std::collections::BTreeSet;
     use std::net::IpAddr;
     let limits_on = i
@@ -740,7 +846,7 @@ async fn forwarded_trust(i: &Inputs, host: &str) -> Option<Finding> {
         .get("PDS_RATE_LIMIT_BYPASS_IPS")
         .unwrap_or_default()
         .split(',')
-        .filter_map(|s| s.trim().parse().ok())
+        .filter_map(|s| s.split('/').next()?.trim().parse().ok())
         .collect();
     let held = tls::websocket(
         host,
@@ -753,20 +859,35 @@ async fn forwarded_trust(i: &Inputs, host: &str) -> Option<Finding> {
     );
     // Every peer in a short window is kept (the proxy may reuse a kept-alive connection
     // for the upgrade; other checks talk to the PDS straight from here, over loopback), and
-    // an untrusted one ends the watch at once.
+    // an untrusted one ends the watch at once. A PDS reached over loopback may sit behind
+    // the installer's Caddy answering a front elsewhere (proxy pds-side --via caddy): who
+    // reaches Caddy over a private network is kept too, with the address it reached.
     let watch = async {
         let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
+        let mut behind: BTreeSet<(IpAddr, IpAddr)> = BTreeSet::new();
         let until = tokio::time::Instant::now() + Duration::from_millis(300);
         while tokio::time::Instant::now() < until {
             seen.extend(peers_of(port).into_iter().map(|p| p.ip()));
+            if seen.iter().any(|ip| ip.is_loopback()) {
+                behind.extend(
+                    connections_to(CADDY_PORT)
+                        .into_iter()
+                        .filter(|(local, peer)| {
+                            !peer.ip().is_loopback()
+                                && peer.ip() != local.ip()
+                                && on_private_network(peer.ip())
+                        })
+                        .map(|(local, peer)| (peer.ip(), local.ip())),
+                );
+            }
             if seen.iter().any(|ip| !trusted_for_forwarding(*ip, &bypass)) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        seen
+        (seen, behind)
     };
-    let seen = tokio::select! {
+    let (seen, behind) = tokio::select! {
         seen = watch => seen,
         _ = held => return None,
     };
@@ -779,21 +900,89 @@ async fn forwarded_trust(i: &Inputs, host: &str) -> Option<Finding> {
         .map(|ip| ip.to_string())
         .collect();
     let all: Vec<String> = seen.iter().map(|ip| ip.to_string()).collect();
-    Some(if untrusted.is_empty() {
-        Finding::pass(format!(
-            "the proxy reaches the PDS from {}, which the PDS trusts for X-Forwarded-For: each client has its own rate limit",
-            all.join(", ")
-        ))
-    } else {
+    if !untrusted.is_empty() {
         let ip = untrusted.join(", ");
-        Finding::warn(format!(
+        return Some(Finding::warn(format!(
             "the proxy reaches the PDS from {ip}, an address the PDS does not trust for X-Forwarded-For: with rate limits on, every client counts as {ip} and all share one limit"
         ))
         .why("the PDS believes X-Forwarded-For only from loopback, link-local and private addresses (and PDS_RATE_LIMIT_BYPASS_IPS); a proxy reaching it over Tailscale (100.64/10) or a public address is none of those")
         .fix(format!(
-            "add the proxy's address to PDS_RATE_LIMIT_BYPASS_IPS ({ip}; the PDS then trusts its X-Forwarded-For, and clients keep their own limits), or reach the PDS over a private address; restart the PDS"
+            "add the proxy's address to PDS_RATE_LIMIT_BYPASS_IPS ({ip}; the PDS then trusts its X-Forwarded-For, and clients keep their own limits), or reach the PDS over a private address; restart the PDS. For a front on another machine: pds-wizard proxy pds-side --front-address {ip} --pds-address <this machine's private address> --via direct"
+        )));
+    }
+    // Trusted on the last hop; what the PDS makes of the rest of the chain is seen in its
+    // rate-limit counters: a request through the public name, then one straight to the
+    // PDS as if forwarded for each address found behind the installer's Caddy.
+    let proxied = remaining_through(i, host).await?;
+    for (front, here) in &behind {
+        let direct = remaining_direct(i, Some(*front)).await;
+        if let (Some(a), Some(d)) = (proxied, direct) {
+            if d + 1 == a {
+                return Some(Finding::warn(format!(
+                    "the front proxy reaches Caddy here from {front}, and the PDS counts every client as {front}: all share one rate limit"
+                ))
+                .why(format!("Caddy adds {front} to X-Forwarded-For and the PDS looks past loopback only to addresses it trusts; {front} is not in PDS_RATE_LIMIT_BYPASS_IPS"))
+                .fix(format!(
+                    "pds-wizard proxy pds-side --front-address {front} --pds-address {here} --via caddy (lists {front} in PDS_RATE_LIMIT_BYPASS_IPS; Caddy keeps the front's X-Forwarded-For with trusted_proxies {front}); restart the PDS"
+                )));
+            }
+        }
+    }
+    if proxied.is_none() && remaining_direct(i, None).await.is_some() {
+        return Some(Finding::warn(
+            "requests through the proxy skip the PDS's rate limits: it takes them all as coming from an address in PDS_RATE_LIMIT_BYPASS_IPS",
+        )
+        .why("a proxy in between replaced the front's X-Forwarded-For with the front's own address (Caddy does so for a proxy not in its trusted_proxies)")
+        .fix("let that proxy keep the front's X-Forwarded-For: with the installer's Caddy, pds-wizard proxy pds-side --front-address FRONT --pds-address THIS --via caddy (trusted_proxies FRONT)"));
+    }
+    let via: Vec<String> = behind.iter().map(|(f, _)| f.to_string()).collect();
+    Some(Finding::pass(if via.is_empty() {
+        format!(
+            "the proxy reaches the PDS from {}, which the PDS trusts for X-Forwarded-For: each client has its own rate limit",
+            all.join(", ")
+        )
+    } else {
+        format!(
+            "the front at {} reaches the PDS through Caddy here, and the PDS tells its clients apart: each client has its own rate limit",
+            via.join(", ")
+        )
+    }))
+}
+
+/// RateLimit-Remaining of a request through the public name (None: it had none, or failed).
+async fn remaining_through(i: &Inputs, host: &str) -> Option<Option<u64>> {
+    let (_, c) = public_client(i).ok()?;
+    let r = c
+        .get(format!(
+            "https://{host}/xrpc/com.atproto.server.describeServer"
         ))
-    })
+        .send()
+        .await
+        .ok()?;
+    Some(remaining_of(&r))
+}
+
+/// RateLimit-Remaining of a request straight to the PDS, forwarded for `client` if given.
+async fn remaining_direct(i: &Inputs, forwarded_for: Option<std::net::IpAddr>) -> Option<u64> {
+    let c = client(&local(i), "localhost").ok()?;
+    let mut req = c.get(format!(
+        "{}/xrpc/com.atproto.server.describeServer",
+        i.settings.local_url
+    ));
+    if let Some(ip) = forwarded_for {
+        req = req.header("X-Forwarded-For", ip.to_string());
+    }
+    remaining_of(&req.send().await.ok()?)
+}
+
+fn remaining_of(r: &reqwest::Response) -> Option<u64> {
+    r.headers()
+        .get("ratelimit-remaining")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// nginx's served config for the firehose of `host` (nothing when nginx is not installed

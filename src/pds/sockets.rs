@@ -18,13 +18,28 @@ pub fn listening_on(port: u16) -> Vec<SocketAddr> {
 /// The peers of established TCP connections to local port `port` (who is talking to the
 /// PDS right now).
 pub fn peers_of(port: u16) -> Vec<SocketAddr> {
+    connections_to(port)
+        .into_iter()
+        .map(|(_, peer)| peer)
+        .collect()
+}
+
+/// Established TCP connections to local port `port`: (local address, peer). An IPv4 peer
+/// of a dual-stack socket (the PDS listens on ::) is given as IPv4, as it is to be named.
+pub fn connections_to(port: u16) -> Vec<(SocketAddr, SocketAddr)> {
+    let plain = |a: SocketAddr| match a.ip() {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(a, |v4| SocketAddr::new(IpAddr::V4(v4), a.port())),
+        _ => a,
+    };
     let mut out = Vec::new();
     for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
         if let Ok(text) = std::fs::read_to_string(file) {
             out.extend(
                 rows(&text, v6, "01")
                     .filter(|(local, _)| local.port() == port)
-                    .map(|(_, peer)| peer),
+                    .map(|(local, peer)| (plain(local), plain(peer))),
             );
         }
     }

@@ -6,6 +6,7 @@
 pub mod install;
 pub mod render;
 pub mod served;
+pub mod split;
 pub mod validate;
 
 use crate::envfile::Document;
@@ -284,6 +285,9 @@ pub struct ProxyPlan {
     pub https_port: u16,
     /// Plain HTTP port that redirects to HTTPS (and answers ACME challenges); None: off.
     pub http_port: Option<u16>,
+    /// The PDS is on another machine, reached over a private network (this config is the
+    /// front's; split::Split makes the PDS machine's side).
+    pub split: Option<split::Split>,
 }
 
 /// Inputs from the operator that pds.env does not hold.
@@ -301,6 +305,11 @@ pub struct PlanAnswers {
     pub https_port: Option<u16>,
     /// Some(None) turns the plain HTTP listener off.
     pub http_port: Option<Option<u16>>,
+    /// The front's address on the private network, when the PDS is on another machine
+    /// (`upstream` is then the PDS machine's private address).
+    pub front_address: Option<String>,
+    /// How the PDS machine answers the front: direct or caddy (split::Via).
+    pub pds_side: Option<String>,
 }
 
 /// An answer the operator must correct: which part of the plan, and what is wrong with it,
@@ -360,8 +369,74 @@ pub fn plan_from_env(
         .get("PDS_PORT")
         .and_then(|p| p.trim().parse::<u16>().ok())
         .unwrap_or(DEFAULT_UPSTREAM_PORT);
-    let upstream = match &a.upstream {
-        Some(u) if !u.trim().is_empty() => Upstream::parse(u)
+    let front = a
+        .front_address
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| split::parse_address("the front's address", f))
+        .transpose()
+        .map_err(|e| errors.push(PlanError::new(F::FrontAddress, e)))
+        .ok()
+        .flatten();
+    let via = a
+        .pds_side
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .map(split::Via::parse)
+        .transpose()
+        .map_err(|e| errors.push(PlanError::new(F::PdsSide, e)))
+        .ok()
+        .flatten();
+    let mut split = None;
+    let upstream = match (&a.upstream, a.front_address.is_some()) {
+        // The PDS on another machine: the upstream is its private address, the port
+        // follows from the PDS side.
+        (Some(u), true) if !u.trim().is_empty() => {
+            let (addr, given) = match Upstream::parse(u) {
+                Ok(up) => (
+                    split::parse_address("the PDS's private address", &up.host),
+                    Some(up.port),
+                ),
+                Err(_) => (split::parse_address("the PDS's private address", u), None),
+            };
+            match addr {
+                Ok(pds_address) => {
+                    let via = via.unwrap_or(split::Via::Direct);
+                    let s = split::Split {
+                        via,
+                        pds_address,
+                        front_address: front.unwrap_or(pds_address),
+                        pds_port: match via {
+                            split::Via::Direct => given.unwrap_or(port),
+                            split::Via::InstallerCaddy => port,
+                        },
+                    };
+                    if via == split::Via::InstallerCaddy
+                        && given.is_some_and(|p| p != split::CADDY_PORT)
+                    {
+                        errors.push(PlanError::new(
+                            F::Upstream,
+                            format!("through the installer's Caddy the front connects to port {}: give the address alone", split::CADDY_PORT),
+                        ));
+                    }
+                    let up = s.upstream();
+                    split = front.map(|_| s);
+                    Some(up)
+                }
+                Err(e) => {
+                    errors.push(PlanError::new(F::Upstream, e));
+                    None
+                }
+            }
+        }
+        (_, true) => {
+            errors.push(PlanError::new(
+                F::Upstream,
+                "with the front on another machine, give the PDS machine's private address",
+            ));
+            None
+        }
+        (Some(u), false) if !u.trim().is_empty() => Upstream::parse(u)
             .map_err(|e| errors.push(PlanError::new(F::Upstream, e)))
             .ok(),
         _ => Some(Upstream {
@@ -369,6 +444,16 @@ pub fn plan_from_env(
             port,
         }),
     };
+    if via.is_some()
+        && a.front_address
+            .as_deref()
+            .is_none_or(|f| f.trim().is_empty())
+    {
+        errors.push(PlanError::new(
+            F::FrontAddress,
+            "the PDS side is for a front proxy on another machine: give the front's address on the private network",
+        ));
+    }
     let body_limit = match doc.get("PDS_BLOB_UPLOAD_LIMIT") {
         None => DEFAULT_BLOB_LIMIT,
         Some(v) => match v.trim().parse::<u64>() {
@@ -513,6 +598,7 @@ pub fn plan_from_env(
         listen,
         https_port: a.https_port.unwrap_or(443),
         http_port: a.http_port.unwrap_or(Some(80)),
+        split,
     })
 }
 
@@ -629,8 +715,9 @@ impl ProxyPlan {
                 .why("a missing wildcard record is a classic cause of \"Invalid Handle\""),
             );
         }
-        match self.upstream.trusted_by_pds() {
-            Some(false) => out.push(
+        match (&self.split, self.upstream.trusted_by_pds()) {
+            (Some(s), _) => out.extend(s.findings()),
+            (None, Some(false)) => out.push(
                 Finding::warn(format!(
                     "the PDS will not trust X-Forwarded-For from a proxy reaching it at {}",
                     self.upstream.host
@@ -640,12 +727,12 @@ impl ProxyPlan {
                 .why("the PDS believes forwarded addresses only from loopback and private ranges; from here (e.g. Tailscale's 100.64/10) every client looks like the proxy, and with rate limits on they share one limit")
                 .fix("reach the PDS over a private or loopback address, or keep rate limits off"),
             ),
-            None => out.push(
+            (None, None) => out.push(
                 Finding::info(format!("the upstream {} is a name: the PDS trusts X-Forwarded-For only if it resolves to a loopback or private address", self.upstream.host))
                     .about("upstream")
                 .target(Target::Proxy(ProxyField::Upstream)),
             ),
-            Some(true) => {}
+            (None, Some(true)) => {}
         }
         for d in &self.handle_domains {
             let n = d.name.as_str();

@@ -486,6 +486,25 @@ async fn stand_in_cert(dir: &Path, timeout: Duration) -> Option<(PathBuf, PathBu
     ok.then_some((cert, key))
 }
 
+/// Validate a file's new text before it is written over the old (a scratch copy named
+/// `name` is checked).
+pub async fn validate_text(
+    server: Server,
+    name: &str,
+    text: &str,
+    timeout: Duration,
+) -> Validation {
+    let scratch = match Scratch::new() {
+        Ok(s) => s,
+        Err(e) => return failed_to_run(server, "write scratch copy".into(), e),
+    };
+    let p = scratch.0.join(name);
+    if let Err(e) = std::fs::write(&p, text) {
+        return failed_to_run(server, "write scratch copy".into(), e);
+    }
+    validate(server, &p, &[], timeout).await
+}
+
 /// Write a plan's rendered files to a scratch directory and validate them there. When the
 /// certificate the plan names is not there yet (certbot not run, say), a stand-in takes its
 /// place so the rest is still checked, and the result says so.

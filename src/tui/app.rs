@@ -1297,6 +1297,8 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
                 ProxyField::Key => Some(p::KEY),
                 ProxyField::HandleDomains => Some(p::DOMAINS),
                 ProxyField::Out => Some(p::OUT),
+                ProxyField::FrontAddress => Some(p::FRONT),
+                ProxyField::PdsSide => Some(p::PDS_SIDE),
                 // Set in pds.env or by flags the form does not have.
                 ProxyField::Host
                 | ProxyField::Email

@@ -1338,6 +1338,57 @@ mod proxy_screen {
         assert!(!t.contains("--cert"), "{t}");
     }
 
+    /// A PDS on another machine: the preview shows both machines' files, each saying where
+    /// it goes; only the front's are written from here; a range for the front is refused on
+    /// its field.
+    #[test]
+    fn a_pds_elsewhere_shows_both_sides() {
+        use crate::tui::screens::proxy::{FRONT, PDS_SIDE, UPSTREAM};
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = open(dir.path());
+        let fill = |a: &mut App, k: &str, v: &str| {
+            while a.proxy.form.focused_field().key != k {
+                key(a, KeyCode::Tab);
+            }
+            type_text(a, v);
+        };
+        fill(&mut a, FRONT, "100.64.0.0/10");
+        fill(&mut a, UPSTREAM, "100.101.102.103");
+        assert!(a.proxy.plan.is_none());
+        let front = a.proxy.form.field(FRONT).unwrap();
+        assert!(
+            front
+                .findings
+                .iter()
+                .any(|f| f.level == Level::Fail && f.what.contains("not a range")),
+            "{:?}",
+            front.findings
+        );
+        // The front's own address, and the installer's Caddy on the PDS machine.
+        while a.proxy.form.focused_field().key != FRONT {
+            key(&mut a, KeyCode::Tab);
+        }
+        for _ in 0..3 {
+            key(&mut a, KeyCode::Backspace);
+        }
+        assert_eq!(a.proxy.form.text(FRONT), "100.64.0.0");
+        key(&mut a, KeyCode::Backspace);
+        type_text(&mut a, "1");
+        key(&mut a, KeyCode::Tab);
+        assert_eq!(a.proxy.form.focused_field().key, PDS_SIDE);
+        key(&mut a, KeyCode::Right);
+        assert_eq!(a.proxy.form.text(PDS_SIDE), "caddy");
+        let plan = a.proxy.plan.clone().expect("a plan");
+        assert_eq!(plan.upstream.authority(), "100.101.102.103:80");
+        assert_eq!(a.proxy.files.len(), 1, "the front's file only is written");
+        ctrl(&mut a, 'p');
+        let t = text(&screen(&a, 160, 400));
+        assert!(t.contains("on the PDS machine (100.101.102.103)"), "{t}");
+        assert!(t.contains("trusted_proxies 100.64.0.1"), "{t}");
+        assert!(t.contains("PDS_RATE_LIMIT_BYPASS_IPS=100.64.0.1"), "{t}");
+        assert!(t.contains("server 100.101.102.103:80"), "{t}");
+    }
+
     fn validation(level: Level) -> Box<Validation> {
         Box::new(Validation {
             server: Server::Nginx,

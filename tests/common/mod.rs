@@ -458,6 +458,38 @@ impl PdsLab {
         Self::spawn(cmd, dir)
     }
 
+    /// `start_as_service` in the network namespace `netns` (`ip netns exec`): another
+    /// machine, as far as the network goes.
+    #[allow(dead_code)]
+    pub fn start_as_service_in(
+        netns: &str,
+        env_file: &Path,
+        data: &Path,
+        env: serde_json::Value,
+        ports: (u16, u16),
+    ) -> PdsLab {
+        let dir = tempfile::tempdir().unwrap();
+        let cmd = launch::pds(dir.path(), data, &env, &[], None).map(|c| {
+            let mut w = Command::new("ip");
+            w.args(["netns", "exec", netns])
+                .arg(c.get_program())
+                .args(c.get_args());
+            for (k, v) in c.get_envs() {
+                match v {
+                    Some(v) => w.env(k, v),
+                    None => w.env_remove(k),
+                };
+            }
+            // Every address, as the PDS listens: only inside `netns`.
+            w.env("PDS_LAB_ENV_FILE", env_file)
+                .env("PDS_LAB_LISTEN", "::")
+                .env("PDS_LAB_PORT", ports.0.to_string())
+                .env("PDS_LAB_PLC_PORT", ports.1.to_string());
+            w
+        });
+        Self::spawn(cmd, dir)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -699,4 +731,78 @@ pub fn private_network() -> bool {
         .args(["link", "set", "lo", "up"])
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// Run the test `name` again in new network and mount namespaces (`unshare --net --mount`:
+/// a mount namespace cannot be entered by one thread of a running process), with `inside`
+/// set so that run does the work; panics unless it passes. Skipped (returns) when not root.
+#[allow(dead_code)]
+pub fn in_namespaces(name: &str, inside: &str) {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: needs a private network and mount namespace; skipped");
+        return;
+    }
+    // Output to a file, not a pipe: a server left behind by a failure must not keep the
+    // parent waiting for the pipe's end. The whole run is bounded.
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("journey.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new("unshare")
+        .args(["--net", "--mount", "--fork", "--kill-child"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(inside, "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(420);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if std::env::var_os("JOURNEY_SCREENS").is_some() {
+        eprintln!("{text}");
+    }
+    assert!(
+        status.is_some_and(|s| s.success()) && text.contains("1 passed"),
+        "the run in its namespace ({status:?}):\n{text}"
+    );
+}
+
+/// nginx's Debian layout in `dir`, with pid and temp paths there: bind-mounted over
+/// /etc/nginx, so the wizard writes where it would on a server, and `nginx -t` reads it.
+#[allow(dead_code)]
+pub fn nginx_etc(dir: &Path) {
+    for d in ["sites-available", "sites-enabled", "tmp"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let d = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "user root;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n  fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n  scgi_temp_path {d}/tmp/scgi;\n  include /etc/nginx/sites-enabled/*;\n}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[allow(dead_code)]
+pub struct Killed(pub std::process::Child);
+impl Drop for Killed {
+    /// SIGTERM, so nginx stops its workers too (SIGKILL would leave them running).
+    fn drop(&mut self) {
+        // SAFETY: kill takes no pointers; the pid is our own child's.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        let _ = self.0.wait();
+    }
 }

@@ -34,6 +34,8 @@ pub const KEY: &str = "key";
 pub const DOMAINS: &str = "domains";
 pub const SHARED: &str = "shared";
 pub const OUT: &str = "out";
+pub const FRONT: &str = "front";
+pub const PDS_SIDE: &str = "pds_side";
 
 fn default_tls(server: Server) -> &'static str {
     match server {
@@ -49,6 +51,9 @@ pub struct ProxyScreen {
     root: PathBuf,
     pub plan: Option<ProxyPlan>,
     pub files: Vec<RenderedFile>,
+    /// With the PDS on another machine: its side, shown after the front's files (made
+    /// there by `proxy pds-side`; never written from here).
+    pub pds_side: Vec<RenderedFile>,
     /// Plan errors and findings, all together.
     pub findings: Vec<Finding>,
     pub validation: Option<Validation>,
@@ -81,12 +86,20 @@ impl ProxyScreen {
             Field::new(DOMAINS, "Handle domains", FieldKind::Text, ""),
             Field::new(SHARED, "Site on hostname", FieldKind::Toggle, "false"),
             Field::new(OUT, "Write to", FieldKind::Text, ""),
+            Field::new(FRONT, "Front's own IP", FieldKind::Text, ""),
+            Field::new(
+                PDS_SIDE,
+                "Reached via",
+                choices(&["direct", "caddy"]),
+                "direct",
+            ),
         ];
         let mut s = ProxyScreen {
             form: Form::new(fields),
             root: root.to_path_buf(),
             plan: None,
             files: Vec::new(),
+            pds_side: Vec::new(),
             findings: Vec::new(),
             validation: None,
             pending: None,
@@ -133,6 +146,8 @@ impl ProxyScreen {
                 .map(String::from)
                 .collect(),
             shared_host: self.form.text(SHARED) == "true",
+            pds_side: text(FRONT).and(text(PDS_SIDE)),
+            front_address: text(FRONT),
             ..Default::default()
         }
     }
@@ -152,6 +167,8 @@ impl ProxyScreen {
             (DOMAINS, Some(domains)),
             (SHARED, Some(p.shared_host.to_string())),
             (OUT, out),
+            (FRONT, p.front_address.clone()),
+            (PDS_SIDE, p.pds_side.clone()),
         ] {
             if let (Some(v), Some(f)) = (v, self.form.field_mut(k)) {
                 f.set_text(&v);
@@ -174,6 +191,8 @@ impl ProxyScreen {
             key: plan.key,
             handle_domains: plan.handle_domains,
             shared_host: plan.shared_host,
+            front_address: plan.front_address,
+            pds_side: plan.pds_side,
             ..base.cloned().unwrap_or_default()
         }
     }
@@ -296,12 +315,18 @@ impl ProxyScreen {
         match result {
             Ok(plan) => {
                 self.files = render(&plan);
+                self.pds_side = plan
+                    .split
+                    .as_ref()
+                    .map(|s| s.pds_side_files(&plan.host, &plan.handle_wildcards))
+                    .unwrap_or_default();
                 self.findings = plan.findings();
                 self.plan = Some(plan);
             }
             Err(errors) => {
                 self.plan = None;
                 self.files.clear();
+                self.pds_side.clear();
                 self.findings = errors
                     .iter()
                     .map(|e| Finding::fail(e.message.clone()).target(Target::Proxy(e.field)))
@@ -309,6 +334,7 @@ impl ProxyScreen {
             }
         }
         let tls_mode = self.form.text(TLS);
+        let elsewhere = !self.form.text(FRONT).trim().is_empty();
         for f in &mut self.form.fields {
             let v = f.text();
             // A failure shows on the field it is about; one without a field here (the
@@ -328,6 +354,17 @@ impl ProxyScreen {
                     SERVER => {
                         Finding::info(format!("checked by {v} itself before anything is written"))
                     }
+                    FRONT if v.is_empty() => {
+                        Finding::info("PDS on another machine: this proxy's private IP")
+                    }
+                    UPSTREAM if elsewhere => Finding::info(
+                        "the PDS machine's private address (Tailscale, WireGuard, LAN)",
+                    ),
+                    PDS_SIDE if !elsewhere => Finding::info("only for a PDS on another machine"),
+                    PDS_SIDE => Finding::info(match v.as_str() {
+                        "caddy" => "the installer's Caddy answers on port 80 (Ctrl-P: both sides)",
+                        _ => "the PDS's own port (Ctrl-P shows both machines' files)",
+                    }),
                     UPSTREAM if v.is_empty() => Finding::info(format!(
                         "where the PDS listens; empty = {}",
                         self.plan
@@ -374,7 +411,11 @@ impl ProxyScreen {
     }
 
     fn preview_lines(&self) -> usize {
-        self.files.iter().map(|f| f.text.lines().count() + 1).sum()
+        self.files
+            .iter()
+            .chain(&self.pds_side)
+            .map(|f| f.text.lines().count() + 1)
+            .sum()
     }
 
     pub fn worst(&self) -> Level {
@@ -443,7 +484,7 @@ impl ProxyScreen {
 
     fn draw_preview(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let mut lines: Vec<Line> = Vec::new();
-        for f in &self.files {
+        for f in self.files.iter().chain(&self.pds_side) {
             lines.push(Line::from(Span::styled(
                 format!("── {} → {}", f.name, f.purpose),
                 theme.selected,

@@ -1,0 +1,808 @@
+//! A front proxy on another machine: the public proxy (nginx, Caddy or Traefik) holds the
+//! certificates and reaches the PDS over a private network (Tailscale's 100.64/10,
+//! WireGuard, a LAN). The front's file is the usual render with the PDS's private address
+//! as its upstream; this module makes the PDS machine's side, in one of two shapes:
+//!
+//! - `Via::Direct`: the front connects to the PDS's own port.
+//! - `Via::InstallerCaddy`: the front connects to the installer's Caddy, which answers on
+//!   the private address over plain HTTP and proxies to the PDS on loopback.
+//!
+//! Either way the PDS must believe the front's X-Forwarded-For, or every client counts as
+//! the front and all share one rate limit. The PDS (0.5.35, dist/index.js) sets Express's
+//! `trust proxy` to loopback, link-local, the private ranges and — while rate limits are on
+//! — PDS_RATE_LIMIT_BYPASS_IPS, each entry cut at "/" (config.js), so the front is listed
+//! by its exact address. Through Caddy the chain is "client, front" from loopback: Caddy
+//! keeps the front's header only for its `trusted_proxies`, and the PDS still needs the
+//! front listed to look past it (proven in tests/front_proxy.rs).
+
+use super::render::RenderedFile;
+use super::Upstream;
+use crate::finding::Finding;
+use crate::identity::Hostname;
+use crate::target::{ProxyField, Target};
+use serde::Serialize;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// The port the installer's Caddy answers the front on (plain HTTP on the private address).
+pub const CADDY_PORT: u16 = 80;
+
+/// The first line of the Caddy site the wizard writes: how a later run finds it again.
+pub const CADDY_MARK: &str = "# pds-wizard: front-proxy site";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// The front reaches the PDS's port on the private address.
+    Direct,
+    /// The front reaches the installer's Caddy, which proxies to the PDS on loopback.
+    InstallerCaddy,
+}
+
+impl Via {
+    pub const ALL: [Via; 2] = [Via::Direct, Via::InstallerCaddy];
+    pub fn name(self) -> &'static str {
+        match self {
+            Via::Direct => "direct",
+            Via::InstallerCaddy => "caddy",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Via, String> {
+        Via::ALL
+            .into_iter()
+            .find(|v| v.name() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| {
+                format!(
+                    "{s:?}: the PDS side is \"direct\" (the PDS's port) or \"caddy\" (the installer's Caddy)"
+                )
+            })
+    }
+}
+
+/// Both machines' addresses on the private network, and how the PDS side answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Split {
+    pub via: Via,
+    /// The PDS machine's address on the private network: where the front connects.
+    pub pds_address: IpAddr,
+    /// The front's address on the private network: what the PDS sees connecting.
+    pub front_address: IpAddr,
+    /// PDS_PORT.
+    pub pds_port: u16,
+}
+
+/// An address as the operator typed it: one IP, no range (the PDS reads only the part
+/// before a "/").
+pub fn parse_address(what: &str, s: &str) -> Result<IpAddr, String> {
+    let t = s.trim().trim_start_matches('[').trim_end_matches(']');
+    if t.contains('/') {
+        return Err(format!(
+            "{what} {s:?}: give the one address, not a range (the PDS reads {:?} and ignores the rest)",
+            t.split('/').next().unwrap_or("")
+        ));
+    }
+    t.parse::<IpAddr>()
+        .map_err(|_| format!("{what} {s:?} is not an IP address"))
+}
+
+fn bracketed(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+impl Split {
+    /// What the front proxies to.
+    pub fn upstream(&self) -> Upstream {
+        Upstream {
+            host: bracketed(self.pds_address),
+            port: match self.via {
+                Via::Direct => self.pds_port,
+                Via::InstallerCaddy => CADDY_PORT,
+            },
+        }
+    }
+
+    /// PDS_RATE_LIMIT_BYPASS_IPS with the front's address added to what is there (entries
+    /// kept in order); None when it is listed already.
+    pub fn bypass_ips(&self, current: Option<&str>) -> Option<String> {
+        let entries: Vec<&str> = current
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
+        let listed = entries.iter().any(|e| {
+            e.split('/')
+                .next()
+                .and_then(|a| a.trim().parse::<IpAddr>().ok())
+                == Some(self.front_address)
+        });
+        if listed {
+            return None;
+        }
+        let mut out: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        out.push(self.front_address.to_string());
+        Some(out.join(","))
+    }
+
+    /// The Caddy site that answers the front: plain HTTP on the private address only, for
+    /// the PDS's names and for the address itself (a front Caddy asks /tls-check by it).
+    pub fn caddy_site(&self, host: &Hostname, wildcards: &[String]) -> String {
+        let mut names = vec![format!("http://{}", host.as_str())];
+        names.extend(wildcards.iter().map(|w| format!("http://*.{w}")));
+        names.push(format!("http://{}", bracketed(self.pds_address)));
+        format!(
+            "{CADDY_MARK} (the front at {front} reaches the PDS here over the private network;\n\
+             # it holds the certificates, so this site is plain HTTP on {pds} only)\n\
+             {names} {{\n\
+             \tbind {pds}\n\
+             \treverse_proxy http://127.0.0.1:{port} {{\n\
+             \t\t# Keep the front's X-Forwarded-For (it names the client); the PDS looks past\n\
+             \t\t# the front because PDS_RATE_LIMIT_BYPASS_IPS lists it.\n\
+             \t\ttrusted_proxies {front}\n\
+             \t}}\n\
+             }}\n",
+            front = self.front_address,
+            pds = self.pds_address,
+            names = names.join(", "),
+            port = self.pds_port,
+        )
+    }
+
+    /// The installer's Caddyfile with its public site (`*.HOST, HOST`, on-demand TLS)
+    /// replaced by `caddy_site`; a site written before is replaced in place; everything
+    /// else is kept byte for byte. Without either, the site is added at the end.
+    pub fn edit_caddyfile(&self, text: &str, host: &Hostname, wildcards: &[String]) -> String {
+        let site = self.caddy_site(host, wildcards);
+        let blocks = top_level_blocks(text);
+        let ours = blocks.iter().find(|b| b.marked);
+        let installers = blocks.iter().find(|b| {
+            let names = b.names();
+            names.iter().any(|n| n == host.as_str())
+                && names.iter().all(|n| {
+                    n == host.as_str()
+                        || n.strip_prefix("*.")
+                            .is_some_and(|w| w == host.as_str() || wildcards.iter().any(|x| x == w))
+                })
+        });
+        match ours.or(installers) {
+            Some(b) => format!("{}{site}{}", &text[..b.start], &text[b.end..]),
+            None => {
+                let sep = if text.is_empty() || text.ends_with("\n\n") {
+                    ""
+                } else if text.ends_with('\n') {
+                    "\n"
+                } else {
+                    "\n\n"
+                };
+                format!("{text}{sep}{site}")
+            }
+        }
+    }
+
+    /// The ports the private network guards, each with whether the front may reach it:
+    /// the PDS's own port (the front's, directly; loopback only through Caddy) and Caddy's.
+    pub fn guarded_ports(&self) -> Vec<(u16, bool)> {
+        match self.via {
+            Via::Direct => vec![(self.pds_port, true)],
+            Via::InstallerCaddy => vec![(CADDY_PORT, true), (self.pds_port, false)],
+        }
+    }
+
+    /// An nftables file for the PDS machine: its own table (replaced whole on each load),
+    /// loopback free, the front allowed on the private interface, everyone else dropped.
+    pub fn nft_rules(&self, interface: Option<&str>) -> String {
+        let family = match self.front_address {
+            IpAddr::V4(_) => "ip",
+            IpAddr::V6(_) => "ip6",
+        };
+        let on = interface
+            .map(|i| format!("iifname \"{i}\" "))
+            .unwrap_or_default();
+        let allowed: Vec<String> = self
+            .guarded_ports()
+            .iter()
+            .filter(|(_, front)| *front)
+            .map(|(p, _)| p.to_string())
+            .collect();
+        let all: Vec<String> = self
+            .guarded_ports()
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .collect();
+        let closed: Vec<String> = self
+            .guarded_ports()
+            .iter()
+            .filter(|(_, front)| !*front)
+            .map(|(p, _)| format!("; port {p} answers loopback only"))
+            .collect();
+        format!(
+            "#!/usr/sbin/nft -f\n\
+             # pds-wizard: port {allowed} answers the front proxy at {front} on the private\n\
+             # network and loopback{closed}. Load: nft -f THIS_FILE; to keep it\n\
+             # after a reboot, include it from /etc/nftables.conf.\n\
+             table {TABLE}\n\
+             delete table {TABLE}\n\
+             table {TABLE} {{\n\
+             \tchain input {{\n\
+             \t\ttype filter hook input priority filter - 1; policy accept;\n\
+             \t\tiifname \"lo\" accept\n\
+             \t\t{on}{family} saddr {front} tcp dport {{ {allowed} }} accept\n\
+             \t\ttcp dport {{ {all} }} drop\n\
+             \t}}\n\
+             }}\n",
+            all = all.join(", "),
+            allowed = allowed.join(", "),
+            front = self.front_address,
+            closed = closed.concat(),
+        )
+    }
+
+    /// The same with ufw, as commands in order (ufw takes the first rule that matches).
+    pub fn ufw_commands(&self, interface: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        for (port, front) in self.guarded_ports() {
+            if front {
+                out.push(match interface {
+                    Some(i) => format!(
+                        "ufw allow in on {i} from {} to any port {port} proto tcp",
+                        self.front_address
+                    ),
+                    None => format!(
+                        "ufw allow from {} to any port {port} proto tcp",
+                        self.front_address
+                    ),
+                });
+            }
+        }
+        for (port, _) in self.guarded_ports() {
+            out.push(format!("ufw deny {port}/tcp"));
+        }
+        out
+    }
+}
+
+impl Split {
+    /// What the front's operator should know: where the other half is made, and whether
+    /// the addresses look like a private network at all.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (ip, field, what) in [
+            (self.pds_address, ProxyField::Upstream, "the PDS's address"),
+            (
+                self.front_address,
+                ProxyField::FrontAddress,
+                "the front's address",
+            ),
+        ] {
+            if !on_private_network(ip) {
+                out.push(
+                    Finding::warn(format!("{what} {ip} is not on a private network"))
+                        .about("upstream")
+                        .target(Target::Proxy(field))
+                        .why("between the front and the PDS the requests are plain HTTP: over the internet anyone on the path reads them, passwords included")
+                        .fix("use the machines' Tailscale (100.64/10), WireGuard or LAN addresses"),
+                );
+            }
+        }
+        if self.pds_address == self.front_address {
+            out.push(
+                Finding::fail(format!(
+                    "the front and the PDS are both at {}",
+                    self.pds_address
+                ))
+                .about("upstream")
+                .target(Target::Proxy(ProxyField::FrontAddress))
+                .fix("give the front machine's own address on the private network"),
+            );
+        }
+        out.push(
+            Finding::info(format!(
+                "this file goes on the front machine; on the PDS machine run: {}",
+                self.pds_side_command()
+            ))
+            .about("PDS side")
+            .target(Target::Proxy(ProxyField::PdsSide))
+            .why(format!(
+                "the PDS must believe X-Forwarded-For from {} (PDS_RATE_LIMIT_BYPASS_IPS), or all clients share one rate limit; {}; and its ports answer the front only (firewall)",
+                self.front_address,
+                match self.via {
+                    Via::Direct => format!("the PDS's port {} answers on {}", self.pds_port, self.pds_address),
+                    Via::InstallerCaddy => format!("the installer's Caddy answers plain HTTP on {}:{CADDY_PORT} and trusts the front", self.pds_address),
+                }
+            )),
+        );
+        out
+    }
+
+    /// The PDS machine's side as files to read beside the front's: what `pds_side_command`
+    /// sets in pds.env, the Caddy site (through Caddy) and the firewall rules.
+    pub fn pds_side_files(&self, host: &Hostname, wildcards: &[String]) -> Vec<RenderedFile> {
+        let on = format!("on the PDS machine ({})", self.pds_address);
+        let mut out = vec![RenderedFile {
+            name: "pds.env".into(),
+            default_path: "/pds/pds.env".into(),
+            purpose: format!("{on}: the front listed, so the PDS believes its X-Forwarded-For"),
+            text: format!("PDS_RATE_LIMIT_BYPASS_IPS={}\n", self.front_address),
+        }];
+        if self.via == Via::InstallerCaddy {
+            out.push(RenderedFile {
+                name: "Caddyfile".into(),
+                default_path: format!("/pds/{}", super::install::INSTALLER_CADDYFILE).into(),
+                purpose: format!("{on}: replaces the installer's public site"),
+                text: self.caddy_site(host, wildcards),
+            });
+        }
+        out.push(RenderedFile {
+            name: "pds-wizard.nft".into(),
+            default_path: NFT_FILE.into(),
+            purpose: format!("{on}: the firewall, loaded with --firewall nft (or --firewall ufw)"),
+            text: self.nft_rules(None),
+        });
+        out
+    }
+
+    /// The command that makes the PDS machine's side.
+    pub fn pds_side_command(&self) -> String {
+        format!(
+            "pds-wizard proxy pds-side --front-address {} --pds-address {} --via {}",
+            self.front_address,
+            self.pds_address,
+            self.via.name()
+        )
+    }
+}
+
+/// Private, carrier-grade NAT (Tailscale), unique-local and link-local addresses: where a
+/// private network lives.
+pub fn on_private_network(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            let [o1, o2, ..] = a.octets();
+            a.is_private()
+                || a.is_link_local()
+                || a.is_loopback()
+                || (o1 == 100 && (o2 & 0xc0) == 64)
+        }
+        IpAddr::V6(a) => {
+            let first = a.segments()[0];
+            (first & 0xfe00) == 0xfc00 || (first & 0xffc0) == 0xfe80 || a.is_loopback()
+        }
+    }
+}
+
+/// How the PDS machine's ports are closed to all but the front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Firewall {
+    /// Show both rule sets; change nothing.
+    Show,
+    /// Write the nftables file and load it.
+    Nft,
+    /// Run the ufw commands.
+    Ufw,
+}
+
+impl Firewall {
+    pub fn parse(s: &str) -> Result<Firewall, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "show" => Ok(Firewall::Show),
+            "nft" | "nftables" => Ok(Firewall::Nft),
+            "ufw" => Ok(Firewall::Ufw),
+            _ => Err(format!("{s:?}: the firewall is show, nft or ufw")),
+        }
+    }
+}
+
+/// Where the nftables rules are written by default.
+pub const NFT_FILE: &str = "/etc/nftables.d/pds-wizard.nft";
+
+/// A file the PDS side writes: what is there now (None: nothing) and what it becomes.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileChange {
+    pub path: PathBuf,
+    #[serde(skip)]
+    pub before: Option<String>,
+    pub after: String,
+}
+
+impl FileChange {
+    fn read(path: &Path, after: String) -> FileChange {
+        FileChange {
+            path: path.to_path_buf(),
+            before: std::fs::read_to_string(path).ok(),
+            after,
+        }
+    }
+    pub fn changed(&self) -> bool {
+        self.before.as_deref() != Some(self.after.as_str())
+    }
+    pub fn diff(&self) -> Vec<String> {
+        crate::envfile::display::changed_lines(self.before.as_deref().unwrap_or(""), &self.after)
+    }
+}
+
+/// What the PDS machine needs for `split`, worked out against its files as they are.
+#[derive(Debug, Clone, Serialize)]
+pub struct SidePlan {
+    pub split: Split,
+    /// The private interface holding the PDS's address here (firewall rules name it).
+    pub interface: Option<String>,
+    /// PDS_RATE_LIMIT_BYPASS_IPS as it must become; None when the front is listed.
+    pub bypass: Option<String>,
+    /// The installer's Caddyfile edited (through Caddy only).
+    pub caddyfile: Option<FileChange>,
+    pub firewall: Firewall,
+    pub nft: FileChange,
+    pub ufw: Vec<String>,
+    pub findings: Vec<Finding>,
+}
+
+/// What the operator asks of the PDS side.
+#[derive(Debug, Clone)]
+pub struct SideRequest {
+    pub split: Split,
+    pub host: Hostname,
+    pub wildcards: Vec<String>,
+    /// PDS_RATE_LIMIT_BYPASS_IPS and PDS_RATE_LIMITS_ENABLED as pds.env has them.
+    pub bypass_now: Option<String>,
+    pub limits_on: bool,
+    /// The Caddyfile to edit (through Caddy): the installer's, or the operator's.
+    pub caddyfile: Option<PathBuf>,
+    pub firewall: Firewall,
+    pub nft_file: PathBuf,
+    /// The interface holding the PDS's private address on this machine (None: not here).
+    pub interface: Option<String>,
+}
+
+/// Work out the PDS side; an Err is input to correct (nothing can be planned).
+pub fn plan_side(r: &SideRequest) -> Result<SidePlan, String> {
+    let s = &r.split;
+    let mut findings = Vec::new();
+    if r.interface.is_none() {
+        findings.push(
+            Finding::warn(format!("{} is not an address of this machine", s.pds_address))
+                .about("PDS side")
+                .why("the PDS side is made on the PDS machine, where the front connects to that address; the firewall rules then name no interface")
+                .fix("run this on the PDS machine, or give its own private address with --pds-address"),
+        );
+    }
+    let caddyfile = match (s.via, &r.caddyfile) {
+        (Via::Direct, _) => None,
+        (Via::InstallerCaddy, None) => {
+            return Err("through Caddy: no Caddyfile found (the installer's is DATA_DIR/caddy/etc/caddy/Caddyfile); say which with --caddyfile".into())
+        }
+        (Via::InstallerCaddy, Some(p)) => {
+            let before = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read the Caddyfile {}: {e}", p.display()))?;
+            Some(FileChange {
+                path: p.clone(),
+                after: s.edit_caddyfile(&before, &r.host, &r.wildcards),
+                before: Some(before),
+            })
+        }
+    };
+    let bypass = s.bypass_ips(r.bypass_now.as_deref());
+    for e in r
+        .bypass_now
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+    {
+        if let Some((addr, _)) = e.split_once('/') {
+            findings.push(
+                Finding::warn(format!("PDS_RATE_LIMIT_BYPASS_IPS lists {e}, which the PDS reads as {addr} alone"))
+                    .about("PDS_RATE_LIMIT_BYPASS_IPS")
+                    .why("the PDS cuts each entry at \"/\" (config.js): a range trusts only its first address")
+                    .fix("list each proxy by its own address"),
+            );
+        }
+    }
+    if !r.limits_on {
+        findings.push(
+            Finding::info(format!(
+                "rate limits are off (PDS_RATE_LIMITS_ENABLED is not true): nothing is shared, and the PDS trusts {} only once they are on",
+                s.front_address
+            ))
+            .about("PDS_RATE_LIMITS_ENABLED")
+            .why("the PDS adds PDS_RATE_LIMIT_BYPASS_IPS to the addresses it believes X-Forwarded-For from only while rate limits are on"),
+        );
+    }
+    Ok(SidePlan {
+        split: s.clone(),
+        interface: r.interface.clone(),
+        bypass,
+        caddyfile,
+        firewall: r.firewall,
+        nft: FileChange::read(&r.nft_file, s.nft_rules(r.interface.as_deref())),
+        ufw: s.ufw_commands(r.interface.as_deref()),
+        findings,
+    })
+}
+
+/// Load the nftables file (its table replaced whole: loading twice is loading once).
+pub fn load_nft(path: &Path, limit: std::time::Duration) -> Result<(), String> {
+    run(&["nft", "-f", &path.to_string_lossy()], limit)
+}
+
+/// Run one command (a reload, a ufw rule), bounded; its output is the error.
+pub fn run(argv: &[&str], limit: std::time::Duration) -> Result<(), String> {
+    use crate::pds::Ran;
+    let Some((prog, args)) = argv.split_first() else {
+        return Err("no command".into());
+    };
+    match crate::pds::run_bounded(prog, args, limit) {
+        Ran::Done { ok: true, .. } => Ok(()),
+        Ran::Done { text, .. } => Err(format!("{} failed: {}", argv.join(" "), text.trim())),
+        Ran::CannotRun(e) => Err(format!("cannot run {prog}: {e}")),
+        Ran::TimedOut => Err(format!(
+            "{} did not finish in {} s",
+            argv.join(" "),
+            limit.as_secs()
+        )),
+    }
+}
+
+/// Whether the wizard's nftables table is loaded and drops `port` for all but loopback and
+/// the addresses it accepts: those addresses ("loopback" when none), or None.
+pub fn firewall_guards(port: u16) -> Option<String> {
+    use crate::pds::Ran;
+    let table: Vec<&str> = TABLE.split(' ').collect();
+    let Ran::Done { ok: true, text } = crate::pds::run_bounded(
+        "nft",
+        &["list", "table", table[0], table[1]],
+        std::time::Duration::from_secs(3),
+    ) else {
+        return None;
+    };
+    let has_port = |l: &str| {
+        l.split("dport")
+            .nth(1)
+            .map(|rest| {
+                rest.split(['{', '}', ',', ' '])
+                    .take_while(|w| *w != "accept" && *w != "drop" && *w != "ip" && *w != "ip6")
+                    .any(|w| w.trim() == port.to_string())
+            })
+            .unwrap_or(false)
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines
+        .iter()
+        .any(|l| l.ends_with("drop") && has_port(l))
+        .then_some(())?;
+    let allowed: Vec<String> = lines
+        .iter()
+        .filter(|l| l.ends_with("accept") && has_port(l))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            w.position(|x| x == "saddr")?;
+            w.next().map(String::from)
+        })
+        .collect();
+    Some(if allowed.is_empty() {
+        "loopback".into()
+    } else {
+        allowed.join(", ")
+    })
+}
+
+/// The nftables table the wizard's rules live in.
+pub const TABLE: &str = "inet pds_wizard";
+
+/// One top-level block of a Caddyfile: byte range from its first line (or the marker
+/// comment above it) to the end of the line that closes it.
+#[derive(Debug)]
+struct Block<'a> {
+    start: usize,
+    end: usize,
+    header: &'a str,
+    marked: bool,
+}
+
+impl Block<'_> {
+    /// The site addresses of the header, without scheme: `*.a.com, a.com {` → both.
+    fn names(&self) -> Vec<String> {
+        self.header
+            .trim_end()
+            .trim_end_matches('{')
+            .split([',', ' ', '\t'])
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .map(|n| {
+                let n = n
+                    .strip_prefix("https://")
+                    .or_else(|| n.strip_prefix("http://"))
+                    .unwrap_or(n);
+                n.strip_suffix(":443").unwrap_or(n).to_ascii_lowercase()
+            })
+            .collect()
+    }
+}
+
+/// Braces outside comments and quotes open and close blocks; a line opening one at depth 0
+/// starts a top-level block.
+fn top_level_blocks(text: &str) -> Vec<Block<'_>> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut open: Option<(usize, &str, bool)> = None;
+    let mut pos = 0;
+    let mut prev_line: Option<(usize, &str)> = None;
+    for line in text.split_inclusive('\n') {
+        let start = pos;
+        pos += line.len();
+        let mut quoted = false;
+        let mut delta: isize = 0;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '#' if !quoted => break,
+                '{' if !quoted => delta += 1,
+                '}' if !quoted => delta -= 1,
+                _ => {}
+            }
+        }
+        if depth == 0 && delta > 0 {
+            let marked = prev_line.is_some_and(|(_, l)| l.trim_start().starts_with(CADDY_MARK));
+            let from = match prev_line {
+                Some((s, _)) if marked => s,
+                _ => start,
+            };
+            open = Some((from, line, marked));
+        }
+        depth = (depth as isize + delta).max(0) as usize;
+        if depth == 0 {
+            if let Some((from, header, marked)) = open.take() {
+                out.push(Block {
+                    start: from,
+                    end: pos,
+                    header,
+                    marked,
+                });
+            }
+        }
+        // The marker's second comment line sits between it and the header.
+        if !(line.trim_start().starts_with('#')
+            && prev_line.is_some_and(|(_, l)| l.trim_start().starts_with(CADDY_MARK)))
+        {
+            prev_line = Some((start, line));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INSTALLER: &str = "{\n\temail admin@example.com\n\ton_demand_tls {\n\t\task http://localhost:3000/tls-check\n\t}\n}\n\n*.pds.example.com, pds.example.com {\n\ttls {\n\t\ton_demand\n\t}\n\treverse_proxy http://localhost:3000\n}\n";
+
+    fn split(via: Via) -> Split {
+        Split {
+            via,
+            pds_address: "100.101.102.103".parse().unwrap(),
+            front_address: "100.64.0.1".parse().unwrap(),
+            pds_port: 3000,
+        }
+    }
+
+    fn host() -> Hostname {
+        Hostname::parse("pds.example.com").unwrap()
+    }
+
+    #[test]
+    fn the_front_reaches_the_pds_or_its_caddy() {
+        assert_eq!(
+            split(Via::Direct).upstream().authority(),
+            "100.101.102.103:3000"
+        );
+        assert_eq!(
+            split(Via::InstallerCaddy).upstream().authority(),
+            "100.101.102.103:80"
+        );
+        let mut v6 = split(Via::Direct);
+        v6.pds_address = "fd7a:115c:a1e0::1".parse().unwrap();
+        assert_eq!(v6.upstream().url(), "http://[fd7a:115c:a1e0::1]:3000");
+        assert!(Upstream::parse(&v6.upstream().authority()).is_ok());
+    }
+
+    #[test]
+    fn addresses_are_single_ips() {
+        assert!(parse_address("front", "100.64.0.1").is_ok());
+        assert!(parse_address("front", "[fd00::1]").is_ok());
+        let e = parse_address("front", "100.64.0.0/10").unwrap_err();
+        assert!(
+            e.contains("not a range") && e.contains("\"100.64.0.0\""),
+            "{e}"
+        );
+        assert!(parse_address("front", "front.tailnet").is_err());
+        assert_eq!(Via::parse("Caddy"), Ok(Via::InstallerCaddy));
+        assert!(Via::parse("haproxy").is_err());
+    }
+
+    #[test]
+    fn the_front_is_added_to_the_bypass_list_once() {
+        let s = split(Via::Direct);
+        assert_eq!(s.bypass_ips(None).as_deref(), Some("100.64.0.1"));
+        assert_eq!(
+            s.bypass_ips(Some("10.0.0.9, 198.51.100.4")).as_deref(),
+            Some("10.0.0.9,198.51.100.4,100.64.0.1")
+        );
+        assert_eq!(s.bypass_ips(Some("10.0.0.9,100.64.0.1")), None);
+        // The PDS cuts at "/": an entry 100.64.0.1/32 lists it already.
+        assert_eq!(s.bypass_ips(Some("100.64.0.1/32")), None);
+        // …but a range does not list its members.
+        assert_eq!(
+            s.bypass_ips(Some("100.64.0.0/10")).as_deref(),
+            Some("100.64.0.0/10,100.64.0.1")
+        );
+    }
+
+    #[test]
+    fn the_installers_public_site_becomes_the_private_one_and_the_rest_is_kept() {
+        let s = split(Via::InstallerCaddy);
+        let w = vec!["pds.example.com".to_string()];
+        let out = s.edit_caddyfile(INSTALLER, &host(), &w);
+        // The global options, byte for byte.
+        assert!(
+            out.starts_with(&INSTALLER[..INSTALLER.find("\n\n").unwrap() + 2]),
+            "{out}"
+        );
+        assert!(!out.contains("on_demand\n"), "{out}");
+        assert!(out.contains(
+            "http://pds.example.com, http://*.pds.example.com, http://100.101.102.103 {\n\tbind 100.101.102.103\n\treverse_proxy http://127.0.0.1:3000 {"
+        ), "{out}");
+        assert!(out.contains("\t\ttrusted_proxies 100.64.0.1\n"), "{out}");
+        // Again: the same bytes (nothing to write on a second run).
+        assert_eq!(s.edit_caddyfile(&out, &host(), &w), out);
+        // A new front address replaces the wizard's site, not adds one.
+        let mut moved = s.clone();
+        moved.front_address = "100.64.0.9".parse().unwrap();
+        let again = moved.edit_caddyfile(&out, &host(), &w);
+        assert_eq!(again.matches(CADDY_MARK).count(), 1, "{again}");
+        assert!(again.contains("trusted_proxies 100.64.0.9") && !again.contains("100.64.0.1"));
+        // The operator's own sites stay where they were.
+        let theirs = format!("{INSTALLER}\nblog.example.com {{\n\troot * /srv/blog # {{ not a block\n\tfile_server\n}}\n");
+        let out = s.edit_caddyfile(&theirs, &host(), &w);
+        assert!(
+            out.ends_with(
+                "blog.example.com {\n\troot * /srv/blog # { not a block\n\tfile_server\n}\n"
+            ),
+            "{out}"
+        );
+        assert_eq!(out.matches(CADDY_MARK).count(), 1);
+        // No installer's site: added at the end.
+        let out = s.edit_caddyfile("{\n\temail a@b.c\n}\n", &host(), &w);
+        assert!(
+            out.starts_with("{\n\temail a@b.c\n}\n\n# pds-wizard"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_firewall_lets_the_front_in_and_keeps_the_rest_out() {
+        let d = split(Via::Direct).nft_rules(Some("tailscale0"));
+        assert!(d.contains("iifname \"tailscale0\" ip saddr 100.64.0.1 tcp dport { 3000 } accept\n\t\ttcp dport { 3000 } drop"), "{d}");
+        let c = split(Via::InstallerCaddy).nft_rules(None);
+        assert!(
+            c.contains(
+                "\t\tip saddr 100.64.0.1 tcp dport { 80 } accept\n\t\ttcp dport { 80, 3000 } drop"
+            ),
+            "{c}"
+        );
+        assert!(c.contains("delete table inet pds_wizard"));
+        assert_eq!(
+            split(Via::InstallerCaddy).ufw_commands(Some("tailscale0")),
+            vec![
+                "ufw allow in on tailscale0 from 100.64.0.1 to any port 80 proto tcp",
+                "ufw deny 80/tcp",
+                "ufw deny 3000/tcp"
+            ]
+        );
+        let mut v6 = split(Via::Direct);
+        v6.front_address = "fd7a:115c:a1e0::9".parse().unwrap();
+        assert!(v6.nft_rules(None).contains("ip6 saddr fd7a:115c:a1e0::9"));
+    }
+}
