@@ -662,10 +662,26 @@ fn journey() {
     );
     // A second run changes nothing.
     let out = side("caddy", &["--reload-command", &reload]);
+    assert!(out.contains("Caddyfile: no change"), "{out}");
+    // Caddy not trusting the front replaces its X-Forwarded-For with the front's address,
+    // which the PDS lists: every request through the front skips the rate limits. The
+    // doctor sees it; pds-side puts the trust back.
+    let untrusting = edited.replace(&format!("\t\ttrusted_proxies {FRONT_TS}\n"), "");
+    assert_ne!(untrusting, edited);
+    std::fs::write(&caddyfile, &untrusting).unwrap();
+    run("sh", &["-c", &format!("ip netns exec {NS} {reload}")]);
+    let f = forwarding(&doctor(&env, &ca.ca));
+    assert_eq!(f["level"], "warn", "{f:#}");
     assert!(
-        out.contains("Caddyfile: no change") || out.contains(": no change"),
-        "{out}"
+        f.to_string().contains("skip the PDS's rate limits")
+            && f.to_string()
+                .contains(&format!("trusted_proxies {FRONT_TS}")),
+        "{f:#}"
     );
+    let out = side("caddy", &["--reload-command", &reload]);
+    assert!(out.contains("Caddy reloaded"), "{out}");
+    assert_eq!(std::fs::read_to_string(&caddyfile).unwrap(), edited);
+    assert_eq!(forwarding(&doctor(&env, &ca.ca))["level"], "pass");
 
     // 5. Without the front listed, Caddy's chain ends at the front: one shared limit, and
     // the doctor names the fix for this shape.

@@ -933,7 +933,14 @@ async fn forwarded_trust(i: &Inputs, host: &str) -> Option<Finding> {
             "requests through the proxy skip the PDS's rate limits: it takes them all as coming from an address in PDS_RATE_LIMIT_BYPASS_IPS",
         )
         .why("a proxy in between replaced the front's X-Forwarded-For with the front's own address (Caddy does so for a proxy not in its trusted_proxies)")
-        .fix("let that proxy keep the front's X-Forwarded-For: with the installer's Caddy, pds-wizard proxy pds-side --front-address FRONT --pds-address THIS --via caddy (trusted_proxies FRONT)"));
+        .fix({
+            let (front, here) = behind
+                .iter()
+                .next()
+                .map(|(f, h)| (f.to_string(), h.to_string()))
+                .unwrap_or_else(|| ("FRONT".into(), "THIS_MACHINE".into()));
+            format!("let that proxy keep the front's X-Forwarded-For: with the installer's Caddy, pds-wizard proxy pds-side --front-address {front} --pds-address {here} --via caddy (trusted_proxies {front})")
+        }));
     }
     let via: Vec<String> = behind.iter().map(|(f, _)| f.to_string()).collect();
     Some(Finding::pass(if via.is_empty() {
