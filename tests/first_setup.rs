@@ -108,23 +108,10 @@ fn journey() {
     );
     let lab = tempfile::tempdir().unwrap();
     let l = lab.path();
-    // Every program resolves through NSD, as on a server whose DNS is the real one.
-    std::fs::write(l.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
-    run(
-        "mount",
-        &[
-            "--bind",
-            l.join("resolv.conf").to_str().unwrap(),
-            "/etc/resolv.conf",
-        ],
-    );
+    // Every program resolves through NSD, as on a server whose DNS is the real one; nginx
+    // starts with no site: the wizard writes one, links it and has it reloaded.
+    let _nginx = common::resolver_and_nginx(l);
     let nsd = Nsd::start_on("example.test", &zone(1, ""), 53);
-    let etc_nginx = l.join("etc-nginx");
-    common::nginx_etc(&etc_nginx);
-    run(
-        "mount",
-        &["--bind", etc_nginx.to_str().unwrap(), "/etc/nginx"],
-    );
     let ca = common::make_ca(l);
     let smtp = SmtpServers::start_as("pds@example.test", "smtp-pass-7", None);
     // One bundle for the wizard and the PDS: the web certificate's CA and the mail server's.
@@ -135,16 +122,6 @@ fn journey() {
     )
     .unwrap();
     let relay = Relay::start(HOST, 0, "active");
-    // nginx starts with no site: the wizard writes one, links it and has it reloaded.
-    let nginx_log = std::fs::File::create(l.join("nginx.log")).unwrap();
-    let _nginx = common::Killed(
-        Command::new("nginx")
-            .args(["-e", "stderr"])
-            .stdout(nginx_log.try_clone().unwrap())
-            .stderr(nginx_log)
-            .spawn()
-            .unwrap(),
-    );
     // No systemd in a namespace: `systemctl reload nginx` is nginx's own reload.
     let bin = l.join("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -355,7 +332,7 @@ fn journey() {
     wait(&s, "reloaded the new config", 20);
     show(&s, "nginx reloaded");
     assert!(
-        std::fs::symlink_metadata(etc_nginx.join("sites-enabled/pds.conf"))
+        std::fs::symlink_metadata(l.join("etc-nginx/sites-enabled/pds.conf"))
             .unwrap()
             .file_type()
             .is_symlink()

@@ -169,32 +169,11 @@ fn assert_everything_through_the_front(ca: &Path) {
     );
     assert_eq!(body.trim(), DID);
     // The firehose: upgraded, and held open until curl gives up.
-    let o = Command::new("curl")
-        .args([
-            "--http1.1",
-            "-sS",
-            "-i",
-            "-N",
-            "--max-time",
-            "3",
-            "--cacert",
-        ])
-        .arg(ca)
-        .args([
-            "-H",
-            "Connection: Upgrade",
-            "-H",
-            "Upgrade: websocket",
-            "-H",
-            "Sec-WebSocket-Version: 13",
-            "-H",
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        ])
-        .arg(format!(
-            "https://{HOST}/xrpc/com.atproto.sync.subscribeRepos?cursor=0"
-        ))
-        .output()
-        .unwrap();
+    let o = common::websocket_get(
+        ca,
+        &format!("https://{HOST}/xrpc/com.atproto.sync.subscribeRepos?cursor=0"),
+        &[],
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("HTTP/1.1 101"), "no upgrade:\n{out}");
     assert_eq!(o.status.code(), Some(28), "the firehose closed early");
@@ -344,35 +323,12 @@ fn journey() {
 
     let lab = tempfile::tempdir().unwrap();
     let l = lab.path();
-    std::fs::write(l.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
-    run(
-        "mount",
-        &[
-            "--bind",
-            l.join("resolv.conf").to_str().unwrap(),
-            "/etc/resolv.conf",
-        ],
-    );
     let zone = format!(
         "$ORIGIN example.test.\n$TTL 5\n@ IN SOA ns1 admin ( 1 3600 600 86400 5 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\npds IN A {FRONT_PUBLIC}\n*.pds IN A {FRONT_PUBLIC}\nname IN A {FRONT_PUBLIC}\n"
     );
     let _nsd = Nsd::start_on("example.test", &zone, 53);
     let ca = common::make_ca(l);
-    let etc_nginx = l.join("etc-nginx");
-    common::nginx_etc(&etc_nginx);
-    run(
-        "mount",
-        &["--bind", etc_nginx.to_str().unwrap(), "/etc/nginx"],
-    );
-    let nginx_log = std::fs::File::create(l.join("nginx.log")).unwrap();
-    let _nginx = Killed(
-        Command::new("nginx")
-            .args(["-e", "stderr"])
-            .stdout(nginx_log.try_clone().unwrap())
-            .stderr(nginx_log)
-            .spawn()
-            .unwrap(),
-    );
+    let _nginx = common::resolver_and_nginx(l);
 
     // The PDS machine: the official install's layout, rate limits on.
     let pds_root = tempfile::tempdir().unwrap();

@@ -180,33 +180,11 @@ async fn direct(s: &Stage, path: &str) -> (u16, String) {
 /// A real websocket handshake for the firehose through the proxy (curl), replaying from
 /// cursor 0: it must upgrade, carry frames, and stay open until curl gives up.
 fn firehose(port: u16, ca: &Path) {
-    let o = Command::new("curl")
-        .args([
-            "--http1.1",
-            "-sS",
-            "-i",
-            "-N",
-            "--max-time",
-            "3",
-            "--cacert",
-        ])
-        .arg(ca)
-        .args(["--resolve", &format!("{HOST}:{port}:127.0.0.1")])
-        .args([
-            "-H",
-            "Connection: Upgrade",
-            "-H",
-            "Upgrade: websocket",
-            "-H",
-            "Sec-WebSocket-Version: 13",
-            "-H",
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        ])
-        .arg(format!(
-            "https://{HOST}:{port}/xrpc/com.atproto.sync.subscribeRepos?cursor=0"
-        ))
-        .output()
-        .expect("curl runs");
+    let o = common::websocket_get(
+        ca,
+        &format!("https://{HOST}:{port}/xrpc/com.atproto.sync.subscribeRepos?cursor=0"),
+        &["--resolve", &format!("{HOST}:{port}:127.0.0.1")],
+    );
     let out = o.stdout;
     let head_end = out
         .windows(4)

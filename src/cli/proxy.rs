@@ -727,9 +727,8 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
     })
 }
 
-/// Make the PDS side: the Caddyfile (checked by Caddy first) and its reload, pds.env and
-/// the restart, then the firewall. Each step done is said in `done`; the first failure
-/// stops the rest.
+/// The PDS side made (proxy::split::make), each step said as it was done; the first
+/// failure stops the rest.
 fn apply_side(
     ctx: &Context,
     side: &crate::proxy::split::SidePlan,
@@ -738,80 +737,44 @@ fn apply_side(
     limit: std::time::Duration,
     done: &mut Vec<String>,
 ) -> std::result::Result<(), String> {
-    use crate::fsutil::{safe_write, WriteOptions};
-    use crate::proxy::split::{self, Firewall};
-    if let Some(c) = side.caddyfile.as_ref().filter(|c| c.changed()) {
-        let v = super::runtime().map_err(|e| e.to_string())?.block_on(
-            crate::proxy::validate::validate_text(Server::Caddy, "Caddyfile", &c.after, limit),
-        );
-        if v.finding.level == Level::Fail {
-            return Err(format!(
-                "Caddy refuses the edited Caddyfile (nothing written): {}",
-                v.output
-            ));
-        }
-        let opts = WriteOptions {
-            new_file_mode: 0o644,
-            keep_backups: 10,
-            lock: false,
-        };
-        let r = safe_write(&c.path, c.after.as_bytes(), opts).map_err(|e| e.to_string())?;
-        done.push(format!("Wrote {}.", r.describe(&c.path)));
-        let reload: Vec<String> = match &a.reload_command {
-            Some(cmd) => vec!["sh".into(), "-c".into(), cmd.clone()],
-            None => crate::proxy::install::reload_command_for(Server::Caddy, &c.path)
-                .unwrap_or_default(),
-        };
-        let argv: Vec<&str> = reload.iter().map(String::as_str).collect();
-        split::run(&argv, limit)?;
-        done.push(format!("Caddy reloaded ({}).", reload.join(" ")));
-    }
-    if let Some(v) = &side.bypass {
-        doc.set("PDS_RATE_LIMIT_BYPASS_IPS", v)
-            .map_err(|e| e.to_string())?;
-        let r = doc.save().map_err(|e| e.to_string())?;
-        done.push(format!("Wrote {}.", r.describe(&ctx.env_file)));
-        if a.restart {
-            let cmd = crate::pds::restart_command(ctx)
-                .ok_or("no way to restart the PDS here: give --restart-command")?;
-            crate::pds::restart(&cmd)?;
-            done.push("The PDS restarted.".into());
-        } else {
-            done.push(format!(
+    use crate::proxy::split::{self, Made, Restart};
+    let restart = if a.restart {
+        Restart::Run(
+            crate::pds::restart_command(ctx)
+                .ok_or("no way to restart the PDS here: give --restart-command")?,
+        )
+    } else {
+        Restart::Later
+    };
+    let how = split::How {
+        reload: a.reload_command.clone(),
+        restart,
+        limit,
+    };
+    let mut made = Vec::new();
+    let result = super::runtime()
+        .map_err(|e| e.to_string())?
+        .block_on(split::make(side, doc, &ctx.env_file, &how, &mut made));
+    for m in made {
+        done.push(match m {
+            Made::Wrote(path, r) => format!("Wrote {}.", r.describe(&path)),
+            Made::Reloaded(cmd) => format!("Caddy reloaded ({}).", cmd.join(" ")),
+            Made::Restarted => "The PDS restarted.".into(),
+            Made::RestartNeeded => format!(
                 "Restart the PDS for it to take effect: {}",
                 crate::pds::restart_hint(ctx)
-            ));
-        }
-    }
-    match side.firewall {
-        Firewall::Show => {}
-        Firewall::Nft => {
-            if side.nft.changed() {
-                if let Some(dir) = side.nft.path.parent() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-                }
-                let opts = WriteOptions {
-                    new_file_mode: 0o644,
-                    keep_backups: 10,
-                    lock: false,
-                };
-                safe_write(&side.nft.path, side.nft.after.as_bytes(), opts)
-                    .map_err(|e| e.to_string())?;
-            }
-            split::load_nft(&side.nft.path, limit)?;
-            done.push(format!(
+            ),
+            Made::NftLoaded(path) => format!(
                 "Firewall loaded (nft -f {}); to keep it after a reboot, include it from /etc/nftables.conf.",
-                side.nft.path.display()
-            ));
-        }
-        Firewall::Ufw => {
-            for c in &side.ufw {
-                let argv: Vec<&str> = c.split(' ').collect();
-                split::run(&argv, limit)?;
-            }
-            done.push(format!("Firewall: {} ufw rules added.", side.ufw.len()));
-        }
+                path.display()
+            ),
+            Made::UfwRules(n) => format!("Firewall: {n} ufw rules added."),
+        });
     }
-    Ok(())
+    result.map_err(|e| match e {
+        split::MakeError::Refused(out) => {
+            format!("Caddy refuses the edited Caddyfile (nothing written): {out}")
+        }
+        split::MakeError::Failed(e) => e,
+    })
 }

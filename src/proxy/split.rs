@@ -422,6 +422,121 @@ impl FileChange {
     pub fn diff(&self) -> Vec<String> {
         crate::envfile::display::changed_lines(self.before.as_deref().unwrap_or(""), &self.after)
     }
+
+    /// Write `after` (its directory made when missing), atomically, the old file kept.
+    fn write(&self) -> Result<crate::fsutil::SaveReport, String> {
+        use crate::fsutil::{safe_write, WriteOptions};
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        }
+        let opts = WriteOptions {
+            new_file_mode: 0o644,
+            keep_backups: 10,
+            lock: false,
+        };
+        safe_write(&self.path, self.after.as_bytes(), opts).map_err(|e| e.to_string())
+    }
+}
+
+/// Whether the PDS is restarted once pds.env lists the front.
+pub enum Restart {
+    /// Not now: the operator restarts it (the front page says how).
+    Later,
+    Run(Vec<String>),
+}
+
+/// How `make` makes the PDS side.
+pub struct How {
+    /// The command that makes Caddy load its file (run with sh -c); None: the installer's
+    /// container reload, else systemctl's.
+    pub reload: Option<String>,
+    pub restart: Restart,
+    /// Bound for each command.
+    pub limit: std::time::Duration,
+}
+
+/// One step `make` took.
+#[derive(Debug)]
+pub enum Made {
+    Wrote(PathBuf, crate::fsutil::SaveReport),
+    Reloaded(Vec<String>),
+    Restarted,
+    RestartNeeded,
+    NftLoaded(PathBuf),
+    UfwRules(usize),
+}
+
+#[derive(Debug)]
+pub enum MakeError {
+    /// Caddy's own check refused the edited Caddyfile (its output); nothing was written.
+    Refused(String),
+    Failed(String),
+}
+
+impl From<String> for MakeError {
+    fn from(e: String) -> MakeError {
+        MakeError::Failed(e)
+    }
+}
+
+/// Make the PDS side as planned: the Caddyfile (checked by Caddy first) and Caddy's reload,
+/// pds.env (and the restart), then the firewall. Each step taken is pushed to `made`; the
+/// first failure stops the rest.
+pub async fn make(
+    side: &SidePlan,
+    doc: &mut crate::envfile::Document,
+    env_file: &Path,
+    how: &How,
+    made: &mut Vec<Made>,
+) -> Result<(), MakeError> {
+    use super::Server;
+    if let Some(c) = side.caddyfile.as_ref().filter(|c| c.changed()) {
+        let v =
+            super::validate::validate_text(Server::Caddy, "Caddyfile", &c.after, how.limit).await;
+        if v.finding.level == crate::finding::Level::Fail {
+            return Err(MakeError::Refused(v.output));
+        }
+        made.push(Made::Wrote(c.path.clone(), c.write()?));
+        let reload: Vec<String> = match &how.reload {
+            Some(cmd) => vec!["sh".into(), "-c".into(), cmd.clone()],
+            None => super::install::reload_command_for(Server::Caddy, &c.path).unwrap_or_default(),
+        };
+        let argv: Vec<&str> = reload.iter().map(String::as_str).collect();
+        run(&argv, how.limit)?;
+        made.push(Made::Reloaded(reload));
+    }
+    if let Some(v) = &side.bypass {
+        doc.set("PDS_RATE_LIMIT_BYPASS_IPS", v)
+            .map_err(|e| e.to_string())?;
+        let r = doc.save().map_err(|e| e.to_string())?;
+        made.push(Made::Wrote(env_file.to_path_buf(), r));
+        match &how.restart {
+            Restart::Run(cmd) => {
+                crate::pds::restart(cmd)?;
+                made.push(Made::Restarted);
+            }
+            Restart::Later => made.push(Made::RestartNeeded),
+        }
+    }
+    match side.firewall {
+        Firewall::Show => {}
+        Firewall::Nft => {
+            if side.nft.changed() {
+                side.nft.write()?;
+            }
+            load_nft(&side.nft.path, how.limit)?;
+            made.push(Made::NftLoaded(side.nft.path.clone()));
+        }
+        Firewall::Ufw => {
+            for c in &side.ufw {
+                let argv: Vec<&str> = c.split(' ').collect();
+                run(&argv, how.limit)?;
+            }
+            made.push(Made::UfwRules(side.ufw.len()));
+        }
+    }
+    Ok(())
 }
 
 /// What the PDS machine needs for `split`, worked out against its files as they are.

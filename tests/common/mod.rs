@@ -806,3 +806,64 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// In a test's own mount namespace, a server's plumbing: every program resolves through
+/// 127.0.0.1:53 (a resolv.conf in `dir` bind-mounted over /etc/resolv.conf), nginx's Debian
+/// layout in `dir/etc-nginx` bind-mounted over /etc/nginx, and nginx running it (no site
+/// yet; its log in `dir/nginx.log`).
+#[allow(dead_code)]
+pub fn resolver_and_nginx(dir: &Path) -> Killed {
+    let mount = |from: &Path, to: &str| {
+        let st = Command::new("mount")
+            .args(["--bind", from.to_str().unwrap(), to])
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount --bind {} {to}: {st}", from.display());
+    };
+    std::fs::write(dir.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
+    mount(&dir.join("resolv.conf"), "/etc/resolv.conf");
+    let etc_nginx = dir.join("etc-nginx");
+    nginx_etc(&etc_nginx);
+    mount(&etc_nginx, "/etc/nginx");
+    let log = std::fs::File::create(dir.join("nginx.log")).unwrap();
+    Killed(
+        Command::new("nginx")
+            .args(["-e", "stderr"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A real websocket handshake with curl for `url` (the firehose), trusting `ca`, with
+/// `extra` curl arguments (e.g. --resolve): curl gives up after 3 s, so a stream held open
+/// ends with curl's exit 28 and the frames so far on stdout.
+#[allow(dead_code)]
+pub fn websocket_get(ca: &Path, url: &str, extra: &[&str]) -> Output {
+    Command::new("curl")
+        .args([
+            "--http1.1",
+            "-sS",
+            "-i",
+            "-N",
+            "--max-time",
+            "3",
+            "--cacert",
+        ])
+        .arg(ca)
+        .args(extra)
+        .args([
+            "-H",
+            "Connection: Upgrade",
+            "-H",
+            "Upgrade: websocket",
+            "-H",
+            "Sec-WebSocket-Version: 13",
+            "-H",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        ])
+        .arg(url)
+        .output()
+        .expect("curl runs")
+}
