@@ -358,6 +358,21 @@ fn two_pdses_fit_in_one_nginx() {
     );
 }
 
+/// `apply --answers FILE` with a short timeout (the doctor it ends with has no lab here).
+fn apply(env: &Path, answers: &Path) -> std::process::Output {
+    run_cli(
+        env,
+        &[
+            "--timeout",
+            "2",
+            "apply",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        "",
+    )
+}
+
 /// The official install's layout around `env`: compose.yaml running Caddy, and its
 /// Caddyfile (email and on-demand TLS, the public site); returns the Caddyfile's path.
 fn installer_layout(dir: &Path) -> std::path::PathBuf {
@@ -535,17 +550,7 @@ fn answers_files_for_both_machines() {
     .unwrap();
     // Without a reload command, the installer's (docker exec caddy …) is used: none here,
     // so the write is kept and apply says it could not apply.
-    let out = run_cli(
-        &env,
-        &[
-            "--timeout",
-            "2",
-            "apply",
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-        "",
-    );
+    let out = apply(&env, &answers);
     let text = output_text(&out);
     assert!(
         std::fs::read_to_string(&caddyfile)
@@ -564,32 +569,12 @@ fn answers_files_for_both_machines() {
         flag.display()
     );
     std::fs::write(&answers, with_reload).unwrap();
-    let out = run_cli(
-        &env,
-        &[
-            "--timeout",
-            "2",
-            "apply",
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-        "",
-    );
+    let out = apply(&env, &answers);
     let text = output_text(&out);
     assert!(flag.exists() && text.contains("Caddy reloaded"), "{text}");
     assert_ne!(out.status.code(), Some(3), "{text}");
     let edited = std::fs::read_to_string(&caddyfile).unwrap();
-    let out = run_cli(
-        &env,
-        &[
-            "--timeout",
-            "2",
-            "apply",
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-        "",
-    );
+    let out = apply(&env, &answers);
     assert!(
         output_text(&out).contains("Caddyfile: no change"),
         "{}",
@@ -626,17 +611,7 @@ fn answers_files_for_both_machines() {
         format!("[proxy]\nserver = \"nginx\"\nout = \"{}\"\nupstream = \"100.101.102.103\"\nfront_address = \"100.64.0.1\"\npds_side = \"caddy\"\ntls = \"files\"\ncert = \"/etc/ssl/pds.pem\"\nkey = \"/etc/ssl/pds.key\"\n", site.display()),
     )
     .unwrap();
-    let out = run_cli(
-        &env,
-        &[
-            "--timeout",
-            "2",
-            "apply",
-            "--answers",
-            front.to_str().unwrap(),
-        ],
-        "",
-    );
+    let out = apply(&env, &front);
     let text = output_text(&out);
     assert!(
         std::fs::read_to_string(&site)
