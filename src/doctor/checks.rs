@@ -150,7 +150,7 @@ pub(super) async fn ask_health(i: &Inputs) -> Health {
     let url = format!("{}/xrpc/_health", i.settings.local_url);
     let c = match client(&local(i), "") {
         Ok(c) => c,
-        Err(e) => return Health::Down(e),
+        Err(e) => return Health::Down(e, crate::http::Failure::Other),
     };
     match c.get(&url).send().await {
         Ok(r) if r.status().is_success() => {
@@ -158,7 +158,7 @@ pub(super) async fn ask_health(i: &Inputs) -> Health {
             Health::Up(v["version"].as_str().map(str::to_string))
         }
         Ok(r) => Health::Status(r.status().as_u16()),
-        Err(e) => Health::Down(chain(&e)),
+        Err(e) => Health::Down(chain(&e), crate::http::classify(&e)),
     }
 }
 
@@ -245,8 +245,8 @@ async fn health(i: &Inputs) -> Vec<Finding> {
         }
         Health::Status(status) => vec![Finding::fail(format!("{url} answered HTTP {status}"))
             .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
-        Health::Down(e) => match across(&i.settings.local_url) {
-            Some(a) => vec![a.unreached(&url, e)],
+        Health::Down(e, failure) => match across(&i.settings.local_url) {
+            Some(a) => vec![a.unreached(&url, e, *failure)],
             None => vec![Finding::fail(format!(
                 "nothing answers at {url} ({})",
                 crate::http::last_cause(e)
@@ -321,12 +321,12 @@ impl Across {
         }
     }
 
-    fn unreached(&self, url: &str, e: &str) -> Finding {
+    fn unreached(&self, url: &str, e: &str, failure: crate::http::Failure) -> Finding {
         let from = self
             .from
             .map(|f| f.to_string())
             .unwrap_or_else(|| "?".into());
-        let refused = e.contains("refused");
+        let refused = failure == crate::http::Failure::Refused;
         Finding::fail(format!(
             "nothing answers at {url} across the network from {from} ({})",
             crate::http::last_cause(e)
@@ -468,7 +468,7 @@ async fn https(i: &Inputs) -> Vec<Finding> {
         Ok(r) if matches!(r.status().as_u16(), 502..=504) => {
             let status = r.status().as_u16();
             out.push(match i.health().await {
-                Health::Down(_) => Finding::info(format!(
+                Health::Down(..) => Finding::info(format!(
                     "https://{host}/xrpc/_health answers HTTP {status}: the proxy cannot reach the PDS, which is not running (see \"the PDS answers locally\")"
                 )),
                 _ => Finding::fail(format!(

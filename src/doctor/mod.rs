@@ -292,8 +292,8 @@ pub enum Health {
     Up(Option<String>),
     /// It answered with this HTTP status.
     Status(u16),
-    /// Nothing answered: the error chain.
-    Down(String),
+    /// Nothing answered: the error chain, and what kind of failure it was.
+    Down(String, crate::http::Failure),
 }
 
 impl Inputs {
@@ -352,7 +352,7 @@ impl Inputs {
                     "the PDS answers HTTP {code} at {}",
                     self.settings.local_url
                 )),
-                Health::Down(_) => Some(format!(
+                Health::Down(..) => Some(format!(
                     "the PDS is not running (nothing answers at {})",
                     self.settings.local_url
                 )),

@@ -75,7 +75,7 @@ pub fn report(results: &[CheckResult], about: &About) -> String {
             about.pds_url
         ),
         Health::Status(s) => format!("{} answered HTTP {s}", about.pds_url),
-        Health::Down(e) => format!(
+        Health::Down(e, _) => format!(
             "no PDS answers at {} ({})",
             about.pds_url,
             crate::http::last_cause(e)
@@ -272,6 +272,7 @@ mod tests {
                 health: &Health::Down(
                     "error sending request: tcp connect error: Connection refused (os error 111)"
                         .into(),
+                    crate::http::Failure::Refused,
                 ),
                 pds_url: "http://localhost:3000",
                 elapsed_ms: 5,
