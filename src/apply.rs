@@ -20,7 +20,8 @@ use thiserror::Error;
 /// Why the answers cannot be applied (nothing is written then).
 #[derive(Debug, Error)]
 pub enum ApplyError {
-    #[error("pds.env: {key}: {error}")]
+    /// The error names the key itself.
+    #[error("pds.env: {error}")]
     Env { key: String, error: EnvError },
     #[error("proxy.server: {0}")]
     ProxyServer(String),
