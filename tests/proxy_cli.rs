@@ -505,6 +505,20 @@ fn pds_side_refuses_what_cannot_work() {
         text.contains("--front-address") && text.contains("not a range"),
         "{text}"
     );
+    // An empty front is no front (not a crash).
+    let out = run(&[
+        "--front-address",
+        "",
+        "--pds-address",
+        "100.101.102.103",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", output_text(&out));
+    assert!(
+        output_text(&out).contains("--front-address"),
+        "{}",
+        output_text(&out)
+    );
     let out = run(&[&SIDE[2..], &["--via", "haproxy", "--yes"][..]].concat());
     assert!(output_text(&out).contains("--via"), "{}", output_text(&out));
     // Through Caddy with no Caddyfile to edit.

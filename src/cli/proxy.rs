@@ -559,7 +559,7 @@ fn validate_cmd(
 /// or a step failed (the steps after it are not taken).
 pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8> {
     use crate::proxy::split::{self, Firewall, SideRequest};
-    let mut doc = Document::load(&ctx.env_file).map_err(|e| anyhow!("{e}"))?;
+    let doc = Document::load(&ctx.env_file).map_err(|e| anyhow!("{e}"))?;
     let firewall = Firewall::parse(&a.firewall).map_err(|e| anyhow!("--firewall: {e}"))?;
     let answers = PlanAnswers {
         upstream: Some(a.pds_address.clone()),
@@ -571,20 +571,23 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
-                let flag = match e.field {
-                    crate::target::ProxyField::Upstream => "--pds-address",
-                    crate::target::ProxyField::PdsSide => "--via",
-                    _ => e.field.flag().unwrap_or(""),
+                use crate::target::ProxyField as F;
+                let from = match e.field {
+                    F::Upstream => "--pds-address",
+                    F::PdsSide => "--via",
+                    F::FrontAddress => "--front-address",
+                    // What pds.env says (the hostname, the upload limit).
+                    _ => "pds.env",
                 };
-                errln!("error: {flag}: {}", e.message);
+                errln!("error: {from}: {}", e.message);
             }
             return Ok(EXIT_ERROR);
         }
     };
-    let s = plan
-        .split
-        .clone()
-        .expect("a front address makes a split plan");
+    let Some(s) = plan.split.clone() else {
+        errln!("error: --front-address: give the front's address on the private network");
+        return Ok(EXIT_ERROR);
+    };
     let interface = crate::setup::addresses::machine_addresses()
         .into_iter()
         .find(|m| m.ip == s.pds_address)
@@ -682,7 +685,7 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
     let mut failed: Option<String> = None;
     let limit = ctx.timeout.max(std::time::Duration::from_secs(10));
     if go {
-        failed = apply_side(ctx, &side, &mut doc, a, limit, &mut done).err();
+        failed = apply_side(ctx, &side, &doc, a, limit, &mut done).err();
     }
     if json {
         outln!(
@@ -732,7 +735,7 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
 fn apply_side(
     ctx: &Context,
     side: &crate::proxy::split::SidePlan,
-    doc: &mut Document,
+    doc: &Document,
     a: &SideArgs,
     limit: std::time::Duration,
     done: &mut Vec<String>,
@@ -751,10 +754,15 @@ fn apply_side(
         restart,
         limit,
     };
+    // Under pds.env's lock, and only onto the file as it was shown.
+    let mut edit = Document::load_for_edit(&ctx.env_file).map_err(|e| e.to_string())?;
+    if edit.render() != doc.render() {
+        return Err("pds.env changed while this ran: nothing was changed; run it again".into());
+    }
     let mut made = Vec::new();
     let result = super::runtime()
         .map_err(|e| e.to_string())?
-        .block_on(split::make(side, doc, &ctx.env_file, &how, &mut made));
+        .block_on(split::make(side, &mut edit, &ctx.env_file, &how, &mut made));
     for m in made {
         done.push(match m {
             Made::Wrote(path, r) => format!("Wrote {}.", r.describe(&path)),

@@ -387,8 +387,12 @@ pub fn plan_from_env(
         .map_err(|e| errors.push(PlanError::new(F::PdsSide, e)))
         .ok()
         .flatten();
+    let elsewhere = a
+        .front_address
+        .as_deref()
+        .is_some_and(|f| !f.trim().is_empty());
     let mut split = None;
-    let upstream = match (&a.upstream, a.front_address.is_some()) {
+    let upstream = match (&a.upstream, elsewhere) {
         // The PDS on another machine: the upstream is its private address, the port
         // follows from the PDS side.
         (Some(u), true) if !u.trim().is_empty() => {
@@ -444,11 +448,7 @@ pub fn plan_from_env(
             port,
         }),
     };
-    if via.is_some()
-        && a.front_address
-            .as_deref()
-            .is_none_or(|f| f.trim().is_empty())
-    {
+    if via.is_some() && !elsewhere {
         errors.push(PlanError::new(
             F::FrontAddress,
             "the PDS side is for a front proxy on another machine: give the front's address on the private network",
