@@ -436,7 +436,7 @@ pub fn plan_from_env(
         (_, true) => {
             errors.push(PlanError::new(
                 F::Upstream,
-                "with the front on another machine, give the PDS machine's private address",
+                "give the PDS machine's private IP",
             ));
             None
         }

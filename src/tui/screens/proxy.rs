@@ -362,7 +362,7 @@ impl ProxyScreen {
                     ),
                     PDS_SIDE if !elsewhere => Finding::info("only for a PDS on another machine"),
                     PDS_SIDE => Finding::info(match v.as_str() {
-                        "caddy" => "the installer's Caddy answers on port 80 (Ctrl-P: both sides)",
+                        "caddy" => "the installer's Caddy, port 80 (Ctrl-P: both sides)",
                         _ => "the PDS's own port (Ctrl-P shows both machines' files)",
                     }),
                     UPSTREAM if v.is_empty() => Finding::info(format!(
