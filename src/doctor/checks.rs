@@ -193,7 +193,7 @@ fn local_port(local_url: &str) -> Option<u16> {
 /// The PDS on this machine, listening where other machines reach it: its plain-HTTP port
 /// bypasses the proxy (TLS, limits) unless a firewall closes it, which this machine cannot
 /// see, so it is a warning with the way to check from outside.
-fn exposed_port(local_url: &str) -> Option<Finding> {
+fn exposed_port(local_url: &str, limit: Duration) -> Option<Finding> {
     let port = local_port(local_url)?;
     let listening = crate::pds::sockets::listening_on(port);
     let open: Vec<String> = listening
@@ -205,7 +205,7 @@ fn exposed_port(local_url: &str) -> Option<Finding> {
         return (!listening.is_empty())
             .then(|| Finding::pass(format!("the PDS's port {port} listens on loopback only")));
     }
-    if let Some(front) = crate::proxy::split::firewall_guards(port) {
+    if let Some(front) = crate::proxy::split::firewall_guards(port, limit) {
         return Some(Finding::pass(format!(
             "the PDS's port {port} listens on {}, and pds-wizard's firewall table lets only {front} reach it",
             open.join(", ")
@@ -239,7 +239,14 @@ async fn health(i: &Inputs) -> Vec<Finding> {
             if let Some(r) = reported.as_deref().and_then(Reported::parse) {
                 out.extend(version_advice(r.version));
             }
-            out.extend(exposed_port(&i.settings.local_url));
+            // Off the async workers: it may run nft, which blocks.
+            let (url, limit) = (i.settings.local_url.clone(), i.settings.http.timeout);
+            out.extend(
+                tokio::task::spawn_blocking(move || exposed_port(&url, limit))
+                    .await
+                    .ok()
+                    .flatten(),
+            );
             out.extend(across(&i.settings.local_url).map(|a| a.reached()));
             out
         }

@@ -663,14 +663,13 @@ pub fn run(argv: &[&str], limit: std::time::Duration) -> Result<(), String> {
 
 /// Whether the wizard's nftables table is loaded and drops `port` for all but loopback and
 /// the addresses it accepts: those addresses ("loopback" when none), or None.
-pub fn firewall_guards(port: u16) -> Option<String> {
+/// `nft` runs for at most `limit` (it blocks: call it off the async workers).
+pub fn firewall_guards(port: u16, limit: std::time::Duration) -> Option<String> {
     use crate::pds::Ran;
     let table: Vec<&str> = TABLE.split(' ').collect();
-    let Ran::Done { ok: true, text } = crate::pds::run_bounded(
-        "nft",
-        &["list", "table", table[0], table[1]],
-        std::time::Duration::from_secs(3),
-    ) else {
+    let Ran::Done { ok: true, text } =
+        crate::pds::run_bounded("nft", &["list", "table", table[0], table[1]], limit)
+    else {
         return None;
     };
     let has_port = |l: &str| {
