@@ -190,9 +190,18 @@ pub async fn send_via_pds(
             Vec::new(),
         );
     }
-    let lines = log
-        .map(|l| l.mail_errors(6).unwrap_or_else(|e| vec![e]))
-        .unwrap_or_default();
+    // The PDS writes its log line asynchronously, sometimes just after the 500 went out:
+    // a log that says nothing yet is read again for up to a second.
+    let mut lines = Vec::new();
+    if let Some(l) = log {
+        for _ in 0..10 {
+            lines = l.mail_errors(6).unwrap_or_else(|e| vec![e]);
+            if !lines.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     let hint = log
         .map(LogSource::hint)
         .unwrap_or_else(|| "sudo journalctl -u pds -n 50 (or docker logs pds)".into());
