@@ -84,7 +84,7 @@ fn bad_answers_are_all_reported_and_nothing_is_rendered() {
 }
 
 #[test]
-fn out_shows_the_diff_writes_with_a_backup_and_follows_links() {
+fn out_shows_the_diff_writes_with_a_backup_and_refuses_links() {
     let (d, env) = setup();
     let avail = d.path().join("sites-available");
     let enabled = d.path().join("sites-enabled");
@@ -127,23 +127,38 @@ fn out_shows_the_diff_writes_with_a_backup_and_follows_links() {
     assert!(output_text(&o).contains("no change"));
     assert_eq!(backups(&avail), 0);
 
-    // Through the sites-enabled link: the link stays a link, the target changes, the old
-    // version is kept beside it (not in sites-enabled, where nginx would load it).
+    // Through the sites-enabled link: refused (pds-wizard follows no link but pds.env's and
+    // the answers file's), naming the file it points to; nothing changes.
     let link = enabled.join("pds.conf");
     std::os::unix::fs::symlink(&conf, &link).unwrap();
-    let o = run_cli(
-        &env,
-        &[
-            "proxy",
-            "render",
-            "nginx",
-            "--upstream",
-            "127.0.0.1:2583",
-            "--out",
-            link.to_str().unwrap(),
-        ],
-        "",
+    let render = |out: &Path| {
+        run_cli(
+            &env,
+            &[
+                "proxy",
+                "render",
+                "nginx",
+                "--upstream",
+                "127.0.0.1:2583",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "",
+        )
+    };
+    let o = render(&link);
+    let t = output_text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains(&format!("is a symbolic link (to {})", conf.display())),
+        "{t}"
     );
+    assert!(!std::fs::read_to_string(&conf)
+        .unwrap()
+        .contains("server 127.0.0.1:2583;"));
+    // The file it names: written, the link still a link, the old version kept beside the
+    // file (not in sites-enabled, where nginx would load it).
+    let o = render(&conf);
     let t = output_text(&o);
     assert!(o.status.success(), "{t}");
     assert!(

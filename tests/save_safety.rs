@@ -399,3 +399,51 @@ fn hard_links_and_read_only_files_are_refused_not_broken() {
         .unwrap()
         .contains("pds.example.com"));
 }
+
+/// Two `env init` that meet (two Ansible runs, a double Enter): one writes, the other is
+/// refused, and the file is the winner's, whole. Before init created with O_EXCL both
+/// succeeded and the second replaced the first's freshly generated keys.
+#[test]
+fn two_inits_that_meet_never_both_win() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..50 {
+        let env = dir.path().join(format!("pds-{round}.env"));
+        let spawn = |host: &str| {
+            Command::new(BIN)
+                .arg("--env-file")
+                .arg(&env)
+                .args([
+                    "env",
+                    "init",
+                    "--hostname",
+                    host,
+                    "--admin-email",
+                    "a@example.com",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("a.example.com"), spawn("b.example.com"));
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let won: Vec<&str> = [("a.example.com", &a), ("b.example.com", &b)]
+            .iter()
+            .filter(|(_, o)| o.status.success())
+            .map(|(h, _)| *h)
+            .collect();
+        assert_eq!(
+            won.len(),
+            1,
+            "round {round}: {won:?} succeeded; {} / {}",
+            String::from_utf8_lossy(&a.stderr),
+            String::from_utf8_lossy(&b.stderr)
+        );
+        let doc = Document::load(&env).unwrap();
+        assert_eq!(
+            doc.get("PDS_HOSTNAME").as_deref(),
+            Some(won[0]),
+            "round {round}"
+        );
+    }
+}

@@ -98,14 +98,14 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
         match outcome {
             Outcome::Unchanged(p) => outln!("{}: no change", p.display()),
             Outcome::WouldWrite(_) | Outcome::Skipped => {}
-            Outcome::Written(p, r) => {
+            Outcome::Written(_, r) => {
                 if is_env {
                     outln!(
                         "Wrote {}. Restart the PDS for it to take effect.",
-                        r.describe(&p)
+                        r.describe()
                     );
                 } else {
-                    outln!("Wrote {}.", r.describe(&p));
+                    outln!("Wrote {}.", r.describe());
                 }
             }
             Outcome::Proxy {
@@ -117,8 +117,8 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
                 if refused {
                     errln!("✗ proxy config not written: fix the failures above.");
                 }
-                for (p, r) in &written {
-                    outln!("Wrote {}.", r.describe(p));
+                for (_, r) in &written {
+                    outln!("Wrote {}.", r.describe());
                 }
                 if let (Some(s), false) = (server, written.is_empty()) {
                     outln!("To load it: {}", reload_hint(s));

@@ -376,7 +376,7 @@ fn set(ctx: &Context, s: &SmtpSettings, dry_run: bool, json: bool) -> Result<u8>
     } else {
         outln!(
             "Saved {}.",
-            report.unwrap_or_default().describe(&ctx.env_file)
+            report.map_or_else(|| ctx.env_file.display().to_string(), |r| r.describe())
         );
         outln!("Check it with: pds-wizard email test --to you@example.com");
         outln!("Then restart the PDS: {}", crate::pds::restart_hint(ctx));
@@ -469,7 +469,7 @@ fn repair(ctx: &Context, yes: bool, from: Option<&str>, json: bool) -> Result<u8
     } else {
         match &report {
             Some(rep) => {
-                outln!("Saved {}.", rep.describe(&ctx.env_file));
+                outln!("Saved {}.", rep.describe());
                 outln!("Check it with: pds-wizard email test --to you@example.com");
                 outln!(
                     "Then restart the PDS: {}",

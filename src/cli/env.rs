@@ -316,7 +316,7 @@ fn write_change(
     match report {
         None => outln!("(dry run: nothing written)"),
         Some(r) => {
-            out!("Saved {}", r.describe(&ctx.env_file));
+            out!("Saved {}", r.describe());
             outln!(".\nRestart the PDS for it to take effect: sudo systemctl restart pds");
         }
     }

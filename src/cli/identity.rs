@@ -257,14 +257,13 @@ pub fn did_file(ctx: &Context, cmd: &DidFileCmd, json: bool) -> Result<u8> {
             let h = parse_handle(handle)?;
             let did = parse_did(did)?;
             let report = didfile::write_did_file(webroot, &did).map_err(|e| anyhow!(e))?;
-            let path = didfile::did_file_path(webroot);
             if json {
                 outln!(
                     "{}",
-                    json!({ "file": path, "did": did, "backup": report.backup })
+                    json!({ "file": report.path, "did": did, "backup": report.backup })
                 );
             } else {
-                outln!("Wrote {} ({did}).", path.display());
+                outln!("Wrote {} ({did}).", report.describe());
                 outln!("Check it is served: pds-wizard did-file check {h} --did {did}");
             }
             Ok(EXIT_OK)

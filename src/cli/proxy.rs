@@ -488,8 +488,8 @@ fn render_with(
                 } else if blocked {
                     errln!("Nothing written: fix the failures above (or --force).");
                 } else if let Some(w) = &written {
-                    for (path, r) in w {
-                        outln!("Wrote {}.", r.describe(path));
+                    for (_, r) in w {
+                        outln!("Wrote {}.", r.describe());
                     }
                     if let (false, Some(o)) = (w.is_empty(), out) {
                         outln!("To load it: {}", reload_hint_for(server, o));
@@ -765,7 +765,7 @@ fn apply_side(
         .block_on(split::make(side, &mut edit, &ctx.env_file, &how, &mut made));
     for m in made {
         done.push(match m {
-            Made::Wrote(path, r) => format!("Wrote {}.", r.describe(&path)),
+            Made::Wrote(_, r) => format!("Wrote {}.", r.describe()),
             Made::Reloaded(cmd) => format!("Caddy reloaded ({}).", cmd.join(" ")),
             Made::Restarted => "The PDS restarted.".into(),
             Made::RestartNeeded => format!(

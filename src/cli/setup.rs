@@ -225,16 +225,11 @@ fn write(
     };
     let plan = plan(ctx, &doc, front, unit_dir);
     let files = plan.files(&host);
-    let compose_check = {
-        // compose reads the file from disk: check the text in a scratch file beside it.
-        let scratch =
-            std::env::temp_dir().join(format!("pds-wizard-compose-{}.yaml", std::process::id()));
-        std::fs::write(&scratch, plan.compose_yaml())?;
-        let compose = service::compose_command(ctx.timeout);
-        let v = service::validate_compose(&scratch, compose.as_deref(), ctx.timeout * 3);
-        let _ = std::fs::remove_file(&scratch);
-        v
-    };
+    let compose_check = service::validate_compose_text(
+        &plan.compose_yaml(),
+        service::compose_command(ctx.timeout).as_deref(),
+        ctx.timeout * 3,
+    );
     // Before Docker is installed the unit names a docker that is not there yet, which
     // systemd-analyze would call an error: it is checked once compose exists.
     let unit_check = match service::compose_command(ctx.timeout) {
@@ -277,8 +272,8 @@ fn write(
         for v in [&compose_check, &unit_check] {
             outln!("{}", validation_line(v).1);
         }
-        for (p, r) in &written {
-            outln!("Wrote {}", r.describe(p));
+        for (_, r) in &written {
+            outln!("Wrote {}", r.describe());
         }
         if blocked {
             errln!("Nothing written: a validator refused a file (--force writes anyway).");

@@ -179,11 +179,7 @@ pub fn write(path: &Path, text: &str) -> Result<(), String> {
     crate::fsutil::safe_write(
         path,
         text.as_bytes(),
-        crate::fsutil::WriteOptions {
-            new_file_mode: 0o600,
-            keep_backups: 0,
-            lock: false,
-        },
+        crate::fsutil::WriteOptions::file(0o600, 0),
     )
     .map(|_| ())
     .map_err(|e| format!("cannot write the report: {e}"))

@@ -101,6 +101,19 @@ pub fn init_file(
             })?;
     }
     let text = doc.render();
-    fsutil::safe_write(path, text.as_bytes(), fsutil::WriteOptions::secret())?;
+    // Created only where nothing is: two inits that meet cannot both win (the loser would
+    // replace the winner's freshly generated keys).
+    match fsutil::safe_write(
+        path,
+        text.as_bytes(),
+        fsutil::WriteOptions::secret().create_new(),
+    ) {
+        Err(e) if e.cause.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(EnvError::Exists {
+                path: path.to_path_buf(),
+            })
+        }
+        r => r?,
+    };
     Document::load(path)
 }

@@ -542,21 +542,17 @@ impl Document {
         // The compare and the rename happen under the lock (already held after
         // `load_for_edit`), so nobody's save can slip between them.
         let _lock = fsutil::FileLock::acquire(path, fsutil::LOCK_WAIT)?;
-        match std::fs::read(path) {
-            Ok(now) if now != self.original => {
+        // Read through the walk the write takes, so the compare is against the very file
+        // the rename replaces.
+        match fsutil::read_target(path, fsutil::Links::Operator)? {
+            Some(now) if now != self.original => {
                 return Err(EnvError::Conflict {
                     path: path.to_path_buf(),
                 })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.original.is_empty() => {
+            None if !self.original.is_empty() => {
                 return Err(EnvError::Conflict {
                     path: path.to_path_buf(),
-                })
-            }
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(EnvError::Read {
-                    path: path.to_path_buf(),
-                    cause: e,
                 })
             }
             _ => {}

@@ -25,14 +25,11 @@ pub fn write_did_file(webroot: &Path, did: &Did) -> Result<SaveReport, String> {
         ));
     }
     let path = did_file_path(webroot);
-    let dir = path.parent().unwrap_or(webroot);
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let opts = WriteOptions {
-        new_file_mode: 0o644,
-        keep_backups: 3,
-        lock: false,
-    };
-    fsutil::safe_write(&path, did.as_str().as_bytes(), opts).map_err(|e| e.to_string())
+    // Inside the web root only: it may belong to the site's user, who could otherwise point
+    // .well-known (or the file) at a file of root's.
+    let opts = WriteOptions::file(0o644, 3).make_dirs();
+    fsutil::safe_write_within(webroot, &path, did.as_str().as_bytes(), opts)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Serialize)]

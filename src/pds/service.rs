@@ -348,17 +348,50 @@ pub fn validate_compose(path: &Path, compose: Option<&[String]>, timeout: Durati
     }
 }
 
-/// `systemd-analyze verify` on the unit's text, as pds.service in a scratch directory
-/// (the tool reads the unit's name from the file name).
+/// `validate_compose` on a text not written yet, from a private scratch directory.
+pub fn validate_compose_text(
+    text: &str,
+    compose: Option<&[String]>,
+    timeout: Duration,
+) -> Validation {
+    let scratch = match crate::fsutil::scratch_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            return Validation::Invalid {
+                tool: "docker compose config".into(),
+                output: format!("cannot make a scratch directory: {e}"),
+            }
+        }
+    };
+    let file = scratch.path().join("compose.yaml");
+    if let Err(e) = std::fs::write(&file, text) {
+        return Validation::Invalid {
+            tool: "docker compose config".into(),
+            output: format!("cannot write {}: {e}", file.display()),
+        };
+    }
+    validate_compose(&file, compose, timeout)
+}
+
+/// `systemd-analyze verify` on the unit's text, as pds.service in a private scratch
+/// directory (the tool reads the unit's name from the file name).
 pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
     let tool = "systemd-analyze verify".to_string();
     if find_tool("systemd-analyze").is_none() {
         return Validation::Unchecked { tool };
     }
-    let dir = std::env::temp_dir().join(format!("pds-wizard-unit-{}", std::process::id()));
-    let file = dir.join("pds.service");
-    let written = std::fs::create_dir_all(&dir).and_then(|_| std::fs::write(&file, text));
-    let result = match written {
+    let dir = match crate::fsutil::scratch_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            return Validation::Invalid {
+                tool,
+                output: format!("cannot make a scratch directory: {e}"),
+            }
+        }
+    };
+    let file = dir.path().join("pds.service");
+    let written = std::fs::write(&file, text);
+    match written {
         Err(e) => Validation::Invalid {
             tool,
             output: format!("cannot write {}: {e}", file.display()),
@@ -375,9 +408,7 @@ pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
                 output: "did not answer in time".into(),
             },
         },
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    }
 }
 
 /// Write the planned files (diff shown by the caller first): each through the one safe
@@ -385,15 +416,7 @@ pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
 pub fn write(files: &[PlannedFile]) -> Result<Vec<(PathBuf, SaveReport)>, String> {
     let mut done = Vec::new();
     for f in files.iter().filter(|f| !f.diff.is_empty()) {
-        if let Some(dir) = f.path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        }
-        let opts = WriteOptions {
-            new_file_mode: 0o644,
-            keep_backups: 5,
-            lock: false,
-        };
+        let opts = WriteOptions::file(0o644, 5).make_dirs();
         let report = safe_write(&f.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
         done.push((f.path.clone(), report));
     }

@@ -24,28 +24,15 @@ impl Placement {
     }
 }
 
-/// The main file goes to `out`; snippets beside it, under their own names. A symlink (as
-/// in sites-enabled) is followed so the link survives the write.
+/// The main file goes to `out`; snippets beside it, under their own names. `out` is taken
+/// as the write will take it (see `fsutil`): a link there is refused with its target named
+/// (a sites-enabled link: give the sites-available file it points to), a directory others
+/// can change too.
 pub fn placements(files: &[RenderedFile], out: &Path) -> Result<Vec<Placement>, String> {
-    let main = match std::fs::symlink_metadata(out) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(out)
-            .map_err(|e| format!("{} is a link to a missing file: {e}", out.display()))?,
-        _ => out.to_path_buf(),
-    };
-    if main.is_dir() {
-        return Err(format!(
-            "{} is a directory: give the file's path",
-            main.display()
-        ));
-    }
-    let dir = match main.parent() {
-        Some(d) if d.as_os_str().is_empty() => PathBuf::from("."),
-        Some(d) => d.to_path_buf(),
-        None => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(format!("the directory {} does not exist", dir.display()));
-    }
+    let main = crate::fsutil::resolve(out, crate::fsutil::Links::Refuse)
+        .map_err(|e| e.to_string())?
+        .path();
+    let dir = main.parent().unwrap_or(Path::new("/")).to_path_buf();
     if dir.file_name().is_some_and(|n| n == "sites-enabled") {
         // nginx loads every file there, so the backup would be loaded too: two upstreams
         // of one name, and nginx refuses to start.
@@ -89,11 +76,7 @@ pub fn write(
         if !p.changed() {
             continue;
         }
-        let opts = WriteOptions {
-            new_file_mode: 0o644,
-            keep_backups: 10,
-            lock: false,
-        };
+        let opts = WriteOptions::file(0o644, 10);
         let report = safe_write(&p.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
         done.push((p.path.clone(), report));
     }

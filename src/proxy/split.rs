@@ -426,15 +426,7 @@ impl FileChange {
     /// Write `after` (its directory made when missing), atomically, the old file kept.
     fn write(&self) -> Result<crate::fsutil::SaveReport, String> {
         use crate::fsutil::{safe_write, WriteOptions};
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-        }
-        let opts = WriteOptions {
-            new_file_mode: 0o644,
-            keep_backups: 10,
-            lock: false,
-        };
+        let opts = WriteOptions::file(0o644, 10).make_dirs();
         safe_write(&self.path, self.after.as_bytes(), opts).map_err(|e| e.to_string())
     }
 }

@@ -49,27 +49,16 @@ pub fn detect(path: &Path, text: &str) -> Option<Server> {
     None
 }
 
-/// A private scratch directory, removed on drop.
-struct Scratch(PathBuf);
+/// A private scratch directory (mkdtemp), removed on drop.
+struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     fn new() -> std::io::Result<Scratch> {
-        use std::os::unix::fs::DirBuilderExt;
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "pds-wizard-validate-{}-{n}-{}",
-            std::process::id(),
-            crate::fsutil::utc_stamp()
-        ));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-        Ok(Scratch(dir))
+        crate::fsutil::scratch_dir().map(Scratch)
     }
-}
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    fn path(&self) -> &Path {
+        self.0.path()
     }
 }
 
@@ -167,13 +156,13 @@ async fn nginx(main: &Path, snippets: &[PathBuf], timeout: Duration) -> Validati
         Ok(s) => s,
         Err(e) => return failed_to_run(Server::Nginx, "nginx -t".into(), e),
     };
-    let d = scratch.0.display().to_string();
+    let d = scratch.path().display().to_string();
     let text = std::fs::read_to_string(main).unwrap_or_default();
     let conf = if is_whole_nginx_conf(&text) && snippets.is_empty() {
         main.to_path_buf()
     } else {
-        let p = scratch.0.join("nginx.conf");
-        if let Err(e) = std::fs::write(&p, nginx_harness(&scratch.0, main, snippets)) {
+        let p = scratch.path().join("nginx.conf");
+        if let Err(e) = std::fs::write(&p, nginx_harness(scratch.path(), main, snippets)) {
             return failed_to_run(Server::Nginx, "nginx -t".into(), e);
         }
         p
@@ -187,7 +176,7 @@ async fn nginx(main: &Path, snippets: &[PathBuf], timeout: Duration) -> Validati
         Command::new(&tool)
             .arg("-t")
             .arg("-p")
-            .arg(&scratch.0)
+            .arg(scratch.path())
             .arg("-c")
             .arg(&conf)
             .arg("-e")
@@ -249,9 +238,9 @@ async fn caddy(main: &Path, timeout: Duration) -> Validation {
         Command::new(&tool)
             .args(["validate", "--adapter", "caddyfile", "--config"])
             .arg(main)
-            .env("XDG_DATA_HOME", &scratch.0)
-            .env("XDG_CONFIG_HOME", &scratch.0)
-            .env("HOME", &scratch.0),
+            .env("XDG_DATA_HOME", scratch.path())
+            .env("XDG_CONFIG_HOME", scratch.path())
+            .env("HOME", scratch.path()),
         timeout,
     )
     .await;
@@ -327,7 +316,7 @@ async fn traefik(main: &Path, timeout: Duration) -> Validation {
         "--log.noColor=true".into(),
         format!(
             "--certificatesResolvers.letsencrypt.acme.storage={}/acme.json",
-            scratch.0.display()
+            scratch.path().display()
         ),
         "--certificatesResolvers.letsencrypt.acme.caServer=https://127.0.0.1:1/directory".into(),
         "--certificatesResolvers.letsencrypt.acme.tlsChallenge=true".into(),
@@ -337,7 +326,7 @@ async fn traefik(main: &Path, timeout: Duration) -> Validation {
         tool.display(),
         main.display()
     );
-    let log = scratch.0.join("traefik.log");
+    let log = scratch.path().join("traefik.log");
     let Ok(log_file) = std::fs::File::create(&log) else {
         return failed_to_run(Server::Traefik, command, "cannot write its log");
     };
@@ -498,7 +487,7 @@ pub async fn validate_text(
         Ok(s) => s,
         Err(e) => return failed_to_run(server, "write scratch copy".into(), e),
     };
-    let p = scratch.0.join(name);
+    let p = scratch.path().join(name);
     if let Err(e) = std::fs::write(&p, text) {
         return failed_to_run(server, "write scratch copy".into(), e);
     }
@@ -527,7 +516,7 @@ pub async fn validate_plan(
             } else {
                 cert.clone()
             });
-            if let Some((c, k)) = stand_in_cert(&scratch.0, timeout).await {
+            if let Some((c, k)) = stand_in_cert(scratch.path(), timeout).await {
                 swaps.push((cert.display().to_string(), c.display().to_string()));
                 swaps.push((key.display().to_string(), k.display().to_string()));
             }
@@ -535,7 +524,7 @@ pub async fn validate_plan(
     }
     let mut paths = Vec::new();
     for f in files {
-        let p = scratch.0.join(&f.name);
+        let p = scratch.path().join(&f.name);
         let mut text = f.text.clone();
         for (from, to) in &swaps {
             text = text.replace(from.as_str(), to);

@@ -675,7 +675,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 .any(|k| app.base.get(k) != doc.get(k));
             app.edits.retain(|k, _| rejected.contains(k));
             app.set_base(doc);
-            let mut msg = format!("Saved {}.", report.describe(&app.env_path));
+            let mut msg = format!("Saved {}.", report.describe());
             msg.push_str(" Restart the PDS to apply: sudo systemctl restart pds");
             app.save_result = Some((Level::Pass, msg.clone()));
             app.status = Some((Level::Pass, msg));

@@ -135,11 +135,7 @@ pub fn save(draft: &Draft) -> std::io::Result<()> {
             .create(dir)?;
     }
     let text = toml::to_string(draft).map_err(std::io::Error::other)?;
-    let opts = WriteOptions {
-        new_file_mode: 0o600,
-        keep_backups: 0,
-        lock: false,
-    };
+    let opts = WriteOptions::file(0o600, 0);
     fsutil::safe_write(&path, text.as_bytes(), opts).map_err(|e| e.cause)?;
     Ok(())
 }

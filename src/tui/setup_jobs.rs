@@ -169,12 +169,7 @@ fn write_service(
     let compose = service::compose_command(timeout);
     for f in files {
         let v = if f.path.ends_with("compose.yaml") {
-            let scratch = std::env::temp_dir()
-                .join(format!("pds-wizard-compose-{}.yaml", std::process::id()));
-            std::fs::write(&scratch, &f.text).map_err(|e| e.to_string())?;
-            let v = service::validate_compose(&scratch, compose.as_deref(), timeout * 3);
-            let _ = std::fs::remove_file(&scratch);
-            v
+            service::validate_compose_text(&f.text, compose.as_deref(), timeout * 3)
         } else if f.path.ends_with("pds.service") && compose.is_some() {
             service::validate_unit(&f.text, timeout * 3)
         } else {
@@ -190,6 +185,6 @@ fn write_service(
     let written = service::write(files)?;
     Ok(written
         .iter()
-        .map(|(p, r)| format!("Wrote {}", r.describe(p)))
+        .map(|(_, r)| format!("Wrote {}", r.describe()))
         .collect())
 }
