@@ -180,3 +180,108 @@ fn classify_one(c: &(dyn std::error::Error + 'static)) -> Option<Failure> {
         _ => None,
     }
 }
+
+/// How much of an answer each purpose may read. A timeout is not a memory bound: a server
+/// can stream gigabytes within any timeout (0.7 GB a second was seen), so every body is read
+/// through `read` with one of these.
+pub mod cap {
+    /// `/.well-known/atproto-did`: a DID is under 2 KB.
+    pub const DID: usize = 2 * 1024;
+    /// DID documents and XRPC JSON (an admin page of 100 accounts is well under this).
+    pub const JSON: usize = 512 * 1024;
+    /// Pages and plain-text answers read for a word or two (the PDS's banner, an error).
+    pub const TEXT: usize = 64 * 1024;
+}
+
+/// An answer's first bytes, up to its cap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capped {
+    pub bytes: Vec<u8>,
+    /// More was coming (or was announced) past the cap; reading stopped there.
+    pub truncated: bool,
+}
+
+impl Capped {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+}
+
+/// Why a body could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the answer is larger than {} ({}); reading stopped there", size(*cap), match announced { Some(n) => format!("it announced {n} bytes"), None => "it kept coming".to_string() })]
+    TooLarge { cap: usize, announced: Option<u64> },
+    #[error("the answer broke off: {}", chain(.0))]
+    Read(#[source] reqwest::Error),
+    #[error("the answer is not the JSON expected: {0}")]
+    Json(#[source] serde_json::Error),
+}
+
+impl BodyError {
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, BodyError::TooLarge { .. })
+    }
+}
+
+/// "2 KiB", "512 KiB", "1 MiB".
+pub fn size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1024 => format!("{} KiB", b / 1024),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// Read at most `cap` bytes of the answer; past that, stop (the connection is dropped with
+/// the response) and say it was cut. A Content-Length over the cap is believed: nothing
+/// past the cap is read either way.
+pub async fn read(mut r: reqwest::Response, cap: usize) -> Result<Capped, BodyError> {
+    let announced = r.content_length().filter(|&n| n > cap as u64);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(BodyError::Read)? {
+        let room = cap - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Capped {
+                bytes,
+                truncated: true,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped {
+        bytes,
+        truncated: announced.is_some(),
+    })
+}
+
+/// The whole answer, or `TooLarge` when it does not fit in `cap`.
+pub async fn read_whole(r: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    let announced = r.content_length().filter(|&n| n > cap as u64);
+    if announced.is_some() {
+        return Err(BodyError::TooLarge { cap, announced });
+    }
+    let c = read(r, cap).await?;
+    if c.truncated {
+        return Err(BodyError::TooLarge {
+            cap,
+            announced: None,
+        });
+    }
+    Ok(c.bytes)
+}
+
+/// The answer as JSON, read within `cap`.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    r: reqwest::Response,
+    cap: usize,
+) -> Result<T, BodyError> {
+    let bytes = read_whole(r, cap).await?;
+    serde_json::from_slice(&bytes).map_err(BodyError::Json)
+}
+
+/// The answer as text (invalid UTF-8 replaced), within `cap`; a longer one is cut there.
+pub async fn read_text(r: reqwest::Response, cap: usize) -> Result<String, BodyError> {
+    read(r, cap).await.map(|c| c.text())
+}

@@ -89,7 +89,9 @@ async fn ask(req: reqwest::RequestBuilder) -> RepoState {
         Err(e) => RepoState::Failed(crate::http::chain(&e)),
         Ok(r) => {
             let status = r.status().as_u16();
-            let body = r.json().await.unwrap_or_default();
+            let body = crate::http::read_json(r, crate::http::cap::JSON)
+                .await
+                .unwrap_or_default();
             RepoState::from_answer(status, &body)
         }
     }
@@ -109,7 +111,10 @@ pub async fn account_count(c: &reqwest::Client, relay: &str, host: &str) -> Opti
     if !r.status().is_success() {
         return None;
     }
-    r.json::<serde_json::Value>().await.ok()?["accountCount"].as_u64()
+    crate::http::read_json::<serde_json::Value>(r, crate::http::cap::JSON)
+        .await
+        .ok()?["accountCount"]
+        .as_u64()
 }
 
 /// One local account: its handle (for people) and DID (what relays know).
@@ -313,7 +318,9 @@ pub async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>)
         }
         Ok(r) => {
             let status = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
+            let body = crate::http::read_text(r, crate::http::cap::TEXT)
+                .await
+                .unwrap_or_default();
             Finding::fail(format!("{relay} refused the crawl request (HTTP {status}): {}", body.chars().take(200).collect::<String>()))
                 .why("relays crawl only a public hostname without a port, over HTTPS, whose describeServer answers within 5 s")
                 .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again")

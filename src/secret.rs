@@ -271,7 +271,9 @@ fn scrub_pieces(text: &str) -> String {
 }
 
 /// `text` with its URLs masked and every remembered secret replaced: the last word before
-/// text the program did not compose itself (error chains, panics) reaches a person.
+/// text the program did not compose itself (error chains, panics) reaches a person. Control
+/// characters but newline and tab are shown as escapes (`\u{1b}`): a server's answer quoted
+/// in a message (an error body, a TXT record, an SMTP reply) cannot drive the terminal.
 pub fn scrub(text: &str) -> String {
     let mut out = mask_urls_in(text);
     if let Ok(known) = KNOWN.lock() {
@@ -281,7 +283,27 @@ pub fn scrub(text: &str) -> String {
             }
         }
     }
-    scrub_pieces(&out)
+    printable(&scrub_pieces(&out))
+}
+
+/// Control characters (C0 but newline and tab, DEL, C1) as visible escapes.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(is_terminal_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_terminal_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_terminal_control(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
 }
 
 /// Print panics through `scrub`: a panic message may quote a value it was handed.

@@ -328,6 +328,230 @@ fn network_commands_keep_their_time_bound() {
     }
 }
 
+/// A plain HTTP server that answers every request with 200 and then data without end and
+/// without a length (the body runs until the connection closes), as fast as it can.
+fn flooding_http_server() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut conn = conn;
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let start = if got.starts_with(b"GET /.well-known/atproto-did") {
+                    &b"did:plc:"[..]
+                } else {
+                    &b"{\"did\":\""[..]
+                };
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n");
+                let _ = conn.write_all(start);
+                let chunk = vec![b'a'; 256 * 1024];
+                while conn.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    port
+}
+
+/// Servers that answer with gigabytes — nginx serving a 4 GB file over TLS and plain HTTP
+/// (Content-Length: 4000000000), and a server streaming without a length — against every
+/// command that reads an answer: each stops at its cap and says so, and no run's peak
+/// memory reaches 50 MB (before the cap, `doctor --only handles` reached 2.3 GB at
+/// `--timeout 3`).
+#[test]
+fn answers_of_gigabytes_are_read_no_further_than_their_cap() {
+    let (_udp, _tcp, dns) = common::bind_dual();
+    let d = tempfile::tempdir().unwrap();
+    let ca = common::make_ca(d.path());
+    let web = tempfile::tempdir().unwrap();
+    let big = web.path().join("big");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(4_000_000_000)
+        .unwrap();
+    let plain_port = common::free_dual_port();
+    let port = common::free_dual_port();
+    let nginx = common::Nginx::start_in(
+        tempfile::tempdir().unwrap(),
+        port,
+        &ca,
+        &format!(
+            "server {{\n listen 127.0.0.1:{{PORT}} ssl;\n listen 127.0.0.1:{plain_port};\n ssl_certificate {{CERT}};\n ssl_certificate_key {{KEY}};\n default_type application/json;\n error_page 405 =200 $uri;\n location / {{ root {}; try_files /big =404; }}\n}}\n",
+            web.path().display()
+        ),
+    );
+    let flood = flooding_http_server();
+    let env = d.path().join("pds.env");
+    let ns = format!("127.0.0.1:{dns}");
+    let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+    // Each run: its command, its peak memory, what it must say. The runs of a round go at
+    // once (each one's memory is its own), so the round takes as long as its slowest.
+    let check = |name: &str, env: &std::path::Path, runs: Vec<(Vec<String>, Option<&str>)>| {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .into_iter()
+                .map(|(args, says)| {
+                    scope.spawn(move || {
+                        let started = std::time::Instant::now();
+                        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                        let (o, rss_kib) = common::run_cli_measured(env, &argv);
+                        (args, says, o, rss_kib, started.elapsed())
+                    })
+                })
+                .collect();
+            let mut worst = 0;
+            for h in handles {
+                let (args, says, o, rss_kib, took) = h.join().unwrap();
+                let cmd = &args[args.len()
+                    - args
+                        .iter()
+                        .rev()
+                        .take_while(|a| *a != "--plc-url" && *a != "--connect-to")
+                        .count()
+                    + 1..];
+                let t = out(&o);
+                eprintln!(
+                    "{cmd:?} against {name}: {took:?}, peak {} MB",
+                    rss_kib / 1024
+                );
+                worst = worst.max(rss_kib);
+                assert!(
+                    rss_kib < 50 * 1024,
+                    "{cmd:?} against {name} peaked at {} MB:\n{t}",
+                    rss_kib / 1024
+                );
+                if let Some(says) = says {
+                    assert!(t.contains(says), "{cmd:?} against {name}:\n{t}");
+                }
+            }
+            eprintln!("{name}: worst peak {} MB", worst / 1024);
+        })
+    };
+    let to = format!("127.0.0.1:{}", nginx.port);
+    for (name, plain) in [
+        ("nginx, 4 GB announced", plain_port),
+        ("streaming, no length", flood),
+    ] {
+        std::fs::write(
+            &env,
+            format!(
+                "PDS_HOSTNAME=pds.example.test\nPDS_ADMIN_PASSWORD=secret-for-the-test\nPDS_CRAWLERS=http://127.0.0.1:{plain}\nPDS_DATA_DIRECTORY={}\n",
+                d.path().display()
+            ),
+        )
+        .unwrap();
+        let url = format!("http://127.0.0.1:{plain}");
+        let global = [
+            "--timeout",
+            "3",
+            "--nameserver",
+            ns.as_str(),
+            "--connect-to",
+            to.as_str(),
+            "--ca-file",
+            ca.ca.to_str().unwrap(),
+            "--pds-url",
+            url.as_str(),
+            "--plc-url",
+            url.as_str(),
+        ];
+        // The PDS, the PLC directory, a relay and an address echo that flood; the handle's
+        // site over HTTPS too.
+        let commands: [(&[&str], Option<&str>); 8] = [
+            (
+                &["handle", "check", "alice.example.test", "--did", did],
+                Some("more than 2 KiB"),
+            ),
+            (
+                &["did-file", "check", "alice.example.test", "--did", did],
+                Some("more than 2 KiB"),
+            ),
+            (
+                &[
+                    "doctor",
+                    "--only",
+                    "handles",
+                    "--handle",
+                    "alice.example.test",
+                ],
+                Some("reading stopped there"),
+            ),
+            (&["doctor"], None),
+            (&["accounts"], Some("reading stopped there")),
+            (&["accounts", "invite"], Some("reading stopped there")),
+            (
+                &[
+                    "accounts",
+                    "create",
+                    "bob.pds.example.test",
+                    "--email",
+                    "bob@example.test",
+                ],
+                Some("reading stopped there"),
+            ),
+            (&["records", "--ip-echo", url.as_str()], None),
+        ];
+        let runs = commands
+            .iter()
+            .map(|(cmd, says)| {
+                let args = global
+                    .iter()
+                    .chain(cmd.iter())
+                    .map(|a| a.to_string())
+                    .collect();
+                (args, *says)
+            })
+            .collect();
+        check(name, &env, runs);
+    }
+
+    // A real PDS whose account's handle is served by the flooding site, with the DID
+    // documents asked of a flooding directory: the doctor reads the PDS, stops at 2 KiB of
+    // the handle's file and 512 KiB of the document, and says both.
+    let lab = PdsLab::start();
+    lab.create_account("alice.test");
+    let port = lab.pds_url.rsplit(':').next().unwrap().to_string();
+    std::fs::write(
+        &env,
+        format!("PDS_HOSTNAME=localhost\nPDS_PORT={port}\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\n"),
+    )
+    .unwrap();
+    let plc = format!("http://127.0.0.1:{plain_port}");
+    let args: Vec<String> = [
+        "--timeout",
+        "3",
+        "--nameserver",
+        ns.as_str(),
+        "--ca-file",
+        ca.ca.to_str().unwrap(),
+        "--connect-to",
+        to.as_str(),
+        "--plc-url",
+        plc.as_str(),
+        "doctor",
+        "--only",
+        "handles",
+    ]
+    .map(String::from)
+    .to_vec();
+    check(
+        "a real PDS, its handle's site and the PLC directory flooding",
+        &env,
+        vec![
+            (args.clone(), Some("more than 2 KiB")),
+            (args, Some("larger than 512 KiB")),
+        ],
+    );
+}
+
 /// How many identity events the PDS's sequencer holds for `did`.
 fn identity_events(lab: &PdsLab, did: &str) -> i64 {
     let db = rusqlite::Connection::open_with_flags(

@@ -321,10 +321,15 @@ fn start(ctx: &Context, wait: Duration, unit_dir: &Path, json: bool) -> Result<u
         ctx.timeout,
         |elapsed, why| {
             if !json {
-                err!(
-                    "\rWaiting for {}/xrpc/_health: {:>3} s ({why})\x1b[K",
-                    settings.local_url,
-                    elapsed.as_secs()
+                // The carriage return and the erase-line are this line's own; what goes
+                // between them passes the one rule (scrub), which escapes control bytes.
+                eprint!(
+                    "\r{}\x1b[K",
+                    crate::secret::scrub(&format!(
+                        "Waiting for {}/xrpc/_health: {:>3} s ({why})",
+                        settings.local_url,
+                        elapsed.as_secs()
+                    ))
                 );
             }
         },

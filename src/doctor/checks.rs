@@ -154,7 +154,9 @@ pub(super) async fn ask_health(i: &Inputs) -> Health {
     };
     match c.get(&url).send().await {
         Ok(r) if r.status().is_success() => {
-            let v: serde_json::Value = r.json().await.unwrap_or_default();
+            let v: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
+                .await
+                .unwrap_or_default();
             Health::Up(v["version"].as_str().map(str::to_string))
         }
         Ok(r) => Health::Status(r.status().as_u16()),
@@ -172,7 +174,7 @@ pub(super) async fn ask_describe(i: &Inputs) -> Option<serde_json::Value> {
     if !r.status().is_success() {
         return None;
     }
-    r.json::<serde_json::Value>()
+    crate::http::read_json::<serde_json::Value>(r, crate::http::cap::JSON)
         .await
         .ok()
         .filter(|v| v.is_object())
@@ -556,14 +558,19 @@ async fn json_answer(r: reqwest::Response) -> (u16, Option<serde_json::Value>, S
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = r.text().await.unwrap_or_default();
-    let json = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .filter(|v| v.is_object());
+    let (json, note) =
+        match crate::http::read_json::<serde_json::Value>(r, crate::http::cap::JSON).await {
+            Ok(v) => (Some(v).filter(|v| v.is_object()), String::new()),
+            Err(e) if e.is_too_large() => (None, format!(" ({e})")),
+            Err(_) => (None, String::new()),
+        };
     (
         status,
         json,
-        format!("HTTP {status} {}", ctype.split(';').next().unwrap_or("")),
+        format!(
+            "HTTP {status} {}{note}",
+            ctype.split(';').next().unwrap_or("")
+        ),
     )
 }
 
@@ -601,7 +608,9 @@ async fn oauth(i: &Inputs) -> Vec<Finding> {
         Err(e) => out.push(explain_https_error(&host, &e)),
         Ok(r) => {
             let status = r.status().as_u16();
-            let page = r.text().await.unwrap_or_default();
+            let page = crate::http::read_text(r, crate::http::cap::TEXT)
+                .await
+                .unwrap_or_default();
             match page.find("/@atproto/") {
                 Some(start) => {
                     out.push(Finding::pass("/oauth/authorize is the PDS's sign-in page"));
@@ -654,7 +663,9 @@ async fn account_page(c: &reqwest::Client, host: &str) -> Finding {
         Err(e) => explain_https_error(host, &e),
         Ok(r) => {
             let status = r.status().as_u16();
-            let page = r.text().await.unwrap_or_default();
+            let page = crate::http::read_text(r, crate::http::cap::TEXT)
+                .await
+                .unwrap_or_default();
             if status == 200 && page.contains("/@atproto/oauth-provider/") {
                 Finding::pass("/account is the PDS's account page")
             } else {
@@ -1319,7 +1330,9 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
             }
         };
         let status = r.status().as_u16();
-        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        let body: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
+            .await
+            .unwrap_or_default();
         if status != 200 {
             let error = body["error"].as_str().unwrap_or_default();
             out.push(match (status, error) {

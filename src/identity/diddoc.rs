@@ -68,9 +68,13 @@ pub async fn fetch(
             resp.status().as_u16()
         )));
     }
-    resp.json()
+    crate::http::read_json(resp, crate::http::cap::JSON)
         .await
-        .map_err(|e| Finding::fail(format!("{url} is not a JSON DID document")).caused_by(&e))
+        .map_err(|e| match e {
+            e @ crate::http::BodyError::TooLarge { .. } => Finding::fail(format!("{url}: {e}"))
+                .why("A DID document is a few KB; pds-wizard reads no more than this, so a server cannot fill this machine's memory."),
+            e => Finding::fail(format!("{url} is not a JSON DID document")).caused_by(&e),
+        })
 }
 
 #[derive(Debug, Clone, Serialize)]

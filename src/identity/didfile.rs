@@ -45,7 +45,6 @@ pub struct DidFileCheck {
 }
 
 const MAX_HOPS: usize = 5;
-const MAX_BODY: usize = 64 * 1024;
 
 /// GET `https://<handle>/.well-known/atproto-did` and judge the answer.
 pub async fn check_did_file(
@@ -120,7 +119,9 @@ pub async fn check_did_file(
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("html"));
-        let bytes = match resp.bytes().await {
+        // A DID is under 2 KB: read that much and judge it (a page is still seen to be a
+        // page); more is never held, whatever the server sends.
+        let body = match crate::http::read(resp, crate::http::cap::DID).await {
             Ok(b) => b,
             Err(e) => {
                 return done(
@@ -132,8 +133,18 @@ pub async fn check_did_file(
                 )
             }
         };
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_BODY)]).into_owned();
-        let finding = judge_body(handle, status, is_html_type, &text, expected);
+        let text = body.text();
+        let page = is_html_type || text.trim_start().starts_with('<');
+        let finding = if body.truncated && status == 200 && !page {
+            Finding::fail(format!(
+                "https://{handle}/{WELL_KNOWN} answered with more than {}: not a DID",
+                crate::http::size(crate::http::cap::DID)
+            ))
+            .why("The body must be the DID and nothing else, under 2 KB; reading stopped there.")
+            .fix("Serve a file holding only the DID.")
+        } else {
+            judge_body(handle, status, page, &text, expected)
+        };
         let preview: String = text.chars().take(200).collect();
         return done(current, Some(status), Some(preview), finding, notes);
     }

@@ -144,7 +144,10 @@ async fn pds_answer(local: &str, host: &str, http: &HttpOptions) -> Option<(u16,
         .await
         .ok()?;
     let status = r.status().as_u16();
-    Some((status, r.text().await.ok()?.trim().to_string()))
+    let body = crate::http::read_text(r, crate::http::cap::DID)
+        .await
+        .ok()?;
+    Some((status, body.trim().to_string()))
 }
 
 /// The HTTPS method failed: ask the PDS itself, as `handle` and as a name it cannot know.

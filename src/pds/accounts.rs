@@ -90,10 +90,9 @@ pub async fn list_accounts(
                 &format!("listRepos answered HTTP {}", resp.status()),
             ));
         }
-        let page: ListRepos = resp
-            .json()
+        let page: ListRepos = crate::http::read_json(resp, crate::http::cap::JSON)
             .await
-            .map_err(|e| unreachable(base, &format!("listRepos: {}", chain(&e))))?;
+            .map_err(|e| unreachable(base, &format!("listRepos: {e}")))?;
         let done = page.repos.is_empty() || page.cursor.is_none();
         repos.extend(page.repos);
         cursor = page.cursor;
@@ -102,7 +101,9 @@ pub async fn list_accounts(
         }
     }
     let mut accounts = Vec::new();
-    for chunk in repos.chunks(100) {
+    // 25 at a time: an account's info carries its invite codes, and a page must stay well
+    // inside the cap on what is read (http::cap::JSON).
+    for chunk in repos.chunks(25) {
         let dids: Vec<(&str, &str)> = chunk.iter().map(|r| ("dids", r.did.as_str())).collect();
         let resp = c
             .get(format!("{base}/xrpc/com.atproto.admin.getAccountInfos"))
@@ -124,10 +125,9 @@ pub async fn list_accounts(
                 &format!("getAccountInfos answered HTTP {}", resp.status()),
             ));
         }
-        let infos: Infos = resp
-            .json()
+        let infos: Infos = crate::http::read_json(resp, crate::http::cap::JSON)
             .await
-            .map_err(|e| unreachable(base, &format!("getAccountInfos: {}", chain(&e))))?;
+            .map_err(|e| unreachable(base, &format!("getAccountInfos: {e}")))?;
         for r in chunk {
             let info = infos.infos.iter().find(|i| i.did == r.did);
             accounts.push(Account {

@@ -72,7 +72,16 @@ impl Admin {
                 .fix("sudo systemctl status pds (or docker ps -a); with a proxy in front, pass --pds-url")
         })?;
         let status = r.status().as_u16();
-        let text = r.text().await.unwrap_or_default();
+        let body = crate::http::read(r, crate::http::cap::JSON)
+            .await
+            .map_err(|e| Finding::fail(format!("{method}: {e}")))?;
+        if body.truncated {
+            return Err(Finding::fail(format!(
+                "{method}: the PDS's answer (HTTP {status}) is over {}; reading stopped there",
+                crate::http::size(crate::http::cap::JSON)
+            )));
+        }
+        let text = body.text();
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             return Ok(v);
@@ -99,17 +108,17 @@ impl Admin {
             ..self.http.clone()
         };
         let c = client(&local, "").map_err(Finding::fail)?;
-        let v: Value = c
+        let r = c
             .get(format!(
                 "{}/xrpc/com.atproto.server.describeServer",
                 self.base()
             ))
             .send()
             .await
-            .map_err(|e| Finding::fail("describeServer failed").caused_by(&e))?
-            .json()
+            .map_err(|e| Finding::fail("describeServer failed").caused_by(&e))?;
+        let v: Value = crate::http::read_json(r, crate::http::cap::JSON)
             .await
-            .map_err(|e| Finding::fail("describeServer gave no JSON").caused_by(&e))?;
+            .map_err(|e| Finding::fail(format!("describeServer: {e}")))?;
         Ok(v["inviteCodeRequired"].as_bool().unwrap_or(true))
     }
 

@@ -80,7 +80,9 @@ pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
         ))),
         Ok(r) => {
             let status = r.status().as_u16();
-            let body = r.text().await.unwrap_or_default();
+            let body = crate::http::read_text(r, crate::http::cap::TEXT)
+                .await
+                .unwrap_or_default();
             steps.push(
                 Finding::fail(format!(
                     "the PDS refused to set the handle again (HTTP {status}): {}",
@@ -113,7 +115,9 @@ pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
             .await;
         steps.push(match seen {
             Ok(r) if r.status().is_success() => {
-                let v: serde_json::Value = r.json().await.unwrap_or_default();
+                let v: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
+                    .await
+                    .unwrap_or_default();
                 match v["did"].as_str() {
                     Some(d) if d == did => Finding::pass(format!(
                         "{appview} resolves {handle} to {did}: the app shows the handle"

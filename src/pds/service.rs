@@ -517,7 +517,9 @@ pub async fn wait_for_health(
     loop {
         let reason = match client.get(&url).send().await {
             Ok(r) if r.status().is_success() => {
-                let v: serde_json::Value = r.json().await.unwrap_or_default();
+                let v: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
+                    .await
+                    .unwrap_or_default();
                 return Waited::Up {
                     version: v["version"].as_str().map(str::to_string),
                 };

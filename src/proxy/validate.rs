@@ -365,7 +365,9 @@ async fn traefik(main: &Path, timeout: Duration) -> Validation {
         let Ok(resp) = client.get(&url).send().await else {
             continue;
         };
-        let Ok(all) = resp.json::<Vec<serde_json::Value>>().await else {
+        let Ok(all) =
+            crate::http::read_json::<Vec<serde_json::Value>>(resp, crate::http::cap::JSON).await
+        else {
             continue;
         };
         let file: Vec<_> = all

@@ -125,15 +125,16 @@ pub async fn echo(url: &str, timeout: Duration) -> Result<IpAddr, String> {
         .connect_timeout(timeout)
         .build()
         .map_err(|e| e.to_string())?;
-    let body = client
+    let r = client
         .get(url)
         .send()
         .await
         .and_then(|r| r.error_for_status())
-        .map_err(|e| format!("{url}: {}", crate::http::cause(&e)))?
-        .text()
-        .await
         .map_err(|e| format!("{url}: {}", crate::http::cause(&e)))?;
+    // An address is a line of text: a few hundred bytes are plenty.
+    let body = crate::http::read_text(r, 1024)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
     let first = body.lines().next().unwrap_or("").trim();
     first
         .parse()

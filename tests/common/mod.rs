@@ -192,6 +192,37 @@ pub fn run_cli(env: &Path, args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `run_cli` without stdin, and the process's peak resident memory in KiB (its own
+/// `ru_maxrss`, read by wait4 on its PID).
+// Reaped by wait4, which Child does not know of.
+#[allow(clippy::zombie_processes)]
+pub fn run_cli_measured(env: &Path, args: &[&str]) -> (Output, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let child = Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .arg("--env-file")
+        .arg(env)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4 failed");
+    (
+        Output {
+            status: std::process::ExitStatus::from_raw(status),
+            stdout: std::fs::read(&out).unwrap(),
+            stderr: std::fs::read(&err).unwrap(),
+        },
+        usage.ru_maxrss as u64,
+    )
+}
+
 /// stdout and stderr together.
 pub fn output_text(o: &Output) -> String {
     format!(
