@@ -717,4 +717,273 @@ fn accounts_are_made_and_moved_with_the_admin_password() {
         out(&o)
     );
     assert_eq!(identity_events(&lab, &did), before + 1);
+
+    a_slow_pds_never_loses_a_password_made_here(&lab, &env);
+}
+
+/// A proxy in front of the PDS that passes each request on at once and, for the XRPC
+/// methods named, holds the answer back for `delay`: the PDS has acted long before the
+/// caller hears of it.
+fn delaying_proxy(to: u16, methods: &'static [&'static str], delay: std::time::Duration) -> u16 {
+    use std::io::{Read, Write};
+    fn read_message(conn: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        let head_end = loop {
+            if let Some(i) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = conn.read(&mut buf).ok().filter(|n| *n > 0)?;
+            got.extend_from_slice(&buf[..n]);
+        };
+        let head = String::from_utf8_lossy(&got[..head_end]).to_ascii_lowercase();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        while got.len() < head_end + len {
+            let n = conn.read(&mut buf).ok().filter(|n| *n > 0)?;
+            got.extend_from_slice(&buf[..n]);
+        }
+        Some(got)
+    }
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut conn = conn;
+                // Each request of a kept-alive connection, each over a connection of its own.
+                while let Some(request) = read_message(&mut conn) {
+                    let mut pds = std::net::TcpStream::connect(("127.0.0.1", to)).unwrap();
+                    pds.write_all(&request).unwrap();
+                    let answer = read_message(&mut pds);
+                    let line =
+                        String::from_utf8_lossy(&request[..request.len().min(200)]).into_owned();
+                    if methods.iter().any(|m| line.contains(&format!("/xrpc/{m}"))) {
+                        std::thread::sleep(delay);
+                    }
+                    match answer {
+                        Some(a) if conn.write_all(&a).is_ok() => {}
+                        _ => return,
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A server that answers every request with `status` and `body`.
+fn answering_http_server(status: &'static str, body: &'static str) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut conn = conn;
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+/// Unused invite codes on the PDS (not disabled, a use left).
+fn unused_invites(lab: &PdsLab) -> usize {
+    let o = std::process::Command::new("curl")
+        .args(["-sS", "-u"])
+        .arg(format!("admin:{PDS_ADMIN}"))
+        .arg(format!(
+            "{}/xrpc/com.atproto.admin.getInviteCodes?sort=recent&limit=500",
+            lab.pds_url
+        ))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["disabled"] == false
+                && c["available"].as_u64().unwrap() > c["uses"].as_array().unwrap().len() as u64
+        })
+        .count()
+}
+
+/// The PDS answers after `--timeout`: `accounts create` and `reset-password` show the
+/// password they made all the same, with the outcome unknown; the PDS did take it (it logs
+/// in); the same create again finds the account. Refused creates leave no pile of unused
+/// invites; an answer of HTTP 500 or 502 is the PDS's answer, not "cannot reach", and its
+/// control sequences never reach the terminal.
+fn a_slow_pds_never_loses_a_password_made_here(lab: &PdsLab, env: &std::path::Path) {
+    let slow = delaying_proxy(
+        lab.pds_port,
+        &[
+            "com.atproto.server.createAccount",
+            "com.atproto.admin.updateAccountPassword",
+        ],
+        std::time::Duration::from_millis(2500),
+    );
+    let slow_url = format!("http://127.0.0.1:{slow}");
+    let through_slow = |args: &[&str]| {
+        let mut all = vec!["--timeout", "1", "--pds-url", slow_url.as_str()];
+        all.extend_from_slice(args);
+        run_cli(env, &all, "")
+    };
+    let password_in = |t: &str| -> String {
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("password: "))
+            .unwrap_or_else(|| panic!("no password shown:\n{t}"));
+        line["password: ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+
+    // Create: no answer in time, the password shown, and it works.
+    let o = through_slow(&[
+        "accounts",
+        "create",
+        "slow.test",
+        "--email",
+        "slow@example.test",
+    ]);
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("the PDS did not answer in time; it may have taken the account"),
+        "{t}"
+    );
+    assert!(t.contains("accounts list"), "{t}");
+    assert!(!t.contains("cannot reach"), "{t}");
+    let first = password_in(&t);
+    assert!(
+        logs_in(lab, "slow.test", &first),
+        "the PDS did not take it:\n{t}"
+    );
+    // The same create again, answered in time: the account is found, nothing is made.
+    let o = run_cli(
+        env,
+        &[
+            "accounts",
+            "create",
+            "slow.test",
+            "--email",
+            "slow@example.test",
+        ],
+        "",
+    );
+    let t = out(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("is already there with email slow@example.test: nothing was done"),
+        "{t}"
+    );
+    assert!(logs_in(lab, "slow.test", &first));
+    // The same handle with another email is someone else's.
+    let o = run_cli(
+        env,
+        &[
+            "accounts",
+            "create",
+            "slow.test",
+            "--email",
+            "other@example.test",
+        ],
+        "",
+    );
+    assert!(
+        !o.status.success() && out(&o).contains("slow.test is taken"),
+        "{}",
+        out(&o)
+    );
+
+    // Reset: the same.
+    let o = through_slow(&["accounts", "reset-password", "slow.test"]);
+    let t = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("it may have taken the new password"), "{t}");
+    let second = password_in(&t);
+    assert_ne!(first, second);
+    assert!(logs_in(lab, "slow.test", &second), "{t}");
+    assert!(!logs_in(lab, "slow.test", &first));
+
+    // Refused creates (the email is taken): checked here first where it can be, and the one
+    // invite they need made once and taken again, not one left behind per try.
+    let before = unused_invites(lab);
+    let o = run_cli(
+        env,
+        &[
+            "accounts",
+            "create",
+            "far.example.com",
+            "--email",
+            "far@example.test",
+        ],
+        "",
+    );
+    assert!(
+        out(&o).contains("is not under this PDS's handle domains (.test)"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(unused_invites(lab), before);
+    for i in 0..10 {
+        let handle = format!("taken{i}.test");
+        let o = run_cli(
+            env,
+            &[
+                "accounts",
+                "create",
+                &handle,
+                "--email",
+                "slow@example.test",
+            ],
+            "",
+        );
+        assert!(!o.status.success(), "{}", out(&o));
+        assert!(out(&o).contains("Email already taken"), "{}", out(&o));
+    }
+    assert!(
+        unused_invites(lab) <= before + 1,
+        "{} unused invites, {before} before",
+        unused_invites(lab)
+    );
+
+    // An error answer is the PDS's, in its words, without its control sequences.
+    let evil = answering_http_server(
+        "500 Internal Server Error",
+        r#"{"error":"InternalServerError","message":"boom\u001b[2J\u001b]0;owned\u0007"}"#,
+    );
+    let evil_url = format!("http://127.0.0.1:{evil}");
+    let o = run_cli(env, &["--pds-url", &evil_url, "accounts", "invite"], "");
+    let t = out(&o);
+    assert!(t.contains("the PDS answered HTTP 500: boom"), "{t}");
+    assert!(!t.contains('\u{1b}') && !t.contains('\u{7}'), "{t:?}");
+    assert!(!t.contains("cannot reach"), "{t}");
+    let gateway = answering_http_server("502 Bad Gateway", "<html>bad gateway</html>");
+    let o = run_cli(
+        env,
+        &[
+            "--pds-url",
+            &format!("http://127.0.0.1:{gateway}"),
+            "accounts",
+        ],
+        "",
+    );
+    let t = out(&o);
+    assert!(t.contains("answered listRepos with HTTP 502"), "{t}");
+    assert!(!t.contains("cannot reach"), "{t}");
 }

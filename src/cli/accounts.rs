@@ -8,6 +8,7 @@ use crate::finding::{Finding, Level};
 use crate::identity::Handle;
 use crate::pds::admin::{Admin, Created};
 use crate::secret::Secret;
+use crate::setup::accounts::NewAccount;
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 use serde_json::json;
@@ -104,17 +105,18 @@ pub fn run(ctx: &Context, cmd: &Option<AccountsCmd>, json: bool) -> Result<u8> {
             password_stdin,
         }) => {
             let h = Handle::parse(handle).map_err(|e| anyhow!("{e}"))?;
-            if !email.contains('@') {
-                bail!("{email:?} is not an email address");
-            }
             let given = password_stdin.then(password_from_stdin).transpose()?;
-            let a = admin(ctx)?;
-            match rt.block_on(a.create(h.as_str(), email, given.clone())) {
+            admin(ctx)?;
+            let (s, doc) = settings(ctx);
+            match rt.block_on(crate::setup::accounts::create_account(
+                &s,
+                doc.as_ref(),
+                &h,
+                email,
+                given.clone(),
+            )) {
                 Err(f) => fail(&f, json),
-                Ok(c) => {
-                    print_created(&c, json, given.is_none());
-                    Ok(EXIT_OK)
-                }
+                Ok(made) => Ok(print_new(&made, json, given.is_none(), &login_hint(&s))),
             }
         }
         Some(AccountsCmd::Invite { uses }) => {
@@ -141,21 +143,33 @@ pub fn run(ctx: &Context, cmd: &Option<AccountsCmd>, json: bool) -> Result<u8> {
             let acct = rt.block_on(find(ctx, account))?;
             match rt.block_on(a.reset_password(&acct.did, None)) {
                 Err(f) => fail(&f, json),
-                Ok(p) => {
+                Ok(set) => {
                     if json {
                         println!(
                             "{}",
-                            json!({ "did": acct.did, "handle": acct.handle, "password": p.expose() })
+                            json!({ "did": acct.did, "handle": acct.handle, "password": set.password.expose(), "confirmed": set.confirmed, "note": set.note })
                         );
+                    } else if let Some(note) = &set.note {
+                        errln!("{note}");
+                        outln!(
+                            "The new password for {} ({}), if the PDS took it:",
+                            acct.handle,
+                            acct.did
+                        );
+                        show_once("password", &set.password);
                     } else {
                         outln!(
                             "New password for {} ({}); the old one no longer works.",
                             acct.handle,
                             acct.did
                         );
-                        show_once("password", &p);
+                        show_once("password", &set.password);
                     }
-                    Ok(EXIT_OK)
+                    Ok(if set.confirmed {
+                        EXIT_OK
+                    } else {
+                        EXIT_FINDINGS
+                    })
                 }
             }
         }
@@ -166,20 +180,58 @@ pub fn run(ctx: &Context, cmd: &Option<AccountsCmd>, json: bool) -> Result<u8> {
     }
 }
 
-fn print_created(c: &Created, json: bool, generated: bool) {
-    if json {
-        println!("{}", serde_json::to_string_pretty(c).unwrap_or_default());
-        return;
+/// Where the account holder signs in: the Bluesky app, with this PDS as the hosting
+/// provider.
+pub fn login_hint(s: &crate::settings::Resolved) -> String {
+    match &s.hostname {
+        Some(h) => format!("https://bsky.app, hosting provider https://{h}"),
+        None => "https://bsky.app, with this PDS as the hosting provider".into(),
     }
-    outln!("Created {} ({}) with email {}.", c.handle, c.did, c.email);
+}
+
+/// Print what `create_account` did; the exit code (1 when the outcome is unknown).
+fn print_new(made: &NewAccount, json: bool, generated: bool, login: &str) -> u8 {
+    if json {
+        println!("{}", serde_json::to_string_pretty(made).unwrap_or_default());
+    }
+    match made {
+        NewAccount::Created(c) => {
+            if !json {
+                outln!("Created {} ({}) with email {}.", c.handle, c.did, c.email);
+                print_invite_and_password(c, generated, login);
+            }
+            EXIT_OK
+        }
+        NewAccount::Unknown { created: c, why } => {
+            if !json {
+                errln!("{why}");
+                outln!("{} with email {}, if the PDS made it:", c.handle, c.email);
+                print_invite_and_password(c, generated, login);
+            }
+            EXIT_FINDINGS
+        }
+        NewAccount::Found { handle, did, email } => {
+            if !json {
+                outln!("{handle} ({did}) is already there with email {email}: nothing was done.");
+                outln!("An earlier create made it (perhaps one that got no answer in time); its password is the one shown then.");
+                outln!("Lost it? pds-wizard accounts reset-password {handle}");
+            }
+            EXIT_OK
+        }
+    }
+}
+
+fn print_invite_and_password(c: &Created, generated: bool, login: &str) {
     if let Some(code) = &c.invite {
-        outln!("The PDS requires invite codes: one was made with the admin password and used ({code}).");
+        outln!(
+            "The PDS requires invite codes: one made with the admin password was used ({code})."
+        );
     }
     if generated {
         show_once("password", &c.password);
     }
     outln!(
-        "Log in at https://bsky.app with the handle {} and that password.",
+        "Log in at {login} with the handle {} and that password.",
         c.handle
     );
 }

@@ -59,6 +59,23 @@ fn unreachable(pds_url: &str, detail: &str) -> Finding {
         .fix("Check `sudo systemctl status pds` (and `docker logs pds`); with a proxy in front, pass --pds-url.")
 }
 
+/// The PDS (or a proxy in front of it) answered, with an error: it is reachable, and the
+/// status says what went wrong.
+fn answered(pds_url: &str, method: &str, status: u16) -> Finding {
+    let f = Finding::fail(format!(
+        "the PDS at {pds_url} answered {method} with HTTP {status}"
+    ));
+    match status {
+        502 | 504 => f
+            .why("A proxy between here and the PDS got no answer from it: the PDS is down or slow behind it.")
+            .fix("Check `sudo systemctl status pds` (and `docker logs pds`), or pass --pds-url with the PDS's own address."),
+        500..=599 => f
+            .why("The PDS failed while answering: its log says why.")
+            .fix("Read its log: sudo journalctl -u pds (or docker logs pds)."),
+        _ => f,
+    }
+}
+
 /// Every account on the PDS at `pds_url`.
 pub async fn list_accounts(
     pds_url: &str,
@@ -85,10 +102,7 @@ pub async fn list_accounts(
             .await
             .map_err(|e| unreachable(base, &chain(&e)))?;
         if !resp.status().is_success() {
-            return Err(unreachable(
-                base,
-                &format!("listRepos answered HTTP {}", resp.status()),
-            ));
+            return Err(answered(base, "listRepos", resp.status().as_u16()));
         }
         let page: ListRepos = crate::http::read_json(resp, crate::http::cap::JSON)
             .await
@@ -120,10 +134,7 @@ pub async fn list_accounts(
                 .fix("Restart the PDS after changing the password (sudo systemctl restart pds), or point --env-file at the right pds.env."));
         }
         if !resp.status().is_success() {
-            return Err(unreachable(
-                base,
-                &format!("getAccountInfos answered HTTP {}", resp.status()),
-            ));
+            return Err(answered(base, "getAccountInfos", resp.status().as_u16()));
         }
         let infos: Infos = crate::http::read_json(resp, crate::http::cap::JSON)
             .await

@@ -7,22 +7,16 @@ use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
 use crate::identity::dns::TxtRecord;
 use crate::identity::{Did, Handle};
-use crate::pds::admin::Admin;
+use crate::pds::admin::{Admin, Created};
 use crate::settings::Resolved;
 use serde::Serialize;
 
 /// Whether `handle` is under one of the PDS's own handle domains (PDS_SERVICE_HANDLE_DOMAINS,
 /// else `.PDS_HOSTNAME`): the PDS answers for those itself, no record needed.
 pub fn under_own_domains(doc: Option<&Document>, hostname: Option<&str>, handle: &Handle) -> bool {
-    let list = doc
-        .and_then(|d| d.get("PDS_SERVICE_HANDLE_DOMAINS"))
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| hostname.map(|h| format!(".{h}")))
-        .unwrap_or_default();
-    list.split(',')
-        .map(|d| d.trim().to_ascii_lowercase())
-        .filter(|d| !d.is_empty())
-        .any(|d| handle.as_str().ends_with(&d))
+    own_domains(doc, hostname)
+        .iter()
+        .any(|d| handle.as_str().ends_with(d.as_str()))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,4 +104,198 @@ pub async fn move_handle(
         }
     }
     out
+}
+
+/// How `create_account` ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum NewAccount {
+    /// Made now: its password is shown once.
+    Created(Created),
+    /// Sent, but the PDS did not answer in time: it may exist now. Its password is shown
+    /// once all the same (it was made here and exists nowhere else).
+    Unknown {
+        #[serde(flatten)]
+        created: Created,
+        why: Finding,
+    },
+    /// An account with this handle and this email is there already — an earlier run that got
+    /// no answer made it. Nothing was done; its password is the one that run showed.
+    Found {
+        handle: String,
+        did: String,
+        email: String,
+    },
+}
+
+/// Make an account as the command line and the Accounts step both do: what can be checked
+/// here is checked before anything is made on the PDS (the handle under the PDS's own
+/// domains and free, the email); then an invite when the PDS wants one — one this wizard
+/// made earlier and that is still unused, else a new one —, then createAccount. The password
+/// (`password`, or a new one) is never lost: when the PDS does not answer in time it comes
+/// back all the same, as `Unknown`.
+pub async fn create_account(
+    s: &Resolved,
+    doc: Option<&Document>,
+    handle: &Handle,
+    email: &str,
+    password: Option<crate::secret::Secret>,
+) -> Result<NewAccount, Finding> {
+    let email = email.trim();
+    let plausible = email.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+    });
+    if !plausible {
+        return Err(Finding::fail(format!("{email:?} is not an email address"))
+            .fix("give the account holder's address, e.g. alice@example.com"));
+    }
+    if !under_own_domains(doc, s.hostname.as_deref(), handle) {
+        let domains = own_domains(doc, s.hostname.as_deref()).join(", ");
+        return Err(Finding::fail(format!(
+            "{handle} is not under this PDS's handle domains ({domains})"
+        ))
+        .why("A new account starts on a handle the PDS answers for itself; a handle on another domain must point at the account's DID, which does not exist yet.")
+        .fix(format!(
+            "create it under {} (e.g. {}{}), then move it: pds-wizard accounts set-handle … {handle}",
+            domains,
+            handle.as_str().split('.').next().unwrap_or("name"),
+            own_domains(doc, s.hostname.as_deref()).first().map_or("", String::as_str)
+        )));
+    }
+    let admin = Admin {
+        pds_url: s.local_url.clone(),
+        password: s.admin_password.clone(),
+        http: s.http.clone(),
+    };
+    if let Some(did) = admin.holder_of(handle.as_str()).await? {
+        let theirs = admin.email_of(&did).await?.unwrap_or_default();
+        if theirs.eq_ignore_ascii_case(email) {
+            return Ok(NewAccount::Found {
+                handle: handle.as_str().to_string(),
+                did,
+                email: theirs,
+            });
+        }
+        return Err(Finding::fail(format!(
+            "{handle} is taken: {did} has it (with another email)"
+        ))
+        .fix("choose another handle (pds-wizard accounts lists them)"));
+    }
+    let invites = InviteBook::for_pds(&s.local_url);
+    let invite = match admin.invites_required().await? {
+        false => None,
+        true => Some(match admin.unused_invite(&invites.codes()).await? {
+            Some(code) => code,
+            None => {
+                let code = admin.invite(1).await?;
+                // Kept until it is used: a create the PDS refuses takes it again next time.
+                invites.add(&code);
+                code
+            }
+        }),
+    };
+    let password = password.unwrap_or_else(crate::pds::admin::generate_password);
+    let mut created = Created {
+        did: String::new(),
+        handle: handle.as_str().to_string(),
+        email: email.to_string(),
+        invite: invite.clone(),
+        password,
+    };
+    match admin
+        .create_account(handle.as_str(), email, &created.password, invite.as_deref())
+        .await
+    {
+        Ok(did) => {
+            created.did = did;
+            if let Some(code) = &invite {
+                invites.remove(code);
+            }
+            Ok(NewAccount::Created(created))
+        }
+        Err(e) if e.maybe_done => Ok(NewAccount::Unknown {
+            created,
+            why: crate::pds::admin::unknown_outcome(
+                "the account",
+                "pds-wizard accounts list (running the same create again finds it if it was made)",
+                &e.finding,
+            ),
+        }),
+        Err(e) => Err(e.finding),
+    }
+}
+
+/// The PDS's handle domains as they are used (PDS_SERVICE_HANDLE_DOMAINS, else
+/// `.PDS_HOSTNAME`).
+pub fn own_domains(doc: Option<&Document>, hostname: Option<&str>) -> Vec<String> {
+    doc.and_then(|d| d.get("PDS_SERVICE_HANDLE_DOMAINS"))
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| hostname.map(|h| format!(".{h}")))
+        .unwrap_or_default()
+        .split(',')
+        .map(|d| d.trim().to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// Invite codes this wizard made for new accounts and that were not used yet, per PDS, in
+/// the state directory (0600: a code lets someone sign up). Only these are taken again:
+/// codes the operator made for others stay theirs.
+struct InviteBook {
+    path: std::path::PathBuf,
+    pds: String,
+}
+
+impl InviteBook {
+    fn for_pds(pds_url: &str) -> InviteBook {
+        InviteBook {
+            path: crate::fsutil::state_dir().join("invites.json"),
+            pds: pds_url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    fn all(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn codes(&self) -> Vec<String> {
+        self.all().remove(&self.pds).unwrap_or_default()
+    }
+
+    fn save(&self, all: &std::collections::BTreeMap<String, Vec<String>>) {
+        if let Some(dir) = self.path.parent() {
+            use std::os::unix::fs::DirBuilderExt;
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
+        }
+        let text = serde_json::to_string_pretty(all).unwrap_or_default();
+        // Best effort: without the book a refused create leaves its code unused, no worse.
+        let _ = crate::fsutil::safe_write(
+            &self.path,
+            text.as_bytes(),
+            crate::fsutil::WriteOptions::file(0o600, 0),
+        );
+    }
+
+    fn add(&self, code: &str) {
+        let mut all = self.all();
+        all.entry(self.pds.clone())
+            .or_default()
+            .push(code.to_string());
+        self.save(&all);
+    }
+
+    fn remove(&self, code: &str) {
+        let mut all = self.all();
+        if let Some(list) = all.get_mut(&self.pds) {
+            list.retain(|c| c != code);
+        }
+        all.retain(|_, v| !v.is_empty());
+        self.save(&all);
+    }
 }

@@ -119,7 +119,18 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
             done(Done::Accounts(r))
         }),
         Job::Create { handle, email } => spawn_job(rt, tx, async move {
-            let r = admin.create(&handle, &email, None).await.map(Box::new);
+            let r = match crate::identity::Handle::parse(&handle) {
+                Ok(h) => crate::setup::accounts::create_account(
+                    &settings,
+                    Some(&working),
+                    &h,
+                    &email,
+                    None,
+                )
+                .await
+                .map(Box::new),
+                Err(e) => Err(crate::finding::Finding::fail(e.to_string())),
+            };
             done(Done::Created(r))
         }),
         Job::Invite => spawn_job(

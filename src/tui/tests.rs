@@ -2461,7 +2461,12 @@ mod setup_screens {
         };
         let effects = update(
             &mut a,
-            Action::Setup(t, Box::new(Done::Created(Ok(Box::new(created))))),
+            Action::Setup(
+                t,
+                Box::new(Done::Created(Ok(Box::new(
+                    crate::setup::accounts::NewAccount::Created(created),
+                )))),
+            ),
         );
         assert!(
             matches!(effects.as_slice(), [Effect::Setup(_, Job::LoadAccounts)]),
@@ -2477,6 +2482,57 @@ mod setup_screens {
         let shown = text(&screen(&a, 80, 24));
         assert!(!shown.contains(password.expose()), "{shown}");
         assert!(shown.contains("was made and used"), "{shown}");
+    }
+
+    /// The PDS did not answer the create in time: the password made here is shown all the
+    /// same (in the pop-up only), with why and how to check; a reset likewise.
+    #[test]
+    fn a_password_is_shown_when_the_pds_does_not_answer_in_time() {
+        let mut a = app();
+        down_to(&mut a, Step::Accounts);
+        let (load, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        update(
+            &mut a,
+            Action::Setup(load, Box::new(Done::Accounts(Ok(vec![])))),
+        );
+        a.accounts
+            .form
+            .focus_key(crate::tui::screens::setup::CREATE_HANDLE);
+        type_text(&mut a, "alice.pds.example.com");
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, "alice@example.com");
+        let (t, _) = setup_ticket(&ctrl(&mut a, 'n'));
+        let password = crate::secret::Secret::new("Kx7mQ2pW9vR4tY8nB3cF6hJd");
+        let why = crate::pds::admin::unknown_outcome(
+            "the account",
+            "pds-wizard accounts list",
+            &crate::finding::Finding::fail("createAccount: the PDS did not answer within 10 s"),
+        );
+        let made = crate::setup::accounts::NewAccount::Unknown {
+            created: crate::pds::admin::Created {
+                did: String::new(),
+                handle: "alice.pds.example.com".into(),
+                email: "alice@example.com".into(),
+                invite: None,
+                password: password.clone(),
+            },
+            why,
+        };
+        update(
+            &mut a,
+            Action::Setup(t, Box::new(Done::Created(Ok(Box::new(made))))),
+        );
+        let Some(Modal::Details { body, .. }) = &a.modal else {
+            panic!("{:?}", a.modal)
+        };
+        assert!(body.contains(password.expose()), "{body}");
+        assert!(body.contains("may have taken the account"), "{body}");
+        assert!(body.contains("accounts list"), "{body}");
+        assert!(!format!("{:?}", a.status).contains(password.expose()));
+        key(&mut a, KeyCode::Enter);
+        let shown = text(&screen(&a, 80, 24));
+        assert!(!shown.contains(password.expose()), "{shown}");
+        assert!(shown.contains("may have taken the account"), "{shown}");
     }
 
     /// A custom domain: ^W is refused until ^T verified it; then it asks, and y moves.

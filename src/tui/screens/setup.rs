@@ -7,9 +7,9 @@
 use crate::finding::{Finding, Level};
 use crate::identity::{Handle, HandleReport};
 use crate::pds::accounts::Account;
-use crate::pds::admin::Created;
 use crate::pds::service::{self, Docker, Front, PlannedFile, Running};
 use crate::setup::accounts::Moved;
+use crate::setup::accounts::NewAccount;
 use crate::setup::addresses::{self, Scope};
 use crate::setup::{Milestone, Overview, State};
 use crate::tui::app::Effect;
@@ -70,9 +70,9 @@ pub enum Done {
     Progress(String),
     Started(Result<String, String>),
     Accounts(Result<Vec<Account>, Finding>),
-    Created(Result<Box<Created>, Finding>),
+    Created(Result<Box<NewAccount>, Finding>),
     Invite(Result<String, Finding>),
-    Reset(Result<(String, crate::secret::Secret), Finding>),
+    Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
     Checked(Box<HandleReport>),
     Moved(Box<Moved>),
 }
@@ -735,22 +735,52 @@ impl AccountsScreen {
         let mut modal = None;
         let mut reload = false;
         match d {
-            Done::Created(Ok(c)) => {
-                self.said = vec![Finding::pass(format!("Created {} ({})", c.handle, c.did))];
-                if let Some(code) = &c.invite {
-                    self.said.push(Finding::info(format!(
-                        "The PDS requires invite codes: {code} was made and used"
-                    )));
-                }
-                modal = Some(shown_once(
-                    &format!("{} is created", c.handle),
-                    &format!(
-                        "Handle: {}\nEmail:  {}\nDID:    {}\n",
-                        c.handle, c.email, c.did
-                    ),
-                    &c.password,
-                    &c.handle,
-                ));
+            Done::Created(Ok(made)) => {
+                let handle = match *made {
+                    NewAccount::Created(c) => {
+                        self.said =
+                            vec![Finding::pass(format!("Created {} ({})", c.handle, c.did))];
+                        if let Some(code) = &c.invite {
+                            self.said.push(Finding::info(format!(
+                                "The PDS requires invite codes: {code} was made and used"
+                            )));
+                        }
+                        modal = Some(shown_once(
+                            &format!("{} is created", c.handle),
+                            &format!(
+                                "Handle: {}\nEmail:  {}\nDID:    {}\n",
+                                c.handle, c.email, c.did
+                            ),
+                            &c.password,
+                            &c.handle,
+                            &ctx.settings.hostname,
+                        ));
+                        c.handle
+                    }
+                    // The password was made here: shown once all the same, with why.
+                    NewAccount::Unknown { created: c, why } => {
+                        self.said = vec![why.clone()];
+                        modal = Some(shown_once(
+                            &format!("{}: no answer in time", c.handle),
+                            &format!(
+                                "{}\n{}\n\nHandle: {}\nEmail:  {}\n",
+                                why.what, why.fix, c.handle, c.email
+                            ),
+                            &c.password,
+                            &c.handle,
+                            &ctx.settings.hostname,
+                        ));
+                        c.handle
+                    }
+                    NewAccount::Found { handle, did, email } => {
+                        self.said = vec![Finding::info(format!(
+                            "{handle} ({did}) is already there with {email}: nothing was done"
+                        ))
+                        .why("An earlier create made it (perhaps one that got no answer in time); its password is the one shown then.")
+                        .fix("Lost it? pick the account and reset its password")];
+                        handle
+                    }
+                };
                 if let Some(f) = self.form.field_mut(CREATE_HANDLE) {
                     f.set_text("");
                 }
@@ -758,21 +788,31 @@ impl AccountsScreen {
                     f.set_text("");
                 }
                 if let Some(f) = self.form.field_mut(ACCOUNT) {
-                    f.kind = FieldKind::Choice(vec![c.handle.clone()]);
-                    f.set_text(&c.handle);
+                    f.kind = FieldKind::Choice(vec![handle.clone()]);
+                    f.set_text(&handle);
                 }
                 reload = true;
             }
             Done::Invite(Ok(code)) => {
                 self.said = vec![Finding::pass(format!("Invite code (one account): {code}"))];
             }
-            Done::Reset(Ok((handle, password))) => {
-                self.said = vec![Finding::pass(format!("{handle} has a new password"))];
+            Done::Reset(Ok((handle, set))) => {
+                let head = match &set.note {
+                    Some(note) => {
+                        self.said = vec![note.clone()];
+                        format!("{}\n{}\n\n", note.what, note.fix)
+                    }
+                    None => {
+                        self.said = vec![Finding::pass(format!("{handle} has a new password"))];
+                        String::new()
+                    }
+                };
                 modal = Some(shown_once(
                     &format!("{handle}'s new password"),
-                    "",
-                    &password,
+                    &head,
+                    &set.password,
                     &handle,
+                    &ctx.settings.hostname,
                 ));
             }
             Done::Created(Err(f)) | Done::Invite(Err(f)) | Done::Reset(Err(f)) => {
@@ -877,11 +917,21 @@ impl AccountsScreen {
 }
 
 /// A generated password, in a pop-up only: never in the status line, a log or a file.
-fn shown_once(title: &str, head: &str, password: &crate::secret::Secret, handle: &str) -> Modal {
+fn shown_once(
+    title: &str,
+    head: &str,
+    password: &crate::secret::Secret,
+    handle: &str,
+    hostname: &Option<String>,
+) -> Modal {
+    let provider = match hostname {
+        Some(h) => format!("https://{h}"),
+        None => "this PDS".to_string(),
+    };
     Modal::Details {
         title: format!(" {title} "),
         body: format!(
-            "{head}Password: {}\n\nShown once: pds-wizard keeps it nowhere. Log in at https://bsky.app with {handle} and this password (hosting provider: your PDS).\n\nEnter closes.",
+            "{head}Password: {}\n\nShown once: pds-wizard keeps it nowhere. Log in at https://bsky.app with {handle} and this password (hosting provider: {provider}).\n\nEnter closes.",
             password.expose()
         ),
         scroll: 0,
