@@ -545,7 +545,8 @@ fn pds_side_refuses_what_cannot_work() {
         output_text(&out)
     );
     assert_eq!(std::fs::read_to_string(&env).unwrap(), ENV);
-    // A Caddyfile with a mistake of its own: Caddy refuses the edit, nothing is written.
+    // A Caddyfile with a mistake of its own: Caddy cannot read it, so the edit cannot be
+    // compared with it; nothing is written.
     let caddyfile = installer_layout(dir.path());
     let broken = format!("{INSTALLER_CADDYFILE}\nblog.example.com {{\n\tno_such_directive\n}}\n");
     std::fs::write(&caddyfile, &broken).unwrap();
@@ -555,9 +556,11 @@ fn pds_side_refuses_what_cannot_work() {
     ]
     .concat());
     let text = output_text(&out);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
-        text.contains("Caddy refuses the edited Caddyfile (nothing written)"),
+        text.contains("cannot read the Caddyfile as it is")
+            && text.contains("unrecognized directive: no_such_directive")
+            && text.contains("nothing was changed"),
         "{text}"
     );
     assert_eq!(std::fs::read_to_string(&caddyfile).unwrap(), broken);
@@ -578,16 +581,18 @@ fn answers_files_for_both_machines() {
     )
     .unwrap();
     // Without a reload command, the installer's (docker exec caddy …) is used: none here,
-    // so the write is kept and apply says it could not apply.
+    // so the reload fails, the old Caddyfile is put back (Caddy still runs on it), and apply
+    // says it could not apply.
     let out = apply(&env, &answers);
     let text = output_text(&out);
     assert!(
-        std::fs::read_to_string(&caddyfile)
-            .unwrap()
-            .contains("bind 100.101.102.103"),
+        text.contains("docker") && text.contains("the old Caddyfile is back"),
         "{text}"
     );
-    assert!(text.contains("docker"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&caddyfile).unwrap(),
+        INSTALLER_CADDYFILE
+    );
     assert_eq!(out.status.code(), Some(3), "{text}");
     // With one: applied; a second apply finds nothing to change.
     std::fs::write(&caddyfile, INSTALLER_CADDYFILE).unwrap();
@@ -673,4 +678,167 @@ fn answers_files_for_both_machines() {
     );
     assert_eq!(files[0]["text"], "PDS_RATE_LIMIT_BYPASS_IPS=100.64.0.1\n");
     assert_eq!(v["plan"]["upstream"]["port"], 3000);
+}
+
+/// What Caddy itself makes of `text` (with pds.env's hostname in its environment, as the
+/// wizard runs it): (listener, host) pairs of every route.
+fn caddy_routes(text: &str) -> Vec<(String, String)> {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("Caddyfile");
+    std::fs::write(&f, text).unwrap();
+    let o = std::process::Command::new("caddy")
+        .args(["adapt", "--adapter", "caddyfile", "--config"])
+        .arg(&f)
+        .env("XDG_DATA_HOME", d.path())
+        .env("XDG_CONFIG_HOME", d.path())
+        .env("PDS_HOSTNAME", "pds.example.com")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "caddy adapt: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut out = Vec::new();
+    for s in v["apps"]["http"]["servers"].as_object().unwrap().values() {
+        for l in s["listen"].as_array().unwrap() {
+            for r in s["routes"].as_array().into_iter().flatten() {
+                let hosts: Vec<String> = r["match"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|m| m["host"].as_array().cloned().unwrap_or_default())
+                    .map(|h| h.as_str().unwrap().to_string())
+                    .collect();
+                for h in if hosts.is_empty() {
+                    vec!["*".to_string()]
+                } else {
+                    hosts
+                } {
+                    out.push((l.as_str().unwrap().to_string(), h));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `proxy pds-side --via caddy` on 22 Caddyfiles as operators write them. Each is either
+/// edited — Caddy then serves the PDS's names only on the private address, and what the
+/// operator wrote (other sites, directives inside the PDS's site) is still there — or
+/// refused with the reason, unchanged. The first ten are the shapes the brace-counting
+/// editor got wrong (the public site kept, or the operator's directives lost).
+#[test]
+fn pds_side_keeps_or_refuses_22_real_world_caddyfiles() {
+    const G: &str = "{\n\temail admin@example.com\n\ton_demand_tls {\n\t\task http://localhost:3000/tls-check\n\t}\n}\n\n";
+    const SITE: &str = "*.pds.example.com, pds.example.com {\n\ttls {\n\t\ton_demand\n\t}\n\treverse_proxy http://localhost:3000\n}\n";
+    enum Want {
+        /// Edited; these (the operator's) are still in the file.
+        Kept(&'static [&'static str]),
+        /// Refused, saying this.
+        Refused(&'static str),
+    }
+    use Want::*;
+    let cases: Vec<(&str, String, Want)> = vec![
+        ("{$PDS_HOSTNAME} placeholders", format!("{G}*.{{$PDS_HOSTNAME}}, {{$PDS_HOSTNAME}} {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:3000\n}}\n"), Kept(&[])),
+        ("an extra name in the PDS's site", format!("{G}*.pds.example.com, pds.example.com, status.example.com {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:3000\n}}\n"), Kept(&["status.example.com {"])),
+        ("the host split over two sites", format!("{G}pds.example.com {{\n\treverse_proxy localhost:3000\n}}\n\n*.pds.example.com {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy localhost:3000\n}}\n"), Kept(&[])),
+        ("an http→https redirect site first", format!("{G}http://pds.example.com {{\n\tredir https://{{host}}{{uri}} permanent\n}}\n\n{SITE}"), Kept(&[])),
+        ("a byte order mark", format!("\u{feff}{G}{SITE}"), Kept(&["\u{feff}{"])),
+        ("a backquoted token with a brace", format!("{G}{SITE}\nwww.example.com {{\n\trespond `hello }} world` 200\n}}\n"), Kept(&["respond `hello } world` 200"])),
+        ("an escaped quote with a brace", format!("{G}{SITE}\nwww.example.com {{\n\trespond \"a \\\"}}\\\" b\"\n}}\n"), Kept(&["respond \"a \\\"}\\\" b\""])),
+        ("pds-gatekeeper's routes", format!("{G}*.pds.example.com, pds.example.com {{\n\ttls {{\n\t\ton_demand\n\t}}\n\thandle /xrpc/com.atproto.server.getSession {{\n\t\treverse_proxy localhost:8080\n\t}}\n\thandle /xrpc/com.atproto.server.createSession {{\n\t\treverse_proxy localhost:8080\n\t}}\n\thandle {{\n\t\treverse_proxy localhost:3000\n\t}}\n}}\n"), Kept(&["handle /xrpc/com.atproto.server.getSession {", "handle /xrpc/com.atproto.server.createSession {", "reverse_proxy localhost:8080"])),
+        ("an import line", format!("{G}(logging) {{\n\tlog {{\n\t\toutput file /var/log/caddy/pds.log\n\t}}\n}}\n\n*.pds.example.com, pds.example.com {{\n\timport logging\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:3000\n}}\n"), Kept(&["\timport logging\n", "(logging) {"])),
+        ("headers and encode in the site", format!("{G}*.pds.example.com, pds.example.com {{\n\ttls {{\n\t\ton_demand\n\t}}\n\tencode zstd gzip\n\theader Strict-Transport-Security max-age=31536000\n\treverse_proxy http://localhost:3000 {{\n\t\tflush_interval -1\n\t}}\n}}\n"), Kept(&["encode zstd gzip", "header Strict-Transport-Security", "flush_interval -1"])),
+        ("the installer's, exactly", format!("{G}{SITE}"), Kept(&["email admin@example.com"])),
+        ("four-space indents", format!("{G}{SITE}").replace('\t', "    "), Kept(&["    email admin@example.com"])),
+        ("CRLF line ends", format!("{G}{SITE}").replace('\n', "\r\n"), Kept(&["email admin@example.com\r\n"])),
+        ("https:// and :443 written out", format!("{G}https://pds.example.com:443, https://*.pds.example.com:443 {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:3000\n}}\n"), Kept(&[])),
+        ("other sites with braces in comments", format!("{G}{SITE}\nblog.example.com {{\n\troot * /srv/blog # {{ not a block\n\tfile_server\n}}\n"), Kept(&["blog.example.com {\n\troot * /srv/blog # { not a block\n\tfile_server\n}\n"])),
+        ("more global options", format!("{{\n\temail admin@example.com\n\tadmin localhost:2019\n\tservers {{\n\t\tprotocols h1 h2\n\t}}\n\ton_demand_tls {{\n\t\task http://localhost:3000/tls-check\n\t}}\n}}\n\n{SITE}"), Kept(&["\tservers {\n\t\tprotocols h1 h2\n\t}\n"])),
+        ("no global options", SITE.to_string(), Kept(&[])),
+        ("a named matcher", format!("{G}*.pds.example.com, pds.example.com {{\n\ttls {{\n\t\ton_demand\n\t}}\n\t@gatekeeper path /xrpc/com.atproto.server.createAccount\n\treverse_proxy @gatekeeper localhost:8080\n\treverse_proxy localhost:3000\n}}\n"), Kept(&["@gatekeeper path /xrpc/com.atproto.server.createAccount", "reverse_proxy @gatekeeper localhost:8080"])),
+        ("addresses over two lines", format!("{G}*.pds.example.com,\npds.example.com {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:3000\n}}\n"), Kept(&[])),
+        ("a custom-domain handle's own site", format!("{G}{SITE}\nalice.example.net {{\n\thandle /.well-known/atproto-did {{\n\t\trespond \"did:plc:ewvi7nxzyoun6zhxrhs64oiz\"\n\t}}\n}}\n"), Kept(&["alice.example.net {"])),
+        ("a catch-all site sending every name to the PDS", format!("{G}https:// {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy localhost:3000\n}}\n"), Refused("answers every name")),
+        ("a heredoc", format!("{G}{SITE}\nwww.example.com {{\n\trespond <<HTML\n\t\t<p>hi</p>\n\t\tHTML 200\n}}\n"), Refused("heredoc")),
+    ];
+    assert_eq!(cases.len(), 22);
+    for (name, text, want) in cases {
+        let (dir, env) = setup();
+        let file = dir.path().join("Caddyfile");
+        std::fs::write(&file, &text).unwrap();
+        let mut args = SIDE.to_vec();
+        args.extend_from_slice(&[
+            "--via",
+            "caddy",
+            "--caddyfile",
+            file.to_str().unwrap(),
+            "--dry-run",
+        ]);
+        let json_args: Vec<&str> = std::iter::once("--json")
+            .chain(args.iter().copied())
+            .collect();
+        let o = run_cli(&env, &json_args, "");
+        let said = output_text(&o);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text,
+            "{name}: the dry run wrote"
+        );
+        match want {
+            Refused(why) => {
+                assert_ne!(o.status.code(), Some(0), "{name}: {said}");
+                assert!(
+                    said.contains(why) && said.contains("nothing was changed"),
+                    "{name}: {said}"
+                );
+            }
+            Kept(keeps) => {
+                assert!(o.status.success(), "{name}: {said}");
+                let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                let after = v["plan"]["caddyfile"]["after"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                for k in keeps {
+                    assert!(after.contains(k), "{name}: lost {k:?}:\n{after}");
+                }
+                // Caddy's own reading: the PDS's names on the private address only.
+                for (listen, host) in caddy_routes(&after) {
+                    if host.ends_with("pds.example.com") {
+                        assert!(
+                            listen.starts_with("100.101.102.103:"),
+                            "{name}: {host} on {listen}:\n{after}"
+                        );
+                    }
+                }
+                // What was served before for any other name still is.
+                let others = |routes: Vec<(String, String)>| -> Vec<(String, String)> {
+                    let mut r: Vec<_> = routes
+                        .into_iter()
+                        .filter(|(_, h)| !h.ends_with("pds.example.com") && h != "100.101.102.103")
+                        .collect();
+                    r.sort();
+                    r.dedup();
+                    r
+                };
+                assert_eq!(
+                    others(caddy_routes(&text)),
+                    others(caddy_routes(&after)),
+                    "{name}:\n{after}"
+                );
+                // And a second run changes nothing.
+                std::fs::write(&file, &after).unwrap();
+                let o = run_cli(&env, &json_args, "");
+                let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+                assert_eq!(
+                    v["plan"]["caddyfile"]["after"].as_str().unwrap(),
+                    after,
+                    "{name}: not stable"
+                );
+            }
+        }
+    }
 }

@@ -49,7 +49,13 @@ fn service_files_are_the_installers_and_pass_the_real_validators() {
         out(&o)
     );
 
+    // Not on a terminal and no --yes: shown, checked, not written (exit 2).
     let o = run_cli(&env, &["service", "write", "--unit-dir", &u], "");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).contains("give --yes"), "{}", out(&o));
+    assert!(!d.path().join("compose.yaml").exists());
+
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &u, "--yes"], "");
     let text = out(&o);
     assert!(o.status.success(), "{text}");
     // Both validators are installed by scripts/test: each must have said "valid".
@@ -75,6 +81,8 @@ fn service_files_are_the_installers_and_pass_the_real_validators() {
     let caddyfile = d.path().join("caddy/etc/caddy/Caddyfile");
     let c = std::fs::read_to_string(&caddyfile).unwrap();
     assert!(c.contains("email admin@example.test"), "{c}");
+    // Caddy checked it (scripts/test installs caddy).
+    assert!(text.contains("✓ caddy"), "{text}");
     assert!(d.path().join("caddy/data").is_dir());
 
     // Again: nothing changes, nothing is rewritten.
@@ -82,6 +90,7 @@ fn service_files_are_the_installers_and_pass_the_real_validators() {
     let o = run_cli(&env, &["service", "write", "--unit-dir", &u], "");
     assert!(o.status.success(), "{}", out(&o));
     assert_eq!(out(&o).matches(": unchanged").count(), 3, "{}", out(&o));
+    assert!(out(&o).contains("Nothing to write"), "{}", out(&o));
     let after = std::fs::metadata(d.path().join("compose.yaml")).unwrap();
     assert_eq!(
         (before.ino(), before.mtime_nsec()),
@@ -102,12 +111,19 @@ fn service_files_are_the_installers_and_pass_the_real_validators() {
             "own-proxy",
             "--bind",
             "100.101.102.103",
+            "--yes",
         ],
         "",
     );
     assert!(o.status.success(), "{}", out(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["validation"]["compose"]["result"], "valid", "{v}");
+    let compose_check = v["validation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"].as_str().unwrap().ends_with("compose.yaml"))
+        .unwrap();
+    assert_eq!(compose_check["check"]["result"], "valid", "{v}");
     assert!(v["written"][0]["backup"].is_string(), "{v}");
     let compose = std::fs::read_to_string(d.path().join("compose.yaml")).unwrap();
     assert!(!compose.contains("caddy"), "{compose}");
@@ -119,19 +135,140 @@ fn service_files_are_the_installers_and_pass_the_real_validators() {
 
 #[test]
 fn a_file_the_validator_refuses_is_not_written() {
-    // A data directory whose name compose reads as a variable: the validator refuses.
+    // A data directory whose name systemd or compose would read otherwise (`systemd-analyze
+    // verify` passes the space and the %, and the unit then runs another command): refused
+    // with the reason, before anything is written.
     let d = tempfile::tempdir().unwrap();
     let env = init(d.path());
-    let text = std::fs::read_to_string(&env).unwrap().replace(
-        &format!("PDS_DATA_DIRECTORY={}", d.path().display()),
-        &format!("PDS_DATA_DIRECTORY='{}/${{x'", d.path().display()),
-    );
-    std::fs::write(&env, text).unwrap();
     let units = d.path().display().to_string();
-    let o = run_cli(&env, &["service", "write", "--unit-dir", &units], "");
+    let original = std::fs::read_to_string(&env).unwrap();
+    for (dir, says) in [("${x", "'$'"), ("my pds", "a space"), ("pds%i", "'%'")] {
+        let text = original.replace(
+            &format!("PDS_DATA_DIRECTORY={}", d.path().display()),
+            &format!("PDS_DATA_DIRECTORY='{}/{dir}'", d.path().display()),
+        );
+        std::fs::write(&env, text).unwrap();
+        let o = run_cli(
+            &env,
+            &["service", "write", "--unit-dir", &units, "--yes"],
+            "",
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+        assert!(
+            out(&o).contains(&format!(
+                "the data directory \"{}/{dir}\" holds {says}",
+                d.path().display()
+            )),
+            "{}",
+            out(&o)
+        );
+        assert!(!d.path().join("compose.yaml").exists());
+    }
+    // An admin email Caddy would refuse (a display name; none at all): the address is
+    // taken out of the one, the other refused.
+    let with = |email: &str| {
+        std::fs::write(
+            &env,
+            original.replace(
+                "PDS_CONTACT_EMAIL_ADDRESS=admin@example.test",
+                &format!("PDS_CONTACT_EMAIL_ADDRESS={email}"),
+            ),
+        )
+        .unwrap();
+        run_cli(
+            &env,
+            &["service", "write", "--unit-dir", &units, "--dry-run"],
+            "",
+        )
+    };
+    let o = with("'PDS Admin <admin@example.test>'");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("+   2 \temail admin@example.test"),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("✓ caddy"), "{}", out(&o));
+    let o = with("");
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
-    assert!(out(&o).contains("Nothing written"), "{}", out(&o));
-    assert!(!d.path().join("compose.yaml").exists());
+    assert!(out(&o).contains("needs an admin email"), "{}", out(&o));
+}
+
+/// The operator's own compose.yaml, unit and Caddyfile (pds-gatekeeper, an image pinned
+/// to a version, their own Caddy routes): merged, not replaced — every service, setting and
+/// directive of theirs kept, checked by docker-compose, systemd-analyze and Caddy — and
+/// only after a yes.
+#[test]
+fn customised_service_files_are_merged_not_replaced() {
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let units = d.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    let u = units.display().to_string();
+    let dir = d.path().display().to_string();
+    let compose = format!("# ours: pds-gatekeeper in front of account creation\nservices:\n  caddy:\n    container_name: caddy\n    image: caddy:2.8\n    network_mode: host\n    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {dir}/caddy/data\n        target: /data\n      - type: bind\n        source: {dir}/caddy/etc/caddy\n        target: /etc/caddy\n  pds:\n    container_name: pds\n    image: ghcr.io/bluesky-social/pds:0.4.182 # pinned until we test 0.5\n    network_mode: host\n    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {dir}\n        target: {dir}\n    env_file:\n      - {}\n    logging:\n      driver: journald\n  gatekeeper:\n    container_name: gatekeeper\n    image: ghcr.io/fatfingers23/pds_gatekeeper:latest\n    network_mode: host\n    restart: unless-stopped\n  watchtower:\n    container_name: watchtower\n    image: containrrr/watchtower:latest\n    network_mode: host\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n    restart: unless-stopped\n", env.display());
+    std::fs::write(d.path().join("compose.yaml"), &compose).unwrap();
+    let unit = format!("[Unit]\nDescription=Our PDS\nRequires=docker.service\nAfter=docker.service network-online.target\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nEnvironment=COMPOSE_HTTP_TIMEOUT=300\nWorkingDirectory={dir}\nExecStart=/usr/bin/docker compose --file {dir}/compose.yaml up --detach\nExecStop=/usr/bin/docker compose --file {dir}/compose.yaml down\n\n[Install]\nWantedBy=default.target\n");
+    std::fs::write(units.join("pds.service"), &unit).unwrap();
+    let caddy = d.path().join("caddy/etc/caddy");
+    std::fs::create_dir_all(&caddy).unwrap();
+    let caddyfile = "{\n\temail admin@example.test\n\ton_demand_tls {\n\t\task http://localhost:3000/tls-check\n\t}\n}\n\n*.pds.example.test, pds.example.test {\n\ttls {\n\t\ton_demand\n\t}\n\thandle /xrpc/com.atproto.server.createAccount {\n\t\treverse_proxy localhost:8080\n\t}\n\treverse_proxy http://localhost:3000\n}\n";
+    std::fs::write(caddy.join("Caddyfile"), caddyfile).unwrap();
+    // Off a terminal without --yes: shown, not written.
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &u], "");
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("compose.yaml")).unwrap(),
+        compose
+    );
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &u, "--yes"], "");
+    let text = out(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("kept your services: gatekeeper"), "{text}");
+    let merged = std::fs::read_to_string(d.path().join("compose.yaml")).unwrap();
+    // The one line that had to change: a Watchtower that no longer runs on Docker 29.
+    assert_eq!(
+        merged,
+        compose.replace(
+            "containrrr/watchtower:latest",
+            "ghcr.io/nicholas-fedor/watchtower:latest"
+        )
+    );
+    for kept in [
+        "# ours: pds-gatekeeper",
+        "caddy:2.8",
+        "pds:0.4.182 # pinned until we test 0.5",
+        "driver: journald",
+        "pds_gatekeeper:latest",
+    ] {
+        assert!(merged.contains(kept), "{kept}:\n{merged}");
+    }
+    let merged_unit = std::fs::read_to_string(units.join("pds.service")).unwrap();
+    assert!(
+        merged_unit.contains("Environment=COMPOSE_HTTP_TIMEOUT=300\n"),
+        "{merged_unit}"
+    );
+    assert!(
+        merged_unit.contains("After=docker.service\n")
+            || merged_unit.contains("network-online.target"),
+        "{merged_unit}"
+    );
+    // The Caddyfile serves the PDS already: it is theirs, untouched.
+    assert_eq!(
+        std::fs::read_to_string(caddy.join("Caddyfile")).unwrap(),
+        caddyfile
+    );
+    assert!(
+        text.contains("docker-compose config: valid") || text.contains("compose config: valid"),
+        "{text}"
+    );
+    // A second run: nothing to write.
+    let o = run_cli(&env, &["service", "write", "--unit-dir", &u], "");
+    assert!(
+        o.status.success() && out(&o).contains("Nothing to write"),
+        "{}",
+        out(&o)
+    );
 }
 
 #[test]

@@ -554,6 +554,18 @@ fn validate_cmd(
     })
 }
 
+/// What a Caddyfile's `{$NAME}` stands for here: pds.env's keys (an installer's Caddy may be
+/// given the file), then this process's environment.
+fn caddy_env(doc: &Document) -> std::collections::HashMap<String, String> {
+    let mut env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    for (k, v, _) in doc.entries() {
+        if let Some(v) = v {
+            env.insert(k, v);
+        }
+    }
+    env
+}
+
 /// The PDS machine's side of a front proxy elsewhere, planned by proxy::split::plan_side;
 /// with `dry_run` nothing is changed. Exit 0 done (or nothing to do), 2 when input is wrong
 /// or a step failed (the steps after it are not taken).
@@ -609,6 +621,8 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
         firewall,
         nft_file: a.nft_file.clone(),
         interface,
+        env: caddy_env(&doc),
+        limit: ctx.timeout.max(std::time::Duration::from_secs(10)),
     })
     .map_err(|e| anyhow!(e))?;
     let front = format!(
@@ -779,10 +793,5 @@ fn apply_side(
             Made::UfwRules(n) => format!("Firewall: {n} ufw rules added."),
         });
     }
-    result.map_err(|e| match e {
-        split::MakeError::Refused(out) => {
-            format!("Caddy refuses the edited Caddyfile (nothing written): {out}")
-        }
-        split::MakeError::Failed(e) => e,
-    })
+    result
 }

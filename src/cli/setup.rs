@@ -42,6 +42,10 @@ pub enum ServiceCmd {
         /// Write even when a validator refuses a file
         #[arg(long)]
         force: bool,
+        /// Write without asking (what a script says; off a terminal, without it nothing is
+        /// written and the exit code is 2)
+        #[arg(long)]
+        yes: bool,
     },
     /// Start the PDS (--restart-command when given; else systemctl enable --now pds; else
     /// docker compose up) and wait until /xrpc/_health answers
@@ -122,8 +126,8 @@ pub fn records(ctx: &Context, echo: Option<&str>, json: bool) -> Result<u8> {
     Ok(code)
 }
 
-fn plan(ctx: &Context, doc: &Document, front: Front, unit_dir: &Path) -> service::Plan {
-    service::Plan::new(doc, &ctx.env_file, front, unit_dir, ctx.timeout)
+fn plan(ctx: &Context, doc: &Document, front: Front, unit_dir: &Path) -> Result<service::Plan> {
+    service::Plan::new(doc, &ctx.env_file, front, unit_dir, ctx.timeout).map_err(|e| anyhow!(e))
 }
 
 pub fn service(ctx: &Context, cmd: &Option<ServiceCmd>, json: bool) -> Result<u8> {
@@ -135,7 +139,19 @@ pub fn service(ctx: &Context, cmd: &Option<ServiceCmd>, json: bool) -> Result<u8
             unit_dir,
             dry_run,
             force,
-        } => write(ctx, *front, *bind, unit_dir, *dry_run, *force, json),
+            yes,
+        } => write(
+            ctx,
+            WriteArgs {
+                front: *front,
+                bind: *bind,
+                unit_dir,
+                dry_run: *dry_run,
+                force: *force,
+                yes: *yes,
+            },
+            json,
+        ),
         ServiceCmd::Start { wait, unit_dir } => start(ctx, *wait, unit_dir, json),
     }
 }
@@ -200,85 +216,95 @@ fn validation_line(v: &Validation) -> (bool, String) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write(
-    ctx: &Context,
+/// What `service write` was asked to do.
+struct WriteArgs<'a> {
     front: FrontArg,
     bind: IpAddr,
-    unit_dir: &Path,
+    unit_dir: &'a Path,
     dry_run: bool,
     force: bool,
-    json: bool,
-) -> Result<u8> {
+    yes: bool,
+}
+
+/// The installer's files, merged into the operator's where they are there: shown as diffs
+/// with what the merge kept, checked by each file's own tool, then written after a yes (a
+/// script says --yes; off a terminal without it, exit 2 and nothing written).
+fn write(ctx: &Context, a: WriteArgs, json: bool) -> Result<u8> {
+    use std::io::IsTerminal;
     let doc = load(ctx)?;
     let settings = Resolved::new(ctx, Some(&doc));
     let Some(host) = settings.hostname.clone() else {
         bail!("PDS_HOSTNAME is not set in {}", ctx.env_file.display());
     };
-    let front = match front {
+    let front = match a.front {
         FrontArg::Caddy => Front::Caddy {
-            admin_email: doc.get("PDS_CONTACT_EMAIL_ADDRESS").ok_or_else(|| {
-                anyhow!("the installer's Caddy needs an admin email for its certificates: pds-wizard env set PDS_CONTACT_EMAIL_ADDRESS=you@example.com")
-            })?,
+            admin_email: service::caddy_email(doc.get("PDS_CONTACT_EMAIL_ADDRESS").as_deref())
+                .map_err(|e| anyhow!(e))?,
         },
-        FrontArg::OwnProxy => Front::OwnProxy { bind },
+        FrontArg::OwnProxy => Front::OwnProxy { bind: a.bind },
     };
-    let plan = plan(ctx, &doc, front, unit_dir);
-    let files = plan.files(&host);
-    let compose_check = service::validate_compose_text(
-        &plan.compose_yaml(),
-        service::compose_command(ctx.timeout).as_deref(),
-        ctx.timeout * 3,
-    );
-    // Before Docker is installed the unit names a docker that is not there yet, which
-    // systemd-analyze would call an error: it is checked once compose exists.
-    let unit_check = match service::compose_command(ctx.timeout) {
-        Some(_) => service::validate_unit(&plan.unit(), ctx.timeout * 3),
-        None => Validation::Unchecked {
-            tool: "systemd-analyze verify (once Docker is installed)".into(),
-        },
-    };
-    let refused = [&compose_check, &unit_check]
+    let plan = plan(ctx, &doc, front, a.unit_dir)?;
+    let files = plan
+        .files(&host)
+        .map_err(|e| anyhow!("{e}; nothing was written"))?;
+    let checks = service::validate_files(&files, ctx.timeout);
+    let refused = checks
         .iter()
-        .any(|v| matches!(v, Validation::Invalid { .. }));
-    let blocked = refused && !force;
-    let written = if dry_run || blocked {
-        vec![]
-    } else {
+        .any(|(_, v)| matches!(v, Validation::Invalid { .. }));
+    let changed = files.iter().any(|f| f.changed());
+    let blocked = refused && !a.force;
+    let terminal = std::io::stdin().is_terminal();
+    let go = changed
+        && !a.dry_run
+        && !blocked
+        && (a.yes
+            || (!json && terminal && {
+                use std::io::BufRead;
+                print_files(&files, &checks);
+                err!("Write these files? [y/N] ");
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                matches!(line.trim(), "y" | "Y" | "yes")
+            }));
+    let asked = !a.yes && !json && terminal && changed && !a.dry_run && !blocked;
+    let written = if go {
         service::write(&files).map_err(|e| anyhow!(e))?
+    } else {
+        vec![]
     };
     let docker = service::docker(ctx.timeout);
     if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "files": files.iter().map(|f| json!({"path": f.path, "existed": f.existed, "diff": f.diff})).collect::<Vec<_>>(),
-                "validation": {"compose": compose_check, "unit": unit_check},
+                "files": files.iter().map(|f| json!({"path": f.path, "kind": f.kind, "existed": f.existed, "diff": f.diff, "notes": f.notes})).collect::<Vec<_>>(),
+                "validation": checks.iter().map(|(p, v)| json!({"path": p, "check": v})).collect::<Vec<_>>(),
                 "written": written.iter().map(|(p, r)| json!({"path": p, "backup": r.backup})).collect::<Vec<_>>(),
                 "docker": docker,
             }))?
         );
     } else {
-        for f in &files {
-            match (f.existed, f.diff.is_empty()) {
-                (_, true) => outln!("{}: unchanged", f.path.display()),
-                (false, false) => outln!("{} (new):", f.path.display()),
-                (true, false) => outln!("{}:", f.path.display()),
-            }
-            for l in &f.diff {
-                outln!("  {l}");
-            }
-        }
-        for v in [&compose_check, &unit_check] {
-            outln!("{}", validation_line(v).1);
+        if !asked {
+            print_files(&files, &checks);
         }
         for (_, r) in &written {
             outln!("Wrote {}", r.describe());
         }
-        if blocked {
-            errln!("Nothing written: a validator refused a file (--force writes anyway).");
-        } else if dry_run {
+        if !changed {
+            outln!("Nothing to write: every file is as planned.");
+        } else if blocked {
+            errln!("Nothing written: a check refused a file (--force writes anyway).");
+        } else if a.dry_run {
             outln!("Nothing written (--dry-run).");
+        } else if !go {
+            outln!(
+                "Nothing written{}.",
+                if terminal {
+                    ""
+                } else {
+                    " (not on a terminal: give --yes to write these files)"
+                }
+            );
         } else {
             for l in docker_advice(&docker) {
                 outln!("{l}");
@@ -286,7 +312,36 @@ fn write(
             outln!("Next: pds-wizard service start");
         }
     }
-    Ok(if blocked { EXIT_ERROR } else { EXIT_OK })
+    Ok(if blocked || (changed && !go && !a.dry_run && !terminal) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Each file's diff and what the merge with the operator's kept, then each check.
+fn print_files(files: &[service::PlannedFile], checks: &[(PathBuf, Validation)]) {
+    for f in files {
+        match (f.existed, f.changed()) {
+            (_, false) => outln!("{}: unchanged", f.path.display()),
+            (false, true) => outln!("{} (new):", f.path.display()),
+            (true, true) => outln!(
+                "{} (yours, merged; the old one kept as a backup):",
+                f.path.display()
+            ),
+        }
+        if f.changed() {
+            for n in &f.notes {
+                outln!("  · {n}");
+            }
+        }
+        for l in &f.diff {
+            outln!("  {l}");
+        }
+    }
+    for (_, v) in checks {
+        outln!("{}", validation_line(v).1);
+    }
 }
 
 fn start(ctx: &Context, wait: Duration, unit_dir: &Path, json: bool) -> Result<u8> {
@@ -299,7 +354,7 @@ fn start(ctx: &Context, wait: Duration, unit_dir: &Path, json: bool) -> Result<u
             bind: IpAddr::from([127, 0, 0, 1]),
         },
         unit_dir,
-    );
+    )?;
     let commands = service::start_commands(ctx.restart_command.as_deref(), &plan);
     if ctx.restart_command.is_none() && service::docker(ctx.timeout) != Docker::Ready {
         for l in docker_advice(&service::docker(ctx.timeout)) {

@@ -145,7 +145,11 @@ pub fn resolve(path: &Path, links: Links) -> Result<Target, WriteError> {
 /// The content of the file a write to `path` would replace, read through the same walk
 /// (None when there is none).
 pub fn read_target(path: &Path, links: Links) -> Result<Option<Vec<u8>>, WriteError> {
-    let t = resolve(path, links)?;
+    let t = match resolve(path, links) {
+        // No directory, no file (the write would make it).
+        Err(e) if matches!(e.refusal(), Some(Refusal::NoDirectory(_))) => return Ok(None),
+        r => r?,
+    };
     if t.existing.is_none() {
         return Ok(None);
     }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod data;
 pub mod refresh;
 pub mod service;
+pub mod service_merge;
 pub mod sockets;
 // The version a PDS reports is a leaf (the env catalogue compares keys against it).
 pub use crate::version;
@@ -150,18 +151,47 @@ pub(crate) enum Ran {
 /// Run `prog` for at most `limit`, reading both pipes as they fill: a long log or an image
 /// pull's progress would otherwise block the program on a full pipe and never finish.
 pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration) -> Ran {
+    match run_bounded_apart(prog, args, limit) {
+        RanApart::Done { ok, stdout, stderr } => Ran::Done {
+            ok,
+            text: stdout + &stderr,
+        },
+        RanApart::CannotRun(e) => Ran::CannotRun(e),
+        RanApart::TimedOut => Ran::TimedOut,
+    }
+}
+
+/// `run_bounded`, with what the program wrote to each pipe kept apart (a JSON answer on
+/// stdout, its warnings on stderr).
+pub(crate) enum RanApart {
+    Done {
+        ok: bool,
+        stdout: String,
+        stderr: String,
+    },
+    CannotRun(String),
+    TimedOut,
+}
+
+pub(crate) fn run_bounded_apart(prog: &str, args: &[&str], limit: std::time::Duration) -> RanApart {
+    let mut cmd = Command::new(prog);
+    cmd.args(args);
+    run_command_apart(cmd, limit)
+}
+
+/// `run_bounded_apart` for a command already set up (its environment, say).
+pub(crate) fn run_command_apart(mut cmd: Command, limit: std::time::Duration) -> RanApart {
     use std::io::Read;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
-    let mut child = match Command::new(prog)
-        .args(args)
+    let mut child = match cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
     {
         Ok(c) => c,
-        Err(e) => return Ran::CannotRun(e.to_string()),
+        Err(e) => return RanApart::CannotRun(e.to_string()),
     };
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -192,7 +222,7 @@ pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration)
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Ran::TimedOut;
+                return RanApart::TimedOut;
             }
         }
     };
@@ -207,11 +237,10 @@ pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration)
             false => String::new(),
         }
     };
-    let mut text = collect(out);
-    text.push_str(&collect(err));
-    Ran::Done {
+    RanApart::Done {
         ok: status.success(),
-        text,
+        stdout: collect(out),
+        stderr: collect(err),
     }
 }
 

@@ -178,6 +178,63 @@ pub struct Plan {
 
 pub const IMAGE: &str = "ghcr.io/bluesky-social/pds:0.4";
 
+/// The installer's Watchtower since 2026 (containrrr/watchtower stops on Docker 29: "client
+/// version 1.25 is too old").
+pub const WATCHTOWER_IMAGE: &str = "ghcr.io/nicholas-fedor/watchtower:latest";
+
+/// The admin email as the installer's Caddy takes it (its `email` global option): a bare
+/// address. A `Name <address>` value gives its address; an empty one is refused.
+pub fn caddy_email(value: Option<&str>) -> Result<String, String> {
+    let v = value.map(str::trim).unwrap_or_default();
+    let addr = match (v.rfind('<'), v.ends_with('>')) {
+        (Some(i), true) => &v[i + 1..v.len() - 1],
+        _ => v,
+    };
+    if addr.is_empty() {
+        return Err("the installer's Caddy needs an admin email for its certificates: pds-wizard env set PDS_CONTACT_EMAIL_ADDRESS=you@example.com".into());
+    }
+    let ok = addr.split_once('@').is_some_and(|(u, d)| {
+        !u.is_empty()
+            && d.contains('.')
+            && !addr.contains(|c: char| c.is_whitespace() || "<>\"{}".contains(c))
+    });
+    if !ok {
+        return Err(format!("PDS_CONTACT_EMAIL_ADDRESS {v:?} is not an email address Caddy takes (its certificates need one, e.g. you@example.com)"));
+    }
+    Ok(addr.to_string())
+}
+
+/// A path the unit and compose.yaml can both carry as written: systemd splits ExecStart= at
+/// spaces and expands `%` specifiers (a data directory "/srv/my pds" would run
+/// `--file /srv/my` with a stray argument, and pass `systemd-analyze verify`), and compose
+/// expands `$`. Anything but letters, digits and `/._-+@:,` is refused with the reason.
+fn plain_path(what: &str, p: &Path) -> Result<(), String> {
+    let s = p.to_string_lossy();
+    match s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/._-+@:,".contains(*c)))
+    {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "{what} {s:?} holds {}: systemd's ExecStart= and compose would read the path differently (a space splits it, % and $ are expanded); use a path of letters, digits and /._- (e.g. /pds)",
+            match c {
+                ' ' => "a space".to_string(),
+                c if c.is_whitespace() => "white space".to_string(),
+                c => format!("{c:?}"),
+            }
+        )),
+    }
+}
+
+/// Which file of the service a planned file is: each has its own merge and its own check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Compose,
+    Unit,
+    Caddyfile,
+}
+
 /// PDS_PORT, else the 3000 the image sets.
 pub fn pds_port(doc: &crate::envfile::Document) -> u16 {
     doc.get("PDS_PORT")
@@ -195,22 +252,30 @@ impl Plan {
         front: Front,
         unit_dir: &Path,
         timeout: Duration,
-    ) -> Plan {
+    ) -> Result<Plan, String> {
         let data_dir = doc
             .get("PDS_DATA_DIRECTORY")
             .filter(|d| d.starts_with('/'))
             .map(PathBuf::from)
             .or_else(|| env_file.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| PathBuf::from("/pds"));
-        Plan {
+        let env_path = std::fs::canonicalize(env_file).unwrap_or_else(|_| env_file.to_path_buf());
+        for (what, p) in [
+            ("the data directory", &data_dir),
+            ("pds.env's path", &env_path),
+            ("the unit directory", &unit_dir.to_path_buf()),
+        ] {
+            plain_path(what, p)?;
+        }
+        Ok(Plan {
             data_dir,
-            env_file: std::fs::canonicalize(env_file).unwrap_or_else(|_| env_file.to_path_buf()),
+            env_file: env_path,
             port: pds_port(doc),
             front,
             unit_dir: unit_dir.to_path_buf(),
             compose: compose_command(timeout)
                 .unwrap_or_else(|| vec!["/usr/bin/docker".into(), "compose".into()]),
-        }
+        })
     }
 
     pub fn compose_path(&self) -> PathBuf {
@@ -252,7 +317,7 @@ impl Plan {
         y.push_str(&format!(
             "    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {d}\n        target: {d}\n    env_file:\n      - {e}\n"
         ));
-        y.push_str("  watchtower:\n    container_name: watchtower\n    image: containrrr/watchtower:latest\n    network_mode: host\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n    restart: unless-stopped\n    environment:\n      WATCHTOWER_CLEANUP: \"true\"\n      WATCHTOWER_SCHEDULE: \"@midnight\"\n");
+        y.push_str("  watchtower:\n    container_name: watchtower\n    image: ghcr.io/nicholas-fedor/watchtower:latest\n    network_mode: host\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n    restart: unless-stopped\n    environment:\n      WATCHTOWER_CLEANUP: \"true\"\n      WATCHTOWER_SCHEDULE: \"@midnight\"\n");
         y
     }
 
@@ -278,25 +343,49 @@ impl Plan {
         ))
     }
 
-    /// Every file with its path, text and diff against what is there.
-    pub fn files(&self, hostname: &str) -> Vec<PlannedFile> {
+    /// Every file with its path, text and diff against what is there. A file that is there
+    /// and differs is the operator's: the installer's is merged into it (see
+    /// `service_merge`), never put in its place. An Err names a file that cannot be merged
+    /// or read (a link, say), and why.
+    pub fn files(&self, hostname: &str) -> Result<Vec<PlannedFile>, String> {
         let mut files = vec![
-            (self.compose_path(), self.compose_yaml()),
-            (self.unit_path(), self.unit()),
+            (FileKind::Compose, self.compose_path(), self.compose_yaml()),
+            (FileKind::Unit, self.unit_path(), self.unit()),
         ];
         if let Some(c) = self.caddyfile(hostname) {
-            files.push((self.caddyfile_path(), c));
+            files.push((FileKind::Caddyfile, self.caddyfile_path(), c));
         }
         files
             .into_iter()
-            .map(|(path, text)| {
-                let old = std::fs::read_to_string(&path).ok();
-                PlannedFile {
+            .map(|(kind, path, fresh)| {
+                let old = crate::fsutil::read_target(&path, crate::fsutil::Links::Refuse)
+                    .map_err(|e| e.to_string())?
+                    .map(|b| {
+                        String::from_utf8(b).map_err(|_| format!("{} is not text", path.display()))
+                    })
+                    .transpose()?;
+                let (text, notes) = match &old {
+                    Some(o) if *o != fresh => {
+                        let m = match kind {
+                            FileKind::Compose => super::service_merge::compose(o, self),
+                            FileKind::Unit => Ok(super::service_merge::unit(o, &fresh)),
+                            FileKind::Caddyfile => {
+                                super::service_merge::caddyfile(o, &fresh, hostname)
+                            }
+                        }
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                        (m.text, m.notes)
+                    }
+                    _ => (fresh, vec![]),
+                };
+                Ok(PlannedFile {
                     diff: changed_lines(old.as_deref().unwrap_or(""), &text),
                     existed: old.is_some(),
+                    kind,
+                    notes,
                     path,
                     text,
-                }
+                })
             })
             .collect()
     }
@@ -304,10 +393,61 @@ impl Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedFile {
+    pub kind: FileKind,
     pub path: PathBuf,
     pub text: String,
     pub existed: bool,
     pub diff: Vec<String>,
+    /// What the merge with the operator's file kept and changed.
+    pub notes: Vec<String>,
+}
+
+impl PlannedFile {
+    pub fn changed(&self) -> bool {
+        !self.diff.is_empty()
+    }
+}
+
+/// Each planned file that would change, checked by its own tool: compose.yaml by docker
+/// compose config, the unit by systemd-analyze verify (once Docker is installed: before,
+/// it names a docker that is not there yet), the Caddyfile by Caddy (here, or in its
+/// container).
+pub fn validate_files(files: &[PlannedFile], timeout: Duration) -> Vec<(PathBuf, Validation)> {
+    let compose = compose_command(timeout);
+    files
+        .iter()
+        .filter(|f| f.changed())
+        .map(|f| {
+            let v = match f.kind {
+                FileKind::Compose => {
+                    validate_compose_text(&f.text, compose.as_deref(), timeout * 3)
+                }
+                FileKind::Unit if compose.is_some() => validate_unit(&f.text, timeout * 3),
+                FileKind::Unit => Validation::Unchecked {
+                    tool: "systemd-analyze verify (once Docker is installed)".into(),
+                },
+                FileKind::Caddyfile => validate_caddyfile(&f.path, &f.text, timeout * 3),
+            };
+            (f.path.clone(), v)
+        })
+        .collect()
+}
+
+/// Caddy's own check of a Caddyfile not written yet, where Caddy is.
+pub fn validate_caddyfile(path: &Path, text: &str, timeout: Duration) -> Validation {
+    use crate::proxy::caddy_edit::{adapt, tool_for, Tool};
+    let tool = tool_for(path, timeout);
+    let name = format!("caddy ({})", tool.describe());
+    if tool == Tool::None {
+        return Validation::Unchecked {
+            tool: "caddy".into(),
+        };
+    }
+    match adapt(&tool, path, text, &Default::default(), timeout) {
+        Ok(Some(_)) => Validation::Valid { tool: name },
+        Ok(None) => Validation::Unchecked { tool: name },
+        Err(output) => Validation::Invalid { tool: name, output },
+    }
 }
 
 /// What a tool said about a written file.
@@ -415,15 +555,12 @@ pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
 /// write, with a backup of what was there; Caddy's data and config directories made.
 pub fn write(files: &[PlannedFile]) -> Result<Vec<(PathBuf, SaveReport)>, String> {
     let mut done = Vec::new();
-    for f in files.iter().filter(|f| !f.diff.is_empty()) {
+    for f in files.iter().filter(|f| f.changed()) {
         let opts = WriteOptions::file(0o644, 5).make_dirs();
         let report = safe_write(&f.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
         done.push((f.path.clone(), report));
     }
-    if let Some(caddyfile) = files
-        .iter()
-        .find(|f| f.path.ends_with("caddy/etc/caddy/Caddyfile"))
-    {
+    if let Some(caddyfile) = files.iter().find(|f| f.kind == FileKind::Caddyfile) {
         if let Some(data) = caddyfile
             .path
             .parent()

@@ -3,6 +3,8 @@
 //! configuration (render.rs) and checked by the server's own validator (validate.rs).
 //! What the PDS needs from a proxy is in ../shared/PDS-FACTS.md, "Reverse proxy".
 
+pub mod caddy_edit;
+pub mod caddyfile;
 pub mod install;
 pub mod render;
 pub mod served;

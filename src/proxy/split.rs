@@ -151,37 +151,6 @@ impl Split {
         )
     }
 
-    /// The installer's Caddyfile with its public site (`*.HOST, HOST`, on-demand TLS)
-    /// replaced by `caddy_site`; a site written before is replaced in place; everything
-    /// else is kept byte for byte. Without either, the site is added at the end.
-    pub fn edit_caddyfile(&self, text: &str, host: &Hostname, wildcards: &[String]) -> String {
-        let site = self.caddy_site(host, wildcards);
-        let blocks = top_level_blocks(text);
-        let ours = blocks.iter().find(|b| b.marked);
-        let installers = blocks.iter().find(|b| {
-            let names = b.names();
-            names.iter().any(|n| n == host.as_str())
-                && names.iter().all(|n| {
-                    n == host.as_str()
-                        || n.strip_prefix("*.")
-                            .is_some_and(|w| w == host.as_str() || wildcards.iter().any(|x| x == w))
-                })
-        });
-        match ours.or(installers) {
-            Some(b) => format!("{}{site}{}", &text[..b.start], &text[b.end..]),
-            None => {
-                let sep = if text.is_empty() || text.ends_with("\n\n") {
-                    ""
-                } else if text.ends_with('\n') {
-                    "\n"
-                } else {
-                    "\n\n"
-                };
-                format!("{text}{sep}{site}")
-            }
-        }
-    }
-
     /// The ports the private network guards, each with whether the front may reach it:
     /// the PDS's own port (the front's, directly; loopback only through Caddy) and Caddy's.
     pub fn guarded_ports(&self) -> Vec<(u16, bool)> {
@@ -459,19 +428,6 @@ pub enum Made {
     UfwRules(usize),
 }
 
-#[derive(Debug)]
-pub enum MakeError {
-    /// Caddy's own check refused the edited Caddyfile (its output); nothing was written.
-    Refused(String),
-    Failed(String),
-}
-
-impl From<String> for MakeError {
-    fn from(e: String) -> MakeError {
-        MakeError::Failed(e)
-    }
-}
-
 /// Make the PDS side as planned: the Caddyfile (checked by Caddy first) and Caddy's reload,
 /// pds.env (and the restart), then the firewall. Each step taken is pushed to `made`; the
 /// first failure stops the rest.
@@ -481,21 +437,29 @@ pub async fn make(
     env_file: &Path,
     how: &How,
     made: &mut Vec<Made>,
-) -> Result<(), MakeError> {
+) -> Result<(), String> {
     use super::Server;
     if let Some(c) = side.caddyfile.as_ref().filter(|c| c.changed()) {
-        let v =
-            super::validate::validate_text(Server::Caddy, "Caddyfile", &c.after, how.limit).await;
-        if v.finding.level == crate::finding::Level::Fail {
-            return Err(MakeError::Refused(v.output));
-        }
+        // Caddy read the edit when it was planned (check_with_caddy).
         made.push(Made::Wrote(c.path.clone(), c.write()?));
         let reload: Vec<String> = match &how.reload {
             Some(cmd) => vec!["sh".into(), "-c".into(), cmd.clone()],
             None => super::install::reload_command_for(Server::Caddy, &c.path).unwrap_or_default(),
         };
         let argv: Vec<&str> = reload.iter().map(String::as_str).collect();
-        run(&argv, how.limit)?;
+        if let Err(e) = run(&argv, how.limit) {
+            // Caddy keeps running on what it loaded before; the file goes back to match it.
+            let back = FileChange {
+                path: c.path.clone(),
+                before: Some(c.after.clone()),
+                after: c.before.clone().unwrap_or_default(),
+            };
+            let restored = match back.write() {
+                Ok(r) => format!("the old Caddyfile is back in {}", r.describe()),
+                Err(w) => format!("and putting the old file back failed too: {w}"),
+            };
+            return Err(format!("{e}; {restored}"));
+        }
         made.push(Made::Reloaded(reload));
     }
     if let Some(v) = &side.bypass {
@@ -562,6 +526,10 @@ pub struct SideRequest {
     pub nft_file: PathBuf,
     /// The interface holding the PDS's private address on this machine (None: not here).
     pub interface: Option<String>,
+    /// What Caddy's `{$NAME}` placeholders stand for: pds.env's keys, then this process's.
+    pub env: std::collections::HashMap<String, String>,
+    /// Bound for each command (Caddy's check).
+    pub limit: std::time::Duration,
 }
 
 /// Work out the PDS side; an Err is input to correct (nothing can be planned).
@@ -582,11 +550,26 @@ pub fn plan_side(r: &SideRequest) -> Result<SidePlan, String> {
             return Err("through Caddy: no Caddyfile found (the installer's is DATA_DIR/caddy/etc/caddy/Caddyfile); say which with --caddyfile".into())
         }
         (Via::InstallerCaddy, Some(p)) => {
-            let before = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read the Caddyfile {}: {e}", p.display()))?;
+            let before = crate::fsutil::read_target(p, crate::fsutil::Links::Refuse)
+                .map_err(|e| format!("cannot read the Caddyfile: {e}"))?
+                .ok_or_else(|| format!("the Caddyfile {} does not exist", p.display()))?;
+            let before = String::from_utf8(before)
+                .map_err(|_| format!("the Caddyfile {} is not text", p.display()))?;
+            let names = super::caddy_edit::Names {
+                host: r.host.as_str().to_string(),
+                wildcards: r.wildcards.clone(),
+            };
+            let edited = super::caddy_edit::make_private(&before, s, &names, &r.env)
+                .map_err(|e| format!("the Caddyfile {}: {e}; nothing was changed", p.display()))?;
+            for n in &edited.notes {
+                findings.push(Finding::info(n.clone()).about("Caddyfile"));
+            }
+            if edited.text != before {
+                findings.extend(check_with_caddy(p, &before, &edited.text, &names, s, r)?);
+            }
             Some(FileChange {
                 path: p.clone(),
-                after: s.edit_caddyfile(&before, &r.host, &r.wildcards),
+                after: edited.text,
                 before: Some(before),
             })
         }
@@ -628,6 +611,52 @@ pub fn plan_side(r: &SideRequest) -> Result<SidePlan, String> {
         ufw: s.ufw_commands(r.interface.as_deref()),
         findings,
     })
+}
+
+/// Caddy's own reading of the Caddyfile before and after the edit (where Caddy is: this
+/// machine, or the container that mounts the file): the edit is refused when Caddy refuses
+/// it, when the PDS's names would still be served publicly, or when any other site would
+/// change. Without Caddy anywhere, a warning says it was not checked.
+fn check_with_caddy(
+    path: &Path,
+    before: &str,
+    after: &str,
+    names: &super::caddy_edit::Names,
+    s: &Split,
+    r: &SideRequest,
+) -> Result<Vec<Finding>, String> {
+    use super::caddy_edit::{adapt, check_private, tool_for, Tool};
+    let tool = tool_for(path, r.limit);
+    if tool == Tool::None {
+        return Ok(vec![Finding::warn(
+            "the edited Caddyfile was not checked by Caddy",
+        )
+        .about("Caddyfile")
+        .why("caddy is not installed here and no running container named caddy mounts the file")
+        .fix(
+            "check it where Caddy runs before reloading: caddy validate --config FILE",
+        )]);
+    }
+    let nothing = "nothing was changed";
+    let old = adapt(&tool, path, before, &r.env, r.limit)
+        .map_err(|e| format!("Caddy ({}) cannot read the Caddyfile as it is, so the edit cannot be compared with it: {e}; {nothing}", tool.describe()))?;
+    let new = adapt(&tool, path, after, &r.env, r.limit)
+        .map_err(|e| format!("the edited Caddyfile: {e}; {nothing}"))?;
+    if let (Some(old), Some(new)) = (old, new) {
+        let problems = check_private(&old, &new, names, s.pds_address);
+        if !problems.is_empty() {
+            return Err(format!(
+                "the edit would not do what it should, as Caddy reads it: {}; {nothing}",
+                problems.join("; ")
+            ));
+        }
+    }
+    Ok(vec![Finding::pass(format!(
+        "Caddy ({}) reads the edited Caddyfile: the PDS's names only on {}, every other site as before",
+        tool.describe(),
+        s.pds_address
+    ))
+    .about("Caddyfile")])
 }
 
 /// Load the nftables file (its table replaced whole: loading twice is loading once).
@@ -698,92 +727,9 @@ pub fn firewall_guards(port: u16, limit: std::time::Duration) -> Option<String> 
 /// The nftables table the wizard's rules live in.
 pub const TABLE: &str = "inet pds_wizard";
 
-/// One top-level block of a Caddyfile: byte range from its first line (or the marker
-/// comment above it) to the end of the line that closes it.
-#[derive(Debug)]
-struct Block<'a> {
-    start: usize,
-    end: usize,
-    header: &'a str,
-    marked: bool,
-}
-
-impl Block<'_> {
-    /// The site addresses of the header, without scheme: `*.a.com, a.com {` → both.
-    fn names(&self) -> Vec<String> {
-        self.header
-            .trim_end()
-            .trim_end_matches('{')
-            .split([',', ' ', '\t'])
-            .map(|n| n.trim())
-            .filter(|n| !n.is_empty())
-            .map(|n| {
-                let n = n
-                    .strip_prefix("https://")
-                    .or_else(|| n.strip_prefix("http://"))
-                    .unwrap_or(n);
-                n.strip_suffix(":443").unwrap_or(n).to_ascii_lowercase()
-            })
-            .collect()
-    }
-}
-
-/// Braces outside comments and quotes open and close blocks; a line opening one at depth 0
-/// starts a top-level block.
-fn top_level_blocks(text: &str) -> Vec<Block<'_>> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut open: Option<(usize, &str, bool)> = None;
-    let mut pos = 0;
-    let mut prev_line: Option<(usize, &str)> = None;
-    for line in text.split_inclusive('\n') {
-        let start = pos;
-        pos += line.len();
-        let mut quoted = false;
-        let mut delta: isize = 0;
-        for c in line.chars() {
-            match c {
-                '"' => quoted = !quoted,
-                '#' if !quoted => break,
-                '{' if !quoted => delta += 1,
-                '}' if !quoted => delta -= 1,
-                _ => {}
-            }
-        }
-        if depth == 0 && delta > 0 {
-            let marked = prev_line.is_some_and(|(_, l)| l.trim_start().starts_with(CADDY_MARK));
-            let from = match prev_line {
-                Some((s, _)) if marked => s,
-                _ => start,
-            };
-            open = Some((from, line, marked));
-        }
-        depth = (depth as isize + delta).max(0) as usize;
-        if depth == 0 {
-            if let Some((from, header, marked)) = open.take() {
-                out.push(Block {
-                    start: from,
-                    end: pos,
-                    header,
-                    marked,
-                });
-            }
-        }
-        // The marker's second comment line sits between it and the header.
-        if !(line.trim_start().starts_with('#')
-            && prev_line.is_some_and(|(_, l)| l.trim_start().starts_with(CADDY_MARK)))
-        {
-            prev_line = Some((start, line));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const INSTALLER: &str = "{\n\temail admin@example.com\n\ton_demand_tls {\n\t\task http://localhost:3000/tls-check\n\t}\n}\n\n*.pds.example.com, pds.example.com {\n\ttls {\n\t\ton_demand\n\t}\n\treverse_proxy http://localhost:3000\n}\n";
 
     fn split(via: Via) -> Split {
         Split {
@@ -792,10 +738,6 @@ mod tests {
             front_address: "100.64.0.1".parse().unwrap(),
             pds_port: 3000,
         }
-    }
-
-    fn host() -> Hostname {
-        Hostname::parse("pds.example.com").unwrap()
     }
 
     #[test]
@@ -843,47 +785,6 @@ mod tests {
         assert_eq!(
             s.bypass_ips(Some("100.64.0.0/10")).as_deref(),
             Some("100.64.0.0/10,100.64.0.1")
-        );
-    }
-
-    #[test]
-    fn the_installers_public_site_becomes_the_private_one_and_the_rest_is_kept() {
-        let s = split(Via::InstallerCaddy);
-        let w = vec!["pds.example.com".to_string()];
-        let out = s.edit_caddyfile(INSTALLER, &host(), &w);
-        // The global options, byte for byte.
-        assert!(
-            out.starts_with(&INSTALLER[..INSTALLER.find("\n\n").unwrap() + 2]),
-            "{out}"
-        );
-        assert!(!out.contains("on_demand\n"), "{out}");
-        assert!(out.contains(
-            "http://pds.example.com, http://*.pds.example.com, http://100.101.102.103 {\n\tbind 100.101.102.103\n\treverse_proxy http://127.0.0.1:3000 {"
-        ), "{out}");
-        assert!(out.contains("\t\ttrusted_proxies 100.64.0.1\n"), "{out}");
-        // Again: the same bytes (nothing to write on a second run).
-        assert_eq!(s.edit_caddyfile(&out, &host(), &w), out);
-        // A new front address replaces the wizard's site, not adds one.
-        let mut moved = s.clone();
-        moved.front_address = "100.64.0.9".parse().unwrap();
-        let again = moved.edit_caddyfile(&out, &host(), &w);
-        assert_eq!(again.matches(CADDY_MARK).count(), 1, "{again}");
-        assert!(again.contains("trusted_proxies 100.64.0.9") && !again.contains("100.64.0.1"));
-        // The operator's own sites stay where they were.
-        let theirs = format!("{INSTALLER}\nblog.example.com {{\n\troot * /srv/blog # {{ not a block\n\tfile_server\n}}\n");
-        let out = s.edit_caddyfile(&theirs, &host(), &w);
-        assert!(
-            out.ends_with(
-                "blog.example.com {\n\troot * /srv/blog # { not a block\n\tfile_server\n}\n"
-            ),
-            "{out}"
-        );
-        assert_eq!(out.matches(CADDY_MARK).count(), 1);
-        // No installer's site: added at the end.
-        let out = s.edit_caddyfile("{\n\temail a@b.c\n}\n", &host(), &w);
-        assert!(
-            out.starts_with("{\n\temail a@b.c\n}\n\n# pds-wizard"),
-            "{out}"
         );
     }
 

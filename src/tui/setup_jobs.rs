@@ -177,19 +177,11 @@ fn write_service(
     files: &[service::PlannedFile],
     timeout: std::time::Duration,
 ) -> Result<Vec<String>, String> {
-    let compose = service::compose_command(timeout);
-    for f in files {
-        let v = if f.path.ends_with("compose.yaml") {
-            service::validate_compose_text(&f.text, compose.as_deref(), timeout * 3)
-        } else if f.path.ends_with("pds.service") && compose.is_some() {
-            service::validate_unit(&f.text, timeout * 3)
-        } else {
-            continue;
-        };
+    for (path, v) in service::validate_files(files, timeout) {
         if let service::Validation::Invalid { tool, output } = v {
             return Err(format!(
                 "Nothing written: {tool} refuses {}: {output}",
-                f.path.display()
+                path.display()
             ));
         }
     }

@@ -321,13 +321,13 @@ impl ServerScreen {
         if !unit_dir.starts_with('/') {
             return Err("the unit directory is not an absolute path".into());
         }
-        Ok(service::Plan::new(
+        service::Plan::new(
             w,
             &ctx.settings.env_file,
             front,
             std::path::Path::new(&unit_dir),
             ctx.settings.http.timeout,
-        ))
+        )
     }
 
     pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
@@ -342,8 +342,11 @@ impl ServerScreen {
                 };
                 match self.plan_for(ctx) {
                     Ok(plan) => {
-                        let files = plan.files(&host);
-                        if files.iter().all(|f| f.diff.is_empty()) {
+                        let files = match plan.files(&host) {
+                            Ok(f) => f,
+                            Err(e) => return Outcome::fail(format!("{e}; nothing was written")),
+                        };
+                        if files.iter().all(|f| !f.changed()) {
                             return Outcome::Status(Level::Pass, "compose.yaml and pds.service are already as they should be: nothing to write.".into());
                         }
                         Outcome::Open(Modal::Confirm {
@@ -505,16 +508,19 @@ fn service_diff_body(files: &[PlannedFile]) -> String {
             )),
             (true, false) => {
                 body.push_str(&format!(
-                    "{} (the old one is kept as a backup):\n",
+                    "{} (yours, merged; the old one is kept as a backup):\n",
                     f.path.display()
                 ));
+                for n in &f.notes {
+                    body.push_str(&format!("  · {n}\n"));
+                }
                 for l in f.diff.iter().take(12) {
                     body.push_str(&format!("  {l}\n"));
                 }
             }
         }
     }
-    body.push_str("\nEach is checked first by docker compose config and systemd-analyze verify where installed.\n\ny: write   n: not now");
+    body.push_str("\nEach is checked first by docker compose config, systemd-analyze verify and Caddy where installed.\n\ny: write   n: not now");
     body
 }
 
