@@ -842,3 +842,23 @@ fn pds_side_keeps_or_refuses_22_real_world_caddyfiles() {
         }
     }
 }
+
+/// Without Caddy anywhere (not installed here, no container), the edit cannot be checked:
+/// pds-side says so instead of passing it off as checked.
+#[test]
+fn pds_side_says_when_no_caddy_could_check_the_edit() {
+    let (dir, env) = setup();
+    let caddyfile = installer_layout(dir.path());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .arg("--env-file")
+        .arg(&env)
+        .args(SIDE)
+        .args(["--via", "caddy", "--caddyfile", caddyfile.to_str().unwrap(), "--dry-run"])
+        .env("PATH", dir.path().join("no-such-dir"))
+        .output()
+        .unwrap();
+    let text = output_text(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("[warn] Caddyfile: the edited Caddyfile was not checked by Caddy"), "{text}");
+    assert!(!text.contains("Caddy (/usr/bin/caddy) reads"), "{text}");
+}
