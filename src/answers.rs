@@ -58,6 +58,9 @@ pub struct PdsSideAnswers {
     /// Restart the PDS when pds.env changes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub restart: bool,
+    /// Fronts used before, taken out of PDS_RATE_LIMIT_BYPASS_IPS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retire_fronts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -168,6 +171,11 @@ impl PdsSideAnswers {
         }
         if let Some(Err(e)) = self.firewall.as_deref().map(Firewall::parse) {
             out.push(format!("firewall: {e}"));
+        }
+        for r in &self.retire_fronts {
+            if let Err(e) = parse_address("a front used before", r) {
+                out.push(format!("retire_fronts: {e}"));
+            }
         }
         out
     }

@@ -105,6 +105,13 @@ impl Outcome {
     }
 }
 
+/// PDS_PORT in pds.env's text.
+fn before_port(text: &str) -> Option<u16> {
+    Document::parse(text)
+        .get("PDS_PORT")
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// Every change the answers make to `doc` (pds.env, loaded — for edit, its lock then held
 /// by the pds.env change until it is made) and the files they name. Nothing is written;
 /// reading the files there now gives the diffs.
@@ -125,6 +132,18 @@ pub fn plan(a: &Answers, doc: Document) -> Result<Vec<Change>, Vec<ApplyError>> 
                 key: k.clone(),
                 error,
             });
+        }
+        if let (true, Ok(port)) = (k == "PDS_PORT", v.trim().parse::<u16>()) {
+            let current = before_port(&before);
+            if let Err(reason) = crate::pds::sockets::port_for_pds(port, current) {
+                errors.push(ApplyError::Env {
+                    key: k.clone(),
+                    error: crate::envfile::EnvError::Unwritable {
+                        key: k.clone(),
+                        reason,
+                    },
+                });
+            }
         }
     }
     let diff = changed_lines(&before, &edited.render());

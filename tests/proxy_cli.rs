@@ -853,12 +853,21 @@ fn pds_side_says_when_no_caddy_could_check_the_edit() {
         .arg("--env-file")
         .arg(&env)
         .args(SIDE)
-        .args(["--via", "caddy", "--caddyfile", caddyfile.to_str().unwrap(), "--dry-run"])
+        .args([
+            "--via",
+            "caddy",
+            "--caddyfile",
+            caddyfile.to_str().unwrap(),
+            "--dry-run",
+        ])
         .env("PATH", dir.path().join("no-such-dir"))
         .output()
         .unwrap();
     let text = output_text(&o);
     assert!(o.status.success(), "{text}");
-    assert!(text.contains("[warn] Caddyfile: the edited Caddyfile was not checked by Caddy"), "{text}");
+    assert!(
+        text.contains("[warn] Caddyfile: the edited Caddyfile was not checked by Caddy"),
+        "{text}"
+    );
     assert!(!text.contains("Caddy (/usr/bin/caddy) reads"), "{text}");
 }

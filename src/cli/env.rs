@@ -264,6 +264,13 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
             bail!("{key} is already set, and replacing it is almost never right: {why}.\nIf you are restoring it from a backup, add --force.");
         }
     }
+    if key == "PDS_PORT" {
+        if let Ok(port) = value.trim().parse::<u16>() {
+            let current = doc.get(key).and_then(|v| v.trim().parse().ok());
+            crate::pds::sockets::port_for_pds(port, current)
+                .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
+        }
+    }
     let before = doc.render();
     doc.set(key, &value)?;
     print_findings_for(key, &value);

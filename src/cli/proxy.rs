@@ -107,6 +107,10 @@ pub struct SideArgs {
     /// Make the changes without asking (needed when not on a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// A front this machine served before: taken out of PDS_RATE_LIMIT_BYPASS_IPS
+    /// (repeatable)
+    #[arg(long, value_name = "IP")]
+    pub retire_front: Vec<String>,
 }
 
 impl SideArgs {
@@ -125,6 +129,7 @@ impl SideArgs {
             restart: a.restart,
             dry_run: false,
             yes: true,
+            retire_front: a.retire_fronts.clone(),
         }
     }
 }
@@ -609,6 +614,17 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
             .parent()
             .and_then(crate::proxy::install::installer_caddy)
     });
+    let limit = ctx.timeout.max(std::time::Duration::from_secs(10));
+    let mut retire = Vec::new();
+    for r in &a.retire_front {
+        match split::parse_address("--retire-front", r) {
+            Ok(ip) => retire.push(ip),
+            Err(e) => {
+                errln!("error: {e}");
+                return Ok(EXIT_ERROR);
+            }
+        }
+    }
     let side = split::plan_side(&SideRequest {
         split: s.clone(),
         host: plan.host.clone(),
@@ -622,7 +638,10 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
         nft_file: a.nft_file.clone(),
         interface,
         env: caddy_env(&doc),
-        limit: ctx.timeout.max(std::time::Duration::from_secs(10)),
+        limit,
+        sshd_ports: crate::pds::sockets::sshd_ports(),
+        ufw: (firewall != Firewall::Nft).then(|| crate::proxy::firewall::ufw_state(limit)),
+        retire,
     })
     .map_err(|e| anyhow!(e))?;
     let front = format!(
@@ -786,11 +805,19 @@ fn apply_side(
                 "Restart the PDS for it to take effect: {}",
                 crate::pds::restart_hint(ctx)
             ),
-            Made::NftLoaded(path) => format!(
-                "Firewall loaded (nft -f {}); to keep it after a reboot, include it from /etc/nftables.conf.",
-                path.display()
+            Made::NftLoaded(path, removed) => format!(
+                "Firewall loaded (nft -f {}); to keep it after a reboot, include it from /etc/nftables.conf.{}",
+                path.display(),
+                if removed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " Old backups of it taken out of its directory (a boot-time include would load them): {}",
+                        removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                    )
+                }
             ),
-            Made::UfwRules(n) => format!("Firewall: {n} ufw rules added."),
+            Made::UfwRules(n) => format!("Firewall: {n} ufw rules added; read back, the front comes first and everyone else is refused."),
         });
     }
     result

@@ -207,7 +207,7 @@ fn exposed_port(local_url: &str, limit: Duration) -> Option<Finding> {
         return (!listening.is_empty())
             .then(|| Finding::pass(format!("the PDS's port {port} listens on loopback only")));
     }
-    if let Some(front) = crate::proxy::split::firewall_guards(port, limit) {
+    if let Some(front) = crate::proxy::firewall::firewall_guards(port, limit) {
         return Some(Finding::pass(format!(
             "the PDS's port {port} listens on {}, and pds-wizard's firewall table lets only {front} reach it",
             open.join(", ")

@@ -73,6 +73,145 @@ fn rows<'a>(
     })
 }
 
+/// Who listens on TCP `port` here: each listening socket's address and the name of the
+/// process holding it (None when no process of this machine's can be seen holding it).
+/// Read from the kernel: the socket's inode in /proc/net/tcp{,6}, then /proc/*/fd.
+pub fn holders(port: u16) -> Vec<(SocketAddr, Option<String>)> {
+    let mut sockets: Vec<(SocketAddr, String)> = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            sockets.extend(listening_inodes(&text, v6).filter(|(a, _)| a.port() == port));
+        }
+    }
+    if sockets.is_empty() {
+        return Vec::new();
+    }
+    let owners = owners_of(&sockets.iter().map(|(_, i)| i.clone()).collect::<Vec<_>>());
+    sockets
+        .into_iter()
+        .map(|(a, inode)| (a, owners.get(&inode).cloned()))
+        .collect()
+}
+
+/// The ports sshd listens on here: its listening sockets (a process named sshd), the
+/// `Port` lines of its configuration, and 22 when sshd is installed and says nothing else
+/// (systemd's ssh.socket listens for it). pds-side never filters these.
+pub fn sshd_ports() -> Vec<u16> {
+    let mut ports: Vec<u16> = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            let socks: Vec<(SocketAddr, String)> = listening_inodes(&text, v6).collect();
+            let owners = owners_of(&socks.iter().map(|(_, i)| i.clone()).collect::<Vec<_>>());
+            ports.extend(
+                socks
+                    .iter()
+                    .filter(|(_, i)| owners.get(i).is_some_and(|n| n == "sshd"))
+                    .map(|(a, _)| a.port()),
+            );
+        }
+    }
+    let mut configs = vec![std::path::PathBuf::from("/etc/ssh/sshd_config")];
+    if let Ok(d) = std::fs::read_dir("/etc/ssh/sshd_config.d") {
+        configs.extend(d.flatten().map(|e| e.path()));
+    }
+    for c in configs {
+        if let Ok(text) = std::fs::read_to_string(c) {
+            ports.extend(text.lines().filter_map(|l| {
+                let mut w = l.split_whitespace();
+                w.next()
+                    .filter(|k| k.eq_ignore_ascii_case("port"))
+                    .and(w.next())
+                    .and_then(|p| p.parse::<u16>().ok())
+            }));
+        }
+    }
+    if ports.is_empty()
+        && ["/usr/sbin/sshd", "/usr/bin/sshd"]
+            .iter()
+            .any(|p| std::path::Path::new(p).exists())
+    {
+        ports.push(22);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Whether the PDS may take TCP `port` (PDS_PORT) on this machine: not sshd's (pds-side
+/// would filter it, and SSH with it), and not one another program listens on. `current`:
+/// the PDS's port now, which the PDS itself may be holding.
+pub fn port_for_pds(port: u16, current: Option<u16>) -> Result<(), String> {
+    if sshd_ports().contains(&port) {
+        return Err(format!(
+            "port {port} is sshd's here: the PDS cannot listen there, and a firewall for the PDS's port would cut SSH; the installer's port is 3000"
+        ));
+    }
+    if current == Some(port) {
+        return Ok(());
+    }
+    let held: Vec<String> = holders(port)
+        .into_iter()
+        .map(|(a, name)| match name {
+            Some(n) => format!("{n} on {a}"),
+            None => a.to_string(),
+        })
+        .collect();
+    if held.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "port {port} is taken here ({}): the PDS could not listen on it; choose a free port (the installer's is 3000)",
+            held.join(", ")
+        ))
+    }
+}
+
+/// Listening sockets with their inodes.
+fn listening_inodes(text: &str, v6: bool) -> impl Iterator<Item = (SocketAddr, String)> + '_ {
+    text.lines().skip(1).filter_map(move |line| {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.get(3) != Some(&"0A") {
+            return None;
+        }
+        let (a, port) = cols.get(1)?.split_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let ip = if v6 { ipv6(a)? } else { IpAddr::V4(ipv4(a)?) };
+        Some((SocketAddr::new(ip, port), cols.get(9)?.to_string()))
+    })
+}
+
+/// For each socket inode, the name (comm) of a process holding it.
+fn owners_of(inodes: &[String]) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let pid = p.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let t = target.to_string_lossy();
+            if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                if inodes.iter().any(|i| i == inode) {
+                    let name = std::fs::read_to_string(p.path().join("comm"))
+                        .map(|c| c.trim().to_string())
+                        .unwrap_or_default();
+                    out.insert(inode.to_string(), name);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Whether the PDS believes X-Forwarded-For from `ip`: Express's `trust proxy` as the PDS
 /// sets it — loopback, link-local and private ranges — plus PDS_RATE_LIMIT_BYPASS_IPS
 /// (`bypass`) when rate limits are on.

@@ -262,6 +262,16 @@ fn marker_start(src: &str, start: usize) -> usize {
     at
 }
 
+/// The fronts the wizard's markers in a Caddyfile name (the sites it made private before).
+pub fn fronts_named(src: &str) -> Vec<IpAddr> {
+    src.lines()
+        .filter(|l| l.trim_start().starts_with(CADDY_MARK))
+        .filter_map(|l| l.split("the front at ").nth(1))
+        .filter_map(|r| r.split_whitespace().next())
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
 /// The front address the marker above `start` names ("… the front at ADDRESS reaches …").
 fn marked_front(src: &str, start: usize) -> Option<String> {
     let m = &src[marker_start(src, start)..start];

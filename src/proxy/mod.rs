@@ -5,6 +5,7 @@
 
 pub mod caddy_edit;
 pub mod caddyfile;
+pub mod firewall;
 pub mod install;
 pub mod render;
 pub mod served;

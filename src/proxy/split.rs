@@ -107,136 +107,42 @@ impl Split {
     /// PDS_RATE_LIMIT_BYPASS_IPS with the front's address added to what is there (entries
     /// kept in order); None when it is listed already.
     pub fn bypass_ips(&self, current: Option<&str>) -> Option<String> {
-        let entries: Vec<&str> = current
+        self.bypass_ips_without(current, &[])
+    }
+
+    /// `bypass_ips`, with the `retired` fronts taken out (None: nothing to change).
+    pub fn bypass_ips_without(&self, current: Option<&str>, retired: &[IpAddr]) -> Option<String> {
+        let all: Vec<&str> = current
             .unwrap_or("")
             .split(',')
             .map(str::trim)
             .filter(|e| !e.is_empty())
             .collect();
+        let entries: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|e| !entry_is_one_of(e, retired))
+            .collect();
+        let dropped = entries.len() != all.len();
         let listed = entries.iter().any(|e| {
             e.split('/')
                 .next()
                 .and_then(|a| a.trim().parse::<IpAddr>().ok())
                 == Some(self.front_address)
         });
-        if listed {
+        if listed && !dropped {
             return None;
         }
         let mut out: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
-        out.push(self.front_address.to_string());
+        if !listed {
+            out.push(self.front_address.to_string());
+        }
         Some(out.join(","))
     }
 
-    /// The Caddy site that answers the front: plain HTTP on the private address only, for
-    /// the PDS's names and for the address itself (a front Caddy asks /tls-check by it).
-    pub fn caddy_site(&self, host: &Hostname, wildcards: &[String]) -> String {
-        let mut names = vec![format!("http://{}", host.as_str())];
-        names.extend(wildcards.iter().map(|w| format!("http://*.{w}")));
-        names.push(format!("http://{}", bracketed(self.pds_address)));
-        format!(
-            "{CADDY_MARK} (the front at {front} reaches the PDS here over the private network;\n\
-             # it holds the certificates, so this site is plain HTTP on {pds} only)\n\
-             {names} {{\n\
-             \tbind {pds}\n\
-             \treverse_proxy http://127.0.0.1:{port} {{\n\
-             \t\t# Keep the front's X-Forwarded-For (it names the client); the PDS looks past\n\
-             \t\t# the front because PDS_RATE_LIMIT_BYPASS_IPS lists it.\n\
-             \t\ttrusted_proxies {front}\n\
-             \t}}\n\
-             }}\n",
-            front = self.front_address,
-            pds = self.pds_address,
-            names = names.join(", "),
-            port = self.pds_port,
-        )
-    }
-
-    /// The ports the private network guards, each with whether the front may reach it:
-    /// the PDS's own port (the front's, directly; loopback only through Caddy) and Caddy's.
-    pub fn guarded_ports(&self) -> Vec<(u16, bool)> {
-        match self.via {
-            Via::Direct => vec![(self.pds_port, true)],
-            Via::InstallerCaddy => vec![(CADDY_PORT, true), (self.pds_port, false)],
-        }
-    }
-
-    /// An nftables file for the PDS machine: its own table (replaced whole on each load),
-    /// loopback free, the front allowed on the private interface, everyone else dropped.
-    pub fn nft_rules(&self, interface: Option<&str>) -> String {
-        let family = match self.front_address {
-            IpAddr::V4(_) => "ip",
-            IpAddr::V6(_) => "ip6",
-        };
-        let on = interface
-            .map(|i| format!("iifname \"{i}\" "))
-            .unwrap_or_default();
-        let allowed: Vec<String> = self
-            .guarded_ports()
-            .iter()
-            .filter(|(_, front)| *front)
-            .map(|(p, _)| p.to_string())
-            .collect();
-        let all: Vec<String> = self
-            .guarded_ports()
-            .iter()
-            .map(|(p, _)| p.to_string())
-            .collect();
-        let closed: Vec<String> = self
-            .guarded_ports()
-            .iter()
-            .filter(|(_, front)| !*front)
-            .map(|(p, _)| format!("; port {p} answers loopback only"))
-            .collect();
-        format!(
-            "#!/usr/sbin/nft -f\n\
-             # pds-wizard: port {allowed} answers the front proxy at {front} on the private\n\
-             # network and loopback{closed}. Load: nft -f THIS_FILE; to keep it\n\
-             # after a reboot, include it from /etc/nftables.conf.\n\
-             table {TABLE}\n\
-             delete table {TABLE}\n\
-             table {TABLE} {{\n\
-             \tchain input {{\n\
-             \t\ttype filter hook input priority filter - 1; policy accept;\n\
-             \t\tiifname \"lo\" accept\n\
-             \t\t{on}{family} saddr {front} tcp dport {{ {allowed} }} accept\n\
-             \t\ttcp dport {{ {all} }} drop\n\
-             \t}}\n\
-             }}\n",
-            all = all.join(", "),
-            allowed = allowed.join(", "),
-            front = self.front_address,
-            closed = closed.concat(),
-        )
-    }
-
-    /// The same with ufw, as commands in order (ufw takes the first rule that matches).
-    pub fn ufw_commands(&self, interface: Option<&str>) -> Vec<String> {
-        let mut out = Vec::new();
-        for (port, front) in self.guarded_ports() {
-            if front {
-                out.push(match interface {
-                    Some(i) => format!(
-                        "ufw allow in on {i} from {} to any port {port} proto tcp",
-                        self.front_address
-                    ),
-                    None => format!(
-                        "ufw allow from {} to any port {port} proto tcp",
-                        self.front_address
-                    ),
-                });
-            }
-        }
-        for (port, _) in self.guarded_ports() {
-            out.push(format!("ufw deny {port}/tcp"));
-        }
-        out
-    }
-}
-
-impl Split {
-    /// What the front's operator should know: where the other half is made, and whether
-    /// the addresses look like a private network at all.
-    pub fn findings(&self) -> Vec<Finding> {
+    /// Warnings about the two addresses (not on a private network) and a refusal when they
+    /// are one.
+    pub fn address_findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         for (ip, field, what) in [
             (self.pds_address, ProxyField::Upstream, "the PDS's address"),
@@ -267,6 +173,39 @@ impl Split {
                 .fix("give the front machine's own address on the private network"),
             );
         }
+        out
+    }
+
+    /// The Caddy site that answers the front: plain HTTP on the private address only, for
+    /// the PDS's names and for the address itself (a front Caddy asks /tls-check by it).
+    pub fn caddy_site(&self, host: &Hostname, wildcards: &[String]) -> String {
+        let mut names = vec![format!("http://{}", host.as_str())];
+        names.extend(wildcards.iter().map(|w| format!("http://*.{w}")));
+        names.push(format!("http://{}", bracketed(self.pds_address)));
+        format!(
+            "{CADDY_MARK} (the front at {front} reaches the PDS here over the private network;\n\
+             # it holds the certificates, so this site is plain HTTP on {pds} only)\n\
+             {names} {{\n\
+             \tbind {pds}\n\
+             \treverse_proxy http://127.0.0.1:{port} {{\n\
+             \t\t# Keep the front's X-Forwarded-For (it names the client); the PDS looks past\n\
+             \t\t# the front because PDS_RATE_LIMIT_BYPASS_IPS lists it.\n\
+             \t\ttrusted_proxies {front}\n\
+             \t}}\n\
+             }}\n",
+            front = self.front_address,
+            pds = self.pds_address,
+            names = names.join(", "),
+            port = self.pds_port,
+        )
+    }
+}
+
+impl Split {
+    /// What the front's operator should know: where the other half is made, and whether
+    /// the addresses look like a private network at all.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = self.address_findings();
         out.push(
             Finding::info(format!(
                 "this file goes on the front machine; on the PDS machine run: {}",
@@ -381,7 +320,10 @@ impl FileChange {
     fn read(path: &Path, after: String) -> FileChange {
         FileChange {
             path: path.to_path_buf(),
-            before: std::fs::read_to_string(path).ok(),
+            before: crate::fsutil::read_target(path, crate::fsutil::Links::Refuse)
+                .ok()
+                .flatten()
+                .and_then(|b| String::from_utf8(b).ok()),
             after,
         }
     }
@@ -394,9 +336,31 @@ impl FileChange {
 
     /// Write `after` (its directory made when missing), atomically, the old file kept.
     fn write(&self) -> Result<crate::fsutil::SaveReport, String> {
+        self.write_keeping(10)
+    }
+
+    fn write_keeping(&self, backups: usize) -> Result<crate::fsutil::SaveReport, String> {
         use crate::fsutil::{safe_write, WriteOptions};
-        let opts = WriteOptions::file(0o644, 10).make_dirs();
+        let opts = WriteOptions::file(0o644, backups).make_dirs();
         safe_write(&self.path, self.after.as_bytes(), opts).map_err(|e| e.to_string())
+    }
+
+    /// The nftables file: the wizard's own table, whole, so no backup — in a directory
+    /// like /etc/nftables.d that `include "/etc/nftables.d/*"` loads at boot, a backup would
+    /// load too, and an old front's rules win. Backups earlier versions left there go.
+    fn write_nft(&self) -> Result<(crate::fsutil::SaveReport, Vec<PathBuf>), String> {
+        let r = self.write_keeping(0)?;
+        let dir = self.path.parent().unwrap_or(Path::new("/"));
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let removed = crate::fsutil::list_backups(dir, &name)
+            .into_iter()
+            .filter(|b| std::fs::remove_file(b).is_ok())
+            .collect();
+        Ok((r, removed))
     }
 }
 
@@ -424,7 +388,8 @@ pub enum Made {
     Reloaded(Vec<String>),
     Restarted,
     RestartNeeded,
-    NftLoaded(PathBuf),
+    /// The file loaded, and old backups of it taken out of its directory.
+    NftLoaded(PathBuf, Vec<PathBuf>),
     UfwRules(usize),
 }
 
@@ -478,21 +443,39 @@ pub async fn make(
     match side.firewall {
         Firewall::Show => {}
         Firewall::Nft => {
-            if side.nft.changed() {
-                side.nft.write()?;
+            let mut removed = Vec::new();
+            if side.nft.changed() || !old_nft_backups(&side.nft.path).is_empty() {
+                removed = side.nft.write_nft()?.1;
             }
-            load_nft(&side.nft.path, how.limit)?;
-            made.push(Made::NftLoaded(side.nft.path.clone()));
+            super::firewall::load_nft(&side.nft.path, how.limit)?;
+            made.push(Made::NftLoaded(side.nft.path.clone(), removed));
         }
         Firewall::Ufw => {
             for c in &side.ufw {
                 let argv: Vec<&str> = c.split(' ').collect();
                 run(&argv, how.limit)?;
             }
+            // What ufw holds now, read back: the front first, everyone else refused.
+            match super::firewall::ufw_state(how.limit) {
+                super::firewall::UfwState::Active(rules) => side
+                    .split
+                    .ufw_verify(&rules)
+                    .map_err(|e| format!("after the rules were added, {e}"))?,
+                other => return Err(format!("ufw after the rules were added: {other:?}")),
+            }
             made.push(Made::UfwRules(side.ufw.len()));
         }
     }
     Ok(())
+}
+
+/// Backups of the nftables file left beside it (by earlier versions).
+fn old_nft_backups(path: &Path) -> Vec<PathBuf> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::fsutil::list_backups(path.parent().unwrap_or(Path::new("/")), &name)
 }
 
 /// What the PDS machine needs for `split`, worked out against its files as they are.
@@ -530,12 +513,49 @@ pub struct SideRequest {
     pub env: std::collections::HashMap<String, String>,
     /// Bound for each command (Caddy's check).
     pub limit: std::time::Duration,
+    /// The ports sshd listens on here: never filtered.
+    pub sshd_ports: Vec<u16>,
+    /// What ufw holds now (read when it is to be used or shown).
+    pub ufw: Option<super::firewall::UfwState>,
+    /// Fronts used before, to take out of PDS_RATE_LIMIT_BYPASS_IPS (--retire-front).
+    pub retire: Vec<IpAddr>,
+}
+
+/// Whether a PDS_RATE_LIMIT_BYPASS_IPS entry is one of `ips` (as the PDS reads it: cut at
+/// "/").
+fn entry_is_one_of(entry: &str, ips: &[IpAddr]) -> bool {
+    entry
+        .split('/')
+        .next()
+        .and_then(|a| a.trim().parse::<IpAddr>().ok())
+        .is_some_and(|a| ips.contains(&a))
 }
 
 /// Work out the PDS side; an Err is input to correct (nothing can be planned).
 pub fn plan_side(r: &SideRequest) -> Result<SidePlan, String> {
     let s = &r.split;
-    let mut findings = Vec::new();
+    if s.front_address == s.pds_address {
+        return Err(format!(
+            "the front's address and this machine's are the same ({}): the front is another machine; give its own address on the private network",
+            s.pds_address
+        ));
+    }
+    if let Some(p) = s
+        .guarded_ports()
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| r.sshd_ports.contains(p))
+    {
+        return Err(format!(
+            "port {p} is where sshd listens here: pds-side never filters it (everyone but the front would lose SSH){}; nothing was changed",
+            if p == s.pds_port {
+                format!(". PDS_PORT is {p}: give the PDS a port of its own (the installer's is 3000): pds-wizard env set PDS_PORT=3000")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let mut findings = s.address_findings();
     if r.interface.is_none() {
         findings.push(
             Finding::warn(format!("{} is not an address of this machine", s.pds_address))
@@ -574,7 +594,63 @@ pub fn plan_side(r: &SideRequest) -> Result<SidePlan, String> {
             })
         }
     };
-    let bypass = s.bypass_ips(r.bypass_now.as_deref());
+    let bypass = s.bypass_ips_without(r.bypass_now.as_deref(), &r.retire);
+    let nft = FileChange::read(&r.nft_file, s.nft_rules(r.interface.as_deref()));
+    // Fronts this machine was set up for before (its nftables file and the Caddyfile's
+    // marker name them), still listed: they keep passing the rate limits.
+    let mut before: Vec<IpAddr> = nft
+        .before
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip_while(|w| *w != "saddr")
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .into_iter()
+        .collect();
+    if let Some(c) = caddyfile.as_ref().and_then(|c| c.before.as_deref()) {
+        before.extend(super::caddy_edit::fronts_named(c));
+    }
+    before.sort();
+    before.dedup();
+    let listed = bypass.as_deref().or(r.bypass_now.as_deref()).unwrap_or("");
+    for old in before
+        .iter()
+        .filter(|o| **o != s.front_address && !r.retire.contains(o))
+    {
+        if listed.split(',').any(|e| entry_is_one_of(e, &[*old])) {
+            findings.push(
+                Finding::warn(format!(
+                    "PDS_RATE_LIMIT_BYPASS_IPS still lists {old}, the front this machine was set up for before"
+                ))
+                .about("PDS_RATE_LIMIT_BYPASS_IPS")
+                .why("the PDS lets every address listed there past its rate limits and believes its X-Forwarded-For")
+                .fix(format!("if {old} is no longer a front, take it out: add --retire-front {old}")),
+            );
+        }
+    }
+    let ufw = match (r.firewall, &r.ufw) {
+        (Firewall::Ufw, Some(super::firewall::UfwState::Active(rules))) => {
+            s.ufw_plan(r.interface.as_deref(), rules)?
+        }
+        (Firewall::Ufw, Some(super::firewall::UfwState::Inactive)) => {
+            return Err("ufw is inactive: rules added to it do nothing, and the port would stay open. Enable it first — after allowing SSH: sudo ufw allow OpenSSH && sudo ufw enable — or use --firewall nft; nothing was changed".into())
+        }
+        (Firewall::Ufw, Some(super::firewall::UfwState::Missing)) | (Firewall::Ufw, None) => {
+            return Err("ufw is not installed here: use --firewall nft; nothing was changed".into())
+        }
+        (Firewall::Ufw, Some(super::firewall::UfwState::Unreadable(e))) => {
+            return Err(format!("cannot read ufw's rules ({e}); nothing was changed"))
+        }
+        // Shown: against ufw's rules when it is on, in order; else as they would start.
+        (_, Some(super::firewall::UfwState::Active(rules))) => s
+            .ufw_plan(r.interface.as_deref(), rules)
+            .unwrap_or_else(|e| {
+                findings.push(Finding::warn(e).about("ufw"));
+                s.ufw_commands(r.interface.as_deref())
+            }),
+        _ => s.ufw_commands(r.interface.as_deref()),
+    };
     for e in r
         .bypass_now
         .as_deref()
@@ -607,8 +683,8 @@ pub fn plan_side(r: &SideRequest) -> Result<SidePlan, String> {
         bypass,
         caddyfile,
         firewall: r.firewall,
-        nft: FileChange::read(&r.nft_file, s.nft_rules(r.interface.as_deref())),
-        ufw: s.ufw_commands(r.interface.as_deref()),
+        nft,
+        ufw,
         findings,
     })
 }
@@ -659,11 +735,6 @@ fn check_with_caddy(
     .about("Caddyfile")])
 }
 
-/// Load the nftables file (its table replaced whole: loading twice is loading once).
-pub fn load_nft(path: &Path, limit: std::time::Duration) -> Result<(), String> {
-    run(&["nft", "-f", &path.to_string_lossy()], limit)
-}
-
 /// Run one command (a reload, a ufw rule), bounded; its output is the error.
 pub fn run(argv: &[&str], limit: std::time::Duration) -> Result<(), String> {
     use crate::pds::Ran;
@@ -681,51 +752,6 @@ pub fn run(argv: &[&str], limit: std::time::Duration) -> Result<(), String> {
         )),
     }
 }
-
-/// Whether the wizard's nftables table is loaded and drops `port` for all but loopback and
-/// the addresses it accepts: those addresses ("loopback" when none), or None.
-/// `nft` runs for at most `limit` (it blocks: call it off the async workers).
-pub fn firewall_guards(port: u16, limit: std::time::Duration) -> Option<String> {
-    use crate::pds::Ran;
-    let table: Vec<&str> = TABLE.split(' ').collect();
-    let Ran::Done { ok: true, text } =
-        crate::pds::run_bounded("nft", &["list", "table", table[0], table[1]], limit)
-    else {
-        return None;
-    };
-    let has_port = |l: &str| {
-        l.split("dport")
-            .nth(1)
-            .map(|rest| {
-                rest.split(['{', '}', ',', ' '])
-                    .take_while(|w| *w != "accept" && *w != "drop" && *w != "ip" && *w != "ip6")
-                    .any(|w| w.trim() == port.to_string())
-            })
-            .unwrap_or(false)
-    };
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    lines
-        .iter()
-        .any(|l| l.ends_with("drop") && has_port(l))
-        .then_some(())?;
-    let allowed: Vec<String> = lines
-        .iter()
-        .filter(|l| l.ends_with("accept") && has_port(l))
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            w.position(|x| x == "saddr")?;
-            w.next().map(String::from)
-        })
-        .collect();
-    Some(if allowed.is_empty() {
-        "loopback".into()
-    } else {
-        allowed.join(", ")
-    })
-}
-
-/// The nftables table the wizard's rules live in.
-pub const TABLE: &str = "inet pds_wizard";
 
 #[cfg(test)]
 mod tests {
@@ -786,30 +812,5 @@ mod tests {
             s.bypass_ips(Some("100.64.0.0/10")).as_deref(),
             Some("100.64.0.0/10,100.64.0.1")
         );
-    }
-
-    #[test]
-    fn the_firewall_lets_the_front_in_and_keeps_the_rest_out() {
-        let d = split(Via::Direct).nft_rules(Some("tailscale0"));
-        assert!(d.contains("iifname \"tailscale0\" ip saddr 100.64.0.1 tcp dport { 3000 } accept\n\t\ttcp dport { 3000 } drop"), "{d}");
-        let c = split(Via::InstallerCaddy).nft_rules(None);
-        assert!(
-            c.contains(
-                "\t\tip saddr 100.64.0.1 tcp dport { 80 } accept\n\t\ttcp dport { 80, 3000 } drop"
-            ),
-            "{c}"
-        );
-        assert!(c.contains("delete table inet pds_wizard"));
-        assert_eq!(
-            split(Via::InstallerCaddy).ufw_commands(Some("tailscale0")),
-            vec![
-                "ufw allow in on tailscale0 from 100.64.0.1 to any port 80 proto tcp",
-                "ufw deny 80/tcp",
-                "ufw deny 3000/tcp"
-            ]
-        );
-        let mut v6 = split(Via::Direct);
-        v6.front_address = "fd7a:115c:a1e0::9".parse().unwrap();
-        assert!(v6.nft_rules(None).contains("ip6 saddr fd7a:115c:a1e0::9"));
     }
 }
