@@ -13,6 +13,7 @@ use crate::proxy::install::{placements, write, Placement};
 use crate::proxy::render::{render, RenderedFile};
 use crate::proxy::validate::{validate_plan, Validation};
 use crate::proxy::{plan_from_env, PlanError, ProxyPlan, Server};
+use std::path::Path;
 use std::path::PathBuf;
 use std::time::Duration;
 use thiserror::Error;
@@ -103,6 +104,159 @@ impl Outcome {
             Outcome::Failed { .. } | Outcome::Proxy { refused: true, .. }
         )
     }
+}
+
+/// Directories no file of the answers may go into, whatever they say.
+const SYSTEM_DIRS: [&str; 13] = [
+    "/bin", "/sbin", "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/boot", "/dev", "/proc",
+    "/sys", "/run", "/var/lib",
+];
+
+/// Where under /etc each output of an answers file may go: a server's own directory.
+const ETC_PLACES: [(&str, &[&str]); 3] = [
+    ("[proxy] out", &["/etc/nginx", "/etc/caddy", "/etc/traefik"]),
+    ("[pds_side] nft_file", &["/etc/nftables.d", "/etc/nftables"]),
+    ("[pds_side] caddyfile", &["/etc/caddy"]),
+];
+
+/// The answers' outputs and commands checked before anything is written: no output onto
+/// pds.env (its backups, its lock) or the answers file, none into a system directory or
+/// outside its server's directory under /etc, none over a file of another kind (an nginx
+/// site over /etc/passwd), the Caddyfile `[pds_side]` edits there to be edited; and no
+/// command from an answers file another user can write (it would run as root: sudo and
+/// sshd refuse their own files for that). Each problem names its key.
+pub fn check_places(a: &Answers, env_file: &Path, answers: &Path) -> Vec<String> {
+    use crate::fsutil::{resolve, who_else_can_change, Links};
+    let mut out = Vec::new();
+    let real = |p: &Path| {
+        resolve(p, Links::Operator)
+            .map(|t| t.path())
+            .unwrap_or_else(|_| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+    };
+    let env_real = real(env_file);
+    let env_name = env_real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let answers_real = real(answers);
+    let mut check = |key: &str, p: &Path, kind: &dyn Fn(&str) -> bool, what: &str| {
+        let target = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let resolved = resolve(&target, Links::Refuse).map(|t| t.path());
+        let t = resolved
+            .as_ref()
+            .map_or_else(|_| target.clone(), |r| r.clone());
+        let name = t
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let beside_env = t.parent() == env_real.parent()
+            && (name == env_name
+                || name.starts_with(&format!("{env_name}.bak-"))
+                || name == format!(".{env_name}.lock"));
+        if beside_env {
+            out.push(format!(
+                "{key}: {} is pds.env's own (its secrets would be lost)",
+                t.display()
+            ));
+            return;
+        }
+        if t == answers_real {
+            out.push(format!("{key}: {} is the answers file itself", t.display()));
+            return;
+        }
+        match &resolved {
+            // A directory not made yet: the write makes it, or says so.
+            Err(e) if matches!(e.refusal(), Some(crate::fsutil::Refusal::NoDirectory(_))) => {}
+            Err(e) => {
+                out.push(format!("{key}: {e}"));
+                return;
+            }
+            Ok(_) => {}
+        }
+        if SYSTEM_DIRS.iter().any(|d| t.starts_with(d))
+            || t.components().any(|c| c.as_os_str() == ".ssh")
+        {
+            out.push(format!(
+                "{key}: {} is a system place; no output of pds-wizard's goes there",
+                t.display()
+            ));
+            return;
+        }
+        let allowed = ETC_PLACES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(&[][..], |(_, d)| *d);
+        if t.starts_with("/etc") && !allowed.iter().any(|d| t.starts_with(d)) {
+            out.push(format!(
+                "{key}: {} is under /etc, outside {}: refused",
+                t.display(),
+                if allowed.is_empty() {
+                    "any place for it".to_string()
+                } else {
+                    allowed.join(" and ")
+                }
+            ));
+            return;
+        }
+        if let Ok(Some(old)) = crate::fsutil::read_target(&t, Links::Refuse) {
+            let text = String::from_utf8_lossy(&old);
+            if !text.trim().is_empty() && !kind(&text) {
+                out.push(format!(
+                    "{key}: {} is there and is not {what}: pds-wizard replaces only a file of that kind",
+                    t.display()
+                ));
+            }
+        }
+    };
+    if let Some(p) = &a.proxy {
+        if let (Ok(server), Some(o)) = (p.server.parse::<crate::proxy::Server>(), &p.out) {
+            let is_config = |text: &str| crate::proxy::validate::detect(o, text).is_some();
+            check(
+                "[proxy] out",
+                o,
+                &is_config,
+                &format!("a {server} configuration"),
+            );
+        }
+    }
+    if let Some(side) = &a.pds_side {
+        let is_nft = |text: &str| text.contains("table ") || text.starts_with("#!/usr/sbin/nft");
+        let nft = side
+            .nft_file
+            .clone()
+            .unwrap_or_else(|| crate::proxy::split::NFT_FILE.into());
+        // Written only with the nft firewall; named all the same, it must be a fit place.
+        if side.firewall.as_deref() == Some("nft") || side.nft_file.is_some() {
+            check("[pds_side] nft_file", &nft, &is_nft, "an nftables file");
+        }
+        if side.via.as_deref().map(crate::proxy::split::Via::parse)
+            == Some(Ok(crate::proxy::split::Via::InstallerCaddy))
+        {
+            let caddyfile = side.caddyfile.clone().or_else(|| {
+                env_file
+                    .parent()
+                    .and_then(crate::proxy::install::installer_caddy)
+            });
+            match caddyfile {
+                None => out.push("[pds_side] caddyfile: through Caddy, but no Caddyfile is named and the installer's compose.yaml (beside pds.env) runs no Caddy".into()),
+                Some(c) if !c.exists() => out.push(format!("[pds_side] caddyfile: {} does not exist", c.display())),
+                Some(c) => {
+                    let is_caddy = |text: &str| crate::proxy::caddyfile::lex(text).is_ok();
+                    check("[pds_side] caddyfile", &c, &is_caddy, "a Caddyfile");
+                }
+            }
+        }
+        if side.reload_command.is_some() {
+            if let Ok(t) = resolve(answers, Links::Operator) {
+                if let Some(who) = who_else_can_change(&t) {
+                    out.push(format!(
+                        "[pds_side] reload_command: {who}, and the command would run as root; make the file root's and private (sudo chown root: FILE && sudo chmod 600 FILE), or take reload_command out"
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// PDS_PORT in pds.env's text.

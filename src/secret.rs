@@ -65,7 +65,10 @@ pub fn mask_url(url: &str) -> String {
             },
             None => authority.to_string(),
         };
-        return format!("{prefix}{authority}{}", mask_query_secrets(tail));
+        return format!(
+            "{prefix}{authority}{}",
+            mask_query_secrets(&mask_path_tokens(tail))
+        );
     }
     // Broken: what the operator meant cannot be told from what a parser makes of it, so
     // everything up to the last `@` may be login.
@@ -119,6 +122,35 @@ fn is_clean_authority(authority: &str) -> bool {
     login_ok && host_ok && port_ok && host_present
 }
 
+/// Whether a path segment looks like a credential (a webhook's or a bot's token): long,
+/// of one word-like charset, letters and digits mixed.
+fn looks_like_token(seg: &str) -> bool {
+    seg.len() >= 16
+        && seg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.~=+".contains(c))
+        && seg.chars().any(|c| c.is_ascii_digit())
+        && seg.chars().any(|c| c.is_ascii_alphabetic())
+        && !seg.contains("..")
+}
+
+/// A URL's path (up to its query or fragment) with token-like segments masked.
+fn mask_path_tokens(tail: &str) -> String {
+    let end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let (path, rest) = tail.split_at(end);
+    let masked: Vec<String> = path
+        .split('/')
+        .map(|seg| {
+            if looks_like_token(seg) {
+                MASK.to_string()
+            } else {
+                seg.to_string()
+            }
+        })
+        .collect();
+    format!("{}{rest}", masked.join("/"))
+}
+
 /// Query names whose values are secrets.
 fn secret_query_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -168,12 +200,36 @@ pub fn mask_urls_in(text: &str) -> String {
         if url.contains('@') {
             out.push_str(&mask_url(url));
         } else {
-            out.push_str(url);
+            // No login; a token in the path or a secret query value is masked, the host
+            // and port stay as written (`proxy_pass http://127.0.0.1:3000;`).
+            let after = url.find("://").map_or(0, |i| i + 3);
+            let end = url[after..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |e| after + e);
+            out.push_str(&url[..end]);
+            out.push_str(&mask_query_secrets(&mask_path_tokens(&url[end..])));
         }
         rest = &rest[i + len..];
     }
     out.push_str(rest);
     out
+}
+
+/// Strings known to be public (pds.env's public values, mail servers' names): a piece of
+/// a broken password is not masked where it is part of one of these.
+static PUBLIC: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Remember `text` as public (see `PUBLIC`).
+pub fn remember_public(text: &str) {
+    let t = text.trim();
+    if t.chars().count() < MIN_SCRUB_LEN {
+        return;
+    }
+    if let Ok(mut p) = PUBLIC.lock() {
+        if !p.iter().any(|x| x == t) {
+            p.push(t.to_string());
+        }
+    }
 }
 
 /// Secrets this process has read (from pds.env, a prompt), so that free text that quotes
@@ -236,7 +292,31 @@ fn scrub_pieces(text: &str) -> String {
     if pieces.is_empty() {
         return text.to_string();
     }
+    let public = PUBLIC.lock().map(|p| p.clone()).unwrap_or_default();
+    mask_pieces(text, &pieces, &public)
+}
+
+/// Schemes are never pieces of a password, whatever the password holds ("smtps://" stays).
+const ALWAYS_PUBLIC: [&str; 4] = ["smtp://", "smtps://", "http://", "https://"];
+
+/// `mask_pieces`' work, with its lists given: runs of a piece masked, except where the
+/// whole run stands inside a public string of the text.
+fn mask_pieces(text: &str, pieces: &[Vec<char>], public: &[String]) -> String {
     let chars: Vec<char> = text.chars().collect();
+    let mut shielded = vec![false; chars.len()];
+    for p in public.iter().map(String::as_str).chain(ALWAYS_PUBLIC) {
+        let pc: Vec<char> = p.chars().collect();
+        if pc.is_empty() || pc.len() > chars.len() {
+            continue;
+        }
+        for start in 0..=chars.len() - pc.len() {
+            if chars[start..start + pc.len()] == pc[..] {
+                shielded[start..start + pc.len()]
+                    .iter_mut()
+                    .for_each(|x| *x = true);
+            }
+        }
+    }
     let longest_at = |i: usize| {
         pieces
             .iter()
@@ -259,7 +339,7 @@ fn scrub_pieces(text: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let n = longest_at(i);
-        if n >= MIN_SCRUB_LEN {
+        if n >= MIN_SCRUB_LEN && !shielded[i..i + n].iter().all(|p| *p) {
             out.push_str(MASK);
             i += n;
         } else {
@@ -338,6 +418,33 @@ pub fn install_panic_scrubber() {
 
 #[cfg(test)]
 mod tests {
+
+    /// A broken password holding "smtp": its pieces are masked, but not inside a scheme,
+    /// the mail server's name or another value pds.env holds (public).
+    #[test]
+    fn pieces_of_a_password_are_not_masked_inside_public_words() {
+        let pieces = vec!["mysmtp/Zq81".chars().collect::<Vec<char>>()];
+        let public = vec![
+            "smtp.example.net".to_string(),
+            "noreply@smtp-relay.example.net".to_string(),
+        ];
+        let shown = mask_pieces(
+            "smtps://u:x@smtp.example.net; from noreply@smtp-relay.example.net; host mysmtp/Zq81 or smtp/Zq",
+            &pieces,
+            &public,
+        );
+        assert!(
+            shown.starts_with(
+                "smtps://u:x@smtp.example.net; from noreply@smtp-relay.example.net; host "
+            ),
+            "{shown}"
+        );
+        assert!(
+            !shown.contains("mysmtp") && !shown.contains("smtp/Zq"),
+            "{shown}"
+        );
+    }
+
     use super::*;
 
     #[test]

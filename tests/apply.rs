@@ -212,3 +212,126 @@ fn a_failed_step_exits_3_and_the_rest_is_applied() {
     assert!(dir.path().join("sites-available/pds.conf").exists());
     assert!(said.contains("The PDS process"), "{said}");
 }
+
+/// Outputs an answers file names are checked before anything is written: never onto
+/// pds.env (its secrets would be gone), never into a system place or elsewhere under /etc,
+/// never over a file of another kind; the Caddyfile [pds_side] edits must be there.
+#[test]
+fn answers_files_cannot_aim_outputs_at_pds_env_or_system_files() {
+    let (dir, env, file) = setup();
+    let original = std::fs::read_to_string(&file).unwrap();
+    let out_path = dir
+        .path()
+        .join("sites-available/pds.conf")
+        .display()
+        .to_string();
+    let passwd = dir.path().join("passwd");
+    std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    let before = std::fs::read(&env).unwrap();
+    for (out, says) in [
+        (env.display().to_string(), "is pds.env's own"),
+        (
+            format!(
+                "{}/../pds.env",
+                dir.path().join("sites-available").display()
+            ),
+            "is pds.env's own",
+        ),
+        (
+            "/etc/passwd".to_string(),
+            "is under /etc, outside /etc/nginx",
+        ),
+        ("/usr/local/bin/pds".to_string(), "is a system place"),
+        (passwd.display().to_string(), "is not a nginx configuration"),
+        (file.display().to_string(), "is the answers file itself"),
+    ] {
+        std::fs::write(&file, original.replace(&out_path, &out)).unwrap();
+        let o = run_cli(&env, &["apply", "--answers", file.to_str().unwrap()], "");
+        let said = output_text(&o);
+        assert_eq!(o.status.code(), Some(3), "{out}: {said}");
+        assert!(
+            said.contains("[proxy] out") && said.contains(says),
+            "{out}: {said}"
+        );
+        assert!(said.contains("Nothing was applied"), "{said}");
+        assert_eq!(
+            std::fs::read(&env).unwrap(),
+            before,
+            "{out}: pds.env was written"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&passwd).unwrap(),
+            "root:x:0:0:root:/root:/bin/bash\n"
+        );
+    }
+    // [pds_side]: an nft_file onto pds.env, and a Caddyfile that is not there, are found
+    // before [env] is written.
+    std::fs::write(
+        &file,
+        format!(
+            "{original}\n[pds_side]\nfront_address = \"100.64.0.1\"\npds_address = \"100.101.102.103\"\nvia = \"caddy\"\ncaddyfile = \"{}\"\nnft_file = \"{}\"\n",
+            dir.path().join("no-such-Caddyfile").display(),
+            env.display()
+        ),
+    )
+    .unwrap();
+    let o = run_cli(&env, &["apply", "--answers", file.to_str().unwrap()], "");
+    let said = output_text(&o);
+    assert_eq!(o.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("[pds_side] caddyfile") && said.contains("does not exist"),
+        "{said}"
+    );
+    assert!(
+        said.contains("[pds_side] nft_file") && said.contains("is pds.env's own"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&env).unwrap(), before, "pds.env was written");
+}
+
+/// A value no program could be started with (over Linux's 128 KiB per variable) is refused
+/// with the reason, from the answers file and from env set; nothing is written.
+#[test]
+fn a_value_over_128_kib_is_refused_everywhere() {
+    let (_dir, env, file) = setup();
+    let before = std::fs::read(&env).unwrap();
+    let big = "x".repeat(1 << 20);
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "[env]\n",
+        &format!("[env]\nPDS_REPORT_SERVICE_DID = \"{big}\"\n"),
+    );
+    std::fs::write(&file, text).unwrap();
+    let o = run_cli(&env, &["apply", "--answers", file.to_str().unwrap()], "");
+    let said = output_text(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        &said[..said.len().min(2000)]
+    );
+    assert!(
+        said.contains("Linux takes no variable over 128 KiB (E2BIG)"),
+        "{}",
+        &said[..said.len().min(2000)]
+    );
+    assert!(said.len() < 4000, "the message quotes the value");
+    let o = run_cli(
+        &env,
+        &["env", "set", "PDS_REPORT_SERVICE_DID=-"],
+        &format!("{}\n", &big[..200_000]),
+    );
+    assert!(!o.status.success());
+    assert!(
+        output_text(&o).contains("E2BIG"),
+        "{}",
+        &output_text(&o)[..2000.min(output_text(&o).len())]
+    );
+    assert_eq!(std::fs::read(&env).unwrap(), before);
+    // apply's help says its exit codes as they are.
+    let o = run_cli(&env, &["apply", "--help"], "");
+    assert!(
+        output_text(&o).contains("or 3 when the answers could not be applied"),
+        "{}",
+        output_text(&o)
+    );
+}

@@ -354,3 +354,65 @@ fn the_compose_check_writes_no_predictable_scratch_file() {
     // Nothing is left in TMPDIR but the planted links.
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 3);
 }
+
+/// A command in an answers file another user can write would run as root: refused before
+/// anything is written (as sudo and sshd refuse their own files); the same file made
+/// root's and private is applied.
+#[test]
+fn commands_from_an_answers_file_others_can_write_are_refused() {
+    if !root() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let env = env_file(d.path());
+    let caddy = d.path().join("Caddyfile");
+    std::fs::write(
+        &caddy,
+        "*.pds.example.test, pds.example.test {\n\treverse_proxy localhost:3000\n}\n",
+    )
+    .unwrap();
+    let flag = d.path().join("ran");
+    let answers = d.path().join("answers.toml");
+    std::fs::write(
+        &answers,
+        format!(
+            "[env]\nPDS_PORT = \"3000\"\n\n[pds_side]\nfront_address = \"100.64.0.1\"\npds_address = \"100.101.102.103\"\nvia = \"caddy\"\ncaddyfile = \"{}\"\nreload_command = \"touch {}\"\n",
+            caddy.display(),
+            flag.display()
+        ),
+    )
+    .unwrap();
+    let before = std::fs::read(&env).unwrap();
+    let apply = || wizard_apply(&env, &answers);
+    for (uid, mode, says) in [
+        (NOBODY, 0o600, "belongs to nobody"),
+        (0, 0o666, "can be written by everyone"),
+    ] {
+        std::os::unix::fs::chown(&answers, Some(uid), Some(uid)).unwrap();
+        std::fs::set_permissions(&answers, std::fs::Permissions::from_mode(mode)).unwrap();
+        let o = apply();
+        assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+        assert!(
+            text(&o).contains("reload_command") && text(&o).contains(says),
+            "{}",
+            text(&o)
+        );
+        assert!(!flag.exists(), "the command ran");
+        assert_eq!(std::fs::read(&env).unwrap(), before, "pds.env was written");
+    }
+    std::fs::set_permissions(&answers, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let o = apply();
+    assert!(!text(&o).contains("reload_command:"), "{}", text(&o));
+    assert!(flag.exists(), "{}", text(&o));
+}
+
+fn wizard_apply(env: &Path, answers: &Path) -> Output {
+    Command::new(BIN)
+        .args(["--timeout", "1", "--env-file"])
+        .arg(env)
+        .args(["apply", "--answers"])
+        .arg(answers)
+        .env("XDG_STATE_HOME", env.parent().unwrap().join("state"))
+        .output()
+        .unwrap()
+}

@@ -533,3 +533,44 @@ fn the_first_run_screen_writes_pds_env_and_opens_the_wizard() {
     s.send("\x03");
     s.wait_text("EXIT=");
 }
+
+/// Quitting while the Server step starts the PDS: the wizard ends at once (the terminal
+/// restored, a line saying the start goes on by itself), not when the start command ends.
+#[test]
+fn quitting_while_the_pds_starts_does_not_wait_for_the_start_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let script = format!(
+        "{BIN} --env-file {} --restart-command 'sleep 40'; echo EXIT=$?",
+        env.display()
+    );
+    let mut s = start(command(dir.path(), "/bin/sh", &["-c", &script]));
+    s.wait_text("Steps");
+    s.send("\x1b[B\x1b[B\r"); // Overview → Basics → Server, into it
+    s.wait_text("^G");
+    s.send("\x07"); // Ctrl-G: start
+    s.wait_for("the confirmation", |s| s.screen().contains("sleep 40"));
+    s.send("y");
+    s.wait_for("the start under way", |s| {
+        s.screen().contains("Starting") || s.screen().contains("starting")
+    });
+    s.send("\x1b"); // back to the step list (a key of its own: Esc then q would be Alt-q)
+    s.wait_text("↑↓ step");
+    let asked = std::time::Instant::now();
+    s.send("q");
+    s.wait_for_within("exit", std::time::Duration::from_secs(10), |s| {
+        s.raw_text().contains("EXIT=0")
+    });
+    let took = asked.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the wizard took {took:?} to end"
+    );
+    assert!(
+        s.raw_text().contains("its start command goes on by itself"),
+        "{}",
+        s.screen()
+    );
+    assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+    let _ = s.child.wait();
+}

@@ -48,11 +48,15 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
         }
     };
     // Answers that cannot be applied stop everything before the first write.
-    let side_errors = a
+    let side_errors: Vec<String> = a
         .pds_side
         .as_ref()
         .map(answers::PdsSideAnswers::check)
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| format!("pds_side.{e}"))
+        .chain(apply::check_places(&a, &ctx.env_file, &path))
+        .collect();
     let changes = match apply::plan(&a, doc) {
         Ok(c) if side_errors.is_empty() => c,
         result => {
@@ -61,7 +65,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
                 .unwrap_or_default()
                 .iter()
                 .map(|e| e.to_string())
-                .chain(side_errors.iter().map(|e| format!("pds_side.{e}")))
+                .chain(side_errors.iter().cloned())
                 .collect();
             for e in &errors {
                 errln!("error: {}: {e}", path.display());

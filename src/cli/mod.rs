@@ -245,7 +245,7 @@ pub enum Command {
     },
     /// Re-apply a saved answers file without questions: pds.env values, the proxy config and
     /// the atproto-did file (each shown as a diff, written safely), then the doctor; exits
-    /// with the doctor's code (2 also when a step could not be applied)
+    /// with the doctor's code (0, 1, 2), or 3 when the answers could not be applied
     Apply {
         /// The answers file [default: pds-wizard.toml beside pds.env]
         #[arg(long, value_name = "FILE")]

@@ -50,6 +50,9 @@ pub enum Unsure {
     From,
     /// The part holds both a bare `%` and `%XX` escapes: the escapes were read as escapes.
     Escapes { part: Part },
+    /// The URL can be read with more than one host (an `@` in the login and in the query):
+    /// the first is taken; the operator must say it is the mail server.
+    Host { hosts: Vec<String> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +72,10 @@ impl Repair {
 
     /// Whether nothing is left to ask: the repair can be written as it is.
     pub fn is_certain(&self) -> bool {
-        !self.unsure.contains(&Unsure::From)
+        !self
+            .unsure
+            .iter()
+            .any(|u| matches!(u, Unsure::From | Unsure::Host { .. }))
     }
 
     /// "user pds@example.com at smtp.example.com:465 (tls), password kept".
@@ -122,6 +128,11 @@ impl Repair {
             .collect();
         out.extend(self.unsure.iter().map(|u| match u {
             Unsure::From => "From: still needed (the PDS will not start without it)".to_string(),
+            Unsure::Host { hosts } => format!(
+                "the mail server: {} is taken, but the URL can also be read as {} (an @ in the login and one after the host); check it is your provider's before the password goes there",
+                hosts[0],
+                hosts[1..].join(" or ")
+            ),
             Unsure::Escapes { part } => format!(
                 "the {} holds both a lone % and %XX: the %XX were read as escapes; retype the {} if they are meant literally",
                 part.name(),
@@ -195,13 +206,25 @@ pub fn repair(url: &str, from: &str) -> Option<Repair> {
         "smtp" => Security::StartTlsIfOffered,
         _ => return None,
     };
-    // The login runs to the last `@`; the host follows it up to the first `/`, `?` or `#`.
-    // An `@` in a query nodemailer reads (`/?name=pds@example.com`) is not the login's.
-    let first_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let last_at = rest
-        .rfind('@')
-        .filter(|&at| at < first_end || !super::starts_a_query(&rest[first_end..]))
-        .or_else(|| rest[..first_end].rfind('@'));
+    // The login runs to the `@` that a host follows. A login written by hand may hold `@`,
+    // `/` and `?`, and a query may hold `@` (`?name=pds@example.com`): each `@` is tried,
+    // and one whose host is followed by a query nodemailer reads wins over one whose login
+    // would swallow that query — never the `@` inside the query, which would send the
+    // password to the host named there. Two readings with different hosts are not guessed
+    // between silently.
+    let readings = host_readings(rest);
+    let last_at = readings
+        .iter()
+        .find(|&&at| super::starts_a_query(after_host(&rest[at + 1..])))
+        .or_else(|| readings.last())
+        .copied();
+    let mut hosts: Vec<String> = Vec::new();
+    for at in last_at.iter().chain(readings.iter()) {
+        let h = host_of(&rest[at + 1..]).to_ascii_lowercase();
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
     let (login, after) = match last_at {
         Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
         None => (None, rest),
@@ -218,6 +241,9 @@ pub fn repair(url: &str, from: &str) -> Option<Repair> {
     }
     let mut changes = Vec::new();
     let mut unsure = Vec::new();
+    if hosts.len() > 1 {
+        unsure.push(Unsure::Host { hosts });
+    }
     if let Some(login) = login {
         let (user_raw, pass_raw) = match login.split_once(':') {
             Some((u, p)) => (u, Some(p)),
@@ -291,6 +317,56 @@ pub fn repair(url: &str, from: &str) -> Option<Repair> {
     })
 }
 
+/// The host part at the start of `after` (up to `/`, `?` or `#`).
+fn host_of(after: &str) -> &str {
+    &after[..after.find(['/', '?', '#']).unwrap_or(after.len())]
+}
+
+/// What follows the host part.
+fn after_host(after: &str) -> &str {
+    &after[host_of(after).len()..]
+}
+
+/// The `@` positions in `rest` (the URL after `scheme://`) that a plausible `host[:port]`
+/// follows, left to right.
+fn host_readings(rest: &str) -> Vec<usize> {
+    let plausible = |h: &str| {
+        let (host, port) = match h.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((a, p)) => (a, p.strip_prefix(':')),
+                None => return false,
+            },
+            None => match h.rsplit_once(':') {
+                Some((a, p)) => (a, Some(p)),
+                None => (h, None),
+            },
+        };
+        !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+            && !host.starts_with(['.', '-'])
+            && port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut out: Vec<usize> = Vec::new();
+    for at in rest
+        .char_indices()
+        .filter(|&(_, c)| c == '@')
+        .map(|(i, _)| i)
+        .filter(|&at| plausible(host_of(&rest[at + 1..])))
+    {
+        // An `@` inside the query nodemailer reads after an earlier host is the query's.
+        let in_query = out.iter().any(|&e| {
+            let after = &rest[e + 1..];
+            super::starts_a_query(after_host(after)) && at > e + host_of(after).len()
+        });
+        if !in_query {
+            out.push(at);
+        }
+    }
+    out
+}
+
 /// `name@domain.tld`, the shape a provider login has when it is a mailbox.
 fn is_address(s: &str) -> bool {
     s.split_once('@').is_some_and(|(l, d)| {
@@ -300,6 +376,43 @@ fn is_address(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// An `@` in the query (a nodemailer option) is never the host separator, even when
+    /// the password holds an unencoded `/` or `?`: the password stays with the mail server.
+    #[test]
+    fn an_at_in_the_query_never_takes_the_password_elsewhere() {
+        let r = repair(
+            "smtps://me@example.com:p/ss@smtp.example.com?name=pds@evil.example",
+            "",
+        )
+        .unwrap();
+        assert_eq!(r.settings.host, "smtp.example.com");
+        assert_eq!(r.settings.password.expose(), "p/ss");
+        assert!(
+            !r.url().contains("@evil.example?") && r.url().contains("@smtp.example.com"),
+            "{}",
+            r.url()
+        );
+        // Two hosts a person could mean, no query to tell them apart: the first guess is
+        // not certain, and the note names both.
+        let r = repair(
+            "smtps://a:b@mail.example.com/x@smtp.example.net",
+            "a@b.example",
+        )
+        .unwrap();
+        assert!(!r.is_certain(), "{:?}", r.unsure);
+        assert!(
+            r.notes()
+                .iter()
+                .any(|n| n.contains("mail.example.com") && n.contains("smtp.example.net")),
+            "{:?}",
+            r.notes()
+        );
+        // One reading only: certain.
+        let r = repair("smtps://me@example.com:p/ss@smtp.example.com", "").unwrap();
+        assert_eq!(r.settings.host, "smtp.example.com");
+        assert!(r.is_certain());
+    }
     use super::*;
 
     fn meant(url: &str, from: &str) -> Repair {

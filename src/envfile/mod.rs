@@ -411,6 +411,7 @@ impl Document {
         if !is_env_name(key) {
             return Err(EnvError::BadKey(key.to_string()));
         }
+        too_long(key, value)?;
         if let Some(info) = catalogue::lookup(key) {
             if let Some(f) = catalogue::validate(info, value)
                 .into_iter()
@@ -565,6 +566,26 @@ impl Document {
     }
 }
 
+/// Linux's MAX_ARG_STRLEN: the longest one environment string may be, its NUL included.
+pub const MAX_ENV_STRING: usize = 128 * 1024;
+
+/// Linux takes no single environment string ("KEY=value" and its NUL) of more than
+/// MAX_ARG_STRLEN: every program started with this environment — the PDS's container,
+/// pdsadmin, goat — would fail with E2BIG ("Argument list too long"). Judged before
+/// anything else, so no message quotes such a value.
+fn too_long(key: &str, value: &str) -> Result<(), EnvError> {
+    if key.len() + 1 + value.len() + 1 > MAX_ENV_STRING {
+        return Err(EnvError::Unwritable {
+            key: key.to_string(),
+            reason: format!(
+                "is {} KiB: a program given it in its environment (the PDS's container, pdsadmin) could not start — Linux takes no variable over 128 KiB (E2BIG)",
+                value.len() / 1024
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// goat reads this key with a plain `PDS_ADMIN_PASSWORD=` prefix match.
 pub const GOAT_KEY: &str = "PDS_ADMIN_PASSWORD";
 
@@ -602,6 +623,7 @@ pub fn encode_value(key: &str, value: &str) -> Result<String, EnvError> {
             "holds a line break or control character; pds.env values are single-line",
         ));
     }
+    too_long(key, value)?;
     if key == GOAT_KEY && !readers::is_bare_safe(value) {
         return Err(refuse(
             "goat reads PDS_ADMIN_PASSWORD without unquoting, so it must be written bare: use only letters, digits and _ . / : @ % + , = -",
@@ -676,6 +698,21 @@ mod tests {
         let d = Document::parse("MY_NOTE=a\\\nPDS_HOSTNAME=evil.example\nPDS_PORT=1\n");
         assert_eq!(d.get("PDS_HOSTNAME"), None);
         assert_eq!(d.get("PDS_PORT").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_value_no_program_could_be_started_with_is_refused() {
+        let mut doc = Document::parse("PDS_HOSTNAME=a.example.com\n");
+        let big = "x".repeat(128 * 1024);
+        let e = doc
+            .set("PDS_REPORT_SERVICE_URL", &big)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("128 KiB") && e.contains("E2BIG"), "{e}");
+        assert_eq!(doc.render(), "PDS_HOSTNAME=a.example.com\n");
+        // Just under the limit is fine.
+        let fits = "x".repeat(128 * 1024 - "PDS_X=".len() - 1);
+        doc.set("PDS_X", &fits).unwrap();
     }
 
     #[test]

@@ -4,12 +4,24 @@
 //! the catalogue so that `secret` depends on nothing.
 
 use super::catalogue::{self, Sensitivity};
-use crate::secret::{is_clean_url, mask_url, mask_urls_in, remember, remember_pieces, MASK};
+use crate::secret::{
+    is_clean_url, mask_url, mask_urls_in, remember, remember_pieces, remember_public, MASK,
+};
 
 /// Words in a variable name that say it holds a secret, for keys the catalogue does not
 /// know (a newer PDS's, a plugin's, the operator's own).
-const SECRET_NAME_WORDS: [&str; 7] = [
-    "SECRET", "PASSWORD", "PASSWD", "TOKEN", "SALT", "PRIVATE", "KEY_HEX",
+const SECRET_NAME_WORDS: [&str; 11] = [
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "TOKEN",
+    "SALT",
+    "PRIVATE",
+    "KEY_HEX",
+    "API_KEY",
+    "APIKEY",
+    "CREDENTIAL",
 ];
 
 /// How sensitive the value of `key` is: the catalogue's word for known keys, the name
@@ -84,13 +96,19 @@ pub fn remember_value(key: &str, value: &str) {
     let v = value.trim().trim_matches(['\'', '"']);
     match sensitivity(key) {
         Sensitivity::Secret => return remember(v),
-        Sensitivity::Public if !v.contains("://") => return,
+        // Known to be public: never masked as a piece of a broken password.
+        Sensitivity::Public if !v.contains("://") => return remember_public(v),
         _ => {}
     }
     // The login is everything up to the value's last `@` (spaces and all: a value is not
     // free text); without `scheme://`, the value may still be a login and a host.
     let rest = v.find("://").map_or(v, |i| &v[i + 3..]);
     if let Some(at) = rest.rfind('@') {
+        // The mail server's name (with and without its port) is public.
+        let host = &rest[at + 1..];
+        let host = &host[..host.find(['/', '?', '#']).unwrap_or(host.len())];
+        remember_public(host);
+        remember_public(host.rsplit_once(':').map_or(host, |(h, _)| h));
         let login = &rest[..at];
         // A login without `:` is a user name alone: nothing secret to remember.
         if let Some((_, password)) = login.split_once(':') {
@@ -143,6 +161,23 @@ mod tests {
         assert_eq!(
             mask_reading("PDS_EMAIL_SMTP_URL", "smtps://u:pw@h", "'smtps://u:pw@h'"),
             format!("smtps://u:{MASK}@h")
+        );
+    }
+
+    #[test]
+    fn api_keys_and_tokens_in_paths_are_masked_and_public_words_are_not() {
+        assert!(is_secret_key("MAILGUN_API_KEY") && is_secret_key("RESEND_APIKEY"));
+        assert_eq!(
+            mask_value("MAILGUN_API_KEY", "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"),
+            MASK
+        );
+        // A token in a URL's path (a webhook) is a secret of the URL's.
+        let hook = "https://hooks.slack.com/services/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";
+        let shown = mask_value("MY_ALERTS", hook);
+        assert!(!shown.contains("Xk9fQ2rT7vLmN3pZ8sWd4yUb"), "{shown}");
+        assert!(
+            shown.starts_with("https://hooks.slack.com/services/"),
+            "{shown}"
         );
     }
 

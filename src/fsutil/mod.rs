@@ -10,7 +10,7 @@ use thiserror::Error;
 
 mod walk;
 
-pub use walk::{user_name, Links, OpenDir, Place, Refusal, Target};
+pub use walk::{user_name, who_else_can_change, Links, OpenDir, Place, Refusal, Target};
 
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use std::ffi::{OsStr, OsString};

@@ -451,6 +451,42 @@ fn check_planted(dir: &OpenDir, file: &Stat, path: &Path) -> Walked<()> {
     Ok(())
 }
 
+/// Who besides root (and the one running this) could have written `target`'s content: its
+/// owner, its group or everyone by its mode, or whoever can change its directory (a file
+/// there can be swapped). None when nobody else could. What sudo and sshd ask of their
+/// own files before they act on them.
+pub fn who_else_can_change(target: &Target) -> Option<String> {
+    let path = target.path();
+    if let Some(f) = &target.existing {
+        if !is_trusted(f.st_uid) {
+            return Some(format!(
+                "{} belongs to {}",
+                path.display(),
+                user_name(f.st_uid)
+            ));
+        }
+        if f.st_mode & 0o002 != 0 || (f.st_mode & 0o020 != 0 && f.st_gid != 0) {
+            return Some(format!(
+                "{} can be written by {} (mode {:04o})",
+                path.display(),
+                if f.st_mode & 0o002 != 0 {
+                    "everyone".to_string()
+                } else {
+                    format!("group {}", group_name(f.st_gid))
+                },
+                f.st_mode & 0o7777
+            ));
+        }
+    }
+    let d = rustix::fs::fstat(&target.dir.fd).ok()?;
+    match others_can_change(&d) {
+        Some(who) if d.st_mode & 0o1000 == 0 => {
+            Some(format!("its directory {} {who}", target.dir.path.display()))
+        }
+        _ => None,
+    }
+}
+
 /// Root, this process's user, and the user who came through sudo: the people running it.
 fn is_trusted(uid: u32) -> bool {
     uid == 0

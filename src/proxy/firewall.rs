@@ -176,10 +176,12 @@ impl Split {
             if front {
                 match first(port, self.front_address, true) {
                     Some(r) if r.allows() => {}
-                    Some(r) => return Err(format!(
+                    Some(r) => {
+                        return Err(format!(
                         "ufw refuses the front on port {port}: rule [{}] ({} {} {}) comes first",
                         r.number, r.to, r.action, r.from
-                    )),
+                    ))
+                    }
                     None => {
                         return Err(format!(
                             "ufw has no rule letting the front reach port {port}"
@@ -189,10 +191,12 @@ impl Split {
             }
             match first(port, outsider, false) {
                 Some(r) if r.denies() => {}
-                Some(r) => return Err(format!(
+                Some(r) => {
+                    return Err(format!(
                     "ufw still lets everyone reach port {port}: rule [{}] ({} {} {}) comes first",
                     r.number, r.to, r.action, r.from
-                )),
+                ))
+                }
                 None => return Err(format!("ufw does not refuse port {port} to everyone else")),
             }
         }

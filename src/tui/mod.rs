@@ -177,6 +177,13 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
     watch_for_hang_up(tx.clone());
     let runner = Runner { tx, runtime };
     let result = event_loop(&mut terminal, &mut app, &theme, &rx, &runner);
+    // Work still under way does not hold the exit (the start command may run for minutes
+    // while the terminal sits blank): a moment for a save to finish, then it is left to
+    // itself. A start command already running goes on in its own process.
+    let starting = app.server.starting.is_some();
+    runner
+        .runtime
+        .shutdown_timeout(std::time::Duration::from_secs(2));
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
     // try_restore, not restore: after a hang-up the terminal is gone, and restore's
     // eprintln! of that failure would panic on the dead stderr (and abort the process).
@@ -190,6 +197,9 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
         // Dropping it would show the cursor on the dead terminal and eprintln! the failure,
         // which panics on a dead stderr: the process would abort instead of exiting 129.
         std::mem::forget(terminal);
+    }
+    if starting && app.ended_by != Some(SignalKind::Hangup) {
+        println!("Left while the PDS was starting: its start command goes on by itself. Check it with: pds-wizard service status");
     }
     if demo && result.is_ok() {
         println!(
