@@ -47,8 +47,8 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
     let elapsed = started.elapsed().as_millis();
     if let Some(path) = req.report {
         let text = rt.block_on(report::for_inputs(&results, &inputs, false, elapsed));
-        report::write(path, &text).map_err(|e| anyhow!(e))?;
-        errln!("Report written to {} (secrets masked).", path.display());
+        let written = report::write(path, &text).map_err(|e| anyhow!(e))?;
+        errln!("Report written to {} (secrets masked).", written.display());
     }
     if json {
         outln!(

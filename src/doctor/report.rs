@@ -174,14 +174,14 @@ pub fn default_path(env_file: &Path) -> std::path::PathBuf {
 }
 
 /// Write the report: a new file is 0600 (it names the server and its accounts), an
-/// existing one is replaced atomically and keeps its mode.
-pub fn write(path: &Path, text: &str) -> Result<(), String> {
+/// existing one is replaced atomically and keeps its mode. The real path written.
+pub fn write(path: &Path, text: &str) -> Result<std::path::PathBuf, String> {
     crate::fsutil::safe_write(
         path,
         text.as_bytes(),
         crate::fsutil::WriteOptions::file(0o600, 0),
     )
-    .map(|_| ())
+    .map(|r| r.path)
     .map_err(|e| format!("cannot write the report: {e}"))
 }
 

@@ -392,7 +392,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                     let text =
                         crate::doctor::report::for_inputs(&results, &inputs, unsaved, elapsed)
                             .await;
-                    let written = crate::doctor::report::write(&path, &text).map(|()| path);
+                    let written = crate::doctor::report::write(&path, &text);
                     Action::ReportWritten(ticket, written)
                 });
                 vec![]
