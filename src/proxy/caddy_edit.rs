@@ -715,12 +715,7 @@ mod tests {
     use crate::proxy::split::Via;
 
     fn split() -> Split {
-        Split {
-            via: Via::InstallerCaddy,
-            pds_address: "100.101.102.103".parse().unwrap(),
-            front_address: "100.64.0.1".parse().unwrap(),
-            pds_port: 3000,
-        }
+        Split::example(Via::InstallerCaddy)
     }
 
     fn names() -> Names {

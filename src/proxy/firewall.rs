@@ -427,12 +427,7 @@ mod tests {
     use super::*;
 
     fn split(via: Via) -> Split {
-        Split {
-            via,
-            pds_address: "100.101.102.103".parse().unwrap(),
-            front_address: "100.64.0.1".parse().unwrap(),
-            pds_port: 3000,
-        }
+        Split::example(via)
     }
 
     #[test]

@@ -364,6 +364,19 @@ impl FileChange {
     }
 }
 
+#[cfg(test)]
+impl Split {
+    /// The tests' split: the PDS at 100.101.102.103:3000, the front at 100.64.0.1.
+    pub(crate) fn example(via: Via) -> Split {
+        Split {
+            via,
+            pds_address: "100.101.102.103".parse().expect("an address"),
+            front_address: "100.64.0.1".parse().expect("an address"),
+            pds_port: 3000,
+        }
+    }
+}
+
 /// Whether the PDS is restarted once pds.env lists the front.
 pub enum Restart {
     /// Not now: the operator restarts it (the front page says how).
@@ -758,12 +771,7 @@ mod tests {
     use super::*;
 
     fn split(via: Via) -> Split {
-        Split {
-            via,
-            pds_address: "100.101.102.103".parse().unwrap(),
-            front_address: "100.64.0.1".parse().unwrap(),
-            pds_port: 3000,
-        }
+        Split::example(via)
     }
 
     #[test]
