@@ -276,16 +276,20 @@ impl Answers {
 
 /// Read an answers file; Ok(None) when there is none.
 pub fn load(path: &Path) -> Result<Option<Answers>, AnswersError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(AnswersError::Read {
-                path: path.to_path_buf(),
-                why: e.to_string(),
-            })
+    // Through a link only when root (or the file's owner) made it, as pds.env.
+    let bytes = crate::fsutil::read_target(path, crate::fsutil::Links::Operator).map_err(|e| {
+        AnswersError::Read {
+            path: path.to_path_buf(),
+            why: e.to_string(),
         }
+    })?;
+    let Some(bytes) = bytes else {
+        return Ok(None);
     };
+    let text = String::from_utf8(bytes).map_err(|_| AnswersError::Read {
+        path: path.to_path_buf(),
+        why: "it is not text".into(),
+    })?;
     let a: Answers = toml::from_str(&text).map_err(|e| AnswersError::Parse {
         path: path.to_path_buf(),
         why: e.to_string(),

@@ -241,18 +241,20 @@ pub fn check_places(a: &Answers, env_file: &Path, answers: &Path) -> Vec<String>
                 None => out.push("[pds_side] caddyfile: through Caddy, but no Caddyfile is named and the installer's compose.yaml (beside pds.env) runs no Caddy".into()),
                 Some(c) if !c.exists() => out.push(format!("[pds_side] caddyfile: {} does not exist", c.display())),
                 Some(c) => {
-                    let is_caddy = |text: &str| crate::proxy::caddyfile::lex(text).is_ok();
+                    let is_caddy = |text: &str| crate::caddy::file::lex(text).is_ok();
                     check("[pds_side] caddyfile", &c, &is_caddy, "a Caddyfile");
                 }
             }
         }
         if side.reload_command.is_some() {
-            if let Ok(t) = resolve(answers, Links::Operator) {
-                if let Some(who) = who_else_can_change(&t) {
-                    out.push(format!(
-                        "[pds_side] reload_command: {who}, and the command would run as root; make the file root's and private (sudo chown root: FILE && sudo chmod 600 FILE), or take reload_command out"
-                    ));
-                }
+            let who = match resolve(answers, Links::Operator) {
+                Ok(t) => who_else_can_change(&t),
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(who) = who {
+                out.push(format!(
+                    "[pds_side] reload_command: {who}, and the command would run as root; make the file root's and private (sudo chown root: FILE && sudo chmod 600 FILE), or take reload_command out"
+                ));
             }
         }
     }

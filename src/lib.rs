@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod apply;
+pub mod caddy;
 pub mod cli;
 pub mod context;
 pub mod demo;
@@ -16,6 +17,7 @@ pub mod identity;
 pub mod pds;
 pub mod proxy;
 pub mod relay;
+pub mod run;
 pub mod secret;
 pub mod settings;
 pub mod setup;

@@ -14,6 +14,8 @@ pub use crate::version;
 use crate::context::Context;
 use std::process::Command;
 
+use crate::run::{run_bounded, Ran};
+
 /// The command that restarts the PDS on this machine, if one can be found: the one given
 /// with --restart-command, else the official install's systemd unit `pds`, else `docker
 /// compose` with the compose.yaml beside pds.env.
@@ -133,114 +135,6 @@ fn run_for_text(argv: &[&str]) -> Result<String, String> {
         Ran::Done { text, .. } => Ok(text),
         Ran::CannotRun(e) => Err(format!("cannot run {}: {e}", argv[0])),
         Ran::TimedOut => Err(format!("{} did not answer within 5 s", argv.join(" "))),
-    }
-}
-
-/// How a bounded command went.
-pub(crate) enum Ran {
-    /// It exited: whether it succeeded, and what it printed (stdout, then stderr).
-    Done {
-        ok: bool,
-        text: String,
-    },
-    CannotRun(String),
-    /// Killed at the limit.
-    TimedOut,
-}
-
-/// Run `prog` for at most `limit`, reading both pipes as they fill: a long log or an image
-/// pull's progress would otherwise block the program on a full pipe and never finish.
-pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration) -> Ran {
-    match run_bounded_apart(prog, args, limit) {
-        RanApart::Done { ok, stdout, stderr } => Ran::Done {
-            ok,
-            text: stdout + &stderr,
-        },
-        RanApart::CannotRun(e) => Ran::CannotRun(e),
-        RanApart::TimedOut => Ran::TimedOut,
-    }
-}
-
-/// `run_bounded`, with what the program wrote to each pipe kept apart (a JSON answer on
-/// stdout, its warnings on stderr).
-pub(crate) enum RanApart {
-    Done {
-        ok: bool,
-        stdout: String,
-        stderr: String,
-    },
-    CannotRun(String),
-    TimedOut,
-}
-
-pub(crate) fn run_bounded_apart(prog: &str, args: &[&str], limit: std::time::Duration) -> RanApart {
-    let mut cmd = Command::new(prog);
-    cmd.args(args);
-    run_command_apart(cmd, limit)
-}
-
-/// `run_bounded_apart` for a command already set up (its environment, say).
-pub(crate) fn run_command_apart(mut cmd: Command, limit: std::time::Duration) -> RanApart {
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-    let mut child = match cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => return RanApart::CannotRun(e.to_string()),
-    };
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return RanApart::TimedOut;
-            }
-        }
-    };
-    // A grandchild that keeps the pipes open must not hold us past the limit.
-    let until = deadline.max(Instant::now()) + Duration::from_millis(200);
-    let collect = |h: std::thread::JoinHandle<Vec<u8>>| {
-        while !h.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        match h.is_finished() {
-            true => String::from_utf8_lossy(&h.join().unwrap_or_default()).into_owned(),
-            false => String::new(),
-        }
-    };
-    RanApart::Done {
-        ok: status.success(),
-        stdout: collect(out),
-        stderr: collect(err),
     }
 }
 

@@ -53,11 +53,11 @@ impl Running {
     }
 }
 
-/// Run a command for at most `timeout` (see `super::run_bounded`): whether it succeeded and
+/// Run a command for at most `timeout` (see `crate::run::run_bounded`): whether it succeeded and
 /// its output, trimmed; None when it could not run or did not finish.
 fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
-    match super::run_bounded(prog, args, timeout) {
-        super::Ran::Done { ok, text } => Some((ok, text.trim().to_string())),
+    match crate::run::run_bounded(prog, args, timeout) {
+        crate::run::Ran::Done { ok, text } => Some((ok, text.trim().to_string())),
         _ => None,
     }
 }
@@ -435,7 +435,7 @@ pub fn validate_files(files: &[PlannedFile], timeout: Duration) -> Vec<(PathBuf,
 
 /// Caddy's own check of a Caddyfile not written yet, where Caddy is.
 pub fn validate_caddyfile(path: &Path, text: &str, timeout: Duration) -> Validation {
-    use crate::proxy::caddy_edit::{adapt, tool_for, Tool};
+    use crate::caddy::{adapt, tool_for, Tool};
     let tool = tool_for(path, timeout);
     let name = format!("caddy ({})", tool.describe());
     if tool == Tool::None {

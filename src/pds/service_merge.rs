@@ -320,7 +320,7 @@ pub fn unit(old: &str, fresh: &str) -> Merged {
 /// operator's); otherwise the installer's site is added, with the on-demand TLS `ask` it
 /// needs in the global options.
 pub fn caddyfile(old: &str, fresh: &str, hostname: &str) -> Result<Merged, String> {
-    use crate::proxy::caddyfile::{self as cf, Kind};
+    use crate::caddy::file::{self as cf, Kind};
     let cannot = |e: cf::Unreadable| format!("cannot merge into it: {e}");
     let tokens = cf::lex(old).map_err(cannot)?;
     let blocks = cf::blocks(old, &tokens).map_err(cannot)?;

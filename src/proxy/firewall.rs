@@ -307,11 +307,11 @@ pub enum UfwState {
 
 /// `ufw status numbered`, read.
 pub fn ufw_state(limit: std::time::Duration) -> UfwState {
-    use crate::pds::Ran;
+    use crate::run::Ran;
     if crate::fsutil::find_tool("ufw").is_none() {
         return UfwState::Missing;
     }
-    match crate::pds::run_bounded("ufw", &["status", "numbered"], limit) {
+    match crate::run::run_bounded("ufw", &["status", "numbered"], limit) {
         Ran::Done { ok: true, text } => parse_ufw(&text),
         Ran::Done { text, .. } => UfwState::Unreadable(text.trim().to_string()),
         Ran::CannotRun(e) => UfwState::Unreadable(e),
@@ -381,10 +381,10 @@ pub fn load_nft(path: &Path, limit: std::time::Duration) -> Result<(), String> {
 /// the addresses it accepts: those addresses ("loopback" when none), or None.
 /// `nft` runs for at most `limit` (it blocks: call it off the async workers).
 pub fn firewall_guards(port: u16, limit: std::time::Duration) -> Option<String> {
-    use crate::pds::Ran;
+    use crate::run::Ran;
     let table: Vec<&str> = TABLE.split(' ').collect();
     let Ran::Done { ok: true, text } =
-        crate::pds::run_bounded("nft", &["list", "table", table[0], table[1]], limit)
+        crate::run::run_bounded("nft", &["list", "table", table[0], table[1]], limit)
     else {
         return None;
     };

@@ -4,7 +4,6 @@
 //! What the PDS needs from a proxy is in ../shared/PDS-FACTS.md, "Reverse proxy".
 
 pub mod caddy_edit;
-pub mod caddyfile;
 pub mod firewall;
 pub mod install;
 pub mod render;

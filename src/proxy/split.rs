@@ -714,7 +714,8 @@ fn check_with_caddy(
     s: &Split,
     r: &SideRequest,
 ) -> Result<Vec<Finding>, String> {
-    use super::caddy_edit::{adapt, check_private, tool_for, Tool};
+    use super::caddy_edit::check_private;
+    use crate::caddy::{adapt, tool_for, Tool};
     let tool = tool_for(path, r.limit);
     if tool == Tool::None {
         return Ok(vec![Finding::warn(
@@ -750,11 +751,11 @@ fn check_with_caddy(
 
 /// Run one command (a reload, a ufw rule), bounded; its output is the error.
 pub fn run(argv: &[&str], limit: std::time::Duration) -> Result<(), String> {
-    use crate::pds::Ran;
+    use crate::run::Ran;
     let Some((prog, args)) = argv.split_first() else {
         return Err("no command".into());
     };
-    match crate::pds::run_bounded(prog, args, limit) {
+    match crate::run::run_bounded(prog, args, limit) {
         Ran::Done { ok: true, .. } => Ok(()),
         Ran::Done { text, .. } => Err(format!("{} failed: {}", argv.join(" "), text.trim())),
         Ran::CannotRun(e) => Err(format!("cannot run {prog}: {e}")),

@@ -4,7 +4,7 @@
 //! top-level blocks (global options, snippets, sites) and the directives inside a block.
 //! Edits are replacements of byte ranges, so everything the wizard does not touch stays
 //! byte for byte. What this reader cannot follow (heredocs, a site without braces) is
-//! refused with the reason; `caddy adapt` (see `split`) checks the result where Caddy is.
+//! refused with the reason; `caddy adapt` (see `super::adapt`) checks the result where Caddy is.
 
 use std::collections::HashMap;
 
