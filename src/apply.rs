@@ -80,11 +80,11 @@ pub enum Outcome {
     Unchanged(PathBuf),
     /// A dry run: this would be written.
     WouldWrite(PathBuf),
-    Written(PathBuf, SaveReport),
+    Written(SaveReport),
     /// The proxy config: its server's verdict, then each file written (or why none was).
     Proxy {
         validation: Validation,
-        written: Vec<(PathBuf, SaveReport)>,
+        written: Vec<SaveReport>,
         /// The plan or the server's check failed: nothing written.
         refused: bool,
     },
@@ -371,7 +371,7 @@ pub async fn execute(change: Change, req: &Request) -> Outcome {
         // Saving consumes the document: its lock goes with it, so others may save while the
         // rest is applied.
         Change::Env { path, mut doc, .. } => match doc.save() {
-            Ok(r) => Outcome::Written(path, r),
+            Ok(r) => Outcome::Written(r),
             Err(e) => Outcome::Failed {
                 path,
                 error: e.to_string(),
@@ -412,7 +412,7 @@ pub async fn execute(change: Change, req: &Request) -> Outcome {
         Change::DidFile {
             path, webroot, did, ..
         } => match didfile::write_did_file(&webroot, &did) {
-            Ok(r) => Outcome::Written(path, r),
+            Ok(r) => Outcome::Written(r),
             Err(error) => Outcome::Failed { path, error },
         },
         Change::DidFileSkipped { .. } => Outcome::Skipped,

@@ -102,7 +102,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
         match outcome {
             Outcome::Unchanged(p) => outln!("{}: no change", p.display()),
             Outcome::WouldWrite(_) | Outcome::Skipped => {}
-            Outcome::Written(_, r) => {
+            Outcome::Written(r) => {
                 if is_env {
                     outln!(
                         "Wrote {}. Restart the PDS for it to take effect.",
@@ -121,7 +121,7 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
                 if refused {
                     errln!("✗ proxy config not written: fix the failures above.");
                 }
-                for (_, r) in &written {
+                for r in &written {
                     outln!("Wrote {}.", r.describe());
                 }
                 if let (Some(s), false) = (server, written.is_empty()) {

@@ -442,7 +442,7 @@ fn render_with(
                 "validation": validation,
                 "files": files,
                 "placements": places,
-                "written": written.as_ref().map(|w| w.iter().map(|(p, r)| json!({"path": p, "backup": r.backup})).collect::<Vec<_>>()),
+                "written": written.as_ref().map(|w| w.iter().map(|r| json!({"path": r.path, "backup": r.backup})).collect::<Vec<_>>()),
                 "reload": out.map(|o| reload_hint_for(server, o)),
                 "pds_side": plan.split.as_ref().map(|s| json!({
                     "machine": s.pds_address,
@@ -493,7 +493,7 @@ fn render_with(
                 } else if blocked {
                     errln!("Nothing written: fix the failures above (or --force).");
                 } else if let Some(w) = &written {
-                    for (_, r) in w {
+                    for r in w {
                         outln!("Wrote {}.", r.describe());
                     }
                     if let (false, Some(o)) = (w.is_empty(), out) {
@@ -795,10 +795,10 @@ fn apply_side(
     let mut made = Vec::new();
     let result = super::runtime()
         .map_err(|e| e.to_string())?
-        .block_on(split::make(side, &mut edit, &ctx.env_file, &how, &mut made));
+        .block_on(split::make(side, &mut edit, &how, &mut made));
     for m in made {
         done.push(match m {
-            Made::Wrote(_, r) => format!("Wrote {}.", r.describe()),
+            Made::Wrote(r) => format!("Wrote {}.", r.describe()),
             Made::Reloaded(cmd) => format!("Caddy reloaded ({}).", cmd.join(" ")),
             Made::Restarted => "The PDS restarted.".into(),
             Made::RestartNeeded => format!(

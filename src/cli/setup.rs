@@ -279,7 +279,7 @@ fn write(ctx: &Context, a: WriteArgs, json: bool) -> Result<u8> {
             serde_json::to_string_pretty(&json!({
                 "files": files.iter().map(|f| json!({"path": f.path, "kind": f.kind, "existed": f.existed, "diff": f.diff, "notes": f.notes})).collect::<Vec<_>>(),
                 "validation": checks.iter().map(|(p, v)| json!({"path": p, "check": v})).collect::<Vec<_>>(),
-                "written": written.iter().map(|(p, r)| json!({"path": p, "backup": r.backup})).collect::<Vec<_>>(),
+                "written": written.iter().map(|r| json!({"path": r.path, "backup": r.backup})).collect::<Vec<_>>(),
                 "docker": docker,
             }))?
         );
@@ -287,7 +287,7 @@ fn write(ctx: &Context, a: WriteArgs, json: bool) -> Result<u8> {
         if !asked {
             print_files(&files, &checks);
         }
-        for (_, r) in &written {
+        for r in &written {
             outln!("Wrote {}", r.describe());
         }
         if !changed {

@@ -553,12 +553,11 @@ pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
 
 /// Write the planned files (diff shown by the caller first): each through the one safe
 /// write, with a backup of what was there; Caddy's data and config directories made.
-pub fn write(files: &[PlannedFile]) -> Result<Vec<(PathBuf, SaveReport)>, String> {
+pub fn write(files: &[PlannedFile]) -> Result<Vec<SaveReport>, String> {
     let mut done = Vec::new();
     for f in files.iter().filter(|f| f.changed()) {
         let opts = WriteOptions::file(0o644, 5).make_dirs();
-        let report = safe_write(&f.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
-        done.push((f.path.clone(), report));
+        done.push(safe_write(&f.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?);
     }
     if let Some(caddyfile) = files.iter().find(|f| f.kind == FileKind::Caddyfile) {
         if let Some(data) = caddyfile

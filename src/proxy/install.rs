@@ -67,18 +67,14 @@ pub fn placements(files: &[RenderedFile], out: &Path) -> Result<Vec<Placement>, 
 }
 
 /// Write every changed file (unchanged ones are left alone, with no backup).
-pub fn write(
-    files: &[RenderedFile],
-    places: &[Placement],
-) -> Result<Vec<(PathBuf, SaveReport)>, String> {
+pub fn write(files: &[RenderedFile], places: &[Placement]) -> Result<Vec<SaveReport>, String> {
     let mut done = Vec::new();
     for (f, p) in files.iter().zip(places) {
         if !p.changed() {
             continue;
         }
         let opts = WriteOptions::file(0o644, 10);
-        let report = safe_write(&p.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?;
-        done.push((p.path.clone(), report));
+        done.push(safe_write(&p.path, f.text.as_bytes(), opts).map_err(|e| e.to_string())?);
     }
     Ok(done)
 }

@@ -397,7 +397,7 @@ pub struct How {
 /// One step `make` took.
 #[derive(Debug)]
 pub enum Made {
-    Wrote(PathBuf, crate::fsutil::SaveReport),
+    Wrote(crate::fsutil::SaveReport),
     Reloaded(Vec<String>),
     Restarted,
     RestartNeeded,
@@ -412,14 +412,13 @@ pub enum Made {
 pub async fn make(
     side: &SidePlan,
     doc: &mut crate::envfile::Document,
-    env_file: &Path,
     how: &How,
     made: &mut Vec<Made>,
 ) -> Result<(), String> {
     use super::Server;
     if let Some(c) = side.caddyfile.as_ref().filter(|c| c.changed()) {
         // Caddy read the edit when it was planned (check_with_caddy).
-        made.push(Made::Wrote(c.path.clone(), c.write()?));
+        made.push(Made::Wrote(c.write()?));
         let reload: Vec<String> = match &how.reload {
             Some(cmd) => vec!["sh".into(), "-c".into(), cmd.clone()],
             None => super::install::reload_command_for(Server::Caddy, &c.path).unwrap_or_default(),
@@ -444,7 +443,7 @@ pub async fn make(
         doc.set("PDS_RATE_LIMIT_BYPASS_IPS", v)
             .map_err(|e| e.to_string())?;
         let r = doc.save().map_err(|e| e.to_string())?;
-        made.push(Made::Wrote(env_file.to_path_buf(), r));
+        made.push(Made::Wrote(r));
         match &how.restart {
             Restart::Run(cmd) => {
                 crate::pds::restart(cmd)?;

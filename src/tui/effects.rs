@@ -359,7 +359,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
             Effect::WriteProxy { files, placements } => {
                 let r = crate::proxy::install::write(&files, &placements).map(|done| {
                     done.iter()
-                        .map(|(_, report)| format!("wrote {}", report.describe()))
+                        .map(|report| format!("wrote {}", report.describe()))
                         .collect()
                 });
                 update(app, Action::ProxyWritten(r))

@@ -188,6 +188,6 @@ fn write_service(
     let written = service::write(files)?;
     Ok(written
         .iter()
-        .map(|(_, r)| format!("Wrote {}", r.describe()))
+        .map(|r| format!("Wrote {}", r.describe()))
         .collect())
 }

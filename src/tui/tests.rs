@@ -1521,7 +1521,7 @@ mod proxy_screen {
             &mut a,
             Action::ProxyWritten(Ok(done
                 .iter()
-                .map(|(p, _)| format!("wrote {}", p.display()))
+                .map(|r| format!("wrote {}", r.path.display()))
                 .collect())),
         );
         assert_eq!(a.mark(Step::Proxy), Mark::Done);
