@@ -31,6 +31,9 @@ pub struct Context {
     /// nginx's main configuration file, when not its own default (`nginx -T -c FILE`): the
     /// served configuration the doctor and `proxy served` judge.
     pub nginx_conf: Option<PathBuf>,
+    /// --demo: the sandbox every file is written under (see `place`); nothing on this
+    /// machine is started, restarted or reloaded.
+    pub sandbox: Option<PathBuf>,
 }
 
 impl Default for Context {
@@ -46,11 +49,24 @@ impl Default for Context {
             restart_command: None,
             pds_log: None,
             nginx_conf: None,
+            sandbox: None,
         }
     }
 }
 
 impl Context {
+    /// Where a file this run writes at `path` really goes: the path itself, or, in the
+    /// demo, the same path under the sandbox (`/pds/compose.yaml` → `SANDBOX/pds/compose.yaml`).
+    /// The one place that decides the demo's roots; a path already in the sandbox stays.
+    pub fn place(&self, path: &std::path::Path) -> PathBuf {
+        match &self.sandbox {
+            Some(root) if !path.starts_with(root) => {
+                root.join(path.strip_prefix("/").unwrap_or(path))
+            }
+            _ => path.to_path_buf(),
+        }
+    }
+
     /// The local URL of the PDS given the port from pds.env (the image sets 3000).
     pub fn pds_url_for(&self, pds_port: Option<&str>) -> String {
         match &self.pds_url {

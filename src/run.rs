@@ -4,6 +4,48 @@
 
 use std::process::Command;
 
+/// --demo: nothing that changes this machine (a start, a restart, a reload, a firewall
+/// rule) may run. Set once, at the demo's start.
+static NO_MACHINE_CHANGES: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The demo's own commands that may still run (restarting its PDS stand-in).
+static PERMITTED: std::sync::Mutex<Vec<Vec<String>>> = std::sync::Mutex::new(Vec::new());
+
+/// From now on, `may_change_machine` refuses every command but the `permit`ted.
+pub fn forbid_machine_changes() {
+    NO_MACHINE_CHANGES.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Let exactly `argv` run under `forbid_machine_changes` (a command of the demo's own,
+/// acting on its sandbox only).
+pub fn permit(argv: Vec<String>) {
+    PERMITTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(argv);
+}
+
+/// Whether `argv` may run now: always, unless the demo forbade machine changes and did
+/// not permit exactly this command.
+pub fn may_change_machine<S: AsRef<str>>(argv: &[S]) -> Result<(), String> {
+    if !NO_MACHINE_CHANGES.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(());
+    }
+    let argv: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+    let permitted = PERMITTED.lock().unwrap_or_else(|e| e.into_inner());
+    if permitted
+        .iter()
+        .any(|p| p.iter().map(String::as_str).eq(argv.iter().copied()))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "this is the demo: it does not run `{}` on this machine (on a server, run pds-wizard without --demo)",
+        argv.join(" ")
+    ))
+}
+
 /// How a bounded command went.
 pub(crate) enum Ran {
     /// It exited: whether it succeeded, and what it printed (stdout, then stderr).

@@ -310,3 +310,332 @@ fn the_next_run_starts_where_the_last_one_stopped() {
     key(&mut s, "q");
     let _ = s.child.wait();
 }
+
+const SANDBOX_INSIDE: &str = "PDS_WIZARD_DEMO_SANDBOX_INSIDE";
+
+/// Issue 31 #1 and #5: the demo driven through every key that writes or starts something —
+/// Server ^W and ^G, Email save and the restart, atproto-did ^W, Reverse proxy ^W, the
+/// Doctor's report — on a root whose /pds, /etc/systemd, /etc/nginx and /etc/caddy are
+/// empty tmpfs, with systemctl, docker, ufw and nft replaced by scripts that only log: the
+/// four stay empty, and nothing that changes a machine was run. On the way, the Email step
+/// shows a PDS that sends with the settings it started with (pds.env saved, not yet
+/// restarted) as not fixed, then the restart and the PDS sending with pds.env's.
+#[test]
+fn the_demo_writes_and_starts_nothing_outside_its_sandbox() {
+    if std::env::var_os(SANDBOX_INSIDE).is_some() {
+        return sandbox_walk();
+    }
+    if std::env::var_os("PDS_WIZARD_TEST_PDS_MODULES").is_none() {
+        panic!("PDS_WIZARD_TEST_PDS_MODULES is unset: run scripts/test, which installs the PDS");
+    }
+    common::in_namespaces(
+        "the_demo_writes_and_starts_nothing_outside_its_sandbox",
+        SANDBOX_INSIDE,
+    );
+}
+
+/// Tools that change a machine: each is replaced (in the private root) by a script that
+/// logs how it was called and succeeds, so the walk goes on and the log tells.
+const SHIMMED: [&str; 8] = [
+    "systemctl",
+    "docker",
+    "docker-compose",
+    "ufw",
+    "nft",
+    "service",
+    "certbot",
+    "iptables",
+];
+
+fn sh(program: &str, args: &[&str]) {
+    let st = std::process::Command::new(program)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{program} {args:?}: {st}");
+}
+
+/// A root for the wizard made of this machine's own directories (bind mounts), with empty
+/// tmpfs at the places the demo must not write, in this test's private mount namespace.
+/// Nothing here is ever removed recursively: the binds lead to the real directories.
+fn private_root() -> std::path::PathBuf {
+    sh("mount", &["--make-rprivate", "/"]);
+    // Our own /tmp first, so nothing made below is left on the machine.
+    sh("mount", &["-t", "tmpfs", "tmpfs", "/tmp"]);
+    let root = Path::new("/tmp/root");
+    std::fs::create_dir(root).unwrap();
+    sh("mount", &["-t", "tmpfs", "tmpfs", "/tmp/root"]);
+    for entry in std::fs::read_dir("/").unwrap().flatten() {
+        let name = entry.file_name();
+        let at = root.join(&name);
+        let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+        if meta.file_type().is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &at).unwrap();
+            continue;
+        }
+        if !meta.is_dir() {
+            continue;
+        }
+        std::fs::create_dir(&at).unwrap();
+        match name.to_str().unwrap() {
+            // Empty and private: a restart could not reach the host's systemd or Docker.
+            "run" | "tmp" | "pds" => sh("mount", &["-t", "tmpfs", "tmpfs", at.to_str().unwrap()]),
+            _ => sh(
+                "mount",
+                &[
+                    "--rbind",
+                    entry.path().to_str().unwrap(),
+                    at.to_str().unwrap(),
+                ],
+            ),
+        }
+    }
+    for d in ["pds", "www", "state", "shim"] {
+        let _ = std::fs::create_dir(root.join(d));
+    }
+    sh("mount", &["-t", "tmpfs", "tmpfs", "/tmp/root/pds"]);
+    for d in ["etc/systemd", "etc/nginx", "etc/caddy"] {
+        let at = root.join(d);
+        assert!(
+            at.is_dir(),
+            "/{d} does not exist on this machine: the test mounts an empty tmpfs over it"
+        );
+        sh("mount", &["-t", "tmpfs", "tmpfs", at.to_str().unwrap()]);
+    }
+    let shim = root.join("shim/log-only");
+    std::fs::write(
+        &shim,
+        "#!/bin/sh\necho \"$(basename \"$0\") $*\" >> /ran.log\nexit 0\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for tool in SHIMMED {
+        for dir in [
+            "usr/bin",
+            "usr/sbin",
+            "usr/local/bin",
+            "usr/local/sbin",
+            "bin",
+            "sbin",
+        ] {
+            let at = root.join(dir).join(tool);
+            // (bin and sbin are links into usr on merged-/usr systems: once is enough.)
+            if at.is_file()
+                && !std::fs::symlink_metadata(root.join(dir))
+                    .unwrap()
+                    .is_symlink()
+            {
+                sh(
+                    "mount",
+                    &["--bind", shim.to_str().unwrap(), at.to_str().unwrap()],
+                );
+            }
+        }
+    }
+    root.to_path_buf()
+}
+
+/// Whether a logged call changes the machine (read-only calls — versions, status,
+/// `compose config` — are fine).
+fn changes_machine(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let verbs = [
+        "start",
+        "restart",
+        "reload",
+        "enable",
+        "stop",
+        "daemon-reload",
+        "up",
+        "run",
+        "pull",
+        "kill",
+        "rm",
+        "create",
+        "allow",
+        "deny",
+        "limit",
+        "insert",
+        "add",
+        "delete",
+        "certonly",
+        "reload-or-restart",
+        "try-restart",
+        "disable",
+        "mask",
+        "--now",
+        "-A",
+        "-I",
+    ];
+    match words.first() {
+        Some(&"nft") => words.get(1) != Some(&"list"),
+        Some(_) => words[1..].iter().any(|w| verbs.contains(w)),
+        None => false,
+    }
+}
+
+/// Everything under `dir`, for the message when it is not empty.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            out.push(e.path().display().to_string());
+            if e.path().is_dir() {
+                out.extend(listing(&e.path()));
+            }
+        }
+    }
+    out
+}
+
+/// Back to the step list, up it to `title` (the right pane names the step the list is
+/// on), and into it.
+fn go(s: &mut Session, title: &str) {
+    key(s, "\x1b");
+    let pane = format!("┌ {title} ─");
+    for _ in 0..12 {
+        if s.screen().contains(&pane) {
+            key(s, "\r");
+            return s.wait_text(&pane);
+        }
+        key(s, UP);
+    }
+    panic!("no step {title}:\n{}", s.screen());
+}
+
+fn sandbox_walk() {
+    sh("ip", &["link", "set", "lo", "up"]);
+    let root = private_root();
+    let mut cmd = CommandBuilder::new("chroot");
+    cmd.arg(&root);
+    cmd.arg(BIN);
+    cmd.arg("--demo");
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", "/state");
+    cmd.env("HOME", "/root");
+    let mut s = Session::start(cmd, 30, 100);
+    wait_for_standins(&s);
+
+    // Server: the demo says so; ^W writes, ^G starts — in the sandbox, and nothing at all.
+    key(&mut s, DOWN);
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("Demo: files go under /state/pds-wizard/demo");
+    key(&mut s, "\x17");
+    s.wait_text("Write the service files?");
+    assert!(
+        s.screen()
+            .contains("/state/pds-wizard/demo/pds/compose.yaml"),
+        "{}",
+        s.screen()
+    );
+    key(&mut s, "y");
+    s.wait_text("Wrote /state/pds-wizard/demo/pds/compose.yaml");
+    key(&mut s, "\x07");
+    s.wait_text("This is the demo: nothing is started on this machine");
+    key(&mut s, "y");
+    s.wait_text("Demo: nothing was started");
+
+    // Email: a change saved but the restart declined; the PDS still sends, with what it
+    // started with — not called fixed. Then saved again and restarted: it sends with pds.env's.
+    key(&mut s, "\x1b");
+    key(&mut s, DOWN);
+    key(&mut s, "\r");
+    s.wait_text("Ctrl-T sends a test mail");
+    for _ in 0..6 {
+        key(&mut s, "\t");
+    }
+    key(&mut s, "\x1b[F"); // End
+    key(&mut s, "\x7f");
+    key(&mut s, "g");
+    key(&mut s, "\x13");
+    key(&mut s, "\r");
+    s.wait_text("Restart the PDS?");
+    key(&mut s, "n");
+    s.wait_text("Not restarted. When ready:");
+    go(&mut s, "Email");
+    key(&mut s, "\x10");
+    s.wait_text("Have the PDS send a mail?");
+    key(&mut s, "y");
+    s.wait_for_within("the stale send", Duration::from_secs(30), |s| {
+        s.screen().contains("not pds.env's")
+    });
+    assert!(!s.screen().contains("Nothing to fix"), "{}", s.screen());
+    // (The step kept its focus on From address.)
+    key(&mut s, "\x1b[F");
+    key(&mut s, "\x7f");
+    key(&mut s, "m");
+    key(&mut s, "\x13");
+    key(&mut s, "\r");
+    s.wait_text("Restart the PDS?");
+    assert!(
+        s.screen()
+            .contains("/state/pds-wizard/demo/lab/restart-pds"),
+        "{}",
+        s.screen()
+    );
+    key(&mut s, "y");
+    s.wait_for_within("the PDS back", Duration::from_secs(60), |s| {
+        s.screen().contains("Have the PDS send a mail?")
+    });
+    key(&mut s, "y");
+    s.wait_for_within("the fresh send", Duration::from_secs(30), |s| {
+        s.screen().contains("✓ the PDS sent a mail")
+    });
+    assert!(!s.screen().contains("not pds.env's"), "{}", s.screen());
+
+    // atproto-did: the web root typed is placed in the sandbox.
+    go(&mut s, "atproto-did");
+    key(&mut s, "\t");
+    s.send("did:plc:ewvi7nxzyoun6zhxrhs64oiz");
+    key(&mut s, "\t");
+    s.send("/www/example.com");
+    key(&mut s, "\x17");
+    s.wait_text("/state/pds-wizard/demo/www/example.com/.well-known/atproto-d");
+
+    // Reverse proxy: written in the sandbox, nothing reloaded.
+    go(&mut s, "Reverse proxy");
+    key(&mut s, "\x17");
+    s.wait_text("Write the proxy config?");
+    key(&mut s, "y");
+    s.wait_text("demo: no server is reloaded");
+
+    // Doctor: its report goes beside the sandbox pds.env.
+    go(&mut s, "Doctor");
+    s.wait_for_within("the doctor", Duration::from_secs(60), |s| {
+        s.screen().contains(" passed, ")
+    });
+    key(&mut s, "w");
+    s.wait_for_within("the report", Duration::from_secs(60), |s| {
+        s.screen()
+            .contains("Report written to /state/pds-wizard/demo")
+    });
+    key(&mut s, "\x1b");
+    key(&mut s, "q");
+    key(&mut s, "q");
+    let _ = s.child.wait();
+
+    for d in ["pds", "etc/systemd", "etc/nginx", "etc/caddy", "www"] {
+        let left = listing(&root.join(d));
+        assert!(
+            left.is_empty(),
+            "the demo wrote outside its sandbox: {left:#?}"
+        );
+    }
+    let ran = std::fs::read_to_string(root.join("ran.log")).unwrap_or_default();
+    let changed: Vec<&str> = ran.lines().filter(|l| changes_machine(l)).collect();
+    assert!(
+        changed.is_empty(),
+        "the demo ran commands that change the machine: {changed:#?}\n(all: {ran})"
+    );
+    assert!(
+        root.join("state/pds-wizard/demo/pds/compose.yaml")
+            .is_file()
+            && root
+                .join("state/pds-wizard/demo/etc/systemd/system/pds.service")
+                .is_file(),
+        "{:#?}",
+        listing(&root.join("state"))
+    );
+}

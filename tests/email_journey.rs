@@ -354,9 +354,50 @@ fn the_pds_own_failure_is_read_from_its_log() {
     assert_eq!(o.status.code(), Some(0), "{text}");
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["outcome"], "sent", "{text}");
+    // The PDS's process started with pds.env's values (read from /proc, as root).
+    if unsafe { libc::geteuid() } == 0 {
+        assert_eq!(v["settings"], "same", "{text}");
+    }
     let m = srv.wait_for_mail(Duration::from_secs(10));
     assert_eq!(m["rcpt_tos"][0], "alice-test@example.com");
     assert!(m["data"].as_str().unwrap().contains("Reset"), "{m}");
+
+    // pds.env broken by hand (the password unencoded), the PDS not restarted: it still
+    // sends with what it started with, and that is not called fixed.
+    let raw = format!(
+        "smtps://pds@example.test:{PASSWORD}@localhost:{}",
+        srv.implicit
+    );
+    write_env(&env, &raw, Some(FROM));
+    let o = common::run_cli(
+        &env,
+        &[
+            "--pds-url",
+            &lab.pds_url,
+            "email",
+            "test",
+            "--via-pds",
+            "alice.test",
+        ],
+        "",
+    );
+    let text = common::output_text(&o);
+    assert_ne!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("with the settings it started with, not pds.env's")
+            || text.contains("but pds.env's email settings fail the check"),
+        "{text}"
+    );
+    assert!(!text.contains("Nothing to fix"), "{text}");
+    if unsafe { libc::geteuid() } == 0 {
+        assert!(
+            text.contains(
+                "pds.env's PDS_EMAIL_SMTP_URL differs from what the running PDS started with"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("fails the check"), "{text}");
+    }
 }
 
 /// A provider's server name that does not resolve is this machine's DNS at fault, not a typo

@@ -6,7 +6,8 @@
 // stdin closes. With PDS_LAB_ENV_FILE, that pds.env is read at each start as the PDS's own
 // install reads it, and SIGHUP restarts the PDS (same port, same data) the way
 // `systemctl restart pds` does: a file the PDS refuses leaves it down until the next
-// SIGHUP. usage: node pds_lab.js DATA_DIR
+// SIGHUP. The PDS runs in a process of its own (see runPds); the PLC directory stays here.
+// usage: node pds_lab.js DATA_DIR
 const events = require('node:events');
 const net = require('node:net');
 const { PDS, envToCfg, envToSecrets, readEnv } = require('@atproto/pds');
@@ -34,12 +35,14 @@ function freePort() {
 
 // pds.env as the official install hands it to the PDS (docker compose's env_file): KEY=VALUE
 // lines, a pair of quotes around a value removed. The lab keeps its own ports and data.
+// PDS_LAB_ENV_KEYS (comma-separated), when set, names the only keys taken from the file.
 function readEnvFile(path) {
   const out = {};
   const own = ['PDS_PORT', 'PDS_DATA_DIRECTORY', 'PDS_BLOBSTORE_DISK_LOCATION', 'PDS_DID_PLC_URL'];
+  const only = (process.env.PDS_LAB_ENV_KEYS || '').split(',').filter(Boolean);
   for (const line of require('node:fs').readFileSync(path, 'utf8').split('\n')) {
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
-    if (!m || own.includes(m[1])) continue;
+    if (!m || own.includes(m[1]) || (only.length && !only.includes(m[1]))) continue;
     let v = m[2];
     if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) v = v.slice(1, -1);
     out[m[1]] = v;
@@ -47,10 +50,10 @@ function readEnvFile(path) {
   return out;
 }
 
-async function startPds(base, pdsPort) {
-  for (const k of Object.keys(process.env)) if (!(k in base)) delete process.env[k];
-  Object.assign(process.env, base);
-  if (process.env.PDS_LAB_ENV_FILE) Object.assign(process.env, readEnvFile(process.env.PDS_LAB_ENV_FILE));
+// The PDS itself runs in a child process of its own, started with exactly the environment
+// it reads (the lab's, then pds.env's), as the official install's container is: what it
+// runs with can be read from /proc/PID/environ, and a restart is a new process.
+async function runPds() {
   const env = readEnv();
   const pds = await PDS.create(envToCfg(env), envToSecrets(env));
   // The route the official installer adds for Caddy's on-demand TLS: yes for the PDS's own
@@ -68,9 +71,43 @@ async function startPds(base, pdsPort) {
   await pds.ctx.sequencer.start();
   // Loopback unless PDS_LAB_LISTEN says otherwise: a test in a network namespace of its own
   // listens on every address, as the PDS itself does.
-  pds.server = pds.app.listen(pdsPort, process.env.PDS_LAB_LISTEN || '127.0.0.1');
+  pds.server = pds.app.listen(Number(process.env.PDS_PORT), process.env.PDS_LAB_LISTEN || '127.0.0.1');
   await events.once(pds.server, 'listening');
+  const stop = async () => {
+    pds.server.closeAllConnections();
+    await new Promise((r) => pds.server.close(r));
+    await pds.destroy().catch((e) => console.error('destroy:', e));
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
   return pds;
+}
+
+if (process.env.PDS_LAB_CHILD) {
+  // The lab going away (even killed) closes the channel: the PDS goes with it.
+  process.on('disconnect', () => process.exit(0));
+  runPds().then(
+    () => process.send({ ready: true }),
+    (e) => { process.send({ error: String(e && e.message) }); process.exit(1); },
+  );
+  return;
+}
+
+// Start the PDS's process with `base` and, when set, pds.env's values; resolves to the
+// child once it listens, rejects with the PDS's reason otherwise.
+function startPds(base) {
+  const env = { ...base, PDS_LAB_CHILD: '1' };
+  if (base.PDS_LAB_ENV_FILE) Object.assign(env, readEnvFile(base.PDS_LAB_ENV_FILE));
+  const child = require('node:child_process').fork(__filename, [dataDir], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => (m.ready ? resolve(child) : reject(new Error(m.error))));
+    child.once('exit', (code) => reject(new Error(`the PDS exited (${code})`)));
+  });
+}
+
+function stopPds(child) {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
 }
 
 (async () => {
@@ -95,23 +132,21 @@ async function startPds(base, pdsPort) {
     PDS_INVITE_REQUIRED: 'true',
     PDS_SERVICE_HANDLE_DOMAINS: '.test',
     PDS_DEV_MODE: 'true',
-    LOG_ENABLED: 'false',
+    // The PDS's own log only when the caller asked for it (its logger reads this at load).
+    LOG_ENABLED: process.env.LOG_ENABLED || 'false',
     ...(packageVersion() ? { PDS_VERSION: packageVersion() } : {}),
   }, JSON.parse(process.env.PDS_LAB_ENV || '{}'));
   const base = { ...process.env };
-  let pds = await startPds(base, pdsPort);
+  let pds = await startPds(base);
+  process.on('exit', () => pds && pds.kill('SIGKILL'));
   // One restart at a time, in order.
   let restarts = Promise.resolve();
   process.on('SIGHUP', () => {
     restarts = restarts.then(async () => {
-      if (pds) {
-        pds.server.closeAllConnections();
-        await new Promise((r) => pds.server.close(r));
-        await pds.destroy().catch((e) => console.error('destroy:', e));
-        pds = null;
-      }
+      await stopPds(pds);
+      pds = null;
       try {
-        pds = await startPds(base, pdsPort);
+        pds = await startPds(base);
         console.error('pds_lab: restarted');
       } catch (e) {
         console.error('pds_lab: the PDS did not start:', e && e.message);

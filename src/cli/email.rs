@@ -524,7 +524,18 @@ fn test_via_pds(ctx: &Context, who: &str, json: bool) -> Result<u8> {
         &settings.http,
         log.as_ref(),
     ));
-    let code = exit_for(r.finding.level);
+    // Proof of pds.env only when the PDS runs with it (it reads pds.env at its start).
+    let r = email::via_pds::against_file_here(
+        r,
+        &ctx.env_file,
+        &settings.local_url,
+        &crate::pds::restart_hint(ctx),
+    );
+    // A send that proves the old settings, not pds.env's, is not a pass for scripts either.
+    let code = match r.outcome == email::via_pds::Outcome::Sent && r.finding.level != Level::Pass {
+        true => EXIT_FINDINGS,
+        false => exit_for(r.finding.level),
+    };
     if json {
         outln!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(code);

@@ -324,7 +324,10 @@ fn write_change(
         None => outln!("(dry run: nothing written)"),
         Some(r) => {
             out!("Saved {}", r.describe());
-            outln!(".\nRestart the PDS for it to take effect: sudo systemctl restart pds");
+            outln!(
+                ".\nRestart the PDS for it to take effect: {}",
+                crate::pds::restart_hint(ctx)
+            );
         }
     }
     Ok(EXIT_OK)

@@ -279,6 +279,7 @@ impl Cli {
             restart_command: self.restart_command.clone(),
             pds_log: self.pds_log.clone(),
             nginx_conf: self.nginx_conf.clone(),
+            sandbox: None,
         }
     }
 }

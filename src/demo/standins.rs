@@ -79,6 +79,8 @@ pub struct Lab {
     /// The demo accounts: handle and DID.
     pub accounts: Vec<(String, String)>,
     pub dir: PathBuf,
+    /// The PDS stand-in's restart command (a script in `dir`).
+    pub restart: Option<PathBuf>,
 }
 
 impl Lab {
@@ -132,9 +134,18 @@ impl Lab {
                 Err(e) => lab.missing(Kind::Smtp, e),
             }
         }
+        // Before the PDS starts: it reads its email settings from the sandbox pds.env.
+        let env_path = sandbox.join("pds.env");
+        match lab.fill_email(&env_path) {
+            Ok(true) => say("the sandbox pds.env now sends mail through the SMTP stand-in"),
+            Ok(false) => {}
+            Err(e) => say(&format!(
+                "could not set the SMTP stand-in in the sandbox: {e}"
+            )),
+        }
         let t = Instant::now();
         say("starting the PDS and a PLC directory (a few seconds)…");
-        match lab.start_pds(doc, &host, &zone, ca.as_ref()) {
+        match lab.start_pds(doc, &env_path, &host, &zone, ca.as_ref()) {
             Ok(()) => say(&format!(
                 "PDS stand-in ready ({:.1} s)",
                 t.elapsed().as_secs_f64()
@@ -185,8 +196,32 @@ impl Lab {
         self.standins.iter().any(|s| s.kind == kind && s.live)
     }
 
+    /// A restart command for the PDS stand-in that returns once it is back (or failed to
+    /// start), as `systemctl restart` does: SIGHUP, then the lab's next line in pds.log.
+    fn restart_script(&self, pid: u32) -> Result<PathBuf, String> {
+        let path = self.dir.join("restart-pds");
+        let log = self.dir.join("pds.log");
+        let text = format!(
+            "#!/bin/sh\n# The demo's PDS stand-in: restarted with the sandbox pds.env's email settings.\nlog='{}'\nbefore=$(grep -c '^pds_lab: ' \"$log\")\nkill -HUP {pid}\nfor i in $(seq 600); do\n  [ \"$(grep -c '^pds_lab: ' \"$log\")\" -gt \"$before\" ] && break\n  sleep 0.1\ndone\ntail -n 1 \"$log\" | grep -q '^pds_lab: restarted' || {{ tail -n 1 \"$log\" >&2; exit 1; }}\n",
+            log.display()
+        );
+        crate::fsutil::safe_write(
+            &path,
+            text.as_bytes(),
+            crate::fsutil::WriteOptions::file(0o700, 0),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
     /// Point the context at the stand-ins, where the operator gave no address of their own.
+    /// The PDS stand-in's restart is the only command the demo runs (see run::permit).
     pub fn apply(&self, ctx: &mut Context) {
+        if let Some(script) = &self.restart {
+            let cmd = script.display().to_string();
+            crate::run::permit(vec![cmd.clone()]);
+            ctx.restart_command = Some(cmd);
+        }
         ctx.ca_file = ctx.ca_file.take().or_else(|| self.ca_file.clone());
         ctx.nameserver = ctx.nameserver.or(self.nameserver);
         ctx.connect_to = ctx.connect_to.or(self.connect_to);
@@ -274,6 +309,7 @@ impl Lab {
     fn start_pds(
         &mut self,
         doc: &Document,
+        env_path: &Path,
         host: &str,
         zone: &str,
         ca: Option<&Ca>,
@@ -303,24 +339,27 @@ impl Lab {
                 env[key] = v.into();
             }
         }
-        if let (Some((url, from)), Some(_)) = (&self.smtp, ca) {
-            // The PDS mails through the stand-in too (password resets, confirmations).
-            env["PDS_EMAIL_SMTP_URL"] = url.expose().into();
-            env["PDS_EMAIL_FROM_ADDRESS"] = from.as_str().into();
-        }
         let mut accounts = vec![format!("alice.{host}")];
         if zone != host && domains.iter().any(|d| d == &format!(".{zone}")) {
             accounts.push(format!("bob.{zone}"));
             accounts.push(format!("carol.{zone}"));
         }
-        let cmd = launch::pds(
+        let mut cmd = launch::pds(
             &self.dir,
             &data,
             &env,
             &accounts,
             ca.map(|c| c.ca.as_path()),
         )?;
+        // Its email settings come from the sandbox pds.env at each start, as a real PDS's
+        // do: the demo shows save → restart → the PDS sends. Only those keys: the demo
+        // file's deliberate mistakes are for the operator to find, not for the PDS to trip on.
+        cmd.env("PDS_LAB_ENV_FILE", env_path).env(
+            "PDS_LAB_ENV_KEYS",
+            crate::email::via_pds::EMAIL_KEYS.join(","),
+        );
         let (child, ready) = self.spawn_reporting(Kind::Pds, cmd, "pds.log")?;
+        self.restart = Some(self.restart_script(child.id())?);
         let v: serde_json::Value = serde_json::from_str(&ready)
             .map_err(|_| self.log_hint("pds.log", "the PDS stand-in did not start"))?;
         let (pds, plc) = (

@@ -700,7 +700,7 @@ async fn uploads(i: &Inputs) -> Vec<Finding> {
                 human_bytes(configured)
             ))
             .why("The PDS reads pds.env when it starts: it has not been restarted since the limit changed.")
-            .fix("Restart the PDS: sudo systemctl restart pds"),
+            .fix(format!("Restart the PDS: {}", crate::pds::restart_hint(&i.settings.flags))),
         );
     }
     let limit = live.unwrap_or(configured);

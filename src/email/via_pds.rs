@@ -37,6 +37,120 @@ pub struct PdsSend {
     /// The PDS's log lines about mail, when it failed.
     pub log: Vec<String>,
     pub elapsed_ms: u64,
+    /// Whether the PDS runs with pds.env's email settings (see `against_file`).
+    pub settings: Settings,
+}
+
+/// Whether the PDS sent with pds.env's email settings or with others it started with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Settings {
+    /// Not compared (`against_file` not called).
+    NotCompared,
+    /// The running PDS has pds.env's values.
+    Same,
+    /// These keys differ between pds.env and the running PDS.
+    Differ(Vec<String>),
+    /// pds.env changed after the PDS started.
+    ChangedSince,
+    /// This machine cannot tell (the PDS is elsewhere, or not root).
+    Unknown,
+}
+
+/// The keys a send through the PDS depends on.
+pub const EMAIL_KEYS: [&str; 2] = ["PDS_EMAIL_SMTP_URL", "PDS_EMAIL_FROM_ADDRESS"];
+
+/// `against_file` with pds.env as it is on disk at `path` (what the PDS reads at its next
+/// start) and what runs behind `pds_url` on this machine.
+pub fn against_file_here(
+    r: PdsSend,
+    path: &std::path::Path,
+    pds_url: &str,
+    restart: &str,
+) -> PdsSend {
+    match crate::envfile::Document::load(path) {
+        Ok(doc) => {
+            let running = crate::pds::running::for_url(pds_url);
+            against_file(r, &doc, path, &running, restart)
+        }
+        Err(_) => r,
+    }
+}
+
+/// A send through the PDS judged against pds.env (`doc`, at `path`): the PDS read its
+/// settings when it started, so a mail it sent proves pds.env only when the two agree and
+/// pds.env itself passes the check; otherwise it is not called fixed, and the fix is the
+/// restart (`restart`: how to do it here) rather than the settings.
+pub fn against_file(
+    mut r: PdsSend,
+    doc: &crate::envfile::Document,
+    path: &std::path::Path,
+    running: &crate::pds::running::Running,
+    restart: &str,
+) -> PdsSend {
+    use crate::pds::running::{drift, Drift};
+    r.settings = match drift(doc, path, running, &EMAIL_KEYS) {
+        Drift::Same => Settings::Same,
+        Drift::Differs(keys) => Settings::Differ(keys),
+        Drift::ChangedSince => Settings::ChangedSince,
+        Drift::Unknown => Settings::Unknown,
+    };
+    let broken: Vec<Finding> = super::check(doc)
+        .into_iter()
+        .filter(|f| f.level == crate::finding::Level::Fail)
+        .collect();
+    let stale = match &r.settings {
+        Settings::Differ(keys) => Some(format!(
+            "pds.env's {} {} from what the running PDS started with",
+            keys.join(" and "),
+            if keys.len() == 1 { "differs" } else { "differ" }
+        )),
+        Settings::ChangedSince => {
+            Some("pds.env was changed after the running PDS started".to_string())
+        }
+        _ => None,
+    };
+    let next = match broken.first() {
+        Some(f) => format!(
+            "the next restart reads pds.env, which fails the check ({}): mail will break",
+            f.what
+        ),
+        None => "the next restart reads pds.env, which the PDS has not sent with yet".to_string(),
+    };
+    match (r.outcome, stale) {
+        (Outcome::Sent, Some(stale)) => {
+            let what = format!(
+                "{} — with the settings it started with, not pds.env's",
+                r.finding.what
+            );
+            let fix = match broken.is_empty() {
+                true => format!("Restart the PDS ({restart}), then test again: only a send after the restart proves pds.env."),
+                false => format!("Repair pds.env first (pds-wizard email repair, or the Email step), then restart the PDS ({restart}) and test again."),
+            };
+            r.finding = Finding::warn(what)
+                .why(format!("{stale}; {next}."))
+                .fix(fix);
+        }
+        (Outcome::Sent, None) if !broken.is_empty() => {
+            let what = format!(
+                "{} — but pds.env's email settings fail the check",
+                r.finding.what
+            );
+            r.finding = Finding::warn(what)
+                .why(format!("{}; the PDS reads pds.env again at its next restart.", broken[0].what))
+                .fix("pds-wizard email repair (or the Email step), then restart the PDS and test again.");
+        }
+        (Outcome::Failed, Some(stale)) => {
+            r.finding.fix = format!(
+                "{stale}: restart the PDS ({restart}) so it uses pds.env, then test again."
+            );
+        }
+        (Outcome::Failed, None) if r.settings == Settings::Same => {
+            r.finding.fix = "The PDS runs with pds.env's settings and they fail: pds-wizard email test --to YOU shows where, step by step.".into();
+        }
+        _ => {}
+    }
+    r
 }
 
 /// The account `who` names (handle, DID or email, any case), else the one to use by
@@ -108,6 +222,7 @@ pub async fn send_via_pds(
         account,
         log,
         elapsed_ms: started.elapsed().as_millis() as u64,
+        settings: Settings::NotCompared,
     };
     let accounts = match list_accounts(pds_url, admin_password, opts).await {
         Ok(a) => a,

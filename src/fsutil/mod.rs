@@ -130,6 +130,31 @@ impl WriteOptions {
     }
 }
 
+/// --demo: the one directory every write must land in (set once, at the demo's start).
+static CONFINED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// From now on, refuse every write outside `root` (the demo's sandbox): whatever a step
+/// asks, nothing on the machine is written. Set once; a second call changes nothing.
+pub fn confine_writes(root: &Path) {
+    let real = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let _ = CONFINED.set(real);
+}
+
+/// Whether `path` (as given, and as it resolves) may be written under the confinement.
+pub fn check_confined(path: &Path) -> Result<(), WriteError> {
+    let Some(root) = CONFINED.get() else {
+        return Ok(());
+    };
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if abs.starts_with(root) {
+        return Ok(());
+    }
+    Err(err("will not write", path)(std::io::Error::other(format!(
+        "this is the demo: it writes only inside its sandbox {} (on a server, run pds-wizard without --demo)",
+        root.display()
+    ))))
+}
+
 /// Where a write to `path` would go, as `links` allows (the real path is `.path()`).
 pub fn resolve(path: &Path, links: Links) -> Result<Target, WriteError> {
     walk::resolve(
@@ -300,12 +325,15 @@ fn write_in(
     bytes: &[u8],
     opts: WriteOptions,
 ) -> Result<SaveReport, WriteError> {
+    // Before anything is made on the way (a lock file, a directory).
+    check_confined(asked)?;
     let _lock = match opts.lock {
         true => Some(FileLock::acquire(asked, LOCK_WAIT)?),
         false => None,
     };
     let t = walk::resolve(asked, opts.place(within)).map_err(walk_err(asked))?;
     let path = &t.path();
+    check_confined(path)?;
     if let Some(m) = &t.existing {
         if opts.create_new {
             return Err(err("will not replace", path)(std::io::Error::from(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod data;
 pub mod refresh;
+pub mod running;
 pub mod service;
 pub mod service_merge;
 pub mod sockets;
@@ -20,6 +21,15 @@ use crate::run::{run_bounded, Ran};
 /// with --restart-command, else the official install's systemd unit `pds`, else `docker
 /// compose` with the compose.yaml beside pds.env.
 pub fn restart_command(ctx: &Context) -> Option<Vec<String>> {
+    // The demo restarts nothing of this machine's: only its own PDS stand-in, by the
+    // command its lab permitted.
+    if ctx.sandbox.is_some() {
+        return ctx
+            .restart_command
+            .as_deref()
+            .map(|c| vec![c.to_string()])
+            .filter(|argv| crate::run::may_change_machine(argv).is_ok());
+    }
     if let Some(cmd) = ctx
         .restart_command
         .as_deref()
@@ -33,28 +43,30 @@ pub fn restart_command(ctx: &Context) -> Option<Vec<String>> {
         return Some(vec!["systemctl".into(), "restart".into(), "pds".into()]);
     }
     let compose = env_file.parent()?.join("compose.yaml");
-    (compose.exists() && has_docker()).then(|| {
-        vec![
-            "docker".into(),
-            "compose".into(),
-            "-f".into(),
-            compose.display().to_string(),
-            "restart".into(),
-            "pds".into(),
-        ]
-    })
-}
-
-fn has_unit() -> bool {
-    Command::new("systemctl")
-        .args(["cat", "pds.service"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    if !compose.exists() {
+        return None;
+    }
+    // `docker compose` where the plugin is installed, else the older `docker-compose`.
+    let mut cmd = service::compose_command(std::time::Duration::from_secs(5))?;
+    cmd.extend([
+        "-f".into(),
+        compose.display().to_string(),
+        "restart".into(),
+        "pds".into(),
+    ]);
+    Some(cmd)
 }
 
 fn has_docker() -> bool {
     Command::new("docker")
         .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn has_unit() -> bool {
+    Command::new("systemctl")
+        .args(["cat", "pds.service"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -182,15 +194,25 @@ pub fn mail_lines(text: &str, max: usize) -> Vec<String> {
 }
 
 /// How to show a restart command to a person.
+/// `sudo` only when this is not root already: the wizard runs the command as it is.
 pub fn restart_hint(ctx: &Context) -> String {
-    match restart_command(ctx) {
-        Some(cmd) => format!("sudo {}", shown(&cmd)),
-        None => "sudo systemctl restart pds (or restart the PDS container)".into(),
+    as_typed(&match restart_command(ctx) {
+        Some(cmd) => shown(&cmd),
+        None => "systemctl restart pds, or restart the PDS container".into(),
+    })
+}
+
+/// A command as the operator types it here: with `sudo` in front unless this is root.
+pub fn as_typed(cmd: &str) -> String {
+    match rustix::process::geteuid().is_root() {
+        true => cmd.to_string(),
+        false => format!("sudo {cmd}"),
     }
 }
 
 /// Run the restart command; the error text is what the operator sees.
 pub fn restart(cmd: &[String]) -> Result<(), String> {
+    crate::run::may_change_machine(cmd)?;
     let (prog, args) = cmd.split_first().ok_or("no command")?;
     let out = Command::new(prog)
         .args(args)
@@ -223,10 +245,8 @@ mod tests {
             .args(["cat", "pds.service"])
             .output()
             .is_ok_and(|o| o.status.success());
-        let has_docker = std::process::Command::new("docker")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
+        let has_docker =
+            super::service::compose_command(std::time::Duration::from_secs(5)).is_some();
         match (has_unit, has_docker) {
             (true, _) => assert_eq!(cmd.unwrap()[0], "systemctl"),
             (false, true) => assert!(cmd
@@ -241,7 +261,7 @@ mod tests {
         };
         let cmd = super::restart_command(&ctx).unwrap();
         assert_eq!(super::shown(&cmd), "kill -HUP 123");
-        assert_eq!(super::restart_hint(&ctx), "sudo kill -HUP 123");
+        assert_eq!(super::restart_hint(&ctx), super::as_typed("kill -HUP 123"));
     }
 
     #[test]

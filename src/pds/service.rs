@@ -601,6 +601,7 @@ pub fn start_commands(restart_command: Option<&str>, plan: &Plan) -> Vec<Vec<Str
 /// Run the start commands one after another; the first failure stops and says why.
 pub fn start(commands: &[Vec<String>], timeout: Duration) -> Result<(), String> {
     for c in commands {
+        crate::run::may_change_machine(c)?;
         let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
         match run(&c[0], &args, timeout) {
             Some((true, _)) => {}

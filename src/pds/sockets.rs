@@ -89,7 +89,7 @@ pub fn holders(port: u16) -> Vec<(SocketAddr, Option<String>)> {
     let owners = owners_of(&sockets.iter().map(|(_, i)| i.clone()).collect::<Vec<_>>());
     sockets
         .into_iter()
-        .map(|(a, inode)| (a, owners.get(&inode).cloned()))
+        .map(|(a, inode)| (a, owners.get(&inode).map(|(_, name)| name.clone())))
         .collect()
 }
 
@@ -105,7 +105,7 @@ pub fn sshd_ports() -> Vec<u16> {
             ports.extend(
                 socks
                     .iter()
-                    .filter(|(_, i)| owners.get(i).is_some_and(|n| n == "sshd"))
+                    .filter(|(_, i)| owners.get(i).is_some_and(|(_, n)| n == "sshd"))
                     .map(|(a, _)| a.port()),
             );
         }
@@ -180,8 +180,32 @@ fn listening_inodes(text: &str, v6: bool) -> impl Iterator<Item = (SocketAddr, S
     })
 }
 
-/// For each socket inode, the name (comm) of a process holding it.
-fn owners_of(inodes: &[String]) -> std::collections::HashMap<String, String> {
+/// The processes holding a socket that listens on TCP `port` here, by pid.
+pub fn holder_pids(port: u16) -> Vec<u32> {
+    let mut inodes: Vec<String> = Vec::new();
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            inodes.extend(
+                listening_inodes(&text, v6)
+                    .filter(|(a, _)| a.port() == port)
+                    .map(|(_, i)| i),
+            );
+        }
+    }
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let mut pids: Vec<u32> = owners_of(&inodes)
+        .into_values()
+        .map(|(pid, _)| pid)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
+/// For each socket inode, a process holding it: its pid and name (comm).
+fn owners_of(inodes: &[String]) -> std::collections::HashMap<String, (u32, String)> {
     let mut out = std::collections::HashMap::new();
     let Ok(procs) = std::fs::read_dir("/proc") else {
         return out;
@@ -204,7 +228,8 @@ fn owners_of(inodes: &[String]) -> std::collections::HashMap<String, String> {
                     let name = std::fs::read_to_string(p.path().join("comm"))
                         .map(|c| c.trim().to_string())
                         .unwrap_or_default();
-                    out.insert(inode.to_string(), name);
+                    let pid = pid.to_string_lossy().parse().unwrap_or(0);
+                    out.insert(inode.to_string(), (pid, name));
                 }
             }
         }

@@ -118,6 +118,7 @@ pub fn site_link(written: &Path) -> Option<(PathBuf, PathBuf)> {
 
 /// Make the link `site_link` names.
 pub fn enable_site(link: &Path, target: &Path) -> Result<(), String> {
+    crate::fsutil::check_confined(link).map_err(|e| e.to_string())?;
     std::os::unix::fs::symlink(target, link)
         .map_err(|e| format!("cannot link {} → {}: {e}", link.display(), target.display()))
 }

@@ -751,6 +751,7 @@ fn check_with_caddy(
 /// Run one command (a reload, a ufw rule), bounded; its output is the error.
 pub fn run(argv: &[&str], limit: std::time::Duration) -> Result<(), String> {
     use crate::run::Ran;
+    crate::run::may_change_machine(argv)?;
     let Some((prog, args)) = argv.split_first() else {
         return Err("no command".into());
     };

@@ -390,8 +390,14 @@ impl App {
             doctor: DoctorScreen::new(),
             overview: Default::default(),
             server: super::screens::setup::ServerScreen::new(
-                &std::env::var("PDS_WIZARD_UNIT_DIR")
-                    .unwrap_or_else(|_| "/etc/systemd/system".into()),
+                &settings
+                    .flags
+                    .place(std::path::Path::new(
+                        &std::env::var("PDS_WIZARD_UNIT_DIR")
+                            .unwrap_or_else(|_| "/etc/systemd/system".into()),
+                    ))
+                    .display()
+                    .to_string(),
             ),
             accounts: Default::default(),
             settings,
@@ -411,6 +417,7 @@ impl App {
             answered: Answered::default(),
             answers_due: false,
         };
+        app.server.sandbox = app.settings.flags.sandbox.clone();
         if !demo {
             app.proxy.installer_caddy = app
                 .env_path
@@ -676,7 +683,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.edits.retain(|k, _| rejected.contains(k));
             app.set_base(doc);
             let mut msg = format!("Saved {}.", report.describe());
-            msg.push_str(" Restart the PDS to apply: sudo systemctl restart pds");
+            // Which command restarts it is found off this thread (FindRestart, below).
+            msg.push_str(" The PDS reads pds.env when it starts: restart it to apply.");
             app.save_result = Some((Level::Pass, msg.clone()));
             app.status = Some((Level::Pass, msg));
             let mut effects = vec![app.draft_effect()];
@@ -941,6 +949,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                         account: None,
                         log: Vec::new(),
                         elapsed_ms: 0,
+                        settings: crate::email::via_pds::Settings::NotCompared,
                     }));
                 }
             }
@@ -954,6 +963,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 account: None,
                 log: Vec::new(),
                 elapsed_ms: 0,
+                settings: crate::email::via_pds::Settings::NotCompared,
             }));
             vec![]
         }
@@ -1028,6 +1038,8 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
                 Ok(lines) => (Level::Pass, lines.join("; ")),
                 Err(e) => (Level::Fail, e),
             });
+            // "Writing the service files…" is over: the status line says how it went.
+            app.status = app.server.said.clone();
             return vec![app.server.check(&mut screen_ctx!(app))];
         }
         Done::Started(r) if jobs::is_current(&app.server.starting, ticket) => {

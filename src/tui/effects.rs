@@ -242,6 +242,8 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
             } => {
                 let http = app.settings.http.clone();
                 let flags = app.settings.flags.clone();
+                let env_file = flags.env_file.clone();
+                let restart = crate::pds::restart_hint(&flags);
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     // Finding the log runs systemctl and docker: off the runtime's workers.
                     let log =
@@ -258,6 +260,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                         log.as_ref(),
                     )
                     .await;
+                    // Against pds.env as saved: what the PDS reads when it next starts.
+                    let sent = r.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        crate::email::via_pds::against_file_here(r, &env_file, &pds_url, &restart)
+                    })
+                    .await
+                    .unwrap_or(sent);
                     Action::PdsSent(ticket, Box::new(r))
                 });
                 vec![]
@@ -307,11 +316,21 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 vec![]
             }
             Effect::WriteDidFile { webroot, did } => {
-                let r = crate::identity::didfile::write_did_file(&webroot, &did).map(|_| {
-                    crate::identity::didfile::did_file_path(&webroot)
-                        .display()
-                        .to_string()
-                });
+                let flags = &app.settings.flags;
+                let webroot = flags.place(&webroot);
+                // The demo's web root is a sandbox copy of the one typed: made on demand.
+                let made = match flags.sandbox.is_some() && !webroot.is_dir() {
+                    true => crate::fsutil::check_confined(&webroot)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| {
+                            std::fs::create_dir_all(&webroot)
+                                .map_err(|e| format!("cannot create {}: {e}", webroot.display()))
+                        }),
+                    false => Ok(()),
+                };
+                let r = made
+                    .and_then(|()| crate::identity::didfile::write_did_file(&webroot, &did))
+                    .map(|report| report.describe());
                 update(app, Action::DidFileWritten(r))
             }
             Effect::CheckDidFile {

@@ -22,6 +22,7 @@ use app::{update, Action, App, Effect, SignalKind};
 use crossterm::event::{Event, KeyEventKind};
 use effects::{run_effects, Runner};
 pub use effects::{spawn_job, spawn_test_send};
+use std::path::Path;
 use std::sync::mpsc;
 
 fn load(path: &std::path::Path) -> Result<Document> {
@@ -52,8 +53,17 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
     };
     let mut ctx = Context {
         env_file: env_path.clone(),
+        // The demo's one root: every path a step writes is placed under it, and nothing
+        // outside pds-wizard's own state directory is written, started or reloaded.
+        sandbox: demo
+            .then(|| env_path.parent().map(Path::to_path_buf))
+            .flatten(),
         ..ctx.clone()
     };
+    if demo {
+        crate::fsutil::confine_writes(&crate::fsutil::state_dir());
+        crate::run::forbid_machine_changes();
+    }
     // Stand-ins start before the terminal is taken over, so their progress is plain text.
     let lab = match mode {
         Mode::Demo { stand_ins: true } => Some(start_lab(&env_path, &mut ctx)?),
@@ -231,11 +241,6 @@ fn start_lab(env_path: &std::path::Path, ctx: &mut Context) -> Result<crate::dem
     for s in &lab.standins {
         let mark = if s.live { "✓" } else { "✗ no" };
         eprintln!("  {mark} {}: {}", s.kind.label(), s.detail);
-    }
-    match lab.fill_email(env_path) {
-        Ok(true) => eprintln!("  the sandbox pds.env now sends mail through the SMTP stand-in"),
-        Ok(false) => {}
-        Err(e) => eprintln!("  could not set the SMTP stand-in in the sandbox: {e}"),
     }
     lab.apply(ctx);
     Ok(lab)

@@ -285,8 +285,8 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                 app.status = Some((
                     Level::Info,
                     format!(
-                        "Not restarted. When ready: sudo {}",
-                        crate::pds::shown(&cmd)
+                        "Not restarted. When ready: {}",
+                        crate::pds::as_typed(&crate::pds::shown(&cmd))
                     ),
                 ));
                 vec![]

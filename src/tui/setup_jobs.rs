@@ -71,6 +71,20 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
                 done(Done::Written(r))
             });
         }
+        Job::StartService(plan) if settings.flags.sandbox.is_some() => {
+            // The demo starts nothing on this machine; its PDS stand-in already runs.
+            let commands = service::start_commands(None, &plan);
+            spawn_job(rt, tx, async move {
+                done(Done::Started(Ok(format!(
+                    "Demo: nothing was started (on a server this runs: {}).",
+                    commands
+                        .iter()
+                        .map(|c| c.join(" "))
+                        .collect::<Vec<_>>()
+                        .join(", then ")
+                ))))
+            });
+        }
         Job::StartService(plan) => {
             let restart = settings.flags.restart_command.clone();
             let local = settings.local_url.clone();

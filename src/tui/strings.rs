@@ -46,7 +46,7 @@ pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save 
 pub const CONFIRM_QUIT_RESULTS: &str = "q: quit   Esc: stay\n\nThe doctor's results go with the wizard (pds-wizard doctor prints them again).";
 
 pub fn restart_offer(cmd: &str) -> String {
-    format!("The PDS reads its email settings only when it starts.\n\nRun this now?\n\n    sudo {cmd}\n\ny: run it   n: not now")
+    format!("The PDS reads its email settings only when it starts.\n\nRun this now?\n\n    {cmd}\n\ny: run it   n: not now")
 }
 
 pub fn reload_offer(cmd: &str) -> String {

@@ -528,6 +528,15 @@ impl PdsLab {
     /// Stop the PDS (and its PLC directory) now, as a crashed or stopped service is.
     pub fn stop(&mut self) {
         stop(&mut self.child);
+        // The PDS runs in a child process of the lab's, which follows it within moments:
+        // stopped means its port no longer answers.
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.pds_port));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline
+            && std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The lab's own log (its stderr): restarts are written there.

@@ -245,6 +245,8 @@ pub struct ServerScreen {
     pub progress: Option<String>,
     /// What writing or starting said last.
     pub said: Option<(Level, String)>,
+    /// --demo: the sandbox the files go under (said on top; nothing is started).
+    pub sandbox: Option<std::path::PathBuf>,
 }
 
 impl ServerScreen {
@@ -267,6 +269,7 @@ impl ServerScreen {
             starting: None,
             progress: None,
             said: None,
+            sandbox: None,
         };
         s.judge();
         s
@@ -312,22 +315,25 @@ impl ServerScreen {
             Front::OwnProxy { bind }
         } else {
             Front::Caddy {
-                admin_email: w.get("PDS_CONTACT_EMAIL_ADDRESS").filter(|e| !e.is_empty()).ok_or(
-                    "the installer's Caddy needs an admin email for its certificates: set the contact email in Basics (PDS_CONTACT_EMAIL_ADDRESS)",
-                )?,
+                admin_email: service::caddy_email(w.get("PDS_CONTACT_EMAIL_ADDRESS").as_deref())
+                    .map_err(|e| format!("{e} (the contact email in Basics)"))?,
             }
         };
         let unit_dir = self.form.text(UNIT_DIR);
         if !unit_dir.starts_with('/') {
             return Err("the unit directory is not an absolute path".into());
         }
-        service::Plan::new(
+        let flags = &ctx.settings.flags;
+        let mut plan = service::Plan::new(
             w,
             &ctx.settings.env_file,
             front,
-            std::path::Path::new(&unit_dir),
+            &flags.place(std::path::Path::new(&unit_dir)),
             ctx.settings.http.timeout,
-        )
+        )?;
+        // In the demo, the data directory (/pds) is the sandbox's too.
+        plan.data_dir = flags.place(&plan.data_dir);
+        Ok(plan)
     }
 
     pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
@@ -361,6 +367,7 @@ impl ServerScreen {
             // The PDS runs in Docker: without it, say how to install it now, not fail later.
             Some(Command::StartService)
                 if ctx.settings.flags.restart_command.is_none()
+                    && ctx.settings.flags.sandbox.is_none()
                     && matches!(self.docker, Some(Docker::Missing | Docker::NoEngine { .. })) =>
             {
                 Outcome::Open(Modal::Details {
@@ -376,10 +383,14 @@ impl ServerScreen {
                         &plan,
                     );
                     let shown: Vec<String> = cmds.iter().map(|c| crate::pds::shown(c)).collect();
+                    let runs = match ctx.settings.flags.sandbox {
+                        Some(_) => "This is the demo: nothing is started on this machine. On a server this runs",
+                        None => "This runs",
+                    };
                     Outcome::Open(Modal::Confirm {
                         title: " Start the PDS? ".into(),
                         body: format!(
-                            "This runs:\n\n  {}\n\nthen waits until {}/xrpc/_health answers (the first start pulls the image: a minute or two).\n\ny: start   n: not now",
+                            "{runs}:\n\n  {}\n\nthen waits until {}/xrpc/_health answers (the first start pulls the image: a minute or two).\n\ny: start   n: not now",
                             shown.join("\n  "),
                             ctx.settings.local_url
                         ),
@@ -401,6 +412,15 @@ impl ServerScreen {
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, tick: usize, focused: bool) {
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
+        if let Some(root) = &self.sandbox {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Demo: files go under {}; nothing is started on this machine",
+                    root.display()
+                ),
+                theme.warn,
+            )));
+        }
         if self.checking.is_some() && self.plan.is_none() {
             lines.push(Line::from(format!(
                 "{} looking at this server…",
