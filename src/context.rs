@@ -34,6 +34,9 @@ pub struct Context {
     /// --demo: the sandbox every file is written under (see `place`); nothing on this
     /// machine is started, restarted or reloaded.
     pub sandbox: Option<PathBuf>,
+    /// --ip-echo: a URL that answers with the caller's public address, asked to learn the
+    /// address the internet sees when this machine holds only private ones (1:1 NAT).
+    pub ip_echo: Option<String>,
 }
 
 impl Default for Context {
@@ -50,6 +53,7 @@ impl Default for Context {
             pds_log: None,
             nginx_conf: None,
             sandbox: None,
+            ip_echo: None,
         }
     }
 }

@@ -612,6 +612,26 @@ fn proxy_and_identity_faults() {
     let (_, v, _) = lab.doctor(&env, &nginx, &two, &["--only", "handles"]);
     assert_fails(&v, "handles", "2 did= records", "");
     drop(two);
+
+    // Issue 31 #14: the A record is right, a stale AAAA (a previous server's) is not: the
+    // check names that address, where before it passed printing both.
+    let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "dns"]);
+    assert_eq!(check(&v, "dns")["level"], "pass", "{v:#}");
+    let stale = Nsd::start(
+        "example.test",
+        &zone(
+            "pds IN AAAA 2a01:4f8::dead
+",
+        ),
+    );
+    let (_, v, _) = lab.doctor(&env, &nginx, &stale, &["--only", "dns"]);
+    assert_fails(
+        &v,
+        "dns",
+        "pds.example.test also points at 2a01:4f8::dead, which is not this server",
+        "delete the record for 2a01:4f8::dead",
+    );
+    drop(stale);
     drop(nginx);
 
     // The atproto-did file answered with an HTML page (a site's catch-all).

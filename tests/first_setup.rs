@@ -1,6 +1,7 @@
 //! The first-setup journey, keystroke by keystroke through the real binary, from an empty
 //! directory to a verified PDS with its first account on a custom-domain handle — inside a
-//! private network namespace (LAB.md): this machine's address is 203.0.113.10 (on loopback, as
+//! private network namespace (LAB.md): this machine's address is 203.0.114.10 (public in
+//! scope, as the wizard offers only public addresses as records; on loopback, as
 //! this kernel may have no dummy interfaces), NSD answers on :53 for every program (resolv.conf bind-mounted), nginx serves
 //! :443 from /etc/nginx (a scratch directory bind-mounted there), the real PDS 0.5 is
 //! started by the test as "the service" when the wizard's start command asks for it.
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
 const HOST: &str = "pds.example.test";
-const ADDRESS: &str = "203.0.113.10";
+const ADDRESS: &str = "203.0.114.10";
 const INSIDE: &str = "PDS_WIZARD_FIRST_SETUP_INSIDE";
 const PDS_PORT: u16 = 3000;
 const PLC_PORT: u16 = 2582;

@@ -473,18 +473,18 @@ fn an_address_echo_service_is_asked_when_configured() {
     let env = init(d.path());
     let nsd = Nsd::start(
         "example.test",
-        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 1 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\npds IN A 203.0.113.77\n*.pds IN A 203.0.113.77\n",
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 1 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\npds IN A 203.0.114.77\n*.pds IN A 203.0.114.77\n",
     );
     let ns = nsd.addr.to_string();
-    let echo = format!("http://127.0.0.1:{}/", serve("203.0.113.77\n"));
+    let echo = format!("http://127.0.0.1:{}/", serve("203.0.114.77\n"));
     let o = run_cli(
         &env,
         &["--nameserver", &ns, "--json", "records", "--ip-echo", &echo],
         "",
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["plan"]["echoed"], "203.0.113.77", "{v}");
-    assert_eq!(v["plan"]["records"][0]["value"], "203.0.113.77", "{v}");
+    assert_eq!(v["plan"]["echoed"], "203.0.114.77", "{v}");
+    assert_eq!(v["plan"]["records"][0]["value"], "203.0.114.77", "{v}");
     // The address the internet sees is this server's: both names point here.
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert_eq!(v["plan"]["checks"][1]["points"], "here", "{v}");
@@ -500,4 +500,133 @@ fn an_address_echo_service_is_asked_when_configured() {
         "{}",
         out(&o)
     );
+}
+
+const NAT_INSIDE: &str = "PDS_WIZARD_NAT_INSIDE";
+
+/// Issue 31 #2: on a cloud VM the interface holds only a private address (1:1 NAT). Run in
+/// a network namespace whose only addresses are 10.0.0.5 and fd00::2 (on loopback, as this
+/// kernel may have no dummy interfaces): `records`, `status` and the wizard's Server step
+/// never offer them as records, and say where the public address is found; with
+/// --ip-echo the echo's answer is offered; an AAAA only for a global IPv6 address held here.
+#[test]
+fn private_addresses_are_never_offered_as_records() {
+    if std::env::var_os(NAT_INSIDE).is_some() {
+        return nat_inside();
+    }
+    common::in_namespaces("private_addresses_are_never_offered_as_records", NAT_INSIDE);
+}
+
+fn ip(args: &[&str]) {
+    let st = std::process::Command::new("ip")
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(st.success(), "ip {args:?}: {st}");
+}
+
+fn nat_inside() {
+    ip(&["link", "set", "lo", "up"]);
+    ip(&["addr", "add", "10.0.0.5/24", "dev", "lo"]);
+    ip(&["-6", "addr", "add", "fd00::2/64", "dev", "lo"]);
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let nsd = Nsd::start(
+        "example.test",
+        "$ORIGIN example.test.\n$TTL 60\n@ IN SOA ns1 admin ( 1 3600 600 86400 60 )\n@ IN NS ns1\nns1 IN A 127.0.0.1\n",
+    );
+    let ns = nsd.addr.to_string();
+    let no_private = |text: &str| {
+        for bad in ["A 10.0.0.5", "AAAA fd00::2", "10.0.0.5\n"] {
+            assert!(!text.contains(bad), "{bad:?} offered:\n{text}");
+        }
+    };
+
+    let o = run_cli(
+        &env,
+        &["--nameserver", &ns, "--timeout", "3", "records"],
+        "",
+    );
+    let text = out(&o);
+    no_private(&text);
+    assert!(
+        text.contains("this server's public address is not on this machine"),
+        "{text}"
+    );
+    assert!(text.contains("--ip-echo"), "{text}");
+    assert!(
+        text.contains("create: pds.example.test A <this server's public address>"),
+        "{text}"
+    );
+    let o = run_cli(
+        &env,
+        &["--nameserver", &ns, "--timeout", "3", "--json", "records"],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["plan"]["records"], serde_json::json!([]), "{v}");
+    let o = run_cli(&env, &["--nameserver", &ns, "--timeout", "3", "status"], "");
+    no_private(&out(&o));
+
+    // The wizard's Server step says the same.
+    let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args(["--env-file", &env.display().to_string()]);
+    cmd.args(["--nameserver", &ns, "--timeout", "3"]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", d.path());
+    let mut s = common::pty::Session::start(cmd, 30, 100);
+    s.wait_text("┌ Overview");
+    s.send("\x1b[B");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    s.send("\x1b[B\r");
+    s.wait_text("public address is not on this machine");
+    let screen = s.screen();
+    no_private(&screen);
+    assert!(!screen.contains("Create at your DNS provider"), "{screen}");
+    s.send("\x1b");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    s.send("q");
+    let _ = s.child.wait();
+
+    // An echo service (here, a local one) says what the internet sees: that is offered.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo = format!("http://127.0.0.1:{}/", l.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut c in l.incoming().flatten() {
+            let _ = c.read(&mut [0u8; 1024]);
+            let _ = c.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 13\r\nconnection: close\r\n\r\n203.0.114.77\n",
+            );
+        }
+    });
+    let o = run_cli(
+        &env,
+        &[
+            "--nameserver",
+            &ns,
+            "--timeout",
+            "3",
+            "--ip-echo",
+            &echo,
+            "records",
+        ],
+        "",
+    );
+    let text = out(&o);
+    no_private(&text);
+    assert!(text.contains("203.0.114.77"), "{text}");
+    assert!(!text.contains("AAAA"), "{text}");
+    assert!(!text.contains("not on this machine"), "{text}");
+
+    // A global IPv6 address held here: its AAAA is offered (and still no private one).
+    ip(&["-6", "addr", "add", "2a01:4f8::5/128", "dev", "lo"]);
+    let o = run_cli(
+        &env,
+        &["--nameserver", &ns, "--timeout", "3", "records"],
+        "",
+    );
+    let text = out(&o);
+    no_private(&text);
+    assert!(text.contains("AAAA  2a01:4f8::5"), "{text}");
 }

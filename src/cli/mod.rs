@@ -73,14 +73,27 @@ pub struct Cli {
     )]
     pub ca_file: Option<PathBuf>,
 
-    /// DNS server to ask instead of the system's resolver
+    /// DNS server to ask instead of the system's resolver (port 53 unless given)
     #[arg(
         long,
         global = true,
         help_heading = "Global options",
-        value_name = "IP:PORT"
+        value_name = "IP[:PORT]",
+        value_parser = parse_nameserver
     )]
     pub nameserver: Option<SocketAddr>,
+
+    /// A URL that answers with the caller's public address as text (an echo service such
+    /// as https://checkip.amazonaws.com, or a cloud's metadata URL): asked, with --timeout,
+    /// to learn the address the internet sees when this machine holds only private ones
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "PDS_WIZARD_IP_ECHO",
+        value_name = "URL"
+    )]
+    pub ip_echo: Option<String>,
 
     /// The PDS's URL [default: http://localhost:PDS_PORT]
     #[arg(
@@ -173,6 +186,17 @@ fn parse_timeout(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// A nameserver as `IP`, `IP:PORT` or `[IPv6]:PORT`: a bare address is port 53.
+fn parse_nameserver(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    if let Ok(ip) = s.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    s.parse().map_err(|_| {
+        format!("{s:?} is not a nameserver address: give an IP address (port 53), IP:PORT or [IPv6]:PORT")
+    })
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read, edit and check pds.env
@@ -189,13 +213,7 @@ pub enum Command {
     },
     /// Where this server is (its addresses) and the two address records to create, HOST
     /// and *.HOST, checked live; exit 0 when both point here, 1 otherwise
-    Records {
-        /// A URL that answers with the caller's public address as text (a cloud's
-        /// metadata URL, an echo service): asked, with --timeout, to learn the address the
-        /// internet sees behind NAT
-        #[arg(long, env = "PDS_WIZARD_IP_ECHO", value_name = "URL")]
-        ip_echo: Option<String>,
-    },
+    Records,
     /// How the PDS runs here, and making it run: write what the official installer writes
     /// (compose.yaml, pds.service, the Caddyfile), start it, wait for it
     Service {
@@ -205,11 +223,7 @@ pub enum Command {
     /// Every milestone of a setup, checked live: pds.env valid, the PDS running, the address
     /// records, HTTPS, email, the first account, handles, the relay; exit 0 when all are
     /// done, 1 otherwise
-    Status {
-        /// As for `records`
-        #[arg(long, env = "PDS_WIZARD_IP_ECHO", value_name = "URL")]
-        ip_echo: Option<String>,
-    },
+    Status,
     /// Handles: the DNS record to create, and a live check of every verification method
     #[command(subcommand)]
     Handle(identity::HandleCmd),
@@ -280,6 +294,7 @@ impl Cli {
             pds_log: self.pds_log.clone(),
             nginx_conf: self.nginx_conf.clone(),
             sandbox: None,
+            ip_echo: self.ip_echo.clone().filter(|u| !u.trim().is_empty()),
         }
     }
 }
@@ -291,9 +306,9 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::Env(e) => env::run(&ctx, e, cli.json),
         Command::Email(e) => email::run(&ctx, e, cli.json),
         Command::Accounts { cmd } => accounts::run(&ctx, cmd, cli.json),
-        Command::Records { ip_echo } => setup::records(&ctx, ip_echo.as_deref(), cli.json),
+        Command::Records => setup::records(&ctx, cli.json),
         Command::Service { cmd } => setup::service(&ctx, cmd, cli.json),
-        Command::Status { ip_echo } => setup::status(&ctx, ip_echo.as_deref(), cli.json),
+        Command::Status => setup::status(&ctx, cli.json),
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),

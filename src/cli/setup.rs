@@ -75,7 +75,8 @@ fn load(ctx: &Context) -> Result<Document> {
 }
 
 /// `records`: exit 0 when both names point here, 1 otherwise.
-pub fn records(ctx: &Context, echo: Option<&str>, json: bool) -> Result<u8> {
+pub fn records(ctx: &Context, json: bool) -> Result<u8> {
+    let echo = ctx.ip_echo.as_deref();
     let doc = load(ctx)?;
     let settings = Resolved::new(ctx, Some(&doc));
     let Some(host) = settings.hostname.clone() else {
@@ -115,7 +116,10 @@ pub fn records(ctx: &Context, echo: Option<&str>, json: bool) -> Result<u8> {
         (None, Some(e)) => outln!("  the address echo service did not say: {e}"),
         _ => {}
     }
-    outln!("\nCreate these records at your DNS provider (TTL 600 is fine):");
+    // Never a private address: with none public, the first finding says how to find it.
+    if !plan.records.is_empty() {
+        outln!("\nCreate these records at your DNS provider (TTL 600 is fine):");
+    }
     for r in &plan.records {
         outln!("  {:<40} {:<5} {}", r.name, r.kind.as_str(), r.value);
     }
@@ -427,7 +431,8 @@ fn start(ctx: &Context, wait: Duration, unit_dir: &Path, json: bool) -> Result<u
 }
 
 /// `status`: every milestone, checked live; exit 0 when all are done, 1 otherwise.
-pub fn status(ctx: &Context, echo: Option<&str>, json: bool) -> Result<u8> {
+pub fn status(ctx: &Context, json: bool) -> Result<u8> {
+    let echo = ctx.ip_echo.as_deref();
     if !ctx.env_file.exists() {
         bail!(
             "{} does not exist: run pds-wizard --env-file {} env init (or the wizard, which asks)",

@@ -381,33 +381,29 @@ fn version_advice(v: Version) -> Option<Finding> {
 }
 
 async fn dns(i: &Inputs) -> Vec<Finding> {
+    use crate::setup::addresses;
     let host = match hostname(i) {
         Ok(h) => h,
         Err(f) => return f,
     };
-    let mut out = Vec::new();
-    let host_addrs = match crate::identity::dns::addresses(&host, &i.settings.dns).await {
-        Ok(a) => a,
-        Err(e) => return vec![Finding::fail(e)],
+    // Each address a name gives is this server's, or the finding says which is not (a
+    // stale AAAA beside a right A breaks every IPv6 client and certificate issuance).
+    let machine = addresses::machine_addresses();
+    let echoed = match &i.settings.flags.ip_echo {
+        Some(url) => addresses::echo(url, i.settings.dns.timeout).await.ok(),
+        None => None,
     };
-    if host_addrs.is_empty() {
-        out.push(
-            Finding::fail(format!("{host} has no A or AAAA record"))
-                .why("nobody can reach the PDS by its name")
-                .fix(format!(
-                    "create an A (and AAAA) record for {host} pointing at this server"
-                )),
-        );
-    } else {
-        out.push(Finding::pass(format!(
-            "{host} → {}",
-            host_addrs
-                .iter()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+    let records = addresses::records(&host, &addresses::record_addresses(&machine, echoed));
+    let host_addrs = crate::identity::dns::addresses(&host, &i.settings.dns).await;
+    if let Err(e) = &host_addrs {
+        return vec![Finding::fail(e.clone())];
     }
+    let c = addresses::judge(host.clone(), host.clone(), host_addrs, &machine, echoed);
+    let mut out = vec![addresses::name_finding(
+        &c,
+        &host,
+        &addresses::wanted(&records, &host),
+    )];
     let domains: Vec<String> = i
         .get("PDS_SERVICE_HANDLE_DOMAINS")
         .map(|l| {
@@ -418,20 +414,16 @@ async fn dns(i: &Inputs) -> Vec<Finding> {
         })
         .unwrap_or_else(|| vec![host.clone()]);
     for d in domains {
-        let probe = format!("pds-wizard-wildcard-check.{d}");
-        match crate::identity::dns::addresses(&probe, &i.settings.dns).await {
-            Ok(a) if a.is_empty() => out.push(
-                Finding::fail(format!("no wildcard record *.{d}: {probe} does not resolve"))
-                    .why(format!("handles like alice.{d} are proven over HTTPS at their own name; without *.{d} they show \"Invalid Handle\""))
-                    .fix(format!("create A/AAAA records for *.{d} pointing at this server")),
-            ),
-            Ok(a) if !host_addrs.is_empty() && !a.iter().any(|x| host_addrs.contains(x)) => out.push(
-                Finding::warn(format!("*.{d} points elsewhere than {host}"))
-                    .fix(format!("point *.{d} at the same server as {host}")),
-            ),
-            Ok(_) => out.push(Finding::pass(format!("*.{d} resolves"))),
-            Err(e) => out.push(Finding::fail(e)),
-        }
+        let probe = format!("{}.{d}", addresses::WILDCARD_PROBE);
+        let name = format!("*.{d}");
+        let got = crate::identity::dns::addresses(&probe, &i.settings.dns).await;
+        let c = addresses::judge(name.clone(), probe, got, &machine, echoed);
+        let want = addresses::records(&d, &addresses::record_addresses(&machine, echoed));
+        out.push(addresses::name_finding(
+            &c,
+            &host,
+            &addresses::wanted(&want, &name),
+        ));
     }
     out
 }

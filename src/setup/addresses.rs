@@ -39,7 +39,13 @@ pub fn scope(ip: IpAddr) -> Option<Scope> {
                 return None;
             }
             let cgnat = o[0] == 100 && (o[1] & 0xc0) == 64;
-            let private = a.is_private() || cgnat || a.is_documentation() || a.is_broadcast();
+            // "This network", IETF protocol assignments, benchmarking, reserved (240/4).
+            let special = o[0] == 0
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240;
+            let private =
+                a.is_private() || cgnat || a.is_documentation() || a.is_broadcast() || special;
             Some(if private {
                 Scope::Private
             } else {
@@ -55,12 +61,14 @@ pub fn scope(ip: IpAddr) -> Option<Scope> {
             {
                 return None;
             }
-            let ula = (s[0] & 0xfe00) == 0xfc00;
-            let documentation = s[0] == 0x2001 && s[1] == 0x0db8;
-            Some(if ula || documentation {
-                Scope::Private
-            } else {
+            // Global unicast is 2000::/3, less documentation (2001:db8::/32) and Teredo
+            // (2001::/32); ULA (fc00::/7) and the rest are private at most.
+            let global =
+                (s[0] & 0xe000) == 0x2000 && !(s[0] == 0x2001 && (s[1] == 0x0db8 || s[1] == 0));
+            Some(if global {
                 Scope::Public
+            } else {
+                Scope::Private
             })
         }
     }
@@ -178,17 +186,49 @@ impl Record {
     }
 }
 
-/// The addresses the records should hold: the echo service's answer and the public ones
-/// from the interfaces; with none of those, the private ones (a lab, a private network, or
-/// NAT whose public address only the router knows).
+/// The addresses the records should hold: never a private, link-local, ULA or
+/// documentation address (the internet cannot reach those). The echo service's answer when
+/// it is a public IPv4 address (1:1 NAT puts that in front of a private interface) or a
+/// public IPv6 address this machine holds, then this machine's public addresses. Empty when
+/// every address here is private and no echo said otherwise: see `public_address_unknown`.
 pub fn record_addresses(machine: &[MachineAddress], echoed: Option<IpAddr>) -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = echoed.into_iter().collect();
+    let held = |ip: IpAddr| machine.iter().any(|m| m.ip == ip);
+    let mut out: Vec<IpAddr> = echoed
+        .filter(|ip| scope(*ip) == Some(Scope::Public))
+        .filter(|ip| ip.is_ipv4() || held(*ip))
+        .into_iter()
+        .collect();
     let public = machine.iter().filter(|m| m.scope == Scope::Public);
     out.extend(public.map(|m| m.ip).filter(|ip| Some(*ip) != echoed));
-    if out.is_empty() {
-        out.extend(machine.iter().map(|m| m.ip));
-    }
     out
+}
+
+/// Whether a DNS answer `ip` is this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mine {
+    /// Held by an interface here, or what the echo service saw.
+    Yes,
+    /// A public IPv4 address while this machine holds only private IPv4 ones: the 1:1 NAT
+    /// of a cloud may put it in front (only the provider's panel or --ip-echo tells).
+    Maybe,
+    No,
+}
+
+pub fn is_mine(ip: IpAddr, machine: &[MachineAddress], echoed: Option<IpAddr>) -> Mine {
+    // Loopback is this machine too (a lab's names; nobody else would reach it, but nor
+    // would they any other server through it).
+    if ip.is_loopback() || machine.iter().any(|m| m.ip == ip) || echoed == Some(ip) {
+        return Mine::Yes;
+    }
+    let public_v4_known = echoed.is_some_and(|e| e.is_ipv4())
+        || machine
+            .iter()
+            .any(|m| m.ip.is_ipv4() && m.scope == Scope::Public);
+    match ip {
+        IpAddr::V4(_) if !public_v4_known && scope(ip) == Some(Scope::Public) => Mine::Maybe,
+        _ => Mine::No,
+    }
 }
 
 /// `HOST` and `*.HOST`, one record per address: the wildcard carries the handles under the
@@ -230,6 +270,12 @@ pub struct NameCheck {
     pub asked: String,
     pub addresses: Vec<IpAddr>,
     pub points: Points,
+    /// The addresses it gives that are not this server's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_here: Vec<IpAddr>,
+    /// Some address may be this server only through NAT (see `Mine::Maybe`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub through_nat: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -238,8 +284,14 @@ pub struct NameCheck {
 /// can answer it.
 pub const WILDCARD_PROBE: &str = "pds-wizard-wildcard-check";
 
-/// Resolve `HOST` and the wildcard under it, and judge each against `here`.
-pub async fn check(host: &str, here: &[IpAddr], dns: &DnsOptions) -> Vec<NameCheck> {
+/// Resolve `HOST` and the wildcard under it, and judge each address against this machine
+/// (`machine`, and what the echo service saw).
+pub async fn check(
+    host: &str,
+    machine: &[MachineAddress],
+    echoed: Option<IpAddr>,
+    dns: &DnsOptions,
+) -> Vec<NameCheck> {
     let wildcard = format!("{WILDCARD_PROBE}.{host}");
     let (a, b) = tokio::join!(addresses(host, dns), addresses(&wildcard, dns));
     [
@@ -247,28 +299,48 @@ pub async fn check(host: &str, here: &[IpAddr], dns: &DnsOptions) -> Vec<NameChe
         (format!("*.{host}"), wildcard, b),
     ]
     .into_iter()
-    .map(|(name, asked, got)| {
-        let (addrs, error) = match got {
-            Ok(v) => (v, None),
-            Err(e) => (vec![], Some(e)),
-        };
-        let mine = addrs.iter().filter(|ip| here.contains(ip)).count();
-        let points = match (&error, addrs.len(), mine) {
-            (Some(_), _, _) => Points::Failed,
-            (None, 0, _) => Points::Missing,
-            (None, n, m) if m == n => Points::Here,
-            (None, _, 0) => Points::Elsewhere,
-            _ => Points::PartlyHere,
-        };
-        NameCheck {
-            name,
-            asked,
-            addresses: addrs,
-            points,
-            error,
-        }
-    })
+    .map(|(name, asked, got)| judge(name, asked, got, machine, echoed))
     .collect()
+}
+
+/// One name's answer judged address by address.
+pub fn judge(
+    name: String,
+    asked: String,
+    got: Result<Vec<IpAddr>, String>,
+    machine: &[MachineAddress],
+    echoed: Option<IpAddr>,
+) -> NameCheck {
+    let (addrs, error) = match got {
+        Ok(v) => (v, None),
+        Err(e) => (vec![], Some(e)),
+    };
+    let verdicts: Vec<Mine> = addrs
+        .iter()
+        .map(|ip| is_mine(*ip, machine, echoed))
+        .collect();
+    let not_here: Vec<IpAddr> = addrs
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| **v == Mine::No)
+        .map(|(ip, _)| *ip)
+        .collect();
+    let points = match (&error, addrs.len(), not_here.len()) {
+        (Some(_), _, _) => Points::Failed,
+        (None, 0, _) => Points::Missing,
+        (None, _, 0) => Points::Here,
+        (None, n, m) if m == n => Points::Elsewhere,
+        _ => Points::PartlyHere,
+    };
+    NameCheck {
+        name,
+        asked,
+        addresses: addrs,
+        points,
+        through_nat: verdicts.contains(&Mine::Maybe),
+        not_here,
+        error,
+    }
 }
 
 /// Everything the records step shows: where the server is, what to create, what DNS says.
@@ -303,38 +375,85 @@ pub async fn plan(hostname: &str, echo_url: Option<&str>, dns: &DnsOptions) -> P
         None => (None, None),
     };
     let addrs = record_addresses(&machine, echoed);
-    let mut here: Vec<IpAddr> = machine.iter().map(|m| m.ip).collect();
-    here.extend(echoed);
     Plan {
         hostname: hostname.to_string(),
         records: records(hostname, &addrs),
-        checks: check(hostname, &here, dns).await,
+        checks: check(hostname, &machine, echoed, dns).await,
         machine,
         echoed,
         echo_error,
     }
 }
 
+/// When no record can be offered: every address here is private (a cloud's 1:1 NAT, a
+/// home router) and no echo service said which one the internet sees.
+pub fn public_address_unknown(plan: &Plan) -> Option<Finding> {
+    // Once both names point here, nothing is left to create.
+    if !plan.records.is_empty() || plan.ready() {
+        return None;
+    }
+    let held: Vec<String> = plan.machine.iter().map(|m| m.ip.to_string()).collect();
+    let why = match (held.is_empty(), plan.echoed) {
+        (true, _) => "This machine has no address but loopback.".to_string(),
+        (false, Some(ip)) => format!(
+            "Its interfaces hold only private addresses ({}), and the echo service answered {ip}, which is not public either.",
+            held.join(", ")
+        ),
+        (false, None) => format!(
+            "Its interfaces hold only private addresses ({}): on AWS, GCP, Azure and Oracle the public address is put in front of them by the provider (1:1 NAT), and DNS must hold that one. A private address in DNS reaches no one.",
+            held.join(", ")
+        ),
+    };
+    Some(
+        Finding::warn("this server's public address is not on this machine")
+            .why(why)
+            .fix(format!(
+                "Find it in your provider's panel (the instance's public IPv4), or let the wizard ask: --ip-echo https://checkip.amazonaws.com (any URL that answers with your address). Then create {0} A <that address> and *.{0} A <that address>.",
+                plan.hostname
+            )),
+    )
+}
+
 /// The plan's verdicts as findings, one per name: what the CLI prints and the TUI lists.
 pub fn findings(plan: &Plan) -> Vec<Finding> {
-    let wanted = |name: &str| -> String {
-        let lines: Vec<String> = plan
-            .records
-            .iter()
-            .filter(|r| r.name == name)
-            .map(Record::line)
-            .collect();
-        lines.join(" and ")
-    };
+    let unknown = public_address_unknown(plan);
+    let checks = plan
+        .checks
+        .iter()
+        .map(|c| name_finding(c, &plan.hostname, &wanted(&plan.records, &c.name)));
+    unknown.into_iter().chain(checks).collect()
+}
+
+/// The records `name` should have, as lines (`NAME A 1.2.3.4 and NAME AAAA …`).
+pub fn wanted(records: &[Record], name: &str) -> String {
+    let lines: Vec<String> = records
+        .iter()
+        .filter(|r| r.name == name)
+        .map(Record::line)
+        .collect();
+    match lines.is_empty() {
+        true => format!("{name} A <this server's public address>"),
+        false => lines.join(" and "),
+    }
+}
+
+/// One name's verdict (`c`, of the PDS at `hostname`) as a finding; `wanted`: the records
+/// it should have.
+pub fn name_finding(c: &NameCheck, hostname: &str, wanted: &str) -> Finding {
     let shown = |v: &[IpAddr]| {
         v.iter()
             .map(IpAddr::to_string)
             .collect::<Vec<_>>()
             .join(", ")
     };
-    plan.checks
-        .iter()
-        .map(|c| match c.points {
+    match c.points {
+            Points::Here if c.through_nat => Finding::pass(format!(
+                "{} points at {}: this server's public address, if its provider's NAT puts it in front",
+                c.name,
+                shown(&c.addresses)
+            ))
+            .why("This machine holds only private IPv4 addresses, so the public one cannot be seen from here.")
+            .fix("To be sure: --ip-echo URL (e.g. https://checkip.amazonaws.com) compares it with what the internet sees."),
             Points::Here => Finding::pass(format!(
                 "{} points at this server ({})",
                 c.name,
@@ -342,30 +461,46 @@ pub fn findings(plan: &Plan) -> Vec<Finding> {
             )),
             Points::Missing => Finding::fail(format!("{} has no address record", c.name))
                 .why(if c.name.starts_with('*') {
-                    "Handles under the PDS's name (alice.HOST) and their HTTPS certificates need it.".replace("HOST", &plan.hostname)
+                    format!("Handles under it (alice.{}) are proven over HTTPS at their own name: without the wildcard they show \"Invalid Handle\", and get no certificate.", c.name.trim_start_matches("*."))
                 } else {
                     "Nothing can reach the PDS by its name.".into()
                 })
-                .fix(format!("At your DNS provider, create: {}", wanted(&c.name))),
+                .fix(format!("At your DNS provider, create: {wanted}")),
             Points::Elsewhere => Finding::warn(format!(
                 "{} points at {}, not at this server",
                 c.name,
                 shown(&c.addresses)
             ))
-            .why("Right only when a proxy on that address forwards to this server.")
-            .fix(format!("Otherwise change it to: {}", wanted(&c.name))),
-            Points::PartlyHere => Finding::warn(format!(
-                "{} also points at addresses that are not this server's ({})",
+            .why(format!("Right only when a proxy on that address forwards to this server (the PDS at {hostname})."))
+            .fix(format!("Otherwise change it to: {wanted}")),
+            Points::PartlyHere => Finding::fail(format!(
+                "{} also points at {}, which is not this server",
                 c.name,
-                shown(&c.addresses)
+                shown(&c.not_here)
             ))
-            .why("Clients pick one address at random: some reach another machine.")
-            .fix(format!("Keep only: {}", wanted(&c.name))),
+            .why(partly_why(&c.not_here))
+            .fix(format!(
+                "At your DNS provider, delete the record{} for {} (a leftover of another server?); keep: {}",
+                if c.not_here.len() == 1 { "" } else { "s" },
+                shown(&c.not_here),
+                wanted
+            )),
             Points::Failed => Finding::fail(format!("{} could not be looked up", c.name))
                 .why(c.error.clone().unwrap_or_default())
                 .fix("Check the name's nameservers at your registrar."),
-        })
-        .collect()
+    }
+}
+
+/// Why an address that is not this server's breaks things even beside a right one.
+fn partly_why(not_here: &[IpAddr]) -> String {
+    let v6 = not_here.iter().any(IpAddr::is_ipv6);
+    let v4 = not_here.iter().any(IpAddr::is_ipv4);
+    let who = match (v4, v6) {
+        (false, true) => "Clients with IPv6 (most phones, many homes) prefer the AAAA record and reach that address, not the PDS",
+        (true, false) => "Clients pick one A record at random: some reach that address, not the PDS",
+        _ => "Clients reach those addresses instead of the PDS",
+    };
+    format!("{who}; certificate issuance (Let's Encrypt tries IPv6 first) fails there too.")
 }
 
 #[cfg(test)]
@@ -384,6 +519,10 @@ mod tests {
         assert_eq!(s("100.128.0.1"), Some(Scope::Public));
         assert_eq!(s("192.168.1.2"), Some(Scope::Private));
         assert_eq!(s("203.0.113.10"), Some(Scope::Private));
+        assert_eq!(s("198.18.0.1"), Some(Scope::Private));
+        assert_eq!(s("240.0.0.1"), Some(Scope::Private));
+        assert_eq!(s("2001::1"), Some(Scope::Private));
+        assert_eq!(s("64:ff9b::1"), Some(Scope::Private));
         assert_eq!(s("fd7a:115c:a1e0::1"), Some(Scope::Private));
         assert_eq!(s("2001:db8::1"), Some(Scope::Private));
         assert_eq!(s("93.184.216.34"), Some(Scope::Public));
@@ -418,9 +557,62 @@ mod tests {
                 "*.pds.example.com AAAA 2a01:4f8::1"
             ]
         );
-        // Only private addresses: they are what there is (a lab, a tailnet).
-        let private = record_addresses(&machine[..1], None);
-        assert_eq!(private, vec!["10.0.0.5".parse::<IpAddr>().unwrap()]);
+        // Only private addresses: none is offered (the internet cannot reach them).
+        assert!(record_addresses(&machine[..1], None).is_empty());
+        // An echo answer that is private, or an IPv6 one this machine does not hold, is
+        // not offered either; a public IPv4 one is (1:1 NAT).
+        let v4: IpAddr = "203.0.114.7".parse().unwrap();
+        assert_eq!(record_addresses(&machine[..1], Some(v4)), vec![v4]);
+        assert!(record_addresses(&machine[..1], Some("10.9.9.9".parse().unwrap())).is_empty());
+        assert!(record_addresses(&machine[..1], Some("2a01:4f8::9".parse().unwrap())).is_empty());
+    }
+
+    #[test]
+    fn each_address_a_name_gives_is_judged() {
+        let m = |ip: &str, scope| MachineAddress {
+            ip: ip.parse().unwrap(),
+            interface: "eth0".into(),
+            scope,
+        };
+        let ips = |v: &[&str]| -> Vec<IpAddr> { v.iter().map(|a| a.parse().unwrap()).collect() };
+        let nat = [m("10.0.0.5", Scope::Private)];
+        // The right A, a stale AAAA from a previous server: that one is named.
+        let c = judge(
+            "h".into(),
+            "h".into(),
+            Ok(ips(&["203.0.114.7", "2a01:4f8::dead"])),
+            &nat,
+            None,
+        );
+        assert_eq!(c.points, Points::PartlyHere);
+        assert_eq!(c.not_here, ips(&["2a01:4f8::dead"]));
+        assert!(c.through_nat);
+        let f = name_finding(&c, "h", "h A 203.0.114.7");
+        assert_eq!(f.level, crate::finding::Level::Fail);
+        assert!(f.what.contains("2a01:4f8::dead"), "{f:?}");
+        assert!(f.why.contains("IPv6"), "{f:?}");
+        // With a public IPv4 address on the machine, another A is not this server.
+        let public = [m("198.51.99.1", Scope::Public)];
+        let c = judge(
+            "h".into(),
+            "h".into(),
+            Ok(ips(&["198.51.99.1", "198.51.99.2"])),
+            &public,
+            None,
+        );
+        assert_eq!(
+            (c.points, c.not_here.clone()),
+            (Points::PartlyHere, ips(&["198.51.99.2"]))
+        );
+        // The echo's answer is this server.
+        let c = judge(
+            "h".into(),
+            "h".into(),
+            Ok(ips(&["203.0.114.7"])),
+            &nat,
+            Some(ips(&["203.0.114.7"])[0]),
+        );
+        assert_eq!((c.points, c.through_nat), (Points::Here, false));
     }
 
     #[test]

@@ -9,12 +9,6 @@ use crate::pds::service;
 use std::sync::Arc;
 
 /// A public-address echo service, when the operator configured one (see `records`).
-fn echo_url() -> Option<String> {
-    std::env::var("PDS_WIZARD_IP_ECHO")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-}
-
 pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
     let settings = app.settings.clone();
     let working = app.working.clone();
@@ -35,7 +29,9 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
                 inputs = inputs.with_doc(working);
             }
             spawn_job(rt, tx, async move {
-                let o = crate::setup::overview_of(Arc::new(inputs), echo_url().as_deref()).await;
+                let o =
+                    crate::setup::overview_of(Arc::new(inputs), settings.flags.ip_echo.as_deref())
+                        .await;
                 done(Done::Overview(Box::new(o)))
             });
         }
@@ -45,8 +41,12 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
                 let timeout = settings.http.timeout;
                 let plan = match &settings.hostname {
                     Some(h) => Some(Box::new(
-                        crate::setup::addresses::plan(h, echo_url().as_deref(), &settings.dns)
-                            .await,
+                        crate::setup::addresses::plan(
+                            h,
+                            settings.flags.ip_echo.as_deref(),
+                            &settings.dns,
+                        )
+                        .await,
                     )),
                     None => None,
                 };

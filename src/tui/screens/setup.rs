@@ -483,7 +483,7 @@ impl ServerScreen {
                 lines.push(Line::from(format!("As the internet sees it: {ip}")));
             }
             // Once both point here, the verdicts say it all.
-            if !p.ready() {
+            if !p.ready() && !p.records.is_empty() {
                 lines.push(Line::from(Span::styled(
                     "Create at your DNS provider:",
                     theme.dim,
