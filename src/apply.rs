@@ -328,7 +328,7 @@ pub fn plan(a: &Answers, doc: Document) -> Result<Vec<Change>, Vec<ApplyError>> 
     }
     if let Some(d) = &a.did_file {
         match (&d.webroot, &d.did) {
-            (Some(root), Some(did)) => match Did::parse(did) {
+            (Some(root), Some(did)) => match Did::parse_usable(did) {
                 Ok(did) => {
                     let path = didfile::did_file_path(root);
                     let same =

@@ -144,14 +144,14 @@ fn a_handle_from_account_to_verified() {
     assert_eq!(identity_events(), before + 1);
 
     // Checked against another DID: exit 1, and each method says why.
-    let o = check(&["--did", "did:plc:otherotherotherother"]);
+    let o = check(&["--did", "did:plc:otherotherotherotherothe"]);
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verified"], false);
     assert!(v["dns"]["results"][0]["finding"]["what"]
         .as_str()
         .unwrap()
-        .contains("not did:plc:otherotherotherother"));
+        .contains("not did:plc:otherotherotherotherothe"));
     assert!(
         v["did_document"]["error"]["what"]
             .as_str()

@@ -574,3 +574,109 @@ fn quitting_while_the_pds_starts_does_not_wait_for_the_start_command() {
     assert!(!s.parser.lock().unwrap().screen().alternate_screen());
     let _ = s.child.wait();
 }
+
+/// Back to the step list, up it to `title` (the right pane names the step the list is
+/// on), and into it.
+fn go(s: &mut Session, title: &str) {
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(100));
+    let pane = format!("┌ {title} ─");
+    for _ in 0..12 {
+        if s.screen().contains(&pane) {
+            s.send("\r");
+            return s.wait_text(&pane);
+        }
+        s.send("\x1b[A");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no step {title}:\n{}", s.screen());
+}
+
+/// Issue 31 #3: a DID the network would refuse is refused as it is typed (did:plc is 24
+/// characters of base32 a–z, 2–7), and the atproto-did step's DID follows the Handle
+/// step's until the operator edits it there — never a prefix left from mid-typing.
+#[test]
+fn a_did_the_network_refuses_is_refused_and_a_prefilled_did_follows_its_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let mut s = Session::start(
+        command(
+            dir.path(),
+            BIN,
+            &["--env-file", &env.display().to_string(), "--timeout", "1"],
+        ),
+        30,
+        100,
+    );
+    s.wait_text("Steps");
+    go(&mut s, "Handle & DNS");
+    s.send("\t"); // Account → Handle
+    s.send("alice.example.com\t");
+    for c in "did:plc:abc123".chars() {
+        s.send(&c.to_string());
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    s.wait_text("'1' is not one of them");
+    // Corrected to a real one, one key at a time.
+    for _ in 0.."abc123".len() {
+        s.send("\x7f");
+    }
+    for c in "ewvi7nxzyoun6zhxrhs64oiz".chars() {
+        s.send(&c.to_string());
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    s.wait_text("did:plc:ewvi7nxzyoun6zhxrhs64oiz");
+    go(&mut s, "atproto-did");
+    s.wait_text("did:plc:ewvi7nxzyoun6zhxrhs64oiz");
+    assert!(!s.screen().contains("did:plc:a "), "{}", s.screen());
+    // Changed in the Handle step: followed here.
+    go(&mut s, "Handle & DNS");
+    s.send("\x7fa");
+    go(&mut s, "atproto-did");
+    s.wait_text("did:plc:ewvi7nxzyoun6zhxrhs64oia");
+    // Edited here (Tab to the DID field): kept when the Handle step changes again.
+    s.send("\t");
+    s.send("\x7fq");
+    s.wait_text("did:plc:ewvi7nxzyoun6zhxrhs64oiq");
+    go(&mut s, "Handle & DNS");
+    s.send("\x7fb");
+    go(&mut s, "atproto-did");
+    s.wait_text("did:plc:ewvi7nxzyoun6zhxrhs64oiq");
+    assert!(
+        !s.screen().contains("did:plc:ewvi7nxzyoun6zhxrhs64oib"),
+        "{}",
+        s.screen()
+    );
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("q");
+    let _ = s.child.wait();
+
+    // The command line refuses it too.
+    for args in [
+        vec![
+            "did-file",
+            "write",
+            "alice.example.com",
+            "--did",
+            "did:plc:abc123",
+            "--webroot",
+            "/nonexistent",
+        ],
+        vec![
+            "handle",
+            "record",
+            "alice.example.com",
+            "--did",
+            "did:plc:ABC",
+        ],
+    ] {
+        let o = common::run_cli(&env, &args, "");
+        let text = common::output_text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {text}");
+        assert!(
+            text.contains("lower-case base32 (a–z and 2–7)"),
+            "{args:?}: {text}"
+        );
+    }
+}

@@ -68,7 +68,7 @@ fn parse_handle(s: &str) -> Result<Handle> {
 }
 
 fn parse_did(s: &str) -> Result<Did> {
-    Did::parse(s).map_err(|e| anyhow!("{e}"))
+    Did::parse_usable(s).map_err(|e| anyhow!("{e}"))
 }
 
 /// The settings, from the flags and the env file when there is one (the checks work

@@ -393,4 +393,16 @@ mod tests {
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    #[test]
+    fn a_bare_nameserver_address_is_port_53() {
+        let ns = |a: &str| parse_nameserver(a).map(|s| s.to_string());
+        assert_eq!(ns("1.2.3.4").unwrap(), "1.2.3.4:53");
+        assert_eq!(ns("1.2.3.4:5353").unwrap(), "1.2.3.4:5353");
+        assert_eq!(ns("2001:db8::1").unwrap(), "[2001:db8::1]:53");
+        assert_eq!(ns("[2001:db8::1]:54").unwrap(), "[2001:db8::1]:54");
+        assert!(ns("ns1.example.com")
+            .unwrap_err()
+            .contains("give an IP address"));
+    }
 }

@@ -1151,7 +1151,7 @@ pub fn check_s3_bucket(value: &str) -> Result<(), String> {
 
 /// DID syntax per the atproto spec (see `identity::Did`).
 pub fn check_did(value: &str) -> Result<(), String> {
-    crate::identity::Did::parse(value)
+    crate::identity::Did::parse_usable(value)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

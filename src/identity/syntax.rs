@@ -32,6 +32,8 @@ pub enum NameError {
     NumericTld { tld: String },
     #[error("{handle:?} ends in .{tld}, which the Bluesky network does not accept for handles")]
     DisallowedTld { handle: String, tld: String },
+    #[error("{0:?} starts with @: drop the @ (names are written without it here)")]
+    AtSign(String),
 }
 
 /// Handles are refused for the reasons names are (and one more: a disallowed TLD).
@@ -69,6 +71,9 @@ fn check_name(s: &str) -> Result<(), NameError> {
     use NameError as HandleError;
     if s.is_empty() {
         return Err(HandleError::Empty);
+    }
+    if s.starts_with('@') {
+        return Err(HandleError::AtSign(s.to_string()));
     }
     if s.trim() != s {
         return Err(HandleError::Whitespace(s.to_string()));
@@ -193,6 +198,16 @@ pub enum DidError {
     BadEscape(String),
     #[error("a DID has at most 2048 characters; this one has {0}")]
     TooLong(usize),
+    #[error("{0:?}: drop the \"did=\" (that prefix belongs in the _atproto TXT record, not here)")]
+    TxtPrefix(String),
+    #[error("{did:?}: atproto accepts did:plc and did:web only, not did:{method}")]
+    Method { did: String, method: String },
+    #[error("{did:?}: a did:plc has exactly 24 characters after \"did:plc:\"; this one has {len} (copied in full?)")]
+    PlcLength { did: String, len: usize },
+    #[error("{did:?}: a did:plc is written in lower-case base32 (a–z and 2–7); {ch:?} is not one of them")]
+    PlcChar { did: String, ch: char },
+    #[error("{did:?}: a did:web names a host (did:web:example.com, a port as %3A); {why}")]
+    WebHost { did: String, why: String },
 }
 
 /// A syntactically valid DID.
@@ -227,6 +242,67 @@ impl Did {
         Ok(Did(s.to_string()))
     }
 
+    /// A DID the atproto network resolves: `did:plc:` and 24 characters of lower-case
+    /// base32 (`[a-z2-7]`), or `did:web:` and a host name (a port written `%3A`, no path).
+    /// `parse` is the generic DID syntax; every DID an operator types goes through this.
+    pub fn parse_usable(s: &str) -> Result<Did, DidError> {
+        let t = s.trim();
+        if let Some(rest) = t.strip_prefix("did=") {
+            if rest.starts_with("did:") {
+                return Err(DidError::TxtPrefix(s.to_string()));
+            }
+        }
+        let did = Did::parse(s)?;
+        let id = &s[s.find(':').unwrap_or(0) + 1..];
+        let id = &id[id.find(':').map_or(0, |i| i + 1)..];
+        match did.method() {
+            "plc" => {
+                if let Some(ch) = id.chars().find(|c| !matches!(c, 'a'..='z' | '2'..='7')) {
+                    return Err(DidError::PlcChar {
+                        did: s.to_string(),
+                        ch,
+                    });
+                }
+                if id.len() != 24 {
+                    return Err(DidError::PlcLength {
+                        did: s.to_string(),
+                        len: id.len(),
+                    });
+                }
+            }
+            "web" => {
+                let web = |why: &str| DidError::WebHost {
+                    did: s.to_string(),
+                    why: why.to_string(),
+                };
+                if id.contains(':') {
+                    return Err(web("atproto takes no path after the host"));
+                }
+                let (host, port) = match id.split_once("%3A").or_else(|| id.split_once("%3a")) {
+                    Some((h, p)) => (h, Some(p)),
+                    None => (id, None),
+                };
+                if port.is_some_and(|p| p.parse::<u16>().map_or(true, |n| n == 0)) {
+                    return Err(web("the port after %3A is not a port number"));
+                }
+                if host.contains('%') {
+                    return Err(web("only the port's colon may be %-escaped"));
+                }
+                let localhost = host == "localhost";
+                if !localhost {
+                    Hostname::parse(host).map_err(|e| web(&e.to_string()))?;
+                }
+            }
+            m => {
+                return Err(DidError::Method {
+                    did: s.to_string(),
+                    method: m.to_string(),
+                })
+            }
+        }
+        Ok(did)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -245,6 +321,43 @@ impl fmt::Display for Did {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_dids_the_network_resolves_are_usable() {
+        let ok = |s: &str| Did::parse_usable(s).map(|d| d.to_string());
+        assert_eq!(
+            ok("did:plc:ewvi7nxzyoun6zhxrhs64oiz").unwrap(),
+            "did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+        );
+        assert!(ok("did:web:example.com").is_ok());
+        assert!(ok("did:web:localhost%3A2583").is_ok());
+        for (bad, says) in [
+            ("did:plc:abc123", "'1' is not one"),
+            ("did:plc:abcdef", "this one has 6"),
+            ("did:plc:a", "exactly 24"),
+            ("did:plc:EWVI7NXZYOUN6ZHXRHS64OIZ", "lower-case base32"),
+            ("did:plc:ewvi7nxzyoun6zhxrhs64oi1", "'1'"),
+            ("did:plc:ewvi7nxzyoun6zhxrhs64oi0", "'0'"),
+            ("did:plc:ewvi7nxzyoun6zhxrhs64oi8", "'8'"),
+            ("did:plc:ewvi7nxzyoun6zhxrhs64oi9", "'9'"),
+            ("did:plc:ewvi7nxzyoun6zhxrhs64oizz", "has 25"),
+            ("did=did:plc:ewvi7nxzyoun6zhxrhs64oiz", "drop the \"did=\""),
+            (
+                "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+                "not did:key",
+            ),
+            ("did:web:example.com:user:alice", "no path"),
+            ("did:web:exa_mple.com", "did:web names a host"),
+            ("did:web:example.com%3Ax", "not a port"),
+        ] {
+            let e = ok(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        assert!(Handle::parse("@alice.example.com")
+            .unwrap_err()
+            .to_string()
+            .contains("drop the @"));
+    }
 
     #[test]
     fn reasons() {

@@ -151,7 +151,7 @@ impl HandleDomain {
                 }
                 Some(("redirect", did)) => {
                     d.redirect_to =
-                        Some(Did::parse(did).map_err(|e| format!("{}: redirect: {e}", d.name.as_str()))?)
+                        Some(Did::parse_usable(did).map_err(|e| format!("{}: redirect: {e}", d.name.as_str()))?)
                 }
                 _ => {
                     return Err(format!(

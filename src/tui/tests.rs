@@ -829,14 +829,14 @@ mod email_screen {
         let accounts = vec![
             crate::pds::accounts::Account {
                 handle: "alice.test".into(),
-                did: "did:plc:alice".into(),
+                did: "did:plc:aliceaaaaaaaaaaaaaaaaaaa".into(),
                 email: Some("alice@example.com".into()),
                 active: true,
                 status: None,
             },
             crate::pds::accounts::Account {
                 handle: "bob.test".into(),
-                did: "did:plc:bob".into(),
+                did: "did:plc:bobaaaaaaaaaaaaaaaaaaaaa".into(),
                 email: Some("you@example.com".into()),
                 active: true,
                 status: None,
@@ -849,7 +849,7 @@ mod email_screen {
         assert!(matches!(a.modal, Some(Modal::PdsSend { index: 0, .. })));
         let effects = key(&mut a, KeyCode::Char('y'));
         assert!(
-            matches!(effects.as_slice(), [Effect::PdsSend { did, .. }] if did == "did:plc:alice"),
+            matches!(effects.as_slice(), [Effect::PdsSend { did, .. }] if did == "did:plc:aliceaaaaaaaaaaaaaaaaaaa"),
             "{effects:?}"
         );
     }
@@ -866,7 +866,7 @@ mod email_screen {
         let ticket = job.ticket;
         let alice = crate::pds::accounts::Account {
             handle: "alice.test".into(),
-            did: "did:plc:alice".into(),
+            did: "did:plc:aliceaaaaaaaaaaaaaaaaaaa".into(),
             email: Some("alice@example.com".into()),
             active: true,
             status: None,
@@ -1966,14 +1966,14 @@ mod doctor_screen {
         let accounts = vec![
             crate::pds::accounts::Account {
                 handle: "alice.example.com".into(),
-                did: "did:plc:alice".into(),
+                did: "did:plc:aliceaaaaaaaaaaaaaaaaaaa".into(),
                 email: None,
                 active: true,
                 status: None,
             },
             crate::pds::accounts::Account {
                 handle: "carol.example.com".into(),
-                did: "did:plc:carol".into(),
+                did: "did:plc:carolaaaaaaaaaaaaaaaaaaa".into(),
                 email: None,
                 active: true,
                 status: None,
@@ -1983,10 +1983,13 @@ mod doctor_screen {
         let effects = update(&mut a, Action::AccountsLoaded(*ticket, Ok(accounts)));
         assert!(
             matches!(effects.as_slice(), [Effect::VerifyHandle { handle, did, .. }]
-                if handle.as_str() == "carol.example.com" && did.as_str() == "did:plc:carol"),
+                if handle.as_str() == "carol.example.com" && did.as_str() == "did:plc:carolaaaaaaaaaaaaaaaaaaa"),
             "{effects:?}"
         );
-        assert_eq!(a.handle.form.text("did"), "did:plc:carol");
+        assert_eq!(
+            a.handle.form.text("did"),
+            "did:plc:carolaaaaaaaaaaaaaaaaaaa"
+        );
         assert!(a.handle.pending.is_some());
     }
 

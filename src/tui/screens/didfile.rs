@@ -26,6 +26,9 @@ pub struct DidFileScreen {
     pub written: Option<Finding>,
     pub pending: Option<Pending>,
     pub check: Option<Box<DidFileCheck>>,
+    /// What `prefill` last put in each field: a field still holding it follows the Handle
+    /// step; one the operator edited keeps what they typed.
+    followed: std::collections::HashMap<&'static str, String>,
 }
 
 impl Default for DidFileScreen {
@@ -46,18 +49,28 @@ impl DidFileScreen {
             written: None,
             pending: None,
             check: None,
+            followed: Default::default(),
         };
         s.refresh_findings();
         s
     }
 
-    /// Fill in what the Handle step already knows, without overwriting what was typed here.
+    /// Fill in what the Handle step knows: an empty field, or one still holding what was
+    /// filled in before (it follows its source until the operator edits it here).
     pub fn prefill(&mut self, handle: &str, did: &str) {
         for (key, value) in [(HANDLE, handle), (DID, did)] {
-            if let Some(f) = self.form.field_mut(key) {
-                if f.text().is_empty() && !value.is_empty() {
-                    f.set_text(value);
-                }
+            let Some(f) = self.form.field_mut(key) else {
+                continue;
+            };
+            let following =
+                f.text().is_empty() || self.followed.get(key).is_some_and(|v| *v == f.text());
+            if following && !value.is_empty() && f.text() != value {
+                f.set_text(value);
+                self.followed.insert(key, value.to_string());
+                // A check or write under way was for the old value.
+                self.written = None;
+                self.check = None;
+                self.pending = None;
             }
         }
         self.refresh_findings();
@@ -68,7 +81,7 @@ impl DidFileScreen {
     }
 
     pub fn did(&self) -> Result<Did, String> {
-        Did::parse(&self.form.text(DID)).map_err(|e| e.to_string())
+        Did::parse_usable(&self.form.text(DID)).map_err(|e| e.to_string())
     }
 
     pub fn webroot(&self) -> Result<PathBuf, String> {
@@ -133,7 +146,7 @@ impl DidFileScreen {
                 DID if v.is_empty() => {
                     vec![Finding::info("did:plc:… (filled in from the Handle step)")]
                 }
-                DID => vec![Did::parse(&v)
+                DID => vec![Did::parse_usable(&v)
                     .map(|_| Finding::pass("ok"))
                     .unwrap_or_else(|e| Finding::fail(e.to_string()))],
                 WEBROOT if v.is_empty() => vec![Finding::info(

@@ -108,7 +108,7 @@ impl HandleScreen {
     /// The handle and DID as typed, when both are valid.
     pub fn target(&self) -> Result<(Handle, Did), String> {
         let h = Handle::parse_usable(&self.form.text(HANDLE)).map_err(|e| e.to_string())?;
-        let d = Did::parse(&self.form.text(DID)).map_err(|e| e.to_string())?;
+        let d = Did::parse_usable(&self.form.text(DID)).map_err(|e| e.to_string())?;
         Ok((h, d))
     }
 
@@ -252,7 +252,7 @@ impl HandleScreen {
                 DID if v.is_empty() => {
                     vec![Finding::info("did:plc:… (pick an account to fill it in)")]
                 }
-                DID => match Did::parse(&v) {
+                DID => match Did::parse_usable(&v) {
                     Ok(_) => vec![Finding::pass("ok")],
                     Err(e) => vec![Finding::fail(e.to_string())],
                 },
