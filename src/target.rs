@@ -75,6 +75,8 @@ pub enum Target {
     Service,
     /// The PDS's accounts.
     Accounts,
+    /// PDS_HOSTNAME: the PDS's name (a rename, with what it means for the accounts).
+    Hostname,
 }
 
 impl Target {
@@ -83,7 +85,9 @@ impl Target {
     pub fn step_title(self) -> &'static str {
         match self {
             Target::EnvFile => "Review & save",
-            Target::Crawlers | Target::InviteRequired | Target::UploadLimit => "Basics",
+            Target::Crawlers | Target::InviteRequired | Target::UploadLimit | Target::Hostname => {
+                "Basics"
+            }
             Target::Email => "Email",
             Target::Handle => "Handle & DNS",
             Target::DidFile => "atproto-did",

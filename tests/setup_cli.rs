@@ -630,3 +630,117 @@ fn nat_inside() {
     no_private(&text);
     assert!(text.contains("AAAA  2a01:4f8::5"), "{text}");
 }
+
+/// Issue 31 #4: renaming a PDS that hosts accounts is not a one-line change. With the lab
+/// PDS holding an account: `env set PDS_HOSTNAME` says what it means and refuses without
+/// --force; the wizard's save asks (n keeps the file, y saves); and the doctor's finding
+/// for a DID document naming another PDS points at the rename, not at the Handle step.
+#[test]
+fn renaming_a_pds_with_accounts_says_what_it_means_and_asks() {
+    let lab = PdsLab::start();
+    lab.create_account("alice.test");
+    let d = tempfile::tempdir().unwrap();
+    let env = init(d.path());
+    let text = std::fs::read_to_string(&env).unwrap().replace(
+        "PDS_ADMIN_PASSWORD=",
+        &format!("PDS_ADMIN_PASSWORD={PDS_ADMIN}\n#"),
+    );
+    std::fs::write(&env, &text).unwrap();
+    let flags = [
+        "--pds-url",
+        &lab.pds_url,
+        "--plc-url",
+        &lab.plc_url,
+        "--timeout",
+        "3",
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        flags.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let run = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_cli(&env, &args, "")
+    };
+
+    let o = run(with(&["env", "set", "PDS_HOSTNAME=pds.newname.test"]));
+    let said = out(&o);
+    assert_eq!(o.status.code(), Some(2), "{said}");
+    for s in [
+        "Renaming this PDS from pds.example.test to pds.newname.test while it hosts 1 account",
+        "one per account",
+        "certificates",
+        "pds-wizard env set PDS_HOSTNAME=pds.newname.test --force",
+    ] {
+        assert!(said.contains(s), "{s:?}: {said}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        text,
+        "written anyway"
+    );
+
+    // The wizard: Basics, the new name, review, save — it asks first.
+    let mut cmd = portable_pty::CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args(["--env-file", &env.display().to_string()]);
+    cmd.args(flags);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", d.path());
+    let mut s = common::pty::Session::start(cmd, 30, 100);
+    s.wait_text("┌ Overview");
+    s.send("\x1b[B\r");
+    s.wait_text("Tab/↑↓ field");
+    s.send("\x15pds.other.test");
+    s.wait_text("pds.other.test");
+    s.send("\x13");
+    s.wait_text("+   1 PDS_HOSTNAME=pds.other.test");
+    s.send("\r");
+    s.wait_text("Rename the PDS?");
+    s.wait_text("while it hosts 1");
+    s.send("n");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        text,
+        "saved after n"
+    );
+    s.send("\r");
+    s.wait_text("Rename the PDS?");
+    s.send("y");
+    s.wait_text("Saved");
+    assert!(std::fs::read_to_string(&env)
+        .unwrap()
+        .contains("PDS_HOSTNAME=pds.other.test"));
+    s.send("\x1b");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    s.send("q");
+    let _ = s.child.wait();
+
+    // alice's DID document names the PDS by its old URL: the doctor says rename, and its
+    // finding's target is the hostname, not the handle step.
+    let o = run(with(&["--json", "doctor", "--only", "handles"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["checks"][0]["findings"][0];
+    assert_eq!(f["level"], "fail", "{v:#}");
+    assert_eq!(f["target"], "hostname", "{v:#}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("A renamed PDS needs a PLC operation per account"),
+        "{v:#}"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("Handle & DNS step"),
+        "{v:#}"
+    );
+
+    // --force renames, saying what it means on the way.
+    let o = run(with(&[
+        "env",
+        "set",
+        "PDS_HOSTNAME=pds.newname.test",
+        "--force",
+    ]));
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("one per account"), "{}", out(&o));
+}

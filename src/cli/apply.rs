@@ -14,7 +14,13 @@ use std::path::Path;
 /// Exit codes: the doctor's (0, 1, 2) once everything is applied; 3 when the answers
 /// could not be applied (nothing written when they are invalid; the rest still applied when
 /// one write fails).
-pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool) -> Result<u8> {
+pub fn run(
+    ctx: &Context,
+    answers_path: Option<&Path>,
+    dry_run: bool,
+    force: bool,
+    json: bool,
+) -> Result<u8> {
     if json {
         bail!("apply prints its changes as text; use its exit code, or `pds-wizard doctor --json` afterwards");
     }
@@ -47,6 +53,22 @@ pub fn run(ctx: &Context, answers_path: Option<&Path>, dry_run: bool, json: bool
             return Ok(EXIT_NOT_APPLIED);
         }
     };
+    // A rename of a PDS with accounts is far more than a line of pds.env: said, and
+    // applied only with --force (see setup::rename).
+    if let Some(to) = a.env.get("PDS_HOSTNAME") {
+        let settings = crate::settings::Resolved::new(ctx, Some(&doc));
+        let rename = super::runtime()?.block_on(crate::setup::rename::impact(&doc, to, &settings));
+        if let Some(r) = rename.filter(|r| r.needs_confirmation()) {
+            errln!("{}\n", r.explain());
+            if !force {
+                errln!(
+                    "error: {}: [env] PDS_HOSTNAME renames the PDS. Nothing was applied (apply --force renames it).",
+                    path.display()
+                );
+                return Ok(EXIT_NOT_APPLIED);
+            }
+        }
+    }
     // Answers that cannot be applied stop everything before the first write.
     let side_errors: Vec<String> = a
         .pds_side

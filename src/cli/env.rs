@@ -29,8 +29,9 @@ pub enum EnvCmd {
         /// Show the change without writing it
         #[arg(long)]
         dry_run: bool,
-        /// Allow replacing the PLC rotation key or the JWT secret of an existing install, or
-        /// writing a key that looks like a misspelling of one the PDS reads
+        /// Allow replacing the PLC rotation key or the JWT secret of an existing install,
+        /// renaming a PDS that hosts accounts (PDS_HOSTNAME), or writing a key that looks
+        /// like a misspelling of one the PDS reads
         #[arg(long)]
         force: bool,
     },
@@ -262,6 +263,22 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
         let current = doc.get(key).unwrap_or_default();
         if !force && !current.is_empty() && current != value {
             bail!("{key} is already set, and replacing it is almost never right: {why}.\nIf you are restoring it from a backup, add --force.");
+        }
+    }
+    if key == "PDS_HOSTNAME" {
+        // A rename with accounts is far more than this line: said, and done only with --force.
+        let settings = crate::settings::Resolved::new(ctx, Some(&doc));
+        let rename =
+            super::runtime()?.block_on(crate::setup::rename::impact(&doc, &value, &settings));
+        if let Some(r) = rename.filter(|r| r.needs_confirmation()) {
+            if !force {
+                bail!(
+                    "{}\n\nNothing was written. To rename anyway: pds-wizard env set PDS_HOSTNAME={} --force",
+                    r.explain(),
+                    r.to
+                );
+            }
+            errln!("{}\n", r.explain());
         }
     }
     if key == "PDS_PORT" {

@@ -267,6 +267,9 @@ pub enum Command {
         /// Show what would change, write nothing (the doctor still runs)
         #[arg(long)]
         dry_run: bool,
+        /// Apply a PDS_HOSTNAME that renames a PDS hosting accounts (see `env set --help`)
+        #[arg(long)]
+        force: bool,
     },
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions {
@@ -319,9 +322,11 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
             print_all(&out)
         }
         Command::Man { out_dir } => man(out_dir.as_deref()),
-        Command::Apply { answers, dry_run } => {
-            apply::run(&ctx, answers.as_deref(), *dry_run, cli.json)
-        }
+        Command::Apply {
+            answers,
+            dry_run,
+            force,
+        } => apply::run(&ctx, answers.as_deref(), *dry_run, *force, cli.json),
         Command::Doctor { list: true, .. } => {
             doctor::list();
             Ok(EXIT_OK)

@@ -1172,6 +1172,35 @@ async fn handles(i: &Inputs) -> Vec<Finding> {
             .filter(|_| !r.dns_misleads && !r.by_dns)
             .map(|f| format!("{} — ", f.fix))
             .unwrap_or_default();
+        // The DID document names another PDS: after a rename of this one (or a migration
+        // half done) no handle step fixes that — a PLC operation per account does.
+        let here = i
+            .settings
+            .public_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'));
+        let elsewhere = r
+            .did_document
+            .as_ref()
+            .and_then(|a| a.pds_endpoint.clone())
+            .filter(|e| here.is_some_and(|h| h != e));
+        if let Some(other) = elsewhere {
+            out.push(
+                Finding::fail(detail.join("; "))
+                    .about(r.handle.as_str())
+                    .why(format!(
+                        "{}'s DID document names {other} as its PDS, not this one ({}). Was PDS_HOSTNAME changed after the account was made?",
+                        r.handle.as_str(),
+                        here.unwrap_or_default()
+                    ))
+                    .fix(format!(
+                        "A renamed PDS needs a PLC operation per account naming its new URL (pds-wizard env set PDS_HOSTNAME=NAME says what a rename means; setting the old name back undoes it). An account moved here needs its PLC document updated (goat account plc …). pds-wizard handle check {} shows every detail.",
+                        r.handle.as_str()
+                    ))
+                    .target(crate::target::Target::Hostname),
+            );
+            continue;
+        }
         // The handle as the subject: the wizard's Enter opens that account (see `go_to`).
         out.push(
             Finding::fail(detail.join("; "))

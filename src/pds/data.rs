@@ -150,6 +150,21 @@ pub fn pending_codes(data_dir: &Path) -> Result<Vec<PendingCode>, DataError> {
     rows.collect::<Result<Vec<_>, _>>().map_err(unreadable)
 }
 
+/// Every account in `account.sqlite` (table `actor`): its DID and handle (None when the
+/// handle was taken away).
+pub fn accounts(data_dir: &Path) -> Result<Vec<(String, Option<String>)>, DataError> {
+    let path = data_dir.join("account.sqlite");
+    let conn = open(&path)?;
+    let unreadable = unreadable(&path);
+    let mut stmt = conn
+        .prepare("SELECT did, handle FROM actor ORDER BY createdAt")
+        .map_err(unreadable)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(unreadable)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(unreadable)
+}
+
 /// The PDS's newest event sequence number: the highest `seq` handed out (sqlite_sequence,
 /// which AUTOINCREMENT keeps even when old events are pruned), else the highest row.
 /// None when it has sequenced nothing yet.

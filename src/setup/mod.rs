@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod rename;
 
 use crate::context::Context;
 use crate::doctor::{self, CheckId, CheckResult, Inputs};

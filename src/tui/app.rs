@@ -245,6 +245,10 @@ pub struct App {
     pub answered: Answered,
     /// Something was answered since the file was last written.
     pub answers_due: bool,
+    /// The lookup of the accounts a new PDS_HOSTNAME affects, while it runs.
+    pub rename_check: Option<jobs::Pending>,
+    /// The new PDS_HOSTNAME the operator confirmed saving (or that affects no account).
+    pub rename_confirmed: Option<String>,
 }
 
 /// Steps whose choices go into the answers file: only once acted on (a proxy config written,
@@ -416,6 +420,8 @@ impl App {
             saved_answers: Default::default(),
             answered: Answered::default(),
             answers_due: false,
+            rename_check: None,
+            rename_confirmed: None,
         };
         app.server.sandbox = app.settings.flags.sandbox.clone();
         if !demo {
@@ -1055,6 +1061,31 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
                 return vec![app.server.check(&mut screen_ctx!(app))];
             }
         }
+        Done::Rename(r) if jobs::is_current(&app.rename_check, ticket) => {
+            app.rename_check = None;
+            match r.filter(|r| r.needs_confirmation()) {
+                Some(r) => {
+                    app.save_result = None;
+                    app.modal = Some(Modal::Confirm {
+                        title: " Rename the PDS? ".into(),
+                        body: format!(
+                            "{}\n\ny: save the new name anyway   n: keep {}",
+                            r.explain(),
+                            r.from
+                        ),
+                        then: super::modal::Confirmed::Rename(r.to.clone()),
+                    });
+                }
+                None => {
+                    let to = app
+                        .working
+                        .get("PDS_HOSTNAME")
+                        .map(|h| h.trim().to_ascii_lowercase());
+                    app.rename_confirmed = to;
+                    return save(app);
+                }
+            }
+        }
         Done::Accounts(r) if matches!(app.accounts.list, List::Loading(t) if t == ticket) => {
             app.accounts.set_list(r);
             app.accounts.judge(&screen_ctx!(app));
@@ -1292,6 +1323,7 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
     match target {
         Target::EnvFile => (Step::Review, None),
         Target::Crawlers => (Step::Basics, Some("PDS_CRAWLERS")),
+        Target::Hostname => (Step::Basics, Some("PDS_HOSTNAME")),
         Target::InviteRequired => (Step::Basics, Some("PDS_INVITE_REQUIRED")),
         Target::UploadLimit => (Step::Basics, Some("PDS_BLOB_UPLOAD_LIMIT")),
         Target::Email => (Step::Email, None),
@@ -1408,6 +1440,27 @@ pub(crate) fn save(app: &mut App) -> Vec<Effect> {
             "Nothing to save: pds.env already says all of this.".into(),
         ));
         return vec![];
+    }
+    // A new name for a PDS that has one: the accounts it hosts are looked up first, and a
+    // rename with accounts is saved only once confirmed (see setup::rename).
+    let host = |d: &crate::envfile::Document| {
+        d.get("PDS_HOSTNAME")
+            .map(|h| h.trim().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let (old, new) = (host(&app.base), host(&app.working));
+    if !old.is_empty() && old != new && app.rename_confirmed.as_deref() != Some(new.as_str()) {
+        let job = app.jobs.start();
+        app.rename_check = Some(job);
+        app.save_result = Some((
+            Level::Info,
+            format!("Renaming the PDS to {new}: looking for the accounts it hosts…"),
+        ));
+        let saved = Box::new(app.base.clone());
+        return vec![Effect::Setup(
+            job.ticket,
+            super::screens::setup::Job::CheckRename { saved, to: new },
+        )];
     }
     vec![Effect::Save(Box::new(app.working.clone()))]
 }

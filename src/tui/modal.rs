@@ -71,6 +71,8 @@ pub enum Confirmed {
         from: String,
         handle: crate::identity::Handle,
     },
+    /// Save pds.env with this new PDS_HOSTNAME although the PDS hosts accounts.
+    Rename(String),
     /// Link an nginx site into sites-enabled, then offer `reload`.
     EnableSite {
         link: std::path::PathBuf,
@@ -544,6 +546,10 @@ fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
     use super::screens::setup::Job;
     let job = app.jobs.start();
     let (line, work) = match then {
+        Confirmed::Rename(to) => {
+            app.rename_confirmed = Some(to);
+            return crate::tui::app::save(app);
+        }
         // Quick and local: done here, then the reload is offered.
         Confirmed::EnableSite {
             link,

@@ -22,6 +22,10 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
     let done = move |d: Done| Action::Setup(ticket, Box::new(d));
     let rt = runner.runtime.handle();
     match job {
+        Job::CheckRename { saved, to } => spawn_job(rt, tx, async move {
+            let r = crate::setup::rename::impact(&saved, &to, &settings).await;
+            done(Done::Rename(r.map(Box::new)))
+        }),
         Job::Overview => {
             // As the doctor does: pds.env as it will be saved.
             let mut inputs = crate::doctor::Inputs::load(&settings.flags, vec![]);

@@ -1868,6 +1868,7 @@ mod doctor_screen {
             Target::Email,
             Target::Handle,
             Target::DidFile,
+            Target::Hostname,
         ];
         for f in [
             ProxyField::Server,

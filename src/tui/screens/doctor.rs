@@ -140,7 +140,15 @@ impl DoctorScreen {
                     .iter()
                     .filter(|f| f.level == r.level)
                     .find_map(|f| f.subject.clone());
-                return match r.fix {
+                // A finding may name its own fix (a DID document naming another PDS is the
+                // rename's, not the handle step's); else the check's.
+                let fix = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.level == r.level)
+                    .find_map(|f| f.target)
+                    .or(r.fix);
+                return match fix {
                     Some(target) => {
                         // The step opens saying what the doctor found, and its fix.
                         let said = r.findings.iter().find(|f| f.level == r.level).map(|f| {

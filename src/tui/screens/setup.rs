@@ -55,6 +55,11 @@ pub enum Job {
         from: String,
         handle: Handle,
     },
+    /// Before saving a new PDS_HOSTNAME: the accounts a rename affects (pds.env as saved).
+    CheckRename {
+        saved: Box<crate::envfile::Document>,
+        to: String,
+    },
 }
 
 #[derive(Debug)]
@@ -75,6 +80,7 @@ pub enum Done {
     Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
     Checked(Box<HandleReport>),
     Moved(Box<Moved>),
+    Rename(Option<Box<crate::setup::rename::Rename>>),
 }
 
 // ---------------------------------------------------------------------------------------
