@@ -1,6 +1,7 @@
 //! pds-wizard's core: the PDS domain (env file, email, identity, proxy, checks) with no
 //! knowledge of terminals. The CLI and the TUI are thin front ends over it.
 
+pub mod addresses;
 pub mod answers;
 pub mod apply;
 pub mod caddy;

@@ -605,7 +605,7 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
         errln!("error: --front-address: give the front's address on the private network");
         return Ok(EXIT_ERROR);
     };
-    let interface = crate::setup::addresses::machine_addresses()
+    let interface = crate::addresses::machine_addresses()
         .into_iter()
         .find(|m| m.ip == s.pds_address)
         .map(|m| m.interface);

@@ -3,11 +3,12 @@
 //! official installer writes) and `status` (every milestone of a setup, checked live).
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::addresses;
 use crate::context::Context;
 use crate::envfile::Document;
 use crate::pds::service::{self, Docker, Front, Running, Validation, Waited};
 use crate::settings::Resolved;
-use crate::setup::{self, addresses, State};
+use crate::setup::{self, State};
 use anyhow::{anyhow, bail, Result};
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;

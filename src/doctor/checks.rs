@@ -381,7 +381,7 @@ fn version_advice(v: Version) -> Option<Finding> {
 }
 
 async fn dns(i: &Inputs) -> Vec<Finding> {
-    use crate::setup::addresses;
+    use crate::addresses;
     let host = match hostname(i) {
         Ok(h) => h,
         Err(f) => return f,

@@ -2,9 +2,9 @@
 //! each milestone from pds.env to the relay, checked live, with the step that gets it done.
 
 pub mod accounts;
-pub mod addresses;
 pub mod rename;
 
+use crate::addresses;
 use crate::context::Context;
 use crate::doctor::{self, CheckId, CheckResult, Inputs};
 use crate::finding::Level;

@@ -45,12 +45,8 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
                 let timeout = settings.http.timeout;
                 let plan = match &settings.hostname {
                     Some(h) => Some(Box::new(
-                        crate::setup::addresses::plan(
-                            h,
-                            settings.flags.ip_echo.as_deref(),
-                            &settings.dns,
-                        )
-                        .await,
+                        crate::addresses::plan(h, settings.flags.ip_echo.as_deref(), &settings.dns)
+                            .await,
                     )),
                     None => None,
                 };

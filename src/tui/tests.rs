@@ -2353,16 +2353,16 @@ mod setup_screens {
         down_to(&mut a, Step::Server);
         let (ticket, job) = setup_ticket(&key(&mut a, KeyCode::Enter));
         assert!(matches!(job, Job::Server));
-        let plan = crate::setup::addresses::Plan {
+        let plan = crate::addresses::Plan {
             hostname: "pds.example.com".into(),
-            machine: vec![crate::setup::addresses::MachineAddress {
+            machine: vec![crate::addresses::MachineAddress {
                 ip: "93.184.216.34".parse().unwrap(),
                 interface: "eth0".into(),
-                scope: crate::setup::addresses::Scope::Public,
+                scope: crate::addresses::Scope::Public,
             }],
             echoed: None,
             echo_error: None,
-            records: crate::setup::addresses::records(
+            records: crate::addresses::records(
                 "pds.example.com",
                 &["93.184.216.34".parse().unwrap()],
             ),

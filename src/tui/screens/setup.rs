@@ -4,13 +4,13 @@
 //! and Accounts (list, create with an invite when one is needed, reset a password, move an
 //! account onto a custom-domain handle once it verifies, and announce it).
 
+use crate::addresses::{self, Scope};
 use crate::finding::{Finding, Level};
 use crate::identity::{Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::pds::service::{self, Docker, Front, PlannedFile, Running};
 use crate::setup::accounts::Moved;
 use crate::setup::accounts::NewAccount;
-use crate::setup::addresses::{self, Scope};
 use crate::setup::{Milestone, Overview, State};
 use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
