@@ -10,7 +10,7 @@ use crate::finding::{worst, Finding, Level};
 use crate::fsutil::SaveReport;
 use crate::identity::{didfile, Did};
 use crate::proxy::install::{placements, write, Placement};
-use crate::proxy::render::{render, RenderedFile};
+use crate::proxy::render::{render_to, RenderedFile};
 use crate::proxy::validate::{validate_plan, Validation};
 use crate::proxy::{plan_from_env, PlanError, ProxyPlan, Server};
 use std::path::Path;
@@ -312,7 +312,7 @@ pub fn plan(a: &Answers, doc: Document) -> Result<Vec<Change>, Vec<ApplyError>> 
             (Ok(server), Some(out)) => match plan_from_env(server, &edited, &p.plan_answers()) {
                 Err(e) => errors.extend(e.into_iter().map(ApplyError::ProxyPlan)),
                 Ok(plan) => {
-                    let files = render(&plan);
+                    let files = render_to(&plan, Some(out));
                     match placements(&files, out) {
                         Ok(places) => changes.push(Change::Proxy {
                             findings: plan.findings(),

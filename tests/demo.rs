@@ -594,12 +594,14 @@ fn sandbox_walk() {
     key(&mut s, "\x17");
     s.wait_text("/state/pds-wizard/demo/www/example.com/.well-known/atproto-d");
 
-    // Reverse proxy: written in the sandbox, nothing reloaded.
+    // Reverse proxy: it starts from the compose.yaml just written, whose Caddy reads the
+    // sandbox's Caddyfile; written in the sandbox, nothing reloaded.
     go(&mut s, "Reverse proxy");
+    s.wait_text("/state/pds-wizard/demo/pds/caddy/etc/caddy/Caddyfile");
     key(&mut s, "\x17");
     s.wait_text("Write the proxy config?");
     key(&mut s, "y");
-    s.wait_text("demo: no server is reloaded");
+    s.wait_text("(demo: no server is");
 
     // Doctor: its report goes beside the sandbox pds.env.
     go(&mut s, "Doctor");
@@ -637,5 +639,12 @@ fn sandbox_walk() {
                 .is_file(),
         "{:#?}",
         listing(&root.join("state"))
+    );
+    let caddyfile =
+        std::fs::read_to_string(root.join("state/pds-wizard/demo/pds/caddy/etc/caddy/Caddyfile"))
+            .unwrap();
+    assert!(
+        caddyfile.contains("docker exec caddy caddy reload"),
+        "{caddyfile}"
     );
 }

@@ -871,3 +871,52 @@ fn pds_side_says_when_no_caddy_could_check_the_edit() {
     );
     assert!(!text.contains("Caddy (/usr/bin/caddy) reads"), "{text}");
 }
+
+/// Where the official installer's compose.yaml runs Caddy, an nginx config would not be
+/// served: `proxy render nginx` says so and how to render for Caddy; the Caddyfile written
+/// where the installer's Caddy reads it names the reload inside its container.
+#[test]
+fn render_starts_from_the_installers_caddy() {
+    let (d, env) = setup();
+    let o = run_cli(&env, &["proxy", "render", "nginx", "--no-validate"], "");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("already serves this machine"), "{err}");
+
+    let file = installer_layout(d.path());
+    let o = run_cli(&env, &["proxy", "render", "nginx", "--no-validate"], "");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("Caddy already serves this machine (the official installer's compose.yaml in")
+            && err.contains(&format!(
+                "pds-wizard proxy render caddy --out {}",
+                file.display()
+            )),
+        "{err}"
+    );
+
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "caddy",
+            "--no-validate",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(!err.contains("already serves this machine"), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("#   docker exec caddy caddy reload --config /etc/caddy/Caddyfile")
+            && !text.contains("systemctl reload caddy"),
+        "{text}"
+    );
+    // Anywhere else, Caddy is the system's.
+    let o = run_cli(&env, &["proxy", "render", "caddy", "--no-validate"], "");
+    assert!(output_text(&o).contains("systemctl reload caddy"));
+}

@@ -680,3 +680,53 @@ fn a_did_the_network_refuses_is_refused_and_a_prefilled_did_follows_its_source()
         );
     }
 }
+
+/// The Reverse proxy step starts from what runs here: nginx on a bare machine; once the
+/// official installer's compose.yaml (written by the Server step, or there before) runs
+/// Caddy, Caddy and the Caddyfile it reads, whose header names the reload in its container.
+#[test]
+fn the_proxy_step_starts_from_the_installers_caddy() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    let data = dir.path().display().to_string();
+    std::fs::write(
+        &env,
+        pds_wizard::demo::DEMO_ENV.replace(
+            "PDS_DATA_DIRECTORY=/pds",
+            &format!("PDS_DATA_DIRECTORY={data}"),
+        ),
+    )
+    .unwrap();
+    let mut s = Session::start(
+        command(
+            dir.path(),
+            BIN,
+            &["--env-file", &env.display().to_string(), "--timeout", "1"],
+        ),
+        30,
+        100,
+    );
+    s.wait_text("Steps");
+    go(&mut s, "Reverse proxy");
+    s.wait_text("etc/nginx/sites-available/pds.conf");
+    assert!(s.screen().contains("nginx"), "{}", s.screen());
+
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "services:\n  caddy:\n    image: caddy:2\n  pds:\n    image: ghcr.io/bluesky-social/pds:0.4\n",
+    )
+    .unwrap();
+    go(&mut s, "Email");
+    go(&mut s, "Reverse proxy");
+    let caddyfile = format!("{data}/caddy/etc/caddy/Caddyfile");
+    s.wait_text(&caddyfile);
+    assert!(!s.screen().contains("sites-available"), "{}", s.screen());
+    s.send("\x10"); // ^P: the rendered config
+    s.wait_text("docker exec caddy caddy reload --config /etc/caddy/Caddyfile");
+    s.send("\x10");
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("q");
+    s.send("q");
+    let _ = s.child.wait();
+}

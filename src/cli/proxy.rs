@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
 use crate::proxy::install::{placements, reload_hint_for, write};
-use crate::proxy::render::render;
+use crate::proxy::render::render_to;
 use crate::proxy::validate::{detect, validate, validate_plan, Validation};
 use crate::proxy::{plan_from_env, PlanAnswers, Server};
 use anyhow::{anyhow, bail, Result};
@@ -409,8 +409,12 @@ fn render_with(
             return Ok(EXIT_ERROR);
         }
     };
-    let findings = plan.findings();
-    let files = render(&plan);
+    let mut findings = plan.findings();
+    // A config for another server than the one serving 80/443 here would not be served.
+    let dir = ctx.place(&crate::pds::service::data_dir(doc, &ctx.env_file));
+    let present = crate::proxy::install::present(Some(&dir), ctx.sandbox.is_none());
+    findings.extend(present.and_then(|p| p.mismatch(server)));
+    let files = render_to(&plan, out);
     let validation = if !validate {
         None
     } else {

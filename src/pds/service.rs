@@ -242,6 +242,16 @@ pub fn pds_port(doc: &crate::envfile::Document) -> u16 {
         .unwrap_or(3000)
 }
 
+/// The PDS's data directory, where the installer keeps compose.yaml (and its Caddy's
+/// files): PDS_DATA_DIRECTORY, else the directory of pds.env, else /pds.
+pub fn data_dir(doc: &crate::envfile::Document, env_file: &Path) -> PathBuf {
+    doc.get("PDS_DATA_DIRECTORY")
+        .filter(|d| d.starts_with('/'))
+        .map(PathBuf::from)
+        .or_else(|| env_file.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("/pds"))
+}
+
 impl Plan {
     /// The plan for pds.env `doc` at `env_file`: the data directory (PDS_DATA_DIRECTORY,
     /// else the env file's own directory, as the installer lays it out), the port, and this
@@ -253,12 +263,7 @@ impl Plan {
         unit_dir: &Path,
         timeout: Duration,
     ) -> Result<Plan, String> {
-        let data_dir = doc
-            .get("PDS_DATA_DIRECTORY")
-            .filter(|d| d.starts_with('/'))
-            .map(PathBuf::from)
-            .or_else(|| env_file.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from("/pds"));
+        let data_dir = data_dir(doc, env_file);
         let env_path = std::fs::canonicalize(env_file).unwrap_or_else(|_| env_file.to_path_buf());
         for (what, p) in [
             ("the data directory", &data_dir),

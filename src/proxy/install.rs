@@ -136,6 +136,99 @@ pub fn installer_caddy(data_dir: &Path) -> Option<PathBuf> {
         .then(|| data_dir.join(INSTALLER_CADDYFILE))
 }
 
+/// The web server already serving this machine's ports 80 and 443: the one a proxy config
+/// should be written for, since another would not be served beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Present {
+    pub server: Server,
+    /// How it was found, for the operator ("the official installer's compose.yaml in /pds
+    /// runs Caddy", "nginx listens on port 443").
+    pub how: String,
+    /// The Caddyfile it reads, when that is known (the installer's).
+    pub caddyfile: Option<PathBuf>,
+}
+
+/// What serves 80/443 here: the installer's Caddy in the compose.yaml of `data_dir` first
+/// (it may be stopped for now, and is still what the server will run), then the process
+/// holding port 443 or 80 when it is caddy, nginx or traefik. `look_at_ports` is off in the
+/// demo, whose world is its sandbox, not this machine.
+pub fn present(data_dir: Option<&Path>, look_at_ports: bool) -> Option<Present> {
+    if let Some((dir, file)) = data_dir.and_then(|d| installer_caddy(d).map(|f| (d, f))) {
+        return Some(Present {
+            server: Server::Caddy,
+            how: format!(
+                "the official installer's compose.yaml in {} runs Caddy",
+                dir.display()
+            ),
+            caddyfile: Some(file),
+        });
+    }
+    if !look_at_ports {
+        return None;
+    }
+    [443, 80].into_iter().find_map(|port| {
+        crate::pds::sockets::holders(port)
+            .into_iter()
+            .find_map(|(_, name)| {
+                let name = name?;
+                let server = match name.as_str() {
+                    "caddy" => Server::Caddy,
+                    "nginx" => Server::Nginx,
+                    "traefik" => Server::Traefik,
+                    _ => return None,
+                };
+                Some(Present {
+                    server,
+                    how: format!("{name} listens on port {port}"),
+                    caddyfile: None,
+                })
+            })
+    })
+}
+
+impl Present {
+    /// Where a config for it goes: the installer's Caddyfile, else `default`.
+    pub fn out<'a>(&'a self, default: &'a Path) -> &'a Path {
+        self.caddyfile.as_deref().unwrap_or(default)
+    }
+
+    /// A config rendered for another server than the one serving 80/443 would not be
+    /// served: say so, and how to render for the one that runs.
+    pub fn mismatch(&self, chosen: Server) -> Option<crate::finding::Finding> {
+        if chosen == self.server {
+            return None;
+        }
+        let out = self
+            .caddyfile
+            .as_ref()
+            .map(|c| format!(" --out {}", c.display()))
+            .unwrap_or_default();
+        Some(
+            crate::finding::Finding::warn(format!(
+                "{} already serves this machine ({}): a {} config would not be served beside it",
+                capitalised(self.server),
+                self.how,
+                chosen.name()
+            ))
+            .fix(format!(
+                "render for it: pds-wizard proxy render {}{out} (or stop {} first, if {} is to replace it)",
+                self.server.name(),
+                capitalised(self.server),
+                chosen.name()
+            ))
+            .target(crate::target::Target::Proxy(crate::target::ProxyField::Server)),
+        )
+    }
+}
+
+fn capitalised(s: Server) -> &'static str {
+    match s {
+        Server::Nginx => "nginx",
+        Server::Caddy => "Caddy",
+        Server::Traefik => "Traefik",
+    }
+}
+
 /// Where the installer puts its Caddyfile, under the data directory.
 pub const INSTALLER_CADDYFILE: &str = "caddy/etc/caddy/Caddyfile";
 

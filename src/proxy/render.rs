@@ -61,6 +61,8 @@ struct View<'a> {
     domains: Vec<DomainView>,
     /// Every dedicated name for the plain-HTTP redirect server.
     http_names: Vec<String>,
+    /// How the file is checked and loaded where it is written (the header says it).
+    load: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -168,6 +170,7 @@ fn view(plan: &ProxyPlan) -> View<'_> {
         },
         domains,
         http_names,
+        load: Vec::new(),
     }
 }
 
@@ -216,8 +219,26 @@ fn render_one(env: &Environment, template: &str, ctx: minijinja::Value) -> Strin
 /// Render the plan for its server: the main file first, then (nginx) one snippet per
 /// shared domain for the operator's existing server block.
 pub fn render(plan: &ProxyPlan) -> Vec<RenderedFile> {
+    render_to(plan, None)
+}
+
+/// The official installer's Caddy runs in a container, reading its Caddyfile from there.
+const INSTALLER_CADDY_LOAD: [&str; 2] = [
+    "docker exec caddy caddy validate --config /etc/caddy/Caddyfile",
+    "docker exec caddy caddy reload --config /etc/caddy/Caddyfile",
+];
+
+/// `render`, for files to be written to `out`: the header and purpose name how the file
+/// is loaded there (the installer's Caddyfile reloads inside its container).
+pub fn render_to(plan: &ProxyPlan, out: Option<&std::path::Path>) -> Vec<RenderedFile> {
     let env = environment();
-    let v = view(plan);
+    let mut v = view(plan);
+    let installer = out.is_some_and(|o| o.ends_with(super::install::INSTALLER_CADDYFILE));
+    v.load = if installer {
+        INSTALLER_CADDY_LOAD.map(String::from).to_vec()
+    } else {
+        vec!["caddy validate --config /etc/caddy/Caddyfile && systemctl reload caddy".into()]
+    };
     let host = plan.host.as_str();
     match plan.server {
         Server::Nginx => {
@@ -249,8 +270,11 @@ pub fn render(plan: &ProxyPlan) -> Vec<RenderedFile> {
         Server::Caddy => vec![RenderedFile {
             name: "Caddyfile".into(),
             default_path: "/etc/caddy/Caddyfile".into(),
-            purpose: "caddy validate --config /etc/caddy/Caddyfile, then systemctl reload caddy"
-                .into(),
+            purpose: if installer {
+                INSTALLER_CADDY_LOAD.join(", then ")
+            } else {
+                "caddy validate --config /etc/caddy/Caddyfile, then systemctl reload caddy".into()
+            },
             text: render_one(env, "Caddyfile", minijinja::Value::from_serialize(&v)),
         }],
         Server::Traefik => vec![RenderedFile {

@@ -424,13 +424,8 @@ impl App {
             rename_confirmed: None,
         };
         app.server.sandbox = app.settings.flags.sandbox.clone();
-        if !demo {
-            app.proxy.installer_caddy = app
-                .env_path
-                .parent()
-                .and_then(crate::proxy::install::installer_caddy);
-        }
         app.recompute();
+        app.look_at_front();
         // The problem is the first thing seen: a misread email setting selects its step.
         if app.email.misread.is_some() {
             app.step = Step::Email;
@@ -453,6 +448,17 @@ impl App {
 
     pub fn has_unsaved(&self) -> bool {
         !self.edits.is_empty()
+    }
+
+    /// What serves 80/443 here (in the demo: only what its sandbox's compose.yaml runs),
+    /// for the proxy step to start from.
+    pub fn look_at_front(&mut self) {
+        let dir = crate::pds::service::data_dir(&self.working, &self.env_path);
+        let dir = self.settings.flags.place(&dir);
+        let present = crate::proxy::install::present(Some(&dir), !self.demo);
+        if present != self.proxy.present {
+            self.proxy.adopt(present, &self.working);
+        }
     }
 
     /// Rebuild `working` from `base` + edits, and every field's findings.
@@ -1040,6 +1046,8 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
             app.server.progress = Some(p);
         }
         Done::Written(r) => {
+            // compose.yaml may now run the installer's Caddy: the proxy step starts from it.
+            app.look_at_front();
             app.server.said = Some(match r {
                 Ok(lines) => (Level::Pass, lines.join("; ")),
                 Err(e) => (Level::Fail, e),
@@ -1288,6 +1296,9 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     if step == Step::Overview && app.overview.pending.is_none() {
         // Checked afresh each time it is opened: it is where the operator comes back to.
         return vec![app.overview.start(&mut screen_ctx!(app))];
+    }
+    if step == Step::Proxy {
+        app.look_at_front();
     }
     if step == Step::Server && app.server.plan.is_none() && app.server.checking.is_none() {
         return vec![app.server.check(&mut screen_ctx!(app))];

@@ -2624,7 +2624,10 @@ fn the_installers_caddy_is_the_caddy_the_proxy_step_writes() {
         "services:\n  caddy:\n    image: caddy:2\n",
     )
     .unwrap();
-    let doc = Document::parse(crate::demo::DEMO_ENV);
+    let doc = Document::parse(&crate::demo::DEMO_ENV.replace(
+        "PDS_DATA_DIRECTORY=/pds",
+        &format!("PDS_DATA_DIRECTORY={}", d.path().display()),
+    ));
     let flags = crate::context::Context {
         env_file: d.path().join("pds.env"),
         ..Default::default()
@@ -2633,7 +2636,8 @@ fn the_installers_caddy_is_the_caddy_the_proxy_step_writes() {
     let mut a = App::new(doc, settings, crate::tui::Mode::Normal);
     down_to(&mut a, Step::Proxy);
     key(&mut a, KeyCode::Enter);
-    key(&mut a, KeyCode::Right); // nginx → caddy
+    // It opens on the Caddy that runs, not nginx.
+    assert_eq!(a.proxy.server(), crate::proxy::Server::Caddy);
     let out = a.proxy.out_path();
     assert_eq!(out, d.path().join("caddy/etc/caddy/Caddyfile"));
     assert_eq!(

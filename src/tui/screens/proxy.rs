@@ -4,8 +4,8 @@
 
 use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
-use crate::proxy::install::{placements, Placement};
-use crate::proxy::render::{render, RenderedFile};
+use crate::proxy::install::{placements, Placement, Present};
+use crate::proxy::render::{render_to, RenderedFile};
 use crate::proxy::validate::Validation;
 use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
 use crate::target::Target;
@@ -66,6 +66,10 @@ pub struct ProxyScreen {
     pub scroll: u16,
     /// The official install's Caddyfile, when its compose.yaml runs Caddy.
     pub installer_caddy: Option<PathBuf>,
+    /// The web server already serving 80/443 here (see `adopt`).
+    pub present: Option<Present>,
+    /// The operator chose the server (a key, or the answers file): `adopt` leaves it.
+    pub server_chosen: bool,
 }
 
 impl ProxyScreen {
@@ -108,6 +112,8 @@ impl ProxyScreen {
             preview: false,
             scroll: 0,
             installer_caddy: None,
+            present: None,
+            server_chosen: false,
         };
         let out = s.default_out(server);
         s.form.field_mut(OUT).unwrap().set_text(&out);
@@ -126,6 +132,29 @@ impl ProxyScreen {
             Server::Traefik => "etc/traefik/dynamic/pds.toml",
         };
         self.root.join(p).display().to_string()
+    }
+
+    /// Start from what runs on this machine: the server already serving 80/443 (the
+    /// installer's Caddy, say) is the one to write for, in the file it reads, unless the
+    /// operator chose otherwise; what was left at its defaults follows.
+    pub fn adopt(&mut self, present: Option<Present>, doc: &Document) {
+        let before = self.server();
+        let (old_tls, old_out) = (default_tls(before), self.default_out(before));
+        self.installer_caddy = present.as_ref().and_then(|p| p.caddyfile.clone());
+        let now = match &present {
+            Some(p) if !self.server_chosen => p.server,
+            _ => before,
+        };
+        self.present = present;
+        self.form.field_mut(SERVER).unwrap().set_text(now.name());
+        if self.form.text(TLS) == old_tls {
+            self.form.field_mut(TLS).unwrap().set_text(default_tls(now));
+        }
+        if self.form.text(OUT) == old_out {
+            let out = self.default_out(now);
+            self.form.field_mut(OUT).unwrap().set_text(&out);
+        }
+        self.refresh(doc);
     }
 
     pub fn server(&self) -> Server {
@@ -158,6 +187,7 @@ impl ProxyScreen {
         let out = p.out.as_ref().map(|o| o.display().to_string());
         let cert = p.cert.as_ref().map(|c| c.display().to_string());
         let key = p.key.as_ref().map(|k| k.display().to_string());
+        self.server_chosen = true;
         for (k, v) in [
             (SERVER, Some(p.server.clone())),
             (UPSTREAM, p.upstream.clone()),
@@ -279,6 +309,7 @@ impl ProxyScreen {
         let before = self.server();
         match self.form.on_key(k) {
             Some(SERVER) => {
+                self.server_chosen = true;
                 // Follow the server with what was left at its defaults.
                 let now = self.server();
                 if self.form.text(TLS) == default_tls(before) {
@@ -314,13 +345,15 @@ impl ProxyScreen {
         }
         match result {
             Ok(plan) => {
-                self.files = render(&plan);
+                self.files = render_to(&plan, Some(&self.out_path()));
                 self.pds_side = plan
                     .split
                     .as_ref()
                     .map(|s| s.pds_side_files(&plan.host, &plan.handle_wildcards))
                     .unwrap_or_default();
                 self.findings = plan.findings();
+                self.findings
+                    .extend(self.present.as_ref().and_then(|p| p.mismatch(server)));
                 self.plan = Some(plan);
             }
             Err(errors) => {
