@@ -188,6 +188,25 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
         assert!(screen.contains(check), "missing {check:?}:\n{screen}");
     }
 
+    // The Overview: Enter on "every handle verifies" opens Handle & DNS on carol, the
+    // account that fails, as the Doctor's Enter does.
+    go(&mut s, "Overview");
+    s.wait_for_within("the milestones", Duration::from_secs(60), |s| {
+        s.screen().contains("Next:")
+    });
+    for _ in 0..9 {
+        if s.screen()
+            .lines()
+            .any(|l| l.contains('›') && l.contains("every handle verifies"))
+        {
+            break;
+        }
+        key(&mut s, DOWN);
+    }
+    key(&mut s, "\r");
+    s.wait_text("┌ Handle & DNS ─");
+    s.wait_text("‹ carol.example.com ›");
+
     // Quit: the stand-ins stop with the wizard. Nothing unsaved, but the doctor's results
     // would be lost: q asks first, and q again quits.
     key(&mut s, "\x1b");

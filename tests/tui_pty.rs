@@ -730,3 +730,61 @@ fn the_proxy_step_starts_from_the_installers_caddy() {
     s.send("q");
     let _ = s.child.wait();
 }
+
+/// Down the Overview's milestones (focus on its content) to the one titled `title`.
+fn choose_milestone(s: &mut Session, title: &str) {
+    for _ in 0..9 {
+        if s.screen()
+            .lines()
+            .any(|l| l.contains('›') && l.contains(title))
+        {
+            return;
+        }
+        s.send("\x1b[B");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("no milestone {title}:\n{}", s.screen());
+}
+
+/// A fresh server: nothing runs the PDS. Enter on "the PDS is running" opens the Server
+/// step (which writes and starts it), and the fix names it, not a unit that does not exist.
+#[test]
+fn on_a_fresh_server_the_pds_running_milestone_leads_to_the_server_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let mut s = Session::start(
+        command(
+            dir.path(),
+            BIN,
+            &[
+                "--env-file",
+                &env.display().to_string(),
+                "--timeout",
+                "1",
+                "--pds-url",
+                "http://127.0.0.1:1",
+            ],
+        ),
+        30,
+        100,
+    );
+    s.wait_text("Steps");
+    s.send("\r");
+    s.wait_for_within("the milestones", Duration::from_secs(30), |s| {
+        s.screen().contains("Next:") || s.screen().contains("All done")
+    });
+    choose_milestone(&mut s, "the PDS is running");
+    s.wait_text("nothing runs the PDS here yet");
+    assert!(
+        !s.screen().contains("systemctl status pds"),
+        "{}",
+        s.screen()
+    );
+    s.send("\r");
+    s.wait_text("┌ Server ─");
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("q");
+    s.send("q");
+    let _ = s.child.wait();
+}

@@ -256,14 +256,38 @@ async fn health(i: &Inputs) -> Vec<Finding> {
             .fix("look at the PDS's log: sudo journalctl -u pds -n 50 (or docker logs pds)")],
         Health::Down(e, failure) => match across(&i.settings.local_url) {
             Some(a) => vec![a.unreached(&url, e, *failure)],
-            None => vec![Finding::fail(format!(
-                "nothing answers at {url} ({})",
-                crate::http::last_cause(e)
-            ))
-            .why("The PDS is down, still starting, or listens on another port than PDS_PORT.")
-            .detail(e.clone())
-            .fix("sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT")],
+            None => {
+                // The fix depends on how the PDS runs here: a fresh server has no unit to ask.
+                let port = reqwest::Url::parse(&i.settings.local_url)
+                    .ok()
+                    .and_then(|u| u.port_or_known_default())
+                    .unwrap_or(3000);
+                let limit = i.settings.http.timeout;
+                let running =
+                    tokio::task::spawn_blocking(move || crate::pds::service::detect(port, limit))
+                        .await
+                        .ok();
+                vec![Finding::fail(format!(
+                    "nothing answers at {url} ({})",
+                    crate::http::last_cause(e)
+                ))
+                .why("The PDS is down, still starting, or listens on another port than PDS_PORT.")
+                .detail(e.clone())
+                .fix(down_fix(running.as_ref()))]
+            }
         },
+    }
+}
+
+/// What to do about a PDS that does not answer, for how it runs here.
+fn down_fix(running: Option<&crate::pds::service::Running>) -> String {
+    use crate::pds::service::Running;
+    match running {
+        Some(Running::Nothing) => "nothing runs the PDS here yet: the wizard's Server step writes compose.yaml and the pds unit and starts it (or: pds-wizard service write, then pds-wizard service start)".into(),
+        Some(Running::Unit { state }) => format!("the pds unit is {state}: sudo journalctl -u pds -n 50 says why; start it with sudo systemctl start pds, and check PDS_PORT"),
+        Some(Running::Container { state, .. }) => format!("the pds container is {state}: docker logs pds says why; start it (docker compose up --detach in its directory), and check PDS_PORT"),
+        Some(Running::Process { listening }) => format!("something listens on {} but does not answer as a PDS: check PDS_PORT and what holds the port", listening.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")),
+        None => "sudo systemctl status pds (or docker ps -a); start it, and check PDS_PORT".into(),
     }
 }
 

@@ -133,8 +133,8 @@ pub struct Check {
     pub id: CheckId,
     pub area: Area,
     pub title: &'static str,
-    /// What fixes what this check finds (None: nothing the wizard edits).
-    pub fix: Option<Target>,
+    /// Where what this check finds is fixed: every check has a step (a test walks them).
+    pub fix: Target,
     /// What it cannot be checked without.
     pub needs: &'static [Need],
 }
@@ -144,112 +144,112 @@ pub const CHECKS: &[Check] = &[
         id: CheckId::Env,
         area: Area::Config,
         title: "pds.env: keys, values, readers, mode",
-        fix: Some(Target::EnvFile),
+        fix: Target::EnvFile,
         needs: &[],
     },
     Check {
         id: CheckId::Service,
         area: Area::Service,
         title: "service (systemd unit or container)",
-        fix: None,
+        fix: Target::Service,
         needs: &[],
     },
     Check {
         id: CheckId::Health,
         area: Area::Service,
         title: "the PDS answers locally",
-        fix: None,
+        fix: Target::Service,
         needs: &[],
     },
     Check {
         id: CheckId::Dns,
         area: Area::Public,
         title: "DNS: hostname and handle wildcard",
-        fix: Some(Target::Handle),
+        fix: Target::Records,
         needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::Https,
         area: Area::Public,
         title: "HTTPS and its certificate",
-        fix: Some(Target::Proxy(ProxyField::Server)),
+        fix: Target::Proxy(ProxyField::Server),
         needs: &[Need::EnvFile, Need::PublicName],
     },
     Check {
         id: CheckId::Oauth,
         area: Area::Proxy,
         title: "OAuth paths reach the PDS",
-        fix: Some(Target::Proxy(ProxyField::Server)),
+        fix: Target::Proxy(ProxyField::Server),
         needs: &[Need::EnvFile, Need::PublicName, Need::Pds],
     },
     Check {
         id: CheckId::Websocket,
         area: Area::Proxy,
         title: "firehose websocket",
-        fix: Some(Target::Proxy(ProxyField::Server)),
+        fix: Target::Proxy(ProxyField::Server),
         needs: &[Need::EnvFile, Need::PublicName, Need::Pds],
     },
     Check {
         id: CheckId::Uploads,
         area: Area::Proxy,
         title: "upload limit: pds.env, PDS, proxy",
-        fix: Some(Target::UploadLimit),
+        fix: Target::UploadLimit,
         needs: &[Need::EnvFile, Need::Pds],
     },
     Check {
         id: CheckId::Signup,
         area: Area::Service,
         title: "sign-up guarded (invites or captcha)",
-        fix: Some(Target::InviteRequired),
+        fix: Target::InviteRequired,
         needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::Email,
         area: Area::Email,
         title: "SMTP: URL, server, TLS, login",
-        fix: Some(Target::Email),
+        fix: Target::Email,
         needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::Handles,
         area: Area::Handles,
         title: "handles and DID documents",
-        fix: Some(Target::Handle),
+        fix: Target::Handle,
         needs: &[Need::EnvFile, Need::Pds],
     },
     Check {
         id: CheckId::Crawlers,
         area: Area::Crawlers,
         title: "relays (PDS_CRAWLERS) reachable",
-        fix: Some(Target::Crawlers),
+        fix: Target::Crawlers,
         needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::RelaySync,
         area: Area::Crawlers,
         title: "relays in step with this PDS",
-        fix: None,
+        fix: Target::Crawlers,
         needs: &[Need::EnvFile],
     },
     Check {
         id: CheckId::RelayAccounts,
         area: Area::Crawlers,
         title: "accounts as each relay sees them",
-        fix: None,
+        fix: Target::Accounts,
         needs: &[Need::EnvFile, Need::Pds],
     },
     Check {
         id: CheckId::Disk,
         area: Area::Host,
         title: "free disk space",
-        fix: None,
+        fix: Target::Service,
         needs: &[],
     },
     Check {
         id: CheckId::Clock,
         area: Area::Host,
         title: "clock",
-        fix: None,
+        fix: Target::Service,
         needs: &[],
     },
 ];
@@ -442,6 +442,23 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// The findings at its worst level: what it is judged by.
+    fn worst(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(move |f| f.level == self.level)
+    }
+
+    /// What its worst finding is about (a pds.env key, a handle): the field or account the
+    /// step opens on.
+    pub fn subject(&self) -> Option<String> {
+        self.worst().find_map(|f| f.subject.clone())
+    }
+
+    /// Where it is fixed: its worst finding's own target (a DID document naming another
+    /// PDS is the rename's, not the handle step's), else the check's.
+    pub fn target(&self) -> Option<Target> {
+        self.worst().find_map(|f| f.target).or(self.fix)
+    }
+
     /// Its first failure in a few words, for the summary of root causes.
     pub fn problem(&self) -> Option<String> {
         self.findings
@@ -532,8 +549,8 @@ pub async fn run_one(check: &'static Check, inputs: Arc<Inputs>) -> CheckResult 
         id: check.id,
         area: check.area,
         title: check.title,
-        fix: check.fix,
-        step: check.fix.map(Target::step_title),
+        fix: Some(check.fix),
+        step: Some(check.fix.step_title()),
         level,
         findings,
         elapsed_ms: started.elapsed().as_millis(),

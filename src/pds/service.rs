@@ -66,8 +66,10 @@ fn run(prog: &str, args: &[&str], timeout: Duration) -> Option<(bool, String)> {
 /// the port. Each probe is bounded by `timeout`.
 pub fn detect(port: u16, timeout: Duration) -> Running {
     if let Some((true, _)) = run("systemctl", &["cat", "pds.service"], timeout) {
+        // is-active may print nothing (a unit file systemd has not loaded yet).
         let state = run("systemctl", &["is-active", "pds"], timeout)
             .map(|(_, s)| s)
+            .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "unknown".into());
         return Running::Unit { state };
     }

@@ -51,6 +51,15 @@ impl MilestoneId {
         }
     }
 
+    /// Where it is got done, when its check names nothing more precise.
+    pub fn target(self) -> Target {
+        match self.check() {
+            Some(c) => c.check().fix,
+            None if self == MilestoneId::Records => Target::Records,
+            None => Target::Accounts,
+        }
+    }
+
     /// The doctor check that decides it (None: decided here).
     fn check(self) -> Option<CheckId> {
         match self {
@@ -89,6 +98,9 @@ pub struct Milestone {
     /// Where the wizard does it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// What its problem is about (the handle that does not verify): the step opens on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 impl Milestone {
@@ -160,7 +172,8 @@ fn from_check(id: MilestoneId, r: &CheckResult) -> Milestone {
         state,
         said,
         fix: first_bad.map(|f| f.fix.clone()).filter(|s| !s.is_empty()),
-        target: r.fix,
+        target: r.target().or(Some(id.target())),
+        subject: r.subject(),
     }
 }
 
@@ -207,6 +220,7 @@ pub async fn overview_of(inputs: Arc<Inputs>, echo_url: Option<&str>) -> Overvie
                         said: "PDS_HOSTNAME is not set".into(),
                         fix: None,
                         target: Some(Target::EnvFile),
+                        subject: Some("PDS_HOSTNAME".into()),
                     },
                     Some(p) => {
                         let found = addresses::findings(p);
@@ -223,6 +237,7 @@ pub async fn overview_of(inputs: Arc<Inputs>, echo_url: Option<&str>) -> Overvie
                             said: bad.map(|f| f.what.clone()).unwrap_or_default(),
                             fix: bad.map(|f| f.fix.clone()).filter(|s| !s.is_empty()),
                             target: Some(Target::Records),
+                            subject: None,
                         }
                     }
                 },
@@ -245,6 +260,7 @@ pub async fn overview_of(inputs: Arc<Inputs>, echo_url: Option<&str>) -> Overvie
                             ),
                             fix: None,
                             target: Some(Target::Accounts),
+                        subject: None,
                         }
                     }
                     Ok(_) => Milestone {
@@ -254,6 +270,7 @@ pub async fn overview_of(inputs: Arc<Inputs>, echo_url: Option<&str>) -> Overvie
                         said: "no accounts yet".into(),
                         fix: Some("Create one in the Accounts step (or: pds-wizard accounts create HANDLE --email ADDR)".into()),
                         target: Some(Target::Accounts),
+                        subject: None,
                     },
                     Err(f) => Milestone {
                         id,
@@ -262,6 +279,7 @@ pub async fn overview_of(inputs: Arc<Inputs>, echo_url: Option<&str>) -> Overvie
                         said: f.what.clone(),
                         fix: Some(f.fix.clone()).filter(|s| !s.is_empty()),
                         target: Some(Target::Accounts),
+                        subject: None,
                     },
                 },
             }

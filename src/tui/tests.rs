@@ -1586,8 +1586,8 @@ mod doctor_screen {
             id,
             area: c.area,
             title: c.title,
-            fix: c.fix,
-            step: c.fix.map(crate::target::Target::step_title),
+            fix: Some(c.fix),
+            step: Some(c.fix.step_title()),
             level,
             findings: vec![Finding::new(level, what).why("because").fix("do this")],
             elapsed_ms: 12,
@@ -1704,6 +1704,32 @@ mod doctor_screen {
             );
         }
         r
+    }
+
+    /// No dead end: every check, failing, leads by Enter to the step that fixes it.
+    #[test]
+    fn every_failing_check_leads_to_its_step() {
+        for (i, c) in CHECKS.iter().enumerate() {
+            let target = c.fix;
+            let (mut a, _) = open();
+            for (j, d) in CHECKS.iter().enumerate() {
+                a.doctor.rows[j] = crate::tui::screens::doctor::RowState::Done(result(
+                    d.id,
+                    Level::Fail,
+                    "broken",
+                ));
+            }
+            a.doctor.run = None;
+            a.doctor.choose(i);
+            key(&mut a, KeyCode::Enter);
+            assert_eq!(
+                (a.step, a.focus),
+                (crate::tui::app::place(target).0, Focus::Content),
+                "{}",
+                c.id.name()
+            );
+            assert_eq!(a.step.title(), target.step_title());
+        }
     }
 
     #[test]
@@ -2095,23 +2121,6 @@ mod doctor_screen {
     }
 
     #[test]
-    fn enter_on_a_check_no_step_fixes_says_the_fix() {
-        let (mut a, _) = open();
-        let id = CHECKS.iter().find(|c| c.fix.is_none()).unwrap().id;
-        let t = doctor_ticket(&a, id);
-        update(
-            &mut a,
-            Action::DoctorResult(t, result(id, Level::Fail, "broken")),
-        );
-        a.doctor.selected = CHECKS.iter().position(|c| c.id == id).unwrap();
-        assert!(key(&mut a, KeyCode::Enter).is_empty());
-        assert_eq!(a.step, Step::Doctor);
-        let (level, said) = a.status.clone().unwrap();
-        assert_eq!(level, Level::Info);
-        assert!(said.contains("Fix: do this"), "{said}");
-    }
-
-    #[test]
     fn r_reruns_one_check_and_passing_checks_do_not_jump() {
         let (mut a, _) = open();
         all_pass(&mut a);
@@ -2293,14 +2302,34 @@ mod setup_screens {
                     },
                     said: format!("said about {id:?}"),
                     fix: (i >= done_until).then(|| format!("fix for {id:?}")),
-                    target: Some(match id {
-                        MilestoneId::FirstAccount => Target::Accounts,
-                        MilestoneId::Records => Target::Records,
-                        _ => Target::EnvFile,
-                    }),
+                    target: Some(id.target()),
+                    subject: None,
                 })
                 .collect(),
         }
+    }
+
+    /// No dead end: Enter on each milestone not reached opens the step that gets it done.
+    #[test]
+    fn every_milestone_leads_to_its_step() {
+        for (i, id) in MilestoneId::ALL.iter().enumerate() {
+            let mut a = app();
+            down_to(&mut a, Step::Overview);
+            let (ticket, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+            update(
+                &mut a,
+                Action::Setup(ticket, Box::new(Done::Overview(Box::new(overview(i))))),
+            );
+            assert_eq!(a.overview.chosen, i);
+            key(&mut a, KeyCode::Enter);
+            assert_eq!(
+                (a.step, a.focus),
+                (crate::tui::app::place(id.target()).0, Focus::Content),
+                "{id:?}"
+            );
+        }
+        assert_eq!(MilestoneId::PdsRunning.target(), Target::Service);
+        assert_eq!(MilestoneId::HandleVerified.target(), Target::Handle);
     }
 
     /// Opening the Overview checks every milestone; the first one not reached is chosen,

@@ -134,20 +134,8 @@ impl DoctorScreen {
                 else {
                     return Outcome::Nothing;
                 };
-                // The worst finding says which field or account (its subject).
-                let subject = r
-                    .findings
-                    .iter()
-                    .filter(|f| f.level == r.level)
-                    .find_map(|f| f.subject.clone());
-                // A finding may name its own fix (a DID document naming another PDS is the
-                // rename's, not the handle step's); else the check's.
-                let fix = r
-                    .findings
-                    .iter()
-                    .filter(|f| f.level == r.level)
-                    .find_map(|f| f.target)
-                    .or(r.fix);
+                // The worst finding says which field or account, and where it is fixed.
+                let (subject, fix) = (r.subject(), r.target());
                 return match fix {
                     Some(target) => {
                         // The step opens saying what the doctor found, and its fix.

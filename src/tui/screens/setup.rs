@@ -162,7 +162,7 @@ impl OverviewScreen {
                 };
                 return Outcome::GoTo {
                     target,
-                    subject: None,
+                    subject: m.subject.clone(),
                     said,
                 };
             }
