@@ -788,3 +788,49 @@ fn on_a_fresh_server_the_pds_running_milestone_leads_to_the_server_step() {
     s.send("q");
     let _ = s.child.wait();
 }
+
+/// "Re-check every 30 s" checks at once when turned on, and goes on by itself: no Ctrl-T.
+#[test]
+fn turning_on_the_re_check_checks_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let mut s = Session::start(
+        command(
+            dir.path(),
+            BIN,
+            &[
+                "--env-file",
+                &env.display().to_string(),
+                "--timeout",
+                "1",
+                // Nothing outside this machine is asked: nothing answers on these.
+                "--nameserver",
+                "127.0.0.1:9",
+                "--plc-url",
+                "http://127.0.0.1:9",
+                "--pds-url",
+                "http://127.0.0.1:9",
+                "--connect-to",
+                "127.0.0.1:9",
+            ],
+        ),
+        30,
+        100,
+    );
+    s.wait_text("Steps");
+    go(&mut s, "Handle & DNS");
+    s.send("\t"); // Account → Handle
+    s.send("alice.example.com\t");
+    s.send("did:plc:ewvi7nxzyoun6zhxrhs64oiz\t");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!s.screen().contains("Not verified"), "{}", s.screen());
+    s.send("\x1b[C"); // off → every 30 s
+    s.wait_for_within("the first check", Duration::from_secs(30), |s| {
+        s.screen().contains("Not verified")
+    });
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("q");
+    s.send("q");
+    let _ = s.child.wait();
+}

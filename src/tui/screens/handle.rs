@@ -184,8 +184,29 @@ impl HandleScreen {
     pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
         match command {
             Some(Command::CheckNow) => self.check(ctx),
-            _ if self.on_key(k) => Outcome::Edited,
-            _ => Outcome::Nothing,
+            _ => {
+                let (auto_before, account_before) = (self.auto_interval(), self.form.text(ACCOUNT));
+                let edited = self.on_key(k);
+                let every = self.auto_interval();
+                let turned_on = every.is_some() && every != auto_before;
+                let picked = every.is_some() && self.form.text(ACCOUNT) != account_before;
+                // Re-checking starts at once: the first check now, each result schedules
+                // the next (the hint promises checks while DNS is changed elsewhere).
+                if (turned_on || picked) && self.pending.is_none() {
+                    return match self.check(ctx) {
+                        Outcome::Status(..) => Outcome::Status(
+                            Level::Info,
+                            "Re-checks start once an account is picked, or a handle and DID typed (then Ctrl-T).".into(),
+                        ),
+                        started => started,
+                    };
+                }
+                if edited {
+                    Outcome::Edited
+                } else {
+                    Outcome::Nothing
+                }
+            }
         }
     }
 
