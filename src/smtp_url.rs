@@ -507,7 +507,7 @@ pub fn url_findings(url: &str) -> Vec<Finding> {
             out.push(about(
                 Finding::fail(format!("the {c:?} in the {part} splits the URL"))
                     .why(format!("nodemailer ends the host at the first / ? or #: {seen}, so mail fails with a DNS or connection error."))
-                    .fix(format!("Write {c:?} as {} (the Email step and `email set` encode it for you).", utf8_percent_encode(&c.to_string(), USERINFO))),
+                    .fix(format!("Write {c:?} as {}: `pds-wizard email repair` does it in pds.env (the Email step offers the same); `pds-wizard email set` composes a new URL from its parts, encoded.", utf8_percent_encode(&c.to_string(), USERINFO))),
             ));
             return out;
         }

@@ -414,7 +414,11 @@ fn repair_shows_then_writes_what_the_url_meant() {
     assert!(!text.contains("S3cr") && !text.contains("tP@ss"), "{text}");
     assert_eq!(std::fs::read_to_string(&env).unwrap(), broken);
 
-    let o = run(&env, &["email", "repair", "--yes"], "");
+    let o = run(
+        &env,
+        &["email", "repair", "--from", "noreply@example.com", "--yes"],
+        "",
+    );
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let now = std::fs::read_to_string(&env).unwrap();
     assert!(
@@ -464,4 +468,54 @@ fn repair_shows_then_writes_what_the_url_meant() {
     let o = run(&env, &["email", "test"], "");
     assert_eq!(o.status.code(), Some(2), "{}", out(&o));
     assert!(out(&o).contains("--to <TO>"), "{}", out(&o));
+}
+
+/// A URL the PDS misreads (an unencoded '/' in the password): every place that says so
+/// leads to `email repair`, the command that fixes it — env set's refusal, env check's fix,
+/// the doctor's, and email test's — and `email repair` then does.
+#[test]
+fn every_finding_about_a_misread_url_leads_to_email_repair() {
+    let d = tempfile::tempdir().unwrap();
+    let env = env_file(d.path());
+    let bad = "smtps://user:pa/ss@smtp.example.com:465";
+    let o = run(
+        &env,
+        &["env", "set", "PDS_EMAIL_SMTP_URL=-"],
+        &format!("{bad}\n"),
+    );
+    let text = out(&o);
+    assert!(!o.status.success(), "{text}");
+    assert!(
+        text.contains("pds-wizard email repair") && text.contains("nothing was written"),
+        "{text}"
+    );
+    let mut file = std::fs::read_to_string(&env).unwrap();
+    file = file
+        .lines()
+        .filter(|l| !l.starts_with("PDS_EMAIL_SMTP_URL="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    file.push_str(&format!("PDS_EMAIL_SMTP_URL={bad}\n"));
+    std::fs::write(&env, file).unwrap();
+    for args in [
+        &["env", "check"][..],
+        &["doctor", "--only", "email"][..],
+        &["email", "test", "--to", "admin@example.com"][..],
+    ] {
+        let text = out(&run(&env, args, ""));
+        assert!(text.contains("pds-wizard email repair"), "{args:?}: {text}");
+        assert!(
+            !text.contains("PDS_EMAIL_SMTP_URL), then write it with `pds-wizard env set`"),
+            "{text}"
+        );
+    }
+    let o = run(
+        &env,
+        &["email", "repair", "--from", "noreply@example.com", "--yes"],
+        "",
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(std::fs::read_to_string(&env)
+        .unwrap()
+        .contains("PDS_EMAIL_SMTP_URL=smtps://user:pa%2Fss@smtp.example.com:465"));
 }

@@ -561,7 +561,7 @@ fn test(ctx: &Context, to: &str, transcript: bool, json: bool) -> Result<u8> {
     if problems.iter().any(|f| f.level == Level::Fail) {
         let f = Finding::fail("no test mail sent: the PDS cannot send with the settings as written")
             .why("What is listed changes what the PDS does; env check and the doctor say the same.")
-            .fix("Fix it (pds-wizard email set writes the URL encoded, or the Email step), then test again.");
+            .fix("Fix it — pds-wizard email repair encodes a URL the PDS misreads as it was meant; pds-wizard email set writes one from its parts; or the Email step — then test again.");
         if json {
             outln!(
                 "{}",

@@ -288,6 +288,26 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
                 .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
         }
     }
+    // Refused with its findings and their fixes, not only the first's headline.
+    if let Some(info) = catalogue::lookup(key) {
+        let fails: Vec<_> = catalogue::validate(info, &value)
+            .into_iter()
+            .filter(|f| f.level == crate::finding::Level::Fail)
+            .collect();
+        if !fails.is_empty() {
+            for f in &fails {
+                errln!("{f}");
+            }
+            bail!(
+                "{key}: nothing was written{}",
+                if key == "PDS_EMAIL_SMTP_URL" {
+                    "; `pds-wizard email set` composes the URL from its parts, encoded, and `pds-wizard email repair` repairs the one in pds.env"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
     let before = doc.render();
     doc.set(key, &value)?;
     print_findings_for(key, &value);

@@ -50,7 +50,7 @@ pub fn check(doc: &Document) -> Vec<Finding> {
             Finding::fail("the SMTP URL is cut at a blank followed by '#'")
                 .about(URL_KEY)
                 .why("docker compose, which hands pds.env to the PDS, reads everything from \" #\" on as a comment: the PDS gets a cut URL, so mail goes to the wrong host or without the password")
-                .fix("Write the blank as %20 and '#' as %23 in the password (the Email step and `email set` encode it for you)."),
+                .fix("Write the blank as %20 and '#' as %23 in the password: `pds-wizard email repair` does it in pds.env (the Email step offers the same)."),
         );
     }
     if !url.trim().is_empty() {

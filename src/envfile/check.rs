@@ -119,6 +119,8 @@ fn judge(
                 })
             });
             let fix = match compose_value.as_deref().map(|v| encode_value(&key, v)) {
+                // The SMTP URL's own repair knows what was meant; env set refuses it as is.
+                _ if invalid && key == "PDS_EMAIL_SMTP_URL" => "Repair it with `pds-wizard email repair` (or the Email step): it encodes the URL as meant and picks a quoting all three read alike.".into(),
                 _ if invalid => format!("Correct the value (see the other finding for {key}), then write it with `pds-wizard env set`; it picks a quoting all three read alike."),
                 Some(Ok(enc)) if sensitive::is_secret_key(&key) || secret::mask_urls_in(&enc) != enc => {
                     format!("Rewrite it with `pds-wizard env set {key}=-` (value on stdin); it picks a quoting all three read alike.")
