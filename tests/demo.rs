@@ -374,11 +374,35 @@ fn sh(program: &str, args: &[&str]) {
     assert!(st.success(), "{program} {args:?}: {st}");
 }
 
+/// The directories right under /tmp that the walk needs: the checkout, the binary, and
+/// every path the lab was given (PDS_WIZARD_* variables).
+fn under_tmp() -> Vec<String> {
+    let mut paths = vec![env!("CARGO_MANIFEST_DIR").to_string(), BIN.to_string()];
+    paths.extend(
+        std::env::vars()
+            .filter(|(k, _)| k.starts_with("PDS_WIZARD_"))
+            .map(|(_, v)| v),
+    );
+    let mut tops: Vec<String> = paths
+        .iter()
+        .filter_map(|p| Path::new(p).strip_prefix("/tmp").ok())
+        .filter_map(|rest| rest.components().next())
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    tops.sort();
+    tops.dedup();
+    tops
+}
+
 /// A root for the wizard made of this machine's own directories (bind mounts), with empty
 /// tmpfs at the places the demo must not write, in this test's private mount namespace.
 /// Nothing here is ever removed recursively: the binds lead to the real directories.
 fn private_root() -> std::path::PathBuf {
     sh("mount", &["--make-rprivate", "/"]);
+    // The checkout, the binary and the lab's caches may live under /tmp (CI clones there):
+    // they are bound back in below, through a handle on the /tmp the tmpfs hides.
+    let under_tmp = under_tmp();
+    let old_tmp = std::fs::File::open("/tmp").unwrap();
     // Our own /tmp first, so nothing made below is left on the machine.
     sh("mount", &["-t", "tmpfs", "tmpfs", "/tmp"]);
     let root = Path::new("/tmp/root");
@@ -408,6 +432,17 @@ fn private_root() -> std::path::PathBuf {
                 ],
             ),
         }
+    }
+    for top in &under_tmp {
+        use std::os::fd::AsRawFd;
+        let from = format!(
+            "/proc/{}/fd/{}/{top}",
+            std::process::id(),
+            old_tmp.as_raw_fd()
+        );
+        let at = root.join("tmp").join(top);
+        std::fs::create_dir(&at).unwrap();
+        sh("mount", &["--rbind", &from, at.to_str().unwrap()]);
     }
     for d in ["pds", "www", "state", "shim"] {
         let _ = std::fs::create_dir(root.join(d));
