@@ -303,8 +303,17 @@ pub fn crawler_urls(list: &str) -> Vec<String> {
 
 /// Ask `relay` to crawl this PDS (`com.atproto.sync.requestCrawl` with its hostname).
 pub async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
+    ask_crawl(c, relay, host).await.0
+}
+
+/// `request_crawl`, and whether the relay answered at all (false: it could not be reached,
+/// which says nothing about this PDS).
+pub async fn ask_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> (Finding, bool) {
     let Some(host) = host else {
-        return Finding::fail("cannot ask for a crawl: PDS_HOSTNAME is not set");
+        return (
+            Finding::fail("cannot ask for a crawl: PDS_HOSTNAME is not set"),
+            true,
+        );
     };
     let url = format!("{relay}/xrpc/com.atproto.sync.requestCrawl");
     match c
@@ -313,19 +322,23 @@ pub async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>)
         .send()
         .await
     {
-        Ok(r) if r.status().is_success() => {
-            Finding::pass(format!("{relay} accepted the crawl request for {host}"))
-        }
+        Ok(r) if r.status().is_success() => (
+            Finding::pass(format!("{relay} accepted the crawl request for {host}")),
+            true,
+        ),
         Ok(r) => {
             let status = r.status().as_u16();
             let body = crate::http::read_text(r, crate::http::cap::TEXT)
                 .await
                 .unwrap_or_default();
-            Finding::fail(format!("{relay} refused the crawl request (HTTP {status}): {}", body.chars().take(200).collect::<String>()))
+            (Finding::fail(format!("{relay} refused the crawl request (HTTP {status}): {}", body.chars().take(200).collect::<String>()))
                 .why("relays crawl only a public hostname without a port, over HTTPS, whose describeServer answers within 5 s")
-                .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again")
+                .fix("make https://HOST/xrpc/com.atproto.server.describeServer answer quickly from outside, then ask again"), true)
         }
-        Err(e) => Finding::fail(format!("the crawl request to {relay} failed")).caused_by(&e),
+        Err(e) => (
+            Finding::fail(format!("the crawl request to {relay} failed")).caused_by(&e),
+            false,
+        ),
     }
 }
 

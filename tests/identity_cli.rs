@@ -142,6 +142,21 @@ fn a_handle_from_account_to_verified() {
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
     assert!(out(&o).contains("no account on this PDS has the handle nobody.test"));
     assert_eq!(identity_events(), before + 1);
+    // A relay that is offline does not undo the announcement: a warning, exit 0.
+    let text = std::fs::read_to_string(&env).unwrap().replace(
+        &format!("PDS_CRAWLERS=http://127.0.0.1:{relay_port}\n"),
+        &format!("PDS_CRAWLERS=http://127.0.0.1:{relay_port},http://127.0.0.1:9\n"),
+    );
+    std::fs::write(&env, text).unwrap();
+    let o = run_cli(&env, &["handle", "refresh", "alice.test"], "");
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(
+        out(&o).contains("[warn] the crawl request to http://127.0.0.1:9 failed")
+            && out(&o).contains("The handle was announced all the same"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(identity_events(), before + 2);
 
     // Checked against another DID: exit 1, and each method says why.
     let o = check(&["--did", "did:plc:otherotherotherotherothe"]);

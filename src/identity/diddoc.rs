@@ -129,7 +129,7 @@ pub fn agreement(
                 if handles.is_empty() { "no handle".to_string() } else { handles.join(", ") }
             ))
             .why("The handle was changed in DNS (or on the PDS) but the DID document still says the old one: the app shows \"Invalid Handle\".")
-            .fix(format!("Set the handle on the PDS to {handle} (Bluesky app: Settings → Handle, or `goat account update-handle`), then \"Refresh my handle\" in the app.")),
+            .fix(format!("Set the handle on the PDS to {handle} (Bluesky app: Settings → Handle, or `goat account update-handle`), then announce it: pds-wizard handle refresh {handle}")),
         ),
     }
     let want_pds = pds_url.map(|u| u.trim_end_matches('/'));

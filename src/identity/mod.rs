@@ -230,8 +230,8 @@ impl HandleReport {
             return format!("Not verified: the PDS hosts {} and answers for it, but the proxy in front does not reach it with that name (see the HTTPS method's fix); no record is needed.", self.handle);
         }
         match (self.verified, self.by_dns, self.by_https) {
-            (true, true, _) => "Verified by DNS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\" (it re-announces the identity).".into(),
-            (true, false, true) => "Verified by HTTPS. If the app still shows \"Invalid Handle\", use \"Refresh my handle\".".into(),
+            (true, true, _) => format!("Verified by DNS. If the app still shows \"Invalid Handle\", announce it again: pds-wizard handle refresh {}", self.handle),
+            (true, false, true) => format!("Verified by HTTPS. If the app still shows \"Invalid Handle\", announce it again: pds-wizard handle refresh {}", self.handle),
             (false, true, _) | (false, _, true) => "The handle points at the DID, but the DID document does not agree (see above).".into(),
             _ => format!("Not verified: neither DNS nor HTTPS points {} at {}. Create the record: pds-wizard handle record {}", self.handle, self.did, self.handle),
         }

@@ -99,7 +99,14 @@ pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
         }
     }
     for relay in &to.relays {
-        steps.push(crate::relay::request_crawl(&c, relay, to.hostname.as_deref()).await);
+        let (mut f, reached) = crate::relay::ask_crawl(&c, relay, to.hostname.as_deref()).await;
+        // The announcement is the identity event, made above: a relay that cannot be
+        // reached now does not undo it (it reads the firehose when it next connects).
+        if f.level == Level::Fail && !reached {
+            f.level = Level::Warn;
+            f.why = "The handle was announced all the same: the identity event is on the PDS's firehose, which this relay reads when it next connects.".into();
+        }
+        steps.push(f);
     }
     if to.relays.is_empty() {
         steps.push(Finding::warn(

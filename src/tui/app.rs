@@ -774,8 +774,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Action::HandleRefreshed(_, r) => {
             app.status = Some((
                 r.level,
-                match r.level {
-                    Level::Fail => "The handle was not announced: see the Handle & DNS step.".into(),
+                match (r.level, r.steps.iter().find(|f| f.level == r.level)) {
+                    (Level::Fail, Some(f)) => format!("The handle was not announced: {}", f.what),
+                    (Level::Warn, Some(f)) => format!("{} announced again, but: {}", r.handle, f.what),
                     _ => format!("{} announced again: apps show it once the AppView re-checks it (usually within minutes).", r.handle),
                 },
             ));
@@ -926,7 +927,27 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         {
             vec![]
         }
-        Action::TestMailDone(_, report) => {
+        Action::TestMailDone(_, mut report) => {
+            // Tested while the form shows pds.env's URL as the PDS misreads it (the repair
+            // put off): the misreading is the cause, not the spelling of the host it made.
+            if report.finding.level == Level::Fail {
+                if let Some(m) = app
+                    .email
+                    .misread
+                    .as_ref()
+                    .filter(|m| m.state != super::screens::email::MisreadState::Repaired)
+                {
+                    let meant = m
+                        .repair
+                        .as_ref()
+                        .map(|r| format!(" (you meant {})", r.settings.host))
+                        .unwrap_or_default();
+                    report.finding.fix = format!(
+                        "These are pds.env's settings as the PDS misreads them: the URL is not encoded, so the host and login tested are not the ones you wrote{meant}. {} repairs it (or: pds-wizard email repair); then test again.",
+                        keys::label(keys::Screen::Email, keys::Command::Repair)
+                    );
+                }
+            }
             app.status = Some((report.finding.level, report.finding.what.clone()));
             let passed = report.finding.level == Level::Pass;
             app.email.test = TestState::Done(report);
@@ -1059,15 +1080,14 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
         Done::Started(r) if jobs::is_current(&app.server.starting, ticket) => {
             app.server.starting = None;
             app.server.progress = None;
-            let ok = r.is_ok();
+            app.server.answered = Some(r.is_ok());
             app.server.said = Some(match r {
                 Ok(s) => (Level::Pass, s),
                 Err(e) => (Level::Fail, e),
             });
             app.status = app.server.said.clone();
-            if ok {
-                return vec![app.server.check(&mut screen_ctx!(app))];
-            }
+            // How it runs now, either way: a unit may be active while the PDS fails.
+            return vec![app.server.check(&mut screen_ctx!(app))];
         }
         Done::Rename(r) if jobs::is_current(&app.rename_check, ticket) => {
             app.rename_check = None;

@@ -919,6 +919,33 @@ mod email_screen {
         assert_eq!(a.modal, None);
         assert_eq!(a.mark(Step::Email), Mark::Attention);
         assert!(text(&screen(&a, 100, 30)).contains("^E: repair it"));
+        // A test send now tests the misreading: its failure is blamed on that, not on the
+        // spelling of the host the misreading made.
+        ctrl(&mut a, 't');
+        let t = match &a.email.test {
+            TestState::Pending { job, .. } => job.ticket,
+            _ => panic!("no test pending"),
+        };
+        let report = SendReport {
+            finding: Finding::fail("cannot find the mail server pds@example.com:S3cr")
+                .fix("Check the spelling of the host (dig +short pds@example.com:S3cr)."),
+            notes: vec![],
+            stage: Stage::Dns,
+            transcript: vec![],
+            elapsed_ms: 3,
+        };
+        update(&mut a, Action::TestMailDone(t, Box::new(report)));
+        let TestState::Done(r) = &a.email.test else {
+            panic!("no result")
+        };
+        assert!(
+            r.finding.fix.contains("as the PDS misreads them")
+                && r.finding.fix.contains("you meant smtp.example.com")
+                && r.finding.fix.contains("^E repairs it")
+                && !r.finding.fix.contains("spelling"),
+            "{}",
+            r.finding.fix
+        );
         // ^E repairs it later.
         ctrl(&mut a, 'e');
         assert_eq!(a.mark(Step::Email), Mark::Edited);
@@ -2124,6 +2151,12 @@ mod doctor_screen {
         let (mut a, _) = open();
         all_pass(&mut a);
         assert_eq!(a.mark(Step::Doctor), Mark::Done);
+        // Fresh results say nothing of their age; seen again minutes later, they say so.
+        assert!(!doctor_pane(&a).contains(" ago"));
+        a.doctor.started =
+            std::time::Instant::now().checked_sub(std::time::Duration::from_secs(200));
+        let pane = doctor_pane(&a);
+        assert!(pane.contains("as of 3 min ago: R checks again"), "{pane}");
         // Enter on a passing check stays here.
         key(&mut a, KeyCode::Enter);
         assert_eq!(a.step, Step::Doctor);
@@ -2470,6 +2503,40 @@ mod setup_screens {
             "{effects:?}"
         );
         assert!(a.server.starting.is_none());
+
+        // Started, but the PDS does not answer: looked at again, and an active unit is not
+        // shown as a ✓ beside "did not answer".
+        ctrl(&mut a, 'g');
+        let (start, _) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
+        let effects = update(
+            &mut a,
+            Action::Setup(
+                start,
+                Box::new(Done::Started(Err(
+                    "The PDS did not answer within 180 s: Connection refused".into(),
+                ))),
+            ),
+        );
+        let (check, _) = setup_ticket(&effects);
+        update(
+            &mut a,
+            Action::Setup(
+                check,
+                Box::new(Done::Server {
+                    plan: None,
+                    running: Running::Unit {
+                        state: "active".into(),
+                    },
+                    docker: Docker::Ready,
+                }),
+            ),
+        );
+        let shown = text(&screen(&a, 100, 30));
+        assert!(
+            shown.contains("! The pds systemd unit is active. But the PDS does not"),
+            "{shown}"
+        );
+        assert!(!shown.contains("✓ The pds systemd unit"), "{shown}");
     }
 
     /// Created: the password in a pop-up only (never the status line); the list reloads.

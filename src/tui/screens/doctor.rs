@@ -51,6 +51,15 @@ impl Default for DoctorScreen {
     }
 }
 
+/// "45 s", "3 min", "2 h".
+fn age_words(secs: u64) -> String {
+    match secs {
+        0..=89 => format!("{secs} s"),
+        90..=5399 => format!("{} min", (secs + 30) / 60),
+        _ => format!("{} h", (secs + 1800) / 3600),
+    }
+}
+
 impl DoctorScreen {
     pub fn new() -> DoctorScreen {
         DoctorScreen {
@@ -261,11 +270,22 @@ impl DoctorScreen {
                 spinner(spin),
                 t.elapsed().as_secs_f64()
             ),
-            _ => crate::doctor::tally(
-                &(0..self.rows.len())
-                    .filter_map(|i| self.result(i))
-                    .collect::<Vec<_>>(),
-            ),
+            (started, _) => {
+                let tally = crate::doctor::tally(
+                    &(0..self.rows.len())
+                        .filter_map(|i| self.result(i))
+                        .collect::<Vec<_>>(),
+                );
+                // Results seen again later (the step reopened) say how old they are.
+                match started.map(|t| t.elapsed().as_secs()) {
+                    Some(age) if age >= 30 => format!(
+                        "{tally} · as of {} ago: {} checks again",
+                        age_words(age),
+                        keys::label(keys::Screen::Doctor, keys::Command::RerunAll)
+                    ),
+                    _ => tally,
+                }
+            }
         };
         // The root causes, each once (checks that could not run name theirs).
         let results: Vec<&CheckResult> = (0..self.rows.len())

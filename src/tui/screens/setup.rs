@@ -251,6 +251,9 @@ pub struct ServerScreen {
     pub progress: Option<String>,
     /// What writing or starting said last.
     pub said: Option<(Level, String)>,
+    /// Whether the PDS answered after the last start (None: not started here): a unit
+    /// that is active while the PDS does not answer is not shown as running well.
+    pub answered: Option<bool>,
     /// --demo: the sandbox the files go under (said on top; nothing is started).
     pub sandbox: Option<std::path::PathBuf>,
 }
@@ -275,6 +278,7 @@ impl ServerScreen {
             starting: None,
             progress: None,
             said: None,
+            answered: None,
             sandbox: None,
         };
         s.judge();
@@ -445,13 +449,17 @@ impl ServerScreen {
             )));
         }
         if let Some(r) = &self.running {
-            let (icon, level) = if r.is_up() {
-                ("✓", Level::Pass)
-            } else {
-                ("·", Level::Info)
+            let (icon, level, but) = match (r.is_up(), self.answered) {
+                (true, Some(false)) => (
+                    "!",
+                    Level::Warn,
+                    " But the PDS does not answer (above): its log says why.",
+                ),
+                (true, _) => ("✓", Level::Pass, ""),
+                (false, _) => ("·", Level::Info, ""),
             };
             lines.push(Line::from(Span::styled(
-                format!("{icon} {}", r.describe()),
+                format!("{icon} {}{but}", r.describe()),
                 level_style(level, theme),
             )));
             if *r == Running::Nothing {
