@@ -36,7 +36,9 @@ fn a_handle_from_account_to_verified() {
     );
     let nsd = Nsd::start("test", &zone);
     let ns = nsd.addr.to_string();
-    // No --did: looked up on the PDS by handle.
+    // alice.test is under the PDS's own handle domain (.test, for a PDS on localhost): no
+    // record to create, the PDS answers for it. (The record is made here all the same, to
+    // check every method; identity_dns.rs tests the record for a custom domain.)
     let o = run_cli(
         &env,
         &["--nameserver", &ns, "handle", "record", "alice.test"],
@@ -44,9 +46,9 @@ fn a_handle_from_account_to_verified() {
     );
     assert!(o.status.success(), "{}", out(&o));
     assert!(
-        out(&o).contains("_atproto.alice")
-            && out(&o).contains("(in zone test;")
-            && out(&o).contains(&format!("did={did}")),
+        out(&o).contains(
+            "alice.test is under this PDS's own handle domain .test: no DNS record is needed"
+        ) && !out(&o).contains("Create this TXT record"),
         "{}",
         out(&o)
     );
@@ -950,10 +952,36 @@ fn a_slow_pds_never_loses_a_password_made_here(lab: &PdsLab, env: &std::path::Pa
         "",
     );
     assert!(
-        out(&o).contains("is not under this PDS's handle domains (.test)"),
+        out(&o).contains("is not under a handle domain this PDS offers (.test)")
+            && out(&o).contains("Not a supported handle domain"),
         "{}",
         out(&o)
     );
+    assert_eq!(unused_invites(lab), before);
+    // The PDS's own rule for a name under its domain (3 to 18 characters, no dot), said
+    // here before anything is made on the PDS.
+    for (handle, said) in [
+        (
+            "me.test",
+            "\"me\" is 2 characters before .test; the PDS wants 3 to 18 (\"Handle too short\")",
+        ),
+        (
+            "a.bcd.test",
+            "the PDS refuses \"a.bcd\" before .test (a dot",
+        ),
+        (
+            "abcdefghijklmnopqrs.test",
+            "is 19 characters before .test; the PDS wants 3 to 18 (\"Handle too long\")",
+        ),
+    ] {
+        let o = run_cli(
+            env,
+            &["accounts", "create", handle, "--email", "rule@example.test"],
+            "",
+        );
+        assert!(!o.status.success(), "{}", out(&o));
+        assert!(out(&o).contains(said), "{handle}: {}", out(&o));
+    }
     assert_eq!(unused_invites(lab), before);
     for i in 0..10 {
         let handle = format!("taken{i}.test");

@@ -834,3 +834,55 @@ fn turning_on_the_re_check_checks_at_once() {
     s.send("q");
     let _ = s.child.wait();
 }
+
+/// The PDS's own rules, before the PDS says them: a name under its domain needs 3 to 18
+/// characters (the Accounts step says so as it is typed), and a handle under its domain
+/// needs no DNS record (the Handle step does not offer one).
+#[test]
+fn handles_under_the_pds_domain_follow_the_pds_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let mut s = Session::start(
+        command(
+            dir.path(),
+            BIN,
+            &[
+                "--env-file",
+                &env.display().to_string(),
+                "--timeout",
+                "1",
+                "--pds-url",
+                "http://127.0.0.1:9",
+            ],
+        ),
+        30,
+        100,
+    );
+    s.wait_text("Steps");
+    go(&mut s, "Accounts");
+    s.send("\t\t"); // Account → Move it to → New account
+    s.send("me.pds.example.com");
+    s.wait_text("(\"Handle too short\")");
+    for _ in 0.."me".len() + ".pds.example.com".len() {
+        s.send("\x7f");
+    }
+    s.send("meg.pds.example.com");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!s.screen().contains("Handle too short"), "{}", s.screen());
+
+    go(&mut s, "Handle & DNS");
+    s.send("\t"); // Account → Handle
+    s.send("alice.pds.example.com\t");
+    s.send("did:plc:ewvi7nxzyoun6zhxrhs64oiz");
+    s.wait_text("is under the PDS's own domain .pds.example.com");
+    assert!(
+        !s.screen().contains("Create a TXT record"),
+        "{}",
+        s.screen()
+    );
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("q");
+    s.send("q");
+    let _ = s.child.wait();
+}

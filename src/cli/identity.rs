@@ -152,6 +152,20 @@ pub fn handle(ctx: &Context, cmd: &HandleCmd, json: bool) -> Result<u8> {
     match cmd {
         HandleCmd::Record { handle, did } => {
             let h = parse_handle(handle)?;
+            // Under the PDS's own handle domains the PDS answers for the handle itself.
+            let (s, doc) = settings(ctx);
+            let own = crate::setup::accounts::own_domains(doc.as_ref(), s.hostname.as_deref());
+            if let Some(d) = own.iter().find(|d| h.as_str().ends_with(d.as_str())) {
+                if json {
+                    outln!(
+                        "{}",
+                        serde_json::json!({"handle": h.as_str(), "record_needed": false, "domain": d})
+                    );
+                } else {
+                    outln!("{h} is under this PDS's own handle domain {d}: no DNS record is needed. The PDS answers for it itself (https://{h}/.well-known/atproto-did, through the *.{} wildcard record). Check it: pds-wizard handle check {h}", d.trim_start_matches('.'));
+                }
+                return Ok(EXIT_OK);
+            }
             let did = rt.block_on(did_for(ctx, &h, did))?;
             let r = rt.block_on(record_for(&h, &did, &Resolved::new(ctx, None).dns));
             if json {

@@ -257,6 +257,23 @@ impl Admin {
         Ok(v["inviteCodeRequired"].as_bool().unwrap_or(true))
     }
 
+    /// The handle domains the PDS offers for new accounts (describeServer's
+    /// availableUserDomains, each with its leading dot).
+    pub async fn available_domains(&self) -> Result<Vec<String>, Finding> {
+        let v = self
+            .get("com.atproto.server.describeServer", &[], false)
+            .await?;
+        Ok(v["availableUserDomains"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_str())
+                    .map(|d| d.to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// A new invite code good for `uses` accounts.
     pub async fn invite(&self, uses: u32) -> Result<String, Finding> {
         let v = self

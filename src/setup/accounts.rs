@@ -19,6 +19,55 @@ pub fn under_own_domains(doc: Option<&Document>, hostname: Option<&str>, handle:
         .any(|d| handle.as_str().ends_with(d.as_str()))
 }
 
+/// The PDS's own rule for a handle under one of its handle domains, as both 0.4.217 and
+/// 0.5 apply it (`ensureHandleServiceConstraints`): the part before the domain it ends with
+/// holds no dot and 3 to 18 characters. (Names the PDS keeps for itself, "Reserved handle",
+/// are said by the PDS when it refuses.) None when the handle is under none of `domains`.
+pub fn service_handle_rule(handle: &Handle, domains: &[String]) -> Option<Result<(), Finding>> {
+    let h = handle.as_str();
+    // The PDS takes the first domain the handle ends with.
+    let domain = domains.iter().find(|d| h.ends_with(d.as_str()))?;
+    let front = &h[..h.len() - domain.len()];
+    let why = format!(
+        "The PDS takes a handle under {domain} only when the name before it is 3 to 18 characters without a dot."
+    );
+    let bad = |what: String, fix: String| Some(Err(Finding::fail(what).why(why.clone()).fix(fix)));
+    if front.contains('.') {
+        return bad(
+            format!("{h}: the PDS refuses \"{front}\" before {domain} (a dot: \"Invalid characters in handle\")"),
+            format!("one name before {domain}, e.g. {}{domain}", front.replace('.', "-")),
+        );
+    }
+    let n = front.chars().count();
+    if n < 3 {
+        return bad(
+            format!("{h}: \"{front}\" is {n} character{} before {domain}; the PDS wants 3 to 18 (\"Handle too short\")", if n == 1 { "" } else { "s" }),
+            format!("a longer name, e.g. {front}{}{domain}", "x".repeat(3 - n)),
+        );
+    }
+    if n > 18 {
+        return bad(
+            format!("{h}: \"{front}\" is {n} characters before {domain}; the PDS wants 3 to 18 (\"Handle too long\")"),
+            format!("a shorter name, e.g. {}{domain}", front.chars().take(18).collect::<String>()),
+        );
+    }
+    Some(Ok(()))
+}
+
+/// The handle domains the running PDS offers (describeServer's availableUserDomains), else
+/// those pds.env gives it.
+pub async fn offered_domains(s: &Resolved, doc: Option<&Document>) -> Vec<String> {
+    let admin = Admin {
+        pds_url: s.local_url.clone(),
+        password: s.admin_password.clone(),
+        http: s.http.clone(),
+    };
+    match admin.available_domains().await {
+        Ok(d) if !d.is_empty() => d,
+        _ => own_domains(doc, s.hostname.as_deref()),
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Moved {
     pub did: String,
@@ -55,6 +104,10 @@ pub async fn move_handle(
         moved: false,
         record: None,
     };
+    if let Some(Err(f)) = service_handle_rule(handle, &offered_domains(s, doc).await) {
+        out.steps.push(f);
+        return out;
+    }
     if !under_own_domains(doc, s.hostname.as_deref(), handle) {
         let parsed = match Did::parse(did) {
             Ok(d) => d,
@@ -149,18 +202,24 @@ pub async fn create_account(
         return Err(Finding::fail(format!("{email:?} is not an email address"))
             .fix("give the account holder's address, e.g. alice@example.com"));
     }
-    if !under_own_domains(doc, s.hostname.as_deref(), handle) {
-        let domains = own_domains(doc, s.hostname.as_deref()).join(", ");
-        return Err(Finding::fail(format!(
-            "{handle} is not under this PDS's handle domains ({domains})"
-        ))
-        .why("A new account starts on a handle the PDS answers for itself; a handle on another domain must point at the account's DID, which does not exist yet.")
-        .fix(format!(
-            "create it under {} (e.g. {}{}), then move it: pds-wizard accounts set-handle … {handle}",
-            domains,
-            handle.as_str().split('.').next().unwrap_or("name"),
-            own_domains(doc, s.hostname.as_deref()).first().map_or("", String::as_str)
-        )));
+    // The domains the PDS itself offers: what it will judge the handle by.
+    let offered = offered_domains(s, doc).await;
+    match service_handle_rule(handle, &offered) {
+        Some(Err(f)) => return Err(f),
+        Some(Ok(())) => {}
+        None => {
+            let domains = offered.join(", ");
+            return Err(Finding::fail(format!(
+                "{handle} is not under a handle domain this PDS offers ({domains}): the PDS would answer \"Not a supported handle domain\""
+            ))
+            .why("A new account starts on a handle the PDS answers for itself; a handle on another domain must point at the account's DID, which does not exist yet.")
+            .fix(format!(
+                "create it under {} (e.g. {}{}), then move it: pds-wizard accounts set-handle … {handle}",
+                domains,
+                handle.as_str().split('.').next().unwrap_or("name"),
+                offered.first().map_or("", String::as_str)
+            )));
+        }
     }
     let admin = Admin {
         pds_url: s.local_url.clone(),
@@ -225,15 +284,22 @@ pub async fn create_account(
     }
 }
 
-/// The PDS's handle domains as they are used (PDS_SERVICE_HANDLE_DOMAINS, else
-/// `.PDS_HOSTNAME`).
+/// The PDS's handle domains as it reads them (PDS_SERVICE_HANDLE_DOMAINS split on commas,
+/// untrimmed, as its envList does; else `.PDS_HOSTNAME`, `.test` for localhost). A domain
+/// with a blank before it matches no handle (the PDS refuses to start with one; env check
+/// says so).
 pub fn own_domains(doc: Option<&Document>, hostname: Option<&str>) -> Vec<String> {
     doc.and_then(|d| d.get("PDS_SERVICE_HANDLE_DOMAINS"))
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| hostname.map(|h| format!(".{h}")))
+        .filter(|v| !v.is_empty())
+        .or_else(|| {
+            hostname.map(|h| match h {
+                "localhost" => ".test".to_string(),
+                h => format!(".{h}"),
+            })
+        })
         .unwrap_or_default()
         .split(',')
-        .map(|d| d.trim().to_ascii_lowercase())
+        .map(|d| d.to_ascii_lowercase())
         .filter(|d| !d.is_empty())
         .collect()
 }
@@ -297,5 +363,50 @@ impl InviteBook {
         }
         all.retain(|_, v| !v.is_empty());
         self.save(&all);
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    fn rule(h: &str) -> Option<Result<(), Finding>> {
+        let domains = vec![".pds.example.com".to_string(), ".example.org".to_string()];
+        service_handle_rule(&Handle::parse(h).unwrap(), &domains)
+    }
+
+    /// As `ensureHandleServiceConstraints` in both PDS versions: the name before the
+    /// domain has 3 to 18 characters and no dot.
+    #[test]
+    fn the_pds_rule_for_names_under_its_domains() {
+        assert!(matches!(rule("abc.pds.example.com"), Some(Ok(()))));
+        assert!(matches!(
+            rule("abcdefghijklmnopqr.pds.example.com"),
+            Some(Ok(()))
+        ));
+        for bad in [
+            "me.pds.example.com",
+            "a.b.pds.example.com",
+            "abcdefghijklmnopqrs.pds.example.com",
+            "x.example.org",
+        ] {
+            assert!(matches!(rule(bad), Some(Err(_))), "{bad}");
+        }
+        assert!(rule("alice.example.com").is_none());
+        let Some(Err(f)) = rule("me.pds.example.com") else {
+            panic!()
+        };
+        assert!(f.what.contains("Handle too short") && f.fix.contains("mex.pds.example.com"));
+    }
+
+    #[test]
+    fn own_domains_are_read_as_the_pds_reads_them() {
+        let doc = Document::parse("PDS_SERVICE_HANDLE_DOMAINS=.a.com, .b.com\n");
+        assert_eq!(own_domains(Some(&doc), None), [".a.com", " .b.com"]);
+        assert_eq!(own_domains(None, Some("localhost")), [".test"]);
+        assert_eq!(
+            own_domains(None, Some("pds.example.com")),
+            [".pds.example.com"]
+        );
     }
 }

@@ -487,6 +487,10 @@ impl App {
         }
         errors.extend(self.blocked.clone());
         self.working = working;
+        self.handle.own_domains = crate::setup::accounts::own_domains(
+            Some(&self.working),
+            self.settings.hostname.as_deref(),
+        );
         self.errors = errors.clone();
         self.pending_diff = masked_diff(&self.base.original_text(), &self.working.render());
         self.working_findings = envfile::check(&self.working, None);

@@ -46,6 +46,9 @@ pub struct HandleScreen {
     pub failed_before: bool,
     /// Announcing it again: under way, or how it went.
     pub refresh: Option<Refresh>,
+    /// The PDS's own handle domains (pds.env as it will be saved): a handle under one needs
+    /// no record, the PDS answers for it.
+    pub own_domains: Vec<String>,
 }
 
 pub enum Refresh {
@@ -85,6 +88,7 @@ impl HandleScreen {
             wanted: None,
             failed_before: false,
             refresh: None,
+            own_domains: Vec::new(),
         };
         s.refresh_findings();
         s
@@ -110,6 +114,14 @@ impl HandleScreen {
         let h = Handle::parse_usable(&self.form.text(HANDLE)).map_err(|e| e.to_string())?;
         let d = Did::parse_usable(&self.form.text(DID)).map_err(|e| e.to_string())?;
         Ok((h, d))
+    }
+
+    /// The PDS's own handle domain `h` is under, if any.
+    fn own_domain(&self, h: &Handle) -> Option<String> {
+        self.own_domains
+            .iter()
+            .find(|d| h.as_str().ends_with(d.as_str()))
+            .cloned()
     }
 
     pub fn auto_interval(&self) -> Option<Duration> {
@@ -315,6 +327,19 @@ impl HandleScreen {
                     theme.warn,
                 )));
             }
+            (None, None, Ok((h, _))) if self.own_domain(&h).is_some() => {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "{h} is under the PDS's own domain {}: the PDS answers for it itself (/.well-known/atproto-did, through the wildcard), so no DNS record is needed.",
+                        self.own_domain(&h).unwrap_or_default()
+                    ),
+                    theme.dim,
+                )));
+                lines.push(Line::from(Span::styled(
+                    "Ctrl-T checks now.",
+                    theme.key_hint,
+                )));
+            }
             (None, None, Ok((h, d))) => {
                 lines.push(Line::from(Span::styled(
                     format!("Create a TXT record named _atproto.{h} with the value did={d}"),
@@ -347,13 +372,21 @@ impl HandleScreen {
         }
         if let Some(r) = &self.report {
             let rec = &r.record;
-            lines.push(Line::from(vec![
-                Span::styled("Record ", theme.dim),
-                Span::raw(format!(
-                    "TXT  {}  (zone {})  {}",
-                    rec.relative_name, rec.zone, rec.value
-                )),
-            ]));
+            // Under the PDS's own domain no record is made: the PDS answers over HTTPS.
+            if self
+                .target()
+                .ok()
+                .and_then(|(h, _)| self.own_domain(&h))
+                .is_none()
+            {
+                lines.push(Line::from(vec![
+                    Span::styled("Record ", theme.dim),
+                    Span::raw(format!(
+                        "TXT  {}  (zone {})  {}",
+                        rec.relative_name, rec.zone, rec.value
+                    )),
+                ]));
+            }
             for s in &r.dns.results {
                 let who = format!("DNS {}: ", s.server);
                 lines.push(Line::from(vec![

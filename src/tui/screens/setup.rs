@@ -679,11 +679,17 @@ impl AccountsScreen {
                             ctx.settings.hostname.as_deref(),
                             &h,
                         );
-                        match (f.key, ours) {
-                            (CREATE_HANDLE, false) => Finding::warn(format!(
+                        let domains = crate::setup::accounts::own_domains(
+                            Some(ctx.working),
+                            ctx.settings.hostname.as_deref(),
+                        );
+                        // Under its own domains, the PDS's own rule for the name decides.
+                        match (f.key, ours, crate::setup::accounts::service_handle_rule(&h, &domains)) {
+                            (_, _, Some(Err(e))) => e,
+                            (CREATE_HANDLE, false, _) => Finding::warn(format!(
                                 "not under the PDS's domain ({own}): create it as name{first_own}, then move it here with the field above"
                             )),
-                            (NEW_HANDLE, true) => Finding::pass("under the PDS's own domain: no record needed"),
+                            (NEW_HANDLE, true, _) => Finding::pass("under the PDS's own domain: no record needed"),
                             _ => Finding::pass("ok"),
                         }
                     }
