@@ -288,15 +288,17 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
                 .map_err(|e| anyhow::anyhow!("{e}; nothing was written"))?;
         }
     }
-    // Refused with its findings and their fixes, not only the first's headline.
-    if let Some(info) = catalogue::lookup(key) {
-        let fails: Vec<_> = catalogue::validate(info, &value)
-            .into_iter()
-            .filter(|f| f.level == crate::finding::Level::Fail)
-            .collect();
-        if !fails.is_empty() {
-            for f in &fails {
-                errln!("{f}");
+    let before = doc.render();
+    if let Err(e) = doc.set(key, &value) {
+        // Refused by a finding: each of them, with their fixes, not only the first's headline.
+        if matches!(e, crate::envfile::EnvError::Invalid { .. }) {
+            if let Some(info) = catalogue::lookup(key) {
+                for f in catalogue::validate(info, &value)
+                    .iter()
+                    .filter(|f| f.level == crate::finding::Level::Fail)
+                {
+                    errln!("{f}");
+                }
             }
             bail!(
                 "{key}: nothing was written{}",
@@ -307,9 +309,8 @@ fn set(ctx: &Context, assignment: &str, dry_run: bool, force: bool, json: bool) 
                 }
             );
         }
+        return Err(e.into());
     }
-    let before = doc.render();
-    doc.set(key, &value)?;
     print_findings_for(key, &value);
     write_change(ctx, &mut doc, &before, dry_run, json)
 }

@@ -995,6 +995,22 @@ mod email_screen {
         let pass = &a.email.form.field("password").unwrap().findings;
         assert!(pass.iter().any(|f| f.level == Level::Fail), "{pass:?}");
         assert_eq!(a.mark(Step::Email), Mark::Attention);
+        // Gmail's login typed, then another provider: the login does not go along (a local
+        // relay would be sent it over a connection that may be plain).
+        a.email.form.focus_key("username");
+        type_text(&mut a, "alice@gmail.com");
+        a.email.form.focus_key("password");
+        type_text(&mut a, "abcd efgh ijkl mnop");
+        assert!(a.email.form.focus_key("preset"));
+        for _ in 0..20 {
+            if a.email.form.text("preset").starts_with("Local relay") {
+                break;
+            }
+            key(&mut a, KeyCode::Right);
+        }
+        assert!(a.email.form.text("preset").starts_with("Local relay"));
+        assert_eq!(a.email.form.text("username"), "");
+        assert_eq!(a.email.form.text("password"), "");
     }
 
     #[test]

@@ -454,16 +454,12 @@ impl EmailScreen {
         match key {
             PRESET => {
                 let name = self.form.text(PRESET);
-                // What the old preset filled goes with it (a typed user name stays), and so
-                // does a test of the old provider.
-                let old_user = self
-                    .presets
-                    .iter()
-                    .find(|p| p.name == before_preset)
-                    .and_then(|p| p.filled_username())
-                    .map(str::to_string);
-                if old_user.is_some_and(|u| u == self.form.text(USER)) {
+                // A login belongs to the provider it was typed for: another provider (a
+                // local relay that may take it over a plain connection, say) never gets
+                // it. The user name and password go, and so does a test of the old one.
+                if name != before_preset {
                     self.set(USER, "");
+                    self.set(PASSWORD, "");
                 }
                 self.test = TestState::Idle;
                 if let Some(p) = self.presets.iter().find(|p| p.name == name).cloned() {
