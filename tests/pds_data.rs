@@ -208,3 +208,68 @@ fn a_relay_ahead_of_the_pds_is_a_desync_with_the_fix_spelled_out() {
     // Shown, never run: the PDS's numbering is untouched.
     assert_eq!(seq_by_node(lab.data_dir()), ours);
 }
+
+/// A wiped or reinstalled /pds: the sequencer holds no event at all while a relay
+/// remembers #500 from the host — the worst desync, not a pass. Then the counter moved past
+/// by hand without a new event: still a desync, whose fix is one event and a crawl.
+#[test]
+fn an_empty_sequencer_behind_a_relay_that_remembers_is_a_desync() {
+    let host = "pds.example.test";
+    let lab = PdsLab::start();
+    let db = lab.data_dir().join("sequencer.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM repo_seq", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "a fresh PDS has sequenced nothing");
+    let relay = common::Relay::start(host, 500, "active");
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    std::fs::write(
+        &env,
+        format!(
+            "PDS_HOSTNAME={host}\nPDS_DATA_DIRECTORY={}\nPDS_CRAWLERS={}\n",
+            lab.data_dir().display(),
+            relay.url
+        ),
+    )
+    .unwrap();
+    let findings = || {
+        let out = run_cli(&env, &["--json", "doctor", "--only", "relay-sync"], "");
+        assert_eq!(out.status.code(), Some(2), "{}", common::output_text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["checks"][0]["findings"].as_array().unwrap().clone()
+    };
+    let f = findings();
+    let desync = finding_with(&f, "last saw event #500");
+    assert_eq!(desync["level"], "fail");
+    assert!(
+        desync["what"]
+            .as_str()
+            .unwrap()
+            .contains("has no events at all"),
+        "{desync}"
+    );
+    let fix = desync["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("SET seq = 1500")
+            && fix.contains("WHERE NOT EXISTS")
+            && fix.contains("handle refresh"),
+        "{fix}"
+    );
+
+    // The counter moved past #500 (the fix's step 2), no event since: still "in the future".
+    conn.execute(
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'repo_seq', 1500 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'repo_seq')",
+        [],
+    )
+    .unwrap();
+    let f = findings();
+    let stuck = finding_with(&f, "numbering is past it, but its newest event is still #0");
+    assert_eq!(stuck["level"], "fail");
+    assert!(
+        stuck["fix"].as_str().unwrap().contains("handle refresh")
+            && !stuck["fix"].as_str().unwrap().contains("sqlite3"),
+        "{stuck}"
+    );
+}

@@ -1333,7 +1333,7 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
         .unwrap_or_else(|| "/pds".into());
     let ours = {
         let d = data_dir.clone();
-        tokio::task::spawn_blocking(move || crate::pds::data::latest_seq(&d))
+        tokio::task::spawn_blocking(move || crate::pds::data::sequence(&d))
             .await
             .unwrap_or_else(|e| {
                 Err(crate::pds::data::DataError::Unreadable {
@@ -1349,7 +1349,9 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
     let mut out = Vec::new();
     // Said once, and only if some relay gave a number to compare with.
     let (ours, mut unreadable) = match ours {
-        Ok(seq) => (seq, None),
+        // No event at all (a fresh sequencer: /pds wiped or reinstalled) is #0, not
+        // "unknown": a relay that remembers more is the worst desync there is.
+        Ok(seq) => (Some(seq), None),
         Err(e) => (
             None,
             Some(
@@ -1382,7 +1384,7 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
             let error = body["error"].as_str().unwrap_or_default();
             out.push(match (status, error) {
                 (400, "HostNotFound") => Finding::warn(format!("{u} does not know {host} yet"))
-                    .why("a relay learns of a PDS when it is asked to crawl it (the PDS asks at start)")
+                    .why("a relay learns of a PDS when it is asked to crawl it (the PDS asks the relays in PDS_CRAWLERS on its next event, at most every 20 minutes)")
                     .fix("ask it: pds-wizard doctor --request-crawl (or c on the wizard's Doctor step)"),
                 (404 | 501, _) | (400, "MethodNotImplemented") => {
                     Finding::info(format!("{u} does not report host status (com.atproto.sync.getHostStatus)"))
@@ -1415,17 +1417,39 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
             ),
             _ => {}
         }
-        match (relay_seq, ours) {
-            (Some(r), Some(o)) if r > o => {
-                let n = r + 1000;
-                let db = data_dir.join("sequencer.sqlite");
+        // The firehose compares a relay's cursor with its newest event (the rows), not
+        // with the counter: see PDS-FACTS "Relay cursors".
+        let ours_newest = ours.map(|s| s.newest.unwrap_or(0));
+        match (relay_seq, ours_newest) {
+            (Some(r), Some(o)) if r > o && ours.and_then(|s| s.counter).is_some_and(|c| c >= r) => {
+                // Moved past by hand already: one new event makes it count.
+                let handle = any_handle(i).await;
                 out.push(
                     Finding::fail(format!(
-                        "{u} last saw event #{r} from {host}, but this PDS is only at #{o}: the relay drops everything until the PDS passes #{r}"
+                        "{u} last saw event #{r} from {host}; this PDS's numbering is past it, but its newest event is still #{o}: the relay's cursor stays \"in the future\" until one new event is written"
                     ))
-                    .why("the PDS numbers its events afresh after a reinstall or a restore from an older backup, and a relay ignores events numbered at or below the last it saw; new posts, handles and profile changes never reach the network")
+                    .why("the firehose compares the relay's cursor with its newest event, not with the counter; the relay reconnects with the same cursor")
                     .fix(format!(
-                        "move the PDS's numbering past the relay's, then ask for a crawl (pds-wizard shows these and runs none of them):\n  1. stop the PDS: systemctl stop pds\n  2. sudo sqlite3 {} \"UPDATE sqlite_sequence SET seq = {n} WHERE name = 'repo_seq'; INSERT INTO sqlite_sequence (name, seq) SELECT 'repo_seq', {n} WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'repo_seq');\"\n  3. start it: systemctl start pds\n  4. pds-wizard doctor --request-crawl, then post something and check it shows up",
+                        "write one event, then ask for a crawl:\n  1. pds-wizard handle refresh {handle} (the PDS announces the handle again: an identity event)\n  2. pds-wizard doctor --request-crawl, then post something and check it shows up"
+                    )),
+                );
+            }
+            (Some(r), Some(o)) if r > o => {
+                let handle = any_handle(i).await;
+                let n = r + 1000;
+                let db = data_dir.join("sequencer.sqlite");
+                let at = if o == 0 {
+                    "has no events at all (its sequencer starts afresh: a wiped or reinstalled data directory)".to_string()
+                } else {
+                    format!("is only at #{o}")
+                };
+                out.push(
+                    Finding::fail(format!(
+                        "{u} last saw event #{r} from {host}, but this PDS {at}: the relay drops everything until the PDS passes #{r}"
+                    ))
+                    .why("the PDS numbers its events afresh after a reinstall or a restore from an older backup, and a relay ignores events numbered at or below the last it saw (it calls a cursor above the PDS's newest event \"in the future\" and reconnects with it); new posts, handles and profile changes never reach the network")
+                    .fix(format!(
+                        "move the PDS's numbering past the relay's, write one event, then ask for a crawl (pds-wizard shows these and runs none of them):\n  1. stop the PDS: systemctl stop pds\n  2. sudo sqlite3 {} \"UPDATE sqlite_sequence SET seq = {n} WHERE name = 'repo_seq'; INSERT INTO sqlite_sequence (name, seq) SELECT 'repo_seq', {n} WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'repo_seq');\"\n  3. start it: systemctl start pds\n  4. pds-wizard handle refresh {handle} (an identity event: the first event past #{r})\n  5. pds-wizard doctor --request-crawl, then post something and check it shows up",
                         db.display()
                     )),
                 );
@@ -1450,6 +1474,16 @@ async fn relay_sync(i: &Inputs) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A handle of this PDS, for a command that writes one event (HANDLE when none is known).
+async fn any_handle(i: &Inputs) -> String {
+    i.accounts()
+        .await
+        .as_ref()
+        .ok()
+        .and_then(|a| a.first().map(|a| a.handle.clone()))
+        .unwrap_or_else(|| "HANDLE".into())
 }
 
 /// Each local account as each relay in PDS_CRAWLERS sees it (getRepoStatus), and the

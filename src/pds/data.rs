@@ -165,14 +165,23 @@ pub fn accounts(data_dir: &Path) -> Result<Vec<(String, Option<String>)>, DataEr
     rows.collect::<Result<Vec<_>, _>>().map_err(unreadable)
 }
 
-/// The PDS's newest event sequence number: the highest `seq` handed out (sqlite_sequence,
-/// which AUTOINCREMENT keeps even when old events are pruned), else the highest row.
-/// None when it has sequenced nothing yet.
-pub fn latest_seq(data_dir: &Path) -> Result<Option<i64>, DataError> {
+/// Where the PDS's event numbering stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sequence {
+    /// The newest event it holds (the highest `seq` row of `repo_seq`): what its firehose
+    /// compares a relay's cursor with ("Cursor in the future" above it). None: no event.
+    pub newest: Option<i64>,
+    /// The next number's base (sqlite_sequence): moved by hand past a relay's cursor, it
+    /// counts only once one new event is written.
+    pub counter: Option<i64>,
+}
+
+/// The PDS's event numbering, read from sequencer.sqlite.
+pub fn sequence(data_dir: &Path) -> Result<Sequence, DataError> {
     let path = data_dir.join("sequencer.sqlite");
     let conn = open(&path)?;
     let unreadable = unreadable(&path);
-    let from_sequence: Option<i64> = conn
+    let counter: Option<i64> = conn
         .query_row(
             "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'",
             [],
@@ -185,10 +194,10 @@ pub fn latest_seq(data_dir: &Path) -> Result<Option<i64>, DataError> {
             e => Err(e),
         })
         .map_err(unreadable)?;
-    let from_rows: Option<i64> = conn
+    let newest: Option<i64> = conn
         .query_row("SELECT max(seq) FROM repo_seq", [], |r| r.get(0))
         .map_err(unreadable)?;
-    Ok(from_sequence.max(from_rows))
+    Ok(Sequence { newest, counter })
 }
 
 #[cfg(test)]
