@@ -54,7 +54,8 @@ impl Feature {
 
     pub const fn since(self) -> Version {
         match self {
-            Feature::AccountPage => Version::new(0, 5, 0),
+            // The oauth-provider mounted it in @atproto/pds 0.4.124 (create-account-page-middleware).
+            Feature::AccountPage => Version::new(0, 4, 124),
             Feature::UploadLimitReported => Version::new(0, 5, 22),
             Feature::BackgroundImages => Version::new(0, 5, 26),
             Feature::EmailTwoFactor => Version::new(0, 5, 36),
@@ -130,8 +131,10 @@ mod tests {
     fn features_follow_the_decoded_version() {
         let image = Reported::parse("0.4.5036").unwrap().version;
         assert!(image.has(Feature::EmailTwoFactor) && image.has(Feature::AccountPage));
+        // 0.4.217 serves /account (since 0.4.124), not the 0.5 features.
         let old = Reported::parse("0.4.217").unwrap().version;
-        assert!(!old.has(Feature::AccountPage));
+        assert!(old.has(Feature::AccountPage) && !old.has(Feature::UploadLimitReported));
+        assert!(!Version::new(0, 4, 123).has(Feature::AccountPage));
         let mid = Version::new(0, 5, 26);
         assert!(mid.has(Feature::BackgroundImages) && !mid.has(Feature::EmailTwoFactor));
         // ALL is oldest first, which the doctor's advice relies on.

@@ -664,7 +664,7 @@ async fn oauth(i: &Inputs) -> Vec<Finding> {
     out
 }
 
-/// The account page (0.5 and later) through the proxy, loaded as a browser loads it: the
+/// The account page (@atproto/pds 0.4.124 and later) through the proxy, loaded as a browser loads it: the
 /// PDS answers a fetch that is not a page navigation with 400.
 async fn account_page(c: &reqwest::Client, host: &str) -> Finding {
     let r = c
@@ -688,7 +688,7 @@ async fn account_page(c: &reqwest::Client, host: &str) -> Finding {
                 Finding::fail(format!(
                     "/account is not the PDS's account page (HTTP {status})"
                 ))
-                .why("Users cannot change their email or handle, or deactivate their account: the apps link to this page on PDS 0.5 and later.")
+                .why("Users cannot change their email or handle, or deactivate their account: the apps link to this page (the PDS serves it since 0.4.124).")
                 .fix("proxy /account, /account/… and /.well-known/change-password to the PDS (pds-wizard proxy render …)")
             }
         }
@@ -804,7 +804,14 @@ async fn signup(i: &Inputs) -> Vec<Finding> {
                 ..f
             };
             if !file_open {
+                // pds.env is already right: only the restart is missing, so that is the fix.
+                let ctx = i.settings.flags.clone();
+                let restart = tokio::task::spawn_blocking(move || crate::pds::restart_hint(&ctx))
+                    .await
+                    .unwrap_or_else(|_| "systemctl restart pds".into());
                 f.why = format!("{} pds.env requires invites, but the running PDS has not been restarted since.", f.why);
+                f.fix = format!("pds.env already requires invites: restart the PDS so it reads it ({restart}).");
+                return vec![f.target(Target::Service)];
             }
             vec![f.target(Target::InviteRequired)]
         }
