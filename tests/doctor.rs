@@ -447,7 +447,12 @@ fn a_healthy_lab_passes_and_each_fault_is_named_with_its_fix() {
     assert_eq!(o.status.code(), Some(2));
     // Nothing runs it here (no unit, no container): the fix is the Server step, not a
     // systemctl status of a unit that does not exist.
-    assert_fails(&v, "health", "nothing answers", "nothing runs the PDS here yet");
+    assert_fails(
+        &v,
+        "health",
+        "nothing answers",
+        "nothing runs the PDS here yet",
+    );
     // One root cause: the checks that need the PDS say so instead of failing too.
     for name in ["handles", "uploads"] {
         let c = check(&v, name);

@@ -920,3 +920,32 @@ fn render_starts_from_the_installers_caddy() {
     let o = run_cli(&env, &["proxy", "render", "caddy", "--no-validate"], "");
     assert!(output_text(&o).contains("systemctl reload caddy"));
 }
+
+/// A PDS reached at a Tailscale address without --front-address: the warning leads to the
+/// two commands that make it work (the front's address here, pds-side there).
+#[test]
+fn an_untrusted_upstream_leads_to_front_address_and_pds_side() {
+    let (_d, env) = setup();
+    let o = run_cli(
+        &env,
+        &[
+            "proxy",
+            "render",
+            "nginx",
+            "--no-validate",
+            "--upstream",
+            "100.101.102.103:3000",
+        ],
+        "",
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("will not trust X-Forwarded-For")
+            && err.contains("--front-address")
+            && err.contains(
+                "pds-wizard proxy pds-side --front-address THAT-IP --pds-address 100.101.102.103"
+            ),
+        "{err}"
+    );
+}

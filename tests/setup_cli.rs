@@ -35,13 +35,17 @@ fn service_files_are_the_installers_and_pass_the_real_validators() {
     std::fs::create_dir(&units).unwrap();
     let u = units.display().to_string();
 
-    // --dry-run writes nothing and shows each file in full.
-    let o = run_cli(
-        &env,
-        &["service", "write", "--unit-dir", &u, "--dry-run"],
-        "",
-    );
+    // --dry-run writes nothing and shows each file in full. The unit directory from
+    // PDS_WIZARD_UNIT_DIR, which the wizard's Server step honours too.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .args(["--env-file", &env.display().to_string()])
+        .args(["service", "write", "--dry-run"])
+        .env("PDS_WIZARD_UNIT_DIR", &u)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains(&format!("{u}/pds.service")), "{}", out(&o));
     assert!(!d.path().join("compose.yaml").exists());
     assert!(
         out(&o).contains("Nothing written (--dry-run)."),

@@ -64,8 +64,9 @@ pub fn run(ctx: &Context, req: &Request) -> Result<u8> {
     } else {
         out!("{}", report::listing(&results));
         outln!(
-            "\n{} checks in {:.1} s: {}",
+            "\n{} check{} in {:.1} s: {}",
             results.len(),
+            if results.len() == 1 { "" } else { "s" },
             elapsed as f64 / 1000.0,
             crate::doctor::tally(&results.iter().collect::<Vec<_>>())
         );

@@ -34,8 +34,13 @@ pub enum ServiceCmd {
         /// private address such as a Tailscale IP for a proxy on another machine)
         #[arg(long, default_value = "127.0.0.1")]
         bind: IpAddr,
-        /// Where pds.service goes
-        #[arg(long, default_value = "/etc/systemd/system", value_name = "DIR")]
+        /// Where pds.service goes (the wizard's Server step honours the same variable)
+        #[arg(
+            long,
+            env = "PDS_WIZARD_UNIT_DIR",
+            default_value = "/etc/systemd/system",
+            value_name = "DIR"
+        )]
         unit_dir: PathBuf,
         /// Show the files and their diffs, write nothing
         #[arg(long)]
@@ -55,7 +60,12 @@ pub enum ServiceCmd {
         #[arg(long, default_value = "120", value_name = "SECONDS", value_parser = super::parse_timeout)]
         wait: Duration,
         /// Where pds.service was written (to name the compose file when systemd is absent)
-        #[arg(long, default_value = "/etc/systemd/system", value_name = "DIR")]
+        #[arg(
+            long,
+            env = "PDS_WIZARD_UNIT_DIR",
+            default_value = "/etc/systemd/system",
+            value_name = "DIR"
+        )]
         unit_dir: PathBuf,
     },
 }

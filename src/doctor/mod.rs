@@ -471,7 +471,7 @@ impl CheckResult {
     }
 }
 
-/// "12 passed, 1 warnings, 2 failed, 5 not checked".
+/// "12 passed, 1 warning, 2 failed, 5 not checked".
 pub fn tally(results: &[&CheckResult]) -> String {
     let count = |l: Level| {
         results
@@ -480,10 +480,11 @@ pub fn tally(results: &[&CheckResult]) -> String {
             .count()
     };
     let skipped = results.iter().filter(|r| r.not_checked.is_some()).count();
+    let warned = count(Level::Warn);
     let mut out = format!(
-        "{} passed, {} warnings, {} failed",
+        "{} passed, {warned} warning{}, {} failed",
         count(Level::Pass),
-        count(Level::Warn),
+        if warned == 1 { "" } else { "s" },
         count(Level::Fail)
     );
     if skipped > 0 {

@@ -89,8 +89,9 @@ pub fn report(results: &[CheckResult], about: &About) -> String {
     let _ = writeln!(out, "\n== summary");
     let _ = writeln!(
         out,
-        "{} checks in {:.1} s: {}",
+        "{} check{} in {:.1} s: {}",
         results.len(),
+        if results.len() == 1 { "" } else { "s" },
         about.elapsed_ms as f64 / 1000.0,
         super::tally(&all)
     );

@@ -725,9 +725,12 @@ impl ProxyPlan {
                     self.upstream.host
                 ))
                 .about("upstream")
-                .target(Target::Proxy(ProxyField::Upstream))
-                .why("the PDS believes forwarded addresses only from loopback and private ranges; from here (e.g. Tailscale's 100.64/10) every client looks like the proxy, and with rate limits on they share one limit")
-                .fix("reach the PDS over a private or loopback address, or keep rate limits off"),
+                .target(Target::Proxy(ProxyField::FrontAddress))
+                .why("the PDS believes forwarded addresses only from loopback, private ranges and PDS_RATE_LIMIT_BYPASS_IPS; from here (e.g. Tailscale's 100.64/10) every client looks like the proxy, and with rate limits on they share one limit")
+                .fix(format!(
+                    "a PDS on another machine: give this proxy's own address there with --front-address (the wizard's \"Front's own IP\"), and run `pds-wizard proxy pds-side --front-address THAT-IP --pds-address {}` on the PDS machine: it lists the proxy in PDS_RATE_LIMIT_BYPASS_IPS and lets only it in",
+                    self.upstream.host
+                )),
             ),
             (None, None) => out.push(
                 Finding::info(format!("the upstream {} is a name: the PDS trusts X-Forwarded-For only if it resolves to a loopback or private address", self.upstream.host))

@@ -319,6 +319,12 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                 app.quit = true;
                 vec![Effect::WriteDraft(app.draft()), Effect::Quit]
             }
+            // Discarded: no draft is left to be offered back next time (nor an older one).
+            KeyCode::Char('d') => {
+                app.modal = None;
+                app.quit = true;
+                vec![Effect::DeleteDraft(app.env_path.clone()), Effect::Quit]
+            }
             KeyCode::Esc => {
                 app.modal = None;
                 vec![]

@@ -41,7 +41,7 @@ pub fn retype_list(keys: &[String]) -> String {
     words.join(", ")
 }
 
-pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save   q: quit (answers kept as a draft)   Esc: stay";
+pub const CONFIRM_QUIT: &str = "You have unsaved changes.\n\ns: review and save   q: quit, keeping them as a draft\nd: discard them and quit   Esc: stay";
 
 pub const CONFIRM_QUIT_RESULTS: &str = "q: quit   Esc: stay\n\nThe doctor's results go with the wizard (pds-wizard doctor prints them again).";
 

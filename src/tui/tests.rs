@@ -321,10 +321,23 @@ fn quitting_with_unsaved_answers_asks_and_keeps_a_draft() {
     key(&mut a, KeyCode::Esc);
     assert!(key(&mut a, KeyCode::Char('q')).is_empty());
     assert_eq!(a.modal, Some(Modal::ConfirmQuit));
+    assert!(text(&screen(&a, 80, 24)).contains("d: discard them and quit"));
     let effects = key(&mut a, KeyCode::Char('q'));
     assert!(matches!(
         effects.as_slice(),
         [Effect::WriteDraft(_), Effect::Quit]
+    ));
+    assert!(a.quit);
+    // d discards: no draft written, and an old one removed.
+    let mut a = app();
+    key(&mut a, KeyCode::Enter);
+    type_text(&mut a, "x");
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('q'));
+    let effects = key(&mut a, KeyCode::Char('d'));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::DeleteDraft(_), Effect::Quit]
     ));
     assert!(a.quit);
 }
