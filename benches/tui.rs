@@ -92,7 +92,10 @@ fn main() {
         // The first frame draws the whole screen: the peer for a keystroke's bytes.
         full.push(s.len());
 
-        // Into Basics, then type into the hostname field: bytes per keystroke.
+        // Into Basics (the wizard opens on the Overview, Basics is next), then type into
+        // the hostname field: bytes per keystroke.
+        s.send("\x1b[B");
+        std::thread::sleep(Duration::from_millis(50));
         s.send("\r");
         s.wait_text("Tab/");
         settle(&s, Duration::from_millis(200));
@@ -129,8 +132,11 @@ fn main() {
         s.send("\x1b");
         // A lone Esc, not the start of the next key's escape sequence.
         std::thread::sleep(Duration::from_millis(150));
-        s.send("\x1b[B");
-        std::thread::sleep(Duration::from_millis(50));
+        // Email: past Server.
+        for _ in 0..2 {
+            s.send("\x1b[B");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         s.send("\r");
         s.wait_text("Provider");
         s.send("\x1b[C");
