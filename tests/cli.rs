@@ -683,3 +683,104 @@ fn doctor_without_pds_env_names_one_root_cause() {
         format!("1 problem: {} does not exist", env.display())
     );
 }
+
+/// Every command's --help ends with an example, and every example parses as written (the
+/// same definitions the binary uses); every positional argument and every option says
+/// what it is.
+#[test]
+fn every_command_has_an_example_that_parses_and_every_argument_a_description() {
+    use clap::{CommandFactory, Parser};
+    use pds_wizard::cli::Cli;
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<(Vec<String>, clap::Command)>) {
+        let subs: Vec<&clap::Command> = cmd
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        if subs.is_empty() {
+            out.push((path, cmd.clone()));
+            return;
+        }
+        for s in subs {
+            let mut p = path.clone();
+            p.push(s.get_name().to_string());
+            walk(s, p, out);
+        }
+    }
+    let root = Cli::command();
+    let mut leaves = Vec::new();
+    walk(&root, vec![], &mut leaves);
+    assert!(leaves.len() >= 25, "{}", leaves.len());
+    let mut missing = Vec::new();
+    for (path, cmd) in &leaves {
+        let name = path.join(" ");
+        let after = cmd
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let examples: Vec<&str> = after
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("pds-wizard ") || l.starts_with("sudo pds-wizard "))
+            .collect();
+        if !after.starts_with("Example") || examples.is_empty() {
+            missing.push(format!("{name}: no example"));
+        }
+        for ex in examples {
+            // A pipeline's or a chain's first command is the one shown for this page.
+            // Each command of a chain or a pipe, without its redirection.
+            for part in ex.split(" && ").flat_map(|p| p.split(" | ")) {
+                let part = part.split(" > ").next().unwrap_or(part).trim();
+                let Some(part) = part.strip_prefix("sudo ").or(Some(part)) else {
+                    continue;
+                };
+                if !part.starts_with("pds-wizard ") {
+                    continue;
+                }
+                let words = shell_words(part);
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    missing.push(format!("{name}: `{part}` does not parse: {e}"));
+                }
+            }
+        }
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if ["help", "version"].contains(&id) || a.is_global_set() {
+                continue;
+            }
+            if a.get_help().is_none() {
+                missing.push(format!("{name}: {id} has no description"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    // man --out-dir is described too.
+    let man = leaves.iter().find(|(p, _)| p == &["man"]).unwrap();
+    assert!(man
+        .1
+        .get_arguments()
+        .any(|a| a.get_id() == "out_dir" && a.get_help().is_some()));
+}
+
+/// Words as a shell splits them (quotes kept together), enough for the examples.
+fn shell_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, ' ') => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}

@@ -16,9 +16,13 @@ use serde_json::json;
 #[derive(Debug, Subcommand)]
 pub enum AccountsCmd {
     /// List the accounts: handle, DID, email, and why one is not active (the default)
+    #[command(after_help = "Examples:\n  pds-wizard accounts list\n  pds-wizard --json accounts")]
     List,
     /// Create an account (an invite code is made with the admin password when the PDS
     /// requires one); its password is generated and shown once
+    #[command(
+        after_help = "Example:\n  pds-wizard accounts create alice.pds.example.com --email alice@example.com"
+    )]
     Create {
         /// The handle, under the PDS's own domain (e.g. alice.pds.example.com); move it to a
         /// custom domain later with set-handle
@@ -31,16 +35,32 @@ pub enum AccountsCmd {
         password_stdin: bool,
     },
     /// Make an invite code (shown once), good for --uses accounts
+    #[command(
+        after_help = "Examples:\n  pds-wizard accounts invite\n  pds-wizard accounts invite --uses 5"
+    )]
     Invite {
+        /// How many accounts the code may create
         #[arg(long, default_value_t = 1)]
         uses: u32,
     },
     /// Give an account (handle or DID) a new password, generated and shown once
-    ResetPassword { account: String },
+    #[command(after_help = "Example:\n  pds-wizard accounts reset-password alice.pds.example.com")]
+    ResetPassword {
+        /// The account: its handle or its DID
+        account: String,
+    },
     /// Move an account (handle or DID) to a new handle: a handle outside the PDS's domains
     /// must verify first (DNS TXT or atproto-did); then the PDS announces it and the relays
     /// in PDS_CRAWLERS are asked to crawl
-    SetHandle { account: String, handle: String },
+    #[command(
+        after_help = "Example:\n  pds-wizard accounts set-handle alice.pds.example.com alice.example.com"
+    )]
+    SetHandle {
+        /// The account: its handle or its DID
+        account: String,
+        /// The new handle (a custom domain must point at the account first: handle record)
+        handle: String,
+    },
 }
 
 fn admin(ctx: &Context) -> Result<Admin> {

@@ -18,8 +18,12 @@ use std::io::{BufRead, IsTerminal};
 #[derive(Debug, Subcommand)]
 pub enum EmailCmd {
     /// Show the SMTP settings as the PDS reads them (password masked) and what is wrong
+    #[command(after_help = "Example:\n  pds-wizard email show")]
     Show,
     /// Set PDS_EMAIL_SMTP_URL and PDS_EMAIL_FROM_ADDRESS from their parts
+    #[command(
+        after_help = "Examples:\n  pds-wizard email set --preset gmail --username you@gmail.com --from 'My PDS <you@gmail.com>'\n  printf '%s\\n' \"$SENDGRID_API_KEY\" | pds-wizard email set --preset sendgrid --from noreply@example.com --password-stdin\n  pds-wizard email set --sendmail --from noreply@example.com"
+    )]
     Set {
         /// Start from a provider preset (see `email presets`); flags override it
         #[arg(long)]
@@ -91,10 +95,14 @@ pub enum EmailCmd {
         from: Option<String>,
     },
     /// List the provider presets
+    #[command(after_help = "Example:\n  pds-wizard email presets")]
     Presets,
     /// Show the codes the PDS made for emails it meant to send (confirm email, reset
     /// password, PLC operation…), read-only from PDS_DATA_DIRECTORY/account.sqlite: the way
     /// through while email is broken. Needs root on a real server.
+    #[command(
+        after_help = "Examples:\n  pds-wizard email codes\n  pds-wizard email codes --account alice.example.com --all"
+    )]
     Codes {
         /// Only this account (handle or DID)
         #[arg(long, value_name = "HANDLE|DID")]

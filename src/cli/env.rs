@@ -14,16 +14,27 @@ use std::os::unix::fs::MetadataExt;
 #[derive(Debug, Subcommand)]
 pub enum EnvCmd {
     /// Show every key and value (secrets masked)
+    #[command(
+        after_help = "Examples:\n  pds-wizard env show\n  pds-wizard --env-file /srv/pds/pds.env env show"
+    )]
     Show,
     /// Print one value (secrets only with --reveal)
+    #[command(
+        after_help = "Examples:\n  pds-wizard env get PDS_HOSTNAME\n  pds-wizard env get PDS_ADMIN_PASSWORD --reveal"
+    )]
     Get {
+        /// The pds.env key, e.g. PDS_HOSTNAME
         key: String,
         /// Print a secret value instead of a mask
         #[arg(long)]
         reveal: bool,
     },
     /// Set KEY=VALUE (validated). For secrets give VALUE as `-` and pipe it on stdin
+    #[command(
+        after_help = "Examples:\n  pds-wizard env set PDS_BLOB_UPLOAD_LIMIT=104857600\n  printf '%s\\n' \"$PASSWORD\" | pds-wizard env set PDS_ADMIN_PASSWORD=-"
+    )]
     Set {
+        /// The key and its value; VALUE `-` reads it from standard input (for secrets)
         #[arg(value_name = "KEY=VALUE")]
         assignment: String,
         /// Show the change without writing it
@@ -36,7 +47,9 @@ pub enum EnvCmd {
         force: bool,
     },
     /// Remove every line that sets KEY
+    #[command(after_help = "Example:\n  pds-wizard env unset PDS_INVITE_REQUIRED --dry-run")]
     Unset {
+        /// The pds.env key to remove
         key: String,
         /// Show the change without writing it
         #[arg(long)]
@@ -46,8 +59,12 @@ pub enum EnvCmd {
         force: bool,
     },
     /// Check every line and value; exit 1 when something fails
+    #[command(after_help = "Examples:\n  pds-wizard env check\n  pds-wizard --json env check")]
     Check,
     /// Write a fresh pds.env as the official installer does (never overwrites)
+    #[command(
+        after_help = "Example:\n  pds-wizard env init --hostname pds.example.com --admin-email you@example.com"
+    )]
     Init {
         /// Public DNS name of the PDS (not an IP address) [asked on a terminal when not given]
         #[arg(long)]

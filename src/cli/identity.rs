@@ -17,14 +17,22 @@ use std::path::PathBuf;
 #[derive(Debug, Subcommand)]
 pub enum HandleCmd {
     /// Show the DNS TXT record to create for HANDLE, in the forms DNS providers ask for
+    #[command(
+        after_help = "Examples:\n  pds-wizard handle record alice.example.com\n  pds-wizard handle record alice.example.com --did did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+    )]
     Record {
+        /// The handle, e.g. alice.example.com (no @)
         handle: String,
         /// The account's DID [default: looked up on the PDS by handle]
         #[arg(long)]
         did: Option<String>,
     },
     /// Check HANDLE by DNS (resolver and every authoritative server), HTTPS and the DID document
+    #[command(
+        after_help = "Examples:\n  pds-wizard handle check alice.example.com\n  pds-wizard --nameserver 1.1.1.1 handle check alice.example.com"
+    )]
     Check {
+        /// The handle, e.g. alice.example.com (no @)
         handle: String,
         /// The DID it should resolve to [default: looked up on the PDS by handle]
         #[arg(long)]
@@ -45,8 +53,13 @@ pub enum HandleCmd {
 #[derive(Debug, Subcommand)]
 pub enum DidFileCmd {
     /// Write WEBROOT/.well-known/atproto-did holding the DID
+    #[command(
+        after_help = "Example:\n  pds-wizard did-file write alice.example.com --did did:plc:ewvi7nxzyoun6zhxrhs64oiz --webroot /var/www/alice.example.com"
+    )]
     Write {
+        /// The handle whose site serves the file, e.g. alice.example.com
         handle: String,
+        /// The account's DID, written into the file
         #[arg(long)]
         did: String,
         /// The web root of the site that serves HANDLE
@@ -54,8 +67,13 @@ pub enum DidFileCmd {
         webroot: PathBuf,
     },
     /// Fetch https://HANDLE/.well-known/atproto-did and check it
+    #[command(
+        after_help = "Examples:\n  pds-wizard did-file check alice.example.com\n  pds-wizard did-file check alice.example.com --did did:plc:ewvi7nxzyoun6zhxrhs64oiz"
+    )]
     Check {
+        /// The handle whose site serves the file, e.g. alice.example.com
         handle: String,
+        /// The DID the file must hold [default: looked up on the PDS by handle]
         #[arg(long)]
         did: Option<String>,
     },

@@ -213,6 +213,9 @@ pub enum Command {
     },
     /// Where this server is (its addresses) and the two address records to create, HOST
     /// and *.HOST, checked live; exit 0 when both point here, 1 otherwise
+    #[command(
+        after_help = "Examples:\n  pds-wizard records\n  pds-wizard --ip-echo https://api.ipify.org records"
+    )]
     Records,
     /// How the PDS runs here, and making it run: write what the official installer writes
     /// (compose.yaml, pds.service, the Caddyfile), start it, wait for it
@@ -223,6 +226,7 @@ pub enum Command {
     /// Every milestone of a setup, checked live: pds.env valid, the PDS running, the address
     /// records, HTTPS, email, the first account, handles, the relay; exit 0 when all are
     /// done, 1 otherwise
+    #[command(after_help = "Examples:\n  pds-wizard status\n  pds-wizard --json status")]
     Status,
     /// Handles: the DNS record to create, and a live check of every verification method
     #[command(subcommand)]
@@ -235,6 +239,9 @@ pub enum Command {
     Proxy(proxy::ProxyCmd),
     /// Run every check at once (pds.env, the PDS, DNS, HTTPS, proxy paths, email, handles,
     /// relays, disk, clock); exit 0 all pass, 1 warnings only, 2 any failure
+    #[command(
+        after_help = "Examples:\n  pds-wizard doctor\n  pds-wizard doctor --only email --only handles\n  pds-wizard doctor --report /root/pds-report.txt"
+    )]
     Doctor {
         /// Run only these checks (repeatable; see --list)
         #[arg(long, value_name = "NAME")]
@@ -260,6 +267,9 @@ pub enum Command {
     /// Re-apply a saved answers file without questions: pds.env values, the proxy config and
     /// the atproto-did file (each shown as a diff, written safely), then the doctor; exits
     /// with the doctor's code (0, 1, 2), or 3 when the answers could not be applied
+    #[command(
+        after_help = "Examples:\n  pds-wizard apply --dry-run\n  pds-wizard apply --answers /pds/pds-wizard.toml"
+    )]
     Apply {
         /// The answers file [default: pds-wizard.toml beside pds.env]
         #[arg(long, value_name = "FILE")]
@@ -272,12 +282,21 @@ pub enum Command {
         force: bool,
     },
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Example:\n  pds-wizard completions bash > /etc/bash_completion.d/pds-wizard"
+    )]
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page, or write one page per subcommand into --out-dir
+    #[command(
+        after_help = "Examples:\n  pds-wizard man | man -l -\n  pds-wizard man --out-dir /usr/local/share/man/man1"
+    )]
     Man {
+        /// Write pds-wizard.1 and one page per subcommand (pds-wizard-doctor.1, …) here
+        /// instead of printing the main page
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },

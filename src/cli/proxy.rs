@@ -23,6 +23,7 @@ pub enum ProxyCmd {
         after_help = "Examples:\n  pds-wizard proxy render nginx --out /etc/nginx/sites-available/pds.conf\n  pds-wizard proxy render caddy --tls on-demand --dry-run --out /etc/caddy/Caddyfile\n  # the front for a PDS on another machine, reached over Tailscale:\n  pds-wizard proxy render nginx --host pds.example.com --upstream 100.101.102.103 --front-address 100.64.0.1"
     )]
     Render {
+        /// The web server to write for: nginx, caddy or traefik
         #[arg(value_parser = parse_server)]
         server: Server,
         #[command(flatten)]
@@ -43,6 +44,9 @@ pub enum ProxyCmd {
     /// Judge the configuration nginx serves now (nginx -T; --nginx-conf for another main
     /// file) for the PDS's name: how long a quiet firehose stays open, and whether the Host
     /// header reaches the PDS; exit 0 fine, 1 warnings, 2 failures
+    #[command(
+        after_help = "Examples:\n  pds-wizard proxy served\n  pds-wizard --nginx-conf /etc/nginx/nginx.conf proxy served --host pds.example.com"
+    )]
     Served {
         /// The name to judge [default: PDS_HOSTNAME]
         #[arg(long)]
@@ -60,10 +64,20 @@ pub enum ProxyCmd {
     },
     /// Enable an nginx site written into sites-available: link it from sites-enabled (the
     /// Debian layout), which is all nginx reads; then reload nginx
-    Enable { file: PathBuf },
+    #[command(
+        after_help = "Example:\n  pds-wizard proxy enable /etc/nginx/sites-available/pds.conf"
+    )]
+    Enable {
+        /// The site file in sites-available
+        file: PathBuf,
+    },
     /// Check a configuration file with the server's own validator (nginx -t, caddy validate,
     /// a short loopback run of traefik)
+    #[command(
+        after_help = "Examples:\n  pds-wizard proxy validate /etc/nginx/sites-available/pds.conf\n  pds-wizard proxy validate /pds/caddy/etc/caddy/Caddyfile --server caddy"
+    )]
     Validate {
+        /// The configuration file to check
         file: PathBuf,
         /// The server it is for [default: guessed from the file]
         #[arg(long, value_parser = parse_server)]

@@ -20,11 +20,15 @@ use std::time::Duration;
 pub enum ServiceCmd {
     /// How the PDS runs here (the pds systemd unit, a container named pds, a process on
     /// PDS_PORT, or nothing) and whether Docker can run it (the default)
+    #[command(after_help = "Examples:\n  pds-wizard service status\n  pds-wizard service")]
     Status,
     /// Write what the official installer writes: compose.yaml beside pds.env, the systemd
     /// unit pds.service and (with its Caddy) the Caddyfile; each shown as a diff, checked
     /// by docker compose config and systemd-analyze verify where they exist, then written
     /// with a backup of what was there
+    #[command(
+        after_help = "Examples:\n  pds-wizard service write --dry-run\n  pds-wizard service write --yes\n  pds-wizard service write --front own-proxy --bind 100.101.102.103 --yes"
+    )]
     Write {
         /// What serves HTTPS in front of the PDS: the installer's Caddy container, or your
         /// own proxy (nginx…), the PDS then published on --bind only
@@ -55,6 +59,9 @@ pub enum ServiceCmd {
     },
     /// Start the PDS (--restart-command when given; else systemctl enable --now pds; else
     /// docker compose up) and wait until /xrpc/_health answers
+    #[command(
+        after_help = "Examples:\n  pds-wizard service start\n  pds-wizard service start --wait 300"
+    )]
     Start {
         /// How long to wait for the PDS to answer (the first start pulls its image)
         #[arg(long, default_value = "120", value_name = "SECONDS", value_parser = super::parse_timeout)]
