@@ -207,6 +207,52 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
     s.wait_text("┌ Handle & DNS ─");
     s.wait_text("‹ carol.example.com ›");
 
+    // The README's recipe, run as it is written there, from "a second terminal": the
+    // command line against the stand-ins finds carol's record wrong, fixes it in the zone,
+    // and carol verifies.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let recipe: String = readme
+        .split("<!-- demo-cli-recipe -->")
+        .nth(1)
+        .expect("README has the demo recipe")
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("```sh"))
+        .skip(1)
+        .take_while(|l| l.trim() != "```")
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let ran = std::process::Command::new("sh")
+        .args(["-ec", &recipe])
+        .env("XDG_STATE_HOME", state.path())
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(
+        ran.status.success()
+            && said.contains("carol: not verified")
+            && said.contains("carol: verified"),
+        "{recipe}\n{said}"
+    );
+    // The wizard sees it too: Ctrl-T on carol, now verified.
+    key(&mut s, "\x14");
+    s.wait_for_within("carol verified", Duration::from_secs(30), |s| {
+        s.screen().contains("Verified")
+    });
+    // A handle that failed and verifies now is offered to be announced: not this time.
+    s.wait_text("y: announce it");
+    key(&mut s, "n");
+    s.wait_text("Not announced");
+
     // Quit: the stand-ins stop with the wizard. Nothing unsaved, but the doctor's results
     // would be lost: q asks first, and q again quits.
     key(&mut s, "\x1b");

@@ -229,6 +229,43 @@ impl Lab {
         ctx.plc_url = ctx.plc_url.take().or_else(|| self.plc_url.clone());
     }
 
+    /// The global flags that point the command line at these stand-ins (and the sandbox's
+    /// pds.env), written to `lab/cli-flags` for a second terminal while the demo runs:
+    /// `pds-wizard $(cat …/lab/cli-flags) doctor`. Paths hold no blanks (the state
+    /// directory's), so the line splits as a shell splits it.
+    pub fn write_cli_flags(&self, env_path: &Path) -> Result<PathBuf, String> {
+        let mut flags = vec!["--env-file".to_string(), env_path.display().to_string()];
+        let mut add = |flag: &str, v: Option<String>| {
+            if let Some(v) = v {
+                flags.push(flag.into());
+                flags.push(v);
+            }
+        };
+        add("--pds-url", self.pds_url.clone());
+        add("--plc-url", self.plc_url.clone());
+        add("--nameserver", self.nameserver.map(|a| a.to_string()));
+        add("--connect-to", self.connect_to.map(|a| a.to_string()));
+        add(
+            "--ca-file",
+            self.ca_file.as_ref().map(|p| p.display().to_string()),
+        );
+        add(
+            "--restart-command",
+            self.restart.as_ref().map(|p| p.display().to_string()),
+        );
+        if flags.iter().any(|f| f.contains(char::is_whitespace)) {
+            return Err("a path holds a blank: no flags file written".into());
+        }
+        let path = self.dir.join("cli-flags");
+        crate::fsutil::safe_write(
+            &path,
+            format!("{}\n", flags.join(" ")).as_bytes(),
+            crate::fsutil::WriteOptions::file(0o600, 0),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
     /// Give the sandbox env the stand-in's SMTP URL when it has none yet (the first run).
     /// Returns whether the file changed.
     pub fn fill_email(&self, env_path: &Path) -> Result<bool, String> {

@@ -243,6 +243,13 @@ fn start_lab(env_path: &std::path::Path, ctx: &mut Context) -> Result<crate::dem
         eprintln!("  {mark} {}: {}", s.kind.label(), s.detail);
     }
     lab.apply(ctx);
+    match lab.write_cli_flags(env_path) {
+        Ok(p) => eprintln!(
+            "  the command line against them, from another terminal: pds-wizard $(cat {}) doctor",
+            p.display()
+        ),
+        Err(e) => eprintln!("  {e}"),
+    }
     Ok(lab)
 }
 
