@@ -1711,7 +1711,14 @@ mod doctor_screen {
                 && t.contains("Enter: fix it in Email"),
             "{t}"
         );
+        // The run over, its failure leads the list (in view at 80x24), and ↑↓ follow the
+        // list as shown: down from it is the catalogue's first check.
+        assert_eq!(a.doctor.order[0], email);
         insta::assert_snapshot!("doctor_with_a_failure", text(&screen(&a, 80, 24)));
+        key(&mut a, KeyCode::Down);
+        assert_eq!(a.doctor.selected, 0);
+        key(&mut a, KeyCode::Up);
+        assert_eq!(a.doctor.selected, email);
         key(&mut a, KeyCode::Enter);
         assert_eq!((a.step, a.focus), (Step::Email, Focus::Content));
     }

@@ -43,6 +43,12 @@ pub struct DoctorScreen {
     /// What the last frame could show of them: a page, and the furthest scroll (drawing
     /// measures; the keys that come next use it).
     page: Cell<(u16, u16)>,
+    /// The rows in the order shown (indexes into CHECKS): the catalogue's, until a full
+    /// run ends; then its failures first, then its warnings, so they are in view at 80x24.
+    /// Fixed until the next full run ends: a re-run of one check does not move rows.
+    pub order: Vec<usize>,
+    /// The full run `order` was made for (its start).
+    ordered_for: Option<Instant>,
 }
 
 impl Default for DoctorScreen {
@@ -71,6 +77,8 @@ impl DoctorScreen {
             report: None,
             scroll: 0,
             page: Cell::new((1, 0)),
+            order: (0..CHECKS.len()).collect(),
+            ordered_for: None,
         }
     }
 
@@ -101,8 +109,8 @@ impl DoctorScreen {
     pub fn on_command(&mut self, command: Option<Command>, ctx: &mut Ctx) -> Outcome {
         let n = CHECKS.len();
         match command {
-            Some(Command::CheckUp) => self.choose((self.selected + n - 1) % n),
-            Some(Command::CheckDown) => self.choose((self.selected + 1) % n),
+            Some(Command::CheckUp) => self.choose(self.order[(self.position() + n - 1) % n]),
+            Some(Command::CheckDown) => self.choose(self.order[(self.position() + 1) % n]),
             Some(Command::DetailsDown) => {
                 let (page, max) = self.page.get();
                 self.scroll = (self.scroll + page.max(1)).min(max);
@@ -211,6 +219,31 @@ impl DoctorScreen {
         Outcome::Nothing
     }
 
+    /// Where the chosen check is in the order shown.
+    fn position(&self) -> usize {
+        self.order
+            .iter()
+            .position(|&i| i == self.selected)
+            .unwrap_or(0)
+    }
+
+    /// Once a full run has ended: its failures first, then its warnings, the rest in the
+    /// catalogue's order (checks not run, which name their cause, stay with the rest).
+    fn reorder(&mut self) {
+        if self.started.is_none() || self.ordered_for == self.started || !self.all_done() {
+            return;
+        }
+        let rank = |i: &usize| match self.result(*i) {
+            Some(r) if r.not_checked.is_none() && r.level == Level::Fail => 0,
+            Some(r) if r.not_checked.is_none() && r.level == Level::Warn => 1,
+            _ => 2,
+        };
+        let mut order: Vec<usize> = (0..CHECKS.len()).collect();
+        order.sort_by_key(rank);
+        self.order = order;
+        self.ordered_for = self.started;
+    }
+
     /// Choose check `i`: its findings show from their top.
     pub fn choose(&mut self, i: usize) {
         self.selected = i;
@@ -233,6 +266,7 @@ impl DoctorScreen {
                 }
             }
         }
+        self.reorder();
     }
 
     /// Whether `ticket` is the current full run's (its end is worth announcing).
@@ -414,7 +448,7 @@ impl DoctorScreen {
         }
 
         let first = self
-            .selected
+            .position()
             .saturating_sub(list_rows / 2)
             .min(n - list_rows);
         if list_rows < n {
@@ -426,13 +460,8 @@ impl DoctorScreen {
             }
         }
         let mut lines = head;
-        for (i, (c, row)) in CHECKS
-            .iter()
-            .zip(&self.rows)
-            .enumerate()
-            .skip(first)
-            .take(list_rows)
-        {
+        for &i in self.order.iter().skip(first).take(list_rows) {
+            let (c, row) = (&CHECKS[i], &self.rows[i]);
             let (icon, style, time) = match row {
                 RowState::Idle => ("·".to_string(), theme.dim, String::new()),
                 RowState::Running(Pending { since: t, .. }) => (
