@@ -351,11 +351,16 @@ impl Form {
             y += 1;
             let rows = hint_rows(i).min(area.bottom().saturating_sub(y)).max(1);
             if let Some(first) = f.findings.iter().max_by_key(|x| x.level) {
-                let p = Paragraph::new(finding_line(first, theme));
+                let line = finding_line(first, theme);
                 let p = if rows > 1 {
-                    p.wrap(ratatui::widgets::Wrap { trim: true })
+                    Paragraph::new(line).wrap(ratatui::widgets::Wrap { trim: true })
                 } else {
-                    p
+                    // One row: a hint that does not fit ends in "…" (the field, focused,
+                    // shows it whole), not cut mid-word as if that were all of it.
+                    Paragraph::new(crate::tui::widgets::ellipsize(
+                        line,
+                        usize::from(area.width.saturating_sub(2)),
+                    ))
                 };
                 frame.render_widget(
                     p,

@@ -50,7 +50,7 @@ pub fn restart_offer(cmd: &str) -> String {
 }
 
 pub fn reload_offer(cmd: &str) -> String {
-    format!("The new config is written. The server uses it only after a reload.\n\nRun this now?\n\n    {cmd}\n\ny: run it   n: not now")
+    format!("y: run it   n: not now\n\nThe new config is written. The server uses it only after a reload. Run this now?\n\n    {cmd}")
 }
 
 /// The write confirmation: the question first (so it is never cut off), then per file what

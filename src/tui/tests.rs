@@ -583,6 +583,39 @@ mod snapshots {
         insta::assert_snapshot!(screen(&a, 80, 24).backend());
     }
 
+    /// At 80x24 nothing of the help or of a pop-up's y/n line is cut: a long description
+    /// wraps under itself, and a long reload command makes its pop-up taller.
+    #[test]
+    fn help_and_pop_ups_are_whole_at_80x24() {
+        let mut a = app();
+        down_to(&mut a, Step::Proxy);
+        key(&mut a, KeyCode::Enter);
+        key(&mut a, KeyCode::F(1));
+        let shown = text(&screen(&a, 80, 24));
+        assert!(shown.contains("the server's check passed)"), "{shown}");
+        key(&mut a, KeyCode::Esc);
+        // Caddy written where the installer's reads it: the longest reload there is.
+        key(&mut a, KeyCode::Right);
+        a.proxy
+            .form
+            .field_mut(crate::tui::screens::proxy::OUT)
+            .unwrap()
+            .set_text("/pds/caddy/etc/caddy/Caddyfile");
+        a.modal = Some(Modal::ProxyReload(
+            crate::proxy::install::reload_command_for(
+                crate::proxy::Server::Caddy,
+                std::path::Path::new("/pds/caddy/etc/caddy/Caddyfile"),
+            )
+            .unwrap(),
+        ));
+        let shown = text(&screen(&a, 80, 24));
+        assert!(
+            shown.contains("y: run it   n: not now")
+                && shown.contains("docker exec caddy caddy reload --config"),
+            "{shown}"
+        );
+    }
+
     #[test]
     fn doctor_before_its_first_run() {
         let mut a = app();

@@ -87,3 +87,23 @@ pub fn draw_below(frame: &mut ratatui::Frame, area: Rect, y: u16, lines: Vec<Lin
         );
     }
 }
+
+/// `line` in at most `width` columns: as it is when it fits, else cut one column short
+/// with "…" at the end.
+pub fn ellipsize(line: Line<'_>, width: usize) -> Line<'_> {
+    if line.width() <= width || width == 0 {
+        return line;
+    }
+    let mut left = width - 1;
+    let mut spans = Vec::new();
+    for span in line.spans {
+        if left == 0 {
+            break;
+        }
+        let text: String = span.content.chars().take(left).collect();
+        left -= text.chars().count();
+        spans.push(ratatui::text::Span::styled(text, span.style));
+    }
+    spans.push(ratatui::text::Span::raw("…"));
+    Line::from(spans)
+}

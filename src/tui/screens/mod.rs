@@ -255,10 +255,17 @@ pub(crate) fn draw_popup_sized(
     width: u16,
     height: u16,
 ) {
-    let r = centered(area, width, height);
+    // As tall as its text wraps to (within the screen): a long command must not push the
+    // y/n line out of sight.
+    let text = Paragraph::new(body).wrap(Wrap { trim: false });
+    let inner = width.min(area.width).saturating_sub(2).max(1);
+    let needed = u16::try_from(text.line_count(inner))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let r = centered(area, width, height.max(needed));
     frame.render_widget(Clear, r);
     frame.render_widget(
-        Paragraph::new(body).wrap(Wrap { trim: false }).block(
+        text.block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(title)
@@ -296,17 +303,29 @@ pub(crate) fn draw_scrolled(
 }
 
 pub(crate) fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&str, &str)]) {
-    let r = centered(area, 70, keys.len() as u16 + 4);
+    // Each description wraps under itself (a hanging indent past the key column), so none
+    // is cut at 80 columns.
+    const KEY_COLUMN: usize = 17;
+    let width = area.width.min(78);
+    let text_width = usize::from(width.saturating_sub(2))
+        .saturating_sub(KEY_COLUMN)
+        .max(10);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, v) in keys {
+        for (n, part) in wrap_words(v, text_width).into_iter().enumerate() {
+            let key = if n == 0 {
+                format!(" {k:<16}")
+            } else {
+                " ".repeat(KEY_COLUMN)
+            };
+            lines.push(Line::from(vec![
+                Span::styled(key, theme.key_hint),
+                Span::raw(part),
+            ]));
+        }
+    }
+    let r = centered(area, width, lines.len() as u16 + 4);
     frame.render_widget(Clear, r);
-    let lines: Vec<Line> = keys
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<16}"), theme.key_hint),
-                Span::raw(*v),
-            ])
-        })
-        .collect();
     frame.render_widget(
         Paragraph::new(lines).block(
             Block::default()
@@ -316,4 +335,25 @@ pub(crate) fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keys: &[(&
         ),
         r,
     );
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a word longer
+/// than the line is cut).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let fits = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if !line.is_empty() && fits > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
 }

@@ -49,13 +49,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 DiffTag::Removed => ("-", theme.removed),
                 DiffTag::Same => (" ", theme.dim),
             };
-            lines.push(Line::from(Span::styled(
-                format!("{sign}{n:>4} {text}"),
-                style,
-            )));
+            // Cut at the edge with "…", never wrapped: a wrapped line reads like two lines.
+            lines.push(crate::tui::widgets::ellipsize(
+                Line::from(Span::styled(format!("{sign}{n:>4} {text}"), style)),
+                usize::from(area.width),
+            ));
         }
     }
-    // Diff lines are cut at the edge, never wrapped: a wrapped line reads like two lines.
     let mut notes: Vec<Line> = Vec::new();
     let rejected = app.rejected();
     if !rejected.is_empty() {
@@ -65,10 +65,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.fail,
         )));
         for (k, why) in rejected {
-            notes.push(Line::from(Span::styled(
-                format!("  {k}: {why}"),
-                theme.fail,
-            )));
+            // The reason may name its key already (the env reader's errors do).
+            let line = match why.starts_with(&format!("{k}:")) {
+                true => format!("  {why}"),
+                false => format!("  {k}: {why}"),
+            };
+            notes.push(Line::from(Span::styled(line, theme.fail)));
         }
     }
     let findings = &app.working_findings;
