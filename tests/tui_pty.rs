@@ -516,6 +516,8 @@ fn the_first_run_screen_writes_pds_env_and_opens_the_wizard() {
     s.wait_for("the wizard on the new file", |s| {
         !s.screen().contains("First setup") && s.screen().contains("Basics")
     });
+    // The write is confirmed where it is seen.
+    s.wait_text("(mode 0600) with new secrets");
     let text = std::fs::read_to_string(&env).unwrap();
     assert!(
         text.starts_with("PDS_HOSTNAME=pds.example.test\n"),

@@ -72,9 +72,10 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
     // No pds.env on a terminal: the first-run screen asks and writes it (elsewhere, `load`
     // says how to start).
     use std::io::IsTerminal;
+    let mut first_written = false;
     if !demo && !env_path.exists() && std::io::stdin().is_terminal() {
         match firstrun::run(&env_path, &theme::Theme::from_env())? {
-            Some(_) => {}
+            Some(_) => first_written = true,
             None => {
                 println!(
                     "Nothing written. Run pds-wizard again to set up, or: pds-wizard env init"
@@ -99,6 +100,16 @@ pub fn run(ctx: &Context, mode: Mode) -> Result<Option<SignalKind>> {
     }
     let settings = crate::settings::Resolved::new(&ctx, Some(&doc));
     let mut app = App::new(doc, settings, mode);
+    if first_written {
+        // Said where it is seen: the file exists now, and holds secrets worth a backup.
+        app.status = Some((
+            crate::finding::Level::Pass,
+            format!(
+                "Wrote {} (mode 0600) with new secrets: keep a copy somewhere safe. Enter checks every milestone.",
+                env_path.display()
+            ),
+        ));
+    }
     if let Some(d) = draft::load(&env_path) {
         app.offer_draft(d);
     }
