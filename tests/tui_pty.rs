@@ -683,6 +683,38 @@ fn a_did_the_network_refuses_is_refused_and_a_prefilled_did_follows_its_source()
     }
 }
 
+/// The wizard on `env` at 30x100, where nothing outside this machine is asked: every
+/// server it could reach is a closed port on loopback. Returns once its steps show.
+fn offline(dir: &Path, env: &Path) -> Session {
+    let env = env.display().to_string();
+    let args = [
+        "--env-file",
+        env.as_str(),
+        "--timeout",
+        "1",
+        "--nameserver",
+        "127.0.0.1:9",
+        "--plc-url",
+        "http://127.0.0.1:9",
+        "--pds-url",
+        "http://127.0.0.1:9",
+        "--connect-to",
+        "127.0.0.1:9",
+    ];
+    let s = Session::start(command(dir, BIN, &args), 30, 100);
+    s.wait_text("Steps");
+    s
+}
+
+/// Back to the steps (a lone Esc, not the start of a key sequence), and quit.
+fn quit(mut s: Session) {
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(150));
+    s.send("q");
+    s.send("q");
+    let _ = s.child.wait();
+}
+
 /// The Reverse proxy step starts from what runs here: nginx on a bare machine; once the
 /// official installer's compose.yaml (written by the Server step, or there before) runs
 /// Caddy, Caddy and the Caddyfile it reads, whose header names the reload in its container.
@@ -699,16 +731,7 @@ fn the_proxy_step_starts_from_the_installers_caddy() {
         ),
     )
     .unwrap();
-    let mut s = Session::start(
-        command(
-            dir.path(),
-            BIN,
-            &["--env-file", &env.display().to_string(), "--timeout", "1"],
-        ),
-        30,
-        100,
-    );
-    s.wait_text("Steps");
+    let mut s = offline(dir.path(), &env);
     go(&mut s, "Reverse proxy");
     s.wait_text("etc/nginx/sites-available/pds.conf");
     assert!(s.screen().contains("nginx"), "{}", s.screen());
@@ -726,11 +749,7 @@ fn the_proxy_step_starts_from_the_installers_caddy() {
     s.send("\x10"); // ^P: the rendered config
     s.wait_text("docker exec caddy caddy reload --config /etc/caddy/Caddyfile");
     s.send("\x10");
-    s.send("\x1b");
-    std::thread::sleep(Duration::from_millis(150));
-    s.send("q");
-    s.send("q");
-    let _ = s.child.wait();
+    quit(s);
 }
 
 /// Down the Overview's milestones (focus on its content) to the one titled `title`.
@@ -754,23 +773,7 @@ fn choose_milestone(s: &mut Session, title: &str) {
 fn on_a_fresh_server_the_pds_running_milestone_leads_to_the_server_step() {
     let dir = tempfile::tempdir().unwrap();
     let env = setup(dir.path());
-    let mut s = Session::start(
-        command(
-            dir.path(),
-            BIN,
-            &[
-                "--env-file",
-                &env.display().to_string(),
-                "--timeout",
-                "1",
-                "--pds-url",
-                "http://127.0.0.1:1",
-            ],
-        ),
-        30,
-        100,
-    );
-    s.wait_text("Steps");
+    let mut s = offline(dir.path(), &env);
     s.send("\r");
     s.wait_for_within("the milestones", Duration::from_secs(30), |s| {
         s.screen().contains("Next:") || s.screen().contains("All done")
@@ -784,11 +787,7 @@ fn on_a_fresh_server_the_pds_running_milestone_leads_to_the_server_step() {
     );
     s.send("\r");
     s.wait_text("┌ Server ─");
-    s.send("\x1b");
-    std::thread::sleep(Duration::from_millis(150));
-    s.send("q");
-    s.send("q");
-    let _ = s.child.wait();
+    quit(s);
 }
 
 /// "Re-check every 30 s" checks at once when turned on, and goes on by itself: no Ctrl-T.
@@ -796,30 +795,7 @@ fn on_a_fresh_server_the_pds_running_milestone_leads_to_the_server_step() {
 fn turning_on_the_re_check_checks_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let env = setup(dir.path());
-    let mut s = Session::start(
-        command(
-            dir.path(),
-            BIN,
-            &[
-                "--env-file",
-                &env.display().to_string(),
-                "--timeout",
-                "1",
-                // Nothing outside this machine is asked: nothing answers on these.
-                "--nameserver",
-                "127.0.0.1:9",
-                "--plc-url",
-                "http://127.0.0.1:9",
-                "--pds-url",
-                "http://127.0.0.1:9",
-                "--connect-to",
-                "127.0.0.1:9",
-            ],
-        ),
-        30,
-        100,
-    );
-    s.wait_text("Steps");
+    let mut s = offline(dir.path(), &env);
     go(&mut s, "Handle & DNS");
     s.send("\t"); // Account → Handle
     s.send("alice.example.com\t");
@@ -830,11 +806,7 @@ fn turning_on_the_re_check_checks_at_once() {
     s.wait_for_within("the first check", Duration::from_secs(30), |s| {
         s.screen().contains("Not verified")
     });
-    s.send("\x1b");
-    std::thread::sleep(Duration::from_millis(150));
-    s.send("q");
-    s.send("q");
-    let _ = s.child.wait();
+    quit(s);
 }
 
 /// The PDS's own rules, before the PDS says them: a name under its domain needs 3 to 18
@@ -844,23 +816,7 @@ fn turning_on_the_re_check_checks_at_once() {
 fn handles_under_the_pds_domain_follow_the_pds_rules() {
     let dir = tempfile::tempdir().unwrap();
     let env = setup(dir.path());
-    let mut s = Session::start(
-        command(
-            dir.path(),
-            BIN,
-            &[
-                "--env-file",
-                &env.display().to_string(),
-                "--timeout",
-                "1",
-                "--pds-url",
-                "http://127.0.0.1:9",
-            ],
-        ),
-        30,
-        100,
-    );
-    s.wait_text("Steps");
+    let mut s = offline(dir.path(), &env);
     go(&mut s, "Accounts");
     s.send("\t\t"); // Account → Move it to → New account
     s.send("me.pds.example.com");
@@ -882,9 +838,5 @@ fn handles_under_the_pds_domain_follow_the_pds_rules() {
         "{}",
         s.screen()
     );
-    s.send("\x1b");
-    std::thread::sleep(Duration::from_millis(150));
-    s.send("q");
-    s.send("q");
-    let _ = s.child.wait();
+    quit(s);
 }
