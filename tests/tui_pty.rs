@@ -840,3 +840,91 @@ fn handles_under_the_pds_domain_follow_the_pds_rules() {
     );
     quit(s);
 }
+
+/// A login typed for one provider does not go along to another (#12): Gmail's user and
+/// app password, then "Local relay" — both fields empty again.
+#[test]
+fn switching_provider_leaves_the_old_login_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = setup(dir.path());
+    let mut s = offline(dir.path(), &env);
+    go(&mut s, "Email");
+    s.send("\x1b[C"); // the first preset, Gmail
+    s.wait_text("smtp.gmail.com");
+    for _ in 0..4 {
+        s.send("\t");
+    }
+    s.send("alice@gmail.com\tabcd efgh ijkl mnop");
+    s.wait_text("alice@gmail.com");
+    for _ in 0..5 {
+        s.send("\x1b[Z"); // Shift-Tab, back to Provider
+    }
+    for _ in 0..20 {
+        if s.screen().contains("Local relay") {
+            break;
+        }
+        s.send("\x1b[C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.wait_text("Local relay");
+    let screen = s.screen();
+    let line = |label: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("User name").contains("(not set)") && line("Password").contains("(not set)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("alice@gmail.com"), "{screen}");
+    quit(s);
+}
+
+/// A URL the PDS misreads, its repair put off (#9, #10): the Email step names
+/// `pds-wizard email repair`, and a test send of the misreading blames the misreading,
+/// not the spelling of the host it made.
+#[test]
+fn a_misread_url_tested_unrepaired_blames_the_misreading() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("pds.env");
+    let text: String = pds_wizard::demo::DEMO_ENV
+        .lines()
+        .filter(|l| !l.starts_with("PDS_EMAIL"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(
+        &env,
+        // Misread, the host is the user name: "localhost", so the test send asks no DNS
+        // server beyond this machine.
+        format!("{text}PDS_EMAIL_SMTP_URL=smtps://localhost:S3cr/tP@ss@smtp.example.com:465\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n"),
+    )
+    .unwrap();
+    let mut s = offline(dir.path(), &env);
+    // It opens on Email; Enter offers the repair: not now.
+    s.wait_text("^E: repair it");
+    s.send("\r");
+    s.wait_text("Encode it?");
+    s.send("n");
+    // Ctrl-T: the test send, of what the PDS reads; Ctrl-L shows the result in full once
+    // there is one.
+    s.send("\x14");
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while !s.screen().contains("as the PDS misreads them") {
+        assert!(std::time::Instant::now() < until, "{}", s.screen());
+        if !s.screen().contains("Test mail: result") {
+            s.send("\x0c");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let screen = s.screen();
+    assert!(
+        screen.contains("pds-wizard email repair") && !screen.contains("spelling"),
+        "{screen}"
+    );
+    s.send("\x1b"); // the result closes
+    std::thread::sleep(Duration::from_millis(150));
+    quit(s);
+}
