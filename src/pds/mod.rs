@@ -212,25 +212,47 @@ pub fn as_typed(cmd: &str) -> String {
 
 /// Run the restart command; the error text is what the operator sees.
 pub fn restart(cmd: &[String]) -> Result<(), String> {
+    restart_within(cmd, RESTART_LIMIT)
+}
+
+/// How long a restart may take: a compose restart recreates the container, which can take
+/// a while on a slow disk, but never forever (a hung unit would hold the wizard).
+pub const RESTART_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// `restart`, bounded by `limit`.
+pub fn restart_within(cmd: &[String], limit: std::time::Duration) -> Result<(), String> {
     crate::run::may_change_machine(cmd)?;
     let (prog, args) = cmd.split_first().ok_or("no command")?;
-    let out = Command::new(prog)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {prog}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` failed: {}",
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match crate::run::run_bounded_apart(prog, &args, limit) {
+        crate::run::RanApart::Done { ok: true, .. } => Ok(()),
+        crate::run::RanApart::Done { stderr, .. } => {
+            Err(format!("`{}` failed: {}", cmd.join(" "), stderr.trim()))
+        }
+        crate::run::RanApart::CannotRun(e) => Err(format!("cannot run {prog}: {e}")),
+        crate::run::RanApart::TimedOut => Err(format!(
+            "`{}` did not finish within {} s: stopped; see how the PDS is (pds-wizard service status)",
             cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+            limit.as_secs()
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    /// A restart that hangs is stopped at its limit and said so; one that fails says why.
+    #[test]
+    fn a_restart_is_bounded() {
+        let hang = ["sleep".to_string(), "30".to_string()];
+        let t = std::time::Instant::now();
+        let e = super::restart_within(&hang, std::time::Duration::from_millis(300)).unwrap_err();
+        assert!(t.elapsed() < std::time::Duration::from_secs(5), "{e}");
+        assert!(e.contains("did not finish within 0 s"), "{e}");
+        let fail = ["sh", "-c", "echo nope >&2; exit 3"].map(String::from);
+        let e = super::restart(&fail).unwrap_err();
+        assert!(e.ends_with("failed: nope"), "{e}");
+    }
+
     #[test]
     fn compose_file_beside_the_env_file_is_found_only_with_docker() {
         let d = tempfile::tempdir().unwrap();

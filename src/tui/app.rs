@@ -262,9 +262,17 @@ pub struct Answered {
     pub handles: Vec<String>,
 }
 
-/// Record which results make a step's choices worth keeping in the answers file.
+/// Record which results make a step's choices worth keeping in the answers file. Only a
+/// result its step will take counts: a stale one (its ticket overtaken) is dropped below
+/// and must leave no trace here either.
 fn note_answered(app: &mut App, action: &Action) {
     let due = match action {
+        Action::TestMailDone(ticket, _) if !matches!(&app.email.test, TestState::Pending { job, .. } if job.is_for(*ticket)) => {
+            false
+        }
+        Action::HandleVerified(ticket, _) if !jobs::is_current(&app.handle.pending, *ticket) => {
+            false
+        }
         Action::ProxyWritten(Ok(_)) => {
             app.answered.proxy = true;
             true

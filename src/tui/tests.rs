@@ -1257,6 +1257,48 @@ mod identity_screens {
         assert!(matches!(a.handle.accounts, Accounts::Loaded(_)));
     }
 
+    /// A result overtaken by a newer request is dropped whole: its handle does not reach
+    /// the answers file either (nor does a stale test mail's recipient).
+    #[test]
+    fn a_stale_result_leaves_no_trace_in_the_answers() {
+        let (mut a, _) = open(Step::Handle);
+        key(&mut a, KeyCode::Tab); // Account → Handle
+        type_text(&mut a, "alice.example.com");
+        key(&mut a, KeyCode::Tab);
+        type_text(&mut a, DID);
+        ctrl(&mut a, 't');
+        let first = pending_ticket(&a.handle.pending);
+        // The handle changes: the first check no longer counts; a second one runs.
+        key(&mut a, KeyCode::BackTab);
+        key(&mut a, KeyCode::Backspace);
+        type_text(&mut a, "m");
+        ctrl(&mut a, 't');
+        assert_ne!(pending_ticket(&a.handle.pending), first);
+        a.answers_due = false;
+        update(
+            &mut a,
+            Action::HandleVerified(first, Box::new(report(true))),
+        );
+        assert!(a.answered.handles.is_empty(), "{:?}", a.answered.handles);
+        assert!(!a.answers_due);
+        assert!(a.handle.report.is_none());
+        // A test mail's result for a request that is not the pending one.
+        update(
+            &mut a,
+            Action::TestMailDone(
+                first,
+                Box::new(crate::email::send::SendReport {
+                    finding: Finding::pass("sent"),
+                    notes: vec![],
+                    stage: crate::email::send::Stage::Done,
+                    transcript: vec![],
+                    elapsed_ms: 1,
+                }),
+            ),
+        );
+        assert!(!a.answered.recipient && !a.answers_due);
+    }
+
     #[test]
     fn handle_screen_loads_accounts_checks_and_rechecks() {
         let (mut a, effects) = open(Step::Handle);
