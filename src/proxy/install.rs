@@ -187,11 +187,6 @@ pub fn present(data_dir: Option<&Path>, look_at_ports: bool) -> Option<Present> 
 }
 
 impl Present {
-    /// Where a config for it goes: the installer's Caddyfile, else `default`.
-    pub fn out<'a>(&'a self, default: &'a Path) -> &'a Path {
-        self.caddyfile.as_deref().unwrap_or(default)
-    }
-
     /// A config rendered for another server than the one serving 80/443 would not be
     /// served: say so, and how to render for the one that runs.
     pub fn mismatch(&self, chosen: Server) -> Option<crate::finding::Finding> {

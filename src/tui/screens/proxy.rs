@@ -64,8 +64,6 @@ pub struct ProxyScreen {
     pub written: Option<Finding>,
     pub preview: bool,
     pub scroll: u16,
-    /// The official install's Caddyfile, when its compose.yaml runs Caddy.
-    pub installer_caddy: Option<PathBuf>,
     /// The web server already serving 80/443 here (see `adopt`).
     pub present: Option<Present>,
     /// The operator chose the server (a key, or the answers file): `adopt` leaves it.
@@ -111,7 +109,6 @@ impl ProxyScreen {
             written: None,
             preview: false,
             scroll: 0,
-            installer_caddy: None,
             present: None,
             server_chosen: false,
         };
@@ -123,7 +120,8 @@ impl ProxyScreen {
     fn default_out(&self, server: Server) -> String {
         // The official install's Caddy reads its own Caddyfile (bind-mounted into its
         // container): that is the one to write.
-        if let (Server::Caddy, Some(f)) = (server, &self.installer_caddy) {
+        let installer = self.present.as_ref().and_then(|p| p.caddyfile.as_ref());
+        if let (Server::Caddy, Some(f)) = (server, installer) {
             return f.display().to_string();
         }
         let p = match server {
@@ -140,7 +138,6 @@ impl ProxyScreen {
     pub fn adopt(&mut self, present: Option<Present>, doc: &Document) {
         let before = self.server();
         let (old_tls, old_out) = (default_tls(before), self.default_out(before));
-        self.installer_caddy = present.as_ref().and_then(|p| p.caddyfile.clone());
         let now = match &present {
             Some(p) if !self.server_chosen => p.server,
             _ => before,
