@@ -210,11 +210,7 @@ fn each_broken_smtp_url_is_repaired_tested_saved_and_sent_by_the_pds() {
             if record.is_some() {
                 // Let the frame finish before it is kept.
                 std::thread::sleep(Duration::from_millis(150));
-                frames.push(common::pty::svg_cells(
-                    s.parser.lock().unwrap().screen(),
-                    24,
-                    80,
-                ));
+                frames.push(common::pty::svg_cells(&s.shown(), 24, 80));
             }
         };
         show(&s, "opened");

@@ -59,7 +59,7 @@ fn show(s: &Session, what: &str) {
     if std::env::var_os("JOURNEY_RECORD").is_some() {
         // Let the frame finish before it is kept.
         std::thread::sleep(Duration::from_millis(150));
-        let frame = common::pty::svg_cells(s.parser.lock().unwrap().screen(), 24, 80);
+        let frame = common::pty::svg_cells(&s.shown(), 24, 80);
         FRAMES.lock().unwrap().push(frame);
     }
 }

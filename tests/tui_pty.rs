@@ -80,6 +80,15 @@ fn type_a_hostname_save_and_quit_restores_the_terminal() {
     assert!(!parser.screen().hide_cursor(), "cursor still hidden");
     drop(parser);
     let raw = String::from_utf8_lossy(&s.raw.lock().unwrap()).to_string();
+    // Every frame is one synchronized update, and each that began ended.
+    let (begun, ended) = (
+        raw.matches("\x1b[?2026h").count(),
+        raw.matches("\x1b[?2026l").count(),
+    );
+    assert!(
+        begun > 0 && begun == ended,
+        "{begun} frames begun, {ended} ended"
+    );
     let stty = &raw[raw.rfind("EXIT=0").unwrap()..];
     let words: Vec<&str> = stty.split_whitespace().collect();
     for flag in ["icanon", "echo", "icrnl", "isig"] {

@@ -143,7 +143,7 @@ pub fn run(env_path: &Path, theme: &Theme) -> anyhow::Result<Option<Document>> {
     let mut terminal = ratatui::try_init()?;
     let mut screen = FirstRun::new(env_path);
     let result = loop {
-        terminal.draw(|f| screen.draw(f, theme))?;
+        super::draw_whole(&mut terminal, |f| screen.draw(f, theme))?;
         let k = match crossterm::event::read() {
             Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => k,
             Ok(Event::Paste(text)) => {

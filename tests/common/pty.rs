@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 pub struct Session {
     pub parser: Arc<Mutex<vt100::Parser>>,
+    /// The screen as of the last whole frame: the wizard writes each frame as a synchronized
+    /// update (DEC mode 2026), and a frame read half-way would mix two screens.
+    shown: Arc<Mutex<vt100::Screen>>,
     pub raw: Arc<Mutex<Vec<u8>>>,
     pub writer: Box<dyn Write + Send>,
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
@@ -33,18 +36,26 @@ impl Session {
             0,
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
+        let shown = Arc::new(Mutex::new(parser.lock().unwrap().screen().clone()));
         let mut reader = pty.master.try_clone_reader().unwrap();
-        let (p, r) = (parser.clone(), raw.clone());
+        let (p, r, sh) = (parser.clone(), raw.clone(), shown.clone());
         // Read on a thread: a full pty buffer would otherwise block the program.
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
+            let mut frames = Frames::default();
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
                 // The raw log first: timings read it, and should not pay for the parser.
                 r.lock().unwrap().extend_from_slice(&buf[..n]);
-                p.lock().unwrap().process(&buf[..n]);
+                let mut p = p.lock().unwrap();
+                for (piece, whole) in frames.split(&buf[..n]) {
+                    p.process(piece);
+                    if whole {
+                        *sh.lock().unwrap() = p.screen().clone();
+                    }
+                }
             }
         });
         let writer = pty.master.take_writer().unwrap();
@@ -52,15 +63,21 @@ impl Session {
         std::mem::forget(pty.master);
         Session {
             parser,
+            shown,
             raw,
             writer,
             child,
         }
     }
 
-    /// The screen's text now.
+    /// The screen's text, as of the last whole frame.
     pub fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
+        self.shown.lock().unwrap().contents()
+    }
+
+    /// The screen as of the last whole frame, with its colours (for pictures).
+    pub fn shown(&self) -> vt100::Screen {
+        self.shown.lock().unwrap().clone()
     }
 
     /// Bytes written so far.
@@ -146,6 +163,55 @@ fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+/// Where the frames end in what the program writes: a frame is whole when no synchronized
+/// update is open. The markers may be split across two reads, so the last bytes are kept.
+#[derive(Default)]
+struct Frames {
+    open: bool,
+    tail: Vec<u8>,
+}
+
+const BEGIN: &[u8] = b"\x1b[?2026h";
+const END: &[u8] = b"\x1b[?2026l";
+
+impl Frames {
+    /// The read cut before each begin and after each end, each piece saying whether the
+    /// screen is whole after it.
+    fn split<'a>(&mut self, chunk: &'a [u8]) -> Vec<(&'a [u8], bool)> {
+        let carried = self.tail.len();
+        let mut joined = std::mem::take(&mut self.tail);
+        joined.extend_from_slice(chunk);
+        let mut pieces = Vec::new();
+        let mut from = 0; // in chunk
+        let mut i = 0; // in joined
+        while i + BEGIN.len() <= joined.len() {
+            let at = &joined[i..i + BEGIN.len()];
+            if at == BEGIN {
+                // What came before the frame began is whole (text between frames).
+                let to = i.saturating_sub(carried).max(from);
+                if to > from {
+                    pieces.push((&chunk[from..to], !self.open));
+                    from = to;
+                }
+                self.open = true;
+                i += BEGIN.len();
+            } else if at == END {
+                let to = i + END.len() - carried;
+                pieces.push((&chunk[from..to], true));
+                from = to;
+                self.open = false;
+                i += END.len();
+            } else {
+                i += 1;
+            }
+        }
+        pieces.push((&chunk[from..], !self.open));
+        let keep = joined.len().saturating_sub(BEGIN.len() - 1).max(i);
+        self.tail = joined[keep..].to_vec();
+        pieces
+    }
 }
 
 /// The screen as SVG.
@@ -244,4 +310,31 @@ pub fn svg_cells(screen: &vt100::Screen, rows: u16, cols: u16) -> String {
         }
     }
     out
+}
+
+#[test]
+fn frames_end_where_the_update_ends_even_split_across_reads() {
+    let stream = b"a\x1b[?2026hbc\x1b[?2026ld\x1b[?2026he";
+    // Every way of cutting the stream in two gives the same whole frames.
+    for cut in 0..=stream.len() {
+        let mut frames = Frames::default();
+        let mut whole = Vec::new();
+        let mut seen = Vec::new();
+        for part in [&stream[..cut], &stream[cut..]] {
+            for (piece, w) in frames.split(part) {
+                seen.extend_from_slice(piece);
+                if w {
+                    whole.push(seen.clone());
+                }
+            }
+        }
+        assert_eq!(seen, stream, "cut at {cut}");
+        let last = whole.last().expect("a whole frame").clone();
+        // A marker's first bytes may end a whole piece: the parser holds them unapplied.
+        assert!(
+            last.starts_with(b"a\x1b[?2026hbc\x1b[?2026ld") && !last.ends_with(b"e"),
+            "cut at {cut}: {last:?}"
+        );
+        assert!(frames.open, "cut at {cut}");
+    }
 }
