@@ -1,28 +1,9 @@
-//! pds-wizard's core: the PDS domain (env file, email, identity, proxy, checks) with no
-//! knowledge of terminals. The CLI and the TUI are thin front ends over it.
+//! pds-wizard: the command line and the terminal wizard, front ends over the core crate
+//! (`pds-wizard-core`, no terminal in it) and the demo lab (`pds-wizard-lab`). The core's
+//! modules are re-exported here, so `pds_wizard::envfile` is the core's `envfile`.
 
-pub mod addresses;
-pub mod answers;
-pub mod apply;
-pub mod caddy;
+pub use pds_wizard_core::*;
+pub use pds_wizard_lab as demo;
+
 pub mod cli;
-pub mod context;
-pub mod demo;
-pub mod doctor;
-pub mod email;
-pub mod envfile;
-pub mod finding;
-pub mod fsutil;
-pub mod http;
-pub mod identity;
-pub mod pds;
-pub mod proxy;
-pub mod relay;
-pub mod run;
-pub mod secret;
-pub mod settings;
-pub mod setup;
-pub mod smtp_url;
-pub mod target;
 pub mod tui;
-pub mod version;

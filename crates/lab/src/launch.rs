@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SMTP_SCRIPT: &str = include_str!("../../assets/lab/smtp_server.py");
-const PDS_SCRIPT: &str = include_str!("../../assets/lab/pds_lab.js");
+const SMTP_SCRIPT: &str = include_str!("../../../assets/lab/smtp_server.py");
+const PDS_SCRIPT: &str = include_str!("../../../assets/lab/pds_lab.js");
 
 fn write_script(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     let p = dir.join(name);
@@ -73,7 +73,7 @@ pub fn pds_runtime() -> Option<PdsRuntime> {
         }
         let node = match std::env::var_os(format!("{prefix}_NODE")) {
             Some(n) => PathBuf::from(n),
-            None => crate::fsutil::find_tool("node")?,
+            None => pds_wizard_core::fsutil::find_tool("node")?,
         };
         return Some(PdsRuntime { node, modules });
     }
@@ -91,7 +91,7 @@ pub fn pds_runtime() -> Option<PdsRuntime> {
     let pds04 = cache.join("pds/node_modules");
     if has_pds(&pds04) {
         return Some(PdsRuntime {
-            node: crate::fsutil::find_tool("node")?,
+            node: pds_wizard_core::fsutil::find_tool("node")?,
             modules: pds04,
         });
     }
@@ -140,8 +140,8 @@ pub fn nsd_conf(dir: &Path, port: u16, zone: &str) -> String {
 /// NSD in the foreground, authoritative for `zone` (`zone_text`) on 127.0.0.1:PORT, its
 /// files in `dir`.
 pub fn nsd(dir: &Path, port: u16, zone: &str, zone_text: &str) -> Result<Command, String> {
-    let nsd =
-        crate::fsutil::find_tool("nsd").ok_or("nsd is not installed (Debian: apt install nsd)")?;
+    let nsd = pds_wizard_core::fsutil::find_tool("nsd")
+        .ok_or("nsd is not installed (Debian: apt install nsd)")?;
     std::fs::write(dir.join("zone"), zone_text).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("nsd.conf"), nsd_conf(dir, port, zone)).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(nsd);
@@ -151,7 +151,7 @@ pub fn nsd(dir: &Path, port: u16, zone: &str, zone_text: &str) -> Result<Command
 
 /// nginx in the foreground on the config `conf`, its prefix (temp files, pid) in `dir`.
 pub fn nginx(dir: &Path, conf: &Path) -> Result<Command, String> {
-    let nginx = crate::fsutil::find_tool("nginx")
+    let nginx = pds_wizard_core::fsutil::find_tool("nginx")
         .ok_or("nginx is not installed (Debian: apt install nginx)")?;
     let mut cmd = Command::new(nginx);
     cmd.arg("-p")

@@ -47,7 +47,7 @@ pub fn may_change_machine<S: AsRef<str>>(argv: &[S]) -> Result<(), String> {
 }
 
 /// How a bounded command went.
-pub(crate) enum Ran {
+pub enum Ran {
     /// It exited: whether it succeeded, and what it printed (stdout, then stderr).
     Done {
         ok: bool,
@@ -60,7 +60,7 @@ pub(crate) enum Ran {
 
 /// Run `prog` for at most `limit`, reading both pipes as they fill: a long log or an image
 /// pull's progress would otherwise block the program on a full pipe and never finish.
-pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration) -> Ran {
+pub fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration) -> Ran {
     match run_bounded_apart(prog, args, limit) {
         RanApart::Done { ok, stdout, stderr } => Ran::Done {
             ok,
@@ -73,7 +73,7 @@ pub(crate) fn run_bounded(prog: &str, args: &[&str], limit: std::time::Duration)
 
 /// `run_bounded`, with what the program wrote to each pipe kept apart (a JSON answer on
 /// stdout, its warnings on stderr).
-pub(crate) enum RanApart {
+pub enum RanApart {
     Done {
         ok: bool,
         stdout: String,
@@ -83,14 +83,14 @@ pub(crate) enum RanApart {
     TimedOut,
 }
 
-pub(crate) fn run_bounded_apart(prog: &str, args: &[&str], limit: std::time::Duration) -> RanApart {
+pub fn run_bounded_apart(prog: &str, args: &[&str], limit: std::time::Duration) -> RanApart {
     let mut cmd = Command::new(prog);
     cmd.args(args);
     run_command_apart(cmd, limit)
 }
 
 /// `run_bounded_apart` for a command already set up (its environment, say).
-pub(crate) fn run_command_apart(mut cmd: Command, limit: std::time::Duration) -> RanApart {
+pub fn run_command_apart(mut cmd: Command, limit: std::time::Duration) -> RanApart {
     use std::io::Read;
     use std::process::Stdio;
     use std::time::{Duration, Instant};

@@ -46,7 +46,7 @@ struct File {
     preset: Vec<Preset>,
 }
 
-pub const PRESETS_TOML: &str = include_str!("../../assets/email-presets.toml");
+pub const PRESETS_TOML: &str = include_str!("../../../../assets/email-presets.toml");
 
 /// All presets, in file order. The file is part of the binary, so a parse error is a bug
 /// caught by the tests.

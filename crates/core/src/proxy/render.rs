@@ -188,20 +188,23 @@ fn build_environment() -> Environment<'static> {
     for (name, text) in [
         (
             "nginx.conf",
-            include_str!("../../assets/proxy/nginx.conf.j2"),
+            include_str!("../../../../assets/proxy/nginx.conf.j2"),
         ),
         (
             "nginx-shared.conf",
-            include_str!("../../assets/proxy/nginx-shared.conf.j2"),
+            include_str!("../../../../assets/proxy/nginx-shared.conf.j2"),
         ),
         (
             "nginx-macros",
-            include_str!("../../assets/proxy/nginx-macros.j2"),
+            include_str!("../../../../assets/proxy/nginx-macros.j2"),
         ),
-        ("Caddyfile", include_str!("../../assets/proxy/Caddyfile.j2")),
+        (
+            "Caddyfile",
+            include_str!("../../../../assets/proxy/Caddyfile.j2"),
+        ),
         (
             "traefik.toml",
-            include_str!("../../assets/proxy/traefik.toml.j2"),
+            include_str!("../../../../assets/proxy/traefik.toml.j2"),
         ),
     ] {
         env.add_template(name, text)

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 /// The realistic pds.env the demo starts from.
-pub const DEMO_ENV: &str = include_str!("../../assets/demo.env");
+pub const DEMO_ENV: &str = include_str!("../../../assets/demo.env");
 /// The sandbox directory: `$XDG_STATE_HOME/pds-wizard/demo` (else ~/.local/state/…).
 pub fn sandbox_dir() -> PathBuf {
-    crate::fsutil::state_dir().join("demo")
+    pds_wizard_core::fsutil::state_dir().join("demo")
 }
 
 /// A fresh sandbox copy of the demo env file (mode 0600), kept between runs.
@@ -16,10 +16,10 @@ pub fn prepare_sandbox() -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("pds.env");
     if !path.exists() {
-        crate::fsutil::safe_write(
+        pds_wizard_core::fsutil::safe_write(
             &path,
             DEMO_ENV.as_bytes(),
-            crate::fsutil::WriteOptions::secret(),
+            pds_wizard_core::fsutil::WriteOptions::secret(),
         )?;
     }
     Ok(path)

@@ -4,9 +4,9 @@
 use super::ca::{make_ca, Ca};
 use super::launch;
 use super::process::{self, free_dual_port, log_tail, stop_process, StartError};
-use crate::context::Context;
-use crate::envfile::Document;
-use crate::secret::Secret;
+use pds_wizard_core::context::Context;
+use pds_wizard_core::envfile::Document;
+use pds_wizard_core::secret::Secret;
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -102,7 +102,7 @@ impl Lab {
         let host = doc
             .get("PDS_HOSTNAME")
             .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| crate::identity::Handle::parse(h).is_ok())
+            .filter(|h| pds_wizard_core::identity::Handle::parse(h).is_ok())
             .unwrap_or_else(|| "pds.example.com".into());
         let zone = host
             .split_once('.')
@@ -205,10 +205,10 @@ impl Lab {
             "#!/bin/sh\n# The demo's PDS stand-in: restarted with the sandbox pds.env's email settings.\nlog='{}'\nbefore=$(grep -c '^pds_lab: ' \"$log\")\nkill -HUP {pid}\nfor i in $(seq 600); do\n  [ \"$(grep -c '^pds_lab: ' \"$log\")\" -gt \"$before\" ] && break\n  sleep 0.1\ndone\ntail -n 1 \"$log\" | grep -q '^pds_lab: restarted' || {{ tail -n 1 \"$log\" >&2; exit 1; }}\n",
             log.display()
         );
-        crate::fsutil::safe_write(
+        pds_wizard_core::fsutil::safe_write(
             &path,
             text.as_bytes(),
-            crate::fsutil::WriteOptions::file(0o700, 0),
+            pds_wizard_core::fsutil::WriteOptions::file(0o700, 0),
         )
         .map_err(|e| e.to_string())?;
         Ok(path)
@@ -219,7 +219,7 @@ impl Lab {
     pub fn apply(&self, ctx: &mut Context) {
         if let Some(script) = &self.restart {
             let cmd = script.display().to_string();
-            crate::run::permit(vec![cmd.clone()]);
+            pds_wizard_core::run::permit(vec![cmd.clone()]);
             ctx.restart_command = Some(cmd);
         }
         ctx.ca_file = ctx.ca_file.take().or_else(|| self.ca_file.clone());
@@ -257,10 +257,10 @@ impl Lab {
             return Err("a path holds a blank: no flags file written".into());
         }
         let path = self.dir.join("cli-flags");
-        crate::fsutil::safe_write(
+        pds_wizard_core::fsutil::safe_write(
             &path,
             format!("{}\n", flags.join(" ")).as_bytes(),
-            crate::fsutil::WriteOptions::file(0o600, 0),
+            pds_wizard_core::fsutil::WriteOptions::file(0o600, 0),
         )
         .map_err(|e| e.to_string())?;
         Ok(path)
@@ -273,11 +273,11 @@ impl Lab {
             return Ok(false);
         };
         let mut doc = Document::load(env_path).map_err(|e| e.to_string())?;
-        if doc.get(crate::email::URL_KEY).is_some() {
+        if doc.get(pds_wizard_core::email::URL_KEY).is_some() {
             return Ok(false);
         }
-        doc.set(crate::email::URL_KEY, url.expose())
-            .and_then(|_| doc.set(crate::email::FROM_KEY, from))
+        doc.set(pds_wizard_core::email::URL_KEY, url.expose())
+            .and_then(|_| doc.set(pds_wizard_core::email::FROM_KEY, from))
             .and_then(|_| doc.save().map(|_| ()))
             .map_err(|e| e.to_string())?;
         Ok(true)
@@ -320,16 +320,16 @@ impl Lab {
         })?;
         let implicit = ports["implicit"].as_u64().unwrap_or(0);
         let starttls = ports["starttls"].as_u64().unwrap_or(0);
-        let settings = crate::email::SmtpSettings {
+        let settings = pds_wizard_core::email::SmtpSettings {
             host: "localhost".into(),
             port: implicit as u16,
-            security: crate::email::Security::ImplicitTls,
+            security: pds_wizard_core::email::Security::ImplicitTls,
             username: SMTP_USER.into(),
             password: Secret::new(SMTP_PASSWORD),
             from_address: "noreply@example.com".into(),
             options: vec![],
         };
-        let url = crate::email::compose(&settings).map_err(|e| e.to_string())?;
+        let url = pds_wizard_core::email::compose(&settings).map_err(|e| e.to_string())?;
         self.smtp = Some((Secret::new(url), settings.from_address));
         self.mail_dir = Some(mail.clone());
         self.live(
@@ -393,7 +393,7 @@ impl Lab {
         // file's deliberate mistakes are for the operator to find, not for the PDS to trip on.
         cmd.env("PDS_LAB_ENV_FILE", env_path).env(
             "PDS_LAB_ENV_KEYS",
-            crate::email::via_pds::EMAIL_KEYS.join(","),
+            pds_wizard_core::email::via_pds::EMAIL_KEYS.join(","),
         );
         let (child, ready) = self.spawn_reporting(Kind::Pds, cmd, "pds.log")?;
         self.restart = Some(self.restart_script(child.id())?);
@@ -480,7 +480,9 @@ impl Lab {
     }
 
     fn start_nginx(&mut self, doc: &Document, ca: &Ca) -> Result<(), String> {
-        use crate::proxy::{plan_from_env, render, validate, PlanAnswers, PlanError, Server};
+        use pds_wizard_core::proxy::{
+            plan_from_env, render, validate, PlanAnswers, PlanError, Server,
+        };
         let dir = self.dir.join("nginx");
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let port = free_dual_port().map_err(|e| format!("no free port: {e}"))?;

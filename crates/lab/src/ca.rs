@@ -13,7 +13,7 @@ pub struct Ca {
 
 /// Make a CA (90 days) and a leaf for `sans` in `dir` with openssl.
 pub fn make_ca(dir: &Path, sans: &str) -> Result<Ca, String> {
-    let openssl = crate::fsutil::find_tool("openssl")
+    let openssl = pds_wizard_core::fsutil::find_tool("openssl")
         .ok_or_else(|| "openssl is not installed (Debian: apt install openssl)".to_string())?;
     std::fs::write(
         dir.join("leaf.ext"),
