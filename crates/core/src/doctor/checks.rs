@@ -1562,20 +1562,18 @@ fn disk(i: &Inputs) -> Vec<Finding> {
             return vec![Finding::warn(format!("{dir} does not exist"))];
         }
     }
-    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else {
-        return vec![Finding::warn(format!("{dir}: not a usable path"))];
+    let st = match rustix::fs::statvfs(&p) {
+        Ok(st) => st,
+        Err(e) => {
+            return vec![Finding::warn(format!(
+                "cannot read free space of {}: {}",
+                p.display(),
+                std::io::Error::from(e)
+            ))]
+        }
     };
-    // SAFETY: statvfs fills the zeroed struct we own from a NUL-terminated path.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return vec![Finding::warn(format!(
-            "cannot read free space of {}: {}",
-            p.display(),
-            std::io::Error::last_os_error()
-        ))];
-    }
-    let free = st.f_bavail as u64 * st.f_frsize as u64;
-    let total = st.f_blocks as u64 * st.f_frsize as u64;
+    let free = st.f_bavail.saturating_mul(st.f_frsize);
+    let total = st.f_blocks.saturating_mul(st.f_frsize);
     const GIB: u64 = 1 << 30;
     let what = format!(
         "{:.1} GiB free of {:.1} GiB under {}",
@@ -1594,29 +1592,12 @@ fn disk(i: &Inputs) -> Vec<Finding> {
     }
 }
 
-/// `Tue, 24 Nov 2026 09:17:02 GMT` (HTTP's date) as Unix time.
+/// An HTTP `Date` header (`Tue, 24 Nov 2026 09:17:02 GMT`, or the two obsolete forms) as
+/// Unix time.
 fn http_date(s: &str) -> Option<i64> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let m = MONTHS.iter().position(|x| x == month)? as u8 + 1;
-    let mut t = hms.split(':').map(|x| x.parse::<u8>().ok());
-    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    let date = time::Date::from_calendar_date(
-        year.parse().ok()?,
-        time::Month::try_from(m).ok()?,
-        day.parse().ok()?,
-    )
-    .ok()?;
-    Some(
-        time::PrimitiveDateTime::new(date, time::Time::from_hms(h, mi, se).ok()?)
-            .assume_utc()
-            .unix_timestamp(),
-    )
+    let t = httpdate::parse_http_date(s).ok()?;
+    let since = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_secs()).ok()
 }
 
 async fn clock(i: &Inputs) -> Vec<Finding> {
@@ -1665,6 +1646,15 @@ mod tests {
     fn http_dates() {
         assert_eq!(
             super::http_date("Tue, 24 Nov 2026 09:17:02 GMT"),
+            Some(1_795_511_822)
+        );
+        // The obsolete forms a server may still send (RFC 9110, 5.6.7).
+        assert_eq!(
+            super::http_date("Tuesday, 24-Nov-26 09:17:02 GMT"),
+            Some(1_795_511_822)
+        );
+        assert_eq!(
+            super::http_date("Tue Nov 24 09:17:02 2026"),
             Some(1_795_511_822)
         );
         assert_eq!(super::http_date("Tue, 24 Nov 2026 09:17:02 PST"), None);

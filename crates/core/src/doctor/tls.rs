@@ -101,76 +101,19 @@ pub async fn connect(
     Ok((stream, cert))
 }
 
-/// One DER element at `pos`: (tag, start of content, end of content).
-fn tlv(buf: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
-    let tag = *buf.get(pos)?;
-    let first = *buf.get(pos + 1)? as usize;
-    let (len, start) = if first < 0x80 {
-        (first, pos + 2)
-    } else {
-        let n = first & 0x7f;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | *buf.get(pos + 2 + i)? as usize;
-        }
-        (len, pos + 2 + n)
-    };
-    let end = start.checked_add(len)?;
-    (end <= buf.len()).then_some((tag, start, end))
-}
-
 /// The certificate's notAfter as a Unix time.
 pub fn not_after(der: &[u8]) -> Option<i64> {
     validity(der).map(|(_, after)| after)
 }
 
-/// The certificate's validity (notBefore, notAfter) as Unix times: Certificate →
-/// tbsCertificate → (version), serial, signature, issuer, validity.
+/// The certificate's validity (notBefore, notAfter) as Unix times, read by x509-cert (every
+/// tag checked; UTCTime and GeneralizedTime both); None for anything but a certificate.
 pub fn validity(der: &[u8]) -> Option<(i64, i64)> {
-    let (_, cert, _) = tlv(der, 0)?;
-    let (_, tbs, _) = tlv(der, cert)?;
-    let mut pos = tbs;
-    if der.get(pos) == Some(&0xa0) {
-        pos = tlv(der, pos)?.2;
-    }
-    for _ in 0..3 {
-        pos = tlv(der, pos)?.2; // serial, signature algorithm, issuer
-    }
-    let (_, validity, _) = tlv(der, pos)?;
-    let (tag, s, before_end) = tlv(der, validity)?;
-    let before = asn1_time(tag, &der[s..before_end])?;
-    let (tag, s, e) = tlv(der, before_end)?;
-    Some((before, asn1_time(tag, &der[s..e])?))
-}
-
-/// An ASN.1 UTCTime (0x17) or GeneralizedTime (0x18), as a Unix time.
-fn asn1_time(tag: u8, bytes: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let digits = text.strip_suffix('Z')?;
-    let (year, rest) = match tag {
-        0x17 => {
-            let yy: i32 = digits.get(0..2)?.parse().ok()?;
-            (
-                if yy >= 50 { 1900 + yy } else { 2000 + yy },
-                digits.get(2..)?,
-            )
-        }
-        0x18 => (digits.get(0..4)?.parse().ok()?, digits.get(4..)?),
-        _ => return None,
-    };
-    let num = |r: std::ops::Range<usize>| rest.get(r)?.parse::<u8>().ok();
-    let date =
-        time::Date::from_calendar_date(year, time::Month::try_from(num(0..2)?).ok()?, num(2..4)?)
-            .ok()?;
-    let t = time::Time::from_hms(num(4..6)?, num(6..8)?, num(8..10)?).ok()?;
-    Some(
-        time::PrimitiveDateTime::new(date, t)
-            .assume_utc()
-            .unix_timestamp(),
-    )
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(der).ok()?;
+    let v = cert.tbs_certificate().validity();
+    let unix = |t: &x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).ok();
+    Some((unix(&v.not_before)?, unix(&v.not_after)?))
 }
 
 /// The code of an HTTP/1.x status line (`HTTP/1.1 101 Switching Protocols`).
@@ -315,47 +258,32 @@ pub async fn websocket(
 
 #[cfg(test)]
 mod tests {
+    // Two real certificates (openssl req -x509, P-256): one whose notAfter is a UTCTime
+    // (2027), one a GeneralizedTime (2052, after UTCTime's last year).
+    const UTC: &[u8] = include_bytes!("testdata/utc-time.der");
+    const GENERALIZED: &[u8] = include_bytes!("testdata/generalized-time.der");
+
     #[test]
-    fn not_after_reads_both_time_forms() {
-        // A minimal hand-made structure: SEQ{ SEQ{ [0]{INT 2}, INT 1, SEQ{}, SEQ{}, SEQ{ UTCTime, T } } }.
-        fn build(after: &[u8]) -> Vec<u8> {
-            let mut validity = vec![0x17, 13];
-            validity.extend_from_slice(b"250101000000Z");
-            validity.extend_from_slice(after);
-            let mut tbs = vec![
-                0xa0,
-                3,
-                0x02,
-                1,
-                2,
-                0x02,
-                1,
-                1,
-                0x30,
-                0,
-                0x30,
-                0,
-                0x30,
-                validity.len() as u8,
-            ];
-            tbs.extend_from_slice(&validity);
-            let mut cert = vec![0x30, tbs.len() as u8];
-            cert.extend_from_slice(&tbs);
-            let mut outer = vec![0x30, cert.len() as u8];
-            outer.extend_from_slice(&cert);
-            outer
-        }
-        let mut utc = vec![0x17, 13];
-        utc.extend_from_slice(b"261224120000Z");
-        assert_eq!(super::not_after(&build(&utc)), Some(1_798_113_600));
-        let mut gen = vec![0x18, 15];
-        gen.extend_from_slice(b"20500101000000Z");
-        assert_eq!(super::not_after(&build(&gen)), Some(2_524_608_000));
-        assert_eq!(super::not_after(&[0x30, 5, 1]), None);
-        // notBefore is read too (2025-01-01 00:00:00).
+    fn validity_reads_both_time_forms() {
+        // 2026-12-07 10:30:22 UTC to 2027-01-06 10:30:22 and to 2052-12-10 10:30:22.
+        assert_eq!(super::validity(UTC), Some((1_796_639_422, 1_799_231_422)));
+        assert_eq!(super::not_after(GENERALIZED), Some(2_617_439_422));
         assert_eq!(
-            super::validity(&build(&utc)).map(|v| v.0),
-            Some(1_735_689_600)
+            super::validity(GENERALIZED).map(|v| v.0),
+            Some(1_796_639_422)
         );
+    }
+
+    #[test]
+    fn anything_but_a_certificate_has_no_validity() {
+        assert_eq!(super::not_after(&[0x30, 5, 1]), None);
+        assert_eq!(super::validity(&UTC[..UTC.len() - 1]), None);
+        // Right lengths, wrong tag: the tbsCertificate as a SET (the hand-written walker
+        // before x509-cert read only lengths here, and took it).
+        let mut wrong = UTC.to_vec();
+        assert_eq!(&wrong[..2], &[0x30, 0x82], "a long-form certificate");
+        assert_eq!(wrong[4], 0x30, "the tbsCertificate's SEQUENCE");
+        wrong[4] = 0x31;
+        assert_eq!(super::validity(&wrong), None);
     }
 }

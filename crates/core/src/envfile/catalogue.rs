@@ -692,7 +692,7 @@ pub fn near_miss(name: &str) -> Option<&'static str> {
     KEYS.iter()
         .map(|k| k.name)
         .chain(PDS_READS.iter().copied())
-        .map(|k| (edit_distance(&upper, k), k))
+        .map(|k| (strsim::levenshtein(&upper, k), k))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, k)| k)
@@ -706,24 +706,10 @@ pub fn lookup(name: &str) -> Option<&'static KeyInfo> {
 pub fn suggest(name: &str) -> Option<&'static str> {
     let upper = name.to_ascii_uppercase();
     KEYS.iter()
-        .map(|k| (edit_distance(&upper, k.name), k.name))
+        .map(|k| (strsim::levenshtein(&upper, k.name), k.name))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, n)| n)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// The items of a comma list with blanks around them, as one sentence (the PDS splits on

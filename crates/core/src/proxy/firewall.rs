@@ -384,33 +384,88 @@ pub fn firewall_guards(port: u16, limit: std::time::Duration) -> Option<String> 
     use crate::run::Ran;
     let table: Vec<&str> = TABLE.split(' ').collect();
     let Ran::Done { ok: true, text } =
-        crate::run::run_bounded("nft", &["list", "table", table[0], table[1]], limit)
+        crate::run::run_bounded("nft", &["-j", "list", "table", table[0], table[1]], limit)
     else {
         return None;
     };
-    let has_port = |l: &str| {
-        l.split("dport")
-            .nth(1)
-            .map(|rest| {
-                rest.split(['{', '}', ',', ' '])
-                    .take_while(|w| *w != "accept" && *w != "drop" && *w != "ip" && *w != "ip6")
-                    .any(|w| w.trim() == port.to_string())
-            })
-            .unwrap_or(false)
+    guards_in(&text, port)
+}
+
+/// What [`firewall_guards`] reads from `nft -j list table …` (nftables' JSON, schema 1):
+/// a rule that drops `port`, and the source addresses of the rules that accept it.
+fn guards_in(json: &str, port: u16) -> Option<String> {
+    use serde_json::Value;
+    let doc: Value = serde_json::from_str(json).ok()?;
+    // A rule's verdict and what its matches say of the port and the source address.
+    struct Rule {
+        verdict: &'static str,
+        port: bool,
+        from: Option<String>,
+    }
+    let ports = |v: &Value| -> bool {
+        let one = |v: &Value| match v {
+            Value::Number(n) => n.as_u64() == Some(u64::from(port)),
+            Value::Object(o) => o
+                .get("range")
+                .and_then(Value::as_array)
+                .and_then(|r| Some((r.first()?.as_u64()?, r.get(1)?.as_u64()?)))
+                .is_some_and(|(a, b)| (a..=b).contains(&u64::from(port))),
+            _ => false,
+        };
+        match v.get("set").and_then(Value::as_array) {
+            Some(items) => items.iter().any(one),
+            None => one(v),
+        }
     };
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    lines
+    let address = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(a) => Some(a.clone()),
+            Value::Object(o) => {
+                let p = o.get("prefix")?;
+                Some(format!("{}/{}", p.get("addr")?.as_str()?, p.get("len")?))
+            }
+            _ => None,
+        }
+    };
+    let rules: Vec<Rule> = doc
+        .get("nftables")?
+        .as_array()?
         .iter()
-        .any(|l| l.ends_with("drop") && has_port(l))
-        .then_some(())?;
-    let allowed: Vec<String> = lines
-        .iter()
-        .filter(|l| l.ends_with("accept") && has_port(l))
-        .filter_map(|l| {
-            let mut w = l.split_whitespace();
-            w.position(|x| x == "saddr")?;
-            w.next().map(String::from)
+        .filter_map(|item| item.get("rule")?.get("expr")?.as_array())
+        .map(|exprs| {
+            let mut rule = Rule {
+                verdict: "",
+                port: false,
+                from: None,
+            };
+            for e in exprs {
+                if e.get("accept").is_some() {
+                    rule.verdict = "accept";
+                } else if e.get("drop").is_some() {
+                    rule.verdict = "drop";
+                }
+                let Some(m) = e.get("match") else { continue };
+                let (Some(left), Some(right)) = (m.get("left"), m.get("right")) else {
+                    continue;
+                };
+                let field = left.get("payload").and_then(|p| p.get("field"));
+                match field.and_then(Value::as_str) {
+                    Some("dport") => rule.port = ports(right),
+                    Some("saddr") => rule.from = address(right),
+                    _ => {}
+                }
+            }
+            rule
         })
+        .collect();
+    rules
+        .iter()
+        .any(|r| r.verdict == "drop" && r.port)
+        .then_some(())?;
+    let allowed: Vec<String> = rules
+        .iter()
+        .filter(|r| r.verdict == "accept" && r.port)
+        .filter_map(|r| r.from.clone())
         .collect();
     Some(if allowed.is_empty() {
         "loopback".into()
@@ -453,6 +508,18 @@ mod tests {
         let mut v6 = split(Via::Direct);
         v6.front_address = "fd7a:115c:a1e0::9".parse().unwrap();
         assert!(v6.nft_rules(None).contains("ip6 saddr fd7a:115c:a1e0::9"));
+    }
+
+    /// What `nft -j list table inet pds_wizard` printed (nftables 1.0.6) for the Caddy shape
+    /// loaded in a network namespace: port 80 for the front on tailscale0, 3000 for loopback.
+    const LISTED: &str = include_str!("testdata/nft-list-table.json");
+
+    #[test]
+    fn the_loaded_table_is_read_from_nfts_json() {
+        assert_eq!(guards_in(LISTED, 80).as_deref(), Some("100.64.0.1"));
+        assert_eq!(guards_in(LISTED, 3000).as_deref(), Some("loopback"));
+        assert_eq!(guards_in(LISTED, 443), None);
+        assert_eq!(guards_in("table inet pds_wizard {", 80), None);
     }
 
     const USUAL: &str = "Status: active\n\n     To                         Action      From\n     --                         ------      ----\n[ 1] 22/tcp                     ALLOW IN    Anywhere                  \n[ 2] 80/tcp                     ALLOW IN    Anywhere                  \n[ 3] 22/tcp (v6)                ALLOW IN    Anywhere (v6)             \n[ 4] 80/tcp (v6)                ALLOW IN    Anywhere (v6)             \n";
