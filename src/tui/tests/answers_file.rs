@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::answers::{Answers, DidFileAnswers, EmailAnswers, ProxyAnswers};
 

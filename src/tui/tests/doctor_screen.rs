@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Finding;

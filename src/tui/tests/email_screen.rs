@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::email::send::{SendReport, Stage};
 use crate::email::{FROM_KEY, URL_KEY};

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::finding::Finding;
 use crate::identity::didfile::DidFileCheck;

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::pds::data::PendingCode;
 

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::pds::service::{Docker, Running};
 use crate::setup::{Milestone, MilestoneId, Overview, State};
