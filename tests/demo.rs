@@ -207,15 +207,15 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
     s.wait_text("┌ Handle & DNS ─");
     s.wait_text("‹ carol.example.com ›");
 
-    // The README's recipe, run as it is written there, from "a second terminal": the
-    // command line against the stand-ins finds carol's record wrong, fixes it in the zone,
-    // and carol verifies.
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let recipe: String = readme
+    // The book's recipe (docs/src/demo.md), run as it is written there, from "a second
+    // terminal": the command line against the stand-ins finds carol's record wrong, fixes it
+    // in the zone, and carol verifies.
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/src/demo.md")).unwrap();
+    let recipe: String = page
         .split("<!-- demo-cli-recipe -->")
         .nth(1)
-        .expect("README has the demo recipe")
+        .expect("docs/src/demo.md has the demo recipe")
         .lines()
         .skip_while(|l| !l.trim_start().starts_with("```sh"))
         .skip(1)

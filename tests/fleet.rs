@@ -19,23 +19,23 @@ const INSIDE: &str = "PDS_WIZARD_FLEET_INSIDE";
 const SECRET: &str = "Zq8-fleet-secret-77";
 
 #[test]
-fn the_readmes_play_runs_against_a_fleet() {
+fn the_books_play_runs_against_a_fleet() {
     if std::env::var_os(INSIDE).is_some() {
         return fleet();
     }
-    common::in_namespaces("the_readmes_play_runs_against_a_fleet", INSIDE);
+    common::in_namespaces("the_books_play_runs_against_a_fleet", INSIDE);
 }
 
-/// README.md shows the play and its template as they are: they cannot drift.
+/// The book's fleet page shows the play and its template as they are: they cannot drift.
 #[test]
-fn the_readme_shows_the_play_that_is_tested() {
+fn the_book_shows_the_play_that_is_tested() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root.join("docs/src/answers-and-fleets.md")).unwrap();
     for (file, lang) in [("site.yml", "yaml"), ("pds-wizard.toml.j2", "jinja")] {
         let text = std::fs::read_to_string(root.join("examples/fleet").join(file)).unwrap();
         assert!(
             readme.contains(&format!("```{lang}\n{text}```\n")),
-            "README.md must show examples/fleet/{file} as it is"
+            "docs/src/answers-and-fleets.md must show examples/fleet/{file} as it is"
         );
     }
 }

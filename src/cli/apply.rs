@@ -31,7 +31,7 @@ pub fn run(
         Ok(Some(a)) => a,
         Ok(None) => {
             errln!(
-                "error: {} does not exist (the wizard writes it beside pds.env; see README \"Answers file\")",
+                "error: {} does not exist (the wizard writes it beside pds.env; see docs/src/answers-and-fleets.md)",
                 path.display()
             );
             return Ok(EXIT_NOT_APPLIED);
