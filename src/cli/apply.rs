@@ -107,8 +107,7 @@ pub fn run(
     );
     let req = Request {
         dry_run,
-        // The server's own check can be slow (Traefik starts up): a floor of 10 s.
-        validate_timeout: ctx.timeout.max(std::time::Duration::from_secs(10)),
+        validate_timeout: super::validation_limit(ctx),
     };
     let rt = super::runtime()?;
     let mut failed = false;
@@ -155,17 +154,7 @@ pub fn run(
     }
     // The PDS machine's side of a front proxy elsewhere, on pds.env as written above.
     if let Some(side) = &a.pds_side {
-        let args = super::proxy::SideArgs {
-            dry_run,
-            ..super::proxy::SideArgs::from_answers(side)
-        };
-        match super::proxy::pds_side_cmd(ctx, &args, false) {
-            Ok(code) => failed |= code != super::EXIT_OK,
-            Err(e) => {
-                errln!("✗ pds_side: {e}");
-                failed = true;
-            }
-        }
+        failed |= !pds_side(ctx, side, dry_run);
     }
     // The doctor, on the result.
     outln!();
@@ -181,6 +170,43 @@ pub fn run(
         },
     )?;
     Ok(if failed { EXIT_NOT_APPLIED } else { code })
+}
+
+/// The PDS side from `[pds_side]` (the core's proxy::side), shown, then made unless this is
+/// a dry run: whether it went through.
+fn pds_side(ctx: &Context, answers: &crate::answers::PdsSideAnswers, dry_run: bool) -> bool {
+    use crate::proxy::side::{self, NotPrepared, SideInput};
+    let input = SideInput::from_answers(answers);
+    let prepared = match side::prepare(&ctx.env_file, &input, super::validation_limit(ctx)) {
+        Ok(p) => p,
+        // The answers were checked before the first write: what is left is the server's.
+        Err(NotPrepared::Plan(e)) => {
+            errln!("✗ pds_side: {e}");
+            return false;
+        }
+        Err(NotPrepared::Input(errors)) => {
+            for e in errors {
+                errln!("✗ pds_side: {}", e.message);
+            }
+            return false;
+        }
+    };
+    super::proxy::print_side(&prepared);
+    if dry_run {
+        outln!("(dry run: nothing changed)");
+        outln!("On the front machine: {}", prepared.front_command);
+        return true;
+    }
+    let mut done = Vec::new();
+    let result = super::proxy::make_side(ctx, &prepared, &input, &mut done);
+    for d in &done {
+        outln!("{d}");
+    }
+    if let Err(e) = &result {
+        errln!("error: {e}");
+    }
+    outln!("On the front machine: {}", prepared.front_command);
+    result.is_ok()
 }
 
 /// What a change will do, before it is made.

@@ -44,6 +44,12 @@ pub const EXIT_ERROR: u8 = 2;
 /// doctor's 2 (applied, but a check fails), so a fleet tool can tell the two apart.
 pub const EXIT_NOT_APPLIED: u8 = 3;
 
+/// How long a server's own check, a reload or a firewall command may take: --timeout, with
+/// the core's floor (proxy::validate::limit).
+pub(crate) fn validation_limit(ctx: &Context) -> std::time::Duration {
+    crate::proxy::validate::limit(ctx.timeout)
+}
+
 /// The one async runtime of a command (two workers: the doctor's checks run side by side).
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

@@ -128,22 +128,18 @@ pub struct SideArgs {
 }
 
 impl SideArgs {
-    pub fn from_answers(a: &crate::answers::PdsSideAnswers) -> SideArgs {
-        SideArgs {
-            front_address: a.front_address.clone(),
-            pds_address: a.pds_address.clone(),
-            via: a.via.clone().unwrap_or_else(|| "direct".into()),
-            caddyfile: a.caddyfile.clone(),
-            firewall: a.firewall.clone().unwrap_or_else(|| "show".into()),
-            nft_file: a
-                .nft_file
-                .clone()
-                .unwrap_or_else(|| crate::proxy::split::NFT_FILE.into()),
-            reload_command: a.reload_command.clone(),
-            restart: a.restart,
-            dry_run: false,
-            yes: true,
-            retire_front: a.retire_fronts.clone(),
+    /// What the flags ask of the PDS side.
+    pub fn input(&self) -> crate::proxy::side::SideInput {
+        crate::proxy::side::SideInput {
+            front_address: self.front_address.clone(),
+            pds_address: self.pds_address.clone(),
+            via: self.via.clone(),
+            caddyfile: self.caddyfile.clone(),
+            firewall: self.firewall.clone(),
+            nft_file: self.nft_file.clone(),
+            reload_command: self.reload_command.clone(),
+            restart: self.restart,
+            retire_front: self.retire_front.clone(),
         }
     }
 }
@@ -432,11 +428,7 @@ fn render_with(
     let validation = if !validate {
         None
     } else {
-        Some(super::runtime()?.block_on(validate_plan(
-            &plan,
-            &files,
-            ctx.timeout.max(std::time::Duration::from_secs(10)),
-        )))
+        Some(super::runtime()?.block_on(validate_plan(&plan, &files, super::validation_limit(ctx))))
     };
     let mut all: Vec<Finding> = findings.clone();
     if let Some(v) = &validation {
@@ -562,7 +554,7 @@ fn validate_cmd(
         server,
         file,
         snippets,
-        ctx.timeout.max(std::time::Duration::from_secs(10)),
+        super::validation_limit(ctx),
     ));
     if json {
         outln!("{}", serde_json::to_string_pretty(&v)?);
@@ -579,147 +571,39 @@ fn validate_cmd(
 
 /// What a Caddyfile's `{$NAME}` stands for here: pds.env's keys (an installer's Caddy may be
 /// given the file), then this process's environment.
-fn caddy_env(doc: &Document) -> std::collections::HashMap<String, String> {
-    let mut env: std::collections::HashMap<String, String> = std::env::vars().collect();
-    for (k, v, _) in doc.entries() {
-        if let Some(v) = v {
-            env.insert(k, v);
-        }
-    }
-    env
-}
-
-/// The PDS machine's side of a front proxy elsewhere, planned by proxy::split::plan_side;
-/// with `dry_run` nothing is changed. Exit 0 done (or nothing to do), 2 when input is wrong
-/// or a step failed (the steps after it are not taken).
+/// The PDS machine's side of a front proxy elsewhere (the core's proxy::side), printed; with
+/// `dry_run` nothing is changed. Exit 0 done (or nothing to do), 2 when input is wrong or a
+/// step failed (the steps after it are not taken).
 pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8> {
-    use crate::proxy::split::{self, Firewall, SideRequest};
-    let doc = Document::load(&ctx.env_file).map_err(|e| anyhow!("{e}"))?;
-    let firewall = Firewall::parse(&a.firewall).map_err(|e| anyhow!("--firewall: {e}"))?;
-    let answers = PlanAnswers {
-        upstream: Some(a.pds_address.clone()),
-        front_address: Some(a.front_address.clone()),
-        pds_side: Some(a.via.clone()),
-        ..Default::default()
-    };
-    let plan = match plan_from_env(Server::Caddy, &doc, &answers) {
+    use crate::proxy::side::{self, NotPrepared, SideField};
+    let input = a.input();
+    let limit = super::validation_limit(ctx);
+    let prepared = match side::prepare(&ctx.env_file, &input, limit) {
         Ok(p) => p,
-        Err(errors) => {
+        Err(NotPrepared::Plan(e)) => return Err(anyhow!(e)),
+        Err(NotPrepared::Input(errors)) => {
             for e in &errors {
-                use crate::target::ProxyField as F;
-                let from = match e.field {
-                    F::Upstream => "--pds-address",
-                    F::PdsSide => "--via",
-                    F::FrontAddress => "--front-address",
-                    // What pds.env says (the hostname, the upload limit).
-                    _ => "pds.env",
-                };
-                errln!("error: {from}: {}", e.message);
+                match e.field {
+                    // Its message names the flag and the value.
+                    SideField::RetireFront => errln!("error: {}", e.message),
+                    f => {
+                        let from = match f {
+                            SideField::FrontAddress => "--front-address",
+                            SideField::PdsAddress => "--pds-address",
+                            SideField::Via => "--via",
+                            SideField::Firewall => "--firewall",
+                            // What pds.env says (the hostname, the upload limit).
+                            _ => "pds.env",
+                        };
+                        errln!("error: {from}: {}", e.message);
+                    }
+                }
             }
             return Ok(EXIT_ERROR);
         }
     };
-    let Some(s) = plan.split.clone() else {
-        errln!("error: --front-address: give the front's address on the private network");
-        return Ok(EXIT_ERROR);
-    };
-    let interface = crate::addresses::machine_addresses()
-        .into_iter()
-        .find(|m| m.ip == s.pds_address)
-        .map(|m| m.interface);
-    let caddyfile = a.caddyfile.clone().or_else(|| {
-        ctx.env_file
-            .parent()
-            .and_then(crate::proxy::install::installer_caddy)
-    });
-    let limit = ctx.timeout.max(std::time::Duration::from_secs(10));
-    let mut retire = Vec::new();
-    for r in &a.retire_front {
-        match split::parse_address("--retire-front", r) {
-            Ok(ip) => retire.push(ip),
-            Err(e) => {
-                errln!("error: {e}");
-                return Ok(EXIT_ERROR);
-            }
-        }
-    }
-    let side = split::plan_side(&SideRequest {
-        split: s.clone(),
-        host: plan.host.clone(),
-        wildcards: plan.handle_wildcards.clone(),
-        bypass_now: doc.get("PDS_RATE_LIMIT_BYPASS_IPS"),
-        limits_on: doc
-            .get("PDS_RATE_LIMITS_ENABLED")
-            .is_some_and(|v| v.trim() == "true"),
-        caddyfile,
-        firewall,
-        nft_file: a.nft_file.clone(),
-        interface,
-        env: caddy_env(&doc),
-        limit,
-        sshd_ports: crate::pds::sockets::sshd_ports(),
-        ufw: (firewall != Firewall::Nft).then(|| crate::proxy::firewall::ufw_state(limit)),
-        retire,
-    })
-    .map_err(|e| anyhow!(e))?;
-    let front = format!(
-        "pds-wizard proxy render SERVER --upstream {} --front-address {} --pds-side {} --out FILE",
-        s.pds_address,
-        s.front_address,
-        s.via.name()
-    );
     if !json {
-        for f in &side.findings {
-            errln!("{f}");
-        }
-        outln!(
-            "On this machine (the PDS's), for the front at {}:",
-            s.front_address
-        );
-        match &side.bypass {
-            Some(v) => outln!("  pds.env: PDS_RATE_LIMIT_BYPASS_IPS={v}"),
-            None => outln!(
-                "  pds.env: PDS_RATE_LIMIT_BYPASS_IPS lists {} already",
-                s.front_address
-            ),
-        }
-        if let Some(c) = &side.caddyfile {
-            if c.changed() {
-                outln!("  {}:", c.path.display());
-                for l in c.diff() {
-                    outln!("    {l}");
-                }
-            } else {
-                outln!("  {}: no change", c.path.display());
-            }
-        }
-        match side.firewall {
-            Firewall::Nft => outln!(
-                "  firewall: {}{}",
-                side.nft.path.display(),
-                if side.nft.changed() {
-                    ""
-                } else {
-                    " (no change; loaded again)"
-                }
-            ),
-            Firewall::Ufw => {
-                outln!("  firewall (ufw):");
-                for c in &side.ufw {
-                    outln!("    {c}");
-                }
-            }
-            Firewall::Show => {
-                outln!("  firewall, with nftables (--firewall nft writes and loads it):");
-                for l in side.nft.after.lines() {
-                    outln!("    {l}");
-                }
-                outln!("  or with ufw (--firewall ufw runs them, in this order):");
-                for c in &side.ufw {
-                    outln!("    {c}");
-                }
-            }
-        }
+        print_side(&prepared);
     }
     // Asked on a terminal; a script says --yes (or --dry-run).
     let terminal = std::io::stdin().is_terminal();
@@ -734,20 +618,19 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
             }));
     let mut done: Vec<String> = Vec::new();
     let mut failed: Option<String> = None;
-    let limit = ctx.timeout.max(std::time::Duration::from_secs(10));
     if go {
-        failed = apply_side(ctx, &side, &doc, a, limit, &mut done).err();
+        failed = make_side(ctx, &prepared, &input, &mut done).err();
     }
     if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "plan": side,
+                "plan": prepared.plan,
                 "dry_run": a.dry_run,
                 "applied": go,
                 "done": done,
                 "error": failed,
-                "front": front,
+                "front": prepared.front_command,
             }))?
         );
     } else {
@@ -769,7 +652,7 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
         if let Some(e) = &failed {
             errln!("error: {e}");
         }
-        outln!("On the front machine: {front}");
+        outln!("On the front machine: {}", prepared.front_command);
     }
     if !go && !a.dry_run && !terminal {
         return Ok(EXIT_ERROR);
@@ -781,39 +664,88 @@ pub(super) fn pds_side_cmd(ctx: &Context, a: &SideArgs, json: bool) -> Result<u8
     })
 }
 
-/// The PDS side made (proxy::split::make), each step said as it was done; the first
-/// failure stops the rest.
-fn apply_side(
+/// What the PDS side will change, before it is made.
+pub(super) fn print_side(prepared: &crate::proxy::side::Prepared) {
+    use crate::proxy::split::Firewall;
+    let (side, s) = (&prepared.plan, &prepared.split);
+    for f in &side.findings {
+        errln!("{f}");
+    }
+    outln!(
+        "On this machine (the PDS's), for the front at {}:",
+        s.front_address
+    );
+    match &side.bypass {
+        Some(v) => outln!("  pds.env: PDS_RATE_LIMIT_BYPASS_IPS={v}"),
+        None => outln!(
+            "  pds.env: PDS_RATE_LIMIT_BYPASS_IPS lists {} already",
+            s.front_address
+        ),
+    }
+    if let Some(c) = &side.caddyfile {
+        if c.changed() {
+            outln!("  {}:", c.path.display());
+            for l in c.diff() {
+                outln!("    {l}");
+            }
+        } else {
+            outln!("  {}: no change", c.path.display());
+        }
+    }
+    match side.firewall {
+        Firewall::Nft => outln!(
+            "  firewall: {}{}",
+            side.nft.path.display(),
+            if side.nft.changed() {
+                ""
+            } else {
+                " (no change; loaded again)"
+            }
+        ),
+        Firewall::Ufw => {
+            outln!("  firewall (ufw):");
+            for c in &side.ufw {
+                outln!("    {c}");
+            }
+        }
+        Firewall::Show => {
+            outln!("  firewall, with nftables (--firewall nft writes and loads it):");
+            for l in side.nft.after.lines() {
+                outln!("    {l}");
+            }
+            outln!("  or with ufw (--firewall ufw runs them, in this order):");
+            for c in &side.ufw {
+                outln!("    {c}");
+            }
+        }
+    }
+}
+
+/// The PDS side made (the core's proxy::side::execute), each step said as it was done; the
+/// first failure stops the rest.
+pub(super) fn make_side(
     ctx: &Context,
-    side: &crate::proxy::split::SidePlan,
-    doc: &Document,
-    a: &SideArgs,
-    limit: std::time::Duration,
+    prepared: &crate::proxy::side::Prepared,
+    input: &crate::proxy::side::SideInput,
     done: &mut Vec<String>,
 ) -> std::result::Result<(), String> {
-    use crate::proxy::split::{self, Made, Restart};
-    let restart = if a.restart {
-        Restart::Run(
-            crate::pds::restart_command(ctx)
-                .ok_or("no way to restart the PDS here: give --restart-command")?,
-        )
-    } else {
-        Restart::Later
-    };
-    let how = split::How {
-        reload: a.reload_command.clone(),
-        restart,
-        limit,
-    };
-    // Under pds.env's lock, and only onto the file as it was shown.
-    let mut edit = Document::load_for_edit(&ctx.env_file).map_err(|e| e.to_string())?;
-    if edit.render() != doc.render() {
-        return Err("pds.env changed while this ran: nothing was changed; run it again".into());
-    }
+    use crate::proxy::split::Made;
     let mut made = Vec::new();
-    let result = super::runtime()
-        .map_err(|e| e.to_string())?
-        .block_on(split::make(side, &mut edit, &how, &mut made));
+    let result =
+        super::runtime()
+            .map_err(|e| e.to_string())?
+            .block_on(crate::proxy::side::execute(
+                &ctx.env_file,
+                prepared,
+                input,
+                // Worked out only when asked for: it looks for a unit or compose here.
+                input
+                    .restart
+                    .then(|| crate::pds::restart_command(ctx))
+                    .flatten(),
+                super::validation_limit(ctx),
+                &mut made,
+            ));
     for m in made {
         done.push(match m {
             Made::Wrote(r) => format!("Wrote {}.", r.describe()),

@@ -359,12 +359,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 plan,
                 files,
             } => {
-                // The server's own check can be slow (Traefik starts up): a floor of 10 s.
-                let timeout = app
-                    .settings
-                    .http
-                    .timeout
-                    .max(std::time::Duration::from_secs(10));
+                let timeout = crate::proxy::validate::limit(app.settings.http.timeout);
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     Action::ProxyValidated(
                         ticket,

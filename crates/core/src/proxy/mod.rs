@@ -11,6 +11,7 @@ pub mod firewall;
 pub mod install;
 pub mod render;
 pub mod served;
+pub mod side;
 pub mod split;
 pub mod validate;
 

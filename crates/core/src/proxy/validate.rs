@@ -11,6 +11,16 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::process::Command;
 
+/// The least time a server's own check gets, whatever --timeout says: Traefik starts up to
+/// report its routers, and Caddy and nginx load every module and certificate.
+pub const FLOOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a server's own check (and a reload or a firewall command next to it) may take
+/// under `timeout`: at least [`FLOOR`].
+pub fn limit(timeout: std::time::Duration) -> std::time::Duration {
+    timeout.max(FLOOR)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Validation {
     pub server: Server,
