@@ -270,9 +270,7 @@ fn write(ctx: &Context, a: WriteArgs, json: bool) -> Result<u8> {
         .files(&host)
         .map_err(|e| anyhow!("{e}; nothing was written"))?;
     let checks = service::validate_files(&files, ctx.timeout);
-    let refused = checks
-        .iter()
-        .any(|(_, v)| matches!(v, Validation::Invalid { .. }));
+    let refused = service::refusal(&checks).is_some();
     let changed = files.iter().any(|f| f.changed());
     let blocked = refused && !a.force;
     let terminal = std::io::stdin().is_terminal();
@@ -390,9 +388,9 @@ fn start(ctx: &Context, wait: Duration, unit_dir: &Path, json: bool) -> Result<u
         }
     }
     // Pulling the image on a first start takes a while: the bound is the wait.
-    service::start(&commands, wait).map_err(|e| anyhow!(e))?;
     let rt = super::runtime()?;
-    let waited = rt.block_on(service::wait_for_health(
+    let started = rt.block_on(service::start_and_wait(
+        &commands,
         &settings.local_url,
         wait,
         ctx.timeout,
@@ -411,6 +409,11 @@ fn start(ctx: &Context, wait: Duration, unit_dir: &Path, json: bool) -> Result<u
             }
         },
     ));
+    let waited = match started {
+        service::Started::Failed(e) => bail!(e),
+        service::Started::Up { version } => Waited::Up { version },
+        service::Started::NotYet { reason } => Waited::NotYet { reason },
+    };
     if !json {
         errln!("");
     }

@@ -65,9 +65,16 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
         Job::WriteService(files) => {
             let timeout = settings.http.timeout;
             spawn_job(rt, tx, async move {
-                let r = tokio::task::spawn_blocking(move || write_service(&files, timeout))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+                let r = tokio::task::spawn_blocking(move || {
+                    service::write_validated(&files, timeout).map(|written| {
+                        written
+                            .iter()
+                            .map(|r| format!("Wrote {}", r.describe()))
+                            .collect()
+                    })
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
                 done(Done::Written(r))
             });
         }
@@ -93,30 +100,25 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
                 let commands = service::start_commands(restart.as_deref(), &plan);
                 // The first start pulls the image: the commands get the whole wait.
                 let wait = std::time::Duration::from_secs(180);
-                let cmds = commands.clone();
-                let started = tokio::task::spawn_blocking(move || service::start(&cmds, wait))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
-                if let Err(e) = started {
-                    return done(Done::Started(Err(e)));
-                }
                 let progress_tx = tx.clone();
-                let waited = service::wait_for_health(&local, wait, timeout, |elapsed, why| {
-                    let _ = progress_tx.send(Action::Setup(
-                        ticket,
-                        Box::new(Done::Progress(format!(
-                            "waiting for the PDS: {} s ({why})",
-                            elapsed.as_secs()
-                        ))),
-                    ));
-                })
-                .await;
-                done(Done::Started(match waited {
-                    service::Waited::Up { version } => Ok(format!(
+                let started =
+                    service::start_and_wait(&commands, &local, wait, timeout, |elapsed, why| {
+                        let _ = progress_tx.send(Action::Setup(
+                            ticket,
+                            Box::new(Done::Progress(format!(
+                                "waiting for the PDS: {} s ({why})",
+                                elapsed.as_secs()
+                            ))),
+                        ));
+                    })
+                    .await;
+                done(Done::Started(match started {
+                    service::Started::Failed(e) => Err(e),
+                    service::Started::Up { version } => Ok(format!(
                         "The PDS answers at {local} (version {}).",
                         version.as_deref().unwrap_or("not given")
                     )),
-                    service::Waited::NotYet { reason } => Err(format!(
+                    service::Started::NotYet { reason } => Err(format!(
                         "The PDS did not answer at {local} within {} s: {reason}",
                         wait.as_secs()
                     )),
@@ -184,24 +186,4 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
             done(Done::Moved(Box::new(m)))
         }),
     }
-}
-
-/// Validate, then write: a file a validator refuses is not written.
-fn write_service(
-    files: &[service::PlannedFile],
-    timeout: std::time::Duration,
-) -> Result<Vec<String>, String> {
-    for (path, v) in service::validate_files(files, timeout) {
-        if let service::Validation::Invalid { tool, output } = v {
-            return Err(format!(
-                "Nothing written: {tool} refuses {}: {output}",
-                path.display()
-            ));
-        }
-    }
-    let written = service::write(files)?;
-    Ok(written
-        .iter()
-        .map(|r| format!("Wrote {}", r.describe()))
-        .collect())
 }

@@ -625,6 +625,60 @@ pub fn start(commands: &[Vec<String>], timeout: Duration) -> Result<(), String> 
     Ok(())
 }
 
+/// How a start went: the commands failed (why), or the PDS answered, or it did not in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    Failed(String),
+    Up { version: Option<String> },
+    NotYet { reason: String },
+}
+
+/// Start the PDS (the commands one after another, off the async workers) and wait for its
+/// `/xrpc/_health`: both within `wait` (a first start pulls the image). `progress` sees each
+/// failed look while waiting. What `service start` prints and the Server step shows.
+pub async fn start_and_wait(
+    commands: &[Vec<String>],
+    pds_url: &str,
+    wait: Duration,
+    timeout: Duration,
+    progress: impl FnMut(Duration, &str),
+) -> Started {
+    let cmds = commands.to_vec();
+    let started = tokio::task::spawn_blocking(move || start(&cmds, wait))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(e) = started {
+        return Started::Failed(e);
+    }
+    match wait_for_health(pds_url, wait, timeout, progress).await {
+        Waited::Up { version } => Started::Up { version },
+        Waited::NotYet { reason } => Started::NotYet { reason },
+    }
+}
+
+/// Check each changed file with its validator, then write them all: a file a validator
+/// refuses stops everything before the first write ("Nothing written: …").
+pub fn write_validated(
+    files: &[PlannedFile],
+    timeout: Duration,
+) -> Result<Vec<SaveReport>, String> {
+    if let Some(why) = refusal(&validate_files(files, timeout)) {
+        return Err(why);
+    }
+    write(files)
+}
+
+/// The first file a validator refused, said: None when none was.
+pub fn refusal(checks: &[(PathBuf, Validation)]) -> Option<String> {
+    checks.iter().find_map(|(path, v)| match v {
+        Validation::Invalid { tool, output } => Some(format!(
+            "Nothing written: {tool} refuses {}: {output}",
+            path.display()
+        )),
+        _ => None,
+    })
+}
+
 fn last_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
@@ -692,6 +746,29 @@ mod tests {
             unit_dir: "/etc/systemd/system".into(),
             compose: vec!["/usr/bin/docker".into(), "compose".into()],
         }
+    }
+
+    #[test]
+    fn a_refused_file_is_named_and_stops_the_writes() {
+        let ok = |t: &str| Validation::Valid { tool: t.into() };
+        let unchecked = Validation::Unchecked {
+            tool: "systemd-analyze".into(),
+        };
+        let refused = Validation::Invalid {
+            tool: "docker compose config".into(),
+            output: "services.pds.ports must be a list".into(),
+        };
+        assert_eq!(
+            refusal(&[
+                ("/pds/compose.yaml".into(), ok("docker compose config")),
+                ("/etc/systemd/system/pds.service".into(), unchecked.clone())
+            ]),
+            None
+        );
+        assert_eq!(
+            refusal(&[("/etc/systemd/system/pds.service".into(), unchecked), ("/pds/compose.yaml".into(), refused)]).as_deref(),
+            Some("Nothing written: docker compose config refuses /pds/compose.yaml: services.pds.ports must be a list")
+        );
     }
 
     /// The installer's files, as PDS-FACTS.md describes them: a change here must be a
