@@ -262,17 +262,44 @@ pub struct Answered {
     pub handles: Vec<String>,
 }
 
-/// Record which results make a step's choices worth keeping in the answers file. Only a
-/// result its step will take counts: a stale one (its ticket overtaken) is dropped below
-/// and must leave no trace here either.
+impl Action {
+    /// The ticket of the request a background result answers; None for anything else.
+    pub fn ticket(&self) -> Option<Ticket> {
+        match self {
+            Action::TestMailDone(t, _)
+            | Action::AccountsLoaded(t, _)
+            | Action::PdsReady(t, _)
+            | Action::PdsSent(t, _)
+            | Action::HandleVerified(t, _)
+            | Action::HandleRefreshed(t, _)
+            | Action::ReportWritten(t, _)
+            | Action::CodesLoaded(t, _)
+            | Action::DidFileChecked(t, _)
+            | Action::ProxyValidated(t, _)
+            | Action::DoctorResult(t, _)
+            | Action::DoctorDone(t)
+            | Action::Setup(t, _) => Some(*t),
+            Action::Key(_)
+            | Action::Paste(_)
+            | Action::Resize
+            | Action::Signal(_)
+            | Action::Saved(_)
+            | Action::Reloaded(_)
+            | Action::Tick
+            | Action::RestartCommand(_)
+            | Action::Restarted(_)
+            | Action::AutoRecheck
+            | Action::DidFileWritten(_)
+            | Action::ProxyWritten(_)
+            | Action::ProxyReloaded(_) => None,
+        }
+    }
+}
+
+/// Record which results make a step's choices worth keeping in the answers file (a stale
+/// result never gets here: `update` drops it first).
 fn note_answered(app: &mut App, action: &Action) {
     let due = match action {
-        Action::TestMailDone(ticket, _) if !matches!(&app.email.test, TestState::Pending { job, .. } if job.is_for(*ticket)) => {
-            false
-        }
-        Action::HandleVerified(ticket, _) if !jobs::is_current(&app.handle.pending, *ticket) => {
-            false
-        }
         Action::ProxyWritten(Ok(_)) => {
             app.answered.proxy = true;
             true
@@ -574,6 +601,70 @@ impl App {
     }
 
     /// Whether any background job is pending (the event loop then ticks the spinner).
+    /// Whether `action` is still awaited: a background result whose request is the one its
+    /// step waits for (a result that comes after the operator changed the question — edited
+    /// the plan, the handle, the mail settings — or started it again answers a question
+    /// nobody asks any more), or anything that is not a background result. Every result
+    /// kind is named here, so a new one cannot be forgotten.
+    pub fn awaits(&self, action: &Action) -> bool {
+        use super::screens::setup::{Done, List};
+        let Some(t) = action.ticket() else {
+            return true;
+        };
+        let is = |p: &Option<jobs::Pending>| jobs::is_current(p, t);
+        match action {
+            Action::TestMailDone(..) => {
+                matches!(&self.email.test, TestState::Pending { job, .. } if job.is_for(t))
+            }
+            Action::AccountsLoaded(..) => {
+                matches!(self.handle.accounts, Accounts::Loading(l) if l == t)
+            }
+            Action::PdsReady(..) => {
+                matches!(&self.email.pds_test, PdsTest::Waiting(job) if job.is_for(t))
+            }
+            Action::PdsSent(..) => {
+                matches!(&self.email.pds_test, PdsTest::Sending(job, _) if job.is_for(t))
+            }
+            Action::HandleVerified(..) => is(&self.handle.pending),
+            Action::HandleRefreshed(..) => {
+                matches!(&self.handle.refresh, Some(Refresh::Pending(job)) if job.is_for(t))
+            }
+            Action::ReportWritten(..) => is(&self.doctor.report),
+            Action::CodesLoaded(..) => is(&self.email.codes),
+            Action::DidFileChecked(..) => is(&self.didfile.pending),
+            Action::ProxyValidated(..) => is(&self.proxy.pending),
+            Action::DoctorResult(..) => self.doctor.awaits(t),
+            Action::DoctorDone(_) => self.doctor.is_current_run(t),
+            Action::Setup(_, done) => match done.as_ref() {
+                Done::Overview(_) => is(&self.overview.pending),
+                Done::Server { .. } => is(&self.server.checking),
+                Done::Written(_) => is(&self.server.writing),
+                Done::Progress(_) | Done::Started(_) => is(&self.server.starting),
+                Done::Rename(_) => is(&self.rename_check),
+                Done::Accounts(_) => matches!(self.accounts.list, List::Loading(l) if l == t),
+                Done::Created(_)
+                | Done::Invite(_)
+                | Done::Reset(_)
+                | Done::Checked(_)
+                | Done::Moved(_) => is(&self.accounts.pending),
+            },
+            // Not background results (`ticket` is None for them).
+            Action::Key(_)
+            | Action::Paste(_)
+            | Action::Resize
+            | Action::Signal(_)
+            | Action::Saved(_)
+            | Action::Reloaded(_)
+            | Action::Tick
+            | Action::RestartCommand(_)
+            | Action::Restarted(_)
+            | Action::AutoRecheck
+            | Action::DidFileWritten(_)
+            | Action::ProxyWritten(_)
+            | Action::ProxyReloaded(_) => true,
+        }
+    }
+
     pub fn busy(&self) -> bool {
         matches!(self.email.test, TestState::Pending { .. })
             || matches!(self.handle.accounts, Accounts::Loading(_))
@@ -685,6 +776,11 @@ pub(crate) fn ctrl(k: &KeyEvent, c: char) -> bool {
 }
 
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    // The one place a stale result is dropped: nothing below, the answers file included,
+    // sees an answer to a request that was overtaken or given up.
+    if !app.awaits(&action) {
+        return vec![];
+    }
     note_answered(app, &action);
     match action {
         Action::Resize => vec![],
@@ -743,17 +839,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.spinner = app.spinner.wrapping_add(1);
             vec![]
         }
-        Action::AccountsLoaded(ticket, result) => {
-            if matches!(app.handle.accounts, Accounts::Loading(t) if t == ticket) {
-                app.handle.set_accounts(result);
-                // A handle the doctor sent us to: picked and checked now that it can be.
-                if let Some(h) = app.handle.wanted.take() {
-                    return app.handle.want(&h, &mut app.jobs, &app.settings);
-                }
+        Action::AccountsLoaded(_, result) => {
+            app.handle.set_accounts(result);
+            // A handle the doctor sent us to: picked and checked now that it can be.
+            if let Some(h) = app.handle.wanted.take() {
+                return app.handle.want(&h, &mut app.jobs, &app.settings);
             }
-            vec![]
-        }
-        Action::HandleVerified(ticket, _) if !jobs::is_current(&app.handle.pending, ticket) => {
             vec![]
         }
         Action::HandleVerified(_, report) => {
@@ -778,10 +869,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 Some(every) => vec![Effect::ScheduleRecheck(every)],
                 None => vec![],
             }
-        }
-        Action::HandleRefreshed(ticket, _) if !matches!(&app.handle.refresh, Some(Refresh::Pending(job)) if job.is_for(ticket)) =>
-        {
-            vec![]
         }
         Action::HandleRefreshed(_, r) => {
             app.status = Some((
@@ -810,18 +897,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             });
             vec![]
         }
-        Action::DidFileChecked(ticket, _) if !jobs::is_current(&app.didfile.pending, ticket) => {
-            vec![]
-        }
         Action::DidFileChecked(_, check) => {
             app.didfile.pending = None;
             app.status = Some((check.finding.level, check.finding.what.clone()));
             app.didfile.check = Some(check);
-            vec![]
-        }
-        // A verdict on a plan that has changed since (the form was edited while the server
-        // checked) must not open the write dialog.
-        Action::ProxyValidated(ticket, _) if !jobs::is_current(&app.proxy.pending, ticket) => {
             vec![]
         }
         Action::ProxyValidated(_, v) => {
@@ -890,11 +969,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             });
             vec![]
         }
-        Action::ReportWritten(ticket, _)
-            if !crate::tui::jobs::is_current(&app.doctor.report, ticket) =>
-        {
-            vec![]
-        }
         Action::ReportWritten(_, written) => {
             app.doctor.report = None;
             app.status = Some(match written {
@@ -913,7 +987,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.doctor.finish(ticket, *r);
             vec![]
         }
-        Action::DoctorDone(ticket) if !app.doctor.is_current_run(ticket) => vec![],
         Action::DoctorDone(_) => {
             let w = app.doctor.worst();
             app.status = Some((
@@ -928,15 +1001,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             ));
             vec![]
         }
-        Action::CodesLoaded(ticket, _) if !jobs::is_current(&app.email.codes, ticket) => vec![],
         Action::CodesLoaded(_, r) => {
             app.email.codes = None;
             app.status = None;
             app.modal = Some(Modal::Codes(super::strings::pending_codes(r)));
-            vec![]
-        }
-        Action::TestMailDone(ticket, _) if !matches!(&app.email.test, TestState::Pending { job, .. } if job.is_for(ticket)) =>
-        {
             vec![]
         }
         Action::TestMailDone(_, mut report) => {
@@ -973,10 +1041,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::PdsReady(ticket, _) if !matches!(&app.email.pds_test, PdsTest::Waiting(job) if job.is_for(ticket)) =>
-        {
-            vec![]
-        }
         Action::PdsReady(_, Ok(accounts)) => {
             app.email.pds_test = PdsTest::Idle;
             app.status = Some((Level::Pass, "The PDS answers.".into()));
@@ -1010,10 +1074,6 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 elapsed_ms: 0,
                 settings: crate::email::via_pds::Settings::NotCompared,
             }));
-            vec![]
-        }
-        Action::PdsSent(ticket, _) if !matches!(&app.email.pds_test, PdsTest::Sending(job, _) if job.is_for(ticket)) =>
-        {
             vec![]
         }
         Action::PdsSent(_, r) => {
@@ -1054,31 +1114,32 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.status = Some((Level::Fail, e));
             vec![]
         }
-        Action::Setup(ticket, done) => on_setup_done(app, ticket, *done),
+        Action::Setup(_, done) => on_setup_done(app, *done),
     }
 }
 
-/// A first-setup job's result, folded in only when it answers the request still pending.
-fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Done) -> Vec<Effect> {
-    use super::screens::setup::{Done, List};
+/// A first-setup job's result (one still awaited: see `App::awaits`).
+fn on_setup_done(app: &mut App, done: super::screens::setup::Done) -> Vec<Effect> {
+    use super::screens::setup::Done;
     match done {
-        Done::Overview(o) if jobs::is_current(&app.overview.pending, ticket) => {
+        Done::Overview(o) => {
             app.overview.done(o);
         }
         Done::Server {
             plan,
             running,
             docker,
-        } if jobs::is_current(&app.server.checking, ticket) => {
+        } => {
             app.server.checking = None;
             app.server.plan = plan;
             app.server.running = Some(running);
             app.server.docker = Some(docker);
         }
-        Done::Progress(p) if jobs::is_current(&app.server.starting, ticket) => {
+        Done::Progress(p) => {
             app.server.progress = Some(p);
         }
         Done::Written(r) => {
+            app.server.writing = None;
             // compose.yaml may now run the installer's Caddy: the proxy step starts from it.
             app.look_at_front();
             app.server.said = Some(match r {
@@ -1089,7 +1150,7 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
             app.status = app.server.said.clone();
             return vec![app.server.check(&mut screen_ctx!(app))];
         }
-        Done::Started(r) if jobs::is_current(&app.server.starting, ticket) => {
+        Done::Started(r) => {
             app.server.starting = None;
             app.server.progress = None;
             app.server.answered = Some(r.is_ok());
@@ -1101,7 +1162,7 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
             // How it runs now, either way: a unit may be active while the PDS fails.
             return vec![app.server.check(&mut screen_ctx!(app))];
         }
-        Done::Rename(r) if jobs::is_current(&app.rename_check, ticket) => {
+        Done::Rename(r) => {
             app.rename_check = None;
             match r.filter(|r| r.needs_confirmation()) {
                 Some(r) => {
@@ -1126,7 +1187,7 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
                 }
             }
         }
-        Done::Accounts(r) if matches!(app.accounts.list, List::Loading(t) if t == ticket) => {
+        Done::Accounts(r) => {
             app.accounts.set_list(r);
             app.accounts.judge(&screen_ctx!(app));
         }
@@ -1134,9 +1195,7 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
         | Done::Invite(_)
         | Done::Reset(_)
         | Done::Checked(_)
-        | Done::Moved(_))
-            if jobs::is_current(&app.accounts.pending, ticket) =>
-        {
+        | Done::Moved(_)) => {
             let moved = matches!(&d, Done::Moved(m) if m.moved);
             let (effects, modal) = app.accounts.done(d, &mut screen_ctx!(app));
             // The status line says how it went (never a password: those are in the pop-up).
@@ -1155,8 +1214,6 @@ fn on_setup_done(app: &mut App, ticket: Ticket, done: super::screens::setup::Don
             }
             return effects;
         }
-        // A result nobody waits for any more.
-        _ => {}
     }
     vec![]
 }

@@ -574,7 +574,10 @@ fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
             }
             return vec![];
         }
-        Confirmed::WriteService(files) => ("Writing the service files…", Job::WriteService(files)),
+        Confirmed::WriteService(files) => {
+            app.server.writing = Some(job);
+            ("Writing the service files…", Job::WriteService(files))
+        }
         Confirmed::StartService(plan) => {
             app.server.starting = Some(job);
             app.server.said = None;

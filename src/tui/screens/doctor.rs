@@ -270,6 +270,14 @@ impl DoctorScreen {
     }
 
     /// Whether `ticket` is the current full run's (its end is worth announcing).
+    /// Whether a check's result with `ticket` is awaited: some row runs under it (a full
+    /// run, or one check run again).
+    pub fn awaits(&self, ticket: Ticket) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r, RowState::Running(p) if p.is_for(ticket)))
+    }
+
     pub fn is_current_run(&self, ticket: Ticket) -> bool {
         crate::tui::jobs::is_current(&self.run, ticket)
     }

@@ -244,6 +244,8 @@ const OWN: &str = "my own proxy";
 pub struct ServerScreen {
     pub form: Form,
     pub checking: Option<Pending>,
+    /// Writing the service files, while it runs.
+    pub writing: Option<Pending>,
     pub plan: Option<Box<addresses::Plan>>,
     pub running: Option<Running>,
     pub docker: Option<Docker>,
@@ -272,6 +274,7 @@ impl ServerScreen {
                 Field::new(UNIT_DIR, "Unit directory", FieldKind::Text, unit_dir),
             ]),
             checking: None,
+            writing: None,
             plan: None,
             running: None,
             docker: None,
@@ -312,7 +315,7 @@ impl ServerScreen {
     }
 
     pub fn busy(&self) -> bool {
-        self.checking.is_some() || self.starting.is_some()
+        self.checking.is_some() || self.writing.is_some() || self.starting.is_some()
     }
 
     /// The service plan the form describes, for pds.env as it will be saved.

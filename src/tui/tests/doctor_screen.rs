@@ -2,7 +2,7 @@ use super::*;
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Finding;
 
-fn result(id: CheckId, level: Level, what: &str) -> Box<CheckResult> {
+pub(super) fn result(id: CheckId, level: Level, what: &str) -> Box<CheckResult> {
     let c = id.check();
     Box::new(CheckResult {
         id,

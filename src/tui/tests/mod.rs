@@ -518,6 +518,8 @@ mod pending_codes;
 
 mod setup_screens;
 
+mod stale_results;
+
 /// On the official install (compose.yaml runs Caddy), the Reverse proxy step writes Caddy's
 /// own Caddyfile and reloads it inside its container.
 #[test]

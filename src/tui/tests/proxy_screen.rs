@@ -92,7 +92,7 @@ fn a_pds_elsewhere_shows_both_sides() {
     assert!(t.contains("server 100.101.102.103:80"), "{t}");
 }
 
-fn validation(level: Level) -> Box<Validation> {
+pub(super) fn validation(level: Level) -> Box<Validation> {
     Box::new(Validation {
         server: Server::Nginx,
         command: Some("nginx -t".into()),

@@ -11,7 +11,7 @@ fn setup_ticket(effects: &[Effect]) -> (crate::tui::jobs::Ticket, Job) {
     }
 }
 
-fn overview(done_until: usize) -> Overview {
+pub(super) fn overview(done_until: usize) -> Overview {
     Overview {
         hostname: Some("pds.example.com".into()),
         handle: Some("alice.pds.example.com".into()),

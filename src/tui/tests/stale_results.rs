@@ -1,0 +1,506 @@
+//! Every background result the wizard waits for, in one table: an answer to a request that
+//! was overtaken (started again, or its question changed) is dropped in one place,
+//! `App::awaits`, and changes nothing — no step, no status line, no pop-up, no answers
+//! file. The same answer with the current ticket does change what is seen, so the table
+//! can tell a dropped result from a taken one.
+
+use super::*;
+use crate::email::send::{SendReport, Stage};
+use crate::finding::Finding;
+use crate::identity::didfile::DidFileCheck;
+use crate::tui::jobs::Ticket;
+use crate::tui::screens::email::{PdsTest, TestState};
+use crate::tui::screens::handle::{Accounts, Refresh};
+use crate::tui::screens::setup::{Done, List};
+
+/// One kind of background result: how its step comes to wait for it (returning the
+/// ticket), and the result itself.
+struct Kind {
+    name: &'static str,
+    pend: fn(&mut App) -> Ticket,
+    answer: fn(Ticket) -> Action,
+}
+
+fn failing(what: &str) -> Finding {
+    Finding::fail(what).fix("a fix")
+}
+
+/// The kind's name as `awaits` tells them apart: every ticketed result and every first-setup
+/// `Done`. Exhaustive, so a new kind does not compile until it is named here (and then the
+/// table below must hold it).
+fn name_of(a: &Action) -> Option<&'static str> {
+    Some(match a {
+        Action::TestMailDone(..) => "TestMailDone",
+        Action::AccountsLoaded(..) => "AccountsLoaded",
+        Action::PdsReady(..) => "PdsReady",
+        Action::PdsSent(..) => "PdsSent",
+        Action::HandleVerified(..) => "HandleVerified",
+        Action::HandleRefreshed(..) => "HandleRefreshed",
+        Action::ReportWritten(..) => "ReportWritten",
+        Action::CodesLoaded(..) => "CodesLoaded",
+        Action::DidFileChecked(..) => "DidFileChecked",
+        Action::ProxyValidated(..) => "ProxyValidated",
+        Action::DoctorResult(..) => "DoctorResult",
+        Action::DoctorDone(..) => "DoctorDone",
+        Action::Setup(_, d) => match d.as_ref() {
+            Done::Overview(_) => "Overview",
+            Done::Server { .. } => "Server",
+            Done::Written(_) => "Written",
+            Done::Progress(_) => "Progress",
+            Done::Started(_) => "Started",
+            Done::Accounts(_) => "Accounts",
+            Done::Created(_) => "Created",
+            Done::Invite(_) => "Invite",
+            Done::Reset(_) => "Reset",
+            Done::Checked(_) => "Checked",
+            Done::Moved(_) => "Moved",
+            Done::Rename(_) => "Rename",
+        },
+        Action::Key(_)
+        | Action::Paste(_)
+        | Action::Resize
+        | Action::Signal(_)
+        | Action::Saved(_)
+        | Action::Reloaded(_)
+        | Action::Tick
+        | Action::RestartCommand(_)
+        | Action::Restarted(_)
+        | Action::AutoRecheck
+        | Action::DidFileWritten(_)
+        | Action::ProxyWritten(_)
+        | Action::ProxyReloaded(_) => return None,
+    })
+}
+
+const EVERY_KIND: &[&str] = &[
+    "TestMailDone",
+    "AccountsLoaded",
+    "PdsReady",
+    "PdsSent",
+    "HandleVerified",
+    "HandleRefreshed",
+    "ReportWritten",
+    "CodesLoaded",
+    "DidFileChecked",
+    "ProxyValidated",
+    "DoctorResult",
+    "DoctorDone",
+    "Overview",
+    "Server",
+    "Written",
+    "Progress",
+    "Started",
+    "Accounts",
+    "Created",
+    "Invite",
+    "Reset",
+    "Checked",
+    "Moved",
+    "Rename",
+];
+
+fn setup(t: Ticket, d: Done) -> Action {
+    Action::Setup(t, Box::new(d))
+}
+
+fn table() -> Vec<Kind> {
+    vec![
+        Kind {
+            name: "TestMailDone",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.email.test = TestState::Pending {
+                    job,
+                    to: "you@example.com".into(),
+                };
+                job.ticket
+            },
+            answer: |t| {
+                Action::TestMailDone(
+                    t,
+                    Box::new(SendReport {
+                        finding: Finding::pass("the server took the test mail"),
+                        notes: vec![],
+                        stage: Stage::Done,
+                        transcript: vec![],
+                        elapsed_ms: 5,
+                    }),
+                )
+            },
+        },
+        Kind {
+            name: "AccountsLoaded",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.handle.accounts = Accounts::Loading(job.ticket);
+                job.ticket
+            },
+            answer: |t| Action::AccountsLoaded(t, Err(failing("the PDS refused the password"))),
+        },
+        Kind {
+            name: "PdsReady",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.email.pds_test = PdsTest::Waiting(job);
+                job.ticket
+            },
+            answer: |t| Action::PdsReady(t, Err(failing("the PDS does not answer"))),
+        },
+        Kind {
+            name: "PdsSent",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.email.pds_test = PdsTest::Sending(job, "alice.example.com".into());
+                job.ticket
+            },
+            answer: |t| {
+                Action::PdsSent(
+                    t,
+                    Box::new(crate::email::via_pds::PdsSend {
+                        outcome: crate::email::via_pds::Outcome::Unreachable,
+                        finding: failing("the PDS could not be reached"),
+                        account: None,
+                        log: vec![],
+                        elapsed_ms: 3,
+                        settings: crate::email::via_pds::Settings::NotCompared,
+                    }),
+                )
+            },
+        },
+        Kind {
+            name: "HandleVerified",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.handle.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| Action::HandleVerified(t, Box::new(super::identity_screens::report(true))),
+        },
+        Kind {
+            name: "HandleRefreshed",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.handle.refresh = Some(Refresh::Pending(job));
+                job.ticket
+            },
+            answer: |t| {
+                Action::HandleRefreshed(
+                    t,
+                    Box::new(crate::pds::refresh::RefreshReport {
+                        handle: "alice.example.com".into(),
+                        did: None,
+                        steps: vec![failing("the PDS refused the identity event")],
+                        level: Level::Fail,
+                    }),
+                )
+            },
+        },
+        Kind {
+            name: "ReportWritten",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.doctor.report = Some(job);
+                job.ticket
+            },
+            answer: |t| Action::ReportWritten(t, Err("the disk is full".into())),
+        },
+        Kind {
+            name: "CodesLoaded",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.email.codes = Some(job);
+                job.ticket
+            },
+            answer: |t| Action::CodesLoaded(t, Err("no account.sqlite here".into())),
+        },
+        Kind {
+            name: "DidFileChecked",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.didfile.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                Action::DidFileChecked(
+                    t,
+                    Box::new(DidFileCheck {
+                        url: "https://alice.example.com/.well-known/atproto-did".into(),
+                        final_url: "https://alice.example.com/.well-known/atproto-did".into(),
+                        status: Some(404),
+                        body: None,
+                        finding: failing("the atproto-did file answered 404"),
+                        notes: vec![],
+                    }),
+                )
+            },
+        },
+        Kind {
+            name: "ProxyValidated",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.proxy.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| Action::ProxyValidated(t, super::proxy_screen::validation(Level::Fail)),
+        },
+        Kind {
+            name: "DoctorResult",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.doctor.start(&[crate::doctor::CheckId::Disk], job);
+                job.ticket
+            },
+            answer: |t| {
+                Action::DoctorResult(
+                    t,
+                    super::doctor_screen::result(
+                        crate::doctor::CheckId::Disk,
+                        Level::Fail,
+                        "0.2 GiB free",
+                    ),
+                )
+            },
+        },
+        Kind {
+            name: "DoctorDone",
+            pend: |a| {
+                let job = a.jobs.start();
+                let all: Vec<_> = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
+                a.doctor.start(&all, job);
+                job.ticket
+            },
+            answer: Action::DoctorDone,
+        },
+        Kind {
+            name: "Overview",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.overview.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Overview(Box::new(super::setup_screens::overview(2))),
+                )
+            },
+        },
+        Kind {
+            name: "Server",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.server.checking = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Server {
+                        plan: None,
+                        running: crate::pds::service::Running::Nothing,
+                        docker: crate::pds::service::Docker::Missing,
+                    },
+                )
+            },
+        },
+        Kind {
+            name: "Written",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.server.writing = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Written(Err("Nothing written: compose refuses it".into())),
+                )
+            },
+        },
+        Kind {
+            name: "Progress",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.server.starting = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Progress("waiting for the PDS: 7 s (refused)".into()),
+                )
+            },
+        },
+        Kind {
+            name: "Started",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.server.starting = Some(job);
+                job.ticket
+            },
+            answer: |t| setup(t, Done::Started(Err("docker compose up failed".into()))),
+        },
+        Kind {
+            name: "Accounts",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.list = List::Loading(job.ticket);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Accounts(Err(failing("the PDS refused the password"))),
+                )
+            },
+        },
+        Kind {
+            name: "Created",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| setup(t, Done::Created(Err(failing("the handle is taken")))),
+        },
+        Kind {
+            name: "Invite",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| setup(t, Done::Invite(Err(failing("no invite was made")))),
+        },
+        Kind {
+            name: "Reset",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| setup(t, Done::Reset(Err(failing("the password was not set")))),
+        },
+        Kind {
+            name: "Checked",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Checked(Box::new(super::identity_screens::report(false))),
+                )
+            },
+        },
+        Kind {
+            name: "Moved",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                setup(
+                    t,
+                    Done::Moved(Box::new(crate::setup::accounts::Moved {
+                        did: "did:plc:abc".into(),
+                        from: "alice.pds.example.com".into(),
+                        handle: "alice.example.com".into(),
+                        steps: vec![failing("alice.example.com does not verify yet")],
+                        moved: false,
+                        record: None,
+                    })),
+                )
+            },
+        },
+        Kind {
+            name: "Rename",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.rename_check = Some(job);
+                job.ticket
+            },
+            answer: |t| setup(t, Done::Rename(None)),
+        },
+    ]
+}
+
+/// What the operator can see and what would be kept: every step drawn (digits masked: a
+/// pending job's elapsed seconds tick on their own), the status line, the pop-up, what the
+/// answers file would hold, and the state a result could leave without drawing it.
+fn seen(a: &mut App) -> String {
+    let was = a.step;
+    let mut out = String::new();
+    for s in Step::ALL {
+        a.step = s;
+        out.push_str(&text(&screen(a, 100, 40)));
+    }
+    a.step = was;
+    out.push_str(&format!(
+        "{:?} {:?} {:?} {:?} {} {:?} {:?} {} {:?}",
+        a.status,
+        a.modal,
+        a.current_answers(),
+        a.answered,
+        a.answers_due,
+        a.save_result,
+        a.rename_confirmed,
+        a.busy(),
+        a.edits,
+    ));
+    out.chars()
+        .map(|c| if c.is_ascii_digit() { '#' } else { c })
+        .collect()
+}
+
+#[test]
+fn the_table_holds_every_kind_of_result() {
+    let names: Vec<&str> = table().iter().map(|k| k.name).collect();
+    assert_eq!(names, EVERY_KIND);
+    for k in table() {
+        let answer = (k.answer)(Ticket::default());
+        assert_eq!(name_of(&answer), Some(k.name));
+        assert!(answer.ticket().is_some(), "{}", k.name);
+    }
+}
+
+#[test]
+fn a_stale_result_of_every_kind_changes_nothing() {
+    for k in table() {
+        // Asked, then asked again: the first answer is stale.
+        let mut a = app();
+        let overtaken = (k.pend)(&mut a);
+        let current = (k.pend)(&mut a);
+        assert_ne!(overtaken, current);
+        let before = seen(&mut a);
+        let effects = update(&mut a, (k.answer)(overtaken));
+        assert!(effects.is_empty(), "{}: {effects:?}", k.name);
+        assert_eq!(
+            seen(&mut a),
+            before,
+            "{}: a stale result changed the wizard",
+            k.name
+        );
+        // Never asked (a result for no request at all): dropped too.
+        let effects = update(&mut a, (k.answer)(Ticket::default()));
+        assert!(effects.is_empty(), "{}: {effects:?}", k.name);
+        assert_eq!(
+            seen(&mut a),
+            before,
+            "{}: an unasked result changed the wizard",
+            k.name
+        );
+        // The answer to the current request is taken, and is seen: the comparison above
+        // would have caught a stale one taken.
+        update(&mut a, (k.answer)(current));
+        assert_ne!(
+            seen(&mut a),
+            before,
+            "{}: the current result left no trace",
+            k.name
+        );
+    }
+}
