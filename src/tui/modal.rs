@@ -131,182 +131,6 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             vec![]
         }
-        Modal::ProxyWrite(placements) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                vec![Effect::WriteProxy {
-                    files: app.proxy.files.clone(),
-                    placements,
-                }]
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((Level::Info, "Nothing written.".into()));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::RefreshHandle(handle) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                app.modal = None;
-                let Ok(h) = crate::identity::Handle::parse(&handle) else {
-                    return vec![];
-                };
-                let job = app.jobs.start();
-                app.handle.refresh = Some(super::screens::handle::Refresh::Pending(job));
-                vec![Effect::RefreshHandle {
-                    ticket: job.ticket,
-                    handle: h,
-                }]
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((
-                    Level::Info,
-                    format!("Not announced. Later: pds-wizard handle refresh {handle}"),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::RequestCrawl => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                let job = app.jobs.start();
-                app.doctor.start(&[CheckId::Crawlers], job);
-                vec![Effect::RequestCrawl { ticket: job.ticket }]
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {
-                app.modal = None;
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::Repair => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                app.modal = None;
-                app.email.apply_repair();
-                let effects = app.email_changed();
-                if let Some(note) = app.email.note.take() {
-                    app.status = Some(note);
-                }
-                effects
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                if let Some(m) = app.email.misread.as_mut() {
-                    m.state = super::screens::email::MisreadState::Declined;
-                }
-                app.status = Some((Level::Info, "Not repaired. ^E repairs it.".into()));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::SaveEmail => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                super::app::save(app)
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((
-                    Level::Info,
-                    "Not saved yet: Ctrl-S saves (Review & save shows the change).".into(),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::PdsSend { accounts, index } => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
-                app.modal = None;
-                let Some(a) = accounts.get(index) else {
-                    return vec![];
-                };
-                let job = app.jobs.start();
-                app.email.pds_test = super::screens::email::PdsTest::Sending(job, a.handle.clone());
-                vec![Effect::PdsSend {
-                    ticket: job.ticket,
-                    pds_url: app.settings.local_url.clone(),
-                    admin_password: app.settings.admin_password.clone(),
-                    did: a.did.clone(),
-                }]
-            }
-            KeyCode::Tab | KeyCode::Down => {
-                let next = (1..=accounts.len())
-                    .map(|i| (index + i) % accounts.len())
-                    .find(|&i| accounts[i].email.as_deref().is_some_and(|e| !e.is_empty()))
-                    .unwrap_or(index);
-                app.modal = Some(Modal::PdsSend {
-                    accounts,
-                    index: next,
-                });
-                vec![]
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                app.email.pds_test = super::screens::email::PdsTest::Idle;
-                app.status = Some((
-                    Level::Info,
-                    "Not sent. Ctrl-P in the Email step has the PDS send when you are ready."
-                        .into(),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::ProxyReload(cmd) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                vec![Effect::ReloadProxy(cmd)]
-            }
-            KeyCode::Char('n') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((
-                    Level::Info,
-                    format!(
-                        "Not reloaded. When ready: {}",
-                        crate::proxy::install::reload_hint_for(
-                            app.proxy.server(),
-                            &app.proxy.out_path()
-                        )
-                    ),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::Restart(cmd) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                app.status = Some((Level::Info, format!("running: {}", crate::pds::shown(&cmd))));
-                vec![Effect::Restart(cmd)]
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((
-                    Level::Info,
-                    format!(
-                        "Not restarted. When ready: {}",
-                        crate::pds::as_typed(&crate::pds::shown(&cmd))
-                    ),
-                ));
-                vec![]
-            }
-            _ => vec![],
-        },
-        Modal::Confirm { then, .. } => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                confirmed(app, then)
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                app.status = Some((Level::Info, "Nothing done.".into()));
-                vec![]
-            }
-            _ => vec![],
-        },
         Modal::ConfirmQuit => match k.code {
             KeyCode::Char('s') => {
                 app.modal = None;
@@ -335,58 +159,187 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             }
             _ => vec![],
         },
-        Modal::ConfirmQuitResults => match k.code {
-            KeyCode::Char('q') | KeyCode::Char('y') | KeyCode::Char('Y') => {
+        Modal::ConfirmQuitResults if k.code == KeyCode::Char('q') => {
+            app.modal = None;
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Modal::ConfirmQuitResults if ctrl(&k, 'c') => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Modal::PdsSend { accounts, index } if matches!(k.code, KeyCode::Tab | KeyCode::Down) => {
+            let next = (1..=accounts.len())
+                .map(|i| (index + i) % accounts.len())
+                .find(|&i| accounts[i].email.as_deref().is_some_and(|e| !e.is_empty()))
+                .unwrap_or(index);
+            app.modal = Some(Modal::PdsSend {
+                accounts,
+                index: next,
+            });
+            vec![]
+        }
+        // Every other pop-up is a question, with one key rule.
+        question => match answer(&k) {
+            Some(true) => {
                 app.modal = None;
-                app.quit = true;
-                vec![Effect::Quit]
+                yes(app, question)
             }
-            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('N') => {
+            Some(false) => {
                 app.modal = None;
+                no(app, question)
+            }
+            None => {
+                app.modal = Some(question);
                 vec![]
             }
-            _ if ctrl(&k, 'c') => {
-                app.quit = true;
-                vec![Effect::Quit]
-            }
-            _ => vec![],
-        },
-        Modal::RestoreDraft(d) => match k.code {
-            KeyCode::Char('y') | KeyCode::Char('Y') => {
-                app.modal = None;
-                app.edits = d.edits.clone();
-                app.edits
-                    .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
-                app.recompute();
-                app.reload_screens();
-                // What came back is shown as the change it makes to pds.env.
-                app.step = Step::Review;
-                app.status = Some(match d.retype.as_slice() {
-                    [] => (
-                        Level::Info,
-                        format!(
-                            "Restored {} unsaved answer(s) from the draft.",
-                            app.edits.len()
-                        ),
-                    ),
-                    retype => (
-                        Level::Warn,
-                        format!(
-                            "Restored {} answer(s). Type again: {} (never kept in a draft).",
-                            app.edits.len(),
-                            strings::retype_list(retype)
-                        ),
-                    ),
-                });
-                vec![app.draft_effect()]
-            }
-            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
-                app.modal = None;
-                vec![Effect::DeleteDraft(app.env_path.clone())]
-            }
-            _ => vec![],
         },
     }
+}
+
+/// The one key rule of every yes/no question: y or Enter says yes, n or Esc says no;
+/// any other key is not an answer (the question stays).
+pub fn answer(k: &KeyEvent) -> Option<bool> {
+    match k.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Some(true),
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(false),
+        _ => None,
+    }
+}
+
+/// A question answered yes.
+fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
+    match question {
+        Modal::ProxyWrite(placements) => vec![Effect::WriteProxy {
+            files: app.proxy.files.clone(),
+            placements,
+        }],
+        Modal::RefreshHandle(handle) => {
+            let Ok(h) = crate::identity::Handle::parse(&handle) else {
+                return vec![];
+            };
+            let job = app.jobs.start();
+            app.handle.refresh = Some(super::screens::handle::Refresh::Pending(job));
+            vec![Effect::RefreshHandle {
+                ticket: job.ticket,
+                handle: h,
+            }]
+        }
+        Modal::RequestCrawl => {
+            let job = app.jobs.start();
+            app.doctor.start(&[CheckId::Crawlers], job);
+            vec![Effect::RequestCrawl { ticket: job.ticket }]
+        }
+        Modal::Repair => {
+            app.email.apply_repair();
+            let effects = app.email_changed();
+            if let Some(note) = app.email.note.take() {
+                app.status = Some(note);
+            }
+            effects
+        }
+        Modal::SaveEmail => super::app::save(app),
+        Modal::PdsSend { accounts, index } => {
+            let Some(a) = accounts.get(index) else {
+                return vec![];
+            };
+            let job = app.jobs.start();
+            app.email.pds_test = super::screens::email::PdsTest::Sending(job, a.handle.clone());
+            vec![Effect::PdsSend {
+                ticket: job.ticket,
+                pds_url: app.settings.local_url.clone(),
+                admin_password: app.settings.admin_password.clone(),
+                did: a.did.clone(),
+            }]
+        }
+        Modal::ProxyReload(cmd) => vec![Effect::ReloadProxy(cmd)],
+        Modal::Restart(cmd) => {
+            app.status = Some((Level::Info, format!("running: {}", crate::pds::shown(&cmd))));
+            vec![Effect::Restart(cmd)]
+        }
+        Modal::Confirm { then, .. } => confirmed(app, then),
+        Modal::ConfirmQuitResults => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Modal::RestoreDraft(d) => {
+            app.edits = d.edits.clone();
+            app.edits
+                .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
+            app.recompute();
+            app.reload_screens();
+            // What came back is shown as the change it makes to pds.env.
+            app.step = Step::Review;
+            app.status = Some(match d.retype.as_slice() {
+                [] => (
+                    Level::Info,
+                    format!(
+                        "Restored {} unsaved answer(s) from the draft.",
+                        app.edits.len()
+                    ),
+                ),
+                retype => (
+                    Level::Warn,
+                    format!(
+                        "Restored {} answer(s). Type again: {} (never kept in a draft).",
+                        app.edits.len(),
+                        strings::retype_list(retype)
+                    ),
+                ),
+            });
+            vec![app.draft_effect()]
+        }
+        // Not questions: their keys are above.
+        Modal::Help
+        | Modal::ConfirmQuit
+        | Modal::Transcript(_)
+        | Modal::Details { .. }
+        | Modal::Codes(_) => vec![],
+    }
+}
+
+/// A question answered no: nothing is done, and the status line says how to do it later.
+fn no(app: &mut App, question: Modal) -> Vec<Effect> {
+    let later: Option<String> = match question {
+        Modal::ProxyWrite(_) => Some("Nothing written.".into()),
+        Modal::RefreshHandle(handle) => Some(format!(
+            "Not announced. Later: pds-wizard handle refresh {handle}"
+        )),
+        Modal::RequestCrawl => None,
+        Modal::Repair => {
+            if let Some(m) = app.email.misread.as_mut() {
+                m.state = super::screens::email::MisreadState::Declined;
+            }
+            Some("Not repaired. ^E repairs it.".into())
+        }
+        Modal::SaveEmail => {
+            Some("Not saved yet: Ctrl-S saves (Review & save shows the change).".into())
+        }
+        Modal::PdsSend { .. } => {
+            app.email.pds_test = super::screens::email::PdsTest::Idle;
+            Some("Not sent. Ctrl-P in the Email step has the PDS send when you are ready.".into())
+        }
+        Modal::ProxyReload(_) => Some(format!(
+            "Not reloaded. When ready: {}",
+            crate::proxy::install::reload_hint_for(app.proxy.server(), &app.proxy.out_path())
+        )),
+        Modal::Restart(cmd) => Some(format!(
+            "Not restarted. When ready: {}",
+            crate::pds::as_typed(&crate::pds::shown(&cmd))
+        )),
+        Modal::Confirm { .. } => Some("Nothing done.".into()),
+        Modal::ConfirmQuitResults => None,
+        Modal::RestoreDraft(_) => return vec![Effect::DeleteDraft(app.env_path.clone())],
+        Modal::Help
+        | Modal::ConfirmQuit
+        | Modal::Transcript(_)
+        | Modal::Details { .. }
+        | Modal::Codes(_) => None,
+    };
+    if let Some(said) = later {
+        app.status = Some((Level::Info, said));
+    }
+    vec![]
 }
 
 /// The open pop-up, over the frame.

@@ -520,6 +520,8 @@ mod setup_screens;
 
 mod stale_results;
 
+mod questions;
+
 /// On the official install (compose.yaml runs Caddy), the Reverse proxy step writes Caddy's
 /// own Caddyfile and reloads it inside its container.
 #[test]

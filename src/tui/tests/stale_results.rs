@@ -431,7 +431,7 @@ fn table() -> Vec<Kind> {
 /// What the operator can see and what would be kept: every step drawn (digits masked: a
 /// pending job's elapsed seconds tick on their own), the status line, the pop-up, what the
 /// answers file would hold, and the state a result could leave without drawing it.
-fn seen(a: &mut App) -> String {
+pub(super) fn seen(a: &mut App) -> String {
     let was = a.step;
     let mut out = String::new();
     for s in Step::ALL {
