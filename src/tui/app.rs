@@ -3,9 +3,9 @@
 //! testable without a terminal.
 
 use super::draft::{self, Draft};
-pub use super::jobs::Ticket;
 use super::jobs::{self, Tickets};
 use super::keys::{self, Command, Screen};
+pub use super::msg::{Action, Effect, SignalKind, Ticket};
 use super::outcome::{Ctx, Outcome};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
@@ -15,16 +15,10 @@ use super::screens::handle::{Accounts, HandleScreen, Refresh};
 use super::screens::proxy::ProxyScreen;
 use super::screens::settings::Settings as MoreSettings;
 use super::Mode;
-use crate::email::send::SendReport;
 use crate::email::{FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
 use crate::envfile::{self, catalogue, Document};
 use crate::finding::{Finding, Level};
-use crate::fsutil::SaveReport;
-use crate::identity::didfile::DidFileCheck;
-use crate::identity::HandleReport;
-use crate::pds::accounts::Account;
-use crate::proxy::validate::Validation;
 use crate::settings::Resolved;
 use crate::target::{ProxyField, Target};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -119,76 +113,6 @@ pub enum Focus {
 
 pub use super::modal::Modal;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalKind {
-    /// SIGHUP, or the terminal gone (end of file, an error reading it).
-    Hangup,
-    /// SIGTERM.
-    Terminate,
-    /// SIGINT (Ctrl-C itself arrives as a key: the terminal is raw).
-    Interrupt,
-    /// SIGQUIT.
-    Quit,
-}
-
-impl SignalKind {
-    /// The signal's number, for the exit status 128+N that tells a wrapper what ended us.
-    pub fn number(self) -> u8 {
-        match self {
-            SignalKind::Hangup => 1,
-            SignalKind::Interrupt => 2,
-            SignalKind::Quit => 3,
-            SignalKind::Terminate => 15,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub enum Action {
-    Key(KeyEvent),
-    /// A bracketed paste: inserted into the focused field as one edit.
-    Paste(String),
-    Resize,
-    Signal(SignalKind),
-    Saved(Result<(SaveReport, Document), String>),
-    Reloaded(Result<Document, String>),
-    /// A spinner frame: the event loop makes one when nothing else came for a frame's
-    /// time while `App::busy`.
-    Tick,
-    // Each result carries the ticket of the request that asked for it (see `jobs`).
-    TestMailDone(Ticket, Box<SendReport>),
-    /// The restart command found on this machine, if any.
-    RestartCommand(Option<Vec<String>>),
-    Restarted(Result<(), String>),
-    AccountsLoaded(Ticket, Result<Vec<Account>, crate::finding::Finding>),
-    /// The PDS answers (after a restart): its accounts, to pick one for it to mail.
-    PdsReady(Ticket, Result<Vec<Account>, crate::finding::Finding>),
-    /// The PDS's own send.
-    PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
-    HandleVerified(Ticket, Box<HandleReport>),
-    /// The handle announced again (identity event, crawl requests, the AppView's view).
-    HandleRefreshed(Ticket, Box<crate::pds::refresh::RefreshReport>),
-    /// The doctor's report, written (where) or not (why).
-    ReportWritten(Ticket, Result<PathBuf, String>),
-    /// The auto re-check timer fired.
-    AutoRecheck,
-    DidFileWritten(Result<String, String>),
-    CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
-    DidFileChecked(Ticket, Box<DidFileCheck>),
-    ProxyValidated(Ticket, Box<Validation>),
-    /// What was written (one line per file, with its backup), or why not.
-    ProxyWritten(Result<Vec<String>, String>),
-    ProxyReloaded(Result<(), String>),
-    /// One doctor check finished.
-    DoctorResult(Ticket, Box<crate::doctor::CheckResult>),
-    /// Every check of a doctor run finished.
-    DoctorDone(Ticket),
-    /// A first-setup job (Overview, Server, Accounts) answered.
-    Setup(Ticket, Box<super::screens::setup::Done>),
-}
-
-pub use super::effects::Effect;
-
 pub struct App {
     pub env_path: PathBuf,
     /// pds.env as it is on disk.
@@ -260,40 +184,6 @@ pub struct Answered {
     pub recipient: bool,
     /// Handles checked in the Handle step, oldest first.
     pub handles: Vec<String>,
-}
-
-impl Action {
-    /// The ticket of the request a background result answers; None for anything else.
-    pub fn ticket(&self) -> Option<Ticket> {
-        match self {
-            Action::TestMailDone(t, _)
-            | Action::AccountsLoaded(t, _)
-            | Action::PdsReady(t, _)
-            | Action::PdsSent(t, _)
-            | Action::HandleVerified(t, _)
-            | Action::HandleRefreshed(t, _)
-            | Action::ReportWritten(t, _)
-            | Action::CodesLoaded(t, _)
-            | Action::DidFileChecked(t, _)
-            | Action::ProxyValidated(t, _)
-            | Action::DoctorResult(t, _)
-            | Action::DoctorDone(t)
-            | Action::Setup(t, _) => Some(*t),
-            Action::Key(_)
-            | Action::Paste(_)
-            | Action::Resize
-            | Action::Signal(_)
-            | Action::Saved(_)
-            | Action::Reloaded(_)
-            | Action::Tick
-            | Action::RestartCommand(_)
-            | Action::Restarted(_)
-            | Action::AutoRecheck
-            | Action::DidFileWritten(_)
-            | Action::ProxyWritten(_)
-            | Action::ProxyReloaded(_) => None,
-        }
-    }
 }
 
 /// Record which results make a step's choices worth keeping in the answers file (a stale
@@ -607,7 +497,8 @@ impl App {
     /// nobody asks any more), or anything that is not a background result. Every result
     /// kind is named here, so a new one cannot be forgotten.
     pub fn awaits(&self, action: &Action) -> bool {
-        use super::screens::setup::{Done, List};
+        use super::msg::Done;
+        use super::screens::setup::List;
         let Some(t) = action.ticket() else {
             return true;
         };
@@ -1119,8 +1010,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 }
 
 /// A first-setup job's result (one still awaited: see `App::awaits`).
-fn on_setup_done(app: &mut App, done: super::screens::setup::Done) -> Vec<Effect> {
-    use super::screens::setup::Done;
+fn on_setup_done(app: &mut App, done: super::msg::Done) -> Vec<Effect> {
+    use super::msg::Done;
     match done {
         Done::Overview(o) => {
             app.overview.done(o);
@@ -1559,7 +1450,7 @@ pub(crate) fn save(app: &mut App) -> Vec<Effect> {
         let saved = Box::new(app.base.clone());
         return vec![Effect::Setup(
             job.ticket,
-            super::screens::setup::Job::CheckRename { saved, to: new },
+            super::msg::Job::CheckRename { saved, to: new },
         )];
     }
     vec![Effect::Save(Box::new(app.working.clone()))]

@@ -2,118 +2,12 @@
 //! that carries them out — quick local work at once, network work on the runtime, each
 //! result sent back to the loop as an `Action` carrying its request's ticket.
 
-use super::app::{self, update, Action, App, Ticket};
-use super::draft::{self, Draft};
-use crate::doctor::CheckId;
-use crate::email::send::SendOptions;
-use crate::email::SmtpSettings;
+use super::app::{self, update, App};
+use super::draft::{self};
+use super::msg::Action;
+pub use super::msg::Effect;
 use crate::envfile::Document;
-use crate::identity::{Did, Handle, VerifyOptions};
-use crate::proxy::install::Placement;
-use crate::proxy::render::RenderedFile;
-use crate::proxy::ProxyPlan;
-use std::path::PathBuf;
 use std::sync::mpsc;
-
-#[derive(Debug, Clone)]
-pub enum Effect {
-    /// Write this document to its path (refuses if the file changed on disk).
-    Save(Box<Document>),
-    /// Re-read pds.env from disk.
-    Reload(PathBuf),
-    WriteDraft(Draft),
-    DeleteDraft(PathBuf),
-    /// Send a test mail in the background; results come back as Tick and TestMailDone.
-    SendTestMail {
-        ticket: Ticket,
-        settings: Box<SmtpSettings>,
-        to: String,
-        options: SendOptions,
-    },
-    /// Look for the PDS's restart command (systemd unit or compose file).
-    FindRestart,
-    /// Read the pending email codes from the PDS's data directory (read-only).
-    LoadCodes {
-        ticket: Ticket,
-        dir: PathBuf,
-    },
-    /// Run the restart command the operator confirmed.
-    Restart(Vec<String>),
-    /// List the PDS's accounts (admin password from pds.env).
-    LoadAccounts {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-    },
-    /// Wait (at most `wait`) for the PDS to answer, then list its accounts: the first half
-    /// of having the PDS itself send a mail.
-    PdsReady {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-        wait: std::time::Duration,
-    },
-    /// Have the running PDS mail this account (DID) a password-reset code.
-    PdsSend {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-        did: String,
-    },
-    /// Announce a handle again (see `pds::refresh`).
-    RefreshHandle {
-        ticket: Ticket,
-        handle: Handle,
-    },
-    /// Check a handle every way, in the background.
-    VerifyHandle {
-        ticket: Ticket,
-        handle: Handle,
-        did: Did,
-        options: Box<VerifyOptions>,
-    },
-    /// Send AutoRecheck after this long.
-    ScheduleRecheck(std::time::Duration),
-    WriteDidFile {
-        webroot: PathBuf,
-        did: Did,
-    },
-    CheckDidFile {
-        ticket: Ticket,
-        handle: Handle,
-        did: Option<Did>,
-        options: crate::http::HttpOptions,
-    },
-    /// Have the proxy server check the rendered config (in a scratch directory).
-    ValidateProxy {
-        ticket: Ticket,
-        plan: Box<ProxyPlan>,
-        files: Vec<RenderedFile>,
-    },
-    WriteProxy {
-        files: Vec<RenderedFile>,
-        placements: Vec<Placement>,
-    },
-    /// Run the reload command the operator confirmed.
-    ReloadProxy(Vec<String>),
-    /// Run these doctor checks concurrently; each result comes back as DoctorResult.
-    RunDoctor {
-        ticket: Ticket,
-        checks: Vec<CheckId>,
-    },
-    /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
-    RequestCrawl {
-        ticket: Ticket,
-    },
-    /// Write the doctor's report (these results) beside pds.env.
-    WriteReport {
-        ticket: Ticket,
-        results: Vec<crate::doctor::CheckResult>,
-    },
-    /// A first-setup job (see `screens::setup::Job`).
-    Setup(app::Ticket, super::screens::setup::Job),
-    Quit,
-}
 
 /// What effects need to do their work: the channel back to the loop, and a runtime for
 /// network checks (so the screen keeps answering keys while they run).

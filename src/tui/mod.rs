@@ -8,6 +8,7 @@ pub mod form;
 pub mod jobs;
 pub mod keys;
 pub mod modal;
+pub mod msg;
 pub mod outcome;
 pub mod screens;
 mod setup_jobs;

@@ -502,7 +502,7 @@ fn draw_fitted(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: 
 
 /// Carry out a confirmed first-setup action: its job starts, with a ticket.
 fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
-    use super::screens::setup::Job;
+    use super::msg::Job;
     let job = app.jobs.start();
     let (line, work) = match then {
         Confirmed::Rename(to) => {

@@ -1,9 +1,9 @@
 //! What a screen's key asks of the app. A screen handles its own commands (see `keys`) with
 //! what it needs of the app in a `Ctx`, and answers with an `Outcome`; `app` carries it out.
 
-use super::app::Effect;
 use super::jobs::Tickets;
 use super::modal::Modal;
+use super::msg::Effect;
 use crate::envfile::Document;
 use crate::finding::Level;
 use crate::settings::Resolved;

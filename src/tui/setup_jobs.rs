@@ -3,7 +3,7 @@
 
 use super::app::{Action, App, Ticket};
 use super::effects::{spawn_job, Runner};
-use super::screens::setup::{Done, Job};
+use super::msg::{Done, Job};
 use crate::pds::admin::Admin;
 use crate::pds::service;
 use std::sync::Arc;

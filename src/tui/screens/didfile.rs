@@ -4,10 +4,10 @@
 use crate::finding::{Finding, Level};
 use crate::identity::didfile::{did_file_path, DidFileCheck};
 use crate::identity::{Did, Handle};
-use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
+use crate::tui::msg::Effect;
 use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};

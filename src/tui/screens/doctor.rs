@@ -3,11 +3,11 @@
 
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Level;
-use crate::tui::app::Effect;
 use crate::tui::jobs::Tickets;
 use crate::tui::jobs::{Pending, Ticket};
 use crate::tui::keys::{self, Command};
 use crate::tui::modal::Modal;
+use crate::tui::msg::Effect;
 use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};

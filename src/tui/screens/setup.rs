@@ -6,17 +6,16 @@
 
 use crate::addresses::{self, Scope};
 use crate::finding::{Finding, Level};
-use crate::identity::{Handle, HandleReport};
+use crate::identity::Handle;
 use crate::pds::accounts::Account;
 use crate::pds::service::{self, Docker, Front, PlannedFile, Running};
-use crate::setup::accounts::Moved;
 use crate::setup::accounts::NewAccount;
 use crate::setup::{Milestone, Overview, State};
-use crate::tui::app::Effect;
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
 use crate::tui::modal::{Confirmed, Modal};
+use crate::tui::msg::{Done, Effect, Job};
 use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
@@ -26,62 +25,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::net::IpAddr;
-
-/// The background work these steps ask for; the runner carries it out with the app's
-/// settings and answers with a `Done` carrying the same ticket.
-#[derive(Debug, Clone)]
-pub enum Job {
-    Overview,
-    /// Addresses, records and the service, looked at again.
-    Server,
-    WriteService(Vec<PlannedFile>),
-    StartService(Box<service::Plan>),
-    LoadAccounts,
-    Create {
-        handle: String,
-        email: String,
-    },
-    Invite,
-    ResetPassword {
-        did: String,
-        handle: String,
-    },
-    CheckHandle {
-        handle: Handle,
-        did: String,
-    },
-    MoveHandle {
-        did: String,
-        from: String,
-        handle: Handle,
-    },
-    /// Before saving a new PDS_HOSTNAME: the accounts a rename affects (pds.env as saved).
-    CheckRename {
-        saved: Box<crate::envfile::Document>,
-        to: String,
-    },
-}
-
-#[derive(Debug)]
-pub enum Done {
-    Overview(Box<Overview>),
-    Server {
-        plan: Option<Box<addresses::Plan>>,
-        running: Running,
-        docker: Docker,
-    },
-    Written(Result<Vec<String>, String>),
-    /// While the PDS starts: how long, and why it does not answer yet.
-    Progress(String),
-    Started(Result<String, String>),
-    Accounts(Result<Vec<Account>, Finding>),
-    Created(Result<Box<NewAccount>, Finding>),
-    Invite(Result<String, Finding>),
-    Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
-    Checked(Box<HandleReport>),
-    Moved(Box<Moved>),
-    Rename(Option<Box<crate::setup::rename::Rename>>),
-}
 
 // ---------------------------------------------------------------------------------------
 // Overview

@@ -264,18 +264,14 @@ fn save_flow_and_conflict() {
             && l == "PDS_HOSTNAME=new.example.org"));
     // A new name: the accounts a rename affects are looked up first (none here).
     let effects = key(&mut a, KeyCode::Enter);
-    let [Effect::Setup(ticket, crate::tui::screens::setup::Job::CheckRename { to, .. })] =
-        effects.as_slice()
+    let [Effect::Setup(ticket, crate::tui::msg::Job::CheckRename { to, .. })] = effects.as_slice()
     else {
         panic!("{effects:?}")
     };
     assert_eq!(to, "new.example.org");
     let effects = update(
         &mut a,
-        Action::Setup(
-            *ticket,
-            Box::new(crate::tui::screens::setup::Done::Rename(None)),
-        ),
+        Action::Setup(*ticket, Box::new(crate::tui::msg::Done::Rename(None))),
     );
     let [Effect::Save(doc)] = effects.as_slice() else {
         panic!("{effects:?}")

@@ -2,7 +2,7 @@ use super::*;
 use crate::pds::service::{Docker, Running};
 use crate::setup::{Milestone, MilestoneId, Overview, State};
 use crate::target::Target;
-use crate::tui::screens::setup::{Done, Job};
+use crate::tui::msg::{Done, Job};
 
 fn setup_ticket(effects: &[Effect]) -> (crate::tui::jobs::Ticket, Job) {
     match effects {

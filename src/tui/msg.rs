@@ -1,0 +1,284 @@
+//! The wizard's messages, a leaf every part imports: what happened (`Action`: a key, a
+//! signal, a background result with its request's ticket), what is to be done off the
+//! drawing path (`Effect`), and the first-setup steps' jobs and their answers (`Job`,
+//! `Done`). Steps import these, never the app.
+
+use super::draft::Draft;
+pub use super::jobs::{Pending, Ticket, Tickets};
+use crate::addresses;
+use crate::doctor::CheckId;
+use crate::email::send::{SendOptions, SendReport};
+use crate::email::SmtpSettings;
+use crate::envfile::Document;
+use crate::finding::Finding;
+use crate::fsutil::SaveReport;
+use crate::identity::didfile::DidFileCheck;
+use crate::identity::{Did, Handle, HandleReport, VerifyOptions};
+use crate::pds::accounts::Account;
+use crate::pds::service::{self, Docker, PlannedFile, Running};
+use crate::proxy::install::Placement;
+use crate::proxy::render::RenderedFile;
+use crate::proxy::validate::Validation;
+use crate::proxy::ProxyPlan;
+use crate::setup::accounts::{Moved, NewAccount};
+use crate::setup::Overview;
+use crossterm::event::KeyEvent;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalKind {
+    /// SIGHUP, or the terminal gone (end of file, an error reading it).
+    Hangup,
+    /// SIGTERM.
+    Terminate,
+    /// SIGINT (Ctrl-C itself arrives as a key: the terminal is raw).
+    Interrupt,
+    /// SIGQUIT.
+    Quit,
+}
+
+impl SignalKind {
+    /// The signal's number, for the exit status 128+N that tells a wrapper what ended us.
+    pub fn number(self) -> u8 {
+        match self {
+            SignalKind::Hangup => 1,
+            SignalKind::Interrupt => 2,
+            SignalKind::Quit => 3,
+            SignalKind::Terminate => 15,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    /// A bracketed paste: inserted into the focused field as one edit.
+    Paste(String),
+    Resize,
+    Signal(SignalKind),
+    Saved(Result<(SaveReport, Document), String>),
+    Reloaded(Result<Document, String>),
+    /// A spinner frame: the event loop makes one when nothing else came for a frame's
+    /// time while `App::busy`.
+    Tick,
+    // Each result carries the ticket of the request that asked for it (see `jobs`).
+    TestMailDone(Ticket, Box<SendReport>),
+    /// The restart command found on this machine, if any.
+    RestartCommand(Option<Vec<String>>),
+    Restarted(Result<(), String>),
+    AccountsLoaded(Ticket, Result<Vec<Account>, crate::finding::Finding>),
+    /// The PDS answers (after a restart): its accounts, to pick one for it to mail.
+    PdsReady(Ticket, Result<Vec<Account>, crate::finding::Finding>),
+    /// The PDS's own send.
+    PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
+    HandleVerified(Ticket, Box<HandleReport>),
+    /// The handle announced again (identity event, crawl requests, the AppView's view).
+    HandleRefreshed(Ticket, Box<crate::pds::refresh::RefreshReport>),
+    /// The doctor's report, written (where) or not (why).
+    ReportWritten(Ticket, Result<PathBuf, String>),
+    /// The auto re-check timer fired.
+    AutoRecheck,
+    DidFileWritten(Result<String, String>),
+    CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
+    DidFileChecked(Ticket, Box<DidFileCheck>),
+    ProxyValidated(Ticket, Box<Validation>),
+    /// What was written (one line per file, with its backup), or why not.
+    ProxyWritten(Result<Vec<String>, String>),
+    ProxyReloaded(Result<(), String>),
+    /// One doctor check finished.
+    DoctorResult(Ticket, Box<crate::doctor::CheckResult>),
+    /// Every check of a doctor run finished.
+    DoctorDone(Ticket),
+    /// A first-setup job (Overview, Server, Accounts) answered.
+    Setup(Ticket, Box<Done>),
+}
+
+impl Action {
+    /// The ticket of the request a background result answers; None for anything else.
+    pub fn ticket(&self) -> Option<Ticket> {
+        match self {
+            Action::TestMailDone(t, _)
+            | Action::AccountsLoaded(t, _)
+            | Action::PdsReady(t, _)
+            | Action::PdsSent(t, _)
+            | Action::HandleVerified(t, _)
+            | Action::HandleRefreshed(t, _)
+            | Action::ReportWritten(t, _)
+            | Action::CodesLoaded(t, _)
+            | Action::DidFileChecked(t, _)
+            | Action::ProxyValidated(t, _)
+            | Action::DoctorResult(t, _)
+            | Action::DoctorDone(t)
+            | Action::Setup(t, _) => Some(*t),
+            Action::Key(_)
+            | Action::Paste(_)
+            | Action::Resize
+            | Action::Signal(_)
+            | Action::Saved(_)
+            | Action::Reloaded(_)
+            | Action::Tick
+            | Action::RestartCommand(_)
+            | Action::Restarted(_)
+            | Action::AutoRecheck
+            | Action::DidFileWritten(_)
+            | Action::ProxyWritten(_)
+            | Action::ProxyReloaded(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Write this document to its path (refuses if the file changed on disk).
+    Save(Box<Document>),
+    /// Re-read pds.env from disk.
+    Reload(PathBuf),
+    WriteDraft(Draft),
+    DeleteDraft(PathBuf),
+    /// Send a test mail in the background; results come back as Tick and TestMailDone.
+    SendTestMail {
+        ticket: Ticket,
+        settings: Box<SmtpSettings>,
+        to: String,
+        options: SendOptions,
+    },
+    /// Look for the PDS's restart command (systemd unit or compose file).
+    FindRestart,
+    /// Read the pending email codes from the PDS's data directory (read-only).
+    LoadCodes {
+        ticket: Ticket,
+        dir: PathBuf,
+    },
+    /// Run the restart command the operator confirmed.
+    Restart(Vec<String>),
+    /// List the PDS's accounts (admin password from pds.env).
+    LoadAccounts {
+        ticket: Ticket,
+        pds_url: String,
+        admin_password: crate::secret::Secret,
+    },
+    /// Wait (at most `wait`) for the PDS to answer, then list its accounts: the first half
+    /// of having the PDS itself send a mail.
+    PdsReady {
+        ticket: Ticket,
+        pds_url: String,
+        admin_password: crate::secret::Secret,
+        wait: std::time::Duration,
+    },
+    /// Have the running PDS mail this account (DID) a password-reset code.
+    PdsSend {
+        ticket: Ticket,
+        pds_url: String,
+        admin_password: crate::secret::Secret,
+        did: String,
+    },
+    /// Announce a handle again (see `pds::refresh`).
+    RefreshHandle {
+        ticket: Ticket,
+        handle: Handle,
+    },
+    /// Check a handle every way, in the background.
+    VerifyHandle {
+        ticket: Ticket,
+        handle: Handle,
+        did: Did,
+        options: Box<VerifyOptions>,
+    },
+    /// Send AutoRecheck after this long.
+    ScheduleRecheck(std::time::Duration),
+    WriteDidFile {
+        webroot: PathBuf,
+        did: Did,
+    },
+    CheckDidFile {
+        ticket: Ticket,
+        handle: Handle,
+        did: Option<Did>,
+        options: crate::http::HttpOptions,
+    },
+    /// Have the proxy server check the rendered config (in a scratch directory).
+    ValidateProxy {
+        ticket: Ticket,
+        plan: Box<ProxyPlan>,
+        files: Vec<RenderedFile>,
+    },
+    WriteProxy {
+        files: Vec<RenderedFile>,
+        placements: Vec<Placement>,
+    },
+    /// Run the reload command the operator confirmed.
+    ReloadProxy(Vec<String>),
+    /// Run these doctor checks concurrently; each result comes back as DoctorResult.
+    RunDoctor {
+        ticket: Ticket,
+        checks: Vec<CheckId>,
+    },
+    /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
+    RequestCrawl {
+        ticket: Ticket,
+    },
+    /// Write the doctor's report (these results) beside pds.env.
+    WriteReport {
+        ticket: Ticket,
+        results: Vec<crate::doctor::CheckResult>,
+    },
+    /// A first-setup job (see `screens::setup::Job`).
+    Setup(Ticket, Job),
+    Quit,
+}
+
+/// The background work these steps ask for; the runner carries it out with the app's
+/// settings and answers with a `Done` carrying the same ticket.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Overview,
+    /// Addresses, records and the service, looked at again.
+    Server,
+    WriteService(Vec<PlannedFile>),
+    StartService(Box<service::Plan>),
+    LoadAccounts,
+    Create {
+        handle: String,
+        email: String,
+    },
+    Invite,
+    ResetPassword {
+        did: String,
+        handle: String,
+    },
+    CheckHandle {
+        handle: Handle,
+        did: String,
+    },
+    MoveHandle {
+        did: String,
+        from: String,
+        handle: Handle,
+    },
+    /// Before saving a new PDS_HOSTNAME: the accounts a rename affects (pds.env as saved).
+    CheckRename {
+        saved: Box<crate::envfile::Document>,
+        to: String,
+    },
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Overview(Box<Overview>),
+    Server {
+        plan: Option<Box<addresses::Plan>>,
+        running: Running,
+        docker: Docker,
+    },
+    Written(Result<Vec<String>, String>),
+    /// While the PDS starts: how long, and why it does not answer yet.
+    Progress(String),
+    Started(Result<String, String>),
+    Accounts(Result<Vec<Account>, Finding>),
+    Created(Result<Box<NewAccount>, Finding>),
+    Invite(Result<String, Finding>),
+    Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
+    Checked(Box<HandleReport>),
+    Moved(Box<Moved>),
+    Rename(Option<Box<crate::setup::rename::Rename>>),
+}
