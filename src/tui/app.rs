@@ -7,6 +7,7 @@ use super::jobs::{self, Tickets};
 use super::keys::{self, Command, Screen};
 pub use super::msg::{Action, Effect, SignalKind, Ticket};
 use super::outcome::{Ctx, Outcome};
+pub use super::route::{landing, place, step_for_key, Step};
 use super::screens::basics::Basics;
 use super::screens::didfile::DidFileScreen;
 use super::screens::doctor::DoctorScreen;
@@ -20,7 +21,7 @@ use crate::envfile::display::{masked_diff, DiffTag};
 use crate::envfile::{self, catalogue, Document};
 use crate::finding::{Finding, Level};
 use crate::settings::Resolved;
-use crate::target::{ProxyField, Target};
+use crate::target::Target;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,64 +37,6 @@ macro_rules! screen_ctx {
             data_dir: $app.data_dir.as_ref(),
         }
     };
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Every milestone of a setup, checked live.
-    Overview,
-    Basics,
-    /// This machine's addresses and records; how the PDS runs.
-    Server,
-    Accounts,
-    Email,
-    Handle,
-    DidFile,
-    Proxy,
-    Doctor,
-    /// Blob storage on S3, branding, the recovery key.
-    More,
-    Review,
-}
-
-impl Step {
-    pub const ALL: [Step; 11] = [
-        // A setup's order: where it stands, pds.env, the server and its records, email,
-        // the first account, its handle, then the proxy and the rest.
-        Step::Overview,
-        Step::Basics,
-        Step::Server,
-        Step::Email,
-        Step::Accounts,
-        Step::Handle,
-        Step::DidFile,
-        Step::Proxy,
-        Step::More,
-        // Review & save comes before the doctor: the doctor judges what will be saved,
-        // so the operator is led to save first and then to check.
-        Step::Review,
-        Step::Doctor,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Step::Overview => "Overview",
-            Step::Basics => "Basics",
-            Step::Server => "Server",
-            Step::Accounts => "Accounts",
-            Step::Email => "Email",
-            Step::Handle => "Handle & DNS",
-            Step::DidFile => "atproto-did",
-            Step::Proxy => "Reverse proxy",
-            Step::Doctor => "Doctor",
-            Step::More => "More settings",
-            Step::Review => "Review & save",
-        }
-    }
-
-    fn index(self) -> usize {
-        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
-    }
 }
 
 /// How a step looks in the sidebar.
@@ -1306,66 +1249,6 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
         }];
     }
     vec![]
-}
-
-/// Where a target is edited: its step and, when it is one field, that field's key.
-pub fn place(target: Target) -> (Step, Option<&'static str>) {
-    use super::screens::proxy as p;
-    match target {
-        Target::EnvFile => (Step::Review, None),
-        Target::Crawlers => (Step::Basics, Some("PDS_CRAWLERS")),
-        Target::Hostname => (Step::Basics, Some("PDS_HOSTNAME")),
-        Target::InviteRequired => (Step::Basics, Some("PDS_INVITE_REQUIRED")),
-        Target::UploadLimit => (Step::Basics, Some("PDS_BLOB_UPLOAD_LIMIT")),
-        Target::Email => (Step::Email, None),
-        Target::Handle => (Step::Handle, None),
-        Target::DidFile => (Step::DidFile, None),
-        Target::Records | Target::Service => (Step::Server, None),
-        Target::Accounts => (Step::Accounts, None),
-        Target::Proxy(f) => (
-            Step::Proxy,
-            match f {
-                ProxyField::Server => Some(p::SERVER),
-                ProxyField::Upstream => Some(p::UPSTREAM),
-                ProxyField::Tls => Some(p::TLS),
-                ProxyField::Cert => Some(p::CERT),
-                ProxyField::Key => Some(p::KEY),
-                ProxyField::HandleDomains => Some(p::DOMAINS),
-                ProxyField::Out => Some(p::OUT),
-                ProxyField::FrontAddress => Some(p::FRONT),
-                ProxyField::PdsSide => Some(p::PDS_SIDE),
-                // Set in pds.env or by flags the form does not have.
-                ProxyField::Host
-                | ProxyField::Email
-                | ProxyField::Listen
-                | ProxyField::BodyLimit => None,
-            },
-        ),
-    }
-}
-
-/// The form step that edits pds.env key `key`, if one does.
-pub fn step_for_key(key: &str) -> Option<Step> {
-    if super::screens::basics::FIELDS
-        .iter()
-        .any(|(k, _, _)| *k == key)
-    {
-        Some(Step::Basics)
-    } else if super::screens::settings::Settings::keys().any(|k| k == key) {
-        Some(Step::More)
-    } else if [URL_KEY, FROM_KEY].contains(&key) {
-        Some(Step::Email)
-    } else {
-        None
-    }
-}
-
-/// The step Enter opens for a finding of `target` about `subject` (see `go_to`).
-pub fn landing(target: Target, subject: Option<&str>) -> Step {
-    match (target, subject) {
-        (Target::EnvFile, Some(key)) => step_for_key(key).unwrap_or(place(target).0),
-        _ => place(target).0,
-    }
 }
 
 /// Open the step that fixes `target`, with the cursor on its field. `subject` is what the

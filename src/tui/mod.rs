@@ -10,6 +10,7 @@ pub mod keys;
 pub mod modal;
 pub mod msg;
 pub mod outcome;
+pub mod route;
 pub mod screens;
 mod setup_jobs;
 pub mod strings;

@@ -396,7 +396,7 @@ impl DoctorScreen {
                     .find_map(|f| f.subject.as_deref());
                 hints.push(format!(
                     "Enter: fix it in {}",
-                    crate::tui::app::landing(target, subject).title()
+                    crate::tui::route::landing(target, subject).title()
                 ));
             }
             if r.findings.iter().any(|f| f.detail.is_some()) {
