@@ -176,6 +176,18 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// Module (its path cut to `depth` names) → the modules (cut the same way) its non-test code
 /// names, itself left out.
 fn imports(src: &Path, within: &[&str], depth: usize) -> BTreeMap<String, BTreeSet<String>> {
+    imports_by(src, |p| {
+        (p.len() > within.len() && p[..within.len()] == *within && p.len() >= depth)
+            .then(|| p[..depth].join("::"))
+    })
+}
+
+/// Module → the modules its non-test code names, itself left out; `node` says which node a
+/// path (a file's module, or a path named in it) belongs to, None for one outside the graph.
+fn imports_by(
+    src: &Path,
+    node: impl Fn(&[String]) -> Option<String>,
+) -> BTreeMap<String, BTreeSet<String>> {
     let tops: BTreeSet<String> = std::fs::read_dir(src)
         .unwrap()
         .map(|e| {
@@ -186,9 +198,7 @@ fn imports(src: &Path, within: &[&str], depth: usize) -> BTreeMap<String, BTreeS
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for file in rust_files(src) {
         let module = module_of(src, &file);
-        if module.len() < within.len() + 1 || module[..within.len()] != *within {
-            continue;
-        }
+        let Some(me) = node(&module) else { continue };
         let text = std::fs::read_to_string(&file).unwrap();
         let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         if is_test_only(&ast.attrs) {
@@ -200,15 +210,10 @@ fn imports(src: &Path, within: &[&str], depth: usize) -> BTreeMap<String, BTreeS
             found: BTreeSet::new(),
         };
         paths.visit_file(&ast);
-        let cut = |p: &[String]| p[..depth.min(p.len())].join("::");
-        let me = cut(&module);
         let deps = out.entry(me.clone()).or_default();
         for p in paths.found {
-            if p.len() >= depth && p[..within.len()] == *within {
-                let d = cut(&p);
-                if d != me {
-                    deps.insert(d);
-                }
+            if let Some(d) = node(&p).filter(|d| *d != me) {
+                deps.insert(d);
             }
         }
     }
@@ -307,4 +312,59 @@ fn the_scan_resolves_paths_and_skips_only_test_code() {
         cycle(&imports(src, &[], 1)).map(|c| c.join(" -> ")),
         Some("d -> e -> d".to_string())
     );
+}
+
+/// The TUI's parts, each a node: every top-level module of `tui` (a directory is one: the
+/// app's files are one room), and each step under `tui/screens/` on its own; the tests
+/// left out.
+fn tui_node(p: &[String]) -> Option<String> {
+    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui/screens");
+    match p {
+        [t, ..] if t != "tui" => None,
+        [_] => Some("tui".into()),
+        [_, tests, ..] if tests == "tests" => None,
+        [_, screens, step, ..]
+            if screens == "screens" && steps.join(format!("{step}.rs")).exists() =>
+        {
+            Some(format!("tui::screens::{step}"))
+        }
+        [_, m, ..] => Some(format!("tui::{m}")),
+        [] => None,
+    }
+}
+
+/// The wizard's parts import each other without a cycle: messages, routes and pop-up types
+/// are leaves the steps import, the steps never import the app, and the app and the frame
+/// sit above them.
+#[test]
+fn tui_modules_form_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let tui = imports_by(&src, tui_node);
+    assert!(tui.len() > 15, "{tui:?}");
+    if let Some(c) = cycle(&tui) {
+        panic!("import cycle in the TUI: {}", c.join(" -> "));
+    }
+    // No step reaches up to the app, the frame or the runner.
+    for (m, deps) in &tui {
+        if m.starts_with("tui::screens::") && m != "tui::screens::review" {
+            for up in ["tui::app", "tui::screens", "tui::effects", "tui"] {
+                assert!(!deps.contains(up), "{m} imports {up}: {deps:?}");
+            }
+        }
+    }
+    for leaf in [
+        "tui::msg",
+        "tui::route",
+        "tui::modal",
+        "tui::jobs",
+        "tui::keys",
+    ] {
+        for up in ["tui::app", "tui::screens", "tui::effects", "tui"] {
+            assert!(
+                !tui[leaf].contains(up),
+                "{leaf} imports {up}: {:?}",
+                tui[leaf]
+            );
+        }
+    }
 }

@@ -175,8 +175,8 @@ pub fn run(
 /// The PDS side from `[pds_side]` (the core's proxy::side), shown, then made unless this is
 /// a dry run: whether it went through.
 fn pds_side(ctx: &Context, answers: &crate::answers::PdsSideAnswers, dry_run: bool) -> bool {
-    use crate::proxy::side::{self, NotPrepared, SideInput};
-    let input = SideInput::from_answers(answers);
+    use crate::proxy::side::{self, NotPrepared};
+    let input = answers.input();
     let prepared = match side::prepare(&ctx.env_file, &input, super::validation_limit(ctx)) {
         Ok(p) => p,
         // The answers were checked before the first write: what is left is the server's.

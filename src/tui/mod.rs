@@ -12,7 +12,6 @@ pub mod msg;
 pub mod outcome;
 pub mod route;
 pub mod screens;
-mod setup_jobs;
 pub mod strings;
 pub mod theme;
 pub mod widgets;

@@ -2,7 +2,7 @@
 //! leaf: steps that lead elsewhere (the doctor, the proxy) ask it, not the app.
 
 use crate::email::{FROM_KEY, URL_KEY};
-use crate::target::{ProxyField, Target};
+use crate::target::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -76,25 +76,7 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
         Target::DidFile => (Step::DidFile, None),
         Target::Records | Target::Service => (Step::Server, None),
         Target::Accounts => (Step::Accounts, None),
-        Target::Proxy(f) => (
-            Step::Proxy,
-            match f {
-                ProxyField::Server => Some(p::SERVER),
-                ProxyField::Upstream => Some(p::UPSTREAM),
-                ProxyField::Tls => Some(p::TLS),
-                ProxyField::Cert => Some(p::CERT),
-                ProxyField::Key => Some(p::KEY),
-                ProxyField::HandleDomains => Some(p::DOMAINS),
-                ProxyField::Out => Some(p::OUT),
-                ProxyField::FrontAddress => Some(p::FRONT),
-                ProxyField::PdsSide => Some(p::PDS_SIDE),
-                // Set in pds.env or by flags the form does not have.
-                ProxyField::Host
-                | ProxyField::Email
-                | ProxyField::Listen
-                | ProxyField::BodyLimit => None,
-            },
-        ),
+        Target::Proxy(f) => (Step::Proxy, p::field_key(f)),
     }
 }
 

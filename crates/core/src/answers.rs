@@ -313,6 +313,26 @@ pub fn save(path: &Path, answers: &Answers) -> Result<bool, AnswersError> {
     Ok(true)
 }
 
+impl PdsSideAnswers {
+    /// What `[pds_side]` asks of the PDS side, with its defaults (the core's proxy::side).
+    pub fn input(&self) -> crate::proxy::side::SideInput {
+        crate::proxy::side::SideInput {
+            front_address: self.front_address.clone(),
+            pds_address: self.pds_address.clone(),
+            via: self.via.clone().unwrap_or_else(|| "direct".into()),
+            caddyfile: self.caddyfile.clone(),
+            firewall: self.firewall.clone().unwrap_or_else(|| "show".into()),
+            nft_file: self
+                .nft_file
+                .clone()
+                .unwrap_or_else(|| crate::proxy::split::NFT_FILE.into()),
+            reload_command: self.reload_command.clone(),
+            restart: self.restart,
+            retire_front: self.retire_fronts.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ pub mod settings;
 pub mod setup;
 
 use super::app::{App, Focus, Mark, Step};
+use super::modal::Modal;
 use super::strings;
 use super::theme::Theme;
 use super::widgets::{centered, level_icon, level_style};
@@ -149,7 +150,147 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
     let hint = crate::tui::keys::footer(crate::tui::app::key_screen(app));
     frame.render_widget(Paragraph::new(Span::styled(hint, theme.key_hint)), hints);
 
-    crate::tui::modal::draw(frame, area, app, theme);
+    draw_modal(frame, area, app, theme);
+}
+
+/// The open pop-up, over the frame.
+fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    match &app.modal {
+        Some(Modal::Help) => draw_help(
+            frame,
+            area,
+            theme,
+            &crate::tui::keys::help(crate::tui::app::key_screen(app)),
+        ),
+        Some(Modal::ConfirmQuit) => {
+            draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT)
+        }
+        Some(Modal::ConfirmQuitResults) => {
+            draw_popup(frame, area, theme, " Quit? ", strings::CONFIRM_QUIT_RESULTS)
+        }
+        Some(Modal::RestoreDraft(d)) => {
+            let changed = d.base_fingerprint
+                != super::draft::fingerprint(app.base.original_text().as_bytes());
+            draw_popup(
+                frame,
+                area,
+                theme,
+                " Unsaved answers ",
+                &strings::restore_draft(d, changed),
+            );
+        }
+        Some(Modal::Transcript(lines)) => {
+            let body = if lines.is_empty() {
+                "(nothing was said)".to_string()
+            } else {
+                crate::secret::scrub(&lines.join("\n"))
+            };
+            draw_popup_sized(
+                frame,
+                area,
+                theme,
+                " Test mail: result and SMTP conversation (password removed; Esc closes) ",
+                &body,
+                76,
+                area.height.saturating_sub(2),
+            );
+        }
+        Some(Modal::Details {
+            title,
+            body,
+            scroll,
+        }) => super::screens::draw_scrolled(
+            frame,
+            area,
+            theme,
+            &format!(" {title}: in full (↑↓ PgUp/PgDn scroll; Esc closes) "),
+            body,
+            *scroll,
+        ),
+        Some(Modal::Codes(lines)) => draw_popup_sized(
+            frame,
+            area,
+            theme,
+            " Codes the PDS meant to mail (read-only; Esc closes) ",
+            &lines.join("\n"),
+            76,
+            area.height.saturating_sub(2),
+        ),
+        Some(Modal::ProxyWrite(placements)) => {
+            let body =
+                strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
+            draw_fitted(frame, area, theme, " Write the proxy config? ", &body);
+        }
+        Some(Modal::RequestCrawl) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Ask the relays to crawl? ",
+            strings::REQUEST_CRAWL,
+        ),
+        Some(Modal::ProxyReload(_)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Reload the proxy? ",
+            &strings::reload_offer(&crate::proxy::install::reload_hint_for(
+                app.proxy.server(),
+                &app.proxy.out_path(),
+            )),
+        ),
+        Some(Modal::Repair) => {
+            if let Some(m) = &app.email.misread {
+                if let Some(r) = m.offer() {
+                    draw_popup(
+                        frame,
+                        area,
+                        theme,
+                        " Repair the SMTP URL? ",
+                        &strings::repair_offer(&m.line, &r.describe(), &r.notes()),
+                    )
+                }
+            }
+        }
+        Some(Modal::RefreshHandle(handle)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Announce the handle? ",
+            &strings::refresh_offer(handle),
+        ),
+        Some(Modal::SaveEmail) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Save the email settings? ",
+            strings::SAVE_EMAIL_OFFER,
+        ),
+        Some(Modal::PdsSend { accounts, index }) => {
+            if let Some(a) = accounts.get(*index) {
+                let others = accounts
+                    .iter()
+                    .filter(|x| x.email.as_deref().is_some_and(|e| !e.is_empty()))
+                    .count()
+                    .saturating_sub(1);
+                draw_popup(
+                    frame,
+                    area,
+                    theme,
+                    " Have the PDS send a mail? ",
+                    &strings::pds_send_offer(&a.handle, a.email.as_deref().unwrap_or(""), others),
+                )
+            }
+        }
+        Some(Modal::Confirm { title, body, .. }) => draw_fitted(frame, area, theme, title, body),
+        Some(Modal::Restart(cmd)) => draw_popup(
+            frame,
+            area,
+            theme,
+            " Restart the PDS? ",
+            &strings::restart_offer(&crate::pds::shown(cmd)),
+        ),
+        None => {}
+    }
 }
 
 fn draw_title(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -356,4 +497,22 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
         out.push(line);
     }
     out
+}
+
+/// A pop-up 76 wide and as tall as its text (wrapped at its width), at most the screen.
+fn draw_fitted(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
+    let rows = body
+        .lines()
+        .map(|l| l.chars().count() / 74 + 1)
+        .sum::<usize>() as u16
+        + 2;
+    draw_popup_sized(
+        frame,
+        area,
+        theme,
+        title,
+        body,
+        76,
+        rows.min(area.height.saturating_sub(2)),
+    );
 }

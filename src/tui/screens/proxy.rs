@@ -8,14 +8,13 @@ use crate::proxy::install::{placements, Placement, Present};
 use crate::proxy::render::{render_to, RenderedFile};
 use crate::proxy::validate::Validation;
 use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
-use crate::target::Target;
+use crate::target::{ProxyField, Target};
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
 use crate::tui::modal::Modal;
 use crate::tui::msg::Effect;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::route::place;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -25,6 +24,31 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 use std::path::{Path, PathBuf};
+
+/// The field of this form a proxy target is edited in (None: set elsewhere, in pds.env or
+/// by flags the form does not have).
+pub fn field_key(f: ProxyField) -> Option<&'static str> {
+    match f {
+        ProxyField::Server => Some(SERVER),
+        ProxyField::Upstream => Some(UPSTREAM),
+        ProxyField::Tls => Some(TLS),
+        ProxyField::Cert => Some(CERT),
+        ProxyField::Key => Some(KEY),
+        ProxyField::HandleDomains => Some(DOMAINS),
+        ProxyField::Out => Some(OUT),
+        ProxyField::FrontAddress => Some(FRONT),
+        ProxyField::PdsSide => Some(PDS_SIDE),
+        ProxyField::Host | ProxyField::Email | ProxyField::Listen | ProxyField::BodyLimit => None,
+    }
+}
+
+/// The field a finding is about, when it is one of this form's.
+fn field_of(t: Target) -> Option<&'static str> {
+    match t {
+        Target::Proxy(f) => field_key(f),
+        _ => None,
+    }
+}
 
 pub const SERVER: &str = "server";
 pub const UPSTREAM: &str = "upstream";
@@ -369,10 +393,7 @@ impl ProxyScreen {
             let v = f.text();
             // A failure shows on the field it is about; one without a field here (the
             // hostname, the upload limit: pds.env's) on the server line.
-            let at = |x: &Finding| match x.target.map(place) {
-                Some((_, Some(key))) => key,
-                _ => SERVER,
-            };
+            let at = |x: &Finding| x.target.and_then(field_of).unwrap_or(SERVER);
             let mut findings: Vec<Finding> = self
                 .findings
                 .iter()
@@ -428,8 +449,7 @@ impl ProxyScreen {
                     self.findings
                         .iter()
                         .filter(|pf| {
-                            pf.level >= Level::Warn
-                                && pf.target.map(place).and_then(|(_, k)| k) == Some(f.key)
+                            pf.level >= Level::Warn && pf.target.and_then(field_of) == Some(f.key)
                         })
                         .cloned(),
                 );

@@ -30,23 +30,6 @@ pub struct SideInput {
     pub retire_front: Vec<String>,
 }
 
-impl SideInput {
-    /// `[pds_side]` of the answers file, with its defaults.
-    pub fn from_answers(a: &crate::answers::PdsSideAnswers) -> SideInput {
-        SideInput {
-            front_address: a.front_address.clone(),
-            pds_address: a.pds_address.clone(),
-            via: a.via.clone().unwrap_or_else(|| "direct".into()),
-            caddyfile: a.caddyfile.clone(),
-            firewall: a.firewall.clone().unwrap_or_else(|| "show".into()),
-            nft_file: a.nft_file.clone().unwrap_or_else(|| split::NFT_FILE.into()),
-            reload_command: a.reload_command.clone(),
-            restart: a.restart,
-            retire_front: a.retire_fronts.clone(),
-        }
-    }
-}
-
 /// Which part of the input (or pds.env) an error is about: each front end names it its own
 /// way (a flag, an answers key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,11 @@
 //! The first-setup steps' background work: each job runs on the runtime with what it needs
 //! copied out of the app, and answers `Action::Setup` with its request's ticket.
 
-use super::app::{Action, App, Ticket};
-use super::effects::{spawn_job, Runner};
-use super::msg::{Done, Job};
+use super::{spawn_job, Runner};
 use crate::pds::admin::Admin;
 use crate::pds::service;
+use crate::tui::app::App;
+use crate::tui::msg::{Action, Done, Job, Ticket};
 use std::sync::Arc;
 
 /// A public-address echo service, when the operator configured one (see `records`).

@@ -2,11 +2,13 @@
 //! that carries them out — quick local work at once, network work on the runtime, each
 //! result sent back to the loop as an `Action` carrying its request's ticket.
 
-use super::app::{self, update, App};
-use super::draft::{self};
-use super::msg::Action;
-pub use super::msg::Effect;
+mod setup;
+
 use crate::envfile::Document;
+use crate::tui::app::{self, update, App};
+use crate::tui::draft::{self};
+use crate::tui::msg::Action;
+pub use crate::tui::msg::Effect;
 use std::sync::mpsc;
 
 /// What effects need to do their work: the channel back to the loop, and a runtime for
@@ -306,7 +308,7 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 vec![]
             }
             Effect::Setup(ticket, job) => {
-                super::setup_jobs::spawn(app, runner, ticket, job);
+                setup::spawn(app, runner, ticket, job);
                 vec![]
             }
             Effect::RunDoctor { ticket, checks } => {

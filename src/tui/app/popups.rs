@@ -1,0 +1,315 @@
+//! Keys while a pop-up is open: only its own count. Every question takes one key rule
+//! (`modal::answer`); what yes and no do is here.
+
+use super::*;
+use crate::doctor::CheckId;
+use crate::tui::modal::{answer, Confirmed};
+use crate::tui::strings;
+
+/// A key while `modal` is open: only its own keys count.
+pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
+    match modal {
+        Modal::Help => {
+            if matches!(
+                k.code,
+                KeyCode::Esc
+                    | KeyCode::Char('?')
+                    | KeyCode::Char('q')
+                    | KeyCode::F(1)
+                    | KeyCode::Enter
+            ) {
+                app.modal = None;
+            }
+            vec![]
+        }
+        Modal::Details {
+            title,
+            body,
+            scroll,
+        } => {
+            let scroll = match k.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') | KeyCode::Char('d') => {
+                    app.modal = None;
+                    return vec![];
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => scroll.saturating_add(10),
+                KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+                KeyCode::PageUp => scroll.saturating_sub(10),
+                KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+                _ => scroll,
+            };
+            // Past the end is clamped where it is drawn (which knows the width).
+            let rows = body.lines().count() as u16;
+            app.modal = Some(Modal::Details {
+                title,
+                body,
+                scroll: scroll.min(rows),
+            });
+            vec![]
+        }
+        Modal::Transcript(_) | Modal::Codes(_) => {
+            if matches!(k.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q'))
+                || ctrl(&k, 'l')
+                || ctrl(&k, 'o')
+            {
+                app.modal = None;
+            }
+            vec![]
+        }
+        Modal::ConfirmQuit => match k.code {
+            KeyCode::Char('s') => {
+                app.modal = None;
+                app.step = Step::Review;
+                app.focus = Focus::Content;
+                vec![]
+            }
+            KeyCode::Char('q') => {
+                app.modal = None;
+                app.quit = true;
+                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
+            }
+            // Discarded: no draft is left to be offered back next time (nor an older one).
+            KeyCode::Char('d') => {
+                app.modal = None;
+                app.quit = true;
+                vec![Effect::DeleteDraft(app.env_path.clone()), Effect::Quit]
+            }
+            KeyCode::Esc => {
+                app.modal = None;
+                vec![]
+            }
+            _ if ctrl(&k, 'c') => {
+                app.quit = true;
+                vec![Effect::WriteDraft(app.draft()), Effect::Quit]
+            }
+            _ => vec![],
+        },
+        Modal::ConfirmQuitResults if k.code == KeyCode::Char('q') => {
+            app.modal = None;
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Modal::ConfirmQuitResults if ctrl(&k, 'c') => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Modal::PdsSend { accounts, index } if matches!(k.code, KeyCode::Tab | KeyCode::Down) => {
+            let next = (1..=accounts.len())
+                .map(|i| (index + i) % accounts.len())
+                .find(|&i| accounts[i].email.as_deref().is_some_and(|e| !e.is_empty()))
+                .unwrap_or(index);
+            app.modal = Some(Modal::PdsSend {
+                accounts,
+                index: next,
+            });
+            vec![]
+        }
+        // Every other pop-up is a question, with one key rule.
+        question => match answer(&k) {
+            Some(true) => {
+                app.modal = None;
+                yes(app, question)
+            }
+            Some(false) => {
+                app.modal = None;
+                no(app, question)
+            }
+            None => {
+                app.modal = Some(question);
+                vec![]
+            }
+        },
+    }
+}
+
+/// A question answered yes.
+fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
+    match question {
+        Modal::ProxyWrite(placements) => vec![Effect::WriteProxy {
+            files: app.proxy.files.clone(),
+            placements,
+        }],
+        Modal::RefreshHandle(handle) => {
+            let Ok(h) = crate::identity::Handle::parse(&handle) else {
+                return vec![];
+            };
+            let job = app.jobs.start();
+            app.handle.refresh = Some(crate::tui::screens::handle::Refresh::Pending(job));
+            vec![Effect::RefreshHandle {
+                ticket: job.ticket,
+                handle: h,
+            }]
+        }
+        Modal::RequestCrawl => {
+            let job = app.jobs.start();
+            app.doctor.start(&[CheckId::Crawlers], job);
+            vec![Effect::RequestCrawl { ticket: job.ticket }]
+        }
+        Modal::Repair => {
+            app.email.apply_repair();
+            let effects = app.email_changed();
+            if let Some(note) = app.email.note.take() {
+                app.status = Some(note);
+            }
+            effects
+        }
+        Modal::SaveEmail => super::save(app),
+        Modal::PdsSend { accounts, index } => {
+            let Some(a) = accounts.get(index) else {
+                return vec![];
+            };
+            let job = app.jobs.start();
+            app.email.pds_test =
+                crate::tui::screens::email::PdsTest::Sending(job, a.handle.clone());
+            vec![Effect::PdsSend {
+                ticket: job.ticket,
+                pds_url: app.settings.local_url.clone(),
+                admin_password: app.settings.admin_password.clone(),
+                did: a.did.clone(),
+            }]
+        }
+        Modal::ProxyReload(cmd) => vec![Effect::ReloadProxy(cmd)],
+        Modal::Restart(cmd) => {
+            app.status = Some((Level::Info, format!("running: {}", crate::pds::shown(&cmd))));
+            vec![Effect::Restart(cmd)]
+        }
+        Modal::Confirm { then, .. } => confirmed(app, then),
+        Modal::ConfirmQuitResults => {
+            app.quit = true;
+            vec![Effect::Quit]
+        }
+        Modal::RestoreDraft(d) => {
+            app.edits = d.edits.clone();
+            app.edits
+                .retain(|k, v| app.base.get(k).unwrap_or_default() != *v);
+            app.recompute();
+            app.reload_screens();
+            // What came back is shown as the change it makes to pds.env.
+            app.step = Step::Review;
+            app.status = Some(match d.retype.as_slice() {
+                [] => (
+                    Level::Info,
+                    format!(
+                        "Restored {} unsaved answer(s) from the draft.",
+                        app.edits.len()
+                    ),
+                ),
+                retype => (
+                    Level::Warn,
+                    format!(
+                        "Restored {} answer(s). Type again: {} (never kept in a draft).",
+                        app.edits.len(),
+                        strings::retype_list(retype)
+                    ),
+                ),
+            });
+            vec![app.draft_effect()]
+        }
+        // Not questions: their keys are above.
+        Modal::Help
+        | Modal::ConfirmQuit
+        | Modal::Transcript(_)
+        | Modal::Details { .. }
+        | Modal::Codes(_) => vec![],
+    }
+}
+
+/// A question answered no: nothing is done, and the status line says how to do it later.
+fn no(app: &mut App, question: Modal) -> Vec<Effect> {
+    let later: Option<String> = match question {
+        Modal::ProxyWrite(_) => Some("Nothing written.".into()),
+        Modal::RefreshHandle(handle) => Some(format!(
+            "Not announced. Later: pds-wizard handle refresh {handle}"
+        )),
+        Modal::RequestCrawl => None,
+        Modal::Repair => {
+            if let Some(m) = app.email.misread.as_mut() {
+                m.state = crate::tui::screens::email::MisreadState::Declined;
+            }
+            Some("Not repaired. ^E repairs it.".into())
+        }
+        Modal::SaveEmail => {
+            Some("Not saved yet: Ctrl-S saves (Review & save shows the change).".into())
+        }
+        Modal::PdsSend { .. } => {
+            app.email.pds_test = crate::tui::screens::email::PdsTest::Idle;
+            Some("Not sent. Ctrl-P in the Email step has the PDS send when you are ready.".into())
+        }
+        Modal::ProxyReload(_) => Some(format!(
+            "Not reloaded. When ready: {}",
+            crate::proxy::install::reload_hint_for(app.proxy.server(), &app.proxy.out_path())
+        )),
+        Modal::Restart(cmd) => Some(format!(
+            "Not restarted. When ready: {}",
+            crate::pds::as_typed(&crate::pds::shown(&cmd))
+        )),
+        Modal::Confirm { .. } => Some("Nothing done.".into()),
+        Modal::ConfirmQuitResults => None,
+        Modal::RestoreDraft(_) => return vec![Effect::DeleteDraft(app.env_path.clone())],
+        Modal::Help
+        | Modal::ConfirmQuit
+        | Modal::Transcript(_)
+        | Modal::Details { .. }
+        | Modal::Codes(_) => None,
+    };
+    if let Some(said) = later {
+        app.status = Some((Level::Info, said));
+    }
+    vec![]
+}
+
+/// Carry out a confirmed first-setup action: its job starts, with a ticket.
+fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
+    use crate::tui::msg::Job;
+    let job = app.jobs.start();
+    let (line, work) = match then {
+        Confirmed::Rename(to) => {
+            app.rename_confirmed = Some(to);
+            return crate::tui::app::save(app);
+        }
+        // Quick and local: done here, then the reload is offered.
+        Confirmed::EnableSite {
+            link,
+            target,
+            reload,
+        } => {
+            match crate::proxy::install::enable_site(&link, &target) {
+                Ok(()) => {
+                    app.status = Some((
+                        Level::Pass,
+                        format!("Linked {} → {}.", link.display(), target.display()),
+                    ));
+                    app.modal = Some(Modal::ProxyReload(reload));
+                }
+                Err(e) => app.status = Some((Level::Fail, e)),
+            }
+            return vec![];
+        }
+        Confirmed::WriteService(files) => {
+            app.server.writing = Some(job);
+            ("Writing the service files…", Job::WriteService(files))
+        }
+        Confirmed::StartService(plan) => {
+            app.server.starting = Some(job);
+            app.server.said = None;
+            app.server.progress = Some("starting the PDS…".into());
+            ("Starting the PDS…", Job::StartService(plan))
+        }
+        Confirmed::ResetPassword { did, handle } => {
+            app.accounts.pending = Some(job);
+            (
+                "Giving the account a new password…",
+                Job::ResetPassword { did, handle },
+            )
+        }
+        Confirmed::MoveHandle { did, from, handle } => {
+            app.accounts.pending = Some(job);
+            (
+                "Switching the handle…",
+                Job::MoveHandle { did, from, handle },
+            )
+        }
+    };
+    app.status = Some((Level::Info, line.into()));
+    vec![Effect::Setup(job.ticket, work)]
+}

@@ -1,0 +1,547 @@
+//! Results folded into the state: `update` takes every `Action`; a background result lands
+//! only when `App::awaits` it (the one place a stale one is dropped).
+
+use super::*;
+
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    // The one place a stale result is dropped: nothing below, the answers file included,
+    // sees an answer to a request that was overtaken or given up.
+    if !app.awaits(&action) {
+        return vec![];
+    }
+    note_answered(app, &action);
+    match action {
+        Action::Resize => vec![],
+        Action::Signal(kind) => {
+            // The terminal may be gone (SSH dropped): keep the edits and leave.
+            app.quit = true;
+            app.ended_by = Some(kind);
+            let mut v = Vec::new();
+            if app.has_unsaved() {
+                v.push(Effect::WriteDraft(app.draft()));
+            }
+            v.push(Effect::Quit);
+            v
+        }
+        Action::Saved(Ok((report, doc))) => {
+            let rejected: Vec<String> = app.rejected().into_iter().map(|(k, _)| k).collect();
+            let email_changed = [URL_KEY, FROM_KEY]
+                .iter()
+                .any(|k| app.base.get(k) != doc.get(k));
+            app.edits.retain(|k, _| rejected.contains(k));
+            app.set_base(doc);
+            let mut msg = format!("Saved {}.", report.describe());
+            // Which command restarts it is found off this thread (FindRestart, below).
+            msg.push_str(" The PDS reads pds.env when it starts: restart it to apply.");
+            app.save_result = Some((Level::Pass, msg.clone()));
+            app.status = Some((Level::Pass, msg));
+            let mut effects = vec![app.draft_effect()];
+            if email_changed {
+                // The PDS reads email settings only at start: offer (never force) a restart.
+                app.email.verify_after_restart = true;
+                effects.push(Effect::FindRestart);
+            }
+            effects
+        }
+        Action::Saved(Err(e)) => {
+            app.save_result = Some((Level::Fail, e.clone()));
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::Reloaded(Ok(doc)) => {
+            app.set_base(doc);
+            app.save_result = Some((
+                Level::Info,
+                "Reloaded pds.env from disk; your answers are applied on top. Review, then save."
+                    .into(),
+            ));
+            vec![]
+        }
+        Action::Reloaded(Err(e)) => {
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::Key(k) => on_key(app, k),
+        Action::Paste(text) => on_paste(app, text),
+        Action::Tick => {
+            app.spinner = app.spinner.wrapping_add(1);
+            vec![]
+        }
+        Action::AccountsLoaded(_, result) => {
+            app.handle.set_accounts(result);
+            // A handle the doctor sent us to: picked and checked now that it can be.
+            if let Some(h) = app.handle.wanted.take() {
+                return app.handle.want(&h, &mut app.jobs, &app.settings);
+            }
+            vec![]
+        }
+        Action::HandleVerified(_, report) => {
+            app.handle.pending = None;
+            // Fixed after failing: offer to announce it, so apps stop showing "Invalid Handle".
+            if report.verified && app.handle.failed_before {
+                app.handle.failed_before = false;
+                app.modal = Some(Modal::RefreshHandle(report.handle.as_str().to_string()));
+            } else if !report.verified {
+                app.handle.failed_before = true;
+            }
+            app.status = Some((
+                if report.verified {
+                    Level::Pass
+                } else {
+                    Level::Fail
+                },
+                report.verdict(),
+            ));
+            app.handle.report = Some(report);
+            match app.handle.auto_interval() {
+                Some(every) => vec![Effect::ScheduleRecheck(every)],
+                None => vec![],
+            }
+        }
+        Action::HandleRefreshed(_, r) => {
+            app.status = Some((
+                r.level,
+                match (r.level, r.steps.iter().find(|f| f.level == r.level)) {
+                    (Level::Fail, Some(f)) => format!("The handle was not announced: {}", f.what),
+                    (Level::Warn, Some(f)) => format!("{} announced again, but: {}", r.handle, f.what),
+                    _ => format!("{} announced again: apps show it once the AppView re-checks it (usually within minutes).", r.handle),
+                },
+            ));
+            app.handle.refresh = Some(Refresh::Done(r));
+            vec![]
+        }
+        Action::AutoRecheck => {
+            if app.handle.auto_interval().is_some() && app.handle.pending.is_none() {
+                let outcome = app.handle.check(&mut screen_ctx!(app));
+                apply(app, Screen::Handle, outcome)
+            } else {
+                vec![]
+            }
+        }
+        Action::DidFileWritten(result) => {
+            app.didfile.written = Some(match result {
+                Ok(path) => Finding::pass(format!("wrote {path}")),
+                Err(e) => Finding::fail(e),
+            });
+            vec![]
+        }
+        Action::DidFileChecked(_, check) => {
+            app.didfile.pending = None;
+            app.status = Some((check.finding.level, check.finding.what.clone()));
+            app.didfile.check = Some(check);
+            vec![]
+        }
+        Action::ProxyValidated(_, v) => {
+            app.proxy.pending = None;
+            app.status = Some((v.finding.level, v.finding.what.clone()));
+            let ok = v.finding.level != Level::Fail;
+            app.proxy.validation = Some(*v);
+            if std::mem::take(&mut app.proxy.write_after_check) && ok {
+                let outcome = app.proxy.open_write();
+                return apply(app, Screen::Proxy, outcome);
+            }
+            vec![]
+        }
+        Action::ProxyWritten(Ok(lines)) => {
+            let server = app.proxy.server();
+            let what = if lines.is_empty() {
+                "Nothing to write: the files already say this.".to_string()
+            } else {
+                lines.join("; ")
+            };
+            app.proxy.written = Some(Finding::pass(what.clone()));
+            app.status = Some((Level::Pass, what.clone()));
+            match crate::proxy::install::reload_command_for(server, &app.proxy.out_path()) {
+                Some(_) if app.demo => {
+                    app.status =
+                        Some((Level::Pass, format!("{what} (demo: no server is reloaded)")));
+                }
+                Some(cmd) if !lines.is_empty() => {
+                    // nginx reads sites-enabled only: a new site there is linked first
+                    // (asked), then the reload is offered.
+                    match crate::proxy::install::site_link(&app.proxy.out_path()) {
+                        Some((link, target)) if server == crate::proxy::Server::Nginx => {
+                            app.modal = Some(Modal::Confirm {
+                                title: " Enable the site? ".into(),
+                                body: format!(
+                                    "nginx reads only the sites linked from sites-enabled. Link\n\n  {} → {}\n\nthen offer the reload?\n\ny: link   n: not now",
+                                    link.display(),
+                                    target.display()
+                                ),
+                                then: crate::tui::modal::Confirmed::EnableSite {
+                                    link,
+                                    target,
+                                    reload: cmd,
+                                },
+                            });
+                        }
+                        _ => app.modal = Some(Modal::ProxyReload(cmd)),
+                    }
+                }
+                _ => {}
+            }
+            vec![]
+        }
+        Action::ProxyWritten(Err(e)) => {
+            app.proxy.written = Some(Finding::fail(e.clone()));
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::ProxyReloaded(r) => {
+            app.status = Some(match r {
+                Ok(()) => (
+                    Level::Pass,
+                    format!("{} reloaded the new config.", app.proxy.server()),
+                ),
+                Err(e) => (Level::Fail, e),
+            });
+            vec![]
+        }
+        Action::ReportWritten(_, written) => {
+            app.doctor.report = None;
+            app.status = Some(match written {
+                Ok(path) => (
+                    Level::Pass,
+                    format!(
+                        "Report written to {} (secrets masked): paste it into a support thread.",
+                        path.display()
+                    ),
+                ),
+                Err(e) => (Level::Fail, e),
+            });
+            vec![]
+        }
+        Action::DoctorResult(ticket, r) => {
+            app.doctor.finish(ticket, *r);
+            vec![]
+        }
+        Action::DoctorDone(_) => {
+            let w = app.doctor.worst();
+            app.status = Some((
+                w,
+                match w {
+                    Level::Fail => {
+                        "The doctor found problems: pick one to see its cause and fix.".to_string()
+                    }
+                    Level::Warn => "The doctor found warnings only.".to_string(),
+                    _ => "Every doctor check passed.".to_string(),
+                },
+            ));
+            vec![]
+        }
+        Action::CodesLoaded(_, r) => {
+            app.email.codes = None;
+            app.status = None;
+            app.modal = Some(Modal::Codes(crate::tui::strings::pending_codes(r)));
+            vec![]
+        }
+        Action::TestMailDone(_, mut report) => {
+            // Tested while the form shows pds.env's URL as the PDS misreads it (the repair
+            // put off): the misreading is the cause, not the spelling of the host it made.
+            if report.finding.level == Level::Fail {
+                if let Some(m) = app
+                    .email
+                    .misread
+                    .as_ref()
+                    .filter(|m| m.state != crate::tui::screens::email::MisreadState::Repaired)
+                {
+                    let meant = m
+                        .repair
+                        .as_ref()
+                        .map(|r| format!(" (you meant {})", r.settings.host))
+                        .unwrap_or_default();
+                    report.finding.fix = format!(
+                        "These are pds.env's settings as the PDS misreads them: the URL is not encoded, so the host and login tested are not the ones you wrote{meant}. {} repairs it (or: pds-wizard email repair); then test again.",
+                        keys::label(keys::Screen::Email, keys::Command::Repair)
+                    );
+                }
+            }
+            app.status = Some((report.finding.level, report.finding.what.clone()));
+            let passed = report.finding.level == Level::Pass;
+            app.email.test = TestState::Done(report);
+            // Settings that work are worth keeping: offer to save them at once.
+            if passed
+                && [URL_KEY, FROM_KEY]
+                    .iter()
+                    .any(|k| app.edits.contains_key(*k))
+            {
+                app.modal = Some(Modal::SaveEmail);
+            }
+            vec![]
+        }
+        Action::PdsReady(_, Ok(accounts)) => {
+            app.email.pds_test = PdsTest::Idle;
+            app.status = Some((Level::Pass, "The PDS answers.".into()));
+            let prefer = app.email.recipient();
+            match crate::email::via_pds::pick(&accounts, "", &prefer) {
+                Some(a) => {
+                    let index = accounts.iter().position(|x| x.did == a.did).unwrap_or(0);
+                    app.modal = Some(Modal::PdsSend { accounts, index });
+                }
+                None => {
+                    app.email.pds_test = PdsTest::Done(Box::new(crate::email::via_pds::PdsSend {
+                        outcome: crate::email::via_pds::Outcome::NoAccount,
+                        finding: Finding::warn("no account on this PDS has an email address, so the PDS has no one to mail")
+                            .fix("Create the first account, then Ctrl-P here."),
+                        account: None,
+                        log: Vec::new(),
+                        elapsed_ms: 0,
+                        settings: crate::email::via_pds::Settings::NotCompared,
+                    }));
+                }
+            }
+            vec![]
+        }
+        Action::PdsReady(_, Err(finding)) => {
+            app.status = Some((finding.level, finding.what.clone()));
+            app.email.pds_test = PdsTest::Done(Box::new(crate::email::via_pds::PdsSend {
+                outcome: crate::email::via_pds::Outcome::Unreachable,
+                finding,
+                account: None,
+                log: Vec::new(),
+                elapsed_ms: 0,
+                settings: crate::email::via_pds::Settings::NotCompared,
+            }));
+            vec![]
+        }
+        Action::PdsSent(_, r) => {
+            app.status = Some((r.finding.level, r.finding.what.clone()));
+            if r.outcome == crate::email::via_pds::Outcome::Sent {
+                app.email.verify_after_restart = false;
+            }
+            app.email.pds_test = PdsTest::Done(r);
+            vec![]
+        }
+        Action::RestartCommand(Some(cmd)) => {
+            app.modal = Some(Modal::Restart(cmd));
+            vec![]
+        }
+        Action::RestartCommand(None) => {
+            app.status = Some((Level::Info, "Restart the PDS so it uses the new email settings (no systemd unit or compose file here; --restart-command names yours), then Ctrl-P in the Email step has the PDS send.".into()));
+            vec![]
+        }
+        Action::Restarted(Ok(())) => {
+            app.status = Some((
+                Level::Pass,
+                "The PDS was restarted with the new settings.".into(),
+            ));
+            if app.email.verify_after_restart {
+                // "Email works" means the PDS sent mail: once it answers again, offer that.
+                app.email.verify_after_restart = false;
+                let wait = app.settings.flags.timeout * 2;
+                let e = app.email.ask_pds(&mut app.jobs, &app.settings, wait);
+                app.status = Some((
+                    Level::Info,
+                    "The PDS was restarted; waiting for it to answer…".into(),
+                ));
+                return vec![e];
+            }
+            vec![]
+        }
+        Action::Restarted(Err(e)) => {
+            app.status = Some((Level::Fail, e));
+            vec![]
+        }
+        Action::Setup(_, done) => on_setup_done(app, *done),
+    }
+}
+
+/// A first-setup job's result (one still awaited: see `App::awaits`).
+fn on_setup_done(app: &mut App, done: crate::tui::msg::Done) -> Vec<Effect> {
+    use crate::tui::msg::Done;
+    match done {
+        Done::Overview(o) => {
+            app.overview.done(o);
+        }
+        Done::Server {
+            plan,
+            running,
+            docker,
+        } => {
+            app.server.checking = None;
+            app.server.plan = plan;
+            app.server.running = Some(running);
+            app.server.docker = Some(docker);
+        }
+        Done::Progress(p) => {
+            app.server.progress = Some(p);
+        }
+        Done::Written(r) => {
+            app.server.writing = None;
+            // compose.yaml may now run the installer's Caddy: the proxy step starts from it.
+            app.look_at_front();
+            app.server.said = Some(match r {
+                Ok(lines) => (Level::Pass, lines.join("; ")),
+                Err(e) => (Level::Fail, e),
+            });
+            // "Writing the service files…" is over: the status line says how it went.
+            app.status = app.server.said.clone();
+            return vec![app.server.check(&mut screen_ctx!(app))];
+        }
+        Done::Started(r) => {
+            app.server.starting = None;
+            app.server.progress = None;
+            app.server.answered = Some(r.is_ok());
+            app.server.said = Some(match r {
+                Ok(s) => (Level::Pass, s),
+                Err(e) => (Level::Fail, e),
+            });
+            app.status = app.server.said.clone();
+            // How it runs now, either way: a unit may be active while the PDS fails.
+            return vec![app.server.check(&mut screen_ctx!(app))];
+        }
+        Done::Rename(r) => {
+            app.rename_check = None;
+            match r.filter(|r| r.needs_confirmation()) {
+                Some(r) => {
+                    app.save_result = None;
+                    app.modal = Some(Modal::Confirm {
+                        title: " Rename the PDS? ".into(),
+                        body: format!(
+                            "{}\n\ny: save the new name anyway   n: keep {}",
+                            r.explain(),
+                            r.from
+                        ),
+                        then: crate::tui::modal::Confirmed::Rename(r.to.clone()),
+                    });
+                }
+                None => {
+                    let to = app
+                        .working
+                        .get("PDS_HOSTNAME")
+                        .map(|h| h.trim().to_ascii_lowercase());
+                    app.rename_confirmed = to;
+                    return save(app);
+                }
+            }
+        }
+        Done::Accounts(r) => {
+            app.accounts.set_list(r);
+            app.accounts.judge(&screen_ctx!(app));
+        }
+        d @ (Done::Created(_)
+        | Done::Invite(_)
+        | Done::Reset(_)
+        | Done::Checked(_)
+        | Done::Moved(_)) => {
+            let moved = matches!(&d, Done::Moved(m) if m.moved);
+            let (effects, modal) = app.accounts.done(d, &mut screen_ctx!(app));
+            // The status line says how it went (never a password: those are in the pop-up).
+            app.status = app
+                .accounts
+                .said
+                .iter()
+                .max_by_key(|f| f.level)
+                .map(|f| (f.level, f.what.clone()));
+            if modal.is_some() {
+                app.modal = modal;
+            }
+            if moved {
+                // Other steps list accounts too: they load again when opened.
+                app.handle.accounts = Accounts::NotLoaded;
+            }
+            return effects;
+        }
+    }
+    vec![]
+}
+
+/// Record which results make a step's choices worth keeping in the answers file (a stale
+/// result never gets here: `update` drops it first).
+fn note_answered(app: &mut App, action: &Action) {
+    let due = match action {
+        Action::ProxyWritten(Ok(_)) => {
+            app.answered.proxy = true;
+            true
+        }
+        Action::DidFileWritten(Ok(_)) => {
+            app.answered.did_file = true;
+            true
+        }
+        Action::TestMailDone(..) => {
+            app.answered.recipient = true;
+            true
+        }
+        Action::HandleVerified(_, r) => {
+            let h = r.handle.as_str().to_string();
+            app.answered.handles.retain(|x| *x != h);
+            app.answered.handles.push(h);
+            // A short list: the handles this operator looks after, not every one ever typed.
+            if app.answered.handles.len() > 10 {
+                app.answered.handles.remove(0);
+            }
+            true
+        }
+        Action::Saved(Ok(_)) => true,
+        _ => false,
+    };
+    app.answers_due |= due;
+}
+
+impl App {
+    /// Whether any background job is pending (the event loop then ticks the spinner).
+    /// Whether `action` is still awaited: a background result whose request is the one its
+    /// step waits for (a result that comes after the operator changed the question — edited
+    /// the plan, the handle, the mail settings — or started it again answers a question
+    /// nobody asks any more), or anything that is not a background result. Every result
+    /// kind is named here, so a new one cannot be forgotten.
+    pub fn awaits(&self, action: &Action) -> bool {
+        use crate::tui::msg::Done;
+        use crate::tui::screens::setup::List;
+        let Some(t) = action.ticket() else {
+            return true;
+        };
+        let is = |p: &Option<jobs::Pending>| jobs::is_current(p, t);
+        match action {
+            Action::TestMailDone(..) => {
+                matches!(&self.email.test, TestState::Pending { job, .. } if job.is_for(t))
+            }
+            Action::AccountsLoaded(..) => {
+                matches!(self.handle.accounts, Accounts::Loading(l) if l == t)
+            }
+            Action::PdsReady(..) => {
+                matches!(&self.email.pds_test, PdsTest::Waiting(job) if job.is_for(t))
+            }
+            Action::PdsSent(..) => {
+                matches!(&self.email.pds_test, PdsTest::Sending(job, _) if job.is_for(t))
+            }
+            Action::HandleVerified(..) => is(&self.handle.pending),
+            Action::HandleRefreshed(..) => {
+                matches!(&self.handle.refresh, Some(Refresh::Pending(job)) if job.is_for(t))
+            }
+            Action::ReportWritten(..) => is(&self.doctor.report),
+            Action::CodesLoaded(..) => is(&self.email.codes),
+            Action::DidFileChecked(..) => is(&self.didfile.pending),
+            Action::ProxyValidated(..) => is(&self.proxy.pending),
+            Action::DoctorResult(..) => self.doctor.awaits(t),
+            Action::DoctorDone(_) => self.doctor.is_current_run(t),
+            Action::Setup(_, done) => match done.as_ref() {
+                Done::Overview(_) => is(&self.overview.pending),
+                Done::Server { .. } => is(&self.server.checking),
+                Done::Written(_) => is(&self.server.writing),
+                Done::Progress(_) | Done::Started(_) => is(&self.server.starting),
+                Done::Rename(_) => is(&self.rename_check),
+                Done::Accounts(_) => matches!(self.accounts.list, List::Loading(l) if l == t),
+                Done::Created(_)
+                | Done::Invite(_)
+                | Done::Reset(_)
+                | Done::Checked(_)
+                | Done::Moved(_) => is(&self.accounts.pending),
+            },
+            // Not background results (`ticket` is None for them).
+            Action::Key(_)
+            | Action::Paste(_)
+            | Action::Resize
+            | Action::Signal(_)
+            | Action::Saved(_)
+            | Action::Reloaded(_)
+            | Action::Tick
+            | Action::RestartCommand(_)
+            | Action::Restarted(_)
+            | Action::AutoRecheck
+            | Action::DidFileWritten(_)
+            | Action::ProxyWritten(_)
+            | Action::ProxyReloaded(_) => true,
+        }
+    }
+}
