@@ -10,7 +10,7 @@ use pds_wizard::envfile::Document;
 use pds_wizard::finding::Level;
 use pds_wizard::settings::Resolved;
 use pds_wizard::tui::app::{update, Action, App, Effect, Step};
-use pds_wizard::tui::screens::email::TestState;
+use pds_wizard::tui::steps::email::TestState;
 use pds_wizard::tui::Mode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

@@ -315,18 +315,16 @@ fn the_scan_resolves_paths_and_skips_only_test_code() {
 }
 
 /// The TUI's parts, each a node: every top-level module of `tui` (a directory is one: the
-/// app's files are one room), and each step under `tui/screens/` on its own; the tests
+/// app's files are one room), and each step under `tui/steps/` on its own; the tests
 /// left out.
 fn tui_node(p: &[String]) -> Option<String> {
-    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui/screens");
+    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui/steps");
     match p {
         [t, ..] if t != "tui" => None,
         [_] => Some("tui".into()),
         [_, tests, ..] if tests == "tests" => None,
-        [_, screens, step, ..]
-            if screens == "screens" && steps.join(format!("{step}.rs")).exists() =>
-        {
-            Some(format!("tui::screens::{step}"))
+        [_, dir, step, ..] if dir == "steps" && steps.join(format!("{step}.rs")).exists() => {
+            Some(format!("tui::steps::{step}"))
         }
         [_, m, ..] => Some(format!("tui::{m}")),
         [] => None,
@@ -344,10 +342,11 @@ fn tui_modules_form_no_cycle() {
     if let Some(c) = cycle(&tui) {
         panic!("import cycle in the TUI: {}", c.join(" -> "));
     }
-    // No step reaches up to the app, the frame or the runner.
+    // No step reaches up to the app, the frame or the runner (Review draws the whole
+    // change, from the app's state).
     for (m, deps) in &tui {
-        if m.starts_with("tui::screens::") && m != "tui::screens::review" {
-            for up in ["tui::app", "tui::screens", "tui::effects", "tui"] {
+        if m.starts_with("tui::steps::") && m != "tui::steps::review" {
+            for up in ["tui::app", "tui::frame", "tui::effects", "tui"] {
                 assert!(!deps.contains(up), "{m} imports {up}: {deps:?}");
             }
         }
@@ -359,7 +358,7 @@ fn tui_modules_form_no_cycle() {
         "tui::jobs",
         "tui::keys",
     ] {
-        for up in ["tui::app", "tui::screens", "tui::effects", "tui"] {
+        for up in ["tui::app", "tui::frame", "tui::effects", "tui"] {
             assert!(
                 !tui[leaf].contains(up),
                 "{leaf} imports {up}: {:?}",

@@ -14,7 +14,7 @@ mod common;
 use pds_wizard::envfile::display::{masked_diff, masked_text, shown_value};
 use pds_wizard::envfile::Document;
 use pds_wizard::tui::app::{App, Focus, Step};
-use pds_wizard::tui::screens;
+use pds_wizard::tui::frame;
 use pds_wizard::tui::theme::Theme;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use proptest::prelude::*;
@@ -207,8 +207,7 @@ fn assert_no_leak(case: &Case, what: &str, output: &str) {
 
 fn draw(app: &App, w: u16, h: u16) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| screens::draw(f, app, &Theme::new(true)))
-        .unwrap();
+    t.draw(|f| frame::draw(f, app, &Theme::new(true))).unwrap();
     t.backend().to_string()
 }
 

@@ -5,13 +5,14 @@ pub mod draft;
 pub mod effects;
 pub mod firstrun;
 pub mod form;
+pub mod frame;
 pub mod jobs;
 pub mod keys;
 pub mod modal;
 pub mod msg;
 pub mod outcome;
 pub mod route;
-pub mod screens;
+pub mod steps;
 pub mod strings;
 pub mod theme;
 pub mod widgets;
@@ -289,7 +290,7 @@ fn event_loop(
 ) -> Result<()> {
     loop {
         // Draw only after something changed; an idle wizard writes nothing to the terminal.
-        if draw_whole(terminal, |f| screens::draw(f, app, theme)).is_err() {
+        if draw_whole(terminal, |f| frame::draw(f, app, theme)).is_err() {
             // The terminal went away mid-draw (dropped connection): keep the answers.
             let effects = update(app, Action::Signal(SignalKind::Hangup));
             run_effects(app, effects, runner);

@@ -1,6 +1,6 @@
 //! Pop-ups: what each is, and the one key rule of every question. What a key does while
 //! one is open is the app's (`app/popups.rs`); how each is drawn, the frame's
-//! (`screens/mod.rs`).
+//! (`frame.rs`).
 
 use super::draft::Draft;
 use crate::proxy::install::Placement;

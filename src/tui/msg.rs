@@ -222,7 +222,7 @@ pub enum Effect {
         ticket: Ticket,
         results: Vec<crate::doctor::CheckResult>,
     },
-    /// A first-setup job (see `screens::setup::Job`).
+    /// A first-setup job (see `steps::setup::Job`).
     Setup(Ticket, Job),
     Quit,
 }

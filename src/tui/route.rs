@@ -64,7 +64,7 @@ impl Step {
 
 /// Where a target is edited: its step and, when it is one field, that field's key.
 pub fn place(target: Target) -> (Step, Option<&'static str>) {
-    use super::screens::proxy as p;
+    use super::steps::proxy as p;
     match target {
         Target::EnvFile => (Step::Review, None),
         Target::Crawlers => (Step::Basics, Some("PDS_CRAWLERS")),
@@ -82,12 +82,12 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
 
 /// The form step that edits pds.env key `key`, if one does.
 pub fn step_for_key(key: &str) -> Option<Step> {
-    if super::screens::basics::FIELDS
+    if super::steps::basics::FIELDS
         .iter()
         .any(|(k, _, _)| *k == key)
     {
         Some(Step::Basics)
-    } else if super::screens::settings::Settings::keys().any(|k| k == key) {
+    } else if super::steps::settings::Settings::keys().any(|k| k == key) {
         Some(Step::More)
     } else if [URL_KEY, FROM_KEY].contains(&key) {
         Some(Step::Email)

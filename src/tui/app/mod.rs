@@ -8,13 +8,13 @@ use super::keys::{self, Command, Screen};
 pub use super::msg::{Action, Effect, SignalKind, Ticket};
 use super::outcome::{Ctx, Outcome};
 pub use super::route::{landing, place, step_for_key, Step};
-use super::screens::basics::Basics;
-use super::screens::didfile::DidFileScreen;
-use super::screens::doctor::DoctorScreen;
-use super::screens::email::{EmailScreen, PdsTest, TestState};
-use super::screens::handle::{Accounts, HandleScreen, Refresh};
-use super::screens::proxy::ProxyScreen;
-use super::screens::settings::Settings as MoreSettings;
+use super::steps::basics::Basics;
+use super::steps::didfile::DidFileScreen;
+use super::steps::doctor::DoctorScreen;
+use super::steps::email::{EmailScreen, PdsTest, TestState};
+use super::steps::handle::{Accounts, HandleScreen, Refresh};
+use super::steps::proxy::ProxyScreen;
+use super::steps::settings::Settings as MoreSettings;
 use super::Mode;
 use crate::email::{FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
@@ -78,9 +78,9 @@ pub struct App {
     pub didfile: DidFileScreen,
     pub proxy: ProxyScreen,
     pub doctor: DoctorScreen,
-    pub overview: super::screens::setup::OverviewScreen,
-    pub server: super::screens::setup::ServerScreen,
-    pub accounts: super::screens::setup::AccountsScreen,
+    pub overview: super::steps::overview::OverviewScreen,
+    pub server: super::steps::server::ServerScreen,
+    pub accounts: super::steps::accounts::AccountsScreen,
     /// URLs and options from the global flags and pds.env as saved (resolved again when the
     /// file is saved or reloaded).
     pub settings: Resolved,
@@ -159,7 +159,7 @@ impl App {
             proxy: ProxyScreen::new(&proxy_root),
             doctor: DoctorScreen::new(),
             overview: Default::default(),
-            server: super::screens::setup::ServerScreen::new(
+            server: super::steps::server::ServerScreen::new(
                 &settings
                     .flags
                     .place(std::path::Path::new(
@@ -363,7 +363,7 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     app.focus = Focus::Content;
     if step == Step::Email
         && app.email.misread.as_ref().is_some_and(|m| {
-            m.state == super::screens::email::MisreadState::Open && m.offer().is_some()
+            m.state == super::steps::email::MisreadState::Open && m.offer().is_some()
         })
     {
         app.modal = Some(Modal::Repair);
@@ -381,7 +381,7 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     if step == Step::Accounts
         && matches!(
             app.accounts.list,
-            super::screens::setup::List::NotLoaded | super::screens::setup::List::Failed(_)
+            super::steps::accounts::List::NotLoaded | super::steps::accounts::List::Failed(_)
         )
     {
         return vec![app.accounts.load(&mut screen_ctx!(app))];

@@ -134,7 +134,7 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
                 return vec![];
             };
             let job = app.jobs.start();
-            app.handle.refresh = Some(crate::tui::screens::handle::Refresh::Pending(job));
+            app.handle.refresh = Some(crate::tui::steps::handle::Refresh::Pending(job));
             vec![Effect::RefreshHandle {
                 ticket: job.ticket,
                 handle: h,
@@ -159,8 +159,7 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
                 return vec![];
             };
             let job = app.jobs.start();
-            app.email.pds_test =
-                crate::tui::screens::email::PdsTest::Sending(job, a.handle.clone());
+            app.email.pds_test = crate::tui::steps::email::PdsTest::Sending(job, a.handle.clone());
             vec![Effect::PdsSend {
                 ticket: job.ticket,
                 pds_url: app.settings.local_url.clone(),
@@ -224,7 +223,7 @@ fn no(app: &mut App, question: Modal) -> Vec<Effect> {
         Modal::RequestCrawl => None,
         Modal::Repair => {
             if let Some(m) = app.email.misread.as_mut() {
-                m.state = crate::tui::screens::email::MisreadState::Declined;
+                m.state = crate::tui::steps::email::MisreadState::Declined;
             }
             Some("Not repaired. ^E repairs it.".into())
         }
@@ -232,7 +231,7 @@ fn no(app: &mut App, question: Modal) -> Vec<Effect> {
             Some("Not saved yet: Ctrl-S saves (Review & save shows the change).".into())
         }
         Modal::PdsSend { .. } => {
-            app.email.pds_test = crate::tui::screens::email::PdsTest::Idle;
+            app.email.pds_test = crate::tui::steps::email::PdsTest::Idle;
             Some("Not sent. Ctrl-P in the Email step has the PDS send when you are ready.".into())
         }
         Modal::ProxyReload(_) => Some(format!(

@@ -148,7 +148,7 @@ impl App {
             || self.accounts.pending.is_some()
             || matches!(
                 self.accounts.list,
-                crate::tui::screens::setup::List::Loading(_)
+                crate::tui::steps::accounts::List::Loading(_)
             )
             || self.email.codes.is_some()
             || matches!(self.handle.refresh, Some(Refresh::Pending(_)))

@@ -243,7 +243,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                     .email
                     .misread
                     .as_ref()
-                    .filter(|m| m.state != crate::tui::screens::email::MisreadState::Repaired)
+                    .filter(|m| m.state != crate::tui::steps::email::MisreadState::Repaired)
                 {
                     let meant = m
                         .repair
@@ -487,7 +487,7 @@ impl App {
     /// kind is named here, so a new one cannot be forgotten.
     pub fn awaits(&self, action: &Action) -> bool {
         use crate::tui::msg::Done;
-        use crate::tui::screens::setup::List;
+        use crate::tui::steps::accounts::List;
         let Some(t) = action.ticket() else {
             return true;
         };

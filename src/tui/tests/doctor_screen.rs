@@ -143,7 +143,7 @@ fn every_failing_check_leads_to_its_step() {
         let (mut a, _) = open();
         for (j, d) in CHECKS.iter().enumerate() {
             a.doctor.rows[j] =
-                crate::tui::screens::doctor::RowState::Done(result(d.id, Level::Fail, "broken"));
+                crate::tui::steps::doctor::RowState::Done(result(d.id, Level::Fail, "broken"));
         }
         a.doctor.run = None;
         a.doctor.choose(i);
@@ -162,7 +162,7 @@ fn every_failing_check_leads_to_its_step() {
 fn at_80x24_every_checks_fix_stays_in_view_and_the_rest_scrolls() {
     let (mut a, _) = open();
     for (i, c) in CHECKS.iter().enumerate() {
-        a.doctor.rows[i] = crate::tui::screens::doctor::RowState::Done(long_result(c.id));
+        a.doctor.rows[i] = crate::tui::steps::doctor::RowState::Done(long_result(c.id));
     }
     a.doctor.run = None;
     for (i, c) in CHECKS.iter().enumerate() {
@@ -254,7 +254,7 @@ fn on_a_bare_machine_every_real_failure_shows_its_fix_at_80x24() {
     let results = rt.block_on(crate::doctor::run_all(CHECKS.iter().collect(), inputs));
     let (mut a, _) = open();
     for (i, r) in results.iter().enumerate() {
-        a.doctor.rows[i] = crate::tui::screens::doctor::RowState::Done(Box::new(r.clone()));
+        a.doctor.rows[i] = crate::tui::steps::doctor::RowState::Done(Box::new(r.clone()));
     }
     a.doctor.run = None;
     let mut failing = 0;

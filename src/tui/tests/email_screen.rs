@@ -2,7 +2,7 @@ use super::*;
 use crate::email::send::{SendReport, Stage};
 use crate::email::{FROM_KEY, URL_KEY};
 use crate::finding::Finding;
-use crate::tui::screens::email::TestState;
+use crate::tui::steps::email::TestState;
 
 fn open_email() -> App {
     let mut a = app();
@@ -82,7 +82,7 @@ fn the_sendmail_preset_writes_the_local_transport_and_back() {
         a.email.url_findings
     );
     // Reopened from the file, the preset is recognised.
-    let reread = crate::tui::screens::email::EmailScreen::new(&a.working);
+    let reread = crate::tui::steps::email::EmailScreen::new(&a.working);
     assert_eq!(reread.form.text("preset"), "Local mail system (sendmail)");
     // → wraps back to "(custom)": a server of one's own again.
     key(&mut a, KeyCode::Right);
@@ -291,7 +291,7 @@ fn when_the_pds_cannot_send_its_log_says_why() {
     key(&mut a, KeyCode::Enter);
     key(&mut a, KeyCode::Char('n'));
     ctrl(&mut a, 'p');
-    let crate::tui::screens::email::PdsTest::Waiting(job) = &a.email.pds_test else {
+    let crate::tui::steps::email::PdsTest::Waiting(job) = &a.email.pds_test else {
         panic!("not waiting")
     };
     let ticket = job.ticket;
@@ -375,17 +375,17 @@ fn a_stale_result_of_the_pds_check_is_dropped() {
     key(&mut a, KeyCode::Char('n'));
     ctrl(&mut a, 'p');
     let first = match &a.email.pds_test {
-        crate::tui::screens::email::PdsTest::Waiting(job) => job.ticket,
+        crate::tui::steps::email::PdsTest::Waiting(job) => job.ticket,
         _ => panic!("not waiting"),
     };
     // Asked again (after the first gave up): only the second answer counts.
-    a.email.pds_test = crate::tui::screens::email::PdsTest::Idle;
+    a.email.pds_test = crate::tui::steps::email::PdsTest::Idle;
     ctrl(&mut a, 'p');
     update(&mut a, Action::PdsReady(first, Ok(vec![])));
     assert!(a.modal.is_none());
     assert!(matches!(
         a.email.pds_test,
-        crate::tui::screens::email::PdsTest::Waiting(_)
+        crate::tui::steps::email::PdsTest::Waiting(_)
     ));
 }
 

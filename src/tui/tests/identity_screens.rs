@@ -4,7 +4,7 @@ use crate::identity::didfile::DidFileCheck;
 use crate::identity::dns::{DnsCheck, ServerResult, TxtRecord};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
-use crate::tui::screens::handle::Accounts;
+use crate::tui::steps::handle::Accounts;
 
 const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
 

@@ -2,7 +2,7 @@
 
 use super::app::{update, Action, App, Effect, Focus, Mark, Modal, SignalKind, Step};
 use super::draft::Draft;
-use super::screens;
+use super::frame;
 use super::theme::Theme;
 use crate::envfile::Document;
 use crate::finding::Level;
@@ -93,8 +93,7 @@ fn type_text(app: &mut App, s: &str) {
 
 fn screen(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| screens::draw(f, app, &Theme::new(true)))
-        .unwrap();
+    t.draw(|f| frame::draw(f, app, &Theme::new(true))).unwrap();
     t
 }
 
@@ -114,7 +113,7 @@ fn doctor_ticket(a: &App, id: crate::doctor::CheckId) -> crate::tui::jobs::Ticke
         .position(|c| c.id == id)
         .unwrap();
     match &a.doctor.rows[i] {
-        crate::tui::screens::doctor::RowState::Running(p) => p.ticket,
+        crate::tui::steps::doctor::RowState::Running(p) => p.ticket,
         _ => panic!("{} is not running", id.name()),
     }
 }
@@ -460,7 +459,7 @@ fn a_password_field_does_not_show_its_length() {
     a.focus = Focus::Content;
     let short = text(&screen(&a, 80, 24));
     a.set_edit("PDS_ADMIN_PASSWORD", "x".repeat(40));
-    a.basics = crate::tui::screens::basics::Basics::new(&a.working);
+    a.basics = crate::tui::steps::basics::Basics::new(&a.working);
     let long = text(&screen(&a, 80, 24));
     let bullets = |t: &str| t.matches('•').count();
     assert_eq!(bullets(&short), bullets(&long), "{short}\n{long}");
@@ -482,8 +481,7 @@ fn colours_follow_no_color() {
         Some(ratatui::style::Color::Red)
     );
     let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    t.draw(|f| screens::draw(f, &a, &Theme::new(false)))
-        .unwrap();
+    t.draw(|f| frame::draw(f, &a, &Theme::new(false))).unwrap();
     assert_eq!(find_fail(&t), Some(ratatui::style::Color::Reset));
 }
 

@@ -2,7 +2,7 @@ use super::*;
 use crate::finding::Finding;
 use crate::proxy::validate::Validation;
 use crate::proxy::Server;
-use crate::tui::screens::proxy::DOMAINS;
+use crate::tui::steps::proxy::DOMAINS;
 
 /// The Reverse proxy step, writing under a temp dir instead of /etc.
 fn open(root: &std::path::Path) -> App {
@@ -16,7 +16,7 @@ fn open(root: &std::path::Path) -> App {
 
 #[test]
 fn a_plan_error_shows_on_the_field_it_names() {
-    use crate::tui::screens::proxy::{CERT, KEY, TLS};
+    use crate::tui::steps::proxy::{CERT, KEY, TLS};
     let mut a = open(std::path::Path::new("/srv/demo"));
     while a.proxy.form.focused_field().key != TLS {
         key(&mut a, KeyCode::Tab);
@@ -46,7 +46,7 @@ fn a_plan_error_shows_on_the_field_it_names() {
 /// its field.
 #[test]
 fn a_pds_elsewhere_shows_both_sides() {
-    use crate::tui::screens::proxy::{FRONT, PDS_SIDE, UPSTREAM};
+    use crate::tui::steps::proxy::{FRONT, PDS_SIDE, UPSTREAM};
     let dir = tempfile::tempdir().unwrap();
     let mut a = open(dir.path());
     let fill = |a: &mut App, k: &str, v: &str| {
@@ -113,7 +113,7 @@ fn a_verdict_on_an_old_plan_is_dropped() {
     };
     let old = *ticket;
     // Edit Upstream while the server checks.
-    while a.proxy.form.focused_field().key != crate::tui::screens::proxy::UPSTREAM {
+    while a.proxy.form.focused_field().key != crate::tui::steps::proxy::UPSTREAM {
         key(&mut a, KeyCode::Tab);
     }
     type_text(&mut a, "127.0.0.1:3001");

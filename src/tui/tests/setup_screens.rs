@@ -244,14 +244,14 @@ fn an_account_is_created_and_its_password_shown_once() {
     // ^N with a bad email: refused, the email field focused.
     a.accounts
         .form
-        .focus_key(crate::tui::screens::setup::CREATE_HANDLE);
+        .focus_key(crate::tui::steps::accounts::CREATE_HANDLE);
     type_text(&mut a, "alice.pds.example.com");
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, "alice-at-example.com");
     assert!(ctrl(&mut a, 'n').is_empty());
     assert_eq!(
         a.accounts.form.focused_field().key,
-        crate::tui::screens::setup::CREATE_EMAIL
+        crate::tui::steps::accounts::CREATE_EMAIL
     );
     ctrl(&mut a, 'u');
     type_text(&mut a, "alice@example.com");
@@ -305,7 +305,7 @@ fn a_password_is_shown_when_the_pds_does_not_answer_in_time() {
     );
     a.accounts
         .form
-        .focus_key(crate::tui::screens::setup::CREATE_HANDLE);
+        .focus_key(crate::tui::steps::accounts::CREATE_HANDLE);
     type_text(&mut a, "alice.pds.example.com");
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, "alice@example.com");

@@ -93,7 +93,7 @@ fn help_and_pop_ups_are_whole_at_80x24() {
     key(&mut a, KeyCode::Right);
     a.proxy
         .form
-        .field_mut(crate::tui::screens::proxy::OUT)
+        .field_mut(crate::tui::steps::proxy::OUT)
         .unwrap()
         .set_text("/pds/caddy/etc/caddy/Caddyfile");
     a.modal = Some(Modal::ProxyReload(

@@ -10,9 +10,9 @@ use crate::finding::Finding;
 use crate::identity::didfile::DidFileCheck;
 use crate::tui::jobs::Ticket;
 use crate::tui::msg::Done;
-use crate::tui::screens::email::{PdsTest, TestState};
-use crate::tui::screens::handle::{Accounts, Refresh};
-use crate::tui::screens::setup::List;
+use crate::tui::steps::accounts::List;
+use crate::tui::steps::email::{PdsTest, TestState};
+use crate::tui::steps::handle::{Accounts, Refresh};
 
 /// One kind of background result: how its step comes to wait for it (returning the
 /// ticket), and the result itself.

@@ -1,20 +1,11 @@
-//! The frame: title bar, step list, the current screen, key hints, pop-ups.
+//! The frame: title bar, step list, the current step, the status line, key hints, and the
+//! pop-up over them. It reads the whole app; nothing below it imports it.
 
-pub mod basics;
-pub mod didfile;
-pub mod doctor;
-pub mod email;
-pub mod handle;
-pub mod proxy;
-pub mod review;
-pub mod settings;
-pub mod setup;
-
-use super::app::{App, Focus, Mark, Step};
-use super::modal::Modal;
-use super::strings;
-use super::theme::Theme;
-use super::widgets::{centered, level_icon, level_style};
+use crate::tui::app::{App, Focus, Mark, Step};
+use crate::tui::modal::Modal;
+use crate::tui::strings;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{centered, level_icon, level_style};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -103,7 +94,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
             app.spinner,
             app.focus == Focus::Content,
         ),
-        Step::Review => review::draw(frame, inner, app, theme),
+        Step::Review => super::steps::review::draw(frame, inner, app, theme),
         Step::Overview => {
             if app.overview.overview.is_none() && app.overview.pending.is_none() {
                 frame.render_widget(
@@ -199,7 +190,7 @@ fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             title,
             body,
             scroll,
-        }) => super::screens::draw_scrolled(
+        }) => draw_scrolled(
             frame,
             area,
             theme,

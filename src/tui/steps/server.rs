@@ -1,0 +1,345 @@
+//! Server: this machine's addresses and its two records, checked live; how the PDS runs;
+//! the installer's files written after a diff, and the PDS started.
+
+use crate::addresses::{self, Scope};
+use crate::finding::{Finding, Level};
+use crate::pds::service::{self, Docker, Front, PlannedFile, Running};
+use crate::tui::form::{Field, FieldKind, Form};
+use crate::tui::jobs::Pending;
+use crate::tui::keys::Command;
+use crate::tui::modal::{Confirmed, Modal};
+use crate::tui::msg::{Effect, Job};
+use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
+use crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+use std::net::IpAddr;
+
+pub const FRONT: &str = "front";
+pub const BIND: &str = "bind";
+pub const UNIT_DIR: &str = "unit_dir";
+const CADDY: &str = "the installer's Caddy";
+const OWN: &str = "my own proxy";
+
+pub struct ServerScreen {
+    pub form: Form,
+    pub checking: Option<Pending>,
+    /// Writing the service files, while it runs.
+    pub writing: Option<Pending>,
+    pub plan: Option<Box<addresses::Plan>>,
+    pub running: Option<Running>,
+    pub docker: Option<Docker>,
+    pub starting: Option<Pending>,
+    pub progress: Option<String>,
+    /// What writing or starting said last.
+    pub said: Option<(Level, String)>,
+    /// Whether the PDS answered after the last start (None: not started here): a unit
+    /// that is active while the PDS does not answer is not shown as running well.
+    pub answered: Option<bool>,
+    /// --demo: the sandbox the files go under (said on top; nothing is started).
+    pub sandbox: Option<std::path::PathBuf>,
+}
+
+impl ServerScreen {
+    pub fn new(unit_dir: &str) -> ServerScreen {
+        let mut s = ServerScreen {
+            form: Form::new(vec![
+                Field::new(
+                    FRONT,
+                    "In front",
+                    FieldKind::Choice(vec![CADDY.into(), OWN.into()]),
+                    CADDY,
+                ),
+                Field::new(BIND, "Publish PDS on", FieldKind::Text, "127.0.0.1"),
+                Field::new(UNIT_DIR, "Unit directory", FieldKind::Text, unit_dir),
+            ]),
+            checking: None,
+            writing: None,
+            plan: None,
+            running: None,
+            docker: None,
+            starting: None,
+            progress: None,
+            said: None,
+            answered: None,
+            sandbox: None,
+        };
+        s.judge();
+        s
+    }
+
+    fn judge(&mut self) {
+        let own = self.form.text(FRONT) == OWN;
+        for f in &mut self.form.fields {
+            let v = f.text();
+            f.findings = vec![match f.key {
+                FRONT if own => Finding::pass("nginx or another proxy of yours serves HTTPS; the PDS is published on the address below only"),
+                FRONT => Finding::pass("Caddy gets certificates for HOST and *.HOST on demand (the official install)"),
+                BIND if !own => Finding::info("used with your own proxy"),
+                BIND => match v.parse::<IpAddr>() {
+                    Ok(ip) if ip.is_unspecified() => Finding::warn("every address: the PDS can be reached past your proxy"),
+                    Ok(ip) if addresses::scope(ip) == Some(Scope::Public) => Finding::warn(format!("{ip} is public: the PDS can be reached past your proxy")),
+                    Ok(_) => Finding::pass("ok"),
+                    Err(_) => Finding::fail(format!("{v:?} is not an IP address (127.0.0.1, or a private address such as a Tailscale IP)")),
+                },
+                _ if !v.starts_with('/') => Finding::fail(format!("{v:?} is not an absolute path")),
+                _ => Finding::pass("ok"),
+            }];
+        }
+    }
+
+    pub fn check(&mut self, ctx: &mut Ctx) -> Effect {
+        let job = ctx.jobs.start();
+        self.checking = Some(job);
+        Effect::Setup(job.ticket, Job::Server)
+    }
+
+    pub fn busy(&self) -> bool {
+        self.checking.is_some() || self.writing.is_some() || self.starting.is_some()
+    }
+
+    /// The service plan the form describes, for pds.env as it will be saved.
+    fn plan_for(&self, ctx: &Ctx) -> Result<service::Plan, String> {
+        let w = ctx.working;
+        let front = if self.form.text(FRONT) == OWN {
+            let bind = self.form.text(BIND).parse().map_err(|_| {
+                "the address to publish the PDS on is not an IP address".to_string()
+            })?;
+            Front::OwnProxy { bind }
+        } else {
+            Front::Caddy {
+                admin_email: service::caddy_email(w.get("PDS_CONTACT_EMAIL_ADDRESS").as_deref())
+                    .map_err(|e| format!("{e} (the contact email in Basics)"))?,
+            }
+        };
+        let unit_dir = self.form.text(UNIT_DIR);
+        if !unit_dir.starts_with('/') {
+            return Err("the unit directory is not an absolute path".into());
+        }
+        let flags = &ctx.settings.flags;
+        let mut plan = service::Plan::new(
+            w,
+            &ctx.settings.env_file,
+            front,
+            &flags.place(std::path::Path::new(&unit_dir)),
+            ctx.settings.http.timeout,
+        )?;
+        // In the demo, the data directory (/pds) is the sandbox's too.
+        plan.data_dir = flags.place(&plan.data_dir);
+        Ok(plan)
+    }
+
+    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
+        match command {
+            Some(Command::CheckNow) if self.checking.is_none() => Outcome::Working(
+                "Looking at this server again…".into(),
+                vec![self.check(ctx)],
+            ),
+            Some(Command::WriteFile) => {
+                let Some(host) = ctx.settings.hostname.clone() else {
+                    return Outcome::fail("PDS_HOSTNAME is not set (Basics)");
+                };
+                match self.plan_for(ctx) {
+                    Ok(plan) => {
+                        let files = match plan.files(&host) {
+                            Ok(f) => f,
+                            Err(e) => return Outcome::fail(format!("{e}; nothing was written")),
+                        };
+                        if files.iter().all(|f| !f.changed()) {
+                            return Outcome::Status(Level::Pass, "compose.yaml and pds.service are already as they should be: nothing to write.".into());
+                        }
+                        Outcome::Open(Modal::Confirm {
+                            title: " Write the service files? ".into(),
+                            body: service_diff_body(&files),
+                            then: Confirmed::WriteService(files),
+                        })
+                    }
+                    Err(e) => Outcome::fail(e),
+                }
+            }
+            // The PDS runs in Docker: without it, say how to install it now, not fail later.
+            Some(Command::StartService)
+                if ctx.settings.flags.restart_command.is_none()
+                    && ctx.settings.flags.sandbox.is_none()
+                    && matches!(self.docker, Some(Docker::Missing | Docker::NoEngine { .. })) =>
+            {
+                Outcome::Open(Modal::Details {
+                    title: " Docker is needed first ".into(),
+                    body: docker_needed(self.docker.as_ref()),
+                    scroll: 0,
+                })
+            }
+            Some(Command::StartService) if self.starting.is_none() => match self.plan_for(ctx) {
+                Ok(plan) => {
+                    let cmds = service::start_commands(
+                        ctx.settings.flags.restart_command.as_deref(),
+                        &plan,
+                    );
+                    let shown: Vec<String> = cmds.iter().map(|c| crate::pds::shown(c)).collect();
+                    let runs = match ctx.settings.flags.sandbox {
+                        Some(_) => "This is the demo: nothing is started on this machine. On a server this runs",
+                        None => "This runs",
+                    };
+                    Outcome::Open(Modal::Confirm {
+                        title: " Start the PDS? ".into(),
+                        body: format!(
+                            "{runs}:\n\n  {}\n\nthen waits until {}/xrpc/_health answers (the first start pulls the image: a minute or two).\n\ny: start   n: not now",
+                            shown.join("\n  "),
+                            ctx.settings.local_url
+                        ),
+                        then: Confirmed::StartService(Box::new(plan)),
+                    })
+                }
+                Err(e) => Outcome::fail(e),
+            },
+            Some(Command::CheckNow) | Some(Command::StartService) => Outcome::Nothing,
+            _ => {
+                if self.form.on_key(k).is_some() {
+                    self.judge();
+                }
+                Outcome::Nothing
+            }
+        }
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, tick: usize, focused: bool) {
+        let y = self.form.draw(frame, area, theme, focused, &|_| false);
+        let mut lines: Vec<Line> = Vec::new();
+        if let Some(root) = &self.sandbox {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Demo: files go under {}; nothing is started on this machine",
+                    root.display()
+                ),
+                theme.warn,
+            )));
+        }
+        if self.checking.is_some() && self.plan.is_none() {
+            lines.push(Line::from(format!(
+                "{} looking at this server…",
+                spinner(tick)
+            )));
+        }
+        // What the last action did and how the PDS runs come first (a small screen cuts
+        // the bottom); then where the server is and its records.
+        if let Some(p) = &self.progress {
+            lines.push(Line::from(format!("{} {p}", spinner(tick))));
+        }
+        if let Some((level, s)) = &self.said {
+            lines.push(Line::from(Span::styled(
+                format!("{} {}", level_icon(*level), crate::secret::scrub(s)),
+                level_style(*level, theme),
+            )));
+        }
+        if let Some(r) = &self.running {
+            let (icon, level, but) = match (r.is_up(), self.answered) {
+                (true, Some(false)) => (
+                    "!",
+                    Level::Warn,
+                    " But the PDS does not answer (above): its log says why.",
+                ),
+                (true, _) => ("✓", Level::Pass, ""),
+                (false, _) => ("·", Level::Info, ""),
+            };
+            lines.push(Line::from(Span::styled(
+                format!("{icon} {}{but}", r.describe()),
+                level_style(level, theme),
+            )));
+            if *r == Running::Nothing {
+                match &self.docker {
+                    Some(Docker::Missing) => lines.push(Line::from(Span::styled(
+                        "! Docker is not installed: ^G says how to install it",
+                        theme.warn,
+                    ))),
+                    Some(Docker::NoEngine { .. }) => lines.push(Line::from(Span::styled(
+                        "! Docker's engine does not answer: sudo systemctl enable --now docker",
+                        theme.warn,
+                    ))),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(p) = &self.plan {
+            let mine: Vec<String> = p
+                .machine
+                .iter()
+                .map(|m| match m.scope {
+                    Scope::Public => format!("{} ({})", m.ip, m.interface),
+                    Scope::Private => format!("{} ({}, private)", m.ip, m.interface),
+                })
+                .collect();
+            lines.push(Line::from(format!(
+                "This server: {}",
+                if mine.is_empty() {
+                    "no address but loopback".into()
+                } else {
+                    mine.join(", ")
+                }
+            )));
+            if let Some(ip) = p.echoed {
+                lines.push(Line::from(format!("As the internet sees it: {ip}")));
+            }
+            // Once both point here, the verdicts say it all.
+            if !p.ready() && !p.records.is_empty() {
+                lines.push(Line::from(Span::styled(
+                    "Create at your DNS provider:",
+                    theme.dim,
+                )));
+                for r in &p.records {
+                    lines.push(Line::from(format!("  {}", r.line())));
+                }
+            }
+            for f in addresses::findings(p) {
+                lines.push(finding_line(&f, theme));
+            }
+        }
+        draw_below(frame, area, y, lines);
+    }
+}
+
+/// How to get Docker running, the official installer's way.
+fn docker_needed(docker: Option<&Docker>) -> String {
+    match docker {
+        Some(Docker::NoEngine { detail }) => format!(
+            "Docker is installed, but its engine does not answer ({detail}).\n\nStart it:\n\n  sudo systemctl enable --now docker\n\nthen ^T here, and ^G again. (Or run pds-wizard with sudo.)\n\nEnter closes."
+        ),
+        _ => {
+            let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+            format!(
+                "The PDS runs in Docker, which is not installed. Install it as the official installer does (Docker's own apt repository):\n\n  {}\n\nthen ^T here, and ^G again.\n\nEnter closes.",
+                service::docker_install_steps(&os).join("\n  ")
+            )
+        }
+    }
+}
+
+fn service_diff_body(files: &[PlannedFile]) -> String {
+    let mut body = String::new();
+    for f in files {
+        match (f.existed, f.diff.is_empty()) {
+            (_, true) => body.push_str(&format!("{}: unchanged\n", f.path.display())),
+            (false, false) => body.push_str(&format!(
+                "{} (new, {} lines)\n",
+                f.path.display(),
+                f.diff.len()
+            )),
+            (true, false) => {
+                body.push_str(&format!(
+                    "{} (yours, merged; the old one is kept as a backup):\n",
+                    f.path.display()
+                ));
+                for n in &f.notes {
+                    body.push_str(&format!("  · {n}\n"));
+                }
+                for l in f.diff.iter().take(12) {
+                    body.push_str(&format!("  {l}\n"));
+                }
+            }
+        }
+    }
+    body.push_str("\nEach is checked first by docker compose config, systemd-analyze verify and Caddy where installed.\n\ny: write   n: not now");
+    body
+}
