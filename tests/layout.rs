@@ -323,7 +323,10 @@ fn tui_node(p: &[String]) -> Option<String> {
         [t, ..] if t != "tui" => None,
         [_] => Some("tui".into()),
         [_, tests, ..] if tests == "tests" => None,
-        [_, dir, step, ..] if dir == "steps" && steps.join(format!("{step}.rs")).exists() => {
+        [_, dir, step, ..]
+            if dir == "steps"
+                && (steps.join(format!("{step}.rs")).exists() || steps.join(step).is_dir()) =>
+        {
             Some(format!("tui::steps::{step}"))
         }
         [_, m, ..] => Some(format!("tui::{m}")),
@@ -366,4 +369,36 @@ fn tui_modules_form_no_cycle() {
             );
         }
     }
+}
+
+/// Rooms a newcomer can read: no file of the core or the TUI over 800 lines of code (its
+/// tests, after the first `#[cfg(test)]`, aside), and the app's routing under 500.
+#[test]
+fn no_room_is_too_big() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut big = Vec::new();
+    for dir in ["crates/core/src", "src/tui"] {
+        for file in rust_files(&root.join(dir)) {
+            if file.components().any(|c| c.as_os_str() == "tests") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text
+                .lines()
+                .take_while(|l| !l.starts_with("#[cfg(test)]"))
+                .count();
+            let limit = if file.ends_with("src/tui/app/mod.rs") {
+                500
+            } else {
+                800
+            };
+            if code > limit {
+                big.push(format!(
+                    "{}: {code} lines (at most {limit})",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(big.is_empty(), "{big:#?}");
 }
