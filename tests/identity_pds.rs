@@ -7,7 +7,7 @@ use pds_wizard::finding::Level;
 use pds_wizard::http::HttpOptions;
 use pds_wizard::identity::diddoc::{agreement, fetch};
 use pds_wizard::identity::{Did, Handle};
-use pds_wizard::pds::accounts::list_accounts;
+use pds_wizard::pds::admin::Admin;
 use pds_wizard::secret::Secret;
 use std::time::Duration;
 
@@ -17,6 +17,21 @@ fn opts() -> HttpOptions {
         ca_file: None,
         connect_to: None,
     }
+}
+
+/// Every account, through the admin API as the wizard asks for them.
+async fn list_accounts(
+    pds_url: &str,
+    password: &Secret,
+    http: &pds_wizard::http::HttpOptions,
+) -> Result<Vec<pds_wizard::pds::accounts::Account>, pds_wizard::finding::Finding> {
+    Admin {
+        pds_url: pds_url.to_string(),
+        password: password.clone(),
+        http: http.clone(),
+    }
+    .accounts()
+    .await
 }
 
 #[tokio::test]

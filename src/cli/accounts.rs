@@ -71,11 +71,7 @@ fn admin(ctx: &Context) -> Result<Admin> {
             ctx.env_file.display()
         );
     }
-    Ok(Admin {
-        pds_url: s.local_url.clone(),
-        password: s.admin_password.clone(),
-        http: s.http.clone(),
-    })
+    Ok(s.admin())
 }
 
 /// The account named by a handle or a DID.

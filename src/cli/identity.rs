@@ -7,7 +7,7 @@ use crate::envfile::Document;
 use crate::finding::{Finding, Level};
 use crate::identity::dns::record_for;
 use crate::identity::{didfile, Did, Handle};
-use crate::pds::accounts::{list_accounts, Account};
+use crate::pds::accounts::Account;
 use crate::settings::Resolved;
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::Subcommand;
@@ -105,7 +105,7 @@ pub(super) async fn accounts_from_pds(ctx: &Context) -> Result<Vec<Account>, Fin
         ))
         .fix("Point --env-file at the PDS's pds.env (and run with sudo)."));
     }
-    list_accounts(&s.local_url, &s.admin_password, &s.http).await
+    s.admin().accounts().await
 }
 
 /// The DID given, or the one the PDS has for this handle.

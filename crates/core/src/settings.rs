@@ -71,6 +71,16 @@ impl Resolved {
         (Resolved::new(flags, doc.as_ref().ok()), doc)
     }
 
+    /// The admin API of the PDS on this machine, with the admin password (never through
+    /// --connect-to: the local URL).
+    pub fn admin(&self) -> crate::pds::admin::Admin {
+        crate::pds::admin::Admin {
+            pds_url: self.local_url.clone(),
+            password: self.admin_password.clone(),
+            http: self.http.clone(),
+        }
+    }
+
     /// Where handle checks look.
     /// Where `handle refresh` announces a handle: this PDS, pds.env's relays and AppView.
     pub fn announce(&self, doc: Option<&Document>) -> crate::pds::refresh::Announce {

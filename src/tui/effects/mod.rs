@@ -117,7 +117,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
                     let up = crate::email::via_pds::wait_for_pds(&pds_url, &http, wait).await;
                     let r = if up {
-                        crate::pds::accounts::list_accounts(&pds_url, &admin_password, &http).await
+                        crate::pds::admin::Admin {
+                            pds_url,
+                            password: admin_password,
+                            http,
+                        }
+                        .accounts()
+                        .await
                     } else {
                         Err(crate::finding::Finding::fail(format!(
                             "the PDS did not answer at {pds_url} within {} s",
@@ -183,8 +189,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let http = app.settings.http.clone();
                 let tx = runner.tx.clone();
                 runner.runtime.spawn(async move {
-                    let r =
-                        crate::pds::accounts::list_accounts(&pds_url, &admin_password, &http).await;
+                    let r = crate::pds::admin::Admin {
+                        pds_url,
+                        password: admin_password,
+                        http,
+                    }
+                    .accounts()
+                    .await;
                     let _ = tx.send(Action::AccountsLoaded(ticket, r));
                 });
                 vec![]

@@ -2,7 +2,6 @@
 //! copied out of the app, and answers `Action::Setup` with its request's ticket.
 
 use super::{spawn_job, Runner};
-use crate::pds::admin::Admin;
 use crate::pds::service;
 use crate::tui::app::App;
 use crate::tui::msg::{Action, Done, Job, Ticket};
@@ -14,11 +13,7 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
     let working = app.working.clone();
     let modified = working.is_modified();
     let tx = runner.tx.clone();
-    let admin = Admin {
-        pds_url: settings.local_url.clone(),
-        password: settings.admin_password.clone(),
-        http: settings.http.clone(),
-    };
+    let admin = settings.admin();
     let done = move |d: Done| Action::Setup(ticket, Box::new(d));
     let rt = runner.runtime.handle();
     match job {
@@ -126,12 +121,7 @@ pub(crate) fn spawn(app: &mut App, runner: &Runner, ticket: Ticket, job: Job) {
             });
         }
         Job::LoadAccounts => spawn_job(rt, tx, async move {
-            let r = crate::pds::accounts::list_accounts(
-                &settings.local_url,
-                &settings.admin_password,
-                &settings.http,
-            )
-            .await;
+            let r = admin.accounts().await;
             done(Done::Accounts(r))
         }),
         Job::Create { handle, email } => spawn_job(rt, tx, async move {

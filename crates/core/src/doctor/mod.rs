@@ -398,11 +398,11 @@ impl Inputs {
     pub async fn accounts(&self) -> &Result<Vec<crate::pds::accounts::Account>, Finding> {
         self.accounts
             .get_or_init(|| async {
-                crate::pds::accounts::list_accounts(
-                    &self.settings.local_url,
-                    &self.settings.admin_password,
-                    &checks::local(self),
-                )
+                crate::pds::admin::Admin {
+                    http: checks::local(self),
+                    ..self.settings.admin()
+                }
+                .accounts()
                 .await
             })
             .await

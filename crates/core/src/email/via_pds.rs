@@ -6,7 +6,7 @@
 
 use crate::finding::Finding;
 use crate::http::{client, HttpOptions};
-use crate::pds::accounts::{list_accounts, Account};
+use crate::pds::accounts::Account;
 use crate::pds::LogSource;
 use crate::secret::Secret;
 use serde::Serialize;
@@ -224,7 +224,14 @@ pub async fn send_via_pds(
         elapsed_ms: started.elapsed().as_millis() as u64,
         settings: Settings::NotCompared,
     };
-    let accounts = match list_accounts(pds_url, admin_password, opts).await {
+    let accounts = match (crate::pds::admin::Admin {
+        pds_url: pds_url.to_string(),
+        password: admin_password.clone(),
+        http: opts.clone(),
+    }
+    .accounts()
+    .await)
+    {
         Ok(a) => a,
         Err(f) => return done(Outcome::Unreachable, f, None, Vec::new()),
     };

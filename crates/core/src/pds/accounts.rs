@@ -76,8 +76,15 @@ fn answered(pds_url: &str, method: &str, status: u16) -> Finding {
     }
 }
 
-/// Every account on the PDS at `pds_url`.
-pub async fn list_accounts(
+impl super::admin::Admin {
+    /// Every account on the PDS (what `pdsadmin account list` shows).
+    pub async fn accounts(&self) -> Result<Vec<Account>, Finding> {
+        list(&self.pds_url, &self.password, &self.http).await
+    }
+}
+
+/// Every account on the PDS at `pds_url` (see `Admin::accounts`).
+async fn list(
     pds_url: &str,
     admin_password: &Secret,
     opts: &HttpOptions,

@@ -7,7 +7,6 @@
 use crate::finding::{worst, Finding, Level};
 use crate::http::{client, HttpOptions};
 use crate::identity::Handle;
-use crate::pds::accounts::list_accounts;
 use crate::secret::Secret;
 use serde::Serialize;
 
@@ -43,7 +42,14 @@ pub async fn refresh(handle: &Handle, to: &Announce) -> RefreshReport {
         level: worst(&steps),
         steps,
     };
-    let accounts = match list_accounts(&to.pds_url, &to.admin_password, &to.http).await {
+    let accounts = match (crate::pds::admin::Admin {
+        pds_url: to.pds_url.clone(),
+        password: to.admin_password.clone(),
+        http: to.http.clone(),
+    }
+    .accounts()
+    .await)
+    {
         Ok(a) => a,
         Err(f) => return report(None, vec![f]),
     };

@@ -7,7 +7,7 @@ use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
 use crate::identity::dns::TxtRecord;
 use crate::identity::{Did, Handle};
-use crate::pds::admin::{Admin, Created};
+use crate::pds::admin::Created;
 use crate::settings::Resolved;
 use serde::Serialize;
 
@@ -57,11 +57,7 @@ pub fn service_handle_rule(handle: &Handle, domains: &[String]) -> Option<Result
 /// The handle domains the running PDS offers (describeServer's availableUserDomains), else
 /// those pds.env gives it.
 pub async fn offered_domains(s: &Resolved, doc: Option<&Document>) -> Vec<String> {
-    let admin = Admin {
-        pds_url: s.local_url.clone(),
-        password: s.admin_password.clone(),
-        http: s.http.clone(),
-    };
+    let admin = s.admin();
     match admin.available_domains().await {
         Ok(d) if !d.is_empty() => d,
         _ => own_domains(doc, s.hostname.as_deref()),
@@ -136,11 +132,7 @@ pub async fn move_handle(
             if r.by_dns { "DNS" } else { "HTTPS" }
         )));
     }
-    let admin = Admin {
-        pds_url: s.local_url.clone(),
-        password: s.admin_password.clone(),
-        http: s.http.clone(),
-    };
+    let admin = s.admin();
     if let Err(f) = admin.set_handle(did, handle.as_str()).await {
         out.steps.push(f);
         return out;
@@ -221,11 +213,7 @@ pub async fn create_account(
             )));
         }
     }
-    let admin = Admin {
-        pds_url: s.local_url.clone(),
-        password: s.admin_password.clone(),
-        http: s.http.clone(),
-    };
+    let admin = s.admin();
     if let Some(did) = admin.holder_of(handle.as_str()).await? {
         let theirs = admin.email_of(&did).await?.unwrap_or_default();
         if theirs.eq_ignore_ascii_case(email) {

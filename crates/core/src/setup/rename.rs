@@ -97,13 +97,7 @@ pub async fn impact(doc: &Document, to: &str, settings: &Resolved) -> Option<Ren
         source: None,
         unknown: None,
     };
-    match crate::pds::accounts::list_accounts(
-        &settings.local_url,
-        &settings.admin_password,
-        &settings.http,
-    )
-    .await
-    {
+    match settings.admin().accounts().await {
         Ok(list) => {
             r.accounts = Some(list.into_iter().map(|a| (a.did, Some(a.handle))).collect());
             r.source = Some(Source::Pds);
