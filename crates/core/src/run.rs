@@ -89,6 +89,29 @@ pub fn run_bounded_apart(prog: &str, args: &[&str], limit: std::time::Duration) 
     run_command_apart(cmd, limit)
 }
 
+/// The same bound on the async runtime: the program runs at most `limit` and is killed
+/// then (or when the future is dropped); its pipes are read as they fill.
+pub async fn run_async(cmd: &mut tokio::process::Command, limit: std::time::Duration) -> RanApart {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return RanApart::CannotRun(e.to_string()),
+    };
+    match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Err(_) => RanApart::TimedOut,
+        Ok(Err(e)) => RanApart::CannotRun(e.to_string()),
+        Ok(Ok(out)) => RanApart::Done {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        },
+    }
+}
+
 /// `run_bounded_apart` for a command already set up (its environment, say).
 pub fn run_command_apart(mut cmd: Command, limit: std::time::Duration) -> RanApart {
     use std::io::Read;
@@ -151,5 +174,54 @@ pub fn run_command_apart(mut cmd: Command, limit: std::time::Duration) -> RanApa
         ok: status.success(),
         stdout: collect(out),
         stderr: collect(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn both_runners_bound_a_program_and_keep_its_pipes_apart() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let said = "echo out; echo err >&2; exit 3";
+        match run_bounded_apart("sh", &["-c", said], Duration::from_secs(5)) {
+            RanApart::Done { ok, stdout, stderr } => {
+                assert!(!ok);
+                assert_eq!((stdout.as_str(), stderr.as_str()), ("out\n", "err\n"));
+            }
+            _ => panic!("sh did not run"),
+        }
+        let mut cmd = tokio::process::Command::new("sh");
+        cmd.args(["-c", said]);
+        match rt.block_on(run_async(&mut cmd, Duration::from_secs(5))) {
+            RanApart::Done { ok, stdout, stderr } => {
+                assert!(!ok);
+                assert_eq!((stdout.as_str(), stderr.as_str()), ("out\n", "err\n"));
+            }
+            _ => panic!("sh did not run"),
+        }
+        // A program that does not finish is stopped at the limit, not waited for.
+        let started = Instant::now();
+        assert!(matches!(
+            run_bounded("sleep", &["30"], Duration::from_millis(300)),
+            Ran::TimedOut
+        ));
+        let mut cmd = tokio::process::Command::new("sleep");
+        cmd.arg("30");
+        assert!(matches!(
+            rt.block_on(run_async(&mut cmd, Duration::from_millis(300))),
+            RanApart::TimedOut
+        ));
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let mut cmd = tokio::process::Command::new("/nonexistent/program");
+        assert!(matches!(
+            rt.block_on(run_async(&mut cmd, Duration::from_secs(1))),
+            RanApart::CannotRun(_)
+        ));
     }
 }

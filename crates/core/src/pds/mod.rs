@@ -13,7 +13,6 @@ pub mod sockets;
 pub use crate::version;
 
 use crate::context::Context;
-use std::process::Command;
 
 use crate::run::{run_bounded, Ran};
 
@@ -57,18 +56,21 @@ pub fn restart_command(ctx: &Context) -> Option<Vec<String>> {
     Some(cmd)
 }
 
+/// Whether a program answers `args` with success within 5 s (the one bounded runner: a
+/// hung docker or systemd daemon must not hang the wizard).
+fn answers(prog: &str, args: &[&str]) -> bool {
+    matches!(
+        crate::run::run_bounded(prog, args, std::time::Duration::from_secs(5)),
+        crate::run::Ran::Done { ok: true, .. }
+    )
+}
+
 fn has_docker() -> bool {
-    Command::new("docker")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
+    answers("docker", &["--version"])
 }
 
 fn has_unit() -> bool {
-    Command::new("systemctl")
-        .args(["cat", "pds.service"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    answers("systemctl", &["cat", "pds.service"])
 }
 
 /// A command as a person would type it (`sh -c X` is shown as X).

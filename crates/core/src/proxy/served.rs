@@ -376,7 +376,6 @@ fn human(secs: u64) -> String {
 pub async fn nginx_dump(conf: Option<&Path>) -> Option<Result<String, String>> {
     let nginx = crate::fsutil::find_tool("nginx")?;
     let mut cmd = tokio::process::Command::new(nginx);
-    cmd.kill_on_drop(true);
     cmd.arg("-T").args(["-e", "stderr"]);
     if let Some(c) = conf {
         // Relative paths in it are relative to its own directory.
@@ -385,15 +384,15 @@ pub async fn nginx_dump(conf: Option<&Path>) -> Option<Result<String, String>> {
         }
         cmd.arg("-c").arg(c);
     }
+    use crate::run::RanApart;
     Some(
-        match tokio::time::timeout(Duration::from_secs(5), cmd.output()).await {
-            Err(_) => Err("nginx -T did not answer within 5 s".into()),
-            Ok(Err(e)) => Err(format!("cannot run nginx -T: {e}")),
-            Ok(Ok(o)) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
-            Ok(Ok(o)) => Err(format!(
-                "nginx -T failed: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
+        match crate::run::run_async(&mut cmd, Duration::from_secs(5)).await {
+            RanApart::TimedOut => Err("nginx -T did not answer within 5 s".into()),
+            RanApart::CannotRun(e) => Err(format!("cannot run nginx -T: {e}")),
+            RanApart::Done {
+                ok: true, stdout, ..
+            } => Ok(stdout),
+            RanApart::Done { stderr, .. } => Err(format!("nginx -T failed: {}", stderr.trim())),
         },
     )
 }

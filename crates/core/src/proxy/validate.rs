@@ -102,18 +102,12 @@ fn failed_to_run(server: Server, command: String, e: impl std::fmt::Display) -> 
 
 /// Run a command with a time limit; (success, stdout+stderr).
 async fn run(cmd: &mut Command, timeout: Duration) -> Result<(bool, String), String> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd.spawn().map_err(|e| e.to_string())?;
-    match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(out)) => {
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            Ok((out.status.success(), text.trim().to_string()))
+    // The one bounded runner (crate::run), on the runtime.
+    match crate::run::run_async(cmd, timeout).await {
+        crate::run::RanApart::TimedOut => Err(format!("no answer within {} s", timeout.as_secs())),
+        crate::run::RanApart::CannotRun(e) => Err(e),
+        crate::run::RanApart::Done { ok, stdout, stderr } => {
+            Ok((ok, format!("{stdout}{stderr}").trim().to_string()))
         }
     }
 }
