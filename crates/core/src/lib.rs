@@ -25,4 +25,5 @@ pub mod settings;
 pub mod setup;
 pub mod smtp_url;
 pub mod target;
+pub mod template;
 pub mod version;

@@ -299,54 +299,53 @@ impl Plan {
     /// host's network. With the operator's own proxy, Caddy goes and the PDS is published
     /// on one address only, so nothing reaches it past the proxy.
     pub fn compose_yaml(&self) -> String {
-        let d = self.data_dir.display();
-        let e = self.env_file.display();
-        let mut y = String::from("services:\n");
-        if matches!(self.front, Front::Caddy { .. }) {
-            y.push_str(&format!(
-                "  caddy:\n    container_name: caddy\n    image: caddy:2\n    network_mode: host\n    depends_on:\n      - pds\n    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {d}/caddy/data\n        target: /data\n      - type: bind\n        source: {d}/caddy/etc/caddy\n        target: /etc/caddy\n"
-            ));
-        }
-        y.push_str(&format!(
-            "  pds:\n    container_name: pds\n    image: {IMAGE}\n"
-        ));
-        match &self.front {
-            Front::Caddy { .. } => y.push_str("    network_mode: host\n"),
-            Front::OwnProxy { bind } => {
-                let host = match bind {
-                    IpAddr::V6(v6) => format!("[{v6}]"),
-                    IpAddr::V4(v4) => v4.to_string(),
-                };
-                let p = self.port;
-                y.push_str(&format!("    ports:\n      - \"{host}:{p}:{p}\"\n"));
-            }
-        }
-        y.push_str(&format!(
-            "    restart: unless-stopped\n    volumes:\n      - type: bind\n        source: {d}\n        target: {d}\n    env_file:\n      - {e}\n"
-        ));
-        y.push_str("  watchtower:\n    container_name: watchtower\n    image: ghcr.io/nicholas-fedor/watchtower:latest\n    network_mode: host\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n    restart: unless-stopped\n    environment:\n      WATCHTOWER_CLEANUP: \"true\"\n      WATCHTOWER_SCHEDULE: \"@midnight\"\n");
-        y
+        let bind = match &self.front {
+            Front::Caddy { .. } => String::new(),
+            Front::OwnProxy {
+                bind: IpAddr::V6(v6),
+            } => format!("[{v6}]"),
+            Front::OwnProxy {
+                bind: IpAddr::V4(v4),
+            } => v4.to_string(),
+        };
+        crate::template::render(
+            "service/compose.yaml",
+            minijinja::context! {
+                caddy => matches!(self.front, Front::Caddy { .. }),
+                data_dir => self.data_dir.display().to_string(),
+                env_file => self.env_file.display().to_string(),
+                image => IMAGE,
+                bind => bind,
+                port => self.port,
+            },
+        )
     }
 
     /// The installer's unit: compose up detached, down on stop.
     pub fn unit(&self) -> String {
-        let d = self.data_dir.display();
-        let c = self.compose.join(" ");
-        let f = self.compose_path();
-        let f = f.display();
-        format!(
-            "[Unit]\nDescription=Bluesky PDS Service\nDocumentation=https://github.com/bluesky-social/pds\nRequires=docker.service\nAfter=docker.service\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nWorkingDirectory={d}\nExecStart={c} --file {f} up --detach\nExecStop={c} --file {f} down\n\n[Install]\nWantedBy=default.target\n"
+        crate::template::render(
+            "service/pds.service",
+            minijinja::context! {
+                data_dir => self.data_dir.display().to_string(),
+                compose => self.compose,
+                compose_file => self.compose_path().display().to_string(),
+            },
         )
     }
 
     /// The installer's Caddyfile (only with its Caddy): on-demand TLS, asked of the PDS.
+    /// The name and the address were checked before (a host name; an address Caddy takes).
     pub fn caddyfile(&self, hostname: &str) -> Option<String> {
         let Front::Caddy { admin_email } = &self.front else {
             return None;
         };
-        let p = self.port;
-        Some(format!(
-            "{{\n\temail {admin_email}\n\ton_demand_tls {{\n\t\task http://localhost:{p}/tls-check\n\t}}\n}}\n\n*.{hostname}, {hostname} {{\n\ttls {{\n\t\ton_demand\n\t}}\n\treverse_proxy http://localhost:{p}\n}}\n"
+        Some(crate::template::render(
+            "service/Caddyfile",
+            minijinja::context! {
+                admin_email => admin_email,
+                hostname => hostname,
+                port => self.port,
+            },
         ))
     }
 
@@ -805,6 +804,24 @@ mod tests {
         assert!(c.contains("ask http://localhost:3000/tls-check"), "{c}");
         assert!(c.contains("*.pds.example.com, pds.example.com {"), "{c}");
         assert!(c.contains("email admin@example.com"), "{c}");
+    }
+
+    /// Every generated file, byte for byte (the installer's; a change must be meant).
+    #[test]
+    fn the_generated_files_as_they_are() {
+        let caddy = plan(Front::Caddy {
+            admin_email: "admin@example.com".into(),
+        });
+        let own = plan(Front::OwnProxy {
+            bind: "127.0.0.1".parse().unwrap(),
+        });
+        insta::assert_snapshot!(format!(
+            "==> compose.yaml (Caddy)\n{}==> compose.yaml (own proxy)\n{}==> pds.service\n{}==> Caddyfile\n{}",
+            caddy.compose_yaml(),
+            own.compose_yaml(),
+            caddy.unit(),
+            caddy.caddyfile("pds.example.com").unwrap()
+        ));
     }
 
     #[test]

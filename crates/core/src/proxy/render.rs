@@ -174,43 +174,9 @@ fn view(plan: &ProxyPlan) -> View<'_> {
     }
 }
 
-/// The templates, parsed once: the wizard re-renders on every answer.
+/// The templates (crate::template: one mechanism for every generated file).
 fn environment() -> &'static Environment<'static> {
-    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
-    ENV.get_or_init(build_environment)
-}
-
-fn build_environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
-    for (name, text) in [
-        (
-            "nginx.conf",
-            include_str!("../../../../assets/proxy/nginx.conf.j2"),
-        ),
-        (
-            "nginx-shared.conf",
-            include_str!("../../../../assets/proxy/nginx-shared.conf.j2"),
-        ),
-        (
-            "nginx-macros",
-            include_str!("../../../../assets/proxy/nginx-macros.j2"),
-        ),
-        (
-            "Caddyfile",
-            include_str!("../../../../assets/proxy/Caddyfile.j2"),
-        ),
-        (
-            "traefik.toml",
-            include_str!("../../../../assets/proxy/traefik.toml.j2"),
-        ),
-    ] {
-        env.add_template(name, text)
-            .expect("the bundled templates parse (a unit test renders each)");
-    }
-    env
+    crate::template::environment()
 }
 
 fn render_one(env: &Environment, template: &str, ctx: minijinja::Value) -> String {
