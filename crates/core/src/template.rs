@@ -28,6 +28,7 @@ fn build() -> Environment<'static> {
     env.add_filter("yaml_quoted", yaml_quoted);
     env.add_filter("systemd", systemd);
     env.add_filter("systemd_path", systemd_path);
+    env.add_filter("nft_string", nft_string);
     for (name, text) in [
         (
             "nginx.conf",
@@ -60,6 +61,10 @@ fn build() -> Environment<'static> {
         (
             "service/Caddyfile",
             include_str!("../../../assets/service/Caddyfile.j2"),
+        ),
+        (
+            "service/pds-wizard.nft",
+            include_str!("../../../assets/service/pds-wizard.nft.j2"),
         ),
     ] {
         env.add_template(name, text)
@@ -112,6 +117,15 @@ fn systemd(value: String) -> String {
     }
 }
 
+/// An nftables quoted string (an interface name): what it cannot hold is left out.
+fn nft_string(value: String) -> String {
+    let kept: String = value
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\')
+        .collect();
+    format!("\"{kept}\"")
+}
+
 /// A path setting of a unit (`WorkingDirectory=`): taken whole, so no quotes; `%`
 /// escaped (systemd expands specifiers in it).
 fn systemd_path(value: String) -> String {
@@ -148,6 +162,8 @@ mod tests {
         assert_eq!(systemd("/srv/100%".into()), "/srv/100%%");
         assert_eq!(systemd("a\"b".into()), "\"a\\\"b\"");
         assert_eq!(systemd_path("/srv/my pds".into()), "/srv/my pds");
+        assert_eq!(nft_string("tailscale0".into()), "\"tailscale0\"");
+        assert_eq!(nft_string("eth0\" accept".into()), "\"eth0accept\"");
     }
 
     #[test]
@@ -161,6 +177,7 @@ mod tests {
             "service/compose.yaml",
             "service/pds.service",
             "service/Caddyfile",
+            "service/pds-wizard.nft",
         ] {
             assert!(environment().get_template(name).is_ok(), "{name}");
         }

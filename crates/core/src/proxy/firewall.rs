@@ -19,49 +19,27 @@ impl Split {
     /// An nftables file for the PDS machine: its own table (replaced whole on each load),
     /// loopback free, the front allowed on the private interface, everyone else dropped.
     pub fn nft_rules(&self, interface: Option<&str>) -> String {
-        let family = match self.front_address {
-            IpAddr::V4(_) => "ip",
-            IpAddr::V6(_) => "ip6",
+        let ports = |front: Option<bool>| -> Vec<u16> {
+            self.guarded_ports()
+                .into_iter()
+                .filter(|(_, f)| front.is_none_or(|want| *f == want))
+                .map(|(p, _)| p)
+                .collect()
         };
-        let on = interface
-            .map(|i| format!("iifname \"{i}\" "))
-            .unwrap_or_default();
-        let allowed: Vec<String> = self
-            .guarded_ports()
-            .iter()
-            .filter(|(_, front)| *front)
-            .map(|(p, _)| p.to_string())
-            .collect();
-        let all: Vec<String> = self
-            .guarded_ports()
-            .iter()
-            .map(|(p, _)| p.to_string())
-            .collect();
-        let closed: Vec<String> = self
-            .guarded_ports()
-            .iter()
-            .filter(|(_, front)| !*front)
-            .map(|(p, _)| format!("; port {p} answers loopback only"))
-            .collect();
-        format!(
-            "#!/usr/sbin/nft -f\n\
-             # pds-wizard: port {allowed} answers the front proxy at {front} on the private\n\
-             # network and loopback{closed}. Load: nft -f THIS_FILE; to keep it\n\
-             # after a reboot, include it from /etc/nftables.conf.\n\
-             table {TABLE}\n\
-             delete table {TABLE}\n\
-             table {TABLE} {{\n\
-             \tchain input {{\n\
-             \t\ttype filter hook input priority filter - 1; policy accept;\n\
-             \t\tiifname \"lo\" accept\n\
-             \t\t{on}{family} saddr {front} tcp dport {{ {allowed} }} accept\n\
-             \t\ttcp dport {{ {all} }} drop\n\
-             \t}}\n\
-             }}\n",
-            all = all.join(", "),
-            allowed = allowed.join(", "),
-            front = self.front_address,
-            closed = closed.concat(),
+        crate::template::render(
+            "service/pds-wizard.nft",
+            minijinja::context! {
+                table => TABLE,
+                family => match self.front_address {
+                    IpAddr::V4(_) => "ip",
+                    IpAddr::V6(_) => "ip6",
+                },
+                front => self.front_address.to_string(),
+                interface => interface,
+                allowed => ports(Some(true)),
+                closed => ports(Some(false)),
+                all => ports(None),
+            },
         )
     }
 
@@ -483,6 +461,16 @@ mod tests {
 
     fn split(via: Via) -> Split {
         Split::example(via)
+    }
+
+    /// The nftables file, byte for byte, for both shapes.
+    #[test]
+    fn the_nft_files_as_they_are() {
+        insta::assert_snapshot!(format!(
+            "==> direct, on tailscale0\n{}==> through Caddy\n{}",
+            split(Via::Direct).nft_rules(Some("tailscale0")),
+            split(Via::InstallerCaddy).nft_rules(None)
+        ));
     }
 
     #[test]
