@@ -264,7 +264,9 @@ fn core_modules_form_no_cycle() {
         panic!("import cycle in the core: {}", c.join(" -> "));
     }
     // The leaves stay leaves.
-    for leaf in ["secret", "target", "fsutil", "context", "version"] {
+    for leaf in [
+        "secret", "target", "fsutil", "context", "version", "template",
+    ] {
         assert!(core[leaf].is_empty(), "{leaf}: {:?}", core[leaf]);
     }
     assert_eq!(
