@@ -49,82 +49,30 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         });
     let inner = main_block.inner(main);
     frame.render_widget(main_block, main);
+    let view = crate::tui::steps::View {
+        theme,
+        spinner: app.spinner,
+        focused: app.focus == Focus::Content,
+        edits: &app.edits,
+    };
     match app.step {
-        Step::Basics => {
-            app.basics
-                .draw(frame, inner, theme, app.focus == Focus::Content, &app.edits)
-        }
-        Step::More => app
-            .more
-            .draw(frame, inner, theme, app.focus == Focus::Content, &app.edits),
-        Step::Email => app.email.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-            app.edits.contains_key(crate::email::URL_KEY)
-                || app.edits.contains_key(crate::email::FROM_KEY),
-        ),
-        Step::Handle => app.handle.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-        ),
-        Step::DidFile => app.didfile.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-        ),
-        Step::Proxy => app.proxy.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-        ),
-        Step::Doctor => app.doctor.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-        ),
+        Step::Basics => app
+            .basics
+            .draw(frame, inner, theme, view.focused, &app.edits),
+        Step::More => app.more.draw(frame, inner, theme, view.focused, &app.edits),
         Step::Review => super::steps::review::draw(frame, inner, app, theme),
-        Step::Overview => {
-            if app.overview.overview.is_none() && app.overview.pending.is_none() {
-                frame.render_widget(
-                    Paragraph::new(strings::OVERVIEW_INTRO).wrap(Wrap { trim: true }),
-                    inner,
-                );
-            } else {
-                app.overview.draw(
-                    frame,
-                    inner,
-                    theme,
-                    app.spinner,
-                    app.focus == Focus::Content,
-                )
+        // Nothing looked at yet: what the Overview is for.
+        Step::Overview if app.overview.overview.is_none() && app.overview.pending.is_none() => {
+            frame.render_widget(
+                Paragraph::new(strings::OVERVIEW_INTRO).wrap(Wrap { trim: true }),
+                inner,
+            );
+        }
+        step => {
+            if let Some(room) = app.room(step) {
+                room.draw(frame, inner, &view);
             }
         }
-        Step::Server => app.server.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-        ),
-        Step::Accounts => app.accounts.draw(
-            frame,
-            inner,
-            theme,
-            app.spinner,
-            app.focus == Focus::Content,
-        ),
     }
 
     if let Some((level, msg)) = &app.status {

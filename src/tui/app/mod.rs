@@ -15,6 +15,7 @@ use super::steps::email::{EmailScreen, PdsTest, TestState};
 use super::steps::handle::{Accounts, HandleScreen, Refresh};
 use super::steps::proxy::ProxyScreen;
 use super::steps::settings::Settings as MoreSettings;
+use super::steps::Room;
 use super::Mode;
 use crate::email::{FROM_KEY, URL_KEY};
 use crate::envfile::display::{masked_diff, DiffTag};
@@ -294,16 +295,22 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
                 _ => vec![],
             }
         }
-        Screen::Email => app.email.on_command(command, k, &mut screen_ctx!(app)),
-        Screen::Handle => app.handle.on_command(command, k, &mut screen_ctx!(app)),
-        Screen::DidFile => app.didfile.on_command(command, k, &mut screen_ctx!(app)),
-        Screen::Proxy | Screen::ProxyPreview => {
-            app.proxy.on_command(command, k, &mut screen_ctx!(app))
+        // Every other step is a room: the key goes to it, with what it may use of the app.
+        _ => {
+            let mut ctx = screen_ctx!(app);
+            let room: &mut dyn Room = match app.step {
+                Step::Email => &mut app.email,
+                Step::Handle => &mut app.handle,
+                Step::DidFile => &mut app.didfile,
+                Step::Proxy => &mut app.proxy,
+                Step::Doctor => &mut app.doctor,
+                Step::Overview => &mut app.overview,
+                Step::Server => &mut app.server,
+                Step::Accounts => &mut app.accounts,
+                Step::Basics | Step::More | Step::Review => return vec![],
+            };
+            room.on_command(command, k, &mut ctx)
         }
-        Screen::Doctor => app.doctor.on_command(command, &mut screen_ctx!(app)),
-        Screen::Overview => app.overview.on_command(command, &mut screen_ctx!(app)),
-        Screen::Server => app.server.on_command(command, k, &mut screen_ctx!(app)),
-        Screen::Accounts => app.accounts.on_command(command, k, &mut screen_ctx!(app)),
     };
     apply(app, screen, outcome)
 }

@@ -136,26 +136,27 @@ impl App {
         )
     }
 
+    /// The step's room, for the steps that are one (not the pds.env forms or Review).
+    pub fn room(&self, step: Step) -> Option<&dyn Room> {
+        Some(match step {
+            Step::Email => &self.email,
+            Step::Handle => &self.handle,
+            Step::DidFile => &self.didfile,
+            Step::Proxy => &self.proxy,
+            Step::Doctor => &self.doctor,
+            Step::Overview => &self.overview,
+            Step::Server => &self.server,
+            Step::Accounts => &self.accounts,
+            Step::Basics | Step::More | Step::Review => return None,
+        })
+    }
+
+    /// Whether any step waits for a background result (the spinner turns).
     pub fn busy(&self) -> bool {
-        matches!(self.email.test, TestState::Pending { .. })
-            || matches!(self.handle.accounts, Accounts::Loading(_))
-            || self.handle.pending.is_some()
-            || self.didfile.pending.is_some()
-            || self.proxy.pending.is_some()
-            || self.doctor.running()
-            || self.overview.pending.is_some()
-            || self.server.busy()
-            || self.accounts.pending.is_some()
-            || matches!(
-                self.accounts.list,
-                crate::tui::steps::accounts::List::Loading(_)
-            )
-            || self.email.codes.is_some()
-            || matches!(self.handle.refresh, Some(Refresh::Pending(_)))
-            || matches!(
-                self.email.pds_test,
-                PdsTest::Waiting(_) | PdsTest::Sending(..)
-            )
+        Step::ALL
+            .iter()
+            .filter_map(|s| self.room(*s))
+            .any(|r| r.busy())
     }
 
     /// Answers that could not be applied, with the reason.

@@ -440,3 +440,22 @@ fn shown_once(
         scroll: 0,
     }
 }
+
+impl crate::tui::steps::Room for AccountsScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        AccountsScreen::on_command(self, command, k, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        AccountsScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        self.pending.is_some() || matches!(self.list, List::Loading(_))
+    }
+}

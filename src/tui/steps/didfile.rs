@@ -222,3 +222,22 @@ impl DidFileScreen {
         draw_below(frame, area, y, lines);
     }
 }
+
+impl crate::tui::steps::Room for DidFileScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        DidFileScreen::on_command(self, command, k, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        DidFileScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+}

@@ -560,3 +560,22 @@ pub fn details_text(r: &CheckResult) -> String {
     }
     crate::secret::scrub(&out)
 }
+
+impl crate::tui::steps::Room for DoctorScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        _k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        DoctorScreen::on_command(self, command, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        DoctorScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        self.running()
+    }
+}

@@ -430,3 +430,24 @@ fn prefixed<'a>(prefix: &str, f: &Finding, theme: &Theme) -> Line<'a> {
     l.spans.insert(1, Span::raw(prefix.to_string()));
     l
 }
+
+impl crate::tui::steps::Room for HandleScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        HandleScreen::on_command(self, command, k, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        HandleScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        matches!(self.accounts, Accounts::Loading(_))
+            || self.pending.is_some()
+            || matches!(self.refresh, Some(Refresh::Pending(_)))
+    }
+}

@@ -159,3 +159,22 @@ impl OverviewScreen {
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
     }
 }
+
+impl crate::tui::steps::Room for OverviewScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        _k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        OverviewScreen::on_command(self, command, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        OverviewScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+}

@@ -582,3 +582,22 @@ pub fn highlight<'a>(line: &str, theme: &Theme) -> Line<'a> {
         Span::raw(rest.to_string()),
     ])
 }
+
+impl crate::tui::steps::Room for ProxyScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        ProxyScreen::on_command(self, command, k, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        ProxyScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+}

@@ -343,3 +343,22 @@ fn service_diff_body(files: &[PlannedFile]) -> String {
     body.push_str("\nEach is checked first by docker compose config, systemd-analyze verify and Caddy where installed.\n\ny: write   n: not now");
     body
 }
+
+impl crate::tui::steps::Room for ServerScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        ServerScreen::on_command(self, command, k, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        ServerScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+    }
+
+    fn busy(&self) -> bool {
+        ServerScreen::busy(self)
+    }
+}

@@ -636,3 +636,33 @@ impl EmailScreen {
 fn self_user_empty(s: &Result<SmtpSettings, String>) -> bool {
     s.as_ref().map(|s| s.username.is_empty()).unwrap_or(true)
 }
+
+impl crate::tui::steps::Room for EmailScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        EmailScreen::on_command(self, command, k, ctx)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        EmailScreen::draw(
+            self,
+            frame,
+            area,
+            view.theme,
+            view.spinner,
+            view.focused,
+            view.edits.contains_key(crate::email::URL_KEY)
+                || view.edits.contains_key(crate::email::FROM_KEY),
+        )
+    }
+
+    fn busy(&self) -> bool {
+        matches!(self.test, TestState::Pending { .. })
+            || self.codes.is_some()
+            || matches!(self.pds_test, PdsTest::Waiting(_) | PdsTest::Sending(..))
+    }
+}
