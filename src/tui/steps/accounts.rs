@@ -11,9 +11,7 @@ use crate::tui::keys::Command;
 use crate::tui::modal::{Confirmed, Modal};
 use crate::tui::msg::{Done, Effect, Job};
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, spinner};
-use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -164,74 +162,6 @@ impl AccountsScreen {
         Outcome::Working(line.into(), vec![Effect::Setup(p.ticket, job)])
     }
 
-    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
-        match command {
-            Some(Command::CreateAccount) => {
-                let handle = self.form.text(CREATE_HANDLE);
-                let email = self.form.text(CREATE_EMAIL);
-                if let Err(e) = Handle::parse_usable(&handle) {
-                    self.form.focus_key(CREATE_HANDLE);
-                    return Outcome::fail(format!("The new account's handle: {e}"));
-                }
-                if let Err(e) = crate::envfile::catalogue::check_email(&email) {
-                    self.form.focus_key(CREATE_EMAIL);
-                    return Outcome::fail(format!("The new account's email: {e}"));
-                }
-                self.start(ctx, Job::Create { handle, email }, "Creating the account…")
-            }
-            Some(Command::Invite) => self.start(ctx, Job::Invite, "Making an invite code…"),
-            Some(Command::ResetPassword) => match self.chosen() {
-                Some(a) => Outcome::Open(Modal::Confirm {
-                    title: " Give the account a new password? ".into(),
-                    body: format!("{} ({}) gets a new password, shown once; the old one stops working at once.\n\ny: reset   n: not now", a.handle, a.did),
-                    then: Confirmed::ResetPassword { did: a.did.clone(), handle: a.handle.clone() },
-                }),
-                None => Outcome::fail("Pick an account first (←→ on Account)."),
-            },
-            Some(Command::CheckNow) => {
-                let Some(a) = self.chosen().cloned() else {
-                    return Outcome::fail("Pick an account first (←→ on Account).");
-                };
-                match Handle::parse_usable(&self.form.text(NEW_HANDLE)) {
-                    Ok(handle) => self.start(ctx, Job::CheckHandle { handle, did: a.did }, "Checking the new handle…"),
-                    Err(e) => {
-                        self.form.focus_key(NEW_HANDLE);
-                        Outcome::fail(format!("The new handle: {e}"))
-                    }
-                }
-            }
-            Some(Command::WriteFile) => {
-                let Some(a) = self.chosen().cloned() else {
-                    return Outcome::fail("Pick an account first (←→ on Account).");
-                };
-                let handle = match Handle::parse_usable(&self.form.text(NEW_HANDLE)) {
-                    Ok(h) => h,
-                    Err(e) => return Outcome::fail(format!("The new handle: {e}")),
-                };
-                let ours = crate::setup::accounts::under_own_domains(Some(ctx.working), ctx.settings.hostname.as_deref(), &handle);
-                let checked = self.verified.as_ref() == Some(&(a.did.clone(), handle.as_str().to_string()));
-                if !ours && !checked {
-                    return Outcome::Status(Level::Warn, format!("Check {handle} first (^T): it must point at {} before the PDS takes it.", a.did));
-                }
-                Outcome::Open(Modal::Confirm {
-                    title: " Switch the handle? ".into(),
-                    body: format!("{} becomes {handle}. The PDS updates the DID document and emits an identity event; the relays in PDS_CRAWLERS are asked to crawl. The old handle stops working.\n\ny: switch   n: not now", a.handle),
-                    then: Confirmed::MoveHandle { did: a.did.clone(), from: a.handle.clone(), handle },
-                })
-            }
-            _ => {
-                if let Some(key) = self.form.on_key(k) {
-                    if key == ACCOUNT || key == NEW_HANDLE {
-                        self.record = None;
-                        self.verified = None;
-                    }
-                    self.judge(ctx);
-                }
-                Outcome::Nothing
-            }
-        }
-    }
-
     /// Fold in an action's result (its ticket already matched).
     pub fn done(&mut self, d: Done, ctx: &mut Ctx) -> (Vec<Effect>, Option<Modal>) {
         self.pending = None;
@@ -361,8 +291,106 @@ impl AccountsScreen {
         let effects = if reload { vec![self.load(ctx)] } else { vec![] };
         (effects, modal)
     }
+}
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, tick: usize, focused: bool) {
+/// A generated password, in a pop-up only: never in the status line, a log or a file.
+fn shown_once(
+    title: &str,
+    head: &str,
+    password: &crate::secret::Secret,
+    handle: &str,
+    hostname: &Option<String>,
+) -> Modal {
+    let provider = match hostname {
+        Some(h) => format!("https://{h}"),
+        None => "this PDS".to_string(),
+    };
+    Modal::Details {
+        title: format!(" {title} "),
+        body: format!(
+            "{head}Password: {}\n\nShown once: pds-wizard keeps it nowhere. Log in at https://bsky.app with {handle} and this password (hosting provider: {provider}).\n\nEnter closes.",
+            password.expose()
+        ),
+        scroll: 0,
+    }
+}
+
+impl crate::tui::steps::Room for AccountsScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        match command {
+            Some(Command::CreateAccount) => {
+                let handle = self.form.text(CREATE_HANDLE);
+                let email = self.form.text(CREATE_EMAIL);
+                if let Err(e) = Handle::parse_usable(&handle) {
+                    self.form.focus_key(CREATE_HANDLE);
+                    return Outcome::fail(format!("The new account's handle: {e}"));
+                }
+                if let Err(e) = crate::envfile::catalogue::check_email(&email) {
+                    self.form.focus_key(CREATE_EMAIL);
+                    return Outcome::fail(format!("The new account's email: {e}"));
+                }
+                self.start(ctx, Job::Create { handle, email }, "Creating the account…")
+            }
+            Some(Command::Invite) => self.start(ctx, Job::Invite, "Making an invite code…"),
+            Some(Command::ResetPassword) => match self.chosen() {
+                Some(a) => Outcome::Open(Modal::Confirm {
+                    title: " Give the account a new password? ".into(),
+                    body: format!("{} ({}) gets a new password, shown once; the old one stops working at once.\n\ny: reset   n: not now", a.handle, a.did),
+                    then: Confirmed::ResetPassword { did: a.did.clone(), handle: a.handle.clone() },
+                }),
+                None => Outcome::fail("Pick an account first (←→ on Account)."),
+            },
+            Some(Command::CheckNow) => {
+                let Some(a) = self.chosen().cloned() else {
+                    return Outcome::fail("Pick an account first (←→ on Account).");
+                };
+                match Handle::parse_usable(&self.form.text(NEW_HANDLE)) {
+                    Ok(handle) => self.start(ctx, Job::CheckHandle { handle, did: a.did }, "Checking the new handle…"),
+                    Err(e) => {
+                        self.form.focus_key(NEW_HANDLE);
+                        Outcome::fail(format!("The new handle: {e}"))
+                    }
+                }
+            }
+            Some(Command::WriteFile) => {
+                let Some(a) = self.chosen().cloned() else {
+                    return Outcome::fail("Pick an account first (←→ on Account).");
+                };
+                let handle = match Handle::parse_usable(&self.form.text(NEW_HANDLE)) {
+                    Ok(h) => h,
+                    Err(e) => return Outcome::fail(format!("The new handle: {e}")),
+                };
+                let ours = crate::setup::accounts::under_own_domains(Some(ctx.working), ctx.settings.hostname.as_deref(), &handle);
+                let checked = self.verified.as_ref() == Some(&(a.did.clone(), handle.as_str().to_string()));
+                if !ours && !checked {
+                    return Outcome::Status(Level::Warn, format!("Check {handle} first (^T): it must point at {} before the PDS takes it.", a.did));
+                }
+                Outcome::Open(Modal::Confirm {
+                    title: " Switch the handle? ".into(),
+                    body: format!("{} becomes {handle}. The PDS updates the DID document and emits an identity event; the relays in PDS_CRAWLERS are asked to crawl. The old handle stops working.\n\ny: switch   n: not now", a.handle),
+                    then: Confirmed::MoveHandle { did: a.did.clone(), from: a.handle.clone(), handle },
+                })
+            }
+            _ => {
+                if let Some(key) = self.form.on_key(k) {
+                    if key == ACCOUNT || key == NEW_HANDLE {
+                        self.record = None;
+                        self.verified = None;
+                    }
+                    self.judge(ctx);
+                }
+                Outcome::Nothing
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
         match &self.list {
@@ -416,43 +444,6 @@ impl AccountsScreen {
             }
         }
         draw_below(frame, area, y, lines);
-    }
-}
-
-/// A generated password, in a pop-up only: never in the status line, a log or a file.
-fn shown_once(
-    title: &str,
-    head: &str,
-    password: &crate::secret::Secret,
-    handle: &str,
-    hostname: &Option<String>,
-) -> Modal {
-    let provider = match hostname {
-        Some(h) => format!("https://{h}"),
-        None => "this PDS".to_string(),
-    };
-    Modal::Details {
-        title: format!(" {title} "),
-        body: format!(
-            "{head}Password: {}\n\nShown once: pds-wizard keeps it nowhere. Log in at https://bsky.app with {handle} and this password (hosting provider: {provider}).\n\nEnter closes.",
-            password.expose()
-        ),
-        scroll: 0,
-    }
-}
-
-impl crate::tui::steps::Room for AccountsScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        AccountsScreen::on_command(self, command, k, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        AccountsScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
     }
 
     fn busy(&self) -> bool {

@@ -8,8 +8,7 @@ use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
 use crate::tui::msg::Effect;
-use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::theme::Theme;
+use crate::tui::outcome::Outcome;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -95,34 +94,6 @@ impl DidFileScreen {
         Ok(PathBuf::from(w))
     }
 
-    /// The step's keys: write the file, check it over HTTPS, or the form's.
-    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
-        match command {
-            Some(Command::WriteFile) => match (self.webroot(), self.did()) {
-                (Ok(webroot), Ok(did)) => Outcome::effect(Effect::WriteDidFile { webroot, did }),
-                (Err(e), _) | (_, Err(e)) => Outcome::fail(e),
-            },
-            Some(Command::CheckNow) => match self.handle() {
-                Ok(handle) if self.pending.is_none() => {
-                    let job = ctx.jobs.start();
-                    self.pending = Some(job);
-                    Outcome::effect(Effect::CheckDidFile {
-                        ticket: job.ticket,
-                        handle,
-                        did: self.did().ok(),
-                        options: ctx.settings.http.clone(),
-                    })
-                }
-                Ok(_) => Outcome::Nothing,
-                Err(e) => Outcome::fail(e),
-            },
-            _ => {
-                self.on_key(k);
-                Outcome::Nothing
-            }
-        }
-    }
-
     pub fn on_key(&mut self, k: KeyEvent) {
         if self.form.on_key(k).is_some() {
             // A check under way is for what the form said before: its result will not count.
@@ -192,8 +163,44 @@ impl DidFileScreen {
             None => Level::Info,
         }
     }
+}
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
+impl crate::tui::steps::Room for DidFileScreen {
+    /// The step's keys: write the file, check it over HTTPS, or the form's.
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        match command {
+            Some(Command::WriteFile) => match (self.webroot(), self.did()) {
+                (Ok(webroot), Ok(did)) => Outcome::effect(Effect::WriteDidFile { webroot, did }),
+                (Err(e), _) | (_, Err(e)) => Outcome::fail(e),
+            },
+            Some(Command::CheckNow) => match self.handle() {
+                Ok(handle) if self.pending.is_none() => {
+                    let job = ctx.jobs.start();
+                    self.pending = Some(job);
+                    Outcome::effect(Effect::CheckDidFile {
+                        ticket: job.ticket,
+                        handle,
+                        did: self.did().ok(),
+                        options: ctx.settings.http.clone(),
+                    })
+                }
+                Ok(_) => Outcome::Nothing,
+                Err(e) => Outcome::fail(e),
+            },
+            _ => {
+                self.on_key(k);
+                Outcome::Nothing
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = vec![Line::from(Span::styled(
             "Ctrl-W writes the file (atomically, with a backup); Ctrl-T checks https://<handle>/.well-known/atproto-did.",
@@ -220,21 +227,6 @@ impl DidFileScreen {
             lines.extend(finding_block(&c.finding, &c.notes, theme));
         }
         draw_below(frame, area, y, lines);
-    }
-}
-
-impl crate::tui::steps::Room for DidFileScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        DidFileScreen::on_command(self, command, k, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        DidFileScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
     }
 
     fn busy(&self) -> bool {

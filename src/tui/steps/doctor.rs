@@ -8,8 +8,7 @@ use crate::tui::jobs::{Pending, Ticket};
 use crate::tui::keys::{self, Command};
 use crate::tui::modal::Modal;
 use crate::tui::msg::Effect;
-use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::theme::Theme;
+use crate::tui::outcome::Outcome;
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -105,8 +104,124 @@ impl DoctorScreen {
         }
     }
 
+    /// Where the chosen check is in the order shown.
+    fn position(&self) -> usize {
+        self.order
+            .iter()
+            .position(|&i| i == self.selected)
+            .unwrap_or(0)
+    }
+
+    /// Once a full run has ended: its failures first, then its warnings, the rest in the
+    /// catalogue's order (checks not run, which name their cause, stay with the rest).
+    fn reorder(&mut self) {
+        if self.started.is_none() || self.ordered_for == self.started || !self.all_done() {
+            return;
+        }
+        let rank = |i: &usize| match self.result(*i) {
+            Some(r) if r.not_checked.is_none() && r.level == Level::Fail => 0,
+            Some(r) if r.not_checked.is_none() && r.level == Level::Warn => 1,
+            _ => 2,
+        };
+        let mut order: Vec<usize> = (0..CHECKS.len()).collect();
+        order.sort_by_key(rank);
+        self.order = order;
+        self.ordered_for = self.started;
+    }
+
+    /// Choose check `i`: its findings show from their top.
+    pub fn choose(&mut self, i: usize) {
+        self.selected = i;
+        self.scroll = 0;
+    }
+
+    pub fn running(&self) -> bool {
+        self.rows.iter().any(|r| matches!(r, RowState::Running(_)))
+    }
+
+    /// Fold in a result, if its row still waits for exactly that request (a result of an
+    /// earlier run, overtaken by `r` on that row, is dropped).
+    pub fn finish(&mut self, ticket: Ticket, result: CheckResult) {
+        if let Some(i) = CHECKS.iter().position(|c| c.id == result.id) {
+            if matches!(self.rows[i], RowState::Running(p) if p.is_for(ticket)) {
+                self.rows[i] = RowState::Done(Box::new(result));
+                // New findings for the chosen check: read from their top.
+                if i == self.selected {
+                    self.scroll = 0;
+                }
+            }
+        }
+        self.reorder();
+    }
+
+    /// Whether `ticket` is the current full run's (its end is worth announcing).
+    /// Whether a check's result with `ticket` is awaited: some row runs under it (a full
+    /// run, or one check run again).
+    pub fn awaits(&self, ticket: Ticket) -> bool {
+        self.rows
+            .iter()
+            .any(|r| matches!(r, RowState::Running(p) if p.is_for(ticket)))
+    }
+
+    pub fn is_current_run(&self, ticket: Ticket) -> bool {
+        crate::tui::jobs::is_current(&self.run, ticket)
+    }
+
+    pub fn result(&self, i: usize) -> Option<&CheckResult> {
+        match self.rows.get(i) {
+            Some(RowState::Done(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The worst finished result (Info when nothing has finished).
+    pub fn worst(&self) -> Level {
+        (0..self.rows.len())
+            .filter_map(|i| self.result(i).map(|r| r.level))
+            .max()
+            .unwrap_or(Level::Info)
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.rows.iter().all(|r| matches!(r, RowState::Done(_)))
+    }
+}
+
+/// Every finding of `r` in full, worst first, each error with its whole chain: the text of
+/// the "details" pop-up (secrets pass the one masking rule).
+pub fn details_text(r: &CheckResult) -> String {
+    let mut findings: Vec<_> = r.findings.iter().collect();
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    let mut out = String::new();
+    for f in findings {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let subject = f
+            .subject
+            .as_deref()
+            .filter(|s| !f.what.contains(*s))
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default();
+        out.push_str(&format!("{} {subject}{}\n", level_icon(f.level), f.what));
+        let detail = f.detail.as_deref().map_or("", String::as_str);
+        for (label, text) in [("Why", f.why.as_str()), ("Fix", &f.fix), ("Error", detail)] {
+            if !text.is_empty() {
+                out.push_str(&format!("  {label}: {text}\n"));
+            }
+        }
+    }
+    crate::secret::scrub(&out)
+}
+
+impl crate::tui::steps::Room for DoctorScreen {
     /// The doctor's keys.
-    pub fn on_command(&mut self, command: Option<Command>, ctx: &mut Ctx) -> Outcome {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        _k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
         let n = CHECKS.len();
         match command {
             Some(Command::CheckUp) => self.choose(self.order[(self.position() + n - 1) % n]),
@@ -219,89 +334,8 @@ impl DoctorScreen {
         Outcome::Nothing
     }
 
-    /// Where the chosen check is in the order shown.
-    fn position(&self) -> usize {
-        self.order
-            .iter()
-            .position(|&i| i == self.selected)
-            .unwrap_or(0)
-    }
-
-    /// Once a full run has ended: its failures first, then its warnings, the rest in the
-    /// catalogue's order (checks not run, which name their cause, stay with the rest).
-    fn reorder(&mut self) {
-        if self.started.is_none() || self.ordered_for == self.started || !self.all_done() {
-            return;
-        }
-        let rank = |i: &usize| match self.result(*i) {
-            Some(r) if r.not_checked.is_none() && r.level == Level::Fail => 0,
-            Some(r) if r.not_checked.is_none() && r.level == Level::Warn => 1,
-            _ => 2,
-        };
-        let mut order: Vec<usize> = (0..CHECKS.len()).collect();
-        order.sort_by_key(rank);
-        self.order = order;
-        self.ordered_for = self.started;
-    }
-
-    /// Choose check `i`: its findings show from their top.
-    pub fn choose(&mut self, i: usize) {
-        self.selected = i;
-        self.scroll = 0;
-    }
-
-    pub fn running(&self) -> bool {
-        self.rows.iter().any(|r| matches!(r, RowState::Running(_)))
-    }
-
-    /// Fold in a result, if its row still waits for exactly that request (a result of an
-    /// earlier run, overtaken by `r` on that row, is dropped).
-    pub fn finish(&mut self, ticket: Ticket, result: CheckResult) {
-        if let Some(i) = CHECKS.iter().position(|c| c.id == result.id) {
-            if matches!(self.rows[i], RowState::Running(p) if p.is_for(ticket)) {
-                self.rows[i] = RowState::Done(Box::new(result));
-                // New findings for the chosen check: read from their top.
-                if i == self.selected {
-                    self.scroll = 0;
-                }
-            }
-        }
-        self.reorder();
-    }
-
-    /// Whether `ticket` is the current full run's (its end is worth announcing).
-    /// Whether a check's result with `ticket` is awaited: some row runs under it (a full
-    /// run, or one check run again).
-    pub fn awaits(&self, ticket: Ticket) -> bool {
-        self.rows
-            .iter()
-            .any(|r| matches!(r, RowState::Running(p) if p.is_for(ticket)))
-    }
-
-    pub fn is_current_run(&self, ticket: Ticket) -> bool {
-        crate::tui::jobs::is_current(&self.run, ticket)
-    }
-
-    pub fn result(&self, i: usize) -> Option<&CheckResult> {
-        match self.rows.get(i) {
-            Some(RowState::Done(r)) => Some(r),
-            _ => None,
-        }
-    }
-
-    /// The worst finished result (Info when nothing has finished).
-    pub fn worst(&self) -> Level {
-        (0..self.rows.len())
-            .filter_map(|i| self.result(i).map(|r| r.level))
-            .max()
-            .unwrap_or(Level::Info)
-    }
-
-    pub fn all_done(&self) -> bool {
-        self.rows.iter().all(|r| matches!(r, RowState::Done(_)))
-    }
-
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let summary = match (self.started, self.running()) {
             (None, false) => format!(
                 "Not run yet: {} runs every check.",
@@ -531,48 +565,6 @@ impl DoctorScreen {
                 ..area
             },
         );
-    }
-}
-
-/// Every finding of `r` in full, worst first, each error with its whole chain: the text of
-/// the "details" pop-up (secrets pass the one masking rule).
-pub fn details_text(r: &CheckResult) -> String {
-    let mut findings: Vec<_> = r.findings.iter().collect();
-    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-    let mut out = String::new();
-    for f in findings {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        let subject = f
-            .subject
-            .as_deref()
-            .filter(|s| !f.what.contains(*s))
-            .map(|s| format!("{s}: "))
-            .unwrap_or_default();
-        out.push_str(&format!("{} {subject}{}\n", level_icon(f.level), f.what));
-        let detail = f.detail.as_deref().map_or("", String::as_str);
-        for (label, text) in [("Why", f.why.as_str()), ("Fix", &f.fix), ("Error", detail)] {
-            if !text.is_empty() {
-                out.push_str(&format!("  {label}: {text}\n"));
-            }
-        }
-    }
-    crate::secret::scrub(&out)
-}
-
-impl crate::tui::steps::Room for DoctorScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        _k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        DoctorScreen::on_command(self, command, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        DoctorScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
     }
 
     fn busy(&self) -> bool {

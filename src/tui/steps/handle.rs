@@ -192,36 +192,6 @@ impl HandleScreen {
         self.verify(jobs, settings).into_iter().collect()
     }
 
-    /// The step's keys: `CheckNow`, or the form's.
-    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
-        match command {
-            Some(Command::CheckNow) => self.check(ctx),
-            _ => {
-                let (auto_before, account_before) = (self.auto_interval(), self.form.text(ACCOUNT));
-                let edited = self.on_key(k);
-                let every = self.auto_interval();
-                let turned_on = every.is_some() && every != auto_before;
-                let picked = every.is_some() && self.form.text(ACCOUNT) != account_before;
-                // Re-checking starts at once: the first check now, each result schedules
-                // the next (the hint promises checks while DNS is changed elsewhere).
-                if (turned_on || picked) && self.pending.is_none() {
-                    return match self.check(ctx) {
-                        Outcome::Status(..) => Outcome::Status(
-                            Level::Info,
-                            "Re-checks start once an account is picked, or a handle and DID typed (then Ctrl-T).".into(),
-                        ),
-                        started => started,
-                    };
-                }
-                if edited {
-                    Outcome::Edited
-                } else {
-                    Outcome::Nothing
-                }
-            }
-        }
-    }
-
     pub fn on_key(&mut self, k: KeyEvent) -> bool {
         let Some(key) = self.form.on_key(k) else {
             return false;
@@ -312,8 +282,52 @@ impl HandleScreen {
             .map(|r| if r.verified { Level::Pass } else { Level::Fail });
         form.into_iter().chain(report).max().unwrap_or(Level::Info)
     }
+}
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
+fn prefixed<'a>(prefix: &str, f: &Finding, theme: &Theme) -> Line<'a> {
+    let mut l = finding_line(f, theme);
+    l.spans.insert(1, Span::raw(prefix.to_string()));
+    l
+}
+
+impl crate::tui::steps::Room for HandleScreen {
+    /// The step's keys: `CheckNow`, or the form's.
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
+        match command {
+            Some(Command::CheckNow) => self.check(ctx),
+            _ => {
+                let (auto_before, account_before) = (self.auto_interval(), self.form.text(ACCOUNT));
+                let edited = self.on_key(k);
+                let every = self.auto_interval();
+                let turned_on = every.is_some() && every != auto_before;
+                let picked = every.is_some() && self.form.text(ACCOUNT) != account_before;
+                // Re-checking starts at once: the first check now, each result schedules
+                // the next (the hint promises checks while DNS is changed elsewhere).
+                if (turned_on || picked) && self.pending.is_none() {
+                    return match self.check(ctx) {
+                        Outcome::Status(..) => Outcome::Status(
+                            Level::Info,
+                            "Re-checks start once an account is picked, or a handle and DID typed (then Ctrl-T).".into(),
+                        ),
+                        started => started,
+                    };
+                }
+                if edited {
+                    Outcome::Edited
+                } else {
+                    Outcome::Nothing
+                }
+            }
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
         match (&self.pending, &self.report, self.target()) {
@@ -422,27 +436,6 @@ impl HandleScreen {
             )));
         }
         draw_below(frame, area, y, lines);
-    }
-}
-
-fn prefixed<'a>(prefix: &str, f: &Finding, theme: &Theme) -> Line<'a> {
-    let mut l = finding_line(f, theme);
-    l.spans.insert(1, Span::raw(prefix.to_string()));
-    l
-}
-
-impl crate::tui::steps::Room for HandleScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        HandleScreen::on_command(self, command, k, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        HandleScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
     }
 
     fn busy(&self) -> bool {

@@ -7,7 +7,6 @@ use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
 use crate::tui::msg::{Effect, Job};
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::theme::Theme;
 use crate::tui::widgets::{level_style, spinner};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -62,8 +61,15 @@ impl OverviewScreen {
             State::Waiting
         })
     }
+}
 
-    pub fn on_command(&mut self, command: Option<Command>, ctx: &mut Ctx) -> Outcome {
+impl crate::tui::steps::Room for OverviewScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        _k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
         let n = self.overview.as_ref().map_or(0, |o| o.milestones.len());
         match command {
             Some(Command::CheckUp) if n > 0 => self.chosen = (self.chosen + n - 1) % n,
@@ -99,7 +105,8 @@ impl OverviewScreen {
         Outcome::Nothing
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, tick: usize, focused: bool) {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let mut lines: Vec<Line> = Vec::new();
         match (&self.overview, &self.pending) {
             (None, _) => lines.push(Line::from(format!(
@@ -157,21 +164,6 @@ impl OverviewScreen {
             }
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
-    }
-}
-
-impl crate::tui::steps::Room for OverviewScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        _k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        OverviewScreen::on_command(self, command, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        OverviewScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
     }
 
     fn busy(&self) -> bool {

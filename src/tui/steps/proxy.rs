@@ -287,32 +287,6 @@ impl ProxyScreen {
         }
     }
 
-    /// The step's keys: the config preview, the server's check, writing, or the form's.
-    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
-        match command {
-            Some(Command::ToggleConfig) => {
-                self.preview = !self.preview;
-                Outcome::Nothing
-            }
-            Some(Command::ValidateConfig) => self.validate(ctx),
-            // Written only after the server's own check passed for exactly this plan.
-            Some(Command::WriteConfig) => match &self.validation {
-                Some(v) if v.finding.level == Level::Fail => {
-                    Outcome::fail(format!("not written: {}", v.finding.what))
-                }
-                Some(_) => self.open_write(),
-                None => {
-                    self.write_after_check = true;
-                    self.validate(ctx)
-                }
-            },
-            _ => {
-                self.on_key(k, ctx.working);
-                Outcome::Nothing
-            }
-        }
-    }
-
     pub fn on_key(&mut self, k: KeyEvent, doc: &Document) -> bool {
         if self.preview {
             match k.code {
@@ -491,47 +465,6 @@ impl ProxyScreen {
         placements(&self.files, &out)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, spin: usize, focused: bool) {
-        if self.preview {
-            return self.draw_preview(frame, area, theme);
-        }
-        let y = self.form.draw(frame, area, theme, focused, &|_| false);
-        let mut lines: Vec<Line> = Vec::new();
-        if let Some(Pending { since: started, .. }) = self.pending {
-            lines.push(Line::from(Span::styled(
-                format!(
-                    "{} {} is checking the config… {:.1} s",
-                    spinner(spin),
-                    self.server(),
-                    started.elapsed().as_secs_f64()
-                ),
-                theme.warn,
-            )));
-        }
-        if let Some(w) = &self.written {
-            lines.push(finding_line(w, theme));
-        }
-        if let Some(v) = &self.validation {
-            lines.extend(finding_block(&v.finding, &[], theme));
-        }
-        let mut plan_findings: Vec<&Finding> = self
-            .findings
-            .iter()
-            .filter(|f| f.level >= Level::Warn)
-            .collect();
-        plan_findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-        for f in plan_findings {
-            lines.push(finding_line(f, theme));
-        }
-        if lines.is_empty() {
-            lines.push(Line::from(Span::styled(
-                "^P shows the config · ^V has the server check it · ^W writes it (diff first)",
-                theme.key_hint,
-            )));
-        }
-        draw_below(frame, area, y, lines);
-    }
-
     fn draw_preview(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let mut lines: Vec<Line> = Vec::new();
         for f in self.files.iter().chain(&self.pds_side) {
@@ -584,17 +517,77 @@ pub fn highlight<'a>(line: &str, theme: &Theme) -> Line<'a> {
 }
 
 impl crate::tui::steps::Room for ProxyScreen {
+    /// The step's keys: the config preview, the server's check, writing, or the form's.
     fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
     ) -> crate::tui::outcome::Outcome {
-        ProxyScreen::on_command(self, command, k, ctx)
+        match command {
+            Some(Command::ToggleConfig) => {
+                self.preview = !self.preview;
+                Outcome::Nothing
+            }
+            Some(Command::ValidateConfig) => self.validate(ctx),
+            // Written only after the server's own check passed for exactly this plan.
+            Some(Command::WriteConfig) => match &self.validation {
+                Some(v) if v.finding.level == Level::Fail => {
+                    Outcome::fail(format!("not written: {}", v.finding.what))
+                }
+                Some(_) => self.open_write(),
+                None => {
+                    self.write_after_check = true;
+                    self.validate(ctx)
+                }
+            },
+            _ => {
+                self.on_key(k, ctx.working);
+                Outcome::Nothing
+            }
+        }
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        ProxyScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
+        let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
+        if self.preview {
+            return self.draw_preview(frame, area, theme);
+        }
+        let y = self.form.draw(frame, area, theme, focused, &|_| false);
+        let mut lines: Vec<Line> = Vec::new();
+        if let Some(Pending { since: started, .. }) = self.pending {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "{} {} is checking the config… {:.1} s",
+                    spinner(spin),
+                    self.server(),
+                    started.elapsed().as_secs_f64()
+                ),
+                theme.warn,
+            )));
+        }
+        if let Some(w) = &self.written {
+            lines.push(finding_line(w, theme));
+        }
+        if let Some(v) = &self.validation {
+            lines.extend(finding_block(&v.finding, &[], theme));
+        }
+        let mut plan_findings: Vec<&Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.level >= Level::Warn)
+            .collect();
+        plan_findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+        for f in plan_findings {
+            lines.push(finding_line(f, theme));
+        }
+        if lines.is_empty() {
+            lines.push(Line::from(Span::styled(
+                "^P shows the config · ^V has the server check it · ^W writes it (diff first)",
+                theme.key_hint,
+            )));
+        }
+        draw_below(frame, area, y, lines);
     }
 
     fn busy(&self) -> bool {

@@ -10,9 +10,7 @@ use crate::tui::keys::Command;
 use crate::tui::modal::{Confirmed, Modal};
 use crate::tui::msg::{Effect, Job};
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
-use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -97,7 +95,7 @@ impl ServerScreen {
         Effect::Setup(job.ticket, Job::Server)
     }
 
-    pub fn busy(&self) -> bool {
+    pub fn waiting(&self) -> bool {
         self.checking.is_some() || self.writing.is_some() || self.starting.is_some()
     }
 
@@ -131,8 +129,59 @@ impl ServerScreen {
         plan.data_dir = flags.place(&plan.data_dir);
         Ok(plan)
     }
+}
 
-    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
+/// How to get Docker running, the official installer's way.
+fn docker_needed(docker: Option<&Docker>) -> String {
+    match docker {
+        Some(Docker::NoEngine { detail }) => format!(
+            "Docker is installed, but its engine does not answer ({detail}).\n\nStart it:\n\n  sudo systemctl enable --now docker\n\nthen ^T here, and ^G again. (Or run pds-wizard with sudo.)\n\nEnter closes."
+        ),
+        _ => {
+            let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+            format!(
+                "The PDS runs in Docker, which is not installed. Install it as the official installer does (Docker's own apt repository):\n\n  {}\n\nthen ^T here, and ^G again.\n\nEnter closes.",
+                service::docker_install_steps(&os).join("\n  ")
+            )
+        }
+    }
+}
+
+fn service_diff_body(files: &[PlannedFile]) -> String {
+    let mut body = String::new();
+    for f in files {
+        match (f.existed, f.diff.is_empty()) {
+            (_, true) => body.push_str(&format!("{}: unchanged\n", f.path.display())),
+            (false, false) => body.push_str(&format!(
+                "{} (new, {} lines)\n",
+                f.path.display(),
+                f.diff.len()
+            )),
+            (true, false) => {
+                body.push_str(&format!(
+                    "{} (yours, merged; the old one is kept as a backup):\n",
+                    f.path.display()
+                ));
+                for n in &f.notes {
+                    body.push_str(&format!("  · {n}\n"));
+                }
+                for l in f.diff.iter().take(12) {
+                    body.push_str(&format!("  {l}\n"));
+                }
+            }
+        }
+    }
+    body.push_str("\nEach is checked first by docker compose config, systemd-analyze verify and Caddy where installed.\n\ny: write   n: not now");
+    body
+}
+
+impl crate::tui::steps::Room for ServerScreen {
+    fn on_command(
+        &mut self,
+        command: Option<crate::tui::keys::Command>,
+        k: crossterm::event::KeyEvent,
+        ctx: &mut crate::tui::outcome::Ctx,
+    ) -> crate::tui::outcome::Outcome {
         match command {
             Some(Command::CheckNow) if self.checking.is_none() => Outcome::Working(
                 "Looking at this server again…".into(),
@@ -205,7 +254,8 @@ impl ServerScreen {
         }
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, tick: usize, focused: bool) {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+        let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();
         if let Some(root) = &self.sandbox {
@@ -298,67 +348,8 @@ impl ServerScreen {
         }
         draw_below(frame, area, y, lines);
     }
-}
-
-/// How to get Docker running, the official installer's way.
-fn docker_needed(docker: Option<&Docker>) -> String {
-    match docker {
-        Some(Docker::NoEngine { detail }) => format!(
-            "Docker is installed, but its engine does not answer ({detail}).\n\nStart it:\n\n  sudo systemctl enable --now docker\n\nthen ^T here, and ^G again. (Or run pds-wizard with sudo.)\n\nEnter closes."
-        ),
-        _ => {
-            let os = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-            format!(
-                "The PDS runs in Docker, which is not installed. Install it as the official installer does (Docker's own apt repository):\n\n  {}\n\nthen ^T here, and ^G again.\n\nEnter closes.",
-                service::docker_install_steps(&os).join("\n  ")
-            )
-        }
-    }
-}
-
-fn service_diff_body(files: &[PlannedFile]) -> String {
-    let mut body = String::new();
-    for f in files {
-        match (f.existed, f.diff.is_empty()) {
-            (_, true) => body.push_str(&format!("{}: unchanged\n", f.path.display())),
-            (false, false) => body.push_str(&format!(
-                "{} (new, {} lines)\n",
-                f.path.display(),
-                f.diff.len()
-            )),
-            (true, false) => {
-                body.push_str(&format!(
-                    "{} (yours, merged; the old one is kept as a backup):\n",
-                    f.path.display()
-                ));
-                for n in &f.notes {
-                    body.push_str(&format!("  · {n}\n"));
-                }
-                for l in f.diff.iter().take(12) {
-                    body.push_str(&format!("  {l}\n"));
-                }
-            }
-        }
-    }
-    body.push_str("\nEach is checked first by docker compose config, systemd-analyze verify and Caddy where installed.\n\ny: write   n: not now");
-    body
-}
-
-impl crate::tui::steps::Room for ServerScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        ServerScreen::on_command(self, command, k, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        ServerScreen::draw(self, frame, area, view.theme, view.spinner, view.focused)
-    }
 
     fn busy(&self) -> bool {
-        ServerScreen::busy(self)
+        self.waiting()
     }
 }

@@ -132,7 +132,7 @@ fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
     FieldKind::Choice(values.into_iter().collect())
 }
 
-mod draw;
+mod room;
 
 impl EmailScreen {
     pub fn new(doc: &Document) -> EmailScreen {
@@ -405,42 +405,6 @@ impl EmailScreen {
         }
     }
 
-    /// The step's keys: the test mail, its transcript, the PDS's pending codes, or the form's.
-    pub fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome {
-        match command {
-            Some(Command::TestMail) => self.send_test(ctx),
-            Some(Command::Repair) => self.apply_repair(),
-            Some(Command::PdsMail) => {
-                if matches!(self.pds_test, PdsTest::Waiting(_) | PdsTest::Sending(..)) {
-                    return Outcome::Nothing;
-                }
-                let e = self.ask_pds(ctx.jobs, ctx.settings, ctx.settings.flags.timeout);
-                Outcome::Working(crate::tui::strings::ASKING_PDS.into(), vec![e])
-            }
-            Some(Command::Transcript) => match self.test_details() {
-                Some(lines) => Outcome::Open(Modal::Transcript(lines)),
-                None => Outcome::Nothing,
-            },
-            Some(Command::Codes) => {
-                let dir = ctx
-                    .data_dir
-                    .cloned()
-                    .unwrap_or_else(|| crate::pds::data::data_dir(ctx.working));
-                let job = ctx.jobs.start();
-                self.codes = Some(job);
-                Outcome::Working(
-                    crate::tui::strings::READING_CODES.into(),
-                    vec![Effect::LoadCodes {
-                        ticket: job.ticket,
-                        dir,
-                    }],
-                )
-            }
-            _ if self.on_key(k) => Outcome::Edited,
-            _ => Outcome::Nothing,
-        }
-    }
-
     pub fn on_key(&mut self, k: KeyEvent) -> bool {
         let before_security = self.form.text(SECURITY);
         let before_preset = self.form.text(PRESET);
@@ -635,34 +599,4 @@ impl EmailScreen {
 
 fn self_user_empty(s: &Result<SmtpSettings, String>) -> bool {
     s.as_ref().map(|s| s.username.is_empty()).unwrap_or(true)
-}
-
-impl crate::tui::steps::Room for EmailScreen {
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
-        EmailScreen::on_command(self, command, k, ctx)
-    }
-
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
-        EmailScreen::draw(
-            self,
-            frame,
-            area,
-            view.theme,
-            view.spinner,
-            view.focused,
-            view.edits.contains_key(crate::email::URL_KEY)
-                || view.edits.contains_key(crate::email::FROM_KEY),
-        )
-    }
-
-    fn busy(&self) -> bool {
-        matches!(self.test, TestState::Pending { .. })
-            || self.codes.is_some()
-            || matches!(self.pds_test, PdsTest::Waiting(_) | PdsTest::Sending(..))
-    }
 }
