@@ -359,6 +359,7 @@ fn tui_modules_form_no_cycle() {
     for leaf in [
         "tui::msg",
         "tui::route",
+        "tui::step",
         "tui::modal",
         "tui::jobs",
         "tui::keys",

@@ -190,13 +190,6 @@ fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 }
             }
         }
-        Some(Modal::RefreshHandle(handle)) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Announce the handle? ",
-            &strings::refresh_offer(handle),
-        ),
         Some(Modal::SaveEmail) => draw_popup(
             frame,
             area,
@@ -220,7 +213,19 @@ fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 )
             }
         }
-        Some(Modal::Confirm { title, body, .. }) => draw_fitted(frame, area, theme, title, body),
+        Some(Modal::Confirm { title, body, .. })
+        | Some(Modal::Ask {
+            title,
+            body,
+            wide: true,
+            ..
+        }) => draw_fitted(frame, area, theme, title, body),
+        Some(Modal::Ask {
+            title,
+            body,
+            wide: false,
+            ..
+        }) => draw_popup(frame, area, theme, title, body),
         Some(Modal::Restart(cmd)) => draw_popup(
             frame,
             area,

@@ -46,3 +46,26 @@ impl Tickets {
 pub fn is_current(pending: &Option<Pending>, ticket: Ticket) -> bool {
     pending.is_some_and(|p| p.is_for(ticket))
 }
+
+/// How a step's job is carried out, said by the step and done by the runner: at once
+/// (quick, local), on the runtime (network), on a blocking thread (a program, a database),
+/// or on the runtime with a way to send results before the last one (the doctor's checks).
+pub enum Task<D> {
+    Now(D),
+    Async(futures::future::BoxFuture<'static, D>),
+    Blocking(Box<dyn FnOnce() -> D + Send>),
+    Stream(Box<dyn FnOnce(Sink<D>) -> futures::future::BoxFuture<'static, D> + Send>),
+}
+
+/// Where a streaming task sends each result before its last.
+pub type Sink<D> = Box<dyn Fn(D) + Send + Sync>;
+
+impl<D> Task<D> {
+    pub fn future(f: impl std::future::Future<Output = D> + Send + 'static) -> Task<D> {
+        Task::Async(Box::pin(f))
+    }
+
+    pub fn blocking(f: impl FnOnce() -> D + Send + 'static) -> Task<D> {
+        Task::Blocking(Box::new(f))
+    }
+}

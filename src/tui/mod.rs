@@ -12,6 +12,7 @@ pub mod modal;
 pub mod msg;
 pub mod outcome;
 pub mod route;
+pub mod step;
 pub mod steps;
 pub mod strings;
 pub mod theme;

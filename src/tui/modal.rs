@@ -31,8 +31,6 @@ pub enum Modal {
     ProxyReload(Vec<String>),
     /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
     RequestCrawl,
-    /// The handle verifies after failing: announce it again (identity event, crawl)?
-    RefreshHandle(String),
     /// pds.env's SMTP URL is misread: fill the form with what it meant?
     Repair,
     /// The test mail went through: save the email settings now?
@@ -41,6 +39,13 @@ pub enum Modal {
     PdsSend {
         accounts: Vec<crate::pds::accounts::Account>,
         index: usize,
+    },
+    /// A step's yes/no question (`Outcome::Ask`): the answer goes back to that step.
+    Ask {
+        step: super::step::Step,
+        title: String,
+        body: String,
+        wide: bool,
     },
     /// A first-setup action, said in full first; "y" carries it out.
     Confirm {

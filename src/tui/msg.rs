@@ -5,6 +5,7 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
+use super::steps::handle;
 use crate::addresses;
 use crate::doctor::CheckId;
 use crate::email::send::{SendOptions, SendReport};
@@ -13,7 +14,7 @@ use crate::envfile::Document;
 use crate::finding::Finding;
 use crate::fsutil::SaveReport;
 use crate::identity::didfile::DidFileCheck;
-use crate::identity::{Did, Handle, HandleReport, VerifyOptions};
+use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::pds::service::{self, Docker, PlannedFile, Running};
 use crate::proxy::install::Placement;
@@ -66,18 +67,14 @@ pub enum Action {
     /// The restart command found on this machine, if any.
     RestartCommand(Option<Vec<String>>),
     Restarted(Result<(), String>),
-    AccountsLoaded(Ticket, Result<Vec<Account>, crate::finding::Finding>),
     /// The PDS answers (after a restart): its accounts, to pick one for it to mail.
     PdsReady(Ticket, Result<Vec<Account>, crate::finding::Finding>),
     /// The PDS's own send.
     PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
-    HandleVerified(Ticket, Box<HandleReport>),
-    /// The handle announced again (identity event, crawl requests, the AppView's view).
-    HandleRefreshed(Ticket, Box<crate::pds::refresh::RefreshReport>),
+    /// The Handle step's job answered.
+    Handle(Ticket, handle::Done),
     /// The doctor's report, written (where) or not (why).
     ReportWritten(Ticket, Result<PathBuf, String>),
-    /// The auto re-check timer fired.
-    AutoRecheck,
     DidFileWritten(Result<String, String>),
     CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
     DidFileChecked(Ticket, Box<DidFileCheck>),
@@ -98,11 +95,9 @@ impl Action {
     pub fn ticket(&self) -> Option<Ticket> {
         match self {
             Action::TestMailDone(t, _)
-            | Action::AccountsLoaded(t, _)
             | Action::PdsReady(t, _)
             | Action::PdsSent(t, _)
-            | Action::HandleVerified(t, _)
-            | Action::HandleRefreshed(t, _)
+            | Action::Handle(t, _)
             | Action::ReportWritten(t, _)
             | Action::CodesLoaded(t, _)
             | Action::DidFileChecked(t, _)
@@ -119,7 +114,6 @@ impl Action {
             | Action::Tick
             | Action::RestartCommand(_)
             | Action::Restarted(_)
-            | Action::AutoRecheck
             | Action::DidFileWritten(_)
             | Action::ProxyWritten(_)
             | Action::ProxyReloaded(_) => None,
@@ -151,12 +145,6 @@ pub enum Effect {
     },
     /// Run the restart command the operator confirmed.
     Restart(Vec<String>),
-    /// List the PDS's accounts (admin password from pds.env).
-    LoadAccounts {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-    },
     /// Wait (at most `wait`) for the PDS to answer, then list its accounts: the first half
     /// of having the PDS itself send a mail.
     PdsReady {
@@ -172,20 +160,8 @@ pub enum Effect {
         admin_password: crate::secret::Secret,
         did: String,
     },
-    /// Announce a handle again (see `pds::refresh`).
-    RefreshHandle {
-        ticket: Ticket,
-        handle: Handle,
-    },
-    /// Check a handle every way, in the background.
-    VerifyHandle {
-        ticket: Ticket,
-        handle: Handle,
-        did: Did,
-        options: Box<VerifyOptions>,
-    },
-    /// Send AutoRecheck after this long.
-    ScheduleRecheck(std::time::Duration),
+    /// A Handle step's job.
+    Handle(Ticket, handle::Job),
     WriteDidFile {
         webroot: PathBuf,
         did: Did,

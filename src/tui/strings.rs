@@ -156,10 +156,5 @@ pub fn repair_offer(line: &str, meant: &str, notes: &[String]) -> String {
     out
 }
 
-/// The offer to announce a handle that verifies after failing.
-pub fn refresh_offer(handle: &str) -> String {
-    format!("y: announce it   n: not now\n\n{handle} verifies now. Apps keep showing \"Invalid Handle\" until the network hears of it again: the PDS announces it (an identity event on its firehose), the relays in PDS_CRAWLERS are asked to crawl, and the AppView's view of it is read back.")
-}
-
 /// The Overview before its first check.
 pub const OVERVIEW_INTRO: &str = "Where this setup stands, checked live: pds.env valid → the PDS running → HOST and *.HOST pointing here → HTTPS → email → the first account → its handle verified → the relay crawling.\n\nEnter checks every milestone now; Enter on one that is not reached opens the step that gets it done.";

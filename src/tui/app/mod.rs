@@ -12,7 +12,7 @@ use super::steps::basics::Basics;
 use super::steps::didfile::DidFileScreen;
 use super::steps::doctor::DoctorScreen;
 use super::steps::email::{EmailScreen, PdsTest, TestState};
-use super::steps::handle::{Accounts, HandleScreen, Refresh};
+use super::steps::handle::{Accounts, HandleScreen};
 use super::steps::proxy::ProxyScreen;
 use super::steps::settings::Settings as MoreSettings;
 use super::steps::Room;
@@ -49,6 +49,8 @@ pub enum Focus {
 pub use super::modal::Modal;
 
 mod answers;
+mod rooms;
+use rooms::said;
 mod popups;
 mod sidebar;
 pub use sidebar::Mark;
@@ -274,55 +276,45 @@ fn on_key(app: &mut App, k: KeyEvent) -> Vec<Effect> {
         }
         _ => {}
     }
-    let outcome = match screen {
-        Screen::Sidebar => return on_sidebar_key(app, command),
-        Screen::Basics => {
-            return match app.basics.on_key(k) {
-                Some((key, value)) => app.set_edit(key, value),
-                None => vec![],
-            }
-        }
-        Screen::More => {
-            return match app.more.on_key(k) {
-                Some((key, value)) => app.set_edit(key, value),
-                None => vec![],
-            }
-        }
-        Screen::Review => {
-            return match command {
-                Some(Command::Save) => save(app),
-                Some(Command::Reload) => vec![Effect::Reload(app.env_path.clone())],
-                _ => vec![],
-            }
-        }
-        // Every other step is a room: the key goes to it, with what it may use of the app.
-        _ => {
-            let mut ctx = screen_ctx!(app);
-            let room: &mut dyn Room = match app.step {
-                Step::Email => &mut app.email,
-                Step::Handle => &mut app.handle,
-                Step::DidFile => &mut app.didfile,
-                Step::Proxy => &mut app.proxy,
-                Step::Doctor => &mut app.doctor,
-                Step::Overview => &mut app.overview,
-                Step::Server => &mut app.server,
-                Step::Accounts => &mut app.accounts,
-                Step::Basics | Step::More | Step::Review => return vec![],
-            };
-            room.on_command(command, k, &mut ctx)
-        }
-    };
-    apply(app, screen, outcome)
+    match screen {
+        Screen::Sidebar => on_sidebar_key(app, command),
+        Screen::Basics => match app.basics.on_key(k) {
+            Some((key, value)) => app.set_edit(key, value),
+            None => vec![],
+        },
+        Screen::More => match app.more.on_key(k) {
+            Some((key, value)) => app.set_edit(key, value),
+            None => vec![],
+        },
+        Screen::Review => match command {
+            Some(Command::Save) => save(app),
+            Some(Command::Reload) => vec![Effect::Reload(app.env_path.clone())],
+            _ => vec![],
+        },
+        // Every other step is a room: the key goes to it.
+        _ => rooms::on_key(app, command, k),
+    }
 }
 
-/// Carry out what a screen asked for.
-fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
+/// Carry out what a step asked for.
+fn apply(app: &mut App, step: Step, outcome: Outcome<Effect>) -> Vec<Effect> {
+    let effects = |v: Vec<(Ticket, Effect)>| v.into_iter().map(|(_, e)| e).collect();
     match outcome {
         Outcome::Nothing => vec![],
-        Outcome::Effects(effects) => effects,
-        Outcome::Working(line, effects) => {
+        Outcome::Effects(v) => effects(v),
+        Outcome::Working(line, v) => {
             app.status = Some((Level::Info, line));
-            effects
+            effects(v)
+        }
+        Outcome::All(all) => all.into_iter().flat_map(|o| apply(app, step, o)).collect(),
+        Outcome::Ask { title, body, wide } => {
+            app.modal = Some(Modal::Ask {
+                step,
+                title,
+                body,
+                wide,
+            });
+            vec![]
         }
         Outcome::Status(level, line) => {
             app.status = Some((level, line));
@@ -343,15 +335,15 @@ fn apply(app: &mut App, screen: Screen, outcome: Outcome) -> Vec<Effect> {
             }
             effects
         }
-        Outcome::Edited => match screen {
-            Screen::Email => {
+        Outcome::Edited => match step {
+            Step::Email => {
                 let effects = app.email_changed();
                 if let Some(note) = app.email.note.take() {
                     app.status = Some(note);
                 }
                 effects
             }
-            Screen::Handle => {
+            Step::Handle => {
                 // The atproto-did step follows the handle and DID chosen here.
                 if let Ok((h, d)) = app.handle.target() {
                     app.didfile.prefill(h.as_str(), d.as_str());
@@ -398,14 +390,8 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
         return vec![app.doctor.run(all, &mut app.jobs)];
     }
     if step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
-        let job = app.jobs.start();
-        app.handle.accounts = Accounts::Loading(job.ticket);
-        app.handle.refresh_findings();
-        return vec![Effect::LoadAccounts {
-            ticket: job.ticket,
-            pds_url: app.settings.local_url.clone(),
-            admin_password: app.settings.admin_password.clone(),
-        }];
+        let o = app.handle.load(&mut screen_ctx!(app));
+        return said(app, step, o, Effect::Handle);
     }
     vec![]
 }
@@ -435,7 +421,8 @@ fn go_to(app: &mut App, target: Target, subject: Option<&str>) -> Vec<Effect> {
         };
     }
     if let (Target::Handle, Some(handle)) = (target, subject) {
-        effects.extend(app.handle.want(handle, &mut app.jobs, &app.settings));
+        let o = app.handle.want(handle, &mut screen_ctx!(app));
+        effects.extend(said(app, Step::Handle, o, Effect::Handle));
     }
     effects
 }

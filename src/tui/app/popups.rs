@@ -129,17 +129,6 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
             files: app.proxy.files.clone(),
             placements,
         }],
-        Modal::RefreshHandle(handle) => {
-            let Ok(h) = crate::identity::Handle::parse(&handle) else {
-                return vec![];
-            };
-            let job = app.jobs.start();
-            app.handle.refresh = Some(crate::tui::steps::handle::Refresh::Pending(job));
-            vec![Effect::RefreshHandle {
-                ticket: job.ticket,
-                handle: h,
-            }]
-        }
         Modal::RequestCrawl => {
             let job = app.jobs.start();
             app.doctor.start(&[CheckId::Crawlers], job);
@@ -173,6 +162,7 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
             vec![Effect::Restart(cmd)]
         }
         Modal::Confirm { then, .. } => confirmed(app, then),
+        Modal::Ask { step, .. } => rooms::answered(app, step, true),
         Modal::ConfirmQuitResults => {
             app.quit = true;
             vec![Effect::Quit]
@@ -217,9 +207,6 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
 fn no(app: &mut App, question: Modal) -> Vec<Effect> {
     let later: Option<String> = match question {
         Modal::ProxyWrite(_) => Some("Nothing written.".into()),
-        Modal::RefreshHandle(handle) => Some(format!(
-            "Not announced. Later: pds-wizard handle refresh {handle}"
-        )),
         Modal::RequestCrawl => None,
         Modal::Repair => {
             if let Some(m) = app.email.misread.as_mut() {
@@ -243,6 +230,7 @@ fn no(app: &mut App, question: Modal) -> Vec<Effect> {
             crate::pds::as_typed(&crate::pds::shown(&cmd))
         )),
         Modal::Confirm { .. } => Some("Nothing done.".into()),
+        Modal::Ask { step, .. } => return rooms::answered(app, step, false),
         Modal::ConfirmQuitResults => None,
         Modal::RestoreDraft(_) => return vec![Effect::DeleteDraft(app.env_path.clone())],
         Modal::Help

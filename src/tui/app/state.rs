@@ -136,8 +136,13 @@ impl App {
         )
     }
 
+    /// What a step may use of the app while it handles a key or starts a job.
+    pub fn ctx(&mut self) -> Ctx<'_> {
+        screen_ctx!(self)
+    }
+
     /// The step's room, for the steps that are one (not the pds.env forms or Review).
-    pub fn room(&self, step: Step) -> Option<&dyn Room> {
+    pub fn room(&self, step: Step) -> Option<&dyn crate::tui::steps::Drawn> {
         Some(match step {
             Step::Email => &self.email,
             Step::Handle => &self.handle,

@@ -67,56 +67,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.spinner = app.spinner.wrapping_add(1);
             vec![]
         }
-        Action::AccountsLoaded(_, result) => {
-            app.handle.set_accounts(result);
-            // A handle the doctor sent us to: picked and checked now that it can be.
-            if let Some(h) = app.handle.wanted.take() {
-                return app.handle.want(&h, &mut app.jobs, &app.settings);
-            }
-            vec![]
-        }
-        Action::HandleVerified(_, report) => {
-            app.handle.pending = None;
-            // Fixed after failing: offer to announce it, so apps stop showing "Invalid Handle".
-            if report.verified && app.handle.failed_before {
-                app.handle.failed_before = false;
-                app.modal = Some(Modal::RefreshHandle(report.handle.as_str().to_string()));
-            } else if !report.verified {
-                app.handle.failed_before = true;
-            }
-            app.status = Some((
-                if report.verified {
-                    Level::Pass
-                } else {
-                    Level::Fail
-                },
-                report.verdict(),
-            ));
-            app.handle.report = Some(report);
-            match app.handle.auto_interval() {
-                Some(every) => vec![Effect::ScheduleRecheck(every)],
-                None => vec![],
-            }
-        }
-        Action::HandleRefreshed(_, r) => {
-            app.status = Some((
-                r.level,
-                match (r.level, r.steps.iter().find(|f| f.level == r.level)) {
-                    (Level::Fail, Some(f)) => format!("The handle was not announced: {}", f.what),
-                    (Level::Warn, Some(f)) => format!("{} announced again, but: {}", r.handle, f.what),
-                    _ => format!("{} announced again: apps show it once the AppView re-checks it (usually within minutes).", r.handle),
-                },
-            ));
-            app.handle.refresh = Some(Refresh::Done(r));
-            vec![]
-        }
-        Action::AutoRecheck => {
-            if app.handle.auto_interval().is_some() && app.handle.pending.is_none() {
-                let outcome = app.handle.check(&mut screen_ctx!(app));
-                apply(app, Screen::Handle, outcome)
-            } else {
-                vec![]
-            }
+        Action::Handle(_, done) => {
+            let o = app.handle.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Handle, o, Effect::Handle)
         }
         Action::DidFileWritten(result) => {
             app.didfile.written = Some(match result {
@@ -138,7 +91,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.proxy.validation = Some(*v);
             if std::mem::take(&mut app.proxy.write_after_check) && ok {
                 let outcome = app.proxy.open_write();
-                return apply(app, Screen::Proxy, outcome);
+                return apply(app, Step::Proxy, outcome);
             }
             vec![]
         }
@@ -462,7 +415,7 @@ fn note_answered(app: &mut App, action: &Action) {
             app.answered.recipient = true;
             true
         }
-        Action::HandleVerified(_, r) => {
+        Action::Handle(_, crate::tui::steps::handle::Done::Verified(r)) => {
             let h = r.handle.as_str().to_string();
             app.answered.handles.retain(|x| *x != h);
             app.answered.handles.push(h);
@@ -495,19 +448,13 @@ impl App {
             Action::TestMailDone(..) => {
                 matches!(&self.email.test, TestState::Pending { job, .. } if job.is_for(t))
             }
-            Action::AccountsLoaded(..) => {
-                matches!(self.handle.accounts, Accounts::Loading(l) if l == t)
-            }
             Action::PdsReady(..) => {
                 matches!(&self.email.pds_test, PdsTest::Waiting(job) if job.is_for(t))
             }
             Action::PdsSent(..) => {
                 matches!(&self.email.pds_test, PdsTest::Sending(job, _) if job.is_for(t))
             }
-            Action::HandleVerified(..) => is(&self.handle.pending),
-            Action::HandleRefreshed(..) => {
-                matches!(&self.handle.refresh, Some(Refresh::Pending(job)) if job.is_for(t))
-            }
+            Action::Handle(_, done) => self.handle.awaits(t, done),
             Action::ReportWritten(..) => is(&self.doctor.report),
             Action::CodesLoaded(..) => is(&self.email.codes),
             Action::DidFileChecked(..) => is(&self.didfile.pending),

@@ -7,8 +7,11 @@ mod setup;
 use crate::envfile::Document;
 use crate::tui::app::{self, update, App};
 use crate::tui::draft::{self};
+use crate::tui::jobs::{Sink, Task};
 use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
+use crate::tui::steps::handle::HandleScreen;
+use crate::tui::steps::Room;
 use std::sync::mpsc;
 
 /// What effects need to do their work: the channel back to the loop, and a runtime for
@@ -173,54 +176,9 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 });
                 vec![]
             }
-            Effect::RefreshHandle { ticket, handle } => {
-                let to = app.settings.announce(Some(&app.working));
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let r = crate::pds::refresh::refresh(&handle, &to).await;
-                    Action::HandleRefreshed(ticket, Box::new(r))
-                });
-                vec![]
-            }
-            Effect::LoadAccounts {
-                ticket,
-                pds_url,
-                admin_password,
-            } => {
-                let http = app.settings.http.clone();
-                let tx = runner.tx.clone();
-                runner.runtime.spawn(async move {
-                    let r = crate::pds::admin::Admin {
-                        pds_url,
-                        password: admin_password,
-                        http,
-                    }
-                    .accounts()
-                    .await;
-                    let _ = tx.send(Action::AccountsLoaded(ticket, r));
-                });
-                vec![]
-            }
-            Effect::VerifyHandle {
-                ticket,
-                handle,
-                did,
-                options,
-            } => {
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::HandleVerified(
-                        ticket,
-                        Box::new(crate::identity::verify(&handle, &did, &options).await),
-                    )
-                });
-                vec![]
-            }
-            Effect::ScheduleRecheck(after) => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn(async move {
-                    tokio::time::sleep(after).await;
-                    let _ = tx.send(Action::AutoRecheck);
-                });
-                vec![]
+            Effect::Handle(t, job) => {
+                let task = HandleScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Handle(t, d))
             }
             Effect::WriteDidFile { webroot, did } => {
                 let flags = &app.settings.flags;
@@ -355,6 +313,42 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
         };
         queue.extend(follow_up);
     }
+}
+
+/// Start a step's task: one done at once lands now, through `update` like any result;
+/// the others send theirs back to the loop (a streaming one, each as it comes).
+fn start<D: Send + 'static>(
+    app: &mut App,
+    runner: &Runner,
+    task: Task<D>,
+    done: impl Fn(D) -> Action + Send + Sync + 'static,
+) -> Vec<Effect> {
+    let tx = runner.tx.clone();
+    match task {
+        Task::Now(d) => return update(app, done(d)),
+        Task::Async(work) => {
+            runner.runtime.spawn(async move {
+                let _ = tx.send(done(work.await));
+            });
+        }
+        Task::Blocking(work) => {
+            runner.runtime.spawn_blocking(move || {
+                let _ = tx.send(done(work()));
+            });
+        }
+        Task::Stream(work) => {
+            let done = std::sync::Arc::new(done);
+            let (each, each_tx) = (done.clone(), tx.clone());
+            let sink: Sink<D> = Box::new(move |d| {
+                let _ = each_tx.send(each(d));
+            });
+            runner.runtime.spawn(async move {
+                let last = work(sink).await;
+                let _ = tx.send(done(last));
+            });
+        }
+    }
+    vec![]
 }
 
 /// Run a command the operator confirmed (a restart, a reload) off the loop; its outcome

@@ -153,13 +153,13 @@ impl AccountsScreen {
         }
     }
 
-    fn start(&mut self, ctx: &mut Ctx, job: Job, line: &str) -> Outcome {
+    fn start(&mut self, ctx: &mut Ctx, job: Job, line: &str) -> Outcome<crate::tui::msg::Effect> {
         if self.pending.is_some() {
             return Outcome::Nothing;
         }
         let p = ctx.jobs.start();
         self.pending = Some(p);
-        Outcome::Working(line.into(), vec![Effect::Setup(p.ticket, job)])
+        Outcome::legacy_working(line.into(), vec![Effect::Setup(p.ticket, job)])
     }
 
     /// Fold in an action's result (its ticket already matched).
@@ -315,13 +315,13 @@ fn shown_once(
     }
 }
 
-impl crate::tui::steps::Room for AccountsScreen {
-    fn on_command(
+impl AccountsScreen {
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         match command {
             Some(Command::CreateAccount) => {
                 let handle = self.form.text(CREATE_HANDLE);
@@ -388,7 +388,9 @@ impl crate::tui::steps::Room for AccountsScreen {
             }
         }
     }
+}
 
+impl crate::tui::steps::Drawn for AccountsScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);

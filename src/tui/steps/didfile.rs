@@ -165,24 +165,24 @@ impl DidFileScreen {
     }
 }
 
-impl crate::tui::steps::Room for DidFileScreen {
+impl DidFileScreen {
     /// The step's keys: write the file, check it over HTTPS, or the form's.
-    fn on_command(
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         match command {
             Some(Command::WriteFile) => match (self.webroot(), self.did()) {
-                (Ok(webroot), Ok(did)) => Outcome::effect(Effect::WriteDidFile { webroot, did }),
+                (Ok(webroot), Ok(did)) => Outcome::legacy(Effect::WriteDidFile { webroot, did }),
                 (Err(e), _) | (_, Err(e)) => Outcome::fail(e),
             },
             Some(Command::CheckNow) => match self.handle() {
                 Ok(handle) if self.pending.is_none() => {
                     let job = ctx.jobs.start();
                     self.pending = Some(job);
-                    Outcome::effect(Effect::CheckDidFile {
+                    Outcome::legacy(Effect::CheckDidFile {
                         ticket: job.ticket,
                         handle,
                         did: self.did().ok(),
@@ -198,7 +198,9 @@ impl crate::tui::steps::Room for DidFileScreen {
             }
         }
     }
+}
 
+impl crate::tui::steps::Drawn for DidFileScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);

@@ -214,14 +214,14 @@ pub fn details_text(r: &CheckResult) -> String {
     crate::secret::scrub(&out)
 }
 
-impl crate::tui::steps::Room for DoctorScreen {
+impl DoctorScreen {
     /// The doctor's keys.
-    fn on_command(
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         _k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         let n = CHECKS.len();
         match command {
             Some(Command::CheckUp) => self.choose(self.order[(self.position() + n - 1) % n]),
@@ -244,13 +244,13 @@ impl crate::tui::steps::Room for DoctorScreen {
             }
             Some(Command::RerunAll) if !self.running() => {
                 let all = CHECKS.iter().map(|c| c.id).collect();
-                return Outcome::effect(self.run(all, ctx.jobs));
+                return Outcome::legacy(self.run(all, ctx.jobs));
             }
             Some(Command::RerunOne)
                 if !matches!(self.rows[self.selected], RowState::Running(_)) =>
             {
                 let one = vec![CHECKS[self.selected].id];
-                return Outcome::effect(self.run(one, ctx.jobs));
+                return Outcome::legacy(self.run(one, ctx.jobs));
             }
             Some(Command::GoFix) => {
                 // Not checked: Enter goes to the check that says why (the root cause).
@@ -315,7 +315,7 @@ impl crate::tui::steps::Room for DoctorScreen {
                 let results = (0..self.rows.len())
                     .filter_map(|i| self.result(i).cloned())
                     .collect();
-                return Outcome::effect(Effect::WriteReport {
+                return Outcome::legacy(Effect::WriteReport {
                     ticket: job.ticket,
                     results,
                 });
@@ -333,7 +333,9 @@ impl crate::tui::steps::Room for DoctorScreen {
         }
         Outcome::Nothing
     }
+}
 
+impl crate::tui::steps::Drawn for DoctorScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let summary = match (self.started, self.running()) {

@@ -3,14 +3,14 @@
 //! seconds while you edit DNS elsewhere.
 
 use crate::finding::{Finding, Level};
-use crate::identity::{Did, Handle, HandleReport};
+use crate::identity::{Did, Handle, HandleReport, VerifyOptions};
 use crate::pds::accounts::Account;
-use crate::settings::Resolved;
+use crate::pds::refresh::RefreshReport;
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::{Pending, Ticket, Tickets};
+use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
-use crate::tui::msg::Effect;
 use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::{Drawn, Room, Said, View};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
@@ -25,6 +25,33 @@ pub const DID: &str = "did";
 pub const AUTO: &str = "auto";
 const TYPED: &str = "(typed below)";
 pub const AUTO_CHOICES: [&str; 3] = ["off", "every 30 s", "every 60 s"];
+
+/// What the step asks for in the background.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// The PDS's accounts, to pick one.
+    Accounts,
+    /// Check a handle every way.
+    Verify {
+        handle: Handle,
+        did: Did,
+        options: Box<VerifyOptions>,
+    },
+    /// Announce a handle again (see `pds::refresh`).
+    Announce(Handle),
+    /// Re-checking is on: check again after this long.
+    Wait(Duration),
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Accounts(Result<Vec<Account>, Finding>),
+    Verified(Box<HandleReport>),
+    /// The handle announced again (identity event, crawl requests, the AppView's view).
+    Announced(Box<RefreshReport>),
+    /// Time to check again.
+    Due,
+}
 
 pub enum Accounts {
     NotLoaded,
@@ -46,6 +73,10 @@ pub struct HandleScreen {
     pub failed_before: bool,
     /// Announcing it again: under way, or how it went.
     pub refresh: Option<Refresh>,
+    /// The re-check timer running (re-checking on).
+    pub recheck: Option<Ticket>,
+    /// The handle it offered to announce, while the question is open.
+    pub asking: Option<Handle>,
     /// The PDS's own handle domains (pds.env as it will be saved): a handle under one needs
     /// no record, the PDS answers for it.
     pub own_domains: Vec<String>,
@@ -53,7 +84,7 @@ pub struct HandleScreen {
 
 pub enum Refresh {
     Pending(Pending),
-    Done(Box<crate::pds::refresh::RefreshReport>),
+    Done(Box<RefreshReport>),
 }
 
 impl Default for HandleScreen {
@@ -88,6 +119,8 @@ impl HandleScreen {
             wanted: None,
             failed_before: false,
             refresh: None,
+            recheck: None,
+            asking: None,
             own_domains: Vec::new(),
         };
         s.refresh_findings();
@@ -132,37 +165,46 @@ impl HandleScreen {
         }
     }
 
+    /// Load the PDS's accounts (the step opened for the first time).
+    pub fn load(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        let job = ctx.jobs.start();
+        self.accounts = Accounts::Loading(job.ticket);
+        self.refresh_findings();
+        Outcome::effect(job.ticket, Job::Accounts)
+    }
+
     /// Check the handle now (unless a check is under way).
-    pub fn check(&mut self, ctx: &mut Ctx) -> Outcome {
+    pub fn check(&mut self, ctx: &mut Ctx) -> Said<Self> {
         if self.pending.is_some() {
             return Outcome::Nothing;
         }
-        match self.verify(ctx.jobs, ctx.settings) {
-            Ok(e) => Outcome::effect(e),
-            Err(e) => Outcome::Status(
+        self.verify(ctx).unwrap_or_else(|e| {
+            Outcome::Status(
                 Level::Warn,
                 format!("Pick an account or type a valid handle and DID first: {e}"),
-            ),
-        }
+            )
+        })
     }
 
     /// The check of the handle and DID on the form, as a job.
-    fn verify(&mut self, jobs: &mut Tickets, settings: &Resolved) -> Result<Effect, String> {
+    fn verify(&mut self, ctx: &mut Ctx) -> Result<Said<Self>, String> {
         let (handle, did) = self.target()?;
-        let job = jobs.start();
+        let job = ctx.jobs.start();
         self.pending = Some(job);
         self.report = None;
-        Ok(Effect::VerifyHandle {
-            ticket: job.ticket,
-            handle,
-            did,
-            options: Box::new(settings.verify_options()),
-        })
+        Ok(Outcome::effect(
+            job.ticket,
+            Job::Verify {
+                handle,
+                did,
+                options: Box::new(ctx.settings.verify_options()),
+            },
+        ))
     }
 
     /// Pick the account with `handle` and check it again; with the accounts still loading,
     /// show the handle now and do the rest when they come (`wanted`).
-    pub fn want(&mut self, handle: &str, jobs: &mut Tickets, settings: &Resolved) -> Vec<Effect> {
+    pub fn want(&mut self, handle: &str, ctx: &mut Ctx) -> Said<Self> {
         let found = match &self.accounts {
             Accounts::Loaded(list) => list
                 .iter()
@@ -173,7 +215,7 @@ impl HandleScreen {
                 self.set(DID, "");
                 self.wanted = Some(handle.to_string());
                 self.refresh_findings();
-                return vec![];
+                return Outcome::Nothing;
             }
             Accounts::Failed(_) => None,
         };
@@ -182,14 +224,63 @@ impl HandleScreen {
         let Some(a) = found else {
             self.set(HANDLE, handle);
             self.refresh_findings();
-            return vec![];
+            return Outcome::Nothing;
         };
         self.set(ACCOUNT, &a.handle);
         self.set(HANDLE, &a.handle);
         self.set(DID, &a.did);
         self.refresh_findings();
         self.pending = None;
-        self.verify(jobs, settings).into_iter().collect()
+        self.verify(ctx).unwrap_or(Outcome::Nothing)
+    }
+
+    /// A check's report: said, kept, and when it fixed a failing handle, the offer to
+    /// announce it (apps show "Invalid Handle" until the network hears of it again).
+    fn verified(&mut self, report: Box<HandleReport>, ctx: &mut Ctx) -> Said<Self> {
+        self.pending = None;
+        let mut said = Outcome::Status(
+            if report.verified {
+                Level::Pass
+            } else {
+                Level::Fail
+            },
+            report.verdict(),
+        );
+        if report.verified && self.failed_before {
+            self.failed_before = false;
+            said = said.and(self.ask_announce(report.handle.clone()));
+        } else if !report.verified {
+            self.failed_before = true;
+        }
+        self.report = Some(report);
+        if let Some(every) = self.auto_interval() {
+            let job = ctx.jobs.start();
+            self.recheck = Some(job.ticket);
+            said = said.and(Outcome::effect(job.ticket, Job::Wait(every)));
+        }
+        said
+    }
+
+    fn ask_announce(&mut self, handle: Handle) -> Said<Self> {
+        let body = format!("y: announce it   n: not now\n\n{handle} verifies now. Apps keep showing \"Invalid Handle\" until the network hears of it again: the PDS announces it (an identity event on its firehose), the relays in PDS_CRAWLERS are asked to crawl, and the AppView's view of it is read back.");
+        self.asking = Some(handle);
+        Outcome::Ask {
+            title: " Announce the handle? ".into(),
+            body,
+            wide: false,
+        }
+    }
+
+    /// How announcing it went, on the status line (the steps are drawn below the form).
+    fn announced(&mut self, r: Box<RefreshReport>) -> Said<Self> {
+        let line = match (r.level, r.steps.iter().find(|f| f.level == r.level)) {
+            (Level::Fail, Some(f)) => format!("The handle was not announced: {}", f.what),
+            (Level::Warn, Some(f)) => format!("{} announced again, but: {}", r.handle, f.what),
+            _ => format!("{} announced again: apps show it once the AppView re-checks it (usually within minutes).", r.handle),
+        };
+        let level = r.level;
+        self.refresh = Some(Refresh::Done(r));
+        Outcome::Status(level, line)
     }
 
     pub fn on_key(&mut self, k: KeyEvent) -> bool {
@@ -290,14 +381,12 @@ fn prefixed<'a>(prefix: &str, f: &Finding, theme: &Theme) -> Line<'a> {
     l
 }
 
-impl crate::tui::steps::Room for HandleScreen {
+impl Room for HandleScreen {
+    type Job = Job;
+    type Done = Done;
+
     /// The step's keys: `CheckNow`, or the form's.
-    fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
             Some(Command::CheckNow) => self.check(ctx),
             _ => {
@@ -326,7 +415,86 @@ impl crate::tui::steps::Room for HandleScreen {
         }
     }
 
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+    fn awaits(&self, ticket: Ticket, done: &Done) -> bool {
+        match done {
+            Done::Accounts(_) => matches!(self.accounts, Accounts::Loading(l) if l == ticket),
+            Done::Verified(_) => is_current(&self.pending, ticket),
+            Done::Announced(_) => {
+                matches!(&self.refresh, Some(Refresh::Pending(job)) if job.is_for(ticket))
+            }
+            Done::Due => self.recheck == Some(ticket),
+        }
+    }
+
+    fn on_result(&mut self, done: Done, ctx: &mut Ctx) -> Said<Self> {
+        match done {
+            Done::Accounts(result) => {
+                self.set_accounts(result);
+                // A handle the doctor sent us to: picked and checked now that it can be.
+                match self.wanted.take() {
+                    Some(h) => self.want(&h, ctx),
+                    None => Outcome::Nothing,
+                }
+            }
+            Done::Verified(report) => self.verified(report, ctx),
+            Done::Announced(r) => self.announced(r),
+            Done::Due => {
+                self.recheck = None;
+                match self.auto_interval().is_some() && self.pending.is_none() {
+                    true => self.check(ctx),
+                    false => Outcome::Nothing,
+                }
+            }
+        }
+    }
+
+    /// Announce the handle that verifies now?
+    fn on_answer(&mut self, yes: bool, ctx: &mut Ctx) -> Said<Self> {
+        let Some(handle) = self.asking.take() else {
+            return Outcome::Nothing;
+        };
+        if !yes {
+            return Outcome::Status(
+                Level::Info,
+                format!("Not announced. Later: pds-wizard handle refresh {handle}"),
+            );
+        }
+        let job = ctx.jobs.start();
+        self.refresh = Some(Refresh::Pending(job));
+        Outcome::effect(job.ticket, Job::Announce(handle))
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        match job {
+            Job::Accounts => {
+                let admin = ctx.settings.admin();
+                Task::future(async move { Done::Accounts(admin.accounts().await) })
+            }
+            Job::Verify {
+                handle,
+                did,
+                options,
+            } => Task::future(async move {
+                Done::Verified(Box::new(
+                    crate::identity::verify(&handle, &did, &options).await,
+                ))
+            }),
+            Job::Announce(handle) => {
+                let to = ctx.settings.announce(Some(ctx.working));
+                Task::future(async move {
+                    Done::Announced(Box::new(crate::pds::refresh::refresh(&handle, &to).await))
+                })
+            }
+            Job::Wait(after) => Task::future(async move {
+                tokio::time::sleep(after).await;
+                Done::Due
+            }),
+        }
+    }
+}
+
+impl Drawn for HandleScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();

@@ -14,6 +14,7 @@ pub mod review;
 pub mod server;
 pub mod settings;
 
+use crate::tui::jobs::{Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
 use crate::tui::theme::Theme;
@@ -33,16 +34,43 @@ pub struct View<'a> {
     pub edits: &'a BTreeMap<String, String>,
 }
 
-/// A step that works in the background: one room with its state, what its commands do and
-/// how it is drawn. The app routes a key to the step in front (`on_command`), the frame
-/// draws it, the sidebar turns the spinner while it is `busy`; neither looks inside.
+/// A step that works in the background: one room with its state, what its commands do,
+/// the jobs it asks for and what it makes of their results, the questions it asks and
+/// what their answers do, and how it is drawn. The app routes a key, a result or an answer
+/// to the room it belongs to, the runner carries out its jobs (`run`), the frame draws it,
+/// the sidebar turns the spinner while it is `busy`; none of them looks inside.
 /// (Basics and More settings are forms of pds.env keys, and Review shows the whole change:
 /// the app edits and saves those itself.)
-pub trait Room {
+pub trait Room: Drawn {
+    /// What it asks for in the background; each goes out with a fresh ticket.
+    type Job: std::fmt::Debug + Send + 'static;
+    /// What comes back, with the ticket of the job that asked.
+    type Done: std::fmt::Debug + Send + 'static;
+
     /// A key on this step: its command in the step's key table (None: typing into its
     /// form), with what the step may use of the app.
-    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Outcome;
+    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self>;
+    /// Whether a result carrying `ticket` answers a request this room still waits for.
+    /// Anything else is dropped before `on_result` (or anything else) sees it.
+    fn awaits(&self, ticket: Ticket, done: &Self::Done) -> bool;
+    /// A result it awaits.
+    fn on_result(&mut self, done: Self::Done, ctx: &mut Ctx) -> Said<Self>;
+    /// The operator's answer to the question it asked (`Outcome::Ask`).
+    fn on_answer(&mut self, _yes: bool, _ctx: &mut Ctx) -> Said<Self> {
+        Outcome::Nothing
+    }
+    /// How a job is carried out (with the app's settings and pds.env as it will be saved).
+    fn run(job: Self::Job, ctx: &Ctx) -> Task<Self::Done>
+    where
+        Self: Sized;
+}
+
+/// A room as the frame and the sidebar see it, whichever its jobs are.
+pub trait Drawn {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &View);
     /// Whether it waits for a background result.
     fn busy(&self) -> bool;
 }
+
+/// What a room's key, result or answer asks of the app: its own jobs, with their tickets.
+pub type Said<R> = Outcome<<R as Room>::Job>;

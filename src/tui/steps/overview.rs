@@ -63,19 +63,22 @@ impl OverviewScreen {
     }
 }
 
-impl crate::tui::steps::Room for OverviewScreen {
-    fn on_command(
+impl OverviewScreen {
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         _k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         let n = self.overview.as_ref().map_or(0, |o| o.milestones.len());
         match command {
             Some(Command::CheckUp) if n > 0 => self.chosen = (self.chosen + n - 1) % n,
             Some(Command::CheckDown) if n > 0 => self.chosen = (self.chosen + 1) % n,
             Some(Command::RerunAll) if self.pending.is_none() => {
-                return Outcome::Working("Checking every milestone…".into(), vec![self.start(ctx)])
+                return Outcome::legacy_working(
+                    "Checking every milestone…".into(),
+                    vec![self.start(ctx)],
+                )
             }
             Some(Command::GoFix) => {
                 let Some(m) = self.chosen() else {
@@ -104,7 +107,9 @@ impl crate::tui::steps::Room for OverviewScreen {
         }
         Outcome::Nothing
     }
+}
 
+impl crate::tui::steps::Drawn for OverviewScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let mut lines: Vec<Line> = Vec::new();

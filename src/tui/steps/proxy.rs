@@ -254,7 +254,7 @@ impl ProxyScreen {
 
     /// Returns whether the plan changed (a validation result is then out of date).
     /// Have the server check the plan (unless a check is under way).
-    pub fn validate(&mut self, ctx: &mut Ctx) -> Outcome {
+    pub fn validate(&mut self, ctx: &mut Ctx) -> Outcome<crate::tui::msg::Effect> {
         if self.pending.is_some() {
             return Outcome::Nothing;
         }
@@ -262,7 +262,7 @@ impl ProxyScreen {
             Some(plan) => {
                 let job = ctx.jobs.start();
                 self.pending = Some(job);
-                Outcome::effect(Effect::ValidateProxy {
+                Outcome::legacy(Effect::ValidateProxy {
                     ticket: job.ticket,
                     plan: Box::new(plan.clone()),
                     files: self.files.clone(),
@@ -276,7 +276,7 @@ impl ProxyScreen {
     }
 
     /// The write dialog (the diff of every file), or why there is nothing to write.
-    pub fn open_write(&self) -> Outcome {
+    pub fn open_write(&self) -> Outcome<crate::tui::msg::Effect> {
         match self.placements() {
             Ok(p) if !p.iter().any(|p| p.changed()) => Outcome::Status(
                 Level::Info,
@@ -516,14 +516,14 @@ pub fn highlight<'a>(line: &str, theme: &Theme) -> Line<'a> {
     ])
 }
 
-impl crate::tui::steps::Room for ProxyScreen {
+impl ProxyScreen {
     /// The step's keys: the config preview, the server's check, writing, or the form's.
-    fn on_command(
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         match command {
             Some(Command::ToggleConfig) => {
                 self.preview = !self.preview;
@@ -547,7 +547,9 @@ impl crate::tui::steps::Room for ProxyScreen {
             }
         }
     }
+}
 
+impl crate::tui::steps::Drawn for ProxyScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         if self.preview {

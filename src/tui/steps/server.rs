@@ -175,15 +175,15 @@ fn service_diff_body(files: &[PlannedFile]) -> String {
     body
 }
 
-impl crate::tui::steps::Room for ServerScreen {
-    fn on_command(
+impl ServerScreen {
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         match command {
-            Some(Command::CheckNow) if self.checking.is_none() => Outcome::Working(
+            Some(Command::CheckNow) if self.checking.is_none() => Outcome::legacy_working(
                 "Looking at this server again…".into(),
                 vec![self.check(ctx)],
             ),
@@ -253,7 +253,9 @@ impl crate::tui::steps::Room for ServerScreen {
             }
         }
     }
+}
 
+impl crate::tui::steps::Drawn for ServerScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);

@@ -1,6 +1,7 @@
 use super::*;
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Finding;
+use crate::tui::steps::handle::{Done as HDone, Job as HJob};
 
 pub(super) fn result(id: CheckId, level: Level, what: &str) -> Box<CheckResult> {
     let c = id.check();
@@ -426,7 +427,7 @@ fn enter_on_a_failing_handle_opens_that_account_and_checks_it_again() {
     // The accounts are not loaded yet: they are asked for, the handle shown meanwhile.
     let effects = key(&mut a, KeyCode::Enter);
     assert_eq!(a.step, Step::Handle);
-    let Some(Effect::LoadAccounts { ticket, .. }) = effects.first() else {
+    let Some(Effect::Handle(ticket, HJob::Accounts)) = effects.first() else {
         panic!("{effects:?}")
     };
     assert_eq!(a.handle.form.text("handle"), "carol.example.com");
@@ -447,9 +448,12 @@ fn enter_on_a_failing_handle_opens_that_account_and_checks_it_again() {
         },
     ];
     // Once they come: carol picked, her DID filled in, and her check run again.
-    let effects = update(&mut a, Action::AccountsLoaded(*ticket, Ok(accounts)));
+    let effects = update(
+        &mut a,
+        Action::Handle(*ticket, HDone::Accounts(Ok(accounts))),
+    );
     assert!(
-        matches!(effects.as_slice(), [Effect::VerifyHandle { handle, did, .. }]
+        matches!(effects.as_slice(), [Effect::Handle(_, HJob::Verify { handle, did, .. })]
                 if handle.as_str() == "carol.example.com" && did.as_str() == "did:plc:carolaaaaaaaaaaaaaaaaaaa"),
         "{effects:?}"
     );

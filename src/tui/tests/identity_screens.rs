@@ -5,8 +5,9 @@ use crate::identity::dns::{DnsCheck, ServerResult, TxtRecord};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::tui::steps::handle::Accounts;
+use crate::tui::steps::handle::{Done as HDone, Job as HJob};
 
-const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+pub(super) const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
 
 fn open(step: Step) -> (App, Vec<Effect>) {
     let mut a = app();
@@ -82,24 +83,31 @@ fn a_handle_fixed_after_failing_is_offered_to_be_announced() {
     key(&mut a, KeyCode::Right);
     let check = |a: &mut App| {
         let effects = ctrl(a, 't');
-        let [Effect::VerifyHandle { ticket, .. }] = effects.as_slice() else {
+        let [Effect::Handle(ticket, HJob::Verify { .. })] = effects.as_slice() else {
             panic!("{effects:?}")
         };
         *ticket
     };
     let t = check(&mut a);
-    update(&mut a, Action::HandleVerified(t, Box::new(report(false))));
+    update(
+        &mut a,
+        Action::Handle(t, HDone::Verified(Box::new(report(false)))),
+    );
     assert_eq!(a.modal, None);
     // Fixed: the next check passes, and the offer comes.
     let t = check(&mut a);
-    update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
-    assert_eq!(
-        a.modal,
-        Some(Modal::RefreshHandle("alice.example.com".into()))
+    update(
+        &mut a,
+        Action::Handle(t, HDone::Verified(Box::new(report(true)))),
+    );
+    assert!(
+        matches!(&a.modal, Some(Modal::Ask { step: Step::Handle, title, .. }) if title == " Announce the handle? "),
+        "{:?}",
+        a.modal
     );
     assert!(text(&screen(&a, 100, 30)).contains("y: announce it   n: not now"));
     let effects = key(&mut a, KeyCode::Char('y'));
-    let [Effect::RefreshHandle { ticket, handle }] = effects.as_slice() else {
+    let [Effect::Handle(ticket, HJob::Announce(handle))] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(handle.as_str(), "alice.example.com");
@@ -111,11 +119,17 @@ fn a_handle_fixed_after_failing_is_offered_to_be_announced() {
         )],
         level: Level::Pass,
     };
-    update(&mut a, Action::HandleRefreshed(*ticket, Box::new(r)));
+    update(
+        &mut a,
+        Action::Handle(*ticket, HDone::Announced(Box::new(r))),
+    );
     assert!(text(&screen(&a, 100, 30)).contains("the PDS announced alice.example.com again"));
     // A pass that was never a failure is not offered again.
     let t = check(&mut a);
-    update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
+    update(
+        &mut a,
+        Action::Handle(t, HDone::Verified(Box::new(report(true)))),
+    );
     assert_eq!(a.modal, None);
 }
 
@@ -127,20 +141,26 @@ fn a_report_on_an_old_handle_is_dropped() {
     let Accounts::Loading(accounts) = a.handle.accounts else {
         panic!("accounts are not loading")
     };
-    update(&mut a, Action::AccountsLoaded(accounts, Ok(vec![])));
+    update(
+        &mut a,
+        Action::Handle(accounts, HDone::Accounts(Ok(vec![]))),
+    );
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, "alice.example.com");
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, DID);
     let effects = ctrl(&mut a, 't');
-    let [Effect::VerifyHandle { ticket, .. }] = effects.as_slice() else {
+    let [Effect::Handle(ticket, HJob::Verify { .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     let old = *ticket;
     // The DID changes while the check runs: the check is for the old target.
     key(&mut a, KeyCode::Backspace);
     assert!(a.handle.pending.is_none());
-    update(&mut a, Action::HandleVerified(old, Box::new(report(true))));
+    update(
+        &mut a,
+        Action::Handle(old, HDone::Verified(Box::new(report(true)))),
+    );
     assert!(
         a.handle.report.is_none(),
         "a verdict for the old DID was kept"
@@ -149,11 +169,11 @@ fn a_report_on_an_old_handle_is_dropped() {
     // A late second answer to the accounts request changes nothing.
     update(
         &mut a,
-        Action::AccountsLoaded(
+        Action::Handle(
             accounts,
-            Err(Finding::fail(
+            HDone::Accounts(Err(Finding::fail(
                 "cannot reach the PDS at http://localhost:3000",
-            )),
+            ))),
         ),
     );
     assert!(matches!(a.handle.accounts, Accounts::Loaded(_)));
@@ -179,7 +199,7 @@ fn a_stale_result_leaves_no_trace_in_the_answers() {
     a.answers_due = false;
     update(
         &mut a,
-        Action::HandleVerified(first, Box::new(report(true))),
+        Action::Handle(first, HDone::Verified(Box::new(report(true)))),
     );
     assert!(a.answered.handles.is_empty(), "{:?}", a.answered.handles);
     assert!(!a.answers_due);
@@ -206,7 +226,7 @@ fn handle_screen_loads_accounts_checks_and_rechecks() {
     let (mut a, effects) = open(Step::Handle);
     assert_eq!((a.step, a.focus), (Step::Handle, Focus::Content));
     assert!(
-        matches!(effects.as_slice(), [Effect::LoadAccounts { .. }]),
+        matches!(effects.as_slice(), [Effect::Handle(_, HJob::Accounts)]),
         "{effects:?}"
     );
     let Accounts::Loading(t) = a.handle.accounts else {
@@ -214,15 +234,15 @@ fn handle_screen_loads_accounts_checks_and_rechecks() {
     };
     update(
         &mut a,
-        Action::AccountsLoaded(
+        Action::Handle(
             t,
-            Ok(vec![Account {
+            HDone::Accounts(Ok(vec![Account {
                 handle: "alice.example.com".into(),
                 did: DID.into(),
                 email: None,
                 active: true,
                 status: None,
-            }]),
+            }])),
         ),
     );
     // Pick the account: handle and DID are filled in, and the atproto-did step learns them.
@@ -236,7 +256,7 @@ fn handle_screen_loads_accounts_checks_and_rechecks() {
     }
     let effects = key(&mut a, KeyCode::Right);
     assert!(
-        matches!(effects.as_slice(), [Effect::VerifyHandle { .. }]),
+        matches!(effects.as_slice(), [Effect::Handle(_, HJob::Verify { .. })]),
         "{effects:?}"
     );
     assert!(
@@ -246,23 +266,36 @@ fn handle_screen_loads_accounts_checks_and_rechecks() {
     key(&mut a, KeyCode::Left); // keys still work while pending
     key(&mut a, KeyCode::Right);
     let t = pending_ticket(&a.handle.pending);
-    let effects = update(&mut a, Action::HandleVerified(t, Box::new(report(false))));
+    let effects = update(
+        &mut a,
+        Action::Handle(t, HDone::Verified(Box::new(report(false)))),
+    );
     assert!(
-        matches!(effects.as_slice(), [Effect::ScheduleRecheck(d)] if d.as_secs() == 30),
+        matches!(effects.as_slice(), [Effect::Handle(_, HJob::Wait(d))] if d.as_secs() == 30),
         "{effects:?}"
     );
     assert_eq!(a.mark(Step::Handle), Mark::Attention);
     insta::assert_snapshot!(screen(&a, 80, 24).backend());
     // The timer fires: checked again; this time it passes.
+    let due = a.handle.recheck.expect("a re-check is scheduled");
     assert!(matches!(
-        update(&mut a, Action::AutoRecheck).as_slice(),
-        [Effect::VerifyHandle { .. }]
+        update(&mut a, Action::Handle(due, HDone::Due)).as_slice(),
+        [Effect::Handle(_, HJob::Verify { .. })]
     ));
     let t = pending_ticket(&a.handle.pending);
-    update(&mut a, Action::HandleVerified(t, Box::new(report(true))));
+    update(
+        &mut a,
+        Action::Handle(t, HDone::Verified(Box::new(report(true)))),
+    );
     assert_eq!(a.mark(Step::Handle), Mark::Done);
     // Fixed after failing: announcing it is offered (not now).
-    assert!(matches!(a.modal, Some(Modal::RefreshHandle(_))));
+    assert!(matches!(
+        a.modal,
+        Some(Modal::Ask {
+            step: Step::Handle,
+            ..
+        })
+    ));
     key(&mut a, KeyCode::Char('n'));
     assert!(a
         .status
@@ -274,7 +307,8 @@ fn handle_screen_loads_accounts_checks_and_rechecks() {
     key(&mut a, KeyCode::Right);
     key(&mut a, KeyCode::Right);
     assert_eq!(a.handle.form.text("auto"), "off");
-    assert!(update(&mut a, Action::AutoRecheck).is_empty());
+    let due = a.handle.recheck.expect("the pass scheduled the next check");
+    assert!(update(&mut a, Action::Handle(due, HDone::Due)).is_empty());
 }
 
 #[test]
@@ -285,11 +319,11 @@ fn a_pds_that_cannot_be_reached_is_shown_and_typing_still_works() {
     };
     update(
         &mut a,
-        Action::AccountsLoaded(
+        Action::Handle(
             t,
-            Err(Finding::fail(
+            HDone::Accounts(Err(Finding::fail(
                 "cannot reach the PDS at http://localhost:3000: connection refused",
-            )),
+            ))),
         ),
     );
     key(&mut a, KeyCode::Tab);

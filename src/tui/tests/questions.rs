@@ -4,19 +4,49 @@
 use super::*;
 use crate::tui::modal::Modal;
 
-/// Each question the wizard asks, on a fresh app.
-fn questions() -> Vec<(&'static str, Modal)> {
+/// A step's own question, as the step asks it (the step keeps what it asked).
+fn asked(step: Step, ask: Ask) -> Modal {
+    let mut a = app();
+    ask(&mut a);
+    let Some(m @ Modal::Ask { step: s, .. }) = a.modal.take() else {
+        panic!("{step:?} asked nothing")
+    };
+    assert_eq!(s, step);
+    m
+}
+
+/// Each question the wizard asks, on a fresh app (and how a step comes to ask its own).
+/// How the app comes to ask it (nothing, for the app's own questions).
+type Ask = fn(&mut App);
+
+fn questions() -> Vec<(&'static str, Modal, Ask)> {
+    let none: Ask = |_| {};
+    let announce: Ask = |a| {
+        a.handle.failed_before = true;
+        let job = a.jobs.start();
+        a.handle.pending = Some(job);
+        update(
+            a,
+            Action::Handle(
+                job.ticket,
+                crate::tui::steps::handle::Done::Verified(Box::new(
+                    super::identity_screens::report(true),
+                )),
+            ),
+        );
+    };
     vec![
-        ("write the proxy config", Modal::ProxyWrite(vec![])),
+        ("write the proxy config", Modal::ProxyWrite(vec![]), none),
+        ("announce a handle", asked(Step::Handle, announce), announce),
+        ("ask the relays to crawl", Modal::RequestCrawl, none),
+        ("repair the SMTP URL", Modal::Repair, none),
+        ("save the email settings", Modal::SaveEmail, none),
         (
-            "announce a handle",
-            Modal::RefreshHandle("alice.example.com".into()),
+            "reload the proxy",
+            Modal::ProxyReload(vec!["true".into()]),
+            none,
         ),
-        ("ask the relays to crawl", Modal::RequestCrawl),
-        ("repair the SMTP URL", Modal::Repair),
-        ("save the email settings", Modal::SaveEmail),
-        ("reload the proxy", Modal::ProxyReload(vec!["true".into()])),
-        ("restart the PDS", Modal::Restart(vec!["true".into()])),
+        ("restart the PDS", Modal::Restart(vec!["true".into()]), none),
         (
             "a first-setup action",
             Modal::Confirm {
@@ -24,14 +54,20 @@ fn questions() -> Vec<(&'static str, Modal)> {
                 body: "y: save   n: keep".into(),
                 then: crate::tui::modal::Confirmed::Rename("pds.example.com".into()),
             },
+            none,
         ),
-        ("quit with results on screen", Modal::ConfirmQuitResults),
+        (
+            "quit with results on screen",
+            Modal::ConfirmQuitResults,
+            none,
+        ),
     ]
 }
 
 /// What one key does to a question: the effects, and what is seen after.
-fn after(modal: &Modal, code: KeyCode) -> (String, String) {
+fn after(modal: &Modal, ask: Ask, code: KeyCode) -> (String, String) {
     let mut a = app();
+    ask(&mut a);
     a.modal = Some(modal.clone());
     let effects = key(&mut a, code);
     (format!("{effects:?}"), super::stale_results::seen(&mut a))
@@ -39,16 +75,17 @@ fn after(modal: &Modal, code: KeyCode) -> (String, String) {
 
 #[test]
 fn every_question_takes_y_or_enter_for_yes_and_n_or_esc_for_no() {
-    for (what, q) in questions() {
-        let open = after(&q, KeyCode::Char('x'));
+    for (what, q, ask) in questions() {
+        let open = after(&q, ask, KeyCode::Char('x'));
         let mut a = app();
+        ask(&mut a);
         a.modal = Some(q.clone());
         key(&mut a, KeyCode::Char('x'));
         assert_eq!(a.modal.as_ref(), Some(&q), "{what}: x is not an answer");
-        let yes = after(&q, KeyCode::Char('y'));
-        assert_eq!(after(&q, KeyCode::Enter), yes, "{what}: Enter is y");
-        let no = after(&q, KeyCode::Char('n'));
-        assert_eq!(after(&q, KeyCode::Esc), no, "{what}: Esc is n");
+        let yes = after(&q, ask, KeyCode::Char('y'));
+        assert_eq!(after(&q, ask, KeyCode::Enter), yes, "{what}: Enter is y");
+        let no = after(&q, ask, KeyCode::Char('n'));
+        assert_eq!(after(&q, ask, KeyCode::Esc), no, "{what}: Esc is n");
         assert_ne!(yes, no, "{what}: yes and no do the same");
         assert_ne!(no, open, "{what}: n leaves the question open");
     }

@@ -12,7 +12,7 @@ use crate::tui::jobs::Ticket;
 use crate::tui::msg::Done;
 use crate::tui::steps::accounts::List;
 use crate::tui::steps::email::{PdsTest, TestState};
-use crate::tui::steps::handle::{Accounts, Refresh};
+use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
 
 /// One kind of background result: how its step comes to wait for it (returning the
 /// ticket), and the result itself.
@@ -32,11 +32,14 @@ fn failing(what: &str) -> Finding {
 fn name_of(a: &Action) -> Option<&'static str> {
     Some(match a {
         Action::TestMailDone(..) => "TestMailDone",
-        Action::AccountsLoaded(..) => "AccountsLoaded",
         Action::PdsReady(..) => "PdsReady",
         Action::PdsSent(..) => "PdsSent",
-        Action::HandleVerified(..) => "HandleVerified",
-        Action::HandleRefreshed(..) => "HandleRefreshed",
+        Action::Handle(_, d) => match d {
+            HDone::Accounts(_) => "AccountsLoaded",
+            HDone::Verified(_) => "HandleVerified",
+            HDone::Announced(_) => "HandleRefreshed",
+            HDone::Due => "RecheckDue",
+        },
         Action::ReportWritten(..) => "ReportWritten",
         Action::CodesLoaded(..) => "CodesLoaded",
         Action::DidFileChecked(..) => "DidFileChecked",
@@ -66,7 +69,6 @@ fn name_of(a: &Action) -> Option<&'static str> {
         | Action::Tick
         | Action::RestartCommand(_)
         | Action::Restarted(_)
-        | Action::AutoRecheck
         | Action::DidFileWritten(_)
         | Action::ProxyWritten(_)
         | Action::ProxyReloaded(_) => return None,
@@ -80,6 +82,7 @@ const EVERY_KIND: &[&str] = &[
     "PdsSent",
     "HandleVerified",
     "HandleRefreshed",
+    "RecheckDue",
     "ReportWritten",
     "CodesLoaded",
     "DidFileChecked",
@@ -136,7 +139,12 @@ fn table() -> Vec<Kind> {
                 a.handle.accounts = Accounts::Loading(job.ticket);
                 job.ticket
             },
-            answer: |t| Action::AccountsLoaded(t, Err(failing("the PDS refused the password"))),
+            answer: |t| {
+                Action::Handle(
+                    t,
+                    HDone::Accounts(Err(failing("the PDS refused the password"))),
+                )
+            },
         },
         Kind {
             name: "PdsReady",
@@ -175,7 +183,12 @@ fn table() -> Vec<Kind> {
                 a.handle.pending = Some(job);
                 job.ticket
             },
-            answer: |t| Action::HandleVerified(t, Box::new(super::identity_screens::report(true))),
+            answer: |t| {
+                Action::Handle(
+                    t,
+                    HDone::Verified(Box::new(super::identity_screens::report(true))),
+                )
+            },
         },
         Kind {
             name: "HandleRefreshed",
@@ -185,16 +198,33 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                Action::HandleRefreshed(
+                Action::Handle(
                     t,
-                    Box::new(crate::pds::refresh::RefreshReport {
+                    HDone::Announced(Box::new(crate::pds::refresh::RefreshReport {
                         handle: "alice.example.com".into(),
                         did: None,
                         steps: vec![failing("the PDS refused the identity event")],
                         level: Level::Fail,
-                    }),
+                    })),
                 )
             },
+        },
+        Kind {
+            name: "RecheckDue",
+            pend: |a| {
+                // Re-checking on, a handle and DID on the form: the timer's end checks.
+                for (key, value) in [
+                    ("handle", "alice.example.com"),
+                    ("did", super::identity_screens::DID),
+                    ("auto", "every 30 s"),
+                ] {
+                    a.handle.form.field_mut(key).unwrap().set_text(value);
+                }
+                let job = a.jobs.start();
+                a.handle.recheck = Some(job.ticket);
+                job.ticket
+            },
+            answer: |t| Action::Handle(t, HDone::Due),
         },
         Kind {
             name: "ReportWritten",

@@ -324,7 +324,7 @@ impl EmailScreen {
 
     /// Put the repair into the form (nothing saved): the fields as meant, the URL composed
     /// from them. Where the From address cannot be known, the cursor waits on it.
-    pub fn apply_repair(&mut self) -> Outcome {
+    pub fn apply_repair(&mut self) -> Outcome<crate::tui::msg::Effect> {
         let Some(r) = self.misread.as_ref().and_then(|m| m.repair.clone()) else {
             return Outcome::Status(Level::Info, "Nothing to repair here.".into());
         };
@@ -375,7 +375,7 @@ impl EmailScreen {
 
     /// Handle a key; true when a setting changed (the answers must be recomputed).
     /// Send the test mail as the PDS will (unless one is on its way).
-    pub fn send_test(&mut self, ctx: &mut Ctx) -> Outcome {
+    pub fn send_test(&mut self, ctx: &mut Ctx) -> Outcome<crate::tui::msg::Effect> {
         if matches!(self.test, TestState::Pending { .. }) {
             return Outcome::Nothing;
         }
@@ -393,7 +393,7 @@ impl EmailScreen {
                     job,
                     to: to.clone(),
                 };
-                Outcome::effect(Effect::SendTestMail {
+                Outcome::legacy(Effect::SendTestMail {
                     ticket: job.ticket,
                     settings: Box::new(settings),
                     to,

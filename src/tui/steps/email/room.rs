@@ -74,14 +74,14 @@ fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
     rows as u16 + u16::from(lines.iter().any(|l| l.width() > w))
 }
 
-impl crate::tui::steps::Room for EmailScreen {
+impl EmailScreen {
     /// The step's keys: the test mail, its transcript, the PDS's pending codes, or the form's.
-    fn on_command(
+    pub fn on_command(
         &mut self,
         command: Option<crate::tui::keys::Command>,
         k: crossterm::event::KeyEvent,
         ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome {
+    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
         match command {
             Some(Command::TestMail) => self.send_test(ctx),
             Some(Command::Repair) => self.apply_repair(),
@@ -90,7 +90,7 @@ impl crate::tui::steps::Room for EmailScreen {
                     return Outcome::Nothing;
                 }
                 let e = self.ask_pds(ctx.jobs, ctx.settings, ctx.settings.flags.timeout);
-                Outcome::Working(crate::tui::strings::ASKING_PDS.into(), vec![e])
+                Outcome::legacy_working(crate::tui::strings::ASKING_PDS.into(), vec![e])
             }
             Some(Command::Transcript) => match self.test_details() {
                 Some(lines) => Outcome::Open(Modal::Transcript(lines)),
@@ -103,7 +103,7 @@ impl crate::tui::steps::Room for EmailScreen {
                     .unwrap_or_else(|| crate::pds::data::data_dir(ctx.working));
                 let job = ctx.jobs.start();
                 self.codes = Some(job);
-                Outcome::Working(
+                Outcome::legacy_working(
                     crate::tui::strings::READING_CODES.into(),
                     vec![Effect::LoadCodes {
                         ticket: job.ticket,
@@ -115,7 +115,9 @@ impl crate::tui::steps::Room for EmailScreen {
             _ => Outcome::Nothing,
         }
     }
+}
 
+impl crate::tui::steps::Drawn for EmailScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let edited = view.edits.contains_key(crate::email::URL_KEY)
