@@ -5,7 +5,7 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::handle;
+use super::steps::{didfile, handle};
 use crate::addresses;
 use crate::doctor::CheckId;
 use crate::email::send::{SendOptions, SendReport};
@@ -13,8 +13,7 @@ use crate::email::SmtpSettings;
 use crate::envfile::Document;
 use crate::finding::Finding;
 use crate::fsutil::SaveReport;
-use crate::identity::didfile::DidFileCheck;
-use crate::identity::{Did, Handle, HandleReport};
+use crate::identity::{Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::pds::service::{self, Docker, PlannedFile, Running};
 use crate::proxy::install::Placement;
@@ -75,9 +74,9 @@ pub enum Action {
     Handle(Ticket, handle::Done),
     /// The doctor's report, written (where) or not (why).
     ReportWritten(Ticket, Result<PathBuf, String>),
-    DidFileWritten(Result<String, String>),
     CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
-    DidFileChecked(Ticket, Box<DidFileCheck>),
+    /// The atproto-did step's job answered.
+    DidFile(Ticket, didfile::Done),
     ProxyValidated(Ticket, Box<Validation>),
     /// What was written (one line per file, with its backup), or why not.
     ProxyWritten(Result<Vec<String>, String>),
@@ -100,7 +99,7 @@ impl Action {
             | Action::Handle(t, _)
             | Action::ReportWritten(t, _)
             | Action::CodesLoaded(t, _)
-            | Action::DidFileChecked(t, _)
+            | Action::DidFile(t, _)
             | Action::ProxyValidated(t, _)
             | Action::DoctorResult(t, _)
             | Action::DoctorDone(t)
@@ -114,7 +113,6 @@ impl Action {
             | Action::Tick
             | Action::RestartCommand(_)
             | Action::Restarted(_)
-            | Action::DidFileWritten(_)
             | Action::ProxyWritten(_)
             | Action::ProxyReloaded(_) => None,
         }
@@ -162,16 +160,8 @@ pub enum Effect {
     },
     /// A Handle step's job.
     Handle(Ticket, handle::Job),
-    WriteDidFile {
-        webroot: PathBuf,
-        did: Did,
-    },
-    CheckDidFile {
-        ticket: Ticket,
-        handle: Handle,
-        did: Option<Did>,
-        options: crate::http::HttpOptions,
-    },
+    /// An atproto-did step's job.
+    DidFile(Ticket, didfile::Job),
     /// Have the proxy server check the rendered config (in a scratch directory).
     ValidateProxy {
         ticket: Ticket,

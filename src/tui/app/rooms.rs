@@ -13,10 +13,13 @@ pub(super) fn on_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Ve
             let o = app.handle.on_command(command, k, &mut ctx);
             said(app, step, o, Effect::Handle)
         }
+        Step::DidFile => {
+            let o = app.didfile.on_command(command, k, &mut ctx);
+            said(app, step, o, Effect::DidFile)
+        }
         _ => {
             let o = match step {
                 Step::Email => app.email.on_command(command, k, &mut ctx),
-                Step::DidFile => app.didfile.on_command(command, k, &mut ctx),
                 Step::Proxy => app.proxy.on_command(command, k, &mut ctx),
                 Step::Doctor => app.doctor.on_command(command, k, &mut ctx),
                 Step::Overview => app.overview.on_command(command, k, &mut ctx),

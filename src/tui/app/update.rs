@@ -71,18 +71,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let o = app.handle.on_result(done, &mut screen_ctx!(app));
             said(app, Step::Handle, o, Effect::Handle)
         }
-        Action::DidFileWritten(result) => {
-            app.didfile.written = Some(match result {
-                Ok(path) => Finding::pass(format!("wrote {path}")),
-                Err(e) => Finding::fail(e),
-            });
-            vec![]
-        }
-        Action::DidFileChecked(_, check) => {
-            app.didfile.pending = None;
-            app.status = Some((check.finding.level, check.finding.what.clone()));
-            app.didfile.check = Some(check);
-            vec![]
+        Action::DidFile(_, done) => {
+            let o = app.didfile.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::DidFile, o, Effect::DidFile)
         }
         Action::ProxyValidated(_, v) => {
             app.proxy.pending = None;
@@ -407,7 +398,7 @@ fn note_answered(app: &mut App, action: &Action) {
             app.answered.proxy = true;
             true
         }
-        Action::DidFileWritten(Ok(_)) => {
+        Action::DidFile(_, crate::tui::steps::didfile::Done::Written(Ok(_))) => {
             app.answered.did_file = true;
             true
         }
@@ -457,7 +448,7 @@ impl App {
             Action::Handle(_, done) => self.handle.awaits(t, done),
             Action::ReportWritten(..) => is(&self.doctor.report),
             Action::CodesLoaded(..) => is(&self.email.codes),
-            Action::DidFileChecked(..) => is(&self.didfile.pending),
+            Action::DidFile(_, done) => self.didfile.awaits(t, done),
             Action::ProxyValidated(..) => is(&self.proxy.pending),
             Action::DoctorResult(..) => self.doctor.awaits(t),
             Action::DoctorDone(_) => self.doctor.is_current_run(t),

@@ -10,6 +10,7 @@ use crate::tui::draft::{self};
 use crate::tui::jobs::{Sink, Task};
 use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
+use crate::tui::steps::didfile::DidFileScreen;
 use crate::tui::steps::handle::HandleScreen;
 use crate::tui::steps::Room;
 use std::sync::mpsc;
@@ -176,48 +177,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 });
                 vec![]
             }
+            Effect::DidFile(t, job) => {
+                let task = DidFileScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::DidFile(t, d))
+            }
             Effect::Handle(t, job) => {
                 let task = HandleScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Handle(t, d))
-            }
-            Effect::WriteDidFile { webroot, did } => {
-                let flags = &app.settings.flags;
-                let webroot = flags.place(&webroot);
-                // The demo's web root is a sandbox copy of the one typed: made on demand.
-                let made = match flags.sandbox.is_some() && !webroot.is_dir() {
-                    true => crate::fsutil::check_confined(&webroot)
-                        .map_err(|e| e.to_string())
-                        .and_then(|()| {
-                            std::fs::create_dir_all(&webroot)
-                                .map_err(|e| format!("cannot create {}: {e}", webroot.display()))
-                        }),
-                    false => Ok(()),
-                };
-                let r = made
-                    .and_then(|()| crate::identity::didfile::write_did_file(&webroot, &did))
-                    .map(|report| report.describe());
-                update(app, Action::DidFileWritten(r))
-            }
-            Effect::CheckDidFile {
-                ticket,
-                handle,
-                did,
-                options,
-            } => {
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::DidFileChecked(
-                        ticket,
-                        Box::new(
-                            crate::identity::didfile::check_did_file(
-                                &handle,
-                                did.as_ref(),
-                                &options,
-                            )
-                            .await,
-                        ),
-                    )
-                });
-                vec![]
             }
             Effect::ValidateProxy {
                 ticket,

@@ -5,10 +5,10 @@ use crate::finding::{Finding, Level};
 use crate::identity::didfile::{did_file_path, DidFileCheck};
 use crate::identity::{Did, Handle};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::Pending;
+use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
-use crate::tui::msg::Effect;
-use crate::tui::outcome::Outcome;
+use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::{Drawn, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -20,8 +20,26 @@ pub const HANDLE: &str = "handle";
 pub const DID: &str = "did";
 pub const WEBROOT: &str = "webroot";
 
+/// What the step asks for in the background.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Write the DID into the web root's `.well-known/atproto-did`.
+    Write { webroot: PathBuf, did: Did },
+    /// Fetch https://<handle>/.well-known/atproto-did and compare.
+    Check { handle: Handle, did: Option<Did> },
+}
+
+#[derive(Debug)]
+pub enum Done {
+    /// What was written (the path, with its backup), or why not.
+    Written(Result<String, String>),
+    Checked(Box<DidFileCheck>),
+}
+
 pub struct DidFileScreen {
     pub form: Form,
+    /// Writing the file (quick and local, but a result like any other).
+    pub writing: Option<Ticket>,
     pub written: Option<Finding>,
     pub pending: Option<Pending>,
     pub check: Option<Box<DidFileCheck>>,
@@ -45,6 +63,7 @@ impl DidFileScreen {
         ];
         let mut s = DidFileScreen {
             form: Form::new(fields),
+            writing: None,
             written: None,
             pending: None,
             check: None,
@@ -165,29 +184,27 @@ impl DidFileScreen {
     }
 }
 
-impl DidFileScreen {
+impl Room for DidFileScreen {
+    type Job = Job;
+    type Done = Done;
+
     /// The step's keys: write the file, check it over HTTPS, or the form's.
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
+    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
             Some(Command::WriteFile) => match (self.webroot(), self.did()) {
-                (Ok(webroot), Ok(did)) => Outcome::legacy(Effect::WriteDidFile { webroot, did }),
+                (Ok(webroot), Ok(did)) => {
+                    let job = ctx.jobs.start();
+                    self.writing = Some(job.ticket);
+                    Outcome::effect(job.ticket, Job::Write { webroot, did })
+                }
                 (Err(e), _) | (_, Err(e)) => Outcome::fail(e),
             },
             Some(Command::CheckNow) => match self.handle() {
                 Ok(handle) if self.pending.is_none() => {
                     let job = ctx.jobs.start();
                     self.pending = Some(job);
-                    Outcome::legacy(Effect::CheckDidFile {
-                        ticket: job.ticket,
-                        handle,
-                        did: self.did().ok(),
-                        options: ctx.settings.http.clone(),
-                    })
+                    let did = self.did().ok();
+                    Outcome::effect(job.ticket, Job::Check { handle, did })
                 }
                 Ok(_) => Outcome::Nothing,
                 Err(e) => Outcome::fail(e),
@@ -198,10 +215,68 @@ impl DidFileScreen {
             }
         }
     }
+
+    fn awaits(&self, ticket: Ticket, done: &Done) -> bool {
+        match done {
+            Done::Written(_) => self.writing == Some(ticket),
+            Done::Checked(_) => is_current(&self.pending, ticket),
+        }
+    }
+
+    fn on_result(&mut self, done: Done, _ctx: &mut Ctx) -> Said<Self> {
+        match done {
+            Done::Written(result) => {
+                self.writing = None;
+                self.written = Some(match result {
+                    Ok(path) => Finding::pass(format!("wrote {path}")),
+                    Err(e) => Finding::fail(e),
+                });
+                Outcome::Nothing
+            }
+            Done::Checked(check) => {
+                self.pending = None;
+                let said = Outcome::Status(check.finding.level, check.finding.what.clone());
+                self.check = Some(check);
+                said
+            }
+        }
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        match job {
+            Job::Write { webroot, did } => {
+                let flags = &ctx.settings.flags;
+                let webroot = flags.place(&webroot);
+                // The demo's web root is a sandbox copy of the one typed: made on demand.
+                let made = match flags.sandbox.is_some() && !webroot.is_dir() {
+                    true => crate::fsutil::check_confined(&webroot)
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| {
+                            std::fs::create_dir_all(&webroot)
+                                .map_err(|e| format!("cannot create {}: {e}", webroot.display()))
+                        }),
+                    false => Ok(()),
+                };
+                Task::Now(Done::Written(
+                    made.and_then(|()| crate::identity::didfile::write_did_file(&webroot, &did))
+                        .map(|report| report.describe()),
+                ))
+            }
+            Job::Check { handle, did } => {
+                let options = ctx.settings.http.clone();
+                Task::future(async move {
+                    Done::Checked(Box::new(
+                        crate::identity::didfile::check_did_file(&handle, did.as_ref(), &options)
+                            .await,
+                    ))
+                })
+            }
+        }
+    }
 }
 
-impl crate::tui::steps::Drawn for DidFileScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for DidFileScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = vec![Line::from(Span::styled(

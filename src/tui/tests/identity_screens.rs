@@ -4,6 +4,7 @@ use crate::identity::didfile::DidFileCheck;
 use crate::identity::dns::{DnsCheck, ServerResult, TxtRecord};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
+use crate::tui::steps::didfile::{Done as DDone, Job as DJob};
 use crate::tui::steps::handle::Accounts;
 use crate::tui::steps::handle::{Done as HDone, Job as HJob};
 
@@ -346,31 +347,34 @@ fn did_file_screen_writes_and_checks() {
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, root.path().to_str().unwrap());
     let effects = ctrl(&mut a, 'w');
-    let [Effect::WriteDidFile { webroot, did }] = effects.as_slice() else {
+    let [Effect::DidFile(t, DJob::Write { webroot, did })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!((webroot.as_path(), did.as_str()), (root.path(), DID));
     update(
         &mut a,
-        Action::DidFileWritten(Ok(format!(
-            "{}/.well-known/atproto-did",
-            root.path().display()
-        ))),
+        Action::DidFile(
+            *t,
+            DDone::Written(Ok(format!(
+                "{}/.well-known/atproto-did",
+                root.path().display()
+            ))),
+        ),
     );
     let effects = ctrl(&mut a, 't');
     assert!(
-        matches!(effects.as_slice(), [Effect::CheckDidFile { .. }]),
+        matches!(effects.as_slice(), [Effect::DidFile(_, DJob::Check { .. })]),
         "{effects:?}"
     );
     let t = pending_ticket(&a.didfile.pending);
-    update(&mut a, Action::DidFileChecked(t, Box::new(DidFileCheck {
+    update(&mut a, Action::DidFile(t, DDone::Checked(Box::new(DidFileCheck {
             url: "https://alice.example.com/.well-known/atproto-did".into(),
             final_url: "https://alice.example.com/.well-known/atproto-did".into(),
             status: Some(200),
             body: Some("<html>".into()),
             finding: Finding::fail("https://alice.example.com/.well-known/atproto-did answered 200 with an HTML page, not the DID").fix("Make the web server serve the plain file."),
             notes: vec![],
-        })));
+        }))));
     assert_eq!(a.mark(Step::DidFile), Mark::Attention);
     // The temp dir differs run to run; the snapshot shows the rest.
     let t = text(&screen(&a, 80, 24)).replace(root.path().to_str().unwrap(), "/srv/www");

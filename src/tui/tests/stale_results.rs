@@ -11,6 +11,7 @@ use crate::identity::didfile::DidFileCheck;
 use crate::tui::jobs::Ticket;
 use crate::tui::msg::Done;
 use crate::tui::steps::accounts::List;
+use crate::tui::steps::didfile::Done as DDone;
 use crate::tui::steps::email::{PdsTest, TestState};
 use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
 
@@ -42,7 +43,10 @@ fn name_of(a: &Action) -> Option<&'static str> {
         },
         Action::ReportWritten(..) => "ReportWritten",
         Action::CodesLoaded(..) => "CodesLoaded",
-        Action::DidFileChecked(..) => "DidFileChecked",
+        Action::DidFile(_, d) => match d {
+            DDone::Written(_) => "DidFileWritten",
+            DDone::Checked(_) => "DidFileChecked",
+        },
         Action::ProxyValidated(..) => "ProxyValidated",
         Action::DoctorResult(..) => "DoctorResult",
         Action::DoctorDone(..) => "DoctorDone",
@@ -69,7 +73,6 @@ fn name_of(a: &Action) -> Option<&'static str> {
         | Action::Tick
         | Action::RestartCommand(_)
         | Action::Restarted(_)
-        | Action::DidFileWritten(_)
         | Action::ProxyWritten(_)
         | Action::ProxyReloaded(_) => return None,
     })
@@ -85,6 +88,7 @@ const EVERY_KIND: &[&str] = &[
     "RecheckDue",
     "ReportWritten",
     "CodesLoaded",
+    "DidFileWritten",
     "DidFileChecked",
     "ProxyValidated",
     "DoctorResult",
@@ -245,6 +249,20 @@ fn table() -> Vec<Kind> {
             answer: |t| Action::CodesLoaded(t, Err("no account.sqlite here".into())),
         },
         Kind {
+            name: "DidFileWritten",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.didfile.writing = Some(job.ticket);
+                job.ticket
+            },
+            answer: |t| {
+                Action::DidFile(
+                    t,
+                    DDone::Written(Ok("/srv/www/.well-known/atproto-did".into())),
+                )
+            },
+        },
+        Kind {
             name: "DidFileChecked",
             pend: |a| {
                 let job = a.jobs.start();
@@ -252,16 +270,16 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                Action::DidFileChecked(
+                Action::DidFile(
                     t,
-                    Box::new(DidFileCheck {
+                    DDone::Checked(Box::new(DidFileCheck {
                         url: "https://alice.example.com/.well-known/atproto-did".into(),
                         final_url: "https://alice.example.com/.well-known/atproto-did".into(),
                         status: Some(404),
                         body: None,
                         finding: failing("the atproto-did file answered 404"),
                         notes: vec![],
-                    }),
+                    })),
                 )
             },
         },
