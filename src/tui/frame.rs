@@ -155,27 +155,12 @@ fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             76,
             area.height.saturating_sub(2),
         ),
-        Some(Modal::ProxyWrite(placements)) => {
-            let body =
-                strings::proxy_write_body(placements, area.height.saturating_sub(8) as usize);
-            draw_fitted(frame, area, theme, " Write the proxy config? ", &body);
-        }
         Some(Modal::RequestCrawl) => draw_popup(
             frame,
             area,
             theme,
             " Ask the relays to crawl? ",
             strings::REQUEST_CRAWL,
-        ),
-        Some(Modal::ProxyReload(_)) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Reload the proxy? ",
-            &strings::reload_offer(&crate::proxy::install::reload_hint_for(
-                app.proxy.server(),
-                &app.proxy.out_path(),
-            )),
         ),
         Some(Modal::Repair) => {
             if let Some(m) = &app.email.misread {
@@ -443,19 +428,37 @@ fn wrap_words(text: &str, width: usize) -> Vec<String> {
     out
 }
 
-/// A pop-up 76 wide and as tall as its text (wrapped at its width), at most the screen.
+/// A pop-up 76 wide and as tall as its text (wrapped at its width), at most the screen: a
+/// body taller than that (a long diff) shows its first lines and says how many more there
+/// are (a question's y/n line comes first, so it is never what is cut).
 fn draw_fitted(frame: &mut Frame, area: Rect, theme: &Theme, title: &str, body: &str) {
-    let rows = body
-        .lines()
-        .map(|l| l.chars().count() / 74 + 1)
-        .sum::<usize>() as u16
-        + 2;
+    let rows_of = |l: &str| l.chars().count() / 74 + 1;
+    let room = usize::from(area.height.saturating_sub(4));
+    let lines: Vec<&str> = body.lines().collect();
+    let mut used = 0;
+    let fit = lines
+        .iter()
+        .take_while(|l| {
+            used += rows_of(l);
+            used <= room
+        })
+        .count();
+    let body = match fit < lines.len() {
+        true => {
+            let kept = fit.saturating_sub(1);
+            let mut b = lines[..kept].join("\n");
+            b.push_str(&format!("\n… and {} more lines", lines.len() - kept));
+            b
+        }
+        false => body.to_string(),
+    };
+    let rows = body.lines().map(rows_of).sum::<usize>() as u16 + 2;
     draw_popup_sized(
         frame,
         area,
         theme,
         title,
-        body,
+        &body,
         76,
         rows.min(area.height.saturating_sub(2)),
     );

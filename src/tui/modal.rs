@@ -3,7 +3,6 @@
 //! (`frame.rs`).
 
 use super::draft::Draft;
-use crate::proxy::install::Placement;
 use crossterm::event::{KeyCode, KeyEvent};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +24,6 @@ pub enum Modal {
     Codes(Vec<String>),
     /// Offer to run this restart command (shown first, run only on "y").
     Restart(Vec<String>),
-    /// The proxy config's diff against what is on disk; "y" writes it.
-    ProxyWrite(Vec<Placement>),
-    /// Offer to run the proxy server's reload command.
-    ProxyReload(Vec<String>),
     /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
     RequestCrawl,
     /// pds.env's SMTP URL is misread: fill the form with what it meant?
@@ -71,12 +66,6 @@ pub enum Confirmed {
     },
     /// Save pds.env with this new PDS_HOSTNAME although the PDS hosts accounts.
     Rename(String),
-    /// Link an nginx site into sites-enabled, then offer `reload`.
-    EnableSite {
-        link: std::path::PathBuf,
-        target: std::path::PathBuf,
-        reload: Vec<String>,
-    },
 }
 
 /// The one key rule of every yes/no question: y or Enter says yes, n or Esc says no;

@@ -5,7 +5,7 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::{didfile, handle};
+use super::steps::{didfile, handle, proxy};
 use crate::addresses;
 use crate::doctor::CheckId;
 use crate::email::send::{SendOptions, SendReport};
@@ -16,10 +16,6 @@ use crate::fsutil::SaveReport;
 use crate::identity::{Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::pds::service::{self, Docker, PlannedFile, Running};
-use crate::proxy::install::Placement;
-use crate::proxy::render::RenderedFile;
-use crate::proxy::validate::Validation;
-use crate::proxy::ProxyPlan;
 use crate::setup::accounts::{Moved, NewAccount};
 use crate::setup::Overview;
 use crossterm::event::KeyEvent;
@@ -77,10 +73,8 @@ pub enum Action {
     CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
     /// The atproto-did step's job answered.
     DidFile(Ticket, didfile::Done),
-    ProxyValidated(Ticket, Box<Validation>),
-    /// What was written (one line per file, with its backup), or why not.
-    ProxyWritten(Result<Vec<String>, String>),
-    ProxyReloaded(Result<(), String>),
+    /// The Reverse proxy step's job answered.
+    Proxy(Ticket, proxy::Done),
     /// One doctor check finished.
     DoctorResult(Ticket, Box<crate::doctor::CheckResult>),
     /// Every check of a doctor run finished.
@@ -100,7 +94,7 @@ impl Action {
             | Action::ReportWritten(t, _)
             | Action::CodesLoaded(t, _)
             | Action::DidFile(t, _)
-            | Action::ProxyValidated(t, _)
+            | Action::Proxy(t, _)
             | Action::DoctorResult(t, _)
             | Action::DoctorDone(t)
             | Action::Setup(t, _) => Some(*t),
@@ -112,9 +106,7 @@ impl Action {
             | Action::Reloaded(_)
             | Action::Tick
             | Action::RestartCommand(_)
-            | Action::Restarted(_)
-            | Action::ProxyWritten(_)
-            | Action::ProxyReloaded(_) => None,
+            | Action::Restarted(_) => None,
         }
     }
 }
@@ -158,22 +150,12 @@ pub enum Effect {
         admin_password: crate::secret::Secret,
         did: String,
     },
+    /// A Reverse proxy step's job.
+    Proxy(Ticket, proxy::Job),
     /// A Handle step's job.
     Handle(Ticket, handle::Job),
     /// An atproto-did step's job.
     DidFile(Ticket, didfile::Job),
-    /// Have the proxy server check the rendered config (in a scratch directory).
-    ValidateProxy {
-        ticket: Ticket,
-        plan: Box<ProxyPlan>,
-        files: Vec<RenderedFile>,
-    },
-    WriteProxy {
-        files: Vec<RenderedFile>,
-        placements: Vec<Placement>,
-    },
-    /// Run the reload command the operator confirmed.
-    ReloadProxy(Vec<String>),
     /// Run these doctor checks concurrently; each result comes back as DoctorResult.
     RunDoctor {
         ticket: Ticket,

@@ -19,6 +19,8 @@ pub struct Ctx<'a> {
     pub working: &'a Document,
     /// Where the PDS keeps its databases, when not PDS_DATA_DIRECTORY (the demo's stand-in).
     pub data_dir: Option<&'a PathBuf>,
+    /// --demo: nothing outside the sandbox is touched (no server reloads).
+    pub demo: bool,
 }
 
 #[derive(Debug)]

@@ -36,6 +36,7 @@ macro_rules! screen_ctx {
             settings: &$app.settings,
             working: &$app.working,
             data_dir: $app.data_dir.as_ref(),
+            demo: $app.demo,
         }
     };
 }

@@ -125,10 +125,6 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
 /// A question answered yes.
 fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
     match question {
-        Modal::ProxyWrite(placements) => vec![Effect::WriteProxy {
-            files: app.proxy.files.clone(),
-            placements,
-        }],
         Modal::RequestCrawl => {
             let job = app.jobs.start();
             app.doctor.start(&[CheckId::Crawlers], job);
@@ -156,7 +152,6 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
                 did: a.did.clone(),
             }]
         }
-        Modal::ProxyReload(cmd) => vec![Effect::ReloadProxy(cmd)],
         Modal::Restart(cmd) => {
             app.status = Some((Level::Info, format!("running: {}", crate::pds::shown(&cmd))));
             vec![Effect::Restart(cmd)]
@@ -206,7 +201,6 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
 /// A question answered no: nothing is done, and the status line says how to do it later.
 fn no(app: &mut App, question: Modal) -> Vec<Effect> {
     let later: Option<String> = match question {
-        Modal::ProxyWrite(_) => Some("Nothing written.".into()),
         Modal::RequestCrawl => None,
         Modal::Repair => {
             if let Some(m) = app.email.misread.as_mut() {
@@ -221,10 +215,6 @@ fn no(app: &mut App, question: Modal) -> Vec<Effect> {
             app.email.pds_test = crate::tui::steps::email::PdsTest::Idle;
             Some("Not sent. Ctrl-P in the Email step has the PDS send when you are ready.".into())
         }
-        Modal::ProxyReload(_) => Some(format!(
-            "Not reloaded. When ready: {}",
-            crate::proxy::install::reload_hint_for(app.proxy.server(), &app.proxy.out_path())
-        )),
         Modal::Restart(cmd) => Some(format!(
             "Not restarted. When ready: {}",
             crate::pds::as_typed(&crate::pds::shown(&cmd))
@@ -253,24 +243,6 @@ fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
         Confirmed::Rename(to) => {
             app.rename_confirmed = Some(to);
             return crate::tui::app::save(app);
-        }
-        // Quick and local: done here, then the reload is offered.
-        Confirmed::EnableSite {
-            link,
-            target,
-            reload,
-        } => {
-            match crate::proxy::install::enable_site(&link, &target) {
-                Ok(()) => {
-                    app.status = Some((
-                        Level::Pass,
-                        format!("Linked {} → {}.", link.display(), target.display()),
-                    ));
-                    app.modal = Some(Modal::ProxyReload(reload));
-                }
-                Err(e) => app.status = Some((Level::Fail, e)),
-            }
-            return vec![];
         }
         Confirmed::WriteService(files) => {
             app.server.writing = Some(job);

@@ -17,10 +17,13 @@ pub(super) fn on_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Ve
             let o = app.didfile.on_command(command, k, &mut ctx);
             said(app, step, o, Effect::DidFile)
         }
+        Step::Proxy => {
+            let o = app.proxy.on_command(command, k, &mut ctx);
+            said(app, step, o, Effect::Proxy)
+        }
         _ => {
             let o = match step {
                 Step::Email => app.email.on_command(command, k, &mut ctx),
-                Step::Proxy => app.proxy.on_command(command, k, &mut ctx),
                 Step::Doctor => app.doctor.on_command(command, k, &mut ctx),
                 Step::Overview => app.overview.on_command(command, k, &mut ctx),
                 Step::Server => app.server.on_command(command, k, &mut ctx),
@@ -39,6 +42,10 @@ pub(super) fn answered(app: &mut App, step: Step, yes: bool) -> Vec<Effect> {
         Step::Handle => {
             let o = app.handle.on_answer(yes, &mut ctx);
             said(app, step, o, Effect::Handle)
+        }
+        Step::Proxy => {
+            let o = app.proxy.on_answer(yes, &mut ctx);
+            said(app, step, o, Effect::Proxy)
         }
         _ => vec![],
     }

@@ -75,71 +75,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let o = app.didfile.on_result(done, &mut screen_ctx!(app));
             said(app, Step::DidFile, o, Effect::DidFile)
         }
-        Action::ProxyValidated(_, v) => {
-            app.proxy.pending = None;
-            app.status = Some((v.finding.level, v.finding.what.clone()));
-            let ok = v.finding.level != Level::Fail;
-            app.proxy.validation = Some(*v);
-            if std::mem::take(&mut app.proxy.write_after_check) && ok {
-                let outcome = app.proxy.open_write();
-                return apply(app, Step::Proxy, outcome);
-            }
-            vec![]
-        }
-        Action::ProxyWritten(Ok(lines)) => {
-            let server = app.proxy.server();
-            let what = if lines.is_empty() {
-                "Nothing to write: the files already say this.".to_string()
-            } else {
-                lines.join("; ")
-            };
-            app.proxy.written = Some(Finding::pass(what.clone()));
-            app.status = Some((Level::Pass, what.clone()));
-            match crate::proxy::install::reload_command_for(server, &app.proxy.out_path()) {
-                Some(_) if app.demo => {
-                    app.status =
-                        Some((Level::Pass, format!("{what} (demo: no server is reloaded)")));
-                }
-                Some(cmd) if !lines.is_empty() => {
-                    // nginx reads sites-enabled only: a new site there is linked first
-                    // (asked), then the reload is offered.
-                    match crate::proxy::install::site_link(&app.proxy.out_path()) {
-                        Some((link, target)) if server == crate::proxy::Server::Nginx => {
-                            app.modal = Some(Modal::Confirm {
-                                title: " Enable the site? ".into(),
-                                body: format!(
-                                    "nginx reads only the sites linked from sites-enabled. Link\n\n  {} → {}\n\nthen offer the reload?\n\ny: link   n: not now",
-                                    link.display(),
-                                    target.display()
-                                ),
-                                then: crate::tui::modal::Confirmed::EnableSite {
-                                    link,
-                                    target,
-                                    reload: cmd,
-                                },
-                            });
-                        }
-                        _ => app.modal = Some(Modal::ProxyReload(cmd)),
-                    }
-                }
-                _ => {}
-            }
-            vec![]
-        }
-        Action::ProxyWritten(Err(e)) => {
-            app.proxy.written = Some(Finding::fail(e.clone()));
-            app.status = Some((Level::Fail, e));
-            vec![]
-        }
-        Action::ProxyReloaded(r) => {
-            app.status = Some(match r {
-                Ok(()) => (
-                    Level::Pass,
-                    format!("{} reloaded the new config.", app.proxy.server()),
-                ),
-                Err(e) => (Level::Fail, e),
-            });
-            vec![]
+        Action::Proxy(_, done) => {
+            let o = app.proxy.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Proxy, o, Effect::Proxy)
         }
         Action::ReportWritten(_, written) => {
             app.doctor.report = None;
@@ -394,7 +332,7 @@ fn on_setup_done(app: &mut App, done: crate::tui::msg::Done) -> Vec<Effect> {
 /// result never gets here: `update` drops it first).
 fn note_answered(app: &mut App, action: &Action) {
     let due = match action {
-        Action::ProxyWritten(Ok(_)) => {
+        Action::Proxy(_, crate::tui::steps::proxy::Done::Written(Ok(_))) => {
             app.answered.proxy = true;
             true
         }
@@ -449,7 +387,7 @@ impl App {
             Action::ReportWritten(..) => is(&self.doctor.report),
             Action::CodesLoaded(..) => is(&self.email.codes),
             Action::DidFile(_, done) => self.didfile.awaits(t, done),
-            Action::ProxyValidated(..) => is(&self.proxy.pending),
+            Action::Proxy(_, done) => self.proxy.awaits(t, done),
             Action::DoctorResult(..) => self.doctor.awaits(t),
             Action::DoctorDone(_) => self.doctor.is_current_run(t),
             Action::Setup(_, done) => match done.as_ref() {

@@ -12,6 +12,7 @@ use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
 use crate::tui::steps::didfile::DidFileScreen;
 use crate::tui::steps::handle::HandleScreen;
+use crate::tui::steps::proxy::ProxyScreen;
 use crate::tui::steps::Room;
 use std::sync::mpsc;
 
@@ -181,37 +182,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let task = DidFileScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::DidFile(t, d))
             }
+            Effect::Proxy(t, job) => {
+                let task = ProxyScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Proxy(t, d))
+            }
             Effect::Handle(t, job) => {
                 let task = HandleScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Handle(t, d))
-            }
-            Effect::ValidateProxy {
-                ticket,
-                plan,
-                files,
-            } => {
-                let timeout = crate::proxy::validate::limit(app.settings.http.timeout);
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    Action::ProxyValidated(
-                        ticket,
-                        Box::new(
-                            crate::proxy::validate::validate_plan(&plan, &files, timeout).await,
-                        ),
-                    )
-                });
-                vec![]
-            }
-            Effect::WriteProxy { files, placements } => {
-                let r = crate::proxy::install::write(&files, &placements).map(|done| {
-                    done.iter()
-                        .map(|report| format!("wrote {}", report.describe()))
-                        .collect()
-                });
-                update(app, Action::ProxyWritten(r))
-            }
-            Effect::ReloadProxy(cmd) => {
-                run_command(runner, cmd, Action::ProxyReloaded);
-                vec![]
             }
             Effect::RequestCrawl { ticket } => {
                 let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);

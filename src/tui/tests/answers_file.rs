@@ -52,7 +52,7 @@ fn only_steps_acted_on_are_kept_and_a_write_marks_the_file_due() {
     let mut a = app();
     assert_eq!(a.current_answers(), Answers::default(), "nothing acted on");
     assert!(!a.answers_due);
-    update(&mut a, Action::ProxyWritten(Ok(vec!["wrote".into()])));
+    proxy_written(&mut a, Ok(vec!["wrote".into()]));
     assert!(a.answers_due);
     let p = a
         .current_answers()

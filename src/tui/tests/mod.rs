@@ -547,3 +547,13 @@ fn the_installers_caddy_is_the_caddy_the_proxy_step_writes() {
         ["docker", "exec", "caddy"]
     );
 }
+
+/// The proxy step's write answered (as its job would: with the ticket it went out with).
+pub(super) fn proxy_written(a: &mut App, result: Result<Vec<String>, String>) -> Vec<Effect> {
+    let job = a.jobs.start();
+    a.proxy.doing = Some(job.ticket);
+    update(
+        a,
+        Action::Proxy(job.ticket, crate::tui::steps::proxy::Done::Written(result)),
+    )
+}

@@ -3,6 +3,7 @@ use crate::finding::Finding;
 use crate::proxy::validate::Validation;
 use crate::proxy::Server;
 use crate::tui::steps::proxy::DOMAINS;
+use crate::tui::steps::proxy::{Done as PDone, Job as PJob, Question};
 
 /// The Reverse proxy step, writing under a temp dir instead of /etc.
 fn open(root: &std::path::Path) -> App {
@@ -108,7 +109,7 @@ fn a_verdict_on_an_old_plan_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = open(dir.path());
     let effects = ctrl(&mut a, 'v');
-    let [Effect::ValidateProxy { ticket, .. }] = effects.as_slice() else {
+    let [Effect::Proxy(ticket, PJob::Validate { .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     let old = *ticket;
@@ -121,12 +122,15 @@ fn a_verdict_on_an_old_plan_is_dropped() {
         a.proxy.pending.is_none(),
         "the check in flight is for the old plan"
     );
-    update(&mut a, Action::ProxyValidated(old, validation(Level::Pass)));
+    update(
+        &mut a,
+        Action::Proxy(old, PDone::Validated(validation(Level::Pass))),
+    );
     assert!(a.proxy.validation.is_none());
     let effects = ctrl(&mut a, 'w');
     assert!(a.modal.is_none(), "{:?}", a.modal);
     // Ctrl-W asks the server about the plan as it is now, instead.
-    let [Effect::ValidateProxy { ticket, .. }] = effects.as_slice() else {
+    let [Effect::Proxy(ticket, PJob::Validate { .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_ne!(*ticket, old);
@@ -186,13 +190,19 @@ fn write_only_after_the_servers_check_then_offer_the_reload() {
     // Not yet checked: Ctrl-W first asks the server.
     let effects = ctrl(&mut a, 'w');
     assert!(
-        matches!(effects.as_slice(), [Effect::ValidateProxy { .. }]),
+        matches!(
+            effects.as_slice(),
+            [Effect::Proxy(_, PJob::Validate { .. })]
+        ),
         "{effects:?}"
     );
     assert!(a.proxy.pending.is_some());
     // A refusal: nothing is offered for writing.
     let t = pending_ticket(&a.proxy.pending);
-    update(&mut a, Action::ProxyValidated(t, validation(Level::Fail)));
+    update(
+        &mut a,
+        Action::Proxy(t, PDone::Validated(validation(Level::Fail))),
+    );
     assert!(a.modal.is_none());
     assert!(ctrl(&mut a, 'w').is_empty());
     assert!(a.status.as_ref().unwrap().1.contains("not written"));
@@ -204,33 +214,44 @@ fn write_only_after_the_servers_check_then_offer_the_reload() {
         "the plan changed and came back: check again"
     );
     let effects = ctrl(&mut a, 'w');
-    assert!(matches!(effects.as_slice(), [Effect::ValidateProxy { .. }]));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Proxy(_, PJob::Validate { .. })]
+    ));
     let t = pending_ticket(&a.proxy.pending);
-    update(&mut a, Action::ProxyValidated(t, validation(Level::Pass)));
-    let Some(Modal::ProxyWrite(places)) = a.modal.clone() else {
+    update(
+        &mut a,
+        Action::Proxy(t, PDone::Validated(validation(Level::Pass))),
+    );
+    let Some(Question::Write(places)) = a.proxy.asking.clone() else {
         panic!("{:?}", a.modal)
     };
+    assert!(matches!(
+        a.modal,
+        Some(Modal::Ask {
+            step: Step::Proxy,
+            ..
+        })
+    ));
     assert!(!places[0].existed && places[0].changed());
     let t = text(&screen(&a, 80, 24));
     assert!(t.contains("y: write") && t.contains("new file"), "{t}");
     let effects = key(&mut a, KeyCode::Char('y'));
-    let [Effect::WriteProxy { files, placements }] = effects.as_slice() else {
+    let [Effect::Proxy(_, PJob::Write { files, placements })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     // The loop's work, done here: the real write.
     let done = crate::proxy::install::write(files, placements).unwrap();
     assert!(placements[0].path.exists());
-    update(
-        &mut a,
-        Action::ProxyWritten(Ok(done
-            .iter()
-            .map(|r| format!("wrote {}", r.path.display()))
-            .collect())),
-    );
+    let lines = done
+        .iter()
+        .map(|r| format!("wrote {}", r.path.display()))
+        .collect();
+    proxy_written(&mut a, Ok(lines));
     assert_eq!(a.mark(Step::Proxy), Mark::Done);
     // The reload is offered, and "n" leaves the command to run later.
     assert!(
-        matches!(&a.modal, Some(Modal::ProxyReload(c)) if c.join(" ").contains("systemctl reload nginx"))
+        matches!(&a.proxy.asking, Some(Question::Reload(c)) if c.join(" ").contains("systemctl reload nginx"))
     );
     assert!(key(&mut a, KeyCode::Char('n')).is_empty());
     assert!(a
@@ -254,7 +275,7 @@ fn the_demo_never_reloads_a_server() {
     let root = tempfile::tempdir().unwrap();
     let mut a = open(root.path());
     a.demo = true;
-    update(&mut a, Action::ProxyWritten(Ok(vec!["wrote x".into()])));
+    proxy_written(&mut a, Ok(vec!["wrote x".into()]));
     assert!(a.modal.is_none());
     assert!(a.status.as_ref().unwrap().1.contains("demo"));
 }

@@ -9,10 +9,19 @@ fn asked(step: Step, ask: Ask) -> Modal {
     let mut a = app();
     ask(&mut a);
     let Some(m @ Modal::Ask { step: s, .. }) = a.modal.take() else {
-        panic!("{step:?} asked nothing")
+        panic!("{step:?} asked nothing: {:?}", a.status)
     };
     assert_eq!(s, step);
     m
+}
+
+/// A directory that is the same each time a question is set up in this run (what each
+/// key does is compared between fresh apps, paths included).
+fn same_dir(what: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "pds-wizard-questions-{}-{what}",
+        std::process::id()
+    ))
 }
 
 /// Each question the wizard asks, on a fresh app (and how a step comes to ask its own).
@@ -35,16 +44,69 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
             ),
         );
     };
+    // The proxy step's three, as it asks them: its files written (each question next).
+    let write_proxy: Ask = |a| {
+        let dir = same_dir("write");
+        std::fs::create_dir_all(dir.join("sites-available")).unwrap();
+        a.proxy
+            .form
+            .field_mut(crate::tui::steps::proxy::OUT)
+            .unwrap()
+            .set_text(dir.join("sites-available/pds").to_str().unwrap());
+        a.proxy.refresh(&a.working.clone());
+        let job = a.jobs.start();
+        a.proxy.pending = Some(job);
+        a.proxy.write_after_check = true;
+        update(
+            a,
+            Action::Proxy(
+                job.ticket,
+                crate::tui::steps::proxy::Done::Validated(super::proxy_screen::validation(
+                    Level::Pass,
+                )),
+            ),
+        );
+    };
+    let link_site: Ask = |a| {
+        let dir = same_dir("link");
+        std::fs::create_dir_all(dir.join("sites-enabled")).unwrap();
+        std::fs::create_dir_all(dir.join("sites-available")).unwrap();
+        a.proxy
+            .form
+            .field_mut(crate::tui::steps::proxy::OUT)
+            .unwrap()
+            .set_text(dir.join("sites-available/pds").to_str().unwrap());
+        a.proxy.refresh(&a.working.clone());
+        proxy_written(a, Ok(vec!["wrote".into()]));
+    };
+    let reload_proxy: Ask = |a| {
+        a.proxy
+            .form
+            .field_mut(crate::tui::steps::proxy::OUT)
+            .unwrap()
+            .set_text("/etc/nginx/conf.d/pds.conf");
+        a.proxy.refresh(&a.working.clone());
+        proxy_written(a, Ok(vec!["wrote".into()]));
+    };
     vec![
-        ("write the proxy config", Modal::ProxyWrite(vec![]), none),
+        (
+            "write the proxy config",
+            asked(Step::Proxy, write_proxy),
+            write_proxy,
+        ),
+        (
+            "link the nginx site",
+            asked(Step::Proxy, link_site),
+            link_site,
+        ),
         ("announce a handle", asked(Step::Handle, announce), announce),
         ("ask the relays to crawl", Modal::RequestCrawl, none),
         ("repair the SMTP URL", Modal::Repair, none),
         ("save the email settings", Modal::SaveEmail, none),
         (
             "reload the proxy",
-            Modal::ProxyReload(vec!["true".into()]),
-            none,
+            asked(Step::Proxy, reload_proxy),
+            reload_proxy,
         ),
         ("restart the PDS", Modal::Restart(vec!["true".into()]), none),
         (
@@ -88,5 +150,8 @@ fn every_question_takes_y_or_enter_for_yes_and_n_or_esc_for_no() {
         assert_eq!(after(&q, ask, KeyCode::Esc), no, "{what}: Esc is n");
         assert_ne!(yes, no, "{what}: yes and no do the same");
         assert_ne!(no, open, "{what}: n leaves the question open");
+    }
+    for what in ["write", "link"] {
+        let _ = std::fs::remove_dir_all(same_dir(what));
     }
 }

@@ -96,13 +96,12 @@ fn help_and_pop_ups_are_whole_at_80x24() {
         .field_mut(crate::tui::steps::proxy::OUT)
         .unwrap()
         .set_text("/pds/caddy/etc/caddy/Caddyfile");
-    a.modal = Some(Modal::ProxyReload(
-        crate::proxy::install::reload_command_for(
-            crate::proxy::Server::Caddy,
-            std::path::Path::new("/pds/caddy/etc/caddy/Caddyfile"),
-        )
-        .unwrap(),
-    ));
+    // Written there: the reload is offered.
+    a.proxy.refresh(&a.working.clone());
+    proxy_written(
+        &mut a,
+        Ok(vec!["wrote /pds/caddy/etc/caddy/Caddyfile".into()]),
+    );
     let shown = text(&screen(&a, 80, 24));
     assert!(
         shown.contains("y: run it   n: not now")

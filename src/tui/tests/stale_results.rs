@@ -14,6 +14,7 @@ use crate::tui::steps::accounts::List;
 use crate::tui::steps::didfile::Done as DDone;
 use crate::tui::steps::email::{PdsTest, TestState};
 use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
+use crate::tui::steps::proxy::{Done as PDone, Question as PQuestion};
 
 /// One kind of background result: how its step comes to wait for it (returning the
 /// ticket), and the result itself.
@@ -47,7 +48,12 @@ fn name_of(a: &Action) -> Option<&'static str> {
             DDone::Written(_) => "DidFileWritten",
             DDone::Checked(_) => "DidFileChecked",
         },
-        Action::ProxyValidated(..) => "ProxyValidated",
+        Action::Proxy(_, d) => match d {
+            PDone::Validated(_) => "ProxyValidated",
+            PDone::Written(_) => "ProxyWritten",
+            PDone::Linked(_) => "ProxyLinked",
+            PDone::Reloaded(_) => "ProxyReloaded",
+        },
         Action::DoctorResult(..) => "DoctorResult",
         Action::DoctorDone(..) => "DoctorDone",
         Action::Setup(_, d) => match d.as_ref() {
@@ -72,9 +78,7 @@ fn name_of(a: &Action) -> Option<&'static str> {
         | Action::Reloaded(_)
         | Action::Tick
         | Action::RestartCommand(_)
-        | Action::Restarted(_)
-        | Action::ProxyWritten(_)
-        | Action::ProxyReloaded(_) => return None,
+        | Action::Restarted(_) => return None,
     })
 }
 
@@ -91,6 +95,9 @@ const EVERY_KIND: &[&str] = &[
     "DidFileWritten",
     "DidFileChecked",
     "ProxyValidated",
+    "ProxyWritten",
+    "ProxyLinked",
+    "ProxyReloaded",
     "DoctorResult",
     "DoctorDone",
     "Overview",
@@ -290,7 +297,54 @@ fn table() -> Vec<Kind> {
                 a.proxy.pending = Some(job);
                 job.ticket
             },
-            answer: |t| Action::ProxyValidated(t, super::proxy_screen::validation(Level::Fail)),
+            answer: |t| {
+                Action::Proxy(
+                    t,
+                    PDone::Validated(super::proxy_screen::validation(Level::Fail)),
+                )
+            },
+        },
+        Kind {
+            name: "ProxyWritten",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.proxy.doing = Some(job.ticket);
+                job.ticket
+            },
+            answer: |t| {
+                Action::Proxy(
+                    t,
+                    PDone::Written(Err(failing("/etc/nginx: permission denied").what)),
+                )
+            },
+        },
+        Kind {
+            name: "ProxyLinked",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.proxy.doing = Some(job.ticket);
+                a.proxy.asking = Some(PQuestion::Enable {
+                    link: "/etc/nginx/sites-enabled/pds".into(),
+                    target: "/etc/nginx/sites-available/pds".into(),
+                    reload: vec!["systemctl".into(), "reload".into(), "nginx".into()],
+                });
+                job.ticket
+            },
+            answer: |t| Action::Proxy(t, PDone::Linked(Err("sites-enabled/pds exists".into()))),
+        },
+        Kind {
+            name: "ProxyReloaded",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.proxy.doing = Some(job.ticket);
+                job.ticket
+            },
+            answer: |t| {
+                Action::Proxy(
+                    t,
+                    PDone::Reloaded(Err("nginx: configuration test failed".into())),
+                )
+            },
         },
         Kind {
             name: "DoctorResult",

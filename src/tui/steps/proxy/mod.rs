@@ -1,6 +1,10 @@
 //! Reverse proxy: choose the server, upstream, TLS and domains; the config is rendered as
 //! you type (Ctrl-P shows it, highlighted), checked by the server's own validator (Ctrl-V),
-//! and written after a diff (Ctrl-W). Reloading is offered, never done unasked.
+//! and written after a diff (Ctrl-W). Reloading is offered, never done unasked. Its jobs,
+//! their results and its questions are in `room.rs`.
+
+mod room;
+pub use room::{Done, Job, Question};
 
 use crate::envfile::Document;
 use crate::finding::{worst, Finding, Level};
@@ -10,11 +14,8 @@ use crate::proxy::validate::Validation;
 use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
 use crate::target::{ProxyField, Target};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::Pending;
-use crate::tui::keys::Command;
-use crate::tui::modal::Modal;
-use crate::tui::msg::Effect;
-use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::jobs::{Pending, Ticket};
+use crate::tui::steps::{Drawn, View};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -86,6 +87,10 @@ pub struct ProxyScreen {
     /// Open the write confirmation when the running validation ends well.
     pub write_after_check: bool,
     pub written: Option<Finding>,
+    /// A write, link or reload under way.
+    pub doing: Option<Ticket>,
+    /// The question open, if any.
+    pub asking: Option<Question>,
     pub preview: bool,
     pub scroll: u16,
     /// The web server already serving 80/443 here (see `adopt`).
@@ -131,6 +136,8 @@ impl ProxyScreen {
             pending: None,
             write_after_check: false,
             written: None,
+            doing: None,
+            asking: None,
             preview: false,
             scroll: 0,
             present: None,
@@ -250,41 +257,6 @@ impl ProxyScreen {
 
     pub fn out_path(&self) -> PathBuf {
         PathBuf::from(self.form.text(OUT).trim())
-    }
-
-    /// Returns whether the plan changed (a validation result is then out of date).
-    /// Have the server check the plan (unless a check is under way).
-    pub fn validate(&mut self, ctx: &mut Ctx) -> Outcome<crate::tui::msg::Effect> {
-        if self.pending.is_some() {
-            return Outcome::Nothing;
-        }
-        match &self.plan {
-            Some(plan) => {
-                let job = ctx.jobs.start();
-                self.pending = Some(job);
-                Outcome::legacy(Effect::ValidateProxy {
-                    ticket: job.ticket,
-                    plan: Box::new(plan.clone()),
-                    files: self.files.clone(),
-                })
-            }
-            None => {
-                self.write_after_check = false;
-                Outcome::fail("correct the answers marked ✗ first")
-            }
-        }
-    }
-
-    /// The write dialog (the diff of every file), or why there is nothing to write.
-    pub fn open_write(&self) -> Outcome<crate::tui::msg::Effect> {
-        match self.placements() {
-            Ok(p) if !p.iter().any(|p| p.changed()) => Outcome::Status(
-                Level::Info,
-                "Nothing to write: the files already say this.".into(),
-            ),
-            Ok(p) => Outcome::Open(Modal::ProxyWrite(p)),
-            Err(e) => Outcome::fail(e),
-        }
     }
 
     pub fn on_key(&mut self, k: KeyEvent, doc: &Document) -> bool {
@@ -516,41 +488,8 @@ pub fn highlight<'a>(line: &str, theme: &Theme) -> Line<'a> {
     ])
 }
 
-impl ProxyScreen {
-    /// The step's keys: the config preview, the server's check, writing, or the form's.
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
-        match command {
-            Some(Command::ToggleConfig) => {
-                self.preview = !self.preview;
-                Outcome::Nothing
-            }
-            Some(Command::ValidateConfig) => self.validate(ctx),
-            // Written only after the server's own check passed for exactly this plan.
-            Some(Command::WriteConfig) => match &self.validation {
-                Some(v) if v.finding.level == Level::Fail => {
-                    Outcome::fail(format!("not written: {}", v.finding.what))
-                }
-                Some(_) => self.open_write(),
-                None => {
-                    self.write_after_check = true;
-                    self.validate(ctx)
-                }
-            },
-            _ => {
-                self.on_key(k, ctx.working);
-                Outcome::Nothing
-            }
-        }
-    }
-}
-
-impl crate::tui::steps::Drawn for ProxyScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for ProxyScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         if self.preview {
             return self.draw_preview(frame, area, theme);
@@ -593,6 +532,6 @@ impl crate::tui::steps::Drawn for ProxyScreen {
     }
 
     fn busy(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() || self.doing.is_some()
     }
 }
