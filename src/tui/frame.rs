@@ -155,13 +155,6 @@ fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             76,
             area.height.saturating_sub(2),
         ),
-        Some(Modal::RequestCrawl) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Ask the relays to crawl? ",
-            strings::REQUEST_CRAWL,
-        ),
         Some(Modal::Repair) => {
             if let Some(m) = &app.email.misread {
                 if let Some(r) = m.offer() {

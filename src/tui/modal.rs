@@ -24,8 +24,6 @@ pub enum Modal {
     Codes(Vec<String>),
     /// Offer to run this restart command (shown first, run only on "y").
     Restart(Vec<String>),
-    /// Ask each relay in PDS_CRAWLERS to crawl this PDS?
-    RequestCrawl,
     /// pds.env's SMTP URL is misread: fill the form with what it meant?
     Repair,
     /// The test mail went through: save the email settings now?

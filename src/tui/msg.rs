@@ -5,9 +5,8 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::{didfile, handle, proxy};
+use super::steps::{didfile, doctor, handle, proxy};
 use crate::addresses;
-use crate::doctor::CheckId;
 use crate::email::send::{SendOptions, SendReport};
 use crate::email::SmtpSettings;
 use crate::envfile::Document;
@@ -68,17 +67,13 @@ pub enum Action {
     PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
     /// The Handle step's job answered.
     Handle(Ticket, handle::Done),
-    /// The doctor's report, written (where) or not (why).
-    ReportWritten(Ticket, Result<PathBuf, String>),
     CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
     /// The atproto-did step's job answered.
     DidFile(Ticket, didfile::Done),
     /// The Reverse proxy step's job answered.
     Proxy(Ticket, proxy::Done),
-    /// One doctor check finished.
-    DoctorResult(Ticket, Box<crate::doctor::CheckResult>),
-    /// Every check of a doctor run finished.
-    DoctorDone(Ticket),
+    /// The Doctor's job answered.
+    Doctor(Ticket, doctor::Done),
     /// A first-setup job (Overview, Server, Accounts) answered.
     Setup(Ticket, Box<Done>),
 }
@@ -91,12 +86,10 @@ impl Action {
             | Action::PdsReady(t, _)
             | Action::PdsSent(t, _)
             | Action::Handle(t, _)
-            | Action::ReportWritten(t, _)
             | Action::CodesLoaded(t, _)
             | Action::DidFile(t, _)
             | Action::Proxy(t, _)
-            | Action::DoctorResult(t, _)
-            | Action::DoctorDone(t)
+            | Action::Doctor(t, _)
             | Action::Setup(t, _) => Some(*t),
             Action::Key(_)
             | Action::Paste(_)
@@ -150,26 +143,14 @@ pub enum Effect {
         admin_password: crate::secret::Secret,
         did: String,
     },
+    /// A Doctor's job.
+    Doctor(Ticket, doctor::Job),
     /// A Reverse proxy step's job.
     Proxy(Ticket, proxy::Job),
     /// A Handle step's job.
     Handle(Ticket, handle::Job),
     /// An atproto-did step's job.
     DidFile(Ticket, didfile::Job),
-    /// Run these doctor checks concurrently; each result comes back as DoctorResult.
-    RunDoctor {
-        ticket: Ticket,
-        checks: Vec<CheckId>,
-    },
-    /// Run the crawlers check and ask each relay to crawl this PDS (confirmed).
-    RequestCrawl {
-        ticket: Ticket,
-    },
-    /// Write the doctor's report (these results) beside pds.env.
-    WriteReport {
-        ticket: Ticket,
-        results: Vec<crate::doctor::CheckResult>,
-    },
     /// A first-setup job (see `steps::setup::Job`).
     Setup(Ticket, Job),
     Quit,

@@ -388,7 +388,8 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     }
     if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
         let all = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
-        return vec![app.doctor.run(all, &mut app.jobs)];
+        let o = app.doctor.run_checks(all, &mut screen_ctx!(app));
+        return said(app, step, o, Effect::Doctor);
     }
     if step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
         let o = app.handle.load(&mut screen_ctx!(app));

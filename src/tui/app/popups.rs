@@ -2,7 +2,6 @@
 //! (`modal::answer`); what yes and no do is here.
 
 use super::*;
-use crate::doctor::CheckId;
 use crate::tui::modal::{answer, Confirmed};
 use crate::tui::strings;
 
@@ -125,11 +124,6 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
 /// A question answered yes.
 fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
     match question {
-        Modal::RequestCrawl => {
-            let job = app.jobs.start();
-            app.doctor.start(&[CheckId::Crawlers], job);
-            vec![Effect::RequestCrawl { ticket: job.ticket }]
-        }
         Modal::Repair => {
             app.email.apply_repair();
             let effects = app.email_changed();
@@ -201,7 +195,6 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
 /// A question answered no: nothing is done, and the status line says how to do it later.
 fn no(app: &mut App, question: Modal) -> Vec<Effect> {
     let later: Option<String> = match question {
-        Modal::RequestCrawl => None,
         Modal::Repair => {
             if let Some(m) = app.email.misread.as_mut() {
                 m.state = crate::tui::steps::email::MisreadState::Declined;

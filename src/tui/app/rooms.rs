@@ -21,10 +21,13 @@ pub(super) fn on_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Ve
             let o = app.proxy.on_command(command, k, &mut ctx);
             said(app, step, o, Effect::Proxy)
         }
+        Step::Doctor => {
+            let o = app.doctor.on_command(command, k, &mut ctx);
+            said(app, step, o, Effect::Doctor)
+        }
         _ => {
             let o = match step {
                 Step::Email => app.email.on_command(command, k, &mut ctx),
-                Step::Doctor => app.doctor.on_command(command, k, &mut ctx),
                 Step::Overview => app.overview.on_command(command, k, &mut ctx),
                 Step::Server => app.server.on_command(command, k, &mut ctx),
                 Step::Accounts => app.accounts.on_command(command, k, &mut ctx),
@@ -46,6 +49,10 @@ pub(super) fn answered(app: &mut App, step: Step, yes: bool) -> Vec<Effect> {
         Step::Proxy => {
             let o = app.proxy.on_answer(yes, &mut ctx);
             said(app, step, o, Effect::Proxy)
+        }
+        Step::Doctor => {
+            let o = app.doctor.on_answer(yes, &mut ctx);
+            said(app, step, o, Effect::Doctor)
         }
         _ => vec![],
     }

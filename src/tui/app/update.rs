@@ -79,37 +79,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let o = app.proxy.on_result(done, &mut screen_ctx!(app));
             said(app, Step::Proxy, o, Effect::Proxy)
         }
-        Action::ReportWritten(_, written) => {
-            app.doctor.report = None;
-            app.status = Some(match written {
-                Ok(path) => (
-                    Level::Pass,
-                    format!(
-                        "Report written to {} (secrets masked): paste it into a support thread.",
-                        path.display()
-                    ),
-                ),
-                Err(e) => (Level::Fail, e),
-            });
-            vec![]
-        }
-        Action::DoctorResult(ticket, r) => {
-            app.doctor.finish(ticket, *r);
-            vec![]
-        }
-        Action::DoctorDone(_) => {
-            let w = app.doctor.worst();
-            app.status = Some((
-                w,
-                match w {
-                    Level::Fail => {
-                        "The doctor found problems: pick one to see its cause and fix.".to_string()
-                    }
-                    Level::Warn => "The doctor found warnings only.".to_string(),
-                    _ => "Every doctor check passed.".to_string(),
-                },
-            ));
-            vec![]
+        Action::Doctor(_, done) => {
+            let o = app.doctor.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Doctor, o, Effect::Doctor)
         }
         Action::CodesLoaded(_, r) => {
             app.email.codes = None;
@@ -384,12 +356,10 @@ impl App {
                 matches!(&self.email.pds_test, PdsTest::Sending(job, _) if job.is_for(t))
             }
             Action::Handle(_, done) => self.handle.awaits(t, done),
-            Action::ReportWritten(..) => is(&self.doctor.report),
             Action::CodesLoaded(..) => is(&self.email.codes),
             Action::DidFile(_, done) => self.didfile.awaits(t, done),
             Action::Proxy(_, done) => self.proxy.awaits(t, done),
-            Action::DoctorResult(..) => self.doctor.awaits(t),
-            Action::DoctorDone(_) => self.doctor.is_current_run(t),
+            Action::Doctor(_, done) => self.doctor.awaits(t, done),
             Action::Setup(_, done) => match done.as_ref() {
                 Done::Overview(_) => is(&self.overview.pending),
                 Done::Server { .. } => is(&self.server.checking),

@@ -11,6 +11,7 @@ use crate::tui::jobs::{Sink, Task};
 use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
 use crate::tui::steps::didfile::DidFileScreen;
+use crate::tui::steps::doctor::DoctorScreen;
 use crate::tui::steps::handle::HandleScreen;
 use crate::tui::steps::proxy::ProxyScreen;
 use crate::tui::steps::Room;
@@ -182,6 +183,10 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let task = DidFileScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::DidFile(t, d))
             }
+            Effect::Doctor(t, job) => {
+                let task = DoctorScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Doctor(t, d))
+            }
             Effect::Proxy(t, job) => {
                 let task = ProxyScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Proxy(t, d))
@@ -190,63 +195,8 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let task = HandleScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Handle(t, d))
             }
-            Effect::RequestCrawl { ticket } => {
-                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
-                inputs.request_crawl = true;
-                let check = crate::doctor::CheckId::Crawlers.check();
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let r = crate::doctor::run_one(check, std::sync::Arc::new(inputs)).await;
-                    Action::DoctorResult(ticket, Box::new(r))
-                });
-                vec![]
-            }
-            Effect::WriteReport { ticket, results } => {
-                // Made as the run was: the answers on screen when it checked those.
-                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
-                let unsaved = app.doctor.unsaved;
-                if unsaved {
-                    inputs = inputs.with_doc(app.working.clone());
-                }
-                let path = crate::doctor::report::default_path(&app.settings.flags.env_file);
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    // The run was concurrent: its wall time is its slowest check's.
-                    let elapsed = results.iter().map(|r| r.elapsed_ms).max().unwrap_or(0);
-                    let text =
-                        crate::doctor::report::for_inputs(&results, &inputs, unsaved, elapsed)
-                            .await;
-                    let written = crate::doctor::report::write(&path, &text);
-                    Action::ReportWritten(ticket, written)
-                });
-                vec![]
-            }
             Effect::Setup(ticket, job) => {
                 setup::spawn(app, runner, ticket, job);
-                vec![]
-            }
-            Effect::RunDoctor { ticket, checks } => {
-                // The doctor checks pds.env as it will be saved: read afresh, with the
-                // answers on screen applied (its title says so when they differ).
-                let mut inputs = crate::doctor::Inputs::load(&app.settings.flags, vec![]);
-                app.doctor.unsaved = app.working.is_modified();
-                if app.doctor.unsaved {
-                    inputs = inputs.with_doc(app.working.clone());
-                }
-                let inputs = std::sync::Arc::new(inputs);
-                let checks: Vec<&'static crate::doctor::Check> =
-                    checks.iter().map(|id| id.check()).collect();
-                let tx = runner.tx.clone();
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    futures::future::join_all(checks.into_iter().map(|c| {
-                        let inputs = inputs.clone();
-                        let tx = tx.clone();
-                        async move {
-                            let r = crate::doctor::run_one(c, inputs).await;
-                            let _ = tx.send(Action::DoctorResult(ticket, Box::new(r)));
-                        }
-                    }))
-                    .await;
-                    Action::DoctorDone(ticket)
-                });
                 vec![]
             }
             Effect::Quit => {

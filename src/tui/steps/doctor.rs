@@ -3,19 +3,44 @@
 
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Level;
-use crate::tui::jobs::Tickets;
-use crate::tui::jobs::{Pending, Ticket};
+use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::{self, Command};
 use crate::tui::modal::Modal;
-use crate::tui::msg::Effect;
-use crate::tui::outcome::Outcome;
+use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::{Drawn, Room, Said, View};
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 use std::cell::Cell;
 use std::time::Instant;
+
+/// What the step asks for in the background.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Run these checks concurrently (on pds.env as it will be saved); each result comes
+    /// back as it finishes, then the run's end.
+    Run { checks: Vec<CheckId>, unsaved: bool },
+    /// Run the crawlers check, asking each relay to crawl this PDS (confirmed).
+    Crawl,
+    /// Write the report of these results beside pds.env.
+    Report {
+        results: Vec<CheckResult>,
+        unsaved: bool,
+    },
+}
+
+#[derive(Debug)]
+pub enum Done {
+    /// One check finished.
+    Checked(Box<CheckResult>),
+    /// Every check of a run finished.
+    Ran,
+    /// The report, written (where) or not (why).
+    Reported(Result<std::path::PathBuf, String>),
+}
 
 #[derive(Debug, Clone)]
 pub enum RowState {
@@ -37,6 +62,8 @@ pub struct DoctorScreen {
     pub unsaved: bool,
     /// The report being written (`w`).
     pub report: Option<Pending>,
+    /// Asking whether the relays should be asked to crawl.
+    pub asking: bool,
     /// How far the chosen check's findings are scrolled (PgDn / PgUp), in rows.
     pub scroll: u16,
     /// What the last frame could show of them: a page, and the furthest scroll (drawing
@@ -74,6 +101,7 @@ impl DoctorScreen {
             run: None,
             unsaved: false,
             report: None,
+            asking: false,
             scroll: 0,
             page: Cell::new((1, 0)),
             order: (0..CHECKS.len()).collect(),
@@ -94,14 +122,14 @@ impl DoctorScreen {
         }
     }
 
-    /// Start `checks` as one job; the effect that runs them.
-    pub fn run(&mut self, checks: Vec<CheckId>, jobs: &mut Tickets) -> Effect {
-        let job = jobs.start();
+    /// Start `checks` as one job, on pds.env as it will be saved (its title says so when
+    /// that differs from the file).
+    pub fn run_checks(&mut self, checks: Vec<CheckId>, ctx: &mut Ctx) -> Said<Self> {
+        let job = ctx.jobs.start();
         self.start(&checks, job);
-        Effect::RunDoctor {
-            ticket: job.ticket,
-            checks,
-        }
+        self.unsaved = ctx.working.is_modified();
+        let unsaved = self.unsaved;
+        Outcome::effect(job.ticket, Job::Run { checks, unsaved })
     }
 
     /// Where the chosen check is in the order shown.
@@ -139,32 +167,16 @@ impl DoctorScreen {
         self.rows.iter().any(|r| matches!(r, RowState::Running(_)))
     }
 
-    /// Fold in a result, if its row still waits for exactly that request (a result of an
-    /// earlier run, overtaken by `r` on that row, is dropped).
-    pub fn finish(&mut self, ticket: Ticket, result: CheckResult) {
+    /// Fold in a result (one awaited: its row runs under the ticket it came with).
+    fn finish(&mut self, result: CheckResult) {
         if let Some(i) = CHECKS.iter().position(|c| c.id == result.id) {
-            if matches!(self.rows[i], RowState::Running(p) if p.is_for(ticket)) {
-                self.rows[i] = RowState::Done(Box::new(result));
-                // New findings for the chosen check: read from their top.
-                if i == self.selected {
-                    self.scroll = 0;
-                }
+            self.rows[i] = RowState::Done(Box::new(result));
+            // New findings for the chosen check: read from their top.
+            if i == self.selected {
+                self.scroll = 0;
             }
         }
         self.reorder();
-    }
-
-    /// Whether `ticket` is the current full run's (its end is worth announcing).
-    /// Whether a check's result with `ticket` is awaited: some row runs under it (a full
-    /// run, or one check run again).
-    pub fn awaits(&self, ticket: Ticket) -> bool {
-        self.rows
-            .iter()
-            .any(|r| matches!(r, RowState::Running(p) if p.is_for(ticket)))
-    }
-
-    pub fn is_current_run(&self, ticket: Ticket) -> bool {
-        crate::tui::jobs::is_current(&self.run, ticket)
     }
 
     pub fn result(&self, i: usize) -> Option<&CheckResult> {
@@ -214,14 +226,12 @@ pub fn details_text(r: &CheckResult) -> String {
     crate::secret::scrub(&out)
 }
 
-impl DoctorScreen {
+impl Room for DoctorScreen {
+    type Job = Job;
+    type Done = Done;
+
     /// The doctor's keys.
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        _k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
+    fn on_command(&mut self, command: Option<Command>, _k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         let n = CHECKS.len();
         match command {
             Some(Command::CheckUp) => self.choose(self.order[(self.position() + n - 1) % n]),
@@ -244,13 +254,13 @@ impl DoctorScreen {
             }
             Some(Command::RerunAll) if !self.running() => {
                 let all = CHECKS.iter().map(|c| c.id).collect();
-                return Outcome::legacy(self.run(all, ctx.jobs));
+                return self.run_checks(all, ctx);
             }
             Some(Command::RerunOne)
                 if !matches!(self.rows[self.selected], RowState::Running(_)) =>
             {
                 let one = vec![CHECKS[self.selected].id];
-                return Outcome::legacy(self.run(one, ctx.jobs));
+                return self.run_checks(one, ctx);
             }
             Some(Command::GoFix) => {
                 // Not checked: Enter goes to the check that says why (the root cause).
@@ -315,10 +325,8 @@ impl DoctorScreen {
                 let results = (0..self.rows.len())
                     .filter_map(|i| self.result(i).cloned())
                     .collect();
-                return Outcome::legacy(Effect::WriteReport {
-                    ticket: job.ticket,
-                    results,
-                });
+                let unsaved = self.unsaved;
+                return Outcome::effect(job.ticket, Job::Report { results, unsaved });
             }
             Some(Command::WriteReport) => {
                 return Outcome::Status(
@@ -327,16 +335,138 @@ impl DoctorScreen {
                 )
             }
             Some(Command::RequestCrawl) if !self.running() => {
-                return Outcome::Open(Modal::RequestCrawl)
+                self.asking = true;
+                return Outcome::Ask {
+                    title: " Ask the relays to crawl? ".into(),
+                    body: crate::tui::strings::REQUEST_CRAWL.into(),
+                    wide: false,
+                };
             }
             _ => {}
         }
         Outcome::Nothing
     }
+
+    fn awaits(&self, ticket: Ticket, done: &Done) -> bool {
+        match done {
+            // Its check's row runs under it (a full run, or that check run again); a
+            // result of a run since overtaken on that row is not.
+            Done::Checked(r) => CHECKS
+                .iter()
+                .position(|c| c.id == r.id)
+                .is_some_and(|i| matches!(self.rows[i], RowState::Running(p) if p.is_for(ticket))),
+            Done::Ran => is_current(&self.run, ticket),
+            Done::Reported(_) => is_current(&self.report, ticket),
+        }
+    }
+
+    fn on_result(&mut self, done: Done, _ctx: &mut Ctx) -> Said<Self> {
+        match done {
+            Done::Checked(r) => {
+                self.finish(*r);
+                Outcome::Nothing
+            }
+            Done::Ran => {
+                let w = self.worst();
+                Outcome::Status(
+                    w,
+                    match w {
+                        Level::Fail => {
+                            "The doctor found problems: pick one to see its cause and fix."
+                        }
+                        Level::Warn => "The doctor found warnings only.",
+                        _ => "Every doctor check passed.",
+                    }
+                    .into(),
+                )
+            }
+            Done::Reported(written) => {
+                self.report = None;
+                match written {
+                    Ok(path) => Outcome::Status(
+                        Level::Pass,
+                        format!(
+                            "Report written to {} (secrets masked): paste it into a support thread.",
+                            path.display()
+                        ),
+                    ),
+                    Err(e) => Outcome::Status(Level::Fail, e),
+                }
+            }
+        }
+    }
+
+    /// Ask the relays to crawl?
+    fn on_answer(&mut self, yes: bool, ctx: &mut Ctx) -> Said<Self> {
+        if !std::mem::take(&mut self.asking) || !yes {
+            return Outcome::Nothing;
+        }
+        let job = ctx.jobs.start();
+        self.start(&[CheckId::Crawlers], job);
+        Outcome::effect(job.ticket, Job::Crawl)
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        use std::sync::Arc;
+        // The doctor checks pds.env as it will be saved: read afresh, with the answers on
+        // screen applied when there are any.
+        let inputs = |unsaved: bool| {
+            let inputs = crate::doctor::Inputs::load(&ctx.settings.flags, vec![]);
+            match unsaved {
+                true => inputs.with_doc(ctx.working.clone()),
+                false => inputs,
+            }
+        };
+        match job {
+            Job::Run { checks, unsaved } => {
+                let inputs = Arc::new(inputs(unsaved));
+                let checks: Vec<&'static crate::doctor::Check> =
+                    checks.iter().map(|id| id.check()).collect();
+                Task::Stream(Box::new(move |each| {
+                    Box::pin(async move {
+                        let each = &each;
+                        futures::future::join_all(checks.into_iter().map(|c| {
+                            let inputs = inputs.clone();
+                            async move {
+                                each(Done::Checked(Box::new(
+                                    crate::doctor::run_one(c, inputs).await,
+                                )))
+                            }
+                        }))
+                        .await;
+                        Done::Ran
+                    })
+                }))
+            }
+            Job::Crawl => {
+                let mut inputs = crate::doctor::Inputs::load(&ctx.settings.flags, vec![]);
+                inputs.request_crawl = true;
+                let check = CheckId::Crawlers.check();
+                Task::future(async move {
+                    Done::Checked(Box::new(
+                        crate::doctor::run_one(check, Arc::new(inputs)).await,
+                    ))
+                })
+            }
+            Job::Report { results, unsaved } => {
+                // Made as the run was: the answers on screen when it checked those.
+                let inputs = inputs(unsaved);
+                let path = crate::doctor::report::default_path(&ctx.settings.flags.env_file);
+                Task::future(async move {
+                    // The run was concurrent: its wall time is its slowest check's.
+                    let elapsed = results.iter().map(|r| r.elapsed_ms).max().unwrap_or(0);
+                    let text =
+                        crate::doctor::report::for_inputs(&results, &inputs, unsaved, elapsed)
+                            .await;
+                    Done::Reported(crate::doctor::report::write(&path, &text))
+                })
+            }
+        }
+    }
 }
 
-impl crate::tui::steps::Drawn for DoctorScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for DoctorScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let summary = match (self.started, self.running()) {
             (None, false) => format!(

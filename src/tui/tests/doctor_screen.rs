@@ -1,6 +1,7 @@
 use super::*;
 use crate::doctor::{CheckId, CheckResult, CHECKS};
 use crate::finding::Finding;
+use crate::tui::steps::doctor::{Done as DoDone, Job as DoJob};
 use crate::tui::steps::handle::{Done as HDone, Job as HJob};
 
 pub(super) fn result(id: CheckId, level: Level, what: &str) -> Box<CheckResult> {
@@ -24,11 +25,11 @@ fn all_pass(a: &mut App) {
         let t = doctor_ticket(a, c.id);
         update(
             a,
-            Action::DoctorResult(t, result(c.id, Level::Pass, "fine")),
+            Action::Doctor(t, DoDone::Checked(result(c.id, Level::Pass, "fine"))),
         );
     }
     let run = a.doctor.run.unwrap().ticket;
-    update(a, Action::DoctorDone(run));
+    update(a, Action::Doctor(run, DoDone::Ran));
 }
 
 fn open() -> (App, Vec<Effect>) {
@@ -43,7 +44,7 @@ fn open() -> (App, Vec<Effect>) {
 #[test]
 fn opening_runs_every_check_and_results_fill_in() {
     let (mut a, effects) = open();
-    let [Effect::RunDoctor { checks: names, .. }] = effects.as_slice() else {
+    let [Effect::Doctor(_, DoJob::Run { checks: names, .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(names.len(), CHECKS.len());
@@ -61,11 +62,14 @@ fn opening_runs_every_check_and_results_fill_in() {
         let t = doctor_ticket(&a, c.id);
         update(
             &mut a,
-            Action::DoctorResult(t, result(c.id, level, &format!("{} seen", c.id.name()))),
+            Action::Doctor(
+                t,
+                DoDone::Checked(result(c.id, level, &format!("{} seen", c.id.name()))),
+            ),
         );
     }
     let run = a.doctor.run.unwrap().ticket;
-    update(&mut a, Action::DoctorDone(run));
+    update(&mut a, Action::Doctor(run, DoDone::Ran));
     assert!(!a.doctor.running() && a.doctor.all_done());
     assert_eq!(a.mark(Step::Doctor), Mark::Attention);
     assert_eq!(a.status.as_ref().unwrap().0, Level::Fail);
@@ -295,26 +299,29 @@ fn w_writes_the_report_once_every_check_has_finished() {
     assert!(a.status.as_ref().unwrap().1.contains("once every check"));
     all_pass(&mut a);
     let effects = key(&mut a, KeyCode::Char('w'));
-    let [Effect::WriteReport { ticket, results }] = effects.as_slice() else {
+    let [Effect::Doctor(ticket, DoJob::Report { results, .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(results.len(), CHECKS.len());
     let ticket = *ticket;
     // A second w asks again; the first one's answer is then stale and dropped.
     let effects = key(&mut a, KeyCode::Char('w'));
-    let [Effect::WriteReport { ticket: second, .. }] = effects.as_slice() else {
+    let [Effect::Doctor(second, DoJob::Report { .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     let second = *second;
     a.status = None;
     update(
         &mut a,
-        Action::ReportWritten(ticket, Ok(PathBuf::from("/pds/old.txt"))),
+        Action::Doctor(ticket, DoDone::Reported(Ok(PathBuf::from("/pds/old.txt")))),
     );
     assert!(a.status.is_none());
     update(
         &mut a,
-        Action::ReportWritten(second, Ok(PathBuf::from("/pds/doctor-report.txt"))),
+        Action::Doctor(
+            second,
+            DoDone::Reported(Ok(PathBuf::from("/pds/doctor-report.txt"))),
+        ),
     );
     let (level, said) = a.status.clone().unwrap();
     assert_eq!(level, Level::Pass);
@@ -373,9 +380,9 @@ fn enter_on_a_failing_check_puts_the_cursor_on_its_field() {
     let t = doctor_ticket(&a, CheckId::Crawlers);
     update(
         &mut a,
-        Action::DoctorResult(
+        Action::Doctor(
             t,
-            result(CheckId::Crawlers, Level::Fail, "no relay answers"),
+            DoDone::Checked(result(CheckId::Crawlers, Level::Fail, "no relay answers")),
         ),
     );
     a.doctor.selected = CHECKS
@@ -396,7 +403,7 @@ fn enter_on_a_pds_env_finding_lands_on_the_field_that_holds_the_key() {
     r.findings[0] = Finding::fail("holds a space")
         .about("PDS_SERVICE_HANDLE_DOMAINS")
         .fix("Remove the spaces after the commas.");
-    update(&mut a, Action::DoctorResult(t, r));
+    update(&mut a, Action::Doctor(t, DoDone::Checked(r)));
     a.doctor.selected = CHECKS.iter().position(|c| c.id == CheckId::Env).unwrap();
     // The detail names the key, as the command line does.
     let shown = text(&screen(&a, 100, 40));
@@ -419,7 +426,7 @@ fn enter_on_a_failing_handle_opens_that_account_and_checks_it_again() {
     let t = doctor_ticket(&a, CheckId::Handles);
     let mut r = result(CheckId::Handles, Level::Fail, "DNS: wrong DID");
     r.findings[0] = Finding::fail("DNS: wrong DID").about("carol.example.com");
-    update(&mut a, Action::DoctorResult(t, r));
+    update(&mut a, Action::Doctor(t, DoDone::Checked(r)));
     a.doctor.selected = CHECKS
         .iter()
         .position(|c| c.id == CheckId::Handles)
@@ -478,7 +485,10 @@ fn the_doctor_checks_what_will_be_saved_and_says_so() {
         key(&mut a, KeyCode::Down);
     }
     let effects = key(&mut a, KeyCode::Enter);
-    assert!(matches!(effects.as_slice(), [Effect::RunDoctor { .. }]));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Doctor(_, DoJob::Run { .. })]
+    ));
     // What the effect runner records as it builds the run's inputs.
     a.doctor.unsaved = a.working.is_modified();
     let shown = text(&screen(&a, 80, 24));
@@ -510,10 +520,10 @@ fn root_causes_first_and_dependent_checks_not_checked() {
             r.findings = vec![Finding::info("not checked: the PDS is not running")];
             r.not_checked = Some(CheckId::Health);
         }
-        update(&mut a, Action::DoctorResult(t, r));
+        update(&mut a, Action::Doctor(t, DoDone::Checked(r)));
     }
     let run = a.doctor.run.unwrap().ticket;
-    update(&mut a, Action::DoctorDone(run));
+    update(&mut a, Action::Doctor(run, DoDone::Ran));
     let shown = text(&screen(&a, 100, 40));
     assert!(
         shown.contains("1 problem: nothing answers at http://localhost:3000"),
@@ -536,7 +546,7 @@ fn quitting_with_the_doctors_results_asks_first() {
     let t = doctor_ticket(&a, CheckId::Env);
     update(
         &mut a,
-        Action::DoctorResult(t, result(CheckId::Env, Level::Fail, "x")),
+        Action::Doctor(t, DoDone::Checked(result(CheckId::Env, Level::Fail, "x"))),
     );
     key(&mut a, KeyCode::Esc);
     assert!(key(&mut a, KeyCode::Char('q')).is_empty());
@@ -564,7 +574,7 @@ fn r_reruns_one_check_and_passing_checks_do_not_jump() {
     assert_eq!(a.step, Step::Doctor);
     let effects = key(&mut a, KeyCode::Char('r'));
     assert!(
-        matches!(effects.as_slice(), [Effect::RunDoctor { checks: n, .. }] if n == &vec![CHECKS[0].id]),
+        matches!(effects.as_slice(), [Effect::Doctor(_, DoJob::Run { checks: n, .. })] if n == &vec![CHECKS[0].id]),
         "{effects:?}"
     );
     // That one check is running again; pressing r again waits for it.
@@ -574,16 +584,25 @@ fn r_reruns_one_check_and_passing_checks_do_not_jump() {
     let t = doctor_ticket(&a, CHECKS[0].id);
     update(
         &mut a,
-        Action::DoctorResult(t, result(CHECKS[0].id, Level::Pass, "fine")),
+        Action::Doctor(
+            t,
+            DoDone::Checked(result(CHECKS[0].id, Level::Pass, "fine")),
+        ),
     );
     // c asks first; only y sends the crawl request.
     assert!(key(&mut a, KeyCode::Char('c')).is_empty());
-    assert_eq!(a.modal, Some(Modal::RequestCrawl));
+    assert!(matches!(
+        a.modal,
+        Some(Modal::Ask {
+            step: Step::Doctor,
+            ..
+        })
+    ));
     assert!(key(&mut a, KeyCode::Char('n')).is_empty());
     key(&mut a, KeyCode::Char('c'));
     let effects = key(&mut a, KeyCode::Char('y'));
     assert!(
-        matches!(effects.as_slice(), [Effect::RequestCrawl { .. }]),
+        matches!(effects.as_slice(), [Effect::Doctor(_, DoJob::Crawl)]),
         "{effects:?}"
     );
     assert!(a.doctor.running());

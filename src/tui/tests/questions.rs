@@ -30,6 +30,11 @@ type Ask = fn(&mut App);
 
 fn questions() -> Vec<(&'static str, Modal, Ask)> {
     let none: Ask = |_| {};
+    let crawl: Ask = |a| {
+        a.step = Step::Doctor;
+        a.focus = Focus::Content;
+        key(a, KeyCode::Char('c'));
+    };
     let announce: Ask = |a| {
         a.handle.failed_before = true;
         let job = a.jobs.start();
@@ -100,7 +105,7 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
             link_site,
         ),
         ("announce a handle", asked(Step::Handle, announce), announce),
-        ("ask the relays to crawl", Modal::RequestCrawl, none),
+        ("ask the relays to crawl", asked(Step::Doctor, crawl), crawl),
         ("repair the SMTP URL", Modal::Repair, none),
         ("save the email settings", Modal::SaveEmail, none),
         (

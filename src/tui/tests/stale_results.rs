@@ -12,6 +12,7 @@ use crate::tui::jobs::Ticket;
 use crate::tui::msg::Done;
 use crate::tui::steps::accounts::List;
 use crate::tui::steps::didfile::Done as DDone;
+use crate::tui::steps::doctor::Done as DoDone;
 use crate::tui::steps::email::{PdsTest, TestState};
 use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
 use crate::tui::steps::proxy::{Done as PDone, Question as PQuestion};
@@ -42,7 +43,6 @@ fn name_of(a: &Action) -> Option<&'static str> {
             HDone::Announced(_) => "HandleRefreshed",
             HDone::Due => "RecheckDue",
         },
-        Action::ReportWritten(..) => "ReportWritten",
         Action::CodesLoaded(..) => "CodesLoaded",
         Action::DidFile(_, d) => match d {
             DDone::Written(_) => "DidFileWritten",
@@ -54,8 +54,11 @@ fn name_of(a: &Action) -> Option<&'static str> {
             PDone::Linked(_) => "ProxyLinked",
             PDone::Reloaded(_) => "ProxyReloaded",
         },
-        Action::DoctorResult(..) => "DoctorResult",
-        Action::DoctorDone(..) => "DoctorDone",
+        Action::Doctor(_, d) => match d {
+            DoDone::Reported(_) => "ReportWritten",
+            DoDone::Checked(_) => "DoctorResult",
+            DoDone::Ran => "DoctorDone",
+        },
         Action::Setup(_, d) => match d.as_ref() {
             Done::Overview(_) => "Overview",
             Done::Server { .. } => "Server",
@@ -244,7 +247,7 @@ fn table() -> Vec<Kind> {
                 a.doctor.report = Some(job);
                 job.ticket
             },
-            answer: |t| Action::ReportWritten(t, Err("the disk is full".into())),
+            answer: |t| Action::Doctor(t, DoDone::Reported(Err("the disk is full".into()))),
         },
         Kind {
             name: "CodesLoaded",
@@ -354,13 +357,13 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                Action::DoctorResult(
+                Action::Doctor(
                     t,
-                    super::doctor_screen::result(
+                    DoDone::Checked(super::doctor_screen::result(
                         crate::doctor::CheckId::Disk,
                         Level::Fail,
                         "0.2 GiB free",
-                    ),
+                    )),
                 )
             },
         },
@@ -372,7 +375,7 @@ fn table() -> Vec<Kind> {
                 a.doctor.start(&all, job);
                 job.ticket
             },
-            answer: Action::DoctorDone,
+            answer: |t| Action::Doctor(t, DoDone::Ran),
         },
         Kind {
             name: "Overview",
