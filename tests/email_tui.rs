@@ -10,7 +10,8 @@ use pds_wizard::envfile::Document;
 use pds_wizard::finding::Level;
 use pds_wizard::settings::Resolved;
 use pds_wizard::tui::app::{update, Action, App, Effect, Step};
-use pds_wizard::tui::steps::email::TestState;
+use pds_wizard::tui::steps::email::{Done, EmailScreen, Job, TestState};
+use pds_wizard::tui::steps::Room;
 use pds_wizard::tui::Mode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -45,23 +46,14 @@ fn app_with(url: &str, ca: Option<&std::path::Path>, timeout: f64) -> App {
 /// Start the send the screen asks for, as the wizard's loop does.
 fn start(app: &mut App, rt: &tokio::runtime::Runtime, tx: &mpsc::Sender<Action>) {
     let effects = key(app, KeyCode::Char('t'), KeyModifiers::CONTROL);
-    let [Effect::SendTestMail {
-        ticket,
-        settings,
-        to,
-        options,
-    }] = effects.as_slice()
-    else {
+    let [Effect::Email(ticket, job @ Job::Test { .. })] = effects.as_slice() else {
         panic!("no send: {effects:?} status {:?}", app.status)
     };
-    pds_wizard::tui::spawn_test_send(
-        rt.handle(),
-        tx.clone(),
-        *ticket,
-        (**settings).clone(),
-        to.clone(),
-        options.clone(),
-    );
+    let (ticket, task) = (*ticket, EmailScreen::run(job.clone(), &app.ctx()));
+    let now = pds_wizard::tui::spawn_task(rt.handle(), tx.clone(), task, move |d| {
+        Action::Email(ticket, d)
+    });
+    assert!(now.is_none(), "a test mail is sent off the loop");
 }
 
 /// Fold actions into the app until the send is done; returns (ticks seen, keys handled).
@@ -76,7 +68,7 @@ fn run_until_done(
         assert!(Instant::now() < deadline, "the send never finished");
         // As the event loop waits: a Tick for every SPIN that passes with nothing else.
         let action = pds_wizard::tui::next_action(app, rx).expect("the sender is alive");
-        let done = matches!(action, Action::TestMailDone(..));
+        let done = matches!(action, Action::Email(_, Done::Tested(_)));
         if matches!(action, Action::Tick) {
             ticks += 1;
             while_pending(app);

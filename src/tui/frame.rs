@@ -155,42 +155,6 @@ fn draw_modal(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             76,
             area.height.saturating_sub(2),
         ),
-        Some(Modal::Repair) => {
-            if let Some(m) = &app.email.misread {
-                if let Some(r) = m.offer() {
-                    draw_popup(
-                        frame,
-                        area,
-                        theme,
-                        " Repair the SMTP URL? ",
-                        &strings::repair_offer(&m.line, &r.describe(), &r.notes()),
-                    )
-                }
-            }
-        }
-        Some(Modal::SaveEmail) => draw_popup(
-            frame,
-            area,
-            theme,
-            " Save the email settings? ",
-            strings::SAVE_EMAIL_OFFER,
-        ),
-        Some(Modal::PdsSend { accounts, index }) => {
-            if let Some(a) = accounts.get(*index) {
-                let others = accounts
-                    .iter()
-                    .filter(|x| x.email.as_deref().is_some_and(|e| !e.is_empty()))
-                    .count()
-                    .saturating_sub(1);
-                draw_popup(
-                    frame,
-                    area,
-                    theme,
-                    " Have the PDS send a mail? ",
-                    &strings::pds_send_offer(&a.handle, a.email.as_deref().unwrap_or(""), others),
-                )
-            }
-        }
         Some(Modal::Confirm { title, body, .. })
         | Some(Modal::Ask {
             title,

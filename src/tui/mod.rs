@@ -24,7 +24,7 @@ use anyhow::{Context as _, Result};
 use app::{update, Action, App, Effect, SignalKind};
 use crossterm::event::{Event, KeyEventKind};
 use effects::{run_effects, Runner};
-pub use effects::{spawn_job, spawn_test_send};
+pub use effects::{spawn_job, spawn_task};
 use std::path::Path;
 use std::sync::mpsc;
 

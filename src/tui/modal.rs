@@ -24,15 +24,6 @@ pub enum Modal {
     Codes(Vec<String>),
     /// Offer to run this restart command (shown first, run only on "y").
     Restart(Vec<String>),
-    /// pds.env's SMTP URL is misread: fill the form with what it meant?
-    Repair,
-    /// The test mail went through: save the email settings now?
-    SaveEmail,
-    /// Have the PDS mail this account (one of those with an address)?
-    PdsSend {
-        accounts: Vec<crate::pds::accounts::Account>,
-        index: usize,
-    },
     /// A step's yes/no question (`Outcome::Ask`): the answer goes back to that step.
     Ask {
         step: super::step::Step,

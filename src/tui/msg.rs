@@ -5,10 +5,8 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::{didfile, doctor, handle, proxy};
+use super::steps::{didfile, doctor, email, handle, proxy};
 use crate::addresses;
-use crate::email::send::{SendOptions, SendReport};
-use crate::email::SmtpSettings;
 use crate::envfile::Document;
 use crate::finding::Finding;
 use crate::fsutil::SaveReport;
@@ -57,17 +55,13 @@ pub enum Action {
     /// time while `App::busy`.
     Tick,
     // Each result carries the ticket of the request that asked for it (see `jobs`).
-    TestMailDone(Ticket, Box<SendReport>),
     /// The restart command found on this machine, if any.
     RestartCommand(Option<Vec<String>>),
     Restarted(Result<(), String>),
-    /// The PDS answers (after a restart): its accounts, to pick one for it to mail.
-    PdsReady(Ticket, Result<Vec<Account>, crate::finding::Finding>),
-    /// The PDS's own send.
-    PdsSent(Ticket, Box<crate::email::via_pds::PdsSend>),
+    /// The Email step's job answered.
+    Email(Ticket, email::Done),
     /// The Handle step's job answered.
     Handle(Ticket, handle::Done),
-    CodesLoaded(Ticket, Result<Vec<crate::pds::data::PendingCode>, String>),
     /// The atproto-did step's job answered.
     DidFile(Ticket, didfile::Done),
     /// The Reverse proxy step's job answered.
@@ -82,11 +76,8 @@ impl Action {
     /// The ticket of the request a background result answers; None for anything else.
     pub fn ticket(&self) -> Option<Ticket> {
         match self {
-            Action::TestMailDone(t, _)
-            | Action::PdsReady(t, _)
-            | Action::PdsSent(t, _)
+            Action::Email(t, _)
             | Action::Handle(t, _)
-            | Action::CodesLoaded(t, _)
             | Action::DidFile(t, _)
             | Action::Proxy(t, _)
             | Action::Doctor(t, _)
@@ -112,37 +103,12 @@ pub enum Effect {
     Reload(PathBuf),
     WriteDraft(Draft),
     DeleteDraft(PathBuf),
-    /// Send a test mail in the background; results come back as Tick and TestMailDone.
-    SendTestMail {
-        ticket: Ticket,
-        settings: Box<SmtpSettings>,
-        to: String,
-        options: SendOptions,
-    },
     /// Look for the PDS's restart command (systemd unit or compose file).
     FindRestart,
-    /// Read the pending email codes from the PDS's data directory (read-only).
-    LoadCodes {
-        ticket: Ticket,
-        dir: PathBuf,
-    },
     /// Run the restart command the operator confirmed.
     Restart(Vec<String>),
-    /// Wait (at most `wait`) for the PDS to answer, then list its accounts: the first half
-    /// of having the PDS itself send a mail.
-    PdsReady {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-        wait: std::time::Duration,
-    },
-    /// Have the running PDS mail this account (DID) a password-reset code.
-    PdsSend {
-        ticket: Ticket,
-        pds_url: String,
-        admin_password: crate::secret::Secret,
-        did: String,
-    },
+    /// An Email step's job.
+    Email(Ticket, email::Job),
     /// A Doctor's job.
     Doctor(Ticket, doctor::Job),
     /// A Reverse proxy step's job.

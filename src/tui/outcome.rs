@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     pub data_dir: Option<&'a PathBuf>,
     /// --demo: nothing outside the sandbox is touched (no server reloads).
     pub demo: bool,
+    /// pds.env answers typed and not saved yet, by key.
+    pub edits: &'a std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -50,6 +52,10 @@ pub enum Outcome<J> {
     Working(String, Vec<(Ticket, J)>),
     /// The screen's form changed: the app reads it again.
     Edited,
+    /// Save pds.env now (the operator said yes to it).
+    Save,
+    /// The status line's word is over (the job it announced has answered).
+    Unsay,
     /// Several of these, in order (a result that says how it went and asks the next thing).
     All(Vec<Outcome<J>>),
 }
@@ -112,6 +118,8 @@ impl<J> Outcome<J> {
             },
             Outcome::Working(line, v) => Outcome::Working(line, jobs(v)),
             Outcome::Edited => Outcome::Edited,
+            Outcome::Save => Outcome::Save,
+            Outcome::Unsay => Outcome::Unsay,
             Outcome::All(v) => Outcome::All(v.into_iter().map(|o| o.map(f)).collect()),
         }
     }

@@ -11,7 +11,7 @@ pub use super::route::{landing, place, step_for_key, Step};
 use super::steps::basics::Basics;
 use super::steps::didfile::DidFileScreen;
 use super::steps::doctor::DoctorScreen;
-use super::steps::email::{EmailScreen, PdsTest, TestState};
+use super::steps::email::EmailScreen;
 use super::steps::handle::{Accounts, HandleScreen};
 use super::steps::proxy::ProxyScreen;
 use super::steps::settings::Settings as MoreSettings;
@@ -37,6 +37,7 @@ macro_rules! screen_ctx {
             working: &$app.working,
             data_dir: $app.data_dir.as_ref(),
             demo: $app.demo,
+            edits: &$app.edits,
         }
     };
 }
@@ -308,6 +309,11 @@ fn apply(app: &mut App, step: Step, outcome: Outcome<Effect>) -> Vec<Effect> {
             effects(v)
         }
         Outcome::All(all) => all.into_iter().flat_map(|o| apply(app, step, o)).collect(),
+        Outcome::Save => save(app),
+        Outcome::Unsay => {
+            app.status = None;
+            vec![]
+        }
         Outcome::Ask { title, body, wide } => {
             app.modal = Some(Modal::Ask {
                 step,
@@ -366,7 +372,8 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
             m.state == super::steps::email::MisreadState::Open && m.offer().is_some()
         })
     {
-        app.modal = Some(Modal::Repair);
+        let o = app.email.offer_repair();
+        said(app, step, o, Effect::Email);
     }
     if step == Step::Overview && app.overview.pending.is_none() {
         // Checked afresh each time it is opened: it is where the operator comes back to.

@@ -92,17 +92,6 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
             app.quit = true;
             vec![Effect::Quit]
         }
-        Modal::PdsSend { accounts, index } if matches!(k.code, KeyCode::Tab | KeyCode::Down) => {
-            let next = (1..=accounts.len())
-                .map(|i| (index + i) % accounts.len())
-                .find(|&i| accounts[i].email.as_deref().is_some_and(|e| !e.is_empty()))
-                .unwrap_or(index);
-            app.modal = Some(Modal::PdsSend {
-                accounts,
-                index: next,
-            });
-            vec![]
-        }
         // Every other pop-up is a question, with one key rule.
         question => match answer(&k) {
             Some(true) => {
@@ -114,7 +103,24 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
                 no(app, question)
             }
             None => {
-                app.modal = Some(question);
+                // Not an answer: a step's question may take it (Tab among choices).
+                app.modal = Some(match question {
+                    Modal::Ask {
+                        step,
+                        title,
+                        body,
+                        wide,
+                    } => {
+                        let body = rooms::question_key(app, step, k).unwrap_or(body);
+                        Modal::Ask {
+                            step,
+                            title,
+                            body,
+                            wide,
+                        }
+                    }
+                    other => other,
+                });
                 vec![]
             }
         },
@@ -124,28 +130,6 @@ pub fn on_key(app: &mut App, modal: Modal, k: KeyEvent) -> Vec<Effect> {
 /// A question answered yes.
 fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
     match question {
-        Modal::Repair => {
-            app.email.apply_repair();
-            let effects = app.email_changed();
-            if let Some(note) = app.email.note.take() {
-                app.status = Some(note);
-            }
-            effects
-        }
-        Modal::SaveEmail => super::save(app),
-        Modal::PdsSend { accounts, index } => {
-            let Some(a) = accounts.get(index) else {
-                return vec![];
-            };
-            let job = app.jobs.start();
-            app.email.pds_test = crate::tui::steps::email::PdsTest::Sending(job, a.handle.clone());
-            vec![Effect::PdsSend {
-                ticket: job.ticket,
-                pds_url: app.settings.local_url.clone(),
-                admin_password: app.settings.admin_password.clone(),
-                did: a.did.clone(),
-            }]
-        }
         Modal::Restart(cmd) => {
             app.status = Some((Level::Info, format!("running: {}", crate::pds::shown(&cmd))));
             vec![Effect::Restart(cmd)]
@@ -195,19 +179,6 @@ fn yes(app: &mut App, question: Modal) -> Vec<Effect> {
 /// A question answered no: nothing is done, and the status line says how to do it later.
 fn no(app: &mut App, question: Modal) -> Vec<Effect> {
     let later: Option<String> = match question {
-        Modal::Repair => {
-            if let Some(m) = app.email.misread.as_mut() {
-                m.state = crate::tui::steps::email::MisreadState::Declined;
-            }
-            Some("Not repaired. ^E repairs it.".into())
-        }
-        Modal::SaveEmail => {
-            Some("Not saved yet: Ctrl-S saves (Review & save shows the change).".into())
-        }
-        Modal::PdsSend { .. } => {
-            app.email.pds_test = crate::tui::steps::email::PdsTest::Idle;
-            Some("Not sent. Ctrl-P in the Email step has the PDS send when you are ready.".into())
-        }
         Modal::Restart(cmd) => Some(format!(
             "Not restarted. When ready: {}",
             crate::pds::as_typed(&crate::pds::shown(&cmd))

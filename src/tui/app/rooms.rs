@@ -21,13 +21,16 @@ pub(super) fn on_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Ve
             let o = app.proxy.on_command(command, k, &mut ctx);
             said(app, step, o, Effect::Proxy)
         }
+        Step::Email => {
+            let o = app.email.on_command(command, k, &mut ctx);
+            said(app, step, o, Effect::Email)
+        }
         Step::Doctor => {
             let o = app.doctor.on_command(command, k, &mut ctx);
             said(app, step, o, Effect::Doctor)
         }
         _ => {
             let o = match step {
-                Step::Email => app.email.on_command(command, k, &mut ctx),
                 Step::Overview => app.overview.on_command(command, k, &mut ctx),
                 Step::Server => app.server.on_command(command, k, &mut ctx),
                 Step::Accounts => app.accounts.on_command(command, k, &mut ctx),
@@ -50,11 +53,28 @@ pub(super) fn answered(app: &mut App, step: Step, yes: bool) -> Vec<Effect> {
             let o = app.proxy.on_answer(yes, &mut ctx);
             said(app, step, o, Effect::Proxy)
         }
+        Step::Email => {
+            let o = app.email.on_answer(yes, &mut ctx);
+            said(app, step, o, Effect::Email)
+        }
         Step::Doctor => {
             let o = app.doctor.on_answer(yes, &mut ctx);
             said(app, step, o, Effect::Doctor)
         }
         _ => vec![],
+    }
+}
+
+/// A key on a step's open question that is not an answer: the question's new text, if
+/// the step changed it.
+pub(super) fn question_key(app: &mut App, step: Step, k: KeyEvent) -> Option<String> {
+    match step {
+        Step::Email => app.email.on_question_key(k),
+        Step::Handle => app.handle.on_question_key(k),
+        Step::DidFile => app.didfile.on_question_key(k),
+        Step::Proxy => app.proxy.on_question_key(k),
+        Step::Doctor => app.doctor.on_question_key(k),
+        _ => None,
     }
 }
 

@@ -83,88 +83,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let o = app.doctor.on_result(done, &mut screen_ctx!(app));
             said(app, Step::Doctor, o, Effect::Doctor)
         }
-        Action::CodesLoaded(_, r) => {
-            app.email.codes = None;
-            app.status = None;
-            app.modal = Some(Modal::Codes(crate::tui::strings::pending_codes(r)));
-            vec![]
-        }
-        Action::TestMailDone(_, mut report) => {
-            // Tested while the form shows pds.env's URL as the PDS misreads it (the repair
-            // put off): the misreading is the cause, not the spelling of the host it made.
-            if report.finding.level == Level::Fail {
-                if let Some(m) = app
-                    .email
-                    .misread
-                    .as_ref()
-                    .filter(|m| m.state != crate::tui::steps::email::MisreadState::Repaired)
-                {
-                    let meant = m
-                        .repair
-                        .as_ref()
-                        .map(|r| format!(" (you meant {})", r.settings.host))
-                        .unwrap_or_default();
-                    report.finding.fix = format!(
-                        "These are pds.env's settings as the PDS misreads them: the URL is not encoded, so the host and login tested are not the ones you wrote{meant}. {} repairs it (or: pds-wizard email repair); then test again.",
-                        keys::label(keys::Screen::Email, keys::Command::Repair)
-                    );
-                }
-            }
-            app.status = Some((report.finding.level, report.finding.what.clone()));
-            let passed = report.finding.level == Level::Pass;
-            app.email.test = TestState::Done(report);
-            // Settings that work are worth keeping: offer to save them at once.
-            if passed
-                && [URL_KEY, FROM_KEY]
-                    .iter()
-                    .any(|k| app.edits.contains_key(*k))
-            {
-                app.modal = Some(Modal::SaveEmail);
-            }
-            vec![]
-        }
-        Action::PdsReady(_, Ok(accounts)) => {
-            app.email.pds_test = PdsTest::Idle;
-            app.status = Some((Level::Pass, "The PDS answers.".into()));
-            let prefer = app.email.recipient();
-            match crate::email::via_pds::pick(&accounts, "", &prefer) {
-                Some(a) => {
-                    let index = accounts.iter().position(|x| x.did == a.did).unwrap_or(0);
-                    app.modal = Some(Modal::PdsSend { accounts, index });
-                }
-                None => {
-                    app.email.pds_test = PdsTest::Done(Box::new(crate::email::via_pds::PdsSend {
-                        outcome: crate::email::via_pds::Outcome::NoAccount,
-                        finding: Finding::warn("no account on this PDS has an email address, so the PDS has no one to mail")
-                            .fix("Create the first account, then Ctrl-P here."),
-                        account: None,
-                        log: Vec::new(),
-                        elapsed_ms: 0,
-                        settings: crate::email::via_pds::Settings::NotCompared,
-                    }));
-                }
-            }
-            vec![]
-        }
-        Action::PdsReady(_, Err(finding)) => {
-            app.status = Some((finding.level, finding.what.clone()));
-            app.email.pds_test = PdsTest::Done(Box::new(crate::email::via_pds::PdsSend {
-                outcome: crate::email::via_pds::Outcome::Unreachable,
-                finding,
-                account: None,
-                log: Vec::new(),
-                elapsed_ms: 0,
-                settings: crate::email::via_pds::Settings::NotCompared,
-            }));
-            vec![]
-        }
-        Action::PdsSent(_, r) => {
-            app.status = Some((r.finding.level, r.finding.what.clone()));
-            if r.outcome == crate::email::via_pds::Outcome::Sent {
-                app.email.verify_after_restart = false;
-            }
-            app.email.pds_test = PdsTest::Done(r);
-            vec![]
+        Action::Email(_, done) => {
+            let o = app.email.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Email, o, Effect::Email)
         }
         Action::RestartCommand(Some(cmd)) => {
             app.modal = Some(Modal::Restart(cmd));
@@ -183,12 +104,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
                 // "Email works" means the PDS sent mail: once it answers again, offer that.
                 app.email.verify_after_restart = false;
                 let wait = app.settings.flags.timeout * 2;
-                let e = app.email.ask_pds(&mut app.jobs, &app.settings, wait);
+                let o = app.email.ask_pds(&mut screen_ctx!(app), wait);
                 app.status = Some((
                     Level::Info,
                     "The PDS was restarted; waiting for it to answer…".into(),
                 ));
-                return vec![e];
+                return said(app, Step::Email, o, Effect::Email);
             }
             vec![]
         }
@@ -312,7 +233,7 @@ fn note_answered(app: &mut App, action: &Action) {
             app.answered.did_file = true;
             true
         }
-        Action::TestMailDone(..) => {
+        Action::Email(_, crate::tui::steps::email::Done::Tested(_)) => {
             app.answered.recipient = true;
             true
         }
@@ -346,17 +267,8 @@ impl App {
         };
         let is = |p: &Option<jobs::Pending>| jobs::is_current(p, t);
         match action {
-            Action::TestMailDone(..) => {
-                matches!(&self.email.test, TestState::Pending { job, .. } if job.is_for(t))
-            }
-            Action::PdsReady(..) => {
-                matches!(&self.email.pds_test, PdsTest::Waiting(job) if job.is_for(t))
-            }
-            Action::PdsSent(..) => {
-                matches!(&self.email.pds_test, PdsTest::Sending(job, _) if job.is_for(t))
-            }
+            Action::Email(_, done) => self.email.awaits(t, done),
             Action::Handle(_, done) => self.handle.awaits(t, done),
-            Action::CodesLoaded(..) => is(&self.email.codes),
             Action::DidFile(_, done) => self.didfile.awaits(t, done),
             Action::Proxy(_, done) => self.proxy.awaits(t, done),
             Action::Doctor(_, done) => self.doctor.awaits(t, done),

@@ -5,13 +5,14 @@
 mod setup;
 
 use crate::envfile::Document;
-use crate::tui::app::{self, update, App};
+use crate::tui::app::{update, App};
 use crate::tui::draft::{self};
 use crate::tui::jobs::{Sink, Task};
 use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
 use crate::tui::steps::didfile::DidFileScreen;
 use crate::tui::steps::doctor::DoctorScreen;
+use crate::tui::steps::email::EmailScreen;
 use crate::tui::steps::handle::HandleScreen;
 use crate::tui::steps::proxy::ProxyScreen;
 use crate::tui::steps::Room;
@@ -31,23 +32,6 @@ where
 {
     runtime.spawn(async move {
         let _ = tx.send(work.await);
-    });
-}
-
-/// Send a test mail in the background (see `spawn_job`).
-pub fn spawn_test_send(
-    runtime: &tokio::runtime::Handle,
-    tx: mpsc::Sender<Action>,
-    ticket: app::Ticket,
-    settings: crate::email::SmtpSettings,
-    to: String,
-    options: crate::email::send::SendOptions,
-) {
-    spawn_job(runtime, tx, async move {
-        Action::TestMailDone(
-            ticket,
-            Box::new(crate::email::send::test_send(&settings, &to, &options).await),
-        )
     });
 }
 
@@ -80,31 +64,6 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 draft::delete(&p);
                 vec![]
             }
-            Effect::SendTestMail {
-                ticket,
-                settings,
-                to,
-                options,
-            } => {
-                spawn_test_send(
-                    runner.runtime.handle(),
-                    runner.tx.clone(),
-                    ticket,
-                    *settings,
-                    to,
-                    options,
-                );
-                vec![]
-            }
-            Effect::LoadCodes { ticket, dir } => {
-                let tx = runner.tx.clone();
-                runner.runtime.spawn_blocking(move || {
-                    let r = crate::pds::data::pending_codes(&dir)
-                        .map_err(|e| format!("{e} — {}", e.fix()));
-                    let _ = tx.send(Action::CodesLoaded(ticket, r));
-                });
-                vec![]
-            }
             Effect::FindRestart => {
                 let cmd = crate::pds::restart_command(&app.settings.flags);
                 update(app, Action::RestartCommand(cmd))
@@ -113,75 +72,13 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 run_command(runner, cmd, Action::Restarted);
                 vec![]
             }
-            Effect::PdsReady {
-                ticket,
-                pds_url,
-                admin_password,
-                wait,
-            } => {
-                let http = app.settings.http.clone();
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    let up = crate::email::via_pds::wait_for_pds(&pds_url, &http, wait).await;
-                    let r = if up {
-                        crate::pds::admin::Admin {
-                            pds_url,
-                            password: admin_password,
-                            http,
-                        }
-                        .accounts()
-                        .await
-                    } else {
-                        Err(crate::finding::Finding::fail(format!(
-                            "the PDS did not answer at {pds_url} within {} s",
-                            wait.as_secs()
-                        ))
-                        .why("It may still be starting, or it refused to start with the settings in pds.env.")
-                        .fix("Look at its log (sudo journalctl -u pds -n 50, or docker logs pds), then Ctrl-P to try again."))
-                    };
-                    Action::PdsReady(ticket, r)
-                });
-                vec![]
-            }
-            Effect::PdsSend {
-                ticket,
-                pds_url,
-                admin_password,
-                did,
-            } => {
-                let http = app.settings.http.clone();
-                let flags = app.settings.flags.clone();
-                let env_file = flags.env_file.clone();
-                let restart = crate::pds::restart_hint(&flags);
-                spawn_job(runner.runtime.handle(), runner.tx.clone(), async move {
-                    // Finding the log runs systemctl and docker: off the runtime's workers.
-                    let log =
-                        tokio::task::spawn_blocking(move || crate::pds::LogSource::find(&flags))
-                            .await
-                            .ok()
-                            .flatten();
-                    let r = crate::email::via_pds::send_via_pds(
-                        &pds_url,
-                        &admin_password,
-                        &did,
-                        "",
-                        &http,
-                        log.as_ref(),
-                    )
-                    .await;
-                    // Against pds.env as saved: what the PDS reads when it next starts.
-                    let sent = r.clone();
-                    let r = tokio::task::spawn_blocking(move || {
-                        crate::email::via_pds::against_file_here(r, &env_file, &pds_url, &restart)
-                    })
-                    .await
-                    .unwrap_or(sent);
-                    Action::PdsSent(ticket, Box::new(r))
-                });
-                vec![]
-            }
             Effect::DidFile(t, job) => {
                 let task = DidFileScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::DidFile(t, d))
+            }
+            Effect::Email(t, job) => {
+                let task = EmailScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Email(t, d))
             }
             Effect::Doctor(t, job) => {
                 let task = DoctorScreen::run(job, &app.ctx());
@@ -216,16 +113,29 @@ fn start<D: Send + 'static>(
     task: Task<D>,
     done: impl Fn(D) -> Action + Send + Sync + 'static,
 ) -> Vec<Effect> {
-    let tx = runner.tx.clone();
+    match spawn_task(runner.runtime.handle(), runner.tx.clone(), task, done) {
+        Some(now) => update(app, now),
+        None => vec![],
+    }
+}
+
+/// Carry out a step's task off the loop, each result sent back as `done(result)`; a task
+/// done at once is returned instead, for the caller to fold in.
+pub fn spawn_task<D: Send + 'static>(
+    runtime: &tokio::runtime::Handle,
+    tx: mpsc::Sender<Action>,
+    task: Task<D>,
+    done: impl Fn(D) -> Action + Send + Sync + 'static,
+) -> Option<Action> {
     match task {
-        Task::Now(d) => return update(app, done(d)),
+        Task::Now(d) => return Some(done(d)),
         Task::Async(work) => {
-            runner.runtime.spawn(async move {
+            runtime.spawn(async move {
                 let _ = tx.send(done(work.await));
             });
         }
         Task::Blocking(work) => {
-            runner.runtime.spawn_blocking(move || {
+            runtime.spawn_blocking(move || {
                 let _ = tx.send(done(work()));
             });
         }
@@ -235,13 +145,13 @@ fn start<D: Send + 'static>(
             let sink: Sink<D> = Box::new(move |d| {
                 let _ = each_tx.send(each(d));
             });
-            runner.runtime.spawn(async move {
+            runtime.spawn(async move {
                 let last = work(sink).await;
                 let _ = tx.send(done(last));
             });
         }
     }
-    vec![]
+    None
 }
 
 /// Run a command the operator confirmed (a restart, a reload) off the loop; its outcome

@@ -55,6 +55,11 @@ pub trait Room: Drawn {
     fn awaits(&self, ticket: Ticket, done: &Self::Done) -> bool;
     /// A result it awaits.
     fn on_result(&mut self, done: Self::Done, ctx: &mut Ctx) -> Said<Self>;
+    /// A key on its open question that is not an answer (Tab among choices): the
+    /// question's new text, when the key changed it.
+    fn on_question_key(&mut self, _k: KeyEvent) -> Option<String> {
+        None
+    }
     /// The operator's answer to the question it asked (`Outcome::Ask`).
     fn on_answer(&mut self, _yes: bool, _ctx: &mut Ctx) -> Said<Self> {
         Outcome::Nothing

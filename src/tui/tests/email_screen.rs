@@ -3,6 +3,7 @@ use crate::email::send::{SendReport, Stage};
 use crate::email::{FROM_KEY, URL_KEY};
 use crate::finding::Finding;
 use crate::tui::steps::email::TestState;
+use crate::tui::steps::email::{Done as EDone, Job as EJob, Question as EQuestion};
 
 fn open_email() -> App {
     let mut a = app();
@@ -129,7 +130,7 @@ fn test_send_runs_in_the_background_while_keys_work() {
     let mut a = open_email();
     fill(&mut a);
     let effects = ctrl(&mut a, 't');
-    let [Effect::SendTestMail { settings, to, .. }] = effects.as_slice() else {
+    let [Effect::Email(_, EJob::Test { settings, to, .. })] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(
@@ -161,7 +162,7 @@ fn test_send_runs_in_the_background_while_keys_work() {
         TestState::Pending { job, .. } => job.ticket,
         other => panic!("no test pending: {}", matches!(other, TestState::Idle)),
     };
-    update(&mut a, Action::TestMailDone(t, Box::new(report)));
+    update(&mut a, Action::Email(t, EDone::Tested(Box::new(report))));
     assert!(matches!(a.email.test, TestState::Done(_)));
     ctrl(&mut a, 'l');
     assert!(
@@ -174,7 +175,7 @@ fn test_send_runs_in_the_background_while_keys_work() {
 }
 
 /// pds.env with an SMTP URL whose password holds an unencoded '/'.
-fn misread_app() -> App {
+pub(super) fn misread_app() -> App {
     app_on(
             &format!(
                 "{}PDS_EMAIL_SMTP_URL=smtps://pds%40example.com:S3cr/tP@ss@smtp.example.com:465\nPDS_EMAIL_FROM_ADDRESS=pds@example.com\n",
@@ -213,7 +214,16 @@ fn a_misread_url_is_the_first_thing_seen_and_one_key_repairs_it() {
     // Enter offers the repair; y fills the form (nothing saved).
     let effects = key(&mut a, KeyCode::Enter);
     assert!(effects.is_empty(), "{effects:?}");
-    assert_eq!(a.modal, Some(Modal::Repair));
+    assert!(
+        matches!(a.email.asking, Some(EQuestion::Repair))
+            && matches!(
+                a.modal,
+                Some(Modal::Ask {
+                    step: Step::Email,
+                    ..
+                })
+            )
+    );
     let popup = text(&screen(&a, 100, 30));
     assert!(
         popup.contains("You probably meant user pds@example.com at smtp.example.com:465"),
@@ -242,8 +252,20 @@ fn a_misread_url_is_the_first_thing_seen_and_one_key_repairs_it() {
         stage: Stage::Done,
         elapsed_ms: 1,
     };
-    update(&mut a, Action::TestMailDone(ticket, Box::new(report)));
-    assert_eq!(a.modal, Some(Modal::SaveEmail));
+    update(
+        &mut a,
+        Action::Email(ticket, EDone::Tested(Box::new(report))),
+    );
+    assert!(
+        matches!(a.email.asking, Some(EQuestion::Save))
+            && matches!(
+                a.modal,
+                Some(Modal::Ask {
+                    step: Step::Email,
+                    ..
+                })
+            )
+    );
     let effects = key(&mut a, KeyCode::Char('y'));
     let [Effect::Save(doc)] = effects.as_slice() else {
         panic!("{effects:?}")
@@ -254,7 +276,7 @@ fn a_misread_url_is_the_first_thing_seen_and_one_key_repairs_it() {
     assert!(a.email.misread.is_none());
     // Once restarted, the PDS is asked for its accounts, then offered to mail one.
     let effects = update(&mut a, Action::Restarted(Ok(())));
-    let [Effect::PdsReady { ticket, .. }] = effects.as_slice() else {
+    let [Effect::Email(ticket, EJob::Ready(_))] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     let accounts = vec![
@@ -273,14 +295,22 @@ fn a_misread_url_is_the_first_thing_seen_and_one_key_repairs_it() {
             status: None,
         },
     ];
-    update(&mut a, Action::PdsReady(*ticket, Ok(accounts)));
+    update(&mut a, Action::Email(*ticket, EDone::Ready(Ok(accounts))));
     // The account whose address is the test recipient comes first; Tab picks another.
-    assert!(matches!(a.modal, Some(Modal::PdsSend { index: 1, .. })));
+    assert!(matches!(
+        a.email.asking,
+        Some(EQuestion::PdsSend { index: 1, .. })
+    ));
+    assert!(text(&screen(&a, 80, 24)).contains("bob.test"));
     key(&mut a, KeyCode::Tab);
-    assert!(matches!(a.modal, Some(Modal::PdsSend { index: 0, .. })));
+    assert!(matches!(
+        a.email.asking,
+        Some(EQuestion::PdsSend { index: 0, .. })
+    ));
+    assert!(text(&screen(&a, 80, 24)).contains("alice.test"));
     let effects = key(&mut a, KeyCode::Char('y'));
     assert!(
-        matches!(effects.as_slice(), [Effect::PdsSend { did, .. }] if did == "did:plc:aliceaaaaaaaaaaaaaaaaaaa"),
+        matches!(effects.as_slice(), [Effect::Email(_, EJob::PdsSend(did))] if did == "did:plc:aliceaaaaaaaaaaaaaaaaaaa"),
         "{effects:?}"
     );
 }
@@ -302,9 +332,12 @@ fn when_the_pds_cannot_send_its_log_says_why() {
         active: true,
         status: None,
     };
-    update(&mut a, Action::PdsReady(ticket, Ok(vec![alice.clone()])));
+    update(
+        &mut a,
+        Action::Email(ticket, EDone::Ready(Ok(vec![alice.clone()]))),
+    );
     let effects = key(&mut a, KeyCode::Char('y'));
-    let [Effect::PdsSend { ticket, .. }] = effects.as_slice() else {
+    let [Effect::Email(ticket, EJob::PdsSend(_))] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     let r = crate::email::via_pds::PdsSend {
@@ -315,7 +348,7 @@ fn when_the_pds_cannot_send_its_log_says_why() {
         elapsed_ms: 3,
         settings: crate::email::via_pds::Settings::Same,
     };
-    update(&mut a, Action::PdsSent(*ticket, Box::new(r)));
+    update(&mut a, Action::Email(*ticket, EDone::PdsSent(Box::new(r))));
     let shown = text(&screen(&a, 100, 40));
     assert!(
         shown.contains("✗ the PDS could not send mail to alice@example.com"),
@@ -351,7 +384,7 @@ fn declining_the_repair_keeps_the_problem_in_view() {
         transcript: vec![],
         elapsed_ms: 3,
     };
-    update(&mut a, Action::TestMailDone(t, Box::new(report)));
+    update(&mut a, Action::Email(t, EDone::Tested(Box::new(report))));
     let TestState::Done(r) = &a.email.test else {
         panic!("no result")
     };
@@ -381,7 +414,7 @@ fn a_stale_result_of_the_pds_check_is_dropped() {
     // Asked again (after the first gave up): only the second answer counts.
     a.email.pds_test = crate::tui::steps::email::PdsTest::Idle;
     ctrl(&mut a, 'p');
-    update(&mut a, Action::PdsReady(first, Ok(vec![])));
+    update(&mut a, Action::Email(first, EDone::Ready(Ok(vec![]))));
     assert!(a.modal.is_none());
     assert!(matches!(
         a.email.pds_test,

@@ -5,6 +5,7 @@ use crate::identity::dns::{DnsCheck, ServerResult, TxtRecord};
 use crate::identity::{Did, Handle, HandleReport};
 use crate::pds::accounts::Account;
 use crate::tui::steps::didfile::{Done as DDone, Job as DJob};
+use crate::tui::steps::email::Done as EDone;
 use crate::tui::steps::handle::Accounts;
 use crate::tui::steps::handle::{Done as HDone, Job as HJob};
 
@@ -208,15 +209,15 @@ fn a_stale_result_leaves_no_trace_in_the_answers() {
     // A test mail's result for a request that is not the pending one.
     update(
         &mut a,
-        Action::TestMailDone(
+        Action::Email(
             first,
-            Box::new(crate::email::send::SendReport {
+            EDone::Tested(Box::new(crate::email::send::SendReport {
                 finding: Finding::pass("sent"),
                 notes: vec![],
                 stage: crate::email::send::Stage::Done,
                 transcript: vec![],
                 elapsed_ms: 1,
-            }),
+            })),
         ),
     );
     assert!(!a.answered.recipient && !a.answers_due);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::pds::data::PendingCode;
+use crate::tui::steps::email::{Done as EDone, Job as EJob};
 
 #[test]
 fn ctrl_o_reads_the_codes_and_shows_them() {
@@ -9,7 +10,7 @@ fn ctrl_o_reads_the_codes_and_shows_them() {
     let effects = ctrl(&mut a, 'o');
     // Read from PDS_DATA_DIRECTORY of pds.env (the demo file says /pds).
     assert!(
-        matches!(effects.as_slice(), [Effect::LoadCodes { dir: d, .. }] if d == std::path::Path::new("/pds")),
+        matches!(effects.as_slice(), [Effect::Email(_, EJob::Codes(d))] if d == std::path::Path::new("/pds")),
         "{effects:?}"
     );
     let code = PendingCode {
@@ -23,7 +24,7 @@ fn ctrl_o_reads_the_codes_and_shows_them() {
         expired: false,
     };
     let t = pending_ticket(&a.email.codes);
-    update(&mut a, Action::CodesLoaded(t, Ok(vec![code])));
+    update(&mut a, Action::Email(t, EDone::Codes(Ok(vec![code]))));
     let shown = text(&screen(&a, 100, 30));
     assert!(
         shown.contains("alice.example.com: ABCDE-23456  — to reset the password, 3 min ago"),
@@ -36,9 +37,9 @@ fn ctrl_o_reads_the_codes_and_shows_them() {
     let t = pending_ticket(&a.email.codes);
     update(
         &mut a,
-        Action::CodesLoaded(
+        Action::Email(
             t,
-            Err("cannot read /pds/account.sqlite — run as root".into()),
+            EDone::Codes(Err("cannot read /pds/account.sqlite — run as root".into())),
         ),
     );
     assert!(text(&screen(&a, 100, 30)).contains("run as root"));

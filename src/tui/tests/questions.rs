@@ -30,6 +30,52 @@ type Ask = fn(&mut App);
 
 fn questions() -> Vec<(&'static str, Modal, Ask)> {
     let none: Ask = |_| {};
+    // The Email step's three, as it asks them.
+    let repair: Ask = |a| {
+        // pds.env's URL misread: the step opens on it, and Enter offers the repair.
+        *a = super::email_screen::misread_app();
+        key(a, KeyCode::Enter);
+    };
+    let save_email: Ask = |a| {
+        a.edits
+            .insert("PDS_EMAIL_FROM_ADDRESS".into(), "pds@example.net".into());
+        let job = a.jobs.start();
+        a.email.test = crate::tui::steps::email::TestState::Pending {
+            job,
+            to: "you@example.com".into(),
+        };
+        update(
+            a,
+            Action::Email(
+                job.ticket,
+                crate::tui::steps::email::Done::Tested(Box::new(crate::email::send::SendReport {
+                    finding: crate::finding::Finding::pass("the server took the test mail"),
+                    notes: vec![],
+                    stage: crate::email::send::Stage::Done,
+                    transcript: vec![],
+                    elapsed_ms: 5,
+                })),
+            ),
+        );
+    };
+    let pds_send: Ask = |a| {
+        let job = a.jobs.start();
+        a.email.pds_test = crate::tui::steps::email::PdsTest::Waiting(job);
+        let alice = crate::pds::accounts::Account {
+            handle: "alice.test".into(),
+            did: "did:plc:aliceaaaaaaaaaaaaaaaaaaa".into(),
+            email: Some("alice@example.com".into()),
+            active: true,
+            status: None,
+        };
+        update(
+            a,
+            Action::Email(
+                job.ticket,
+                crate::tui::steps::email::Done::Ready(Ok(vec![alice])),
+            ),
+        );
+    };
     let crawl: Ask = |a| {
         a.step = Step::Doctor;
         a.focus = Focus::Content;
@@ -106,8 +152,17 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
         ),
         ("announce a handle", asked(Step::Handle, announce), announce),
         ("ask the relays to crawl", asked(Step::Doctor, crawl), crawl),
-        ("repair the SMTP URL", Modal::Repair, none),
-        ("save the email settings", Modal::SaveEmail, none),
+        ("repair the SMTP URL", asked(Step::Email, repair), repair),
+        (
+            "save the email settings",
+            asked(Step::Email, save_email),
+            save_email,
+        ),
+        (
+            "have the PDS mail an account",
+            asked(Step::Email, pds_send),
+            pds_send,
+        ),
         (
             "reload the proxy",
             asked(Step::Proxy, reload_proxy),

@@ -13,6 +13,7 @@ use crate::tui::msg::Done;
 use crate::tui::steps::accounts::List;
 use crate::tui::steps::didfile::Done as DDone;
 use crate::tui::steps::doctor::Done as DoDone;
+use crate::tui::steps::email::Done as EDone;
 use crate::tui::steps::email::{PdsTest, TestState};
 use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
 use crate::tui::steps::proxy::{Done as PDone, Question as PQuestion};
@@ -34,16 +35,18 @@ fn failing(what: &str) -> Finding {
 /// table below must hold it).
 fn name_of(a: &Action) -> Option<&'static str> {
     Some(match a {
-        Action::TestMailDone(..) => "TestMailDone",
-        Action::PdsReady(..) => "PdsReady",
-        Action::PdsSent(..) => "PdsSent",
+        Action::Email(_, d) => match d {
+            EDone::Tested(_) => "TestMailDone",
+            EDone::Ready(_) => "PdsReady",
+            EDone::PdsSent(_) => "PdsSent",
+            EDone::Codes(_) => "CodesLoaded",
+        },
         Action::Handle(_, d) => match d {
             HDone::Accounts(_) => "AccountsLoaded",
             HDone::Verified(_) => "HandleVerified",
             HDone::Announced(_) => "HandleRefreshed",
             HDone::Due => "RecheckDue",
         },
-        Action::CodesLoaded(..) => "CodesLoaded",
         Action::DidFile(_, d) => match d {
             DDone::Written(_) => "DidFileWritten",
             DDone::Checked(_) => "DidFileChecked",
@@ -134,15 +137,15 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                Action::TestMailDone(
+                Action::Email(
                     t,
-                    Box::new(SendReport {
+                    EDone::Tested(Box::new(SendReport {
                         finding: Finding::pass("the server took the test mail"),
                         notes: vec![],
                         stage: Stage::Done,
                         transcript: vec![],
                         elapsed_ms: 5,
-                    }),
+                    })),
                 )
             },
         },
@@ -167,7 +170,7 @@ fn table() -> Vec<Kind> {
                 a.email.pds_test = PdsTest::Waiting(job);
                 job.ticket
             },
-            answer: |t| Action::PdsReady(t, Err(failing("the PDS does not answer"))),
+            answer: |t| Action::Email(t, EDone::Ready(Err(failing("the PDS does not answer")))),
         },
         Kind {
             name: "PdsSent",
@@ -177,16 +180,16 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                Action::PdsSent(
+                Action::Email(
                     t,
-                    Box::new(crate::email::via_pds::PdsSend {
+                    EDone::PdsSent(Box::new(crate::email::via_pds::PdsSend {
                         outcome: crate::email::via_pds::Outcome::Unreachable,
                         finding: failing("the PDS could not be reached"),
                         account: None,
                         log: vec![],
                         elapsed_ms: 3,
                         settings: crate::email::via_pds::Settings::NotCompared,
-                    }),
+                    })),
                 )
             },
         },
@@ -256,7 +259,7 @@ fn table() -> Vec<Kind> {
                 a.email.codes = Some(job);
                 job.ticket
             },
-            answer: |t| Action::CodesLoaded(t, Err("no account.sqlite here".into())),
+            answer: |t| Action::Email(t, EDone::Codes(Err("no account.sqlite here".into()))),
         },
         Kind {
             name: "DidFileWritten",

@@ -14,8 +14,8 @@ use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::Pending;
 use crate::tui::keys::Command;
 use crate::tui::modal::Modal;
-use crate::tui::msg::Effect;
 use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::Said;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -126,6 +126,8 @@ pub struct EmailScreen {
     pub verify_after_restart: bool,
     /// A line for the status bar once the app has read an edit (see `apply_repair`).
     pub note: Option<(Level, String)>,
+    /// The question open, if any.
+    pub asking: Option<Question>,
 }
 
 fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
@@ -133,6 +135,7 @@ fn choice(values: impl IntoIterator<Item = String>) -> FieldKind {
 }
 
 mod room;
+pub use room::{Done, Job, Question};
 
 impl EmailScreen {
     pub fn new(doc: &Document) -> EmailScreen {
@@ -233,6 +236,7 @@ impl EmailScreen {
             pds_test: PdsTest::Idle,
             verify_after_restart: false,
             note: None,
+            asking: None,
         };
         if !configured && !url.trim().is_empty() {
             // Keep what cannot be parsed visible rather than silently replacing it.
@@ -305,26 +309,17 @@ impl EmailScreen {
         }
     }
 
-    /// Ask the PDS whether it answers, and for its accounts (see `Effect::PdsReady`).
-    pub fn ask_pds(
-        &mut self,
-        jobs: &mut crate::tui::jobs::Tickets,
-        settings: &crate::settings::Resolved,
-        wait: std::time::Duration,
-    ) -> Effect {
-        let job = jobs.start();
+    /// Ask the PDS whether it answers (waiting at most `wait`), and for its accounts: the
+    /// first half of having the PDS itself send a mail.
+    pub fn ask_pds(&mut self, ctx: &mut Ctx, wait: std::time::Duration) -> Said<Self> {
+        let job = ctx.jobs.start();
         self.pds_test = PdsTest::Waiting(job);
-        Effect::PdsReady {
-            ticket: job.ticket,
-            pds_url: settings.local_url.clone(),
-            admin_password: settings.admin_password.clone(),
-            wait,
-        }
+        Outcome::effect(job.ticket, Job::Ready(wait))
     }
 
     /// Put the repair into the form (nothing saved): the fields as meant, the URL composed
     /// from them. Where the From address cannot be known, the cursor waits on it.
-    pub fn apply_repair(&mut self) -> Outcome<crate::tui::msg::Effect> {
+    pub fn apply_repair(&mut self) -> Said<Self> {
         let Some(r) = self.misread.as_ref().and_then(|m| m.repair.clone()) else {
             return Outcome::Status(Level::Info, "Nothing to repair here.".into());
         };
@@ -375,7 +370,7 @@ impl EmailScreen {
 
     /// Handle a key; true when a setting changed (the answers must be recomputed).
     /// Send the test mail as the PDS will (unless one is on its way).
-    pub fn send_test(&mut self, ctx: &mut Ctx) -> Outcome<crate::tui::msg::Effect> {
+    pub fn send_test(&mut self, ctx: &mut Ctx) -> Said<Self> {
         if matches!(self.test, TestState::Pending { .. }) {
             return Outcome::Nothing;
         }
@@ -393,12 +388,14 @@ impl EmailScreen {
                     job,
                     to: to.clone(),
                 };
-                Outcome::legacy(Effect::SendTestMail {
-                    ticket: job.ticket,
-                    settings: Box::new(settings),
-                    to,
-                    options: ctx.settings.send.clone(),
-                })
+                Outcome::effect(
+                    job.ticket,
+                    Job::Test {
+                        settings: Box::new(settings),
+                        to,
+                        options: ctx.settings.send.clone(),
+                    },
+                )
             }
             Ok(_) => Outcome::Status(Level::Warn, "Fill in the SMTP settings first.".into()),
             Err(e) => Outcome::fail(e),

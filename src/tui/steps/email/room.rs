@@ -1,7 +1,59 @@
-//! The Email step as a room: what its commands do, and how it is drawn (the misreading of
-//! pds.env's URL on top, the form, the test's verdict and the PDS's own send below).
+//! The Email step as a room: what its commands do, the jobs it asks for (the test mail,
+//! the PDS's pending codes, the PDS's own send) and what it makes of their results, its
+//! questions (repair the URL? save what worked? have the PDS mail this account?), and how
+//! it is drawn (the misreading of pds.env's URL on top, the form, the test's verdict and
+//! the PDS's own send below).
 
 use super::*;
+use crate::email::send::SendOptions;
+use crate::email::via_pds;
+use crate::pds::accounts::Account;
+use crate::tui::jobs::{is_current, Task, Ticket};
+use crate::tui::keys;
+use crate::tui::steps::{Drawn, Room, View};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the step asks for in the background.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Send a test mail as the PDS's nodemailer will.
+    Test {
+        settings: Box<SmtpSettings>,
+        to: String,
+        options: SendOptions,
+    },
+    /// Read the pending email codes from the PDS's data directory (read-only).
+    Codes(PathBuf),
+    /// Wait (at most this long) for the PDS to answer, then list its accounts.
+    Ready(Duration),
+    /// Have the running PDS mail this account (DID) a password-reset code.
+    PdsSend(String),
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Tested(Box<SendReport>),
+    Codes(Result<Vec<crate::pds::data::PendingCode>, String>),
+    /// The PDS answers (after a restart): its accounts, to pick one for it to mail.
+    Ready(Result<Vec<Account>, Finding>),
+    /// The PDS's own send.
+    PdsSent(Box<PdsSend>),
+}
+
+/// What the step asks the operator.
+#[derive(Debug, Clone)]
+pub enum Question {
+    /// pds.env's SMTP URL is misread: fill the form with what it meant?
+    Repair,
+    /// The test mail went through: save the email settings now?
+    Save,
+    /// Have the PDS mail this account (Tab: the next one with an address)?
+    PdsSend {
+        accounts: Vec<Account>,
+        index: usize,
+    },
+}
 
 impl EmailScreen {
     /// The lines above the form: pds.env's line as the PDS misreads it, what the PDS will
@@ -75,13 +127,131 @@ fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
 }
 
 impl EmailScreen {
+    /// Offer the repair of a misread URL (the step opened with one still to do).
+    pub fn offer_repair(&mut self) -> Said<Self> {
+        let Some((line, r)) = self
+            .misread
+            .as_ref()
+            .and_then(|m| Some((&m.line, m.offer()?)))
+        else {
+            return Outcome::Nothing;
+        };
+        let body = crate::tui::strings::repair_offer(line, &r.describe(), &r.notes());
+        self.ask(Question::Repair, " Repair the SMTP URL? ", body)
+    }
+
+    fn ask(&mut self, q: Question, title: &str, body: String) -> Said<Self> {
+        self.asking = Some(q);
+        Outcome::Ask {
+            title: title.into(),
+            body,
+            wide: false,
+        }
+    }
+
+    /// The question of which account the PDS mails, for the one at `index`.
+    fn pds_send_body(accounts: &[Account], index: usize) -> String {
+        let Some(a) = accounts.get(index) else {
+            return String::new();
+        };
+        let others = accounts
+            .iter()
+            .filter(|x| x.email.as_deref().is_some_and(|e| !e.is_empty()))
+            .count()
+            .saturating_sub(1);
+        crate::tui::strings::pds_send_offer(&a.handle, a.email.as_deref().unwrap_or(""), others)
+    }
+
+    /// A test mail's verdict (one still awaited).
+    fn tested(&mut self, mut report: Box<SendReport>, ctx: &mut Ctx) -> Said<Self> {
+        // Tested while the form shows pds.env's URL as the PDS misreads it (the repair
+        // put off): the misreading is the cause, not the spelling of the host it made.
+        if report.finding.level == Level::Fail {
+            if let Some(m) = self
+                .misread
+                .as_ref()
+                .filter(|m| m.state != MisreadState::Repaired)
+            {
+                let meant = m
+                    .repair
+                    .as_ref()
+                    .map(|r| format!(" (you meant {})", r.settings.host))
+                    .unwrap_or_default();
+                report.finding.fix = format!(
+                    "These are pds.env's settings as the PDS misreads them: the URL is not encoded, so the host and login tested are not the ones you wrote{meant}. {} repairs it (or: pds-wizard email repair); then test again.",
+                    keys::label(keys::Screen::Email, Command::Repair)
+                );
+            }
+        }
+        let said = Outcome::Status(report.finding.level, report.finding.what.clone());
+        let passed = report.finding.level == Level::Pass;
+        self.test = TestState::Done(report);
+        // Settings that work are worth keeping: offer to save them at once.
+        if passed
+            && [URL_KEY, FROM_KEY]
+                .iter()
+                .any(|k| ctx.edits.contains_key(*k))
+        {
+            return said.and(self.ask(
+                Question::Save,
+                " Save the email settings? ",
+                crate::tui::strings::SAVE_EMAIL_OFFER.into(),
+            ));
+        }
+        said
+    }
+
+    /// The PDS answers (or not): then pick the account it mails.
+    fn ready(&mut self, r: Result<Vec<Account>, Finding>) -> Said<Self> {
+        let accounts = match r {
+            Ok(accounts) => accounts,
+            Err(finding) => {
+                let said = Outcome::Status(finding.level, finding.what.clone());
+                self.pds_test = PdsTest::Done(Box::new(PdsSend {
+                    outcome: via_pds::Outcome::Unreachable,
+                    finding,
+                    account: None,
+                    log: Vec::new(),
+                    elapsed_ms: 0,
+                    settings: via_pds::Settings::NotCompared,
+                }));
+                return said;
+            }
+        };
+        self.pds_test = PdsTest::Idle;
+        let said = Outcome::Status(Level::Pass, "The PDS answers.".into());
+        match via_pds::pick(&accounts, "", &self.recipient()) {
+            Some(a) => {
+                let index = accounts.iter().position(|x| x.did == a.did).unwrap_or(0);
+                let body = Self::pds_send_body(&accounts, index);
+                said.and(self.ask(
+                    Question::PdsSend { accounts, index },
+                    " Have the PDS send a mail? ",
+                    body,
+                ))
+            }
+            None => {
+                self.pds_test = PdsTest::Done(Box::new(PdsSend {
+                    outcome: via_pds::Outcome::NoAccount,
+                    finding: Finding::warn("no account on this PDS has an email address, so the PDS has no one to mail")
+                        .fix("Create the first account, then Ctrl-P here."),
+                    account: None,
+                    log: Vec::new(),
+                    elapsed_ms: 0,
+                    settings: via_pds::Settings::NotCompared,
+                }));
+                said
+            }
+        }
+    }
+}
+
+impl Room for EmailScreen {
+    type Job = Job;
+    type Done = Done;
+
     /// The step's keys: the test mail, its transcript, the PDS's pending codes, or the form's.
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
+    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
             Some(Command::TestMail) => self.send_test(ctx),
             Some(Command::Repair) => self.apply_repair(),
@@ -89,8 +259,10 @@ impl EmailScreen {
                 if matches!(self.pds_test, PdsTest::Waiting(_) | PdsTest::Sending(..)) {
                     return Outcome::Nothing;
                 }
-                let e = self.ask_pds(ctx.jobs, ctx.settings, ctx.settings.flags.timeout);
-                Outcome::legacy_working(crate::tui::strings::ASKING_PDS.into(), vec![e])
+                let Outcome::Effects(jobs) = self.ask_pds(ctx, ctx.settings.flags.timeout) else {
+                    return Outcome::Nothing;
+                };
+                Outcome::Working(crate::tui::strings::ASKING_PDS.into(), jobs)
             }
             Some(Command::Transcript) => match self.test_details() {
                 Some(lines) => Outcome::Open(Modal::Transcript(lines)),
@@ -103,22 +275,165 @@ impl EmailScreen {
                     .unwrap_or_else(|| crate::pds::data::data_dir(ctx.working));
                 let job = ctx.jobs.start();
                 self.codes = Some(job);
-                Outcome::legacy_working(
+                Outcome::Working(
                     crate::tui::strings::READING_CODES.into(),
-                    vec![Effect::LoadCodes {
-                        ticket: job.ticket,
-                        dir,
-                    }],
+                    vec![(job.ticket, Job::Codes(dir))],
                 )
             }
             _ if self.on_key(k) => Outcome::Edited,
             _ => Outcome::Nothing,
         }
     }
+
+    fn awaits(&self, ticket: Ticket, done: &Done) -> bool {
+        match done {
+            Done::Tested(_) => {
+                matches!(&self.test, TestState::Pending { job, .. } if job.is_for(ticket))
+            }
+            Done::Codes(_) => is_current(&self.codes, ticket),
+            Done::Ready(_) => matches!(&self.pds_test, PdsTest::Waiting(job) if job.is_for(ticket)),
+            Done::PdsSent(_) => {
+                matches!(&self.pds_test, PdsTest::Sending(job, _) if job.is_for(ticket))
+            }
+        }
+    }
+
+    fn on_result(&mut self, done: Done, ctx: &mut Ctx) -> Said<Self> {
+        match done {
+            Done::Tested(report) => self.tested(report, ctx),
+            Done::Codes(r) => {
+                self.codes = None;
+                Outcome::Unsay.and(Outcome::Open(Modal::Codes(
+                    crate::tui::strings::pending_codes(r),
+                )))
+            }
+            Done::Ready(r) => self.ready(r),
+            Done::PdsSent(r) => {
+                let said = Outcome::Status(r.finding.level, r.finding.what.clone());
+                if r.outcome == via_pds::Outcome::Sent {
+                    self.verify_after_restart = false;
+                }
+                self.pds_test = PdsTest::Done(r);
+                said
+            }
+        }
+    }
+
+    /// Tab (or ↓) on "have the PDS mail this account?": the next account with an address.
+    fn on_question_key(&mut self, k: KeyEvent) -> Option<String> {
+        let Some(Question::PdsSend { accounts, index }) = self.asking.as_mut() else {
+            return None;
+        };
+        if !matches!(k.code, KeyCode::Tab | KeyCode::Down) {
+            return None;
+        }
+        *index = (1..=accounts.len())
+            .map(|i| (*index + i) % accounts.len())
+            .find(|&i| accounts[i].email.as_deref().is_some_and(|e| !e.is_empty()))
+            .unwrap_or(*index);
+        Some(Self::pds_send_body(accounts, *index))
+    }
+
+    fn on_answer(&mut self, yes: bool, ctx: &mut Ctx) -> Said<Self> {
+        let Some(q) = self.asking.take() else {
+            return Outcome::Nothing;
+        };
+        match (q, yes) {
+            (Question::Repair, true) => self.apply_repair(),
+            (Question::Repair, false) => {
+                if let Some(m) = self.misread.as_mut() {
+                    m.state = MisreadState::Declined;
+                }
+                Outcome::Status(Level::Info, "Not repaired. ^E repairs it.".into())
+            }
+            (Question::Save, true) => Outcome::Save,
+            (Question::Save, false) => Outcome::Status(
+                Level::Info,
+                "Not saved yet: Ctrl-S saves (Review & save shows the change).".into(),
+            ),
+            (Question::PdsSend { accounts, index }, true) => {
+                let Some(a) = accounts.get(index) else {
+                    return Outcome::Nothing;
+                };
+                let job = ctx.jobs.start();
+                self.pds_test = PdsTest::Sending(job, a.handle.clone());
+                Outcome::effect(job.ticket, Job::PdsSend(a.did.clone()))
+            }
+            (Question::PdsSend { .. }, false) => {
+                self.pds_test = PdsTest::Idle;
+                Outcome::Status(
+                    Level::Info,
+                    "Not sent. Ctrl-P in the Email step has the PDS send when you are ready."
+                        .into(),
+                )
+            }
+        }
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        match job {
+            Job::Test {
+                settings,
+                to,
+                options,
+            } => Task::future(async move {
+                Done::Tested(Box::new(
+                    crate::email::send::test_send(&settings, &to, &options).await,
+                ))
+            }),
+            Job::Codes(dir) => Task::blocking(move || {
+                Done::Codes(
+                    crate::pds::data::pending_codes(&dir).map_err(|e| format!("{e} — {}", e.fix())),
+                )
+            }),
+            Job::Ready(wait) => {
+                let (http, admin) = (ctx.settings.http.clone(), ctx.settings.admin());
+                Task::future(async move {
+                    let pds_url = admin.pds_url.clone();
+                    if via_pds::wait_for_pds(&pds_url, &http, wait).await {
+                        return Done::Ready(admin.accounts().await);
+                    }
+                    Done::Ready(Err(Finding::fail(format!(
+                        "the PDS did not answer at {pds_url} within {} s",
+                        wait.as_secs()
+                    ))
+                    .why("It may still be starting, or it refused to start with the settings in pds.env.")
+                    .fix("Look at its log (sudo journalctl -u pds -n 50, or docker logs pds), then Ctrl-P to try again.")))
+                })
+            }
+            Job::PdsSend(did) => {
+                let settings = ctx.settings;
+                let (http, flags) = (settings.http.clone(), settings.flags.clone());
+                let (pds_url, password) =
+                    (settings.local_url.clone(), settings.admin_password.clone());
+                let env_file = flags.env_file.clone();
+                let restart = crate::pds::restart_hint(&flags);
+                Task::future(async move {
+                    // Finding the log runs systemctl and docker: off the runtime's workers.
+                    let log =
+                        tokio::task::spawn_blocking(move || crate::pds::LogSource::find(&flags))
+                            .await
+                            .ok()
+                            .flatten();
+                    let r =
+                        via_pds::send_via_pds(&pds_url, &password, &did, "", &http, log.as_ref())
+                            .await;
+                    // Against pds.env as saved: what the PDS reads when it next starts.
+                    let sent = r.clone();
+                    let r = tokio::task::spawn_blocking(move || {
+                        via_pds::against_file_here(r, &env_file, &pds_url, &restart)
+                    })
+                    .await
+                    .unwrap_or(sent);
+                    Done::PdsSent(Box::new(r))
+                })
+            }
+        }
+    }
 }
 
-impl crate::tui::steps::Drawn for EmailScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for EmailScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, spin, focused) = (view.theme, view.spinner, view.focused);
         let edited = view.edits.contains_key(crate::email::URL_KEY)
             || view.edits.contains_key(crate::email::FROM_KEY);
