@@ -31,7 +31,7 @@ pub enum Modal {
         body: String,
         wide: bool,
     },
-    /// A first-setup action, said in full first; "y" carries it out.
+    /// The app's own question (a rename), said in full first; "y" carries it out.
     Confirm {
         title: String,
         body: String,
@@ -39,20 +39,9 @@ pub enum Modal {
     },
 }
 
-/// What a `Modal::Confirm` does on "y".
+/// What a `Modal::Confirm` (a question of the app's own) does on "y".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmed {
-    WriteService(Vec<crate::pds::service::PlannedFile>),
-    StartService(Box<crate::pds::service::Plan>),
-    ResetPassword {
-        did: String,
-        handle: String,
-    },
-    MoveHandle {
-        did: String,
-        from: String,
-        handle: crate::identity::Handle,
-    },
     /// Save pds.env with this new PDS_HOSTNAME although the PDS hosts accounts.
     Rename(String),
 }

@@ -1,20 +1,12 @@
-//! The wizard's messages, a leaf every part imports: what happened (`Action`: a key, a
-//! signal, a background result with its request's ticket), what is to be done off the
-//! drawing path (`Effect`), and the first-setup steps' jobs and their answers (`Job`,
-//! `Done`). Steps import these, never the app.
+//! The wizard's messages: what happened (`Action`: a key, a signal, a background result
+//! with its request's ticket), and what is to be done off the drawing path (`Effect`). Each step's own jobs and results are its own types (`Job`,
+//! `Done` in its file), carried here with their tickets; steps never import this.
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::{didfile, doctor, email, handle, proxy};
-use crate::addresses;
+use super::steps::{accounts, didfile, doctor, email, handle, overview, proxy, server};
 use crate::envfile::Document;
-use crate::finding::Finding;
 use crate::fsutil::SaveReport;
-use crate::identity::{Handle, HandleReport};
-use crate::pds::accounts::Account;
-use crate::pds::service::{self, Docker, PlannedFile, Running};
-use crate::setup::accounts::{Moved, NewAccount};
-use crate::setup::Overview;
 use crossterm::event::KeyEvent;
 use std::path::PathBuf;
 
@@ -68,8 +60,14 @@ pub enum Action {
     Proxy(Ticket, proxy::Done),
     /// The Doctor's job answered.
     Doctor(Ticket, doctor::Done),
-    /// A first-setup job (Overview, Server, Accounts) answered.
-    Setup(Ticket, Box<Done>),
+    /// The Overview's job answered.
+    Overview(Ticket, overview::Done),
+    /// The Server step's job answered.
+    Server(Ticket, server::Done),
+    /// The Accounts step's job answered.
+    Accounts(Ticket, accounts::Done),
+    /// The accounts a new PDS_HOSTNAME affects (None: it could not be told).
+    Renamed(Ticket, Option<Box<crate::setup::rename::Rename>>),
 }
 
 impl Action {
@@ -81,7 +79,10 @@ impl Action {
             | Action::DidFile(t, _)
             | Action::Proxy(t, _)
             | Action::Doctor(t, _)
-            | Action::Setup(t, _) => Some(*t),
+            | Action::Overview(t, _)
+            | Action::Server(t, _)
+            | Action::Accounts(t, _)
+            | Action::Renamed(t, _) => Some(*t),
             Action::Key(_)
             | Action::Paste(_)
             | Action::Resize
@@ -117,63 +118,17 @@ pub enum Effect {
     Handle(Ticket, handle::Job),
     /// An atproto-did step's job.
     DidFile(Ticket, didfile::Job),
-    /// A first-setup job (see `steps::setup::Job`).
-    Setup(Ticket, Job),
-    Quit,
-}
-
-/// The background work these steps ask for; the runner carries it out with the app's
-/// settings and answers with a `Done` carrying the same ticket.
-#[derive(Debug, Clone)]
-pub enum Job {
-    Overview,
-    /// Addresses, records and the service, looked at again.
-    Server,
-    WriteService(Vec<PlannedFile>),
-    StartService(Box<service::Plan>),
-    LoadAccounts,
-    Create {
-        handle: String,
-        email: String,
-    },
-    Invite,
-    ResetPassword {
-        did: String,
-        handle: String,
-    },
-    CheckHandle {
-        handle: Handle,
-        did: String,
-    },
-    MoveHandle {
-        did: String,
-        from: String,
-        handle: Handle,
-    },
+    /// The Overview's job.
+    Overview(Ticket, overview::Job),
+    /// A Server step's job.
+    Server(Ticket, server::Job),
+    /// An Accounts step's job.
+    Accounts(Ticket, accounts::Job),
     /// Before saving a new PDS_HOSTNAME: the accounts a rename affects (pds.env as saved).
     CheckRename {
+        ticket: Ticket,
         saved: Box<crate::envfile::Document>,
         to: String,
     },
-}
-
-#[derive(Debug)]
-pub enum Done {
-    Overview(Box<Overview>),
-    Server {
-        plan: Option<Box<addresses::Plan>>,
-        running: Running,
-        docker: Docker,
-    },
-    Written(Result<Vec<String>, String>),
-    /// While the PDS starts: how long, and why it does not answer yet.
-    Progress(String),
-    Started(Result<String, String>),
-    Accounts(Result<Vec<Account>, Finding>),
-    Created(Result<Box<NewAccount>, Finding>),
-    Invite(Result<String, Finding>),
-    Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
-    Checked(Box<HandleReport>),
-    Moved(Box<Moved>),
-    Rename(Option<Box<crate::setup::rename::Rename>>),
+    Quit,
 }

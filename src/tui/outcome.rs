@@ -65,18 +65,6 @@ impl<J> Outcome<J> {
         Outcome::Effects(vec![(ticket, job)])
     }
 
-    /// A job that carries its ticket itself (the app's own effects).
-    pub fn legacy(job: J) -> Outcome<J> {
-        Outcome::Effects(vec![(Ticket::default(), job)])
-    }
-
-    pub fn legacy_working(line: String, jobs: Vec<J>) -> Outcome<J> {
-        Outcome::Working(
-            line,
-            jobs.into_iter().map(|j| (Ticket::default(), j)).collect(),
-        )
-    }
-
     pub fn fail(message: impl Into<String>) -> Outcome<J> {
         Outcome::Status(Level::Fail, message.into())
     }

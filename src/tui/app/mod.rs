@@ -377,13 +377,15 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     }
     if step == Step::Overview && app.overview.pending.is_none() {
         // Checked afresh each time it is opened: it is where the operator comes back to.
-        return vec![app.overview.start(&mut screen_ctx!(app))];
+        let o = app.overview.start(&mut screen_ctx!(app));
+        return said(app, step, o, Effect::Overview);
     }
     if step == Step::Proxy {
         app.look_at_front();
     }
     if step == Step::Server && app.server.plan.is_none() && app.server.checking.is_none() {
-        return vec![app.server.check(&mut screen_ctx!(app))];
+        let o = app.server.check(&mut screen_ctx!(app));
+        return said(app, step, o, Effect::Server);
     }
     if step == Step::Accounts
         && matches!(
@@ -391,7 +393,8 @@ fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
             super::steps::accounts::List::NotLoaded | super::steps::accounts::List::Failed(_)
         )
     {
-        return vec![app.accounts.load(&mut screen_ctx!(app))];
+        let o = app.accounts.load(&mut screen_ctx!(app));
+        return said(app, step, o, Effect::Accounts);
     }
     if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
         let all = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
@@ -486,10 +489,11 @@ pub(crate) fn save(app: &mut App) -> Vec<Effect> {
             format!("Renaming the PDS to {new}: looking for the accounts it hosts…"),
         ));
         let saved = Box::new(app.base.clone());
-        return vec![Effect::Setup(
-            job.ticket,
-            super::msg::Job::CheckRename { saved, to: new },
-        )];
+        return vec![Effect::CheckRename {
+            ticket: job.ticket,
+            saved,
+            to: new,
+        }];
     }
     vec![Effect::Save(Box::new(app.working.clone()))]
 }

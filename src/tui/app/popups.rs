@@ -199,40 +199,12 @@ fn no(app: &mut App, question: Modal) -> Vec<Effect> {
     vec![]
 }
 
-/// Carry out a confirmed first-setup action: its job starts, with a ticket.
+/// Carry out a confirmed action of the app's own (a rename, saved).
 fn confirmed(app: &mut App, then: Confirmed) -> Vec<Effect> {
-    use crate::tui::msg::Job;
-    let job = app.jobs.start();
-    let (line, work) = match then {
+    match then {
         Confirmed::Rename(to) => {
             app.rename_confirmed = Some(to);
-            return crate::tui::app::save(app);
+            crate::tui::app::save(app)
         }
-        Confirmed::WriteService(files) => {
-            app.server.writing = Some(job);
-            ("Writing the service files…", Job::WriteService(files))
-        }
-        Confirmed::StartService(plan) => {
-            app.server.starting = Some(job);
-            app.server.said = None;
-            app.server.progress = Some("starting the PDS…".into());
-            ("Starting the PDS…", Job::StartService(plan))
-        }
-        Confirmed::ResetPassword { did, handle } => {
-            app.accounts.pending = Some(job);
-            (
-                "Giving the account a new password…",
-                Job::ResetPassword { did, handle },
-            )
-        }
-        Confirmed::MoveHandle { did, from, handle } => {
-            app.accounts.pending = Some(job);
-            (
-                "Switching the handle…",
-                Job::MoveHandle { did, from, handle },
-            )
-        }
-    };
-    app.status = Some((Level::Info, line.into()));
-    vec![Effect::Setup(job.ticket, work)]
+    }
 }

@@ -1,81 +1,68 @@
-//! The rooms: a key, a background result or the answer to a question goes to the step it
-//! belongs to, and what the step says back is carried out, its jobs made the app's effects
-//! (`Effect::Handle(ticket, job)`…). The app never looks inside a room's jobs or results.
+//! The rooms: a key, the answer to a question or a key on an open question goes to the
+//! step it belongs to, and what the step says back is carried out, its jobs made the app's
+//! effects (`Effect::Handle(ticket, job)`…). The app never looks inside a room's jobs or
+//! results; `room!` names every room once, so none can be forgotten in one of the routes.
 
 use super::*;
 
-/// A key on a step that is a room, with what it may use of the app.
+/// Run `$body` with `$room` bound to the room of `$step`, `$ctx` to what it may use of
+/// the app, and `$wrap` to the effect that carries its jobs; `$none` for the steps that
+/// are the app's own forms (Basics, More settings, Review).
+macro_rules! room {
+    ($app:ident, $step:expr, |$room:ident, $ctx:ident, $wrap:ident| $body:expr, $none:expr) => {
+        match $step {
+            Step::Overview => room!(@ $app, overview, Overview, $room, $ctx, $wrap, $body),
+            Step::Server => room!(@ $app, server, Server, $room, $ctx, $wrap, $body),
+            Step::Accounts => room!(@ $app, accounts, Accounts, $room, $ctx, $wrap, $body),
+            Step::Email => room!(@ $app, email, Email, $room, $ctx, $wrap, $body),
+            Step::Handle => room!(@ $app, handle, Handle, $room, $ctx, $wrap, $body),
+            Step::DidFile => room!(@ $app, didfile, DidFile, $room, $ctx, $wrap, $body),
+            Step::Proxy => room!(@ $app, proxy, Proxy, $room, $ctx, $wrap, $body),
+            Step::Doctor => room!(@ $app, doctor, Doctor, $room, $ctx, $wrap, $body),
+            Step::Basics | Step::More | Step::Review => $none,
+        }
+    };
+    (@ $app:ident, $field:ident, $variant:ident, $room:ident, $ctx:ident, $wrap:ident, $body:expr) => {{
+        let $room = &mut $app.$field;
+        #[allow(unused_mut, unused_variables)]
+        let mut $ctx = screen_ctx!($app);
+        #[allow(unused_variables)]
+        let $wrap = Effect::$variant;
+        $body
+    }};
+}
+
+/// A key on a step that is a room.
 pub(super) fn on_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Vec<Effect> {
-    let mut ctx = screen_ctx!(app);
     let step = app.step;
-    match step {
-        Step::Handle => {
-            let o = app.handle.on_command(command, k, &mut ctx);
-            said(app, step, o, Effect::Handle)
-        }
-        Step::DidFile => {
-            let o = app.didfile.on_command(command, k, &mut ctx);
-            said(app, step, o, Effect::DidFile)
-        }
-        Step::Proxy => {
-            let o = app.proxy.on_command(command, k, &mut ctx);
-            said(app, step, o, Effect::Proxy)
-        }
-        Step::Email => {
-            let o = app.email.on_command(command, k, &mut ctx);
-            said(app, step, o, Effect::Email)
-        }
-        Step::Doctor => {
-            let o = app.doctor.on_command(command, k, &mut ctx);
-            said(app, step, o, Effect::Doctor)
-        }
-        _ => {
-            let o = match step {
-                Step::Overview => app.overview.on_command(command, k, &mut ctx),
-                Step::Server => app.server.on_command(command, k, &mut ctx),
-                Step::Accounts => app.accounts.on_command(command, k, &mut ctx),
-                _ => return vec![],
-            };
-            said(app, step, o, |_, e| e)
-        }
-    }
+    room!(
+        app,
+        step,
+        |room, ctx, wrap| {
+            let o = room.on_command(command, k, &mut ctx);
+            said(app, step, o, wrap)
+        },
+        vec![]
+    )
 }
 
 /// A step's own question answered: the answer goes back to the step that asked.
 pub(super) fn answered(app: &mut App, step: Step, yes: bool) -> Vec<Effect> {
-    let mut ctx = screen_ctx!(app);
-    match step {
-        Step::Handle => {
-            let o = app.handle.on_answer(yes, &mut ctx);
-            said(app, step, o, Effect::Handle)
-        }
-        Step::Proxy => {
-            let o = app.proxy.on_answer(yes, &mut ctx);
-            said(app, step, o, Effect::Proxy)
-        }
-        Step::Email => {
-            let o = app.email.on_answer(yes, &mut ctx);
-            said(app, step, o, Effect::Email)
-        }
-        Step::Doctor => {
-            let o = app.doctor.on_answer(yes, &mut ctx);
-            said(app, step, o, Effect::Doctor)
-        }
-        _ => vec![],
-    }
+    room!(
+        app,
+        step,
+        |room, ctx, wrap| {
+            let o = room.on_answer(yes, &mut ctx);
+            said(app, step, o, wrap)
+        },
+        vec![]
+    )
 }
 
 /// A key on a step's open question that is not an answer: the question's new text, if
 /// the step changed it.
 pub(super) fn question_key(app: &mut App, step: Step, k: KeyEvent) -> Option<String> {
-    match step {
-        Step::Email => app.email.on_question_key(k),
-        Step::Handle => app.handle.on_question_key(k),
-        Step::DidFile => app.didfile.on_question_key(k),
-        Step::Proxy => app.proxy.on_question_key(k),
-        Step::Doctor => app.doctor.on_question_key(k),
-        _ => None,
-    }
+    room!(app, step, |room, _ctx, _wrap| room.on_question_key(k), None)
 }
 
 /// A room's outcome carried out, its jobs made the app's effects.

@@ -2,6 +2,7 @@
 //! only when `App::awaits` it (the one place a stale one is dropped).
 
 use super::*;
+use crate::tui::steps::{accounts, server};
 
 pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     // The one place a stale result is dropped: nothing below, the answers file included,
@@ -117,55 +118,28 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.status = Some((Level::Fail, e));
             vec![]
         }
-        Action::Setup(_, done) => on_setup_done(app, *done),
-    }
-}
-
-/// A first-setup job's result (one still awaited: see `App::awaits`).
-fn on_setup_done(app: &mut App, done: crate::tui::msg::Done) -> Vec<Effect> {
-    use crate::tui::msg::Done;
-    match done {
-        Done::Overview(o) => {
-            app.overview.done(o);
+        Action::Overview(_, done) => {
+            let o = app.overview.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Overview, o, Effect::Overview)
         }
-        Done::Server {
-            plan,
-            running,
-            docker,
-        } => {
-            app.server.checking = None;
-            app.server.plan = plan;
-            app.server.running = Some(running);
-            app.server.docker = Some(docker);
+        Action::Server(_, done) => {
+            if matches!(done, server::Done::Written(_)) {
+                // compose.yaml may now run the installer's Caddy: the proxy step starts
+                // from it.
+                app.look_at_front();
+            }
+            let o = app.server.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Server, o, Effect::Server)
         }
-        Done::Progress(p) => {
-            app.server.progress = Some(p);
+        Action::Accounts(_, done) => {
+            if matches!(&done, accounts::Done::Moved(m) if m.moved) {
+                // Other steps list accounts too: they load again when opened.
+                app.handle.accounts = Accounts::NotLoaded;
+            }
+            let o = app.accounts.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Accounts, o, Effect::Accounts)
         }
-        Done::Written(r) => {
-            app.server.writing = None;
-            // compose.yaml may now run the installer's Caddy: the proxy step starts from it.
-            app.look_at_front();
-            app.server.said = Some(match r {
-                Ok(lines) => (Level::Pass, lines.join("; ")),
-                Err(e) => (Level::Fail, e),
-            });
-            // "Writing the service files…" is over: the status line says how it went.
-            app.status = app.server.said.clone();
-            return vec![app.server.check(&mut screen_ctx!(app))];
-        }
-        Done::Started(r) => {
-            app.server.starting = None;
-            app.server.progress = None;
-            app.server.answered = Some(r.is_ok());
-            app.server.said = Some(match r {
-                Ok(s) => (Level::Pass, s),
-                Err(e) => (Level::Fail, e),
-            });
-            app.status = app.server.said.clone();
-            // How it runs now, either way: a unit may be active while the PDS fails.
-            return vec![app.server.check(&mut screen_ctx!(app))];
-        }
-        Done::Rename(r) => {
+        Action::Renamed(_, r) => {
             app.rename_check = None;
             match r.filter(|r| r.needs_confirmation()) {
                 Some(r) => {
@@ -179,6 +153,7 @@ fn on_setup_done(app: &mut App, done: crate::tui::msg::Done) -> Vec<Effect> {
                         ),
                         then: crate::tui::modal::Confirmed::Rename(r.to.clone()),
                     });
+                    vec![]
                 }
                 None => {
                     let to = app
@@ -186,39 +161,11 @@ fn on_setup_done(app: &mut App, done: crate::tui::msg::Done) -> Vec<Effect> {
                         .get("PDS_HOSTNAME")
                         .map(|h| h.trim().to_ascii_lowercase());
                     app.rename_confirmed = to;
-                    return save(app);
+                    save(app)
                 }
             }
         }
-        Done::Accounts(r) => {
-            app.accounts.set_list(r);
-            app.accounts.judge(&screen_ctx!(app));
-        }
-        d @ (Done::Created(_)
-        | Done::Invite(_)
-        | Done::Reset(_)
-        | Done::Checked(_)
-        | Done::Moved(_)) => {
-            let moved = matches!(&d, Done::Moved(m) if m.moved);
-            let (effects, modal) = app.accounts.done(d, &mut screen_ctx!(app));
-            // The status line says how it went (never a password: those are in the pop-up).
-            app.status = app
-                .accounts
-                .said
-                .iter()
-                .max_by_key(|f| f.level)
-                .map(|f| (f.level, f.what.clone()));
-            if modal.is_some() {
-                app.modal = modal;
-            }
-            if moved {
-                // Other steps list accounts too: they load again when opened.
-                app.handle.accounts = Accounts::NotLoaded;
-            }
-            return effects;
-        }
     }
-    vec![]
 }
 
 /// Record which results make a step's choices worth keeping in the answers file (a stale
@@ -260,8 +207,6 @@ impl App {
     /// the plan, the handle, the mail settings — or started it again answers a question
     /// nobody asks any more), or anything that is not a background result.
     pub fn awaits(&self, action: &Action) -> bool {
-        use crate::tui::msg::Done;
-        use crate::tui::steps::accounts::List;
         let Some(t) = action.ticket() else {
             return true;
         };
@@ -272,19 +217,10 @@ impl App {
             Action::DidFile(_, done) => self.didfile.awaits(t, done),
             Action::Proxy(_, done) => self.proxy.awaits(t, done),
             Action::Doctor(_, done) => self.doctor.awaits(t, done),
-            Action::Setup(_, done) => match done.as_ref() {
-                Done::Overview(_) => is(&self.overview.pending),
-                Done::Server { .. } => is(&self.server.checking),
-                Done::Written(_) => is(&self.server.writing),
-                Done::Progress(_) | Done::Started(_) => is(&self.server.starting),
-                Done::Rename(_) => is(&self.rename_check),
-                Done::Accounts(_) => matches!(self.accounts.list, List::Loading(l) if l == t),
-                Done::Created(_)
-                | Done::Invite(_)
-                | Done::Reset(_)
-                | Done::Checked(_)
-                | Done::Moved(_) => is(&self.accounts.pending),
-            },
+            Action::Overview(_, done) => self.overview.awaits(t, done),
+            Action::Server(_, done) => self.server.awaits(t, done),
+            Action::Accounts(_, done) => self.accounts.awaits(t, done),
+            Action::Renamed(..) => is(&self.rename_check),
             // A result kind not named above is never taken: a new one shows at once in
             // its own test (and stale_results.rs names every kind, exhaustively).
             _ => false,

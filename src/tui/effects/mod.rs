@@ -2,19 +2,20 @@
 //! that carries them out — quick local work at once, network work on the runtime, each
 //! result sent back to the loop as an `Action` carrying its request's ticket.
 
-mod setup;
-
 use crate::envfile::Document;
 use crate::tui::app::{update, App};
 use crate::tui::draft::{self};
 use crate::tui::jobs::{Sink, Task};
 use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
+use crate::tui::steps::accounts::AccountsScreen;
 use crate::tui::steps::didfile::DidFileScreen;
 use crate::tui::steps::doctor::DoctorScreen;
 use crate::tui::steps::email::EmailScreen;
 use crate::tui::steps::handle::HandleScreen;
+use crate::tui::steps::overview::OverviewScreen;
 use crate::tui::steps::proxy::ProxyScreen;
+use crate::tui::steps::server::ServerScreen;
 use crate::tui::steps::Room;
 use std::sync::mpsc;
 
@@ -92,9 +93,26 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
                 let task = HandleScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Handle(t, d))
             }
-            Effect::Setup(ticket, job) => {
-                setup::spawn(app, runner, ticket, job);
-                vec![]
+            Effect::Overview(t, job) => {
+                let task = OverviewScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Overview(t, d))
+            }
+            Effect::Server(t, job) => {
+                let task = ServerScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Server(t, d))
+            }
+            Effect::Accounts(t, job) => {
+                let task = AccountsScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Accounts(t, d))
+            }
+            Effect::CheckRename { ticket, saved, to } => {
+                let settings = app.settings.clone();
+                let task = Task::future(async move {
+                    crate::setup::rename::impact(&saved, &to, &settings)
+                        .await
+                        .map(Box::new)
+                });
+                start(app, runner, task, move |r| Action::Renamed(ticket, r))
             }
             Effect::Quit => {
                 app.quit = true;

@@ -2,16 +2,17 @@
 //! account onto a custom-domain handle once it verifies, and announce it.
 
 use crate::finding::{Finding, Level};
-use crate::identity::Handle;
+use crate::identity::{Handle, HandleReport};
 use crate::pds::accounts::Account;
-use crate::setup::accounts::NewAccount;
+use crate::setup::accounts::{Moved, NewAccount};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::Pending;
+use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
-use crate::tui::modal::{Confirmed, Modal};
-use crate::tui::msg::{Done, Effect, Job};
+use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::{Drawn, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_line, spinner};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -25,6 +26,55 @@ const NONE_YET: &str = "(no accounts yet)";
 /// The accounts as loaded: the same states as the Handle step's list.
 pub use super::handle::Accounts as List;
 
+/// What the step asks for in the background (the admin actions, one at a time).
+#[derive(Debug, Clone)]
+pub enum Job {
+    List,
+    Create {
+        handle: String,
+        email: String,
+    },
+    Invite,
+    Reset {
+        did: String,
+        handle: String,
+    },
+    /// Does the new handle point at this account yet?
+    Check {
+        handle: Handle,
+        did: String,
+    },
+    Move {
+        did: String,
+        from: String,
+        handle: Handle,
+    },
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Listed(Result<Vec<Account>, Finding>),
+    Created(Result<Box<NewAccount>, Finding>),
+    Invite(Result<String, Finding>),
+    Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
+    Checked(Box<HandleReport>),
+    Moved(Box<Moved>),
+}
+
+/// What the step asks the operator.
+#[derive(Debug, Clone)]
+pub enum Question {
+    Reset {
+        did: String,
+        handle: String,
+    },
+    Move {
+        did: String,
+        from: String,
+        handle: Handle,
+    },
+}
+
 pub struct AccountsScreen {
     pub form: Form,
     pub list: List,
@@ -36,6 +86,8 @@ pub struct AccountsScreen {
     pub record: Option<crate::identity::dns::TxtRecord>,
     /// The new handle verified for the chosen account: the switch is offered.
     pub verified: Option<(String, String)>,
+    /// The question open, if any.
+    pub asking: Option<Question>,
 }
 
 impl Default for AccountsScreen {
@@ -63,13 +115,14 @@ impl AccountsScreen {
             said: vec![],
             record: None,
             verified: None,
+            asking: None,
         }
     }
 
-    pub fn load(&mut self, ctx: &mut Ctx) -> Effect {
+    pub fn load(&mut self, ctx: &mut Ctx) -> Said<Self> {
         let job = ctx.jobs.start();
         self.list = List::Loading(job.ticket);
-        Effect::Setup(job.ticket, Job::LoadAccounts)
+        Outcome::effect(job.ticket, Job::List)
     }
 
     pub fn set_list(&mut self, r: Result<Vec<Account>, Finding>) {
@@ -153,17 +206,27 @@ impl AccountsScreen {
         }
     }
 
-    fn start(&mut self, ctx: &mut Ctx, job: Job, line: &str) -> Outcome<crate::tui::msg::Effect> {
+    fn start(&mut self, ctx: &mut Ctx, job: Job, line: &str) -> Said<Self> {
         if self.pending.is_some() {
             return Outcome::Nothing;
         }
         let p = ctx.jobs.start();
         self.pending = Some(p);
-        Outcome::legacy_working(line.into(), vec![Effect::Setup(p.ticket, job)])
+        Outcome::Working(line.into(), vec![(p.ticket, job)])
     }
 
-    /// Fold in an action's result (its ticket already matched).
-    pub fn done(&mut self, d: Done, ctx: &mut Ctx) -> (Vec<Effect>, Option<Modal>) {
+    fn ask(&mut self, q: Question, title: &str, body: String) -> Said<Self> {
+        self.asking = Some(q);
+        Outcome::Ask {
+            title: title.into(),
+            body,
+            wide: true,
+        }
+    }
+
+    /// Fold in an action's result (one awaited): what it said on the status line (never
+    /// a password: those are in the pop-up), the pop-up, and the list again after a change.
+    fn done(&mut self, d: Done, ctx: &mut Ctx) -> Said<Self> {
         self.pending = None;
         let mut modal = None;
         let mut reload = false;
@@ -285,11 +348,20 @@ impl AccountsScreen {
                 self.record = m.record.clone();
                 self.said = m.steps.clone();
             }
-            _ => {}
+            Done::Listed(_) => {}
         }
         self.judge(ctx);
-        let effects = if reload { vec![self.load(ctx)] } else { vec![] };
-        (effects, modal)
+        let mut said = match self.said.iter().max_by_key(|f| f.level) {
+            Some(f) => Outcome::Status(f.level, f.what.clone()),
+            None => Outcome::Nothing,
+        };
+        if let Some(m) = modal {
+            said = said.and(Outcome::Open(m));
+        }
+        if reload {
+            said = said.and(self.load(ctx));
+        }
+        said
     }
 }
 
@@ -315,13 +387,11 @@ fn shown_once(
     }
 }
 
-impl AccountsScreen {
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
+impl Room for AccountsScreen {
+    type Job = Job;
+    type Done = Done;
+
+    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
             Some(Command::CreateAccount) => {
                 let handle = self.form.text(CREATE_HANDLE);
@@ -338,11 +408,14 @@ impl AccountsScreen {
             }
             Some(Command::Invite) => self.start(ctx, Job::Invite, "Making an invite code…"),
             Some(Command::ResetPassword) => match self.chosen() {
-                Some(a) => Outcome::Open(Modal::Confirm {
-                    title: " Give the account a new password? ".into(),
-                    body: format!("{} ({}) gets a new password, shown once; the old one stops working at once.\n\ny: reset   n: not now", a.handle, a.did),
-                    then: Confirmed::ResetPassword { did: a.did.clone(), handle: a.handle.clone() },
-                }),
+                Some(a) => {
+                    let body = format!("{} ({}) gets a new password, shown once; the old one stops working at once.\n\ny: reset   n: not now", a.handle, a.did);
+                    let q = Question::Reset {
+                        did: a.did.clone(),
+                        handle: a.handle.clone(),
+                    };
+                    self.ask(q, " Give the account a new password? ", body)
+                }
                 None => Outcome::fail("Pick an account first (←→ on Account)."),
             },
             Some(Command::CheckNow) => {
@@ -350,7 +423,11 @@ impl AccountsScreen {
                     return Outcome::fail("Pick an account first (←→ on Account).");
                 };
                 match Handle::parse_usable(&self.form.text(NEW_HANDLE)) {
-                    Ok(handle) => self.start(ctx, Job::CheckHandle { handle, did: a.did }, "Checking the new handle…"),
+                    Ok(handle) => self.start(
+                        ctx,
+                        Job::Check { handle, did: a.did },
+                        "Checking the new handle…",
+                    ),
                     Err(e) => {
                         self.form.focus_key(NEW_HANDLE);
                         Outcome::fail(format!("The new handle: {e}"))
@@ -365,16 +442,23 @@ impl AccountsScreen {
                     Ok(h) => h,
                     Err(e) => return Outcome::fail(format!("The new handle: {e}")),
                 };
-                let ours = crate::setup::accounts::under_own_domains(Some(ctx.working), ctx.settings.hostname.as_deref(), &handle);
-                let checked = self.verified.as_ref() == Some(&(a.did.clone(), handle.as_str().to_string()));
+                let ours = crate::setup::accounts::under_own_domains(
+                    Some(ctx.working),
+                    ctx.settings.hostname.as_deref(),
+                    &handle,
+                );
+                let checked =
+                    self.verified.as_ref() == Some(&(a.did.clone(), handle.as_str().to_string()));
                 if !ours && !checked {
                     return Outcome::Status(Level::Warn, format!("Check {handle} first (^T): it must point at {} before the PDS takes it.", a.did));
                 }
-                Outcome::Open(Modal::Confirm {
-                    title: " Switch the handle? ".into(),
-                    body: format!("{} becomes {handle}. The PDS updates the DID document and emits an identity event; the relays in PDS_CRAWLERS are asked to crawl. The old handle stops working.\n\ny: switch   n: not now", a.handle),
-                    then: Confirmed::MoveHandle { did: a.did.clone(), from: a.handle.clone(), handle },
-                })
+                let body = format!("{} becomes {handle}. The PDS updates the DID document and emits an identity event; the relays in PDS_CRAWLERS are asked to crawl. The old handle stops working.\n\ny: switch   n: not now", a.handle);
+                let q = Question::Move {
+                    did: a.did.clone(),
+                    from: a.handle.clone(),
+                    handle,
+                };
+                self.ask(q, " Switch the handle? ", body)
             }
             _ => {
                 if let Some(key) = self.form.on_key(k) {
@@ -388,10 +472,102 @@ impl AccountsScreen {
             }
         }
     }
+
+    fn awaits(&self, ticket: Ticket, done: &Done) -> bool {
+        match done {
+            Done::Listed(_) => matches!(self.list, List::Loading(l) if l == ticket),
+            _ => is_current(&self.pending, ticket),
+        }
+    }
+
+    fn on_result(&mut self, done: Done, ctx: &mut Ctx) -> Said<Self> {
+        match done {
+            Done::Listed(r) => {
+                self.set_list(r);
+                self.judge(ctx);
+                Outcome::Nothing
+            }
+            d => self.done(d, ctx),
+        }
+    }
+
+    fn on_answer(&mut self, yes: bool, ctx: &mut Ctx) -> Said<Self> {
+        let Some(q) = self.asking.take() else {
+            return Outcome::Nothing;
+        };
+        if !yes {
+            return Outcome::Status(Level::Info, "Nothing done.".into());
+        }
+        match q {
+            Question::Reset { did, handle } => self.start(
+                ctx,
+                Job::Reset { did, handle },
+                "Giving the account a new password…",
+            ),
+            Question::Move { did, from, handle } => self.start(
+                ctx,
+                Job::Move { did, from, handle },
+                "Switching the handle…",
+            ),
+        }
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        let (settings, admin) = (ctx.settings.clone(), ctx.settings.admin());
+        let working = ctx.working.clone();
+        match job {
+            Job::List => Task::future(async move { Done::Listed(admin.accounts().await) }),
+            Job::Create { handle, email } => Task::future(async move {
+                Done::Created(match Handle::parse(&handle) {
+                    Ok(h) => crate::setup::accounts::create_account(
+                        &settings,
+                        Some(&working),
+                        &h,
+                        &email,
+                        None,
+                    )
+                    .await
+                    .map(Box::new),
+                    Err(e) => Err(Finding::fail(e.to_string())),
+                })
+            }),
+            Job::Invite => Task::future(async move { Done::Invite(admin.invite(1).await) }),
+            Job::Reset { did, handle } => Task::future(async move {
+                Done::Reset(admin.reset_password(&did, None).await.map(|p| (handle, p)))
+            }),
+            Job::Check { handle, did } => Task::future(async move {
+                match crate::identity::Did::parse(&did) {
+                    Ok(d) => Done::Checked(Box::new(
+                        crate::identity::verify(&handle, &d, &settings.verify_options()).await,
+                    )),
+                    Err(e) => Done::Moved(Box::new(Moved {
+                        did,
+                        from: String::new(),
+                        handle: handle.as_str().to_string(),
+                        steps: vec![Finding::fail(e.to_string())],
+                        moved: false,
+                        record: None,
+                    })),
+                }
+            }),
+            Job::Move { did, from, handle } => Task::future(async move {
+                Done::Moved(Box::new(
+                    crate::setup::accounts::move_handle(
+                        &settings,
+                        Some(&working),
+                        &did,
+                        &from,
+                        &handle,
+                    )
+                    .await,
+                ))
+            }),
+        }
+    }
 }
 
-impl crate::tui::steps::Drawn for AccountsScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for AccountsScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();

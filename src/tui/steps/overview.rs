@@ -3,15 +3,27 @@
 
 use crate::finding::Level;
 use crate::setup::{Milestone, Overview, State};
-use crate::tui::jobs::Pending;
+use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
-use crate::tui::msg::{Effect, Job};
 use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::{Drawn, Room, Said, View};
 use crate::tui::widgets::{level_style, spinner};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
+
+/// What the step asks for in the background: every milestone, checked.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Check,
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Checked(Box<Overview>),
+}
 
 #[derive(Default)]
 pub struct OverviewScreen {
@@ -30,13 +42,13 @@ fn mark(state: State) -> (&'static str, Level) {
 }
 
 impl OverviewScreen {
-    pub fn start(&mut self, ctx: &mut Ctx) -> Effect {
+    pub fn start(&mut self, ctx: &mut Ctx) -> Said<Self> {
         let job = ctx.jobs.start();
         self.pending = Some(job);
-        Effect::Setup(job.ticket, Job::Overview)
+        Outcome::effect(job.ticket, Job::Check)
     }
 
-    pub fn done(&mut self, o: Box<Overview>) {
+    fn done(&mut self, o: Box<Overview>) {
         self.pending = None;
         // The first milestone not reached is where the operator goes next.
         self.chosen = o.milestones.iter().position(|m| !m.done()).unwrap_or(0);
@@ -63,22 +75,20 @@ impl OverviewScreen {
     }
 }
 
-impl OverviewScreen {
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        _k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
+impl Room for OverviewScreen {
+    type Job = Job;
+    type Done = Done;
+
+    fn on_command(&mut self, command: Option<Command>, _k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         let n = self.overview.as_ref().map_or(0, |o| o.milestones.len());
         match command {
             Some(Command::CheckUp) if n > 0 => self.chosen = (self.chosen + n - 1) % n,
             Some(Command::CheckDown) if n > 0 => self.chosen = (self.chosen + 1) % n,
             Some(Command::RerunAll) if self.pending.is_none() => {
-                return Outcome::legacy_working(
-                    "Checking every milestone…".into(),
-                    vec![self.start(ctx)],
-                )
+                let Outcome::Effects(jobs) = self.start(ctx) else {
+                    return Outcome::Nothing;
+                };
+                return Outcome::Working("Checking every milestone…".into(), jobs);
             }
             Some(Command::GoFix) => {
                 let Some(m) = self.chosen() else {
@@ -107,10 +117,34 @@ impl OverviewScreen {
         }
         Outcome::Nothing
     }
+
+    fn awaits(&self, ticket: Ticket, _done: &Done) -> bool {
+        is_current(&self.pending, ticket)
+    }
+
+    fn on_result(&mut self, done: Done, _ctx: &mut Ctx) -> Said<Self> {
+        let Done::Checked(o) = done;
+        self.done(o);
+        Outcome::Nothing
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        let Job::Check = job;
+        // As the doctor does: pds.env as it will be saved.
+        let mut inputs = crate::doctor::Inputs::load(&ctx.settings.flags, vec![]);
+        if ctx.working.is_modified() {
+            inputs = inputs.with_doc(ctx.working.clone());
+        }
+        let echo = ctx.settings.flags.ip_echo.clone();
+        Task::future(async move {
+            let o = crate::setup::overview_of(std::sync::Arc::new(inputs), echo.as_deref()).await;
+            Done::Checked(Box::new(o))
+        })
+    }
 }
 
-impl crate::tui::steps::Drawn for OverviewScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for OverviewScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let mut lines: Vec<Line> = Vec::new();
         match (&self.overview, &self.pending) {

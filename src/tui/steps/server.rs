@@ -5,12 +5,13 @@ use crate::addresses::{self, Scope};
 use crate::finding::{Finding, Level};
 use crate::pds::service::{self, Docker, Front, PlannedFile, Running};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::jobs::Pending;
+use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
-use crate::tui::modal::{Confirmed, Modal};
-use crate::tui::msg::{Effect, Job};
+use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
+use crate::tui::steps::{Drawn, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
+use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
@@ -21,6 +22,37 @@ pub const BIND: &str = "bind";
 pub const UNIT_DIR: &str = "unit_dir";
 const CADDY: &str = "the installer's Caddy";
 const OWN: &str = "my own proxy";
+
+/// What the step asks for in the background.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Addresses, records and the service, looked at again.
+    Look,
+    /// Write the service files (each checked by its own tool first).
+    Write(Vec<PlannedFile>),
+    /// Start the PDS and wait until it answers.
+    Start(Box<service::Plan>),
+}
+
+#[derive(Debug)]
+pub enum Done {
+    Looked {
+        plan: Option<Box<addresses::Plan>>,
+        running: Running,
+        docker: Docker,
+    },
+    Written(Result<Vec<String>, String>),
+    /// While the PDS starts: how long, and why it does not answer yet.
+    Progress(String),
+    Started(Result<String, String>),
+}
+
+/// What the step asks the operator.
+#[derive(Debug, Clone)]
+pub enum Question {
+    Write(Vec<PlannedFile>),
+    Start(Box<service::Plan>),
+}
 
 pub struct ServerScreen {
     pub form: Form,
@@ -39,6 +71,8 @@ pub struct ServerScreen {
     pub answered: Option<bool>,
     /// --demo: the sandbox the files go under (said on top; nothing is started).
     pub sandbox: Option<std::path::PathBuf>,
+    /// The question open, if any.
+    pub asking: Option<Question>,
 }
 
 impl ServerScreen {
@@ -64,6 +98,7 @@ impl ServerScreen {
             said: None,
             answered: None,
             sandbox: None,
+            asking: None,
         };
         s.judge();
         s
@@ -89,10 +124,30 @@ impl ServerScreen {
         }
     }
 
-    pub fn check(&mut self, ctx: &mut Ctx) -> Effect {
+    pub fn check(&mut self, ctx: &mut Ctx) -> Said<Self> {
         let job = ctx.jobs.start();
         self.checking = Some(job);
-        Effect::Setup(job.ticket, Job::Server)
+        Outcome::effect(job.ticket, Job::Look)
+    }
+
+    fn ask(&mut self, q: Question, title: &str, body: String) -> Said<Self> {
+        self.asking = Some(q);
+        Outcome::Ask {
+            title: title.into(),
+            body,
+            wide: true,
+        }
+    }
+
+    /// Writing or starting is over: said, and the server looked at again (a unit may be
+    /// active while the PDS fails).
+    fn over(&mut self, r: Result<String, String>, ctx: &mut Ctx) -> Said<Self> {
+        self.said = Some(match r {
+            Ok(s) => (Level::Pass, s),
+            Err(e) => (Level::Fail, e),
+        });
+        let (level, line) = self.said.clone().unwrap_or((Level::Info, String::new()));
+        Outcome::Status(level, line).and(self.check(ctx))
     }
 
     pub fn waiting(&self) -> bool {
@@ -175,18 +230,18 @@ fn service_diff_body(files: &[PlannedFile]) -> String {
     body
 }
 
-impl ServerScreen {
-    pub fn on_command(
-        &mut self,
-        command: Option<crate::tui::keys::Command>,
-        k: crossterm::event::KeyEvent,
-        ctx: &mut crate::tui::outcome::Ctx,
-    ) -> crate::tui::outcome::Outcome<crate::tui::msg::Effect> {
+impl Room for ServerScreen {
+    type Job = Job;
+    type Done = Done;
+
+    fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
-            Some(Command::CheckNow) if self.checking.is_none() => Outcome::legacy_working(
-                "Looking at this server again…".into(),
-                vec![self.check(ctx)],
-            ),
+            Some(Command::CheckNow) if self.checking.is_none() => match self.check(ctx) {
+                Outcome::Effects(jobs) => {
+                    Outcome::Working("Looking at this server again…".into(), jobs)
+                }
+                other => other,
+            },
             Some(Command::WriteFile) => {
                 let Some(host) = ctx.settings.hostname.clone() else {
                     return Outcome::fail("PDS_HOSTNAME is not set (Basics)");
@@ -200,11 +255,8 @@ impl ServerScreen {
                         if files.iter().all(|f| !f.changed()) {
                             return Outcome::Status(Level::Pass, "compose.yaml and pds.service are already as they should be: nothing to write.".into());
                         }
-                        Outcome::Open(Modal::Confirm {
-                            title: " Write the service files? ".into(),
-                            body: service_diff_body(&files),
-                            then: Confirmed::WriteService(files),
-                        })
+                        let body = service_diff_body(&files);
+                        self.ask(Question::Write(files), " Write the service files? ", body)
                     }
                     Err(e) => Outcome::fail(e),
                 }
@@ -232,15 +284,12 @@ impl ServerScreen {
                         Some(_) => "This is the demo: nothing is started on this machine. On a server this runs",
                         None => "This runs",
                     };
-                    Outcome::Open(Modal::Confirm {
-                        title: " Start the PDS? ".into(),
-                        body: format!(
-                            "{runs}:\n\n  {}\n\nthen waits until {}/xrpc/_health answers (the first start pulls the image: a minute or two).\n\ny: start   n: not now",
-                            shown.join("\n  "),
-                            ctx.settings.local_url
-                        ),
-                        then: Confirmed::StartService(Box::new(plan)),
-                    })
+                    let body = format!(
+                        "{runs}:\n\n  {}\n\nthen waits until {}/xrpc/_health answers (the first start pulls the image: a minute or two).\n\ny: start   n: not now",
+                        shown.join("\n  "),
+                        ctx.settings.local_url
+                    );
+                    self.ask(Question::Start(Box::new(plan)), " Start the PDS? ", body)
                 }
                 Err(e) => Outcome::fail(e),
             },
@@ -253,10 +302,161 @@ impl ServerScreen {
             }
         }
     }
+
+    fn awaits(&self, ticket: Ticket, done: &Done) -> bool {
+        match done {
+            Done::Looked { .. } => is_current(&self.checking, ticket),
+            Done::Written(_) => is_current(&self.writing, ticket),
+            Done::Progress(_) | Done::Started(_) => is_current(&self.starting, ticket),
+        }
+    }
+
+    fn on_result(&mut self, done: Done, ctx: &mut Ctx) -> Said<Self> {
+        match done {
+            Done::Looked {
+                plan,
+                running,
+                docker,
+            } => {
+                self.checking = None;
+                self.plan = plan;
+                self.running = Some(running);
+                self.docker = Some(docker);
+                Outcome::Nothing
+            }
+            Done::Progress(p) => {
+                self.progress = Some(p);
+                Outcome::Nothing
+            }
+            Done::Written(r) => {
+                self.writing = None;
+                // "Writing the service files…" is over: the status line says how it went.
+                self.over(r.map(|lines| lines.join("; ")), ctx)
+            }
+            Done::Started(r) => {
+                self.starting = None;
+                self.progress = None;
+                self.answered = Some(r.is_ok());
+                self.over(r, ctx)
+            }
+        }
+    }
+
+    fn on_answer(&mut self, yes: bool, ctx: &mut Ctx) -> Said<Self> {
+        let Some(q) = self.asking.take() else {
+            return Outcome::Nothing;
+        };
+        if !yes {
+            return Outcome::Status(Level::Info, "Nothing done.".into());
+        }
+        let job = ctx.jobs.start();
+        match q {
+            Question::Write(files) => {
+                self.writing = Some(job);
+                Outcome::Working(
+                    "Writing the service files…".into(),
+                    vec![(job.ticket, Job::Write(files))],
+                )
+            }
+            Question::Start(plan) => {
+                self.starting = Some(job);
+                self.said = None;
+                self.progress = Some("starting the PDS…".into());
+                Outcome::Working(
+                    "Starting the PDS…".into(),
+                    vec![(job.ticket, Job::Start(plan))],
+                )
+            }
+        }
+    }
+
+    fn run(job: Job, ctx: &Ctx) -> Task<Done> {
+        let settings = ctx.settings.clone();
+        let timeout = settings.http.timeout;
+        match job {
+            Job::Look => {
+                let port = service::pds_port(ctx.working);
+                Task::future(async move {
+                    let plan = match &settings.hostname {
+                        Some(h) => Some(Box::new(
+                            addresses::plan(h, settings.flags.ip_echo.as_deref(), &settings.dns)
+                                .await,
+                        )),
+                        None => None,
+                    };
+                    let (running, docker) = tokio::task::spawn_blocking(move || {
+                        (service::detect(port, timeout), service::docker(timeout))
+                    })
+                    .await
+                    .unwrap_or((Running::Nothing, Docker::Missing));
+                    Done::Looked {
+                        plan,
+                        running,
+                        docker,
+                    }
+                })
+            }
+            Job::Write(files) => Task::blocking(move || {
+                Done::Written(service::write_validated(&files, timeout).map(|written| {
+                    written
+                        .iter()
+                        .map(|r| format!("Wrote {}", r.describe()))
+                        .collect()
+                }))
+            }),
+            // The demo starts nothing on this machine; its PDS stand-in already runs.
+            Job::Start(plan) if settings.flags.sandbox.is_some() => {
+                let commands = service::start_commands(None, &plan);
+                Task::Now(Done::Started(Ok(format!(
+                    "Demo: nothing was started (on a server this runs: {}).",
+                    commands
+                        .iter()
+                        .map(|c| c.join(" "))
+                        .collect::<Vec<_>>()
+                        .join(", then ")
+                ))))
+            }
+            Job::Start(plan) => {
+                let restart = settings.flags.restart_command.clone();
+                let local = settings.local_url.clone();
+                Task::Stream(Box::new(move |each| {
+                    Box::pin(async move {
+                        let commands = service::start_commands(restart.as_deref(), &plan);
+                        // The first start pulls the image: the commands get the whole wait.
+                        let wait = std::time::Duration::from_secs(180);
+                        let started = service::start_and_wait(
+                            &commands,
+                            &local,
+                            wait,
+                            timeout,
+                            |elapsed, why| {
+                                each(Done::Progress(format!(
+                                    "waiting for the PDS: {} s ({why})",
+                                    elapsed.as_secs()
+                                )))
+                            },
+                        )
+                        .await;
+                        Done::Started(match started {
+                            service::Started::Failed(e) => Err(e),
+                            service::Started::Up { version } => Ok(format!(
+                                "The PDS answers at {local} (version {}).",
+                                version.as_deref().unwrap_or("not given")
+                            )),
+                            service::Started::NotYet { reason } => Err(format!(
+                                "The PDS did not answer at {local} within {} s: {reason}",
+                                wait.as_secs()
+                            )),
+                        })
+                    })
+                }))
+            }
+        }
+    }
 }
 
-impl crate::tui::steps::Drawn for ServerScreen {
-    fn draw(&self, frame: &mut Frame, area: Rect, view: &crate::tui::steps::View) {
+impl Drawn for ServerScreen {
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
         let y = self.form.draw(frame, area, theme, focused, &|_| false);
         let mut lines: Vec<Line> = Vec::new();

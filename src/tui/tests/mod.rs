@@ -263,15 +263,11 @@ fn save_flow_and_conflict() {
             && l == "PDS_HOSTNAME=new.example.org"));
     // A new name: the accounts a rename affects are looked up first (none here).
     let effects = key(&mut a, KeyCode::Enter);
-    let [Effect::Setup(ticket, crate::tui::msg::Job::CheckRename { to, .. })] = effects.as_slice()
-    else {
+    let [Effect::CheckRename { ticket, to, .. }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(to, "new.example.org");
-    let effects = update(
-        &mut a,
-        Action::Setup(*ticket, Box::new(crate::tui::msg::Done::Rename(None))),
-    );
+    let effects = update(&mut a, Action::Renamed(*ticket, None));
     let [Effect::Save(doc)] = effects.as_slice() else {
         panic!("{effects:?}")
     };

@@ -24,6 +24,19 @@ fn same_dir(what: &str) -> std::path::PathBuf {
     ))
 }
 
+/// The Accounts step open, with one account listed.
+fn one_account(a: &mut App) {
+    a.step = Step::Accounts;
+    a.focus = Focus::Content;
+    a.accounts.set_list(Ok(vec![crate::pds::accounts::Account {
+        handle: "alice.pds.example.com".into(),
+        did: "did:plc:aliceaaaaaaaaaaaaaaaaaaa".into(),
+        email: Some("alice@example.com".into()),
+        active: true,
+        status: None,
+    }]));
+}
+
 /// Each question the wizard asks, on a fresh app (and how a step comes to ask its own).
 /// How the app comes to ask it (nothing, for the app's own questions).
 type Ask = fn(&mut App);
@@ -75,6 +88,29 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
                 crate::tui::steps::email::Done::Ready(Ok(vec![alice])),
             ),
         );
+    };
+    // The Server step's two and the Accounts step's two.
+    let write_service: Ask = |a| {
+        a.step = Step::Server;
+        a.focus = Focus::Content;
+        ctrl(a, 'w');
+    };
+    let start_pds: Ask = |a| {
+        a.step = Step::Server;
+        a.focus = Focus::Content;
+        a.server.docker = Some(crate::pds::service::Docker::Ready);
+        ctrl(a, 'g');
+    };
+    let reset_password: Ask = |a| {
+        one_account(a);
+        ctrl(a, 'p');
+    };
+    let switch_handle: Ask = |a| {
+        one_account(a);
+        key(a, KeyCode::Tab);
+        // Under the PDS's own domain: no check is needed first.
+        type_text(a, "alicia.pds.example.com");
+        ctrl(a, 'w');
     };
     let crawl: Ask = |a| {
         a.step = Step::Doctor;
@@ -152,6 +188,22 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
         ),
         ("announce a handle", asked(Step::Handle, announce), announce),
         ("ask the relays to crawl", asked(Step::Doctor, crawl), crawl),
+        (
+            "write the service files",
+            asked(Step::Server, write_service),
+            write_service,
+        ),
+        ("start the PDS", asked(Step::Server, start_pds), start_pds),
+        (
+            "reset a password",
+            asked(Step::Accounts, reset_password),
+            reset_password,
+        ),
+        (
+            "switch a handle",
+            asked(Step::Accounts, switch_handle),
+            switch_handle,
+        ),
         ("repair the SMTP URL", asked(Step::Email, repair), repair),
         (
             "save the email settings",

@@ -2,12 +2,40 @@ use super::*;
 use crate::pds::service::{Docker, Running};
 use crate::setup::{Milestone, MilestoneId, Overview, State};
 use crate::target::Target;
-use crate::tui::msg::{Done, Job};
+use crate::tui::jobs::Ticket;
+use crate::tui::steps::accounts::{Done as AcDone, Job as AcJob};
+use crate::tui::steps::overview::{Done as OvDone, Job as OvJob};
+use crate::tui::steps::server::{Done as SvDone, Job as SvJob};
 
-fn setup_ticket(effects: &[Effect]) -> (crate::tui::jobs::Ticket, Job) {
+/// The one job these effects start, of the step `pick` takes it from.
+fn one<J: Clone>(effects: &[Effect], pick: fn(&Effect) -> Option<(Ticket, &J)>) -> (Ticket, J) {
     match effects {
-        [Effect::Setup(t, j)] => (*t, j.clone()),
+        [e] => match pick(e) {
+            Some((t, j)) => (t, j.clone()),
+            None => panic!("{e:?}"),
+        },
         other => panic!("{other:?}"),
+    }
+}
+
+fn ov(e: &Effect) -> Option<(Ticket, &OvJob)> {
+    match e {
+        Effect::Overview(t, j) => Some((*t, j)),
+        _ => None,
+    }
+}
+
+fn sv(e: &Effect) -> Option<(Ticket, &SvJob)> {
+    match e {
+        Effect::Server(t, j) => Some((*t, j)),
+        _ => None,
+    }
+}
+
+fn ac(e: &Effect) -> Option<(Ticket, &AcJob)> {
+    match e {
+        Effect::Accounts(t, j) => Some((*t, j)),
+        _ => None,
     }
 }
 
@@ -41,10 +69,10 @@ fn every_milestone_leads_to_its_step() {
     for (i, id) in MilestoneId::ALL.iter().enumerate() {
         let mut a = app();
         down_to(&mut a, Step::Overview);
-        let (ticket, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+        let (ticket, _) = one(&key(&mut a, KeyCode::Enter), ov);
         update(
             &mut a,
-            Action::Setup(ticket, Box::new(Done::Overview(Box::new(overview(i))))),
+            Action::Overview(ticket, OvDone::Checked(Box::new(overview(i)))),
         );
         assert_eq!(a.overview.chosen, i);
         key(&mut a, KeyCode::Enter);
@@ -64,14 +92,14 @@ fn every_milestone_leads_to_its_step() {
 fn the_overview_leads_to_the_next_milestone() {
     let mut a = app();
     down_to(&mut a, Step::Overview);
-    let (ticket, job) = setup_ticket(&key(&mut a, KeyCode::Enter));
-    assert!(matches!(job, Job::Overview));
+    let (ticket, job) = one(&key(&mut a, KeyCode::Enter), ov);
+    assert!(matches!(job, OvJob::Check));
     insta::assert_snapshot!("overview_checking", text(&screen(&a, 80, 24)));
     // r while it runs starts nothing more.
     assert!(key(&mut a, KeyCode::Char('r')).is_empty());
     update(
         &mut a,
-        Action::Setup(ticket, Box::new(Done::Overview(Box::new(overview(5))))),
+        Action::Overview(ticket, OvDone::Checked(Box::new(overview(5)))),
     );
     assert_eq!(a.overview.chosen, 5);
     assert_eq!(a.mark(Step::Overview), Mark::Attention);
@@ -87,15 +115,15 @@ fn the_overview_leads_to_the_next_milestone() {
     while a.step != Step::Overview {
         key(&mut a, KeyCode::Up);
     }
-    let (fresh, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+    let (fresh, _) = one(&key(&mut a, KeyCode::Enter), ov);
     update(
         &mut a,
-        Action::Setup(ticket, Box::new(Done::Overview(Box::new(overview(0))))),
+        Action::Overview(ticket, OvDone::Checked(Box::new(overview(0)))),
     );
     assert_eq!(a.overview.chosen, 5, "a stale answer was taken");
     update(
         &mut a,
-        Action::Setup(fresh, Box::new(Done::Overview(Box::new(overview(8))))),
+        Action::Overview(fresh, OvDone::Checked(Box::new(overview(8)))),
     );
     assert_eq!(a.mark(Step::Overview), Mark::Done);
     let shown = text(&screen(&a, 80, 24));
@@ -106,8 +134,8 @@ fn the_overview_leads_to_the_next_milestone() {
 fn the_server_step_writes_after_a_diff_and_starts_on_y() {
     let mut a = app();
     down_to(&mut a, Step::Server);
-    let (ticket, job) = setup_ticket(&key(&mut a, KeyCode::Enter));
-    assert!(matches!(job, Job::Server));
+    let (ticket, job) = one(&key(&mut a, KeyCode::Enter), sv);
+    assert!(matches!(job, SvJob::Look));
     let plan = crate::addresses::Plan {
         hostname: "pds.example.com".into(),
         machine: vec![crate::addresses::MachineAddress {
@@ -122,13 +150,13 @@ fn the_server_step_writes_after_a_diff_and_starts_on_y() {
     };
     update(
         &mut a,
-        Action::Setup(
+        Action::Server(
             ticket,
-            Box::new(Done::Server {
+            SvDone::Looked {
                 plan: Some(Box::new(plan)),
                 running: Running::Nothing,
                 docker: Docker::Missing,
-            }),
+            },
         ),
     );
     let shown = text(&screen(&a, 80, 24));
@@ -141,15 +169,20 @@ fn the_server_step_writes_after_a_diff_and_starts_on_y() {
     insta::assert_snapshot!("server_80x24", shown);
     // ^W: the diff first, in a pop-up; y writes (as a job), n writes nothing.
     assert!(ctrl(&mut a, 'w').is_empty());
-    let Some(Modal::Confirm { body, .. }) = &a.modal else {
+    let Some(Modal::Ask {
+        step: Step::Server,
+        body,
+        ..
+    }) = &a.modal
+    else {
         panic!("{:?}", a.modal)
     };
     assert!(body.contains("/pds/compose.yaml (new"), "{body}");
     key(&mut a, KeyCode::Char('n'));
     assert!(a.modal.is_none());
     ctrl(&mut a, 'w');
-    let (_, job) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
-    let Job::WriteService(files) = job else {
+    let (_, job) = one(&key(&mut a, KeyCode::Char('y')), sv);
+    let SvJob::Write(files) = job else {
         panic!("{job:?}")
     };
     assert!(files
@@ -171,26 +204,24 @@ fn the_server_step_writes_after_a_diff_and_starts_on_y() {
     a.server.docker = Some(Docker::Ready);
     // ^G: what will run is said first; y starts, and progress shows while it waits.
     ctrl(&mut a, 'g');
-    assert!(matches!(a.modal, Some(Modal::Confirm { .. })));
-    let (start, job) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
-    assert!(matches!(job, Job::StartService(_)));
+    assert!(matches!(a.modal, Some(Modal::Ask { wide: true, .. })));
+    let (start, job) = one(&key(&mut a, KeyCode::Char('y')), sv);
+    assert!(matches!(job, SvJob::Start(_)));
     assert!(a.busy());
     update(
         &mut a,
-        Action::Setup(
+        Action::Server(
             start,
-            Box::new(Done::Progress(
-                "waiting for the PDS: 3 s (Connection refused)".into(),
-            )),
+            SvDone::Progress("waiting for the PDS: 3 s (Connection refused)".into()),
         ),
     );
     assert!(text(&screen(&a, 80, 24)).contains("waiting for the PDS: 3 s"));
     let effects = update(
         &mut a,
-        Action::Setup(start, Box::new(Done::Started(Ok("The PDS answers".into())))),
+        Action::Server(start, SvDone::Started(Ok("The PDS answers".into()))),
     );
     assert!(
-        matches!(effects.as_slice(), [Effect::Setup(_, Job::Server)]),
+        matches!(effects.as_slice(), [Effect::Server(_, SvJob::Look)]),
         "{effects:?}"
     );
     assert!(a.server.starting.is_none());
@@ -198,28 +229,28 @@ fn the_server_step_writes_after_a_diff_and_starts_on_y() {
     // Started, but the PDS does not answer: looked at again, and an active unit is not
     // shown as a ✓ beside "did not answer".
     ctrl(&mut a, 'g');
-    let (start, _) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
+    let (start, _) = one(&key(&mut a, KeyCode::Char('y')), sv);
     let effects = update(
         &mut a,
-        Action::Setup(
+        Action::Server(
             start,
-            Box::new(Done::Started(Err(
+            SvDone::Started(Err(
                 "The PDS did not answer within 180 s: Connection refused".into(),
-            ))),
+            )),
         ),
     );
-    let (check, _) = setup_ticket(&effects);
+    let (check, _) = one(&effects, sv);
     update(
         &mut a,
-        Action::Setup(
+        Action::Server(
             check,
-            Box::new(Done::Server {
+            SvDone::Looked {
                 plan: None,
                 running: Running::Unit {
                     state: "active".into(),
                 },
                 docker: Docker::Ready,
-            }),
+            },
         ),
     );
     let shown = text(&screen(&a, 100, 30));
@@ -235,11 +266,8 @@ fn the_server_step_writes_after_a_diff_and_starts_on_y() {
 fn an_account_is_created_and_its_password_shown_once() {
     let mut a = app();
     down_to(&mut a, Step::Accounts);
-    let (load, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
-    update(
-        &mut a,
-        Action::Setup(load, Box::new(Done::Accounts(Ok(vec![])))),
-    );
+    let (load, _) = one(&key(&mut a, KeyCode::Enter), ac);
+    update(&mut a, Action::Accounts(load, AcDone::Listed(Ok(vec![]))));
     assert!(text(&screen(&a, 80, 24)).contains("No accounts yet"));
     // ^N with a bad email: refused, the email field focused.
     a.accounts
@@ -255,9 +283,9 @@ fn an_account_is_created_and_its_password_shown_once() {
     );
     ctrl(&mut a, 'u');
     type_text(&mut a, "alice@example.com");
-    let (t, job) = setup_ticket(&ctrl(&mut a, 'n'));
+    let (t, job) = one(&ctrl(&mut a, 'n'), ac);
     assert!(
-        matches!(&job, Job::Create { handle, email } if handle == "alice.pds.example.com" && email == "alice@example.com")
+        matches!(&job, AcJob::Create { handle, email } if handle == "alice.pds.example.com" && email == "alice@example.com")
     );
     let password = crate::secret::Secret::new("Kx7mQ2pW9vR4tY8nB3cF6hJd");
     let created = crate::pds::admin::Created {
@@ -269,15 +297,15 @@ fn an_account_is_created_and_its_password_shown_once() {
     };
     let effects = update(
         &mut a,
-        Action::Setup(
+        Action::Accounts(
             t,
-            Box::new(Done::Created(Ok(Box::new(
-                crate::setup::accounts::NewAccount::Created(created),
+            AcDone::Created(Ok(Box::new(crate::setup::accounts::NewAccount::Created(
+                created,
             )))),
         ),
     );
     assert!(
-        matches!(effects.as_slice(), [Effect::Setup(_, Job::LoadAccounts)]),
+        matches!(effects.as_slice(), [Effect::Accounts(_, AcJob::List)]),
         "{effects:?}"
     );
     let Some(Modal::Details { body, .. }) = &a.modal else {
@@ -298,18 +326,15 @@ fn an_account_is_created_and_its_password_shown_once() {
 fn a_password_is_shown_when_the_pds_does_not_answer_in_time() {
     let mut a = app();
     down_to(&mut a, Step::Accounts);
-    let (load, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
-    update(
-        &mut a,
-        Action::Setup(load, Box::new(Done::Accounts(Ok(vec![])))),
-    );
+    let (load, _) = one(&key(&mut a, KeyCode::Enter), ac);
+    update(&mut a, Action::Accounts(load, AcDone::Listed(Ok(vec![]))));
     a.accounts
         .form
         .focus_key(crate::tui::steps::accounts::CREATE_HANDLE);
     type_text(&mut a, "alice.pds.example.com");
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, "alice@example.com");
-    let (t, _) = setup_ticket(&ctrl(&mut a, 'n'));
+    let (t, _) = one(&ctrl(&mut a, 'n'), ac);
     let password = crate::secret::Secret::new("Kx7mQ2pW9vR4tY8nB3cF6hJd");
     let why = crate::pds::admin::unknown_outcome(
         "the account",
@@ -328,7 +353,7 @@ fn a_password_is_shown_when_the_pds_does_not_answer_in_time() {
     };
     update(
         &mut a,
-        Action::Setup(t, Box::new(Done::Created(Ok(Box::new(made))))),
+        Action::Accounts(t, AcDone::Created(Ok(Box::new(made)))),
     );
     let Some(Modal::Details { body, .. }) = &a.modal else {
         panic!("{:?}", a.modal)
@@ -348,7 +373,7 @@ fn a_password_is_shown_when_the_pds_does_not_answer_in_time() {
 fn a_custom_handle_is_switched_only_once_it_verifies() {
     let mut a = app();
     down_to(&mut a, Step::Accounts);
-    let (load, _) = setup_ticket(&key(&mut a, KeyCode::Enter));
+    let (load, _) = one(&key(&mut a, KeyCode::Enter), ac);
     let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
     let acct = crate::pds::accounts::Account {
         handle: "alice.pds.example.com".into(),
@@ -359,7 +384,7 @@ fn a_custom_handle_is_switched_only_once_it_verifies() {
     };
     update(
         &mut a,
-        Action::Setup(load, Box::new(Done::Accounts(Ok(vec![acct])))),
+        Action::Accounts(load, AcDone::Listed(Ok(vec![acct]))),
     );
     key(&mut a, KeyCode::Tab);
     type_text(&mut a, "alice.example.org");
@@ -370,8 +395,8 @@ fn a_custom_handle_is_switched_only_once_it_verifies() {
         .unwrap()
         .1
         .contains("Check alice.example.org first"));
-    let (t, job) = setup_ticket(&ctrl(&mut a, 't'));
-    assert!(matches!(job, Job::CheckHandle { .. }));
+    let (t, job) = one(&ctrl(&mut a, 't'), ac);
+    assert!(matches!(job, AcJob::Check { .. }));
     // Not yet: the record to create is shown.
     let org = crate::identity::Handle::parse("alice.example.org").unwrap();
     let mut report = super::identity_screens::report(false);
@@ -379,22 +404,22 @@ fn a_custom_handle_is_switched_only_once_it_verifies() {
     report.record = crate::identity::dns::TxtRecord::new(&org, &report.did, "example.org");
     update(
         &mut a,
-        Action::Setup(t, Box::new(Done::Checked(Box::new(report)))),
+        Action::Accounts(t, AcDone::Checked(Box::new(report))),
     );
     let shown = text(&screen(&a, 80, 24));
     assert!(shown.contains("_atproto.alice.example.org TXT"), "{shown}");
-    let (t, _) = setup_ticket(&ctrl(&mut a, 't'));
+    let (t, _) = one(&ctrl(&mut a, 't'), ac);
     let mut report = super::identity_screens::report(true);
     report.handle = org;
     update(
         &mut a,
-        Action::Setup(t, Box::new(Done::Checked(Box::new(report)))),
+        Action::Accounts(t, AcDone::Checked(Box::new(report))),
     );
     assert!(text(&screen(&a, 80, 24)).contains("^W switches to it"));
     ctrl(&mut a, 'w');
-    assert!(matches!(a.modal, Some(Modal::Confirm { .. })));
-    let (_, job) = setup_ticket(&key(&mut a, KeyCode::Char('y')));
+    assert!(matches!(a.modal, Some(Modal::Ask { wide: true, .. })));
+    let (_, job) = one(&key(&mut a, KeyCode::Char('y')), ac);
     assert!(
-        matches!(job, Job::MoveHandle { ref handle, .. } if handle.as_str() == "alice.example.org")
+        matches!(job, AcJob::Move { ref handle, .. } if handle.as_str() == "alice.example.org")
     );
 }

@@ -9,14 +9,16 @@ use crate::email::send::{SendReport, Stage};
 use crate::finding::Finding;
 use crate::identity::didfile::DidFileCheck;
 use crate::tui::jobs::Ticket;
-use crate::tui::msg::Done;
+use crate::tui::steps::accounts::Done as AcDone;
 use crate::tui::steps::accounts::List;
 use crate::tui::steps::didfile::Done as DDone;
 use crate::tui::steps::doctor::Done as DoDone;
 use crate::tui::steps::email::Done as EDone;
 use crate::tui::steps::email::{PdsTest, TestState};
 use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
+use crate::tui::steps::overview::Done as OvDone;
 use crate::tui::steps::proxy::{Done as PDone, Question as PQuestion};
+use crate::tui::steps::server::Done as SvDone;
 
 /// One kind of background result: how its step comes to wait for it (returning the
 /// ticket), and the result itself.
@@ -62,20 +64,22 @@ fn name_of(a: &Action) -> Option<&'static str> {
             DoDone::Checked(_) => "DoctorResult",
             DoDone::Ran => "DoctorDone",
         },
-        Action::Setup(_, d) => match d.as_ref() {
-            Done::Overview(_) => "Overview",
-            Done::Server { .. } => "Server",
-            Done::Written(_) => "Written",
-            Done::Progress(_) => "Progress",
-            Done::Started(_) => "Started",
-            Done::Accounts(_) => "Accounts",
-            Done::Created(_) => "Created",
-            Done::Invite(_) => "Invite",
-            Done::Reset(_) => "Reset",
-            Done::Checked(_) => "Checked",
-            Done::Moved(_) => "Moved",
-            Done::Rename(_) => "Rename",
+        Action::Overview(_, OvDone::Checked(_)) => "Overview",
+        Action::Server(_, d) => match d {
+            SvDone::Looked { .. } => "Server",
+            SvDone::Written(_) => "Written",
+            SvDone::Progress(_) => "Progress",
+            SvDone::Started(_) => "Started",
         },
+        Action::Accounts(_, d) => match d {
+            AcDone::Listed(_) => "Accounts",
+            AcDone::Created(_) => "Created",
+            AcDone::Invite(_) => "Invite",
+            AcDone::Reset(_) => "Reset",
+            AcDone::Checked(_) => "Checked",
+            AcDone::Moved(_) => "Moved",
+        },
+        Action::Renamed(..) => "Rename",
         Action::Key(_)
         | Action::Paste(_)
         | Action::Resize
@@ -119,10 +123,6 @@ const EVERY_KIND: &[&str] = &[
     "Moved",
     "Rename",
 ];
-
-fn setup(t: Ticket, d: Done) -> Action {
-    Action::Setup(t, Box::new(d))
-}
 
 fn table() -> Vec<Kind> {
     vec![
@@ -388,9 +388,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Overview(
                     t,
-                    Done::Overview(Box::new(super::setup_screens::overview(2))),
+                    OvDone::Checked(Box::new(super::setup_screens::overview(2))),
                 )
             },
         },
@@ -402,9 +402,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Server(
                     t,
-                    Done::Server {
+                    SvDone::Looked {
                         plan: None,
                         running: crate::pds::service::Running::Nothing,
                         docker: crate::pds::service::Docker::Missing,
@@ -420,9 +420,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Server(
                     t,
-                    Done::Written(Err("Nothing written: compose refuses it".into())),
+                    SvDone::Written(Err("Nothing written: compose refuses it".into())),
                 )
             },
         },
@@ -434,9 +434,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Server(
                     t,
-                    Done::Progress("waiting for the PDS: 7 s (refused)".into()),
+                    SvDone::Progress("waiting for the PDS: 7 s (refused)".into()),
                 )
             },
         },
@@ -447,7 +447,7 @@ fn table() -> Vec<Kind> {
                 a.server.starting = Some(job);
                 job.ticket
             },
-            answer: |t| setup(t, Done::Started(Err("docker compose up failed".into()))),
+            answer: |t| Action::Server(t, SvDone::Started(Err("docker compose up failed".into()))),
         },
         Kind {
             name: "Accounts",
@@ -457,9 +457,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Accounts(
                     t,
-                    Done::Accounts(Err(failing("the PDS refused the password"))),
+                    AcDone::Listed(Err(failing("the PDS refused the password"))),
                 )
             },
         },
@@ -470,7 +470,7 @@ fn table() -> Vec<Kind> {
                 a.accounts.pending = Some(job);
                 job.ticket
             },
-            answer: |t| setup(t, Done::Created(Err(failing("the handle is taken")))),
+            answer: |t| Action::Accounts(t, AcDone::Created(Err(failing("the handle is taken")))),
         },
         Kind {
             name: "Invite",
@@ -479,7 +479,7 @@ fn table() -> Vec<Kind> {
                 a.accounts.pending = Some(job);
                 job.ticket
             },
-            answer: |t| setup(t, Done::Invite(Err(failing("no invite was made")))),
+            answer: |t| Action::Accounts(t, AcDone::Invite(Err(failing("no invite was made")))),
         },
         Kind {
             name: "Reset",
@@ -488,7 +488,9 @@ fn table() -> Vec<Kind> {
                 a.accounts.pending = Some(job);
                 job.ticket
             },
-            answer: |t| setup(t, Done::Reset(Err(failing("the password was not set")))),
+            answer: |t| {
+                Action::Accounts(t, AcDone::Reset(Err(failing("the password was not set"))))
+            },
         },
         Kind {
             name: "Checked",
@@ -498,9 +500,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Accounts(
                     t,
-                    Done::Checked(Box::new(super::identity_screens::report(false))),
+                    AcDone::Checked(Box::new(super::identity_screens::report(false))),
                 )
             },
         },
@@ -512,9 +514,9 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| {
-                setup(
+                Action::Accounts(
                     t,
-                    Done::Moved(Box::new(crate::setup::accounts::Moved {
+                    AcDone::Moved(Box::new(crate::setup::accounts::Moved {
                         did: "did:plc:abc".into(),
                         from: "alice.pds.example.com".into(),
                         handle: "alice.example.com".into(),
@@ -532,7 +534,7 @@ fn table() -> Vec<Kind> {
                 a.rename_check = Some(job);
                 job.ticket
             },
-            answer: |t| setup(t, Done::Rename(None)),
+            answer: |t| Action::Renamed(t, None),
         },
     ]
 }
