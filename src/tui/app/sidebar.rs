@@ -2,14 +2,7 @@
 
 use super::*;
 
-/// How a step looks in the sidebar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
-    Done,
-    Attention,
-    Edited,
-    Open,
-}
+pub use crate::tui::steps::Mark;
 
 impl App {
     pub fn mark(&self, step: Step) -> Mark {
@@ -28,42 +21,15 @@ impl App {
                 rest
             }
         };
+        if let Some(room) = self.room(step) {
+            let is_edited = |k: &str| edited(&[k]);
+            return room.mark(&crate::tui::steps::Env {
+                base: &self.base,
+                edited: &is_edited,
+            });
+        }
         match step {
             Step::Basics => form_mark(&self.basics.form, Mark::Done),
-            Step::Email => {
-                // pds.env as it stands makes the PDS fail, and nothing on screen replaces it.
-                let misread = self.email.misread.as_ref().is_some_and(|m| m.fails())
-                    && !edited(&[URL_KEY, FROM_KEY]);
-                if self.email.worst() == Level::Fail || misread {
-                    Mark::Attention
-                } else if edited(&[URL_KEY, FROM_KEY]) {
-                    Mark::Edited
-                } else if self.base.get(URL_KEY).is_some_and(|u| !u.is_empty()) {
-                    Mark::Done
-                } else {
-                    Mark::Open
-                }
-            }
-            Step::Handle => match &self.handle.report {
-                Some(r) if r.verified => Mark::Done,
-                Some(_) => Mark::Attention,
-                None => Mark::Open,
-            },
-            Step::DidFile => match self.didfile.worst() {
-                Level::Pass => Mark::Done,
-                Level::Fail => Mark::Attention,
-                _ => Mark::Open,
-            },
-            Step::Proxy => match (self.proxy.worst(), &self.proxy.validation) {
-                (Level::Fail, _) => Mark::Attention,
-                (_, Some(v)) if v.validated() && self.proxy.written.is_some() => Mark::Done,
-                _ => Mark::Open,
-            },
-            Step::Doctor => match self.doctor.worst() {
-                Level::Fail => Mark::Attention,
-                Level::Pass if self.doctor.all_done() => Mark::Done,
-                _ => Mark::Open,
-            },
             // Nothing here is required: done once something is set (and valid).
             Step::More => form_mark(
                 &self.more.form,
@@ -75,18 +41,15 @@ impl App {
             ),
             Step::Review if self.working.is_modified() => Mark::Edited,
             Step::Review => Mark::Open,
-            Step::Overview => match self.overview.worst() {
-                Some(crate::setup::State::Done) => Mark::Done,
-                Some(crate::setup::State::Todo) => Mark::Attention,
-                _ => Mark::Open,
-            },
-            Step::Server => match (&self.server.plan, &self.server.running) {
-                (Some(p), Some(r)) if p.ready() && r.is_up() => Mark::Done,
-                (Some(p), _) if !p.ready() => Mark::Attention,
-                _ => Mark::Open,
-            },
-            Step::Accounts if !self.accounts.accounts().is_empty() => Mark::Done,
-            Step::Accounts => Mark::Open,
+            // The rooms mark themselves (above).
+            Step::Overview
+            | Step::Server
+            | Step::Accounts
+            | Step::Email
+            | Step::Handle
+            | Step::DidFile
+            | Step::Proxy
+            | Step::Doctor => Mark::Open,
         }
     }
 

@@ -10,7 +10,7 @@ use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Room, Said, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_line, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -622,6 +622,13 @@ impl Drawn for AccountsScreen {
             }
         }
         draw_below(frame, area, y, lines);
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match self.accounts().is_empty() {
+            false => Mark::Done,
+            true => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {

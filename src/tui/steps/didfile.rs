@@ -8,7 +8,7 @@ use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Room, Said, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -304,6 +304,14 @@ impl Drawn for DidFileScreen {
             lines.extend(finding_block(&c.finding, &c.notes, theme));
         }
         draw_below(frame, area, y, lines);
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match self.worst() {
+            Level::Pass => Mark::Done,
+            Level::Fail => Mark::Attention,
+            _ => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {

@@ -7,7 +7,7 @@ use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::{self, Command};
 use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Room, Said, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{finding_block, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -697,6 +697,14 @@ impl Drawn for DoctorScreen {
                 ..area
             },
         );
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match self.worst() {
+            Level::Fail => Mark::Attention,
+            Level::Pass if self.all_done() => Mark::Done,
+            _ => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {

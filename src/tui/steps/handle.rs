@@ -10,7 +10,7 @@ use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Room, Said, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
@@ -604,6 +604,14 @@ impl Drawn for HandleScreen {
             )));
         }
         draw_below(frame, area, y, lines);
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match &self.report {
+            Some(r) if r.verified => Mark::Done,
+            Some(_) => Mark::Attention,
+            None => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {

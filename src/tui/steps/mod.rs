@@ -75,6 +75,24 @@ pub trait Drawn {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &View);
     /// Whether it waits for a background result.
     fn busy(&self) -> bool;
+    /// Its mark in the sidebar.
+    fn mark(&self, env: &Env) -> Mark;
+}
+
+/// How a step looks in the sidebar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Done,
+    Attention,
+    Edited,
+    Open,
+}
+
+/// What a step's mark may look at beside the step: pds.env as saved, and which keys have
+/// answers not saved yet (typed, or typed and refused).
+pub struct Env<'a> {
+    pub base: &'a crate::envfile::Document,
+    pub edited: &'a dyn Fn(&str) -> bool,
 }
 
 /// What a room's key, result or answer asks of the app: its own jobs, with their tickets.

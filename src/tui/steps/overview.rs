@@ -6,7 +6,7 @@ use crate::setup::{Milestone, Overview, State};
 use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Room, Said, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{level_style, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -203,6 +203,14 @@ impl Drawn for OverviewScreen {
             }
         }
         frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), area);
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match self.worst() {
+            Some(State::Done) => Mark::Done,
+            Some(State::Todo) => Mark::Attention,
+            _ => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {

@@ -9,7 +9,7 @@ use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Room, Said, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -549,6 +549,14 @@ impl Drawn for ServerScreen {
             }
         }
         draw_below(frame, area, y, lines);
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match (&self.plan, &self.running) {
+            (Some(p), Some(r)) if p.ready() && r.is_up() => Mark::Done,
+            (Some(p), _) if !p.ready() => Mark::Attention,
+            _ => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {

@@ -10,7 +10,7 @@ use crate::email::via_pds;
 use crate::pds::accounts::Account;
 use crate::tui::jobs::{is_current, Task, Ticket};
 use crate::tui::keys;
-use crate::tui::steps::{Drawn, Room, View};
+use crate::tui::steps::{Drawn, Env, Mark, Room, View};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -553,6 +553,21 @@ impl Drawn for EmailScreen {
             lines = pds_lines;
         }
         draw_below(frame, area, y, lines);
+    }
+
+    fn mark(&self, env: &Env) -> Mark {
+        let edited = (env.edited)(URL_KEY) || (env.edited)(FROM_KEY);
+        // pds.env as it stands makes the PDS fail, and nothing on screen replaces it.
+        let misread = self.misread.as_ref().is_some_and(|m| m.fails()) && !edited;
+        if self.worst() == Level::Fail || misread {
+            Mark::Attention
+        } else if edited {
+            Mark::Edited
+        } else if env.base.get(URL_KEY).is_some_and(|u| !u.is_empty()) {
+            Mark::Done
+        } else {
+            Mark::Open
+        }
     }
 
     fn busy(&self) -> bool {

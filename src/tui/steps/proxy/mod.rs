@@ -15,7 +15,7 @@ use crate::proxy::{plan_from_env, PlanAnswers, ProxyPlan, Server, Tls};
 use crate::target::{ProxyField, Target};
 use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::{Pending, Ticket};
-use crate::tui::steps::{Drawn, View};
+use crate::tui::steps::{Drawn, Env, Mark, View};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_block, finding_line, spinner};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -529,6 +529,14 @@ impl Drawn for ProxyScreen {
             )));
         }
         draw_below(frame, area, y, lines);
+    }
+
+    fn mark(&self, _env: &Env) -> Mark {
+        match (self.worst(), &self.validation) {
+            (Level::Fail, _) => Mark::Attention,
+            (_, Some(v)) if v.validated() && self.written.is_some() => Mark::Done,
+            _ => Mark::Open,
+        }
     }
 
     fn busy(&self) -> bool {
