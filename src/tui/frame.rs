@@ -55,24 +55,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
         focused: app.focus == Focus::Content,
         edits: &app.edits,
     };
-    match app.step {
-        Step::Basics => app
-            .basics
-            .draw(frame, inner, theme, view.focused, &app.edits),
-        Step::More => app.more.draw(frame, inner, theme, view.focused, &app.edits),
-        Step::Review => super::steps::review::draw(frame, inner, app, theme),
-        // Nothing looked at yet: what the Overview is for.
-        Step::Overview if app.overview.overview.is_none() && app.overview.pending.is_none() => {
-            frame.render_widget(
-                Paragraph::new(strings::OVERVIEW_INTRO).wrap(Wrap { trim: true }),
-                inner,
-            );
-        }
-        step => {
-            if let Some(room) = app.room(step) {
-                room.draw(frame, inner, &view);
-            }
-        }
+    match app.room(app.step) {
+        Some(room) => room.draw(frame, inner, &view),
+        None => super::steps::review::draw(frame, inner, app, theme),
     }
 
     if let Some((level, msg)) = &app.status {

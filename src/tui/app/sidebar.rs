@@ -6,50 +6,14 @@ pub use crate::tui::steps::Mark;
 
 impl App {
     pub fn mark(&self, step: Step) -> Mark {
-        let edited = |keys: &[&str]| {
-            keys.iter()
-                .any(|k| self.edits.contains_key(*k) || self.blocked.contains_key(*k))
-        };
-        // A form of pds.env keys: a failing field first, then unsaved answers, then `rest`.
-        let form_mark = |form: &crate::tui::form::Form, rest: Mark| {
-            let keys: Vec<&str> = form.fields.iter().map(|f| f.key).collect();
-            if form.fields.iter().any(|f| f.worst() == Level::Fail) {
-                Mark::Attention
-            } else if edited(&keys) {
-                Mark::Edited
-            } else {
-                rest
-            }
-        };
-        if let Some(room) = self.room(step) {
-            let is_edited = |k: &str| edited(&[k]);
-            return room.mark(&crate::tui::steps::Env {
+        let edited = |k: &str| self.edits.contains_key(k) || self.blocked.contains_key(k);
+        match self.room(step) {
+            Some(room) => room.mark(&crate::tui::steps::Env {
                 base: &self.base,
-                edited: &is_edited,
-            });
-        }
-        match step {
-            Step::Basics => form_mark(&self.basics.form, Mark::Done),
-            // Nothing here is required: done once something is set (and valid).
-            Step::More => form_mark(
-                &self.more.form,
-                if self.more.any_set() {
-                    Mark::Done
-                } else {
-                    Mark::Open
-                },
-            ),
-            Step::Review if self.working.is_modified() => Mark::Edited,
-            Step::Review => Mark::Open,
-            // The rooms mark themselves (above).
-            Step::Overview
-            | Step::Server
-            | Step::Accounts
-            | Step::Email
-            | Step::Handle
-            | Step::DidFile
-            | Step::Proxy
-            | Step::Doctor => Mark::Open,
+                edited: &edited,
+            }),
+            None if self.working.is_modified() => Mark::Edited,
+            None => Mark::Open,
         }
     }
 

@@ -141,7 +141,8 @@ impl App {
         screen_ctx!(self)
     }
 
-    /// The step's room, for the steps that are one (not the pds.env forms or Review).
+    /// The step as the frame and the sidebar see it (all but Review, which shows the whole
+    /// change from the app's state).
     pub fn room(&self, step: Step) -> Option<&dyn crate::tui::steps::Drawn> {
         Some(match step {
             Step::Email => &self.email,
@@ -152,7 +153,9 @@ impl App {
             Step::Overview => &self.overview,
             Step::Server => &self.server,
             Step::Accounts => &self.accounts,
-            Step::Basics | Step::More | Step::Review => return None,
+            Step::Basics => &self.basics,
+            Step::More => &self.more,
+            Step::Review => return None,
         })
     }
 

@@ -4,7 +4,7 @@
 use crate::envfile::{catalogue, Document};
 use crate::finding::{Finding, Level};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::theme::Theme;
+use crate::tui::steps::{Drawn, Env, Mark, View};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -109,14 +109,30 @@ impl Basics {
         }
     }
 
-    pub fn draw(
-        &self,
-        frame: &mut Frame,
-        area: Rect,
-        theme: &Theme,
-        focused: bool,
-        edits: &BTreeMap<String, String>,
-    ) {
+    /// A form of pds.env keys: a failing field first, then unsaved answers, then `rest`.
+    fn form_mark(&self, env: &Env, rest: Mark) -> Mark {
+        if self.form.fields.iter().any(|f| f.worst() == Level::Fail) {
+            Mark::Attention
+        } else if self.form.fields.iter().any(|f| (env.edited)(f.key)) {
+            Mark::Edited
+        } else {
+            rest
+        }
+    }
+}
+
+impl Drawn for Basics {
+    fn busy(&self) -> bool {
+        false
+    }
+
+    fn mark(&self, env: &Env) -> Mark {
+        let rest = Mark::Done;
+        self.form_mark(env, rest)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+        let (theme, focused, edits) = (view.theme, view.focused, view.edits);
         let y = self
             .form
             .draw(frame, area, theme, focused, &|k| edits.contains_key(k));

@@ -146,6 +146,12 @@ impl Room for OverviewScreen {
 impl Drawn for OverviewScreen {
     fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
         let (theme, tick, focused) = (view.theme, view.spinner, view.focused);
+        // Nothing looked at yet: what the Overview is for.
+        if self.overview.is_none() && self.pending.is_none() {
+            let intro = Paragraph::new(crate::tui::strings::OVERVIEW_INTRO);
+            frame.render_widget(intro.wrap(Wrap { trim: true }), area);
+            return;
+        }
         let mut lines: Vec<Line> = Vec::new();
         match (&self.overview, &self.pending) {
             (None, _) => lines.push(Line::from(format!(

@@ -7,7 +7,7 @@ use crate::envfile::catalogue::{self, Group};
 use crate::envfile::Document;
 use crate::finding::{Finding, Level};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::theme::Theme;
+use crate::tui::steps::{Drawn, Env, Mark, View};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -129,14 +129,34 @@ impl Settings {
         self.form.fields.iter().any(|f| !f.text().is_empty())
     }
 
-    pub fn draw(
-        &self,
-        frame: &mut Frame,
-        area: Rect,
-        theme: &Theme,
-        focused: bool,
-        edits: &BTreeMap<String, String>,
-    ) {
+    /// A form of pds.env keys: a failing field first, then unsaved answers, then `rest`.
+    fn form_mark(&self, env: &Env, rest: Mark) -> Mark {
+        if self.form.fields.iter().any(|f| f.worst() == Level::Fail) {
+            Mark::Attention
+        } else if self.form.fields.iter().any(|f| (env.edited)(f.key)) {
+            Mark::Edited
+        } else {
+            rest
+        }
+    }
+}
+
+impl Drawn for Settings {
+    fn busy(&self) -> bool {
+        false
+    }
+
+    fn mark(&self, env: &Env) -> Mark {
+        let rest = match self.any_set() {
+            // Nothing here is required: done once something is set (and valid).
+            true => Mark::Done,
+            false => Mark::Open,
+        };
+        self.form_mark(env, rest)
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {
+        let (theme, focused, edits) = (view.theme, view.focused, view.edits);
         // The form scrolls with the focused field; the details keep the rows they need
         // (their text wrapped at this width), up to DETAILS_ROWS.
         let field = self.form.focused_field();
