@@ -1,6 +1,6 @@
-//! Pop-ups: what each is, and the one key rule of every question. What a key does while
-//! one is open is the app's (`app/popups.rs`); how each is drawn, the frame's
-//! (`frame.rs`).
+//! Pop-ups: what each is, and the one key rule of every question. A step's question is
+//! `Ask` (its words from the step; the answer goes back to the step); the rest are the
+//! app's own. What a key does while one is open is `app/popups.rs`; the drawing, `frame.rs`.
 
 use super::draft::Draft;
 use crossterm::event::{KeyCode, KeyEvent};

@@ -222,7 +222,7 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
         ),
         ("restart the PDS", Modal::Restart(vec!["true".into()]), none),
         (
-            "a first-setup action",
+            "rename the PDS",
             Modal::Confirm {
                 title: " Rename the PDS? ".into(),
                 body: "y: save   n: keep".into(),

@@ -32,8 +32,8 @@ fn failing(what: &str) -> Finding {
     Finding::fail(what).fix("a fix")
 }
 
-/// The kind's name as `awaits` tells them apart: every ticketed result and every first-setup
-/// `Done`. Exhaustive, so a new kind does not compile until it is named here (and then the
+/// The kind's name as `awaits` tells them apart: every step's `Done` and the app's own
+/// ticketed results. Exhaustive, so a new kind does not compile until it is named here (and then the
 /// table below must hold it).
 fn name_of(a: &Action) -> Option<&'static str> {
     Some(match a {
