@@ -367,45 +367,11 @@ fn apply(app: &mut App, step: Step, outcome: Outcome<Effect>) -> Vec<Effect> {
 fn open_step(app: &mut App, step: Step) -> Vec<Effect> {
     app.step = step;
     app.focus = Focus::Content;
-    if step == Step::Email
-        && app.email.misread.as_ref().is_some_and(|m| {
-            m.state == super::steps::email::MisreadState::Open && m.offer().is_some()
-        })
-    {
-        let o = app.email.offer_repair();
-        said(app, step, o, Effect::Email);
-    }
-    if step == Step::Overview && app.overview.pending.is_none() {
-        // Checked afresh each time it is opened: it is where the operator comes back to.
-        let o = app.overview.start(&mut screen_ctx!(app));
-        return said(app, step, o, Effect::Overview);
-    }
     if step == Step::Proxy {
+        // What serves 80/443 here now: the proxy step starts from it.
         app.look_at_front();
     }
-    if step == Step::Server && app.server.plan.is_none() && app.server.checking.is_none() {
-        let o = app.server.check(&mut screen_ctx!(app));
-        return said(app, step, o, Effect::Server);
-    }
-    if step == Step::Accounts
-        && matches!(
-            app.accounts.list,
-            super::steps::accounts::List::NotLoaded | super::steps::accounts::List::Failed(_)
-        )
-    {
-        let o = app.accounts.load(&mut screen_ctx!(app));
-        return said(app, step, o, Effect::Accounts);
-    }
-    if step == Step::Doctor && app.doctor.started.is_none() && !app.doctor.running() {
-        let all = crate::doctor::CHECKS.iter().map(|c| c.id).collect();
-        let o = app.doctor.run_checks(all, &mut screen_ctx!(app));
-        return said(app, step, o, Effect::Doctor);
-    }
-    if step == Step::Handle && matches!(app.handle.accounts, Accounts::NotLoaded) {
-        let o = app.handle.load(&mut screen_ctx!(app));
-        return said(app, step, o, Effect::Handle);
-    }
-    vec![]
+    rooms::opened(app, step)
 }
 
 /// Open the step that fixes `target`, with the cursor on its field. `subject` is what the

@@ -46,6 +46,19 @@ pub(super) fn on_key(app: &mut App, command: Option<Command>, k: KeyEvent) -> Ve
     )
 }
 
+/// A step opened: what it starts (its first look, a list to load, an offer to make).
+pub(super) fn opened(app: &mut App, step: Step) -> Vec<Effect> {
+    room!(
+        app,
+        step,
+        |room, ctx, wrap| {
+            let o = room.on_open(&mut ctx);
+            said(app, step, o, wrap)
+        },
+        vec![]
+    )
+}
+
 /// A step's own question answered: the answer goes back to the step that asked.
 pub(super) fn answered(app: &mut App, step: Step, yes: bool) -> Vec<Effect> {
     room!(

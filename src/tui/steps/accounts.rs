@@ -391,6 +391,14 @@ impl Room for AccountsScreen {
     type Job = Job;
     type Done = Done;
 
+    /// The list, loaded the first time (and again after it failed).
+    fn on_open(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        match self.list {
+            List::NotLoaded | List::Failed(_) => self.load(ctx),
+            List::Loading(_) | List::Loaded(_) => Outcome::Nothing,
+        }
+    }
+
     fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
             Some(Command::CreateAccount) => {

@@ -230,6 +230,14 @@ impl Room for DoctorScreen {
     type Job = Job;
     type Done = Done;
 
+    /// Every check run, the first time it is opened.
+    fn on_open(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        match self.started.is_none() && !self.running() {
+            true => self.run_checks(CHECKS.iter().map(|c| c.id).collect(), ctx),
+            false => Outcome::Nothing,
+        }
+    }
+
     /// The doctor's keys.
     fn on_command(&mut self, command: Option<Command>, _k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         let n = CHECKS.len();

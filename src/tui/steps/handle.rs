@@ -385,6 +385,14 @@ impl Room for HandleScreen {
     type Job = Job;
     type Done = Done;
 
+    /// The accounts, loaded the first time it is opened (to pick one).
+    fn on_open(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        match self.accounts {
+            Accounts::NotLoaded => self.load(ctx),
+            _ => Outcome::Nothing,
+        }
+    }
+
     /// The step's keys: `CheckNow`, or the form's.
     fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {

@@ -47,6 +47,10 @@ pub trait Room: Drawn {
     /// What comes back, with the ticket of the job that asked.
     type Done: std::fmt::Debug + Send + 'static;
 
+    /// The step opened (from the sidebar, or led here): what it starts, if anything.
+    fn on_open(&mut self, _ctx: &mut Ctx) -> Said<Self> {
+        Outcome::Nothing
+    }
     /// A key on this step: its command in the step's key table (None: typing into its
     /// form), with what the step may use of the app.
     fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self>;

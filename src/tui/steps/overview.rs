@@ -79,6 +79,14 @@ impl Room for OverviewScreen {
     type Job = Job;
     type Done = Done;
 
+    /// Checked afresh each time it is opened: it is where the operator comes back to.
+    fn on_open(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        match self.pending {
+            None => self.start(ctx),
+            Some(_) => Outcome::Nothing,
+        }
+    }
+
     fn on_command(&mut self, command: Option<Command>, _k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         let n = self.overview.as_ref().map_or(0, |o| o.milestones.len());
         match command {

@@ -234,6 +234,14 @@ impl Room for ServerScreen {
     type Job = Job;
     type Done = Done;
 
+    /// Looked at the first time it is opened.
+    fn on_open(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        match self.plan.is_none() && self.checking.is_none() {
+            true => self.check(ctx),
+            false => Outcome::Nothing,
+        }
+    }
+
     fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
             Some(Command::CheckNow) if self.checking.is_none() => match self.check(ctx) {

@@ -250,6 +250,14 @@ impl Room for EmailScreen {
     type Job = Job;
     type Done = Done;
 
+    /// pds.env's URL misread, its repair not offered yet: offered now.
+    fn on_open(&mut self, _ctx: &mut Ctx) -> Said<Self> {
+        match &self.misread {
+            Some(m) if m.state == MisreadState::Open => self.offer_repair(),
+            _ => Outcome::Nothing,
+        }
+    }
+
     /// The step's keys: the test mail, its transcript, the PDS's pending codes, or the form's.
     fn on_command(&mut self, command: Option<Command>, k: KeyEvent, ctx: &mut Ctx) -> Said<Self> {
         match command {
