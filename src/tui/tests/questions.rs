@@ -267,3 +267,25 @@ fn every_question_takes_y_or_enter_for_yes_and_n_or_esc_for_no() {
         let _ = std::fs::remove_dir_all(same_dir(what));
     }
 }
+
+/// A question too long for the screen (a long diff) keeps its y/n line and says how many
+/// lines it does not show.
+#[test]
+fn a_long_question_shows_what_fits_and_how_much_more() {
+    let mut a = app();
+    let mut body = String::from("y: write   n: not now\n");
+    for i in 1..=100 {
+        body.push_str(&format!("+ line {i}\n"));
+    }
+    a.modal = Some(Modal::Ask {
+        step: Step::Proxy,
+        title: " Write the proxy config? ".into(),
+        body,
+        wide: true,
+    });
+    let shown = text(&screen(&a, 80, 24));
+    assert!(shown.contains("y: write   n: not now"), "{shown}");
+    assert!(shown.contains("+ line 18"), "{shown}");
+    assert!(!shown.contains("+ line 19 "), "{shown}");
+    assert!(shown.contains("… and 82 more lines"), "{shown}");
+}
