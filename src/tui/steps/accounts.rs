@@ -10,7 +10,7 @@ use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
+use crate::tui::steps::{ask, Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_line, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -215,15 +215,6 @@ impl AccountsScreen {
         Outcome::Working(line.into(), vec![(p.ticket, job)])
     }
 
-    fn ask(&mut self, q: Question, title: &str, body: String) -> Said<Self> {
-        self.asking = Some(q);
-        Outcome::Ask {
-            title: title.into(),
-            body,
-            wide: true,
-        }
-    }
-
     /// Fold in an action's result (one awaited): what it said on the status line (never
     /// a password: those are in the pop-up), the pop-up, and the list again after a change.
     fn done(&mut self, d: Done, ctx: &mut Ctx) -> Said<Self> {
@@ -422,7 +413,13 @@ impl Room for AccountsScreen {
                         did: a.did.clone(),
                         handle: a.handle.clone(),
                     };
-                    self.ask(q, " Give the account a new password? ", body)
+                    ask(
+                        &mut self.asking,
+                        q,
+                        " Give the account a new password? ",
+                        body,
+                        true,
+                    )
                 }
                 None => Outcome::fail("Pick an account first (←→ on Account)."),
             },
@@ -466,7 +463,7 @@ impl Room for AccountsScreen {
                     from: a.handle.clone(),
                     handle,
                 };
-                self.ask(q, " Switch the handle? ", body)
+                ask(&mut self.asking, q, " Switch the handle? ", body, true)
             }
             _ => {
                 if let Some(key) = self.form.on_key(k) {

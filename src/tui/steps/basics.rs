@@ -4,7 +4,7 @@
 use crate::envfile::{catalogue, Document};
 use crate::finding::{Finding, Level};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::steps::{Drawn, Env, Mark, View};
+use crate::tui::steps::{form_mark, Drawn, Env, Mark, View};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -108,17 +108,6 @@ impl Basics {
             f.findings = found;
         }
     }
-
-    /// A form of pds.env keys: a failing field first, then unsaved answers, then `rest`.
-    fn form_mark(&self, env: &Env, rest: Mark) -> Mark {
-        if self.form.fields.iter().any(|f| f.worst() == Level::Fail) {
-            Mark::Attention
-        } else if self.form.fields.iter().any(|f| (env.edited)(f.key)) {
-            Mark::Edited
-        } else {
-            rest
-        }
-    }
 }
 
 impl Drawn for Basics {
@@ -128,7 +117,7 @@ impl Drawn for Basics {
 
     fn mark(&self, env: &Env) -> Mark {
         let rest = Mark::Done;
-        self.form_mark(env, rest)
+        form_mark(&self.form, env, rest)
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {

@@ -10,7 +10,7 @@ use crate::tui::form::{Field, FieldKind, Form};
 use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
+use crate::tui::steps::{ask, Drawn, Env, Mark, Room, Said, View};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
@@ -263,12 +263,13 @@ impl HandleScreen {
 
     fn ask_announce(&mut self, handle: Handle) -> Said<Self> {
         let body = format!("y: announce it   n: not now\n\n{handle} verifies now. Apps keep showing \"Invalid Handle\" until the network hears of it again: the PDS announces it (an identity event on its firehose), the relays in PDS_CRAWLERS are asked to crawl, and the AppView's view of it is read back.");
-        self.asking = Some(handle);
-        Outcome::Ask {
-            title: " Announce the handle? ".into(),
+        ask(
+            &mut self.asking,
+            handle,
+            " Announce the handle? ",
             body,
-            wide: false,
-        }
+            false,
+        )
     }
 
     /// How announcing it went, on the status line (the steps are drawn below the form).

@@ -101,3 +101,36 @@ pub struct Env<'a> {
 
 /// What a room's key, result or answer asks of the app: its own jobs, with their tickets.
 pub type Said<R> = Outcome<<R as Room>::Job>;
+
+/// Ask the operator `question` in these words: the room keeps it in `asking` until the
+/// answer comes back to its `on_answer`.
+pub fn ask<Q, J>(
+    asking: &mut Option<Q>,
+    question: Q,
+    title: &str,
+    body: String,
+    wide: bool,
+) -> Outcome<J> {
+    *asking = Some(question);
+    Outcome::Ask {
+        title: title.into(),
+        body,
+        wide,
+    }
+}
+
+/// The mark of a form of pds.env keys: a failing field first, then unsaved answers, then
+/// `rest`.
+pub fn form_mark(form: &crate::tui::form::Form, env: &Env, rest: Mark) -> Mark {
+    if form
+        .fields
+        .iter()
+        .any(|f| f.worst() == crate::finding::Level::Fail)
+    {
+        Mark::Attention
+    } else if form.fields.iter().any(|f| (env.edited)(f.key)) {
+        Mark::Edited
+    } else {
+        rest
+    }
+}

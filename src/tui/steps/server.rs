@@ -9,7 +9,7 @@ use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::modal::Modal;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Drawn, Env, Mark, Room, Said, View};
+use crate::tui::steps::{ask, Drawn, Env, Mark, Room, Said, View};
 use crate::tui::widgets::{draw_below, finding_line, level_icon, level_style, spinner};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
@@ -128,15 +128,6 @@ impl ServerScreen {
         let job = ctx.jobs.start();
         self.checking = Some(job);
         Outcome::effect(job.ticket, Job::Look)
-    }
-
-    fn ask(&mut self, q: Question, title: &str, body: String) -> Said<Self> {
-        self.asking = Some(q);
-        Outcome::Ask {
-            title: title.into(),
-            body,
-            wide: true,
-        }
     }
 
     /// Writing or starting is over: said, and the server looked at again (a unit may be
@@ -264,7 +255,13 @@ impl Room for ServerScreen {
                             return Outcome::Status(Level::Pass, "compose.yaml and pds.service are already as they should be: nothing to write.".into());
                         }
                         let body = service_diff_body(&files);
-                        self.ask(Question::Write(files), " Write the service files? ", body)
+                        ask(
+                            &mut self.asking,
+                            Question::Write(files),
+                            " Write the service files? ",
+                            body,
+                            true,
+                        )
                     }
                     Err(e) => Outcome::fail(e),
                 }
@@ -297,7 +294,13 @@ impl Room for ServerScreen {
                         shown.join("\n  "),
                         ctx.settings.local_url
                     );
-                    self.ask(Question::Start(Box::new(plan)), " Start the PDS? ", body)
+                    ask(
+                        &mut self.asking,
+                        Question::Start(Box::new(plan)),
+                        " Start the PDS? ",
+                        body,
+                        true,
+                    )
                 }
                 Err(e) => Outcome::fail(e),
             },

@@ -7,7 +7,7 @@ use crate::envfile::catalogue::{self, Group};
 use crate::envfile::Document;
 use crate::finding::{Finding, Level};
 use crate::tui::form::{Field, FieldKind, Form};
-use crate::tui::steps::{Drawn, Env, Mark, View};
+use crate::tui::steps::{form_mark, Drawn, Env, Mark, View};
 use crossterm::event::KeyEvent;
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -128,17 +128,6 @@ impl Settings {
     pub fn any_set(&self) -> bool {
         self.form.fields.iter().any(|f| !f.text().is_empty())
     }
-
-    /// A form of pds.env keys: a failing field first, then unsaved answers, then `rest`.
-    fn form_mark(&self, env: &Env, rest: Mark) -> Mark {
-        if self.form.fields.iter().any(|f| f.worst() == Level::Fail) {
-            Mark::Attention
-        } else if self.form.fields.iter().any(|f| (env.edited)(f.key)) {
-            Mark::Edited
-        } else {
-            rest
-        }
-    }
 }
 
 impl Drawn for Settings {
@@ -152,7 +141,7 @@ impl Drawn for Settings {
             true => Mark::Done,
             false => Mark::Open,
         };
-        self.form_mark(env, rest)
+        form_mark(&self.form, env, rest)
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, view: &View) {

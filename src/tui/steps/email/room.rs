@@ -10,7 +10,7 @@ use crate::email::via_pds;
 use crate::pds::accounts::Account;
 use crate::tui::jobs::{is_current, Task, Ticket};
 use crate::tui::keys;
-use crate::tui::steps::{Drawn, Env, Mark, Room, View};
+use crate::tui::steps::{ask, Drawn, Env, Mark, Room, View};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -137,16 +137,13 @@ impl EmailScreen {
             return Outcome::Nothing;
         };
         let body = crate::tui::strings::repair_offer(line, &r.describe(), &r.notes());
-        self.ask(Question::Repair, " Repair the SMTP URL? ", body)
-    }
-
-    fn ask(&mut self, q: Question, title: &str, body: String) -> Said<Self> {
-        self.asking = Some(q);
-        Outcome::Ask {
-            title: title.into(),
+        ask(
+            &mut self.asking,
+            Question::Repair,
+            " Repair the SMTP URL? ",
             body,
-            wide: false,
-        }
+            false,
+        )
     }
 
     /// The question of which account the PDS mails, for the one at `index`.
@@ -192,10 +189,12 @@ impl EmailScreen {
                 .iter()
                 .any(|k| ctx.edits.contains_key(*k))
         {
-            return said.and(self.ask(
+            return said.and(ask(
+                &mut self.asking,
                 Question::Save,
                 " Save the email settings? ",
                 crate::tui::strings::SAVE_EMAIL_OFFER.into(),
+                false,
             ));
         }
         said
@@ -224,10 +223,12 @@ impl EmailScreen {
             Some(a) => {
                 let index = accounts.iter().position(|x| x.did == a.did).unwrap_or(0);
                 let body = Self::pds_send_body(&accounts, index);
-                said.and(self.ask(
+                said.and(ask(
+                    &mut self.asking,
                     Question::PdsSend { accounts, index },
                     " Have the PDS send a mail? ",
                     body,
+                    false,
                 ))
             }
             None => {

@@ -11,7 +11,7 @@ use crate::proxy::{ProxyPlan, Server};
 use crate::tui::jobs::{is_current, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
-use crate::tui::steps::{Room, Said};
+use crate::tui::steps::{ask, Room, Said};
 use crate::tui::strings;
 use crossterm::event::KeyEvent;
 use std::path::PathBuf;
@@ -94,25 +94,28 @@ impl ProxyScreen {
             Ok(p) => {
                 // Every line of every diff: the pop-up shows what fits.
                 let body = strings::proxy_write_body(&p, usize::MAX);
-                self.ask(Question::Write(p), " Write the proxy config? ", body, true)
+                ask(
+                    &mut self.asking,
+                    Question::Write(p),
+                    " Write the proxy config? ",
+                    body,
+                    true,
+                )
             }
             Err(e) => Outcome::fail(e),
-        }
-    }
-
-    fn ask(&mut self, q: Question, title: &str, body: String, wide: bool) -> Said<Self> {
-        self.asking = Some(q);
-        Outcome::Ask {
-            title: title.into(),
-            body,
-            wide,
         }
     }
 
     fn ask_reload(&mut self, cmd: Vec<String>) -> Said<Self> {
         let hint = crate::proxy::install::reload_hint_for(self.server(), &self.out_path());
         let body = strings::reload_offer(&hint);
-        self.ask(Question::Reload(cmd), " Reload the proxy? ", body, false)
+        ask(
+            &mut self.asking,
+            Question::Reload(cmd),
+            " Reload the proxy? ",
+            body,
+            false,
+        )
     }
 
     fn start(&mut self, ctx: &mut Ctx, job: Job) -> Said<Self> {
@@ -150,7 +153,7 @@ impl ProxyScreen {
                         target,
                         reload: cmd,
                     };
-                    said.and(self.ask(q, " Enable the site? ", body, true))
+                    said.and(ask(&mut self.asking, q, " Enable the site? ", body, true))
                 }
                 _ => said.and(self.ask_reload(cmd)),
             },
