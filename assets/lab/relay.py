@@ -12,7 +12,22 @@ environment (all optional):
   RELAY_DEFAULT_REPO   the status of a DID not in RELAY_REPOS (instead of RepoNotFound)
   RELAY_ACCOUNT_COUNT  getHostStatus's accountCount (default: the size of RELAY_REPOS, or 1)
   RELAY_DELAY_MS       wait this long before every answer (a slow relay)
+
+With RELAY_SUBSCRIBE it behaves as indigo's relay does with one host (cmd/relay/relay/
+slurper.go; PDS-FACTS "Relay cursors"): it subscribes to the PDS's firehose with its stored
+cursor (SEQ), keeps the seq of each event as its cursor and the events it received; on a
+FutureCursor error frame it marks the host `idle` and reconnects with the same cursor; after
+RELAY_MAX_FAILURES failed dials in a row it marks the host `offline` and stops dialing until
+requestCrawl. STATUS `unknown` is a host it has never seen (HostNotFound) until requestCrawl.
+  RELAY_SUBSCRIBE      the PDS's websocket base URL (ws://127.0.0.1:PORT)
+  RELAY_MAX_FAILURES   failed dials before `offline` (default 15, as indigo)
+  RELAY_RETRY_MS       the wait between dials (default 100; indigo backs off to 30 s)
+  RELAY_REFUSE_NEW     1: requestCrawl for a host it does not know is refused, as a relay
+                       that has closed new-host subscriptions answers
+GET /state answers what it holds: status, cursor, failures, the last error frame, events.
 """
+import asyncio
+import io
 import json
 import os
 import sys
@@ -21,7 +36,74 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+if os.environ.get("RELAY_SUBSCRIBE"):
+    import cbor2  # Debian: python3-cbor2
+    import websockets  # Debian: python3-websockets
+
 host, seq, status = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+subscribe = os.environ.get("RELAY_SUBSCRIBE")
+max_failures = int(os.environ.get("RELAY_MAX_FAILURES", "15"))
+retry = int(os.environ.get("RELAY_RETRY_MS", "100")) / 1000
+refuse_new = os.environ.get("RELAY_REFUSE_NEW") == "1"
+
+# What the subscriber and the HTTP side share, under `lock`; `wake` starts dialing again.
+lock = threading.Lock()
+wake = threading.Event()
+shared = {
+    "status": status,
+    "cursor": seq,
+    "failures": 0,
+    "lastError": None,
+    "events": [],
+    "dialing": subscribe is not None and status != "unknown",
+}
+if shared["dialing"]:
+    wake.set()
+
+
+def frames(data):
+    """A firehose frame: two CBOR objects, the header {op, t} and the body."""
+    decoder = cbor2.CBORDecoder(io.BytesIO(data))
+    return decoder.decode(), decoder.decode()
+
+
+async def follow():
+    """One connection: events move the cursor; an error frame ends it."""
+    url = f"{subscribe}/xrpc/com.atproto.sync.subscribeRepos?cursor={shared['cursor']}"
+    async with websockets.connect(url, max_size=None, open_timeout=5, ping_interval=None) as ws:
+        with lock:
+            shared["failures"] = 0
+            if shared["status"] in ("offline", "unknown"):
+                shared["status"] = "active"
+        async for message in ws:
+            header, body = frames(message)
+            with lock:
+                if header.get("op") == -1:
+                    shared["lastError"] = body.get("error")
+                    if body.get("error") == "FutureCursor":
+                        shared["status"] = "idle"
+                    return
+                seq = body.get("seq")
+                if isinstance(seq, int):
+                    shared["cursor"] = seq
+                    shared["status"] = "active"
+                    shared["events"].append({"seq": seq, "type": header.get("t")})
+
+
+def subscriber():
+    while True:
+        wake.wait()
+        try:
+            asyncio.run(follow())
+        except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
+            with lock:
+                shared["failures"] += 1
+                shared["lastError"] = type(e).__name__
+                if shared["failures"] >= max_failures:
+                    shared["status"] = "offline"
+                    shared["dialing"] = False
+                    wake.clear()
+        time.sleep(retry)
 repos = json.loads(os.environ.get("RELAY_REPOS", "{}"))
 default_repo = os.environ.get("RELAY_DEFAULT_REPO")
 account_count = int(os.environ.get("RELAY_ACCOUNT_COUNT", len(repos) or 1))
@@ -47,11 +129,16 @@ class Relay(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         if url.path == "/xrpc/_health":
             return self.answer(200, {"version": "stand-in relay"})
+        if url.path == "/state":
+            with lock:
+                return self.answer(200, dict(shared))
         if url.path == "/xrpc/com.atproto.sync.getHostStatus":
             asked = query.get("hostname", [""])[0]
-            if asked != host:
+            with lock:
+                now, cursor = shared["status"], shared["cursor"]
+            if asked != host or now == "unknown":
                 return self.answer(400, {"error": "HostNotFound", "message": "host not found"})
-            return self.answer(200, {"hostname": host, "seq": seq, "accountCount": account_count, "status": status})
+            return self.answer(200, {"hostname": host, "seq": cursor, "accountCount": account_count, "status": now})
         if url.path == "/xrpc/com.atproto.sync.getRepoStatus":
             did = query.get("did", [""])[0]
             state = repos.get(did, default_repo)
@@ -67,6 +154,15 @@ class Relay(BaseHTTPRequestHandler):
             length = int(self.headers.get("content-length", "0"))
             sys.stderr.write(self.rfile.read(length).decode() + "\n")
             sys.stderr.flush()
+            with lock:
+                if shared["status"] == "unknown" and refuse_new:
+                    return self.answer(400, {"error": "InvalidRequest", "message": "new host subscriptions temporarily disabled"})
+                # As indigo: a crawl request starts a subscription again (an offline host's
+                # failures forgotten), with the cursor it holds.
+                if subscribe is not None and not shared["dialing"]:
+                    shared["failures"] = 0
+                    shared["dialing"] = True
+                    wake.set()
             return self.answer(200, {})
         self.answer(404, {"error": "NotFound"})
 
@@ -78,6 +174,8 @@ ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer.request_queue_size = 128
 server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
 threading.Thread(target=server.serve_forever, daemon=True).start()
+if subscribe is not None:
+    threading.Thread(target=subscriber, daemon=True).start()
 print(json.dumps({"port": server.server_address[1]}), flush=True)
 sys.stdin.read()
 server.shutdown()

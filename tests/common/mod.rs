@@ -672,6 +672,44 @@ impl Relay {
 }
 
 impl Relay {
+    /// A relay that follows the PDS at `pds_port` as indigo's does: subscribed with the
+    /// cursor `seq`, `idle` on a FutureCursor, `offline` after `RELAY_MAX_FAILURES` failed
+    /// dials (see assets/lab/relay.py).
+    #[allow(dead_code)]
+    pub fn following(host: &str, seq: i64, pds_port: u16, env: &[(&str, String)]) -> Relay {
+        let mut env = env.to_vec();
+        env.push(("RELAY_SUBSCRIBE", format!("ws://127.0.0.1:{pds_port}")));
+        Self::start_with(host, seq, "active", &env)
+    }
+
+    /// What it holds now: status, cursor, failures, lastError, events.
+    #[allow(dead_code)]
+    pub fn state(&self) -> serde_json::Value {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "5"])
+            .arg(format!("{}/state", self.url))
+            .output()
+            .expect("curl runs");
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    }
+
+    /// Wait (at most `secs`) until its state satisfies `ok`; the state either way.
+    #[allow(dead_code)]
+    pub fn wait_for(
+        &self,
+        secs: u64,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.state();
+            if ok(&s) || std::time::Instant::now() > deadline {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// What it logged: one JSON line per requestCrawl it received.
     #[allow(dead_code)]
     pub fn log(&self) -> String {
