@@ -13,7 +13,7 @@ mod common;
 use common::pty::Session;
 use common::{PdsLab, SmtpServers, PDS_ADMIN};
 use portable_pty::CommandBuilder;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_pds-wizard");
@@ -34,25 +34,6 @@ fn write_env(path: &Path, url: &str, from: Option<&str>) {
     std::fs::write(path, text).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-/// A restart command that returns once the lab's PDS has started again (or failed to), as
-/// `systemctl restart` returns once the service is started.
-fn restart_script(dir: &Path, lab: &PdsLab) -> PathBuf {
-    let script = dir.join("restart-pds");
-    let log = lab.lab_log();
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nlog='{log}'\nbefore=$(grep -c '^pds_lab: ' \"$log\")\nkill -HUP {pid}\nfor i in $(seq 300); do\n  [ \"$(grep -c '^pds_lab: ' \"$log\")\" -gt \"$before\" ] && exit 0\n  sleep 0.1\ndone\necho 'the PDS did not come back' >&2\nexit 1\n",
-            log = log.display(),
-            pid = lab.pid()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
-    script
 }
 
 /// Every mail the SMTP server has taken, by recipient, with the login it came with.
@@ -93,7 +74,7 @@ fn each_broken_smtp_url_is_repaired_tested_saved_and_sent_by_the_pds() {
     let good = format!("smtps://pds%40example.test:{ENCODED}@localhost:{implicit}");
     write_env(&env, &good, Some(FROM));
     let lab = PdsLab::start_on_env_file(&env, &srv.ca, &["alice.test".to_string()]);
-    let restart = restart_script(dir.path(), &lab);
+    let restart = common::restart_script(dir.path(), &lab);
     let pds_mail = "alice-test@example.com";
 
     let mut forms = vec![
@@ -328,7 +309,7 @@ fn the_pds_own_failure_is_read_from_its_log() {
         srv.implicit
     );
     write_env(&env, &good, Some(FROM));
-    let restart = restart_script(dir.path(), &lab);
+    let restart = common::restart_script(dir.path(), &lab);
     assert!(std::process::Command::new(&restart)
         .status()
         .unwrap()

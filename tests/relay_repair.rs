@@ -20,5 +20,168 @@ fn a_relay_ahead_of_a_fresh_pds_is_refused_and_idles() {
     // It keeps the cursor and its word: still refused a moment later.
     std::thread::sleep(std::time::Duration::from_millis(500));
     let s = relay.state();
-    assert_eq!((&s["status"], &s["cursor"]), (&"idle".into(), &2480311.into()), "{s}");
+    assert_eq!(
+        (&s["status"], &s["cursor"]),
+        (&"idle".into(), &2480311.into()),
+        "{s}"
+    );
+}
+
+use common::{output_text, restart_script, run_cli, PDS_ADMIN};
+use std::path::Path;
+
+/// pds.env for the lab's PDS as the wizard reads it, with `relay` as its only crawler.
+fn env_file(dir: &Path, pds: &PdsLab, relay: &Relay) -> std::path::PathBuf {
+    let env = dir.join("pds.env");
+    std::fs::write(
+        &env,
+        format!(
+            "PDS_HOSTNAME=localhost\nPDS_PORT={}\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\nPDS_DATA_DIRECTORY={}\nPDS_CRAWLERS={}\n",
+            pds.pds_port,
+            pds.data_dir().display(),
+            relay.url
+        ),
+    )
+    .unwrap();
+    env
+}
+
+/// The counter and newest event of the lab's sequencer.
+fn sequence(pds: &PdsLab) -> pds_wizard::pds::data::Sequence {
+    pds_wizard::pds::data::sequence(pds.data_dir()).unwrap()
+}
+
+/// A post by the account `session`, written through the PDS (a commit on its firehose).
+fn post(pds: &PdsLab, session: &serde_json::Value, text: &str) {
+    let (status, v) = pds.xrpc_post(
+        "com.atproto.repo.createRecord",
+        &serde_json::json!({
+            "repo": session["did"],
+            "collection": "app.bsky.feed.post",
+            "record": {"$type": "app.bsky.feed.post", "text": text, "createdAt": "2026-12-07T12:00:00.000Z"},
+        }),
+        session["accessJwt"].as_str(),
+    );
+    assert_eq!(status, 200, "createRecord: {v}");
+}
+
+/// The relay's cursor is ahead of the PDS: refused as "in the future" (idle), then after
+/// `relay repair --yes` active, with a new event past its cursor and a later post received.
+fn repaired_past(pds: &PdsLab, session: &serde_json::Value, dir: &Path) {
+    let relay = Relay::following("localhost", 2480311, pds.pds_port, &[]);
+    let s = relay.wait_for(20, |s| s["lastError"] == "FutureCursor");
+    assert_eq!(
+        (&s["status"], &s["lastError"]),
+        (&"idle".into(), &"FutureCursor".into()),
+        "{s}"
+    );
+    let env = env_file(dir, pds, &relay);
+    let restart = restart_script(dir, pds);
+    let restart = restart.to_str().unwrap();
+    // Off a terminal without --yes: the cause and the plan, nothing changed, exit 2.
+    let before = sequence(pds);
+    let o = run_cli(&env, &["--restart-command", restart, "relay", "repair"], "");
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(text.contains("last saw event #2480311"), "{text}");
+    assert!(
+        text.contains("move the PDS's event counter to #2481311"),
+        "{text}"
+    );
+    assert!(text.contains("give --yes"), "{text}");
+    assert_eq!(sequence(pds), before, "nothing was changed");
+    // With --yes: repaired and proven.
+    let o = run_cli(
+        &env,
+        &[
+            "--restart-command",
+            restart,
+            "relay",
+            "repair",
+            "--yes",
+            "--watch",
+            "30",
+        ],
+        "",
+    );
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("backed up the sequencer to"), "{text}");
+    assert!(text.contains("moved the event counter"), "{text}");
+    assert!(text.contains("follows localhost again"), "{text}");
+    let s = relay.state();
+    assert_eq!(s["status"], "active", "{s}");
+    let first = s["events"][0]["seq"].as_i64().unwrap_or(0);
+    assert!(
+        first > 2480311,
+        "the first event it took is past its old cursor: {s}"
+    );
+    // A post made afterwards reaches it.
+    post(pds, session, "after the repair");
+    let s = relay.wait_for(10, |s| {
+        s["events"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|e| e["type"] == "#commit" && e["seq"].as_i64() > Some(first))
+        })
+    });
+    assert!(
+        s["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "#commit"),
+        "the post did not reach the relay: {s}"
+    );
+    // The backup is beside the sequencer.
+    let backups = std::fs::read_dir(pds.data_dir())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("sequencer.sqlite.before-relay-repair-")
+        })
+        .count();
+    assert_eq!(backups, 1);
+}
+
+/// A wiped /pds's sequencer (a fresh one: no `repo_seq` row, where the README's UPDATE
+/// does nothing) behind a relay whose cursor is 2480311.
+#[test]
+fn a_fresh_sequencer_behind_a_relay_is_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    let session = pds.create_session("alice.test");
+    // The sequencer wiped (restored without it): the PDS starts a fresh one.
+    for f in [
+        "sequencer.sqlite",
+        "sequencer.sqlite-wal",
+        "sequencer.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(pds.data_dir().join(f));
+    }
+    let restart = restart_script(dir.path(), &pds);
+    assert!(std::process::Command::new(&restart)
+        .status()
+        .unwrap()
+        .success());
+    let s = sequence(&pds);
+    assert_eq!(
+        (s.newest, s.counter),
+        (None, None),
+        "a fresh sequencer: {s:?}"
+    );
+    repaired_past(&pds, &session, dir.path());
+}
+
+/// The README's case: a sequencer with rows, behind a relay that remembers more.
+#[test]
+fn a_sequencer_with_rows_behind_a_relay_is_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    let session = pds.create_session("bob.test");
+    let s = sequence(&pds);
+    assert!(s.newest.is_some_and(|n| n < 2480311), "{s:?}");
+    repaired_past(&pds, &session, dir.path());
 }

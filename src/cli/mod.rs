@@ -24,6 +24,7 @@ pub mod email;
 pub mod env;
 pub mod identity;
 pub mod proxy;
+pub mod relay;
 pub mod setup;
 
 use crate::context::{Context, DEFAULT_ENV_FILE};
@@ -229,6 +230,9 @@ pub enum Command {
         #[command(subcommand)]
         cmd: Option<setup::ServiceCmd>,
     },
+    /// Relays: why this PDS's posts do not show (each relay's view of it), and the repair
+    #[command(subcommand)]
+    Relay(relay::RelayCmd),
     /// Every milestone of a setup, checked live: pds.env valid, the PDS running, the address
     /// records, HTTPS, email, the first account, handles, the relay; exit 0 when all are
     /// done, 1 otherwise
@@ -340,6 +344,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::Handle(h) => identity::handle(&ctx, h, cli.json),
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),
+        Command::Relay(r) => relay::run(&ctx, r, cli.json),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

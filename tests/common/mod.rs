@@ -637,6 +637,26 @@ impl Drop for PdsLab {
     }
 }
 
+/// A restart command that returns once the lab's PDS has started again (or failed to), as
+/// `systemctl restart` returns once the service is started.
+#[allow(dead_code)]
+pub fn restart_script(dir: &Path, lab: &PdsLab) -> PathBuf {
+    let script = dir.join("restart-pds");
+    let log = lab.lab_log();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nlog='{log}'\nbefore=$(grep -c '^pds_lab: ' \"$log\")\nkill -HUP {pid}\nfor i in $(seq 300); do\n  [ \"$(grep -c '^pds_lab: ' \"$log\")\" -gt \"$before\" ] && exit 0\n  sleep 0.1\ndone\necho 'the PDS did not come back' >&2\nexit 1\n",
+            log = log.display(),
+            pid = lab.pid()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
 /// A stand-in relay (assets/lab/relay.py) that reports `seq` and `status` for `host`.
 pub struct Relay {
     child: Child,

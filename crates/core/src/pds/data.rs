@@ -166,7 +166,7 @@ pub fn accounts(data_dir: &Path) -> Result<Vec<(String, Option<String>)>, DataEr
 }
 
 /// Where the PDS's event numbering stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Sequence {
     /// The newest event it holds (the highest `seq` row of `repo_seq`): what its firehose
     /// compares a relay's cursor with ("Cursor in the future" above it). None: no event.

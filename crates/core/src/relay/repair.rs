@@ -1,0 +1,933 @@
+//! "My posts don't show": what stands between this PDS and each relay in PDS_CRAWLERS, the
+//! one cause that explains it, and the repair done right (PDS-FACTS "Relay cursors"):
+//!
+//! - a relay's cursor past this PDS's newest event (a wiped or restored /pds): the PDS
+//!   refuses it as "in the future", and the relay marks the host `idle` and asks again with
+//!   the same cursor, so a crawl request alone loops. The event counter is moved past the
+//!   highest cursor (an upsert: a fresh sequencer has no `repo_seq` row to update), one
+//!   harmless event is written so the newest event really passes it, then the relays are
+//!   asked to crawl and watched until each is `active` with its cursor past the old one;
+//! - `idle` or `offline` after downtime or a move, or never seen: a crawl request, an event,
+//!   the same watch;
+//! - throttled accounts or a banned host: said, with what can be done; nothing is changed.
+//!
+//! `plan` looks and changes nothing; `execute` carries a plan out step by step, each step a
+//! `Finding`, stops at the first that fails, and always starts the PDS again.
+
+use crate::finding::{Finding, Level};
+use crate::pds::data::{DataError, Sequence};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How a relay sees this host (`com.atproto.sync.getHostStatus`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostSeen {
+    /// active, idle, offline, throttled, banned (as the relay wrote it).
+    pub status: String,
+    /// The last event of this host the relay has (its cursor).
+    pub cursor: Option<i64>,
+    pub accounts: Option<u64>,
+}
+
+/// Why a relay does not carry this PDS's events, or that it does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "cause", rename_all = "kebab-case")]
+pub enum Cause {
+    /// It carries them: nothing to repair.
+    InStep { cursor: Option<i64> },
+    /// Its cursor is past this PDS's newest event: every event is refused until the PDS
+    /// passes it. `counter_past`: the counter was already moved past it (by hand), so one
+    /// new event is all that is missing.
+    CursorAhead {
+        cursor: i64,
+        newest: i64,
+        counter_past: bool,
+    },
+    /// It stopped following this PDS (idle or offline: downtime, a move): a crawl request
+    /// starts it again.
+    Stopped { status: String, cursor: Option<i64> },
+    /// It has never seen this host.
+    NeverSeen,
+    /// It throttles the host: over its account limit. Only its operators can raise it.
+    Throttled,
+    /// It has banned the host.
+    Banned,
+    /// It could not be asked, or its answer does not tell (why).
+    Unknown { why: String },
+}
+
+impl Cause {
+    /// Whether the repair can do something about it here.
+    pub fn repairable(&self) -> bool {
+        matches!(
+            self,
+            Cause::CursorAhead { .. } | Cause::Stopped { .. } | Cause::NeverSeen
+        )
+    }
+
+    /// The cause in the operator's words.
+    pub fn said(&self, relay: &str, host: &str) -> Finding {
+        match self {
+            Cause::InStep { cursor } => Finding::pass(format!(
+                "{relay} follows {host}{}",
+                cursor.map(|c| format!(" (last event #{c})")).unwrap_or_default()
+            )),
+            Cause::CursorAhead { cursor, newest, counter_past: false } => Finding::fail(format!(
+                "{relay} last saw event #{cursor} from {host}, but this PDS's newest is #{newest}: it refuses the relay's cursor as \"in the future\", so nothing reaches the network"
+            ))
+            .why("the PDS numbers its events afresh after a wiped or restored data directory; the relay marks the host idle and asks again with the same cursor, so a crawl request alone loops")
+            .fix("pds-wizard relay repair: moves the PDS's numbering past the cursor, writes one event, asks the relays to crawl and watches them"),
+            Cause::CursorAhead { cursor, newest, counter_past: true } => Finding::fail(format!(
+                "{relay} last saw event #{cursor} from {host}; this PDS's numbering is past it, but its newest event is still #{newest}"
+            ))
+            .why("the firehose compares the cursor with the newest event, not the counter: one new event makes it count")
+            .fix("pds-wizard relay repair: writes one event, asks the relays to crawl and watches them"),
+            Cause::Stopped { status, .. } => Finding::fail(format!("{relay} sees {host} as {status}: it does not follow this PDS now"))
+                .why("after downtime or a move the relay stops dialing (offline after about 3–4 minutes of failed dials); the PDS asks for a crawl only on its next event, at most every 20 minutes")
+                .fix("pds-wizard relay repair: asks it to crawl, writes one event and watches it"),
+            Cause::NeverSeen => Finding::warn(format!("{relay} does not know {host} yet"))
+                .why("a relay learns of a PDS when it is asked to crawl it")
+                .fix("pds-wizard relay repair: asks it to crawl and watches it"),
+            Cause::Throttled => Finding::warn(format!("{relay} throttles {host}: over its account limit"))
+                .why("new hosts start at 100 accounts; the rest are throttled and their posts never reach the apps")
+                .fix("only the relay's operators can raise it: pds-wizard doctor --only relay-accounts writes the request with the numbers"),
+            Cause::Banned => Finding::fail(format!("{relay} has banned {host}"))
+                .why("a banned host's events are dropped")
+                .fix("ask the relay's operators why (for bsky.network: Bluesky support)"),
+            Cause::Unknown { why } => Finding::warn(format!("cannot tell how {relay} sees {host}: {why}")),
+        }
+    }
+}
+
+/// The one cause for a relay's answer, against this PDS's own numbering (None: it could
+/// not be read, and a cursor cannot be compared).
+pub fn cause(seen: Result<&HostSeen, &str>, ours: Option<Sequence>) -> Cause {
+    let seen = match seen {
+        Ok(s) => s,
+        Err("HostNotFound") => return Cause::NeverSeen,
+        Err(why) => return Cause::Unknown { why: why.into() },
+    };
+    match seen.status.as_str() {
+        "banned" => return Cause::Banned,
+        "throttled" => return Cause::Throttled,
+        _ => {}
+    }
+    // A fresh sequencer (no event at all) is #0: a relay that remembers more is the worst
+    // desync there is.
+    let newest = ours.map(|s| s.newest.unwrap_or(0));
+    if let (Some(cursor), Some(newest)) = (seen.cursor, newest) {
+        if cursor > newest {
+            let counter_past = ours.and_then(|s| s.counter).is_some_and(|c| c >= cursor);
+            return Cause::CursorAhead {
+                cursor,
+                newest,
+                counter_past,
+            };
+        }
+    }
+    match seen.status.as_str() {
+        "active" => Cause::InStep {
+            cursor: seen.cursor,
+        },
+        other => Cause::Stopped {
+            status: other.to_string(),
+            cursor: seen.cursor,
+        },
+    }
+}
+
+/// Ask `relay` how it sees `host`: its answer, or the error's name (HostNotFound) or why.
+pub async fn host_status(c: &reqwest::Client, relay: &str, host: &str) -> Result<HostSeen, String> {
+    let r = c
+        .get(format!("{relay}/xrpc/com.atproto.sync.getHostStatus"))
+        .query(&[("hostname", host)])
+        .send()
+        .await
+        .map_err(|e| crate::http::chain(&e))?;
+    let status = r.status().as_u16();
+    let body: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
+        .await
+        .unwrap_or_default();
+    match (status, body["error"].as_str()) {
+        (200, _) => Ok(HostSeen {
+            status: body["status"].as_str().unwrap_or("unknown").to_string(),
+            cursor: body["seq"].as_i64(),
+            accounts: body["accountCount"].as_u64(),
+        }),
+        (400, Some("HostNotFound")) => Err("HostNotFound".into()),
+        (404 | 501, _) | (_, Some("MethodNotImplemented")) => {
+            Err("it does not report host status (getHostStatus)".into())
+        }
+        (s, e) => Err(format!("HTTP {s} ({})", e.unwrap_or("no error name"))),
+    }
+}
+
+/// One step of a repair, said before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum Step {
+    /// Copy sequencer.sqlite (a consistent copy, the PDS may be running) beside it.
+    Backup { db: PathBuf },
+    /// Stop the PDS, so nothing writes an event while the numbering moves.
+    StopPds { command: Vec<String> },
+    /// Move the event counter to `to` (an upsert: a fresh sequencer has no row).
+    MoveCounter { db: PathBuf, to: i64 },
+    /// Start the PDS again and wait until it answers.
+    StartPds { command: Vec<String> },
+    /// Restart the PDS (only a restart command is known: the counter moves while it runs,
+    /// as SQLite's lock allows; the PDS reads the counter at each new event).
+    RestartPds { command: Vec<String> },
+    /// Write one harmless event: the account's handle set to itself (an identity event).
+    WriteEvent { did: String, handle: String },
+    /// Ask the relay to crawl this host.
+    RequestCrawl { relay: String },
+    /// Watch the relay until it is active with a cursor past `past`.
+    Watch { relay: String, past: i64 },
+}
+
+impl Step {
+    /// The step in the operator's words, as a command where there is one.
+    pub fn said(&self) -> String {
+        let cmd = |c: &[String]| crate::pds::shown(c);
+        match self {
+            Step::Backup { db } => format!("back up {} (a consistent copy beside it)", db.display()),
+            Step::StopPds { command } => format!("stop the PDS: {}", cmd(command)),
+            Step::MoveCounter { db, to } => format!(
+                "move the PDS's event counter to #{to} in {} (sqlite_sequence, row repo_seq: updated, or made when the sequencer has none)",
+                db.display()
+            ),
+            Step::StartPds { command } => format!("start the PDS: {}, and wait until it answers", cmd(command)),
+            Step::RestartPds { command } => format!("restart the PDS: {}, and wait until it answers", cmd(command)),
+            Step::WriteEvent { handle, .. } => format!(
+                "write one event: set {handle}'s handle to itself (the PDS announces it: an identity event)"
+            ),
+            Step::RequestCrawl { relay } => format!("ask {relay} to crawl this PDS"),
+            Step::Watch { relay, past } => format!(
+                "watch {relay} until it is active with a cursor past #{past}"
+            ),
+        }
+    }
+}
+
+/// What the repair found and would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub host: String,
+    /// Each relay and its one cause.
+    pub relays: Vec<(String, Cause)>,
+    /// This PDS's numbering as read (None: unreadable, `why` in `notes`).
+    pub sequence: Option<Sequence>,
+    pub steps: Vec<Step>,
+    /// What the plan could not do, and why (no way to stop the PDS, no account to write
+    /// an event with, …).
+    pub notes: Vec<Finding>,
+}
+
+impl Plan {
+    /// Whether there is anything to carry out.
+    pub fn needed(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}
+
+/// How the PDS is stopped and started on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Control {
+    /// The installer's unit, or its compose file: stop, then start.
+    StopStart {
+        stop: Vec<String>,
+        start: Vec<String>,
+    },
+    /// Only a command that restarts it (--restart-command).
+    Restart(Vec<String>),
+}
+
+/// How the PDS can be stopped and started here: --restart-command when given, else the
+/// installer's systemd unit, else docker compose with the compose.yaml beside pds.env.
+pub fn control(ctx: &crate::context::Context) -> Option<Control> {
+    let restart = crate::pds::restart_command(ctx)?;
+    if ctx
+        .restart_command
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty())
+        || ctx.sandbox.is_some()
+    {
+        return Some(Control::Restart(restart));
+    }
+    // `systemctl restart pds` or `… compose -f FILE restart pds`: the same, stop and start.
+    let with = |verb: &str| {
+        restart
+            .iter()
+            .map(|a| {
+                if a == "restart" {
+                    verb.to_string()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    Some(Control::StopStart {
+        stop: with("stop"),
+        start: with("start"),
+    })
+}
+
+/// Work out the repair for these relays (every one in PDS_CRAWLERS when `relays` is
+/// empty): ask each how it sees this host, read this PDS's numbering, and put the steps in
+/// order. Nothing is changed.
+pub async fn plan(
+    settings: &crate::settings::Resolved,
+    doc: &crate::envfile::Document,
+    relays: &[String],
+    event: Option<(String, String)>,
+) -> Plan {
+    let host = settings.hostname.clone().unwrap_or_default();
+    let mut notes = Vec::new();
+    let relays: Vec<String> = if relays.is_empty() {
+        crate::relay::crawler_urls(&doc.get("PDS_CRAWLERS").unwrap_or_default())
+    } else {
+        relays
+            .iter()
+            .map(|r| r.trim_end_matches('/').to_string())
+            .collect()
+    };
+    if host.is_empty() {
+        notes.push(Finding::fail(
+            "PDS_HOSTNAME is not set: there is no host to ask the relays about",
+        ));
+    }
+    if relays.is_empty() {
+        notes.push(
+            Finding::warn("PDS_CRAWLERS is empty: no relay to repair")
+                .fix("set it (e.g. https://bsky.network) in pds.env, or name one with --relay"),
+        );
+    }
+    let db_dir = crate::pds::data::data_dir(doc);
+    let sequence = {
+        let d = db_dir.clone();
+        tokio::task::spawn_blocking(move || crate::pds::data::sequence(&d))
+            .await
+            .unwrap_or_else(|e| {
+                Err(DataError::Unreadable {
+                    path: db_dir.join("sequencer.sqlite"),
+                    why: e.to_string(),
+                })
+            })
+    };
+    let sequence = match sequence {
+        Ok(s) => Some(s),
+        Err(e) => {
+            notes.push(
+                Finding::warn(format!("cannot read this PDS's event numbering: {e}")).fix(e.fix()),
+            );
+            None
+        }
+    };
+    let c = match crate::http::client(&settings.http, "") {
+        Ok(c) => c,
+        Err(e) => {
+            notes.push(Finding::fail(e));
+            return Plan {
+                host,
+                relays: vec![],
+                sequence,
+                steps: vec![],
+                notes,
+            };
+        }
+    };
+    let seen = futures::future::join_all(relays.iter().map(|r| host_status(&c, r, &host))).await;
+    let relays: Vec<(String, Cause)> = relays
+        .into_iter()
+        .zip(seen)
+        .map(|(r, s)| {
+            let c = cause(s.as_ref().map_err(|e| e.as_str()), sequence);
+            (r, c)
+        })
+        .collect();
+    let steps = steps(
+        &relays,
+        sequence,
+        &db_dir,
+        control(&settings.flags),
+        event,
+        &mut notes,
+    );
+    Plan {
+        host,
+        relays,
+        sequence,
+        steps,
+        notes,
+    }
+}
+
+/// The steps for these causes, in order (see the module's comment); what cannot be done is
+/// said in `notes`.
+pub fn steps(
+    relays: &[(String, Cause)],
+    sequence: Option<Sequence>,
+    data_dir: &Path,
+    control: Option<Control>,
+    event: Option<(String, String)>,
+    notes: &mut Vec<Finding>,
+) -> Vec<Step> {
+    let repairable: Vec<&(String, Cause)> = relays.iter().filter(|(_, c)| c.repairable()).collect();
+    if repairable.is_empty() {
+        return vec![];
+    }
+    let mut steps = Vec::new();
+    // The highest cursor the counter must pass (only for relays ahead of the newest event
+    // whose counter has not been moved yet).
+    let ahead = repairable
+        .iter()
+        .filter_map(|(_, c)| match c {
+            Cause::CursorAhead {
+                cursor,
+                counter_past: false,
+                ..
+            } => Some(*cursor),
+            _ => None,
+        })
+        .max();
+    if let Some(cursor) = ahead {
+        let db = data_dir.join("sequencer.sqlite");
+        // Past every cursor, with room: events a relay saw beyond what it reports.
+        let to = cursor + 1000;
+        match control {
+            Some(Control::StopStart { stop, start }) => steps.extend([
+                Step::StopPds { command: stop },
+                Step::Backup { db: db.clone() },
+                Step::MoveCounter { db, to },
+                Step::StartPds { command: start },
+            ]),
+            Some(Control::Restart(command)) => steps.extend([
+                Step::Backup { db: db.clone() },
+                Step::MoveCounter { db, to },
+                Step::RestartPds { command },
+            ]),
+            None => {
+                notes.push(
+                    Finding::fail("cannot stop and start the PDS here: no systemd unit `pds`, no compose.yaml beside pds.env")
+                        .fix("give the command that restarts it: pds-wizard --restart-command '…' relay repair"),
+                );
+                return vec![];
+            }
+        }
+    }
+    match event {
+        Some((did, handle)) => steps.push(Step::WriteEvent { did, handle }),
+        None => notes.push(
+            Finding::warn("no account on this PDS to write an event with: the relays see a new event only once someone posts")
+                .fix("create the first account (pds-wizard accounts create …), then run the repair again"),
+        ),
+    }
+    let newest = sequence.map(|s| s.newest.unwrap_or(0)).unwrap_or(0);
+    for (relay, c) in &repairable {
+        steps.push(Step::RequestCrawl {
+            relay: relay.clone(),
+        });
+        let past = match c {
+            Cause::CursorAhead { cursor, .. } => *cursor,
+            Cause::Stopped {
+                cursor: Some(c), ..
+            } => (*c).max(newest),
+            _ => newest,
+        };
+        steps.push(Step::Watch {
+            relay: relay.clone(),
+            past,
+        });
+    }
+    steps
+}
+
+/// Move the event counter of the sequencer `db` to `to` (never back): the row updated, or
+/// made when the sequencer never had one (a fresh or wiped /pds, where the README's UPDATE
+/// does nothing). Returns the counter before.
+pub fn move_counter(db: &Path, to: i64) -> Result<Option<i64>, String> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    // The PDS may hold the lock for a moment (with --restart-command it runs meanwhile).
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    let before: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'",
+            [],
+            |r| r.get(0),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(|e| format!("cannot read the counter in {}: {e}", db.display()))?;
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| format!("cannot lock {}: {e}", db.display()))?;
+    let moved = conn
+        .execute(
+            "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'repo_seq' AND seq < ?1",
+            [to],
+        )
+        .and_then(|_| {
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'repo_seq', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'repo_seq')",
+                [to],
+            )
+        });
+    match moved {
+        Ok(_) => conn
+            .execute_batch("COMMIT")
+            .map_err(|e| format!("cannot write {}: {e}", db.display()))?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(format!("cannot move the counter in {}: {e}", db.display()));
+        }
+    }
+    Ok(before)
+}
+
+/// A consistent copy of the sequencer `db` beside it (`VACUUM INTO`: the PDS may be
+/// writing), named for now; refused if that name exists, link or not.
+pub fn backup(db: &Path) -> Result<PathBuf, String> {
+    let stamp = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let stamp: String = stamp
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let name = format!(
+        "{}.before-relay-repair-{stamp}",
+        db.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("sequencer.sqlite")
+    );
+    let to = db.with_file_name(name);
+    if std::fs::symlink_metadata(&to).is_ok() {
+        return Err(format!("{} exists already: not overwritten", to.display()));
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    conn.execute("VACUUM INTO ?1", [to.display().to_string()])
+        .map_err(|e| format!("cannot copy {} to {}: {e}", db.display(), to.display()))?;
+    Ok(to)
+}
+
+/// How a carried-out repair went: each step's finding, and each relay as it ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub steps: Vec<Finding>,
+    /// Every relay it repaired is active with its cursor past the old one.
+    pub repaired: bool,
+    pub level: Level,
+}
+
+/// Carry `plan` out, step by step; a step that fails ends it (after the PDS is started
+/// again, whatever happened). `watch` bounds each relay's watch.
+pub async fn execute(
+    plan: &Plan,
+    settings: &crate::settings::Resolved,
+    watch: Duration,
+    mut said: impl FnMut(&Finding),
+) -> Outcome {
+    let mut steps: Vec<Finding> = Vec::new();
+    let mut say = |f: Finding, steps: &mut Vec<Finding>| {
+        said(&f);
+        steps.push(f);
+    };
+    let mut stopped: Option<&Vec<String>> = None;
+    let mut failed = false;
+    let c = crate::http::client(&settings.http, "").ok();
+    for step in &plan.steps {
+        if failed {
+            break;
+        }
+        let f = match step {
+            Step::StopPds { command } => match crate::pds::restart(command) {
+                Ok(()) => {
+                    stopped = plan.steps.iter().find_map(|s| match s {
+                        Step::StartPds { command } => Some(command),
+                        _ => None,
+                    });
+                    Finding::pass(format!("stopped the PDS ({})", crate::pds::shown(command)))
+                }
+                Err(e) => Finding::fail(format!("could not stop the PDS: {e}")),
+            },
+            Step::Backup { db } => {
+                let db = db.clone();
+                match tokio::task::spawn_blocking(move || backup(&db)).await {
+                    Ok(Ok(to)) => {
+                        Finding::pass(format!("backed up the sequencer to {}", to.display()))
+                    }
+                    Ok(Err(e)) => Finding::fail(e),
+                    Err(e) => Finding::fail(e.to_string()),
+                }
+            }
+            Step::MoveCounter { db, to } => {
+                let (db2, to) = (db.clone(), *to);
+                match tokio::task::spawn_blocking(move || move_counter(&db2, to)).await {
+                    Ok(Ok(before)) => Finding::pass(format!(
+                        "moved the event counter from {} to #{to}",
+                        before
+                            .map(|b| format!("#{b}"))
+                            .unwrap_or_else(|| "none (a fresh sequencer)".into())
+                    )),
+                    Ok(Err(e)) => Finding::fail(e),
+                    Err(e) => Finding::fail(e.to_string()),
+                }
+            }
+            Step::StartPds { command } | Step::RestartPds { command } => {
+                let f = start(command, settings).await;
+                if f.level != Level::Fail {
+                    stopped = None;
+                }
+                f
+            }
+            Step::WriteEvent { did, handle } => write_event(settings, did, handle).await,
+            Step::RequestCrawl { relay } => match &c {
+                Some(c) => crate::relay::request_crawl(c, relay, Some(&plan.host)).await,
+                None => Finding::fail("no HTTP client"),
+            },
+            Step::Watch { relay, past } => match &c {
+                Some(c) => watch_relay(c, relay, &plan.host, *past, watch).await,
+                None => Finding::fail("no HTTP client"),
+            },
+        };
+        failed = f.level == Level::Fail;
+        say(f, &mut steps);
+    }
+    // Whatever happened, a PDS stopped here is started again.
+    if let Some(command) = stopped {
+        let f = start(command, settings).await;
+        say(f, &mut steps);
+    }
+    let level = crate::finding::worst(&steps);
+    Outcome {
+        repaired: !failed && level != Level::Fail,
+        level,
+        steps,
+    }
+}
+
+/// Start (or restart) the PDS with `command`, then wait until it answers.
+async fn start(command: &[String], settings: &crate::settings::Resolved) -> Finding {
+    let cmd = command.to_vec();
+    let ran = tokio::task::spawn_blocking(move || crate::pds::restart(&cmd))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+    if let Err(e) = ran {
+        return Finding::fail(format!("could not start the PDS: {e}"))
+            .fix(format!("start it by hand: {}", crate::pds::shown(command)));
+    }
+    let wait = Duration::from_secs(60).max(settings.http.timeout * 4);
+    if crate::email::via_pds::wait_for_pds(&settings.local_url, &settings.http, wait).await {
+        Finding::pass(format!(
+            "the PDS answers again ({})",
+            crate::pds::shown(command)
+        ))
+    } else {
+        Finding::fail(format!(
+            "the PDS did not answer at {} within {} s after {}",
+            settings.local_url,
+            wait.as_secs(),
+            crate::pds::shown(command)
+        ))
+        .fix("look at its log (sudo journalctl -u pds -n 50, or docker logs pds)")
+    }
+}
+
+/// One harmless event: the account's handle set to itself (the PDS re-emits an identity
+/// event; "users can emit the event again by updating their handle to the same value").
+async fn write_event(settings: &crate::settings::Resolved, did: &str, handle: &str) -> Finding {
+    let local = crate::http::HttpOptions {
+        connect_to: None,
+        ..settings.http.clone()
+    };
+    let c = match crate::http::client(&local, "") {
+        Ok(c) => c,
+        Err(e) => return Finding::fail(e),
+    };
+    let r = c
+        .post(format!(
+            "{}/xrpc/com.atproto.admin.updateAccountHandle",
+            settings.local_url.trim_end_matches('/')
+        ))
+        .basic_auth("admin", Some(settings.admin_password.expose()))
+        .json(&serde_json::json!({ "did": did, "handle": handle }))
+        .send()
+        .await;
+    match r {
+        Ok(r) if r.status().is_success() => Finding::pass(format!(
+            "wrote one event: {handle}'s identity, announced again"
+        )),
+        Ok(r) => {
+            let status = r.status().as_u16();
+            let body = crate::http::read_text(r, crate::http::cap::TEXT)
+                .await
+                .unwrap_or_default();
+            Finding::fail(format!(
+                "the PDS refused to write the event (HTTP {status}): {}",
+                body.chars().take(200).collect::<String>()
+            ))
+        }
+        Err(e) => Finding::fail("the PDS did not answer").caused_by(&e),
+    }
+}
+
+/// Watch `relay` (at most `bound`) until it is active with its cursor past `past`.
+async fn watch_relay(
+    c: &reqwest::Client,
+    relay: &str,
+    host: &str,
+    past: i64,
+    bound: Duration,
+) -> Finding {
+    let deadline = tokio::time::Instant::now() + bound;
+    let mut last = Err("not asked yet".to_string());
+    while tokio::time::Instant::now() < deadline {
+        last = host_status(c, relay, host).await;
+        if let Ok(s) = &last {
+            if s.status == "active" && s.cursor.is_some_and(|c| c > past) {
+                return Finding::pass(format!(
+                    "{relay} follows {host} again: active, last event #{} (past #{past})",
+                    s.cursor.unwrap_or_default()
+                ));
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let now = match last {
+        Ok(s) => format!(
+            "{}, last event {}",
+            s.status,
+            s.cursor
+                .map(|c| format!("#{c}"))
+                .unwrap_or_else(|| "unknown".into())
+        ),
+        Err(e) => e,
+    };
+    Finding::fail(format!(
+        "{relay} did not follow {host} again within {} s (now: {now})",
+        bound.as_secs()
+    ))
+    .why("a relay may take longer to dial again; a busy one backs off up to 30 s between dials")
+    .fix("run pds-wizard relay repair again in a few minutes; pds-wizard doctor --only relay-sync shows where it stands")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seen(status: &str, cursor: i64) -> HostSeen {
+        HostSeen {
+            status: status.into(),
+            cursor: Some(cursor),
+            accounts: Some(1),
+        }
+    }
+
+    fn seq(newest: Option<i64>, counter: Option<i64>) -> Option<Sequence> {
+        Some(Sequence { newest, counter })
+    }
+
+    #[test]
+    fn each_answer_has_one_cause() {
+        // A wiped /pds: no event at all, a relay that remembers #2480311.
+        assert_eq!(
+            cause(Ok(&seen("idle", 2480311)), seq(None, None)),
+            Cause::CursorAhead {
+                cursor: 2480311,
+                newest: 0,
+                counter_past: false
+            }
+        );
+        // The counter moved by hand, no event since.
+        assert_eq!(
+            cause(Ok(&seen("idle", 500)), seq(Some(20), Some(1500))),
+            Cause::CursorAhead {
+                cursor: 500,
+                newest: 20,
+                counter_past: true
+            }
+        );
+        assert_eq!(
+            cause(Ok(&seen("active", 20)), seq(Some(25), Some(25))),
+            Cause::InStep { cursor: Some(20) }
+        );
+        assert_eq!(
+            cause(Ok(&seen("offline", 20)), seq(Some(25), Some(25))),
+            Cause::Stopped {
+                status: "offline".into(),
+                cursor: Some(20)
+            }
+        );
+        assert_eq!(
+            cause(Ok(&seen("throttled", 20)), seq(Some(25), None)),
+            Cause::Throttled
+        );
+        assert_eq!(cause(Ok(&seen("banned", 20)), None), Cause::Banned);
+        assert_eq!(cause(Err("HostNotFound"), None), Cause::NeverSeen);
+        assert!(matches!(
+            cause(Err("HTTP 500 (x)"), None),
+            Cause::Unknown { .. }
+        ));
+        // Unreadable numbering: a cursor cannot be compared, the status still tells.
+        assert_eq!(
+            cause(Ok(&seen("active", 9)), None),
+            Cause::InStep { cursor: Some(9) }
+        );
+    }
+
+    #[test]
+    fn a_cursor_ahead_is_repaired_past_the_highest_cursor_with_the_pds_stopped_meanwhile() {
+        let relays = vec![
+            (
+                "https://a".to_string(),
+                Cause::CursorAhead {
+                    cursor: 100,
+                    newest: 0,
+                    counter_past: false,
+                },
+            ),
+            (
+                "https://b".to_string(),
+                Cause::CursorAhead {
+                    cursor: 300,
+                    newest: 0,
+                    counter_past: false,
+                },
+            ),
+            ("https://c".to_string(), Cause::InStep { cursor: Some(0) }),
+        ];
+        let control = Control::StopStart {
+            stop: vec!["stop".into()],
+            start: vec!["start".into()],
+        };
+        let mut notes = vec![];
+        let event = Some(("did:plc:x".to_string(), "alice.test".to_string()));
+        let s = steps(
+            &relays,
+            seq(None, None),
+            Path::new("/pds"),
+            Some(control),
+            event,
+            &mut notes,
+        );
+        let db = PathBuf::from("/pds/sequencer.sqlite");
+        assert_eq!(
+            s,
+            vec![
+                Step::StopPds {
+                    command: vec!["stop".into()]
+                },
+                Step::Backup { db: db.clone() },
+                Step::MoveCounter { db, to: 1300 },
+                Step::StartPds {
+                    command: vec!["start".into()]
+                },
+                Step::WriteEvent {
+                    did: "did:plc:x".into(),
+                    handle: "alice.test".into()
+                },
+                Step::RequestCrawl {
+                    relay: "https://a".into()
+                },
+                Step::Watch {
+                    relay: "https://a".into(),
+                    past: 100
+                },
+                Step::RequestCrawl {
+                    relay: "https://b".into()
+                },
+                Step::Watch {
+                    relay: "https://b".into(),
+                    past: 300
+                },
+            ]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+        // Nothing to stop the PDS with: no step at all, and why.
+        let mut notes = vec![];
+        let none = steps(
+            &relays,
+            seq(None, None),
+            Path::new("/pds"),
+            None,
+            None,
+            &mut notes,
+        );
+        assert!(none.is_empty());
+        assert!(
+            notes[0].what.contains("cannot stop and start the PDS"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn throttled_or_banned_relays_change_nothing() {
+        let relays = vec![
+            ("https://a".to_string(), Cause::Throttled),
+            ("https://b".to_string(), Cause::Banned),
+            ("https://c".to_string(), Cause::InStep { cursor: Some(3) }),
+        ];
+        let mut notes = vec![];
+        let control = Some(Control::Restart(vec!["restart".into()]));
+        assert!(steps(
+            &relays,
+            seq(Some(3), None),
+            Path::new("/pds"),
+            control,
+            None,
+            &mut notes
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn the_counter_moves_whether_or_not_the_sequencer_has_its_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sequencer.sqlite");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        // The PDS's table: AUTOINCREMENT, so SQLite keeps its counter in sqlite_sequence.
+        conn.execute_batch(
+            "CREATE TABLE repo_seq (seq INTEGER PRIMARY KEY AUTOINCREMENT, did TEXT)",
+        )
+        .unwrap();
+        drop(conn);
+        // A fresh sequencer: no row to update (the README's UPDATE changes nothing).
+        assert_eq!(move_counter(&db, 2481311).unwrap(), None);
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("INSERT INTO repo_seq (did) VALUES ('did:plc:x')", [])
+            .unwrap();
+        let seq: i64 = conn
+            .query_row("SELECT max(seq) FROM repo_seq", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seq, 2481312, "the next event is numbered past the counter");
+        drop(conn);
+        // With a row: moved, never back.
+        assert_eq!(move_counter(&db, 3000000).unwrap(), Some(2481312));
+        assert_eq!(move_counter(&db, 10).unwrap(), Some(3000000));
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let c: i64 = conn
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(c, 3000000);
+        // The backup is a readable copy beside it, never over an existing name.
+        let copy = backup(&db).unwrap();
+        assert_eq!(copy.parent(), db.parent());
+        let n: i64 = rusqlite::Connection::open(&copy)
+            .unwrap()
+            .query_row("SELECT count(*) FROM repo_seq", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+}
