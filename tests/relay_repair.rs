@@ -185,3 +185,113 @@ fn a_sequencer_with_rows_behind_a_relay_is_repaired() {
     assert!(s.newest.is_some_and(|n| n < 2480311), "{s:?}");
     repaired_past(&pds, &session, dir.path());
 }
+
+/// Down long enough for the relay to give up (`offline`: it stops dialing, as indigo does
+/// after 15 failed dials; here 5, 50 ms apart): after the PDS is back, the relay still does
+/// not follow it until the repair asks it to crawl.
+#[test]
+fn a_relay_that_gave_up_after_downtime_follows_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    pds.create_session("carol.test");
+    let relay = Relay::following(
+        "localhost",
+        0,
+        pds.pds_port,
+        &[
+            ("RELAY_MAX_FAILURES", "5".into()),
+            ("RELAY_RETRY_MS", "50".into()),
+        ],
+    );
+    let s = relay.wait_for(20, |s| {
+        s["status"] == "active" && s["cursor"].as_i64() > Some(0)
+    });
+    assert_eq!(s["status"], "active", "{s}");
+    // Downtime: the PDS restarts; the relay's dials fail meanwhile, and it gives up.
+    let restart = restart_script(dir.path(), &pds);
+    assert!(std::process::Command::new(&restart)
+        .status()
+        .unwrap()
+        .success());
+    let s = relay.wait_for(10, |s| s["status"] == "offline");
+    assert_eq!(s["status"], "offline", "{s}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        relay.state()["status"],
+        "offline",
+        "it does not come back by itself"
+    );
+    let env = env_file(dir.path(), &pds, &relay);
+    let o = run_cli(&env, &["relay", "repair", "--yes", "--watch", "30"], "");
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("sees localhost as offline"), "{text}");
+    assert!(text.contains("accepted the crawl request"), "{text}");
+    assert!(!text.contains("moved the event counter"), "{text}");
+    assert_eq!(relay.state()["status"], "active");
+}
+
+/// Accounts past the relay's limit: named, the request to its operators shown with the
+/// numbers, and nothing changed (exit 1).
+#[test]
+fn throttled_accounts_are_named_and_nothing_is_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    let did = pds.create_account("dave.test");
+    let s = sequence(&pds);
+    let relay = Relay::start_with(
+        "localhost",
+        s.newest.unwrap_or(0),
+        "active",
+        &[(
+            "RELAY_REPOS",
+            serde_json::json!({ did: "throttled" }).to_string(),
+        )],
+    );
+    let env = env_file(dir.path(), &pds, &relay);
+    let o = run_cli(&env, &["relay", "repair", "--yes"], "");
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("throttles 1 account(s) of localhost: dave.test"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Please raise the account limit for localhost"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Nothing the repair can change here"),
+        "{text}"
+    );
+    assert_eq!(sequence(&pds), s, "nothing was changed");
+    assert!(
+        relay.log().is_empty(),
+        "no crawl was asked: {}",
+        relay.log()
+    );
+}
+
+/// A relay that has never seen this host and takes no new ones: the crawl request's
+/// refusal is said, with the relay's reason (exit 1).
+#[test]
+fn a_relay_that_refuses_new_hosts_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    pds.create_account("erin.test");
+    let relay = Relay::start_with(
+        "localhost",
+        0,
+        "unknown",
+        &[("RELAY_REFUSE_NEW", "1".into())],
+    );
+    let env = env_file(dir.path(), &pds, &relay);
+    let o = run_cli(&env, &["relay", "repair", "--yes", "--watch", "2"], "");
+    let text = output_text(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("does not know localhost yet"), "{text}");
+    assert!(
+        text.contains("new host subscriptions temporarily disabled"),
+        "{text}"
+    );
+}

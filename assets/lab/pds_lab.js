@@ -107,7 +107,13 @@ function startPds(base) {
 
 function stopPds(child) {
   if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); });
+  // As docker stop and systemd do: SIGTERM, then SIGKILL when it has not ended in time (a
+  // PDS with a relay subscribed to its firehose waits for that connection to close).
+  return new Promise((r) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => { clearTimeout(kill); r(); });
+    child.kill('SIGTERM');
+  });
 }
 
 (async () => {

@@ -1,11 +1,11 @@
 //! `pds-wizard relay repair`: what stands between this PDS and each relay, and the repair
-//! (crate::relay::repair), shown before anything runs.
+//! (crate::repair), shown before anything runs.
 
 use super::{EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::context::Context;
 use crate::envfile::Document;
 use crate::finding::Level;
-use crate::relay::repair::{self, Cause};
+use crate::repair::{self, Cause};
 use crate::settings::Resolved;
 use anyhow::{anyhow, Result};
 use clap::Subcommand;
@@ -55,13 +55,17 @@ fn repair_cmd(
     let doc = Document::load(&ctx.env_file).map_err(|e| anyhow!("{e}"))?;
     let settings = Resolved::new(ctx, Some(&doc));
     let rt = super::runtime()?;
-    // An account to write the one harmless event with (its handle set to itself).
-    let event = rt
-        .block_on(settings.admin().accounts())
-        .ok()
-        .and_then(|list| list.into_iter().find(|a| a.active))
-        .map(|a| (a.did, a.handle));
-    let plan = rt.block_on(repair::plan(&settings, &doc, relays, event));
+    // The accounts: one writes the harmless event; each is looked up at the relays.
+    let accounts = match rt.block_on(settings.admin().accounts()) {
+        Ok(list) => list,
+        Err(f) => {
+            if !json {
+                print_finding(&f);
+            }
+            vec![]
+        }
+    };
+    let plan = rt.block_on(repair::plan(&settings, &doc, relays, &accounts));
     let host = plan.host.clone();
     if !json {
         for (relay, cause) in &plan.relays {

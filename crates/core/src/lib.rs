@@ -19,6 +19,7 @@ pub mod identity;
 pub mod pds;
 pub mod proxy;
 pub mod relay;
+pub mod repair;
 pub mod run;
 pub mod secret;
 pub mod settings;

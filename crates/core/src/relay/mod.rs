@@ -4,8 +4,6 @@
 //! (PDS-FACTS "Relay limits"). Asked concurrently, a bounded number at a time, so hundreds
 //! of accounts take seconds, not minutes, and a relay is not flooded.
 
-pub mod repair;
-
 use crate::finding::Finding;
 use futures::StreamExt;
 

@@ -1,3 +1,6 @@
+//! Repairs across the PDS and the relays (above both: it stops and starts the PDS, moves
+//! its event counter, and asks and watches the relays).
+//!
 //! "My posts don't show": what stands between this PDS and each relay in PDS_CRAWLERS, the
 //! one cause that explains it, and the repair done right (PDS-FACTS "Relay cursors"):
 //!
@@ -14,11 +17,13 @@
 //! `plan` looks and changes nothing; `execute` carries a plan out step by step, each step a
 //! `Finding`, stops at the first that fails, and always starts the PDS again.
 
-use crate::finding::{Finding, Level};
+use crate::finding::Finding;
 use crate::pds::data::{DataError, Sequence};
 use serde::Serialize;
+
+mod run;
+pub use run::{backup, execute, move_counter, Outcome};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// How a relay sees this host (`com.atproto.sync.getHostStatus`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,8 +54,12 @@ pub enum Cause {
     Stopped { status: String, cursor: Option<i64> },
     /// It has never seen this host.
     NeverSeen,
-    /// It throttles the host: over its account limit. Only its operators can raise it.
-    Throttled,
+    /// It throttles the host, or these accounts of it (handles): over its account limit.
+    /// Only its operators can raise it.
+    Throttled {
+        accounts: Vec<String>,
+        hosted: usize,
+    },
     /// It has banned the host.
     Banned,
     /// It could not be asked, or its answer does not tell (why).
@@ -89,9 +98,15 @@ impl Cause {
             Cause::NeverSeen => Finding::warn(format!("{relay} does not know {host} yet"))
                 .why("a relay learns of a PDS when it is asked to crawl it")
                 .fix("pds-wizard relay repair: asks it to crawl and watches it"),
-            Cause::Throttled => Finding::warn(format!("{relay} throttles {host}: over its account limit"))
-                .why("new hosts start at 100 accounts; the rest are throttled and their posts never reach the apps")
-                .fix("only the relay's operators can raise it: pds-wizard doctor --only relay-accounts writes the request with the numbers"),
+            Cause::Throttled { accounts, hosted } => Finding::warn(match accounts.len() {
+                0 => format!("{relay} throttles {host}: over its account limit"),
+                n => format!("{relay} throttles {n} account(s) of {host}: {}", shown(accounts)),
+            })
+            .why("new hosts start at 100 accounts; the rest are throttled and their posts never reach the apps; nothing here can change that")
+            .fix(format!(
+                "only the relay's operators can raise the limit; send them this, then run the repair again to check the accounts:\n  {}",
+                crate::relay::limit_request(relay, host, *hosted, None, accounts.len(), None)
+            )),
             Cause::Banned => Finding::fail(format!("{relay} has banned {host}"))
                 .why("a banned host's events are dropped")
                 .fix("ask the relay's operators why (for bsky.network: Bluesky support)"),
@@ -110,7 +125,12 @@ pub fn cause(seen: Result<&HostSeen, &str>, ours: Option<Sequence>) -> Cause {
     };
     match seen.status.as_str() {
         "banned" => return Cause::Banned,
-        "throttled" => return Cause::Throttled,
+        "throttled" => {
+            return Cause::Throttled {
+                accounts: vec![],
+                hosted: 0,
+            }
+        }
         _ => {}
     }
     // A fresh sequencer (no event at all) is #0: a relay that remembers more is the worst
@@ -134,6 +154,21 @@ pub fn cause(seen: Result<&HostSeen, &str>, ours: Option<Sequence>) -> Cause {
             status: other.to_string(),
             cursor: seen.cursor,
         },
+    }
+}
+
+/// The first five handles, and how many more.
+fn shown(handles: &[String]) -> String {
+    let more = handles.len().saturating_sub(5);
+    let first = handles
+        .iter()
+        .take(5)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match more {
+        0 => first,
+        n => format!("{first} and {n} more"),
     }
 }
 
@@ -281,8 +316,12 @@ pub async fn plan(
     settings: &crate::settings::Resolved,
     doc: &crate::envfile::Document,
     relays: &[String],
-    event: Option<(String, String)>,
+    accounts: &[crate::pds::accounts::Account],
 ) -> Plan {
+    let active: Vec<&crate::pds::accounts::Account> =
+        accounts.iter().filter(|a| a.active).collect();
+    // The one harmless event is written with the first active account.
+    let event = active.first().map(|a| (a.did.clone(), a.handle.clone()));
     let host = settings.hostname.clone().unwrap_or_default();
     let mut notes = Vec::new();
     let relays: Vec<String> = if relays.is_empty() {
@@ -339,14 +378,29 @@ pub async fn plan(
         }
     };
     let seen = futures::future::join_all(relays.iter().map(|r| host_status(&c, r, &host))).await;
-    let relays: Vec<(String, Cause)> = relays
-        .into_iter()
-        .zip(seen)
-        .map(|(r, s)| {
-            let c = cause(s.as_ref().map_err(|e| e.as_str()), sequence);
-            (r, c)
-        })
-        .collect();
+    let dids: Vec<String> = active.iter().map(|a| a.did.clone()).collect();
+    let mut causes = Vec::new();
+    for (r, s) in relays.into_iter().zip(seen) {
+        let mut cause = cause(s.as_ref().map_err(|e| e.as_str()), sequence);
+        // Following the host, but dropping some of its accounts: that is the cause.
+        if matches!(cause, Cause::InStep { .. } | Cause::Throttled { .. }) && !dids.is_empty() {
+            let states = crate::relay::repo_states(&c, &r, &dids, crate::relay::CONCURRENCY).await;
+            let throttled: Vec<String> = active
+                .iter()
+                .zip(states)
+                .filter(|(_, s)| *s == crate::relay::RepoState::Throttled)
+                .map(|(a, _)| a.handle.clone())
+                .collect();
+            if !throttled.is_empty() || matches!(cause, Cause::Throttled { .. }) {
+                cause = Cause::Throttled {
+                    accounts: throttled,
+                    hosted: active.len(),
+                };
+            }
+        }
+        causes.push((r, cause));
+    }
+    let relays = causes;
     let steps = steps(
         &relays,
         sequence,
@@ -444,281 +498,6 @@ pub fn steps(
     steps
 }
 
-/// Move the event counter of the sequencer `db` to `to` (never back): the row updated, or
-/// made when the sequencer never had one (a fresh or wiped /pds, where the README's UPDATE
-/// does nothing). Returns the counter before.
-pub fn move_counter(db: &Path, to: i64) -> Result<Option<i64>, String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
-    // The PDS may hold the lock for a moment (with --restart-command it runs meanwhile).
-    conn.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
-    let before: Option<i64> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'",
-            [],
-            |r| r.get(0),
-        )
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })
-        .map_err(|e| format!("cannot read the counter in {}: {e}", db.display()))?;
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| format!("cannot lock {}: {e}", db.display()))?;
-    let moved = conn
-        .execute(
-            "UPDATE sqlite_sequence SET seq = ?1 WHERE name = 'repo_seq' AND seq < ?1",
-            [to],
-        )
-        .and_then(|_| {
-            conn.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT 'repo_seq', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'repo_seq')",
-                [to],
-            )
-        });
-    match moved {
-        Ok(_) => conn
-            .execute_batch("COMMIT")
-            .map_err(|e| format!("cannot write {}: {e}", db.display()))?,
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(format!("cannot move the counter in {}: {e}", db.display()));
-        }
-    }
-    Ok(before)
-}
-
-/// A consistent copy of the sequencer `db` beside it (`VACUUM INTO`: the PDS may be
-/// writing), named for now; refused if that name exists, link or not.
-pub fn backup(db: &Path) -> Result<PathBuf, String> {
-    let stamp = httpdate::fmt_http_date(std::time::SystemTime::now());
-    let stamp: String = stamp
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let name = format!(
-        "{}.before-relay-repair-{stamp}",
-        db.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("sequencer.sqlite")
-    );
-    let to = db.with_file_name(name);
-    if std::fs::symlink_metadata(&to).is_ok() {
-        return Err(format!("{} exists already: not overwritten", to.display()));
-    }
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
-    conn.busy_timeout(Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
-    conn.execute("VACUUM INTO ?1", [to.display().to_string()])
-        .map_err(|e| format!("cannot copy {} to {}: {e}", db.display(), to.display()))?;
-    Ok(to)
-}
-
-/// How a carried-out repair went: each step's finding, and each relay as it ended.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub steps: Vec<Finding>,
-    /// Every relay it repaired is active with its cursor past the old one.
-    pub repaired: bool,
-    pub level: Level,
-}
-
-/// Carry `plan` out, step by step; a step that fails ends it (after the PDS is started
-/// again, whatever happened). `watch` bounds each relay's watch.
-pub async fn execute(
-    plan: &Plan,
-    settings: &crate::settings::Resolved,
-    watch: Duration,
-    mut said: impl FnMut(&Finding),
-) -> Outcome {
-    let mut steps: Vec<Finding> = Vec::new();
-    let mut say = |f: Finding, steps: &mut Vec<Finding>| {
-        said(&f);
-        steps.push(f);
-    };
-    let mut stopped: Option<&Vec<String>> = None;
-    let mut failed = false;
-    let c = crate::http::client(&settings.http, "").ok();
-    for step in &plan.steps {
-        if failed {
-            break;
-        }
-        let f = match step {
-            Step::StopPds { command } => match crate::pds::restart(command) {
-                Ok(()) => {
-                    stopped = plan.steps.iter().find_map(|s| match s {
-                        Step::StartPds { command } => Some(command),
-                        _ => None,
-                    });
-                    Finding::pass(format!("stopped the PDS ({})", crate::pds::shown(command)))
-                }
-                Err(e) => Finding::fail(format!("could not stop the PDS: {e}")),
-            },
-            Step::Backup { db } => {
-                let db = db.clone();
-                match tokio::task::spawn_blocking(move || backup(&db)).await {
-                    Ok(Ok(to)) => {
-                        Finding::pass(format!("backed up the sequencer to {}", to.display()))
-                    }
-                    Ok(Err(e)) => Finding::fail(e),
-                    Err(e) => Finding::fail(e.to_string()),
-                }
-            }
-            Step::MoveCounter { db, to } => {
-                let (db2, to) = (db.clone(), *to);
-                match tokio::task::spawn_blocking(move || move_counter(&db2, to)).await {
-                    Ok(Ok(before)) => Finding::pass(format!(
-                        "moved the event counter from {} to #{to}",
-                        before
-                            .map(|b| format!("#{b}"))
-                            .unwrap_or_else(|| "none (a fresh sequencer)".into())
-                    )),
-                    Ok(Err(e)) => Finding::fail(e),
-                    Err(e) => Finding::fail(e.to_string()),
-                }
-            }
-            Step::StartPds { command } | Step::RestartPds { command } => {
-                let f = start(command, settings).await;
-                if f.level != Level::Fail {
-                    stopped = None;
-                }
-                f
-            }
-            Step::WriteEvent { did, handle } => write_event(settings, did, handle).await,
-            Step::RequestCrawl { relay } => match &c {
-                Some(c) => crate::relay::request_crawl(c, relay, Some(&plan.host)).await,
-                None => Finding::fail("no HTTP client"),
-            },
-            Step::Watch { relay, past } => match &c {
-                Some(c) => watch_relay(c, relay, &plan.host, *past, watch).await,
-                None => Finding::fail("no HTTP client"),
-            },
-        };
-        failed = f.level == Level::Fail;
-        say(f, &mut steps);
-    }
-    // Whatever happened, a PDS stopped here is started again.
-    if let Some(command) = stopped {
-        let f = start(command, settings).await;
-        say(f, &mut steps);
-    }
-    let level = crate::finding::worst(&steps);
-    Outcome {
-        repaired: !failed && level != Level::Fail,
-        level,
-        steps,
-    }
-}
-
-/// Start (or restart) the PDS with `command`, then wait until it answers.
-async fn start(command: &[String], settings: &crate::settings::Resolved) -> Finding {
-    let cmd = command.to_vec();
-    let ran = tokio::task::spawn_blocking(move || crate::pds::restart(&cmd))
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-    if let Err(e) = ran {
-        return Finding::fail(format!("could not start the PDS: {e}"))
-            .fix(format!("start it by hand: {}", crate::pds::shown(command)));
-    }
-    let wait = Duration::from_secs(60).max(settings.http.timeout * 4);
-    if crate::email::via_pds::wait_for_pds(&settings.local_url, &settings.http, wait).await {
-        Finding::pass(format!(
-            "the PDS answers again ({})",
-            crate::pds::shown(command)
-        ))
-    } else {
-        Finding::fail(format!(
-            "the PDS did not answer at {} within {} s after {}",
-            settings.local_url,
-            wait.as_secs(),
-            crate::pds::shown(command)
-        ))
-        .fix("look at its log (sudo journalctl -u pds -n 50, or docker logs pds)")
-    }
-}
-
-/// One harmless event: the account's handle set to itself (the PDS re-emits an identity
-/// event; "users can emit the event again by updating their handle to the same value").
-async fn write_event(settings: &crate::settings::Resolved, did: &str, handle: &str) -> Finding {
-    let local = crate::http::HttpOptions {
-        connect_to: None,
-        ..settings.http.clone()
-    };
-    let c = match crate::http::client(&local, "") {
-        Ok(c) => c,
-        Err(e) => return Finding::fail(e),
-    };
-    let r = c
-        .post(format!(
-            "{}/xrpc/com.atproto.admin.updateAccountHandle",
-            settings.local_url.trim_end_matches('/')
-        ))
-        .basic_auth("admin", Some(settings.admin_password.expose()))
-        .json(&serde_json::json!({ "did": did, "handle": handle }))
-        .send()
-        .await;
-    match r {
-        Ok(r) if r.status().is_success() => Finding::pass(format!(
-            "wrote one event: {handle}'s identity, announced again"
-        )),
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body = crate::http::read_text(r, crate::http::cap::TEXT)
-                .await
-                .unwrap_or_default();
-            Finding::fail(format!(
-                "the PDS refused to write the event (HTTP {status}): {}",
-                body.chars().take(200).collect::<String>()
-            ))
-        }
-        Err(e) => Finding::fail("the PDS did not answer").caused_by(&e),
-    }
-}
-
-/// Watch `relay` (at most `bound`) until it is active with its cursor past `past`.
-async fn watch_relay(
-    c: &reqwest::Client,
-    relay: &str,
-    host: &str,
-    past: i64,
-    bound: Duration,
-) -> Finding {
-    let deadline = tokio::time::Instant::now() + bound;
-    let mut last = Err("not asked yet".to_string());
-    while tokio::time::Instant::now() < deadline {
-        last = host_status(c, relay, host).await;
-        if let Ok(s) = &last {
-            if s.status == "active" && s.cursor.is_some_and(|c| c > past) {
-                return Finding::pass(format!(
-                    "{relay} follows {host} again: active, last event #{} (past #{past})",
-                    s.cursor.unwrap_or_default()
-                ));
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let now = match last {
-        Ok(s) => format!(
-            "{}, last event {}",
-            s.status,
-            s.cursor
-                .map(|c| format!("#{c}"))
-                .unwrap_or_else(|| "unknown".into())
-        ),
-        Err(e) => e,
-    };
-    Finding::fail(format!(
-        "{relay} did not follow {host} again within {} s (now: {now})",
-        bound.as_secs()
-    ))
-    .why("a relay may take longer to dial again; a busy one backs off up to 30 s between dials")
-    .fix("run pds-wizard relay repair again in a few minutes; pds-wizard doctor --only relay-sync shows where it stands")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -768,7 +547,10 @@ mod tests {
         );
         assert_eq!(
             cause(Ok(&seen("throttled", 20)), seq(Some(25), None)),
-            Cause::Throttled
+            Cause::Throttled {
+                accounts: vec![],
+                hosted: 0
+            }
         );
         assert_eq!(cause(Ok(&seen("banned", 20)), None), Cause::Banned);
         assert_eq!(cause(Err("HostNotFound"), None), Cause::NeverSeen);
@@ -871,7 +653,13 @@ mod tests {
     #[test]
     fn throttled_or_banned_relays_change_nothing() {
         let relays = vec![
-            ("https://a".to_string(), Cause::Throttled),
+            (
+                "https://a".to_string(),
+                Cause::Throttled {
+                    accounts: vec!["a.test".into()],
+                    hosted: 120,
+                },
+            ),
             ("https://b".to_string(), Cause::Banned),
             ("https://c".to_string(), Cause::InStep { cursor: Some(3) }),
         ];
@@ -886,48 +674,5 @@ mod tests {
             &mut notes
         )
         .is_empty());
-    }
-
-    #[test]
-    fn the_counter_moves_whether_or_not_the_sequencer_has_its_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("sequencer.sqlite");
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        // The PDS's table: AUTOINCREMENT, so SQLite keeps its counter in sqlite_sequence.
-        conn.execute_batch(
-            "CREATE TABLE repo_seq (seq INTEGER PRIMARY KEY AUTOINCREMENT, did TEXT)",
-        )
-        .unwrap();
-        drop(conn);
-        // A fresh sequencer: no row to update (the README's UPDATE changes nothing).
-        assert_eq!(move_counter(&db, 2481311).unwrap(), None);
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute("INSERT INTO repo_seq (did) VALUES ('did:plc:x')", [])
-            .unwrap();
-        let seq: i64 = conn
-            .query_row("SELECT max(seq) FROM repo_seq", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(seq, 2481312, "the next event is numbered past the counter");
-        drop(conn);
-        // With a row: moved, never back.
-        assert_eq!(move_counter(&db, 3000000).unwrap(), Some(2481312));
-        assert_eq!(move_counter(&db, 10).unwrap(), Some(3000000));
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        let c: i64 = conn
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'repo_seq'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(c, 3000000);
-        // The backup is a readable copy beside it, never over an existing name.
-        let copy = backup(&db).unwrap();
-        assert_eq!(copy.parent(), db.parent());
-        let n: i64 = rusqlite::Connection::open(&copy)
-            .unwrap()
-            .query_row("SELECT count(*) FROM repo_seq", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 1);
     }
 }
