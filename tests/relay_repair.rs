@@ -295,3 +295,115 @@ fn a_relay_that_refuses_new_hosts_says_why() {
         "{text}"
     );
 }
+
+/// The fourth journey, in the wizard: "my posts don't show". From the step list to the
+/// Relays step, where the cause is the first thing seen; Enter shows the repair, y runs
+/// it, each step said as it runs, until the relay follows this PDS again — keystroke by
+/// keystroke in a pseudo-terminal, against the real PDS and the indigo-like relay.
+#[test]
+fn the_wizard_leads_from_my_posts_dont_show_to_a_relay_that_follows_again() {
+    use common::pty::Session;
+    use portable_pty::CommandBuilder;
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    let session = pds.create_session("fran.test");
+    for f in [
+        "sequencer.sqlite",
+        "sequencer.sqlite-wal",
+        "sequencer.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(pds.data_dir().join(f));
+    }
+    let restart = restart_script(dir.path(), &pds);
+    assert!(std::process::Command::new(&restart)
+        .status()
+        .unwrap()
+        .success());
+    let relay = Relay::following("localhost", 2480311, pds.pds_port, &[]);
+    let s = relay.wait_for(20, |s| s["lastError"] == "FutureCursor");
+    assert_eq!(s["status"], "idle", "{s}");
+    let env = env_file(dir.path(), &pds, &relay);
+
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args([
+        "--env-file",
+        &env.display().to_string(),
+        "--restart-command",
+        &restart.display().to_string(),
+        "--timeout",
+        "5",
+    ]);
+    cmd.cwd(dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+    let mut s = Session::start(cmd, 24, 80);
+    let keys = std::cell::Cell::new(0);
+    let press = |s: &mut Session, k: &str| {
+        keys.set(keys.get() + 1);
+        s.send(k);
+    };
+    s.wait_text("Overview");
+    // Down the step list to Relays, and in: the cause is the first thing seen. The chosen
+    // step's name is the title of the pane beside the list: each ↓ waits for it to change.
+    let title = |s: &Session| {
+        s.screen()
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split("┌ ").nth(2))
+            .unwrap_or("")
+            .to_string()
+    };
+    while !title(&s).starts_with("Relays ") {
+        let before = title(&s);
+        press(&mut s, "\x1b[B");
+        s.wait_for("the next step", |s| title(s) != before);
+        assert!(keys.get() < 20, "no Relays step:\n{}", s.screen());
+    }
+    press(&mut s, "\r");
+    s.wait_text("last saw event #2480311");
+    let screen = s.screen();
+    assert!(screen.contains("✗ Relays"), "{screen}");
+    assert!(screen.contains("Enter shows the repair"), "{screen}");
+    // Enter: the repair, said before anything runs.
+    press(&mut s, "\r");
+    s.wait_text("Repair the relays?");
+    let screen = s.screen();
+    assert!(
+        screen.contains("move the PDS's event counter to #2481311"),
+        "{screen}"
+    );
+    assert!(screen.contains("y: repair"), "{screen}");
+    // y: each step said as it runs, then the relay follows again.
+    press(&mut s, "y");
+    s.wait_for_within(
+        "the repair's end",
+        std::time::Duration::from_secs(90),
+        |s| {
+            s.screen()
+                .contains("Repaired: every relay repaired follows")
+        },
+    );
+    let screen = s.screen();
+    assert!(screen.contains("moved the event counter"), "{screen}");
+    assert_eq!(relay.state()["status"], "active");
+    eprintln!(
+        "keys from the step list to a relay that follows again: {}",
+        keys.get()
+    );
+    // A post made afterwards reaches it.
+    post(&pds, &session, "seen again");
+    let st = relay.wait_for(10, |st| {
+        st["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["type"] == "#commit"))
+    });
+    assert!(
+        st["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "#commit"),
+        "{st}"
+    );
+    press(&mut s, "q");
+}

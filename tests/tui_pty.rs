@@ -311,6 +311,7 @@ fn secrets_never_reach_the_terminal() {
         "Handle & DNS",
         "atproto-did",
         "Reverse proxy",
+        "Relays",
         "More settings",
         "Review & save",
         "Doctor",

@@ -129,6 +129,7 @@ pub enum Screen {
     Overview,
     Server,
     Accounts,
+    Relays,
 }
 
 use Command as C;
@@ -517,6 +518,41 @@ const REVIEW: &[Binding] = &[
     SAVE_QUIET,
 ];
 
+const RELAYS: &[Binding] = &[
+    b(
+        &[Code(KeyCode::Up), Char('k')],
+        C::CheckUp,
+        "↑↓",
+        "relay",
+        "choose a relay",
+    ),
+    b(&[Code(KeyCode::Down), Char('j')], C::CheckDown, "", "", ""),
+    b(
+        &[Code(KeyCode::Enter)],
+        C::GoFix,
+        "Enter",
+        "repair",
+        "show the repair for what stands between the relays and this PDS (asks before anything runs)",
+    ),
+    b(
+        &[Char('r'), Char('R')],
+        C::RerunAll,
+        "r",
+        "look again",
+        "ask every relay again how it sees this PDS",
+    ),
+    BACK,
+    SAVE_QUIET,
+    HELP,
+    b(
+        &[Char('q')],
+        C::Quit,
+        "q",
+        "",
+        "quit (asks first when there are unsaved answers)",
+    ),
+];
+
 const OVERVIEW: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
@@ -652,6 +688,7 @@ pub fn table(screen: Screen) -> &'static [Binding] {
         Screen::Overview => OVERVIEW,
         Screen::Server => SERVER,
         Screen::Accounts => ACCOUNTS,
+        Screen::Relays => RELAYS,
     }
 }
 
@@ -701,7 +738,8 @@ pub fn help(screen: Screen) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const ALL: [Screen; 13] = [
+    const ALL: [Screen; 14] = [
+        Screen::Relays,
         Screen::Overview,
         Screen::Server,
         Screen::Accounts,

@@ -4,7 +4,7 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::{accounts, didfile, doctor, email, handle, overview, proxy, server};
+use super::steps::{accounts, didfile, doctor, email, handle, overview, proxy, relays, server};
 use crate::envfile::Document;
 use crate::fsutil::SaveReport;
 use crossterm::event::KeyEvent;
@@ -60,6 +60,8 @@ pub enum Action {
     Proxy(Ticket, proxy::Done),
     /// The Doctor's job answered.
     Doctor(Ticket, doctor::Done),
+    /// The Relays step's job answered.
+    Relays(Ticket, relays::Done),
     /// The Overview's job answered.
     Overview(Ticket, overview::Done),
     /// The Server step's job answered.
@@ -79,6 +81,7 @@ impl Action {
             | Action::DidFile(t, _)
             | Action::Proxy(t, _)
             | Action::Doctor(t, _)
+            | Action::Relays(t, _)
             | Action::Overview(t, _)
             | Action::Server(t, _)
             | Action::Accounts(t, _)
@@ -118,6 +121,8 @@ pub enum Effect {
     Handle(Ticket, handle::Job),
     /// An atproto-did step's job.
     DidFile(Ticket, didfile::Job),
+    /// A Relays step's job.
+    Relays(Ticket, relays::Job),
     /// The Overview's job.
     Overview(Ticket, overview::Job),
     /// A Server step's job.

@@ -20,6 +20,7 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
         Target::DidFile => (Step::DidFile, None),
         Target::Records | Target::Service => (Step::Server, None),
         Target::Accounts => (Step::Accounts, None),
+        Target::Relays => (Step::Relays, None),
         Target::Proxy(f) => (Step::Proxy, p::field_key(f)),
     }
 }

@@ -12,6 +12,8 @@ pub enum Step {
     Handle,
     DidFile,
     Proxy,
+    /// How the relays follow this PDS, and the repair ("my posts don't show").
+    Relays,
     Doctor,
     /// Blob storage on S3, branding, the recovery key.
     More,
@@ -19,7 +21,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 11] = [
+    pub const ALL: [Step; 12] = [
         // A setup's order: where it stands, pds.env, the server and its records, email,
         // the first account, its handle, then the proxy and the rest.
         Step::Overview,
@@ -30,6 +32,7 @@ impl Step {
         Step::Handle,
         Step::DidFile,
         Step::Proxy,
+        Step::Relays,
         Step::More,
         // Review & save comes before the doctor: the doctor judges what will be saved,
         // so the operator is led to save first and then to check.
@@ -47,6 +50,7 @@ impl Step {
             Step::Handle => "Handle & DNS",
             Step::DidFile => "atproto-did",
             Step::Proxy => "Reverse proxy",
+            Step::Relays => "Relays",
             Step::Doctor => "Doctor",
             Step::More => "More settings",
             Step::Review => "Review & save",

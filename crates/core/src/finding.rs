@@ -44,6 +44,10 @@ pub struct Finding {
     /// Finding travels inside many Result errors, and most have no chain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Box<String>>,
+    /// What it found as data, for scripts (`--json`): e.g. a relay's cause, `{"relay":
+    /// URL, "cause": …}`. Boxed for the same reason as `detail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Box<serde_json::Value>>,
 }
 
 impl Finding {
@@ -56,6 +60,7 @@ impl Finding {
             fix: String::new(),
             target: None,
             detail: None,
+            data: None,
         }
     }
     pub fn fail(what: impl Into<String>) -> Self {
@@ -82,6 +87,12 @@ impl Finding {
         self.fix = fix.into();
         self
     }
+    /// What it found, as data for scripts.
+    pub fn data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(Box::new(data));
+        self
+    }
+
     pub fn target(mut self, target: Target) -> Self {
         self.target = Some(target);
         self

@@ -77,6 +77,8 @@ pub enum Target {
     Accounts,
     /// PDS_HOSTNAME: the PDS's name (a rename, with what it means for the accounts).
     Hostname,
+    /// How the relays follow this PDS (their causes, and the repair).
+    Relays,
 }
 
 impl Target {
@@ -94,6 +96,7 @@ impl Target {
             Target::Proxy(_) => "Reverse proxy",
             Target::Records | Target::Service => "Server",
             Target::Accounts => "Accounts",
+            Target::Relays => "Relays",
         }
     }
 }

@@ -86,6 +86,7 @@ pub struct App {
     pub overview: super::steps::overview::OverviewScreen,
     pub server: super::steps::server::ServerScreen,
     pub accounts: super::steps::accounts::AccountsScreen,
+    pub relays: super::steps::relays::RelaysScreen,
     /// URLs and options from the global flags and pds.env as saved (resolved again when the
     /// file is saved or reloaded).
     pub settings: Resolved,
@@ -175,6 +176,7 @@ impl App {
                     .to_string(),
             ),
             accounts: Default::default(),
+            relays: Default::default(),
             settings,
             errors: BTreeMap::new(),
             blocked: BTreeMap::new(),
@@ -225,7 +227,7 @@ fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
         Step::Proxy => &mut app.proxy.form,
         Step::Server => &mut app.server.form,
         Step::Accounts => &mut app.accounts.form,
-        Step::Doctor | Step::Review | Step::Overview => return vec![],
+        Step::Doctor | Step::Review | Step::Overview | Step::Relays => return vec![],
     };
     form.stage_paste(text);
     on_key(app, super::form::PASTE_KEY)
@@ -247,6 +249,7 @@ pub fn key_screen(app: &App) -> Screen {
         (Focus::Content, Step::Overview) => Screen::Overview,
         (Focus::Content, Step::Server) => Screen::Server,
         (Focus::Content, Step::Accounts) => Screen::Accounts,
+        (Focus::Content, Step::Relays) => Screen::Relays,
     }
 }
 

@@ -153,6 +153,7 @@ impl App {
             Step::Overview => &self.overview,
             Step::Server => &self.server,
             Step::Accounts => &self.accounts,
+            Step::Relays => &self.relays,
             Step::Basics => &self.basics,
             Step::More => &self.more,
             Step::Review => return None,

@@ -118,6 +118,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             app.status = Some((Level::Fail, e));
             vec![]
         }
+        Action::Relays(_, done) => {
+            let o = app.relays.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Relays, o, Effect::Relays)
+        }
         Action::Overview(_, done) => {
             let o = app.overview.on_result(done, &mut screen_ctx!(app));
             said(app, Step::Overview, o, Effect::Overview)
@@ -217,6 +221,7 @@ impl App {
             Action::DidFile(_, done) => self.didfile.awaits(t, done),
             Action::Proxy(_, done) => self.proxy.awaits(t, done),
             Action::Doctor(_, done) => self.doctor.awaits(t, done),
+            Action::Relays(_, done) => self.relays.awaits(t, done),
             Action::Overview(_, done) => self.overview.awaits(t, done),
             Action::Server(_, done) => self.server.awaits(t, done),
             Action::Accounts(_, done) => self.accounts.awaits(t, done),

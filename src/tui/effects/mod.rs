@@ -15,6 +15,7 @@ use crate::tui::steps::email::EmailScreen;
 use crate::tui::steps::handle::HandleScreen;
 use crate::tui::steps::overview::OverviewScreen;
 use crate::tui::steps::proxy::ProxyScreen;
+use crate::tui::steps::relays::RelaysScreen;
 use crate::tui::steps::server::ServerScreen;
 use crate::tui::steps::Room;
 use std::sync::mpsc;
@@ -92,6 +93,10 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
             Effect::Handle(t, job) => {
                 let task = HandleScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Handle(t, d))
+            }
+            Effect::Relays(t, job) => {
+                let task = RelaysScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Relays(t, d))
             }
             Effect::Overview(t, job) => {
                 let task = OverviewScreen::run(job, &app.ctx());

@@ -10,6 +10,7 @@ pub mod email;
 pub mod handle;
 pub mod overview;
 pub mod proxy;
+pub mod relays;
 pub mod review;
 pub mod server;
 pub mod settings;

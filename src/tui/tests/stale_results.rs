@@ -18,6 +18,7 @@ use crate::tui::steps::email::{PdsTest, TestState};
 use crate::tui::steps::handle::{Accounts, Done as HDone, Refresh};
 use crate::tui::steps::overview::Done as OvDone;
 use crate::tui::steps::proxy::{Done as PDone, Question as PQuestion};
+use crate::tui::steps::relays::Done as RlDone;
 use crate::tui::steps::server::Done as SvDone;
 
 /// One kind of background result: how its step comes to wait for it (returning the
@@ -63,6 +64,11 @@ fn name_of(a: &Action) -> Option<&'static str> {
             DoDone::Reported(_) => "ReportWritten",
             DoDone::Checked(_) => "DoctorResult",
             DoDone::Ran => "DoctorDone",
+        },
+        Action::Relays(_, d) => match d {
+            RlDone::Looked(_) => "RelaysLooked",
+            RlDone::Step(_) => "RelayRepairStep",
+            RlDone::Repaired(_) => "RelaysRepaired",
         },
         Action::Overview(_, OvDone::Checked(_)) => "Overview",
         Action::Server(_, d) => match d {
@@ -110,6 +116,9 @@ const EVERY_KIND: &[&str] = &[
     "ProxyReloaded",
     "DoctorResult",
     "DoctorDone",
+    "RelaysLooked",
+    "RelayRepairStep",
+    "RelaysRepaired",
     "Overview",
     "Server",
     "Written",
@@ -379,6 +388,56 @@ fn table() -> Vec<Kind> {
                 job.ticket
             },
             answer: |t| Action::Doctor(t, DoDone::Ran),
+        },
+        Kind {
+            name: "RelaysLooked",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.relays.looking = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                Action::Relays(
+                    t,
+                    RlDone::Looked(Box::new(crate::repair::Plan {
+                        host: "pds.example.com".into(),
+                        relays: vec![(
+                            "https://relay.example.com".into(),
+                            crate::repair::Cause::NeverSeen,
+                        )],
+                        sequence: None,
+                        steps: vec![],
+                        notes: vec![],
+                    })),
+                )
+            },
+        },
+        Kind {
+            name: "RelayRepairStep",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.relays.repairing = Some(job);
+                job.ticket
+            },
+            answer: |t| Action::Relays(t, RlDone::Step(failing("could not stop the PDS"))),
+        },
+        Kind {
+            name: "RelaysRepaired",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.relays.repairing = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                Action::Relays(
+                    t,
+                    RlDone::Repaired(Box::new(crate::repair::Outcome {
+                        steps: vec![failing("could not stop the PDS")],
+                        repaired: false,
+                        level: Level::Fail,
+                    })),
+                )
+            },
         },
         Kind {
             name: "Overview",

@@ -228,7 +228,7 @@ pub const CHECKS: &[Check] = &[
         id: CheckId::RelaySync,
         area: Area::Crawlers,
         title: "relays in step with this PDS",
-        fix: Target::Crawlers,
+        fix: Target::Relays,
         needs: &[Need::EnvFile],
     },
     Check {

@@ -120,7 +120,7 @@ async fn conversation(s: &SmtpSettings, to: Option<&str>, opts: &SendOptions) ->
     };
     let (stage, finding) = match converse(s, to, opts, &mut run).await {
         Ok(f) => (Stage::Done, f),
-        Err((stage, f)) => (stage, f),
+        Err(failed) => *failed,
     };
     SendReport {
         finding,
@@ -131,7 +131,8 @@ async fn conversation(s: &SmtpSettings, to: Option<&str>, opts: &SendOptions) ->
     }
 }
 
-type Fail = (Stage, Finding);
+/// Where a send stopped, and why (boxed: a Finding is large, and this is every step's error).
+type Fail = Box<(Stage, Finding)>;
 
 fn fail(
     stage: Stage,
@@ -139,7 +140,7 @@ fn fail(
     why: impl Into<String>,
     fix: impl Into<String>,
 ) -> Fail {
-    (stage, Finding::fail(what).why(why).fix(fix))
+    Box::new((stage, Finding::fail(what).why(why).fix(fix)))
 }
 
 use crate::http::chain;

@@ -1,6 +1,7 @@
 //! The relays: whether they were asked to crawl, follow the PDS, and carry its accounts.
 
 use super::*;
+use crate::repair::{self, Cause};
 
 pub(super) async fn crawlers(i: &Inputs) -> Vec<Finding> {
     let Some(list) = i.get("PDS_CRAWLERS").filter(|l| !l.trim().is_empty()) else {
@@ -95,20 +96,25 @@ pub(super) async fn relay_sync(i: &Inputs) -> Vec<Finding> {
     }))
     .await;
     for (u, r) in urls.iter().zip(answers) {
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                out.push(Finding::fail(format!("cannot ask {u} about {host}")).caused_by(&e));
-                continue;
-            }
-        };
-        let status = r.status().as_u16();
-        let body: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
-            .await
-            .unwrap_or_default();
-        if status != 200 {
-            let error = body["error"].as_str().unwrap_or_default();
-            out.push(match (status, error) {
+        let start = out.len();
+        // The relay's one cause (see `repair`), for scripts and the wizard's Relays step.
+        let cause = 'relay: {
+            let r = match r {
+                Ok(r) => r,
+                Err(e) => {
+                    out.push(Finding::fail(format!("cannot ask {u} about {host}")).caused_by(&e));
+                    break 'relay Cause::Unknown {
+                        why: crate::http::chain(&e),
+                    };
+                }
+            };
+            let status = r.status().as_u16();
+            let body: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
+                .await
+                .unwrap_or_default();
+            if status != 200 {
+                let error = body["error"].as_str().unwrap_or_default();
+                out.push(match (status, error) {
                 (400, "HostNotFound") => Finding::warn(format!("{u} does not know {host} yet"))
                     .why("a relay learns of a PDS when it is asked to crawl it (the PDS asks the relays in PDS_CRAWLERS on its next event, at most every 20 minutes)")
                     .fix("ask it: pds-wizard doctor --request-crawl (or c on the wizard's Doctor step)"),
@@ -120,11 +126,16 @@ pub(super) async fn relay_sync(i: &Inputs) -> Vec<Finding> {
                     body["message"].as_str().unwrap_or(error)
                 )),
             });
-            continue;
-        }
-        let relay_status = body["status"].as_str().unwrap_or("unknown");
-        let relay_seq = body["seq"].as_i64();
-        match relay_status {
+                break 'relay match error {
+                    "HostNotFound" => Cause::NeverSeen,
+                    e => Cause::Unknown {
+                        why: format!("HTTP {status} ({e})"),
+                    },
+                };
+            }
+            let relay_status = body["status"].as_str().unwrap_or("unknown");
+            let relay_seq = body["seq"].as_i64();
+            match relay_status {
             "banned" => out.push(
                 Finding::fail(format!("{u} has banned {host}"))
                     .why("a banned host's events are dropped")
@@ -143,14 +154,16 @@ pub(super) async fn relay_sync(i: &Inputs) -> Vec<Finding> {
             ),
             _ => {}
         }
-        // The firehose compares a relay's cursor with its newest event (the rows), not
-        // with the counter: see PDS-FACTS "Relay cursors".
-        let ours_newest = ours.map(|s| s.newest.unwrap_or(0));
-        match (relay_seq, ours_newest) {
-            (Some(r), Some(o)) if r > o && ours.and_then(|s| s.counter).is_some_and(|c| c >= r) => {
-                // Moved past by hand already: one new event makes it count.
-                let handle = any_handle(i).await;
-                out.push(
+            // The firehose compares a relay's cursor with its newest event (the rows), not
+            // with the counter: see PDS-FACTS "Relay cursors".
+            let ours_newest = ours.map(|s| s.newest.unwrap_or(0));
+            match (relay_seq, ours_newest) {
+                (Some(r), Some(o))
+                    if r > o && ours.and_then(|s| s.counter).is_some_and(|c| c >= r) =>
+                {
+                    // Moved past by hand already: one new event makes it count.
+                    let handle = any_handle(i).await;
+                    out.push(
                     Finding::fail(format!(
                         "{u} last saw event #{r} from {host}; this PDS's numbering is past it, but its newest event is still #{o}: the relay's cursor stays \"in the future\" until one new event is written"
                     ))
@@ -159,17 +172,17 @@ pub(super) async fn relay_sync(i: &Inputs) -> Vec<Finding> {
                         "write one event, then ask for a crawl:\n  1. pds-wizard handle refresh {handle} (the PDS announces the handle again: an identity event)\n  2. pds-wizard doctor --request-crawl, then post something and check it shows up"
                     )),
                 );
-            }
-            (Some(r), Some(o)) if r > o => {
-                let handle = any_handle(i).await;
-                let n = r + 1000;
-                let db = data_dir.join("sequencer.sqlite");
-                let at = if o == 0 {
-                    "has no events at all (its sequencer starts afresh: a wiped or reinstalled data directory)".to_string()
-                } else {
-                    format!("is only at #{o}")
-                };
-                out.push(
+                }
+                (Some(r), Some(o)) if r > o => {
+                    let handle = any_handle(i).await;
+                    let n = r + 1000;
+                    let db = data_dir.join("sequencer.sqlite");
+                    let at = if o == 0 {
+                        "has no events at all (its sequencer starts afresh: a wiped or reinstalled data directory)".to_string()
+                    } else {
+                        format!("is only at #{o}")
+                    };
+                    out.push(
                     Finding::fail(format!(
                         "{u} last saw event #{r} from {host}, but this PDS {at}: the relay drops everything until the PDS passes #{r}"
                     ))
@@ -179,24 +192,45 @@ pub(super) async fn relay_sync(i: &Inputs) -> Vec<Finding> {
                         db.display()
                     )),
                 );
-            }
-            (Some(r), Some(o)) => out.push(Finding::pass(format!(
-                "{u}: {host} is {relay_status}, last event #{r}; this PDS is at #{o}{}",
-                if o - r > 0 {
-                    format!(" ({} not yet relayed)", o - r)
-                } else {
-                    String::new()
                 }
-            ))),
-            (Some(r), None) => {
-                out.extend(unreadable.take());
-                out.push(Finding::info(format!(
-                    "{u}: {host} is {relay_status}, last event #{r}"
-                )));
+                (Some(r), Some(o)) => out.push(Finding::pass(format!(
+                    "{u}: {host} is {relay_status}, last event #{r}; this PDS is at #{o}{}",
+                    if o - r > 0 {
+                        format!(" ({} not yet relayed)", o - r)
+                    } else {
+                        String::new()
+                    }
+                ))),
+                (Some(r), None) => {
+                    out.extend(unreadable.take());
+                    out.push(Finding::info(format!(
+                        "{u}: {host} is {relay_status}, last event #{r}"
+                    )));
+                }
+                (None, _) => out.push(Finding::info(format!(
+                    "{u}: {host} is {relay_status}; it reports no event number"
+                ))),
             }
-            (None, _) => out.push(Finding::info(format!(
-                "{u}: {host} is {relay_status}; it reports no event number"
-            ))),
+            repair::cause(
+                Ok(&repair::HostSeen {
+                    status: relay_status.to_string(),
+                    cursor: relay_seq,
+                    accounts: body["accountCount"].as_u64(),
+                }),
+                ours,
+            )
+        };
+        let repairable = cause.repairable();
+        let data = serde_json::json!({ "relay": u, "cause": cause });
+        for f in &mut out[start..] {
+            f.data = Some(Box::new(data.clone()));
+            if repairable && f.level >= Level::Warn {
+                f.target = Some(crate::target::Target::Relays);
+                f.fix = match f.fix.is_empty() {
+                    true => "pds-wizard relay repair (shows the repair first; --yes carries it out)".into(),
+                    false => format!("pds-wizard relay repair does this (shown first; --yes carries it out), or by hand:\n{}", f.fix),
+                };
+            }
         }
     }
     out
