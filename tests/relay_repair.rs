@@ -67,7 +67,7 @@ fn post(pds: &PdsLab, session: &serde_json::Value, text: &str) {
 
 /// The relay's cursor is ahead of the PDS: refused as "in the future" (idle), then after
 /// `relay repair --yes` active, with a new event past its cursor and a later post received.
-fn repaired_past(pds: &PdsLab, session: &serde_json::Value, dir: &Path) {
+fn repaired_past(pds: &PdsLab, session: &serde_json::Value, dir: &Path, name_the_relay: bool) {
     let relay = Relay::following("localhost", 2480311, pds.pds_port, &[]);
     let s = relay.wait_for(20, |s| s["lastError"] == "FutureCursor");
     assert_eq!(
@@ -172,7 +172,7 @@ fn a_fresh_sequencer_behind_a_relay_is_repaired() {
         (None, None),
         "a fresh sequencer: {s:?}"
     );
-    repaired_past(&pds, &session, dir.path());
+    repaired_past(&pds, &session, dir.path(), false);
 }
 
 /// The README's case: a sequencer with rows, behind a relay that remembers more.
@@ -183,7 +183,7 @@ fn a_sequencer_with_rows_behind_a_relay_is_repaired() {
     let session = pds.create_session("bob.test");
     let s = sequence(&pds);
     assert!(s.newest.is_some_and(|n| n < 2480311), "{s:?}");
-    repaired_past(&pds, &session, dir.path());
+    repaired_past(&pds, &session, dir.path(), true);
 }
 
 /// Down long enough for the relay to give up (`offline`: it stops dialing, as indigo does
