@@ -90,20 +90,33 @@ fn repaired_past(pds: &PdsLab, session: &serde_json::Value, dir: &Path, name_the
     );
     assert!(text.contains("give --yes"), "{text}");
     assert_eq!(sequence(pds), before, "nothing was changed");
-    // With --yes: repaired and proven.
-    let o = run_cli(
-        &env,
-        &[
-            "--restart-command",
-            restart,
-            "relay",
-            "repair",
-            "--yes",
-            "--watch",
-            "30",
-        ],
-        "",
+    // The doctor names the same cause, as data for scripts, and the repair.
+    let o = run_cli(&env, &["--json", "doctor", "--only", "relay-sync"], "");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let f = &v["checks"][0]["findings"][0];
+    assert_eq!(f["data"]["cause"]["cause"], "cursor-ahead", "{v}");
+    assert_eq!(f["data"]["cause"]["cursor"], 2480311, "{v}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("pds-wizard relay repair"),
+        "{f}"
     );
+    // With --yes: repaired and proven.
+    let mut args = vec![
+        "--restart-command",
+        restart,
+        "relay",
+        "repair",
+        "--yes",
+        "--watch",
+        "30",
+    ];
+    if name_the_relay {
+        args.extend(["--relay", relay.url.as_str()]);
+    }
+    let o = run_cli(&env, &args, "");
     let text = output_text(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("backed up the sequencer to"), "{text}");
