@@ -77,7 +77,7 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
     let mut s = demo(state.path(), &[]);
     wait_for_standins(&s);
     let screen = s.screen();
-    for kind in ["SMTP", "PDS", "DNS", "HTTPS"] {
+    for kind in ["SMTP", "PDS", "relay", "DNS", "HTTPS"] {
         assert!(
             screen.contains(&format!("✓ {kind}")),
             "{kind} stand-in not running:\n{screen}"
@@ -268,6 +268,36 @@ fn every_step_gets_live_answers_from_the_stand_ins() {
         s.raw_text()
     );
     wait_until_no_lab_processes(&lab);
+}
+
+/// "My posts don't show", offline: the demo's relay follows its PDS with a cursor the PDS
+/// has not reached (as after a wiped /pds); the Relays step names it, and its repair, run
+/// on the demo's own PDS stand-in, makes the relay follow again.
+#[test]
+fn the_demo_relay_is_repaired_offline() {
+    let state = tempfile::tempdir().unwrap();
+    let mut s = demo(state.path(), &[]);
+    wait_for_standins(&s);
+    assert!(s.screen().contains("✓ relay"), "{}", s.screen());
+    go(&mut s, "Relays");
+    s.wait_for_within("the relay's cause", Duration::from_secs(30), |s| {
+        s.screen().contains("last saw event #2480311")
+    });
+    key(&mut s, "\r");
+    s.wait_text("Repair the relays?");
+    assert!(
+        s.screen().contains("lab/pds-data/sequencer.sqlite"),
+        "{}",
+        s.screen()
+    );
+    key(&mut s, "y");
+    s.wait_for_within("the repair", Duration::from_secs(90), |s| {
+        s.screen()
+            .contains("Repaired: every relay repaired follows")
+    });
+    // Looked at again: the relay follows, and the step is done.
+    s.wait_text("✓ Relays");
+    key(&mut s, "q");
 }
 
 #[test]

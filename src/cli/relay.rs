@@ -65,7 +65,8 @@ fn repair_cmd(
             vec![]
         }
     };
-    let plan = rt.block_on(repair::plan(&settings, &doc, relays, &accounts));
+    let data = crate::pds::data::data_dir(&doc);
+    let plan = rt.block_on(repair::plan(&settings, &doc, relays, &accounts, &data));
     let host = plan.host.clone();
     if !json {
         for (relay, cause) in &plan.relays {

@@ -7,6 +7,7 @@ use std::process::Command;
 
 const SMTP_SCRIPT: &str = include_str!("../../../assets/lab/smtp_server.py");
 const PDS_SCRIPT: &str = include_str!("../../../assets/lab/pds_lab.js");
+const RELAY_SCRIPT: &str = include_str!("../../../assets/lab/relay.py");
 
 fn write_script(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     let p = dir.join(name);
@@ -159,5 +160,24 @@ pub fn nginx(dir: &Path, conf: &Path) -> Result<Command, String> {
         .arg("-c")
         .arg(conf)
         .args(["-e", "stderr"]);
+    Ok(cmd)
+}
+
+/// The relay stand-in (assets/lab/relay.py): reports `host` at `seq` with `status`; with
+/// `follow` (the PDS's websocket base URL) it follows the PDS's firehose as indigo's relay
+/// does. It prints `{"port": PORT}` when ready and runs until its stdin closes.
+pub fn relay(
+    dir: &Path,
+    host: &str,
+    seq: i64,
+    status: &str,
+    follow: Option<&str>,
+) -> Result<Command, String> {
+    let script = write_script(dir, "relay.py", RELAY_SCRIPT)?;
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(script).args([host, &seq.to_string(), status]);
+    if let Some(url) = follow {
+        cmd.env("RELAY_SUBSCRIBE", url);
+    }
     Ok(cmd)
 }

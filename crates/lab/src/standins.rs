@@ -39,6 +39,7 @@ pub enum Kind {
     Pds,
     Dns,
     Https,
+    Relay,
 }
 
 impl Kind {
@@ -48,6 +49,7 @@ impl Kind {
             Kind::Pds => "PDS",
             Kind::Dns => "DNS",
             Kind::Https => "HTTPS",
+            Kind::Relay => "relay",
         }
     }
 
@@ -59,6 +61,7 @@ impl Kind {
             Kind::Pds => "no PDS stand-in; on a server the accounts and DID documents come from the PDS",
             Kind::Dns => "no DNS stand-in; on a server the _atproto records are checked at every nameserver",
             Kind::Https => "no HTTPS stand-in; on a server atproto-did and the proxy paths are fetched over HTTPS",
+            Kind::Relay => "no relay stand-in; on a server each relay in PDS_CRAWLERS is asked how it sees this PDS",
         }
     }
 }
@@ -151,6 +154,19 @@ impl Lab {
                 t.elapsed().as_secs_f64()
             )),
             Err(e) => lab.missing(Kind::Pds, e),
+        }
+        if lab.pds_url.is_some() {
+            match lab.start_relay(&host, &env_path) {
+                Ok(()) => {
+                    say("relay stand-in ready (it follows the PDS stand-in, its cursor ahead)")
+                }
+                Err(e) => lab.missing(Kind::Relay, e),
+            }
+        } else {
+            lab.missing(
+                Kind::Relay,
+                "it follows the PDS stand-in, which is not running".into(),
+            );
         }
         match lab.start_dns(&host, &zone) {
             Ok(()) => say("DNS stand-in ready"),
@@ -338,6 +354,32 @@ impl Lab {
                 "localhost:{implicit} (TLS), :{starttls} (STARTTLS); mail kept in {}",
                 mail.display()
             ),
+            child,
+        );
+        Ok(())
+    }
+
+    /// A relay that follows the PDS stand-in as indigo's does, remembering an event the PDS
+    /// has not reached (#2480311, as after a wiped /pds): refused as "in the future", it
+    /// idles, and the Relays step's repair is there to try. The sandbox pds.env's
+    /// PDS_CRAWLERS is pointed at it (its port is new each run).
+    fn start_relay(&mut self, host: &str, env_path: &Path) -> Result<(), String> {
+        let pds = self.pds_url.clone().unwrap_or_default();
+        let ws = pds.replacen("http://", "ws://", 1);
+        let cmd = launch::relay(&self.dir, host, 2480311, "active", Some(&ws))?;
+        let (child, ready) = self.spawn_reporting(Kind::Relay, cmd, "relay.log")?;
+        let port = serde_json::from_str::<serde_json::Value>(&ready)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .ok_or_else(|| self.log_hint("relay.log", "the relay stand-in did not start"))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let mut doc = Document::load(env_path).map_err(|e| e.to_string())?;
+        doc.set("PDS_CRAWLERS", &url)
+            .and_then(|_| doc.save().map(|_| ()))
+            .map_err(|e| e.to_string())?;
+        self.live(
+            Kind::Relay,
+            format!("a relay on {url} following the PDS, its cursor #2480311 ahead of it (the Relays step repairs it)"),
             child,
         );
         Ok(())

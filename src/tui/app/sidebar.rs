@@ -29,6 +29,7 @@ impl App {
             Step::Doctor | Step::Overview => &[Kind::Pds, Kind::Smtp, Kind::Dns, Kind::Https],
             Step::Server => &[Kind::Dns],
             Step::Accounts => &[Kind::Pds],
+            Step::Relays => &[Kind::Pds, Kind::Relay],
             _ => &[],
         };
         let missing: Vec<Kind> = needs

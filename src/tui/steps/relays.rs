@@ -185,11 +185,16 @@ impl Room for RelaysScreen {
         match job {
             Job::Look => {
                 let doc = ctx.working.clone();
+                // The demo's PDS stand-in keeps its own; elsewhere in the demo, /pds is the
+                // sandbox's (never this machine's).
+                let data = ctx
+                    .data_dir
+                    .cloned()
+                    .unwrap_or_else(|| settings.flags.place(&crate::pds::data::data_dir(&doc)));
                 Task::future(async move {
                     let accounts = settings.admin().accounts().await.unwrap_or_default();
-                    Done::Looked(Box::new(
-                        repair::plan(&settings, &doc, &[], &accounts).await,
-                    ))
+                    let plan = repair::plan(&settings, &doc, &[], &accounts, &data).await;
+                    Done::Looked(Box::new(plan))
                 })
             }
             Job::Repair(plan) => Task::Stream(Box::new(move |each| {
@@ -230,8 +235,9 @@ impl Drawn for RelaysScreen {
                 )));
             }
             for (i, (relay, cause)) in plan.relays.iter().enumerate() {
+                // What it is, one line each; the chosen one's why and fix below.
                 let f = cause.said(relay, &plan.host);
-                let mut l = finding_line(&f, theme);
+                let mut l = finding_line(&Finding::new(f.level, f.what), theme);
                 l.spans
                     .insert(0, Span::raw(if i == self.chosen { "› " } else { "  " }));
                 lines.push(l);

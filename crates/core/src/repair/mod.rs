@@ -310,13 +310,15 @@ pub fn control(ctx: &crate::context::Context) -> Option<Control> {
 }
 
 /// Work out the repair for these relays (every one in PDS_CRAWLERS when `relays` is
-/// empty): ask each how it sees this host, read this PDS's numbering, and put the steps in
-/// order. Nothing is changed.
+/// empty): ask each how it sees this host, read this PDS's numbering from `data_dir`
+/// (PDS_DATA_DIRECTORY; the demo's stand-in's own), and put the steps in order. Nothing is
+/// changed.
 pub async fn plan(
     settings: &crate::settings::Resolved,
     doc: &crate::envfile::Document,
     relays: &[String],
     accounts: &[crate::pds::accounts::Account],
+    data_dir: &Path,
 ) -> Plan {
     let active: Vec<&crate::pds::accounts::Account> =
         accounts.iter().filter(|a| a.active).collect();
@@ -343,7 +345,7 @@ pub async fn plan(
                 .fix("set it (e.g. https://bsky.network) in pds.env, or name one with --relay"),
         );
     }
-    let db_dir = crate::pds::data::data_dir(doc);
+    let db_dir = data_dir.to_path_buf();
     let sequence = {
         let d = db_dir.clone();
         tokio::task::spawn_blocking(move || crate::pds::data::sequence(&d))

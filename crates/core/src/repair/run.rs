@@ -56,11 +56,7 @@ pub fn move_counter(db: &Path, to: i64) -> Result<Option<i64>, String> {
 /// A consistent copy of the sequencer `db` beside it (`VACUUM INTO`: the PDS may be
 /// writing), named for now; refused if that name exists, link or not.
 pub fn backup(db: &Path) -> Result<PathBuf, String> {
-    let stamp = httpdate::fmt_http_date(std::time::SystemTime::now());
-    let stamp: String = stamp
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let stamp = crate::fsutil::utc_stamp();
     let name = format!(
         "{}.before-relay-repair-{stamp}",
         db.file_name()
