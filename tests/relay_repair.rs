@@ -309,14 +309,89 @@ fn a_relay_that_refuses_new_hosts_says_why() {
     );
 }
 
-/// The fourth journey, in the wizard: "my posts don't show". From the step list to the
-/// Relays step, where the cause is the first thing seen; Enter shows the repair, y runs
-/// it, each step said as it runs, until the relay follows this PDS again — keystroke by
-/// keystroke in a pseudo-terminal, against the real PDS and the indigo-like relay.
-#[test]
-fn the_wizard_leads_from_my_posts_dont_show_to_a_relay_that_follows_again() {
+/// The wizard on `env`, in a pseudo-terminal at 80x24, opened on the Relays step (from the
+/// step list: ↓ until its pane shows, Enter); the keys pressed so far.
+fn wizard_on_relays(env: &Path, restart: &Path, dir: &Path) -> (common::pty::Session, u32) {
     use common::pty::Session;
     use portable_pty::CommandBuilder;
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args([
+        "--env-file",
+        &env.display().to_string(),
+        "--restart-command",
+        &restart.display().to_string(),
+        "--timeout",
+        "5",
+    ]);
+    cmd.cwd(dir);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", dir.join("state"));
+    let mut s = Session::start(cmd, 24, 80);
+    s.wait_text("Overview");
+    // The chosen step's name is the title of the pane beside the list: each ↓ waits for
+    // it to change.
+    let title = |s: &Session| {
+        s.screen()
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split("┌ ").nth(2))
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut keys = 0;
+    while !title(&s).starts_with("Relays ") {
+        let before = title(&s);
+        s.send("\x1b[B");
+        keys += 1;
+        s.wait_for("the next step", |s| title(s) != before);
+        assert!(keys < 20, "no Relays step:\n{}", s.screen());
+    }
+    s.send("\r");
+    (s, keys + 1)
+}
+
+/// In the wizard: the cause is the first thing seen (`cause`), Enter shows the repair
+/// (holding `step`), y runs it, each step said as it runs, until the relay follows again;
+/// the keys from the step list.
+fn repaired_in_the_wizard(env: &Path, restart: &Path, dir: &Path, cause: &str, step: &str) -> u32 {
+    let started = std::time::Instant::now();
+    let (mut s, mut keys) = wizard_on_relays(env, restart, dir);
+    s.wait_text(cause);
+    assert!(s.screen().contains("✗ Relays"), "{}", s.screen());
+    assert!(
+        s.screen().contains("Enter shows the repair"),
+        "{}",
+        s.screen()
+    );
+    s.send("\r");
+    s.wait_text("Repair the relays?");
+    assert!(s.screen().contains(step), "{}", s.screen());
+    assert!(s.screen().contains("y: repair"), "{}", s.screen());
+    s.send("y");
+    keys += 2;
+    s.wait_for_within(
+        "the repair's end",
+        std::time::Duration::from_secs(90),
+        |s| {
+            s.screen()
+                .contains("Repaired: every relay repaired follows")
+        },
+    );
+    eprintln!(
+        "from opening the wizard to a relay that follows again: {keys} keys, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    s.send("q");
+    keys
+}
+
+/// The fourth journey, in the wizard: "my posts don't show", a wiped sequencer behind a
+/// relay whose cursor is 2480311. From the step list to the Relays step, where the cause is
+/// the first thing seen; Enter shows the repair, y runs it, each step said as it runs, until
+/// the relay follows this PDS again — keystroke by keystroke in a pseudo-terminal, against
+/// the real PDS and the indigo-like relay.
+#[test]
+fn the_wizard_leads_from_my_posts_dont_show_to_a_relay_that_follows_again() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
     let session = pds.create_session("fran.test");
@@ -336,73 +411,15 @@ fn the_wizard_leads_from_my_posts_dont_show_to_a_relay_that_follows_again() {
     let s = relay.wait_for(20, |s| s["lastError"] == "FutureCursor");
     assert_eq!(s["status"], "idle", "{s}");
     let env = env_file(dir.path(), &pds, &relay);
-
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
-    cmd.args([
-        "--env-file",
-        &env.display().to_string(),
-        "--restart-command",
-        &restart.display().to_string(),
-        "--timeout",
-        "5",
-    ]);
-    cmd.cwd(dir.path());
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("XDG_STATE_HOME", dir.path().join("state"));
-    let mut s = Session::start(cmd, 24, 80);
-    let keys = std::cell::Cell::new(0);
-    let press = |s: &mut Session, k: &str| {
-        keys.set(keys.get() + 1);
-        s.send(k);
-    };
-    s.wait_text("Overview");
-    // Down the step list to Relays, and in: the cause is the first thing seen. The chosen
-    // step's name is the title of the pane beside the list: each ↓ waits for it to change.
-    let title = |s: &Session| {
-        s.screen()
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split("┌ ").nth(2))
-            .unwrap_or("")
-            .to_string()
-    };
-    while !title(&s).starts_with("Relays ") {
-        let before = title(&s);
-        press(&mut s, "\x1b[B");
-        s.wait_for("the next step", |s| title(s) != before);
-        assert!(keys.get() < 20, "no Relays step:\n{}", s.screen());
-    }
-    press(&mut s, "\r");
-    s.wait_text("last saw event #2480311");
-    let screen = s.screen();
-    assert!(screen.contains("✗ Relays"), "{screen}");
-    assert!(screen.contains("Enter shows the repair"), "{screen}");
-    // Enter: the repair, said before anything runs.
-    press(&mut s, "\r");
-    s.wait_text("Repair the relays?");
-    let screen = s.screen();
-    assert!(
-        screen.contains("move the PDS's event counter to #2481311"),
-        "{screen}"
+    let keys = repaired_in_the_wizard(
+        &env,
+        &restart,
+        dir.path(),
+        "last saw event #2480311",
+        "move the PDS's event counter to #2481311",
     );
-    assert!(screen.contains("y: repair"), "{screen}");
-    // y: each step said as it runs, then the relay follows again.
-    press(&mut s, "y");
-    s.wait_for_within(
-        "the repair's end",
-        std::time::Duration::from_secs(90),
-        |s| {
-            s.screen()
-                .contains("Repaired: every relay repaired follows")
-        },
-    );
-    let screen = s.screen();
-    assert!(screen.contains("moved the event counter"), "{screen}");
+    assert_eq!(keys, 11, "↓ ×8, Enter, Enter, y");
     assert_eq!(relay.state()["status"], "active");
-    eprintln!(
-        "keys from the step list to a relay that follows again: {}",
-        keys.get()
-    );
     // A post made afterwards reaches it.
     post(&pds, &session, "seen again");
     let st = relay.wait_for(10, |st| {
@@ -418,5 +435,105 @@ fn the_wizard_leads_from_my_posts_dont_show_to_a_relay_that_follows_again() {
             .any(|e| e["type"] == "#commit"),
         "{st}"
     );
-    press(&mut s, "q");
+}
+
+/// The README's case in the wizard: a sequencer with rows behind the relay.
+#[test]
+fn the_wizard_repairs_a_sequencer_with_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    pds.create_account("gail.test");
+    let restart = restart_script(dir.path(), &pds);
+    let relay = Relay::following("localhost", 2480311, pds.pds_port, &[]);
+    let s = relay.wait_for(20, |s| s["lastError"] == "FutureCursor");
+    assert_eq!(s["status"], "idle", "{s}");
+    let env = env_file(dir.path(), &pds, &relay);
+    repaired_in_the_wizard(
+        &env,
+        &restart,
+        dir.path(),
+        "last saw event #2480311",
+        "move the PDS's event counter to #2481311",
+    );
+    assert_eq!(relay.state()["status"], "active");
+}
+
+/// After downtime, in the wizard: a relay that gave up (offline) is asked to crawl and
+/// follows again; nothing of the PDS's numbering moves.
+#[test]
+fn the_wizard_brings_back_a_relay_that_gave_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    pds.create_account("hana.test");
+    let relay = Relay::following(
+        "localhost",
+        0,
+        pds.pds_port,
+        &[
+            ("RELAY_MAX_FAILURES", "5".into()),
+            ("RELAY_RETRY_MS", "50".into()),
+        ],
+    );
+    relay.wait_for(20, |s| {
+        s["status"] == "active" && s["cursor"].as_i64() > Some(0)
+    });
+    let restart = restart_script(dir.path(), &pds);
+    assert!(std::process::Command::new(&restart)
+        .status()
+        .unwrap()
+        .success());
+    let s = relay.wait_for(10, |s| s["status"] == "offline");
+    assert_eq!(s["status"], "offline", "{s}");
+    let env = env_file(dir.path(), &pds, &relay);
+    let before = sequence(&pds).counter;
+    repaired_in_the_wizard(
+        &env,
+        &restart,
+        dir.path(),
+        "sees localhost as offline",
+        "to crawl this PDS",
+    );
+    assert_eq!(relay.state()["status"], "active");
+    assert!(sequence(&pds).counter >= before);
+    assert!(
+        sequence(&pds).counter < Some(1000),
+        "the numbering was not moved"
+    );
+}
+
+/// Throttled accounts, in the wizard: named, with the request to the relay's operators;
+/// Enter says there is nothing the repair can change, and nothing is.
+#[test]
+fn the_wizard_names_throttled_accounts_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    let did = pds.create_account("ivan.test");
+    let s = sequence(&pds);
+    let relay = Relay::start_with(
+        "localhost",
+        s.newest.unwrap_or(0),
+        "active",
+        &[(
+            "RELAY_REPOS",
+            serde_json::json!({ did: "throttled" }).to_string(),
+        )],
+    );
+    let env = env_file(dir.path(), &pds, &relay);
+    let restart = restart_script(dir.path(), &pds);
+    let (mut w, _) = wizard_on_relays(&env, &restart, dir.path());
+    // (Wrapped at 80 columns: each needle on a line of its own.)
+    w.wait_text("throttles 1 account(s) of");
+    for needle in ["localhost: ivan.test", "Hello, I run the PDS"] {
+        assert!(w.screen().contains(needle), "{needle}: {}", w.screen());
+    }
+    w.send("\r");
+    w.wait_text("Nothing the repair can change here");
+    assert!(!w.screen().contains("Repair the relays?"), "{}", w.screen());
+    w.send("q");
+    assert_eq!(sequence(&pds), s, "nothing was changed");
+    assert!(
+        relay.log().is_empty(),
+        "no crawl was asked: {}",
+        relay.log()
+    );
 }

@@ -112,6 +112,24 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
         type_text(a, "alicia.pds.example.com");
         ctrl(a, 'w');
     };
+    // The Relays step's repair, for a plan with steps.
+    let repair_relays: Ask = |a| {
+        a.step = Step::Relays;
+        a.focus = Focus::Content;
+        a.relays.plan = Some(Box::new(crate::repair::Plan {
+            host: "pds.example.com".into(),
+            relays: vec![(
+                "https://relay.example.com".into(),
+                crate::repair::Cause::NeverSeen,
+            )],
+            sequence: None,
+            steps: vec![crate::repair::Step::RequestCrawl {
+                relay: "https://relay.example.com".into(),
+            }],
+            notes: vec![],
+        }));
+        key(a, KeyCode::Enter);
+    };
     let crawl: Ask = |a| {
         a.step = Step::Doctor;
         a.focus = Focus::Content;
@@ -188,6 +206,11 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
         ),
         ("announce a handle", asked(Step::Handle, announce), announce),
         ("ask the relays to crawl", asked(Step::Doctor, crawl), crawl),
+        (
+            "repair the relays",
+            asked(Step::Relays, repair_relays),
+            repair_relays,
+        ),
         (
             "write the service files",
             asked(Step::Server, write_service),
