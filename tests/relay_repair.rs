@@ -537,3 +537,72 @@ fn the_wizard_names_throttled_accounts_and_changes_nothing() {
         relay.log()
     );
 }
+
+/// A step that fails stops the repair, and a PDS the repair stopped is started again:
+/// here the backup fails (no sequencer where the plan says), after the stop.
+#[test]
+fn a_failed_step_stops_the_repair_and_the_pds_is_started_again() {
+    use pds_wizard::repair::{execute, Plan, Step};
+    let dir = tempfile::tempdir().unwrap();
+    let pds = PdsLab::start();
+    let relay = Relay::start("localhost", 0, "active");
+    let env = env_file(dir.path(), &pds, &relay);
+    let doc = pds_wizard::envfile::Document::load(&env).unwrap();
+    let ctx = pds_wizard::context::Context {
+        env_file: env.clone(),
+        ..Default::default()
+    };
+    let settings = pds_wizard::settings::Resolved::new(&ctx, Some(&doc));
+    // Stopped "by hand" (the stop command only marks it), started by the lab's restart.
+    let marker = dir.path().join("stopped");
+    let stop = vec!["touch".to_string(), marker.display().to_string()];
+    let start = vec![restart_script(dir.path(), &pds).display().to_string()];
+    let plan = Plan {
+        host: "localhost".into(),
+        relays: vec![],
+        sequence: None,
+        steps: vec![
+            Step::StopPds { command: stop },
+            Step::Backup {
+                db: dir.path().join("no-such/sequencer.sqlite"),
+            },
+            Step::MoveCounter {
+                db: dir.path().join("no-such/sequencer.sqlite"),
+                to: 5000,
+            },
+            Step::StartPds {
+                command: start.clone(),
+            },
+        ],
+        notes: vec![],
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let restarts = || {
+        std::fs::read_to_string(pds.lab_log())
+            .unwrap_or_default()
+            .matches("pds_lab: restarted")
+            .count()
+    };
+    let before = restarts();
+    let out = rt.block_on(execute(
+        &plan,
+        &settings,
+        std::time::Duration::from_secs(5),
+        |_| {},
+    ));
+    let said: Vec<&str> = out.steps.iter().map(|f| f.what.as_str()).collect();
+    assert!(marker.exists(), "the stop ran: {said:?}");
+    assert!(!out.repaired, "{said:?}");
+    assert_eq!(
+        said.len(),
+        3,
+        "stop, the failed backup, the start again: {said:?}"
+    );
+    assert!(said[1].contains("cannot open"), "{said:?}");
+    assert!(said[2].contains("the PDS answers again"), "{said:?}");
+    assert!(
+        !said.iter().any(|s| s.contains("moved the event counter")),
+        "{said:?}"
+    );
+    assert_eq!(restarts(), before + 1, "started again once");
+}
