@@ -46,6 +46,24 @@ fn env_file(dir: &Path, pds: &PdsLab, relay: &Relay) -> std::path::PathBuf {
     env
 }
 
+/// The lab PDS's sequencer wiped (a /pds restored without it): restarted, the PDS starts a
+/// fresh one, with no `repo_seq` row. Returns the restart script.
+fn wipe_the_sequencer(pds: &PdsLab, dir: &Path) -> std::path::PathBuf {
+    for f in [
+        "sequencer.sqlite",
+        "sequencer.sqlite-wal",
+        "sequencer.sqlite-shm",
+    ] {
+        let _ = std::fs::remove_file(pds.data_dir().join(f));
+    }
+    let restart = restart_script(dir, pds);
+    assert!(std::process::Command::new(&restart)
+        .status()
+        .unwrap()
+        .success());
+    restart
+}
+
 /// The counter and newest event of the lab's sequencer.
 fn sequence(pds: &PdsLab) -> pds_wizard::pds::data::Sequence {
     pds_wizard::pds::data::sequence(pds.data_dir()).unwrap()
@@ -166,19 +184,7 @@ fn a_fresh_sequencer_behind_a_relay_is_repaired() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
     let session = pds.create_session("alice.test");
-    // The sequencer wiped (restored without it): the PDS starts a fresh one.
-    for f in [
-        "sequencer.sqlite",
-        "sequencer.sqlite-wal",
-        "sequencer.sqlite-shm",
-    ] {
-        let _ = std::fs::remove_file(pds.data_dir().join(f));
-    }
-    let restart = restart_script(dir.path(), &pds);
-    assert!(std::process::Command::new(&restart)
-        .status()
-        .unwrap()
-        .success());
+    wipe_the_sequencer(&pds, dir.path());
     let s = sequence(&pds);
     assert_eq!(
         (s.newest, s.counter),
@@ -395,18 +401,7 @@ fn the_wizard_leads_from_my_posts_dont_show_to_a_relay_that_follows_again() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
     let session = pds.create_session("fran.test");
-    for f in [
-        "sequencer.sqlite",
-        "sequencer.sqlite-wal",
-        "sequencer.sqlite-shm",
-    ] {
-        let _ = std::fs::remove_file(pds.data_dir().join(f));
-    }
-    let restart = restart_script(dir.path(), &pds);
-    assert!(std::process::Command::new(&restart)
-        .status()
-        .unwrap()
-        .success());
+    let restart = wipe_the_sequencer(&pds, dir.path());
     let relay = Relay::following("localhost", 2480311, pds.pds_port, &[]);
     let s = relay.wait_for(20, |s| s["lastError"] == "FutureCursor");
     assert_eq!(s["status"], "idle", "{s}");

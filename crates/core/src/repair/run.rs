@@ -203,38 +203,14 @@ async fn start(command: &[String], settings: &crate::settings::Resolved) -> Find
 /// One harmless event: the account's handle set to itself (the PDS re-emits an identity
 /// event; "users can emit the event again by updating their handle to the same value").
 async fn write_event(settings: &crate::settings::Resolved, did: &str, handle: &str) -> Finding {
-    let local = crate::http::HttpOptions {
-        connect_to: None,
-        ..settings.http.clone()
-    };
-    let c = match crate::http::client(&local, "") {
-        Ok(c) => c,
-        Err(e) => return Finding::fail(e),
-    };
-    let r = c
-        .post(format!(
-            "{}/xrpc/com.atproto.admin.updateAccountHandle",
-            settings.local_url.trim_end_matches('/')
-        ))
-        .basic_auth("admin", Some(settings.admin_password.expose()))
-        .json(&serde_json::json!({ "did": did, "handle": handle }))
-        .send()
-        .await;
-    match r {
-        Ok(r) if r.status().is_success() => Finding::pass(format!(
+    match settings.admin().set_handle(did, handle).await {
+        Ok(()) => Finding::pass(format!(
             "wrote one event: {handle}'s identity, announced again"
         )),
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body = crate::http::read_text(r, crate::http::cap::TEXT)
-                .await
-                .unwrap_or_default();
-            Finding::fail(format!(
-                "the PDS refused to write the event (HTTP {status}): {}",
-                body.chars().take(200).collect::<String>()
-            ))
-        }
-        Err(e) => Finding::fail("the PDS did not answer").caused_by(&e),
+        Err(f) => Finding {
+            what: format!("the PDS did not write the event: {}", f.what),
+            ..f
+        },
     }
 }
 
