@@ -117,11 +117,11 @@ impl Cause {
 
 /// The one cause for a relay's answer, against this PDS's own numbering (None: it could
 /// not be read, and a cursor cannot be compared).
-pub fn cause(seen: Result<&HostSeen, &str>, ours: Option<Sequence>) -> Cause {
+pub fn cause(seen: Result<&HostSeen, &Unseen>, ours: Option<Sequence>) -> Cause {
     let seen = match seen {
         Ok(s) => s,
-        Err("HostNotFound") => return Cause::NeverSeen,
-        Err(why) => return Cause::Unknown { why: why.into() },
+        Err(Unseen::NotFound) => return Cause::NeverSeen,
+        Err(Unseen::Failed(why)) => return Cause::Unknown { why: why.clone() },
     };
     match seen.status.as_str() {
         "banned" => return Cause::Banned,
@@ -172,14 +172,32 @@ fn shown(handles: &[String]) -> String {
     }
 }
 
-/// Ask `relay` how it sees `host`: its answer, or the error's name (HostNotFound) or why.
-pub async fn host_status(c: &reqwest::Client, relay: &str, host: &str) -> Result<HostSeen, String> {
+/// Why a relay's answer says nothing of the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unseen {
+    /// The relay does not know it (its `HostNotFound`).
+    NotFound,
+    /// No answer, or one that does not tell: why.
+    Failed(String),
+}
+
+impl std::fmt::Display for Unseen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unseen::NotFound => write!(f, "it does not know the host"),
+            Unseen::Failed(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// Ask `relay` how it sees `host`: its answer, or why it says nothing of it.
+pub async fn host_status(c: &reqwest::Client, relay: &str, host: &str) -> Result<HostSeen, Unseen> {
     let r = c
         .get(format!("{relay}/xrpc/com.atproto.sync.getHostStatus"))
         .query(&[("hostname", host)])
         .send()
         .await
-        .map_err(|e| crate::http::chain(&e))?;
+        .map_err(|e| Unseen::Failed(crate::http::chain(&e)))?;
     let status = r.status().as_u16();
     let body: serde_json::Value = crate::http::read_json(r, crate::http::cap::JSON)
         .await
@@ -190,11 +208,14 @@ pub async fn host_status(c: &reqwest::Client, relay: &str, host: &str) -> Result
             cursor: body["seq"].as_i64(),
             accounts: body["accountCount"].as_u64(),
         }),
-        (400, Some("HostNotFound")) => Err("HostNotFound".into()),
-        (404 | 501, _) | (_, Some("MethodNotImplemented")) => {
-            Err("it does not report host status (getHostStatus)".into())
-        }
-        (s, e) => Err(format!("HTTP {s} ({})", e.unwrap_or("no error name"))),
+        (400, Some("HostNotFound")) => Err(Unseen::NotFound),
+        (404 | 501, _) | (_, Some("MethodNotImplemented")) => Err(Unseen::Failed(
+            "it does not report host status (getHostStatus)".into(),
+        )),
+        (s, e) => Err(Unseen::Failed(format!(
+            "HTTP {s} ({})",
+            e.unwrap_or("no error name")
+        ))),
     }
 }
 
@@ -383,7 +404,7 @@ pub async fn plan(
     let dids: Vec<String> = active.iter().map(|a| a.did.clone()).collect();
     let mut causes = Vec::new();
     for (r, s) in relays.into_iter().zip(seen) {
-        let mut cause = cause(s.as_ref().map_err(|e| e.as_str()), sequence);
+        let mut cause = cause(s.as_ref(), sequence);
         // Following the host, but dropping some of its accounts: that is the cause.
         if matches!(cause, Cause::InStep { .. } | Cause::Throttled { .. }) && !dids.is_empty() {
             let states = crate::relay::repo_states(&c, &r, &dids, crate::relay::CONCURRENCY).await;
@@ -555,9 +576,9 @@ mod tests {
             }
         );
         assert_eq!(cause(Ok(&seen("banned", 20)), None), Cause::Banned);
-        assert_eq!(cause(Err("HostNotFound"), None), Cause::NeverSeen);
+        assert_eq!(cause(Err(&Unseen::NotFound), None), Cause::NeverSeen);
         assert!(matches!(
-            cause(Err("HTTP 500 (x)"), None),
+            cause(Err(&Unseen::Failed("HTTP 500 (x)".into())), None),
             Cause::Unknown { .. }
         ));
         // Unreadable numbering: a cursor cannot be compared, the status still tells.

@@ -223,7 +223,7 @@ async fn watch_relay(
     bound: Duration,
 ) -> Finding {
     let deadline = tokio::time::Instant::now() + bound;
-    let mut last = Err("not asked yet".to_string());
+    let mut last = Err(super::Unseen::Failed("not asked yet".into()));
     while tokio::time::Instant::now() < deadline {
         last = host_status(c, relay, host).await;
         if let Ok(s) = &last {
@@ -244,7 +244,7 @@ async fn watch_relay(
                 .map(|c| format!("#{c}"))
                 .unwrap_or_else(|| "unknown".into())
         ),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     };
     Finding::fail(format!(
         "{relay} did not follow {host} again within {} s (now: {now})",
