@@ -102,6 +102,8 @@ fn repaired_past(pds: &PdsLab, session: &serde_json::Value, dir: &Path, name_the
     let text = output_text(&o);
     assert_eq!(o.status.code(), Some(2), "{text}");
     assert!(text.contains("last saw event #2480311"), "{text}");
+    // The account's events never reached it: said per relay.
+    assert!(text.contains("1 never seen"), "{text}");
     assert!(
         text.contains("move the PDS's event counter to #2481311"),
         "{text}"
@@ -289,6 +291,16 @@ fn throttled_accounts_are_named_and_nothing_is_changed() {
         "no crawl was asked: {}",
         relay.log()
     );
+    // As data: the relay's view, its cause and the accounts.
+    let o = run_cli(&env, &["--json", "relay", "repair"], "");
+    assert_eq!(o.status.code(), Some(1), "{}", output_text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let view = &v["plan"]["relays"][0];
+    assert_eq!(view["seen"]["status"], "active", "{v}");
+    assert_eq!(view["throttled"][0], "dave.test", "{v}");
+    assert_eq!(view["cause"]["cause"], "throttled", "{v}");
+    assert_eq!(view["cause"]["accounts"][0], "dave.test", "{v}");
+    assert!(v["plan"]["steps"].as_array().unwrap().is_empty(), "{v}");
 }
 
 /// A relay that has never seen this host and takes no new ones: the crawl request's

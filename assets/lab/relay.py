@@ -55,6 +55,9 @@ shared = {
     "failures": 0,
     "lastError": None,
     "events": [],
+    # The accounts whose events it received: active to getRepoStatus (as a relay's repo
+    # table), unless RELAY_REPOS says otherwise.
+    "repos": [],
     "dialing": subscribe is not None and status != "unknown",
 }
 if shared["dialing"]:
@@ -88,6 +91,9 @@ async def follow():
                     shared["cursor"] = seq
                     shared["status"] = "active"
                     shared["events"].append({"seq": seq, "type": header.get("t")})
+                    did = body.get("did") or body.get("repo")
+                    if isinstance(did, str) and did not in shared["repos"]:
+                        shared["repos"].append(did)
 
 
 def subscriber():
@@ -141,7 +147,9 @@ class Relay(BaseHTTPRequestHandler):
             return self.answer(200, {"hostname": host, "seq": cursor, "accountCount": account_count, "status": now})
         if url.path == "/xrpc/com.atproto.sync.getRepoStatus":
             did = query.get("did", [""])[0]
-            state = repos.get(did, default_repo)
+            with lock:
+                followed = did in shared["repos"]
+            state = repos.get(did, "active" if followed else default_repo)
             if state is None:
                 return self.answer(400, {"error": "RepoNotFound", "message": "repo not found"})
             if state == "active":

@@ -69,8 +69,10 @@ fn repair_cmd(
     let plan = rt.block_on(repair::plan(&settings, &doc, relays, &accounts, &data));
     let host = plan.host.clone();
     if !json {
-        for (relay, cause) in &plan.relays {
-            print_finding(&cause.said(relay, &host));
+        let newest = plan.sequence.map(|s| s.newest.unwrap_or(0));
+        for v in &plan.relays {
+            print_finding(&v.cause.said(&v.relay, &host));
+            outln!("    sees: {}", v.summary(newest));
         }
         for n in &plan.notes {
             print_finding(n);
@@ -80,7 +82,7 @@ fn repair_cmd(
         let unrepairable = plan
             .relays
             .iter()
-            .any(|(_, c)| !matches!(c, Cause::InStep { .. }))
+            .any(|v| !matches!(v.cause, Cause::InStep { .. }))
             || plan.notes.iter().any(|n| n.level == Level::Fail);
         if json {
             outln!(

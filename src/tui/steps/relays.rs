@@ -4,7 +4,7 @@
 //! follows this PDS again (`repair::execute`, as `pds-wizard relay repair` does).
 
 use crate::finding::{Finding, Level};
-use crate::repair::{self, Cause, Plan};
+use crate::repair::{self, Cause, Plan, RelayView};
 use crate::tui::jobs::{is_current, Pending, Task, Ticket};
 use crate::tui::keys::Command;
 use crate::tui::outcome::{Ctx, Outcome};
@@ -59,7 +59,7 @@ impl RelaysScreen {
         )
     }
 
-    fn chosen(&self) -> Option<&(String, Cause)> {
+    fn chosen(&self) -> Option<&RelayView> {
         self.plan.as_ref()?.relays.get(self.chosen)
     }
 
@@ -70,8 +70,8 @@ impl RelaysScreen {
         };
         if !plan.needed() {
             let why = match self.chosen() {
-                Some((relay, c)) if !matches!(c, Cause::InStep { .. }) => {
-                    let f = c.said(relay, &plan.host);
+                Some(v) if !matches!(v.cause, Cause::InStep { .. }) => {
+                    let f = v.cause.said(&v.relay, &plan.host);
                     format!("Nothing the repair can change here. {}", f.fix)
                 }
                 _ => "Nothing to repair: every relay follows this PDS.".into(),
@@ -127,9 +127,9 @@ impl Room for RelaysScreen {
                 self.chosen = plan
                     .relays
                     .iter()
-                    .position(|(_, c)| !matches!(c, Cause::InStep { .. }))
+                    .position(|v| !matches!(v.cause, Cause::InStep { .. }))
                     .unwrap_or(0);
-                let said = match plan.relays.iter().filter(|(_, c)| c.repairable()).count() {
+                let said = match plan.relays.iter().filter(|v| v.cause.repairable()).count() {
                     0 => Outcome::Unsay,
                     n => Outcome::Status(
                         Level::Warn,
@@ -234,17 +234,18 @@ impl Drawn for RelaysScreen {
                     theme.dim,
                 )));
             }
-            for (i, (relay, cause)) in plan.relays.iter().enumerate() {
-                // What it is, one line each; the chosen one's why and fix below.
-                let f = cause.said(relay, &plan.host);
+            for (i, v) in plan.relays.iter().enumerate() {
+                // What it is, one line each; the chosen one's view, why and fix below.
+                let f = v.cause.said(&v.relay, &plan.host);
                 let mut l = finding_line(&Finding::new(f.level, f.what), theme);
                 l.spans
                     .insert(0, Span::raw(if i == self.chosen { "› " } else { "  " }));
                 lines.push(l);
             }
-            if let Some((relay, cause)) = self.chosen() {
-                let f = cause.said(relay, &plan.host);
-                for (label, text) in [("Why: ", &f.why), ("Fix: ", &f.fix)] {
+            if let Some(v) = self.chosen() {
+                let f = v.cause.said(&v.relay, &plan.host);
+                let seen = v.summary(plan.sequence.map(|s| s.newest.unwrap_or(0)));
+                for (label, text) in [("Sees: ", &seen), ("Why: ", &f.why), ("Fix: ", &f.fix)] {
                     if !text.is_empty() {
                         lines.push(Line::from(vec![
                             Span::styled(label, theme.dim),
@@ -288,11 +289,11 @@ impl Drawn for RelaysScreen {
     fn mark(&self, _env: &Env) -> Mark {
         match &self.plan {
             None => Mark::Open,
-            Some(p) if p.relays.iter().any(|(_, c)| c.repairable()) => Mark::Attention,
+            Some(p) if p.relays.iter().any(|v| v.cause.repairable()) => Mark::Attention,
             Some(p)
                 if p.relays
                     .iter()
-                    .all(|(_, c)| matches!(c, Cause::InStep { .. })) =>
+                    .all(|v| matches!(v.cause, Cause::InStep { .. })) =>
             {
                 Mark::Done
             }

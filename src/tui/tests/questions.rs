@@ -118,10 +118,13 @@ fn questions() -> Vec<(&'static str, Modal, Ask)> {
         a.focus = Focus::Content;
         a.relays.plan = Some(Box::new(crate::repair::Plan {
             host: "pds.example.com".into(),
-            relays: vec![(
-                "https://relay.example.com".into(),
-                crate::repair::Cause::NeverSeen,
-            )],
+            relays: vec![crate::repair::RelayView {
+                relay: "https://relay.example.com".into(),
+                seen: None,
+                throttled: vec![],
+                unseen: vec![],
+                cause: crate::repair::Cause::NeverSeen,
+            }],
             sequence: None,
             steps: vec![crate::repair::Step::RequestCrawl {
                 relay: "https://relay.example.com".into(),

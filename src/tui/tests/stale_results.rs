@@ -401,10 +401,13 @@ fn table() -> Vec<Kind> {
                     t,
                     RlDone::Looked(Box::new(crate::repair::Plan {
                         host: "pds.example.com".into(),
-                        relays: vec![(
-                            "https://relay.example.com".into(),
-                            crate::repair::Cause::NeverSeen,
-                        )],
+                        relays: vec![crate::repair::RelayView {
+                            relay: "https://relay.example.com".into(),
+                            seen: None,
+                            throttled: vec![],
+                            unseen: vec![],
+                            cause: crate::repair::Cause::NeverSeen,
+                        }],
                         sequence: None,
                         steps: vec![],
                         notes: vec![],

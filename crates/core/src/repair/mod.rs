@@ -266,12 +266,56 @@ impl Step {
     }
 }
 
+/// One relay as it sees this PDS: its host status and cursor, this PDS's accounts it
+/// throttles or has never seen, and the one cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelayView {
+    pub relay: String,
+    /// Its getHostStatus answer (None: it gave none).
+    pub seen: Option<HostSeen>,
+    /// Accounts of this PDS it throttles, and those it has never seen (handles; asked only
+    /// of a relay that knows the host).
+    pub throttled: Vec<String>,
+    pub unseen: Vec<String>,
+    pub cause: Cause,
+}
+
+impl RelayView {
+    /// Its view in one line: status, cursor against this PDS's newest event, accounts.
+    pub fn summary(&self, newest: Option<i64>) -> String {
+        let Some(seen) = &self.seen else {
+            return "no host status".into();
+        };
+        let cursor = match (seen.cursor, newest) {
+            (Some(c), Some(n)) => format!("cursor #{c} (this PDS: #{n})"),
+            (Some(c), None) => format!("cursor #{c}"),
+            (None, _) => "no cursor".into(),
+        };
+        let accounts = seen
+            .accounts
+            .map(|n| format!(", {n} account(s)"))
+            .unwrap_or_default();
+        let mut s = format!("{}, {cursor}{accounts}", seen.status);
+        if !self.throttled.is_empty() {
+            s.push_str(&format!("; {} throttled", self.throttled.len()));
+        }
+        if !self.unseen.is_empty() {
+            s.push_str(&format!(
+                "; {} never seen: {}",
+                self.unseen.len(),
+                shown(&self.unseen)
+            ));
+        }
+        s
+    }
+}
+
 /// What the repair found and would do.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub host: String,
-    /// Each relay and its one cause.
-    pub relays: Vec<(String, Cause)>,
+    /// Each relay: how it sees this PDS, and its one cause.
+    pub relays: Vec<RelayView>,
     /// This PDS's numbering as read (None: unreadable, `why` in `notes`).
     pub sequence: Option<Sequence>,
     pub steps: Vec<Step>,
@@ -402,30 +446,45 @@ pub async fn plan(
     };
     let seen = futures::future::join_all(relays.iter().map(|r| host_status(&c, r, &host))).await;
     let dids: Vec<String> = active.iter().map(|a| a.did.clone()).collect();
-    let mut causes = Vec::new();
-    for (r, s) in relays.into_iter().zip(seen) {
+    let mut views = Vec::new();
+    for (relay, s) in relays.into_iter().zip(seen) {
         let mut cause = cause(s.as_ref(), sequence);
-        // Following the host, but dropping some of its accounts: that is the cause.
-        if matches!(cause, Cause::InStep { .. } | Cause::Throttled { .. }) && !dids.is_empty() {
-            let states = crate::relay::repo_states(&c, &r, &dids, crate::relay::CONCURRENCY).await;
-            let throttled: Vec<String> = active
-                .iter()
-                .zip(states)
-                .filter(|(_, s)| *s == crate::relay::RepoState::Throttled)
-                .map(|(a, _)| a.handle.clone())
-                .collect();
-            if !throttled.is_empty() || matches!(cause, Cause::Throttled { .. }) {
-                cause = Cause::Throttled {
-                    accounts: throttled,
-                    hosted: active.len(),
-                };
+        // Each account as a relay that knows the host sees it (bounded, as the doctor).
+        let (mut throttled, mut unseen) = (Vec::new(), Vec::new());
+        if s.is_ok() && !dids.is_empty() {
+            let states =
+                crate::relay::repo_states(&c, &relay, &dids, crate::relay::CONCURRENCY).await;
+            for (a, state) in active.iter().zip(states) {
+                match state {
+                    crate::relay::RepoState::Throttled => throttled.push(a.handle.clone()),
+                    crate::relay::RepoState::NotFound => unseen.push(a.handle.clone()),
+                    _ => {}
+                }
             }
         }
-        causes.push((r, cause));
+        // Following the host, but dropping some of its accounts: that is the cause.
+        if matches!(cause, Cause::InStep { .. } | Cause::Throttled { .. })
+            && (!throttled.is_empty() || matches!(cause, Cause::Throttled { .. }))
+        {
+            cause = Cause::Throttled {
+                accounts: throttled.clone(),
+                hosted: active.len(),
+            };
+        }
+        views.push(RelayView {
+            relay,
+            seen: s.ok(),
+            throttled,
+            unseen,
+            cause,
+        });
     }
-    let relays = causes;
+    let causes: Vec<(String, Cause)> = views
+        .iter()
+        .map(|v| (v.relay.clone(), v.cause.clone()))
+        .collect();
     let steps = steps(
-        &relays,
+        &causes,
         sequence,
         &db_dir,
         control(&settings.flags),
@@ -434,7 +493,7 @@ pub async fn plan(
     );
     Plan {
         host,
-        relays,
+        relays: views,
         sequence,
         steps,
         notes,
