@@ -142,9 +142,13 @@ class Relay(BaseHTTPRequestHandler):
             asked = query.get("hostname", [""])[0]
             with lock:
                 now, cursor = shared["status"], shared["cursor"]
+                # Following: the accounts whose events it has; else as configured.
+                count = account_count
+                if subscribe is not None and "RELAY_ACCOUNT_COUNT" not in os.environ:
+                    count = len(shared["repos"])
             if asked != host or now == "unknown":
                 return self.answer(400, {"error": "HostNotFound", "message": "host not found"})
-            return self.answer(200, {"hostname": host, "seq": cursor, "accountCount": account_count, "status": now})
+            return self.answer(200, {"hostname": host, "seq": cursor, "accountCount": count, "status": now})
         if url.path == "/xrpc/com.atproto.sync.getRepoStatus":
             did = query.get("did", [""])[0]
             with lock:
