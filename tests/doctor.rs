@@ -878,6 +878,23 @@ fn throttled_accounts_are_named_with_the_request_to_send() {
         findings.contains(&format!("{u} has not seen 1 accounts: carol.{HOST}")),
         "{findings}"
     );
+    // The cause, as data for scripts (the same as `relay repair --json` says).
+    let throttled = check(&v, "relay-accounts")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["what"].as_str().unwrap_or("").contains("throttles"))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        throttled["data"]["cause"]["cause"], "throttled",
+        "{throttled}"
+    );
+    assert_eq!(
+        throttled["data"]["cause"]["accounts"][0],
+        format!("bob.{HOST}"),
+        "{throttled}"
+    );
     // The lab's usual crawler (the PLC directory) has no getRepoStatus: said, not failed.
     let env = lab.env("pds.env", |t| t);
     let (_, v, _) = lab.doctor(&env, &nginx, &dns, &["--only", "relay-accounts"]);

@@ -303,5 +303,23 @@ async fn ask_relay(
         crate::relay::repo_states(c, relay, dids, crate::relay::CONCURRENCY),
     )
     .await;
-    crate::relay::judge(relay, host, locals, counted, &states, contact)
+    let mut findings = crate::relay::judge(relay, host, locals, counted, &states, contact);
+    // Throttled accounts are this relay's cause (see `repair`): as data for scripts.
+    let throttled: Vec<String> = locals
+        .iter()
+        .zip(&states)
+        .filter(|(l, s)| l.active && **s == crate::relay::RepoState::Throttled)
+        .map(|(l, _)| l.handle.clone())
+        .collect();
+    if !throttled.is_empty() {
+        let cause = Cause::Throttled {
+            accounts: throttled,
+            hosted: locals.iter().filter(|l| l.active).count(),
+        };
+        let data = serde_json::json!({ "relay": relay, "cause": cause });
+        for f in findings.iter_mut().filter(|f| f.level >= Level::Warn) {
+            f.data = Some(Box::new(data.clone()));
+        }
+    }
+    findings
 }
