@@ -64,6 +64,21 @@ fn wipe_the_sequencer(pds: &PdsLab, dir: &Path) -> std::path::PathBuf {
     restart
 }
 
+/// A relay in step with the PDS that throttles its new account `handle`; the sequencer
+/// as it was then.
+fn throttling(handle: &str, pds: &PdsLab) -> (Relay, pds_wizard::pds::data::Sequence) {
+    let did = pds.create_account(handle);
+    let s = sequence(pds);
+    let repos = serde_json::json!({ did: "throttled" }).to_string();
+    let relay = Relay::start_with(
+        "localhost",
+        s.newest.unwrap_or(0),
+        "active",
+        &[("RELAY_REPOS", repos)],
+    );
+    (relay, s)
+}
+
 /// The counter and newest event of the lab's sequencer.
 fn sequence(pds: &PdsLab) -> pds_wizard::pds::data::Sequence {
     pds_wizard::pds::data::sequence(pds.data_dir()).unwrap()
@@ -258,17 +273,7 @@ fn a_relay_that_gave_up_after_downtime_follows_again() {
 fn throttled_accounts_are_named_and_nothing_is_changed() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
-    let did = pds.create_account("dave.test");
-    let s = sequence(&pds);
-    let relay = Relay::start_with(
-        "localhost",
-        s.newest.unwrap_or(0),
-        "active",
-        &[(
-            "RELAY_REPOS",
-            serde_json::json!({ did: "throttled" }).to_string(),
-        )],
-    );
+    let (relay, s) = throttling("dave.test", &pds);
     let env = env_file(dir.path(), &pds, &relay);
     let o = run_cli(&env, &["relay", "repair", "--yes"], "");
     let text = output_text(&o);
@@ -514,17 +519,7 @@ fn the_wizard_brings_back_a_relay_that_gave_up() {
 fn the_wizard_names_throttled_accounts_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
-    let did = pds.create_account("ivan.test");
-    let s = sequence(&pds);
-    let relay = Relay::start_with(
-        "localhost",
-        s.newest.unwrap_or(0),
-        "active",
-        &[(
-            "RELAY_REPOS",
-            serde_json::json!({ did: "throttled" }).to_string(),
-        )],
-    );
+    let (relay, s) = throttling("ivan.test", &pds);
     let env = env_file(dir.path(), &pds, &relay);
     let restart = restart_script(dir.path(), &pds);
     let (mut w, _) = wizard_on_relays(&env, &restart, dir.path());
