@@ -79,6 +79,32 @@ fn throttling(handle: &str, pds: &PdsLab) -> (Relay, pds_wizard::pds::data::Sequ
     (relay, s)
 }
 
+/// A relay that followed the PDS, then gave up during downtime (the PDS restarted while it
+/// dialed: 5 failed dials, 50 ms apart, make it `offline`). Returns it and the restart.
+fn gave_up(pds: &PdsLab, dir: &Path) -> (Relay, std::path::PathBuf) {
+    let relay = Relay::following(
+        "localhost",
+        0,
+        pds.pds_port,
+        &[
+            ("RELAY_MAX_FAILURES", "5".into()),
+            ("RELAY_RETRY_MS", "50".into()),
+        ],
+    );
+    let s = relay.wait_for(20, |s| {
+        s["status"] == "active" && s["cursor"].as_i64() > Some(0)
+    });
+    assert_eq!(s["status"], "active", "{s}");
+    let restart = restart_script(dir, pds);
+    assert!(std::process::Command::new(&restart)
+        .status()
+        .unwrap()
+        .success());
+    let s = relay.wait_for(10, |s| s["status"] == "offline");
+    assert_eq!(s["status"], "offline", "{s}");
+    (relay, restart)
+}
+
 /// The counter and newest event of the lab's sequencer.
 fn sequence(pds: &PdsLab) -> pds_wizard::pds::data::Sequence {
     pds_wizard::pds::data::sequence(pds.data_dir()).unwrap()
@@ -230,27 +256,7 @@ fn a_relay_that_gave_up_after_downtime_follows_again() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
     pds.create_session("carol.test");
-    let relay = Relay::following(
-        "localhost",
-        0,
-        pds.pds_port,
-        &[
-            ("RELAY_MAX_FAILURES", "5".into()),
-            ("RELAY_RETRY_MS", "50".into()),
-        ],
-    );
-    let s = relay.wait_for(20, |s| {
-        s["status"] == "active" && s["cursor"].as_i64() > Some(0)
-    });
-    assert_eq!(s["status"], "active", "{s}");
-    // Downtime: the PDS restarts; the relay's dials fail meanwhile, and it gives up.
-    let restart = restart_script(dir.path(), &pds);
-    assert!(std::process::Command::new(&restart)
-        .status()
-        .unwrap()
-        .success());
-    let s = relay.wait_for(10, |s| s["status"] == "offline");
-    assert_eq!(s["status"], "offline", "{s}");
+    let (relay, _) = gave_up(&pds, dir.path());
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(
         relay.state()["status"],
@@ -477,25 +483,7 @@ fn the_wizard_brings_back_a_relay_that_gave_up() {
     let dir = tempfile::tempdir().unwrap();
     let pds = PdsLab::start();
     pds.create_account("hana.test");
-    let relay = Relay::following(
-        "localhost",
-        0,
-        pds.pds_port,
-        &[
-            ("RELAY_MAX_FAILURES", "5".into()),
-            ("RELAY_RETRY_MS", "50".into()),
-        ],
-    );
-    relay.wait_for(20, |s| {
-        s["status"] == "active" && s["cursor"].as_i64() > Some(0)
-    });
-    let restart = restart_script(dir.path(), &pds);
-    assert!(std::process::Command::new(&restart)
-        .status()
-        .unwrap()
-        .success());
-    let s = relay.wait_for(10, |s| s["status"] == "offline");
-    assert_eq!(s["status"], "offline", "{s}");
+    let (relay, restart) = gave_up(&pds, dir.path());
     let env = env_file(dir.path(), &pds, &relay);
     let before = sequence(&pds).counter;
     repaired_in_the_wizard(

@@ -7,10 +7,32 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The sequencer at `db` as a root tool may change it: not a link, not writable by anyone
+/// else, in a directory nobody else can change (SQLite writes its journal beside it, and
+/// the backup goes there). Its real path, or why not.
+fn trusted(db: &Path) -> Result<PathBuf, String> {
+    let target = crate::fsutil::resolve(db, crate::fsutil::Links::Refuse)
+        .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    if target.existing.is_none() {
+        return Err(format!(
+            "cannot open {}: there is no such file",
+            db.display()
+        ));
+    }
+    if let Some(who) = crate::fsutil::who_else_can_change(&target) {
+        return Err(format!(
+            "will not change {}: {who} (a root tool changes only what nobody else can)",
+            db.display()
+        ));
+    }
+    Ok(target.path())
+}
+
 /// Move the event counter of the sequencer `db` to `to` (never back): the row updated, or
 /// made when the sequencer never had one (a fresh or wiped /pds, where the README's UPDATE
 /// does nothing). Returns the counter before.
 pub fn move_counter(db: &Path, to: i64) -> Result<Option<i64>, String> {
+    let db = &trusted(db)?;
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
             .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
@@ -56,6 +78,7 @@ pub fn move_counter(db: &Path, to: i64) -> Result<Option<i64>, String> {
 /// A consistent copy of the sequencer `db` beside it (`VACUUM INTO`: the PDS may be
 /// writing), named for now; refused if that name exists, link or not.
 pub fn backup(db: &Path) -> Result<PathBuf, String> {
+    let db = &trusted(db)?;
     let stamp = crate::fsutil::utc_stamp();
     let name = format!(
         "{}.before-relay-repair-{stamp}",
@@ -299,5 +322,32 @@ mod tests {
             .query_row("SELECT count(*) FROM repo_seq", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_sequencer_another_user_could_have_planted_is_not_touched() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("elsewhere.sqlite");
+        rusqlite::Connection::open(&real)
+            .unwrap()
+            .execute_batch("CREATE TABLE repo_seq (seq INTEGER PRIMARY KEY AUTOINCREMENT)")
+            .unwrap();
+        // A link where the sequencer should be: refused, the file it names untouched.
+        let link = dir.path().join("sequencer.sqlite");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let before = std::fs::read(&real).unwrap();
+        assert!(move_counter(&link, 5000).is_err());
+        assert!(backup(&link).is_err());
+        assert_eq!(std::fs::read(&real).unwrap(), before);
+        // A directory anyone can change (no sticky bit): its journal could be planted.
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let db = open.join("sequencer.sqlite");
+        std::fs::copy(&real, &db).unwrap();
+        let e = move_counter(&db, 5000).unwrap_err();
+        assert!(e.contains("anyone can change"), "{e}");
+        assert!(backup(&db).is_err());
     }
 }
