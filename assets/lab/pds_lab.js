@@ -6,7 +6,7 @@
 // stdin closes. With PDS_LAB_ENV_FILE, that pds.env is read at each start as the PDS's own
 // install reads it, and SIGHUP restarts the PDS (same port, same data) the way
 // `systemctl restart pds` does: a file the PDS refuses leaves it down until the next
-// SIGHUP. The PDS runs in a process of its own (see runPds); the PLC directory stays here.
+// SIGHUP (SIGUSR2 stops it until the next SIGHUP). The PDS runs in a process of its own (see runPds); the PLC directory stays here.
 // usage: node pds_lab.js DATA_DIR
 const events = require('node:events');
 const net = require('node:net');
@@ -157,6 +157,15 @@ function stopPds(child) {
       } catch (e) {
         console.error('pds_lab: the PDS did not start:', e && e.message);
       }
+    });
+  });
+  // SIGUSR2 stops the PDS and leaves it down (the lab and its PLC directory stay) until
+  // the next SIGHUP: `systemctl stop pds`, for a restore onto its data directory.
+  process.on('SIGUSR2', () => {
+    restarts = restarts.then(async () => {
+      await stopPds(pds);
+      pds = null;
+      console.error('pds_lab: stopped');
     });
   });
   const accounts = {};

@@ -19,6 +19,7 @@ macro_rules! errln {
 
 pub mod accounts;
 pub mod apply;
+pub mod backup;
 pub mod doctor;
 pub mod email;
 pub mod env;
@@ -233,6 +234,10 @@ pub enum Command {
     /// Relays: why this PDS's posts do not show (each relay's view of it), and the repair
     #[command(subcommand)]
     Relay(relay::RelayCmd),
+    /// Backups that are proven to restore: create (online, verified), verify, list,
+    /// restore, and a schedule
+    #[command(subcommand)]
+    Backup(backup::BackupCmd),
     /// Every milestone of a setup, checked live: pds.env valid, the PDS running, the address
     /// records, HTTPS, email, the first account, handles, the relay; exit 0 when all are
     /// done, 1 otherwise
@@ -345,6 +350,7 @@ pub fn run(cli: &Cli, cmd: &Command) -> ExitCode {
         Command::DidFile(d) => identity::did_file(&ctx, d, cli.json),
         Command::Proxy(p) => proxy::run(&ctx, p, cli.json),
         Command::Relay(r) => relay::run(&ctx, r, cli.json),
+        Command::Backup(b) => backup::run(&ctx, b, cli.json),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

@@ -525,6 +525,42 @@ impl PdsLab {
         self.child.id()
     }
 
+    /// A PDS (and a PLC directory of its own) on the data directory `data`: a restored
+    /// one, say.
+    #[allow(dead_code)]
+    pub fn start_on_data(data: &Path) -> PdsLab {
+        let dir = tempfile::tempdir().unwrap();
+        let env = serde_json::json!({ "PDS_ADMIN_PASSWORD": PDS_ADMIN });
+        Self::spawn(launch::pds(dir.path(), data, &env, &[], None), dir)
+    }
+
+    /// Stop the PDS and leave it down, the lab (and its PLC directory) still running, as
+    /// `systemctl stop pds` does; `restart_script` starts it again.
+    #[allow(dead_code)]
+    pub fn stop_pds_only(&self) {
+        let log = self.lab_log();
+        let count = || {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .matches("pds_lab: stopped")
+                .count()
+        };
+        let before = count();
+        assert!(Command::new("kill")
+            .args(["-USR2", &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while count() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lab's PDS did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Stop the PDS (and its PLC directory) now, as a crashed or stopped service is.
     pub fn stop(&mut self) {
         stop(&mut self.child);

@@ -7,6 +7,7 @@
 pub mod addresses;
 pub mod answers;
 pub mod apply;
+pub mod backup;
 pub mod caddy;
 pub mod context;
 pub mod doctor;

@@ -63,6 +63,7 @@ pub enum CheckId {
     RelaySync,
     RelayAccounts,
     Disk,
+    Backups,
     Clock,
 }
 
@@ -85,6 +86,7 @@ impl CheckId {
             CheckId::RelaySync => "relay-sync",
             CheckId::RelayAccounts => "relay-accounts",
             CheckId::Disk => "disk",
+            CheckId::Backups => "backups",
             CheckId::Clock => "clock",
         }
     }
@@ -242,6 +244,13 @@ pub const CHECKS: &[Check] = &[
         id: CheckId::Disk,
         area: Area::Host,
         title: "free disk space",
+        fix: Target::Service,
+        needs: &[],
+    },
+    Check {
+        id: CheckId::Backups,
+        area: Area::Host,
+        title: "last verified backup",
         fix: Target::Service,
         needs: &[],
     },

@@ -22,6 +22,7 @@ use crate::pds::data::{DataError, Sequence};
 use serde::Serialize;
 
 mod run;
+pub(crate) use run::start;
 pub use run::{backup, execute, move_counter, Outcome};
 use std::path::{Path, PathBuf};
 

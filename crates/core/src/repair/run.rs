@@ -197,7 +197,7 @@ pub async fn execute(
 }
 
 /// Start (or restart) the PDS with `command`, then wait until it answers.
-async fn start(command: &[String], settings: &crate::settings::Resolved) -> Finding {
+pub(crate) async fn start(command: &[String], settings: &crate::settings::Resolved) -> Finding {
     let cmd = command.to_vec();
     let ran = tokio::task::spawn_blocking(move || crate::pds::restart(&cmd))
         .await

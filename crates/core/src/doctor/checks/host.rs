@@ -41,6 +41,58 @@ pub(super) fn disk(i: &Inputs) -> Vec<Finding> {
     }
 }
 
+/// The newest verified backup where the installed schedule puts them (the units in
+/// PDS_WIZARD_UNIT_DIR, else /etc/systemd/system): none, or older than the schedule
+/// allows, is a warning.
+pub(super) fn backups() -> Vec<Finding> {
+    use crate::backup::schedule;
+    let unit_dir = std::env::var_os("PDS_WIZARD_UNIT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/etc/systemd/system".into());
+    let Some((dest, every)) = schedule::installed(&unit_dir) else {
+        return vec![Finding::warn(format!(
+            "no backup schedule ({} in {}): nothing backs this PDS up",
+            schedule::TIMER,
+            unit_dir.display()
+        ))
+        .why("a disk that fails takes every account's posts, keys and media with it")
+        .fix("pds-wizard backup schedule --every day --keep 14 /var/backups/pds")];
+    };
+    let every_word = match every {
+        schedule::Every::Day => "every day",
+        schedule::Every::Hour => "every hour",
+    };
+    match crate::backup::last_verified(&dest) {
+        None => vec![Finding::warn(format!(
+            "no verified backup in {} yet (the schedule runs {every_word})",
+            dest.display()
+        ))
+        .fix(format!(
+            "see why: journalctl -u {}; or make one now: pds-wizard backup create {}",
+            schedule::SERVICE,
+            dest.display()
+        ))],
+        Some((l, age)) => {
+            let what = format!(
+                "newest verified backup: {} ({} old, {} account(s))",
+                l.path.display(),
+                crate::pds::data::age_text(age.max(0)),
+                l.manifest.as_ref().map(|m| m.accounts.len()).unwrap_or(0)
+            );
+            // Two periods and a half: one missed run is late, not lost.
+            if age as u64 > every.period().as_secs() * 5 / 2 {
+                vec![Finding::warn(what)
+                    .why(format!(
+                        "the schedule runs {every_word}: the last runs made no verified backup"
+                    ))
+                    .fix(format!("journalctl -u {}", schedule::SERVICE))]
+            } else {
+                vec![Finding::pass(what)]
+            }
+        }
+    }
+}
+
 /// An HTTP `Date` header (`Tue, 24 Nov 2026 09:17:02 GMT`, or the two obsolete forms) as
 /// Unix time.
 fn http_date(s: &str) -> Option<i64> {

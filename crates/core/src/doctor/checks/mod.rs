@@ -38,6 +38,7 @@ pub async fn run(id: CheckId, i: &Inputs) -> Vec<Finding> {
         CheckId::RelaySync => relay_sync(i).await,
         CheckId::RelayAccounts => relay_accounts(i).await,
         CheckId::Disk => disk(i),
+        CheckId::Backups => backups(),
         CheckId::Clock => clock(i).await,
     }
 }

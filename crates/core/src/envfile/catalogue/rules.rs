@@ -337,7 +337,7 @@ pub fn check_did_key(value: &str) -> Result<(), String> {
     }
 }
 
-pub(super) fn base58_decode(s: &str) -> Option<Vec<u8>> {
+pub fn base58_decode(s: &str) -> Option<Vec<u8>> {
     const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     // Little-endian base-256 digits of the number, grown as it is read.
     let mut num: Vec<u8> = Vec::new();
