@@ -223,6 +223,11 @@ fn a_backup_made_while_writing_restores_every_account() {
         text.contains("encrypt it before it leaves this machine"),
         "{text}"
     );
+    // The lab's figure (docs/src/backups.md), printed, not judged.
+    eprintln!(
+        "figure: {}",
+        text.lines().find(|l| l.contains("backed up")).unwrap_or("")
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(

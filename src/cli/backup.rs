@@ -51,7 +51,10 @@ pub enum BackupCmd {
     },
     /// The backups in DEST, newest first: when, accounts, size, verified
     #[command(after_help = "Example:\n  pds-wizard backup list /var/backups/pds")]
-    List { dest: PathBuf },
+    List {
+        /// Where the backups are
+        dest: PathBuf,
+    },
     /// Restore a backup's data (databases, actors/, blocks/) into DATA_DIR: verified first;
     /// refused while a PDS runs on DATA_DIR; what is there is moved aside, never deleted.
     /// When DATA_DIR is the one pds.env names, the PDS is then started (through the relay
@@ -88,8 +91,10 @@ pub enum BackupCmd {
         /// day or hour
         #[arg(long, value_name = "WHEN", value_parser = schedule::Every::parse)]
         every: schedule::Every,
+        /// Keep only the newest N complete backups
         #[arg(long, value_name = "N")]
         keep: Option<usize>,
+        /// Run this (sh -c) after each backup, with its path in $PDS_BACKUP_DIR
         #[arg(long, value_name = "CMD")]
         then: Option<String>,
         /// Where the units go
@@ -103,6 +108,7 @@ pub enum BackupCmd {
         /// Write without asking
         #[arg(long)]
         yes: bool,
+        /// Where the backups go
         dest: PathBuf,
     },
 }

@@ -117,7 +117,7 @@ fn open_source(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), String
 }
 
 /// The size and sha256 of what `r` yields.
-fn hash_reader(
+pub(crate) fn hash_reader(
     mut r: impl Read,
     mut w: Option<&mut std::fs::File>,
 ) -> std::io::Result<(u64, String)> {

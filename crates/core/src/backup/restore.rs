@@ -10,7 +10,6 @@
 
 use super::{Manifest, MANIFEST};
 use serde::Serialize;
-use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -176,23 +175,9 @@ pub fn restore(dir: &Path, to: &Path) -> Result<Restored, String> {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&dst)
             .map_err(io(format_args!("cannot write {}", dst.display())))?;
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut n = 0u64;
-        loop {
-            let k = src
-                .read(&mut buf)
-                .map_err(io(format_args!("cannot read {}", f.path)))?;
-            if k == 0 {
-                break;
-            }
-            h.update(&buf[..k]);
-            out.write_all(&buf[..k])
-                .map_err(io(format_args!("cannot write {}", dst.display())))?;
-            n += k as u64;
-        }
-        if n != f.size || hex::encode(h.finalize()) != f.sha256 {
+        let (n, sha) = super::create::hash_reader(&mut src, Some(&mut out))
+            .map_err(io(format_args!("cannot copy {}", f.path)))?;
+        if n != f.size || sha != f.sha256 {
             return Err(format!(
                 "{} changed since the backup was verified: restore stopped (nothing moved into place; {} left for inspection)",
                 f.path,
