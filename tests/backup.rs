@@ -745,21 +745,18 @@ fn a_schedule_is_written_and_the_doctor_checks_its_backups() {
         "{v}"
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
-        .args([
-            "--env-file",
-            env.to_str().unwrap(),
-            "backup",
-            "schedule",
-            "--every",
-            "day",
-            "--keep",
-            "7",
-        ])
-        .arg(&dest)
-        .env("PDS_WIZARD_UNIT_DIR", &units)
-        .output()
-        .unwrap();
+    // `backup schedule --every day --keep 7 [extra] DEST`, the units written to `units`.
+    let schedule = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+            .args(["--env-file", env.to_str().unwrap()])
+            .args(["backup", "schedule", "--every", "day", "--keep", "7"])
+            .args(extra)
+            .arg(&dest)
+            .env("PDS_WIZARD_UNIT_DIR", &units)
+            .output()
+            .unwrap()
+    };
+    let out = schedule(&[]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
@@ -767,22 +764,7 @@ fn a_schedule_is_written_and_the_doctor_checks_its_backups() {
         "{text}"
     );
     assert!(!units.join("pds-backup.timer").exists());
-    let out = Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
-        .args([
-            "--env-file",
-            env.to_str().unwrap(),
-            "backup",
-            "schedule",
-            "--every",
-            "day",
-            "--keep",
-            "7",
-            "--yes",
-        ])
-        .arg(&dest)
-        .env("PDS_WIZARD_UNIT_DIR", &units)
-        .output()
-        .unwrap();
+    let out = schedule(&["--yes"]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(!text.contains("✗"), "{text}");

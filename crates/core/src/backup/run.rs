@@ -31,14 +31,7 @@ pub async fn relay_cursors(
     doc: &crate::envfile::Document,
     relays: &[String],
 ) -> Vec<RelayCursor> {
-    let relays: Vec<String> = if relays.is_empty() {
-        crate::relay::crawler_urls(&doc.get("PDS_CRAWLERS").unwrap_or_default())
-    } else {
-        relays
-            .iter()
-            .map(|r| r.trim_end_matches('/').to_string())
-            .collect()
-    };
+    let relays = crate::relay::chosen(doc, relays);
     let host = settings.hostname.clone().unwrap_or_default();
     let Ok(c) = crate::http::client(&settings.http, "") else {
         return vec![];

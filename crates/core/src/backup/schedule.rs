@@ -134,44 +134,9 @@ impl Schedule {
     }
 }
 
-/// `systemd-analyze verify` on both units together, from a private scratch directory.
+/// `systemd-analyze verify` on both units together.
 pub fn validate(units: &[(&str, String)], limit: Duration) -> crate::pds::service::Validation {
-    use crate::pds::service::Validation;
-    let tool = "systemd-analyze verify".to_string();
-    if crate::fsutil::find_tool("systemd-analyze").is_none() {
-        return Validation::Unchecked { tool };
-    }
-    let dir = match crate::fsutil::scratch_dir() {
-        Ok(d) => d,
-        Err(e) => {
-            return Validation::Invalid {
-                tool,
-                output: format!("cannot make a scratch directory: {e}"),
-            }
-        }
-    };
-    let mut paths = Vec::new();
-    for (name, text) in units {
-        let p = dir.path().join(name);
-        if let Err(e) = std::fs::write(&p, text) {
-            return Validation::Invalid {
-                tool,
-                output: format!("cannot write {}: {e}", p.display()),
-            };
-        }
-        paths.push(p.display().to_string());
-    }
-    let mut args = vec!["verify"];
-    args.extend(paths.iter().map(String::as_str));
-    match crate::run::run_bounded("systemd-analyze", &args, limit) {
-        crate::run::Ran::Done { ok: true, .. } => Validation::Valid { tool },
-        crate::run::Ran::Done { ok: false, text } => Validation::Invalid { tool, output: text },
-        crate::run::Ran::CannotRun(e) => Validation::Invalid { tool, output: e },
-        crate::run::Ran::TimedOut => Validation::Invalid {
-            tool,
-            output: "did not answer in time".into(),
-        },
-    }
+    crate::pds::service::validate_units(units, limit)
 }
 
 /// The schedule installed in `unit_dir`, read back from its two units: where it backs up

@@ -522,6 +522,12 @@ pub fn validate_compose_text(
 /// `systemd-analyze verify` on the unit's text, as pds.service in a private scratch
 /// directory (the tool reads the unit's name from the file name).
 pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
+    validate_units(&[("pds.service", text.to_string())], timeout)
+}
+
+/// `systemd-analyze verify` on units that go together (a service and its timer), each
+/// under its name in a private scratch directory.
+pub fn validate_units(units: &[(&str, String)], timeout: Duration) -> Validation {
     let tool = "systemd-analyze verify".to_string();
     if find_tool("systemd-analyze").is_none() {
         return Validation::Unchecked { tool };
@@ -535,24 +541,25 @@ pub fn validate_unit(text: &str, timeout: Duration) -> Validation {
             }
         }
     };
-    let file = dir.path().join("pds.service");
-    let written = std::fs::write(&file, text);
-    match written {
-        Err(e) => Validation::Invalid {
-            tool,
-            output: format!("cannot write {}: {e}", file.display()),
-        },
-        Ok(()) => match run(
-            "systemd-analyze",
-            &["verify", &file.to_string_lossy()],
-            timeout,
-        ) {
-            Some((true, _)) => Validation::Valid { tool },
-            Some((false, output)) => Validation::Invalid { tool, output },
-            None => Validation::Invalid {
+    let mut paths = Vec::new();
+    for (name, text) in units {
+        let file = dir.path().join(name);
+        if let Err(e) = std::fs::write(&file, text) {
+            return Validation::Invalid {
                 tool,
-                output: "did not answer in time".into(),
-            },
+                output: format!("cannot write {}: {e}", file.display()),
+            };
+        }
+        paths.push(file.to_string_lossy().into_owned());
+    }
+    let mut args = vec!["verify"];
+    args.extend(paths.iter().map(String::as_str));
+    match run("systemd-analyze", &args, timeout) {
+        Some((true, _)) => Validation::Valid { tool },
+        Some((false, output)) => Validation::Invalid { tool, output },
+        None => Validation::Invalid {
+            tool,
+            output: "did not answer in time".into(),
         },
     }
 }

@@ -301,6 +301,19 @@ pub fn crawler_urls(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// The relays an operation works with: those named (without a trailing slash), else each
+/// one in pds.env's PDS_CRAWLERS.
+pub fn chosen(doc: &crate::envfile::Document, named: &[String]) -> Vec<String> {
+    if named.is_empty() {
+        crawler_urls(&doc.get("PDS_CRAWLERS").unwrap_or_default())
+    } else {
+        named
+            .iter()
+            .map(|r| r.trim_end_matches('/').to_string())
+            .collect()
+    }
+}
+
 /// Ask `relay` to crawl this PDS (`com.atproto.sync.requestCrawl` with its hostname).
 pub async fn request_crawl(c: &reqwest::Client, relay: &str, host: Option<&str>) -> Finding {
     ask_crawl(c, relay, host).await.0

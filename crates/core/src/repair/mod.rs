@@ -392,14 +392,7 @@ pub async fn plan(
     let event = active.first().map(|a| (a.did.clone(), a.handle.clone()));
     let host = settings.hostname.clone().unwrap_or_default();
     let mut notes = Vec::new();
-    let relays: Vec<String> = if relays.is_empty() {
-        crate::relay::crawler_urls(&doc.get("PDS_CRAWLERS").unwrap_or_default())
-    } else {
-        relays
-            .iter()
-            .map(|r| r.trim_end_matches('/').to_string())
-            .collect()
-    };
+    let relays = crate::relay::chosen(doc, relays);
     if host.is_empty() {
         notes.push(Finding::fail(
             "PDS_HOSTNAME is not set: there is no host to ask the relays about",
