@@ -789,3 +789,106 @@ fn a_schedule_is_written_and_the_doctor_checks_its_backups() {
     let v = doctor(&env);
     assert_eq!(v["checks"][0]["findings"][0]["level"], "pass", "{v}");
 }
+
+/// The wizard's Backups step, keystroke by keystroke in a pseudo-terminal at 80x24 against
+/// the real PDS: where the schedule puts backups and that there is none; b and y make one,
+/// verified; v verifies it again; m shows the move to a new server; with the PDS stopped,
+/// Enter and y restore it, start the PDS and check each account.
+#[test]
+fn the_backups_step_backs_up_verifies_restores_and_shows_the_move() {
+    use common::pty::Session;
+    use portable_pty::CommandBuilder;
+    let pds = PdsLab::start();
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_file(dir.path(), &pds, pds.data_dir(), None);
+    lab_with_two_accounts(&pds);
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    let dest = dir.path().join("backups");
+    let out = Command::new(env!("CARGO_BIN_EXE_pds-wizard"))
+        .args(["--env-file", env.to_str().unwrap()])
+        .args(["backup", "schedule", "--every", "day", "--yes"])
+        .arg(&dest)
+        .env("PDS_WIZARD_UNIT_DIR", &units)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
+    let restart = restart_script(dir.path(), &pds);
+
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args([
+        "--env-file",
+        &env.display().to_string(),
+        "--restart-command",
+        &restart.display().to_string(),
+        "--timeout",
+        "5",
+    ]);
+    cmd.cwd(dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+    cmd.env("PDS_WIZARD_UNIT_DIR", &units);
+    let mut s = Session::start(cmd, 24, 80);
+    s.wait_text("Overview");
+    let title = |s: &Session| {
+        s.screen()
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split("┌ ").nth(2))
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut keys = 0;
+    while !title(&s).starts_with("Backups ") {
+        let before = title(&s);
+        s.send("\x1b[B");
+        keys += 1;
+        s.wait_for("the next step", |s| title(s) != before);
+        assert!(keys < 20, "no Backups step:\n{}", s.screen());
+    }
+    s.send("\r");
+    s.wait_text("No backup yet: b makes one now.");
+    assert!(s.screen().contains("scheduled every day"), "{}", s.screen());
+    s.send("b");
+    s.wait_text("Back up now?");
+    assert!(s.screen().contains("encrypt it"), "{}", s.screen());
+    s.send("y");
+    keys += 3;
+    s.wait_for_within("the backup", Duration::from_secs(60), |s| {
+        s.screen().contains("Backed up and verified")
+    });
+    s.wait_text("✓ pds-");
+    s.send("v");
+    keys += 1;
+    s.wait_text("✓ sound: 2 account(s)");
+    s.send("m");
+    s.wait_text("Moving to a new server");
+    s.send("m");
+    keys += 2;
+    s.wait_for("the guide hidden", |s| {
+        !s.screen().contains("Moving to a new server")
+    });
+
+    // Restore, the PDS stopped as `systemctl stop pds` leaves it.
+    pds.stop_pds_only();
+    s.send("\r");
+    s.wait_text("Restore this backup?");
+    s.send("y");
+    keys += 2;
+    s.wait_for_within("the restore", Duration::from_secs(90), |s| {
+        s.screen().contains("Restored, started and checked.")
+    });
+    eprintln!("figure: the Backups step, from the step list through a backup, a verification, the move guide and a restore: {keys} keys");
+    s.send("q");
+    let aside = std::fs::read_dir(pds.data_dir())
+        .unwrap()
+        .flatten()
+        .any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("before-restore-")
+        });
+    assert!(aside, "what was there is kept");
+    let repos = get_json(&format!("{}/xrpc/com.atproto.sync.listRepos", pds.pds_url));
+    assert_eq!(repos["repos"].as_array().map(Vec::len), Some(2), "{repos}");
+}

@@ -82,6 +82,20 @@ pub enum BackupCmd {
         #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = super::parse_timeout)]
         watch: Duration,
     },
+    /// Move this PDS to a new server under the same hostname: the steps in order, each
+    /// with the machine it runs on and its command (nothing is run)
+    #[command(
+        name = "move-guide",
+        after_help = "Examples:\n  pds-wizard backup move-guide --to root@new.example.com\n  pds-wizard --json backup move-guide --to root@203.0.113.7 /var/backups/pds"
+    )]
+    MoveGuide {
+        /// The new server, as rsync and ssh reach it (user@host)
+        #[arg(long, value_name = "SSH_DEST")]
+        to: String,
+        /// Where backups go
+        #[arg(default_value = "/var/backups/pds")]
+        dest: PathBuf,
+    },
     /// Back up on a schedule: a systemd service and timer running `backup create` (each
     /// backup verified), validated by systemd-analyze, shown before written
     #[command(
@@ -131,6 +145,7 @@ pub fn run(ctx: &Context, cmd: &BackupCmd, json: bool) -> Result<u8> {
             relay,
             watch,
         } => restore(ctx, dir, to, *yes, *no_start, relay, *watch, json),
+        BackupCmd::MoveGuide { to, dest } => move_guide(ctx, to, dest, json),
         BackupCmd::Schedule {
             every,
             keep,
@@ -568,6 +583,34 @@ fn schedule_cmd(
             "Then: systemctl daemon-reload && systemctl enable --now {}",
             schedule::TIMER
         );
+    }
+    Ok(EXIT_OK)
+}
+
+fn move_guide(ctx: &Context, to: &str, dest: &Path, json: bool) -> Result<u8> {
+    let (doc, settings) = load(ctx)?;
+    let host = settings
+        .hostname
+        .clone()
+        .unwrap_or_else(|| "PDS_HOSTNAME".into());
+    let env_file = std::path::absolute(&ctx.env_file)?;
+    let guide = backup::moving::guide(
+        &host,
+        &env_file,
+        &crate::pds::data::data_dir(&doc),
+        &std::path::absolute(dest)?,
+        to,
+    );
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&guide)?);
+        return Ok(EXIT_OK);
+    }
+    outln!("Moving {host} to {to}, the same hostname:");
+    for (i, s) in guide.iter().enumerate() {
+        outln!("{:>2}. [{}] {}", i + 1, s.on.label(), s.what);
+        if let Some(c) = &s.command {
+            outln!("      {c}");
+        }
     }
     Ok(EXIT_OK)
 }

@@ -56,6 +56,11 @@ pub enum Command {
     Reload,
     // Server.
     StartService,
+    // Backups.
+    BackupNow,
+    VerifyBackup,
+    RestoreBackup,
+    MoveGuide,
     // Accounts.
     CreateAccount,
     Invite,
@@ -130,6 +135,7 @@ pub enum Screen {
     Server,
     Accounts,
     Relays,
+    Backups,
 }
 
 use Command as C;
@@ -553,6 +559,62 @@ const RELAYS: &[Binding] = &[
     ),
 ];
 
+const BACKUPS: &[Binding] = &[
+    b(
+        &[Code(KeyCode::Up), Char('k')],
+        C::CheckUp,
+        "↑↓",
+        "backup",
+        "choose a backup",
+    ),
+    b(&[Code(KeyCode::Down), Char('j')], C::CheckDown, "", "", ""),
+    b(
+        &[Char('b')],
+        C::BackupNow,
+        "b",
+        "back up now",
+        "make a backup now, verified before it is named (asks first)",
+    ),
+    b(
+        &[Char('v')],
+        C::VerifyBackup,
+        "v",
+        "verify",
+        "verify the chosen backup: databases, repos, keys, blobs, hashes",
+    ),
+    b(
+        &[Code(KeyCode::Enter)],
+        C::RestoreBackup,
+        "Enter",
+        "restore",
+        "restore the chosen backup (asks first; the PDS is stopped, what is there moved aside)",
+    ),
+    b(
+        &[Char('m')],
+        C::MoveGuide,
+        "m",
+        "move",
+        "show or hide the move to a new server, each step a command",
+    ),
+    b(
+        &[Char('r'), Char('R')],
+        C::RerunAll,
+        "r",
+        "look again",
+        "read the backups again",
+    ),
+    BACK,
+    SAVE_QUIET,
+    HELP,
+    b(
+        &[Char('q')],
+        C::Quit,
+        "q",
+        "",
+        "quit (asks first when there are unsaved answers)",
+    ),
+];
+
 const OVERVIEW: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
@@ -689,6 +751,7 @@ pub fn table(screen: Screen) -> &'static [Binding] {
         Screen::Server => SERVER,
         Screen::Accounts => ACCOUNTS,
         Screen::Relays => RELAYS,
+        Screen::Backups => BACKUPS,
     }
 }
 
@@ -738,7 +801,8 @@ pub fn help(screen: Screen) -> Vec<(&'static str, &'static str)> {
 mod tests {
     use super::*;
 
-    const ALL: [Screen; 14] = [
+    const ALL: [Screen; 15] = [
+        Screen::Backups,
         Screen::Relays,
         Screen::Overview,
         Screen::Server,

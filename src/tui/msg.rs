@@ -4,7 +4,9 @@
 
 use super::draft::Draft;
 pub use super::jobs::{Pending, Ticket, Tickets};
-use super::steps::{accounts, didfile, doctor, email, handle, overview, proxy, relays, server};
+use super::steps::{
+    accounts, backups, didfile, doctor, email, handle, overview, proxy, relays, server,
+};
 use crate::envfile::Document;
 use crate::fsutil::SaveReport;
 use crossterm::event::KeyEvent;
@@ -62,6 +64,8 @@ pub enum Action {
     Doctor(Ticket, doctor::Done),
     /// The Relays step's job answered.
     Relays(Ticket, relays::Done),
+    /// The Backups step's job answered.
+    Backups(Ticket, backups::Done),
     /// The Overview's job answered.
     Overview(Ticket, overview::Done),
     /// The Server step's job answered.
@@ -82,6 +86,7 @@ impl Action {
             | Action::Proxy(t, _)
             | Action::Doctor(t, _)
             | Action::Relays(t, _)
+            | Action::Backups(t, _)
             | Action::Overview(t, _)
             | Action::Server(t, _)
             | Action::Accounts(t, _)
@@ -123,6 +128,8 @@ pub enum Effect {
     DidFile(Ticket, didfile::Job),
     /// A Relays step's job.
     Relays(Ticket, relays::Job),
+    /// A Backups step's job.
+    Backups(Ticket, backups::Job),
     /// The Overview's job.
     Overview(Ticket, overview::Job),
     /// A Server step's job.

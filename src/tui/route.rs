@@ -21,6 +21,7 @@ pub fn place(target: Target) -> (Step, Option<&'static str>) {
         Target::Records | Target::Service => (Step::Server, None),
         Target::Accounts => (Step::Accounts, None),
         Target::Relays => (Step::Relays, None),
+        Target::Backups => (Step::Backups, None),
         Target::Proxy(f) => (Step::Proxy, p::field_key(f)),
     }
 }

@@ -14,6 +14,8 @@ pub enum Step {
     Proxy,
     /// How the relays follow this PDS, and the repair ("my posts don't show").
     Relays,
+    /// Backups and their state, verify, restore, the move to a new server.
+    Backups,
     Doctor,
     /// Blob storage on S3, branding, the recovery key.
     More,
@@ -21,7 +23,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 12] = [
+    pub const ALL: [Step; 13] = [
         // A setup's order: where it stands, pds.env, the server and its records, email,
         // the first account, its handle, then the proxy and the rest.
         Step::Overview,
@@ -33,6 +35,7 @@ impl Step {
         Step::DidFile,
         Step::Proxy,
         Step::Relays,
+        Step::Backups,
         Step::More,
         // Review & save comes before the doctor: the doctor judges what will be saved,
         // so the operator is led to save first and then to check.
@@ -51,6 +54,7 @@ impl Step {
             Step::DidFile => "atproto-did",
             Step::Proxy => "Reverse proxy",
             Step::Relays => "Relays",
+            Step::Backups => "Backups",
             Step::Doctor => "Doctor",
             Step::More => "More settings",
             Step::Review => "Review & save",

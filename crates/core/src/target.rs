@@ -79,6 +79,8 @@ pub enum Target {
     Hostname,
     /// How the relays follow this PDS (their causes, and the repair).
     Relays,
+    /// Backups: the schedule, the newest verified one.
+    Backups,
 }
 
 impl Target {
@@ -97,6 +99,7 @@ impl Target {
             Target::Records | Target::Service => "Server",
             Target::Accounts => "Accounts",
             Target::Relays => "Relays",
+            Target::Backups => "Backups",
         }
     }
 }

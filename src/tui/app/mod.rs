@@ -87,6 +87,7 @@ pub struct App {
     pub server: super::steps::server::ServerScreen,
     pub accounts: super::steps::accounts::AccountsScreen,
     pub relays: super::steps::relays::RelaysScreen,
+    pub backups: super::steps::backups::BackupsScreen,
     /// URLs and options from the global flags and pds.env as saved (resolved again when the
     /// file is saved or reloaded).
     pub settings: Resolved,
@@ -177,6 +178,7 @@ impl App {
             ),
             accounts: Default::default(),
             relays: Default::default(),
+            backups: Default::default(),
             settings,
             errors: BTreeMap::new(),
             blocked: BTreeMap::new(),
@@ -227,7 +229,9 @@ fn on_paste(app: &mut App, text: String) -> Vec<Effect> {
         Step::Proxy => &mut app.proxy.form,
         Step::Server => &mut app.server.form,
         Step::Accounts => &mut app.accounts.form,
-        Step::Doctor | Step::Review | Step::Overview | Step::Relays => return vec![],
+        Step::Doctor | Step::Review | Step::Overview | Step::Relays | Step::Backups => {
+            return vec![]
+        }
     };
     form.stage_paste(text);
     on_key(app, super::form::PASTE_KEY)
@@ -250,6 +254,7 @@ pub fn key_screen(app: &App) -> Screen {
         (Focus::Content, Step::Server) => Screen::Server,
         (Focus::Content, Step::Accounts) => Screen::Accounts,
         (Focus::Content, Step::Relays) => Screen::Relays,
+        (Focus::Content, Step::Backups) => Screen::Backups,
     }
 }
 

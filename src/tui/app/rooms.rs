@@ -20,6 +20,7 @@ macro_rules! room {
             Step::Proxy => room!(@ $app, proxy, Proxy, $room, $ctx, $wrap, $body),
             Step::Doctor => room!(@ $app, doctor, Doctor, $room, $ctx, $wrap, $body),
             Step::Relays => room!(@ $app, relays, Relays, $room, $ctx, $wrap, $body),
+            Step::Backups => room!(@ $app, backups, Backups, $room, $ctx, $wrap, $body),
             Step::Basics | Step::More | Step::Review => $none,
         }
     };

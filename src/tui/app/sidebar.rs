@@ -30,6 +30,7 @@ impl App {
             Step::Server => &[Kind::Dns],
             Step::Accounts => &[Kind::Pds],
             Step::Relays => &[Kind::Pds, Kind::Relay],
+            Step::Backups => &[Kind::Pds],
             _ => &[],
         };
         let missing: Vec<Kind> = needs

@@ -154,6 +154,7 @@ impl App {
             Step::Server => &self.server,
             Step::Accounts => &self.accounts,
             Step::Relays => &self.relays,
+            Step::Backups => &self.backups,
             Step::Basics => &self.basics,
             Step::More => &self.more,
             Step::Review => return None,

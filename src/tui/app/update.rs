@@ -122,6 +122,10 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
             let o = app.relays.on_result(done, &mut screen_ctx!(app));
             said(app, Step::Relays, o, Effect::Relays)
         }
+        Action::Backups(_, done) => {
+            let o = app.backups.on_result(done, &mut screen_ctx!(app));
+            said(app, Step::Backups, o, Effect::Backups)
+        }
         Action::Overview(_, done) => {
             let o = app.overview.on_result(done, &mut screen_ctx!(app));
             said(app, Step::Overview, o, Effect::Overview)
@@ -222,6 +226,7 @@ impl App {
             Action::Proxy(_, done) => self.proxy.awaits(t, done),
             Action::Doctor(_, done) => self.doctor.awaits(t, done),
             Action::Relays(_, done) => self.relays.awaits(t, done),
+            Action::Backups(_, done) => self.backups.awaits(t, done),
             Action::Overview(_, done) => self.overview.awaits(t, done),
             Action::Server(_, done) => self.server.awaits(t, done),
             Action::Accounts(_, done) => self.accounts.awaits(t, done),

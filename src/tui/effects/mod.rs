@@ -9,6 +9,7 @@ use crate::tui::jobs::{Sink, Task};
 use crate::tui::msg::Action;
 pub use crate::tui::msg::Effect;
 use crate::tui::steps::accounts::AccountsScreen;
+use crate::tui::steps::backups::BackupsScreen;
 use crate::tui::steps::didfile::DidFileScreen;
 use crate::tui::steps::doctor::DoctorScreen;
 use crate::tui::steps::email::EmailScreen;
@@ -97,6 +98,10 @@ pub(crate) fn run_effects(app: &mut App, effects: Vec<Effect>, runner: &Runner) 
             Effect::Relays(t, job) => {
                 let task = RelaysScreen::run(job, &app.ctx());
                 start(app, runner, task, move |d| Action::Relays(t, d))
+            }
+            Effect::Backups(t, job) => {
+                let task = BackupsScreen::run(job, &app.ctx());
+                start(app, runner, task, move |d| Action::Backups(t, d))
             }
             Effect::Overview(t, job) => {
                 let task = OverviewScreen::run(job, &app.ctx());

@@ -3,6 +3,7 @@
 //! app or the frame.
 
 pub mod accounts;
+pub mod backups;
 pub mod basics;
 pub mod didfile;
 pub mod doctor;

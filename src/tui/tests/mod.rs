@@ -126,7 +126,7 @@ fn at_60x16_every_forms_focused_field_is_in_view() {
     for step in Step::ALL.into_iter().filter(|s| {
         !matches!(
             s,
-            Step::Review | Step::Doctor | Step::Overview | Step::Relays
+            Step::Review | Step::Doctor | Step::Overview | Step::Relays | Step::Backups
         )
     }) {
         let mut a = app();

@@ -11,6 +11,7 @@ use crate::identity::didfile::DidFileCheck;
 use crate::tui::jobs::Ticket;
 use crate::tui::steps::accounts::Done as AcDone;
 use crate::tui::steps::accounts::List;
+use crate::tui::steps::backups::Done as BkDone;
 use crate::tui::steps::didfile::Done as DDone;
 use crate::tui::steps::doctor::Done as DoDone;
 use crate::tui::steps::email::Done as EDone;
@@ -20,6 +21,13 @@ use crate::tui::steps::overview::Done as OvDone;
 use crate::tui::steps::proxy::{Done as PDone, Question as PQuestion};
 use crate::tui::steps::relays::Done as RlDone;
 use crate::tui::steps::server::Done as SvDone;
+
+/// The Backups step at work (a backup, a verification or a restore).
+fn working(a: &mut App) -> Ticket {
+    let job = a.jobs.start();
+    a.backups.working = Some(job);
+    job.ticket
+}
 
 /// One kind of background result: how its step comes to wait for it (returning the
 /// ticket), and the result itself.
@@ -70,6 +78,14 @@ fn name_of(a: &Action) -> Option<&'static str> {
             RlDone::Step(_) => "RelayRepairStep",
             RlDone::Repaired(_) => "RelaysRepaired",
         },
+        Action::Backups(_, d) => match d {
+            BkDone::Looked(_) => "BackupsLooked",
+            BkDone::Progress(_) => "BackupProgress",
+            BkDone::Created(_) => "BackupCreated",
+            BkDone::Verified(_) => "BackupVerified",
+            BkDone::Step(_) => "RestoreStep",
+            BkDone::Restored(_) => "Restored",
+        },
         Action::Overview(_, OvDone::Checked(_)) => "Overview",
         Action::Server(_, d) => match d {
             SvDone::Looked { .. } => "Server",
@@ -119,6 +135,12 @@ const EVERY_KIND: &[&str] = &[
     "RelaysLooked",
     "RelayRepairStep",
     "RelaysRepaired",
+    "BackupsLooked",
+    "BackupProgress",
+    "BackupCreated",
+    "BackupVerified",
+    "RestoreStep",
+    "Restored",
     "Overview",
     "Server",
     "Written",
@@ -441,6 +463,63 @@ fn table() -> Vec<Kind> {
                     })),
                 )
             },
+        },
+        Kind {
+            name: "BackupsLooked",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.backups.looking = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                Action::Backups(
+                    t,
+                    BkDone::Looked(Box::new(crate::tui::steps::backups::Looked {
+                        dest: "/var/backups/pds".into(),
+                        schedule: None,
+                        backups: vec![],
+                        guide: vec![],
+                    })),
+                )
+            },
+        },
+        Kind {
+            name: "BackupProgress",
+            pend: working,
+            answer: |t| Action::Backups(t, BkDone::Progress("blobs 3/10".into())),
+        },
+        Kind {
+            name: "BackupCreated",
+            pend: working,
+            answer: |t| Action::Backups(t, BkDone::Created(Err("the disk is full".into()))),
+        },
+        Kind {
+            name: "BackupVerified",
+            pend: working,
+            answer: |t| {
+                Action::Backups(
+                    t,
+                    BkDone::Verified(Box::new(crate::backup::verify::Verdict {
+                        dir: "/var/backups/pds/pds-1".into(),
+                        accounts: 1,
+                        blobs: 0,
+                        files: 3,
+                        keys_checked: 0,
+                        notes: vec![],
+                        problems: vec![],
+                    })),
+                )
+            },
+        },
+        Kind {
+            name: "RestoreStep",
+            pend: working,
+            answer: |t| Action::Backups(t, BkDone::Step(failing("could not stop the PDS"))),
+        },
+        Kind {
+            name: "Restored",
+            pend: working,
+            answer: |t| Action::Backups(t, BkDone::Restored(Err("a PDS is running".into()))),
         },
         Kind {
             name: "Overview",

@@ -27,6 +27,7 @@
 //! backup never looks complete.
 
 pub mod create;
+pub mod moving;
 pub mod restore;
 pub mod run;
 pub mod schedule;

@@ -251,7 +251,7 @@ pub const CHECKS: &[Check] = &[
         id: CheckId::Backups,
         area: Area::Host,
         title: "last verified backup",
-        fix: Target::Service,
+        fix: Target::Backups,
         needs: &[],
     },
     Check {
