@@ -624,7 +624,8 @@ fn listing(dir: &Path) -> Vec<String> {
 fn go(s: &mut Session, title: &str) {
     key(s, "\x1b");
     let pane = format!("┌ {title} ─");
-    for _ in 0..12 {
+    // Once round the whole list at most.
+    for _ in 0..=pds_wizard::tui::step::Step::ALL.len() {
         if s.screen().contains(&pane) {
             key(s, "\r");
             return s.wait_text(&pane);

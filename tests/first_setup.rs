@@ -80,7 +80,8 @@ fn key(s: &mut Session, k: &str) {
 fn go(s: &mut Session, title: &str) {
     key(s, "\x1b");
     let pane = format!("┌ {title} ─");
-    for _ in 0..12 {
+    // Once round the whole list at most.
+    for _ in 0..=pds_wizard::tui::step::Step::ALL.len() {
         if s.screen().contains(&pane) {
             key(s, "\r");
             return wait(s, &pane, 5);

@@ -312,6 +312,7 @@ fn secrets_never_reach_the_terminal() {
         "atproto-did",
         "Reverse proxy",
         "Relays",
+        "Backups",
         "More settings",
         "Review & save",
         "Doctor",
@@ -593,7 +594,8 @@ fn go(s: &mut Session, title: &str) {
     s.send("\x1b");
     std::thread::sleep(Duration::from_millis(100));
     let pane = format!("┌ {title} ─");
-    for _ in 0..12 {
+    // Once round the whole list at most.
+    for _ in 0..=pds_wizard::tui::step::Step::ALL.len() {
         if s.screen().contains(&pane) {
             s.send("\r");
             return s.wait_text(&pane);

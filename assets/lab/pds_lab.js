@@ -121,10 +121,16 @@ function stopPds(child) {
   // on its usual port); free ones otherwise.
   const plcPort = Number(process.env.PDS_LAB_PLC_PORT) || await freePort();
   const pdsPort = Number(process.env.PDS_LAB_PORT) || await freePort();
-  const plc = PlcServer.create({ db: Database.mock(), port: plcPort });
-  // start() would listen on every interface; loopback only.
-  plc.server = plc.app.listen(plcPort, '127.0.0.1');
-  await events.once(plc.server, 'listening');
+  // PDS_LAB_PLC_URL: another lab's PLC directory (two machines on one directory, as on
+  // the network), none of our own.
+  const plcUrl = process.env.PDS_LAB_PLC_URL || 'http://localhost:' + plcPort;
+  if (!process.env.PDS_LAB_PLC_URL) {
+    const plc = PlcServer.create({ db: Database.mock(), port: plcPort });
+    // start() would listen on every interface; loopback only, unless PDS_LAB_PLC_LISTEN
+    // says otherwise (inside a test's network namespace).
+    plc.server = plc.app.listen(plcPort, process.env.PDS_LAB_PLC_LISTEN || '127.0.0.1');
+    await events.once(plc.server, 'listening');
+  }
 
   Object.assign(process.env, {
     PDS_HOSTNAME: 'localhost',
@@ -133,7 +139,7 @@ function stopPds(child) {
     PDS_BLOBSTORE_DISK_LOCATION: dataDir + '/blocks',
     PDS_JWT_SECRET: 'ab'.repeat(16),
     PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX: '11'.repeat(32),
-    PDS_DID_PLC_URL: 'http://localhost:' + plcPort,
+    PDS_DID_PLC_URL: plcUrl,
     // As the installer writes it: accounts below are made with invite codes, as pdsadmin does.
     PDS_INVITE_REQUIRED: 'true',
     PDS_SERVICE_HANDLE_DOMAINS: '.test',

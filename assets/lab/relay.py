@@ -20,6 +20,8 @@ FutureCursor error frame it marks the host `idle` and reconnects with the same c
 RELAY_MAX_FAILURES failed dials in a row it marks the host `offline` and stops dialing until
 requestCrawl. STATUS `unknown` is a host it has never seen (HostNotFound) until requestCrawl.
   RELAY_SUBSCRIBE      the PDS's websocket base URL (ws://127.0.0.1:PORT)
+  RELAY_LISTEN         the address to listen on (default 127.0.0.1; another only in a
+                       network namespace of a test)
   RELAY_MAX_FAILURES   failed dials before `offline` (default 15, as indigo)
   RELAY_RETRY_MS       the wait between dials (default 100; indigo backs off to 30 s)
   RELAY_REFUSE_NEW     1: requestCrawl for a host it does not know is refused, as a relay
@@ -184,7 +186,8 @@ class Relay(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer.request_queue_size = 128
-server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+# RELAY_LISTEN: another address, only inside a network namespace a test made.
+server = ThreadingHTTPServer((os.environ.get("RELAY_LISTEN", "127.0.0.1"), 0), Relay)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 if subscribe is not None:
     threading.Thread(target=subscriber, daemon=True).start()
