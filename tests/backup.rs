@@ -339,10 +339,22 @@ fn a_backup_made_while_writing_restores_every_account() {
         second.join(&rel).metadata().unwrap().ino(),
         backup.join(&rel).metadata().unwrap().ino()
     );
-    // A third with --keep 1: the two before it removed, its blobs still whole.
+    // A third with --keep 1: the two before it removed, its blobs still whole; --then
+    // runs after it with its path (where an off-machine copy would start), and a failing
+    // one says so with exit 1.
+    let sent = dir.path().join("sent");
+    let then = format!("echo \"$PDS_BACKUP_DIR\" > {}", sent.display());
     let out = run_cli(
         &env,
-        &["backup", "create", "--keep", "1", dest.to_str().unwrap()],
+        &[
+            "backup",
+            "create",
+            "--keep",
+            "1",
+            "--then",
+            &then,
+            dest.to_str().unwrap(),
+        ],
         "",
     );
     let text = output_text(&out);
@@ -354,6 +366,27 @@ fn a_backup_made_while_writing_restores_every_account() {
     );
     assert!(text.contains("removed"), "{text}");
     assert_eq!(std::fs::read(third.join(&rel)).unwrap(), blobs[cid]);
+    assert_eq!(
+        std::fs::read_to_string(&sent).unwrap().trim(),
+        third.to_str().unwrap()
+    );
+    let out = run_cli(
+        &env,
+        &[
+            "backup",
+            "create",
+            "--keep",
+            "1",
+            "--then",
+            "exit 3",
+            dest.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("`exit 3` failed"), "{text}");
+    let third = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let out = run_cli(
         &env,
         &["--json", "backup", "list", dest.to_str().unwrap()],
@@ -863,7 +896,14 @@ fn the_backups_step_backs_up_verifies_restores_and_shows_the_move() {
     s.wait_text("✓ sound: 2 account(s)");
     s.send("m");
     s.wait_text("Moving to a new server");
-    s.send("m");
+    // It scrolls: down to the old server's stop, and out.
+    while !s.screen().contains("systemctl disable pds") {
+        s.send("\x1b[6~");
+        keys += 1;
+        std::thread::sleep(Duration::from_millis(150));
+        assert!(keys < 40, "{}", s.screen());
+    }
+    s.send("\x1b");
     keys += 2;
     s.wait_for("the guide hidden", |s| {
         !s.screen().contains("Moving to a new server")

@@ -202,12 +202,22 @@ fn create(
     let made = rt.block_on(backup::run::create_verified(
         &settings,
         &doc,
+        backup::Layout::of(&doc, &ctx.env_file),
         dest,
         keep,
         relays,
-        move |p: &backup::create::Progress| {
-            if !json {
-                errln!("  {} {}/{}", p.phase, p.done, p.total);
+        {
+            // Each phase once, then at most a line a second while it lasts.
+            let mut last: Option<(&'static str, std::time::Instant)> = None;
+            move |p: &backup::create::Progress| {
+                let due = match last {
+                    Some((phase, at)) => phase != p.phase || at.elapsed().as_secs() >= 1,
+                    None => true,
+                };
+                if !json && (due || p.done == p.total) {
+                    errln!("  {} {}/{}", p.phase, p.done, p.total);
+                    last = Some((p.phase, std::time::Instant::now()));
+                }
             }
         },
     ));

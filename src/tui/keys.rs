@@ -594,7 +594,7 @@ const BACKUPS: &[Binding] = &[
         C::MoveGuide,
         "m",
         "move",
-        "show or hide the move to a new server, each step a command",
+        "show the move to a new server, each step a command (scrolls)",
     ),
     b(
         &[Char('r'), Char('R')],

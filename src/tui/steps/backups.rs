@@ -69,7 +69,6 @@ pub struct BackupsScreen {
     pub verdict: Option<Box<Verdict>>,
     /// The restore's steps as they ran.
     pub ran: Vec<Finding>,
-    pub guide: bool,
     pub asking: Option<Question>,
 }
 
@@ -127,7 +126,24 @@ impl Room for BackupsScreen {
             Some(Command::CheckUp) if n > 0 => self.chosen = (self.chosen + n - 1) % n,
             Some(Command::CheckDown) if n > 0 => self.chosen = (self.chosen + 1) % n,
             Some(Command::RerunAll) if idle => return self.look(ctx),
-            Some(Command::MoveGuide) => self.guide = !self.guide,
+            Some(Command::MoveGuide) => {
+                if let Some(l) = &self.looked {
+                    let mut body = String::from(
+                        "Each step with the machine it runs on and its command (pds-wizard backup move-guide --to USER@NEW prints it with the new server's name).\n\n",
+                    );
+                    for (i, s) in l.guide.iter().enumerate() {
+                        body.push_str(&format!("{}. [{}] {}\n", i + 1, s.on.label(), s.what));
+                        if let Some(c) = &s.command {
+                            body.push_str(&format!("   {c}\n"));
+                        }
+                    }
+                    return Outcome::Open(crate::tui::modal::Modal::Details {
+                        title: "Moving to a new server, same hostname".into(),
+                        body,
+                        scroll: 0,
+                    });
+                }
+            }
             Some(Command::BackupNow) if idle => {
                 let Some(l) = &self.looked else {
                     return Outcome::Nothing;
@@ -208,7 +224,7 @@ impl Room for BackupsScreen {
                         Level::Pass,
                         format!(
                             "Backed up and verified: {} ({} account(s), {} blob(s), {:.1} s).",
-                            m.path.display(),
+                            m.path.file_name().unwrap_or_default().to_string_lossy(),
                             m.manifest.accounts.len(),
                             m.verdict.blobs,
                             m.seconds
@@ -319,21 +335,34 @@ impl Room for BackupsScreen {
                     }))
                 })
             }
-            Job::Create(dest) => Task::Stream(Box::new(move |each| {
-                Box::pin(async move {
-                    let each = std::sync::Arc::new(each);
-                    let sink = each.clone();
-                    let made =
-                        backup::run::create_verified(&settings, &doc, &dest, None, &[], move |p| {
-                            sink(Done::Progress(format!(
+            Job::Create(dest) => {
+                // The demo's PDS stand-in keeps its data apart from pds.env's /pds.
+                let layout = match ctx.data_dir {
+                    Some(d) => backup::Layout::at(d, &settings.env_file),
+                    None => backup::Layout::of(&doc, &settings.env_file),
+                };
+                Task::Stream(Box::new(move |each| {
+                    Box::pin(async move {
+                        let progress = move |p: &backup::create::Progress| {
+                            each(Done::Progress(format!(
                                 "{} {}/{}",
                                 p.phase, p.done, p.total
                             )))
-                        })
+                        };
+                        let made = backup::run::create_verified(
+                            &settings,
+                            &doc,
+                            layout,
+                            &dest,
+                            None,
+                            &[],
+                            progress,
+                        )
                         .await;
-                    Done::Created(made.map(Box::new))
-                })
-            })),
+                        Done::Created(made.map(Box::new))
+                    })
+                }))
+            }
             Job::Verify(dir) => Task::future(async move {
                 Done::Verified(Box::new(
                     backup::run::verify_dir(&settings, &dir, true).await,
@@ -469,13 +498,13 @@ impl Drawn for BackupsScreen {
                     .verified
                     .as_ref()
                     .and_then(|v| backup::age_secs(&v.at))
-                    .map(|s| format!("verified {} ago", crate::pds::data::age_text(s.max(0))))
+                    .map(|s| format!("{} ago", crate::pds::data::age_text(s.max(0))))
                     .unwrap_or_else(|| "not verified".into());
                 lines.push(Line::from(vec![
                     Span::raw(if i == self.chosen { "› " } else { "  " }),
                     Span::styled(format!("{mark} "), style),
                     Span::raw(format!(
-                        "{}  {accounts} account(s)  {:.1} MB  {age}",
+                        "{}  {accounts} accounts  {:.1} MB  {age}",
                         b.name,
                         b.size as f64 / (1u64 << 20) as f64
                     )),
@@ -507,27 +536,12 @@ impl Drawn for BackupsScreen {
             for p in &v.problems {
                 lines.push(finding_line(&Finding::fail(p.detail.clone()), theme));
             }
-        }
-        lines.extend(self.ran.iter().map(|f| finding_line(f, theme)));
-        if self.guide {
-            if let Some(l) = &self.looked {
-                lines.push(Line::from(Span::styled(
-                    "Moving to a new server, same hostname (pds-wizard backup move-guide --to …):",
-                    theme.dim,
-                )));
-                for (i, s) in l.guide.iter().enumerate() {
-                    lines.push(Line::from(format!(
-                        "{:>2}. [{}] {}",
-                        i + 1,
-                        s.on.label(),
-                        s.what
-                    )));
-                    if let Some(c) = &s.command {
-                        lines.push(Line::from(Span::styled(format!("      {c}"), theme.dim)));
-                    }
-                }
+            // What was not checked (a key whose DID document did not answer), dim.
+            for n in &v.notes {
+                lines.push(Line::from(Span::styled(format!("  {n}"), theme.dim)));
             }
         }
+        lines.extend(self.ran.iter().map(|f| finding_line(f, theme)));
         draw_below(frame, area, area.y, lines);
     }
 

@@ -81,20 +81,36 @@ fn prepare_dest(dest: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A free name for a backup made now.
+/// A free name for a backup made now that sorts after every backup in DEST (complete or
+/// not): the newest is the one whose name sorts last, also when two are made in one second
+/// or the clock went back (`pds-STAMP`, then `pds-STAMP-001`, `-002`…).
 fn fresh_name(dest: &Path) -> String {
     let base = format!("{PREFIX}{}", crate::fsutil::utc_stamp());
-    let taken = |n: &str| {
-        std::fs::symlink_metadata(dest.join(n)).is_ok()
-            || std::fs::symlink_metadata(dest.join(format!("{PARTIAL}{n}"))).is_ok()
-    };
-    if !taken(&base) {
-        return base;
+    let newest = std::fs::read_dir(dest)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .map(|n| n.strip_prefix(PARTIAL).map(str::to_string).unwrap_or(n))
+        .filter(|n| n.starts_with(PREFIX))
+        .max();
+    after(&base, newest.as_deref())
+}
+
+/// `base`, or the name just after `newest` when that sorts at or after it.
+fn after(base: &str, newest: Option<&str>) -> String {
+    match newest {
+        Some(n) if n >= base => {
+            let (stem, k) = match n.rsplit_once('-') {
+                Some((stem, k)) if stem.ends_with('Z') && k.chars().all(|c| c.is_ascii_digit()) => {
+                    (stem, k.parse::<u32>().unwrap_or(0))
+                }
+                _ => (n, 0),
+            };
+            format!("{stem}-{:03}", k + 1)
+        }
+        _ => base.to_string(),
     }
-    (1..)
-        .map(|i| format!("{base}-{i}"))
-        .find(|n| !taken(n))
-        .unwrap_or(base)
 }
 
 /// Open a source file for reading: never through a link, only a regular file.
@@ -553,5 +569,34 @@ impl Partial {
             }
         }
         Ok(Sealed { path: to, removed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_name_sorts_after_every_backup_there() {
+        let b = "pds-20261207T163956Z";
+        assert_eq!(after(b, None), b);
+        assert_eq!(after(b, Some("pds-20261207T163955Z")), b);
+        // Made in the same second as the newest, or as one made twice in it.
+        assert_eq!(after(b, Some(b)), "pds-20261207T163956Z-001");
+        assert_eq!(
+            after(b, Some("pds-20261207T163956Z-009")),
+            "pds-20261207T163956Z-010"
+        );
+        // The clock went back: still after the newest.
+        assert_eq!(
+            after(b, Some("pds-20261208T000000Z")),
+            "pds-20261208T000000Z-001"
+        );
+        let names = [
+            b.to_string(),
+            after(b, Some(b)),
+            after(b, Some("pds-20261207T163956Z-001")),
+        ];
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
     }
 }

@@ -183,6 +183,18 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The installer's layout under `data_dir` (databases, actors/, blocks/ there), for a
+    /// PDS whose data is not where pds.env says (the demo's stand-in).
+    pub fn at(data_dir: &Path, env_file: &Path) -> Layout {
+        let doc = crate::envfile::Document::parse(&format!(
+            "PDS_DATA_DIRECTORY={}\n",
+            data_dir.display()
+        ));
+        Layout::of(&doc, env_file)
+    }
+}
+
 /// Where an account's store and key are, inside an actors directory:
 /// `<first two hex of sha256(did)>/<did>/`.
 pub fn actor_dir(actors: &Path, did: &str) -> PathBuf {

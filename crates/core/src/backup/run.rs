@@ -101,18 +101,18 @@ pub struct Made {
     pub seconds: f64,
 }
 
-/// Make a backup of the PDS pds.env describes into DEST, verify it, name it, keep the
-/// newest `keep`.
+/// Make a backup of the PDS at `layout` (`Layout::of` pds.env) into DEST, verify it,
+/// name it, keep the newest `keep`.
 pub async fn create_verified(
     settings: &Resolved,
     doc: &crate::envfile::Document,
+    layout: Layout,
     dest: &Path,
     keep: Option<usize>,
     relays: &[String],
     progress: impl FnMut(&Progress) + Send + 'static,
 ) -> Result<Made, String> {
     let started = std::time::Instant::now();
-    let layout = Layout::of(doc, &settings.env_file);
     let (pds_version, relays) =
         tokio::join!(pds_version(settings), relay_cursors(settings, doc, relays));
     let opts = Options {
