@@ -173,13 +173,7 @@ fn entry(rel: &str, size: u64, sha256: String, meta: &std::fs::Metadata) -> File
 
 /// A new file in the backup (0600; the backup directory itself is 0700).
 fn create_in(to: &Path) -> Result<std::fs::File, String> {
-    if let Some(parent) = to.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(io(format_args!("cannot make {}", parent.display())))?;
-    }
+    parents(to)?;
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -187,6 +181,24 @@ fn create_in(to: &Path) -> Result<std::fs::File, String> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(to)
         .map_err(io(format_args!("cannot write {}", to.display())))
+}
+
+/// The directories down to `to` inside the backup (0700).
+fn parents(to: &Path) -> Result<(), String> {
+    match to.parent() {
+        Some(parent) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(io(format_args!("cannot make {}", parent.display()))),
+        None => Ok(()),
+    }
+}
+
+/// The previous backup's copy of `rel`, linked into this one (same filesystem; false
+/// when it cannot be, and the blob is copied instead).
+fn link_previous(previous: &Path, dir: &Path, rel: &str) -> bool {
+    parents(&dir.join(rel)).is_ok() && std::fs::hard_link(previous.join(rel), dir.join(rel)).is_ok()
 }
 
 /// Copy one plain file (a key, a blob, pds.env) into the backup, hashing it on the way.
@@ -440,22 +452,18 @@ pub fn copy(
                 }
                 let r = format!("blocks/{}", rel.display());
                 let src = location.join(rel);
+                // Linked only at the size the previous backup recorded for this name.
                 let linked = match (before.get(r.as_str()), &previous) {
                     (Some(old), Some(p)) => {
                         let (_, meta) = open_source(&src)?;
-                        if meta.len() == old.size
-                            && std::fs::hard_link(p.path.join(&r), dir.join(&r))
-                                .or_else(|_| {
-                                    create_in(&dir.join(&r)).map(drop).map_err(std::io::Error::other)?;
-                                    std::fs::remove_file(dir.join(&r))?;
-                                    std::fs::hard_link(p.path.join(&r), dir.join(&r))
-                                })
-                                .is_ok()
-                        {
-                            Some(FileEntry { mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), ..(*old).clone() })
-                        } else {
-                            None
-                        }
+                        (meta.len() == old.size && link_previous(&p.path, &dir, &r)).then(|| {
+                            FileEntry {
+                                mode: meta.mode() & 0o7777,
+                                uid: meta.uid(),
+                                gid: meta.gid(),
+                                ..(*old).clone()
+                            }
+                        })
                     }
                     _ => None,
                 };

@@ -209,6 +209,25 @@ pub fn actor_rel(did: &str) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// Whether a manifest's path stays inside the backup: relative, with no `..`, `.` or
+/// root in it (a manifest from elsewhere must not lead a restore, run as root, outside
+/// the data directory).
+pub fn inside(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+}
+
+/// What a restore puts back into a data directory: the databases, `actors/`, `blocks/`.
+pub fn restored(path: &str) -> bool {
+    inside(path)
+        && matches!(
+            path.split('/').next(),
+            Some("account.sqlite" | "sequencer.sqlite" | "actors" | "blocks")
+        )
+}
+
 /// One backup found in a destination directory.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listed {
@@ -296,6 +315,29 @@ mod tests {
         assert_eq!(parts[1].len(), 2);
         assert!(parts[1].chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(parts[2], "did:plc:ewvi7nxzyoun6zhxrhs64oiz");
+    }
+
+    #[test]
+    fn a_manifest_path_never_leads_outside() {
+        for ok in [
+            "account.sqlite",
+            "actors/ab/did:plc:x/key",
+            "blocks/did:plc:x/bafk",
+        ] {
+            assert!(inside(ok) && restored(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "actors/../../etc/cron.d/x",
+            "./account.sqlite",
+            "blocks//x/..",
+        ] {
+            assert!(!inside(bad) || !restored(bad), "{bad}");
+        }
+        assert!(inside("config/pds.env") && !restored("config/pds.env"));
+        assert!(!restored("etc/cron.d/x"));
     }
 
     #[test]

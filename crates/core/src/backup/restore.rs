@@ -118,6 +118,18 @@ pub fn restore(dir: &Path, to: &Path) -> Result<Restored, String> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| format!("{} has no readable {MANIFEST}", dir.display()))?;
+    // Every path the manifest names stays inside the backup, and what is restored is
+    // the PDS's data only: checked before anything is written.
+    let stray = manifest.files.iter().find(|f| {
+        !super::inside(&f.path) || !(f.path.starts_with("config/") || super::restored(&f.path))
+    });
+    if let Some(f) = stray {
+        return Err(format!(
+            "{}: the manifest names {:?}, outside what a backup holds: nothing restored",
+            dir.display(),
+            f.path
+        ));
+    }
     if std::fs::symlink_metadata(to).is_err() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -154,11 +166,7 @@ pub fn restore(dir: &Path, to: &Path) -> Result<Restored, String> {
         .map_err(io(format_args!("cannot make {}", staging.display())))?;
     let mut files = 0;
     let mut bytes = 0;
-    for f in manifest
-        .files
-        .iter()
-        .filter(|f| !f.path.starts_with("config/"))
-    {
+    for f in manifest.files.iter().filter(|f| super::restored(&f.path)) {
         let dst = staging.join(&f.path);
         if let Some(parent) = dst.parent() {
             make_dirs(&staging, parent, owner, root)?;
@@ -204,7 +212,7 @@ pub fn restore(dir: &Path, to: &Path) -> Result<Restored, String> {
     for f in manifest
         .files
         .iter()
-        .filter(|f| f.path.ends_with(".sqlite") && !f.path.starts_with("config/"))
+        .filter(|f| f.path.ends_with(".sqlite") && super::restored(&f.path))
     {
         let p = staging.join(&f.path);
         let conn = rusqlite::Connection::open(&p)
@@ -315,6 +323,25 @@ mod tests {
             b.present,
             ["account.sqlite", "account.sqlite-wal", "actors"]
         );
+    }
+
+    #[test]
+    fn a_manifest_leading_outside_the_data_directory_is_refused_before_any_write() {
+        let d = tempfile::tempdir().unwrap();
+        let backup = d.path().join("b");
+        std::fs::create_dir(&backup).unwrap();
+        let escape = d.path().join("escaped");
+        let manifest = serde_json::json!({
+            "format": 1, "tool": "t", "started_at": "", "finished_at": "", "hostname": null,
+            "pds_version": null, "data_dir": "/pds", "blobstore": {"kind": "s3", "bucket": "b"},
+            "newest_seq": null, "accounts": [], "relays": [], "previous": null,
+            "files": [{"path": "actors/../../escaped", "size": 1, "sha256": "", "mode": 420, "uid": 0, "gid": 0}],
+        });
+        std::fs::write(backup.join(MANIFEST), manifest.to_string()).unwrap();
+        let to = d.path().join("data");
+        let e = restore(&backup, &to).unwrap_err();
+        assert!(e.contains("outside what a backup holds"), "{e}");
+        assert!(!escape.exists() && !to.exists());
     }
 
     #[test]

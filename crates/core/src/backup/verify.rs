@@ -221,6 +221,19 @@ pub fn verify(dir: &Path, keys: &HashMap<String, Result<Vec<u8>, String>>) -> Ve
     // Every file as the manifest recorded it.
     for f in &manifest.files {
         v.files += 1;
+        if !super::inside(&f.path) {
+            v.problems.push(problem(
+                Kind::ChangedFile,
+                None,
+                None,
+                Some(&f.path),
+                format!(
+                    "the manifest names {:?}, outside the backup: not made by pds-wizard, or changed since",
+                    f.path
+                ),
+            ));
+            continue;
+        }
         let (did, cid) = about(&f.path);
         let p = dir.join(&f.path);
         match std::fs::symlink_metadata(&p) {
