@@ -647,21 +647,13 @@ fn a_restore_behind_a_relay_brings_the_relay_back() {
     // Over the running PDS: refused, naming the process.
     let data = pds.data_dir().to_str().unwrap().to_string();
     let restart = restart_script(dir.path(), &pds);
-    let restart = restart.to_str().unwrap();
-    let out = run_cli(
-        &env,
-        &[
-            "--restart-command",
-            restart,
-            "backup",
-            "restore",
-            backup.to_str().unwrap(),
-            "--to",
-            &data,
-            "--yes",
-        ],
-        "",
-    );
+    let restore = |extra: &[&str]| {
+        let mut args = vec!["--restart-command", restart.to_str().unwrap()];
+        args.extend(["backup", "restore", backup.to_str().unwrap(), "--to", &data]);
+        args.extend(extra);
+        run_cli(&env, &args, "")
+    };
+    let out = restore(&["--yes"]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("a PDS is running on"), "{text}");
@@ -669,19 +661,7 @@ fn a_restore_behind_a_relay_brings_the_relay_back() {
     // Stopped (systemctl stop pds): off a terminal without --yes, what is there is said
     // and nothing changes.
     pds.stop_pds_only();
-    let out = run_cli(
-        &env,
-        &[
-            "--restart-command",
-            restart,
-            "backup",
-            "restore",
-            backup.to_str().unwrap(),
-            "--to",
-            &data,
-        ],
-        "",
-    );
+    let out = restore(&[]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("holds PDS data: account.sqlite"), "{text}");
@@ -690,22 +670,7 @@ fn a_restore_behind_a_relay_brings_the_relay_back() {
         "{text}"
     );
 
-    let out = run_cli(
-        &env,
-        &[
-            "--restart-command",
-            restart,
-            "backup",
-            "restore",
-            backup.to_str().unwrap(),
-            "--to",
-            &data,
-            "--yes",
-            "--watch",
-            "30",
-        ],
-        "",
-    );
+    let out = restore(&["--yes", "--watch", "30"]);
     let text = output_text(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("the relay repair runs first"), "{text}");
@@ -863,30 +828,14 @@ fn the_backups_step_backs_up_verifies_restores_and_shows_the_move() {
     cmd.env("PDS_WIZARD_UNIT_DIR", &units);
     let mut s = Session::start(cmd, 24, 80);
     s.wait_text("Overview");
-    let title = |s: &Session| {
-        s.screen()
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split("┌ ").nth(2))
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut keys = 0;
-    while !title(&s).starts_with("Backups ") {
-        let before = title(&s);
-        s.send("\x1b[B");
-        keys += 1;
-        s.wait_for("the next step", |s| title(s) != before);
-        assert!(keys < 20, "no Backups step:\n{}", s.screen());
-    }
-    s.send("\r");
+    let mut keys = s.open_step("Backups");
     s.wait_text("No backup yet: b makes one now.");
     assert!(s.screen().contains("scheduled every day"), "{}", s.screen());
     s.send("b");
     s.wait_text("Back up now?");
     assert!(s.screen().contains("encrypt it"), "{}", s.screen());
     s.send("y");
-    keys += 3;
+    keys += 2;
     s.wait_for_within("the backup", Duration::from_secs(60), |s| {
         s.screen().contains("Backed up and verified")
     });

@@ -357,26 +357,8 @@ fn wizard_on_relays(env: &Path, restart: &Path, dir: &Path) -> (common::pty::Ses
     cmd.env("XDG_STATE_HOME", dir.join("state"));
     let mut s = Session::start(cmd, 24, 80);
     s.wait_text("Overview");
-    // The chosen step's name is the title of the pane beside the list: each ↓ waits for
-    // it to change.
-    let title = |s: &Session| {
-        s.screen()
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split("┌ ").nth(2))
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut keys = 0;
-    while !title(&s).starts_with("Relays ") {
-        let before = title(&s);
-        s.send("\x1b[B");
-        keys += 1;
-        s.wait_for("the next step", |s| title(s) != before);
-        assert!(keys < 20, "no Relays step:\n{}", s.screen());
-    }
-    s.send("\r");
-    (s, keys + 1)
+    let keys = s.open_step("Relays");
+    (s, keys)
 }
 
 /// In the wizard: the cause is the first thing seen (`cause`), Enter shows the repair

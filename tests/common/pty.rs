@@ -114,6 +114,30 @@ impl Session {
         self.writer.write_all(bytes.as_bytes()).unwrap();
         self.writer.flush().unwrap();
     }
+
+    /// From the step list, ↓ until the pane beside it is the step `title` (each ↓ waits
+    /// for the pane's title to change), then Enter: the keys pressed.
+    #[allow(dead_code)]
+    pub fn open_step(&mut self, title: &str) -> u32 {
+        let pane = |s: &Session| {
+            s.screen()
+                .lines()
+                .nth(1)
+                .and_then(|l| l.split("┌ ").nth(2))
+                .unwrap_or("")
+                .to_string()
+        };
+        let mut keys = 0;
+        while !pane(self).starts_with(&format!("{title} ")) {
+            let before = pane(self);
+            self.send("\x1b[B");
+            keys += 1;
+            self.wait_for("the next step", |s| pane(s) != before);
+            assert!(keys < 20, "no {title} step:\n{}", self.screen());
+        }
+        self.send("\r");
+        keys + 1
+    }
 }
 
 /// xterm's 256 colours; `fg` picks the default for text or background.
