@@ -172,13 +172,14 @@ impl Room for BackupsScreen {
                     return Outcome::Nothing;
                 };
                 let to = data_dir(ctx);
-                let before = backup::restore::inspect(&to);
-                let there = match before.present.is_empty() {
+                // One directory listing (the running PDS is found by the job, in /proc).
+                let present = backup::restore::present(&to);
+                let there = match present.is_empty() {
                     true => "nothing of a PDS".to_string(),
-                    false => before.present.join(", "),
+                    false => present.join(", "),
                 };
                 let body = format!(
-                    "y: restore   n: not now\n\n{} into {}.\n\nThe PDS is stopped first. {} holds {there}: it is moved into before-restore-… beside it, never deleted. The backup is verified first; the PDS is then started (through the relay repair when a relay is past the restored events) and checked: health, each account's repo, each relay.",
+                    "y: restore   n: not now\n\n{} into {}.\n\nA running PDS is stopped first. {} holds {there}: that is moved into before-restore-… inside it, never deleted. The backup is verified first; the PDS is then started (through the relay repair when a relay is past the restored events) and checked: health, each account's repo, each relay.",
                     b.name,
                     to.display(),
                     to.display()

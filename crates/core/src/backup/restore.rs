@@ -34,27 +34,31 @@ pub struct Before {
 
 /// Look at `to` before restoring into it.
 pub fn inspect(to: &Path) -> Before {
-    let mut present = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(to) {
-        let mut names: Vec<String> = rd
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| {
-                DATA.iter().any(|d| {
-                    n == d
-                        || n.strip_prefix(d)
-                            .is_some_and(|r| r == "-wal" || r == "-shm")
-                })
-            })
-            .collect();
-        names.sort();
-        present = names;
-    }
     Before {
         to: to.to_path_buf(),
-        present,
+        present: present(to),
         running: holders(to),
     }
+}
+
+/// The PDS data in `to` (databases with their -wal/-shm, actors/, blocks/), by name.
+pub fn present(to: &Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(to) else {
+        return vec![];
+    };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            DATA.iter().any(|d| {
+                n == d
+                    || n.strip_prefix(d)
+                        .is_some_and(|r| r == "-wal" || r == "-shm")
+            })
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 /// Processes holding the PDS's data under `dir` open (its databases, `actors/`,
