@@ -60,6 +60,8 @@ shared = {
     # The accounts whose events it received: active to getRepoStatus (as a relay's repo
     # table), unless RELAY_REPOS says otherwise.
     "repos": [],
+    # The status each #account event said last, by DID.
+    "accounts": {},
     "dialing": subscribe is not None and status != "unknown",
 }
 if shared["dialing"]:
@@ -92,10 +94,13 @@ async def follow():
                 if isinstance(seq, int):
                     shared["cursor"] = seq
                     shared["status"] = "active"
-                    shared["events"].append({"seq": seq, "type": header.get("t")})
                     did = body.get("did") or body.get("repo")
+                    shared["events"].append({"seq": seq, "type": header.get("t"), "did": did})
                     if isinstance(did, str) and did not in shared["repos"]:
                         shared["repos"].append(did)
+                    # An #account event says the account's status, as the relay keeps it.
+                    if header.get("t") == "#account" and isinstance(did, str):
+                        shared["accounts"][did] = "active" if body.get("active") else (body.get("status") or "deactivated")
 
 
 def subscriber():
@@ -155,7 +160,8 @@ class Relay(BaseHTTPRequestHandler):
             did = query.get("did", [""])[0]
             with lock:
                 followed = did in shared["repos"]
-            state = repos.get(did, "active" if followed else default_repo)
+                said = shared["accounts"].get(did)
+            state = repos.get(did, said or ("active" if followed else default_repo))
             if state is None:
                 return self.answer(400, {"error": "RepoNotFound", "message": "repo not found"})
             if state == "active":

@@ -12,6 +12,7 @@ use crate::setup::accounts::NewAccount;
 use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 use serde_json::json;
+use std::io::IsTerminal;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountsCmd {
@@ -61,6 +62,40 @@ pub enum AccountsCmd {
         /// The new handle (a custom domain must point at the account first: handle record)
         handle: String,
     },
+    /// Bring an account here from another PDS (bsky.social, say), its DID kept: every limit
+    /// of this PDS checked before the first write, then the account, repository,
+    /// preferences and every blob copied; the old PDS mails a PLC token (exit 4: rerun with
+    /// --plc-token within 15 minutes), then the DID is moved, checked (validDid) and the
+    /// account activated here and deactivated there. Progress is saved after every step: a
+    /// rerun continues. The account's password (the same here afterwards) is read at a
+    /// prompt, or from standard input when it is not a terminal
+    #[command(
+        name = "migrate-in",
+        after_help = "Examples:\n  pds-wizard accounts migrate-in --from alice.bsky.social --handle alice.pds.example.com --email alice@example.com\n  pds-wizard accounts migrate-in --from alice.bsky.social --handle alice.pds.example.com --email alice@example.com --plc-token ABCDE-12345"
+    )]
+    MigrateIn {
+        /// The account: its handle or DID
+        #[arg(long, value_name = "HANDLE_OR_DID")]
+        from: String,
+        /// The old PDS's URL, when its DID document's endpoint is not reachable by that name
+        #[arg(long, value_name = "URL")]
+        old_pds: Option<String>,
+        /// Its handle here: under this PDS's domain, or a domain that already points at the DID
+        #[arg(long)]
+        handle: String,
+        /// Its email here (required by the PDS, and unique on it)
+        #[arg(long)]
+        email: String,
+        /// The code the old PDS mailed (after the first run stopped for it)
+        #[arg(long, value_name = "TOKEN")]
+        plc_token: Option<String>,
+        /// The sign-in code the old PDS mails when the account has email 2FA on
+        #[arg(long, value_name = "CODE")]
+        auth_code: Option<String>,
+        /// Do not ask before the first write
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 fn admin(ctx: &Context) -> Result<Admin> {
@@ -91,6 +126,102 @@ fn password_from_stdin() -> Result<Secret> {
         bail!("no password on standard input");
     }
     Ok(Secret::new(p))
+}
+
+/// The account's password on the old PDS: at a prompt, else standard input's first line.
+fn old_password() -> Result<Secret> {
+    if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password("The account's password on the old PDS (not shown): ")?;
+        if p.is_empty() {
+            bail!("no password given");
+        }
+        return Ok(Secret::new(p));
+    }
+    password_from_stdin()
+}
+
+fn migrate_in(
+    ctx: &Context,
+    req: &crate::migrate::Request,
+    password: &Secret,
+    json: bool,
+) -> Result<u8> {
+    use crate::migrate::{Outcome, Stop};
+    let (s, doc) = settings(ctx);
+    let rt = super::runtime()?;
+    let mut said = Vec::new();
+    let mut say = |f: Finding| {
+        if !json {
+            outln!("{f}");
+        }
+        said.push(f);
+    };
+    let got = rt.block_on(crate::migrate::migrate_in(
+        &s,
+        doc.as_ref(),
+        req,
+        password,
+        &mut say,
+    ));
+    let (code, answer) = match got {
+        Ok(Outcome::WaitingForToken { did, expires_at }) => {
+            if !json {
+                outln!(
+                    "The old PDS has mailed a code to the account's email address (valid 15 minutes, until {}).",
+                    crate::migrate::clock(expires_at)
+                );
+                outln!("Rerun the same command with --plc-token CODE to move the DID and activate the account here.");
+            }
+            (
+                super::EXIT_WAITING,
+                json!({ "did": did, "waiting_for": "plc_token", "expires_at": expires_at }),
+            )
+        }
+        Ok(Outcome::Moved { did, checks }) => {
+            let failed = checks.iter().any(|c| c.level == Level::Fail);
+            if !json {
+                for c in &checks {
+                    outln!("{c}");
+                }
+                outln!(
+                    "{} now lives here ({did}). Sign in with the same password.",
+                    req.handle
+                );
+            }
+            (
+                if failed { EXIT_FINDINGS } else { EXIT_OK },
+                json!({ "did": did, "moved": true, "checks": checks }),
+            )
+        }
+        Err(Stop::Blocked(blockers)) => {
+            if !json {
+                errln!("Nothing was written: fix these first, then rerun.");
+                for b in &blockers {
+                    errln!("{b}");
+                }
+            }
+            (
+                EXIT_FINDINGS,
+                json!({ "moved": false, "written": false, "blockers": blockers }),
+            )
+        }
+        Err(Stop::Failed(f)) => {
+            if !json {
+                errln!("{f}");
+                errln!("The progress so far is saved: rerun the same command to continue.");
+            }
+            (EXIT_FINDINGS, json!({ "moved": false, "error": f }))
+        }
+    };
+    if json {
+        let mut answer = answer;
+        answer["steps"] = json!(said);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&answer).unwrap_or_default()
+        );
+    }
+    Ok(code)
 }
 
 /// What the operator asked to see once: printed as is, the one place a secret is shown
@@ -188,6 +319,39 @@ pub fn run(ctx: &Context, cmd: &Option<AccountsCmd>, json: bool) -> Result<u8> {
                     })
                 }
             }
+        }
+        Some(AccountsCmd::MigrateIn {
+            from,
+            old_pds,
+            handle,
+            email,
+            plc_token,
+            auth_code,
+            yes,
+        }) => {
+            let req = crate::migrate::Request {
+                from: from.clone(),
+                old_pds: old_pds.clone(),
+                handle: Handle::parse(handle).map_err(|e| anyhow!("{e}"))?,
+                email: email.clone(),
+                plc_token: plc_token.clone(),
+                auth_code: auth_code.clone(),
+            };
+            admin(ctx)?;
+            let password = old_password()?;
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    bail!("pass --yes to move the account without a question (standard input carries the password)");
+                }
+                eprint!("Move {from} to this PDS as {handle}? Nothing is written before every check passes. [y/N] ");
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                if !line.trim().eq_ignore_ascii_case("y") {
+                    outln!("Nothing was done.");
+                    return Ok(EXIT_OK);
+                }
+            }
+            migrate_in(ctx, &req, &password, json)
         }
         Some(AccountsCmd::SetHandle { account, handle }) => {
             let h = Handle::parse(handle).map_err(|e| anyhow!("{e}"))?;

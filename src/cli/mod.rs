@@ -45,6 +45,9 @@ pub const EXIT_ERROR: u8 = 2;
 /// cannot take, a proxy config its server refuses, a write that failed). Distinct from the
 /// doctor's 2 (applied, but a check fails), so a fleet tool can tell the two apart.
 pub const EXIT_NOT_APPLIED: u8 = 3;
+/// `accounts migrate-in`: stopped to wait for the operator (the PLC token mail): rerun
+/// with what it asked for.
+pub const EXIT_WAITING: u8 = 4;
 
 /// How long a server's own check, a reload or a firewall command may take: --timeout, with
 /// the core's floor (proxy::validate::limit).

@@ -17,6 +17,7 @@ pub mod finding;
 pub mod fsutil;
 pub mod http;
 pub mod identity;
+pub mod migrate;
 pub mod pds;
 pub mod proxy;
 pub mod relay;

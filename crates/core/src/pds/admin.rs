@@ -289,6 +289,13 @@ impl Admin {
             .ok_or_else(|| Finding::fail("createInviteCode gave no code"))
     }
 
+    /// Whether the PDS takes the admin password (a read: one invite code listed).
+    pub async fn check_password(&self) -> Result<(), Finding> {
+        self.get("com.atproto.admin.getInviteCodes", &[("limit", "1")], true)
+            .await
+            .map(|_| ())
+    }
+
     /// Of `codes`, the first the PDS still accepts (not disabled, a use left), by
     /// com.atproto.admin.getInviteCodes (the newest 500).
     pub async fn unused_invite(&self, codes: &[String]) -> Result<Option<String>, Finding> {

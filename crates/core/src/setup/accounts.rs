@@ -295,13 +295,13 @@ pub fn own_domains(doc: Option<&Document>, hostname: Option<&str>) -> Vec<String
 /// Invite codes this wizard made for new accounts and that were not used yet, per PDS, in
 /// the state directory (0600: a code lets someone sign up). Only these are taken again:
 /// codes the operator made for others stay theirs.
-struct InviteBook {
+pub(crate) struct InviteBook {
     path: std::path::PathBuf,
     pds: String,
 }
 
 impl InviteBook {
-    fn for_pds(pds_url: &str) -> InviteBook {
+    pub(crate) fn for_pds(pds_url: &str) -> InviteBook {
         InviteBook {
             path: crate::fsutil::state_dir().join("invites.json"),
             pds: pds_url.trim_end_matches('/').to_string(),
@@ -315,7 +315,7 @@ impl InviteBook {
             .unwrap_or_default()
     }
 
-    fn codes(&self) -> Vec<String> {
+    pub(crate) fn codes(&self) -> Vec<String> {
         self.all().remove(&self.pds).unwrap_or_default()
     }
 
@@ -336,7 +336,7 @@ impl InviteBook {
         );
     }
 
-    fn add(&self, code: &str) {
+    pub(crate) fn add(&self, code: &str) {
         let mut all = self.all();
         all.entry(self.pds.clone())
             .or_default()
@@ -344,7 +344,7 @@ impl InviteBook {
         self.save(&all);
     }
 
-    fn remove(&self, code: &str) {
+    pub(crate) fn remove(&self, code: &str) {
         let mut all = self.all();
         if let Some(list) = all.get_mut(&self.pds) {
             list.retain(|c| c != code);
