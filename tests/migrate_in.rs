@@ -39,6 +39,7 @@ fn pair(new_env: Value, extra: &str) -> Pair {
             "PDS_BSKY_APP_VIEW_DID": APPVIEW_DID,
         }),
         Some(&smtp.ca),
+        &[],
     );
     // As the installer writes it: an app view named (the PDS keeps preferences only then;
     // nothing is asked of it here).
@@ -50,10 +51,20 @@ fn pair(new_env: Value, extra: &str) -> Pair {
     for (k, v) in new_env.as_object().unwrap() {
         env[k] = v.clone();
     }
-    let new = PdsLab::start_on_plc(Some(&old.plc_url), env, None);
-    let relay = Relay::following("localhost", 0, new.pds_port, &[]);
+    // The new PDS reads its limits from pds.env at each start, as the installed one does.
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("pds.env");
+    std::fs::write(&env_file, extra).unwrap();
+    let new = PdsLab::start_on_plc(
+        Some(&old.plc_url),
+        env,
+        None,
+        &[
+            ("PDS_LAB_ENV_FILE", env_file.display().to_string()),
+            ("PDS_LAB_ENV_KEYS", "PDS_RATE_LIMITS_ENABLED,PDS_RATE_LIMIT_BYPASS_IPS,PDS_BLOB_UPLOAD_LIMIT,PDS_MAX_REPO_IMPORT_SIZE".into()),
+        ],
+    );
+    let relay = Relay::following("localhost", 0, new.pds_port, &[]);
     std::fs::write(
         &env_file,
         format!(
@@ -182,6 +193,32 @@ fn migrate(
     abort: Option<&str>,
     flags: &[&str],
 ) -> Output {
+    run(p, from, handle, email, token, abort, flags, &[])
+}
+
+/// `migrate` with `sub` after the subcommand's own arguments.
+fn migrate_with(
+    p: &Pair,
+    from: &str,
+    handle: &str,
+    email: &str,
+    flags: &[&str],
+    sub: &[&str],
+) -> Output {
+    run(p, from, handle, email, None, None, flags, sub)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    p: &Pair,
+    from: &str,
+    handle: &str,
+    email: &str,
+    token: Option<&str>,
+    abort: Option<&str>,
+    flags: &[&str],
+    sub: &[&str],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pds-wizard"));
     cmd.arg("--env-file").arg(&p.env_file).args(flags);
     cmd.args([
@@ -197,6 +234,7 @@ fn migrate(
         email,
         "--yes",
     ]);
+    cmd.args(sub);
     if let Some(t) = token {
         cmd.args(["--plc-token", t]);
     }
@@ -717,5 +755,108 @@ fn each_blocker_is_refused_before_any_write() {
         "{out}"
     );
     nothing_written(&many, &out);
+
+    // Let past for the copy: pds.env changed and the PDS restarted, every blob copied,
+    // then pds.env as it was and the PDS restarted again.
+    let before = std::fs::read_to_string(&p.env_file).unwrap();
+    assert!(!before.contains("PDS_RATE_LIMIT_BYPASS_IPS"));
+    let restart = restart_script(p.dir.path(), &p.new);
+    let o = migrate_with(
+        &p,
+        &many.did,
+        "many.test",
+        "many@example.test",
+        &[
+            "--restart-command",
+            restart.to_str().unwrap(),
+            "--timeout",
+            "30",
+        ],
+        &["--bypass-upload-limit"],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(4), "{out}");
+    assert!(
+        out.contains("lets this machine past the daily upload limit")
+            && out.contains("is as it was again")
+            && out.contains("every blob is here (listMissingBlobs is empty; 1001 copied now)"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&p.env_file).unwrap(), before);
+    let log = std::fs::read_to_string(p.new.lab_log()).unwrap();
+    assert_eq!(log.matches("pds_lab: restarted").count(), 2, "{log}");
     let _ = Path::new("");
+}
+
+/// The journey in the wizard: the Accounts step's fields, ^B, y; the token from the mail
+/// typed where the cursor is put, ^B again; the account lives here. Keystroke by
+/// keystroke against the real PDSes.
+#[test]
+fn the_wizard_brings_an_account_home_from_the_accounts_step() {
+    use common::pty::Session;
+    use portable_pty::CommandBuilder;
+    let p = pair(json!({}), "");
+    let s = source(&p.old, "wanda.test", 5, 800);
+    assert!(!exists(&p.new, &s.did));
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args([
+        "--env-file",
+        p.env_file.to_str().unwrap(),
+        "--timeout",
+        "10",
+    ]);
+    cmd.cwd(p.dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", &p.state);
+    let mut w = Session::start(cmd, 24, 80);
+    w.wait_text("Overview");
+    let mut keys = w.open_step("Accounts");
+    // Account, Move it to, then the new account's handle and email, then where it is now.
+    w.send("\t\twanda.test\talice-home@example.test\t");
+    w.send(&s.did);
+    w.send("\t");
+    w.send(PASSWORD);
+    keys += 5 + "wanda.test".len() as u32 + "alice-home@example.test".len() as u32;
+    keys += (s.did.len() + PASSWORD.len()) as u32;
+    assert!(
+        !w.screen().contains(PASSWORD),
+        "the password is masked:\n{}",
+        w.screen()
+    );
+    w.send("\x02");
+    w.wait_text("Bring the account here?");
+    w.send("y");
+    keys += 2;
+    w.wait_for_within("the token mail", Duration::from_secs(60), |x| {
+        x.screen().contains("type it in PLC token")
+    });
+    // Every step in a pop-up; Enter closes it, the cursor waits in PLC token.
+    let screen = w.screen();
+    assert!(screen.contains("Waiting for the PLC token"), "{screen}");
+    assert!(screen.contains("every blob is here"), "{screen}");
+    assert!(exists(&p.new, &s.did));
+    w.send("\r");
+    keys += 1;
+    w.wait_for("the pop-up closed", |x| {
+        !x.screen().contains("Waiting for the PLC token")
+    });
+    assert_eq!(plc_endpoint(&p, &s.did), p.old.pds_url);
+    let token = token_from_mail(&p);
+    w.send(&token);
+    w.send("\x02");
+    keys += token.len() as u32 + 1;
+    w.wait_for_within("the move", Duration::from_secs(60), |x| {
+        x.screen().contains("lives here now")
+    });
+    let screen = w.screen();
+    assert!(screen.contains("The account lives here now"), "{screen}");
+    assert!(screen.contains("validDid true"), "{screen}");
+    assert_moved(&p, &s);
+    w.send("\r");
+    keys += 1;
+    // The list shows it, active.
+    w.wait_for("the list", |x| x.screen().contains("1 account; wanda.test"));
+    assert!(w.screen().contains("(active)"), "{}", w.screen());
+    println!("keys for the journey (typing included): {keys}");
+    w.send("\x11");
 }

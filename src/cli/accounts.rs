@@ -92,6 +92,11 @@ pub enum AccountsCmd {
         /// The sign-in code the old PDS mails when the account has email 2FA on
         #[arg(long, value_name = "CODE")]
         auth_code: Option<String>,
+        /// More than 1000 blobs with rate limits on: put this machine's own addresses in
+        /// PDS_RATE_LIMIT_BYPASS_IPS for the copy (the PDS is restarted), and take them out
+        /// again after it
+        #[arg(long)]
+        bypass_upload_limit: bool,
         /// Do not ask before the first write
         #[arg(long)]
         yes: bool,
@@ -327,6 +332,7 @@ pub fn run(ctx: &Context, cmd: &Option<AccountsCmd>, json: bool) -> Result<u8> {
             email,
             plc_token,
             auth_code,
+            bypass_upload_limit,
             yes,
         }) => {
             let req = crate::migrate::Request {
@@ -336,6 +342,7 @@ pub fn run(ctx: &Context, cmd: &Option<AccountsCmd>, json: bool) -> Result<u8> {
                 email: email.clone(),
                 plc_token: plc_token.clone(),
                 auth_code: auth_code.clone(),
+                bypass_upload_limit: *bypass_upload_limit,
             };
             admin(ctx)?;
             let password = old_password()?;

@@ -65,6 +65,7 @@ pub enum Command {
     CreateAccount,
     Invite,
     ResetPassword,
+    MigrateIn,
 }
 
 /// A key as pressed.
@@ -729,6 +730,13 @@ const ACCOUNTS: &[Binding] = &[
         "^P",
         "",
         "give the account a new password (shown once)",
+    ),
+    b(
+        &[Ctrl('b')],
+        C::MigrateIn,
+        "^B",
+        "",
+        "bring an account here from another PDS (Bring in, New account, Its email, Password there; then the PLC token the old PDS mails)",
     ),
     BACK_QUIET,
     CLEAR,

@@ -528,13 +528,22 @@ impl PdsLab {
     /// With `env` over the lab's, on the PLC directory at `plc` (another lab's: two
     /// machines on one directory) or its own, trusting `ca` (an SMTP server's) when given.
     #[allow(dead_code)]
-    pub fn start_on_plc(plc: Option<&str>, env: serde_json::Value, ca: Option<&Path>) -> PdsLab {
+    /// `lab` sets the lab script's own variables (PDS_LAB_ENV_FILE…).
+    pub fn start_on_plc(
+        plc: Option<&str>,
+        env: serde_json::Value,
+        ca: Option<&Path>,
+        lab: &[(&str, String)],
+    ) -> PdsLab {
         let dir = tempfile::tempdir().unwrap();
         let mut env = env;
         env["PDS_ADMIN_PASSWORD"] = PDS_ADMIN.into();
         let cmd = launch::pds(dir.path(), dir.path(), &env, &[], ca).map(|mut c| {
             if let Some(url) = plc {
                 c.env("PDS_LAB_PLC_URL", url);
+            }
+            for (k, v) in lab {
+                c.env(k, v);
             }
             c
         });

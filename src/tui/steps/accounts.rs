@@ -1,5 +1,7 @@
 //! Accounts: list, create with an invite when one is needed, reset a password, move an
-//! account onto a custom-domain handle once it verifies, and announce it.
+//! account onto a custom-domain handle once it verifies, and announce it; bring an account
+//! here from another PDS (^B: `migrate::migrate_in`, as `accounts migrate-in` runs it),
+//! which stops for the PLC token the old PDS mails and goes on with ^B once it is typed.
 
 use crate::finding::{Finding, Level};
 use crate::identity::{Handle, HandleReport};
@@ -21,6 +23,9 @@ pub const ACCOUNT: &str = "account";
 pub const NEW_HANDLE: &str = "new_handle";
 pub const CREATE_HANDLE: &str = "create_handle";
 pub const CREATE_EMAIL: &str = "create_email";
+pub const MIGRATE_FROM: &str = "migrate_from";
+pub const MIGRATE_PASSWORD: &str = "migrate_password";
+pub const MIGRATE_TOKEN: &str = "migrate_token";
 const NONE_YET: &str = "(no accounts yet)";
 
 /// The accounts as loaded: the same states as the Handle step's list.
@@ -49,6 +54,8 @@ pub enum Job {
         from: String,
         handle: Handle,
     },
+    /// Bring an account here (or go on with its move).
+    Migrate(Box<crate::migrate::Request>, crate::secret::Secret),
 }
 
 #[derive(Debug)]
@@ -59,6 +66,9 @@ pub enum Done {
     Reset(Result<(String, crate::pds::admin::PasswordSet), Finding>),
     Checked(Box<HandleReport>),
     Moved(Box<Moved>),
+    /// One step of a migration, as it ran.
+    MigrateStep(Finding),
+    Migrated(Box<Result<crate::migrate::Outcome, crate::migrate::Stop>>),
 }
 
 /// What the step asks the operator.
@@ -73,6 +83,7 @@ pub enum Question {
         from: String,
         handle: Handle,
     },
+    Migrate(Box<crate::migrate::Request>),
 }
 
 pub struct AccountsScreen {
@@ -109,6 +120,9 @@ impl AccountsScreen {
                 Field::new(NEW_HANDLE, "Move it to", FieldKind::Text, "").limit(253),
                 Field::new(CREATE_HANDLE, "New account", FieldKind::Text, "").limit(253),
                 Field::new(CREATE_EMAIL, "Its email", FieldKind::Text, "").limit(254),
+                Field::new(MIGRATE_FROM, "Bring in", FieldKind::Text, "").limit(253),
+                Field::new(MIGRATE_PASSWORD, "Password there", FieldKind::Secret, "").limit(1024),
+                Field::new(MIGRATE_TOKEN, "PLC token", FieldKind::Text, "").limit(64),
             ]),
             list: List::NotLoaded,
             pending: None,
@@ -175,6 +189,19 @@ impl AccountsScreen {
                 NEW_HANDLE if v.is_empty() => vec![Finding::info("a custom domain, e.g. name.example.com: its TXT record is shown, checked live (^T), then ^W switches")],
                 CREATE_HANDLE if v.is_empty() => vec![Finding::info(format!("a handle under the PDS's domain, e.g. alice{first_own}; ^N creates it"))],
                 CREATE_EMAIL if v.is_empty() => vec![Finding::info("the account's email (for password resets)")],
+                MIGRATE_FROM if v.is_empty() => vec![Finding::info("an account on another PDS (handle or DID) to bring here as New account, with Its email; ^B")],
+                MIGRATE_FROM => vec![match v.starts_with("did:") {
+                    true => match crate::identity::Did::parse(&v) {
+                        Ok(_) => Finding::pass("ok"),
+                        Err(e) => Finding::fail(e.to_string()),
+                    },
+                    false => match Handle::parse(&v) {
+                        Ok(_) => Finding::pass("ok"),
+                        Err(e) => Finding::fail(e.to_string()),
+                    },
+                }],
+                MIGRATE_PASSWORD => vec![Finding::info("its own password on the old PDS (not an app password); it stays its password here; kept nowhere")],
+                MIGRATE_TOKEN => vec![Finding::info("the code the old PDS mails once the data is here (valid 15 minutes); then ^B")],
                 CREATE_EMAIL => vec![match crate::envfile::catalogue::check_email(&v) {
                     Ok(()) => Finding::pass("ok"),
                     Err(e) => Finding::fail(e),
@@ -204,6 +231,112 @@ impl AccountsScreen {
                 }],
             };
         }
+    }
+
+    /// ^B: the fields checked, then the question (the first time), or on with the move
+    /// once the PLC token is typed.
+    fn migrate(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        let from = self.form.text(MIGRATE_FROM).trim().to_string();
+        let handle = self.form.text(CREATE_HANDLE);
+        let email = self.form.text(CREATE_EMAIL);
+        let token = self.form.text(MIGRATE_TOKEN).trim().to_string();
+        if from.is_empty() {
+            self.form.focus_key(MIGRATE_FROM);
+            return Outcome::fail("Bring in: the account's handle or DID on its PDS now.");
+        }
+        let handle = match Handle::parse_usable(&handle) {
+            Ok(h) => h,
+            Err(e) => {
+                self.form.focus_key(CREATE_HANDLE);
+                return Outcome::fail(format!("New account: its handle here: {e}"));
+            }
+        };
+        if let Err(e) = crate::envfile::catalogue::check_email(&email) {
+            self.form.focus_key(CREATE_EMAIL);
+            return Outcome::fail(format!("Its email here: {e}"));
+        }
+        if self.form.text(MIGRATE_PASSWORD).is_empty() {
+            self.form.focus_key(MIGRATE_PASSWORD);
+            return Outcome::fail("Password there: the account's own password on the old PDS.");
+        }
+        let req = Box::new(crate::migrate::Request {
+            from: from.clone(),
+            old_pds: None,
+            handle: handle.clone(),
+            email,
+            plc_token: (!token.is_empty()).then_some(token),
+            auth_code: None,
+            bypass_upload_limit: false,
+        });
+        if req.plc_token.is_some() {
+            let password = crate::secret::Secret::new(self.form.text(MIGRATE_PASSWORD));
+            self.said.clear();
+            return self.start(
+                ctx,
+                Job::Migrate(req, password),
+                "Moving the DID and activating the account…",
+            );
+        }
+        let body = format!("{from} moves to this PDS as {handle}, its DID kept. Every limit of this PDS is checked before anything is written; then the account, its repository, preferences and blobs are copied, and the old PDS mails a code to the account's address (valid 15 minutes) for the last step. Progress is saved: ^B goes on after any stop.\n\ny: bring it here   n: not now");
+        ask(
+            &mut self.asking,
+            Question::Migrate(req),
+            " Bring the account here? ",
+            body,
+            true,
+        )
+    }
+
+    /// A migration's end, said under its steps: its title, and whether the list changed.
+    fn migrated(
+        &mut self,
+        r: Result<crate::migrate::Outcome, crate::migrate::Stop>,
+    ) -> (&'static str, bool) {
+        use crate::migrate::{Outcome as M, Stop};
+        let title = match &r {
+            Ok(M::WaitingForToken { .. }) => "Waiting for the PLC token",
+            Ok(M::Moved { .. }) => "The account lives here now",
+            Err(Stop::Blocked(_)) => "Not started: fix these first",
+            Err(Stop::Failed(_)) => "Stopped: the progress is saved",
+        };
+        let reload = match r {
+            Ok(M::WaitingForToken { expires_at, .. }) => {
+                self.said.push(Finding::warn(format!(
+                    "The old PDS has mailed a code to the account's address (valid until {}): type it in PLC token, then ^B",
+                    crate::migrate::clock(expires_at)
+                )));
+                self.form.focus_key(MIGRATE_TOKEN);
+                true
+            }
+            Ok(M::Moved { did, checks }) => {
+                self.said.extend(checks);
+                self.said.push(Finding::pass(format!(
+                    "{} lives here now ({did}): it signs in with the same password",
+                    self.form.text(CREATE_HANDLE)
+                )));
+                for key in [MIGRATE_FROM, MIGRATE_PASSWORD, MIGRATE_TOKEN] {
+                    if let Some(f) = self.form.field_mut(key) {
+                        f.set_text("");
+                    }
+                }
+                true
+            }
+            Err(Stop::Blocked(blockers)) => {
+                self.said.push(Finding::fail(
+                    "Nothing was written: fix these first, then ^B again",
+                ));
+                self.said.extend(blockers);
+                false
+            }
+            Err(Stop::Failed(f)) => {
+                self.said.push(f);
+                self.said.push(Finding::info(
+                    "The progress so far is saved: ^B goes on from there",
+                ));
+                true
+            }
+        };
+        (title, reload)
     }
 
     fn start(&mut self, ctx: &mut Ctx, job: Job, line: &str) -> Said<Self> {
@@ -339,7 +472,18 @@ impl AccountsScreen {
                 self.record = m.record.clone();
                 self.said = m.steps.clone();
             }
-            Done::Listed(_) => {}
+            Done::Migrated(r) => {
+                let (title, reloaded) = self.migrated(*r);
+                reload = reloaded;
+                // Every step in a pop-up that scrolls: more than the pane holds.
+                let body: Vec<String> = self.said.iter().map(|f| f.to_string()).collect();
+                modal = Some(Modal::Details {
+                    title: format!(" {title} "),
+                    body: format!("{}\n\nEnter closes.", body.join("\n")),
+                    scroll: 0,
+                });
+            }
+            Done::Listed(_) | Done::MigrateStep(_) => {}
         }
         self.judge(ctx);
         let mut said = match self.said.iter().max_by_key(|f| f.level) {
@@ -405,6 +549,7 @@ impl Room for AccountsScreen {
                 }
                 self.start(ctx, Job::Create { handle, email }, "Creating the account…")
             }
+            Some(Command::MigrateIn) => self.migrate(ctx),
             Some(Command::Invite) => self.start(ctx, Job::Invite, "Making an invite code…"),
             Some(Command::ResetPassword) => match self.chosen() {
                 Some(a) => {
@@ -487,6 +632,10 @@ impl Room for AccountsScreen {
 
     fn on_result(&mut self, done: Done, ctx: &mut Ctx) -> Said<Self> {
         match done {
+            Done::MigrateStep(f) => {
+                self.said.push(f);
+                Outcome::Nothing
+            }
             Done::Listed(r) => {
                 self.set_list(r);
                 self.judge(ctx);
@@ -514,6 +663,15 @@ impl Room for AccountsScreen {
                 Job::Move { did, from, handle },
                 "Switching the handle…",
             ),
+            Question::Migrate(req) => {
+                let password = crate::secret::Secret::new(self.form.text(MIGRATE_PASSWORD));
+                self.said.clear();
+                self.start(
+                    ctx,
+                    Job::Migrate(req, password),
+                    "Bringing the account here…",
+                )
+            }
         }
     }
 
@@ -537,6 +695,20 @@ impl Room for AccountsScreen {
                 })
             }),
             Job::Invite => Task::future(async move { Done::Invite(admin.invite(1).await) }),
+            Job::Migrate(req, password) => Task::Stream(Box::new(move |each| {
+                Box::pin(async move {
+                    let mut say = |f: Finding| each(Done::MigrateStep(f));
+                    let r = crate::migrate::migrate_in(
+                        &settings,
+                        Some(&working),
+                        &req,
+                        &password,
+                        &mut say,
+                    )
+                    .await;
+                    Done::Migrated(Box::new(r))
+                })
+            })),
             Job::Reset { did, handle } => Task::future(async move {
                 Done::Reset(admin.reset_password(&did, None).await.map(|p| (handle, p)))
             }),
@@ -608,7 +780,15 @@ impl Drawn for AccountsScreen {
                 p.since.elapsed().as_secs()
             )));
         }
-        for f in &self.said {
+        // A migration says many steps: the latest that fit.
+        let skip = self.said.len().saturating_sub(12);
+        if skip > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("… {skip} earlier step(s)"),
+                theme.dim,
+            )));
+        }
+        for f in &self.said[skip..] {
             lines.push(finding_line(f, theme));
         }
         if let Some(r) = &self.record {

@@ -100,6 +100,8 @@ fn name_of(a: &Action) -> Option<&'static str> {
             AcDone::Reset(_) => "Reset",
             AcDone::Checked(_) => "Checked",
             AcDone::Moved(_) => "Moved",
+            AcDone::MigrateStep(_) => "MigrateStep",
+            AcDone::Migrated(_) => "Migrated",
         },
         Action::Renamed(..) => "Rename",
         Action::Key(_)
@@ -152,6 +154,8 @@ const EVERY_KIND: &[&str] = &[
     "Reset",
     "Checked",
     "Moved",
+    "MigrateStep",
+    "Migrated",
     "Rename",
 ];
 
@@ -665,6 +669,31 @@ fn table() -> Vec<Kind> {
                         moved: false,
                         record: None,
                     })),
+                )
+            },
+        },
+        Kind {
+            name: "MigrateStep",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| Action::Accounts(t, AcDone::MigrateStep(failing("the old PDS refused"))),
+        },
+        Kind {
+            name: "Migrated",
+            pend: |a| {
+                let job = a.jobs.start();
+                a.accounts.pending = Some(job);
+                job.ticket
+            },
+            answer: |t| {
+                Action::Accounts(
+                    t,
+                    AcDone::Migrated(Box::new(Err(crate::migrate::Stop::Failed(failing(
+                        "the old PDS refused",
+                    ))))),
                 )
             },
         },

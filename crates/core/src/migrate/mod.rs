@@ -96,7 +96,20 @@ pub struct Progress {
     pub token_requested_at: Option<u64>,
     #[serde(default)]
     pub signed_operation: Option<Value>,
+    /// The temporary upload bypass is in pds.env: what PDS_RATE_LIMIT_BYPASS_IPS was
+    /// before (None: unset), put back once the blobs are copied.
+    #[serde(default)]
+    pub bypass: Option<Bypass>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bypass {
+    pub before: Option<String>,
+}
+
+/// The addresses this machine's calls to the PDS come from, as the PDS's `req.ip` shows
+/// them (it compares exactly): IPv4 and IPv6 loopback, and IPv4 on a dual-stack socket.
+pub const LOOPBACK_IPS: [&str; 3] = ["127.0.0.1", "::1", "::ffff:127.0.0.1"];
 
 impl Progress {
     pub fn has(&self, s: Stage) -> bool {
@@ -165,6 +178,9 @@ pub struct Request {
     pub plc_token: Option<String>,
     /// The sign-in code the old PDS mails when email 2FA is on.
     pub auth_code: Option<String>,
+    /// Let this machine past the daily upload limit while the blobs are copied (pds.env
+    /// changed and the PDS restarted; put back afterwards).
+    pub bypass_upload_limit: bool,
 }
 
 /// Why a migration stopped.
@@ -234,7 +250,7 @@ pub fn uploads_limited(doc: Option<&Document>) -> bool {
     let loopback = bypass
         .split(',')
         .map(|ip| ip.split('/').next().unwrap_or("").trim())
-        .any(|ip| ip == "127.0.0.1" || ip == "::1" || ip == "::ffff:127.0.0.1");
+        .any(|ip| LOOPBACK_IPS.contains(&ip));
     on && !loopback
 }
 
@@ -533,14 +549,19 @@ async fn preflight(
                     )),
                 );
             }
-            if cids.len() > DAILY_UPLOADS && uploads_limited(doc) {
+            if cids.len() > DAILY_UPLOADS && uploads_limited(doc) && req.bypass_upload_limit {
+                say(Finding::info(format!(
+                    "{} blobs, over the {DAILY_UPLOADS} uploads a day: this machine is let past while they are copied (--bypass-upload-limit)",
+                    cids.len()
+                )));
+            } else if cids.len() > DAILY_UPLOADS && uploads_limited(doc) {
                 blockers.push(
                     Finding::fail(format!(
                         "{} blobs, over the {DAILY_UPLOADS} uploads a day this PDS allows one address",
                         cids.len()
                     ))
                     .why("PDS_RATE_LIMITS_ENABLED is true and this machine's address is not in PDS_RATE_LIMIT_BYPASS_IPS: the copy would stop at 1000 for a day.")
-                    .fix("let this machine past for the move: pds-wizard env set PDS_RATE_LIMIT_BYPASS_IPS 127.0.0.1,::1 and restart the PDS; remove it afterwards (pds-wizard env unset PDS_RATE_LIMIT_BYPASS_IPS)"),
+                    .fix("rerun with --bypass-upload-limit: this machine's own addresses go into PDS_RATE_LIMIT_BYPASS_IPS for the copy (the PDS restarted), and come out again after it"),
                 );
             }
         }
@@ -705,6 +726,53 @@ async fn copy_blobs(
     .fix("rerun: the copy continues with what is missing (see the messages above for why they failed)"))
 }
 
+const BYPASS_KEY: &str = "PDS_RATE_LIMIT_BYPASS_IPS";
+
+/// PDS_RATE_LIMIT_BYPASS_IPS set to `value` (None: removed) in pds.env, then the PDS
+/// restarted and answering again.
+async fn set_bypass(s: &Resolved, here: &Xrpc, value: Option<&str>) -> Result<(), Finding> {
+    let cmd = crate::pds::restart_command(&s.flags).ok_or_else(|| {
+        Finding::fail("cannot restart the PDS here to change its upload limit")
+            .fix("pass --restart-command, or copy without --bypass-upload-limit")
+    })?;
+    let path = s.env_file.clone();
+    let value = value.map(str::to_string);
+    let edited = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let mut doc = Document::load_for_edit(&path).map_err(|e| e.to_string())?;
+        match &value {
+            Some(v) => doc.set(BYPASS_KEY, v).map_err(|e| e.to_string())?,
+            None => {
+                doc.unset(BYPASS_KEY).map_err(|e| e.to_string())?;
+            }
+        }
+        doc.save().map_err(|e| e.to_string())?;
+        crate::pds::restart(&cmd)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    edited.map_err(|e| {
+        Finding::fail(format!("{BYPASS_KEY}: {e}"))
+            .fix("check pds.env and the PDS (pds-wizard doctor), then rerun")
+    })?;
+    // Up again: describeServer answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while here
+        .get("com.atproto.server.describeServer", &[])
+        .await
+        .is_err()
+    {
+        if std::time::Instant::now() > deadline {
+            return Err(
+                Finding::fail("the PDS did not answer within 60 s of its restart")
+                    .fix("sudo systemctl status pds (or docker ps -a), then rerun"),
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    Ok(())
+}
+
 /// The PLC directory's data for `did` (rotation keys, services…).
 async fn plc_data(s: &Resolved, did: &Did) -> Result<Value, Finding> {
     let plc = Xrpc::new(&s.plc_url, &s.http);
@@ -777,6 +845,7 @@ pub async fn migrate_in(
             done: Vec::new(),
             token_requested_at: None,
             signed_operation: None,
+            bypass: None,
         },
     };
     if p.has(Stage::OldDeactivated) {
@@ -942,7 +1011,40 @@ pub async fn migrate_in(
 
     // The blobs, until this PDS misses none (checked on every run: cheap, and a blob the
     // account posted meanwhile on the old PDS is then copied too).
-    let copied = copy_blobs(&did, &old_s, &new_s, blob_limit(doc), say).await?;
+    if req.bypass_upload_limit && uploads_limited(doc) && p.bypass.is_none() {
+        let before = doc.and_then(|d| d.get(BYPASS_KEY));
+        p.bypass = Some(Bypass {
+            before: before.clone(),
+        });
+        // Recorded first: a run killed from here on still puts it back.
+        save_progress(&p)?;
+        let mut ips: Vec<String> = before
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect();
+        for ip in LOOPBACK_IPS {
+            if !ips.iter().any(|x| x == ip) {
+                ips.push(ip.to_string());
+            }
+        }
+        set_bypass(s, &here, Some(&ips.join(","))).await?;
+        say(Finding::pass(format!(
+            "{BYPASS_KEY} lets this machine past the daily upload limit for the copy (the PDS restarted)"
+        )));
+    }
+    let copied = copy_blobs(&did, &old_s, &new_s, blob_limit(doc), say).await;
+    if let Some(b) = p.bypass.clone() {
+        set_bypass(s, &here, b.before.as_deref()).await?;
+        p.bypass = None;
+        save_progress(&p)?;
+        say(Finding::pass(format!(
+            "{BYPASS_KEY} is as it was again (the PDS restarted)"
+        )));
+    }
+    let copied = copied?;
     say(Finding::pass(format!(
         "every blob is here (listMissingBlobs is empty; {copied} copied now)"
     )));
@@ -1243,6 +1345,7 @@ mod tests {
             done: vec![Stage::Checked, Stage::Created],
             token_requested_at: None,
             signed_operation: None,
+            bypass: None,
         };
         let text = serde_json::to_string(&p).unwrap();
         assert!(!text.contains("password") && !text.contains("token\":\""));

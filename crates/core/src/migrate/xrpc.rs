@@ -13,6 +13,9 @@ pub struct Xrpc {
     pub base: String,
     pub http: HttpOptions,
     pub token: Option<Secret>,
+    /// One client for every call (its connections kept): a thousand blobs are a thousand
+    /// calls.
+    client: Result<reqwest::Client, String>,
 }
 
 /// A call that did not end in what was asked.
@@ -51,14 +54,16 @@ pub enum Body<'a> {
 
 impl Xrpc {
     pub fn new(base: &str, http: &HttpOptions) -> Xrpc {
+        // This PDS is called on its own URL and the old one by its name: never through
+        // --connect-to, which points HTTPS checks at this machine.
+        let http = HttpOptions {
+            connect_to: None,
+            ..http.clone()
+        };
         Xrpc {
             base: base.trim_end_matches('/').to_string(),
-            // This PDS is called on its own URL and the old one by its name: never through
-            // --connect-to, which points HTTPS checks at this machine.
-            http: HttpOptions {
-                connect_to: None,
-                ..http.clone()
-            },
+            client: client(&http, ""),
+            http,
             token: None,
         }
     }
@@ -86,7 +91,10 @@ impl Xrpc {
         body: Option<Body<'_>>,
         bearer: Option<&Secret>,
     ) -> Result<reqwest::Response, CallError> {
-        let c = client(&self.http, "").map_err(|e| self.fail(method, None, e))?;
+        let c = self
+            .client
+            .clone()
+            .map_err(|e| self.fail(method, None, e))?;
         let url = format!("{}/xrpc/{method}", self.base);
         let mut req = match &body {
             None => c.get(url).query(query),
