@@ -97,7 +97,8 @@ fn main() {
     shot(&s, "proxy-config");
     key(&mut s, "\x1b");
     key(&mut s, "\x1b");
-    key(&mut s, "\x1b[B");
+    // Past Relays and Backups.
+    key(&mut s, "\x1b[B\x1b[B\x1b[B");
     key(&mut s, "\r");
     wait(&s, "Disk location");
     shot(&s, "more-settings");

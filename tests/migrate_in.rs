@@ -811,8 +811,12 @@ fn the_wizard_brings_an_account_home_from_the_accounts_step() {
     let mut w = Session::start(cmd, 24, 80);
     w.wait_text("Overview");
     let mut keys = w.open_step("Accounts");
-    // Account, Move it to, then the new account's handle and email, then where it is now.
-    w.send("\t\twanda.test\talice-home@example.test\t");
+    // Account, Move it to, then the new account's handle and email here; ^B shows where
+    // it is now and its password there.
+    assert!(!w.screen().contains("Bring in"), "{}", w.screen());
+    w.send("\t\twanda.test\talice-home@example.test");
+    w.send("\x02");
+    w.wait_text("Bring in");
     w.send(&s.did);
     w.send("\t");
     w.send(PASSWORD);
@@ -859,4 +863,38 @@ fn the_wizard_brings_an_account_home_from_the_accounts_step() {
     assert!(w.screen().contains("(active)"), "{}", w.screen());
     println!("keys for the journey (typing included): {keys}");
     w.send("\x11");
+
+    // The command line at a terminal: the password and the code are asked for there.
+    let c = source(&p.old, "cleo.test", 2, 700);
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
+    cmd.args(["--env-file", p.env_file.to_str().unwrap()]);
+    cmd.args([
+        "accounts",
+        "migrate-in",
+        "--from",
+        &c.did,
+        "--handle",
+        "cleo.test",
+        "--email",
+        "cleo-home@example.test",
+    ]);
+    cmd.cwd(p.dir.path());
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("XDG_STATE_HOME", &p.state);
+    let mut t = Session::start(cmd, 40, 100);
+    t.wait_text("password on the old PDS (not shown)");
+    t.send(&format!("{PASSWORD}\r"));
+    t.wait_text("[y/N]");
+    t.send("y\r");
+    t.wait_for_within("the code's prompt", Duration::from_secs(60), |x| {
+        x.screen().contains("or Enter to stop here")
+    });
+    assert!(t.screen().contains("15 minutes"), "{}", t.screen());
+    assert!(!t.screen().contains(PASSWORD), "{}", t.screen());
+    let token = token_from_mail(&p);
+    t.send(&format!("{token}\r"));
+    t.wait_for_within("the move", Duration::from_secs(60), |x| {
+        x.screen().contains("cleo.test now lives here")
+    });
+    assert_moved(&p, &c);
 }

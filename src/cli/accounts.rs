@@ -161,13 +161,38 @@ fn migrate_in(
         }
         said.push(f);
     };
-    let got = rt.block_on(crate::migrate::migrate_in(
+    let mut got = rt.block_on(crate::migrate::migrate_in(
         &s,
         doc.as_ref(),
         req,
         password,
         &mut say,
     ));
+    // At a terminal the code from the mail is asked for here, the clock shown; a script
+    // gets exit 4 and reruns with --plc-token.
+    if let Ok(Outcome::WaitingForToken { expires_at, .. }) = &got {
+        if !json && std::io::stdin().is_terminal() {
+            eprint!(
+                "The old PDS has mailed a code to the account's address. Type it (valid until {}, {} minutes), or Enter to stop here: ",
+                crate::migrate::clock(*expires_at),
+                crate::migrate::TOKEN_LIFETIME_SECS / 60
+            );
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let token = line.trim();
+            if !token.is_empty() {
+                let mut again = req.clone();
+                again.plc_token = Some(token.to_string());
+                got = rt.block_on(crate::migrate::migrate_in(
+                    &s,
+                    doc.as_ref(),
+                    &again,
+                    password,
+                    &mut say,
+                ));
+            }
+        }
+    }
     let (code, answer) = match got {
         Ok(Outcome::WaitingForToken { did, expires_at }) => {
             if !json {

@@ -120,9 +120,6 @@ impl AccountsScreen {
                 Field::new(NEW_HANDLE, "Move it to", FieldKind::Text, "").limit(253),
                 Field::new(CREATE_HANDLE, "New account", FieldKind::Text, "").limit(253),
                 Field::new(CREATE_EMAIL, "Its email", FieldKind::Text, "").limit(254),
-                Field::new(MIGRATE_FROM, "Bring in", FieldKind::Text, "").limit(253),
-                Field::new(MIGRATE_PASSWORD, "Password there", FieldKind::Secret, "").limit(1024),
-                Field::new(MIGRATE_TOKEN, "PLC token", FieldKind::Text, "").limit(64),
             ]),
             list: List::NotLoaded,
             pending: None,
@@ -233,9 +230,41 @@ impl AccountsScreen {
         }
     }
 
-    /// ^B: the fields checked, then the question (the first time), or on with the move
-    /// once the PLC token is typed.
+    /// Whether the fields for bringing an account in are shown (after the first ^B: the
+    /// step stays short for those who never move one in).
+    pub fn bringing_in(&self) -> bool {
+        self.form.fields.iter().any(|f| f.key == MIGRATE_FROM)
+    }
+
+    fn show_bring_in(&mut self, on: bool) {
+        if on && !self.bringing_in() {
+            self.form.fields.extend([
+                Field::new(MIGRATE_FROM, "Bring in", FieldKind::Text, "").limit(253),
+                Field::new(MIGRATE_PASSWORD, "Password there", FieldKind::Secret, "").limit(1024),
+                Field::new(MIGRATE_TOKEN, "PLC token", FieldKind::Text, "").limit(64),
+            ]);
+        } else if !on {
+            self.form
+                .fields
+                .retain(|f| ![MIGRATE_FROM, MIGRATE_PASSWORD, MIGRATE_TOKEN].contains(&f.key));
+            if self.form.focused >= self.form.fields.len() {
+                self.form.focused = 0;
+            }
+        }
+    }
+
+    /// ^B: the fields shown (the first time), checked, then the question, or on with the
+    /// move once the PLC token is typed.
     fn migrate(&mut self, ctx: &mut Ctx) -> Said<Self> {
+        if !self.bringing_in() {
+            self.show_bring_in(true);
+            self.form.focus_key(MIGRATE_FROM);
+            self.judge(ctx);
+            return Outcome::Status(
+                Level::Info,
+                "Bring in: the account's handle or DID on its PDS now, and its password there; New account and Its email are its handle and email here. Then ^B.".into(),
+            );
+        }
         let from = self.form.text(MIGRATE_FROM).trim().to_string();
         let handle = self.form.text(CREATE_HANDLE);
         let email = self.form.text(CREATE_EMAIL);
@@ -314,11 +343,7 @@ impl AccountsScreen {
                     "{} lives here now ({did}): it signs in with the same password",
                     self.form.text(CREATE_HANDLE)
                 )));
-                for key in [MIGRATE_FROM, MIGRATE_PASSWORD, MIGRATE_TOKEN] {
-                    if let Some(f) = self.form.field_mut(key) {
-                        f.set_text("");
-                    }
-                }
+                self.show_bring_in(false);
                 true
             }
             Err(Stop::Blocked(blockers)) => {
@@ -772,6 +797,12 @@ impl Drawn for AccountsScreen {
                 };
                 lines.push(Line::from(Span::styled(line, theme.dim)));
             }
+        }
+        if !self.bringing_in() && self.pending.is_none() {
+            lines.push(Line::from(Span::styled(
+                "^B brings an account here from another PDS (bsky.social…)",
+                theme.dim,
+            )));
         }
         if let Some(p) = &self.pending {
             lines.push(Line::from(format!(

@@ -1119,7 +1119,31 @@ pub async fn migrate_in(
     }
     reached(&mut p, Stage::Submitted)?;
 
-    // Before activating: the data is whole and the DID is this PDS's.
+    // Before activating: the PLC data names this PDS, its rotation key and the signing key
+    // it keeps for the account (as recommended), the data is whole, and the PDS agrees.
+    let plc_after = plc_data(s, &did).await?;
+    let key = creds["verificationMethods"]["atproto"].as_str();
+    let rotation: Vec<&str> = creds["rotationKeys"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let listed: Vec<&str> = plc_after["rotationKeys"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !names_here(&plc_after)
+        || plc_after["verificationMethods"]["atproto"].as_str() != key
+        || !rotation.iter().all(|k| listed.contains(k))
+    {
+        return Err(Stop::Failed(
+            Finding::fail(format!(
+                "the PLC directory's data for {did} is not what this PDS recommended (PDS {}, signing key {})",
+                plc_after["services"]["atproto_pds"]["endpoint"].as_str().unwrap_or("none"),
+                plc_after["verificationMethods"]["atproto"].as_str().unwrap_or("none")
+            ))
+            .fix("rerun without --plc-token: a new token is mailed and a new operation signed"),
+        ));
+    }
     let status = new_s
         .get("com.atproto.server.checkAccountStatus", &[])
         .await
