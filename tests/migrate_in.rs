@@ -580,6 +580,11 @@ fn an_account_with_records_preferences_and_50_blobs_moves_whole() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("the move itself is done"), "{}", text(&o));
     assert_moved(&p, &s);
+    // The post made here after the move is still here: nothing of the old PDS's was
+    // copied over it.
+    let posts = records(&p.new, &s.did, "app.bsky.feed.post");
+    assert_eq!(posts.len(), before_posts.len() + 1);
+    assert!(posts.iter().any(|(_, v)| v["text"] == "home"), "{posts:?}");
     let _ = &p.dir;
 }
 

@@ -1,146 +1,8 @@
-//! Keys, one table per screen: what each key does (a `Command`, which code dispatches on),
-//! how the footer names it and what the help pop-up says. The footer and the help are drawn
-//! from these tables and the key handlers look keys up in them, so the three cannot
-//! disagree. Keys a table does not list (typing, a form's own editing) go to the screen.
+//! The key tables, one per screen (see the module above for how they are used).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// What a key asks for. Form commands are carried out by the form itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
-    Quit,
-    Help,
-    ReviewAndSave,
-    // The step list.
-    StepUp,
-    StepDown,
-    OpenStep,
-    // A form's own keys (handled by the form; listed for the footer and help).
-    Field,
-    Choose,
-    Toggle,
-    Reveal,
-    ClearField,
-    /// Back to the step list.
-    Back,
-    // Email.
-    TestMail,
-    Transcript,
-    Codes,
-    Repair,
-    PdsMail,
-    // Handle & DNS, atproto-did.
-    CheckNow,
-    WriteFile,
-    // Reverse proxy.
-    ToggleConfig,
-    ValidateConfig,
-    WriteConfig,
-    Scroll,
-    // Doctor.
-    CheckUp,
-    CheckDown,
-    GoFix,
-    RerunOne,
-    RerunAll,
-    RequestCrawl,
-    /// Scroll the chosen check's findings (PgDn / PgUp).
-    DetailsDown,
-    DetailsUp,
-    /// Every finding of the chosen check in full, with its error chain.
-    Details,
-    /// Write the shareable report.
-    WriteReport,
-    // Review & save.
-    Save,
-    Reload,
-    // Server.
-    StartService,
-    // Backups.
-    BackupNow,
-    VerifyBackup,
-    RestoreBackup,
-    MoveGuide,
-    // Accounts.
-    CreateAccount,
-    Invite,
-    ResetPassword,
-    MigrateIn,
-}
-
-/// A key as pressed.
-#[derive(Debug, Clone, Copy)]
-pub enum Key {
-    /// A character without Ctrl.
-    Char(char),
-    /// Ctrl and a letter.
-    Ctrl(char),
-    /// Any other key, without Ctrl.
-    Code(KeyCode),
-}
-
-impl Key {
-    fn matches(self, k: &KeyEvent) -> bool {
-        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        match self {
-            Key::Char(c) => !ctrl && k.code == KeyCode::Char(c),
-            Key::Ctrl(c) => ctrl && k.code == KeyCode::Char(c),
-            Key::Code(code) => !ctrl && k.code == code,
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-pub struct Binding {
-    pub keys: &'static [Key],
-    pub command: Command,
-    /// How the key is written ("^T", "Tab/↑↓").
-    pub label: &'static str,
-    /// In the footer, after the label (empty: help only).
-    pub hint: &'static str,
-    /// In the help pop-up.
-    pub help: &'static str,
-}
-
-const fn b(
-    keys: &'static [Key],
-    command: Command,
-    label: &'static str,
-    hint: &'static str,
-    help: &'static str,
-) -> Binding {
-    Binding {
-        keys,
-        command,
-        label,
-        hint,
-        help,
-    }
-}
-
-/// Where the keys go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    Sidebar,
-    Basics,
-    Email,
-    Handle,
-    DidFile,
-    Proxy,
-    ProxyPreview,
-    Doctor,
-    /// More settings: a form like Basics, with its keys.
-    More,
-    Review,
-    Overview,
-    Server,
-    Accounts,
-    Relays,
-    Backups,
-}
-
-use Command as C;
-use Key::{Char, Code, Ctrl};
+use super::Key::{Char, Code, Ctrl};
+use super::{b, Binding, Command as C};
+use crossterm::event::KeyCode;
 
 /// Everywhere but in a pop-up.
 pub const GLOBAL: &[Binding] = &[
@@ -162,11 +24,11 @@ pub const GLOBAL: &[Binding] = &[
 ];
 
 /// The same key, left out of the footer (the help still lists it).
-const fn quiet(b: Binding) -> Binding {
+pub(super) const fn quiet(b: Binding) -> Binding {
     Binding { hint: "", ..b }
 }
 
-const FIELD: Binding = b(
+pub(super) const FIELD: Binding = b(
     &[
         Code(KeyCode::Tab),
         Code(KeyCode::BackTab),
@@ -178,28 +40,28 @@ const FIELD: Binding = b(
     "field",
     "next / previous field (Shift-Tab: previous)",
 );
-const BACK: Binding = b(
+pub(super) const BACK: Binding = b(
     &[Code(KeyCode::Esc)],
     C::Back,
     "Esc",
     "steps",
     "back to the list of steps",
 );
-const CLEAR: Binding = b(&[Ctrl('u')], C::ClearField, "^U", "", "clear the field");
-const HELP: Binding = GLOBAL[1];
-const SAVE_KEYS: Binding = GLOBAL[0];
-const SAVE_QUIET: Binding = quiet(SAVE_KEYS);
-const HELP_QUIET: Binding = quiet(HELP);
-const BACK_QUIET: Binding = quiet(BACK);
+pub(super) const CLEAR: Binding = b(&[Ctrl('u')], C::ClearField, "^U", "", "clear the field");
+pub(super) const HELP: Binding = GLOBAL[1];
+pub(super) const SAVE_KEYS: Binding = GLOBAL[0];
+pub(super) const SAVE_QUIET: Binding = quiet(SAVE_KEYS);
+pub(super) const HELP_QUIET: Binding = quiet(HELP);
+pub(super) const BACK_QUIET: Binding = quiet(BACK);
 
-const PROXY_CHECK: Binding = b(
+pub(super) const PROXY_CHECK: Binding = b(
     &[Ctrl('v')],
     C::ValidateConfig,
     "^V",
     "check",
     "have the server itself check the config",
 );
-const PROXY_WRITE: Binding = b(
+pub(super) const PROXY_WRITE: Binding = b(
     &[Ctrl('w')],
     C::WriteConfig,
     "^W",
@@ -207,7 +69,7 @@ const PROXY_WRITE: Binding = b(
     "write it after a diff (only once the server's check passed)",
 );
 
-const SIDEBAR: &[Binding] = &[
+pub(super) const SIDEBAR: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
         C::StepUp,
@@ -244,7 +106,7 @@ const SIDEBAR: &[Binding] = &[
     ),
 ];
 
-const BASICS: &[Binding] = &[
+pub(super) const BASICS: &[Binding] = &[
     FIELD,
     BACK,
     b(
@@ -266,7 +128,7 @@ const BASICS: &[Binding] = &[
     HELP,
 ];
 
-const EMAIL: &[Binding] = &[
+pub(super) const EMAIL: &[Binding] = &[
     FIELD,
     b(
         &[Code(KeyCode::Left), Code(KeyCode::Right)],
@@ -318,7 +180,7 @@ const EMAIL: &[Binding] = &[
     SAVE_QUIET,
 ];
 
-const HANDLE: &[Binding] = &[
+pub(super) const HANDLE: &[Binding] = &[
     FIELD,
     b(
         &[Code(KeyCode::Left), Code(KeyCode::Right)],
@@ -340,7 +202,7 @@ const HANDLE: &[Binding] = &[
     SAVE_QUIET,
 ];
 
-const DID_FILE: &[Binding] = &[
+pub(super) const DID_FILE: &[Binding] = &[
     FIELD,
     b(
         &[Ctrl('w')],
@@ -362,7 +224,7 @@ const DID_FILE: &[Binding] = &[
     SAVE_QUIET,
 ];
 
-const PROXY: &[Binding] = &[
+pub(super) const PROXY: &[Binding] = &[
     FIELD,
     b(
         &[Code(KeyCode::Left), Code(KeyCode::Right)],
@@ -386,7 +248,7 @@ const PROXY: &[Binding] = &[
     HELP_QUIET,
 ];
 
-const PROXY_PREVIEW: &[Binding] = &[
+pub(super) const PROXY_PREVIEW: &[Binding] = &[
     b(
         &[
             Code(KeyCode::Up),
@@ -416,7 +278,7 @@ const PROXY_PREVIEW: &[Binding] = &[
     HELP_QUIET,
 ];
 
-const DOCTOR: &[Binding] = &[
+pub(super) const DOCTOR: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
         C::CheckUp,
@@ -492,7 +354,7 @@ const DOCTOR: &[Binding] = &[
     SAVE_QUIET,
 ];
 
-const REVIEW: &[Binding] = &[
+pub(super) const REVIEW: &[Binding] = &[
     b(
         &[Code(KeyCode::Enter)],
         C::Save,
@@ -525,7 +387,7 @@ const REVIEW: &[Binding] = &[
     SAVE_QUIET,
 ];
 
-const RELAYS: &[Binding] = &[
+pub(super) const RELAYS: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
         C::CheckUp,
@@ -560,7 +422,7 @@ const RELAYS: &[Binding] = &[
     ),
 ];
 
-const BACKUPS: &[Binding] = &[
+pub(super) const BACKUPS: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
         C::CheckUp,
@@ -616,7 +478,7 @@ const BACKUPS: &[Binding] = &[
     ),
 ];
 
-const OVERVIEW: &[Binding] = &[
+pub(super) const OVERVIEW: &[Binding] = &[
     b(
         &[Code(KeyCode::Up), Char('k')],
         C::CheckUp,
@@ -651,7 +513,7 @@ const OVERVIEW: &[Binding] = &[
     ),
 ];
 
-const SERVER: &[Binding] = &[
+pub(super) const SERVER: &[Binding] = &[
     FIELD,
     b(
         &[Code(KeyCode::Left), Code(KeyCode::Right)],
@@ -687,7 +549,7 @@ const SERVER: &[Binding] = &[
     HELP_QUIET,
 ];
 
-const ACCOUNTS: &[Binding] = &[
+pub(super) const ACCOUNTS: &[Binding] = &[
     FIELD,
     b(
         &[Code(KeyCode::Left), Code(KeyCode::Right)],
@@ -743,209 +605,3 @@ const ACCOUNTS: &[Binding] = &[
     SAVE_QUIET,
     HELP_QUIET,
 ];
-
-pub fn table(screen: Screen) -> &'static [Binding] {
-    match screen {
-        Screen::Sidebar => SIDEBAR,
-        Screen::Basics | Screen::More => BASICS,
-        Screen::Email => EMAIL,
-        Screen::Handle => HANDLE,
-        Screen::DidFile => DID_FILE,
-        Screen::Proxy => PROXY,
-        Screen::ProxyPreview => PROXY_PREVIEW,
-        Screen::Doctor => DOCTOR,
-        Screen::Review => REVIEW,
-        Screen::Overview => OVERVIEW,
-        Screen::Server => SERVER,
-        Screen::Accounts => ACCOUNTS,
-        Screen::Relays => RELAYS,
-        Screen::Backups => BACKUPS,
-    }
-}
-
-/// What `k` does on `screen` (None: it is typing, or does nothing there).
-pub fn command(screen: Screen, k: &KeyEvent) -> Option<Command> {
-    table(screen)
-        .iter()
-        .chain(GLOBAL)
-        .find(|b| b.keys.iter().any(|key| key.matches(k)))
-        .map(|b| b.command)
-}
-
-/// How `screen` writes the key for `command` (for sentences that name a key).
-pub fn label(screen: Screen, command: Command) -> &'static str {
-    table(screen)
-        .iter()
-        .chain(GLOBAL)
-        .find(|b| b.command == command && !b.label.is_empty())
-        .map_or("", |b| b.label)
-}
-
-/// The footer: each of the screen's keys that has a hint, in the table's order.
-pub fn footer(screen: Screen) -> String {
-    table(screen)
-        .iter()
-        .filter(|b| !b.hint.is_empty())
-        .map(|b| format!("{} {}", b.label, b.hint))
-        .collect::<Vec<_>>()
-        .join("  ")
-}
-
-/// The help pop-up: the screen's keys, then the global ones it does not list.
-pub fn help(screen: Screen) -> Vec<(&'static str, &'static str)> {
-    let own = table(screen);
-    own.iter()
-        .chain(
-            GLOBAL
-                .iter()
-                .filter(|g| !own.iter().any(|b| b.command == g.command)),
-        )
-        .filter(|b| !b.label.is_empty() && !b.help.is_empty())
-        .map(|b| (b.label, b.help))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALL: [Screen; 15] = [
-        Screen::Backups,
-        Screen::Relays,
-        Screen::Overview,
-        Screen::Server,
-        Screen::Accounts,
-        Screen::Sidebar,
-        Screen::Basics,
-        Screen::More,
-        Screen::Email,
-        Screen::Handle,
-        Screen::DidFile,
-        Screen::Proxy,
-        Screen::ProxyPreview,
-        Screen::Doctor,
-        Screen::Review,
-    ];
-
-    fn ev(code: KeyCode, m: KeyModifiers) -> KeyEvent {
-        KeyEvent::new(code, m)
-    }
-
-    #[test]
-    fn no_key_means_two_things_on_one_screen() {
-        let mut probes: Vec<KeyEvent> = Vec::new();
-        for c in ' '..='~' {
-            probes.push(ev(KeyCode::Char(c), KeyModifiers::NONE));
-            probes.push(ev(KeyCode::Char(c), KeyModifiers::CONTROL));
-        }
-        for code in [
-            KeyCode::Enter,
-            KeyCode::Esc,
-            KeyCode::Tab,
-            KeyCode::BackTab,
-            KeyCode::Up,
-            KeyCode::Down,
-            KeyCode::Left,
-            KeyCode::Right,
-            KeyCode::PageUp,
-            KeyCode::PageDown,
-            KeyCode::Home,
-            KeyCode::F(1),
-        ] {
-            probes.push(ev(code, KeyModifiers::NONE));
-        }
-        for s in ALL {
-            for k in &probes {
-                let cmds: Vec<Command> = table(s)
-                    .iter()
-                    .filter(|b| b.keys.iter().any(|key| key.matches(k)))
-                    .map(|b| b.command)
-                    .collect();
-                let mut distinct = cmds.clone();
-                distinct.dedup();
-                assert!(distinct.len() <= 1, "{s:?}: {k:?} means {cmds:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn forms_leave_plain_letters_to_typing() {
-        for s in [
-            Screen::Basics,
-            Screen::More,
-            Screen::Email,
-            Screen::Handle,
-            Screen::DidFile,
-            Screen::Proxy,
-            Screen::Server,
-            Screen::Accounts,
-        ] {
-            for c in 'a'..='z' {
-                let k = ev(KeyCode::Char(c), KeyModifiers::NONE);
-                assert_eq!(command(s, &k), None, "{s:?}: {c}");
-            }
-        }
-    }
-
-    #[test]
-    fn footers() {
-        for (s, want) in [
-            (
-                Screen::Sidebar,
-                "↑↓ step  Enter open  ^S review & save  ? help  q quit",
-            ),
-            (
-                Screen::Basics,
-                "Tab/↑↓ field  Esc steps  ^R reveal  ^S review & save  F1 help",
-            ),
-            (
-                Screen::Email,
-                "Tab/↑↓ field  ←→ choose  ^T test mail  ^L transcript  ^O codes  F1 help",
-            ),
-            (
-                Screen::Handle,
-                "Tab/↑↓ field  ←→ pick account  ^T check now  Esc steps  F1 help",
-            ),
-            (
-                Screen::DidFile,
-                "Tab/↑↓ field  ^W write file  ^T check over HTTPS  Esc steps  F1 help",
-            ),
-            (
-                Screen::Proxy,
-                "Tab/↑↓ field  ←→ choose  ^P config  ^V check  ^W write  Esc steps",
-            ),
-            (
-                Screen::ProxyPreview,
-                "↑↓ PgUp/PgDn scroll  ^P or Esc back to the form  ^V check  ^W write",
-            ),
-            (
-                Screen::Doctor,
-                "↑↓ check  Enter go fix it  r re-run  R re-run all  c crawl  d details  w report",
-            ),
-            (
-                Screen::Review,
-                "Enter save  Esc steps  r reload from disk  F1 help",
-            ),
-        ] {
-            assert_eq!(footer(s), want, "{s:?}");
-        }
-        // Every key the footer names does something there.
-        for s in ALL {
-            for b in table(s).iter().filter(|b| !b.hint.is_empty()) {
-                assert!(!b.keys.is_empty(), "{s:?}: {}", b.label);
-            }
-        }
-    }
-
-    #[test]
-    fn the_doctor_says_what_r_does() {
-        let k = ev(KeyCode::Char('r'), KeyModifiers::NONE);
-        assert_eq!(command(Screen::Doctor, &k), Some(Command::RerunOne));
-        let help = help(Screen::Doctor);
-        assert!(
-            help.contains(&("r", "run the chosen check again")),
-            "{help:?}"
-        );
-        assert!(footer(Screen::Doctor).contains("R re-run all"));
-    }
-}
