@@ -1,8 +1,9 @@
 //! `accounts migrate-in` against two real PDSes (the lab's) on one real PLC directory
 //! (`@did-plc/server`, which checks every operation's signature), the old one mailing the
 //! PLC token to the lab's SMTP server as it would to the account holder, and the relay
-//! stand-in following the new one's firehose. Each test has its own pair (about 6 s to
-//! start); the whole suite runs in about a minute and a half.
+//! stand-in following the new one's firehose; the new one behind the nginx config `proxy
+//! render nginx` writes, where the doctor's checks reach it by name. Each test has its own
+//! pair (about 6 s to start); the whole suite runs in about two minutes.
 
 mod common;
 
@@ -15,12 +16,20 @@ use std::time::Duration;
 const PASSWORD: &str = "pw-1234567";
 const APPVIEW_URL: &str = "http://127.0.0.1:9";
 const APPVIEW_DID: &str = "did:web:appview.test";
+/// The new PDS's name: its public URL (what the PLC directory names after the move) is
+/// https://HOST, reached through its front.
+const HOST: &str = "pds.example.test";
 
 struct Pair {
     old: PdsLab,
     new: PdsLab,
     smtp: SmtpServers,
     relay: Relay,
+    /// The new PDS's HTTPS front (the config `proxy render nginx` writes), where the doctor's
+    /// checks reach it by its name.
+    front: Option<Nginx>,
+    front_addr: String,
+    ca: common::TestCa,
     env_file: PathBuf,
     state: PathBuf,
     dir: tempfile::TempDir,
@@ -45,6 +54,7 @@ fn pair(new_env: Value, extra: &str) -> Pair {
     // nothing is asked of it here).
     let mut env = json!({
         "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX": "22".repeat(32),
+        "PDS_HOSTNAME": HOST,
         "PDS_BSKY_APP_VIEW_URL": APPVIEW_URL,
         "PDS_BSKY_APP_VIEW_DID": APPVIEW_DID,
     });
@@ -64,17 +74,30 @@ fn pair(new_env: Value, extra: &str) -> Pair {
             ("PDS_LAB_ENV_KEYS", "PDS_RATE_LIMITS_ENABLED,PDS_RATE_LIMIT_BYPASS_IPS,PDS_BLOB_UPLOAD_LIMIT,PDS_MAX_REPO_IMPORT_SIZE".into()),
         ],
     );
-    let relay = Relay::following("localhost", 0, new.pds_port, &[]);
+    let relay = Relay::following(HOST, 0, new.pds_port, &[]);
     std::fs::write(
         &env_file,
         format!(
-            "PDS_HOSTNAME=localhost\nPDS_PORT={}\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\nPDS_DID_PLC_URL={}\nPDS_CRAWLERS={}\nPDS_BSKY_APP_VIEW_URL={APPVIEW_URL}\nPDS_BSKY_APP_VIEW_DID={APPVIEW_DID}\n{extra}",
+            "PDS_HOSTNAME={HOST}\nPDS_PORT={}\nPDS_ADMIN_PASSWORD={PDS_ADMIN}\nPDS_DID_PLC_URL={}\nPDS_CRAWLERS={}\nPDS_BSKY_APP_VIEW_URL={APPVIEW_URL}\nPDS_BSKY_APP_VIEW_DID={APPVIEW_DID}\n{extra}",
             new.pds_port, old.plc_url, relay.url
         ),
     )
     .unwrap();
     let state = dir.path().join("state");
+    std::fs::create_dir(dir.path().join("ca")).unwrap();
+    let ca = make_ca_for(
+        &dir.path().join("ca"),
+        &format!("DNS:{HOST},DNS:localhost,IP:127.0.0.1"),
+    );
+    let port = free_dual_port();
+    let conf = dir.path().join("sites/pds.conf");
+    render_loopback_nginx(&env_file, &conf, &ca.cert, &ca.key, port);
+    let ndir = tempfile::tempdir().unwrap();
+    let front = Nginx::start_in(ndir, port, &ca, &format!("include {};\n", conf.display()));
     Pair {
+        front_addr: front.addr().to_string(),
+        front: Some(front),
+        ca,
         old,
         new,
         smtp,
@@ -220,7 +243,10 @@ fn run(
     sub: &[&str],
 ) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pds-wizard"));
-    cmd.arg("--env-file").arg(&p.env_file).args(flags);
+    cmd.arg("--env-file")
+        .arg(&p.env_file)
+        .args(front_flags(p))
+        .args(flags);
     cmd.args([
         "accounts",
         "migrate-in",
@@ -257,6 +283,16 @@ fn run(
         .write_all(format!("{PASSWORD}\n").as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// HTTPS checks to the new PDS's front, its CA trusted.
+fn front_flags(p: &Pair) -> Vec<String> {
+    vec![
+        "--connect-to".into(),
+        p.front_addr.clone(),
+        "--ca-file".into(),
+        p.ca.ca.display().to_string(),
+    ]
 }
 
 fn text(o: &Output) -> String {
@@ -364,7 +400,7 @@ fn records(lab: &PdsLab, did: &str, collection: &str) -> Vec<(String, Value)> {
 /// Moved whole: the PLC names the new PDS, the account is active there and deactivated on
 /// the old one, every blob's bytes are on the new one, no blob is missing.
 fn assert_moved(p: &Pair, s: &Source) {
-    assert_eq!(plc_endpoint(p, &s.did), p.new.pds_url);
+    assert_eq!(plc_endpoint(p, &s.did), format!("https://{HOST}"));
     let here = signed_in(&p.new, &s.did);
     assert_eq!(here["active"], json!(true), "{here}");
     let there = signed_in(&p.old, &s.did);
@@ -646,120 +682,93 @@ fn a_migration_killed_after_any_step_finishes_when_run_again() {
     }
 }
 
+/// Refused before any write (exit 1), saying each of `said`.
+fn refused(p: &Pair, s: &Source, email: &str, flags: &[&str], said: &[&str]) {
+    let o = migrate(p, &s.did, &s.handle, email, None, None, flags);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    for w in said {
+        assert!(out.contains(w), "{w:?} in {out}");
+    }
+    nothing_written(p, s, &out);
+}
+
+/// Refused before any write: nothing here, nothing moved there, no PLC mail.
+fn nothing_written(p: &Pair, s: &Source, out: &str) {
+    assert!(out.contains("Nothing was written"), "{out}");
+    assert!(!exists(&p.new, &s.did), "{out}");
+    assert_eq!(plc_endpoint(p, &s.did), p.old.pds_url);
+    assert_eq!(signed_in(&p.old, &s.did)["active"], json!(true));
+    assert_eq!(p.smtp.mail_count(), 0, "no PLC mail before the checks pass");
+}
+
 /// Every blocker is said with its fix before anything is written, here or there.
 #[test]
 fn each_blocker_is_refused_before_any_write() {
-    let p = pair(
+    let mut p = pair(
         json!({ "PDS_BLOB_UPLOAD_LIMIT": "20000", "PDS_MAX_REPO_IMPORT_SIZE": "10000000", "PDS_RATE_LIMITS_ENABLED": "true" }),
         "PDS_BLOB_UPLOAD_LIMIT=20000\nPDS_MAX_REPO_IMPORT_SIZE=10000000\nPDS_RATE_LIMITS_ENABLED=true\n",
     );
-    let nothing_written = |s: &Source, out: &str| {
-        assert!(out.contains("Nothing was written"), "{out}");
-        assert!(!exists(&p.new, &s.did), "{out}");
-        assert_eq!(plc_endpoint(&p, &s.did), p.old.pds_url);
-        assert_eq!(signed_in(&p.old, &s.did)["active"], json!(true));
-        assert_eq!(p.smtp.mail_count(), 0, "no PLC mail before the checks pass");
-    };
     let small = source(&p.old, "small.test", 2, 500);
 
     // No email.
-    let o = migrate(&p, &small.did, "small.test", "", None, None, &[]);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("is not an email address") && out.contains("--email"),
-        "{out}"
-    );
-    nothing_written(&small, &out);
+    refused(&p, &small, "", &[], &["is not an email address", "--email"]);
 
     // No invite: this PDS requires one, and the admin password in pds.env is not its own.
     let good = std::fs::read_to_string(&p.env_file).unwrap();
-    std::fs::write(
-        &p.env_file,
-        good.replace(PDS_ADMIN, "not-the-admin-password"),
-    )
-    .unwrap();
-    let o = migrate(
+    let wrong = good.replace(PDS_ADMIN, "not-the-admin-password");
+    std::fs::write(&p.env_file, wrong).unwrap();
+    refused(
         &p,
-        &small.did,
-        "small.test",
+        &small,
         "small@example.test",
-        None,
-        None,
         &[],
+        &["invite", "PDS_ADMIN_PASSWORD"],
     );
-    let out = text(&o);
     std::fs::write(&p.env_file, &good).unwrap();
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("invite") && out.contains("PDS_ADMIN_PASSWORD"),
-        "{out}"
-    );
-    nothing_written(&small, &out);
 
     // A proxy in front (nginx, with TLS) whose body limit is under the repository's size.
-    let nginx = Nginx::start(
+    let nginx = Nginx::start_in(
+        tempfile::tempdir().unwrap(),
+        free_dual_port(),
+        &p.ca,
         &format!("  server {{ listen 127.0.0.1:{{PORT}} ssl; server_name localhost; ssl_certificate {{CERT}}; ssl_certificate_key {{KEY}}; client_max_body_size 100; location / {{ proxy_pass http://127.0.0.1:{}; }} }}", p.new.pds_port),
-        |_| {},
     );
     let front = format!("https://localhost:{}", nginx.port);
-    let o = migrate(
+    refused(
         &p,
-        &small.did,
-        "small.test",
+        &small,
         "small@example.test",
-        None,
-        None,
-        &["--pds-url", &front, "--ca-file", nginx.ca.to_str().unwrap()],
+        &["--pds-url", &front],
+        &[
+            "a proxy in front of this PDS",
+            "HTTP 413",
+            "client_max_body_size",
+        ],
     );
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("a proxy in front of this PDS")
-            && out.contains("HTTP 413")
-            && out.contains("client_max_body_size"),
-        "{out}"
-    );
-    nothing_written(&small, &out);
 
     // A blob over this PDS's upload limit.
     let big = source(&p.old, "big.test", 1, 30000);
-    let o = migrate(
+    refused(
         &p,
-        &big.did,
-        "big.test",
+        &big,
         "big@example.test",
-        None,
-        None,
         &[],
+        &["over this PDS's upload limit", "PDS_BLOB_UPLOAD_LIMIT"],
     );
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("over this PDS's upload limit") && out.contains("PDS_BLOB_UPLOAD_LIMIT"),
-        "{out}"
-    );
-    nothing_written(&big, &out);
 
     // More blobs than this PDS takes from one address in a day, rate limits on.
     let many = source(&p.old, "many.test", 1001, 16);
-    let o = migrate(
+    refused(
         &p,
-        &many.did,
-        "many.test",
+        &many,
         "many@example.test",
-        None,
-        None,
         &[],
+        &[
+            "1001 blobs, over the 1000 uploads a day",
+            "--bypass-upload-limit",
+        ],
     );
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains("1001 blobs, over the 1000 uploads a day")
-            && out.contains("PDS_RATE_LIMIT_BYPASS_IPS"),
-        "{out}"
-    );
-    nothing_written(&many, &out);
 
     // Let past for the copy: pds.env changed and the PDS restarted, every blob copied,
     // then pds.env as it was and the PDS restarted again.
@@ -790,6 +799,22 @@ fn each_blocker_is_refused_before_any_write() {
     assert_eq!(std::fs::read_to_string(&p.env_file).unwrap(), before);
     let log = std::fs::read_to_string(p.new.lab_log()).unwrap();
     assert_eq!(log.matches("pds_lab: restarted").count(), 2, "{log}");
+    // (its PLC mail went out: the data is complete)
+    let _ = token_from_mail(&p);
+
+    // This PDS out of reach by HTTPS (its front down): the network could not reach the
+    // account here.
+    drop(p.front.take());
+    refused(
+        &p,
+        &small,
+        "small@example.test",
+        &[],
+        &[
+            "the doctor's https check fails",
+            "pds-wizard doctor --only https",
+        ],
+    );
     let _ = Path::new("");
 }
 
@@ -810,6 +835,7 @@ fn the_wizard_brings_an_account_home_from_the_accounts_step() {
         "--timeout",
         "10",
     ]);
+    cmd.args(front_flags(&p));
     cmd.cwd(p.dir.path());
     cmd.env("TERM", "xterm-256color");
     cmd.env("XDG_STATE_HOME", &p.state);
@@ -873,6 +899,7 @@ fn the_wizard_brings_an_account_home_from_the_accounts_step() {
     let c = source(&p.old, "cleo.test", 2, 700);
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pds-wizard"));
     cmd.args(["--env-file", p.env_file.to_str().unwrap()]);
+    cmd.args(front_flags(&p));
     cmd.args([
         "accounts",
         "migrate-in",

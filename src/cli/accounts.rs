@@ -214,8 +214,9 @@ fn migrate_in(
                     outln!("{c}");
                 }
                 outln!(
-                    "{} now lives here ({did}). Sign in with the same password.",
-                    req.handle
+                    "{} now lives here ({did}). Sign in with the same password at {}.",
+                    req.handle,
+                    login_hint(&s)
                 );
             }
             (

@@ -14,7 +14,7 @@ pub(super) async fn preflight(
     described: &Value,
     say: &mut (dyn FnMut(Finding) + Send),
 ) -> Vec<Finding> {
-    let mut blockers = Vec::new();
+    let mut blockers = healthy(s).await;
     let admin = s.admin();
     // The email: always required, and unique on this PDS.
     if !plausible_email(&req.email) {
@@ -248,4 +248,38 @@ async fn body_refused(here: &Xrpc, size: usize) -> Option<Finding> {
         ),
         _ => None,
     }
+}
+
+/// The doctor's checks a moved account needs to pass: the PDS answers, by HTTPS under its
+/// name, and its firehose (the relays' way to it) opens. Each failure is a blocker with the
+/// doctor's own fix.
+async fn healthy(s: &Resolved) -> Vec<Finding> {
+    let names = ["health", "https", "websocket"].map(String::from);
+    let Ok(checks) = crate::doctor::select(&names) else {
+        return Vec::new();
+    };
+    let inputs = std::sync::Arc::new(crate::doctor::Inputs::load(&s.flags, Vec::new()));
+    crate::doctor::run_all(checks, inputs)
+        .await
+        .into_iter()
+        .filter(|r| r.level == crate::finding::Level::Fail)
+        .map(|r| {
+            let first = r
+                .findings
+                .iter()
+                .find(|f| f.level == crate::finding::Level::Fail);
+            let name = r.id.name();
+            Finding::fail(format!(
+                "the doctor's {name} check fails: {}",
+                r.problem().unwrap_or_default()
+            ))
+            .why("An account moved here would be out of the network's reach until it passes.")
+            .fix(
+                match first.map(|f| f.fix.as_str()).filter(|f| !f.is_empty()) {
+                    Some(fix) => format!("{fix} (then: pds-wizard doctor --only {name})"),
+                    None => format!("pds-wizard doctor --only {name}"),
+                },
+            )
+        })
+        .collect()
 }
