@@ -17,9 +17,9 @@ pub(super) async fn preflight(
     let mut blockers = healthy(s).await;
     let admin = s.admin();
     // The email: always required, and unique on this PDS.
-    if !plausible_email(&req.email) {
+    if let Err(e) = crate::envfile::catalogue::check_email(req.email.trim()) {
         blockers.push(
-            Finding::fail(format!("{:?} is not an email address", req.email))
+            Finding::fail(e)
                 .why("This PDS requires an email for every account, a migrated one too.")
                 .fix("give the account holder's address: --email alice@example.com"),
         );
@@ -118,7 +118,7 @@ pub(super) async fn preflight(
                 blockers.push(f);
             }
         }
-        Err(e) if e.message.contains("reading stopped") => blockers.push(
+        Err(e) if e.too_large => blockers.push(
             Finding::fail(format!(
                 "the repository is over {}, the most this PDS's importRepo takes",
                 human(limit)

@@ -260,12 +260,6 @@ pub fn uploads_limited(doc: Option<&Document>) -> bool {
     on && !loopback
 }
 
-fn plausible_email(email: &str) -> bool {
-    email.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-    })
-}
-
 /// The DID for `from`: a DID as given; a handle asked of the old PDS when one is named,
 /// else by the handle's `/.well-known/atproto-did`.
 async fn resolve_from(s: &Resolved, from: &str, old: Option<&Xrpc>) -> Result<Did, Finding> {

@@ -27,6 +27,8 @@ pub struct CallError {
     /// The PDS's error code (`{"error": …}`), when it sent one.
     pub code: Option<String>,
     pub message: String,
+    /// The answer was over the cap asked for (a repository over the import limit).
+    pub too_large: bool,
 }
 
 impl CallError {
@@ -81,6 +83,7 @@ impl Xrpc {
             status,
             code: None,
             message,
+            too_large: false,
         }
     }
 
@@ -138,14 +141,17 @@ impl Xrpc {
             .map_err(|e| self.fail(method, Some(status), e.to_string()))?;
         if ok {
             if got.truncated {
-                return Err(self.fail(
-                    method,
-                    Some(status),
-                    format!(
-                        "the answer is over {}; reading stopped there",
-                        crate::http::size(limit)
-                    ),
-                ));
+                return Err(CallError {
+                    too_large: true,
+                    ..self.fail(
+                        method,
+                        Some(status),
+                        format!(
+                            "the answer is over {}; reading stopped there",
+                            crate::http::size(limit)
+                        ),
+                    )
+                });
             }
             return Ok((got.bytes, ty));
         }
@@ -161,6 +167,7 @@ impl Xrpc {
             status: Some(status),
             code,
             message,
+            too_large: false,
         })
     }
 
