@@ -538,9 +538,10 @@ fn an_account_with_records_preferences_and_50_blobs_moves_whole() {
     );
     assert_eq!(plc_endpoint(&p, &s.did), p.old.pds_url);
 
-    // A new mail, and the move completes.
+    // A new mail, and the move completes (the repository not sent again).
     let runs = finish(&p, &s, "alice.test", "alice@example.test");
     let out = text(runs.last().unwrap());
+    assert!(!out.contains("imported the repository"), "{out}");
     for said in [
         "validDid true",
         "the PLC directory now names this PDS",

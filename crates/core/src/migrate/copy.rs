@@ -22,8 +22,10 @@ pub(super) async fn copy_data(
         .get("com.atproto.sync.getLatestCommit", &[("did", did.as_str())])
         .await
         .map_err(|e| e.finding("the old PDS"))?;
-    if !p.has(Stage::Imported) || status["repoRev"] != latest["rev"] {
-        if status["repoRev"].is_string() && status["repoRev"] == latest["rev"] {
+    // By the commit's CID: importRepo keeps the old PDS's commit but gives it a rev of its
+    // own.
+    if !p.has(Stage::Imported) || status["repoCommit"] != latest["cid"] {
+        if status["repoCommit"].is_string() && status["repoCommit"] == latest["cid"] {
             say(Finding::info("the repository is already here"));
         } else {
             let (car, _) = old_s
