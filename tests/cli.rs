@@ -784,3 +784,38 @@ fn shell_words(s: &str) -> Vec<String> {
     }
     out
 }
+
+/// `--version` says the version, the target it was built for, the commit and the build date
+/// (fixed at build time: nothing is looked up); `-V` the version alone.
+#[test]
+fn version_names_target_commit_and_build_date() {
+    let bin = env!("CARGO_BIN_EXE_pds-wizard");
+    let long = std::process::Command::new(bin)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let long = String::from_utf8_lossy(&long.stdout).trim().to_string();
+    let short = std::process::Command::new(bin).arg("-V").output().unwrap();
+    let short = String::from_utf8_lossy(&short.stdout).trim().to_string();
+    assert_eq!(short, format!("pds-wizard {}", env!("CARGO_PKG_VERSION")));
+    assert!(long.starts_with(&format!("{short} (")), "{long}");
+    assert!(
+        long.contains(&format!("{}-", std::env::consts::ARCH)) && long.contains("-linux-"),
+        "{long}"
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if let Some(commit) = head {
+        assert!(long.contains(&format!("commit {commit}")), "{long}");
+    }
+    let date = long.rsplit("built ").next().unwrap().trim_end_matches(')');
+    assert!(
+        date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+        "{long}"
+    );
+}

@@ -35,6 +35,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `--version`: the version, the target it was built for, the commit and the build date
+/// (build.rs); `-V` says the version alone.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("PDS_WIZARD_TARGET"),
+    ", commit ",
+    env!("PDS_WIZARD_COMMIT"),
+    ", built ",
+    env!("PDS_WIZARD_BUILD_DATE"),
+    ")"
+);
+
 /// Exit codes shared by every subcommand.
 pub const EXIT_OK: u8 = 0;
 /// `env check`: at least one failure.
@@ -67,6 +80,7 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 #[command(
     name = "pds-wizard",
     version,
+    long_version = LONG_VERSION,
     about = "Set up, check and fix an ATProto PDS (Bluesky personal data server)",
     long_about = "Set up, check and fix an ATProto PDS (Bluesky personal data server).\n\nWith no subcommand, opens the interactive wizard on the env file."
 )]
