@@ -43,13 +43,19 @@ pub async fn migrate_in(
                         .join(", ")
                 }
             )));
-            if p.has(Stage::Created)
-                && (p.handle != req.handle.as_str() || !p.email.eq_ignore_ascii_case(&req.email))
-            {
+            let mut p = p;
+            let changed =
+                p.handle != req.handle.as_str() || !p.email.eq_ignore_ascii_case(req.email.trim());
+            if changed && p.has(Stage::Created) {
                 say(Finding::warn(format!(
                     "the account was created here as {} <{}>; that stays (change the handle afterwards with accounts set-handle)",
                     p.handle, p.email
                 )));
+            } else if changed {
+                // Not created yet: the new handle or email is taken, and checked again.
+                p.handle = req.handle.as_str().to_string();
+                p.email = req.email.trim().to_string();
+                p.done.retain(|s| *s != Stage::Checked);
             }
             p
         }
