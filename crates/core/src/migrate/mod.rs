@@ -97,9 +97,6 @@ pub struct Progress {
     pub handle: String,
     pub email: String,
     pub done: Vec<Stage>,
-    /// When the old PDS was asked to mail the PLC token (seconds since 1970).
-    #[serde(default)]
-    pub token_requested_at: Option<u64>,
     #[serde(default)]
     pub signed_operation: Option<Value>,
     /// The temporary upload bypass is in pds.env: what PDS_RATE_LIMIT_BYPASS_IPS was
@@ -393,14 +390,18 @@ pub fn human(n: usize) -> String {
 
 /// The PLC directory's data for `did` (rotation keys, services…).
 async fn plc_data(s: &Resolved, did: &Did) -> Result<Value, Finding> {
-    let plc = Xrpc::new(&s.plc_url, &s.http);
-    let c = crate::http::client(&plc.http, "").map_err(Finding::fail)?;
+    let base = s.plc_url.trim_end_matches('/');
+    let http = crate::http::HttpOptions {
+        connect_to: None,
+        ..s.http.clone()
+    };
+    let c = crate::http::client(&http, "").map_err(Finding::fail)?;
     let r = c
-        .get(format!("{}/{did}/data", plc.base))
+        .get(format!("{base}/{did}/data"))
         .send()
         .await
         .map_err(|e| {
-            Finding::fail(format!("no answer from the PLC directory {}", plc.base)).caused_by(&e)
+            Finding::fail(format!("no answer from the PLC directory {base}")).caused_by(&e)
         })?;
     crate::http::read_json(r, crate::http::cap::JSON)
         .await
@@ -440,7 +441,6 @@ mod tests {
             handle: "alice.example.com".into(),
             email: "a@example.com".into(),
             done: vec![Stage::Checked, Stage::Created],
-            token_requested_at: None,
             signed_operation: None,
             bypass: None,
         };

@@ -65,7 +65,6 @@ pub async fn migrate_in(
             handle: req.handle.as_str().to_string(),
             email: req.email.trim().to_string(),
             done: Vec::new(),
-            token_requested_at: None,
             signed_operation: None,
             bypass: None,
         },
@@ -205,7 +204,6 @@ pub async fn migrate_in(
                     )
                     .await
                     .map_err(|e| e.finding("the old PDS"))?;
-                p.token_requested_at = Some(now());
                 reached(&mut p, Stage::TokenSent)?;
                 return Ok(Outcome::WaitingForToken {
                     did: did.to_string(),
